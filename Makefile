@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set up what is missing first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint typecheck contracts bench-register bench-calls synth clean
+
+setup: $(STAMP) node_modules/.installed system
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+# pip is held below 26.3 because chalice's packaging refuses newer pips.
+$(STAMP): requirements.txt pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q 'pip<26.3'
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+system:
+	@bash scripts/setup-system.sh
+
+run: setup
+	$(PY) -m local_stack $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+contracts: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy -p contact_center.domain -p sip_edge.sip
+
+test: setup lint contracts typecheck
+	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+synth: setup
+	$(PY) infra/app.py
+
+bench-register: setup
+	$(PY) bench/register_bench.py
+
+bench-calls: setup
+	$(PY) bench/call_bench.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

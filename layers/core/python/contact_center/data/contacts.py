@@ -1,0 +1,217 @@
+"""Contacts (calls and other interactions): queueing, the atomic offer, and the contact record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+
+from contact_center.data import keys
+from contact_center.data.conditions import is_condition_failure
+from contact_center.data.errors import AlreadyExistsError, ConcurrentUpdateError, NotFoundError
+from contact_center.data.models import ContactItem, QueueStatsItem, RecordItem, SeatItem
+from contact_center.data.seats import SeatState, state_update_actions
+from contact_center.data.transactions import failed_keys, key_of, transaction
+
+
+def utc_day(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def queued_sort_key(priority: int, enqueued_at_ms: int, contact_id: str) -> str:
+    # Priority 1 is the most urgent; within a priority the oldest first.
+    return f"{priority:02d}#{enqueued_at_ms:015d}#{contact_id}"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The result of an atomic offer: the contact and the seat reserved for it."""
+
+    contact_id: str
+    merchant_id: str
+    seat_id: str
+
+
+class ContactRepository:
+    def create(self, contact: ContactItem) -> None:
+        contact.pk = keys.contact_pk(contact.contact_id)
+        contact.sk = keys.CONTACT_SK
+        if contact.owning_edge:
+            contact.gsi2pk = keys.edge_contacts_index_pk(contact.owning_edge)
+            contact.gsi2sk = contact.contact_id
+        try:
+            # Invariant: one live item per contact id (retries of the same INVITE do not fork it).
+            contact.save(condition=ContactItem.pk.does_not_exist())
+        except PutError as exc:
+            if is_condition_failure(exc):
+                raise AlreadyExistsError("contact", contact.contact_id) from exc
+            raise
+
+    def get(self, contact_id: str) -> ContactItem:
+        try:
+            return ContactItem.get(keys.contact_pk(contact_id), keys.CONTACT_SK, consistent_read=True)
+        except DoesNotExist as exc:
+            raise NotFoundError("contact", contact_id) from exc
+
+    def enqueue(
+        self, contact_id: str, expected_version: int, queue_id: str, priority: int, now_ms: int
+    ) -> None:
+        contact = ContactItem(pk=keys.contact_pk(contact_id), sk=keys.CONTACT_SK)
+        enqueued_at = now_ms
+        try:
+            # Invariant: a contact is queued once, from the version its writer read.
+            contact.update(
+                actions=[
+                    ContactItem.state.set("QUEUED"),
+                    ContactItem.queue_id.set(queue_id),
+                    ContactItem.priority.set(priority),
+                    ContactItem.enqueued_at.set(ContactItem.enqueued_at | enqueued_at),
+                    ContactItem.gsi1pk.set(keys.queued_index_pk(queue_id)),
+                    ContactItem.gsi1sk.set(queued_sort_key(priority, enqueued_at, contact_id)),
+                    ContactItem.version.add(1),
+                ],
+                condition=ContactItem.version == expected_version,
+            )
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                raise ConcurrentUpdateError("contact", contact_id) from exc
+            raise
+
+    def queue_heads(self, queue_id: str, limit: int = 1) -> list[ContactItem]:
+        """The most urgent, oldest queued contacts of a queue (sparse index, eventually consistent)."""
+        return list(ContactItem.gsi1.query(keys.queued_index_pk(queue_id), limit=limit))
+
+    def waiting(self, queue_id: str) -> list[ContactItem]:
+        return list(ContactItem.gsi1.query(keys.queued_index_pk(queue_id)))
+
+    def offer(self, contact: ContactItem, seat: SeatItem, seat_new: SeatState, now_ms: int) -> Offer:
+        """Reserve a seat for a contact in one transaction.
+
+        Either the seat goes AVAILABLE -> RESERVED for this contact and the contact leaves the queue
+        and becomes OFFERED to it, or nothing changes. Two contacts can never reserve the same seat,
+        and one queued contact can never be offered to two seats.
+        """
+        seat_ref = SeatItem(pk=seat.pk, sk=seat.sk)
+        contact_ref = ContactItem(pk=contact.pk, sk=contact.sk)
+        try:
+            with transaction() as tx:
+                # Invariant: a seat is offered one contact at a time — only from AVAILABLE at the version read.
+                tx.update(
+                    seat_ref,
+                    actions=state_update_actions(seat.merchant_id, seat.seat_id, seat_new),
+                    condition=(SeatItem.state == "AVAILABLE") & (SeatItem.version == int(seat.version)),
+                )
+                # Invariant: a contact is offered to one seat at a time — only at the version read.
+                tx.update(
+                    contact_ref,
+                    actions=[
+                        ContactItem.state.set("OFFERED"),
+                        ContactItem.offered_seat.set(seat.seat_id),
+                        ContactItem.offered_at.set(now_ms),
+                        ContactItem.merchant_id.set(seat.merchant_id),
+                        ContactItem.gsi1pk.remove(),
+                        ContactItem.gsi1sk.remove(),
+                        ContactItem.version.add(1),
+                    ],
+                    condition=ContactItem.version == int(contact.version),
+                )
+        except TransactWriteError as exc:
+            failed = failed_keys(tx, exc)
+            if key_of(seat) in failed:
+                raise ConcurrentUpdateError("seat", seat.seat_id, "no longer available") from exc
+            if key_of(contact) in failed:
+                raise ConcurrentUpdateError("contact", contact.contact_id, "no longer waiting") from exc
+            raise
+        return Offer(contact.contact_id, seat.merchant_id, seat.seat_id)
+
+    def update(self, contact_id: str, expected_version: int, fields: dict[str, Any]) -> None:
+        contact = ContactItem(pk=keys.contact_pk(contact_id), sk=keys.CONTACT_SK)
+        actions = [
+            getattr(ContactItem, k).set(v) if v is not None else getattr(ContactItem, k).remove()
+            for k, v in fields.items()
+        ]
+        actions.append(ContactItem.version.add(1))
+        try:
+            # Invariant: contact changes are serialised; a writer that read an older version loses.
+            contact.update(actions=actions, condition=ContactItem.version == expected_version)
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                raise ConcurrentUpdateError("contact", contact_id) from exc
+            raise
+
+    def end(self, contact: ContactItem, record: RecordItem, outcome: str) -> None:
+        """Write the contact record, count it in the queue's daily stats, and drop the live item.
+
+        One transaction: a contact is never both live and recorded, nor recorded twice.
+        ``outcome`` is the counter to bump: "answered" or "abandoned".
+        """
+        record.pk = keys.contact_pk(record.contact_id)
+        record.sk = keys.RECORD_SK
+        day = utc_day(int(record.ended_at))
+        if record.queue_id:
+            record.gsi1pk = keys.records_index_pk(record.queue_id, day)
+            record.gsi1sk = f"{int(record.ended_at):015d}#{record.contact_id}"
+        try:
+            with transaction() as tx:
+                # Invariant: the live contact is removed by exactly one ender, at the version it read.
+                tx.delete(
+                    ContactItem(pk=contact.pk, sk=contact.sk),
+                    condition=ContactItem.version == int(contact.version),
+                )
+                # Invariant: one record per contact.
+                tx.save(record, condition=RecordItem.pk.does_not_exist())
+                if record.queue_id:
+                    stats = QueueStatsItem(
+                        pk=keys.queue_stats_pk(record.queue_id), sk=keys.queue_stats_sk(day)
+                    )
+                    tx.update(
+                        stats,
+                        actions=[
+                            QueueStatsItem.entity.set("queue_stats"),
+                            QueueStatsItem.queue_id.set(record.queue_id),
+                            QueueStatsItem.day.set(day),
+                            getattr(QueueStatsItem, outcome).add(1),
+                        ],
+                    )
+        except TransactWriteError as exc:
+            if failed_keys(tx, exc):
+                raise ConcurrentUpdateError(
+                    "contact", contact.contact_id, "already ended or changed"
+                ) from exc
+            raise
+
+    def count_offered(self, queue_id: str, now_ms: int) -> None:
+        stats = QueueStatsItem(pk=keys.queue_stats_pk(queue_id), sk=keys.queue_stats_sk(utc_day(now_ms)))
+        stats.update(
+            actions=[
+                QueueStatsItem.entity.set("queue_stats"),
+                QueueStatsItem.queue_id.set(queue_id),
+                QueueStatsItem.day.set(utc_day(now_ms)),
+                QueueStatsItem.offered.add(1),
+            ]
+        )
+
+    def stats(self, queue_id: str, day: str) -> QueueStatsItem | None:
+        try:
+            return QueueStatsItem.get(keys.queue_stats_pk(queue_id), keys.queue_stats_sk(day))
+        except DoesNotExist:
+            return None
+
+    def record(self, contact_id: str) -> RecordItem:
+        try:
+            return RecordItem.get(keys.contact_pk(contact_id), keys.RECORD_SK, consistent_read=True)
+        except DoesNotExist as exc:
+            raise NotFoundError("contact record", contact_id) from exc
+
+    def records_for_queue(self, queue_id: str, day: str) -> list[RecordItem]:
+        return list(RecordItem.gsi1.query(keys.records_index_pk(queue_id, day)))
+
+    def owned_by_edge(self, edge_task_id: str) -> list[ContactItem]:
+        return list(ContactItem.gsi2.query(keys.edge_contacts_index_pk(edge_task_id)))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

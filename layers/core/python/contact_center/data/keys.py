@@ -1,0 +1,138 @@
+"""Key builders: the only place that spells the key strings documented in ``schema``."""
+
+from __future__ import annotations
+
+SEP = "#"
+
+
+def merchant_pk(merchant_id: str) -> str:
+    return f"MERCHANT#{merchant_id}"
+
+
+MERCHANT_SK = "MERCHANT"
+MERCHANTS_INDEX_PK = "MERCHANTS"
+
+
+def api_key_pk(secret_hash: str) -> str:
+    return f"APIKEY#{secret_hash}"
+
+
+API_KEY_SK = "APIKEY"
+
+
+def merchant_keys_index_pk(merchant_id: str) -> str:
+    return f"MERCHANT#{merchant_id}#KEYS"
+
+
+def seat_sk(seat_id: str) -> str:
+    return f"SEAT#{seat_id}"
+
+
+SEAT_SK_PREFIX = "SEAT#"
+
+
+def available_index_pk(merchant_id: str) -> str:
+    return f"AVAILABLE#{merchant_id}"
+
+
+def available_index_sk(idle_since_ms: int, seat_id: str) -> str:
+    # Zero-padded so that lexicographic order is numeric order: the index is longest-idle first.
+    return f"{idle_since_ms:015d}#{seat_id}"
+
+
+def sip_user_pk(username: str) -> str:
+    return f"SIPUSER#{username}"
+
+
+SIP_USER_SK = "SIPUSER"
+
+
+def queue_sk(queue_id: str) -> str:
+    return f"QUEUE#{queue_id}"
+
+
+QUEUE_SK_PREFIX = "QUEUE#"
+
+
+def number_pk(number: str) -> str:
+    return f"NUMBER#{number}"
+
+
+NUMBER_SK = "NUMBER"
+
+
+def merchant_numbers_index_pk(merchant_id: str) -> str:
+    return f"MERCHANT#{merchant_id}#NUMBERS"
+
+
+def trunk_pk(trunk_id: str) -> str:
+    return f"TRUNK#{trunk_id}"
+
+
+TRUNK_SK = "TRUNK"
+TRUNKS_INDEX_PK = "TRUNKS"
+
+
+def aor_pk(aor: str) -> str:
+    return f"AOR#{aor}"
+
+
+def binding_sk(binding_key: str) -> str:
+    return f"BINDING#{binding_key}"
+
+
+BINDING_SK_PREFIX = "BINDING#"
+
+
+def flow_index_pk(edge_task_id: str) -> str:
+    return f"FLOW#{edge_task_id}"
+
+
+def contact_pk(contact_id: str) -> str:
+    return f"CONTACT#{contact_id}"
+
+
+CONTACT_SK = "CONTACT"
+RECORD_SK = "RECORD"
+
+
+def queued_index_pk(queue_id: str) -> str:
+    return f"QUEUED#{queue_id}"
+
+
+def edge_contacts_index_pk(edge_task_id: str) -> str:
+    return f"EDGE#{edge_task_id}"
+
+
+def records_index_pk(queue_id: str, day: str) -> str:
+    return f"RECORDS#{queue_id}#{day}"
+
+
+def dialog_pk(dialog_key: str) -> str:
+    return f"DIALOG#{dialog_key}"
+
+
+DIALOG_SK = "DIALOG"
+
+
+def queue_stats_pk(queue_id: str) -> str:
+    return f"QUEUE#{queue_id}"
+
+
+def queue_stats_sk(day: str) -> str:
+    return f"STATS#{day}"
+
+
+def edge_pk(task_id: str) -> str:
+    return f"EDGE#{task_id}"
+
+
+EDGE_SK = "EDGE"
+EDGES_INDEX_PK = "EDGES"
+
+
+def idempotency_pk(scope: str, key: str) -> str:
+    return f"IDEMPOTENCY#{scope}#{key}"
+
+
+IDEMPOTENCY_SK = "IDEMPOTENCY"

@@ -1,0 +1,275 @@
+"""PynamoDB models: one class per entity, all in the one table described in ``schema``.
+
+The models are storage shapes only; invariants live in the repositories' conditions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from contact_center.data import schema
+from contact_center.data.table import BINDING
+
+
+class _Gsi1(GlobalSecondaryIndex["TableItem"]):
+    class Meta:
+        index_name = schema.GSI1.name
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _Gsi2(GlobalSecondaryIndex["TableItem"]):
+    class Meta:
+        index_name = schema.GSI2.name
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class TableItem(Model):
+    """Attributes every item has: keys, the entity name (for stream consumers) and the TTL."""
+
+    class Meta:
+        table_name = BINDING.table_name
+        host = BINDING.host
+        region = BINDING.region
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entity = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+    gsi1: ClassVar[_Gsi1] = _Gsi1()
+    gsi2: ClassVar[_Gsi2] = _Gsi2()
+
+    ENTITY: ClassVar[str] = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("entity", self.ENTITY)
+        super().__init__(*args, **kwargs)
+
+
+class MerchantItem(TableItem):
+    ENTITY = "merchant"
+    merchant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    contact_email = UnicodeAttribute()
+    seat_licenses = NumberAttribute()
+    seats_used = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    home_region = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=1)
+
+
+class ApiKeyItem(TableItem):
+    ENTITY = "api_key"
+    key_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    prefix = UnicodeAttribute()
+    created_at = NumberAttribute()
+
+
+class SeatItem(TableItem):
+    """An agent seat: profile, SIP username and live state (state machine in the domain)."""
+
+    ENTITY = "seat"
+    merchant_id = UnicodeAttribute()
+    seat_id = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    skills = MapAttribute[str, Any](default=dict)  # skill name -> proficiency 1..5
+    queues = MapAttribute[str, Any](default=dict)  # queue id -> the agent's priority for it
+    sip_username = UnicodeAttribute()
+    state = UnicodeAttribute(default="OFFLINE")
+    state_reason = UnicodeAttribute(null=True)
+    state_since = NumberAttribute(default=0)  # epoch ms
+    idle_since = NumberAttribute(null=True)  # epoch ms when it last became AVAILABLE
+    contact_id = UnicodeAttribute(null=True)
+    wrap_up_until = NumberAttribute(null=True)
+    ring_timeout_seconds = NumberAttribute(default=20)
+    home_region = UnicodeAttribute(null=True)
+    epoch = NumberAttribute(default=0)
+    version = NumberAttribute(default=1)
+    created_at = NumberAttribute()
+
+
+class SipUserItem(TableItem):
+    """Digest credentials of a seat: HA1 per algorithm, never the password."""
+
+    ENTITY = "sip_user"
+    username = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    seat_id = UnicodeAttribute()
+    realm = UnicodeAttribute()
+    ha1 = MapAttribute[str, Any](default=dict)  # "MD5" / "SHA-256" -> hex
+    credentials_version = NumberAttribute(default=1)
+
+
+class QueueItem(TableItem):
+    ENTITY = "queue"
+    merchant_id = UnicodeAttribute()
+    queue_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    skills = ListAttribute[Any](default=list)  # [{"name": ..., "min_proficiency": n}]
+    priority = NumberAttribute(default=5)
+    strategy = UnicodeAttribute(default="longest_idle")
+    max_wait_seconds = NumberAttribute(default=300)
+    overflow = MapAttribute[str, Any](null=True)  # {"type": "queue"|"legacy", "target": ...}
+    wrap_up_seconds = NumberAttribute(default=0)
+    rr_cursor = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    version = NumberAttribute(default=1)
+
+
+class NumberItem(TableItem):
+    ENTITY = "number"
+    number = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    queue_id = UnicodeAttribute(null=True)
+    legacy_trunk = UnicodeAttribute(null=True)  # route straight to the legacy PBX during cut-over
+    created_at = NumberAttribute()
+
+
+class TrunkItem(TableItem):
+    ENTITY = "trunk"
+    trunk_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    source_cidrs = ListAttribute[str](of=UnicodeAttribute, default=list)
+    legacy = BooleanAttribute(default=False)
+    created_at = NumberAttribute()
+
+
+class BindingItem(TableItem):
+    """A registrar binding: one Contact of an address-of-record."""
+
+    ENTITY = "binding"
+    aor = UnicodeAttribute()
+    contact_uri = UnicodeAttribute()
+    received = UnicodeAttribute(null=True)  # "ip:port" the REGISTER came from (NAT)
+    transport = UnicodeAttribute(default="UDP")
+    flow_owner = UnicodeAttribute(null=True)  # edge task holding the NAT flow / connection
+    path = ListAttribute[str](of=UnicodeAttribute, default=list)
+    instance_id = UnicodeAttribute(null=True)
+    reg_id = NumberAttribute(null=True)
+    call_id = UnicodeAttribute(null=True)
+    cseq = NumberAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    q = NumberAttribute(null=True)
+
+
+class ContactItem(TableItem):
+    """A contact: one call (or chat, e-mail) through the centre, live state only."""
+
+    ENTITY = "contact"
+    contact_id = UnicodeAttribute()
+    channel = UnicodeAttribute(default="voice")
+    state = UnicodeAttribute()
+    merchant_id = UnicodeAttribute(null=True)
+    queue_id = UnicodeAttribute(null=True)
+    priority = NumberAttribute(default=5)
+    enqueued_at = NumberAttribute(null=True)  # epoch ms
+    offered_at = NumberAttribute(null=True)
+    answered_at = NumberAttribute(null=True)
+    caller = UnicodeAttribute(null=True)
+    called = UnicodeAttribute(null=True)
+    offered_seat = UnicodeAttribute(null=True)
+    owning_edge = UnicodeAttribute(null=True)
+    rona_attempts = NumberAttribute(default=0)
+    created_at = NumberAttribute()
+    version = NumberAttribute(default=1)
+
+
+class DialogItem(TableItem):
+    """What an edge task needs to handle an in-dialog request for a call it did not set up."""
+
+    ENTITY = "dialog"
+    dialog_key = UnicodeAttribute()
+    contact_id = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="early")
+    legs = MapAttribute[str, Any](default=dict)  # leg name -> Call-ID, tags, CSeq, route set, target
+    updated_at = NumberAttribute()
+
+
+class RecordItem(TableItem):
+    """A contact record (CDR): written once, when the contact ends."""
+
+    ENTITY = "record"
+    contact_id = UnicodeAttribute()
+    channel = UnicodeAttribute(default="voice")
+    merchant_id = UnicodeAttribute(null=True)
+    queue_id = UnicodeAttribute(null=True)
+    caller = UnicodeAttribute(null=True)
+    called = UnicodeAttribute(null=True)
+    seat_id = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    enqueued_at = NumberAttribute(null=True)
+    offered_at = NumberAttribute(null=True)
+    answered_at = NumberAttribute(null=True)
+    ended_at = NumberAttribute()
+    hangup_side = UnicodeAttribute(null=True)
+    hangup_cause = UnicodeAttribute(null=True)
+    rona_attempts = NumberAttribute(default=0)
+    segments = ListAttribute[Any](default=list)
+
+
+class QueueStatsItem(TableItem):
+    ENTITY = "queue_stats"
+    queue_id = UnicodeAttribute()
+    day = UnicodeAttribute()
+    offered = NumberAttribute(default=0)
+    answered = NumberAttribute(default=0)
+    abandoned = NumberAttribute(default=0)
+
+
+class EdgeTaskItem(TableItem):
+    ENTITY = "edge_task"
+    task_id = UnicodeAttribute()
+    address = UnicodeAttribute()
+    region = UnicodeAttribute(null=True)
+    heartbeat_at = NumberAttribute()
+    active_calls = NumberAttribute(default=0)
+
+
+class IdempotencyItem(TableItem):
+    ENTITY = "idempotency"
+    request_hash = UnicodeAttribute()
+    status_code = NumberAttribute(null=True)
+    response = UnicodeAttribute(null=True)  # JSON
+    created_at = NumberAttribute()
+
+
+ALL_MODELS: tuple[type[TableItem], ...] = (
+    TableItem,
+    MerchantItem,
+    ApiKeyItem,
+    SeatItem,
+    SipUserItem,
+    QueueItem,
+    NumberItem,
+    TrunkItem,
+    BindingItem,
+    ContactItem,
+    DialogItem,
+    RecordItem,
+    QueueStatsItem,
+    EdgeTaskItem,
+    IdempotencyItem,
+)

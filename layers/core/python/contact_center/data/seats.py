@@ -1,0 +1,240 @@
+"""Seats (agents): profile, SIP credentials, live state, and the licence counter they consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+
+from contact_center.data import keys
+from contact_center.data.conditions import is_condition_failure
+from contact_center.data.errors import (
+    AlreadyExistsError,
+    ConcurrentUpdateError,
+    InUseError,
+    LicenceExhaustedError,
+    NotFoundError,
+)
+from contact_center.data.models import MerchantItem, SeatItem, SipUserItem
+from contact_center.data.pagination import Page, decode_token, encode_token
+from contact_center.data.transactions import failed_keys, key_of, transaction
+
+# A seat in these states is bound to a live contact and cannot be deleted under it.
+BUSY_STATES = ("RESERVED", "ON_CONTACT")
+
+
+@dataclass(frozen=True)
+class SeatState:
+    """A seat's live state as the state machine produced it; written only over the version it read."""
+
+    state: str
+    version: int
+    state_since: int
+    reason: str | None = None
+    idle_since: int | None = None
+    contact_id: str | None = None
+    wrap_up_until: int | None = None
+
+
+def new_seat(
+    merchant_id: str,
+    seat_id: str,
+    display_name: str,
+    sip_username: str,
+    skills: dict[str, int],
+    queues: dict[str, int],
+    created_at: int,
+    home_region: str | None = None,
+    ring_timeout_seconds: int = 20,
+) -> SeatItem:
+    return SeatItem(
+        pk=keys.merchant_pk(merchant_id),
+        sk=keys.seat_sk(seat_id),
+        merchant_id=merchant_id,
+        seat_id=seat_id,
+        display_name=display_name,
+        sip_username=sip_username,
+        skills=skills,
+        queues=queues,
+        state="OFFLINE",
+        state_since=created_at,
+        version=1,
+        created_at=created_at,
+        home_region=home_region,
+        ring_timeout_seconds=ring_timeout_seconds,
+    )
+
+
+def new_sip_user(
+    username: str, merchant_id: str, seat_id: str, realm: str, ha1: dict[str, str]
+) -> SipUserItem:
+    return SipUserItem(
+        pk=keys.sip_user_pk(username),
+        sk=keys.SIP_USER_SK,
+        username=username,
+        merchant_id=merchant_id,
+        seat_id=seat_id,
+        realm=realm,
+        ha1=ha1,
+        credentials_version=1,
+    )
+
+
+def _merchant_ref(merchant_id: str) -> MerchantItem:
+    return MerchantItem(pk=keys.merchant_pk(merchant_id), sk=keys.MERCHANT_SK)
+
+
+class SeatRepository:
+    def create(self, seat: SeatItem, sip_user: SipUserItem) -> None:
+        """Take one licence, create the seat and its SIP user: all three or none."""
+        merchant = _merchant_ref(seat.merchant_id)
+        try:
+            with transaction() as tx:
+                # Invariant: seats_used < seat_licenses — concurrent creations can never exceed the licence.
+                tx.update(
+                    merchant,
+                    actions=[MerchantItem.seats_used.add(1)],
+                    condition=MerchantItem.pk.exists()
+                    & (MerchantItem.seats_used < MerchantItem.seat_licenses),
+                )
+                # Invariant: seat ids are unique within the merchant.
+                tx.save(seat, condition=SeatItem.pk.does_not_exist())
+                # Invariant: SIP usernames are unique platform-wide (they are the digest identity).
+                tx.save(sip_user, condition=SipUserItem.pk.does_not_exist())
+        except TransactWriteError as exc:
+            failed = failed_keys(tx, exc)
+            if key_of(merchant) in failed:
+                try:
+                    current = MerchantItem.get(merchant.pk, merchant.sk, consistent_read=True)
+                except DoesNotExist:
+                    raise NotFoundError("merchant", seat.merchant_id) from exc
+                raise LicenceExhaustedError(int(current.seat_licenses), int(current.seats_used)) from exc
+            if key_of(seat) in failed:
+                raise AlreadyExistsError("seat", seat.seat_id) from exc
+            if key_of(sip_user) in failed:
+                raise AlreadyExistsError("sip user", sip_user.username) from exc
+            raise
+
+    def get(self, merchant_id: str, seat_id: str, consistent: bool = True) -> SeatItem:
+        try:
+            return SeatItem.get(
+                keys.merchant_pk(merchant_id), keys.seat_sk(seat_id), consistent_read=consistent
+            )
+        except DoesNotExist as exc:
+            raise NotFoundError("seat", seat_id) from exc
+
+    def list(self, merchant_id: str, limit: int, next_token: str | None) -> Page[SeatItem]:
+        result = SeatItem.query(
+            keys.merchant_pk(merchant_id),
+            SeatItem.sk.startswith(keys.SEAT_SK_PREFIX),
+            limit=limit,
+            last_evaluated_key=decode_token(next_token),
+        )
+        items = list(result)
+        return Page(items, encode_token(result.last_evaluated_key))
+
+    def all_for_merchant(self, merchant_id: str) -> list[SeatItem]:
+        return list(
+            SeatItem.query(keys.merchant_pk(merchant_id), SeatItem.sk.startswith(keys.SEAT_SK_PREFIX))
+        )
+
+    def available(self, merchant_id: str, limit: int = 100) -> list[SeatItem]:
+        """AVAILABLE seats of a merchant, longest idle first (sparse index; eventually consistent)."""
+        return list(SeatItem.gsi1.query(keys.available_index_pk(merchant_id), limit=limit))
+
+    def update_profile(self, merchant_id: str, seat_id: str, fields: dict[str, Any]) -> SeatItem:
+        seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+        actions = [getattr(SeatItem, name).set(value) for name, value in fields.items()]
+        try:
+            # Invariant: a profile update never creates a seat without its licence and SIP user.
+            seat.update(actions=actions, condition=SeatItem.pk.exists())
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                raise NotFoundError("seat", seat_id) from exc
+            raise
+        return seat
+
+    def delete(self, merchant_id: str, seat_id: str) -> None:
+        """Delete the seat, its SIP user, and give its licence back — all or nothing."""
+        seat = self.get(merchant_id, seat_id)
+        try:
+            with transaction() as tx:
+                # Invariant: a seat bound to a live contact is not deleted under the call.
+                tx.delete(seat, condition=SeatItem.pk.exists() & SeatItem.state.is_in(*_idle_states()))
+                tx.delete(SipUserItem(pk=keys.sip_user_pk(seat.sip_username), sk=keys.SIP_USER_SK))
+                tx.update(
+                    _merchant_ref(merchant_id),
+                    actions=[MerchantItem.seats_used.add(-1)],
+                    condition=MerchantItem.seats_used > 0,
+                )
+        except TransactWriteError as exc:
+            if key_of(seat) in failed_keys(tx, exc):
+                current = self.get(merchant_id, seat_id)
+                raise InUseError("seat", seat_id, f"it is {current.state}") from exc
+            raise
+
+    def save_state(self, merchant_id: str, seat_id: str, expected_version: int, new: SeatState) -> None:
+        """Write a state change computed from the snapshot at ``expected_version``."""
+        seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+        try:
+            # Invariant: state changes are serialised per seat; a writer that read an older version loses.
+            seat.update(
+                actions=state_update_actions(merchant_id, seat_id, new),
+                condition=SeatItem.version == expected_version,
+            )
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                raise ConcurrentUpdateError("seat", seat_id, f"expected version {expected_version}") from exc
+            raise
+
+
+def _idle_states() -> tuple[str, ...]:
+    return ("OFFLINE", "AVAILABLE", "NOT_READY", "NOT_RESPONDING", "AFTER_CONTACT_WORK")
+
+
+def state_update_actions(merchant_id: str, seat_id: str, new: SeatState) -> list[Any]:
+    """The update actions of a state change (also used by transactions that change other items)."""
+    actions: list[Any] = [
+        SeatItem.state.set(new.state),
+        SeatItem.version.set(new.version),
+        SeatItem.state_since.set(new.state_since),
+    ]
+    for attr, value in (
+        (SeatItem.state_reason, new.reason),
+        (SeatItem.idle_since, new.idle_since),
+        (SeatItem.contact_id, new.contact_id),
+        (SeatItem.wrap_up_until, new.wrap_up_until),
+    ):
+        actions.append(attr.set(value) if value is not None else attr.remove())
+    if new.state == "AVAILABLE":
+        # Only AVAILABLE seats are in the sparse index the ACD reads, ordered longest idle first.
+        idle = new.idle_since if new.idle_since is not None else new.state_since
+        actions += [
+            SeatItem.gsi1pk.set(keys.available_index_pk(merchant_id)),
+            SeatItem.gsi1sk.set(keys.available_index_sk(idle, seat_id)),
+        ]
+    else:
+        actions += [SeatItem.gsi1pk.remove(), SeatItem.gsi1sk.remove()]
+    return actions
+
+
+class SipUserRepository:
+    def get(self, username: str) -> SipUserItem | None:
+        try:
+            return SipUserItem.get(keys.sip_user_pk(username), keys.SIP_USER_SK)
+        except DoesNotExist:
+            return None
+
+    def set_ha1(self, username: str, ha1: dict[str, str]) -> SipUserItem:
+        user = SipUserItem(pk=keys.sip_user_pk(username), sk=keys.SIP_USER_SK)
+        try:
+            user.update(
+                actions=[SipUserItem.ha1.set(ha1), SipUserItem.credentials_version.add(1)],
+                condition=SipUserItem.pk.exists(),
+            )
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                raise NotFoundError("sip user", username) from exc
+            raise
+        return user

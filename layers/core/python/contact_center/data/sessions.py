@@ -1,0 +1,124 @@
+"""Edge-side state shared by the fleet: SIP dialogs, edge task heartbeats, idempotency records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from contact_center.data import keys
+from contact_center.data.conditions import is_condition_failure
+from contact_center.data.models import DialogItem, EdgeTaskItem, IdempotencyItem
+
+
+class DialogRepository:
+    def save(
+        self,
+        dialog_key: str,
+        *,
+        contact_id: str | None,
+        owner: str | None,
+        state: str,
+        legs: dict[str, Any],
+        now: int,
+        ttl_seconds: int,
+    ) -> None:
+        DialogItem(
+            pk=keys.dialog_pk(dialog_key),
+            sk=keys.DIALOG_SK,
+            dialog_key=dialog_key,
+            contact_id=contact_id,
+            owner=owner,
+            state=state,
+            legs=legs,
+            updated_at=now,
+            expires_at=now + ttl_seconds,
+        ).save()
+
+    def get(self, dialog_key: str, now: int) -> DialogItem | None:
+        """The dialog, unless it expired (TTL deletion is lazy, so expiry is checked here)."""
+        try:
+            item = DialogItem.get(keys.dialog_pk(dialog_key), keys.DIALOG_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        if item.expires_at is not None and item.expires_at <= now:
+            return None
+        return item
+
+    def delete(self, dialog_key: str) -> None:
+        DialogItem(pk=keys.dialog_pk(dialog_key), sk=keys.DIALOG_SK).delete()
+
+
+class EdgeTaskRepository:
+    def heartbeat(
+        self,
+        task_id: str,
+        address: str,
+        now: int,
+        ttl_seconds: int = 30,
+        region: str | None = None,
+        active_calls: int = 0,
+    ) -> None:
+        EdgeTaskItem(
+            pk=keys.edge_pk(task_id),
+            sk=keys.EDGE_SK,
+            gsi1pk=keys.EDGES_INDEX_PK,
+            gsi1sk=task_id,
+            task_id=task_id,
+            address=address,
+            region=region,
+            heartbeat_at=now,
+            active_calls=active_calls,
+            expires_at=now + ttl_seconds,
+        ).save()
+
+    def live(self, now: int) -> list[EdgeTaskItem]:
+        return list(
+            EdgeTaskItem.gsi1.query(keys.EDGES_INDEX_PK, filter_condition=EdgeTaskItem.expires_at > now)
+        )
+
+    def get(self, task_id: str, now: int) -> EdgeTaskItem | None:
+        try:
+            item = EdgeTaskItem.get(keys.edge_pk(task_id), keys.EDGE_SK)
+        except DoesNotExist:
+            return None
+        return item if (item.expires_at or 0) > now else None
+
+
+class IdempotencyRepository:
+    """Remembers the first result of a request made with an Idempotency-Key."""
+
+    def claim(self, scope: str, key: str, request_hash: str, now: int, ttl_seconds: int = 86400) -> bool:
+        """True if this is the first request with the key; False if one was already made."""
+        try:
+            # Invariant: one first request per (scope, key); retries find it instead of creating twice.
+            IdempotencyItem(
+                pk=keys.idempotency_pk(scope, key),
+                sk=keys.IDEMPOTENCY_SK,
+                request_hash=request_hash,
+                created_at=now,
+                expires_at=now + ttl_seconds,
+            ).save(condition=IdempotencyItem.pk.does_not_exist())
+            return True
+        except PutError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+
+    def get(self, scope: str, key: str, now: int) -> IdempotencyItem | None:
+        try:
+            item = IdempotencyItem.get(
+                keys.idempotency_pk(scope, key), keys.IDEMPOTENCY_SK, consistent_read=True
+            )
+        except DoesNotExist:
+            return None
+        return item if (item.expires_at or 0) > now else None
+
+    def complete(self, scope: str, key: str, status_code: int, response: str) -> None:
+        IdempotencyItem(pk=keys.idempotency_pk(scope, key), sk=keys.IDEMPOTENCY_SK).update(
+            actions=[IdempotencyItem.status_code.set(status_code), IdempotencyItem.response.set(response)]
+        )
+
+    def release(self, scope: str, key: str) -> None:
+        """Forget a claim whose request failed, so a retry can run it again."""
+        IdempotencyItem(pk=keys.idempotency_pk(scope, key), sk=keys.IDEMPOTENCY_SK).delete()

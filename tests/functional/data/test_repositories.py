@@ -1,0 +1,245 @@
+"""Repository contract: the same assertions against moto and against AWS DynamoDB Local."""
+
+from __future__ import annotations
+
+import pytest
+
+from contact_center.data import errors
+from contact_center.data.bindings import BindingRepository, new_binding
+from contact_center.data.catalog import NumberRepository, QueueRepository, TrunkRepository
+from contact_center.data.contacts import ContactRepository, utc_day
+from contact_center.data.merchants import ApiKeyRepository, MerchantRepository, new_api_key, new_merchant
+from contact_center.data.models import ContactItem, MerchantItem, NumberItem, QueueItem, RecordItem, TrunkItem
+from contact_center.data.seats import SeatRepository, SeatState, new_seat, new_sip_user
+from contact_center.data.sessions import DialogRepository, IdempotencyRepository
+
+pytestmark = pytest.mark.usefixtures("any_table")
+
+NOW_MS = 1_790_000_000_000
+NOW = NOW_MS // 1000
+
+
+def make_merchant(mid: str = "m1", licences: int = 2) -> None:
+    MerchantRepository().create(
+        new_merchant(mid, "Acme", "ops@acme.test", licences, NOW_MS),
+        new_api_key(f"hash-{mid}", f"key-{mid}", mid, "sk_live_ab", NOW_MS),
+    )
+
+
+def make_seat(sid: str, mid: str = "m1", username: str | None = None) -> None:
+    SeatRepository().create(
+        new_seat(mid, sid, f"Agent {sid}", username or f"u-{sid}", {"english": 3}, {"q1": 1}, NOW_MS),
+        new_sip_user(username or f"u-{sid}", mid, sid, "sip.test", {"MD5": "x", "SHA-256": "y"}),
+    )
+
+
+def go_available(sid: str, idle_since: int, mid: str = "m1") -> None:
+    seat = SeatRepository().get(mid, sid)
+    SeatRepository().save_state(
+        mid, sid, int(seat.version),
+        SeatState(state="AVAILABLE", version=int(seat.version) + 1, state_since=idle_since, idle_since=idle_since),
+    )
+
+
+def test_merchant_and_first_key_are_created_together() -> None:
+    make_merchant()
+    assert MerchantRepository().get("m1").seat_licenses == 2
+    key = ApiKeyRepository().find_by_hash("hash-m1")
+    assert key is not None and key.merchant_id == "m1"
+
+
+def test_duplicate_merchant_is_rejected_and_writes_nothing() -> None:
+    make_merchant()
+    with pytest.raises(errors.AlreadyExistsError):
+        MerchantRepository().create(
+            new_merchant("m1", "Other", "x@y.test", 9, NOW_MS), new_api_key("hash-other", "k2", "m1", "p", NOW_MS)
+        )
+    assert ApiKeyRepository().find_by_hash("hash-other") is None  # the transaction rolled back
+    assert MerchantRepository().get("m1").name == "Acme"
+
+
+def test_seat_creation_stops_at_the_licence_with_figures() -> None:
+    make_merchant(licences=2)
+    make_seat("s1")
+    make_seat("s2")
+    with pytest.raises(errors.LicenceExhaustedError) as caught:
+        make_seat("s3")
+    assert (caught.value.licensed, caught.value.used) == (2, 2)
+    assert MerchantRepository().get("m1").seats_used == 2
+    assert [s.seat_id for s in SeatRepository().all_for_merchant("m1")] == ["s1", "s2"]
+
+
+def test_taken_sip_username_rolls_back_the_licence() -> None:
+    make_merchant(licences=5)
+    make_seat("s1", username="alice")
+    with pytest.raises(errors.AlreadyExistsError):
+        make_seat("s2", username="alice")
+    assert MerchantRepository().get("m1").seats_used == 1
+    with pytest.raises(errors.NotFoundError):
+        SeatRepository().get("m1", "s2")
+
+
+def test_licences_cannot_drop_below_seats_in_use() -> None:
+    make_merchant(licences=3)
+    make_seat("s1")
+    make_seat("s2")
+    with pytest.raises(errors.LicenceBelowUsageError) as caught:
+        MerchantRepository().set_seat_licenses("m1", 1)
+    assert caught.value.to_remove == 1
+    assert MerchantRepository().set_seat_licenses("m1", 2) is not None
+    assert MerchantRepository().get("m1").seat_licenses == 2
+
+
+def test_deleting_a_seat_frees_its_licence_and_username() -> None:
+    make_merchant(licences=1)
+    make_seat("s1", username="alice")
+    SeatRepository().delete("m1", "s1")
+    assert MerchantRepository().get("m1").seats_used == 0
+    make_seat("s2", username="alice")  # both the licence and the username are free again
+
+
+def test_seat_state_writes_need_the_version_they_read() -> None:
+    make_merchant()
+    make_seat("s1")
+    go_available("s1", NOW_MS)
+    with pytest.raises(errors.ConcurrentUpdateError):
+        SeatRepository().save_state("m1", "s1", 1, SeatState(state="NOT_READY", version=2, state_since=NOW_MS))
+    assert SeatRepository().get("m1", "s1").state == "AVAILABLE"
+
+
+def test_available_index_lists_longest_idle_first_and_only_available() -> None:
+    make_merchant(licences=3)
+    for sid in ("s1", "s2", "s3"):
+        make_seat(sid)
+    go_available("s1", NOW_MS + 300)
+    go_available("s2", NOW_MS + 100)
+    go_available("s3", NOW_MS + 200)
+    seat = SeatRepository().get("m1", "s3")
+    SeatRepository().save_state(
+        "m1", "s3", int(seat.version), SeatState(state="NOT_READY", version=int(seat.version) + 1, state_since=NOW_MS)
+    )
+    assert [s.seat_id for s in SeatRepository().available("m1")] == ["s2", "s1"]
+
+
+def test_numbers_are_unique_platform_wide_and_need_their_queue() -> None:
+    make_merchant("m1")
+    make_merchant("m2")
+    QueueRepository().create(QueueItem(merchant_id="m1", queue_id="q1", name="Sales", created_at=NOW_MS))
+    NumberRepository().create(NumberItem(number="+14155550100", merchant_id="m1", queue_id="q1", created_at=NOW_MS))
+    with pytest.raises(errors.AlreadyExistsError):
+        NumberRepository().create(
+            NumberItem(number="+14155550100", merchant_id="m2", queue_id="q1", created_at=NOW_MS)
+        )
+    with pytest.raises(errors.NotFoundError):
+        NumberRepository().create(
+            NumberItem(number="+14155550101", merchant_id="m1", queue_id="missing", created_at=NOW_MS)
+        )
+    assert NumberRepository().get("+14155550101") is None
+    assert [n.number for n in NumberRepository().all_for_merchant("m1")] == ["+14155550100"]
+    with pytest.raises(errors.NotFoundError):
+        NumberRepository().delete("m2", "+14155550100")  # not m2's number
+    with pytest.raises(errors.InUseError):
+        QueueRepository().delete("m1", "q1")
+
+
+def test_lists_paginate_with_tokens() -> None:
+    for i in range(5):
+        TrunkRepository().create(TrunkItem(trunk_id=f"t{i}", name=f"carrier{i}", source_cidrs=["127.0.0.0/8"],
+                                           created_at=NOW_MS))
+    first = TrunkRepository().list(limit=2)
+    assert len(first.items) == 2 and first.next_token
+    seen = [t.trunk_id for t in first.items]
+    token = first.next_token
+    while token:
+        page = TrunkRepository().list(limit=2, next_token=token)
+        seen += [t.trunk_id for t in page.items]
+        token = page.next_token
+    assert seen == [f"t{i}" for i in range(5)]
+
+
+def test_bindings_filter_expired_contacts() -> None:
+    repo = BindingRepository()
+    repo.write_batch(
+        [new_binding("sip:alice@sip.test", "sip:alice@10.0.0.1:5060", NOW + 60, flow_owner="edge-a"),
+         new_binding("sip:alice@sip.test", "sip:alice@10.0.0.2:5060", NOW - 1, flow_owner="edge-a")],
+        [],
+    )
+    assert [b.contact_uri for b in repo.current("sip:alice@sip.test", NOW)] == ["sip:alice@10.0.0.1:5060"]
+    assert [b.aor for b in repo.owned_by("edge-a", NOW)] == ["sip:alice@sip.test"]
+    from contact_center.data.bindings import binding_key
+
+    repo.write_batch([], [("sip:alice@sip.test", binding_key("sip:alice@10.0.0.1:5060"))])
+    assert repo.current("sip:alice@sip.test", NOW) == []
+
+
+def _queued_contact(cid: str, priority: int, at: int) -> None:
+    repo = ContactRepository()
+    repo.create(ContactItem(contact_id=cid, state="INITIATED", created_at=at, version=1))
+    repo.enqueue(cid, 1, "q1", priority, at)
+
+
+def test_queue_heads_are_ordered_by_priority_then_age() -> None:
+    _queued_contact("c-old-low", 5, NOW_MS)
+    _queued_contact("c-new-urgent", 1, NOW_MS + 50)
+    _queued_contact("c-new-low", 5, NOW_MS + 10)
+    assert [c.contact_id for c in ContactRepository().waiting("q1")] == ["c-new-urgent", "c-old-low", "c-new-low"]
+
+
+def test_offer_reserves_one_seat_for_one_contact_only() -> None:
+    make_merchant()
+    make_seat("s1")
+    go_available("s1", NOW_MS)
+    _queued_contact("c1", 5, NOW_MS)
+    _queued_contact("c2", 5, NOW_MS + 1)
+    repo = ContactRepository()
+    seat = SeatRepository().get("m1", "s1")
+    reserved = SeatState("RESERVED", int(seat.version) + 1, NOW_MS, contact_id="c1")
+    repo.offer(repo.get("c1"), seat, reserved, NOW_MS)
+    # A second contact racing for the same (stale) seat snapshot loses, and stays queued.
+    with pytest.raises(errors.ConcurrentUpdateError):
+        repo.offer(repo.get("c2"), seat, SeatState("RESERVED", int(seat.version) + 1, NOW_MS, contact_id="c2"), NOW_MS)
+    assert repo.get("c2").state == "QUEUED"
+    assert [c.contact_id for c in repo.waiting("q1")] == ["c2"]
+    assert SeatRepository().get("m1", "s1").contact_id == "c1"
+    assert SeatRepository().available("m1") == []
+
+
+def test_ending_a_contact_writes_one_record_and_counts_it() -> None:
+    _queued_contact("c1", 5, NOW_MS)
+    repo = ContactRepository()
+    live = repo.get("c1")
+    record = RecordItem(contact_id="c1", queue_id="q1", created_at=NOW_MS, ended_at=NOW_MS + 5000,
+                        hangup_side="caller", hangup_cause="abandoned")
+    repo.end(live, record, "abandoned")
+    assert repo.record("c1").hangup_cause == "abandoned"
+    with pytest.raises(errors.NotFoundError):
+        repo.get("c1")
+    stats = repo.stats("q1", utc_day(NOW_MS + 5000))
+    assert stats is not None and stats.abandoned == 1
+    with pytest.raises(errors.ConcurrentUpdateError):
+        repo.end(live, RecordItem(contact_id="c1", created_at=NOW_MS, ended_at=NOW_MS + 6000), "abandoned")
+    assert [r.contact_id for r in repo.records_for_queue("q1", utc_day(NOW_MS + 5000))] == ["c1"]
+
+
+def test_dialogs_and_idempotency_records_expire() -> None:
+    dialogs = DialogRepository()
+    dialogs.save("d1", contact_id="c1", owner="edge-a", state="confirmed", legs={"a": {"call_id": "x"}},
+                 now=NOW, ttl_seconds=10)
+    found = dialogs.get("d1", NOW + 5)
+    assert found is not None and found.legs["a"]["call_id"] == "x"
+    assert dialogs.get("d1", NOW + 11) is None
+    idem = IdempotencyRepository()
+    assert idem.claim("m1:POST /x", "key-1", "h", NOW) is True
+    assert idem.claim("m1:POST /x", "key-1", "h", NOW) is False
+    idem.complete("m1:POST /x", "key-1", 201, '{"ok": true}')
+    record = idem.get("m1:POST /x", "key-1", NOW + 1)
+    assert record is not None and record.status_code == 201
+    assert idem.get("m1:POST /x", "key-1", NOW + 86401) is None
+
+
+def test_merchant_listing_uses_the_index() -> None:
+    make_merchant("m1")
+    make_merchant("m2")
+    page = MerchantRepository().list(limit=10, next_token=None)
+    assert {m.merchant_id for m in page.items} == {"m1", "m2"}
+    assert all(isinstance(m, MerchantItem) for m in page.items)
