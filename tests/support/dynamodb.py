@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
-
 from contact_center.data import table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,9 +38,20 @@ def dynamodb_local() -> Iterator[str]:
         raise RuntimeError("DynamoDB Local is not installed: run `make setup` (npm ci and Java)")
     port = free_port()
     proc = subprocess.Popen(
-        ["java", "-Xmx256m", "-Djava.library.path=DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar",
-         "-inMemory", "-disableTelemetry", "-port", str(port)],
-        cwd=jar_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "java",
+            "-Xmx256m",
+            "-Djava.library.path=DynamoDBLocal_lib",
+            "-jar",
+            "DynamoDBLocal.jar",
+            "-inMemory",
+            "-disableTelemetry",
+            "-port",
+            str(port),
+        ],
+        cwd=jar_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
@@ -56,7 +66,9 @@ def dynamodb_local() -> Iterator[str]:
             proc.wait()
 
 
-def wait_for_dynamodb(endpoint: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30) -> None:
+def wait_for_dynamodb(
+    endpoint: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30
+) -> None:
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
     deadline = time.monotonic() + timeout
     while True:
@@ -72,9 +84,13 @@ def wait_for_dynamodb(endpoint: str, proc: subprocess.Popen[bytes] | None = None
 
 
 def fake_credentials() -> None:
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", "us-east-1"),
-                        ("AWS_REGION", "us-east-1")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_REGION", "us-east-1"),
+    ):
         os.environ[name] = value
 
 

@@ -1,0 +1,229 @@
+"""A local Lambda service: the Invoke API over HTTP, and DynamoDB stream pollers.
+
+Callers use the ordinary SDK (``boto3.client("lambda").invoke``) with ``AWS_ENDPOINT_URL_LAMBDA``
+pointing here, exactly as in AWS; the handlers run in this process, not in the caller's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+import time
+import traceback
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from local_stack.functions import FUNCTIONS_DIR, LambdaContext, LocalFunction, discover
+
+log = logging.getLogger("local_stack.lambda")
+
+INVOKE_PREFIX = "/2015-03-31/functions/"
+
+
+def function_name_from(path_part: str) -> str:
+    """Accept a name, a partial or full ARN, with or without a qualifier, as Lambda does."""
+    name = unquote(path_part)
+    if name.startswith("arn:"):
+        name = name.split(":")[6]
+    return name.split(":")[0]
+
+
+def invoke(function: LocalFunction, payload: bytes, region: str) -> tuple[bytes, bool]:
+    """Run a handler; returns (response payload, whether the function failed)."""
+    try:
+        event = json.loads(payload) if payload else {}
+        result = function.handler()(event, LambdaContext(function, region))
+        return json.dumps(result).encode(), False
+    except Exception as exc:
+        log.exception("function %s failed", function.name)
+        body = {
+            "errorMessage": str(exc),
+            "errorType": type(exc).__name__,
+            "stackTrace": traceback.format_tb(exc.__traceback__),
+        }
+        return json.dumps(body).encode(), True
+
+
+class InvokeHandler(BaseHTTPRequestHandler):
+    server: LambdaServer
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = self.rfile.read(length)
+        if not (self.path.startswith(INVOKE_PREFIX) and self.path.split("?")[0].endswith("/invocations")):
+            self._send(
+                HTTPStatus.NOT_FOUND,
+                {"message": f"unsupported path {self.path}"},
+                error_type="UnknownOperationException",
+            )
+            return
+        name = function_name_from(self.path[len(INVOKE_PREFIX) :].split("/")[0])
+        function = self.server.functions.get(name)
+        if function is None:
+            self._send(
+                HTTPStatus.NOT_FOUND,
+                {"Type": "User", "Message": f"Function not found: {name}"},
+                error_type="ResourceNotFoundException",
+            )
+            return
+        invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if invocation_type == "DryRun":
+            self._send(HTTPStatus.NO_CONTENT, None)
+        elif invocation_type == "Event":
+            threading.Thread(target=invoke, args=(function, payload, self.server.region), daemon=True).start()
+            self._send(HTTPStatus.ACCEPTED, None)
+        else:
+            body, failed = invoke(function, payload, self.server.region)
+            self._send(HTTPStatus.OK, body, function_error="Unhandled" if failed else None)
+
+    def do_GET(self) -> None:
+        # Not part of the Lambda API: a readiness probe for the local stack.
+        self._send(HTTPStatus.OK, {"functions": sorted(self.server.functions)})
+
+    def _send(
+        self,
+        status: HTTPStatus,
+        body: Any,
+        *,
+        error_type: str | None = None,
+        function_error: str | None = None,
+    ) -> None:
+        raw = body if isinstance(body, bytes) else (b"" if body is None else json.dumps(body).encode())
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.send_header("X-Amz-Executed-Version", "$LATEST")
+        if error_type:
+            self.send_header("x-amzn-ErrorType", error_type)
+        if function_error:
+            self.send_header("X-Amz-Function-Error", function_error)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+class LambdaServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, functions: dict[str, LocalFunction], region: str) -> None:
+        self.functions = functions
+        self.region = region
+        super().__init__(("127.0.0.1", port), InvokeHandler)
+
+
+def as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record in the shape Lambda hands to a stream handler (epoch times, source ARN)."""
+    dynamodb = dict(record.get("dynamodb", {}))
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if created is not None and hasattr(created, "timestamp"):
+        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+    return {**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
+
+
+class StreamPoller(threading.Thread):
+    """Feeds a table's stream to the functions subscribed to it, as Lambda's event source mappings do."""
+
+    def __init__(
+        self, table_name: str, functions: dict[str, LocalFunction], region: str, interval: float = 0.05
+    ) -> None:
+        super().__init__(name="stream-poller", daemon=True)
+        self.table_name = table_name
+        self.subscribers = [(f, s) for f in functions.values() for s in f.stream_sources]
+        self.region = region
+        self.interval = interval
+        self.stopped = threading.Event()
+        self._seen_first_shards = False
+
+    def run(self) -> None:
+        import boto3
+
+        ddb = boto3.client("dynamodb", region_name=self.region)
+        streams = boto3.client("dynamodbstreams", region_name=self.region)
+        stream_arn = ddb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
+        iterators: dict[str, str | None] = {}
+        while not self.stopped.is_set():
+            try:
+                self._discover_shards(streams, stream_arn, iterators)
+                for shard_id, iterator in list(iterators.items()):
+                    if iterator is None:
+                        continue
+                    response = streams.get_records(ShardIterator=iterator, Limit=1000)
+                    iterators[shard_id] = response.get("NextShardIterator")
+                    if response["Records"]:
+                        self._deliver([as_lambda_record(r, stream_arn) for r in response["Records"]])
+            except Exception:
+                log.exception("stream poller error; retrying")
+                time.sleep(1)
+            self.stopped.wait(self.interval)
+
+    def _discover_shards(self, streams: Any, stream_arn: str, iterators: dict[str, str | None]) -> None:
+        description = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
+        for shard in description["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id in iterators:
+                continue
+            # Shards that exist at start are read from their end (no replay of old history); shards
+            # that appear later are read from their start so no change is missed.
+            kind = "TRIM_HORIZON" if self._seen_first_shards else "LATEST"
+            iterators[shard_id] = streams.get_shard_iterator(
+                StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType=kind
+            )["ShardIterator"]
+        self._seen_first_shards = True
+
+    def _deliver(self, records: list[dict[str, Any]]) -> None:
+        for function, source in self.subscribers:
+            matching = [r for r in records if source.matches(r)]
+            for start in range(0, len(matching), source.batch_size):
+                batch = {"Records": matching[start : start + source.batch_size]}
+                _, failed = invoke(function, json.dumps(batch).encode(), self.region)
+                if failed:
+                    log.warning(
+                        "function %s failed on a stream batch of %d", function.name, len(batch["Records"])
+                    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Local Lambda Invoke API and stream pollers")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LAMBDA_PORT", "9001")))
+    parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS_DIR)
+    parser.add_argument("--table", default=os.environ.get("SWITCHBOARD_TABLE", "switchboard"))
+    parser.add_argument("--no-streams", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s lambda %(levelname)s %(message)s"
+    )
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    functions = discover(args.functions_dir)
+    server = LambdaServer(args.port, functions, region)
+    poller = None
+    if not args.no_streams and any(f.stream_sources for f in functions.values()):
+        poller = StreamPoller(args.table, functions, region)
+        poller.start()
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    log.info(
+        "Lambda API on http://127.0.0.1:%d serving %s",
+        server.server_address[1],
+        ", ".join(functions) or "none",
+    )
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if poller:
+            poller.stopped.set()
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
