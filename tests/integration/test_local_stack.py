@@ -200,7 +200,6 @@ def test_stream_poller_feeds_filtered_table_changes_to_handlers(tmp_path: Path) 
     proc = None
     try:
         from contact_center.data import schema
-
         from tests.support.dynamodb import wait_for_dynamodb
 
         wait_for_dynamodb(endpoint, db)

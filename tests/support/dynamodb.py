@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
+
 from contact_center.data import table
 
 ROOT = Path(__file__).resolve().parents[2]

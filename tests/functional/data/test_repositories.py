@@ -36,8 +36,12 @@ def make_seat(sid: str, mid: str = "m1", username: str | None = None) -> None:
 def go_available(sid: str, idle_since: int, mid: str = "m1") -> None:
     seat = SeatRepository().get(mid, sid)
     SeatRepository().save_state(
-        mid, sid, int(seat.version),
-        SeatState(state="AVAILABLE", version=int(seat.version) + 1, state_since=idle_since, idle_since=idle_since),
+        mid,
+        sid,
+        int(seat.version),
+        SeatState(
+            state="available", version=int(seat.version) + 1, state_since=idle_since, idle_since=idle_since
+        ),
     )
 
 
@@ -52,7 +56,8 @@ def test_duplicate_merchant_is_rejected_and_writes_nothing() -> None:
     make_merchant()
     with pytest.raises(errors.AlreadyExistsError):
         MerchantRepository().create(
-            new_merchant("m1", "Other", "x@y.test", 9, NOW_MS), new_api_key("hash-other", "k2", "m1", "p", NOW_MS)
+            new_merchant("m1", "Other", "x@y.test", 9, NOW_MS),
+            new_api_key("hash-other", "k2", "m1", "p", NOW_MS),
         )
     assert ApiKeyRepository().find_by_hash("hash-other") is None  # the transaction rolled back
     assert MerchantRepository().get("m1").name == "Acme"
@@ -103,8 +108,10 @@ def test_seat_state_writes_need_the_version_they_read() -> None:
     make_seat("s1")
     go_available("s1", NOW_MS)
     with pytest.raises(errors.ConcurrentUpdateError):
-        SeatRepository().save_state("m1", "s1", 1, SeatState(state="NOT_READY", version=2, state_since=NOW_MS))
-    assert SeatRepository().get("m1", "s1").state == "AVAILABLE"
+        SeatRepository().save_state(
+            "m1", "s1", 1, SeatState(state="not_ready", version=2, state_since=NOW_MS)
+        )
+    assert SeatRepository().get("m1", "s1").state == "available"
 
 
 def test_available_index_lists_longest_idle_first_and_only_available() -> None:
@@ -116,7 +123,10 @@ def test_available_index_lists_longest_idle_first_and_only_available() -> None:
     go_available("s3", NOW_MS + 200)
     seat = SeatRepository().get("m1", "s3")
     SeatRepository().save_state(
-        "m1", "s3", int(seat.version), SeatState(state="NOT_READY", version=int(seat.version) + 1, state_since=NOW_MS)
+        "m1",
+        "s3",
+        int(seat.version),
+        SeatState(state="not_ready", version=int(seat.version) + 1, state_since=NOW_MS),
     )
     assert [s.seat_id for s in SeatRepository().available("m1")] == ["s2", "s1"]
 
@@ -125,7 +135,9 @@ def test_numbers_are_unique_platform_wide_and_need_their_queue() -> None:
     make_merchant("m1")
     make_merchant("m2")
     QueueRepository().create(QueueItem(merchant_id="m1", queue_id="q1", name="Sales", created_at=NOW_MS))
-    NumberRepository().create(NumberItem(number="+14155550100", merchant_id="m1", queue_id="q1", created_at=NOW_MS))
+    NumberRepository().create(
+        NumberItem(number="+14155550100", merchant_id="m1", queue_id="q1", created_at=NOW_MS)
+    )
     with pytest.raises(errors.AlreadyExistsError):
         NumberRepository().create(
             NumberItem(number="+14155550100", merchant_id="m2", queue_id="q1", created_at=NOW_MS)
@@ -144,8 +156,9 @@ def test_numbers_are_unique_platform_wide_and_need_their_queue() -> None:
 
 def test_lists_paginate_with_tokens() -> None:
     for i in range(5):
-        TrunkRepository().create(TrunkItem(trunk_id=f"t{i}", name=f"carrier{i}", source_cidrs=["127.0.0.0/8"],
-                                           created_at=NOW_MS))
+        TrunkRepository().create(
+            TrunkItem(trunk_id=f"t{i}", name=f"carrier{i}", source_cidrs=["127.0.0.0/8"], created_at=NOW_MS)
+        )
     first = TrunkRepository().list(limit=2)
     assert len(first.items) == 2 and first.next_token
     seen = [t.trunk_id for t in first.items]
@@ -160,8 +173,10 @@ def test_lists_paginate_with_tokens() -> None:
 def test_bindings_filter_expired_contacts() -> None:
     repo = BindingRepository()
     repo.write_batch(
-        [new_binding("sip:alice@sip.test", "sip:alice@10.0.0.1:5060", NOW + 60, flow_owner="edge-a"),
-         new_binding("sip:alice@sip.test", "sip:alice@10.0.0.2:5060", NOW - 1, flow_owner="edge-a")],
+        [
+            new_binding("sip:alice@sip.test", "sip:alice@10.0.0.1:5060", NOW + 60, flow_owner="edge-a"),
+            new_binding("sip:alice@sip.test", "sip:alice@10.0.0.2:5060", NOW - 1, flow_owner="edge-a"),
+        ],
         [],
     )
     assert [b.contact_uri for b in repo.current("sip:alice@sip.test", NOW)] == ["sip:alice@10.0.0.1:5060"]
@@ -174,7 +189,7 @@ def test_bindings_filter_expired_contacts() -> None:
 
 def _queued_contact(cid: str, priority: int, at: int) -> None:
     repo = ContactRepository()
-    repo.create(ContactItem(contact_id=cid, state="INITIATED", created_at=at, version=1))
+    repo.create(ContactItem(contact_id=cid, state="initiated", created_at=at, version=1))
     repo.enqueue(cid, 1, "q1", priority, at)
 
 
@@ -182,7 +197,11 @@ def test_queue_heads_are_ordered_by_priority_then_age() -> None:
     _queued_contact("c-old-low", 5, NOW_MS)
     _queued_contact("c-new-urgent", 1, NOW_MS + 50)
     _queued_contact("c-new-low", 5, NOW_MS + 10)
-    assert [c.contact_id for c in ContactRepository().waiting("q1")] == ["c-new-urgent", "c-old-low", "c-new-low"]
+    assert [c.contact_id for c in ContactRepository().waiting("q1")] == [
+        "c-new-urgent",
+        "c-old-low",
+        "c-new-low",
+    ]
 
 
 def test_offer_reserves_one_seat_for_one_contact_only() -> None:
@@ -193,12 +212,17 @@ def test_offer_reserves_one_seat_for_one_contact_only() -> None:
     _queued_contact("c2", 5, NOW_MS + 1)
     repo = ContactRepository()
     seat = SeatRepository().get("m1", "s1")
-    reserved = SeatState("RESERVED", int(seat.version) + 1, NOW_MS, contact_id="c1")
+    reserved = SeatState("reserved", int(seat.version) + 1, NOW_MS, contact_id="c1")
     repo.offer(repo.get("c1"), seat, reserved, NOW_MS)
     # A second contact racing for the same (stale) seat snapshot loses, and stays queued.
     with pytest.raises(errors.ConcurrentUpdateError):
-        repo.offer(repo.get("c2"), seat, SeatState("RESERVED", int(seat.version) + 1, NOW_MS, contact_id="c2"), NOW_MS)
-    assert repo.get("c2").state == "QUEUED"
+        repo.offer(
+            repo.get("c2"),
+            seat,
+            SeatState("reserved", int(seat.version) + 1, NOW_MS, contact_id="c2"),
+            NOW_MS,
+        )
+    assert repo.get("c2").state == "queued"
     assert [c.contact_id for c in repo.waiting("q1")] == ["c2"]
     assert SeatRepository().get("m1", "s1").contact_id == "c1"
     assert SeatRepository().available("m1") == []
@@ -208,8 +232,14 @@ def test_ending_a_contact_writes_one_record_and_counts_it() -> None:
     _queued_contact("c1", 5, NOW_MS)
     repo = ContactRepository()
     live = repo.get("c1")
-    record = RecordItem(contact_id="c1", queue_id="q1", created_at=NOW_MS, ended_at=NOW_MS + 5000,
-                        hangup_side="caller", hangup_cause="abandoned")
+    record = RecordItem(
+        contact_id="c1",
+        queue_id="q1",
+        created_at=NOW_MS,
+        ended_at=NOW_MS + 5000,
+        hangup_side="caller",
+        hangup_cause="abandoned",
+    )
     repo.end(live, record, "abandoned")
     assert repo.record("c1").hangup_cause == "abandoned"
     with pytest.raises(errors.NotFoundError):
@@ -223,8 +253,15 @@ def test_ending_a_contact_writes_one_record_and_counts_it() -> None:
 
 def test_dialogs_and_idempotency_records_expire() -> None:
     dialogs = DialogRepository()
-    dialogs.save("d1", contact_id="c1", owner="edge-a", state="confirmed", legs={"a": {"call_id": "x"}},
-                 now=NOW, ttl_seconds=10)
+    dialogs.save(
+        "d1",
+        contact_id="c1",
+        owner="edge-a",
+        state="confirmed",
+        legs={"a": {"call_id": "x"}},
+        now=NOW,
+        ttl_seconds=10,
+    )
     found = dialogs.get("d1", NOW + 5)
     assert found is not None and found.legs["a"]["call_id"] == "x"
     assert dialogs.get("d1", NOW + 11) is None

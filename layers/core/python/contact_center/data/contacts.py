@@ -15,15 +15,13 @@ from contact_center.data.errors import AlreadyExistsError, ConcurrentUpdateError
 from contact_center.data.models import ContactItem, QueueStatsItem, RecordItem, SeatItem
 from contact_center.data.seats import SeatState, state_update_actions
 from contact_center.data.transactions import failed_keys, key_of, transaction
+from contact_center.domain.agent_state import AgentState
+from contact_center.domain.contact import ContactState
+from contact_center.domain.queueing import queue_sort_key
 
 
 def utc_day(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
-
-
-def queued_sort_key(priority: int, enqueued_at_ms: int, contact_id: str) -> str:
-    # Priority 1 is the most urgent; within a priority the oldest first.
-    return f"{priority:02d}#{enqueued_at_ms:015d}#{contact_id}"
 
 
 @dataclass(frozen=True)
@@ -65,12 +63,12 @@ class ContactRepository:
             # Invariant: a contact is queued once, from the version its writer read.
             contact.update(
                 actions=[
-                    ContactItem.state.set("QUEUED"),
+                    ContactItem.state.set(ContactState.QUEUED.value),
                     ContactItem.queue_id.set(queue_id),
                     ContactItem.priority.set(priority),
                     ContactItem.enqueued_at.set(ContactItem.enqueued_at | enqueued_at),
                     ContactItem.gsi1pk.set(keys.queued_index_pk(queue_id)),
-                    ContactItem.gsi1sk.set(queued_sort_key(priority, enqueued_at, contact_id)),
+                    ContactItem.gsi1sk.set(queue_sort_key(priority, enqueued_at, contact_id)),
                     ContactItem.version.add(1),
                 ],
                 condition=ContactItem.version == expected_version,
@@ -102,13 +100,14 @@ class ContactRepository:
                 tx.update(
                     seat_ref,
                     actions=state_update_actions(seat.merchant_id, seat.seat_id, seat_new),
-                    condition=(SeatItem.state == "AVAILABLE") & (SeatItem.version == int(seat.version)),
+                    condition=(SeatItem.state == AgentState.AVAILABLE.value)
+                    & (SeatItem.version == int(seat.version)),
                 )
                 # Invariant: a contact is offered to one seat at a time — only at the version read.
                 tx.update(
                     contact_ref,
                     actions=[
-                        ContactItem.state.set("OFFERED"),
+                        ContactItem.state.set(ContactState.OFFERED.value),
                         ContactItem.offered_seat.set(seat.seat_id),
                         ContactItem.offered_at.set(now_ms),
                         ContactItem.merchant_id.set(seat.merchant_id),

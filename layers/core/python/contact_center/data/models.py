@@ -97,7 +97,7 @@ class SeatItem(TableItem):
     skills = MapAttribute[str, Any](default=dict)  # skill name -> proficiency 1..5
     queues = MapAttribute[str, Any](default=dict)  # queue id -> the agent's priority for it
     sip_username = UnicodeAttribute()
-    state = UnicodeAttribute(default="OFFLINE")
+    state = UnicodeAttribute(default="offline")
     state_reason = UnicodeAttribute(null=True)
     state_since = NumberAttribute(default=0)  # epoch ms
     idle_since = NumberAttribute(null=True)  # epoch ms when it last became AVAILABLE

@@ -19,9 +19,11 @@ from contact_center.data.errors import (
 from contact_center.data.models import MerchantItem, SeatItem, SipUserItem
 from contact_center.data.pagination import Page, decode_token, encode_token
 from contact_center.data.transactions import failed_keys, key_of, transaction
+from contact_center.domain.agent_state import AgentState
 
 # A seat in these states is bound to a live contact and cannot be deleted under it.
-BUSY_STATES = ("RESERVED", "ON_CONTACT")
+BUSY_STATES = (AgentState.RESERVED, AgentState.ON_CONTACT)
+IDLE_STATES = tuple(s for s in AgentState if s not in BUSY_STATES)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def new_seat(
         sip_username=sip_username,
         skills=skills,
         queues=queues,
-        state="OFFLINE",
+        state=AgentState.OFFLINE.value,
         state_since=created_at,
         version=1,
         created_at=created_at,
@@ -161,7 +163,10 @@ class SeatRepository:
         try:
             with transaction() as tx:
                 # Invariant: a seat bound to a live contact is not deleted under the call.
-                tx.delete(seat, condition=SeatItem.pk.exists() & SeatItem.state.is_in(*_idle_states()))
+                tx.delete(
+                    seat,
+                    condition=SeatItem.pk.exists() & SeatItem.state.is_in(*(s.value for s in IDLE_STATES)),
+                )
                 tx.delete(SipUserItem(pk=keys.sip_user_pk(seat.sip_username), sk=keys.SIP_USER_SK))
                 tx.update(
                     _merchant_ref(merchant_id),
@@ -189,10 +194,6 @@ class SeatRepository:
             raise
 
 
-def _idle_states() -> tuple[str, ...]:
-    return ("OFFLINE", "AVAILABLE", "NOT_READY", "NOT_RESPONDING", "AFTER_CONTACT_WORK")
-
-
 def state_update_actions(merchant_id: str, seat_id: str, new: SeatState) -> list[Any]:
     """The update actions of a state change (also used by transactions that change other items)."""
     actions: list[Any] = [
@@ -207,7 +208,7 @@ def state_update_actions(merchant_id: str, seat_id: str, new: SeatState) -> list
         (SeatItem.wrap_up_until, new.wrap_up_until),
     ):
         actions.append(attr.set(value) if value is not None else attr.remove())
-    if new.state == "AVAILABLE":
+    if new.state == AgentState.AVAILABLE:
         # Only AVAILABLE seats are in the sparse index the ACD reads, ordered longest idle first.
         idle = new.idle_since if new.idle_since is not None else new.state_since
         actions += [
