@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 contracts: $(STAMP)
-	$(VENV)/bin/lint-imports
+	PYTHONPATH=infra $(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy -p contact_center.domain -p sip_edge.sip

@@ -1,0 +1,161 @@
+"""The location service: address-of-record -> bindings, in memory, written behind to the table.
+
+Like Kamailio's usrloc in write-back mode: a REGISTER changes the in-memory bindings and queues
+the change; a flusher writes queued changes in batches every ``flush_interval`` seconds, so the
+hot path never waits for DynamoDB and other edge tasks (and the routing function) see a new
+registration within about one flush interval. Several changes to one binding within an interval
+collapse into one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+log = logging.getLogger("sip_edge.location")
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    aor: str
+    key: str  # stable per device: instance id or Contact URI (see binding_key)
+    contact_uri: str
+    expires_at: float  # epoch seconds
+    received: str  # "ip:port" the REGISTER came from; where to reach the device behind its NAT
+    transport: str
+    flow_owner: str  # the edge task holding the NAT flow / connection
+    call_id: str
+    cseq: int
+    instance_id: str | None = None
+    reg_id: int | None = None
+    user_agent: str | None = None
+    path: tuple[str, ...] = field(default_factory=tuple)
+
+    def expires_in(self, now: float) -> int:
+        return max(0, int(self.expires_at - now))
+
+
+class BindingStore(Protocol):
+    """Durable bindings (the table in production). Blocking; runs in a worker thread."""
+
+    def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None: ...
+
+    def load(self, aor: str, now: float) -> list[Binding]: ...
+
+
+class LocationService:
+    def __init__(self, store: BindingStore, *, flush_interval: float = 0.2, max_batch: int = 500,
+                 now: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._flush_interval = flush_interval
+        self._max_batch = max_batch
+        self._now = now
+        self._bindings: dict[str, dict[str, Binding]] = {}
+        self._dirty: dict[tuple[str, str], Binding | None] = {}  # None = removal
+        self._flusher: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.flushes = 0
+        self.written = 0
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def current(self, aor: str) -> list[Binding]:
+        now = self._now()
+        return [b for b in self._bindings.get(aor, {}).values() if b.expires_at > now]
+
+    async def ensure_loaded(self, aor: str) -> None:
+        """Bring an AOR's bindings made through other edge tasks into memory (once per AOR)."""
+        if aor in self._bindings:
+            return
+        loaded = await asyncio.to_thread(self._store.load, aor, self._now())
+        self._bindings.setdefault(aor, {b.key: b for b in loaded})
+
+    def owned(self, owner: str, transport: str | None = None) -> Iterable[Binding]:
+        now = self._now()
+        for bindings in self._bindings.values():
+            for b in bindings.values():
+                if b.flow_owner == owner and b.expires_at > now and (transport is None or b.transport == transport):
+                    yield b
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def put(self, binding: Binding) -> None:
+        self._bindings.setdefault(binding.aor, {})[binding.key] = binding
+        self._mark((binding.aor, binding.key), binding)
+
+    def remove(self, aor: str, key: str) -> None:
+        self._bindings.get(aor, {}).pop(key, None)
+        # Marked even when not in memory: the binding may exist in the table, made by another task.
+        self._mark((aor, key), None)
+
+    def remove_all(self, aor: str) -> None:
+        for key in list(self._bindings.get(aor, {})):
+            self.remove(aor, key)
+
+    def expire(self) -> int:
+        """Drop expired bindings from memory (the table's TTL deletes the items)."""
+        now = self._now()
+        dropped = 0
+        for aor in list(self._bindings):
+            bindings = self._bindings[aor]
+            for key in [k for k, b in bindings.items() if b.expires_at <= now]:
+                del bindings[key]
+                dropped += 1
+            if not bindings:
+                del self._bindings[aor]
+        return dropped
+
+    def _mark(self, key: tuple[str, str], value: Binding | None) -> None:
+        self._dirty[key] = value
+        if len(self._dirty) >= self._max_batch:
+            self._wake.set()
+
+    # --- write-behind ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop(), name="location-flush")
+
+    async def stop(self) -> None:
+        """Stop the flusher after a last flush, so nothing registered is lost on a clean shutdown."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        await self.flush()
+
+    @property
+    def pending(self) -> int:
+        return len(self._dirty)
+
+    async def flush(self) -> None:
+        if not self._dirty:
+            return
+        batch, self._dirty = self._dirty, {}
+        upserts = [b for b in batch.values() if b is not None]
+        removals = [key for key, b in batch.items() if b is None]
+        try:
+            await asyncio.to_thread(self._store.write, upserts, removals)
+        except Exception:
+            log.exception("writing %d binding changes failed; retrying", len(batch))
+            # Newer changes made meanwhile win over the failed batch.
+            self._dirty = {**batch, **self._dirty}
+            raise
+        self.flushes += 1
+        self.written += len(batch)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._flush_interval)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                await asyncio.sleep(1.0)

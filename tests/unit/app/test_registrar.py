@@ -1,0 +1,271 @@
+"""Registrar policy with in-memory credentials and bindings: auth, expiry rules, abuse limits."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Mapping
+
+import pytest
+
+from sip_edge.app.abuse import FailedAuthLimiter
+from sip_edge.app.credentials import CredentialCache
+from sip_edge.app.location import Binding, LocationService
+from sip_edge.app.registrar import Registrar, RegistrarSettings, binding_key
+from sip_edge.sip.digest import DigestAuthenticator, compute_ha1, compute_response
+from sip_edge.sip.message import Request, parse_message
+from sip_edge.sip.stack import Reply
+
+DOMAIN = "sip.test"
+KEY = b"k" * 32
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_790_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Users:
+    def __init__(self) -> None:
+        self.passwords = {"alice": "s3cret", "bob": "hunter2"}
+        self.reads = 0
+
+    def ha1s(self, username: str) -> Mapping[str, str] | None:
+        self.reads += 1
+        password = self.passwords.get(username)
+        if password is None:
+            return None
+        return {alg: compute_ha1(username, DOMAIN, password, alg) for alg in ("MD5", "SHA-256")}
+
+
+class Store:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], Binding] = {}
+        self.writes = 0
+
+    def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
+        self.writes += 1
+        for b in upserts:
+            self.rows[(b.aor, b.key)] = b
+        for key in removals:
+            self.rows.pop(key, None)
+
+    def load(self, aor: str, now: float) -> list[Binding]:
+        return [b for (a, _), b in self.rows.items() if a == aor and b.expires_at > now]
+
+
+class FakeTransport:
+    name = "UDP"
+    reliable = False
+
+
+class FakeFlow:
+    def __init__(self, ip: str = "198.51.100.7", port: int = 40000) -> None:
+        self.remote = (ip, port)
+        self.transport = FakeTransport()
+
+
+def register(user: str, *, contact: str | None = None, expires: int | None = 600, cseq: int = 1,
+             call_id: str = "reg-1", authorization: str | None = None) -> Request:
+    contact = contact if contact is not None else f"<sip:{user}@10.0.0.5:5062>"
+    lines = [
+        f"REGISTER sip:{DOMAIN} SIP/2.0",
+        "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK" + hashlib.md5(f"{cseq}{call_id}".encode()).hexdigest(),
+        "Max-Forwards: 70",
+        f"From: <sip:{user}@{DOMAIN}>;tag=f1",
+        f"To: <sip:{user}@{DOMAIN}>",
+        f"Call-ID: {call_id}",
+        f"CSeq: {cseq} REGISTER",
+        f"Contact: {contact}",
+    ]
+    if expires is not None:
+        lines.append(f"Expires: {expires}")
+    if authorization:
+        lines.append(f"Authorization: {authorization}")
+    message = parse_message(("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode())
+    assert isinstance(message, Request)
+    return message
+
+
+def answer(challenge: Reply, user: str, password: str, algorithm: str = "MD5", nc: str = "00000001") -> str:
+    header = next(v for n, v in challenge.headers if n == "WWW-Authenticate" and f"algorithm={algorithm}" in v)
+    nonce = re.search(r'nonce="([^"]+)"', header).group(1)  # type: ignore[union-attr]
+    uri = f"sip:{DOMAIN}"
+    ha1 = compute_ha1(user, DOMAIN, password, algorithm)
+    response = compute_response(ha1, nonce=nonce, method="REGISTER", uri=uri, algorithm=algorithm, qop="auth",
+                                nc=nc, cnonce="c0ffee")
+    return (f'Digest username="{user}", realm="{DOMAIN}", nonce="{nonce}", uri="{uri}", response="{response}", '
+            f"algorithm={algorithm}, qop=auth, nc={nc}, cnonce=\"c0ffee\"")
+
+
+@pytest.fixture
+def world() -> tuple[Registrar, Users, Store, Clock]:
+    clock = Clock()
+    users, store = Users(), Store()
+    registrar = Registrar(
+        RegistrarSettings(domain=DOMAIN, max_contacts=2),
+        DigestAuthenticator(KEY, DOMAIN, now=clock),
+        CredentialCache(users, now=clock),
+        LocationService(store, now=clock),
+        FailedAuthLimiter(max_failures=3, window=60, lockout=300, now=clock),
+        edge_task_id="edge-a",
+        now=clock,
+    )
+    return registrar, users, store, clock
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def register_with_auth(registrar: Registrar, user: str, password: str, algorithm: str = "MD5",
+                       flow: FakeFlow | None = None, **kwargs) -> Reply | None:  # type: ignore[no-untyped-def]
+    async def go() -> Reply | None:
+        challenge = await registrar.register(register(user, **kwargs), flow or FakeFlow())
+        assert challenge is not None and challenge.status == 401
+        return await registrar.register(
+            register(user, authorization=answer(challenge, user, password, algorithm), **kwargs), flow or FakeFlow()
+        )
+
+    return run(go())
+
+
+def test_unauthenticated_register_is_challenged_sha256_first_then_md5(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    reply = run(registrar.register(register("alice"), FakeFlow()))
+    assert reply is not None and reply.status == 401
+    algorithms = [re.search(r"algorithm=([\w-]+)", v).group(1) for n, v in reply.headers if n == "WWW-Authenticate"]
+    assert algorithms == ["SHA-256", "MD5"]
+
+
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
+def test_register_binds_the_contact_with_received_address_and_flow_owner(world, algorithm: str) -> None:  # type: ignore[no-untyped-def]
+    registrar, _, store, clock = world
+    reply = register_with_auth(registrar, "alice", "s3cret", algorithm)
+    assert reply is not None and reply.status == 200
+    assert ("Contact", "<sip:alice@10.0.0.5:5062>;expires=600") in reply.headers
+    (binding,) = registrar.location.current(f"sip:alice@{DOMAIN}")
+    assert (binding.received, binding.transport, binding.flow_owner) == ("198.51.100.7:40000", "UDP", "edge-a")
+    run(registrar.location.flush())
+    assert list(store.rows.values()) == [binding]
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    wrong = register_with_auth(registrar, "alice", "nope", flow=FakeFlow("203.0.113.1"))
+    unknown = register_with_auth(registrar, "mallory", "nope", flow=FakeFlow("203.0.113.2"))
+    assert wrong is not None and unknown is not None
+    assert (wrong.status, wrong.reason, wrong.headers) == (unknown.status, unknown.reason, unknown.headers) == (
+        403, "Forbidden", ())
+
+
+def test_repeated_failures_lock_out_the_source_but_not_others(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    attacker = FakeFlow("203.0.113.9")
+    for _ in range(3):
+        register_with_auth(registrar, "alice", "guess", flow=attacker)
+    # Locked out: no answer at all, even to a fresh REGISTER.
+    assert run(registrar.register(register("alice"), attacker)) is None
+    ok = register_with_auth(registrar, "bob", "hunter2", flow=FakeFlow("198.51.100.20"))
+    assert ok is not None and ok.status == 200
+
+
+def test_expired_nonce_gets_a_stale_challenge(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, _, _, clock = world
+
+    async def go() -> Reply | None:
+        challenge = await registrar.register(register("alice"), FakeFlow())
+        assert challenge is not None
+        clock.t += 3600
+        return await registrar.register(register("alice", authorization=answer(challenge, "alice", "s3cret")), FakeFlow())
+
+    reply = run(go())
+    assert reply is not None and reply.status == 401
+    assert all("stale=true" in v for n, v in reply.headers if n == "WWW-Authenticate")
+
+
+def test_too_brief_interval_is_423_with_min_expires(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    reply = register_with_auth(registrar, "alice", "s3cret", expires=10)
+    assert reply is not None and reply.status == 423 and ("Min-Expires", "60") in reply.headers
+
+
+def test_expiry_is_capped_and_expires_zero_removes(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    reply = register_with_auth(registrar, "alice", "s3cret", expires=86400)
+    assert reply is not None and ("Contact", "<sip:alice@10.0.0.5:5062>;expires=3600") in reply.headers
+    reply = register_with_auth(registrar, "alice", "s3cret", expires=0, cseq=2)
+    assert reply is not None and reply.status == 200
+    assert registrar.location.current(f"sip:alice@{DOMAIN}") == []
+
+
+def test_wildcard_unregisters_every_contact(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, _, store, _ = world
+    register_with_auth(registrar, "alice", "s3cret", contact="<sip:alice@10.0.0.5:5062>", call_id="a")
+    register_with_auth(registrar, "alice", "s3cret", contact="<sip:alice@10.0.0.6:5062>", call_id="b")
+    assert len(registrar.location.current(f"sip:alice@{DOMAIN}")) == 2
+    bad = register_with_auth(registrar, "alice", "s3cret", contact="*", expires=600, call_id="c")
+    assert bad is not None and bad.status == 400
+    reply = register_with_auth(registrar, "alice", "s3cret", contact="*", expires=0, call_id="c", cseq=2)
+    assert reply is not None and reply.status == 200
+    run(registrar.location.flush())
+    assert registrar.location.current(f"sip:alice@{DOMAIN}") == [] and store.rows == {}
+
+
+def test_max_contacts_per_seat(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    for i in range(2):
+        ok = register_with_auth(registrar, "alice", "s3cret", contact=f"<sip:alice@10.0.0.{i}:5062>", call_id=f"c{i}")
+        assert ok is not None and ok.status == 200
+    third = register_with_auth(registrar, "alice", "s3cret", contact="<sip:alice@10.0.0.9:5062>", call_id="c9")
+    assert third is not None and third.status == 403
+
+
+def test_out_of_order_register_does_not_undo_a_newer_one(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    register_with_auth(registrar, "alice", "s3cret", cseq=5)
+    stale = register_with_auth(registrar, "alice", "s3cret", cseq=4, expires=0)
+    assert stale is not None and stale.status == 500
+    assert len(registrar.location.current(f"sip:alice@{DOMAIN}")) == 1
+
+
+def test_credentials_are_cached_between_registrations(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, users, *_ = world
+    for cseq in range(1, 6):
+        register_with_auth(registrar, "alice", "s3cret", cseq=cseq)
+    assert users.reads == 1
+
+
+def test_a_rotated_password_works_at_once(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, users, _, clock = world
+    register_with_auth(registrar, "alice", "s3cret")
+    users.passwords["alice"] = "rotated"
+    clock.t += 2  # older than the refresh threshold, younger than the cache TTL
+    reply = register_with_auth(registrar, "alice", "rotated", cseq=2)
+    assert reply is not None and reply.status == 200
+
+
+def test_binding_key_matches_the_data_layer() -> None:
+    from contact_center.data.bindings import binding_key as data_binding_key
+
+    for uri, instance in (("sip:a@10.0.0.1", None), ("sip:a@10.0.0.1", "<urn:uuid:1234>")):
+        assert binding_key(uri, instance) == data_binding_key(uri, instance)
+
+
+def test_keepalive_pings_the_udp_bindings_this_task_owns(world) -> None:  # type: ignore[no-untyped-def]
+    from sip_edge.app.keepalive import PING, NatKeepAlive
+
+    registrar, *_ = world
+    register_with_auth(registrar, "alice", "s3cret", flow=FakeFlow("198.51.100.7", 40000))
+    registrar.location.put(Binding(aor="sip:carol@x", key="k", contact_uri="sip:carol@10.1.1.1", expires_at=2e9,
+                                   received="198.51.100.8:5060", transport="UDP", flow_owner="edge-b",
+                                   call_id="x", cseq=1))
+    sent: list[tuple[bytes, tuple[str, int]]] = []
+    keepalive = NatKeepAlive(registrar.location, "edge-a", lambda data, addr: sent.append((data, addr)))
+    assert keepalive.ping_all_once() == 1
+    assert sent == [(PING, ("198.51.100.7", 40000))]  # only the flow this task owns
+    assert keepalive.interval < 120  # more often than the load balancer's UDP idle timeout
