@@ -163,6 +163,9 @@ def run(args: argparse.Namespace) -> int:
     except Stopping as stop:
         print(f"\nswitchboard: {stop} received, stopping", flush=True)
         return 0
+    except (RuntimeError, TimeoutError) as failure:
+        print(f"switchboard: could not start: {failure}", flush=True)
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -1,0 +1,1 @@
+"""Reusable pieces with good defaults; the stacks compose them."""

@@ -1,0 +1,165 @@
+"""The Chalice app behind API Gateway, packaged without ``chalice package`` (which needs the network).
+
+One API Gateway resource per Chalice route (see ``api_routes``), every method a Lambda proxy to
+``app.app``: Chalice then sees the resource path it dispatches on. The stage logs access and
+errors, traces with X-Ray and sits behind a WAF web ACL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from switchboard_infra import bundling, nag, paths
+from switchboard_infra.api_routes import Route
+from switchboard_infra.constructs.functions import ObservedFunction
+
+STAGE = "api"
+
+
+class ChaliceApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        routes: Sequence[Route],
+        layer: lambda_.ILayerVersion,
+        environment: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+        throttle_rate: int = 200,
+        throttle_burst: int = 400,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.handler = ObservedFunction(
+            self,
+            "Handler",
+            description="Switchboard HTTP API (Chalice app switchboard-api)",
+            code=lambda_.Code.from_asset(
+                str(paths.API_FUNCTION),
+                exclude=paths.CODE_EXCLUDES,
+                bundling=bundling.bundling_options(bundling.ChaliceAppBundler()),
+            ),
+            handler="app.app",
+            layer=layer,
+            environment=environment,
+            log_retention=log_retention,
+            memory_size=512,
+            timeout=cdk.Duration.seconds(29),
+        )
+        access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name="switchboard-api",
+            description="Switchboard merchant onboarding, seats, queues and agent state",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # The account-level role API Gateway needs to write execution logs in this region.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # request bodies carry merchant data; keep them out of logs
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+                throttling_rate_limit=throttle_rate,
+                throttling_burst_limit=throttle_burst,
+            ),
+        )
+        # One permission for the whole API instead of one per method keeps the function's resource
+        # policy far below its 20 KB limit however many routes the app grows.
+        integration = apigw.LambdaIntegration(
+            self.handler.function, proxy=True, scope_permission_to_method=False
+        )
+        for route in routes:
+            resource = self.api.root.resource_for_path(route.path) if route.parts else self.api.root
+            resource.add_method(route.method, integration)
+        self._protect()
+
+    def _protect(self) -> None:
+        web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=_visibility("switchboard-api"),
+            rules=[
+                _managed_rule("AWSManagedRulesCommonRuleSet", 0),
+                _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 1),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RatePerAddress",
+                    priority=2,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=2000, aggregate_key_type="IP"
+                        )
+                    ),
+                    visibility_config=_visibility("rate-per-address"),
+                ),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.api.deployment_stage.stage_arn,
+            web_acl_arn=web_acl.attr_arn,
+        )
+        nag.acknowledge(
+            self.api,
+            "AwsSolutions-APIG2",
+            "The Chalice app parses every body into a typed command and answers 400 with a named error; "
+            "JSON schemas duplicated in API Gateway would drift from the app",
+        )
+        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            nag.acknowledge(
+                self.api,
+                rule,
+                "Merchants authenticate with API keys the app checks against their SHA-256 in the table "
+                "(no Cognito users exist for merchants); /health and /openapi.json are public by design",
+            )
+        nag.acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role: AWS documents exactly this managed policy for it",
+        )
+
+
+def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+    )
+
+
+def _managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS", name=name
+            )
+        ),
+        visibility_config=_visibility(name),
+    )

@@ -1,0 +1,141 @@
+"""The serverless half of a region: the layer, the routing and agent-events functions and the HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from switchboard_infra import metrics, nag, paths, permissions
+from switchboard_infra.api_routes import Route
+from switchboard_infra.config import RoutingConfig
+from switchboard_infra.constructs.chalice_api import ChaliceApi
+from switchboard_infra.constructs.functions import ContactCenterLayer, ObservedFunction, code_from
+
+LIVE_ALIAS = "live"
+SEAT_ENTITY = "seat"
+
+
+class Services(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITableV2,
+        routing: RoutingConfig,
+        api_routes: Sequence[Route],
+        environment: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.layer = ContactCenterLayer(self, "Layer").layer
+
+        self.routing = ObservedFunction(
+            self,
+            "Routing",
+            description="Switchboard routing (ACD): decides connect / queue / reject / forward for a contact",
+            code=code_from(str(paths.ROUTING_FUNCTION)),
+            handler="handler.handler",
+            layer=self.layer,
+            environment={**environment, "METRICS_NAMESPACE": metrics.ROUTING_NAMESPACE},
+            log_retention=log_retention,
+            memory_size=routing.memory_mib,
+            timeout=cdk.Duration.seconds(routing.timeout_seconds),
+            reserved_concurrency=routing.reserved_concurrency,
+        )
+        table.grant(self.routing.role, *permissions.ROUTING)
+        nag.acknowledge_index_wildcard(
+            self.routing.role, table.table_name, "longest-idle available agent, oldest queued contact"
+        )
+        # The edge invokes the alias, so provisioned environments (when configured) serve every call.
+        self.routing_alias = lambda_.Alias(
+            self,
+            "RoutingLive",
+            alias_name=LIVE_ALIAS,
+            version=self.routing.function.current_version,
+            provisioned_concurrent_executions=routing.provisioned_concurrency or None,
+        )
+
+        self.agent_events = ObservedFunction(
+            self,
+            "AgentEvents",
+            description="Switchboard agent events: reacts to seat state changes from the table's stream",
+            code=code_from(str(paths.AGENT_EVENTS_FUNCTION)),
+            handler="handler.handler",
+            layer=self.layer,
+            environment={**environment, "METRICS_NAMESPACE": metrics.AGENTS_NAMESPACE},
+            log_retention=log_retention,
+            memory_size=512,
+            timeout=cdk.Duration.seconds(30),
+            wildcard_reason="dynamodb:ListStreams (how the event source mapping finds the stream) and "
+            "X-Ray's trace actions accept no resource ARN",
+        )
+        table.grant(self.agent_events.role, *permissions.AGENT_EVENTS)
+        nag.acknowledge_index_wildcard(
+            self.agent_events.role, table.table_name, "oldest queued contact for a freed agent"
+        )
+        self.agent_events_failures = sqs.Queue(
+            self,
+            "AgentEventsFailures",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        nag.acknowledge(
+            self.agent_events_failures,
+            "AwsSolutions-SQS3",
+            "This queue is itself the on-failure destination of the agent-events stream mapping; it "
+            "holds the stream records that exhausted their retries for inspection and replay",
+        )
+        self.agent_events.function.add_event_source(
+            sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.LATEST,
+                batch_size=100,
+                max_batching_window=cdk.Duration.seconds(1),
+                bisect_batch_on_error=True,
+                retry_attempts=5,
+                max_record_age=cdk.Duration.hours(1),
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.agent_events_failures),
+                # Only seats, only inserts and updates: the handler compares the old and new state.
+                filters=[
+                    lambda_.FilterCriteria.filter(
+                        {
+                            "eventName": lambda_.FilterRule.or_("INSERT", "MODIFY"),
+                            "dynamodb": {
+                                "NewImage": {"entity": {"S": lambda_.FilterRule.is_equal(SEAT_ENTITY)}}
+                            },
+                        }
+                    )
+                ],
+            )
+        )
+
+        self.api = ChaliceApi(
+            self,
+            "Api",
+            routes=api_routes,
+            layer=self.layer,
+            environment=environment,
+            log_retention=log_retention,
+        )
+        table.grant(self.api.handler.role, *permissions.API)
+        nag.acknowledge_index_wildcard(
+            self.api.handler.role, table.table_name, "merchant listings, keys, numbers, trunks"
+        )
+
+    @property
+    def functions(self) -> dict[str, lambda_.Function]:
+        return {
+            "Routing": self.routing.function,
+            "AgentEvents": self.agent_events.function,
+            "Api": self.api.handler.function,
+        }

@@ -1,0 +1,325 @@
+"""The SIP edge of one region: VPC, ECS cluster, Fargate service from sip_edge/Dockerfile, NLB, scaling.
+
+Draining is what keeps a deploy or a scale-in from dropping a call: a task leaving the NLB keeps its
+flows for ``drain_seconds`` (talking calls continue, new ones go elsewhere), then gets SIGTERM and
+``stop_timeout_seconds`` to send its BYEs before Fargate kills it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from switchboard_infra import metrics, nag, paths, permissions
+from switchboard_infra.config import EdgeConfig
+
+SIP_PORT = 5060
+SIP_TLS_PORT = 5061
+HEALTH_PORT = 8080
+CONTAINER_NAME = "edge"
+
+# Only these files reach the image build context (the repository root): the edge and the package
+# it shares with the functions. Everything else (node_modules, .venv, cdk.out...) stays out.
+IMAGE_CONTEXT_EXCLUDES = [
+    "*",
+    "!sip_edge",
+    "!layers",
+    "layers/*",
+    "!layers/core",
+    "layers/core/*",
+    "!layers/core/python",
+    "layers/core/python/*",
+    "!layers/core/python/contact_center",
+    "**/__pycache__",
+    "**/*.pyc",
+]
+
+
+class SipEdge(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EdgeConfig,
+        sip_domain: str,
+        table: dynamodb.ITableV2,
+        routing_function: lambda_.IFunction,
+        routing_function_name: str,
+        environment: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+        tls_certificate_arn: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        flow_logs = logs.LogGroup(self, "FlowLogs", retention=log_retention)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            # Two AZs: one can fail whole and the other still carries every call.
+            max_azs=2,
+            nat_gateways=config.nat_gateways,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+                ec2.SubnetConfiguration(
+                    name="edge", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20
+                ),
+            ],
+            # DynamoDB traffic, the busiest, bypasses the NAT gateways (cheaper, one less hop to fail).
+            gateway_endpoints={
+                "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
+            },
+            flow_logs={
+                "All": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
+                    traffic_type=ec2.FlowLogTrafficType.ALL,
+                )
+            },
+            restrict_default_security_group=False,
+        )
+        self.cluster = ecs.Cluster(
+            self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+        )
+
+        # Clients reach the NLB on the SIP ports only; tasks accept nothing but what the NLB forwards.
+        self.nlb_security_group = ec2.SecurityGroup(
+            self, "NlbSecurityGroup", vpc=self.vpc, description="SIP from carriers and softphones to the NLB"
+        )
+        sip_ports = [ec2.Port.udp(SIP_PORT), ec2.Port.tcp(SIP_PORT), ec2.Port.tcp(SIP_TLS_PORT)]
+        for port in sip_ports:
+            self.nlb_security_group.add_ingress_rule(ec2.Peer.any_ipv4(), port, f"SIP {port}")
+        nag.acknowledge(
+            self.nlb_security_group,
+            "AwsSolutions-EC23",
+            "Carriers' SIP trunks and agents' softphones connect from any internet address; the group "
+            "opens only SIP (UDP/TCP 5060, TCP 5061) and the tasks behind it accept only the NLB's group",
+        )
+        self.task_security_group = ec2.SecurityGroup(
+            self,
+            "TaskSecurityGroup",
+            vpc=self.vpc,
+            description="SIP edge tasks: SIP and the health port, from the NLB only",
+            # Outbound legs go to agents' softphones and carrier trunks anywhere, plus AWS APIs.
+            allow_all_outbound=True,
+        )
+        for port in [*sip_ports, ec2.Port.tcp(HEALTH_PORT)]:
+            self.task_security_group.add_ingress_rule(self.nlb_security_group, port, f"{port} from the NLB")
+
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "Task",
+            cpu=config.cpu,
+            memory_limit_mib=config.memory_mib,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.ARM64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+        )
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        self.container = self.task_definition.add_container(
+            CONTAINER_NAME,
+            # Only staged at synth; `cdk deploy` builds and pushes it (needs Docker on that machine).
+            image=ecs.ContainerImage.from_asset(
+                str(paths.REPO_ROOT),
+                file=paths.SIP_EDGE_DOCKERFILE,
+                platform=ecr_assets.Platform.LINUX_ARM64,
+                ignore_mode=cdk.IgnoreMode.DOCKER,
+                exclude=IMAGE_CONTEXT_EXCLUDES,
+            ),
+            essential=True,
+            readonly_root_filesystem=True,
+            logging=ecs.LogDriver.aws_logs(stream_prefix="edge", log_group=self.log_group),
+            environment={
+                **environment,
+                "SIP_HOST": "0.0.0.0",
+                "SIP_PORT": str(SIP_PORT),
+                "SIP_TLS_PORT": str(SIP_TLS_PORT),
+                "SIP_ADVERTISED_HOST": sip_domain,
+                "SIP_DOMAIN": sip_domain,
+                "EDGE_HEALTH_PORT": str(HEALTH_PORT),
+                "ROUTING_FUNCTION_NAME": routing_function_name,
+                "EDGE_METRICS_NAMESPACE": metrics.EDGE_NAMESPACE,
+            },
+            port_mappings=[
+                ecs.PortMapping(container_port=SIP_PORT, protocol=ecs.Protocol.UDP, name="sip-udp"),
+                ecs.PortMapping(container_port=SIP_PORT, protocol=ecs.Protocol.TCP, name="sip-tcp"),
+                ecs.PortMapping(container_port=SIP_TLS_PORT, protocol=ecs.Protocol.TCP, name="sip-tls"),
+                ecs.PortMapping(container_port=HEALTH_PORT, protocol=ecs.Protocol.TCP, name="health"),
+            ],
+            health_check=ecs.HealthCheck(
+                command=[
+                    "CMD",
+                    "python",
+                    "-c",
+                    f"import socket; socket.create_connection(('127.0.0.1', {HEALTH_PORT}), 2).close()",
+                ],
+                interval=cdk.Duration.seconds(10),
+                timeout=cdk.Duration.seconds(5),
+                retries=3,
+                start_period=cdk.Duration.seconds(20),
+            ),
+            stop_timeout=cdk.Duration.seconds(config.stop_timeout_seconds),
+        )
+        # A read-only root file system still needs a scratch directory for Python and TLS libraries.
+        self.task_definition.add_volume(name="tmp")
+        self.container.add_mount_points(
+            ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)
+        )
+        nag.acknowledge(
+            self.task_definition,
+            "AwsSolutions-ECS2",
+            "The environment holds only non-secret settings (ports, table and function names, domain); "
+            "the edge takes credentials from its task role, never from variables",
+        )
+        self._grant(table, routing_function)
+        nag.acknowledge(
+            self.task_definition.obtain_execution_role(),
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken, which the execution role needs to pull the edge image, has no "
+            "resource ARN; the pull actions themselves are scoped to the image repository",
+        )
+
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=self.cluster,
+            task_definition=self.task_definition,
+            desired_count=config.min_tasks,
+            # Never below the running fleet during a deploy: new tasks join before old ones drain.
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[self.task_security_group],
+            health_check_grace_period=cdk.Duration.seconds(60),
+            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
+        )
+
+        self.nlb = elbv2.NetworkLoadBalancer(
+            self,
+            "Nlb",
+            vpc=self.vpc,
+            internet_facing=True,
+            cross_zone_enabled=True,
+            security_groups=[self.nlb_security_group],
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+        )
+        nag.acknowledge(
+            self.nlb,
+            "AwsSolutions-ELB2",
+            "NLB access logs record only TLS listener sessions; SIP over UDP/TCP flows are recorded by "
+            "the VPC flow logs and the edge's own call logs",
+        )
+        self.target_groups: list[elbv2.NetworkTargetGroup] = []
+        self._listen("Sip", SIP_PORT, elbv2.Protocol.TCP_UDP, SIP_PORT, elbv2.Protocol.TCP_UDP)
+        if tls_certificate_arn:
+            # The NLB ends TLS with the ACM certificate and hands plain SIP/TCP to the edge.
+            self._listen(
+                "SipTls", SIP_TLS_PORT, elbv2.Protocol.TLS, SIP_PORT, elbv2.Protocol.TCP, tls_certificate_arn
+            )
+        else:
+            # TLS passes through: the edge terminates it with its own certificate on 5061.
+            self._listen("SipTls", SIP_TLS_PORT, elbv2.Protocol.TCP, SIP_TLS_PORT, elbv2.Protocol.TCP)
+        self._scale(config)
+
+    def _grant(self, table: dynamodb.ITableV2, routing_function: lambda_.IFunction) -> None:
+        role = self.task_definition.task_role
+        table.grant(role, *permissions.EDGE)
+        routing_function.grant_invoke(role)
+        # No grant_* method scopes PutMetricData to a namespace; the condition keeps the edge to its own.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": metrics.EDGE_NAMESPACE}},
+            )
+        )
+        nag.acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:PutMetricData has no resource ARN; the statement is limited to the "
+            f"{metrics.EDGE_NAMESPACE} namespace by condition",
+        )
+        nag.acknowledge_index_wildcard(role, table.table_name, "bindings by flow and contacts by edge task")
+
+    def _listen(
+        self,
+        name: str,
+        port: int,
+        protocol: elbv2.Protocol,
+        target_port: int,
+        target_protocol: elbv2.Protocol,
+        certificate_arn: str | None = None,
+    ) -> None:
+        listener = self.nlb.add_listener(
+            f"{name}Listener",
+            port=port,
+            protocol=protocol,
+            certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)] if certificate_arn else None,
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS if certificate_arn else None,
+        )
+        target_group = listener.add_targets(
+            f"{name}Targets",
+            port=target_port,
+            protocol=target_protocol,
+            targets=[
+                self.service.load_balancer_target(
+                    container_name=CONTAINER_NAME,
+                    container_port=target_port,
+                    protocol=ecs.Protocol.UDP if target_protocol == elbv2.Protocol.UDP else ecs.Protocol.TCP,
+                )
+            ],
+            # The caller's address reaches the edge: SIP needs it for Via "received" and for RTP.
+            preserve_client_ip=True,
+            deregistration_delay=cdk.Duration.seconds(self.config.drain_seconds),
+            health_check=elbv2.HealthCheck(
+                protocol=elbv2.Protocol.TCP,
+                port=str(HEALTH_PORT),
+                interval=cdk.Duration.seconds(10),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=2,
+            ),
+        )
+        # Keep talking calls up through the whole delay instead of cutting them when it starts.
+        target_group.set_attribute("deregistration_delay.connection_termination.enabled", "false")
+        self.target_groups.append(target_group)
+
+    def _scale(self, config: EdgeConfig) -> None:
+        scaling = self.service.auto_scale_task_count(
+            min_capacity=config.min_tasks, max_capacity=config.max_tasks
+        )
+        scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=config.cpu_target_percent,
+            scale_in_cooldown=cdk.Duration.minutes(10),
+            scale_out_cooldown=cdk.Duration.minutes(1),
+        )
+        scaling.scale_to_track_custom_metric(
+            "ActiveCalls",
+            metric=self.active_calls_per_task(),
+            target_value=config.active_calls_per_task,
+            # Slow in, fast out: a 28 calls/s burst must find capacity, an idle minute must not shed it.
+            scale_in_cooldown=cdk.Duration.minutes(10),
+            scale_out_cooldown=cdk.Duration.minutes(1),
+        )
+
+    @staticmethod
+    def active_calls_per_task() -> cloudwatch.Metric:
+        # Every task publishes the dimension-less metric, so the Average is calls per task.
+        return cloudwatch.Metric(
+            namespace=metrics.EDGE_NAMESPACE,
+            metric_name=metrics.ACTIVE_CALLS,
+            statistic=cloudwatch.Stats.AVERAGE,
+            period=cdk.Duration.minutes(1),
+        )

@@ -1,0 +1,71 @@
+"""The composition of the whole deployment: which stacks exist, in which region, in which order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+
+from switchboard_infra import api_routes, nag
+from switchboard_infra.config import CONTEXT_KEY, Config
+from switchboard_infra.stacks.data import DataStack
+from switchboard_infra.stacks.global_entry import GlobalEntryStack
+from switchboard_infra.stacks.region import RegionStack
+
+
+@dataclass(frozen=True)
+class Deployment:
+    config: Config
+    data: DataStack
+    regions: dict[str, RegionStack]
+    global_entry: GlobalEntryStack
+
+    @property
+    def stacks(self) -> list[cdk.Stack]:
+        return [self.data, *self.regions.values(), self.global_entry]
+
+
+def build(
+    app: cdk.App, config: Config | None = None, routes: list[api_routes.Route] | None = None
+) -> Deployment:
+    config = config or Config.from_context(app.node.try_get_context(CONTEXT_KEY))
+    routes = routes if routes is not None else api_routes.discover()
+
+    def env(region: str) -> cdk.Environment:
+        # Explicit account and region: global-table replicas and cross-region references need both.
+        return cdk.Environment(account=config.account, region=region)
+
+    data = DataStack(
+        app,
+        "Switchboard-Data",
+        config=config,
+        env=env(config.primary_region),
+        description="Switchboard state: the DynamoDB global table (primary region plus replica)",
+        termination_protection=True,
+    )
+    regions: dict[str, RegionStack] = {}
+    for region in config.regions:
+        stack = RegionStack(
+            app,
+            f"Switchboard-{region}",
+            config=config,
+            api_routes=routes,
+            env=env(region),
+            description=f"Switchboard in {region}: routing, agent events, HTTP API, SIP edge, alarms",
+            cross_region_references=True,
+        )
+        stack.add_stack_dependency(data, "the table and its replica must exist before anything uses them")
+        regions[region] = stack
+    global_entry = GlobalEntryStack(
+        app,
+        "Switchboard-Global",
+        config=config,
+        load_balancers={region: stack.edge.nlb for region, stack in regions.items()},
+        env=env(config.primary_region),
+        description="Switchboard global entry: Global Accelerator over both regions' SIP edges",
+        cross_region_references=True,
+    )
+    for stack in (data, *regions.values(), global_entry):
+        cdk.Tags.of(stack).add("project", "switchboard")
+    nag.apply_checks(app)
+    return Deployment(config=config, data=data, regions=regions, global_entry=global_entry)

@@ -1,0 +1,22 @@
+"""Where the deployable pieces live in the repository (the CDK app runs from any working directory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAYER_SOURCE = REPO_ROOT / "layers" / "core"
+LAYER_PACKAGE = LAYER_SOURCE / "python" / "contact_center"
+FUNCTIONS = REPO_ROOT / "functions"
+ROUTING_FUNCTION = FUNCTIONS / "routing"
+AGENT_EVENTS_FUNCTION = FUNCTIONS / "agent_events"
+API_FUNCTION = FUNCTIONS / "api"
+API_OPENAPI_DOCUMENT = API_FUNCTION / "openapi.json"
+API_APP_MODULE = API_FUNCTION / "app.py"
+SIP_EDGE_DOCKERFILE = "sip_edge/Dockerfile"  # relative to the build context, the repository root
+REQUIREMENTS = REPO_ROOT / "requirements.txt"
+# pip downloads for the layer, reused across synths; inside build/, which git ignores.
+BUILD_CACHE = REPO_ROOT / "build" / "cdk-cache"
+
+# Never packaged into a Lambda asset: byte code, local Chalice state, tests next to handlers.
+CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".chalice", "tests", "**/.pytest_cache", "**/.mypy_cache"]

@@ -1,0 +1,19 @@
+"""Which DynamoDB item actions each principal may use on the table — least privilege in one place.
+
+Transactions need no action of their own: DynamoDB authorises each item of a TransactWriteItems as
+the PutItem / UpdateItem / DeleteItem / ConditionCheckItem it is. Nobody gets Scan or any
+table-level action (DeleteTable, UpdateTable...); those stay with CloudFormation.
+"""
+
+from __future__ import annotations
+
+_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+
+# Routing reads agents and queues, claims an agent (conditional update) and stores the contact.
+ROUTING = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem")
+# Agent events: when a seat becomes available, claim the oldest queued contact for it.
+AGENT_EVENTS = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem")
+# The HTTP API onboards merchants, manages seats, numbers, trunks and API keys (revocation deletes).
+API = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+# The SIP edge: registrations (bindings come and go), dialogs, queued contacts, its heartbeat.
+EDGE = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")

@@ -1,0 +1,128 @@
+"""Everything one region runs: functions and API, the SIP edge, and their alarms and dashboard.
+
+Each region addresses its own replica of the global table by name, so the regional stacks need no
+cross-stack reference to the data stack (only a deploy-order dependency) and either region can be
+redeployed alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from contact_center.data import schema
+from switchboard_infra import nag
+from switchboard_infra.api_routes import Route
+from switchboard_infra.config import Config
+from switchboard_infra.constructs.monitoring import Monitoring
+from switchboard_infra.constructs.services import Services
+from switchboard_infra.constructs.sip_edge import SipEdge
+
+
+class RegionStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: Config,
+        api_routes: Sequence[Route],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        region = self.region
+        retention = logs.RetentionDays(_retention_name(config.log_retention_days))
+        self.table = self._replica(config)
+        environment = {
+            schema.TABLE_NAME_ENV: config.table_name,
+            "SWITCHBOARD_PRIMARY_REGION": config.primary_region,
+            "SWITCHBOARD_REGIONS": ",".join(config.regions),
+        }
+        self.services = Services(
+            self,
+            "Services",
+            table=self.table,
+            routing=config.routing,
+            api_routes=api_routes,
+            environment=environment,
+            log_retention=retention,
+        )
+        self.edge = SipEdge(
+            self,
+            "Edge",
+            config=config.edge,
+            sip_domain=config.sip_domain,
+            table=self.table,
+            routing_function=self.services.routing_alias,
+            routing_function_name=self.services.routing_alias.function_arn,
+            environment=environment,
+            log_retention=retention,
+            tls_certificate_arn=config.tls_certificate_arns.get(region),
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            table_name=config.table_name,
+            replica_regions=[r for r in config.regions if r != region],
+            functions=self.services.functions,
+            routing_function=self.services.routing.function,
+            target_groups=self.edge.target_groups,
+            edge_cluster_name=self.edge.cluster.cluster_name,
+            edge_service_name=self.edge.service.service_name,
+            alarm_email=config.alarm_email,
+        )
+        cdk.CfnOutput(self, "ApiUrl", value=self.services.api.api.url, description="Switchboard HTTP API")
+        cdk.CfnOutput(
+            self, "EdgeNlbDns", value=self.edge.nlb.load_balancer_dns_name, description="Regional SIP"
+        )
+
+    def _replica(self, config: Config) -> dynamodb.ITableV2:
+        """This region's replica, with the ARN of its own stream (which CloudFormation cannot export)."""
+        table_arn = self.format_arn(service="dynamodb", resource="table", resource_name=config.table_name)
+        describe = cr.AwsSdkCall(
+            service="DynamoDB",
+            action="describeTable",
+            parameters={"TableName": config.table_name},
+            physical_resource_id=cr.PhysicalResourceId.from_response("Table.LatestStreamArn"),
+            output_paths=["Table.LatestStreamArn"],
+        )
+        stream = cr.AwsCustomResource(
+            self,
+            "TableStream",
+            on_create=describe,
+            on_update=describe,
+            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[table_arn]),
+            install_latest_aws_sdk=False,
+            log_retention=None,
+        )
+        # One provider function per stack serves every AwsCustomResource; it is created on first use.
+        provider = self.node.find_child("AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
+        nag.acknowledge(
+            provider,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            "CDK's AwsCustomResource provider (reads this replica's stream ARN at deploy time) always "
+            "uses the basic execution policy for its own logs; its API access is DescribeTable on the table",
+        )
+        return dynamodb.TableV2.from_table_attributes(
+            self,
+            "Table",
+            table_name=config.table_name,
+            table_stream_arn=stream.get_response_field("Table.LatestStreamArn"),
+            global_indexes=[index.name for index in schema.TABLE.indexes],
+        )
+
+
+def _retention_name(days: int) -> str:
+    names = {1: "ONE_DAY", 3: "THREE_DAYS", 5: "FIVE_DAYS", 7: "ONE_WEEK", 14: "TWO_WEEKS", 30: "ONE_MONTH",
+             60: "TWO_MONTHS", 90: "THREE_MONTHS", 120: "FOUR_MONTHS", 150: "FIVE_MONTHS", 180: "SIX_MONTHS",
+             365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS",
+             1096: "THREE_YEARS", 1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS",
+             2922: "EIGHT_YEARS", 3288: "NINE_YEARS", 3653: "TEN_YEARS"}  # fmt: skip
+    return names[days]

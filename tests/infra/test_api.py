@@ -1,0 +1,67 @@
+"""The Chalice app behind API Gateway: one resource and method per route, protected stage."""
+
+from __future__ import annotations
+
+from switchboard_infra import api_routes
+from tests.infra.conftest import Synthesized, only
+
+
+def _paths(synthesized: Synthesized) -> dict[str, str]:
+    """Logical id of each API Gateway resource -> its full path."""
+    resources = synthesized.resources("primary", "AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in resources:
+            return ""
+        props = resources[logical_id]["Properties"]
+        parent = props["ParentId"]
+        parent_id = parent.get("Ref") or parent["Fn::GetAtt"][0]
+        return path_of(parent_id) + "/" + props["PathPart"]
+
+    for logical_id in resources:
+        paths[logical_id] = path_of(logical_id)
+    return paths
+
+
+def test_api_has_one_method_per_chalice_route(synthesized: Synthesized) -> None:
+    paths = _paths(synthesized)
+    methods = synthesized.resources("primary", "AWS::ApiGateway::Method").values()
+    deployed = set()
+    for method in methods:
+        resource = method["Properties"]["ResourceId"]
+        path = paths.get(resource.get("Ref", ""), "/") if "Ref" in resource else "/"
+        deployed.add((path, method["Properties"]["HttpMethod"]))
+    assert deployed == {(r.path, r.method) for r in api_routes.discover()}
+
+
+def test_every_method_proxies_to_the_chalice_function(synthesized: Synthesized) -> None:
+    methods = synthesized.resources("primary", "AWS::ApiGateway::Method").values()
+    assert {m["Properties"]["Integration"]["Type"] for m in methods} == {"AWS_PROXY"}
+
+
+def test_chalice_function_handler_is_the_app_object(synthesized: Synthesized) -> None:
+    handlers = {
+        f["Properties"].get("Handler")
+        for f in synthesized.resources("primary", "AWS::Lambda::Function").values()
+    }
+    assert "app.app" in handlers
+
+
+def test_api_invokes_its_function_through_one_permission(synthesized: Synthesized) -> None:
+    permissions = synthesized.resources("primary", "AWS::Lambda::Permission")
+    assert (
+        len([p for p in permissions.values() if p["Properties"]["Principal"] == "apigateway.amazonaws.com"])
+        == 1
+    )
+
+
+def test_api_stage_is_traced_and_access_logged(synthesized: Synthesized) -> None:
+    stage = only(synthesized.resources("primary", "AWS::ApiGateway::Stage"))["Properties"]
+    assert stage["TracingEnabled"] is True
+    assert "DestinationArn" in stage["AccessLogSetting"]
+
+
+def test_api_stage_sits_behind_a_web_acl(synthesized: Synthesized) -> None:
+    association = only(synthesized.resources("primary", "AWS::WAFv2::WebACLAssociation"))["Properties"]
+    assert "WebACLArn" in association

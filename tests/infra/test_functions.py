@@ -1,0 +1,150 @@
+"""Lambda functions and the layer: least privilege, tracing, logs, local bundling."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchboard_infra import permissions
+from tests.infra.conftest import Synthesized, as_list, statements
+
+
+def _logical_id(construct) -> str:
+    import aws_cdk as cdk
+
+    return cdk.Stack.of(construct).get_logical_id(construct.node.default_child)
+
+
+def _dynamodb_statements(synthesized: Synthesized, region_key: str, role) -> list[dict]:
+    template = synthesized.template(region_key)
+    return [
+        s
+        for s in statements(template, _logical_id(role))
+        if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))
+    ]
+
+
+def _services(synthesized: Synthesized, region_key: str):
+    d = synthesized.deployment
+    region = d.config.primary_region if region_key == "primary" else d.config.secondary_region
+    return d.regions[region].services
+
+
+def test_routing_function_may_use_only_its_item_actions(synthesized: Synthesized) -> None:
+    role = _services(synthesized, "primary").routing.role
+    actions = {a for s in _dynamodb_statements(synthesized, "primary", role) for a in as_list(s["Action"])}
+    assert actions == set(permissions.ROUTING)
+
+
+def test_routing_function_can_only_touch_the_switchboard_table(synthesized: Synthesized, config) -> None:
+    role = _services(synthesized, "primary").routing.role
+    resources = [
+        r for s in _dynamodb_statements(synthesized, "primary", role) for r in as_list(s["Resource"])
+    ]
+    table = f":dynamodb:{config.primary_region}:{config.account}:table/{config.table_name}"
+    rendered = ["".join(p if isinstance(p, str) else "" for p in r["Fn::Join"][1]) for r in resources]
+    assert sorted(rendered) == sorted([f"arn:{table}", f"arn:{table}/index/*"])
+
+
+def test_no_function_may_scan_or_change_the_table_itself(synthesized: Synthesized) -> None:
+    forbidden = ("dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:UpdateTable", "dynamodb:*")
+    template = synthesized.template("primary")
+    actions = {
+        a
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        for a in as_list(s["Action"])
+    }
+    assert not actions & set(forbidden)
+
+
+def test_agent_events_reads_only_seat_changes_from_the_stream(synthesized: Synthesized) -> None:
+    mapping = next(iter(synthesized.resources("primary", "AWS::Lambda::EventSourceMapping").values()))
+    assert mapping["Properties"]["FilterCriteria"]["Filters"] == [
+        {"Pattern": '{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"entity":{"S":["seat"]}}}}'}
+    ]
+
+
+def test_agent_events_failures_go_to_a_queue(synthesized: Synthesized) -> None:
+    mapping = next(iter(synthesized.resources("secondary", "AWS::Lambda::EventSourceMapping").values()))
+    assert "OnFailure" in mapping["Properties"]["DestinationConfig"]
+
+
+@pytest.mark.parametrize("region_key", ["primary", "secondary"])
+def test_every_switchboard_function_is_traced_with_json_logs(
+    synthesized: Synthesized, region_key: str
+) -> None:
+    services = _services(synthesized, region_key)
+    template = synthesized.template(region_key)
+    for function in services.functions.values():
+        properties = template["Resources"][_logical_id(function)]["Properties"]
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert properties["LoggingConfig"]["LogFormat"] == "JSON"
+
+
+def test_every_log_group_has_a_retention(synthesized: Synthesized) -> None:
+    groups = synthesized.resources("primary", "AWS::Logs::LogGroup").values()
+    assert all("RetentionInDays" in g["Properties"] for g in groups)
+
+
+def test_the_edge_invokes_routing_through_the_live_alias(synthesized: Synthesized) -> None:
+    alias = next(iter(synthesized.resources("primary", "AWS::Lambda::Alias").values()))
+    assert alias["Properties"]["Name"] == "live"
+
+
+def test_layer_holds_contact_center_and_pynamodb(synthesized: Synthesized) -> None:
+    layers = synthesized.resources("primary", "AWS::Lambda::LayerVersion")
+    (logical_id,) = layers
+    site = synthesized.asset_dir("primary", logical_id) / "python"
+    assert (site / "contact_center" / "data" / "schema.py").is_file()
+    assert (site / "pynamodb" / "models.py").is_file()
+
+
+def test_api_asset_carries_the_chalice_runtime(synthesized: Synthesized) -> None:
+    function = _services(synthesized, "primary").api.handler.function
+    asset = synthesized.asset_dir("primary", _logical_id(function))
+    assert (asset / "chalice" / "app.py").is_file()
+    assert (asset / "chalice" / "__init__.py").is_file()
+
+
+def test_routing_concurrency_comes_from_the_config(tmp_path) -> None:
+    import dataclasses
+    from pathlib import Path
+
+    import aws_cdk as cdk
+    from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_logs as logs
+    from aws_cdk.assertions import Template
+
+    from switchboard_infra.api_routes import Route
+    from switchboard_infra.config import Config, load_context
+    from switchboard_infra.constructs.services import Services
+
+    # Given a routing config with reserved and provisioned concurrency (one small stack, no nag)
+    base = Config.from_context(load_context(Path(__file__).resolve().parents[2])["switchboard"])
+    routing = dataclasses.replace(base.routing, reserved_concurrency=50, provisioned_concurrency=5)
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Probe", env=cdk.Environment(account=base.account, region=base.primary_region))
+    table = dynamodb.TableV2.from_table_attributes(
+        stack,
+        "Table",
+        table_name="switchboard",
+        table_stream_arn="arn:aws:dynamodb:us-east-1:1:table/s/stream/x",
+    )
+    # When the services are built
+    services = Services(
+        stack,
+        "Services",
+        table=table,
+        routing=routing,
+        api_routes=[Route("/health", "GET")],
+        environment={},
+        log_retention=logs.RetentionDays.ONE_DAY,
+    )
+    template = Template.from_stack(stack)
+    # Then the function reserves 50 and its live alias keeps 5 warm
+    logical = stack.get_logical_id(services.routing.function.node.default_child)
+    assert template.to_json()["Resources"][logical]["Properties"]["ReservedConcurrentExecutions"] == 50
+    template.has_resource_properties(
+        "AWS::Lambda::Alias", {"ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 5}}
+    )
