@@ -44,7 +44,11 @@ class QueueRepository:
 
     def update(self, merchant_id: str, queue_id: str, fields: dict[str, Any]) -> QueueItem:
         queue = QueueItem(pk=keys.merchant_pk(merchant_id), sk=keys.queue_sk(queue_id))
-        actions = [getattr(QueueItem, name).set(value) for name, value in fields.items()]
+        # None clears an optional attribute (an overflow being removed) rather than storing a null.
+        actions = [
+            getattr(QueueItem, name).set(value) if value is not None else getattr(QueueItem, name).remove()
+            for name, value in fields.items()
+        ]
         actions.append(QueueItem.version.add(1))
         try:
             # Invariant: an update never creates a queue.

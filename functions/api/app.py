@@ -1,0 +1,228 @@
+"""Switchboard's HTTP API: merchants onboard themselves — keys, queues, numbers, seats, agent state.
+
+Each route parses its input into a typed command, calls one use case and returns a view; errors,
+authentication and idempotency are handled around it by ``chalicelib.http.endpoint``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+from chalicelib import openapi, views
+from chalicelib.http import Call, endpoint, install
+
+from contact_center.services import commands
+
+app = Chalice(app_name="switchboard-api")
+install(app)
+
+Json = dict[str, Any]
+MERCHANT = "/merchants/{merchant_id}"
+
+
+@app.route("/health", methods=["GET"])
+@endpoint(public=True)
+def health(call: Call) -> Json:
+    return {"status": "ok"}
+
+
+@app.route("/openapi.json", methods=["GET"])
+@endpoint(public=True)
+def openapi_document(call: Call) -> Json:
+    return openapi.document()
+
+
+# Merchants (sign-up is the platform admin's; a merchant reads and changes its own account)
+
+
+@app.route("/merchants", methods=["POST"])
+@endpoint(201)
+def create_merchant(call: Call) -> Json:
+    call.admin()
+    return views.signup(call.services.merchants.sign_up(commands.parse_create_merchant(call.body())))
+
+
+@app.route("/merchants", methods=["GET"])
+@endpoint()
+def list_merchants(call: Call) -> Json:
+    call.admin()
+    return views.page(call.services.merchants.list(call.page()), views.merchant)
+
+
+@app.route(MERCHANT, methods=["GET"])
+@endpoint()
+def get_merchant(call: Call, merchant_id: str) -> Json:
+    return views.merchant(call.services.merchants.get(call.merchant(merchant_id)))
+
+
+@app.route(MERCHANT, methods=["PATCH"])
+@endpoint()
+def update_merchant(call: Call, merchant_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    command = commands.parse_update_merchant(call.body())
+    return views.merchant(call.services.merchants.update(owner, command))
+
+
+# API keys
+
+
+@app.route(MERCHANT + "/api-keys", methods=["POST"])
+@endpoint(201)
+def create_api_key(call: Call, merchant_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    command = commands.parse_create_api_key(call.body())
+    return views.issued_api_key(call.services.api_keys.issue(owner, command))
+
+
+@app.route(MERCHANT + "/api-keys", methods=["GET"])
+@endpoint()
+def list_api_keys(call: Call, merchant_id: str) -> Json:
+    return views.page(call.services.api_keys.list(call.merchant(merchant_id), call.page()), views.api_key)
+
+
+@app.route(MERCHANT + "/api-keys/{key_id}", methods=["DELETE"])
+@endpoint(204)
+def delete_api_key(call: Call, merchant_id: str, key_id: str) -> None:
+    call.services.api_keys.revoke(call.merchant(merchant_id), key_id)
+
+
+# Queues
+
+
+@app.route(MERCHANT + "/queues", methods=["POST"])
+@endpoint(201)
+def create_queue(call: Call, merchant_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    settings = commands.parse_create_queue(call.body())
+    return views.queue(call.services.queues.create(owner, settings))
+
+
+@app.route(MERCHANT + "/queues", methods=["GET"])
+@endpoint()
+def list_queues(call: Call, merchant_id: str) -> Json:
+    return views.page(call.services.queues.list(call.merchant(merchant_id), call.page()), views.queue)
+
+
+@app.route(MERCHANT + "/queues/{queue_id}", methods=["GET"])
+@endpoint()
+def get_queue(call: Call, merchant_id: str, queue_id: str) -> Json:
+    return views.queue(call.services.queues.get(call.merchant(merchant_id), queue_id))
+
+
+@app.route(MERCHANT + "/queues/{queue_id}", methods=["PATCH"])
+@endpoint()
+def update_queue(call: Call, merchant_id: str, queue_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    patch = commands.parse_update_queue(call.body())
+    return views.queue(call.services.queues.update(owner, queue_id, patch))
+
+
+@app.route(MERCHANT + "/queues/{queue_id}", methods=["DELETE"])
+@endpoint(204)
+def delete_queue(call: Call, merchant_id: str, queue_id: str) -> None:
+    call.services.queues.delete(call.merchant(merchant_id), queue_id)
+
+
+@app.route(MERCHANT + "/queues/{queue_id}/stats", methods=["GET"])
+@endpoint()
+def queue_stats(call: Call, merchant_id: str, queue_id: str) -> Json:
+    return views.queue_stats(call.services.stats.queue_stats(call.merchant(merchant_id), queue_id))
+
+
+# Numbers
+
+
+@app.route(MERCHANT + "/numbers", methods=["POST"])
+@endpoint(201)
+def create_number(call: Call, merchant_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    command = commands.parse_create_number(call.body())
+    return views.number(call.services.numbers.claim(owner, command))
+
+
+@app.route(MERCHANT + "/numbers", methods=["GET"])
+@endpoint()
+def list_numbers(call: Call, merchant_id: str) -> Json:
+    return views.page(call.services.numbers.list(call.merchant(merchant_id), call.page()), views.number)
+
+
+@app.route(MERCHANT + "/numbers/{number}", methods=["DELETE"])
+@endpoint(204)
+def delete_number(call: Call, merchant_id: str, number: str) -> None:
+    owner = call.merchant(merchant_id)
+    call.services.numbers.release(owner, commands.parse_number_path(number))
+
+
+# Seats, their credentials and their agent's state
+
+
+@app.route(MERCHANT + "/seats", methods=["POST"])
+@endpoint(201)
+def create_seat(call: Call, merchant_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    profile = commands.parse_create_seat(call.body())
+    return views.created_seat(call.services.seats.create(owner, profile))
+
+
+@app.route(MERCHANT + "/seats", methods=["GET"])
+@endpoint()
+def list_seats(call: Call, merchant_id: str) -> Json:
+    return views.page(call.services.seats.list(call.merchant(merchant_id), call.page()), views.seat)
+
+
+@app.route(MERCHANT + "/seats/{seat_id}", methods=["GET"])
+@endpoint()
+def get_seat(call: Call, merchant_id: str, seat_id: str) -> Json:
+    return views.seat(call.services.seats.get(call.merchant(merchant_id), seat_id))
+
+
+@app.route(MERCHANT + "/seats/{seat_id}", methods=["PATCH"])
+@endpoint()
+def update_seat(call: Call, merchant_id: str, seat_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    patch = commands.parse_update_seat(call.body())
+    return views.seat(call.services.seats.update(owner, seat_id, patch))
+
+
+@app.route(MERCHANT + "/seats/{seat_id}", methods=["DELETE"])
+@endpoint(204)
+def delete_seat(call: Call, merchant_id: str, seat_id: str) -> None:
+    call.services.seats.delete(call.merchant(merchant_id), seat_id)
+
+
+@app.route(MERCHANT + "/seats/{seat_id}/credentials", methods=["POST"])
+@endpoint(201)
+def rotate_seat_credentials(call: Call, merchant_id: str, seat_id: str) -> Json:
+    return views.sip(call.services.seats.rotate_credentials(call.merchant(merchant_id), seat_id))
+
+
+@app.route(MERCHANT + "/seats/{seat_id}/state", methods=["GET"])
+@endpoint()
+def get_seat_state(call: Call, merchant_id: str, seat_id: str) -> Json:
+    return views.seat_state(call.services.agent_state.get(call.merchant(merchant_id), seat_id))
+
+
+@app.route(MERCHANT + "/seats/{seat_id}/state", methods=["PUT"])
+@endpoint()
+def put_seat_state(call: Call, merchant_id: str, seat_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    command = commands.parse_state_change(call.body())
+    return views.seat_state(call.services.agent_state.change(owner, seat_id, command))
+
+
+# Carrier trunks (platform admin)
+
+
+@app.route("/trunks", methods=["POST"])
+@endpoint(201)
+def create_trunk(call: Call) -> Json:
+    call.admin()
+    return views.trunk(call.services.trunks.create(commands.parse_create_trunk(call.body())))
+
+
+@app.route("/trunks", methods=["GET"])
+@endpoint()
+def list_trunks(call: Call) -> Json:
+    call.admin()
+    return views.page(call.services.trunks.list(call.page()), views.trunk)

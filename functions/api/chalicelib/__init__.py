@@ -1,0 +1,1 @@
+"""HTTP plumbing of the Switchboard API: request context, error mapping, views, OpenAPI document."""

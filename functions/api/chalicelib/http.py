@@ -1,0 +1,131 @@
+"""The per-request plumbing every route shares: body, auth, paging, idempotency, response, errors.
+
+Chalice keeps ``app.current_request`` on the app object, which the threaded local server shares
+between requests in flight; the middleware below keeps each request in a thread-local instead, so
+a route always sees its own request.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from chalice import Chalice, Response
+from chalice.app import Request
+
+from contact_center.bootstrap import Container, services
+from contact_center.services.auth import Principal
+from contact_center.services.commands import PageRequest, parse_idempotency_key, parse_page
+from contact_center.services.idempotency import StoredResponse, request_fingerprint
+
+from .errors import JSON_HEADERS, MalformedRequestError, error_response
+
+_local = threading.local()
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def install(app: Chalice) -> None:
+    @app.middleware("http")
+    def keep_request(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        _local.request = event
+        try:
+            return get_response(event)
+        finally:
+            _local.request = None
+
+
+class Call:
+    """One request as the routes see it."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self._principal: Principal | None = None
+
+    @property
+    def services(self) -> Container:
+        return services()
+
+    @property
+    def principal(self) -> Principal:
+        if self._principal is None:
+            self._principal = self.services.auth.authenticate(self.request.headers.get("authorization"))
+        return self._principal
+
+    def merchant(self, merchant_id: str) -> str:
+        """The path's merchant id, if this caller may act on it (NotFound otherwise)."""
+        return self.services.auth.authorize_merchant(self.principal, merchant_id)
+
+    def admin(self) -> None:
+        self.services.auth.require_admin(self.principal)
+
+    def body(self) -> Any:
+        raw = self.request.raw_body or b""
+        if not raw.strip():
+            return {}
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise MalformedRequestError("the request body is not valid JSON") from None
+
+    def page(self) -> PageRequest:
+        return parse_page(self.request.query_params)
+
+
+def path_value(value: str) -> str:
+    # API Gateway hands path parameters over still percent-encoded in some set-ups ("%2B14155550100").
+    return unquote(value)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    if status == 204:
+        return Response(body="", status_code=204, headers=headers or {})
+    return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+
+
+def endpoint(
+    status: int = 200, *, public: bool = False
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Wrap a route: authenticate, honour Idempotency-Key on POST, map every named error.
+
+    The route itself takes the ``Call`` and its path parameters and returns the JSON body.
+    """
+
+    def decorate(route: Callable[..., Any]) -> Callable[..., Response]:
+        @functools.wraps(route)
+        def view(**params: str) -> Response:
+            call = Call(_local.request)
+            params = {name: path_value(value) for name, value in params.items()}
+            try:
+                if not public:
+                    _ = call.principal  # 401 before anything else, whatever the route
+                key = call.request.headers.get(IDEMPOTENCY_HEADER.lower())
+                if call.request.method == "POST" and key is not None:
+                    return _idempotent(
+                        call, parse_idempotency_key(key), lambda: route(call, **params), status
+                    )
+                return json_response(status, route(call, **params))
+            except Exception as error:
+                return error_response(error)
+
+        return view
+
+    return decorate
+
+
+def _idempotent(call: Call, key: str, run: Callable[[], Any], status: int) -> Response:
+    # Request.path is the route template; the parameters make it the actual resource.
+    target = call.request.path + json.dumps(call.request.uri_params or {}, sort_keys=True)
+    fingerprint = request_fingerprint(call.request.method, target, call.request.raw_body or b"")
+
+    def first() -> StoredResponse:
+        return StoredResponse(status, json.dumps(run()))
+
+    result = call.services.idempotency.run(call.principal.scope, key, fingerprint, first)
+    headers = {**JSON_HEADERS, REPLAYED_HEADER: "true" if result.replayed else "false"}
+    return Response(body=result.response.body, status_code=result.response.status_code, headers=headers)

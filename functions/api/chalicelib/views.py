@@ -1,0 +1,123 @@
+"""The JSON representation of each resource; field names are the public contract."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from contact_center.services.records import (
+    ApiKey,
+    CreatedSeat,
+    IssuedApiKey,
+    Merchant,
+    MerchantSignup,
+    Page,
+    PhoneNumber,
+    Queue,
+    QueueStats,
+    Seat,
+    SipCredentials,
+    Trunk,
+)
+
+T = TypeVar("T")
+Json = dict[str, Any]
+
+
+def page(result: Page[T], view: Callable[[T], Json]) -> Json:
+    return {"items": [view(item) for item in result.items], "next_token": result.next_token}
+
+
+def merchant(m: Merchant) -> Json:
+    return {
+        "merchant_id": m.merchant_id,
+        "name": m.name,
+        "contact_email": m.contact_email,
+        "seat_licenses": m.seat_licenses,
+        "seats_used": m.seats_used,
+        "created_at": m.created_at,
+    }
+
+
+def signup(s: MerchantSignup) -> Json:
+    return {**merchant(s.merchant), "api_key": s.api_key.secret, "api_key_id": s.api_key.key.key_id}
+
+
+def api_key(k: ApiKey) -> Json:
+    return {"key_id": k.key_id, "name": k.name, "prefix": k.prefix, "created_at": k.created_at}
+
+
+def issued_api_key(k: IssuedApiKey) -> Json:
+    return {**api_key(k.key), "api_key": k.secret}
+
+
+def queue(q: Queue) -> Json:
+    return {
+        "queue_id": q.queue_id,
+        "name": q.name,
+        "skills": [{"name": s.name, "min_proficiency": s.min_proficiency} for s in q.skills],
+        "priority": q.priority,
+        "strategy": q.strategy.value,
+        "max_wait_seconds": q.max_wait_seconds,
+        "overflow": {"type": q.overflow.kind.value, "target": q.overflow.target} if q.overflow else None,
+        "wrap_up_seconds": q.wrap_up_seconds,
+        "created_at": q.created_at,
+    }
+
+
+def number(n: PhoneNumber) -> Json:
+    return {"number": n.number, "queue_id": n.queue_id, "created_at": n.created_at}
+
+
+def seat_state(s: Seat) -> Json:
+    return {
+        "seat_id": s.seat_id,
+        "state": s.agent.state.value,
+        "reason": s.agent.reason,
+        "since": s.agent.state_since_ms,
+        "contact_id": s.agent.contact_id,
+        "version": s.agent.version,
+    }
+
+
+def seat(s: Seat) -> Json:
+    return {
+        "seat_id": s.seat_id,
+        "display_name": s.display_name,
+        "skills": [{"name": name, "proficiency": level} for name, level in sorted(s.skills.items())],
+        "queue_ids": list(s.queue_ids),
+        "sip_username": s.sip_username,
+        "state": s.agent.state.value,
+        "created_at": s.created_at,
+    }
+
+
+def sip(c: SipCredentials) -> Json:
+    return {"username": c.username, "password": c.password, "domain": c.domain, "registrar": c.registrar}
+
+
+def created_seat(c: CreatedSeat) -> Json:
+    return {**seat(c.seat), "sip": sip(c.sip)}
+
+
+def trunk(t: Trunk) -> Json:
+    return {
+        "trunk_id": t.trunk_id,
+        "name": t.name,
+        "source_cidrs": list(t.source_cidrs),
+        "legacy": t.legacy,
+        "created_at": t.created_at,
+    }
+
+
+def queue_stats(s: QueueStats) -> Json:
+    return {
+        "queue_id": s.queue_id,
+        "day": s.day,
+        "waiting": s.waiting,
+        "oldest_wait_seconds": s.oldest_wait_seconds,
+        "agents": s.agents,
+        "offered": s.offered,
+        "answered": s.answered,
+        "abandoned": s.abandoned,
+    }

@@ -1,0 +1,66 @@
+"""Named outcomes of the use cases that are not domain rules: lookups, conflicts, access.
+
+Storage adapters translate their own failures into these, so a use case never sees a storage
+exception and the HTTP adapter maps one family of errors to statuses in one place.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of the use cases' named errors."""
+
+
+class NotFoundError(ServiceError):
+    def __init__(self, entity: str, key: str) -> None:
+        super().__init__(f"{entity} {key} not found")
+        self.entity = entity
+        self.key = key
+
+
+class AlreadyExistsError(ServiceError):
+    def __init__(self, entity: str, key: str) -> None:
+        super().__init__(f"{entity} {key} already exists")
+        self.entity = entity
+        self.key = key
+
+
+class InUseError(ServiceError):
+    """The item is referenced or busy (a queue that numbers route to, a seat on a call)."""
+
+    def __init__(self, entity: str, key: str, detail: str) -> None:
+        super().__init__(f"{entity} {key} is in use: {detail}")
+        self.entity = entity
+        self.key = key
+        self.detail = detail
+
+
+class ConcurrentUpdateError(ServiceError):
+    """The item kept changing under the request; the client may retry."""
+
+    def __init__(self, entity: str, key: str) -> None:
+        super().__init__(f"{entity} {key} changed concurrently; retry the request")
+        self.entity = entity
+        self.key = key
+
+
+class AuthenticationError(ServiceError):
+    """No credentials, or credentials that match no key."""
+
+
+class ForbiddenError(ServiceError):
+    """A valid key that may not use a platform-wide operation (merchants and trunks are admin-only)."""
+
+
+class IdempotencyKeyReusedError(ServiceError):
+    """The Idempotency-Key was first used for a different request."""
+
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was used for a different request")
+
+
+class IdempotencyInProgressError(ServiceError):
+    """The first request with this Idempotency-Key has not finished yet."""
+
+    def __init__(self) -> None:
+        super().__init__("a request with this Idempotency-Key is still in progress; retry later")

@@ -1,0 +1,54 @@
+"""Merchant sign-up and account changes (profile, purchased seat licences)."""
+
+from __future__ import annotations
+
+from contact_center.domain.licensing import check_licence_change
+
+from .api_keys import mint_key
+from .commands import CreateMerchant, PageRequest, UpdateMerchant
+from .ids import new_id
+from .ports import Clock, MerchantStore
+from .records import Merchant, MerchantSignup, Page
+
+FIRST_KEY_NAME = "default"
+
+
+class MerchantService:
+    def __init__(self, merchants: MerchantStore, clock: Clock) -> None:
+        self._merchants = merchants
+        self._clock = clock
+
+    def sign_up(self, command: CreateMerchant) -> MerchantSignup:
+        """The merchant and its first API key are written together, so no merchant is ever keyless."""
+        now = self._clock()
+        merchant = Merchant(
+            merchant_id=new_id("mer"),
+            name=command.name,
+            contact_email=command.contact_email,
+            seat_licenses=command.seat_licenses,
+            seats_used=0,
+            created_at=now,
+        )
+        issued, secret_hash = mint_key(merchant.merchant_id, FIRST_KEY_NAME, now)
+        self._merchants.create(merchant, issued.key, secret_hash)
+        return MerchantSignup(merchant, issued)
+
+    def get(self, merchant_id: str) -> Merchant:
+        return self._merchants.get(merchant_id)
+
+    def list(self, page: PageRequest) -> Page[Merchant]:
+        return self._merchants.list(page.limit, page.next_token)
+
+    def update(self, merchant_id: str, command: UpdateMerchant) -> Merchant:
+        # Licences first: it is the change that can be refused (409), and refusing it must leave the
+        # profile untouched too.
+        if command.seat_licenses is not None:
+            current = self._merchants.get(merchant_id)
+            check_licence_change(command.seat_licenses, current.seats_used)
+            # The store re-checks atomically: a seat created since the read still wins.
+            self._merchants.set_seat_licenses(merchant_id, command.seat_licenses)
+        if command.name is not None or command.contact_email is not None:
+            self._merchants.update_profile(
+                merchant_id, name=command.name, contact_email=command.contact_email
+            )
+        return self._merchants.get(merchant_id)

@@ -1,0 +1,139 @@
+"""What the use cases read and return: plain immutable values, free of any storage type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.queueing import Overflow, RoutingStrategy
+from contact_center.domain.skills import SkillRequirement
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class Merchant:
+    merchant_id: str
+    name: str
+    contact_email: str
+    seat_licenses: int
+    seats_used: int
+    created_at: int  # epoch ms
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    merchant_id: str
+    prefix: str  # the first characters of the secret, so a merchant can tell its keys apart
+    name: str | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    """A new key with its secret: the only time the secret exists outside the caller."""
+
+    key: ApiKey
+    secret: str
+
+
+@dataclass(frozen=True)
+class MerchantSignup:
+    merchant: Merchant
+    api_key: IssuedApiKey
+
+
+@dataclass(frozen=True)
+class Queue:
+    merchant_id: str
+    queue_id: str
+    name: str
+    skills: tuple[SkillRequirement, ...] = ()
+    priority: int = 5
+    strategy: RoutingStrategy = RoutingStrategy.LONGEST_IDLE
+    max_wait_seconds: int = 300
+    overflow: Overflow | None = None
+    wrap_up_seconds: int = 0
+    created_at: int = 0
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    number: str
+    merchant_id: str
+    queue_id: str | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Seat:
+    merchant_id: str
+    seat_id: str
+    display_name: str
+    sip_username: str
+    agent: AgentSnapshot  # the live state, at the version the store holds
+    skills: dict[str, int] = field(default_factory=dict)
+    queue_ids: tuple[str, ...] = ()
+    created_at: int = 0
+
+
+@dataclass(frozen=True)
+class SipUser:
+    """A seat's digest identity: HA1 per algorithm, never the password."""
+
+    username: str
+    merchant_id: str
+    seat_id: str
+    realm: str
+    ha1: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SipCredentials:
+    username: str
+    password: str
+    domain: str
+    registrar: str
+
+
+@dataclass(frozen=True)
+class CreatedSeat:
+    seat: Seat
+    sip: SipCredentials
+
+
+@dataclass(frozen=True)
+class Trunk:
+    trunk_id: str
+    name: str
+    source_cidrs: tuple[str, ...]
+    legacy: bool
+    created_at: int
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    queue_id: str
+    day: str  # UTC, yyyy-mm-dd
+    waiting: int
+    oldest_wait_seconds: int
+    agents: dict[str, int]
+    offered: int
+    answered: int
+    abandoned: int
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    request_hash: str
+    status_code: int | None  # None while the first request is still running
+    response: str | None
+    created_at: int
