@@ -1,0 +1,28 @@
+"""`python -m sip_edge`: run one SIP edge task (see `sip_edge.config` for flags and environment)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from sip_edge.app.edge import run
+from sip_edge.config import ConfigError, parse_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        config = parse_config(argv)
+    except ConfigError as exc:
+        print(f"sip_edge: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, config.log_level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return run(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""SIP mechanism: messages, transports, transactions and digest authentication (stdlib only)."""

@@ -1,0 +1,439 @@
+"""Server-side HTTP Digest authentication for SIP (RFC 3261 22, RFC 2617, RFC 7616, RFC 8760).
+
+- Challenges offer SHA-256 first and MD5 second (RFC 8760 2.4: most preferred first), each with
+  qop="auth", as two WWW-Authenticate (registrar/UAS, 401) or Proxy-Authenticate (proxy, 407)
+  headers. Clients that only know MD5 (sipp, older phones) pick the second one.
+- Nonces are stateless: ``base64url(timestamp || salt || HMAC-SHA256(fleet key, timestamp ||
+  salt || realm)[:16])``. Any edge process holding the same key verifies a nonce another one
+  issued, so a REGISTER retried through another task behind the load balancer still succeeds.
+  An expired nonce with an otherwise correct response yields STALE, answered with a fresh
+  challenge carrying ``stale=true`` (RFC 7616 3.3) so phones retry without prompting the user.
+- Verification takes the stored HA1 per algorithm (``H(username:realm:password)``, hex); the
+  password itself is never needed after provisioning.
+- All secret comparisons use ``hmac.compare_digest``.
+
+Replay protection within a nonce's lifetime is per process (a bounded cache of seen
+``(nonce, cnonce, nc)``); across processes the nonce TTL bounds the window, which is the
+trade-off stateless nonces make.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import os
+import struct
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from .uri import scan_quoted
+
+__all__ = [
+    "SUPPORTED_ALGORITHMS",
+    "AuthOutcome",
+    "AuthResult",
+    "DigestAuthenticator",
+    "DigestCredentials",
+    "DigestHeaderError",
+    "compute_ha1",
+    "compute_response",
+    "parse_authorization",
+]
+
+_HASHES: dict[str, Callable[[bytes], str]] = {
+    "MD5": lambda data: hashlib.md5(data, usedforsecurity=False).hexdigest(),
+    "SHA-256": lambda data: hashlib.sha256(data).hexdigest(),
+}
+try:
+    hashlib.new("sha512_256")
+except ValueError:  # pragma: no cover - depends on the OpenSSL build
+    pass
+else:
+    _HASHES["SHA-512-256"] = lambda data: hashlib.new("sha512_256", data).hexdigest()
+
+SUPPORTED_ALGORITHMS = tuple(_HASHES)
+_CANONICAL_ALGORITHM = {name.upper(): name for name in _HASHES}
+
+# Authorization headers longer than this are not digest credentials but an attack.
+_MAX_HEADER_LENGTH = 4096
+_NONCE_BYTES = 8 + 8 + 16
+
+
+class DigestHeaderError(ValueError):
+    """An Authorization / Proxy-Authorization value that cannot be parsed."""
+
+
+def _algorithm(name: str) -> str:
+    canonical = _CANONICAL_ALGORITHM.get(name.upper())
+    if canonical is None:
+        raise ValueError(f"unsupported digest algorithm {name!r}")
+    return canonical
+
+
+def _hash(algorithm: str, text: str) -> str:
+    return _HASHES[algorithm](text.encode("utf-8"))
+
+
+def compute_ha1(username: str, realm: str, password: str, algorithm: str = "MD5") -> str:
+    """``H(username:realm:password)`` in lower-case hex: what the directory stores per algorithm."""
+    return _hash(_algorithm(algorithm), f"{username}:{realm}:{password}")
+
+
+def compute_response(
+    ha1: str,
+    *,
+    nonce: str,
+    method: str,
+    uri: str,
+    algorithm: str = "MD5",
+    qop: str | None = "auth",
+    nc: str = "",
+    cnonce: str = "",
+    body: bytes = b"",
+) -> str:
+    """The request-digest of RFC 7616 3.4.1 (and RFC 2617 3.2.2.1 when ``qop`` is None)."""
+    alg = _algorithm(algorithm)
+    if qop == "auth-int":
+        ha2 = _hash(alg, f"{method}:{uri}:{_HASHES[alg](body)}")
+    else:
+        ha2 = _hash(alg, f"{method}:{uri}")
+    if qop is None:
+        return _hash(alg, f"{ha1}:{nonce}:{ha2}")
+    return _hash(alg, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+
+
+@dataclass(slots=True)
+class DigestCredentials:
+    """A parsed Authorization / Proxy-Authorization header (auth-param names lower-cased)."""
+
+    scheme: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def _get(self, name: str) -> str | None:
+        return self.params.get(name)
+
+    @property
+    def username(self) -> str | None:
+        return self._get("username")
+
+    @property
+    def realm(self) -> str | None:
+        return self._get("realm")
+
+    @property
+    def nonce(self) -> str | None:
+        return self._get("nonce")
+
+    @property
+    def uri(self) -> str | None:
+        return self._get("uri")
+
+    @property
+    def response(self) -> str | None:
+        return self._get("response")
+
+    @property
+    def algorithm(self) -> str:
+        # RFC 7616 3.4: absent means MD5
+        return self._get("algorithm") or "MD5"
+
+    @property
+    def qop(self) -> str | None:
+        return self._get("qop")
+
+    @property
+    def nc(self) -> str | None:
+        return self._get("nc")
+
+    @property
+    def cnonce(self) -> str | None:
+        return self._get("cnonce")
+
+    @property
+    def opaque(self) -> str | None:
+        return self._get("opaque")
+
+
+def parse_authorization(value: str) -> DigestCredentials:
+    """Parse ``scheme 1#(name = token / quoted-string)`` (RFC 7235 2.1, RFC 3261 25.1).
+
+    Quoted values are unescaped; unquoted ones are taken as tokens. Duplicate parameters are an
+    error, because two different ``response`` or ``uri`` values would make the check ambiguous.
+    """
+    if len(value) > _MAX_HEADER_LENGTH:
+        raise DigestHeaderError("credentials too long")
+    text = value.strip(" \t")
+    space = 0
+    length = len(text)
+    while space < length and text[space] not in " \t":
+        space += 1
+    scheme = text[:space]
+    if not scheme:
+        raise DigestHeaderError("missing auth scheme")
+    params: dict[str, str] = {}
+    pos = space
+    while pos < length:
+        # separators: LWS and commas between auth-params
+        while pos < length and text[pos] in " \t,":
+            pos += 1
+        if pos >= length:
+            break
+        start = pos
+        while pos < length and text[pos] not in "= \t,":
+            pos += 1
+        name = text[start:pos].lower()
+        while pos < length and text[pos] in " \t":
+            pos += 1
+        if not name or pos >= length or text[pos] != "=":
+            raise DigestHeaderError("auth-param without value")
+        pos += 1
+        while pos < length and text[pos] in " \t":
+            pos += 1
+        if pos < length and text[pos] == '"':
+            try:
+                param_value, pos = scan_quoted(text, pos)
+            except ValueError as exc:
+                raise DigestHeaderError("unterminated quoted auth-param") from exc
+        else:
+            start = pos
+            while pos < length and text[pos] not in " \t,":
+                pos += 1
+            param_value = text[start:pos]
+            if not param_value:
+                raise DigestHeaderError("empty auth-param value")
+        while pos < length and text[pos] in " \t":
+            pos += 1
+        if pos < length and text[pos] != ",":
+            raise DigestHeaderError("auth-params must be comma-separated")
+        if name in params:
+            raise DigestHeaderError(f"duplicate auth-param {name}")
+        params[name] = param_value
+    return DigestCredentials(scheme, params)
+
+
+class AuthOutcome(enum.Enum):
+    OK = "ok"
+    # Nonce past its lifetime but the response was right: re-challenge with stale=true.
+    STALE = "stale"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult:
+    outcome: AuthOutcome
+    reason: str = ""
+    username: str | None = None
+    algorithm: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is AuthOutcome.OK
+
+    @property
+    def stale(self) -> bool:
+        return self.outcome is AuthOutcome.STALE
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes | None:
+    if len(text) > 64:
+        return None
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        return None
+
+
+class DigestAuthenticator:
+    """Issues challenges and verifies credentials for one realm.
+
+    ``key`` is the fleet-wide secret (at least 16 bytes) shared by every edge process; ``now``
+    is injectable so tests move time instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        key: bytes,
+        realm: str,
+        *,
+        nonce_ttl: float = 300.0,
+        algorithms: tuple[str, ...] = ("SHA-256", "MD5"),
+        proxy: bool = False,
+        opaque: str | None = None,
+        now: Callable[[], float] = time.time,
+        clock_skew: float = 30.0,
+        replay_cache_size: int = 10000,
+    ) -> None:
+        if len(key) < 16:
+            raise ValueError("the nonce key must be at least 16 bytes")
+        self._key = key
+        self.realm = realm
+        self.nonce_ttl = nonce_ttl
+        self.algorithms = tuple(_algorithm(name) for name in algorithms)
+        self.proxy = proxy
+        self.opaque = opaque
+        self._now = now
+        self._clock_skew = clock_skew
+        self._realm_bytes = realm.encode("utf-8")
+        self._replay_cache_size = replay_cache_size
+        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+
+    # --- challenges ---------------------------------------------------------------------------
+
+    @property
+    def challenge_header(self) -> str:
+        return "Proxy-Authenticate" if self.proxy else "WWW-Authenticate"
+
+    @property
+    def credentials_header(self) -> str:
+        return "Proxy-Authorization" if self.proxy else "Authorization"
+
+    @property
+    def challenge_status(self) -> int:
+        return 407 if self.proxy else 401
+
+    def _mac(self, stamp_and_salt: bytes) -> bytes:
+        return hmac.new(self._key, stamp_and_salt + self._realm_bytes, hashlib.sha256).digest()[:16]
+
+    def make_nonce(self) -> str:
+        stamp_and_salt = struct.pack(">Q", int(self._now())) + os.urandom(8)
+        return _b64encode(stamp_and_salt + self._mac(stamp_and_salt))
+
+    def nonce_age(self, nonce: str) -> float | None:
+        """Seconds since the nonce was issued, or None when it was not issued under our key."""
+        raw = _b64decode(nonce)
+        if raw is None or len(raw) != _NONCE_BYTES:
+            return None
+        if not hmac.compare_digest(raw[16:], self._mac(raw[:16])):
+            return None
+        stamp: int = struct.unpack(">Q", raw[:8])[0]
+        return self._now() - stamp
+
+    def challenge(self, *, stale: bool = False) -> list[tuple[str, str]]:
+        """Headers for a 401/407: one challenge per algorithm, most preferred first, sharing one
+        nonce so a client may answer whichever it supports."""
+        nonce = self.make_nonce()
+        headers: list[tuple[str, str]] = []
+        for algorithm in self.algorithms:
+            parts = [f'Digest realm="{_quote(self.realm)}"', f'nonce="{nonce}"']
+            if self.opaque is not None:
+                parts.append(f'opaque="{_quote(self.opaque)}"')
+            parts.append(f"algorithm={algorithm}")
+            parts.append('qop="auth"')
+            if stale:
+                parts.append("stale=true")
+            headers.append((self.challenge_header, ", ".join(parts)))
+        return headers
+
+    # --- verification -------------------------------------------------------------------------
+
+    def verify(
+        self,
+        credentials: DigestCredentials | str,
+        *,
+        method: str,
+        request_uri: str,
+        ha1s: Mapping[str, str] | None,
+    ) -> AuthResult:
+        """Check credentials against the stored HA1s (algorithm -> hex) of their username.
+
+        ``ha1s`` None (unknown user) fails in the same way as a wrong password, so a caller does
+        not reveal which usernames exist.
+        """
+        if isinstance(credentials, str):
+            try:
+                credentials = parse_authorization(credentials)
+            except DigestHeaderError as exc:
+                return AuthResult(AuthOutcome.FAILED, str(exc))
+        username = credentials.username
+        if credentials.scheme.lower() != "digest":
+            return AuthResult(AuthOutcome.FAILED, "not a Digest credential", username)
+        nonce = credentials.nonce
+        uri = credentials.uri
+        response = credentials.response
+        if username is None or nonce is None or uri is None or response is None:
+            return AuthResult(AuthOutcome.FAILED, "missing username, nonce, uri or response", username)
+        if credentials.realm != self.realm:
+            return AuthResult(AuthOutcome.FAILED, "wrong realm", username)
+        algorithm = _CANONICAL_ALGORITHM.get(credentials.algorithm.upper())
+        if algorithm is None or algorithm not in self.algorithms:
+            return AuthResult(AuthOutcome.FAILED, "algorithm not offered", username)
+        if self.opaque is not None and not hmac.compare_digest(
+            (credentials.opaque or "").encode(), self.opaque.encode()
+        ):
+            return AuthResult(AuthOutcome.FAILED, "opaque mismatch", username, algorithm)
+        qop = credentials.qop
+        nc = credentials.nc or ""
+        cnonce = credentials.cnonce or ""
+        # We only offer qop="auth"; RFC 7616 makes qop mandatory, and without it nc/cnonce
+        # would not bind the response to this client's request count.
+        if qop is None or qop.lower() != "auth":
+            return AuthResult(AuthOutcome.FAILED, "qop=auth required", username, algorithm)
+        if len(nc) != 8 or not _is_hex(nc) or not cnonce:
+            return AuthResult(AuthOutcome.FAILED, "bad nc or cnonce", username, algorithm)
+        if not _same_uri(uri, request_uri):
+            return AuthResult(
+                AuthOutcome.FAILED, "digest uri does not match Request-URI", username, algorithm
+            )
+        age = self.nonce_age(nonce)
+        if age is None:
+            return AuthResult(AuthOutcome.FAILED, "nonce not issued by this fleet", username, algorithm)
+        ha1 = ha1s.get(algorithm) if ha1s is not None else None
+        # Compute even for unknown users so that timing does not tell them apart.
+        expected = compute_response(
+            ha1 or "0" * 32,
+            nonce=nonce,
+            method=method,
+            uri=uri,
+            algorithm=algorithm,
+            qop="auth",
+            nc=nc,
+            cnonce=cnonce,
+        )
+        if not hmac.compare_digest(expected.encode(), response.lower().encode()) or ha1 is None:
+            return AuthResult(AuthOutcome.FAILED, "wrong credentials", username, algorithm)
+        if age > self.nonce_ttl or age < -self._clock_skew:
+            return AuthResult(AuthOutcome.STALE, "nonce expired", username, algorithm)
+        if not self._first_use(nonce, cnonce, nc):
+            return AuthResult(AuthOutcome.FAILED, "replayed credentials", username, algorithm)
+        return AuthResult(AuthOutcome.OK, "", username, algorithm)
+
+    def _first_use(self, nonce: str, cnonce: str, nc: str) -> bool:
+        if self._replay_cache_size <= 0:
+            return True
+        key = (nonce, cnonce, nc)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._replay_cache_size:
+            self._seen.popitem(last=False)
+        return True
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _is_hex(text: str) -> bool:
+    return all(char in "0123456789abcdefABCDEF" for char in text)
+
+
+def _same_uri(digest_uri: str, request_uri: str) -> bool:
+    """RFC 7616 3.4.6: the digest-uri must name the Request-URI. Proxies and NATs may re-case the
+    scheme or host, so those compare case-insensitively; everything else exactly."""
+    if digest_uri == request_uri:
+        return True
+    scheme_a, _, rest_a = digest_uri.partition(":")
+    scheme_b, _, rest_b = request_uri.partition(":")
+    if scheme_a.lower() != scheme_b.lower():
+        return False
+    user_a, at_a, host_a = rest_a.rpartition("@")
+    user_b, at_b, host_b = rest_b.rpartition("@")
+    return at_a == at_b and user_a == user_b and host_a.lower() == host_b.lower()

@@ -1,0 +1,737 @@
+"""SIP messages (RFC 3261 7): parsing, validation, serialisation and response construction.
+
+``parse_message`` reads one datagram-framed message (``stream_frame_length`` frames a TCP/TLS
+byte stream first). The header section is split eagerly into lines, but each value stays raw
+text; Via, From, To, Contact and CSeq are parsed once during validation and cached on the
+Headers, so later property reads cost a dict lookup.
+
+Validation is deliberately strict where a wrong guess would route or answer the wrong call
+(mandatory headers, CSeq, Content-Length, start line, address syntax) and tolerant where the
+RFC asks (LWS and folding anywhere, LF-only line ends, leading CRLFs, unknown headers and
+parameters, missing Max-Forwards from RFC 2543 peers). ``verdict`` maps the outcome onto what a
+server should do: process, answer 400/505 (when enough of the request was read to address a
+response), or drop.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .headers import _NAME_CACHE, Headers, canonical_name
+from .uri import (
+    NameAddr,
+    SipParseError,
+    SipUri,
+    Via,
+    is_token,
+    parse_name_addr,
+    parse_uri,
+    parse_via,
+    split_commas,
+)
+
+__all__ = [
+    "MAX_HEADERS",
+    "MAX_LINE_LENGTH",
+    "MAX_MESSAGE_SIZE",
+    "REASON_PHRASES",
+    "Headers",
+    "NameAddr",
+    "Request",
+    "Response",
+    "SipParseError",
+    "SipUri",
+    "Verdict",
+    "VerdictKind",
+    "Via",
+    "generate_branch",
+    "generate_call_id",
+    "generate_tag",
+    "make_response",
+    "parse_message",
+    "parse_name_addr",
+    "parse_uri",
+    "parse_via",
+    "stream_frame_length",
+    "verdict",
+]
+
+MAX_MESSAGE_SIZE = 65536
+MAX_HEADERS = 200
+MAX_LINE_LENGTH = 8192
+MAGIC_COOKIE = "z9hG4bK"
+# RFC 3261 8.1.1.5: CSeq numbers are below 2**31.
+_CSEQ_LIMIT = 2**31
+
+REASON_PHRASES: dict[int, str] = {
+    100: "Trying",
+    180: "Ringing",
+    181: "Call Is Being Forwarded",
+    182: "Queued",
+    183: "Session Progress",
+    199: "Early Dialog Terminated",
+    200: "OK",
+    202: "Accepted",
+    204: "No Notification",
+    300: "Multiple Choices",
+    301: "Moved Permanently",
+    302: "Moved Temporarily",
+    305: "Use Proxy",
+    380: "Alternative Service",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    410: "Gone",
+    412: "Conditional Request Failed",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
+    417: "Unknown Resource-Priority",
+    420: "Bad Extension",
+    421: "Extension Required",
+    422: "Session Interval Too Small",
+    423: "Interval Too Brief",
+    428: "Use Identity Header",
+    429: "Provide Referrer Identity",
+    430: "Flow Failed",
+    433: "Anonymity Disallowed",
+    436: "Bad Identity-Info",
+    437: "Unsupported Certificate",
+    438: "Invalid Identity Header",
+    439: "First Hop Lacks Outbound Support",
+    440: "Max-Breadth Exceeded",
+    469: "Bad Info Package",
+    470: "Consent Needed",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    484: "Address Incomplete",
+    485: "Ambiguous",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    489: "Bad Event",
+    491: "Request Pending",
+    493: "Undecipherable",
+    494: "Security Agreement Required",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+    555: "Push Notification Service Not Supported",
+    580: "Precondition Failure",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
+    607: "Unwanted",
+    608: "Rejected",
+}
+
+_DEFAULT_REASON_BY_CLASS = {1: "Trying", 2: "OK", 3: "Redirect", 4: "Client Error", 5: "Server Error"}
+
+
+def reason_phrase(status: int) -> str:
+    phrase = REASON_PHRASES.get(status)
+    if phrase is not None:
+        return phrase
+    return _DEFAULT_REASON_BY_CLASS.get(status // 100, "Global Failure")
+
+
+# --- the message classes ------------------------------------------------------------------------
+
+
+class _Message:
+    """What requests and responses share: typed, cached access to the core headers."""
+
+    headers: Headers
+    body: bytes
+
+    @property
+    def call_id(self) -> str:
+        value = self.headers.get("Call-ID")
+        if value is None:
+            raise SipParseError("missing Call-ID")
+        return value
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        cache = self.headers._cache
+        cached: tuple[int, str] | None = cache.get("cseq")
+        if cached is None:
+            value = self.headers.get("CSeq")
+            if value is None:
+                raise SipParseError("missing CSeq")
+            cached = _parse_cseq(value)
+            cache["cseq"] = cached
+        return cached
+
+    @property
+    def vias(self) -> list[Via]:
+        cache = self.headers._cache
+        cached: list[Via] | None = cache.get("via")
+        if cached is None:
+            cached = []
+            for line in self.headers.get_lines("Via"):
+                cached.extend(parse_via(line))
+            cache["via"] = cached
+        return cached
+
+    @property
+    def top_via(self) -> Via:
+        vias = self.vias
+        if not vias:
+            raise SipParseError("missing Via")
+        return vias[0]
+
+    def _name_addr(self, key: str, name: str) -> NameAddr:
+        cache = self.headers._cache
+        cached: NameAddr | None = cache.get(key)
+        if cached is None:
+            value = self.headers.get(name)
+            if value is None:
+                raise SipParseError(f"missing {name}")
+            cached = parse_name_addr(value)
+            cache[key] = cached
+        return cached
+
+    @property
+    def from_(self) -> NameAddr:
+        return self._name_addr("from", "From")
+
+    @property
+    def to(self) -> NameAddr:
+        return self._name_addr("to", "To")
+
+    @property
+    def contacts(self) -> list[NameAddr]:
+        """Parsed Contact values; empty for none and for the REGISTER wildcard ``*``."""
+        cache = self.headers._cache
+        cached: list[NameAddr] | None = cache.get("contact")
+        if cached is None:
+            values = self.headers.get_all("Contact")
+            cached = [] if values == ["*"] else [parse_name_addr(value) for value in values]
+            cache["contact"] = cached
+        return cached
+
+    @property
+    def is_wildcard_contact(self) -> bool:
+        return self.headers.get_all("Contact") == ["*"]
+
+    @property
+    def max_forwards(self) -> int | None:
+        value = self.headers.get("Max-Forwards")
+        if value is None:
+            return None
+        return _parse_max_forwards(value)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("Content-Type")
+
+    def _start_line(self) -> str:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        """Serialise with CRLF line ends and a Content-Length that matches the body."""
+        out = [self._start_line()]
+        for _, spelled, value in self.headers._entries:
+            if spelled != "Content-Length":
+                out.append(f"{spelled}: {value}")
+        out.append(f"Content-Length: {len(self.body)}")
+        out.append("\r\n")
+        return "\r\n".join(out).encode("utf-8", "surrogateescape") + self.body
+
+    def set_top_via(self, via: Via) -> None:
+        """Replace the top Via (e.g. after adding received/rport, RFC 3261 18.2.1 / RFC 3581)."""
+        self.headers.replace_first("Via", str(via))
+
+
+@dataclass(eq=False)
+class Request(_Message):
+    method: str
+    uri: str
+    version: str = "SIP/2.0"
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+    def _start_line(self) -> str:
+        return f"{self.method} {self.uri} {self.version}"
+
+    @property
+    def sip_uri(self) -> SipUri:
+        """The Request-URI parsed; raises SipParseError for non-sip schemes."""
+        return parse_uri(self.uri)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.uri}>"
+
+
+@dataclass(eq=False)
+class Response(_Message):
+    status: int
+    reason: str = ""
+    version: str = "SIP/2.0"
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+    def _start_line(self) -> str:
+        return f"{self.version} {self.status} {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.reason}>"
+
+
+# --- field parsers ------------------------------------------------------------------------------
+
+
+def _parse_cseq(value: str) -> tuple[int, str]:
+    parts = value.split()
+    if len(parts) != 2:
+        raise SipParseError("bad CSeq")
+    number, method = parts
+    if not number.isdigit() or not number.isascii() or len(number) > 10:
+        raise SipParseError("bad CSeq number")
+    sequence = int(number)
+    if sequence >= _CSEQ_LIMIT:
+        raise SipParseError("CSeq number out of range")
+    if not is_token(method):
+        raise SipParseError("bad CSeq method")
+    return sequence, method
+
+
+def _parse_max_forwards(value: str) -> int:
+    value = value.strip()
+    if not value.isdigit() or not value.isascii() or len(value) > 6:
+        raise SipParseError("bad Max-Forwards")
+    hops = int(value)
+    if hops > 255:
+        raise SipParseError("Max-Forwards out of range")
+    return hops
+
+
+def _parse_content_length(value: str) -> int:
+    value = value.strip()
+    if not value.isdigit() or not value.isascii() or len(value) > 9:
+        raise SipParseError("bad Content-Length")
+    return int(value)
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def _find_header_end(data: bytes, start: int) -> tuple[int, int]:
+    """(end of header section, start of body) or (-1, -1). LF-only blank lines are accepted."""
+    crlf = data.find(b"\r\n\r\n", start)
+    lf = data.find(b"\n\n", start)
+    if lf >= 0 and (crlf < 0 or lf < crlf):
+        return lf, lf + 2
+    if crlf >= 0:
+        return crlf, crlf + 4
+    return -1, -1
+
+
+def _skip_leading_crlf(data: bytes) -> int:
+    # RFC 3261 7.5: CRLFs before the start line are ignored.
+    start = 0
+    length = len(data)
+    while start < length and data[start] in (13, 10):
+        start += 1
+    return start
+
+
+def stream_frame_length(buffer: bytes | bytearray) -> int | None:
+    """Bytes taken by the first complete message in a stream buffer (leading CRLFs included),
+    or None when more data is needed. RFC 3261 18.3 makes Content-Length mandatory on streams,
+    so its absence or a bad value raises SipParseError (the connection should then be closed).
+    Keep-alive CRLFs (RFC 5626) alone give None; the transport answers and discards them."""
+    data = bytes(buffer)
+    start = _skip_leading_crlf(data)
+    head_end, body_start = _find_header_end(data, start)
+    if head_end < 0:
+        if len(data) - start > MAX_MESSAGE_SIZE:
+            raise SipParseError("header section too large")
+        return None
+    content_length: int | None = None
+    for raw_line in data[start:head_end].split(b"\n"):
+        name, colon, value = raw_line.partition(b":")
+        if not colon or raw_line[:1] in (b" ", b"\t"):
+            continue
+        key = name.strip().lower()
+        if key in (b"content-length", b"l"):
+            length = _parse_content_length(value.decode("latin-1"))
+            if content_length is not None and content_length != length:
+                raise SipParseError("conflicting Content-Length")
+            content_length = length
+    if content_length is None:
+        raise SipParseError("Content-Length is mandatory on stream transports")
+    total = body_start + content_length
+    if total - start > MAX_MESSAGE_SIZE:
+        raise SipParseError("message too large")
+    return total if len(data) >= total else None
+
+
+def _loose_request_line(line: str) -> tuple[str, str, str] | None:
+    """Method, URI and version from a malformed request line, good enough to answer 400."""
+    words = line.split()
+    if len(words) >= 3 and is_token(words[0]) and words[-1].upper().startswith("SIP/"):
+        return words[0], " ".join(words[1:-1]), words[-1]
+    return None
+
+
+def _check_version(version: str) -> None:
+    if version == "SIP/2.0":
+        return
+    prefix, slash, number = version.partition("/")
+    major, dot, minor = number.partition(".")
+    if prefix.upper() != "SIP" or not slash or not dot or not major.isdigit() or not minor.isdigit():
+        raise SipParseError("bad SIP version")
+    if (major, minor) != ("2", "0"):
+        raise SipParseError(f"SIP version {number} not supported", status=505)
+
+
+def _check_request_uri(uri: str) -> None:
+    scheme, colon, _ = uri.partition(":")
+    if not colon or not scheme or not scheme[0].isalpha():
+        raise SipParseError("bad Request-URI")
+    lowered = scheme.lower()
+    if lowered in ("sip", "sips"):
+        parsed = parse_uri(uri)
+        if parsed.headers:
+            # RFC 3261 19.1.5 forbids headers in a Request-URI; RFC 4475 3.1.2.11 allows 400.
+            raise SipParseError("Request-URI must not contain headers")
+    elif not all(char.isalnum() or char in "+-." for char in scheme) or "<" in uri or ">" in uri:
+        raise SipParseError("bad Request-URI")
+
+
+def _answerable(method: str, uri: str, version: str, headers: Headers) -> Request | None:
+    """The request as far as it was read, when a 4xx/5xx can still be addressed and matched.
+
+    That needs a usable top Via (where to send, which branch) and a CSeq (the client matches on
+    branch + CSeq method, RFC 3261 17.1.3); From, To and Call-ID are copied into the response
+    when present (RFC 4475 3.3.1 asks for a 400 even when they are missing). When the Vias do not
+    parse strictly but the top one's sent-protocol and sent-by do (RFC 4475 3.1.2.1), the partial
+    carries that cleaned top Via instead, so the stack can route the 400 back. Answer a partial
+    statelessly: its other parsed accessors may raise."""
+    via_lines = headers.get_lines("Via")
+    if not via_lines or "CSeq" not in headers:
+        return None
+    try:
+        for line in via_lines:
+            parse_via(line)
+    except SipParseError:
+        try:
+            first = split_commas(via_lines[0])[0]
+            top = parse_via(first.split(";", 1)[0])[0]
+        except SipParseError:
+            return None
+        headers = headers.copy()
+        headers.set("Via", str(top))
+    return Request(method, uri, version, headers, b"")
+
+
+def parse_message(data: bytes) -> Request | Response:
+    """Parse one SIP message. Raises SipParseError (and nothing else) on any malformation."""
+    if len(data) > MAX_MESSAGE_SIZE:
+        raise SipParseError("message too large")
+    start = _skip_leading_crlf(data)
+    if start == len(data):
+        raise SipParseError("empty message")
+    head_end, body_start = _find_header_end(data, start)
+    missing_end = head_end < 0
+    if missing_end:
+        head_end = body_start = len(data)
+    head = data[start:head_end].decode("utf-8", "surrogateescape")
+    if "\r" in head:
+        head = head.replace("\r\n", "\n")
+    lines = head.split("\n")
+    if len(lines) > MAX_HEADERS + 1:
+        raise SipParseError("too many header lines")
+
+    start_line = lines[0]
+    is_response = start_line[:4].upper() == "SIP/"
+    errors: list[SipParseError] = []
+    method = uri = version = ""
+    status = 0
+    reason = ""
+    request_line_ok = True
+    if is_response:
+        parts = start_line.split(" ", 2)
+        version = parts[0]
+        code = parts[1] if len(parts) > 1 else ""
+        reason = parts[2] if len(parts) > 2 else ""
+        if len(code) != 3 or not code.isdigit() or not code.isascii() or not 100 <= int(code) <= 699:
+            raise SipParseError("bad status code")
+        status = int(code)
+        _check_version(version)
+    else:
+        parts = start_line.split(" ")
+        if len(parts) == 3 and all(parts) and is_token(parts[0]):
+            method, uri, version = parts
+        else:
+            loose = _loose_request_line(start_line)
+            if loose is None:
+                raise SipParseError("bad start line")
+            method, uri, version = loose
+            request_line_ok = False
+            errors.append(SipParseError("bad Request-Line"))
+        try:
+            _check_version(version)
+        except SipParseError as exc:
+            errors.insert(0, exc)
+        if request_line_ok:
+            try:
+                _check_request_uri(uri)
+            except SipParseError as exc:
+                errors.append(exc)
+
+    entries: list[tuple[str, str, str]] = []
+    name_cache = _NAME_CACHE
+    for line in lines[1:]:
+        if not line:
+            continue
+        if len(line) > MAX_LINE_LENGTH:
+            errors.append(SipParseError("header line too long"))
+            continue
+        if line[0] in " \t":
+            # RFC 3261 7.3.1: a continuation line is folded into the previous value with one SP.
+            if not entries:
+                errors.append(SipParseError("continuation line before any header"))
+                continue
+            key, spelled, value = entries[-1]
+            extra = line.strip(" \t")
+            entries[-1] = (key, spelled, f"{value} {extra}" if value else extra)
+            continue
+        colon = line.find(":")
+        if colon <= 0:
+            errors.append(SipParseError("header line without colon"))
+            continue
+        name = line[:colon].rstrip(" \t")
+        # A name found in the cache was validated when it was cached.
+        known = name_cache.get(name)
+        if known is None:
+            if not is_token(name):
+                errors.append(SipParseError("bad header name"))
+                continue
+            known = canonical_name(name)
+        entries.append((known[0], known[1], line[colon + 1 :].strip(" \t")))
+    headers = Headers._from_entries(entries)
+    if missing_end:
+        errors.append(SipParseError("no blank line after headers"))
+
+    # One pass for what validation needs: how often each header occurs and its first value.
+    counts: dict[str, int] = {}
+    firsts: dict[str, str] = {}
+    for key, _, value in entries:
+        if key in counts:
+            counts[key] += 1
+        else:
+            counts[key] = 1
+            firsts[key] = value
+
+    body = b""
+    content_length_count = counts.get("content-length", 0)
+    if content_length_count > 1:
+        errors.append(SipParseError("multiple Content-Length headers"))
+    elif content_length_count:
+        try:
+            length = _parse_content_length(firsts["content-length"])
+        except SipParseError as exc:
+            errors.append(exc)
+        else:
+            if body_start + length > len(data):
+                errors.append(SipParseError("Content-Length larger than message"))
+            else:
+                # RFC 3261 18.3: octets past Content-Length in a datagram are discarded.
+                body = data[body_start : body_start + length]
+    else:
+        body = data[body_start:]
+
+    if not errors:
+        try:
+            _validate(headers, counts, firsts, method if not is_response else None)
+        except SipParseError as exc:
+            errors.append(exc)
+
+    if errors:
+        # A version error outranks the rest: the answer is 505 whatever else is wrong.
+        first = next((exc for exc in errors if exc.status == 505), errors[0])
+        partial = None if is_response else _answerable(method, uri, version, headers)
+        raise SipParseError(first.reason, partial, first.status)
+
+    if is_response:
+        return Response(status, reason, version, headers, body)
+    return Request(method, uri, version, headers, body)
+
+
+_MANDATORY = tuple((name.lower(), name) for name in ("Via", "From", "To", "Call-ID", "CSeq"))
+_SINGLETONS = tuple(
+    (name.lower(), name) for name in ("From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Type")
+)
+
+
+def _validate(headers: Headers, counts: dict[str, int], firsts: dict[str, str], method: str | None) -> None:
+    """Mandatory headers (RFC 3261 8.1.1; Max-Forwards is optional on receipt, 16.3 step 3 and
+    RFC 2543 peers), single-instance headers, and the fields the stack acts on."""
+    cache = headers._cache
+    for key, name in _MANDATORY:
+        if key not in counts:
+            raise SipParseError(f"missing {name} header")
+    for key, name in _SINGLETONS:
+        if counts.get(key, 0) > 1:
+            raise SipParseError(f"more than one {name} header")
+
+    if counts["via"] == 1:
+        via_lines = [firsts["via"]]
+    else:
+        via_lines = [value for key, _, value in headers._entries if key == "via"]
+    vias: list[Via] = []
+    for line in via_lines:
+        vias.extend(parse_via(line))
+    cache["via"] = vias
+
+    call_id = firsts["call-id"]
+    if not call_id or " " in call_id or "\t" in call_id:
+        raise SipParseError("bad Call-ID")
+
+    cseq = _parse_cseq(firsts["cseq"])
+    if method is not None and cseq[1] != method:
+        raise SipParseError("CSeq method does not match the request method")
+    cache["cseq"] = cseq
+
+    cache["from"] = parse_name_addr(firsts["from"])
+    cache["to"] = parse_name_addr(firsts["to"])
+
+    max_forwards = firsts.get("max-forwards")
+    if max_forwards is not None:
+        _parse_max_forwards(max_forwards)
+
+    if "contact" in counts:
+        if counts["contact"] == 1:
+            values = [part for part in split_commas(firsts["contact"]) if part]
+        else:
+            values = headers.get_all("Contact")
+        if values == ["*"]:
+            cache["contact"] = []
+        else:
+            cache["contact"] = [parse_name_addr(value) for value in values]
+
+    content_type = firsts.get("content-type")
+    if content_type is not None:
+        media = content_type.split(";", 1)[0]
+        kind, slash, subtype = media.partition("/")
+        if not slash or not is_token(kind.strip()) or not is_token(subtype.strip()):
+            raise SipParseError("bad Content-Type")
+
+    date = firsts.get("date")
+    if date is not None and not date.rstrip().endswith("GMT"):
+        # RFC 3261 20.17: SIP-date is always GMT (RFC 4475 3.1.2.12).
+        raise SipParseError("Date must be in GMT")
+
+
+# --- verdicts -----------------------------------------------------------------------------------
+
+
+class VerdictKind(enum.Enum):
+    VALID = "valid"
+    REJECT_400 = "reject-400"
+    REJECT_505 = "reject-505"
+    DROP = "drop"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a server should do with a datagram. ``message`` is the parsed message when VALID and
+    the partial request to answer when REJECT_*; ``reason`` explains a rejection."""
+
+    kind: VerdictKind
+    reason: str = ""
+    message: Request | Response | None = None
+
+    @property
+    def status(self) -> int | None:
+        return {VerdictKind.REJECT_400: 400, VerdictKind.REJECT_505: 505}.get(self.kind)
+
+
+def verdict(data: bytes) -> Verdict:
+    try:
+        message = parse_message(data)
+    except SipParseError as exc:
+        if exc.partial is None:
+            return Verdict(VerdictKind.DROP, exc.reason)
+        kind = VerdictKind.REJECT_505 if exc.status == 505 else VerdictKind.REJECT_400
+        return Verdict(kind, exc.reason, exc.partial)
+    return Verdict(VerdictKind.VALID, "", message)
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+def generate_tag() -> str:
+    """A From/To tag with 64 random bits (RFC 3261 19.3 asks for at least 32)."""
+    return secrets.token_hex(8)
+
+
+def generate_branch() -> str:
+    """An RFC 3261 branch: the magic cookie plus 80 random bits."""
+    return MAGIC_COOKIE + secrets.token_hex(10)
+
+
+def generate_call_id(host: str | None = None) -> str:
+    token = secrets.token_hex(12)
+    return f"{token}@{host}" if host else token
+
+
+def _to_with_tag(to_value: str, to_tag: str) -> str:
+    try:
+        if parse_name_addr(to_value).tag is not None:
+            return to_value
+    except SipParseError:
+        # Answering a malformed request (400): keep its To as it came, tagged.
+        pass
+    return f"{to_value};tag={to_tag}"
+
+
+def make_response(
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+) -> Response:
+    """RFC 3261 8.2.6: a response that copies every Via (in order, as received), From, To (adding
+    ``to_tag`` when To has none), Call-ID and CSeq; a 100 also copies Timestamp (8.2.6.1)."""
+    out = Headers()
+    source = request.headers
+    for via in source.get_lines("Via"):
+        out.add("Via", via)
+    for name in ("From", "To", "Call-ID", "CSeq"):
+        value = source.get(name)
+        if value is None:
+            continue
+        if name == "To" and to_tag is not None:
+            value = _to_with_tag(value, to_tag)
+        out.add(name, value)
+    if status == 100:
+        timestamp = source.get("Timestamp")
+        if timestamp is not None:
+            out.add("Timestamp", timestamp)
+    for name, value in headers:
+        out.add(name, value)
+    return Response(status, reason if reason is not None else reason_phrase(status), "SIP/2.0", out, body)
