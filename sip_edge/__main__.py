@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from sip_edge.app.edge import run
+from sip_edge.app.policy import contact_center_policy
 from sip_edge.config import ConfigError, parse_config
 
 
@@ -21,7 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    return run(config)
+    # The AWS SDK and PynamoDB narrate every client they build at INFO; keep the edge's log readable.
+    for noisy in ("pynamodb", "botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return run(config, contact_center_policy(config))
 
 
 if __name__ == "__main__":

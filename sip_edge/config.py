@@ -25,6 +25,8 @@ ENVIRONMENT = {
     "task_id": "EDGE_TASK_ID",
     "tcp_idle_timeout": "SIP_TCP_IDLE_TIMEOUT",
     "log_level": "LOG_LEVEL",
+    "sip_domain": "SIP_DOMAIN",
+    "nonce_key": "SIP_NONCE_KEY",
 }
 
 
@@ -46,6 +48,11 @@ class EdgeConfig:
     task_id: str = ""
     tcp_idle_timeout: float = 300.0
     log_level: str = "INFO"
+    # The registrar's domain and digest realm: seats register as sip:<username>@<sip_domain>.
+    sip_domain: str = "sip.switchboard.local"
+    # The fleet-wide digest nonce key (any text, at least 16 bytes): every task verifies the nonces
+    # any other task issued. Unset, each process makes its own, which suits one local edge only.
+    nonce_key: str | None = None
 
     @property
     def tls_enabled(self) -> bool:
@@ -78,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--task-id", help="identity of this edge task (EDGE_TASK_ID)")
     parser.add_argument("--tcp-idle-timeout", help="seconds before an idle TCP/TLS connection is closed")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (LOG_LEVEL, default INFO)")
+    parser.add_argument("--sip-domain", help="registrar domain and digest realm (SIP_DOMAIN)")
+    parser.add_argument("--nonce-key", help="fleet-wide digest nonce key, 16+ bytes (SIP_NONCE_KEY)")
     return parser
 
 
@@ -112,7 +121,11 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         task_id=pick("task_id") or socket.gethostname(),
         tcp_idle_timeout=idle_timeout,
         log_level=(pick("log_level") or defaults.log_level).upper(),
+        sip_domain=pick("sip_domain") or defaults.sip_domain,
+        nonce_key=pick("nonce_key"),
     )
+    if config.nonce_key is not None and len(config.nonce_key.encode()) < 16:
+        raise ConfigError("the nonce key (SIP_NONCE_KEY) must be at least 16 bytes")
     if bool(config.tls_cert) != bool(config.tls_key):
         raise ConfigError("TLS needs both a certificate and a key (SIP_TLS_CERT and SIP_TLS_KEY)")
     return config

@@ -20,8 +20,15 @@ class _Source:
 
 
 class FailedAuthLimiter:
-    def __init__(self, *, max_failures: int = 10, window: float = 60.0, lockout: float = 300.0,
-                 max_sources: int = 100_000, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        max_failures: int = 10,
+        window: float = 60.0,
+        lockout: float = 300.0,
+        max_sources: int = 100_000,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_failures = max_failures
         self.window = window
         self.lockout = lockout
@@ -58,6 +65,9 @@ class FailedAuthLimiter:
             del self._sources[source]
 
     def _forget_idle(self, now: float) -> None:
-        for key in [k for k, s in self._sources.items()
-                    if s.locked_until <= now and (not s.failures or now - s.failures[-1] >= self.window)]:
+        for key in [
+            k
+            for k, s in self._sources.items()
+            if s.locked_until <= now and (not s.failures or now - s.failures[-1] >= self.window)
+        ]:
             del self._sources[key]

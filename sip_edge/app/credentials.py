@@ -29,9 +29,16 @@ class _Entry:
 
 
 class CredentialCache:
-    def __init__(self, source: CredentialSource, *, ttl: float = 30.0, negative_ttl: float = 5.0,
-                 refresh_after: float = 1.0, max_entries: int = 50_000,
-                 now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        source: CredentialSource,
+        *,
+        ttl: float = 30.0,
+        negative_ttl: float = 5.0,
+        refresh_after: float = 1.0,
+        max_entries: int = 50_000,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._source = source
         self._ttl = ttl
         self._negative_ttl = negative_ttl
@@ -85,6 +92,8 @@ class CredentialCache:
         if len(self._entries) >= self._max_entries:
             # Drop the oldest eighth rather than one at a time, so a scan of random usernames costs
             # amortised O(1) per miss.
-            for key in sorted(self._entries, key=lambda k: self._entries[k].loaded_at)[: self._max_entries // 8]:
+            for key in sorted(self._entries, key=lambda k: self._entries[k].loaded_at)[
+                : self._max_entries // 8
+            ]:
                 del self._entries[key]
         self._entries[username] = _Entry(ha1s, self._now())

@@ -107,6 +107,9 @@ class Edge:
             raise
         for listener in self.listeners:
             log.info("edge %s listening on %s", self.config.task_id, listener)
+        start_policy = getattr(self.policy, "start", None)
+        if start_policy is not None:
+            await start_policy(self)
 
     def address(self, kind: str) -> tuple[str, int]:
         for listener in self.listeners:
@@ -115,6 +118,10 @@ class Edge:
         raise KeyError(kind)
 
     async def close(self) -> None:
+        close_policy = getattr(self.policy, "close", None)
+        if close_policy is not None:
+            # First, while the sockets are open: the policy flushes state others must see.
+            await close_policy()
         self.stack.close()
         for transport in self.transports:
             transport.close()

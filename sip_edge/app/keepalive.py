@@ -1,6 +1,6 @@
 """Keeps agents' UDP NAT bindings open from the edge task that owns their flow.
 
-Home routers close UDP mappings after 30–180 s of silence and the Network Load Balancer forgets a
+Home routers close UDP mappings after 30 to 180 s of silence and the Network Load Balancer forgets a
 UDP flow after 120 s, after which an INVITE to the agent would go nowhere. Every ``interval``
 seconds the owner sends each UDP binding a CRLF-CRLF keep-alive (the RFC 5626 §4.4.1 ping form;
 phones ignore it and it costs no transaction), spread evenly over the interval.
@@ -28,8 +28,14 @@ def parse_hostport(received: str) -> tuple[str, int] | None:
 
 
 class NatKeepAlive:
-    def __init__(self, location: LocationService, owner: str, send: Callable[[bytes, tuple[str, int]], None],
-                 *, interval: float = 25.0) -> None:
+    def __init__(
+        self,
+        location: LocationService,
+        owner: str,
+        send: Callable[[bytes, tuple[str, int]], None],
+        *,
+        interval: float = 25.0,
+    ) -> None:
         self._location = location
         self._owner = owner
         self._send = send

@@ -49,8 +49,14 @@ class BindingStore(Protocol):
 
 
 class LocationService:
-    def __init__(self, store: BindingStore, *, flush_interval: float = 0.2, max_batch: int = 500,
-                 now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: BindingStore,
+        *,
+        flush_interval: float = 0.2,
+        max_batch: int = 500,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self._store = store
         self._flush_interval = flush_interval
         self._max_batch = max_batch
@@ -79,7 +85,11 @@ class LocationService:
         now = self._now()
         for bindings in self._bindings.values():
             for b in bindings.values():
-                if b.flow_owner == owner and b.expires_at > now and (transport is None or b.transport == transport):
+                if (
+                    b.flow_owner == owner
+                    and b.expires_at > now
+                    and (transport is None or b.transport == transport)
+                ):
                     yield b
 
     # --- writes ---------------------------------------------------------------------------------

@@ -48,9 +48,16 @@ def _warning(text: str) -> tuple[str, str]:
 
 
 class Registrar:
-    def __init__(self, settings: RegistrarSettings, auth: DigestAuthenticator, credentials: CredentialCache,
-                 location: LocationService, limiter: FailedAuthLimiter, edge_task_id: str,
-                 now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: RegistrarSettings,
+        auth: DigestAuthenticator,
+        credentials: CredentialCache,
+        location: LocationService,
+        limiter: FailedAuthLimiter,
+        edge_task_id: str,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.auth = auth
         self.credentials = credentials
@@ -86,8 +93,12 @@ class Registrar:
         if not result.ok or result.username != username:
             self.failures += 1
             locked = self.limiter.record_failure(source)
-            log.info("REGISTER auth failed from %s (%s)%s", source, result.reason or "identity mismatch",
-                     "; source locked out" if locked else "")
+            log.info(
+                "REGISTER auth failed from %s (%s)%s",
+                source,
+                result.reason or "identity mismatch",
+                "; source locked out" if locked else "",
+            )
             # The same answer for an unknown user and a wrong password: nothing tells them apart.
             return Reply(403, "Forbidden")
         self.limiter.record_success(source)
@@ -130,21 +141,35 @@ class Registrar:
                 changes.append((aor, key))
                 continue
             if expires < self.settings.min_expires:
-                return Reply(423, "Interval Too Brief", headers=(("Min-Expires", str(self.settings.min_expires)),))
+                return Reply(
+                    423, "Interval Too Brief", headers=(("Min-Expires", str(self.settings.min_expires)),)
+                )
             expires = min(expires, self.settings.max_expires)
             reg_id = contact.params.get("reg-id")
-            changes.append(Binding(
-                aor=aor, key=key, contact_uri=str(contact.uri), expires_at=now + expires,
-                received=f"{flow.remote[0]}:{flow.remote[1]}", transport=flow.transport.name,
-                flow_owner=self.edge_task_id, call_id=call_id, cseq=cseq, instance_id=instance,
-                reg_id=int(reg_id) if reg_id and reg_id.isdigit() else None,
-                user_agent=request.headers.get("User-Agent"),
-            ))
+            changes.append(
+                Binding(
+                    aor=aor,
+                    key=key,
+                    contact_uri=str(contact.uri),
+                    expires_at=now + expires,
+                    received=f"{flow.remote[0]}:{flow.remote[1]}",
+                    transport=flow.transport.name,
+                    flow_owner=self.edge_task_id,
+                    call_id=call_id,
+                    cseq=cseq,
+                    instance_id=instance,
+                    reg_id=int(reg_id) if reg_id and reg_id.isdigit() else None,
+                    user_agent=request.headers.get("User-Agent"),
+                )
+            )
         kept = set(existing) - {c[1] if isinstance(c, tuple) else c.key for c in changes}
         added = {c.key for c in changes if isinstance(c, Binding)}
         if len(kept | added) > self.settings.max_contacts:
-            return Reply(403, "Too many contacts",
-                         headers=(_warning(f"at most {self.settings.max_contacts} devices per seat"),))
+            return Reply(
+                403,
+                "Too many contacts",
+                headers=(_warning(f"at most {self.settings.max_contacts} devices per seat"),),
+            )
         for change in changes:
             if isinstance(change, Binding):
                 self.location.put(change)
@@ -154,6 +179,8 @@ class Registrar:
         return self._ok(aor, now)
 
     def _ok(self, aor: str, now: float) -> Reply:
-        headers = [("Contact", f"<{b.contact_uri}>;expires={b.expires_in(now)}") for b in self.location.current(aor)]
+        headers = [
+            ("Contact", f"<{b.contact_uri}>;expires={b.expires_in(now)}") for b in self.location.current(aor)
+        ]
         headers.append(("Date", formatdate(now, usegmt=True)))
         return Reply(200, headers=tuple(headers))

@@ -32,20 +32,35 @@ class TableBindingStore:
 
 def _to_item(binding: Binding) -> BindingItem:
     item = new_binding(
-        binding.aor, binding.contact_uri, int(binding.expires_at),
-        received=binding.received, transport=binding.transport, flow_owner=binding.flow_owner,
-        path=list(binding.path), instance_id=binding.instance_id, reg_id=binding.reg_id,
-        call_id=binding.call_id, cseq=binding.cseq, user_agent=binding.user_agent,
+        binding.aor,
+        binding.contact_uri,
+        int(binding.expires_at),
+        received=binding.received,
+        transport=binding.transport,
+        flow_owner=binding.flow_owner,
+        path=list(binding.path),
+        instance_id=binding.instance_id,
+        reg_id=binding.reg_id,
+        call_id=binding.call_id,
+        cseq=binding.cseq,
+        user_agent=binding.user_agent,
     )
     return item
 
 
 def _from_item(item: BindingItem) -> Binding:
     return Binding(
-        aor=item.aor, key=item.sk.split("#", 1)[1], contact_uri=item.contact_uri,
+        aor=item.aor,
+        key=item.sk.split("#", 1)[1],
+        contact_uri=item.contact_uri,
         expires_at=float(item.expires_at or 0),
-        received=item.received or "", transport=item.transport, flow_owner=item.flow_owner or "",
-        call_id=item.call_id or "", cseq=int(item.cseq or 0), instance_id=item.instance_id,
-        reg_id=int(item.reg_id) if item.reg_id is not None else None, user_agent=item.user_agent,
+        received=item.received or "",
+        transport=item.transport,
+        flow_owner=item.flow_owner or "",
+        call_id=item.call_id or "",
+        cseq=int(item.cseq or 0),
+        instance_id=item.instance_id,
+        reg_id=int(item.reg_id) if item.reg_id is not None else None,
+        user_agent=item.user_agent,
         path=tuple(item.path or ()),
     )

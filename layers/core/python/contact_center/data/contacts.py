@@ -39,7 +39,17 @@ class ContactRepository:
         contact.sk = keys.CONTACT_SK
         if contact.owning_edge:
             contact.gsi2pk = keys.edge_contacts_index_pk(contact.owning_edge)
-            contact.gsi2sk = contact.contact_id
+            contact.gsi2sk = keys.edge_contacts_index_sk(contact.state, contact.contact_id)
+        if (
+            contact.state == ContactState.QUEUED.value
+            and contact.queue_id
+            and contact.enqueued_at is not None
+        ):
+            # Created straight into its queue: one write instead of a put and an enqueue.
+            contact.gsi1pk = keys.queued_index_pk(contact.queue_id)
+            contact.gsi1sk = queue_sort_key(
+                int(contact.priority), int(contact.enqueued_at), contact.contact_id
+            )
         try:
             # Invariant: one live item per contact id (retries of the same INVITE do not fork it).
             contact.save(condition=ContactItem.pk.does_not_exist())
@@ -113,6 +123,17 @@ class ContactRepository:
                         ContactItem.merchant_id.set(seat.merchant_id),
                         ContactItem.gsi1pk.remove(),
                         ContactItem.gsi1sk.remove(),
+                        *(
+                            [
+                                ContactItem.gsi2sk.set(
+                                    keys.edge_contacts_index_sk(
+                                        ContactState.OFFERED.value, contact.contact_id
+                                    )
+                                )
+                            ]
+                            if contact.owning_edge
+                            else []
+                        ),
                         ContactItem.version.add(1),
                     ],
                     condition=ContactItem.version == int(contact.version),
@@ -141,11 +162,12 @@ class ContactRepository:
                 raise ConcurrentUpdateError("contact", contact_id) from exc
             raise
 
-    def end(self, contact: ContactItem, record: RecordItem, outcome: str) -> None:
+    def end(self, contact: ContactItem, record: RecordItem, outcome: str | None) -> None:
         """Write the contact record, count it in the queue's daily stats, and drop the live item.
 
         One transaction: a contact is never both live and recorded, nor recorded twice.
-        ``outcome`` is the counter to bump: "answered" or "abandoned".
+        ``outcome`` is the counter to bump: "answered", "abandoned", "timed_out", or None for none
+        (a call forwarded to the legacy trunk is counted by the legacy centre).
         """
         record.pk = keys.contact_pk(record.contact_id)
         record.sk = keys.RECORD_SK
@@ -162,7 +184,7 @@ class ContactRepository:
                 )
                 # Invariant: one record per contact.
                 tx.save(record, condition=RecordItem.pk.does_not_exist())
-                if record.queue_id:
+                if record.queue_id and outcome:
                     stats = QueueStatsItem(
                         pk=keys.queue_stats_pk(record.queue_id), sk=keys.queue_stats_sk(day)
                     )
@@ -208,8 +230,10 @@ class ContactRepository:
     def records_for_queue(self, queue_id: str, day: str) -> list[RecordItem]:
         return list(RecordItem.gsi1.query(keys.records_index_pk(queue_id, day)))
 
-    def owned_by_edge(self, edge_task_id: str) -> list[ContactItem]:
-        return list(ContactItem.gsi2.query(keys.edge_contacts_index_pk(edge_task_id)))
+    def owned_by_edge(self, edge_task_id: str, state: str | None = None) -> list[ContactItem]:
+        """Live contacts an edge task holds, optionally only those in ``state`` (eventually consistent)."""
+        condition = ContactItem.gsi2sk.startswith(f"{state}#") if state else None
+        return list(ContactItem.gsi2.query(keys.edge_contacts_index_pk(edge_task_id), condition))
 
 
 def now_ms() -> int:

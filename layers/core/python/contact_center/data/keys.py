@@ -104,6 +104,11 @@ def edge_contacts_index_pk(edge_task_id: str) -> str:
     return f"EDGE#{edge_task_id}"
 
 
+def edge_contacts_index_sk(state: str, contact_id: str) -> str:
+    # State first, so an edge reads only its contacts in one state (the offers it must ring).
+    return f"{state}#{contact_id}"
+
+
 def records_index_pk(queue_id: str, day: str) -> str:
     return f"RECORDS#{queue_id}#{day}"
 

@@ -144,6 +144,7 @@ class NumberItem(TableItem):
     merchant_id = UnicodeAttribute()
     queue_id = UnicodeAttribute(null=True)
     legacy_trunk = UnicodeAttribute(null=True)  # route straight to the legacy PBX during cut-over
+    priority = NumberAttribute(null=True)  # contact priority for calls to this number (default 5)
     created_at = NumberAttribute()
 
 
@@ -192,6 +193,9 @@ class ContactItem(TableItem):
     offered_seat = UnicodeAttribute(null=True)
     owning_edge = UnicodeAttribute(null=True)
     rona_attempts = NumberAttribute(default=0)
+    trunk_id = UnicodeAttribute(null=True)  # set once forwarded to the legacy trunk
+    # Earlier legs of the contact (queues left, agents that missed it), carried into the record.
+    segments = ListAttribute[Any](default=list)
     created_at = NumberAttribute()
     version = NumberAttribute(default=1)
 
@@ -227,6 +231,7 @@ class RecordItem(TableItem):
     hangup_side = UnicodeAttribute(null=True)
     hangup_cause = UnicodeAttribute(null=True)
     rona_attempts = NumberAttribute(default=0)
+    trunk_id = UnicodeAttribute(null=True)
     segments = ListAttribute[Any](default=list)
 
 
@@ -237,6 +242,7 @@ class QueueStatsItem(TableItem):
     offered = NumberAttribute(default=0)
     answered = NumberAttribute(default=0)
     abandoned = NumberAttribute(default=0)
+    timed_out = NumberAttribute(default=0)  # max wait reached with no overflow: rejected
 
 
 class EdgeTaskItem(TableItem):

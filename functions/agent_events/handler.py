@@ -1,0 +1,29 @@
+"""Seat changes from the table's stream: an agent that became AVAILABLE takes the next waiting contact.
+
+Subscribed to the stream with a filter on ``entity = seat`` (``function.json``; in AWS an event
+source mapping with the same filter and ReportBatchItemFailures). A failed record is reported by
+its sequence number so only it is retried, not the whole batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from contact_center.bootstrap import services
+from contact_center.services.routing_events import available_seats_in
+
+log = logging.getLogger("functions.agent_events")
+log.setLevel(logging.INFO)
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    container = services()
+    failures: list[dict[str, str]] = []
+    for change in available_seats_in(event):
+        try:
+            container.routing.agent_available(change.merchant_id, change.seat_id, container.clock())
+        except Exception:
+            log.exception("dequeue for seat %s failed", change.seat_id)
+            failures.append({"itemIdentifier": change.sequence_number})
+    return {"batchItemFailures": failures}

@@ -1,0 +1,51 @@
+"""The routing function: the SIP edge asks what to do with a call and gets a decision (JSON).
+
+Event: ``{"action": "new_contact" | "offer_result" | "contact_ended" | "queue_timeout" |
+"pending_offers" | "finish_wrap_up", ...}`` (fields in ``contact_center.services.routing_commands``).
+Result: the decision's dict, or ``{"error": {"code", "message", "retryable"}}``. A failure is always
+an answer the edge can act on, never a stack trace: the edge must answer its caller either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from contact_center.bootstrap import services
+from contact_center.domain.errors import DomainError
+from contact_center.services.errors import ConcurrentUpdateError, NotFoundError
+from contact_center.services.routing_commands import (
+    InvalidRoutingRequestError,
+    execute,
+    parse_routing_command,
+)
+
+log = logging.getLogger("functions.routing")
+log.setLevel(logging.INFO)
+
+
+def _error(code: str, message: str, retryable: bool = False) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "retryable": retryable}}
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    try:
+        command = parse_routing_command(event)
+    except InvalidRoutingRequestError as exc:
+        return _error("invalid_request", str(exc))
+    container = services()
+    # A caller-supplied clock is for tests and replays; the edge normally leaves it to the function.
+    now_ms = event.get("now_ms")
+    if not isinstance(now_ms, int) or isinstance(now_ms, bool):
+        now_ms = container.clock()
+    try:
+        return execute(container.routing, command, now_ms)
+    except NotFoundError as exc:
+        return _error("not_found", str(exc))
+    except ConcurrentUpdateError as exc:
+        return _error("conflict", str(exc), retryable=True)
+    except DomainError as exc:
+        return _error("illegal_state", str(exc))
+    except Exception:
+        log.exception("routing %s failed", type(command).__name__)
+        return _error("internal", "routing failed; the contact is unchanged or safe to retry", retryable=True)

@@ -1,0 +1,185 @@
+"""The routing function's requests as typed commands, and running one against the RoutingService.
+
+The edge sends ``{"action": ..., ...}``; ``parse_routing_command`` validates it into one of these
+commands (InvalidRoutingRequestError names the field), ``execute`` runs it and returns the JSON
+the edge reads: a decision dict (``routing_decisions``), or ``{"offers": [...]}`` for
+``pending_offers``, or ``{"offer": ...}`` for ``finish_wrap_up``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from contact_center.domain.contact import Channel, HangupCause, HangupSide
+
+from .errors import ServiceError
+from .routing import AgentOffer, RoutingService
+from .routing_decisions import OfferOutcome
+
+
+class InvalidRoutingRequestError(ServiceError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class NewContact:
+    called: str
+    caller: str
+    contact_id: str
+    edge_task_id: str | None = None
+    channel: Channel = Channel.VOICE
+    priority: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOfferResult:
+    contact_id: str
+    seat_id: str
+    outcome: OfferOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class EndContact:
+    contact_id: str
+    side: HangupSide
+    cause: HangupCause
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireQueueWait:
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListPendingOffers:
+    edge_task_id: str
+    retry_queued: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FinishWrapUp:
+    merchant_id: str
+    seat_id: str
+    contact_id: str | None = None
+
+
+RoutingCommand = (
+    NewContact | ReportOfferResult | EndContact | ExpireQueueWait | ListPendingOffers | FinishWrapUp
+)
+
+
+def _text(event: Mapping[str, Any], name: str, required: bool = True) -> str | None:
+    value = event.get(name)
+    if value is None or value == "":
+        if required:
+            raise InvalidRoutingRequestError(name, "is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidRoutingRequestError(name, "must be a string")
+    return value
+
+
+def _required(event: Mapping[str, Any], name: str) -> str:
+    value = _text(event, name)
+    assert value is not None
+    return value
+
+
+def _choice(event: Mapping[str, Any], name: str, kind: Any, default: Any = None) -> Any:
+    value = event.get(name)
+    if value is None and default is not None:
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise InvalidRoutingRequestError(name, f"must be one of {allowed}") from None
+
+
+def parse_routing_command(event: Any) -> RoutingCommand:
+    if not isinstance(event, Mapping):
+        raise InvalidRoutingRequestError("event", "must be a JSON object")
+    action = event.get("action")
+    if action == "new_contact":
+        priority = event.get("priority")
+        if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
+            raise InvalidRoutingRequestError("priority", "must be an integer")
+        return NewContact(
+            called=_required(event, "called"),
+            caller=_text(event, "caller", required=False) or "anonymous",
+            contact_id=_required(event, "contact_id"),
+            edge_task_id=_text(event, "edge_task_id", required=False),
+            channel=_choice(event, "channel", Channel, Channel.VOICE),
+            priority=priority,
+        )
+    if action == "offer_result":
+        return ReportOfferResult(
+            contact_id=_required(event, "contact_id"),
+            seat_id=_required(event, "seat_id"),
+            outcome=_choice(event, "outcome", OfferOutcome),
+        )
+    if action == "contact_ended":
+        return EndContact(
+            contact_id=_required(event, "contact_id"),
+            side=_choice(event, "side", HangupSide, HangupSide.CUSTOMER),
+            cause=_choice(event, "cause", HangupCause, HangupCause.NORMAL_CLEARING),
+        )
+    if action == "queue_timeout":
+        return ExpireQueueWait(contact_id=_required(event, "contact_id"))
+    if action == "pending_offers":
+        return ListPendingOffers(
+            edge_task_id=_required(event, "edge_task_id"), retry_queued=bool(event.get("retry_queued", False))
+        )
+    if action == "finish_wrap_up":
+        return FinishWrapUp(
+            merchant_id=_required(event, "merchant_id"),
+            seat_id=_required(event, "seat_id"),
+            contact_id=_text(event, "contact_id", required=False),
+        )
+    raise InvalidRoutingRequestError(
+        "action",
+        "must be one of new_contact, offer_result, contact_ended, queue_timeout, pending_offers, finish_wrap_up",
+    )
+
+
+def _offer_dict(offer: AgentOffer | None) -> dict[str, Any] | None:
+    if offer is None:
+        return None
+    return {
+        "contact_id": offer.contact_id,
+        "seat_id": offer.seat_id,
+        "merchant_id": offer.merchant_id,
+        "edge_task_id": offer.edge_task_id,
+    }
+
+
+def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> dict[str, Any]:
+    match command:
+        case NewContact():
+            return service.new_contact(
+                command.called,
+                command.caller,
+                command.edge_task_id,
+                command.contact_id,
+                now_ms,
+                channel=command.channel,
+                priority=command.priority,
+            ).to_dict()
+        case ReportOfferResult():
+            return service.offer_result(
+                command.contact_id, command.seat_id, command.outcome, now_ms
+            ).to_dict()
+        case EndContact():
+            return service.contact_ended(command.contact_id, command.side, command.cause, now_ms).to_dict()
+        case ExpireQueueWait():
+            return service.queue_timeout(command.contact_id, now_ms).to_dict()
+        case ListPendingOffers():
+            offers = service.pending_offers(command.edge_task_id, now_ms, command.retry_queued)
+            return {"offers": [offer.to_dict() for offer in offers]}
+        case FinishWrapUp():
+            offer = service.finish_wrap_up(command.merchant_id, command.seat_id, now_ms, command.contact_id)
+            return {"offer": _offer_dict(offer)}

@@ -1,0 +1,248 @@
+"""What the routing use cases read and write, as values and typing.Protocol ports.
+
+``contact_center.data.routing_store`` implements the ports over the table. Every method raises the
+named errors of ``services.errors`` (NotFoundError, AlreadyExistsError, ConcurrentUpdateError with
+``entity`` naming the item whose condition failed), never a storage exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from contact_center.domain.acd import AgentCandidate
+from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.contact import ContactSnapshot
+from contact_center.domain.events import DomainEvent
+from contact_center.domain.queueing import QueueConfig
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRoute:
+    """Where calls to a number go: a queue of a merchant, or straight to the legacy trunk."""
+
+    number: str
+    merchant_id: str
+    queue_id: str | None = None
+    legacy_trunk: str | None = None
+    priority: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingQueue:
+    merchant_id: str
+    config: QueueConfig
+    round_robin_cursor: str | None = None
+
+    @property
+    def queue_id(self) -> str:
+        return self.config.queue_id
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSeat:
+    """A seat as the router needs it: live state at a version, skills, queues and its phone."""
+
+    merchant_id: str
+    candidate: AgentCandidate
+    sip_username: str
+    ring_timeout_seconds: int = 20
+
+    @property
+    def seat_id(self) -> str:
+        return self.candidate.seat_id
+
+    @property
+    def agent(self) -> AgentSnapshot:
+        return self.candidate.agent
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTarget:
+    """One registered device of an agent: where the edge sends the agent leg's INVITE."""
+
+    contact_uri: str
+    received: str | None = None  # "ip:port" the REGISTER came from (behind NAT)
+    transport: str = "UDP"
+    flow_owner: str | None = None  # the edge task holding the device's flow or connection
+    path: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "contact_uri": self.contact_uri,
+            "received": self.received,
+            "transport": self.transport,
+            "flow_owner": self.flow_owner,
+            "path": list(self.path),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AgentTarget:
+        return cls(
+            contact_uri=str(data["contact_uri"]),
+            received=data.get("received"),
+            transport=str(data.get("transport") or "UDP"),
+            flow_owner=data.get("flow_owner"),
+            path=tuple(data.get("path") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One leg of a contact's life: a stay in a queue or an offer to an agent, with its outcome."""
+
+    kind: str  # "queue" | "agent" | "trunk"
+    started_at_ms: int
+    ended_at_ms: int
+    outcome: str  # answered, no_answer, busy, rejected, unreachable, overflow, abandoned, ...
+    queue_id: str | None = None
+    seat_id: str | None = None
+    trunk_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "started_at": self.started_at_ms,
+            "ended_at": self.ended_at_ms,
+            "outcome": self.outcome,
+        }
+        for name, value in (
+            ("queue_id", self.queue_id),
+            ("seat_id", self.seat_id),
+            ("trunk_id", self.trunk_id),
+        ):
+            if value is not None:
+                data[name] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Segment:
+        return cls(
+            kind=str(data["kind"]),
+            started_at_ms=int(data["started_at"]),
+            ended_at_ms=int(data["ended_at"]),
+            outcome=str(data["outcome"]),
+            queue_id=data.get("queue_id"),
+            seat_id=data.get("seat_id"),
+            trunk_id=data.get("trunk_id"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveContact:
+    """A live contact: the domain snapshot plus what the record and the edge need."""
+
+    snapshot: ContactSnapshot
+    called: str
+    caller: str
+    merchant_id: str | None = None
+    edge_task_id: str | None = None
+    offered_at_ms: int | None = None
+    segments: tuple[Segment, ...] = ()
+
+    @property
+    def contact_id(self) -> str:
+        return self.snapshot.contact_id
+
+    @property
+    def version(self) -> int:
+        return self.snapshot.version
+
+    def recently_offered_to(self, now_ms: int, cooldown_ms: int) -> frozenset[str]:
+        """Seats that had this contact within ``cooldown_ms``: it is not bounced straight back to them."""
+        return frozenset(
+            segment.seat_id
+            for segment in self.segments
+            if segment.kind == "agent" and segment.seat_id and now_ms - segment.ended_at_ms < cooldown_ms
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """The contact record (CDR), written once when the contact ends."""
+
+    contact_id: str
+    channel: str
+    called: str
+    caller: str
+    merchant_id: str | None
+    queue_id: str | None
+    seat_id: str | None
+    trunk_id: str | None
+    created_at_ms: int
+    enqueued_at_ms: int | None
+    offered_at_ms: int | None
+    answered_at_ms: int | None
+    ended_at_ms: int
+    hangup_side: str | None
+    hangup_cause: str | None
+    rona_attempts: int
+    segments: tuple[Segment, ...] = field(default_factory=tuple)
+
+
+class RoutingCatalog(Protocol):
+    def number(self, number: str) -> NumberRoute | None: ...
+    def queue(self, merchant_id: str, queue_id: str) -> RoutingQueue | None: ...
+    def set_round_robin_cursor(self, merchant_id: str, queue_id: str, seat_id: str) -> None:
+        """Last writer wins: the cursor only spreads work, it guards no invariant."""
+        ...
+
+
+class AgentSeats(Protocol):
+    def get(self, merchant_id: str, seat_id: str) -> AgentSeat:
+        """Strongly consistent read; NotFoundError when the seat does not exist."""
+        ...
+
+    def available(self, merchant_id: str, limit: int) -> list[AgentSeat]:
+        """AVAILABLE seats, longest idle first (an index: may be slightly stale)."""
+        ...
+
+    def all_for_merchant(self, merchant_id: str) -> list[AgentSeat]: ...
+
+    def save_state(self, merchant_id: str, seat_id: str, expected_version: int, agent: AgentSnapshot) -> None:
+        """Write ``agent`` only over ``expected_version``; ConcurrentUpdateError otherwise."""
+        ...
+
+
+class LiveContacts(Protocol):
+    def create(self, contact: LiveContact) -> None:
+        """AlreadyExistsError when the contact id is taken (a retried new_contact)."""
+        ...
+
+    def get(self, contact_id: str) -> LiveContact | None: ...
+
+    def queue_heads(self, queue_id: str, limit: int) -> list[LiveContact]:
+        """The most urgent, oldest QUEUED contacts of a queue (an index: may be slightly stale)."""
+        ...
+
+    def offer(self, contact: LiveContact, seat: AgentSeat, reserved: AgentSnapshot, now_ms: int) -> None:
+        """Atomically: seat AVAILABLE@version -> ``reserved``, contact @version -> OFFERED to the seat.
+
+        ConcurrentUpdateError whose ``entity`` is "seat" or "contact" names the loser of the race.
+        """
+        ...
+
+    def save(self, expected_version: int, contact: LiveContact) -> None:
+        """Write the contact's new state (queue index membership follows the state)."""
+        ...
+
+    def end(self, contact: LiveContact, record: ContactRecord, outcome: str | None) -> None:
+        """Record and remove the contact in one step; ConcurrentUpdateError when it changed meanwhile."""
+        ...
+
+    def record(self, contact_id: str) -> ContactRecord | None: ...
+
+    def owned_by_edge(self, edge_task_id: str, state: str) -> list[LiveContact]: ...
+
+    def count_offered(self, queue_id: str, now_ms: int) -> None: ...
+
+
+class Registrations(Protocol):
+    def targets(self, aor: str, now_ms: int) -> list[AgentTarget]:
+        """Unexpired registrar bindings of an address-of-record."""
+        ...
+
+
+class EventSink(Protocol):
+    def publish(self, event: DomainEvent, **context: str | None) -> None: ...

@@ -1,0 +1,168 @@
+"""A small contact centre on a fresh table, and the RoutingService over the real adapters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from contact_center.data.bindings import BindingRepository, new_binding
+from contact_center.data.catalog import NumberRepository, QueueRepository
+from contact_center.data.merchants import MerchantRepository, new_api_key, new_merchant
+from contact_center.data.models import NumberItem, QueueItem
+from contact_center.data.routing_store import (
+    DynamoAgentSeats,
+    DynamoLiveContacts,
+    DynamoRegistrations,
+    DynamoRoutingCatalog,
+)
+from contact_center.data.seats import SeatRepository, new_seat, new_sip_user
+from contact_center.domain.agent_state import (
+    AgentCommand,
+    AgentSnapshot,
+    GoAvailable,
+    GoNotReady,
+    LogIn,
+    apply,
+)
+from contact_center.domain.events import DomainEvent
+from contact_center.services.routing import RoutingPolicy, RoutingService
+
+NOW = 1_790_000_000_000
+DOMAIN = "sip.test"
+EDGE = "edge-1"
+
+
+class RecordingEvents:
+    def __init__(self) -> None:
+        self.events: list[DomainEvent] = []
+        self._lock = threading.Lock()
+
+    def publish(self, event: DomainEvent, **context: str | None) -> None:
+        with self._lock:
+            self.events.append(event)
+
+
+class World:
+    """Given-helpers: merchants, queues, numbers, seats and registrations, written through the data layer."""
+
+    def __init__(self, policy: RoutingPolicy | None = None) -> None:
+        self.events = RecordingEvents()
+        self.seats = DynamoAgentSeats()
+        self.contacts = DynamoLiveContacts()
+        self.service = self.build(policy or RoutingPolicy(sip_domain=DOMAIN))
+        MerchantRepository().create(
+            new_merchant("m1", "Acme", "ops@acme.test", 100, NOW), new_api_key("h-m1", "k1", "m1", "sk_", NOW)
+        )
+
+    def build(self, policy: RoutingPolicy) -> RoutingService:
+        return RoutingService(
+            DynamoRoutingCatalog(), self.seats, self.contacts, DynamoRegistrations(), self.events, policy
+        )
+
+    def queue(
+        self,
+        queue_id: str = "q1",
+        *,
+        skills: tuple[tuple[str, int], ...] = (),
+        priority: int = 5,
+        strategy: str = "longest_idle",
+        max_wait: int = 60,
+        overflow: dict[str, str] | None = None,
+        wrap_up: int = 0,
+    ) -> None:
+        QueueRepository().create(
+            QueueItem(
+                merchant_id="m1",
+                queue_id=queue_id,
+                name=queue_id,
+                skills=[{"name": name, "min_proficiency": level} for name, level in skills],
+                priority=priority,
+                strategy=strategy,
+                max_wait_seconds=max_wait,
+                overflow=overflow,
+                wrap_up_seconds=wrap_up,
+                created_at=NOW,
+            )
+        )
+
+    def number(
+        self, e164: str = "+15550100", queue_id: str | None = "q1", legacy_trunk: str | None = None
+    ) -> None:
+        NumberRepository().create(
+            NumberItem(
+                number=e164, merchant_id="m1", queue_id=queue_id, legacy_trunk=legacy_trunk, created_at=NOW
+            )
+        )
+
+    def seat(
+        self,
+        seat_id: str,
+        *,
+        skills: dict[str, int] | None = None,
+        queues: dict[str, int] | None = None,
+        available_at: int | None = NOW - 60_000,
+        registered: bool = True,
+        ring_timeout: int = 20,
+    ) -> None:
+        SeatRepository().create(
+            new_seat(
+                "m1",
+                seat_id,
+                f"Agent {seat_id}",
+                f"u-{seat_id}",
+                skills if skills is not None else {"english": 3},
+                queues if queues is not None else {"q1": 1},
+                NOW - 3_600_000,
+                ring_timeout_seconds=ring_timeout,
+            ),
+            new_sip_user(f"u-{seat_id}", "m1", seat_id, DOMAIN, {"MD5": "x"}),
+        )
+        self.command(seat_id, LogIn(), NOW - 3_600_000)
+        if available_at is not None:
+            self.command(seat_id, GoAvailable(), available_at)
+        if registered:
+            self.register(seat_id)
+
+    def register(self, seat_id: str, expires_at: int = NOW // 1000 + 3600) -> None:
+        BindingRepository().write_batch(
+            [
+                new_binding(
+                    f"sip:u-{seat_id}@{DOMAIN}",
+                    f"sip:u-{seat_id}@10.0.0.9:5062;transport=tcp",
+                    expires_at,
+                    received="198.51.100.7:40000",
+                    transport="TCP",
+                    flow_owner=EDGE,
+                    path=["<sip:edge-1.internal;lr>"],
+                )
+            ],
+            [],
+        )
+
+    def command(self, seat_id: str, command: AgentCommand, at: int) -> AgentSnapshot:
+        """An agent's own action, as the HTTP API applies it (read, apply, write over the version)."""
+        seat = self.seats.get("m1", seat_id)
+        transition = apply(seat.agent, command, at)
+        if transition.changed:
+            self.seats.save_state("m1", seat_id, seat.agent.version, transition.agent)
+        return transition.agent
+
+    def not_ready(self, seat_id: str, at: int = NOW) -> None:
+        self.command(seat_id, GoNotReady("break"), at)
+
+    def agent(self, seat_id: str) -> AgentSnapshot:
+        return self.seats.get("m1", seat_id).agent
+
+    def contact(self, contact_id: str) -> Any:
+        return self.contacts.get(contact_id)
+
+    def record(self, contact_id: str) -> Any:
+        return self.contacts.record(contact_id)
+
+
+@pytest.fixture
+def world(moto_table: str) -> Iterator[World]:
+    yield World()

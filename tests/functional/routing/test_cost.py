@@ -1,0 +1,70 @@
+"""What one routed call costs in DynamoDB requests, and how fast an available agent gets an offer.
+
+Counted with a botocore ``before-call`` hook on every client the models use. The figures are printed
+(``-s``) for the record and bounded so a change that adds requests to the hot path is noticed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from typing import Any
+
+from contact_center.data import table
+from contact_center.data.models import ALL_MODELS
+from contact_center.domain.agent_state import GoAvailable, GoNotReady
+from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.services.routing_decisions import Connect, OfferOutcome
+
+from .conftest import EDGE, NOW, World
+
+
+def count_requests() -> Counter[str]:
+    counts: Counter[str] = Counter()
+
+    def before_call(model: Any, **_: Any) -> None:
+        counts[model.name] += 1
+
+    clients = {id(c): c for c in [m._get_connection().connection.client for m in ALL_MODELS]}
+    clients[id(table.BINDING.connection().client)] = table.BINDING.connection().client
+    for client in clients.values():
+        client.meta.events.register("before-call", before_call)
+    return counts
+
+
+def test_requests_per_routed_call_and_dequeue_latency(world: World) -> None:
+    world.queue()
+    world.number()
+    world.seat("a1")
+    world.seat("a2", available_at=NOW - 1000)
+    counts = count_requests()
+    # One call answered at once: new_contact, offer_result(answered), contact_ended.
+    decision = world.service.new_contact("+15550100", "x", EDGE, "c1", NOW)
+    assert isinstance(decision, Connect)
+    new_contact = sum(counts.values())
+    world.service.offer_result("c1", decision.seat_id, OfferOutcome.ANSWERED, NOW + 1000)
+    answered = sum(counts.values()) - new_contact
+    world.service.contact_ended("c1", HangupSide.AGENT, HangupCause.NORMAL_CLEARING, NOW + 60_000)
+    total = sum(counts.values())
+    print(
+        f"\nDynamoDB requests per routed call: {total} "
+        f"(new_contact {new_contact}, answered {answered}, ended {total - new_contact - answered}) {dict(counts)}"
+    )
+    assert total <= 22
+
+    # agent_available -> offer, in process: a queued caller, an agent turning available.
+    world.not_ready("a1", NOW + 61_000)
+    world.not_ready("a2", NOW + 61_000)
+    latencies = []
+    for index in range(10):
+        at = NOW + 100_000 + index * 1000
+        world.service.new_contact("+15550100", "x", EDGE, f"q{index}", at)
+        world.command("a1", GoAvailable(), at)
+        started = time.perf_counter()
+        offer = world.service.agent_available("m1", "a1", at)
+        latencies.append(time.perf_counter() - started)
+        assert offer is not None and offer.contact_id == f"q{index}"
+        world.service.contact_ended(f"q{index}", HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED, at + 1)
+        world.command("a1", GoNotReady("break"), at + 2)
+    print(f"agent_available -> offer in process (moto): p50 {statistics.median(latencies) * 1000:.1f} ms")

@@ -1,0 +1,144 @@
+"""The routing and agent_events Lambda handlers: thin adapters over the RoutingService."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contact_center import bootstrap
+from contact_center.domain.agent_state import AgentState, GoAvailable
+
+from .conftest import DOMAIN, EDGE, NOW, World
+
+FUNCTIONS = Path(__file__).resolve().parents[3] / "functions"
+
+
+def load(name: str) -> Callable[[Any, Any], Any]:
+    spec = importlib.util.spec_from_file_location(f"handler_{name}", FUNCTIONS / name / "handler.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.handler  # type: ignore[no-any-return]
+
+
+routing = load("routing")
+agent_events = load("agent_events")
+
+
+@pytest.fixture
+def world(moto_table: str) -> Iterator[World]:
+    bootstrap.reset(bootstrap.Settings(sip_domain=DOMAIN), clock=lambda: NOW)
+    yield World()
+    bootstrap.reset()
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    # Through JSON both ways, as the Lambda service would.
+    result = routing(json.loads(json.dumps(event)), None)
+    return json.loads(json.dumps(result))  # type: ignore[no-any-return]
+
+
+def seat_stream_record(seat_id: str, new_state: str, old_state: str, sequence: str = "1") -> dict[str, Any]:
+    def image(state: str) -> dict[str, Any]:
+        return {
+            "entity": {"S": "seat"},
+            "merchant_id": {"S": "m1"},
+            "seat_id": {"S": seat_id},
+            "state": {"S": state},
+        }
+
+    return {
+        "eventName": "MODIFY",
+        "dynamodb": {"NewImage": image(new_state), "OldImage": image(old_state), "SequenceNumber": sequence},
+    }
+
+
+def test_a_call_through_the_routing_function(world: World) -> None:
+    world.queue()
+    world.number()
+    world.seat("a1")
+    decision = invoke(
+        {
+            "action": "new_contact",
+            "called": "+15550100",
+            "caller": "+4930",
+            "contact_id": "c1",
+            "edge_task_id": EDGE,
+        }
+    )
+    assert decision["decision"] == "connect" and decision["seat_id"] == "a1"
+    assert decision["targets"][0]["contact_uri"].startswith("sip:u-a1@")
+    answered = invoke({"action": "offer_result", "contact_id": "c1", "seat_id": "a1", "outcome": "answered"})
+    assert answered["decision"] == "ack" and answered["state"] == "connected"
+    ended = invoke(
+        {"action": "contact_ended", "contact_id": "c1", "side": "agent", "cause": "normal_clearing"}
+    )
+    assert ended["state"] == "ended"
+    assert world.record("c1").hangup_side == "agent"
+
+
+def test_queue_timeout_and_pending_offers_through_the_function(world: World) -> None:
+    world.queue(max_wait=10)
+    world.number()
+    world.seat("a1", available_at=None)
+    queued = invoke(
+        {"action": "new_contact", "called": "+15550100", "contact_id": "c1", "edge_task_id": EDGE}
+    )
+    assert queued["decision"] == "queue" and queued["max_wait_seconds"] == 10
+    assert invoke({"action": "pending_offers", "edge_task_id": EDGE}) == {"offers": []}
+    # The agent becomes available: the seat stream reaches agent_events, which offers the contact,
+    world.command("a1", GoAvailable(), NOW + 1000)
+    result = agent_events({"Records": [seat_stream_record("a1", "available", "not_ready")]}, None)
+    assert result == {"batchItemFailures": []}
+    assert world.agent("a1").state is AgentState.RESERVED
+    # and the edge's poll returns the Connect to ring.
+    (offer,) = invoke({"action": "pending_offers", "edge_task_id": EDGE})["offers"]
+    assert offer["decision"] == "connect" and (offer["contact_id"], offer["seat_id"]) == ("c1", "a1")
+    # The queue timer firing now is late: the offer stands.
+    assert (
+        invoke({"action": "queue_timeout", "contact_id": "c1", "now_ms": NOW + 10_000})["decision"]
+        == "connect"
+    )
+
+
+def test_errors_are_answers_with_a_code_never_a_stack_trace(world: World) -> None:
+    assert invoke({"action": "dance"})["error"]["code"] == "invalid_request"
+    assert invoke({"action": "new_contact", "caller": "x"})["error"]["message"].startswith("called")
+    bad = invoke({"action": "offer_result", "contact_id": "c1", "seat_id": "a1", "outcome": "maybe"})
+    assert bad["error"]["code"] == "invalid_request" and "answered" in bad["error"]["message"]
+    missing = invoke({"action": "offer_result", "contact_id": "nope", "seat_id": "a1", "outcome": "answered"})
+    assert missing["error"] == {"code": "not_found", "message": "contact nope not found", "retryable": False}
+    assert invoke({"action": "new_contact", "called": "+1999", "contact_id": "c9"})["decision"] == "reject"
+
+
+def test_agent_events_ignores_other_changes_and_reports_failures_by_record(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [
+        seat_stream_record("a1", "available", "available", "1"),  # profile edit while available
+        seat_stream_record("a1", "not_ready", "available", "2"),
+        {"dynamodb": {"NewImage": {"entity": {"S": "contact"}, "state": {"S": "available"}}}},
+    ]
+    calls: list[str] = []
+    monkeypatch.setattr(
+        bootstrap.services().routing, "agent_available", lambda m, s, now: calls.append(s) or None
+    )
+    assert agent_events({"Records": records}, None) == {"batchItemFailures": []}
+    assert calls == []
+
+    def boom(merchant_id: str, seat_id: str, now: int) -> None:
+        raise RuntimeError("table unavailable")
+
+    monkeypatch.setattr(bootstrap.services().routing, "agent_available", boom)
+    failed = agent_events({"Records": [seat_stream_record("a1", "available", "offline", "77")]}, None)
+    assert failed == {"batchItemFailures": [{"itemIdentifier": "77"}]}
+
+
+def test_the_stream_manifest_subscribes_agent_events_to_seat_changes() -> None:
+    manifest = json.loads((FUNCTIONS / "agent_events" / "function.json").read_text())
+    assert manifest == {"events": [{"type": "dynamodb-stream", "filter": {"entity": ["seat"]}}]}
