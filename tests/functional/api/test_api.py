@@ -12,7 +12,7 @@ from chalice.test import Client
 from contact_center import bootstrap
 from contact_center.data.merchants import MerchantRepository
 from contact_center.data.seats import SeatRepository, SipUserRepository
-from contact_center.domain.agent_state import LogIn
+from contact_center.domain.agent_state import ReleaseReservation, Reserve
 from contact_center.domain.credentials import digest_ha1
 from tests.functional.api.conftest import ADMIN_KEY, SIP_DOMAIN, SIP_REGISTRAR, Api, SerializedMoto, load_api
 
@@ -285,14 +285,16 @@ def test_agent_state_follows_the_domain_state_machine(api: Api) -> None:
     merchant_id, key = api.merchant()
     seat_id = api.seat(merchant_id, key)["seat_id"]
     path = f"/merchants/{merchant_id}/seats/{seat_id}/state"
-    refused = api.put(path, {"state": "available"}, key=key)
-    assert refused.status == 409
-    assert (refused.error["code"], refused.error["current_state"]) == ("illegal_transition", "offline")
-    assert "offline" in refused.error["message"]
-    # The softphone registering logs the agent in (the edge's path into the same machine).
-    bootstrap.services().agent_state.change(merchant_id, seat_id, LogIn())
+    # Choosing a state at the desk logs the agent in.
     available = api.put(path, {"state": "available"}, key=key)
     assert (available.status, available.body["state"]) == (200, "available")
+    # While a call is being offered the agent cannot choose a state: 409 naming the current one.
+    bootstrap.services().agent_state.change(merchant_id, seat_id, Reserve("c-1"))
+    refused = api.put(path, {"state": "not_ready", "reason": "lunch"}, key=key)
+    assert refused.status == 409
+    assert (refused.error["code"], refused.error["current_state"]) == ("illegal_transition", "reserved")
+    assert "reserved" in refused.error["message"]
+    bootstrap.services().agent_state.change(merchant_id, seat_id, ReleaseReservation("c-1"))
     paused = api.put(path, {"state": "not_ready", "reason": "lunch"}, key=key).body
     assert (paused["state"], paused["reason"]) == ("not_ready", "lunch")
     assert api.get(path, key=key).body == paused

@@ -75,6 +75,8 @@ COMMANDS: dict[AgentTrigger, AgentCommand] = {
 # (from, command, to, reason, contact_id, idle_since_ms, wrap_up_deadline_ms) after the transition.
 LEGAL: list[tuple[AgentState, AgentCommand, AgentState, str | None, str | None, int | None, int | None]] = [
     (S.OFFLINE, LogIn(), S.NOT_READY, None, None, None, None),
+    (S.OFFLINE, GoAvailable(), S.AVAILABLE, None, None, NOW, None),
+    (S.OFFLINE, GoNotReady("lunch"), S.NOT_READY, "lunch", None, None, None),
     (S.AVAILABLE, GoNotReady("lunch"), S.NOT_READY, "lunch", None, None, None),
     (S.AVAILABLE, Reserve(CONTACT), S.RESERVED, None, CONTACT, T0 - 5_000, None),
     (S.AVAILABLE, LogOut(), S.OFFLINE, None, None, None, None),
@@ -198,7 +200,7 @@ def test_every_pair_outside_the_table_is_illegal(source: AgentState, trigger: Ag
         (S.ON_CONTACT, GoAvailable(), "agent 'seat-1' cannot 'go_available' while 'on_contact'"),
         (S.ON_CONTACT, LogOut(), "agent 'seat-1' cannot 'log_out' while 'on_contact'"),
         (S.RESERVED, GoNotReady("break"), "agent 'seat-1' cannot 'go_not_ready' while 'reserved'"),
-        (S.OFFLINE, GoAvailable(), "agent 'seat-1' cannot 'go_available' while 'offline'"),
+        (S.OFFLINE, Reserve("c-9"), "agent 'seat-1' cannot 'reserve' while 'offline'"),
         (S.NOT_READY, Reserve("c-9"), "agent 'seat-1' cannot 'reserve' while 'not_ready'"),
         (S.NOT_RESPONDING, Reserve("c-9"), "agent 'seat-1' cannot 'reserve' while 'not_responding'"),
         (S.AVAILABLE, LogIn(), "agent 'seat-1' cannot 'log_in' while 'available'"),
@@ -368,7 +370,7 @@ def test_reserve_needs_a_contact() -> None:
 @pytest.mark.parametrize(
     ("state", "triggers"),
     [
-        (S.OFFLINE, {T.LOG_IN, T.LOG_OUT}),
+        (S.OFFLINE, {T.LOG_IN, T.LOG_OUT, T.GO_AVAILABLE, T.GO_NOT_READY}),
         (S.RESERVED, {T.CONNECT, T.REJECT_BUSY, T.MISS_OFFER, T.RELEASE_RESERVATION}),
         (S.ON_CONTACT, {T.END_CONTACT, T.END_CONTACT_WITHOUT_WRAP_UP}),
     ],

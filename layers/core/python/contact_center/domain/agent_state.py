@@ -77,6 +77,9 @@ _T = AgentTrigger
 TRANSITIONS: Mapping[tuple[AgentState, AgentTrigger], AgentState] = MappingProxyType(
     {
         (_S.OFFLINE, _T.LOG_IN): _S.NOT_READY,
+        # An agent logs in by choosing a state at the desk (HTTP API), registered phone or not.
+        (_S.OFFLINE, _T.GO_AVAILABLE): _S.AVAILABLE,
+        (_S.OFFLINE, _T.GO_NOT_READY): _S.NOT_READY,
         (_S.OFFLINE, _T.LOG_OUT): _S.OFFLINE,
         (_S.AVAILABLE, _T.GO_AVAILABLE): _S.AVAILABLE,
         (_S.AVAILABLE, _T.GO_NOT_READY): _S.NOT_READY,
