@@ -48,7 +48,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def dynamodb_child(kind: str, port: int, env: dict[str, str]) -> Child:
     if kind == "moto":
         return Child(
-            "dynamodb (moto)", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env
+            "dynamodb (moto)",
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            env,
+            quiet=True,
         )
     jars = sorted(DYNAMODB_LOCAL_LIB.glob("*/DynamoDBLocal.jar"))
     if not jars:
@@ -69,6 +72,7 @@ def dynamodb_child(kind: str, port: int, env: dict[str, str]) -> Child:
             str(port),
         ],
         env,
+        quiet=True,
         cwd=str(jars[-1].parent),
     )
 
@@ -99,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
             "SWITCHBOARD_TABLE": args.table,
             "SWITCHBOARD_ADMIN_KEY": admin_key,
             "SIP_DOMAIN": sip_domain,
+            # Shared by every edge started with this environment, so any of them verifies any nonce.
+            "SIP_NONCE_KEY": env.get("SIP_NONCE_KEY") or secrets.token_urlsafe(32),
             "SIP_REGISTRAR": f"127.0.0.1:{sip_port}",
             "SIP_HOST": "127.0.0.1",
             "SIP_PORT": str(sip_port),

@@ -18,6 +18,7 @@ from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, create_local_server
 
 from local_stack.functions import FUNCTIONS_DIR
+from local_stack.logs import configure
 
 log = logging.getLogger("local_stack.api")
 
@@ -49,9 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", "8000")))
     parser.add_argument("--app-dir", type=Path, default=FUNCTIONS_DIR / "api")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s api %(levelname)s %(message)s"
-    )
+    configure("api")
     app = load_app(args.app_dir)
     config = Config(chalice_stage="local")
     server = create_local_server(app, config, "127.0.0.1", args.port)

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from local_stack.functions import FUNCTIONS_DIR, LambdaContext, LocalFunction, discover
+from local_stack.logs import configure
 
 log = logging.getLogger("local_stack.lambda")
 
@@ -199,9 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", default=os.environ.get("SWITCHBOARD_TABLE", "switchboard"))
     parser.add_argument("--no-streams", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s lambda %(levelname)s %(message)s"
-    )
+    configure("lambda")
     region = os.environ.get("AWS_REGION", "us-east-1")
     functions = discover(args.functions_dir)
     server = LambdaServer(args.port, functions, region)

@@ -28,11 +28,16 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     cwd: str | None = None
+    # A child whose own output is noise for a person at the console (a database's request log).
+    quiet: bool = False
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
         # A session of its own, so that stopping it also stops anything it started (e.g. Java).
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, start_new_session=True)
+        output = subprocess.DEVNULL if self.quiet else None
+        self.proc = subprocess.Popen(
+            self.argv, env=self.env, cwd=self.cwd, start_new_session=True, stdout=output, stderr=output
+        )
 
     def exited(self) -> int | None:
         return None if self.proc is None else self.proc.poll()

@@ -32,6 +32,9 @@ class RegistrarSettings:
     max_expires: int = 3600
     default_expires: int = 3600
     max_contacts: int = 5
+    # User-Agent prefixes of clients that read only the first challenge and know only MD5: they get
+    # MD5 alone (sipp 3.6 aborts on a leading SHA-256 challenge). Everyone else: SHA-256, then MD5.
+    md5_only_user_agents: tuple[str, ...] = ("sipp",)
 
 
 def binding_key(contact_uri: str, instance_id: str | None) -> str:
@@ -81,7 +84,7 @@ class Registrar:
         username = to_uri.user
         authorization = request.headers.get(self.auth.credentials_header)
         if authorization is None:
-            return Reply(self.auth.challenge_status, headers=tuple(self.auth.challenge()))
+            return self._challenge(request)
         ha1s = await self.credentials.get(username)
         result = self.auth.verify(authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s)
         if not result.ok and result.outcome is AuthOutcome.FAILED and self.credentials.may_refresh(username):
@@ -89,7 +92,7 @@ class Registrar:
             ha1s = await self.credentials.get(username, force=True)
             result = self.auth.verify(authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s)
         if result.stale:
-            return Reply(self.auth.challenge_status, headers=tuple(self.auth.challenge(stale=True)))
+            return self._challenge(request, stale=True)
         if not result.ok or result.username != username:
             self.failures += 1
             locked = self.limiter.record_failure(source)
@@ -103,6 +106,12 @@ class Registrar:
             return Reply(403, "Forbidden")
         self.limiter.record_success(source)
         return await self._update_bindings(request, flow, self.aor_for(username))
+
+    def _challenge(self, request: Request, *, stale: bool = False) -> Reply:
+        user_agent = request.headers.get("User-Agent") or ""
+        md5_only = user_agent.lower().startswith(self.settings.md5_only_user_agents)
+        headers = self.auth.challenge(stale=stale, algorithms=("MD5",) if md5_only else None)
+        return Reply(self.auth.challenge_status, headers=tuple(headers))
 
     async def _update_bindings(self, request: Request, flow: Flow, aor: str) -> Reply:
         await self.location.ensure_loaded(aor)

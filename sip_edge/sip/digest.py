@@ -316,12 +316,16 @@ class DigestAuthenticator:
         stamp: int = struct.unpack(">Q", raw[:8])[0]
         return self._now() - stamp
 
-    def challenge(self, *, stale: bool = False) -> list[tuple[str, str]]:
+    def challenge(
+        self, *, stale: bool = False, algorithms: tuple[str, ...] | None = None
+    ) -> list[tuple[str, str]]:
         """Headers for a 401/407: one challenge per algorithm, most preferred first, sharing one
-        nonce so a client may answer whichever it supports."""
+        nonce so a client may answer whichever it supports. ``algorithms`` narrows the offer (to
+        those this authenticator accepts) for clients known to read only the first challenge."""
         nonce = self.make_nonce()
         headers: list[tuple[str, str]] = []
-        for algorithm in self.algorithms:
+        offered = self.algorithms if algorithms is None else tuple(a for a in self.algorithms if a in algorithms)
+        for algorithm in offered:
             parts = [f'Digest realm="{_quote(self.realm)}"', f'nonce="{nonce}"']
             if self.opaque is not None:
                 parts.append(f'opaque="{_quote(self.opaque)}"')
@@ -427,7 +431,9 @@ def _is_hex(text: str) -> bool:
 
 def _same_uri(digest_uri: str, request_uri: str) -> bool:
     """RFC 7616 3.4.6: the digest-uri must name the Request-URI. Proxies and NATs may re-case the
-    scheme or host, so those compare case-insensitively; everything else exactly."""
+    scheme or host, so those compare case-insensitively; everything else exactly, except that a
+    port given on one side only is tolerated: sipp and some phones put the registrar's host:port
+    in the digest-uri while the Request-URI names the bare domain. Two different ports never match."""
     if digest_uri == request_uri:
         return True
     scheme_a, _, rest_a = digest_uri.partition(":")
@@ -436,4 +442,15 @@ def _same_uri(digest_uri: str, request_uri: str) -> bool:
         return False
     user_a, at_a, host_a = rest_a.rpartition("@")
     user_b, at_b, host_b = rest_b.rpartition("@")
-    return at_a == at_b and user_a == user_b and host_a.lower() == host_b.lower()
+    if at_a != at_b or user_a != user_b:
+        return False
+    name_a, port_a = _split_port(host_a.split(";", 1)[0].lower())
+    name_b, port_b = _split_port(host_b.split(";", 1)[0].lower())
+    return name_a == name_b and (port_a == port_b or port_a is None or port_b is None)
+
+
+def _split_port(hostport: str) -> tuple[str, str | None]:
+    if hostport.endswith("]") or ":" not in hostport.rsplit("]", 1)[-1]:
+        return hostport, None
+    host, _, port = hostport.rpartition(":")
+    return host, port

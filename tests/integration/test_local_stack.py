@@ -49,7 +49,7 @@ def alive(pid: int) -> bool:
 def options(call_id: str, port: int, transport: str) -> bytes:
     return (
         f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
-        f"Via: SIP/2.0/{transport} 127.0.0.1:5999;branch=z9hG4bK{uuid.uuid4().hex}\r\n"
+        f"Via: SIP/2.0/{transport} 127.0.0.1:5999;rport;branch=z9hG4bK{uuid.uuid4().hex}\r\n"
         "Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\n"
         f"Call-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
     ).encode()
@@ -75,7 +75,9 @@ def sip_over_tcp(stack: RunningStack) -> bytes:
 
 
 def port_is_free(port: int, kind: int) -> bool:
+    """Nothing listens on it (SO_REUSEADDR: closed connections lingering in TIME_WAIT do not count)."""
     with socket.socket(socket.AF_INET, kind) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -269,3 +269,13 @@ def test_keepalive_pings_the_udp_bindings_this_task_owns(world) -> None:  # type
     assert keepalive.ping_all_once() == 1
     assert sent == [(PING, ("198.51.100.7", 40000))]  # only the flow this task owns
     assert keepalive.interval < 120  # more often than the load balancer's UDP idle timeout
+
+
+def test_clients_known_to_read_only_the_first_challenge_get_md5_alone(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    request = register("alice")
+    request.headers.add("User-Agent", "sipp/3.6.1")
+    reply = run(registrar.register(request, FakeFlow()))
+    assert reply is not None and reply.status == 401
+    challenges = [v for n, v in reply.headers if n == "WWW-Authenticate"]
+    assert len(challenges) == 1 and "algorithm=MD5" in challenges[0]

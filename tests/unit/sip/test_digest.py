@@ -229,3 +229,22 @@ def test_key_must_be_long_enough() -> None:
         DigestAuthenticator(b"short", REALM)
     with pytest.raises(ValueError):
         compute_ha1("a", "b", "c", "SHA-1")
+
+
+@pytest.mark.parametrize(
+    ("digest_uri", "request_uri", "same"),
+    [
+        ("sip:example.com", "sip:example.com", True),
+        ("SIP:Example.COM", "sip:example.com", True),
+        ("sip:127.0.0.1:5091", "sip:127.0.0.1", True),  # sipp names the registrar's host:port
+        ("sip:127.0.0.1", "sip:127.0.0.1:5060", True),
+        ("sip:127.0.0.1:5091", "sip:127.0.0.1:5092", False),
+        ("sip:other.example.com", "sip:example.com", False),
+        ("sip:alice@example.com", "sip:bob@example.com", False),
+        ("sips:example.com", "sip:example.com", False),
+    ],
+)
+def test_digest_uri_must_name_the_request_uri(digest_uri: str, request_uri: str, same: bool) -> None:
+    from sip_edge.sip.digest import _same_uri
+
+    assert _same_uri(digest_uri, request_uri) is same
