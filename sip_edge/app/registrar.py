@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 
 from sip_edge.app.abuse import FailedAuthLimiter
+from sip_edge.app.challenges import ChallengeChooser, ClientKey
 from sip_edge.app.credentials import CredentialCache
 from sip_edge.app.location import Binding, LocationService
 from sip_edge.sip.digest import AuthOutcome, DigestAuthenticator
@@ -32,9 +33,6 @@ class RegistrarSettings:
     max_expires: int = 3600
     default_expires: int = 3600
     max_contacts: int = 5
-    # User-Agent prefixes of clients that read only the first challenge and know only MD5: they get
-    # MD5 alone (sipp 3.6 aborts on a leading SHA-256 challenge). Everyone else: SHA-256, then MD5.
-    md5_only_user_agents: tuple[str, ...] = ("sipp",)
 
 
 def binding_key(contact_uri: str, instance_id: str | None) -> str:
@@ -60,6 +58,7 @@ class Registrar:
         limiter: FailedAuthLimiter,
         edge_task_id: str,
         now: Callable[[], float] = time.time,
+        challenges: ChallengeChooser | None = None,
     ) -> None:
         self.settings = settings
         self.auth = auth
@@ -67,6 +66,7 @@ class Registrar:
         self.location = location
         self.limiter = limiter
         self.edge_task_id = edge_task_id
+        self.challenges = challenges or ChallengeChooser()
         self._now = now
         self.registrations = 0
         self.failures = 0
@@ -84,7 +84,9 @@ class Registrar:
         username = to_uri.user
         authorization = request.headers.get(self.auth.credentials_header)
         if authorization is None:
-            return self._challenge(request)
+            return self._challenge(request, (source, username))
+        # It answered a challenge, right or wrong: it can use what it was offered.
+        self.challenges.answered((source, username))
         ha1s = await self.credentials.get(username)
         result = self.auth.verify(authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s)
         if not result.ok and result.outcome is AuthOutcome.FAILED and self.credentials.may_refresh(username):
@@ -92,7 +94,7 @@ class Registrar:
             ha1s = await self.credentials.get(username, force=True)
             result = self.auth.verify(authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s)
         if result.stale:
-            return self._challenge(request, stale=True)
+            return self._challenge(request, (source, username), stale=True)
         if not result.ok or result.username != username:
             self.failures += 1
             locked = self.limiter.record_failure(source)
@@ -107,10 +109,9 @@ class Registrar:
         self.limiter.record_success(source)
         return await self._update_bindings(request, flow, self.aor_for(username))
 
-    def _challenge(self, request: Request, *, stale: bool = False) -> Reply:
-        user_agent = request.headers.get("User-Agent") or ""
-        md5_only = user_agent.lower().startswith(self.settings.md5_only_user_agents)
-        headers = self.auth.challenge(stale=stale, algorithms=("MD5",) if md5_only else None)
+    def _challenge(self, request: Request, client: ClientKey, *, stale: bool = False) -> Reply:
+        algorithms = self.challenges.algorithms_for(request.headers.get("User-Agent") or "", client)
+        headers = self.auth.challenge(stale=stale, algorithms=algorithms)
         return Reply(self.auth.challenge_status, headers=tuple(headers))
 
     async def _update_bindings(self, request: Request, flow: Flow, aor: str) -> Reply:

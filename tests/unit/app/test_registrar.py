@@ -69,12 +69,20 @@ class FakeFlow:
         self.transport = FakeTransport()
 
 
-def register(user: str, *, contact: str | None = None, expires: int | None = 600, cseq: int = 1,
-             call_id: str = "reg-1", authorization: str | None = None) -> Request:
+def register(
+    user: str,
+    *,
+    contact: str | None = None,
+    expires: int | None = 600,
+    cseq: int = 1,
+    call_id: str = "reg-1",
+    authorization: str | None = None,
+) -> Request:
     contact = contact if contact is not None else f"<sip:{user}@10.0.0.5:5062>"
     lines = [
         f"REGISTER sip:{DOMAIN} SIP/2.0",
-        "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK" + hashlib.md5(f"{cseq}{call_id}".encode()).hexdigest(),
+        "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bK"
+        + hashlib.md5(f"{cseq}{call_id}".encode()).hexdigest(),
         "Max-Forwards: 70",
         f"From: <sip:{user}@{DOMAIN}>;tag=f1",
         f"To: <sip:{user}@{DOMAIN}>",
@@ -92,14 +100,19 @@ def register(user: str, *, contact: str | None = None, expires: int | None = 600
 
 
 def answer(challenge: Reply, user: str, password: str, algorithm: str = "MD5", nc: str = "00000001") -> str:
-    header = next(v for n, v in challenge.headers if n == "WWW-Authenticate" and f"algorithm={algorithm}" in v)
+    header = next(
+        v for n, v in challenge.headers if n == "WWW-Authenticate" and f"algorithm={algorithm}" in v
+    )
     nonce = re.search(r'nonce="([^"]+)"', header).group(1)  # type: ignore[union-attr]
     uri = f"sip:{DOMAIN}"
     ha1 = compute_ha1(user, DOMAIN, password, algorithm)
-    response = compute_response(ha1, nonce=nonce, method="REGISTER", uri=uri, algorithm=algorithm, qop="auth",
-                                nc=nc, cnonce="c0ffee")
-    return (f'Digest username="{user}", realm="{DOMAIN}", nonce="{nonce}", uri="{uri}", response="{response}", '
-            f"algorithm={algorithm}, qop=auth, nc={nc}, cnonce=\"c0ffee\"")
+    response = compute_response(
+        ha1, nonce=nonce, method="REGISTER", uri=uri, algorithm=algorithm, qop="auth", nc=nc, cnonce="c0ffee"
+    )
+    return (
+        f'Digest username="{user}", realm="{DOMAIN}", nonce="{nonce}", uri="{uri}", response="{response}", '
+        f'algorithm={algorithm}, qop=auth, nc={nc}, cnonce="c0ffee"'
+    )
 
 
 @pytest.fixture
@@ -122,13 +135,20 @@ def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
-def register_with_auth(registrar: Registrar, user: str, password: str, algorithm: str = "MD5",
-                       flow: FakeFlow | None = None, **kwargs) -> Reply | None:  # type: ignore[no-untyped-def]
+def register_with_auth(
+    registrar: Registrar,
+    user: str,
+    password: str,
+    algorithm: str = "MD5",
+    flow: FakeFlow | None = None,
+    **kwargs,
+) -> Reply | None:  # type: ignore[no-untyped-def]
     async def go() -> Reply | None:
         challenge = await registrar.register(register(user, **kwargs), flow or FakeFlow())
         assert challenge is not None and challenge.status == 401
         return await registrar.register(
-            register(user, authorization=answer(challenge, user, password, algorithm), **kwargs), flow or FakeFlow()
+            register(user, authorization=answer(challenge, user, password, algorithm), **kwargs),
+            flow or FakeFlow(),
         )
 
     return run(go())
@@ -138,7 +158,9 @@ def test_unauthenticated_register_is_challenged_sha256_first_then_md5(world) -> 
     registrar, *_ = world
     reply = run(registrar.register(register("alice"), FakeFlow()))
     assert reply is not None and reply.status == 401
-    algorithms = [re.search(r"algorithm=([\w-]+)", v).group(1) for n, v in reply.headers if n == "WWW-Authenticate"]
+    algorithms = [
+        re.search(r"algorithm=([\w-]+)", v).group(1) for n, v in reply.headers if n == "WWW-Authenticate"
+    ]
     assert algorithms == ["SHA-256", "MD5"]
 
 
@@ -149,7 +171,11 @@ def test_register_binds_the_contact_with_received_address_and_flow_owner(world, 
     assert reply is not None and reply.status == 200
     assert ("Contact", "<sip:alice@10.0.0.5:5062>;expires=600") in reply.headers
     (binding,) = registrar.location.current(f"sip:alice@{DOMAIN}")
-    assert (binding.received, binding.transport, binding.flow_owner) == ("198.51.100.7:40000", "UDP", "edge-a")
+    assert (binding.received, binding.transport, binding.flow_owner) == (
+        "198.51.100.7:40000",
+        "UDP",
+        "edge-a",
+    )
     run(registrar.location.flush())
     assert list(store.rows.values()) == [binding]
 
@@ -159,8 +185,11 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(world) -> None:  # 
     wrong = register_with_auth(registrar, "alice", "nope", flow=FakeFlow("203.0.113.1"))
     unknown = register_with_auth(registrar, "mallory", "nope", flow=FakeFlow("203.0.113.2"))
     assert wrong is not None and unknown is not None
-    assert (wrong.status, wrong.reason, wrong.headers) == (unknown.status, unknown.reason, unknown.headers) == (
-        403, "Forbidden", ())
+    assert (
+        (wrong.status, wrong.reason, wrong.headers)
+        == (unknown.status, unknown.reason, unknown.headers)
+        == (403, "Forbidden", ())
+    )
 
 
 def test_repeated_failures_lock_out_the_source_but_not_others(world) -> None:  # type: ignore[no-untyped-def]
@@ -181,7 +210,9 @@ def test_expired_nonce_gets_a_stale_challenge(world) -> None:  # type: ignore[no
         challenge = await registrar.register(register("alice"), FakeFlow())
         assert challenge is not None
         clock.t += 3600
-        return await registrar.register(register("alice", authorization=answer(challenge, "alice", "s3cret")), FakeFlow())
+        return await registrar.register(
+            register("alice", authorization=answer(challenge, "alice", "s3cret")), FakeFlow()
+        )
 
     reply = run(go())
     assert reply is not None and reply.status == 401
@@ -219,9 +250,13 @@ def test_wildcard_unregisters_every_contact(world) -> None:  # type: ignore[no-u
 def test_max_contacts_per_seat(world) -> None:  # type: ignore[no-untyped-def]
     registrar, *_ = world
     for i in range(2):
-        ok = register_with_auth(registrar, "alice", "s3cret", contact=f"<sip:alice@10.0.0.{i}:5062>", call_id=f"c{i}")
+        ok = register_with_auth(
+            registrar, "alice", "s3cret", contact=f"<sip:alice@10.0.0.{i}:5062>", call_id=f"c{i}"
+        )
         assert ok is not None and ok.status == 200
-    third = register_with_auth(registrar, "alice", "s3cret", contact="<sip:alice@10.0.0.9:5062>", call_id="c9")
+    third = register_with_auth(
+        registrar, "alice", "s3cret", contact="<sip:alice@10.0.0.9:5062>", call_id="c9"
+    )
     assert third is not None and third.status == 403
 
 
@@ -261,9 +296,19 @@ def test_keepalive_pings_the_udp_bindings_this_task_owns(world) -> None:  # type
 
     registrar, *_ = world
     register_with_auth(registrar, "alice", "s3cret", flow=FakeFlow("198.51.100.7", 40000))
-    registrar.location.put(Binding(aor="sip:carol@x", key="k", contact_uri="sip:carol@10.1.1.1", expires_at=2e9,
-                                   received="198.51.100.8:5060", transport="UDP", flow_owner="edge-b",
-                                   call_id="x", cseq=1))
+    registrar.location.put(
+        Binding(
+            aor="sip:carol@x",
+            key="k",
+            contact_uri="sip:carol@10.1.1.1",
+            expires_at=2e9,
+            received="198.51.100.8:5060",
+            transport="UDP",
+            flow_owner="edge-b",
+            call_id="x",
+            cseq=1,
+        )
+    )
     sent: list[tuple[bytes, tuple[str, int]]] = []
     keepalive = NatKeepAlive(registrar.location, "edge-a", lambda data, addr: sent.append((data, addr)))
     assert keepalive.ping_all_once() == 1
@@ -279,3 +324,20 @@ def test_clients_known_to_read_only_the_first_challenge_get_md5_alone(world) -> 
     assert reply is not None and reply.status == 401
     challenges = [v for n, v in reply.headers if n == "WWW-Authenticate"]
     assert len(challenges) == 1 and "algorithm=MD5" in challenges[0]
+
+
+def test_a_client_that_ignores_a_sha256_first_challenge_gets_md5_next_time(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    flow = FakeFlow("198.51.100.30")
+    first = run(registrar.register(register("alice"), flow))
+    assert first is not None and len([n for n, _ in first.headers if n == "WWW-Authenticate"]) == 2
+    # The client could not answer SHA-256 and registers afresh: it now gets MD5 alone,
+    retry = run(registrar.register(register("alice", cseq=2), flow))
+    assert retry is not None
+    assert [v for n, v in retry.headers if n == "WWW-Authenticate"][0].count("algorithm=MD5") == 1
+    assert len([n for n, _ in retry.headers if n == "WWW-Authenticate"]) == 1
+    # while a client that answers keeps being offered SHA-256 first.
+    other = FakeFlow("198.51.100.31")
+    assert register_with_auth(registrar, "bob", "hunter2", "SHA-256", flow=other) is not None
+    again = run(registrar.register(register("bob", cseq=3), other))
+    assert again is not None and len([n for n, _ in again.headers if n == "WWW-Authenticate"]) == 2
