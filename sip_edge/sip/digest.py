@@ -324,7 +324,9 @@ class DigestAuthenticator:
         those this authenticator accepts) for clients known to read only the first challenge."""
         nonce = self.make_nonce()
         headers: list[tuple[str, str]] = []
-        offered = self.algorithms if algorithms is None else tuple(a for a in self.algorithms if a in algorithms)
+        offered = (
+            self.algorithms if algorithms is None else tuple(a for a in self.algorithms if a in algorithms)
+        )
         for algorithm in offered:
             parts = [f'Digest realm="{_quote(self.realm)}"', f'nonce="{nonce}"']
             if self.opaque is not None:

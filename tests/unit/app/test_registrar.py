@@ -166,7 +166,7 @@ def test_unauthenticated_register_is_challenged_sha256_first_then_md5(world) -> 
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
 def test_register_binds_the_contact_with_received_address_and_flow_owner(world, algorithm: str) -> None:  # type: ignore[no-untyped-def]
-    registrar, _, store, clock = world
+    registrar, _, store, _clock = world
     reply = register_with_auth(registrar, "alice", "s3cret", algorithm)
     assert reply is not None and reply.status == 200
     assert ("Contact", "<sip:alice@10.0.0.5:5062>;expires=600") in reply.headers
@@ -334,7 +334,7 @@ def test_a_client_that_ignores_a_sha256_first_challenge_gets_md5_next_time(world
     # The client could not answer SHA-256 and registers afresh: it now gets MD5 alone,
     retry = run(registrar.register(register("alice", cseq=2), flow))
     assert retry is not None
-    assert [v for n, v in retry.headers if n == "WWW-Authenticate"][0].count("algorithm=MD5") == 1
+    assert next(v for n, v in retry.headers if n == "WWW-Authenticate").count("algorithm=MD5") == 1
     assert len([n for n, _ in retry.headers if n == "WWW-Authenticate"]) == 1
     # while a client that answers keeps being offered SHA-256 first.
     other = FakeFlow("198.51.100.31")
