@@ -76,28 +76,38 @@ class Registrar:
 
     async def register(self, request: Request, flow: Flow) -> Reply | None:
         source = flow.remote[0]
-        if self.limiter.is_locked(source):
-            return None  # dropped: a locked-out scanner gets no answer at all
         to_uri = request.to.sip_uri
         if to_uri is None or not to_uri.user:
             return Reply(400, "Bad To", headers=(_warning("To must be a sip: URI with a user part"),))
         username = to_uri.user
+        if self.limiter.is_locked(source, username):
+            return None  # dropped: a locked-out guesser gets no verdict at all
         authorization = request.headers.get(self.auth.credentials_header)
         if authorization is None:
             return self._challenge(request, (source, username))
         # It answered a challenge, right or wrong: it can use what it was offered.
         self.challenges.answered((source, username))
         ha1s = await self.credentials.get(username)
-        result = self.auth.verify(authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s)
-        if not result.ok and result.outcome is AuthOutcome.FAILED and self.credentials.may_refresh(username):
+        if self.limiter.is_locked(source, username):
+            return None  # locked while this request waited for the credentials (a burst of guesses)
+        result = self.auth.verify(
+            authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s, client=source
+        )
+        if result.outcome is AuthOutcome.FAILED and self.credentials.may_refresh(username):
             # A password rotated moments ago: read the credentials once more before refusing.
             ha1s = await self.credentials.get(username, force=True)
-            result = self.auth.verify(authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s)
+            result = self.auth.verify(
+                authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s, client=source
+            )
         if result.stale:
             return self._challenge(request, (source, username), stale=True)
+        if result.outcome is AuthOutcome.UNUSABLE:
+            # Nothing was guessed (e.g. a nonce issued to another address after a NAT rebinding):
+            # a fresh challenge, not a failure.
+            return self._challenge(request, (source, username))
         if not result.ok or result.username != username:
             self.failures += 1
-            locked = self.limiter.record_failure(source)
+            locked = self.limiter.record_failure(source, username)
             log.info(
                 "REGISTER auth failed from %s (%s)%s",
                 source,
@@ -106,12 +116,12 @@ class Registrar:
             )
             # The same answer for an unknown user and a wrong password: nothing tells them apart.
             return Reply(403, "Forbidden")
-        self.limiter.record_success(source)
+        self.limiter.record_success(source, username)
         return await self._update_bindings(request, flow, self.aor_for(username))
 
     def _challenge(self, request: Request, client: ClientKey, *, stale: bool = False) -> Reply:
         algorithms = self.challenges.algorithms_for(request.headers.get("User-Agent") or "", client)
-        headers = self.auth.challenge(stale=stale, algorithms=algorithms)
+        headers = self.auth.challenge(stale=stale, algorithms=algorithms, client=client[0])
         return Reply(self.auth.challenge_status, headers=tuple(headers))
 
     async def _update_bindings(self, request: Request, flow: Flow, aor: str) -> Reply:

@@ -219,7 +219,12 @@ class AuthOutcome(enum.Enum):
     OK = "ok"
     # Nonce past its lifetime but the response was right: re-challenge with stale=true.
     STALE = "stale"
+    # A response computed over a nonce we issued (to this client) was wrong or replayed: a guess.
     FAILED = "failed"
+    # Credentials that cannot be checked (malformed, foreign or unbound nonce, other realm...):
+    # answered with a fresh challenge, and never counted as a guess, so forged packets carrying a
+    # victim's address cannot lock the victim out.
+    UNUSABLE = "unusable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,30 +304,33 @@ class DigestAuthenticator:
     def challenge_status(self) -> int:
         return 407 if self.proxy else 401
 
-    def _mac(self, stamp_and_salt: bytes) -> bytes:
-        return hmac.new(self._key, stamp_and_salt + self._realm_bytes, hashlib.sha256).digest()[:16]
+    def _mac(self, stamp_and_salt: bytes, client: str) -> bytes:
+        message = stamp_and_salt + self._realm_bytes + b"\0" + client.encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()[:16]
 
-    def make_nonce(self) -> str:
+    def make_nonce(self, client: str = "") -> str:
+        """A nonce bound to ``client`` (e.g. the source address): only that client can use it."""
         stamp_and_salt = struct.pack(">Q", int(self._now())) + os.urandom(8)
-        return _b64encode(stamp_and_salt + self._mac(stamp_and_salt))
+        return _b64encode(stamp_and_salt + self._mac(stamp_and_salt, client))
 
-    def nonce_age(self, nonce: str) -> float | None:
-        """Seconds since the nonce was issued, or None when it was not issued under our key."""
+    def nonce_age(self, nonce: str, client: str = "") -> float | None:
+        """Seconds since the nonce was issued, or None when it was not issued under our key to
+        ``client``."""
         raw = _b64decode(nonce)
         if raw is None or len(raw) != _NONCE_BYTES:
             return None
-        if not hmac.compare_digest(raw[16:], self._mac(raw[:16])):
+        if not hmac.compare_digest(raw[16:], self._mac(raw[:16], client)):
             return None
         stamp: int = struct.unpack(">Q", raw[:8])[0]
         return self._now() - stamp
 
     def challenge(
-        self, *, stale: bool = False, algorithms: tuple[str, ...] | None = None
+        self, *, stale: bool = False, algorithms: tuple[str, ...] | None = None, client: str = ""
     ) -> list[tuple[str, str]]:
         """Headers for a 401/407: one challenge per algorithm, most preferred first, sharing one
         nonce so a client may answer whichever it supports. ``algorithms`` narrows the offer (to
         those this authenticator accepts) for clients known to read only the first challenge."""
-        nonce = self.make_nonce()
+        nonce = self.make_nonce(client)
         headers: list[tuple[str, str]] = []
         offered = (
             self.algorithms if algorithms is None else tuple(a for a in self.algorithms if a in algorithms)
@@ -347,50 +355,55 @@ class DigestAuthenticator:
         method: str,
         request_uri: str,
         ha1s: Mapping[str, str] | None,
+        client: str = "",
     ) -> AuthResult:
         """Check credentials against the stored HA1s (algorithm -> hex) of their username.
 
         ``ha1s`` None (unknown user) fails in the same way as a wrong password, so a caller does
-        not reveal which usernames exist.
+        not reveal which usernames exist. ``client`` must be what the nonce was issued to.
+        Only a response over a valid nonce counts as FAILED; anything that cannot be checked is
+        UNUSABLE.
         """
         if isinstance(credentials, str):
             try:
                 credentials = parse_authorization(credentials)
             except DigestHeaderError as exc:
-                return AuthResult(AuthOutcome.FAILED, str(exc))
+                return AuthResult(AuthOutcome.UNUSABLE, str(exc))
         username = credentials.username
         if credentials.scheme.lower() != "digest":
-            return AuthResult(AuthOutcome.FAILED, "not a Digest credential", username)
+            return AuthResult(AuthOutcome.UNUSABLE, "not a Digest credential", username)
         nonce = credentials.nonce
         uri = credentials.uri
         response = credentials.response
         if username is None or nonce is None or uri is None or response is None:
-            return AuthResult(AuthOutcome.FAILED, "missing username, nonce, uri or response", username)
+            return AuthResult(AuthOutcome.UNUSABLE, "missing username, nonce, uri or response", username)
         if credentials.realm != self.realm:
-            return AuthResult(AuthOutcome.FAILED, "wrong realm", username)
+            return AuthResult(AuthOutcome.UNUSABLE, "wrong realm", username)
         algorithm = _CANONICAL_ALGORITHM.get(credentials.algorithm.upper())
         if algorithm is None or algorithm not in self.algorithms:
-            return AuthResult(AuthOutcome.FAILED, "algorithm not offered", username)
+            return AuthResult(AuthOutcome.UNUSABLE, "algorithm not offered", username)
         if self.opaque is not None and not hmac.compare_digest(
             (credentials.opaque or "").encode(), self.opaque.encode()
         ):
-            return AuthResult(AuthOutcome.FAILED, "opaque mismatch", username, algorithm)
+            return AuthResult(AuthOutcome.UNUSABLE, "opaque mismatch", username, algorithm)
         qop = credentials.qop
         nc = credentials.nc or ""
         cnonce = credentials.cnonce or ""
         # We only offer qop="auth"; RFC 7616 makes qop mandatory, and without it nc/cnonce
         # would not bind the response to this client's request count.
         if qop is None or qop.lower() != "auth":
-            return AuthResult(AuthOutcome.FAILED, "qop=auth required", username, algorithm)
+            return AuthResult(AuthOutcome.UNUSABLE, "qop=auth required", username, algorithm)
         if len(nc) != 8 or not _is_hex(nc) or not cnonce:
-            return AuthResult(AuthOutcome.FAILED, "bad nc or cnonce", username, algorithm)
+            return AuthResult(AuthOutcome.UNUSABLE, "bad nc or cnonce", username, algorithm)
         if not _same_uri(uri, request_uri):
             return AuthResult(
-                AuthOutcome.FAILED, "digest uri does not match Request-URI", username, algorithm
+                AuthOutcome.UNUSABLE, "digest uri does not match Request-URI", username, algorithm
             )
-        age = self.nonce_age(nonce)
+        age = self.nonce_age(nonce, client)
         if age is None:
-            return AuthResult(AuthOutcome.FAILED, "nonce not issued by this fleet", username, algorithm)
+            return AuthResult(
+                AuthOutcome.UNUSABLE, "nonce not issued by this fleet to this client", username, algorithm
+            )
         ha1 = ha1s.get(algorithm) if ha1s is not None else None
         # Compute even for unknown users so that timing does not tell them apart.
         expected = compute_response(

@@ -341,3 +341,41 @@ def test_a_client_that_ignores_a_sha256_first_challenge_gets_md5_next_time(world
     assert register_with_auth(registrar, "bob", "hunter2", "SHA-256", flow=other) is not None
     again = run(registrar.register(register("bob", cseq=3), other))
     assert again is not None and len([n for n, _ in again.headers if n == "WWW-Authenticate"]) == 2
+
+
+def test_a_guesser_behind_a_shared_address_does_not_lock_out_its_neighbours(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    office = FakeFlow("203.0.113.50")
+    for _ in range(3):
+        register_with_auth(registrar, "alice", "guess", flow=office)
+    assert run(registrar.register(register("alice"), office)) is None  # alice from there: locked
+    ok = register_with_auth(registrar, "bob", "hunter2", flow=office)  # bob, same address: fine
+    assert ok is not None and ok.status == 200
+
+
+def test_credentials_replayed_from_another_address_are_rechallenged_not_counted(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+
+    async def go() -> list[Reply | None]:
+        challenge = await registrar.register(register("alice"), FakeFlow("198.51.100.7"))
+        assert challenge is not None
+        forged = register("alice", authorization=answer(challenge, "alice", "wrong"))
+        # Sent with a victim's address the nonce was not issued to: nothing to count.
+        return [await registrar.register(forged, FakeFlow("198.51.100.99")) for _ in range(5)]
+
+    replies = run(go())
+    assert all(r is not None and r.status == 401 for r in replies)
+    assert registrar.limiter.lockouts == 0 and registrar.failures == 0
+    ok = register_with_auth(registrar, "alice", "s3cret", flow=FakeFlow("198.51.100.99"))
+    assert ok is not None and ok.status == 200
+
+
+def test_a_source_guessing_many_accounts_is_locked_as_a_whole() -> None:
+    clock = Clock()
+    limiter = FailedAuthLimiter(max_failures=10, max_source_failures=5, now=clock)
+    for index in range(5):
+        limiter.record_failure("203.0.113.7", f"user{index}")
+    assert limiter.is_locked("203.0.113.7", "someone-else")
+    assert not limiter.is_locked("203.0.113.8", "user0")
+    clock.t += 301
+    assert not limiter.is_locked("203.0.113.7", "someone-else")

@@ -118,7 +118,7 @@ def test_nonce_from_another_process_sharing_the_key_verifies() -> None:
     assert verifier.verify(credentials, method="REGISTER", request_uri=URI, ha1s=ha1s_for("s3cret")).ok
     stranger = DigestAuthenticator(b"another-fleet-key-000000", REALM, now=clock)
     result = stranger.verify(credentials, method="REGISTER", request_uri=URI, ha1s=ha1s_for("s3cret"))
-    assert result.outcome is AuthOutcome.FAILED
+    assert result.outcome is AuthOutcome.UNUSABLE
 
 
 def test_expired_nonce_is_stale_only_with_the_right_password() -> None:
@@ -143,7 +143,7 @@ def test_tampered_nonce_is_rejected() -> None:
     forged = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
     challenge = f'Digest realm="{REALM}", nonce="{forged}", algorithm=SHA-256, qop="auth"'
     result = auth.verify(answer(challenge), method="REGISTER", request_uri=URI, ha1s=ha1s_for("s3cret"))
-    assert result.outcome is AuthOutcome.FAILED
+    assert result.outcome is AuthOutcome.UNUSABLE
     assert "nonce" in result.reason
     for junk in ("", "!!!", "a" * 200, base64.urlsafe_b64encode(b"x" * 32).decode()):
         assert auth.nonce_age(junk) is None
@@ -167,7 +167,8 @@ def test_field_checks(mutate: object, reason: str) -> None:
     auth = DigestAuthenticator(KEY, REALM, now=Clock())
     credentials = mutate(answer(auth.challenge()[0][1]))  # type: ignore[operator]
     result = auth.verify(credentials, method="REGISTER", request_uri=URI, ha1s=ha1s_for("s3cret"))
-    assert result.outcome is AuthOutcome.FAILED
+    # Unusable, not a failed guess: it is answered with a new challenge and not counted.
+    assert result.outcome is AuthOutcome.UNUSABLE
     assert reason in result.reason
 
 
@@ -248,3 +249,13 @@ def test_digest_uri_must_name_the_request_uri(digest_uri: str, request_uri: str,
     from sip_edge.sip.digest import _same_uri
 
     assert _same_uri(digest_uri, request_uri) is same
+
+
+def test_a_nonce_is_bound_to_the_client_it_was_issued_to() -> None:
+    auth = DigestAuthenticator(KEY, REALM, now=Clock())
+    credentials = answer(auth.challenge(client="198.51.100.7")[0][1])
+    ha1s = ha1s_for("s3cret")
+    assert auth.verify(credentials, method="REGISTER", request_uri=URI, ha1s=ha1s, client="198.51.100.7").ok
+    # The same credentials sent with another source address (e.g. forged) cannot even be checked.
+    moved = auth.verify(credentials, method="REGISTER", request_uri=URI, ha1s=ha1s, client="203.0.113.9")
+    assert moved.outcome is AuthOutcome.UNUSABLE
