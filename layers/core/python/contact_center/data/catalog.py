@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 
@@ -11,7 +14,81 @@ from contact_center.data.conditions import is_condition_failure
 from contact_center.data.errors import AlreadyExistsError, InUseError, NotFoundError
 from contact_center.data.models import NumberItem, QueueItem, TrunkItem
 from contact_center.data.pagination import Page, decode_token, encode_token
+from contact_center.data.table import BINDING
 from contact_center.data.transactions import failed_keys, key_of, transaction
+
+T = TypeVar("T")
+
+# How long the router may use a queue's or a number's configuration without reading it again.
+CATALOG_CACHE_TTL_SECONDS = 5.0
+
+
+class CatalogCache:
+    """A short in-process cache of routing configuration (queues and numbers), read on every call.
+
+    Staleness, by design: a change made through this process's repositories is seen at once (they
+    invalidate the entry); a change made by another process (another Lambda instance of the API) is
+    seen by this one within ``ttl_seconds``. Routing on a queue configuration a few seconds old is
+    harmless — no invariant depends on it: every claim on a seat or a contact is still a conditional
+    write on the item itself. Entries are keyed by table too, so rebinding the models never serves
+    another table's items. Misses (an unknown number) are cached the same way.
+    """
+
+    def __init__(
+        self, ttl_seconds: float = CATALOG_CACHE_TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+    ):
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._entries: dict[tuple[str, Hashable], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        # Bumped by every invalidation, so a read that started before a write does not store
+        # the value it read after the write has invalidated the entry.
+        self._generation = 0
+
+    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        """The cached value of ``key``, or ``load()`` (outside the lock: a slow read blocks nobody)."""
+        full_key = (BINDING.table_name, key)
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(full_key)
+            generation = self._generation
+        if entry is not None and entry[0] > now:
+            value: T = entry[1]
+            return value
+        value = load()
+        with self._lock:
+            if generation == self._generation:
+                self._entries[full_key] = (now + self._ttl, value)
+        return value
+
+    def replace(self, key: Hashable, change: Callable[[Any], Any]) -> None:
+        """Apply ``change`` to a cached value in place of reading it again (a write this process made)."""
+        full_key = (BINDING.table_name, key)
+        with self._lock:
+            entry = self._entries.get(full_key)
+            if entry is not None:
+                self._entries[full_key] = (entry[0], change(entry[1]))
+
+    def invalidate(self, key: Hashable) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.pop((BINDING.table_name, key), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+ROUTING_CACHE = CatalogCache()
+
+
+def queue_cache_key(merchant_id: str, queue_id: str) -> tuple[str, str, str]:
+    return ("queue", merchant_id, queue_id)
+
+
+def number_cache_key(number: str) -> tuple[str, str]:
+    return ("number", number)
 
 
 class QueueRepository:
@@ -25,6 +102,8 @@ class QueueRepository:
             if is_condition_failure(exc):
                 raise AlreadyExistsError("queue", queue.queue_id) from exc
             raise
+        finally:
+            ROUTING_CACHE.invalidate(queue_cache_key(queue.merchant_id, queue.queue_id))
 
     def get(self, merchant_id: str, queue_id: str) -> QueueItem:
         try:
@@ -57,6 +136,8 @@ class QueueRepository:
             if is_condition_failure(exc):
                 raise NotFoundError("queue", queue_id) from exc
             raise
+        finally:
+            ROUTING_CACHE.invalidate(queue_cache_key(merchant_id, queue_id))
         return queue
 
     def delete(self, merchant_id: str, queue_id: str) -> None:
@@ -73,6 +154,8 @@ class QueueRepository:
             if is_condition_failure(exc):
                 raise NotFoundError("queue", queue_id) from exc
             raise
+        finally:
+            ROUTING_CACHE.invalidate(queue_cache_key(merchant_id, queue_id))
 
 
 class NumberRepository:
@@ -101,6 +184,8 @@ class NumberRepository:
             if failed:
                 raise NotFoundError("queue", str(number.queue_id)) from exc
             raise
+        finally:
+            ROUTING_CACHE.invalidate(number_cache_key(number.number))
 
     def get(self, number: str) -> NumberItem | None:
         try:
@@ -130,6 +215,8 @@ class NumberRepository:
             if is_condition_failure(exc):
                 raise NotFoundError("number", number) from exc
             raise
+        finally:
+            ROUTING_CACHE.invalidate(number_cache_key(number))
 
 
 class TrunkRepository:

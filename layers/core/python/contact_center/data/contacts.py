@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,8 +14,21 @@ from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.errors import AlreadyExistsError, ConcurrentUpdateError, NotFoundError
 from contact_center.data.models import ContactItem, QueueStatsItem, RecordItem, SeatItem
-from contact_center.data.seats import SeatState, state_update_actions
-from contact_center.data.transactions import failed_keys, key_of, transaction
+from contact_center.data.seats import (
+    SeatFromState,
+    SeatState,
+    from_state_condition,
+    seat_ref,
+    state_update_actions,
+)
+from contact_center.data.transactions import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    failed_keys,
+    key_of,
+    retry_after_conflict,
+    transaction,
+)
 from contact_center.domain.agent_state import AgentState
 from contact_center.domain.contact import ContactState
 from contact_center.domain.queueing import queue_sort_key
@@ -22,6 +36,29 @@ from contact_center.domain.queueing import queue_sort_key
 
 def utc_day(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+# A cancelled transaction of the router is retried from a re-read whether a condition failed or
+# another transaction held the item.
+_RETRYABLE = (CONDITION_FAILED, TRANSACTION_CONFLICT)
+
+
+def _stats_update(queue_id: str, day: str) -> tuple[QueueStatsItem, list[Any]]:
+    """The day's stats item of a queue and the actions that create it if it is the day's first."""
+    stats = QueueStatsItem(pk=keys.queue_stats_pk(queue_id), sk=keys.queue_stats_sk(day))
+    return stats, [
+        QueueStatsItem.entity.set("queue_stats"),
+        QueueStatsItem.queue_id.set(queue_id),
+        QueueStatsItem.day.set(day),
+    ]
+
+
+@dataclass(frozen=True)
+class SeatChange:
+    """A seat's state change in the same transaction as its contact's: from ``before``, to ``after``."""
+
+    before: SeatFromState
+    after: SeatState
 
 
 @dataclass(frozen=True)
@@ -50,6 +87,10 @@ class ContactRepository:
             contact.gsi1sk = queue_sort_key(
                 int(contact.priority), int(contact.enqueued_at), contact.contact_id
             )
+            # Created into a queue, it has reached the queue: counted "offered" for the day in the
+            # same transaction, so a retried creation neither counts twice nor fails to count.
+            self._create_counted(contact, int(contact.enqueued_at))
+            return
         try:
             # Invariant: one live item per contact id (retries of the same INVITE do not fork it).
             contact.save(condition=ContactItem.pk.does_not_exist())
@@ -57,6 +98,22 @@ class ContactRepository:
             if is_condition_failure(exc):
                 raise AlreadyExistsError("contact", contact.contact_id) from exc
             raise
+
+    def _create_counted(self, contact: ContactItem, enqueued_at_ms: int) -> None:
+        stats, actions = _stats_update(str(contact.queue_id), utc_day(enqueued_at_ms))
+        for attempt in itertools.count(1):
+            try:
+                with transaction() as tx:
+                    # Invariant: one live item per contact id (retries of the same INVITE do not fork it).
+                    tx.save(contact, condition=ContactItem.pk.does_not_exist())
+                    tx.update(stats, actions=[*actions, QueueStatsItem.offered.add(1)])
+                return
+            except TransactWriteError as exc:
+                if key_of(contact) in failed_keys(tx, exc):
+                    raise AlreadyExistsError("contact", contact.contact_id) from exc
+                if retry_after_conflict(exc, attempt):
+                    continue  # the day's counter is shared by every contact of the queue
+                raise
 
     def get(self, contact_id: str) -> ContactItem:
         try:
@@ -121,6 +178,9 @@ class ContactRepository:
                         ContactItem.offered_seat.set(seat.seat_id),
                         ContactItem.offered_at.set(now_ms),
                         ContactItem.merchant_id.set(seat.merchant_id),
+                        # What the seat is now, so the answer (or the end) can be written on it
+                        # without reading it first.
+                        ContactItem.seat_version.set(seat_new.version),
                         ContactItem.gsi1pk.remove(),
                         ContactItem.gsi1sk.remove(),
                         *(
@@ -139,7 +199,7 @@ class ContactRepository:
                     condition=ContactItem.version == int(contact.version),
                 )
         except TransactWriteError as exc:
-            failed = failed_keys(tx, exc)
+            failed = failed_keys(tx, exc, _RETRYABLE)
             if key_of(seat) in failed:
                 raise ConcurrentUpdateError("seat", seat.seat_id, "no longer available") from exc
             if key_of(contact) in failed:
@@ -147,13 +207,32 @@ class ContactRepository:
             raise
         return Offer(contact.contact_id, seat.merchant_id, seat.seat_id)
 
-    def update(self, contact_id: str, expected_version: int, fields: dict[str, Any]) -> None:
+    def update(
+        self,
+        contact_id: str,
+        expected_version: int,
+        fields: dict[str, Any],
+        count_offered_at_ms: int | None = None,
+    ) -> None:
+        """Write ``fields`` over ``expected_version``; with ``count_offered_at_ms``, the contact has just
+        entered the queue named in ``fields`` (an overflow) and is counted offered there, atomically."""
         contact = ContactItem(pk=keys.contact_pk(contact_id), sk=keys.CONTACT_SK)
-        actions = [
-            getattr(ContactItem, k).set(v) if v is not None else getattr(ContactItem, k).remove()
-            for k, v in fields.items()
-        ]
-        actions.append(ContactItem.version.add(1))
+        actions = _field_actions(fields)
+        if count_offered_at_ms is not None and fields.get("queue_id"):
+            stats, stats_actions = _stats_update(str(fields["queue_id"]), utc_day(count_offered_at_ms))
+            for attempt in itertools.count(1):
+                try:
+                    with transaction() as tx:
+                        # Invariant: contact changes are serialised (see below); the count goes with it.
+                        tx.update(contact, actions=actions, condition=ContactItem.version == expected_version)
+                        tx.update(stats, actions=[*stats_actions, QueueStatsItem.offered.add(1)])
+                    return
+                except TransactWriteError as exc:
+                    if retry_after_conflict(exc, attempt):
+                        continue
+                    if failed_keys(tx, exc, _RETRYABLE):
+                        raise ConcurrentUpdateError("contact", contact_id) from exc
+                    raise
         try:
             # Invariant: contact changes are serialised; a writer that read an older version loses.
             contact.update(actions=actions, condition=ContactItem.version == expected_version)
@@ -162,58 +241,102 @@ class ContactRepository:
                 raise ConcurrentUpdateError("contact", contact_id) from exc
             raise
 
-    def end(self, contact: ContactItem, record: RecordItem, outcome: str | None) -> None:
-        """Write the contact record, count it in the queue's daily stats, and drop the live item.
+    def update_with_seat(
+        self, contact_id: str, expected_version: int, fields: dict[str, Any], seat: SeatChange
+    ) -> None:
+        """Change a contact and the seat it is offered to in one transaction (the agent answered).
 
-        One transaction: a contact is never both live and recorded, nor recorded twice.
-        ``outcome`` is the counter to bump: "answered", "abandoned", "timed_out", or None for none
-        (a call forwarded to the legacy trunk is counted by the legacy centre).
+        ConcurrentUpdateError names "seat" when the seat is no longer in its from-state, else "contact".
+        """
+        contact = ContactItem(pk=keys.contact_pk(contact_id), sk=keys.CONTACT_SK)
+        seat_item = seat_ref(seat.before.merchant_id, seat.before.seat_id)
+        try:
+            with transaction() as tx:
+                # Invariant: the seat moves only by a legal transition from the state it was
+                # computed from — still holding this contact, at the version the offer left.
+                tx.update(
+                    seat_item,
+                    actions=state_update_actions(seat.before.merchant_id, seat.before.seat_id, seat.after),
+                    condition=from_state_condition(seat.before),
+                )
+                # Invariant: contact changes are serialised; at the version read it is still the
+                # offer to this seat.
+                tx.update(
+                    contact,
+                    actions=_field_actions(fields),
+                    condition=ContactItem.version == expected_version,
+                )
+        except TransactWriteError as exc:
+            failed = failed_keys(tx, exc, _RETRYABLE)
+            if key_of(contact) in failed:
+                raise ConcurrentUpdateError("contact", contact_id) from exc
+            if key_of(seat_item) in failed:
+                raise ConcurrentUpdateError(
+                    "seat", seat.before.seat_id, "no longer holds the contact"
+                ) from exc
+            raise
+
+    def end(
+        self, contact: ContactItem, record: RecordItem, outcome: str | None, seat: SeatChange | None = None
+    ) -> None:
+        """Write the contact record, count it in the queue's daily stats, drop the live item and let
+        its agent go (``seat``: the release, ringing -> AVAILABLE or talking -> wrap-up/AVAILABLE).
+
+        One transaction: a contact is never both live and recorded, nor recorded twice, and its agent
+        is never left holding it. ``outcome`` is the counter to bump: "answered", "abandoned",
+        "timed_out", or None for none (a call forwarded to the legacy trunk is counted by the legacy
+        centre). ConcurrentUpdateError names "seat" when the seat is no longer in the from-state of
+        the release, else "contact".
         """
         record.pk = keys.contact_pk(record.contact_id)
         record.sk = keys.RECORD_SK
         day = utc_day(int(record.ended_at))
+        seat_item = seat_ref(seat.before.merchant_id, seat.before.seat_id) if seat is not None else None
         if record.queue_id:
             record.gsi1pk = keys.records_index_pk(record.queue_id, day)
             record.gsi1sk = f"{int(record.ended_at):015d}#{record.contact_id}"
-        try:
-            with transaction() as tx:
-                # Invariant: the live contact is removed by exactly one ender, at the version it read.
-                tx.delete(
-                    ContactItem(pk=contact.pk, sk=contact.sk),
-                    condition=ContactItem.version == int(contact.version),
-                )
-                # Invariant: one record per contact.
-                tx.save(record, condition=RecordItem.pk.does_not_exist())
-                if record.queue_id and outcome:
-                    stats = QueueStatsItem(
-                        pk=keys.queue_stats_pk(record.queue_id), sk=keys.queue_stats_sk(day)
+        for attempt in itertools.count(1):
+            try:
+                with transaction() as tx:
+                    # Invariant: the live contact is removed by exactly one ender, at the version it read.
+                    tx.delete(
+                        ContactItem(pk=contact.pk, sk=contact.sk),
+                        condition=ContactItem.version == int(contact.version),
                     )
-                    tx.update(
-                        stats,
-                        actions=[
-                            QueueStatsItem.entity.set("queue_stats"),
-                            QueueStatsItem.queue_id.set(record.queue_id),
-                            QueueStatsItem.day.set(day),
-                            getattr(QueueStatsItem, outcome).add(1),
-                        ],
-                    )
-        except TransactWriteError as exc:
-            if failed_keys(tx, exc):
-                raise ConcurrentUpdateError(
-                    "contact", contact.contact_id, "already ended or changed"
-                ) from exc
-            raise
-
-    def count_offered(self, queue_id: str, now_ms: int) -> None:
-        stats = QueueStatsItem(pk=keys.queue_stats_pk(queue_id), sk=keys.queue_stats_sk(utc_day(now_ms)))
-        stats.update(
-            actions=[
-                QueueStatsItem.entity.set("queue_stats"),
-                QueueStatsItem.queue_id.set(queue_id),
-                QueueStatsItem.day.set(utc_day(now_ms)),
-                QueueStatsItem.offered.add(1),
-            ]
-        )
+                    # Invariant: one record per contact.
+                    tx.save(record, condition=RecordItem.pk.does_not_exist())
+                    if record.queue_id and outcome:
+                        stats, actions = _stats_update(record.queue_id, day)
+                        tx.update(stats, actions=[*actions, getattr(QueueStatsItem, outcome).add(1)])
+                    if seat is not None and seat_item is not None:
+                        # Invariant: the agent is let go of this contact only from the state that holds
+                        # it (RESERVED or ON_CONTACT for it, at the version read), by a legal transition.
+                        tx.update(
+                            seat_item,
+                            actions=state_update_actions(
+                                seat.before.merchant_id, seat.before.seat_id, seat.after
+                            ),
+                            condition=from_state_condition(seat.before),
+                        )
+                return
+            except TransactWriteError as exc:
+                if retry_after_conflict(exc, attempt):
+                    continue  # the day's counters are shared by every contact of the queue
+                failed = failed_keys(tx, exc, _RETRYABLE)
+                if (
+                    seat is not None
+                    and seat_item is not None
+                    and key_of(seat_item) in failed
+                    and key_of(contact) not in failed
+                ):
+                    raise ConcurrentUpdateError(
+                        "seat", seat.before.seat_id, "no longer holds the contact"
+                    ) from exc
+                if failed:
+                    raise ConcurrentUpdateError(
+                        "contact", contact.contact_id, "already ended or changed"
+                    ) from exc
+                raise
 
     def stats(self, queue_id: str, day: str) -> QueueStatsItem | None:
         try:
@@ -234,6 +357,16 @@ class ContactRepository:
         """Live contacts an edge task holds, optionally only those in ``state`` (eventually consistent)."""
         condition = ContactItem.gsi2sk.startswith(f"{state}#") if state else None
         return list(ContactItem.gsi2.query(keys.edge_contacts_index_pk(edge_task_id), condition))
+
+
+def _field_actions(fields: dict[str, Any]) -> list[Any]:
+    """SET each field, REMOVE those that are None, and bump the version."""
+    actions = [
+        getattr(ContactItem, k).set(v) if v is not None else getattr(ContactItem, k).remove()
+        for k, v in fields.items()
+    ]
+    actions.append(ContactItem.version.add(1))
+    return actions
 
 
 def now_ms() -> int:

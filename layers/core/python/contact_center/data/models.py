@@ -191,6 +191,9 @@ class ContactItem(TableItem):
     caller = UnicodeAttribute(null=True)
     called = UnicodeAttribute(null=True)
     offered_seat = UnicodeAttribute(null=True)
+    # The offered (then connected) seat's version as the offer or the connection left it: the
+    # router's next write on the seat is conditioned on it instead of reading the seat first.
+    seat_version = NumberAttribute(null=True)
     owning_edge = UnicodeAttribute(null=True)
     rona_attempts = NumberAttribute(default=0)
     trunk_id = UnicodeAttribute(null=True)  # set once forwarded to the legacy trunk
@@ -236,6 +239,14 @@ class RecordItem(TableItem):
 
 
 class QueueStatsItem(TableItem):
+    """One queue's counters for one UTC day.
+
+    ``offered`` counts contacts that reached the queue that day (created into it, or moved into it by
+    an overflow), in the same transaction as that write; ``answered``/``abandoned``/``timed_out``
+    count ends, by the day of the end, in the end's transaction. A contact still waiting is offered
+    but not yet anything else, so the three outcomes never exceed ``offered`` for long.
+    """
+
     ENTITY = "queue_stats"
     queue_id = UnicodeAttribute()
     day = UnicodeAttribute()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -16,11 +17,18 @@ from pynamodb.exceptions import UpdateError
 from contact_center.data import errors as data_errors
 from contact_center.data import keys
 from contact_center.data.bindings import BindingRepository
-from contact_center.data.catalog import NumberRepository, QueueRepository
+from contact_center.data.catalog import (
+    ROUTING_CACHE,
+    CatalogCache,
+    NumberRepository,
+    QueueRepository,
+    number_cache_key,
+    queue_cache_key,
+)
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.contacts import ContactRepository
+from contact_center.data.contacts import ContactRepository, SeatChange
 from contact_center.data.models import BindingItem, ContactItem, QueueItem, RecordItem, SeatItem
-from contact_center.data.seats import SeatRepository, SeatState
+from contact_center.data.seats import SeatFromState, SeatRepository, SeatState
 from contact_center.domain.acd import AgentCandidate
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
 from contact_center.domain.contact import (
@@ -46,6 +54,7 @@ from contact_center.services.routing_ports import (
     LiveContact,
     NumberRoute,
     RoutingQueue,
+    SeatTransition,
     Segment,
 )
 
@@ -104,11 +113,29 @@ def queue_config_from_item(item: QueueItem) -> QueueConfig:
 
 
 class DynamoRoutingCatalog:
-    def __init__(self) -> None:
+    """Numbers and queues as the router reads them: through a short in-process cache.
+
+    Every routed call reads its number and queue, and its offer result and end read the queue again;
+    ``CatalogCache`` says how stale an entry may be (seconds, and never after a write made by this
+    process). The round-robin cursor is cached with its queue: this process's own moves are written
+    through to the cache, another process's are seen within the cache's TTL — the cursor only spreads
+    work, and every offer is still an atomic claim on the seat.
+    """
+
+    def __init__(self, cache: CatalogCache = ROUTING_CACHE) -> None:
         self._numbers = NumberRepository()
         self._queues = QueueRepository()
+        self._cache = cache
 
     def number(self, number: str) -> NumberRoute | None:
+        return self._cache.get(number_cache_key(number), lambda: self._read_number(number))
+
+    def queue(self, merchant_id: str, queue_id: str) -> RoutingQueue | None:
+        return self._cache.get(
+            queue_cache_key(merchant_id, queue_id), lambda: self._read_queue(merchant_id, queue_id)
+        )
+
+    def _read_number(self, number: str) -> NumberRoute | None:
         item = self._numbers.get(number)
         if item is None:
             return None
@@ -120,7 +147,7 @@ class DynamoRoutingCatalog:
             priority=_optional_int(item.priority),
         )
 
-    def queue(self, merchant_id: str, queue_id: str) -> RoutingQueue | None:
+    def _read_queue(self, merchant_id: str, queue_id: str) -> RoutingQueue | None:
         try:
             item = self._queues.get(merchant_id, queue_id)
         except data_errors.NotFoundError:
@@ -136,6 +163,12 @@ class DynamoRoutingCatalog:
         except UpdateError as exc:
             if not is_condition_failure(exc):
                 raise
+            self._cache.invalidate(queue_cache_key(merchant_id, queue_id))  # the queue is gone
+            return
+        self._cache.replace(
+            queue_cache_key(merchant_id, queue_id),
+            lambda cached: replace(cached, round_robin_cursor=seat_id) if cached is not None else None,
+        )
 
 
 # Seats
@@ -210,6 +243,16 @@ def _seat_ref(seat: AgentSeat) -> SeatItem:
     )
 
 
+def seat_change_from(seat: SeatTransition) -> SeatChange:
+    before = seat.before
+    return SeatChange(
+        SeatFromState(
+            seat.merchant_id, before.seat_id, before.state.value, before.version, before.contact_id
+        ),
+        seat_state_from(seat.after),
+    )
+
+
 class DynamoAgentSeats:
     def __init__(self) -> None:
         self._repo = SeatRepository()
@@ -261,6 +304,7 @@ def live_contact_from_item(item: ContactItem) -> LiveContact:
         edge_task_id=item.owning_edge,
         offered_at_ms=_optional_int(item.offered_at),
         segments=_segments(item.segments),
+        seat_version=_optional_int(item.seat_version),
     )
 
 
@@ -276,6 +320,7 @@ def _contact_fields(contact: LiveContact) -> dict[str, Any]:
         "priority": snapshot.priority,
         "enqueued_at": snapshot.enqueued_at_ms,
         "offered_seat": snapshot.seat_id,
+        "seat_version": contact.seat_version if snapshot.seat_id else None,
         "offered_at": contact.offered_at_ms,
         "answered_at": snapshot.connected_at_ms,
         "trunk_id": snapshot.trunk_id,
@@ -385,13 +430,27 @@ class DynamoLiveContacts:
         with _translated():
             self._repo.offer(_contact_ref(contact), _seat_ref(seat), seat_state_from(reserved), now_ms)
 
-    def save(self, expected_version: int, contact: LiveContact) -> None:
+    def save(self, expected_version: int, contact: LiveContact, count_offered: bool = False) -> None:
+        counted_at = contact.snapshot.enqueued_at_ms if count_offered else None
         with _translated():
-            self._repo.update(contact.contact_id, expected_version, _contact_fields(contact))
+            self._repo.update(contact.contact_id, expected_version, _contact_fields(contact), counted_at)
 
-    def end(self, contact: LiveContact, record: ContactRecord, outcome: str | None) -> None:
+    def connect(self, expected_version: int, contact: LiveContact, seat: SeatTransition) -> None:
         with _translated():
-            self._repo.end(_contact_ref(contact), _record_item(record), outcome)
+            self._repo.update_with_seat(
+                contact.contact_id, expected_version, _contact_fields(contact), seat_change_from(seat)
+            )
+
+    def end(
+        self,
+        contact: LiveContact,
+        record: ContactRecord,
+        outcome: str | None,
+        seat: SeatTransition | None = None,
+    ) -> None:
+        change = seat_change_from(seat) if seat is not None else None
+        with _translated():
+            self._repo.end(_contact_ref(contact), _record_item(record), outcome, change)
 
     def record(self, contact_id: str) -> ContactRecord | None:
         try:
@@ -401,9 +460,6 @@ class DynamoLiveContacts:
 
     def owned_by_edge(self, edge_task_id: str, state: str) -> list[LiveContact]:
         return [live_contact_from_item(item) for item in self._repo.owned_by_edge(edge_task_id, state)]
-
-    def count_offered(self, queue_id: str, now_ms: int) -> None:
-        self._repo.count_offered(queue_id, now_ms)
 
 
 # Registrations

@@ -39,6 +39,35 @@ class SeatState:
     wrap_up_until: int | None = None
 
 
+@dataclass(frozen=True)
+class SeatFromState:
+    """The seat a state change was computed from, without reading it: written only if it is still so.
+
+    Used where a transaction changes a seat together with the contact it holds: the condition is
+    the from-state of the transition (state, contact, version), so the write is the transition.
+    """
+
+    merchant_id: str
+    seat_id: str
+    state: str
+    version: int
+    contact_id: str | None
+
+
+def seat_ref(merchant_id: str, seat_id: str) -> SeatItem:
+    return SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+
+
+def from_state_condition(seat: SeatFromState) -> Any:
+    """The seat is still in ``seat.state``, for ``seat.contact_id``, at ``seat.version``."""
+    held = (
+        SeatItem.contact_id == seat.contact_id
+        if seat.contact_id is not None
+        else SeatItem.contact_id.does_not_exist()
+    )
+    return (SeatItem.state == seat.state) & held & (SeatItem.version == seat.version)
+
+
 def new_seat(
     merchant_id: str,
     seat_id: str,

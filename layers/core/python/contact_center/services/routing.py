@@ -11,7 +11,14 @@ Invariants, and where they are held:
   even when this call's look-up missed the agent. A contact leaves the index only by an offer, an
   overflow, a forward or its end — each a conditional write.
 - Every contact that was created ends with exactly one record: ``LiveContacts.end`` deletes the
-  live item and writes the record in one transaction.
+  live item and writes the record in one transaction — which also releases the contact's agent,
+  written on the agent's from-state, so an agent is never left holding an ended contact.
+- An answer moves the agent (RESERVED -> ON_CONTACT) and the contact (OFFERED -> CONNECTED) in one
+  transaction (``LiveContacts.connect``), each conditioned on its from-state.
+
+Seat writes that go with a contact's are computed by the domain's ``apply`` from the state the
+contact's offer left the seat in (``_seat_as_left``), not from a read: the write is conditioned on
+that state, its contact and its version, so a wrong guess fails and the seat is read instead.
 
 Every method takes ``now_ms`` from the caller (the edge's or the handler's clock), so the rules run
 the same in tests with a fixed clock.
@@ -79,6 +86,7 @@ from .routing_ports import (
     Registrations,
     RoutingCatalog,
     RoutingQueue,
+    SeatTransition,
     Segment,
 )
 
@@ -188,7 +196,6 @@ class RoutingService:
         if not self._create(live):
             return self._decision_for_id(contact_id, now_ms)
         self._publish_contact(enqueued.event, live)
-        self._contacts.count_offered(queue.queue_id, now_ms)
         return self._route_queued(live, queue, now_ms)
 
     def offer_result(
@@ -206,9 +213,9 @@ class RoutingService:
                 contact_id, snapshot.state.value, snapshot.seat_id, contact.merchant_id, stale=True
             )
         merchant_id = self._merchant_of(contact)
-        queue = self._queue_of(contact)
         if outcome is OfferOutcome.ANSWERED:
-            return self._answered(contact, merchant_id, seat_id, queue, now_ms)
+            return self._answered(contact, merchant_id, seat_id, now_ms)
+        queue = self._queue_of(contact)
         self._agents.change(
             merchant_id,
             seat_id,
@@ -241,7 +248,14 @@ class RoutingService:
     def contact_ended(
         self, contact_id: str, side: HangupSide, cause: HangupCause, now_ms: int
     ) -> Acknowledged:
-        """The call is over (BYE, CANCEL, failure): record it and let the agent go. Idempotent."""
+        """The call is over (BYE, CANCEL, failure): record it and let the agent go. Idempotent.
+
+        One transaction ends the contact and releases its agent (ringing -> AVAILABLE, talking ->
+        wrap-up or AVAILABLE), so an agent is never left holding an ended contact. A connected
+        contact's seat is not read: the release is written on the from-state the connection left
+        (see ``_seat_as_left``), and only a failed condition makes it read the seat.
+        """
+        read_seat = False
         for _ in range(ATTEMPTS):
             contact = self._contacts.get(contact_id)
             if contact is None:
@@ -249,23 +263,34 @@ class RoutingService:
             ended = apply_contact(contact.snapshot, HangUp(cause, side), now_ms)
             record = self._record_for(contact, ended.contact, now_ms)
             try:
-                self._contacts.end(contact, record, self._outcome_of(contact.snapshot))
-            except ConcurrentUpdateError:
-                continue  # offered or moved meanwhile: end it as it is now
+                release = self._release_of(contact, read_seat, now_ms)
+            except NotFoundError:
+                release = None  # the seat was deleted: nobody to let go
+            try:
+                self._contacts.end(contact, record, self._outcome_of(contact.snapshot), release)
+            except ConcurrentUpdateError as lost:
+                # The seat moved (a missed offer in flight): read it. The contact moved (offered or
+                # connected meanwhile): end it as it is now.
+                read_seat = lost.entity == "seat"
+                continue
             self._publish_contact(ended.event, contact)
             seat_id = contact.snapshot.seat_id
             if seat_id is None or contact.merchant_id is None:
                 return Acknowledged(contact_id, ContactState.ENDED.value, merchant_id=contact.merchant_id)
-            agent = self._release_agent(
-                contact.merchant_id, seat_id, contact_id, self._queue_of(contact), now_ms
-            )
+            if release is None:
+                return Acknowledged(contact_id, ContactState.ENDED.value, seat_id, contact.merchant_id)
+            agent = self._published(release)
+            if agent.state is AgentState.AVAILABLE:
+                # Straight to the next waiting contact; the seat stream will also fire, and find
+                # the agent already reserved.
+                self.agent_available(contact.merchant_id, seat_id, now_ms)
             return Acknowledged(
                 contact_id,
                 ContactState.ENDED.value,
                 seat_id,
                 contact.merchant_id,
                 wrap_up_deadline_ms=agent.wrap_up_deadline_ms
-                if agent.state is AgentState.AFTER_CONTACT_WORK and agent.contact_id == contact_id
+                if agent.state is AgentState.AFTER_CONTACT_WORK
                 else None,
             )
         raise ConcurrentUpdateError("contact", contact_id)
@@ -493,32 +518,109 @@ class RoutingService:
 
     # Offer results and ends
 
-    def _answered(
-        self, contact: LiveContact, merchant_id: str, seat_id: str, queue: RoutingQueue | None, now_ms: int
-    ) -> RoutingDecision:
+    def _answered(self, contact: LiveContact, merchant_id: str, seat_id: str, now_ms: int) -> RoutingDecision:
+        """RESERVED -> ON_CONTACT and OFFERED -> CONNECTED in one transaction, the seat unread.
+
+        The seat's from-state is the one the offer left (``_seat_as_left``); the write is conditioned
+        on it, so a seat that moved meanwhile (the ring timer fired first) fails the condition and is
+        read. A contact that moved (the caller hung up) fails its version: the seat is untouched, and
+        its release was ``contact_ended``'s, in the same transaction as the end.
+        """
         contact_id = contact.contact_id
-        agent = self._agents.change(
-            merchant_id,
-            seat_id,
-            lambda seat: self._if_reserved_for(seat, contact_id, ConnectAgentCommand(contact_id)),
-            now_ms,
+        held: AgentSnapshot | None = self._seat_as_left(contact)
+        for _ in range(ATTEMPTS):
+            if held is None:
+                try:
+                    held = self._seats.get(merchant_id, seat_id).agent
+                except NotFoundError:
+                    held = AgentSnapshot(seat_id=seat_id)
+            if held.state is not AgentState.RESERVED or held.contact_id != contact_id:
+                return Acknowledged(
+                    contact_id, contact.snapshot.state.value, seat_id, merchant_id, stale=True
+                )
+            seat = SeatTransition.of(merchant_id, held, apply(held, ConnectAgentCommand(contact_id), now_ms))
+            connected = apply_contact(contact.snapshot, ConnectAgent(seat_id), now_ms)
+            updated = replace(contact, snapshot=connected.contact, seat_version=seat.after.version)
+            try:
+                self._contacts.connect(contact.version, updated, seat)
+            except ConcurrentUpdateError as lost:
+                if lost.entity == "seat":
+                    held = None  # read what the seat is now
+                    continue
+                fresh = self._contacts.get(contact_id)
+                if fresh is None:
+                    return self._ended_ack(contact_id, stale=True)
+                if fresh.snapshot.state is not ContactState.OFFERED or fresh.snapshot.seat_id != seat_id:
+                    return self._decision_for(fresh, now_ms)
+                contact, held = fresh, self._seat_as_left(fresh)
+                continue
+            self._published(seat)
+            self._publish_contact(connected.event, updated)
+            return Acknowledged(contact_id, ContactState.CONNECTED.value, seat_id, merchant_id)
+        raise ConcurrentUpdateError("contact", contact_id)
+
+    @staticmethod
+    def _seat_as_left(contact: LiveContact) -> AgentSnapshot | None:
+        """The offered or connected seat as this contact's offer or connection left it, without a read.
+
+        While the contact is OFFERED the seat is RESERVED for it, while CONNECTED it is ON_CONTACT
+        for it, at the version the contact recorded: nothing but the router's transitions out of
+        those states moves such a seat (the table has no agent command from them), and each of
+        those also changes the contact. A missed offer writes the seat just before the contact; in
+        that window the guess is wrong, the condition fails and the caller reads the seat.
+
+        The snapshot holds the state, the contact and the version: all that Connect and EndContact
+        read (they set every other field from the command and the clock). ReleaseReservation also
+        hands back the agent's place in line, so it is computed from a seat read. None when the
+        seat must be read.
+        """
+        snapshot = contact.snapshot
+        if snapshot.seat_id is None or contact.seat_version is None:
+            return None  # written before the contact recorded it: read the seat
+        state = {ContactState.OFFERED: AgentState.RESERVED, ContactState.CONNECTED: AgentState.ON_CONTACT}
+        if snapshot.state not in state:
+            return None
+        return AgentSnapshot(
+            seat_id=snapshot.seat_id,
+            state=state[snapshot.state],
+            version=contact.seat_version,
+            contact_id=contact.contact_id,
         )
-        if agent.state is not AgentState.ON_CONTACT or agent.contact_id != contact_id:
-            return Acknowledged(contact_id, contact.snapshot.state.value, seat_id, merchant_id, stale=True)
-        connected = apply_contact(contact.snapshot, ConnectAgent(seat_id), now_ms)
-        updated = replace(contact, snapshot=connected.contact)
-        try:
-            self._contacts.save(contact.version, updated)
-        except ConcurrentUpdateError:
-            # The caller hung up while the agent answered; contact_ended may not have seen the
-            # agent connected yet, so make sure the agent is let go.
-            fresh = self._contacts.get(contact_id)
-            if fresh is None:
-                self._release_agent(merchant_id, seat_id, contact_id, queue, now_ms)
-                return self._ended_ack(contact_id, stale=True)
-            return self._decision_for(fresh, now_ms)
-        self._publish_contact(connected.event, updated)
-        return Acknowledged(contact_id, ContactState.CONNECTED.value, seat_id, merchant_id)
+
+    def _release_of(self, contact: LiveContact, read_seat: bool, now_ms: int) -> SeatTransition | None:
+        """The release of the contact's agent to write with its end, or None when it holds no agent.
+
+        Raises NotFoundError when the seat, read, no longer exists.
+        """
+        snapshot = contact.snapshot
+        if snapshot.seat_id is None or contact.merchant_id is None:
+            return None
+        if snapshot.state not in (ContactState.OFFERED, ContactState.CONNECTED):
+            return None
+        held = None if read_seat or snapshot.state is ContactState.OFFERED else self._seat_as_left(contact)
+        if held is None:
+            held = self._seats.get(contact.merchant_id, snapshot.seat_id).agent
+        command = self._release_command(held, contact)
+        if command is None:
+            return None  # the seat let go of it already (a missed offer in flight)
+        return SeatTransition.of(contact.merchant_id, held, apply(held, command, now_ms))
+
+    def _release_command(self, agent: AgentSnapshot, contact: LiveContact) -> AgentCommand | None:
+        """Ringing -> AVAILABLE (in its place in line); talking -> wrap-up, or AVAILABLE without one."""
+        if agent.contact_id != contact.contact_id:
+            return None
+        if agent.state is AgentState.RESERVED:
+            return ReleaseReservation(contact.contact_id)
+        if agent.state is AgentState.ON_CONTACT:
+            queue = self._queue_of(contact)
+            return EndContact(contact.contact_id, queue.config.wrap_up_seconds if queue is not None else 0)
+        return None
+
+    def _published(self, seat: SeatTransition) -> AgentSnapshot:
+        """Publish the event of a seat transition just written; the seat as written."""
+        if seat.event is not None:
+            self._events.publish(seat.event, merchant_id=seat.merchant_id)
+        return seat.after
 
     def _missed_command(self, outcome: OfferOutcome, contact_id: str) -> AgentCommand:
         if outcome is OfferOutcome.BUSY and self._policy.busy_leaves_agent_available:
@@ -578,10 +680,10 @@ class RoutingService:
             if target is not None:
                 moved = apply_contact(snapshot, Enqueue(target.queue_id, snapshot.priority), now_ms)
                 updated = replace(contact, snapshot=moved.contact, segments=(*contact.segments, left))
-                if not self._save_or_none(contact, updated):
+                # It reaches the target queue: counted "offered" there in the same write.
+                if not self._save_or_none(contact, updated, count_offered=True):
                     return self._decision_for_id(contact.contact_id, now_ms)
                 self._publish_contact(moved.event, updated)
-                self._contacts.count_offered(target.queue_id, now_ms)
                 return self._route_queued(updated, target, now_ms)
             log.error("queue %s overflows to missing queue %s", queue.queue_id, overflow.target)
         if overflow is not None and overflow.kind is OverflowKind.LEGACY_TRUNK:
@@ -681,9 +783,9 @@ class RoutingService:
             return False
         return True
 
-    def _save_or_none(self, old: LiveContact, new: LiveContact) -> bool:
+    def _save_or_none(self, old: LiveContact, new: LiveContact, count_offered: bool = False) -> bool:
         try:
-            self._contacts.save(old.version, new)
+            self._contacts.save(old.version, new, count_offered)
         except ConcurrentUpdateError:
             return False
         return True

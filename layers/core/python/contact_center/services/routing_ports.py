@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from contact_center.domain.acd import AgentCandidate
-from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.agent_state import AgentSnapshot, AgentTransition
 from contact_center.domain.contact import ContactSnapshot
-from contact_center.domain.events import DomainEvent
+from contact_center.domain.events import AgentStateChanged, DomainEvent
 from contact_center.domain.queueing import QueueConfig
 
 
@@ -140,6 +140,8 @@ class LiveContact:
     edge_task_id: str | None = None
     offered_at_ms: int | None = None
     segments: tuple[Segment, ...] = ()
+    # The offered (then connected) seat's version as this contact's offer or connection left it.
+    seat_version: int | None = None
 
     @property
     def contact_id(self) -> str:
@@ -156,6 +158,26 @@ class LiveContact:
             for segment in self.segments
             if segment.kind == "agent" and segment.seat_id and now_ms - segment.ended_at_ms < cooldown_ms
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SeatTransition:
+    """A seat's change written together with its contact's: ``after`` is the domain's transition from
+    ``before``, and is written only while the seat is still in ``before``'s state, for its contact, at
+    its version (the transition's from-state as a condition)."""
+
+    merchant_id: str
+    before: AgentSnapshot
+    after: AgentSnapshot
+    event: AgentStateChanged | None = None  # published once written
+
+    @classmethod
+    def of(cls, merchant_id: str, before: AgentSnapshot, transition: AgentTransition) -> SeatTransition:
+        return cls(merchant_id, before, transition.agent, transition.event)
+
+    @property
+    def seat_id(self) -> str:
+        return self.before.seat_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +229,11 @@ class AgentSeats(Protocol):
 
 class LiveContacts(Protocol):
     def create(self, contact: LiveContact) -> None:
-        """AlreadyExistsError when the contact id is taken (a retried new_contact)."""
+        """AlreadyExistsError when the contact id is taken (a retried new_contact).
+
+        A contact created QUEUED has reached its queue: it is counted in the queue's "offered" for
+        the day in the same write (so a retry neither counts it twice nor loses the count).
+        """
         ...
 
     def get(self, contact_id: str) -> LiveContact | None: ...
@@ -223,19 +249,38 @@ class LiveContacts(Protocol):
         """
         ...
 
-    def save(self, expected_version: int, contact: LiveContact) -> None:
-        """Write the contact's new state (queue index membership follows the state)."""
+    def save(self, expected_version: int, contact: LiveContact, count_offered: bool = False) -> None:
+        """Write the contact's new state (queue index membership follows the state).
+
+        ``count_offered``: the contact has just entered its queue (an overflow), and is counted in
+        that queue's "offered" for the day in the same write.
+        """
         ...
 
-    def end(self, contact: LiveContact, record: ContactRecord, outcome: str | None) -> None:
-        """Record and remove the contact in one step; ConcurrentUpdateError when it changed meanwhile."""
+    def connect(self, expected_version: int, contact: LiveContact, seat: SeatTransition) -> None:
+        """Atomically: the contact @version -> ``contact``, and the seat's ``seat`` transition.
+
+        ConcurrentUpdateError whose ``entity`` is "contact" (it changed) or "seat" (not in the from-state).
+        """
+        ...
+
+    def end(
+        self,
+        contact: LiveContact,
+        record: ContactRecord,
+        outcome: str | None,
+        seat: SeatTransition | None = None,
+    ) -> None:
+        """Record and remove the contact, and release its agent (``seat``), in one step.
+
+        ConcurrentUpdateError whose ``entity`` is "contact" when it changed meanwhile, or "seat" when
+        only the seat is no longer in the release's from-state.
+        """
         ...
 
     def record(self, contact_id: str) -> ContactRecord | None: ...
 
     def owned_by_edge(self, edge_task_id: str, state: str) -> list[LiveContact]: ...
-
-    def count_offered(self, queue_id: str, now_ms: int) -> None: ...
 
 
 class Registrations(Protocol):
