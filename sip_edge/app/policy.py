@@ -1,8 +1,9 @@
 """The contact centre's policy for the edge: which component handles which request.
 
 OPTIONS are answered here (carriers' and load balancers' probes), REGISTER goes to the registrar,
-and what is not built yet gets 501. Background work (writing bindings behind, NAT keep-alives)
-starts and stops with the edge.
+calls (INVITE from a trunk, CANCEL, in-dialog requests, the flow owner's relay) go to the B2BUA,
+and what is none of these gets 501. Background work (writing bindings behind, NAT keep-alives,
+the task's heartbeat, metrics in AWS) starts and stops with the edge.
 """
 
 from __future__ import annotations
@@ -10,14 +11,22 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sip_edge.app.abuse import FailedAuthLimiter
+from sip_edge.app.b2bua import NOT_MINE, B2bua
+from sip_edge.app.call_services import ALLOW, CallServices, RoutingPort
 from sip_edge.app.credentials import CredentialCache, CredentialSource
+from sip_edge.app.dialogs import DialogBook, DialogStore, MemoryDialogStore
 from sip_edge.app.edge import EdgePolicy
+from sip_edge.app.edge_registry import EdgeDirectory, Heartbeat, OwnerAddresses
 from sip_edge.app.keepalive import NatKeepAlive
 from sip_edge.app.location import BindingStore, LocationService
+from sip_edge.app.metrics import CallCounters, MetricsPublisher, metrics_publisher
+from sip_edge.app.queue_hold import QueueHold
 from sip_edge.app.registrar import Registrar, RegistrarSettings
+from sip_edge.app.trunks import TrunkDirectory, TrunkSource
 from sip_edge.config import EdgeConfig
 from sip_edge.sip.digest import DigestAuthenticator
 from sip_edge.sip.message import Request
@@ -30,16 +39,33 @@ if TYPE_CHECKING:
 log = logging.getLogger("sip_edge.policy")
 
 
+@dataclass(frozen=True, slots=True)
+class CallPorts:
+    """The outside world of the B2BUA: the router, trunks, stored dialogs and the fleet directory."""
+
+    routing: RoutingPort
+    trunks: TrunkSource
+    dialogs: DialogStore | None = None
+    fleet: EdgeDirectory | None = None
+
+
 class ContactCenterPolicy(EdgePolicy):
-    allow = ("OPTIONS", "REGISTER")
+    allow = tuple(method.strip() for method in ("REGISTER, " + ALLOW).split(","))
+    supported = ("100rel",)
 
     def __init__(
-        self, stack: SipStack, config: EdgeConfig, credentials: CredentialSource, bindings: BindingStore
+        self,
+        stack: SipStack,
+        config: EdgeConfig,
+        credentials: CredentialSource,
+        bindings: BindingStore,
+        calls: CallPorts | None = None,
     ) -> None:
         super().__init__()
         self._shared_nonces = bool(config.nonce_key)
         key = config.nonce_key.encode() if config.nonce_key else secrets.token_bytes(32)
         self.stack = stack
+        self.config = config
         self.location = LocationService(bindings)
         self.registrar = Registrar(
             RegistrarSettings(domain=config.sip_domain),
@@ -50,6 +76,23 @@ class ContactCenterPolicy(EdgePolicy):
             edge_task_id=config.task_id,
         )
         self.keepalive: NatKeepAlive | None = None
+        self.counters = CallCounters()
+        self.b2bua: B2bua | None = None
+        self.heartbeat: Heartbeat | None = None
+        self.metrics: MetricsPublisher | None = None
+        self._fleet = calls.fleet if calls is not None else None
+        if calls is not None:
+            services = CallServices(
+                stack,
+                calls.routing,
+                config.task_id,
+                dialogs=DialogBook(calls.dialogs or MemoryDialogStore()),
+                trunks=TrunkDirectory(calls.trunks),
+                hold=QueueHold(calls.routing),
+                owners=OwnerAddresses(calls.fleet) if calls.fleet is not None else None,
+                counters=self.counters,
+            )
+            self.b2bua = B2bua(services)
 
     async def start(self, edge: Edge) -> None:
         if not self._shared_nonces:
@@ -60,23 +103,60 @@ class ContactCenterPolicy(EdgePolicy):
             self.location, self.registrar.edge_task_id, lambda data, to: udp.send_to(data, to)
         )
         self.keepalive.start()
+        if self._fleet is not None:
+            host, port = udp.sent_by
+            address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            self.heartbeat = Heartbeat(
+                self._fleet, self.config.task_id, address, lambda: self.counters.active
+            )
+            self.heartbeat.start()
+        self.metrics = metrics_publisher(self.counters)
+        if self.metrics is not None:
+            self.metrics.start()
 
     async def close(self) -> None:
         if self.keepalive is not None:
             await self.keepalive.stop()
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
+        if self.metrics is not None:
+            await self.metrics.stop()
+        if self.b2bua is not None:
+            await self.b2bua.close()
+            close_routing = getattr(self.b2bua.services.routing, "close", None)
+            if close_routing is not None:
+                close_routing()
         await self.location.stop()
 
     def on_request(self, transaction: ServerTransaction | AckContext, request: Request) -> HandlerResult:
-        if request.method == "REGISTER" and isinstance(transaction, ServerTransaction):
+        method = request.method
+        if method == "REGISTER" and isinstance(transaction, ServerTransaction):
             return self.registrar.register(request, flow_of(transaction))
+        if method != "OPTIONS" and self.b2bua is not None:
+            result = self.b2bua.handle(transaction, request)
+            if result is not NOT_MINE:
+                return result  # type: ignore[return-value]
         return super().on_request(transaction, request)
 
 
 def contact_center_policy(config: EdgeConfig) -> Callable[[SipStack], ContactCenterPolicy]:
-    """The policy factory ``python -m sip_edge`` runs with: the data layer behind the registrar."""
-    from sip_edge.app.stores import TableBindingStore, TableCredentialSource
+    """The policy factory ``python -m sip_edge`` runs with: the data layer and the routing function."""
+    from sip_edge.app.routing_client import RoutingClient
+    from sip_edge.app.stores import (
+        TableBindingStore,
+        TableCredentialSource,
+        TableDialogStore,
+        TableEdgeDirectory,
+        TableTrunkSource,
+    )
 
     def build(stack: SipStack) -> ContactCenterPolicy:
-        return ContactCenterPolicy(stack, config, TableCredentialSource(), TableBindingStore())
+        calls = CallPorts(
+            routing=RoutingClient(config.task_id),
+            trunks=TableTrunkSource(),
+            dialogs=TableDialogStore(),
+            fleet=TableEdgeDirectory(),
+        )
+        return ContactCenterPolicy(stack, config, TableCredentialSource(), TableBindingStore(), calls)
 
     return build

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -62,15 +63,11 @@ class RoutingClient:
         self._timeout = timeout_seconds
         self._attempts = attempts
         self._retry_delay = retry_delay_seconds
-        self._client = client or boto3.client(
-            "lambda",
-            config=Config(
-                connect_timeout=2,
-                read_timeout=timeout_seconds,
-                max_pool_connections=max_workers,
-                retries={"mode": "standard", "max_attempts": 3},
-            ),
-        )
+        self._max_workers = max_workers
+        # Built on first use, not at start-up: an edge that never routes a call (a registrar-only
+        # test, a misconfigured region) must still start and answer OPTIONS and REGISTER.
+        self._client = client
+        self._client_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="routing-invoke")
 
     async def new_contact(
@@ -140,9 +137,23 @@ class RoutingClient:
             await asyncio.sleep(self._retry_delay * attempt)
         raise AssertionError("unreachable: the loop returns or raises")
 
+    def _lambda(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                self._client = boto3.client(
+                    "lambda",
+                    config=Config(
+                        connect_timeout=2,
+                        read_timeout=self._timeout,
+                        max_pool_connections=self._max_workers,
+                        retries={"mode": "standard", "max_attempts": 3},
+                    ),
+                )
+            return self._client
+
     def _invoke(self, payload: bytes) -> dict[str, Any]:
         try:
-            response = self._client.invoke(FunctionName=self.function_name, Payload=payload)
+            response = self._lambda().invoke(FunctionName=self.function_name, Payload=payload)
         except Exception as exc:  # botocore raises many types; all mean "no answer"
             raise RoutingError("invoke_failed", f"{type(exc).__name__}: {exc}", retryable=True) from exc
         body = json.loads(response["Payload"].read() or b"{}")

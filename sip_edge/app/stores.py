@@ -1,13 +1,19 @@
-"""The edge's adapters to the data layer: seat credentials and registrar bindings in DynamoDB."""
+"""The edge's adapters to the data layer: credentials, bindings, trunks, dialogs and heartbeats."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
 
 from contact_center.data.bindings import BindingRepository, new_binding
+from contact_center.data.catalog import TrunkRepository
 from contact_center.data.models import BindingItem
 from contact_center.data.seats import SipUserRepository
+from contact_center.data.sessions import DialogRepository, EdgeTaskRepository
+from sip_edge.app.dialogs import StoredCall
 from sip_edge.app.location import Binding
+from sip_edge.app.trunks import Trunk
 
 
 class TableCredentialSource:
@@ -64,3 +70,63 @@ def _from_item(item: BindingItem) -> Binding:
         user_agent=item.user_agent,
         path=tuple(item.path or ()),
     )
+
+
+class TableTrunkSource:
+    def __init__(self, trunks: TrunkRepository | None = None) -> None:
+        self._trunks = trunks or TrunkRepository()
+
+    def trunks(self) -> list[Trunk]:
+        return [Trunk(item.trunk_id, tuple(item.source_cidrs or ())) for item in self._trunks.all()]
+
+
+class TableDialogStore:
+    def __init__(self, dialogs: DialogRepository | None = None) -> None:
+        self._dialogs = dialogs or DialogRepository()
+
+    def save(self, call: StoredCall, now: int, ttl_seconds: int) -> None:
+        self._dialogs.save(
+            call.key,
+            contact_id=call.contact_id,
+            owner=call.owner,
+            state="confirmed",
+            legs=call.legs_dict(),
+            now=now,
+            ttl_seconds=ttl_seconds,
+        )
+
+    def load(self, key: str, now: int) -> StoredCall | None:
+        item = self._dialogs.get(key, now)
+        if item is None or not item.contact_id:
+            return None
+        legs = _plain(item.legs)
+        return StoredCall.from_legs(key, item.contact_id, item.owner, legs, recovered=True)
+
+    def delete(self, key: str) -> None:
+        self._dialogs.delete(key)
+
+
+class TableEdgeDirectory:
+    def __init__(self, tasks: EdgeTaskRepository | None = None, region: str | None = None) -> None:
+        self._tasks = tasks or EdgeTaskRepository()
+        self._region = region
+
+    def heartbeat(self, task_id: str, address: str, now: int, active_calls: int) -> None:
+        self._tasks.heartbeat(task_id, address, now, region=self._region, active_calls=active_calls)
+
+    def address_of(self, task_id: str, now: int) -> str | None:
+        item = self._tasks.get(task_id, now)
+        return None if item is None else item.address
+
+
+def _plain(value: Any) -> Any:
+    """A raw MapAttribute read back as plain dicts, lists and numbers."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == int(value) else float(value)
+    return value

@@ -16,7 +16,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Union
 
@@ -463,17 +463,21 @@ class SipStack:
             and len(request.to_bytes()) + _VIA_ALLOWANCE > UDP_SIZE_LIMIT
         )
 
-    def cancel(self, invite: ClientTransaction) -> bool:
+    def cancel(self, invite: ClientTransaction, headers: Iterable[tuple[str, str]] = ()) -> bool:
         """Cancel a pending INVITE (§9.1): the CANCEL goes to the same destination over the same
         transport, as its own non-INVITE transaction, once a provisional response has arrived.
         Returns False when the INVITE already has a final response (nothing left to cancel).
         The INVITE transaction then receives the 487 (or the final response that won the race).
+        `headers` are added to the CANCEL (e.g. a Reason, RFC 3326).
         """
+        extra = tuple(headers)
         if not isinstance(invite, ClientInviteTransaction):
             raise ValueError("only an INVITE can be cancelled")
 
         def send_cancel() -> None:
             request = build_cancel(invite.request)
+            for name, value in extra:
+                request.headers.add(name, value)
             key = client_key(request)
             transaction = ClientNonInviteTransaction(
                 request,

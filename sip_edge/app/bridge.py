@@ -1,0 +1,270 @@
+"""An answered call: two confirmed dialogs, and every in-dialog request relayed from one to the other.
+
+The bridge answers a request on one leg by sending the same request as a new transaction on the
+other leg and relaying the final response back (RFC 7092's signalling-only B2BUA):
+
+- BYE: answered 200 at once (the sender is leaving whatever happens), BYE on the other leg with
+  a Reason (RFC 3326: the sender's own, else normal clearing), then ``contact_ended`` with the
+  side that hung up, and the stored dialog is deleted.
+- re-INVITE: relayed; its 2xx is acknowledged on the far leg by us — at once when the re-INVITE
+  carried the offer, else when the requester's ACK brings the answer. UPDATE, INFO and other
+  non-INVITE requests: relayed, final response relayed back.
+- ACK: only consumed (each leg's 2xx is acknowledged independently), or relayed with its body
+  when it completes a late-offer exchange.
+
+A bridge rebuilt from the table by another edge task (`from_stored`) behaves the same: its CSeqs
+jump ahead (see `legs.RECOVERY_CSEQ_STEP`) and its Contact becomes this task's address on the next
+target refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.services.routing_decisions import Acknowledged, Connect, OfferOutcome
+from sip_edge.app.call_services import CallServices
+from sip_edge.app.dialogs import StoredCall
+from sip_edge.app.legs import AGENT, CALLER, Leg
+from sip_edge.app.routing_client import RoutingError
+from sip_edge.sip.message import Request, Response
+from sip_edge.sip.stack import Reply
+from sip_edge.sip.transaction import ClientTransaction, ServerTransaction, TransactionError
+
+__all__ = ["Bridge"]
+
+log = logging.getLogger("sip_edge.bridge")
+
+REASON_NORMAL = 'Q.850;cause=16;text="Normal call clearing"'
+REASON_SYSTEM = 'Q.850;cause=41;text="Temporary failure"'
+# Headers that travel with a relayed request or response besides the body.
+_RELAYED = ("Content-Type", "Content-Disposition", "Info-Package", "Event", "Session-Expires", "Require")
+_HANGUP_SIDE = {CALLER: HangupSide.CUSTOMER, AGENT: HangupSide.AGENT}
+
+
+def _other(side: str) -> str:
+    return AGENT if side == CALLER else CALLER
+
+
+def _copy(message: Request | Response, names: tuple[str, ...] = _RELAYED) -> list[tuple[str, str]]:
+    return [(name, value) for name in names for value in message.headers.get_lines(name)]
+
+
+class Bridge:
+    def __init__(
+        self,
+        services: CallServices,
+        key: str,
+        contact_id: str,
+        caller: Leg,
+        agent: Leg,
+        *,
+        seat_id: str | None = None,
+        merchant_id: str | None = None,
+    ) -> None:
+        self.services = services
+        self.key = key
+        self.contact_id = contact_id
+        self.legs = {CALLER: caller, AGENT: agent}
+        self.seat_id = seat_id
+        self.merchant_id = merchant_id
+        self.ended = False
+        # contact_ended must not overtake offer_result(answered): the record would miss the answer.
+        self._routing = asyncio.Lock()
+        # side -> (far leg, its INVITE transaction): the 2xx on the far leg we ACK when `side` ACKs.
+        self._pending_ack: dict[str, tuple[Leg, ClientTransaction]] = {}
+        # The ACK sent for a client INVITE transaction, re-sent on each 2xx retransmission.
+        self._acks: dict[ClientTransaction, Request] = {}
+
+    @classmethod
+    def from_stored(cls, services: CallServices, stored: StoredCall) -> Bridge:
+        return cls(
+            services,
+            stored.key,
+            stored.contact_id,
+            stored.caller,
+            stored.agent,
+            seat_id=stored.seat_id,
+            merchant_id=stored.merchant_id,
+        )
+
+    def stored(self) -> StoredCall:
+        return StoredCall(
+            self.key,
+            self.contact_id,
+            self.legs[CALLER],
+            self.legs[AGENT],
+            seat_id=self.seat_id,
+            merchant_id=self.merchant_id,
+            owner=self.services.task_id,
+        )
+
+    # --- 2xx acknowledgement ----------------------------------------------------------------------
+
+    def expect_ack(self, tx: ClientTransaction, relay_from: str | None) -> None:
+        """Acknowledge the 2xx of `tx` (an INVITE we sent on the far leg) now, or when `relay_from`
+        sends its ACK (late offer: that ACK carries the SDP answer)."""
+        far = (
+            self.legs[AGENT]
+            if tx.request.headers.get("Call-ID") == self.legs[AGENT].call_id
+            else self.legs[CALLER]
+        )
+        tx.on_response = self._on_2xx_again
+        if relay_from is None:
+            self._send_ack(far, tx, b"", None)
+        else:
+            self._pending_ack[relay_from] = (far, tx)
+
+    def _send_ack(self, far: Leg, tx: ClientTransaction, body: bytes, content_type: str | None) -> None:
+        headers = [("Content-Type", content_type)] if body and content_type else []
+        ack = far.request("ACK", cseq=tx.request.cseq[0], body=body, headers=headers)
+        self._acks[tx] = ack
+        self.services.stack.send_stateless(ack, far.destination_of())
+
+    def _on_2xx_again(self, tx: ClientTransaction, response: Response) -> None:
+        # §13.2.2.4: every retransmission of the 2xx gets the same ACK again.
+        ack = self._acks.get(tx)
+        if ack is not None and 200 <= response.status < 300:
+            far = self.legs[AGENT] if response.call_id == self.legs[AGENT].call_id else self.legs[CALLER]
+            self.services.stack.send_stateless(ack, far.destination_of())
+
+    def on_ack(self, request: Request, side: str) -> None:
+        pending = self._pending_ack.pop(side, None)
+        if pending is not None:
+            far, tx = pending
+            self._send_ack(far, tx, request.body, request.content_type)
+
+    # --- set-up completion ------------------------------------------------------------------------
+
+    async def answered(self, connect: Connect) -> None:
+        """Report the answer; store the dialog; end the call if the contact is gone meanwhile."""
+        async with self._routing:
+            try:
+                result = await self.services.routing.offer_result(
+                    self.contact_id, connect.seat_id, OfferOutcome.ANSWERED
+                )
+            except RoutingError as exc:
+                log.error("offer_result(answered) for %s failed: %s", self.contact_id, exc)
+                result = None
+        connected = isinstance(result, Acknowledged) and result.state == "connected"
+        if not connected and not self.ended:
+            log.warning(
+                "contact %s is not connected after the answer (%r): ending it", self.contact_id, result
+            )
+            await self.hang_up(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+            return
+        if not self.ended:
+            await self.services.dialogs.save(self.stored())
+
+    # --- requests on either leg -------------------------------------------------------------------
+
+    async def on_request(self, transaction: ServerTransaction, request: Request, side: str) -> Reply | None:
+        leg = self.legs[side]
+        method = request.method
+        cseq = request.cseq[0]
+        if cseq > leg.remote_cseq:
+            leg.remote_cseq = cseq
+        if self.ended:
+            return Reply(481)
+        hops = request.max_forwards
+        if hops is not None and hops <= 0:
+            return Reply(483)
+        if method == "BYE":
+            transaction.reply(200)
+            await self._bye(request, side)
+            return None
+        if method == "INVITE":
+            return await self._relay_invite(request, side)
+        if method == "PRACK":
+            return Reply(200)  # a late PRACK for a provisional of the set-up: nothing left to do
+        if method in ("UPDATE", "INFO", "MESSAGE", "NOTIFY", "OPTIONS"):
+            return await self._relay(request, side)
+        return Reply(501, headers=(("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, PRACK, OPTIONS"),))
+
+    def _relayed_headers(self, request: Request) -> list[tuple[str, str]]:
+        hops = request.max_forwards
+        return [("Max-Forwards", str((70 if hops is None else hops) - 1)), *_copy(request)]
+
+    async def _relay_invite(self, request: Request, side: str) -> Reply:
+        leg, far = self.legs[side], self.legs[_other(side)]
+        leg.learn_target(request)
+        out = far.request("INVITE", body=request.body, headers=self._relayed_headers(request))
+        tx = self.services.stack.send_request(out, far.destination_of())
+        try:
+            final = await tx.final_response()
+        except TransactionError as exc:
+            log.info("re-INVITE on the %s leg of %s failed: %s", far.side, self.contact_id, exc)
+            return Reply(500, "Far end did not answer", headers=(("Retry-After", "1"),))
+        headers = _copy(final, ("Content-Type",))
+        if 200 <= final.status < 300:
+            far.learn_target(final)
+            assert isinstance(tx, ClientTransaction)
+            self.expect_ack(tx, relay_from=None if request.body else side)
+            headers.append(("Contact", f"<{leg.contact}>"))
+            self.services.spawn(self.services.dialogs.save(self.stored()), name="store-dialog")
+        return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
+
+    async def _relay(self, request: Request, side: str) -> Reply:
+        leg, far = self.legs[side], self.legs[_other(side)]
+        method = request.method
+        if method == "UPDATE":
+            leg.learn_target(request)
+        out = far.request(method, body=request.body, headers=self._relayed_headers(request))
+        tx = self.services.stack.send_request(out, far.destination_of())
+        try:
+            final = await tx.final_response()
+        except TransactionError as exc:
+            log.info("%s on the %s leg of %s failed: %s", method, far.side, self.contact_id, exc)
+            return Reply(500, "Far end did not answer", headers=(("Retry-After", "1"),))
+        headers = _copy(final, ("Content-Type",))
+        if method == "UPDATE" and 200 <= final.status < 300:
+            far.learn_target(final)
+            headers.append(("Contact", f"<{leg.contact}>"))
+        return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
+
+    # --- teardown ---------------------------------------------------------------------------------
+
+    async def _bye(self, request: Request, side: str) -> None:
+        self.ended = True
+        far = self.legs[_other(side)]
+        reason = request.headers.get("Reason") or REASON_NORMAL
+        self._send_bye(far, reason, self._relayed_headers(request)[:1])
+        await self._finish(_HANGUP_SIDE[side], HangupCause.NORMAL_CLEARING)
+
+    def _send_bye(self, leg: Leg, reason: str, extra: list[tuple[str, str]] | None = None) -> None:
+        bye = leg.request("BYE", headers=[*(extra or []), ("Reason", reason)])
+        try:
+            self.services.stack.send_request(bye, leg.destination_of())
+        except Exception as exc:
+            log.warning("BYE on the %s leg of %s not sent: %s", leg.side, self.contact_id, exc)
+
+    async def hang_up(self, side: HangupSide, cause: HangupCause) -> None:
+        """End both legs from here (no ACK from the caller, the contact gone, shutdown)."""
+        if self.ended:
+            return
+        self.ended = True
+        for leg in self.legs.values():
+            self._send_bye(leg, REASON_SYSTEM)
+        await self._finish(side, cause)
+
+    async def _finish(self, side: HangupSide, cause: HangupCause) -> None:
+        services = self.services
+        services.bridge_ended(self)
+        self._pending_ack.clear()
+        result: Acknowledged | None = None
+        async with self._routing:
+            try:
+                result = await services.routing.contact_ended(self.contact_id, side, cause)
+            except RoutingError as exc:
+                log.error("contact_ended for %s failed: %s", self.contact_id, exc)
+        await services.dialogs.delete(self.key, self.legs[CALLER].call_id)
+        if (
+            result is not None
+            and result.wrap_up_deadline_ms is not None
+            and result.seat_id
+            and result.merchant_id
+        ):
+            services.schedule_wrap_up(
+                result.merchant_id, result.seat_id, self.contact_id, result.wrap_up_deadline_ms
+            )

@@ -1,0 +1,174 @@
+"""The fleet of edge tasks: this task's heartbeat, the others' addresses, and which one to go through.
+
+Every task writes its advertised SIP address every ``interval`` seconds (a TTL makes a dead task
+disappear within ``ttl``). A call for an agent whose phone registered through another task must
+reach the phone through that task: only it holds the NAT pinhole (UDP) or the connection (TCP/TLS)
+the phone opened. `agent_route` is that decision; `OwnerAddresses` finds the owner's address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from contact_center.services.routing_ports import AgentTarget
+from sip_edge.app.legs import split_hostport
+from sip_edge.sip.message import SipParseError, parse_uri
+from sip_edge.sip.stack import Destination
+
+__all__ = [
+    "AgentRoute",
+    "EdgeDirectory",
+    "Heartbeat",
+    "OwnerAddresses",
+    "agent_route",
+    "decode_flow",
+    "encode_flow",
+]
+
+log = logging.getLogger("sip_edge.fleet")
+
+
+class EdgeDirectory(Protocol):
+    """Heartbeats of the fleet (the table in production). Blocking: runs in a worker thread."""
+
+    def heartbeat(self, task_id: str, address: str, now: int, active_calls: int) -> None: ...
+
+    def address_of(self, task_id: str, now: int) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRoute:
+    """Where the agent leg's requests go, and the Route that makes the owner task relay them."""
+
+    destination: Destination
+    route: tuple[str, ...] = ()
+    via_owner: str | None = None  # the task relaying, when not this one
+
+
+def encode_flow(transport: str, received: str) -> str:
+    """A URI-parameter-safe token naming a flow: ``udp~10.0.0.7~5062``."""
+    host, port = split_hostport(received)
+    return f"{transport.lower()}~{host}~{port or ''}"
+
+
+def decode_flow(token: str) -> Destination | None:
+    parts = token.split("~")
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    return Destination(parts[0].upper(), parts[1], int(parts[2]))
+
+
+def _direct(target: AgentTarget) -> Destination:
+    if target.received:
+        host, port = split_hostport(target.received)
+        return Destination(target.transport, host, port)
+    # No source address recorded (a static binding): the Contact URI itself.
+    try:
+        uri = parse_uri(target.contact_uri)
+    except SipParseError:
+        return Destination(target.transport, target.contact_uri)
+    return Destination(uri.transport.upper() if uri.transport else target.transport, uri.host, uri.port)
+
+
+def agent_route(target: AgentTarget, own_task_id: str, owner_address: str | None) -> AgentRoute:
+    """How to reach one registered device.
+
+    - Registered through this task (or nobody recorded): straight to the ``received`` address over
+      the binding's transport (the pinhole, or the phone's connection in the transport's table).
+    - Registered through another live task: to that task, with a loose Route naming the flow;
+      the owner pops it and relays over its own pinhole/connection (see `B2bua` relay).
+    - The owner is gone (no heartbeat): straight to ``received`` anyway. Over UDP the pinhole
+      often still accepts packets from the same public address (the fleet shares it behind the
+      NLB); over TCP a new connection is tried. The phone re-registers within its interval.
+    """
+    direct = _direct(target)
+    if not target.flow_owner or target.flow_owner == own_task_id or not target.received:
+        return AgentRoute(direct)
+    if owner_address is None:
+        return AgentRoute(direct)
+    host, port = split_hostport(owner_address)
+    flow = encode_flow(target.transport, target.received)
+    hostport = f"[{host}]" if ":" in host else host
+    route = f"<sip:{hostport}:{port};lr;flow={flow}>" if port else f"<sip:{hostport};lr;flow={flow}>"
+    return AgentRoute(Destination(target.transport, host, port), (route,), target.flow_owner)
+
+
+class OwnerAddresses:
+    """Edge task id -> advertised address, read from the heartbeats and cached for ``ttl`` seconds."""
+
+    def __init__(
+        self, directory: EdgeDirectory, *, ttl: float = 10.0, now: Callable[[], float] = time.time
+    ) -> None:
+        self._directory = directory
+        self._ttl = ttl
+        self._now = now
+        self._cache: dict[str, tuple[str | None, float]] = {}
+
+    async def address_of(self, task_id: str) -> str | None:
+        cached = self._cache.get(task_id)
+        now = self._now()
+        if cached is not None and now - cached[1] < self._ttl:
+            return cached[0]
+        try:
+            address = await asyncio.wait_for(
+                asyncio.to_thread(self._directory.address_of, task_id, int(now)), 2.0
+            )
+        except Exception:
+            log.exception("looking up edge task %s failed", task_id)
+            address = None
+        self._cache[task_id] = (address, now)
+        return address
+
+
+class Heartbeat:
+    """Writes this task's address and active call count every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        directory: EdgeDirectory,
+        task_id: str,
+        address: str,
+        active_calls: Callable[[], int],
+        *,
+        interval: float = 10.0,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._directory = directory
+        self._task_id = task_id
+        self.address = address
+        self._active_calls = active_calls
+        self._interval = interval
+        self._now = now
+        self._task: asyncio.Task[None] | None = None
+        self.beats = 0
+
+    async def beat(self) -> None:
+        await asyncio.to_thread(
+            self._directory.heartbeat, self._task_id, self.address, int(self._now()), self._active_calls()
+        )
+        self.beats += 1
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="edge-heartbeat")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.beat()
+            except Exception:
+                log.exception("edge heartbeat failed")
+            await asyncio.sleep(self._interval)

@@ -1,0 +1,113 @@
+"""Call counters of one edge task, published to CloudWatch in AWS only.
+
+``ActiveCalls`` (a gauge: calls set up or talking now) and ``CallsStarted`` (INVITEs accepted from
+trunks since the last publication) go to namespace ``EDGE_METRICS_NAMESPACE`` every 60 s, without
+dimensions, so the alarm and the autoscaling policy aggregate the whole fleet with one metric.
+Unset (local mode, tests), nothing is sent anywhere: the counters are still kept for the heartbeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["NAMESPACE_ENV", "CallCounters", "MetricsPublisher", "metrics_publisher"]
+
+log = logging.getLogger("sip_edge.metrics")
+
+NAMESPACE_ENV = "EDGE_METRICS_NAMESPACE"
+
+
+class CallCounters:
+    def __init__(self) -> None:
+        self.active = 0
+        self.started = 0  # since the last publication
+        self.started_total = 0
+
+    def call_started(self) -> None:
+        self.active += 1
+        self.started += 1
+        self.started_total += 1
+
+    def call_adopted(self) -> None:
+        """A call set up by another task, now held here (its start was counted there)."""
+        self.active += 1
+
+    def call_ended(self) -> None:
+        self.active = max(0, self.active - 1)
+
+    def take_started(self) -> int:
+        started, self.started = self.started, 0
+        return started
+
+
+class MetricsPublisher:
+    def __init__(
+        self,
+        counters: CallCounters,
+        namespace: str,
+        client_factory: Callable[[], Any],
+        *,
+        interval: float = 60.0,
+    ) -> None:
+        self._counters = counters
+        self._namespace = namespace
+        self._client_factory = client_factory
+        self._client: Any = None
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    def _put(self, active: int, started: int) -> None:
+        if self._client is None:
+            self._client = self._client_factory()
+        self._client.put_metric_data(
+            Namespace=self._namespace,
+            MetricData=[
+                {"MetricName": "ActiveCalls", "Value": float(active), "Unit": "Count"},
+                {"MetricName": "CallsStarted", "Value": float(started), "Unit": "Count"},
+            ],
+        )
+
+    async def publish(self) -> None:
+        active, started = self._counters.active, self._counters.take_started()
+        try:
+            await asyncio.to_thread(self._put, active, started)
+        except Exception:
+            self._counters.started += started  # counted in the next publication instead
+            log.exception("publishing edge metrics failed")
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="edge-metrics")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.publish()
+
+
+def metrics_publisher(
+    counters: CallCounters, environ: dict[str, str] | None = None
+) -> MetricsPublisher | None:
+    """A publisher when ``EDGE_METRICS_NAMESPACE`` is set (AWS), else None (never locally)."""
+    namespace = (environ if environ is not None else os.environ).get(NAMESPACE_ENV)
+    if not namespace:
+        return None
+
+    def client() -> Any:
+        import boto3
+
+        return boto3.client("cloudwatch")
+
+    return MetricsPublisher(counters, namespace, client)

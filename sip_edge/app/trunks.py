@@ -1,0 +1,96 @@
+"""Which source addresses are carriers: the trunks' CIDRs, cached.
+
+An INVITE is only taken from an address inside a configured trunk's ``source_cidrs``; anything
+else is refused with 403 before routing is asked (toll fraud and scanners never cost a Lambda
+call). The list is read from the table at most every ``ttl`` seconds (10 s: a new trunk is usable
+within that, and 28 calls/s cost one read per 10 s instead of 280). A failed refresh keeps the last
+good list; with no list at all the check fails with `TrunkListUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["Trunk", "TrunkDirectory", "TrunkListUnavailableError", "TrunkSource"]
+
+log = logging.getLogger("sip_edge.trunks")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Trunk:
+    trunk_id: str
+    source_cidrs: tuple[str, ...]
+
+
+class TrunkSource(Protocol):
+    """Every configured trunk (the table in production). Blocking: runs in a worker thread."""
+
+    def trunks(self) -> Sequence[Trunk]: ...
+
+
+class TrunkListUnavailableError(Exception):
+    """The trunk list was never read (the table is unreachable): no source can be vetted."""
+
+
+class TrunkDirectory:
+    def __init__(
+        self,
+        source: TrunkSource,
+        *,
+        ttl: float = 10.0,
+        timeout: float = 2.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._ttl = ttl
+        self._timeout = timeout
+        self._now = now
+        self._networks: list[tuple[Network, str]] | None = None
+        self._loaded_at = 0.0
+        self._refreshing: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def _compile(trunks: Iterable[Trunk]) -> list[tuple[Network, str]]:
+        networks: list[tuple[Network, str]] = []
+        for trunk in trunks:
+            for cidr in trunk.source_cidrs:
+                try:
+                    networks.append((ipaddress.ip_network(cidr, strict=False), trunk.trunk_id))
+                except ValueError:
+                    log.warning("trunk %s has an invalid CIDR %r; ignored", trunk.trunk_id, cidr)
+        return networks
+
+    async def _refresh(self) -> None:
+        trunks = await asyncio.wait_for(asyncio.to_thread(self._source.trunks), self._timeout)
+        self._networks = self._compile(trunks)
+        self._loaded_at = self._now()
+
+    async def trunk_for(self, source_ip: str) -> str | None:
+        """The id of the trunk whose CIDRs hold ``source_ip``, or None."""
+        if self._networks is None or self._now() - self._loaded_at >= self._ttl:
+            # One refresh at a time: a burst of INVITEs after expiry waits on the same read.
+            if self._refreshing is None or self._refreshing.done():
+                self._refreshing = asyncio.ensure_future(self._refresh())
+            try:
+                await asyncio.shield(self._refreshing)
+            except Exception as exc:
+                if self._networks is None:
+                    raise TrunkListUnavailableError(str(exc) or type(exc).__name__) from exc
+                log.warning("refreshing the trunk list failed (%s); using the last one", exc)
+                self._loaded_at = self._now()  # do not hammer a failing table on every INVITE
+        try:
+            address = ipaddress.ip_address(source_ip.strip("[]"))
+        except ValueError:
+            return None
+        for network, trunk_id in self._networks or ():
+            if address.version == network.version and address in network:
+                return trunk_id
+        return None

@@ -1,0 +1,337 @@
+"""In-process B2BUA fixtures: an edge with the contact-centre policy on fakes, and scripted phones.
+
+The edge runs in the test's event loop on real loopback UDP sockets; the router, trunks and
+stores are fakes, so a test scripts the routing decisions and reads back every call the edge made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.services.routing_decisions import (
+    Acknowledged,
+    Connect,
+    OfferOutcome,
+    RoutingDecision,
+)
+from contact_center.services.routing_ports import AgentTarget
+from sip_edge.app.credentials import CredentialSource
+from sip_edge.app.dialogs import MemoryDialogStore
+from sip_edge.app.edge import Edge, build_edge
+from sip_edge.app.location import Binding
+from sip_edge.app.policy import CallPorts, ContactCenterPolicy
+from sip_edge.app.trunks import Trunk
+from sip_edge.config import EdgeConfig
+from sip_edge.sip.message import Request, Response, make_response, parse_message
+from sip_edge.sip.stack import SipStack
+
+HOST = "127.0.0.1"
+AUDIO_SDP = (
+    b"v=0\r\no=carrier 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 40000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n"
+)
+AGENT_SDP = b"v=0\r\no=agent 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 42000 RTP/AVP 0\r\n"
+
+
+class FakeRouting:
+    """Answers from scripts; records every call as (action, args)."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, tuple[Any, ...]]] = []
+        self.new_contact_answer: RoutingDecision | None = None
+        self.offer_answers: list[RoutingDecision] = []
+        self.queue_timeout_answer: RoutingDecision | None = None
+        self.pending: list[Connect] = []
+        self.ended = asyncio.Event()
+        self.wrap_up_deadline_ms: int | None = None
+        self.delay = 0.0
+
+    def actions(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for action, args in self.log if action == name]
+
+    async def new_contact(self, called: str, caller: str, contact_id: str) -> RoutingDecision:
+        self.log.append(("new_contact", (called, caller, contact_id)))
+        await asyncio.sleep(self.delay)
+        assert self.new_contact_answer is not None
+        return _with_contact(self.new_contact_answer, contact_id)
+
+    async def offer_result(self, contact_id: str, seat_id: str, outcome: OfferOutcome) -> RoutingDecision:
+        self.log.append(("offer_result", (contact_id, seat_id, outcome)))
+        if outcome is OfferOutcome.ANSWERED:
+            return Acknowledged(contact_id, "connected", seat_id, "m1")
+        return _with_contact(self.offer_answers.pop(0), contact_id)
+
+    async def contact_ended(self, contact_id: str, side: HangupSide, cause: HangupCause) -> Acknowledged:
+        self.log.append(("contact_ended", (contact_id, side, cause)))
+        self.ended.set()
+        return Acknowledged(contact_id, "ended", "seat-1", "m1", wrap_up_deadline_ms=self.wrap_up_deadline_ms)
+
+    async def queue_timeout(self, contact_id: str) -> RoutingDecision:
+        self.log.append(("queue_timeout", (contact_id,)))
+        assert self.queue_timeout_answer is not None
+        return _with_contact(self.queue_timeout_answer, contact_id)
+
+    async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
+        self.log.append(("pending_offers", (retry_queued,)))
+        return list(self.pending)
+
+    async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None:
+        self.log.append(("finish_wrap_up", (merchant_id, seat_id, contact_id)))
+
+
+def _with_contact(decision: RoutingDecision, contact_id: str) -> RoutingDecision:
+    if hasattr(decision, "contact_id") and getattr(decision, "contact_id", None) in (None, "?"):
+        from dataclasses import replace
+
+        return replace(decision, contact_id=contact_id)  # type: ignore[type-var]
+    return decision
+
+
+def connect_to(*phones: Phone, seat: str = "seat-1", ring: int = 5, contact_id: str = "?") -> Connect:
+    return Connect(
+        contact_id=contact_id,
+        seat_id=seat,
+        merchant_id="m1",
+        aor=f"sip:{seat}@127.0.0.1",
+        targets=tuple(
+            AgentTarget(f"sip:{seat}@{HOST}:{p.port}", received=f"{HOST}:{p.port}", flow_owner="edge-a")
+            for p in phones
+        ),
+        ring_timeout_seconds=ring,
+    )
+
+
+class StaticTrunks:
+    def __init__(self, cidrs: Sequence[str] = ("127.0.0.0/8",)) -> None:
+        self.cidrs = tuple(cidrs)
+
+    def trunks(self) -> list[Trunk]:
+        return [Trunk("carrier", self.cidrs)]
+
+
+class NoCredentials(CredentialSource):
+    def ha1s(self, username: str) -> None:
+        return None
+
+
+class NoBindings:
+    def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
+        pass
+
+    def load(self, aor: str, now: float) -> list[Binding]:
+        return []
+
+
+@dataclass
+class RunningEdge:
+    edge: Edge
+    policy: ContactCenterPolicy
+    routing: FakeRouting
+    dialogs: MemoryDialogStore
+
+    @property
+    def port(self) -> int:
+        return self.edge.address("UDP")[1]
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (HOST, self.port)
+
+
+@contextlib.asynccontextmanager
+async def running_edge(
+    routing: FakeRouting | None = None,
+    *,
+    task_id: str = "edge-a",
+    dialogs: MemoryDialogStore | None = None,
+    trunks: StaticTrunks | None = None,
+    fleet: Any = None,
+) -> AsyncIterator[RunningEdge]:
+    routing = routing or FakeRouting()
+    dialogs = dialogs if dialogs is not None else MemoryDialogStore()
+    created: list[ContactCenterPolicy] = []
+
+    def factory(stack: SipStack) -> ContactCenterPolicy:
+        ports = CallPorts(routing=routing, trunks=trunks or StaticTrunks(), dialogs=dialogs, fleet=fleet)
+        config = EdgeConfig(host=HOST, port=0, task_id=task_id, nonce_key="k" * 16)
+        created.append(ContactCenterPolicy(stack, config, NoCredentials(), NoBindings(), ports))
+        return created[-1]
+
+    edge = build_edge(EdgeConfig(host=HOST, port=0, task_id=task_id), factory)
+    await edge.start()
+    try:
+        yield RunningEdge(edge, created[0], routing, dialogs)
+    finally:
+        await edge.close()
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, inbox: asyncio.Queue[tuple[Request | Response, tuple[str, int]]]) -> None:
+        self.inbox = inbox
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        self.inbox.put_nowait((parse_message(data), (addr[0], addr[1])))
+
+
+@dataclass
+class Phone:
+    """A scripted UDP user agent (a carrier trunk or an agent's softphone)."""
+
+    name: str
+    transport: asyncio.DatagramTransport | None = None
+    inbox: asyncio.Queue[tuple[Request | Response, tuple[str, int]]] = field(default_factory=asyncio.Queue)
+    port: int = 0
+    tag: str = field(default_factory=lambda: secrets.token_hex(4))
+    cseq: int = 1
+    seen: list[Request | Response] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, name: str) -> Phone:
+        phone = cls(name)
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Protocol(phone.inbox), local_addr=(HOST, 0)
+        )
+        phone.transport = transport
+        phone.port = transport.get_extra_info("sockname")[1]
+        return phone
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def send(self, message: Request | Response | bytes, to: tuple[str, int]) -> None:
+        assert self.transport is not None
+        data = message if isinstance(message, bytes) else message.to_bytes()
+        self.transport.sendto(data, to)
+
+    async def recv(
+        self, match: Callable[[Request | Response], bool] | None = None, timeout: float = 5.0
+    ) -> tuple[Request | Response, tuple[str, int]]:
+        """The next message that matches (others are kept in `seen` and dropped)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise TimeoutError(f"{self.name}: nothing matching within {timeout} s; saw {self.seen[-5:]}")
+            message, source = await asyncio.wait_for(self.inbox.get(), left)
+            self.seen.append(message)
+            if match is None or match(message):
+                return message, source
+
+    async def request(self, method: str, timeout: float = 5.0) -> tuple[Request, tuple[str, int]]:
+        message, source = await self.recv(lambda m: isinstance(m, Request) and m.method == method, timeout)
+        assert isinstance(message, Request)
+        return message, source
+
+    async def response(
+        self, method: str, status: int | None = None, *, final: bool = False, timeout: float = 5.0
+    ) -> Response:
+        def wanted(m: Request | Response) -> bool:
+            return (
+                isinstance(m, Response)
+                and m.cseq[1] == method
+                and (status is None or m.status == status)
+                and (not final or m.status >= 200)
+            )
+
+        message, _ = await self.recv(wanted, timeout)
+        assert isinstance(message, Response)
+        return message
+
+    def answer(
+        self,
+        request: Request,
+        source: tuple[str, int],
+        status: int,
+        *,
+        body: bytes = b"",
+        to_tag: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> Response:
+        extra = [("Contact", f"<sip:{self.name}@{HOST}:{self.port}>"), *headers]
+        if body:
+            extra.append(("Content-Type", "application/sdp"))
+        response = make_response(
+            request, status, to_tag=to_tag or (self.tag if status > 100 else None), headers=extra, body=body
+        )
+        self.send(response, source)
+        return response
+
+    def invite(
+        self,
+        edge: tuple[str, int],
+        number: str,
+        *,
+        body: bytes = AUDIO_SDP,
+        headers: Sequence[tuple[str, str]] = (),
+        max_forwards: int = 70,
+    ) -> Request:
+        call_id = secrets.token_hex(8)
+        branch = "z9hG4bK" + secrets.token_hex(8)
+        lines = [
+            f"INVITE sip:{number}@{edge[0]}:{edge[1]} SIP/2.0",
+            f"Via: SIP/2.0/UDP {HOST}:{self.port};branch={branch};rport",
+            f"From: <sip:+4930123@{HOST}>;tag={self.tag}",
+            f"To: <sip:{number}@{edge[0]}>",
+            f"Call-ID: {call_id}",
+            "CSeq: 1 INVITE",
+            f"Contact: <sip:{self.name}@{HOST}:{self.port}>",
+            f"Max-Forwards: {max_forwards}",
+            *(f"{name}: {value}" for name, value in headers),
+        ]
+        if body:
+            lines.append("Content-Type: application/sdp")
+        data = ("\r\n".join(lines) + f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        request = parse_message(data)
+        assert isinstance(request, Request)
+        self.send(request, edge)
+        return request
+
+    def in_dialog(
+        self,
+        method: str,
+        invite: Request,
+        response: Response,
+        to: tuple[str, int],
+        *,
+        uas: bool = False,
+        cseq: int | None = None,
+        body: bytes = b"",
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> Request:
+        """A request inside the dialog of `invite`/`response`, to the peer's Contact (§12.2.1.1)."""
+        contact = (response if not uas else invite).contacts[0]
+        if uas:  # we answered `invite`: our From is its To (tagged in our response)
+            from_, to_ = response.headers.get("To"), invite.headers.get("From")
+        else:
+            from_, to_ = invite.headers.get("From"), response.headers.get("To")
+        if cseq is None:
+            self.cseq += 1
+            cseq = self.cseq
+        branch = "z9hG4bK" + secrets.token_hex(8)
+        lines = [
+            f"{method} {contact.uri} SIP/2.0",
+            f"Via: SIP/2.0/UDP {HOST}:{self.port};branch={branch};rport",
+            f"From: {from_}",
+            f"To: {to_}",
+            f"Call-ID: {invite.call_id}",
+            f"CSeq: {cseq} {method}",
+            "Max-Forwards: 70",
+            *(f"{name}: {value}" for name, value in headers),
+        ]
+        if method in ("INVITE", "UPDATE"):
+            lines.append(f"Contact: <sip:{self.name}@{HOST}:{self.port}>")
+        if body:
+            lines.append("Content-Type: application/sdp")
+        data = ("\r\n".join(lines) + f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+        request = parse_message(data)
+        assert isinstance(request, Request)
+        self.send(request, to)
+        return request
