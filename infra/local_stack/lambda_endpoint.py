@@ -135,26 +135,42 @@ class StreamPoller(threading.Thread):
     """Feeds a table's stream to the functions subscribed to it, as Lambda's event source mappings do."""
 
     def __init__(
-        self, table_name: str, functions: dict[str, LocalFunction], region: str, interval: float = 0.05
+        self,
+        table_name: str,
+        functions: dict[str, LocalFunction],
+        region: str,
+        interval: float = 0.02,
+        shard_refresh: float = 2.0,
     ) -> None:
         super().__init__(name="stream-poller", daemon=True)
         self.table_name = table_name
         self.subscribers = [(f, s) for f in functions.values() for s in f.stream_sources]
         self.region = region
         self.interval = interval
+        self.shard_refresh = shard_refresh
         self.stopped = threading.Event()
         self._seen_first_shards = False
 
     def run(self) -> None:
         import boto3
+        from botocore.config import Config
 
-        ddb = boto3.client("dynamodb", region_name=self.region)
-        streams = boto3.client("dynamodbstreams", region_name=self.region)
+        # Short timeouts: a request lost by the local database must cost a moment, not the SDK's
+        # default minute, during which no seat change would reach its handler. A retried
+        # GetRecords re-reads from the same iterator, so nothing is skipped.
+        config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 3, "mode": "standard"})
+        ddb = boto3.client("dynamodb", region_name=self.region, config=config)
+        streams = boto3.client("dynamodbstreams", region_name=self.region, config=config)
         stream_arn = ddb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
         iterators: dict[str, str | None] = {}
+        refreshed = 0.0
         while not self.stopped.is_set():
             try:
-                self._discover_shards(streams, stream_arn, iterators)
+                # Shards change rarely (a few an hour); describing them on every short poll would
+                # double the round trips between a write and its delivery.
+                if time.monotonic() - refreshed > self.shard_refresh or not any(iterators.values()):
+                    self._discover_shards(streams, stream_arn, iterators)
+                    refreshed = time.monotonic()
                 for shard_id, iterator in list(iterators.items()):
                     if iterator is None:
                         continue

@@ -2,7 +2,7 @@
 
 When an agent becomes available the router (the seat stream's handler) claims the oldest eligible
 contact and marks it OFFERED, naming the edge task that holds the caller. This task learns of it
-by asking ``pending_offers`` — one call for *all* its queued callers, every ``interval`` (100 ms),
+by asking ``pending_offers`` — one call for *all* its queued callers, every ``interval`` (50 ms),
 and only while it holds at least one, so an idle edge costs nothing and a busy one one Lambda call
 per interval however many callers wait. Every ``retry_every`` seconds the poll also asks the
 router to try the queued contacts again (a safety net for a dequeue missed through index lag).
@@ -33,7 +33,7 @@ class QueueHold:
         self,
         source: OfferSource,
         *,
-        interval: float = 0.1,
+        interval: float = 0.05,
         retry_every: float = 3.0,
         now: Callable[[], float] = time.monotonic,
     ) -> None:

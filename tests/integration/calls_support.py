@@ -157,6 +157,19 @@ def register(stack: RunningStack, seat: Seat, tmp: Path, edge_port: int | None =
         cwd=tmp,
     )
     assert result.returncode == 0, result.stdout[-1500:]
+    wait_for_binding(stack, seat)
+
+
+def wait_for_binding(stack: RunningStack, seat: Seat, timeout: float = 5.0) -> None:
+    """The registrar writes bindings behind (within about a second); routing reads them from the table."""
+    from contact_center.data.bindings import BindingRepository
+
+    bind_table(stack)
+    aor = f"sip:{seat.username}@{seat.domain}"
+    deadline = time.monotonic() + timeout
+    while not BindingRepository().current(aor, int(time.time())):
+        assert time.monotonic() < deadline, f"the binding of {aor} never reached the table"
+        time.sleep(0.05)
 
 
 @dataclass
