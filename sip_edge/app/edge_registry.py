@@ -9,7 +9,6 @@ the phone opened. `agent_route` is that decision; `OwnerAddresses` finds the own
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Protocol
 
 from contact_center.services.routing_ports import AgentTarget
 from sip_edge.app.legs import split_hostport
+from sip_edge.app.periodic import Periodic
 from sip_edge.sip.message import SipParseError, parse_uri
 from sip_edge.sip.stack import Destination
 
@@ -143,9 +143,8 @@ class Heartbeat:
         self._task_id = task_id
         self.address = address
         self._active_calls = active_calls
-        self._interval = interval
         self._now = now
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("edge-heartbeat", interval, self.beat, immediately=True)
         self.beats = 0
 
     async def beat(self) -> None:
@@ -155,20 +154,7 @@ class Heartbeat:
         self.beats += 1
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="edge-heartbeat")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.beat()
-            except Exception:
-                log.exception("edge heartbeat failed")
-            await asyncio.sleep(self._interval)
+        await self._loop.stop()

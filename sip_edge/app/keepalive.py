@@ -8,14 +8,10 @@ phones ignore it and it costs no transaction), spread evenly over the interval.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 
 from sip_edge.app.location import LocationService
-
-log = logging.getLogger("sip_edge.keepalive")
+from sip_edge.app.periodic import Periodic
 
 PING = b"\r\n\r\n"
 
@@ -40,7 +36,7 @@ class NatKeepAlive:
         self._owner = owner
         self._send = send
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("nat-keepalive", interval, self._round)
         self.pings = 0
 
     def ping_all_once(self) -> int:
@@ -54,21 +50,11 @@ class NatKeepAlive:
         return sent
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="nat-keepalive")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                self._location.expire()
-                self.ping_all_once()
-            except Exception:
-                log.exception("keep-alive round failed")
+    async def _round(self) -> None:
+        self._location.expire()
+        self.ping_all_once()

@@ -9,11 +9,12 @@ Unset (local mode, tests), nothing is sent anywhere: the counters are still kept
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Callable
 from typing import Any
+
+from sip_edge.app.periodic import Periodic
 
 __all__ = ["NAMESPACE_ENV", "CallCounters", "MetricsPublisher", "metrics_publisher"]
 
@@ -58,8 +59,7 @@ class MetricsPublisher:
         self._namespace = namespace
         self._client_factory = client_factory
         self._client: Any = None
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("edge-metrics", interval, self.publish)
 
     def _put(self, active: int, started: int) -> None:
         if self._client is None:
@@ -81,20 +81,10 @@ class MetricsPublisher:
             log.exception("publishing edge metrics failed")
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="edge-metrics")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.publish()
+        await self._loop.stop()
 
 
 def metrics_publisher(
