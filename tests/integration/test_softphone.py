@@ -39,13 +39,13 @@ def onboard_seat(stack: RunningStack) -> dict[str, str]:
     return dict(json.loads(body)["sip"])
 
 
-def test_baresip_registers_with_the_seat_credentials(tmp_path: Path) -> None:
-    baresip = shutil.which("baresip")
-    assert baresip, "baresip is installed by `make setup`"
-    with running_stack(tmp_path) as stack:
-        sip = onboard_seat(stack)
-        home = tmp_path / "baresip"
-        home.mkdir()
+def start_baresip(baresip: str, home: Path, output: Path, sip: dict[str, str]) -> subprocess.Popen[bytes]:
+    """baresip on a free loopback port; another port is tried if that one was taken meanwhile."""
+    home.mkdir(exist_ok=True)
+    (home / "accounts").write_text(
+        f"<sip:{sip['username']}@{sip['registrar']};transport=udp>;auth_pass={sip['password']};regint=600\n"
+    )
+    for _ in range(3):
         (home / "config").write_text(
             "poll_method epoll\n"
             f"sip_listen 127.0.0.1:{free_port()}\n"
@@ -55,14 +55,25 @@ def test_baresip_registers_with_the_seat_credentials(tmp_path: Path) -> None:
             "audio_player aufile,/dev/null\n"
             "audio_source ausine,440\n"
         )
-        (home / "accounts").write_text(
-            f"<sip:{sip['username']}@{sip['registrar']};transport=udp>;auth_pass={sip['password']};regint=600\n"
-        )
-        output = tmp_path / "baresip.log"
         with output.open("wb") as out:
             phone = subprocess.Popen(
                 [baresip, "-f", str(home)], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
             )
+        time.sleep(0.5)
+        if "Address already in use" not in output.read_text(errors="replace"):
+            return phone
+        phone.terminate()
+        phone.wait(10)
+    raise AssertionError(output.read_text(errors="replace"))
+
+
+def test_baresip_registers_with_the_seat_credentials(tmp_path: Path) -> None:
+    baresip = shutil.which("baresip")
+    assert baresip, "baresip is installed by `make setup`"
+    with running_stack(tmp_path) as stack:
+        sip = onboard_seat(stack)
+        output = tmp_path / "baresip.log"
+        phone = start_baresip(baresip, tmp_path / "baresip", output, sip)
         try:
             deadline = time.monotonic() + 20
             while "200 OK" not in output.read_text(errors="replace"):
