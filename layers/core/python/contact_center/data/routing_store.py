@@ -7,8 +7,6 @@ errors, so the routing use cases never see PynamoDB.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +14,7 @@ from pynamodb.exceptions import UpdateError
 
 from contact_center.data import errors as data_errors
 from contact_center.data import keys
+from contact_center.data.adapters import translated
 from contact_center.data.bindings import BindingRepository
 from contact_center.data.catalog import (
     ROUTING_CACHE,
@@ -46,7 +45,6 @@ from contact_center.domain.queueing import (
     queue_sort_key,
 )
 from contact_center.domain.skills import SkillRequirement, is_valid_proficiency
-from contact_center.services import errors as service_errors
 from contact_center.services.routing_ports import (
     AgentSeat,
     AgentTarget,
@@ -59,18 +57,6 @@ from contact_center.services.routing_ports import (
 )
 
 log = logging.getLogger("contact_center.data.routing")
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except data_errors.NotFoundError as exc:
-        raise service_errors.NotFoundError(exc.entity, exc.key) from exc
-    except data_errors.AlreadyExistsError as exc:
-        raise service_errors.AlreadyExistsError(exc.entity, exc.key) from exc
-    except data_errors.ConcurrentUpdateError as exc:
-        raise service_errors.ConcurrentUpdateError(exc.entity, exc.key) from exc
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -258,7 +244,7 @@ class DynamoAgentSeats:
         self._repo = SeatRepository()
 
     def get(self, merchant_id: str, seat_id: str) -> AgentSeat:
-        with _translated():
+        with translated():
             return agent_seat_from_item(self._repo.get(merchant_id, seat_id))
 
     def available(self, merchant_id: str, limit: int) -> list[AgentSeat]:
@@ -268,7 +254,7 @@ class DynamoAgentSeats:
         return [agent_seat_from_item(item) for item in self._repo.all_for_merchant(merchant_id)]
 
     def save_state(self, merchant_id: str, seat_id: str, expected_version: int, agent: AgentSnapshot) -> None:
-        with _translated():
+        with translated():
             self._repo.save_state(merchant_id, seat_id, expected_version, seat_state_from(agent))
 
 
@@ -414,7 +400,7 @@ class DynamoLiveContacts:
             created_at=snapshot.initiated_at_ms,
             version=snapshot.version,
         )
-        with _translated():
+        with translated():
             self._repo.create(item)
 
     def get(self, contact_id: str) -> LiveContact | None:
@@ -427,16 +413,16 @@ class DynamoLiveContacts:
         return [live_contact_from_item(item) for item in self._repo.queue_heads(queue_id, limit)]
 
     def offer(self, contact: LiveContact, seat: AgentSeat, reserved: AgentSnapshot, now_ms: int) -> None:
-        with _translated():
+        with translated():
             self._repo.offer(_contact_ref(contact), _seat_ref(seat), seat_state_from(reserved), now_ms)
 
     def save(self, expected_version: int, contact: LiveContact, count_offered: bool = False) -> None:
         counted_at = contact.snapshot.enqueued_at_ms if count_offered else None
-        with _translated():
+        with translated():
             self._repo.update(contact.contact_id, expected_version, _contact_fields(contact), counted_at)
 
     def connect(self, expected_version: int, contact: LiveContact, seat: SeatTransition) -> None:
-        with _translated():
+        with translated():
             self._repo.update_with_seat(
                 contact.contact_id, expected_version, _contact_fields(contact), seat_change_from(seat)
             )
@@ -449,7 +435,7 @@ class DynamoLiveContacts:
         seat: SeatTransition | None = None,
     ) -> None:
         change = seat_change_from(seat) if seat is not None else None
-        with _translated():
+        with translated():
             self._repo.end(_contact_ref(contact), _record_item(record), outcome, change)
 
     def record(self, contact_id: str) -> ContactRecord | None:
