@@ -14,7 +14,7 @@ from pynamodb.exceptions import UpdateError
 
 from contact_center.data import errors as data_errors
 from contact_center.data import keys
-from contact_center.data.adapters import translated
+from contact_center.data.adapters import seat_state_from_snapshot, translated
 from contact_center.data.bindings import BindingRepository
 from contact_center.data.catalog import (
     ROUTING_CACHE,
@@ -27,7 +27,7 @@ from contact_center.data.catalog import (
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.contacts import ContactRepository, SeatChange
 from contact_center.data.models import BindingItem, ContactItem, QueueItem, RecordItem, SeatItem
-from contact_center.data.seats import SeatFromState, SeatRepository, SeatState
+from contact_center.data.seats import SeatFromState, SeatRepository
 from contact_center.domain.acd import AgentCandidate
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
 from contact_center.domain.contact import (
@@ -182,16 +182,8 @@ def snapshot_from_seat(item: SeatItem) -> AgentSnapshot:
     )
 
 
-def seat_state_from(agent: AgentSnapshot) -> SeatState:
-    return SeatState(
-        state=agent.state.value,
-        version=agent.version,
-        state_since=agent.state_since_ms,
-        reason=agent.reason,
-        idle_since=agent.idle_since_ms,
-        contact_id=agent.contact_id,
-        wrap_up_until=agent.wrap_up_deadline_ms,
-    )
+# One conversion from a domain snapshot to the stored state, shared with the API adapters.
+seat_state_from = seat_state_from_snapshot
 
 
 def _valid_priority(value: Any) -> bool:
