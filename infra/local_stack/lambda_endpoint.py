@@ -55,6 +55,10 @@ def invoke(function: LocalFunction, payload: bytes, region: str) -> tuple[bytes,
 class InvokeHandler(BaseHTTPRequestHandler):
     server: LambdaServer
     protocol_version = "HTTP/1.1"
+    # The status line and headers go out in one write and the body in another; with Nagle's
+    # algorithm the body waits for the client's delayed ACK (~40 ms), and the SDK client spends
+    # about 1 ms more CPU per invocation meanwhile (measured: 1.45 ms -> 0.55 ms per invoke).
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
