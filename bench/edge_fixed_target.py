@@ -26,6 +26,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing_decisions import (
@@ -67,12 +68,16 @@ class FixedTargetRouting:
             ring_timeout_seconds=RING_TIMEOUT_SECONDS,
         )
 
-    async def offer_result(self, contact_id: str, seat_id: str, outcome: OfferOutcome) -> RoutingDecision:
+    async def offer_result(
+        self, contact_id: str, seat_id: str, outcome: OfferOutcome, dialog: Mapping[str, Any] | None = None
+    ) -> RoutingDecision:
         if outcome is OfferOutcome.ANSWERED:
             return Acknowledged(contact_id, "connected", seat_id, BENCH_MERCHANT)
         return Reject(480, f"fixed target {outcome.value}", contact_id=contact_id)
 
-    async def contact_ended(self, contact_id: str, side: HangupSide, cause: HangupCause) -> Acknowledged:
+    async def contact_ended(
+        self, contact_id: str, side: HangupSide, cause: HangupCause, dialog_keys: Sequence[str] = ()
+    ) -> Acknowledged:
         return Acknowledged(contact_id, "ended", BENCH_SEAT, BENCH_MERCHANT)
 
     async def queue_timeout(self, contact_id: str) -> RoutingDecision:

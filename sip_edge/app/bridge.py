@@ -5,7 +5,7 @@ other leg and relaying the final response back (RFC 7092's signalling-only B2BUA
 
 - BYE: answered 200 at once (the sender is leaving whatever happens), BYE on the other leg with
   a Reason (RFC 3326: the sender's own, else normal clearing), then ``contact_ended`` with the
-  side that hung up, and the stored dialog is deleted.
+  side that hung up, which also deletes the stored dialog.
 - re-INVITE: relayed; its 2xx is acknowledged on the far leg by us — at once when the re-INVITE
   carried the offer, else when the requester's ACK brings the answer. UPDATE, INFO and other
   non-INVITE requests: relayed, final response relayed back.
@@ -25,7 +25,7 @@ import logging
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing_decisions import Acknowledged, Connect, OfferOutcome
 from sip_edge.app.call_services import CallServices
-from sip_edge.app.dialogs import StoredCall
+from sip_edge.app.dialogs import StoredCall, stored_keys
 from sip_edge.app.legs import AGENT, CALLER, Leg
 from sip_edge.app.routing_client import RoutingError
 from sip_edge.sip.message import Request, Response
@@ -142,7 +142,10 @@ class Bridge:
         async with self._routing:
             try:
                 result = await self.services.routing.offer_result(
-                    self.contact_id, connect.seat_id, OfferOutcome.ANSWERED
+                    self.contact_id,
+                    connect.seat_id,
+                    OfferOutcome.ANSWERED,
+                    self.services.dialogs.for_router(self.stored()),
                 )
             except RoutingError as exc:
                 log.error("offer_result(answered) for %s failed: %s", self.contact_id, exc)
@@ -153,9 +156,6 @@ class Bridge:
                 "contact %s is not connected after the answer (%r): ending it", self.contact_id, result
             )
             await self.hang_up(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
-            return
-        if not self.ended:
-            await self.services.dialogs.save(self.stored())
 
     # --- requests on either leg -------------------------------------------------------------------
 
@@ -253,12 +253,17 @@ class Bridge:
         services.bridge_ended(self)
         self._pending_ack.clear()
         result: Acknowledged | None = None
+        caller_call_id = self.legs[CALLER].call_id
         async with self._routing:
             try:
-                result = await services.routing.contact_ended(self.contact_id, side, cause)
+                result = await services.routing.contact_ended(
+                    self.contact_id, side, cause, stored_keys(self.key, caller_call_id)
+                )
             except RoutingError as exc:
                 log.error("contact_ended for %s failed: %s", self.contact_id, exc)
-        await services.dialogs.delete(self.key, self.legs[CALLER].call_id)
+        if result is None:
+            # The end's transaction did not run; the dialog must not outlive the call.
+            await services.dialogs.delete(self.key, caller_call_id)
         if (
             result is not None
             and result.wrap_up_deadline_ms is not None

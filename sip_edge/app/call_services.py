@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,9 +40,17 @@ class RoutingPort(Protocol):
 
     async def new_contact(self, called: str, caller: str, contact_id: str) -> RoutingDecision: ...
 
-    async def offer_result(self, contact_id: str, seat_id: str, outcome: OfferOutcome) -> RoutingDecision: ...
+    async def offer_result(
+        self, contact_id: str, seat_id: str, outcome: OfferOutcome, dialog: Mapping[str, Any] | None = None
+    ) -> RoutingDecision:
+        """``dialog``: an answered call's stored form (`DialogBook.for_router`), written with the answer."""
+        ...
 
-    async def contact_ended(self, contact_id: str, side: HangupSide, cause: HangupCause) -> Acknowledged: ...
+    async def contact_ended(
+        self, contact_id: str, side: HangupSide, cause: HangupCause, dialog_keys: Sequence[str] = ()
+    ) -> Acknowledged:
+        """``dialog_keys``: the call's stored dialog, deleted with the end."""
+        ...
 
     async def queue_timeout(self, contact_id: str) -> RoutingDecision: ...
 

@@ -1,7 +1,8 @@
 """Bridged calls as stored data: what another edge task needs to end or refresh a call it never saw.
 
-A call's dialog state is written when it is answered (both legs confirmed), after a target refresh
-(re-INVITE) and deleted at teardown; in between it lives in memory. Any edge task that receives an
+A call's dialog state is written when it is answered (both legs confirmed; by the routing function,
+in the answer's transaction), after a target refresh (re-INVITE, by the edge) and deleted at teardown
+(by the routing function, in the end's transaction); in between it lives in memory. Any edge task that receives an
 in-dialog request addressed to a dialog key it does not hold (the task that set the call up was
 replaced, or the load balancer chose another task) reads it back from the table, so the call
 survives the loss of its task. Writes and reads are blocking (PynamoDB) and run in a worker thread.
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 from sip_edge.app.legs import AGENT, CALLER, Leg
 
-__all__ = ["DialogBook", "DialogStore", "MemoryDialogStore", "StoredCall"]
+__all__ = ["DialogBook", "DialogStore", "MemoryDialogStore", "StoredCall", "stored_keys"]
 
 log = logging.getLogger("sip_edge.dialogs")
 
@@ -97,6 +98,11 @@ def call_id_alias(call_id: str) -> str:
     return "c" + hashlib.sha256(call_id.encode()).hexdigest()[:31]
 
 
+def stored_keys(key: str, caller_call_id: str | None) -> list[str]:
+    """Every key a call's dialog is stored under."""
+    return [key] if caller_call_id is None else [key, call_id_alias(caller_call_id)]
+
+
 class DialogBook:
     """The async face of a `DialogStore`: off the event loop, bounded in time, failures logged.
 
@@ -129,6 +135,16 @@ class DialogBook:
         self.saves += 1
         return True
 
+    def for_router(self, call: StoredCall) -> dict[str, Any]:
+        """The dialog as the routing function stores it with the answer (``offer_result``): one
+        write fewer per call than saving it here, and never a dialog for a call not connected."""
+        return {
+            "keys": stored_keys(call.key, call.caller.call_id),
+            "legs": call.legs_dict(),
+            "owner": call.owner,
+            "ttl_seconds": self._ttl,
+        }
+
     def _save_both(self, call: StoredCall) -> None:
         now = int(self._now())
         self._store.save(call, now, self._ttl)
@@ -145,9 +161,8 @@ class DialogBook:
         self._store.save(_Aliased(alias, call.key), now, self._ttl)
 
     def _delete_both(self, key: str, caller_call_id: str | None) -> None:
-        self._store.delete(key)
-        if caller_call_id is not None:
-            self._store.delete(call_id_alias(caller_call_id))
+        for stored in stored_keys(key, caller_call_id):
+            self._store.delete(stored)
 
     async def load(self, key: str) -> StoredCall | None:
         try:

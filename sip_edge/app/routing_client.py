@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import threading
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -91,14 +92,26 @@ class RoutingClient:
             )
         )
 
-    async def offer_result(self, contact_id: str, seat_id: str, outcome: OfferOutcome) -> RoutingDecision:
+    async def offer_result(
+        self, contact_id: str, seat_id: str, outcome: OfferOutcome, dialog: Mapping[str, Any] | None = None
+    ) -> RoutingDecision:
         return decision_from_dict(
-            await self.call("offer_result", contact_id=contact_id, seat_id=seat_id, outcome=outcome.value)
+            await self.call(
+                "offer_result", contact_id=contact_id, seat_id=seat_id, outcome=outcome.value, dialog=dialog
+            )
         )
 
-    async def contact_ended(self, contact_id: str, side: HangupSide, cause: HangupCause) -> Acknowledged:
+    async def contact_ended(
+        self, contact_id: str, side: HangupSide, cause: HangupCause, dialog_keys: Sequence[str] = ()
+    ) -> Acknowledged:
         decision = decision_from_dict(
-            await self.call("contact_ended", contact_id=contact_id, side=side.value, cause=cause.value)
+            await self.call(
+                "contact_ended",
+                contact_id=contact_id,
+                side=side.value,
+                cause=cause.value,
+                dialog_keys=list(dialog_keys) or None,
+            )
         )
         if not isinstance(decision, Acknowledged):
             raise RoutingError("unexpected_answer", f"contact_ended answered {decision!r}")

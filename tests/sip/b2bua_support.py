@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,7 @@ class FakeRouting:
         self.ended = asyncio.Event()
         self.wrap_up_deadline_ms: int | None = None
         self.delay = 0.0
+        self.dialogs: MemoryDialogStore | None = None  # where answered calls' dialogs are stored
 
     def actions(self, name: str) -> list[tuple[Any, ...]]:
         return [args for action, args in self.log if action == name]
@@ -61,14 +62,25 @@ class FakeRouting:
         assert self.new_contact_answer is not None
         return _with_contact(self.new_contact_answer, contact_id)
 
-    async def offer_result(self, contact_id: str, seat_id: str, outcome: OfferOutcome) -> RoutingDecision:
+    async def offer_result(
+        self, contact_id: str, seat_id: str, outcome: OfferOutcome, dialog: Mapping[str, Any] | None = None
+    ) -> RoutingDecision:
         self.log.append(("offer_result", (contact_id, seat_id, outcome)))
         if outcome is OfferOutcome.ANSWERED:
+            # As the routing function does: the dialog is stored with the answer, under each key.
+            if dialog is not None and self.dialogs is not None:
+                for key in dialog["keys"]:
+                    self.dialogs.items[key] = (dict(dialog["legs"]), contact_id, dialog["owner"])
             return Acknowledged(contact_id, "connected", seat_id, "m1")
         return _with_contact(self.offer_answers.pop(0), contact_id)
 
-    async def contact_ended(self, contact_id: str, side: HangupSide, cause: HangupCause) -> Acknowledged:
+    async def contact_ended(
+        self, contact_id: str, side: HangupSide, cause: HangupCause, dialog_keys: Sequence[str] = ()
+    ) -> Acknowledged:
         self.log.append(("contact_ended", (contact_id, side, cause)))
+        if self.dialogs is not None:
+            for key in dialog_keys:
+                self.dialogs.items.pop(key, None)
         self.ended.set()
         return Acknowledged(contact_id, "ended", "seat-1", "m1", wrap_up_deadline_ms=self.wrap_up_deadline_ms)
 
@@ -155,6 +167,8 @@ async def running_edge(
 ) -> AsyncIterator[RunningEdge]:
     routing = routing or FakeRouting()
     dialogs = dialogs if dialogs is not None else MemoryDialogStore()
+    if routing.dialogs is None:
+        routing.dialogs = dialogs
     created: list[ContactCenterPolicy] = []
 
     def factory(stack: SipStack) -> ContactCenterPolicy:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from contact_center import bootstrap
+from contact_center.data.sessions import DialogRepository
 from contact_center.domain.agent_state import AgentState, GoAvailable
 
 from .conftest import DOMAIN, EDGE, NOW, World
@@ -142,3 +143,110 @@ def test_agent_events_ignores_other_changes_and_reports_failures_by_record(
 def test_the_stream_manifest_subscribes_agent_events_to_seat_changes() -> None:
     manifest = json.loads((FUNCTIONS / "agent_events" / "function.json").read_text())
     assert manifest == {"events": [{"type": "dynamodb-stream", "filter": {"entity": ["seat"]}}]}
+
+
+def test_the_answer_stores_the_calls_dialog_and_the_end_deletes_it(world: World) -> None:
+    world.queue()
+    world.number()
+    world.seat("a1")
+    invoke({"action": "new_contact", "called": "+15550100", "contact_id": "c1", "edge_task_id": EDGE})
+    legs = {"key": "d-1", "caller": {"call_id": "abc@carrier"}, "agent": {"call_id": "xyz@edge"}}
+    dialog = {"keys": ["d-1", "c-alias"], "legs": legs, "owner": EDGE, "ttl_seconds": 600}
+    answered = invoke(
+        {
+            "action": "offer_result",
+            "contact_id": "c1",
+            "seat_id": "a1",
+            "outcome": "answered",
+            "dialog": dialog,
+        }
+    )
+    assert answered["state"] == "connected"
+    dialogs = DialogRepository()
+    for key in ("d-1", "c-alias"):
+        item = dialogs.get(key, NOW // 1000)
+        assert item is not None and item.contact_id == "c1" and item.owner == EDGE
+        assert item.legs.as_dict()["caller"]["call_id"] == "abc@carrier"
+        assert item.expires_at == NOW // 1000 + 600
+    ended = invoke(
+        {
+            "action": "contact_ended",
+            "contact_id": "c1",
+            "side": "customer",
+            "cause": "normal_clearing",
+            "dialog_keys": ["d-1", "c-alias"],
+        }
+    )
+    assert ended["state"] == "ended"
+    assert dialogs.get("d-1", NOW // 1000) is None and dialogs.get("c-alias", NOW // 1000) is None
+    # A late repeat of the end (another task's BYE) still removes a dialog stored meanwhile.
+    dialogs.save(
+        "d-1", contact_id="c1", owner=EDGE, state="confirmed", legs=legs, now=NOW // 1000, ttl_seconds=60
+    )
+    repeat = invoke({"action": "contact_ended", "contact_id": "c1", "dialog_keys": ["d-1"]})
+    assert repeat["state"] == "ended" and repeat["stale"] is True
+    assert dialogs.get("d-1", NOW // 1000) is None
+
+
+def test_an_answer_that_loses_its_contact_stores_no_dialog(world: World) -> None:
+    world.queue()
+    world.number()
+    world.seat("a1")
+    invoke({"action": "new_contact", "called": "+15550100", "contact_id": "c1", "edge_task_id": EDGE})
+    invoke({"action": "contact_ended", "contact_id": "c1", "side": "customer", "cause": "caller_abandoned"})
+    dialog = {"keys": ["d-2"], "legs": {"key": "d-2"}, "owner": EDGE, "ttl_seconds": 600}
+    late = invoke(
+        {
+            "action": "offer_result",
+            "contact_id": "c1",
+            "seat_id": "a1",
+            "outcome": "answered",
+            "dialog": dialog,
+        }
+    )
+    assert late["state"] == "ended"
+    assert DialogRepository().get("d-2", NOW // 1000) is None
+
+
+@pytest.mark.parametrize(
+    ("dialog", "field"),
+    [
+        ("d-1", "dialog"),
+        ({"keys": ["d-1"], "legs": {}, "ttl_seconds": 60}, "dialog.legs"),
+        ({"keys": [], "legs": {"key": "d-1"}, "ttl_seconds": 60}, "dialog.keys"),
+        ({"keys": ["d-1", 5], "legs": {"key": "d-1"}, "ttl_seconds": 60}, "dialog.keys"),
+        ({"keys": ["d-1"], "legs": {"key": "d-1"}, "ttl_seconds": 0}, "dialog.ttl_seconds"),
+        ({"keys": ["d-1"], "legs": {"key": "d-1"}, "ttl_seconds": 60, "owner": 3}, "dialog.owner"),
+    ],
+)
+def test_a_malformed_dialog_is_refused_naming_the_field(world: World, dialog: Any, field: str) -> None:
+    answer = invoke(
+        {
+            "action": "offer_result",
+            "contact_id": "c1",
+            "seat_id": "a1",
+            "outcome": "answered",
+            "dialog": dialog,
+        }
+    )
+    assert answer["error"]["code"] == "invalid_request"
+    assert answer["error"]["message"].startswith(f"{field}:")
+    ended = invoke({"action": "contact_ended", "contact_id": "c1", "dialog_keys": "d-1"})
+    assert ended["error"]["message"].startswith("dialog_keys:")
+
+
+def test_agent_events_leaves_the_routers_own_releases_to_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(
+        bootstrap.services().routing, "agent_available", lambda m, s, now: calls.append(s) or None
+    )
+    records = [
+        seat_stream_record("a1", "available", "on_contact", "1"),  # a call ended: the router dequeued
+        seat_stream_record("a2", "available", "after_contact_work", "2"),  # wrap-up ended (maybe by the API)
+        seat_stream_record("a3", "available", "reserved", "3"),  # a busy phone's reservation released
+        seat_stream_record("a4", "available", "not_ready", "4"),  # the agent's own choice
+    ]
+    assert agent_events({"Records": records}, None) == {"batchItemFailures": []}
+    assert calls == ["a2", "a3", "a4"]

@@ -8,7 +8,13 @@ from collections.abc import Mapping
 
 import pytest
 
-from contact_center.domain.acd import AgentCandidate, choose_contact_for_agent, is_eligible, rank_agents
+from contact_center.domain.acd import (
+    AgentCandidate,
+    choose_contact_for_agent,
+    is_eligible,
+    rank_agents,
+    spread_near_ties,
+)
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
 from contact_center.domain.errors import ValidationError
 from contact_center.domain.queueing import QueueConfig, QueuedContact, RoutingStrategy
@@ -254,3 +260,28 @@ def test_candidates_are_read_only_copies() -> None:
     assert agent.skills["x"] == 1
     with pytest.raises(TypeError):
         agent.skills["x"] = 5  # type: ignore[index]
+
+
+def test_near_ties_start_at_a_different_agent_per_contact() -> None:
+    ranked = rank_agents(
+        QueueConfig("q"),
+        [candidate(f"a{index}", T0 + index * 100) for index in range(5)] + [candidate("late", T0 + 10_000)],
+    )
+    firsts = Counter(spread_near_ties(ranked, f"contact-{n}", window_ms=500)[0].seat_id for n in range(400))
+    # a0..a4 are idle within 500 ms of a0: each contact starts at one of them, spread evenly.
+    assert set(firsts) == {"a0", "a1", "a2", "a3", "a4"}
+    assert min(firsts.values()) > 40
+    for n in range(50):
+        spread = spread_near_ties(ranked, f"contact-{n}", window_ms=500)
+        # Every agent is still tried once, the near ties in their order from the start, the rest after.
+        assert sorted(a.seat_id for a in spread) == sorted(a.seat_id for a in ranked)
+        assert spread[-1].seat_id == "late"
+        assert spread == spread_near_ties(ranked, f"contact-{n}", window_ms=500)  # stable per contact
+
+
+def test_an_agent_idle_longer_than_the_window_is_always_first() -> None:
+    ranked = rank_agents(
+        QueueConfig("q"), [candidate("old", T0), candidate("b", T0 + 501), candidate("c", T0 + 502)]
+    )
+    assert {spread_near_ties(ranked, f"k{n}", window_ms=500)[0].seat_id for n in range(100)} == {"old"}
+    assert spread_near_ties(ranked, "k", window_ms=0) == ranked

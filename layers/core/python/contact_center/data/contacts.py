@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.errors import AlreadyExistsError, ConcurrentUpdateError, NotFoundError
-from contact_center.data.models import ContactItem, QueueStatsItem, RecordItem, SeatItem
+from contact_center.data.models import ContactItem, DialogItem, QueueStatsItem, RecordItem, SeatItem
 from contact_center.data.seats import (
     SeatFromState,
     SeatState,
@@ -21,6 +22,7 @@ from contact_center.data.seats import (
     seat_ref,
     state_update_actions,
 )
+from contact_center.data.sessions import dialog_ref
 from contact_center.data.transactions import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
@@ -242,9 +244,15 @@ class ContactRepository:
             raise
 
     def update_with_seat(
-        self, contact_id: str, expected_version: int, fields: dict[str, Any], seat: SeatChange
+        self,
+        contact_id: str,
+        expected_version: int,
+        fields: dict[str, Any],
+        seat: SeatChange,
+        dialogs: Sequence[DialogItem] = (),
     ) -> None:
-        """Change a contact and the seat it is offered to in one transaction (the agent answered).
+        """Change a contact and the seat it is offered to in one transaction (the agent answered),
+        with the call's stored dialogs (``dialogs``: the edge's SIP dialog under each of its keys).
 
         ConcurrentUpdateError names "seat" when the seat is no longer in its from-state, else "contact".
         """
@@ -266,6 +274,9 @@ class ContactRepository:
                     actions=_field_actions(fields),
                     condition=ContactItem.version == expected_version,
                 )
+                # Written only with the answer: a dialog never outlives its contact's connection.
+                for dialog in dialogs:
+                    tx.save(dialog)
         except TransactWriteError as exc:
             failed = failed_keys(tx, exc, _RETRYABLE)
             if key_of(contact) in failed:
@@ -277,10 +288,16 @@ class ContactRepository:
             raise
 
     def end(
-        self, contact: ContactItem, record: RecordItem, outcome: str | None, seat: SeatChange | None = None
+        self,
+        contact: ContactItem,
+        record: RecordItem,
+        outcome: str | None,
+        seat: SeatChange | None = None,
+        dialog_keys: Sequence[str] = (),
     ) -> None:
         """Write the contact record, count it in the queue's daily stats, drop the live item and let
-        its agent go (``seat``: the release, ringing -> AVAILABLE or talking -> wrap-up/AVAILABLE).
+        its agent go (``seat``: the release, ringing -> AVAILABLE or talking -> wrap-up/AVAILABLE),
+        and delete the call's stored dialogs (``dialog_keys``).
 
         One transaction: a contact is never both live and recorded, nor recorded twice, and its agent
         is never left holding it. ``outcome`` is the counter to bump: "answered", "abandoned",
@@ -318,6 +335,8 @@ class ContactRepository:
                             ),
                             condition=from_state_condition(seat.before),
                         )
+                    for dialog_key in dialog_keys:
+                        tx.delete(dialog_ref(dialog_key))
                 return
             except TransactWriteError as exc:
                 if retry_after_conflict(exc, attempt):

@@ -7,6 +7,7 @@ errors, so the routing use cases never see PynamoDB.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -26,8 +27,9 @@ from contact_center.data.catalog import (
 )
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.contacts import ContactRepository, SeatChange
-from contact_center.data.models import BindingItem, ContactItem, QueueItem, RecordItem, SeatItem
+from contact_center.data.models import BindingItem, ContactItem, DialogItem, QueueItem, RecordItem, SeatItem
 from contact_center.data.seats import SeatFromState, SeatRepository
+from contact_center.data.sessions import DialogRepository, dialog_item
 from contact_center.domain.acd import AgentCandidate
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
 from contact_center.domain.contact import (
@@ -48,6 +50,7 @@ from contact_center.domain.skills import SkillRequirement, is_valid_proficiency
 from contact_center.services.routing_ports import (
     AgentSeat,
     AgentTarget,
+    CallDialog,
     ContactRecord,
     LiveContact,
     NumberRoute,
@@ -372,6 +375,7 @@ def _record_item(record: ContactRecord) -> RecordItem:
 class DynamoLiveContacts:
     def __init__(self) -> None:
         self._repo = ContactRepository()
+        self._dialogs = DialogRepository()
 
     def create(self, contact: LiveContact) -> None:
         snapshot = contact.snapshot
@@ -413,10 +417,22 @@ class DynamoLiveContacts:
         with translated():
             self._repo.update(contact.contact_id, expected_version, _contact_fields(contact), counted_at)
 
-    def connect(self, expected_version: int, contact: LiveContact, seat: SeatTransition) -> None:
+    def connect(
+        self,
+        expected_version: int,
+        contact: LiveContact,
+        seat: SeatTransition,
+        dialog: CallDialog | None = None,
+        now_ms: int = 0,
+    ) -> None:
+        dialogs = _dialog_items(contact.contact_id, dialog, now_ms // 1000) if dialog is not None else []
         with translated():
             self._repo.update_with_seat(
-                contact.contact_id, expected_version, _contact_fields(contact), seat_change_from(seat)
+                contact.contact_id,
+                expected_version,
+                _contact_fields(contact),
+                seat_change_from(seat),
+                dialogs,
             )
 
     def end(
@@ -425,10 +441,15 @@ class DynamoLiveContacts:
         record: ContactRecord,
         outcome: str | None,
         seat: SeatTransition | None = None,
+        dialog_keys: Sequence[str] = (),
     ) -> None:
         change = seat_change_from(seat) if seat is not None else None
         with translated():
-            self._repo.end(_contact_ref(contact), _record_item(record), outcome, change)
+            self._repo.end(_contact_ref(contact), _record_item(record), outcome, change, dialog_keys)
+
+    def drop_dialogs(self, dialog_keys: Sequence[str]) -> None:
+        with translated():
+            self._dialogs.delete_all(dialog_keys)
 
     def record(self, contact_id: str) -> ContactRecord | None:
         try:
@@ -438,6 +459,21 @@ class DynamoLiveContacts:
 
     def owned_by_edge(self, edge_task_id: str, state: str) -> list[LiveContact]:
         return [live_contact_from_item(item) for item in self._repo.owned_by_edge(edge_task_id, state)]
+
+
+def _dialog_items(contact_id: str, dialog: CallDialog, now: int) -> list[DialogItem]:
+    return [
+        dialog_item(
+            key,
+            contact_id=contact_id,
+            owner=dialog.owner,
+            state="confirmed",
+            legs=dict(dialog.legs),
+            now=now,
+            ttl_seconds=dialog.ttl_seconds,
+        )
+        for key in dialog.keys
+    ]
 
 
 # Registrations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -9,6 +10,34 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.models import DialogItem, EdgeTaskItem, IdempotencyItem
+
+
+def dialog_item(
+    dialog_key: str,
+    *,
+    contact_id: str | None,
+    owner: str | None,
+    state: str,
+    legs: dict[str, Any],
+    now: int,
+    ttl_seconds: int,
+) -> DialogItem:
+    """A dialog as stored: saved alone by the edge, or in the router's answer transaction."""
+    return DialogItem(
+        pk=keys.dialog_pk(dialog_key),
+        sk=keys.DIALOG_SK,
+        dialog_key=dialog_key,
+        contact_id=contact_id,
+        owner=owner,
+        state=state,
+        legs=legs,
+        updated_at=now,
+        expires_at=now + ttl_seconds,
+    )
+
+
+def dialog_ref(dialog_key: str) -> DialogItem:
+    return DialogItem(pk=keys.dialog_pk(dialog_key), sk=keys.DIALOG_SK)
 
 
 class DialogRepository:
@@ -23,16 +52,14 @@ class DialogRepository:
         now: int,
         ttl_seconds: int,
     ) -> None:
-        DialogItem(
-            pk=keys.dialog_pk(dialog_key),
-            sk=keys.DIALOG_SK,
-            dialog_key=dialog_key,
+        dialog_item(
+            dialog_key,
             contact_id=contact_id,
             owner=owner,
             state=state,
             legs=legs,
-            updated_at=now,
-            expires_at=now + ttl_seconds,
+            now=now,
+            ttl_seconds=ttl_seconds,
         ).save()
 
     def get(self, dialog_key: str, now: int) -> DialogItem | None:
@@ -46,7 +73,12 @@ class DialogRepository:
         return item
 
     def delete(self, dialog_key: str) -> None:
-        DialogItem(pk=keys.dialog_pk(dialog_key), sk=keys.DIALOG_SK).delete()
+        dialog_ref(dialog_key).delete()
+
+    def delete_all(self, dialog_keys: Iterable[str]) -> None:
+        with DialogItem.batch_write() as batch:
+            for dialog_key in dialog_keys:
+                batch.delete(dialog_ref(dialog_key))
 
 
 class EdgeTaskRepository:

@@ -7,6 +7,7 @@ Callers walk the ranked list and move on to the next candidate when a claim lose
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -120,6 +121,31 @@ def rank_agents(
             ),
         )
     return sorted(eligible, key=_idle_key)
+
+
+def spread_near_ties(
+    ranked: Sequence[AgentCandidate], contact_id: str, window_ms: int
+) -> list[AgentCandidate]:
+    """A longest-idle ranking with its head rotated per contact, so concurrent routers differ.
+
+    Contacts routed at the same moment all see the same longest-idle agent first; all but one lose
+    the reservation race and each loss costs a write and another look-up. The agents idle within
+    ``window_ms`` of the longest-idle one count as tied: each contact starts at a different one of
+    them (a stable hash of its id), then takes the rest in order. An agent idle more than the window
+    longer than another is still always offered first; with one contact at a time nothing changes
+    but the order among near ties.
+    """
+    if window_ms <= 0 or len(ranked) < 2 or ranked[0].idle_since_ms is None:
+        return list(ranked)
+    first = ranked[0].idle_since_ms
+    tied = 1
+    while tied < len(ranked):
+        idle = ranked[tied].idle_since_ms
+        if idle is None or idle - first > window_ms:
+            break
+        tied += 1
+    start = zlib.crc32(contact_id.encode()) % tied
+    return [*ranked[start:tied], *ranked[:start], *ranked[tied:]]
 
 
 def choose_contact_for_agent(

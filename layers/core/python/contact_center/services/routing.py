@@ -32,7 +32,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from contact_center.domain.acd import choose_contact_for_agent, rank_agents
+from contact_center.domain.acd import choose_contact_for_agent, rank_agents, spread_near_ties
 from contact_center.domain.agent_state import (
     AgentCommand,
     AgentSnapshot,
@@ -79,6 +79,7 @@ from .routing_decisions import (
 from .routing_ports import (
     AgentSeat,
     AgentSeats,
+    CallDialog,
     ContactRecord,
     EventSink,
     LiveContact,
@@ -109,6 +110,9 @@ class RoutingPolicy:
     # so a busy phone left AVAILABLE does not bounce the caller back and forth.
     reoffer_cooldown_ms: int = 30_000
     candidate_limit: int = 100  # available seats read per routing attempt, longest idle first
+    # Longest-idle agents idle within this of each other count as tied: concurrent contacts start
+    # at different ones of them instead of racing for one (``acd.spread_near_ties``).
+    idle_tie_window_ms: int = 500
     heads_per_queue: int = 3  # queued contacts read per queue when an agent frees up
     max_offer_attempts: int = 10  # candidates tried per call before queueing
     max_overflow_hops: int = 3  # queue -> queue moves per contact, so a cycle of overflows ends
@@ -199,9 +203,18 @@ class RoutingService:
         return self._route_queued(live, queue, now_ms)
 
     def offer_result(
-        self, contact_id: str, seat_id: str, outcome: OfferOutcome, now_ms: int
+        self,
+        contact_id: str,
+        seat_id: str,
+        outcome: OfferOutcome,
+        now_ms: int,
+        dialog: CallDialog | None = None,
     ) -> RoutingDecision:
-        """The agent leg of an offer ended: answered, or not (RONA: re-offer to the next agent)."""
+        """The agent leg of an offer ended: answered, or not (RONA: re-offer to the next agent).
+
+        ``dialog``: the answered call's SIP dialog, stored in the answer's transaction (the edge
+        then makes no write of its own to let another edge task take the call over).
+        """
         contact = self._contacts.get(contact_id)
         if contact is None:
             return self._ended_ack(contact_id, stale=True)
@@ -214,7 +227,7 @@ class RoutingService:
             )
         merchant_id = self._merchant_of(contact)
         if outcome is OfferOutcome.ANSWERED:
-            return self._answered(contact, merchant_id, seat_id, now_ms)
+            return self._answered(contact, merchant_id, seat_id, now_ms, dialog)
         queue = self._queue_of(contact)
         self._agents.change(
             merchant_id,
@@ -246,19 +259,27 @@ class RoutingService:
         return self._route_queued(requeued, queue, now_ms)
 
     def contact_ended(
-        self, contact_id: str, side: HangupSide, cause: HangupCause, now_ms: int
+        self,
+        contact_id: str,
+        side: HangupSide,
+        cause: HangupCause,
+        now_ms: int,
+        dialog_keys: Sequence[str] = (),
     ) -> Acknowledged:
         """The call is over (BYE, CANCEL, failure): record it and let the agent go. Idempotent.
 
-        One transaction ends the contact and releases its agent (ringing -> AVAILABLE, talking ->
-        wrap-up or AVAILABLE), so an agent is never left holding an ended contact. A connected
-        contact's seat is not read: the release is written on the from-state the connection left
-        (see ``_seat_as_left``), and only a failed condition makes it read the seat.
+        One transaction ends the contact, releases its agent (ringing -> AVAILABLE, talking ->
+        wrap-up or AVAILABLE) and deletes the call's stored dialog (``dialog_keys``), so an agent is
+        never left holding an ended contact. A connected contact's seat is not read: the release is
+        written on the from-state the connection left (see ``_seat_as_left``), and only a failed
+        condition makes it read the seat.
         """
         read_seat = False
         for _ in range(ATTEMPTS):
             contact = self._contacts.get(contact_id)
             if contact is None:
+                if dialog_keys:
+                    self._contacts.drop_dialogs(dialog_keys)
                 return self._ended_ack(contact_id, stale=True, release=True, now_ms=now_ms)
             ended = apply_contact(contact.snapshot, HangUp(cause, side), now_ms)
             record = self._record_for(contact, ended.contact, now_ms)
@@ -267,7 +288,7 @@ class RoutingService:
             except NotFoundError:
                 release = None  # the seat was deleted: nobody to let go
             try:
-                self._contacts.end(contact, record, self._outcome_of(contact.snapshot), release)
+                self._contacts.end(contact, record, self._outcome_of(contact.snapshot), release, dialog_keys)
             except ConcurrentUpdateError as lost:
                 # The seat moved (a missed offer in flight): read it. The contact moved (offered or
                 # connected meanwhile): end it as it is now.
@@ -281,8 +302,8 @@ class RoutingService:
                 return Acknowledged(contact_id, ContactState.ENDED.value, seat_id, contact.merchant_id)
             agent = self._published(release)
             if agent.state is AgentState.AVAILABLE:
-                # Straight to the next waiting contact; the seat stream will also fire, and find
-                # the agent already reserved.
+                # Straight to the next waiting contact (the seat stream leaves the router's own
+                # releases to it: see ``routing_events``).
                 self.agent_available(contact.merchant_id, seat_id, now_ms)
             return Acknowledged(
                 contact_id,
@@ -465,6 +486,8 @@ class RoutingService:
             [seat.candidate for seat in available.values()],
             round_robin_cursor=queue.round_robin_cursor,
         )
+        if queue.config.strategy is RoutingStrategy.LONGEST_IDLE:
+            ranked = spread_near_ties(ranked, contact.contact_id, self._policy.idle_tie_window_ms)
         for candidate in ranked[: self._policy.max_offer_attempts]:
             seat = available[candidate.seat_id]
             targets = self._registrations.targets(self._aor(seat), now_ms)
@@ -518,7 +541,14 @@ class RoutingService:
 
     # Offer results and ends
 
-    def _answered(self, contact: LiveContact, merchant_id: str, seat_id: str, now_ms: int) -> RoutingDecision:
+    def _answered(
+        self,
+        contact: LiveContact,
+        merchant_id: str,
+        seat_id: str,
+        now_ms: int,
+        dialog: CallDialog | None = None,
+    ) -> RoutingDecision:
         """RESERVED -> ON_CONTACT and OFFERED -> CONNECTED in one transaction, the seat unread.
 
         The seat's from-state is the one the offer left (``_seat_as_left``); the write is conditioned
@@ -542,7 +572,7 @@ class RoutingService:
             connected = apply_contact(contact.snapshot, ConnectAgent(seat_id), now_ms)
             updated = replace(contact, snapshot=connected.contact, seat_version=seat.after.version)
             try:
-                self._contacts.connect(contact.version, updated, seat)
+                self._contacts.connect(contact.version, updated, seat, dialog, now_ms)
             except ConcurrentUpdateError as lost:
                 if lost.entity == "seat":
                     held = None  # read what the seat is now
@@ -657,9 +687,7 @@ class RoutingService:
         except NotFoundError:
             return AgentSnapshot(seat_id=seat_id)  # the seat was deleted after the call ended
         if agent.state is AgentState.AVAILABLE:
-            # Straight to the next waiting contact; the seat stream will also fire, and find the
-            # agent already reserved.
-            self.agent_available(merchant_id, seat_id, now_ms)
+            self.agent_available(merchant_id, seat_id, now_ms)  # straight to the next waiting contact
         return agent
 
     def _overflow(

@@ -17,6 +17,12 @@ from contact_center.domain.contact import Channel, HangupCause, HangupSide
 from .errors import ServiceError
 from .routing import AgentOffer, RoutingService
 from .routing_decisions import OfferOutcome
+from .routing_ports import CallDialog
+
+# A call's dialog is stored under its dialog key and its caller's Call-ID; a few spare.
+MAX_DIALOG_KEYS = 4
+MAX_DIALOG_KEY_LENGTH = 256
+MAX_DIALOG_TTL_SECONDS = 24 * 3600
 
 
 class InvalidRoutingRequestError(ServiceError):
@@ -40,6 +46,7 @@ class ReportOfferResult:
     contact_id: str
     seat_id: str
     outcome: OfferOutcome
+    dialog: CallDialog | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,7 @@ class EndContact:
     contact_id: str
     side: HangupSide
     cause: HangupCause
+    dialog_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +108,39 @@ def _choice(event: Mapping[str, Any], name: str, kind: Any, default: Any = None)
         raise InvalidRoutingRequestError(name, f"must be one of {allowed}") from None
 
 
+def _dialog_keys(value: Any, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if (
+        not isinstance(value, list)
+        or not 0 < len(value) <= MAX_DIALOG_KEYS
+        or not all(isinstance(key, str) and 0 < len(key) <= MAX_DIALOG_KEY_LENGTH for key in value)
+    ):
+        raise InvalidRoutingRequestError(
+            name,
+            f"must be a list of 1 to {MAX_DIALOG_KEYS} non-empty strings of at most {MAX_DIALOG_KEY_LENGTH}",
+        )
+    return tuple(value)
+
+
+def _dialog(event: Mapping[str, Any]) -> CallDialog | None:
+    value = event.get("dialog")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidRoutingRequestError("dialog", "must be an object")
+    legs, owner, ttl = value.get("legs"), value.get("owner"), value.get("ttl_seconds")
+    if not isinstance(legs, Mapping) or not legs:
+        raise InvalidRoutingRequestError("dialog.legs", "must be a non-empty object")
+    if owner is not None and not isinstance(owner, str):
+        raise InvalidRoutingRequestError("dialog.owner", "must be a string")
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 < ttl <= MAX_DIALOG_TTL_SECONDS:
+        raise InvalidRoutingRequestError(
+            "dialog.ttl_seconds", f"must be an integer from 1 to {MAX_DIALOG_TTL_SECONDS}"
+        )
+    return CallDialog(_dialog_keys(value.get("keys"), "dialog.keys"), legs, owner, ttl)
+
+
 def parse_routing_command(event: Any) -> RoutingCommand:
     if not isinstance(event, Mapping):
         raise InvalidRoutingRequestError("event", "must be a JSON object")
@@ -121,12 +162,14 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             contact_id=_required(event, "contact_id"),
             seat_id=_required(event, "seat_id"),
             outcome=_choice(event, "outcome", OfferOutcome),
+            dialog=_dialog(event),
         )
     if action == "contact_ended":
         return EndContact(
             contact_id=_required(event, "contact_id"),
             side=_choice(event, "side", HangupSide, HangupSide.CUSTOMER),
             cause=_choice(event, "cause", HangupCause, HangupCause.NORMAL_CLEARING),
+            dialog_keys=_dialog_keys(event.get("dialog_keys"), "dialog_keys"),
         )
     if action == "queue_timeout":
         return ExpireQueueWait(contact_id=_required(event, "contact_id"))
@@ -171,10 +214,12 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
             ).to_dict()
         case ReportOfferResult():
             return service.offer_result(
-                command.contact_id, command.seat_id, command.outcome, now_ms
+                command.contact_id, command.seat_id, command.outcome, now_ms, command.dialog
             ).to_dict()
         case EndContact():
-            return service.contact_ended(command.contact_id, command.side, command.cause, now_ms).to_dict()
+            return service.contact_ended(
+                command.contact_id, command.side, command.cause, now_ms, command.dialog_keys
+            ).to_dict()
         case ExpireQueueWait():
             return service.queue_timeout(command.contact_id, now_ms).to_dict()
         case ListPendingOffers():

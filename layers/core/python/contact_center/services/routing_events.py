@@ -28,16 +28,20 @@ def _string(image: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
-def _is_available(state: str | None) -> bool:
+def _in_state(image: Mapping[str, Any], state: AgentState) -> bool:
     # The enum's value is the stored spelling; its name is accepted as well (see routing_store).
-    return state is not None and state.lower() == AgentState.AVAILABLE.value
+    value = _string(image, "state")
+    return value is not None and value.lower() == state.value
 
 
 def available_seats_in(event: Any) -> Iterator[SeatBecameAvailable]:
     """Seats whose new image is AVAILABLE and whose old image was not (or was absent), once per seat.
 
     A write that leaves an available seat available (a profile edit) triggers nothing: the seat was
-    already looked at when it became available, and new contacts look for it themselves.
+    already looked at when it became available, and new contacts look for it themselves. Nor does
+    ON_CONTACT -> AVAILABLE: only the router makes it (a call ended without wrap-up), and it offers
+    the agent the next waiting contact itself in the same invocation; reading again here would
+    double the dequeue's reads for every call.
     """
     latest: dict[tuple[str, str], SeatBecameAvailable] = {}
     records = event.get("Records", []) if isinstance(event, Mapping) else []
@@ -45,9 +49,9 @@ def available_seats_in(event: Any) -> Iterator[SeatBecameAvailable]:
         dynamodb = record.get("dynamodb") or {}
         new = dynamodb.get("NewImage") or {}
         old = dynamodb.get("OldImage") or {}
-        if _string(new, "entity") != "seat" or not _is_available(_string(new, "state")):
+        if _string(new, "entity") != "seat" or not _in_state(new, AgentState.AVAILABLE):
             continue
-        if _is_available(_string(old, "state")):
+        if _in_state(old, AgentState.AVAILABLE) or _in_state(old, AgentState.ON_CONTACT):
             continue
         merchant_id, seat_id = _string(new, "merchant_id"), _string(new, "seat_id")
         if merchant_id and seat_id:

@@ -7,7 +7,7 @@ named errors of ``services.errors`` (NotFoundError, AlreadyExistsError, Concurre
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -181,6 +181,17 @@ class SeatTransition:
 
 
 @dataclass(frozen=True, slots=True)
+class CallDialog:
+    """The edge's SIP dialog of an answered call, stored with the answer so that any edge task can
+    end or refresh the call. Opaque here: ``legs`` is the edge's own JSON, stored under each key."""
+
+    keys: tuple[str, ...]
+    legs: Mapping[str, Any]
+    owner: str | None
+    ttl_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class ContactRecord:
     """The contact record (CDR), written once when the contact ends."""
 
@@ -257,8 +268,16 @@ class LiveContacts(Protocol):
         """
         ...
 
-    def connect(self, expected_version: int, contact: LiveContact, seat: SeatTransition) -> None:
-        """Atomically: the contact @version -> ``contact``, and the seat's ``seat`` transition.
+    def connect(
+        self,
+        expected_version: int,
+        contact: LiveContact,
+        seat: SeatTransition,
+        dialog: CallDialog | None = None,
+        now_ms: int = 0,
+    ) -> None:
+        """Atomically: the contact @version -> ``contact``, the seat's ``seat`` transition, and the
+        call's ``dialog`` stored.
 
         ConcurrentUpdateError whose ``entity`` is "contact" (it changed) or "seat" (not in the from-state).
         """
@@ -270,8 +289,10 @@ class LiveContacts(Protocol):
         record: ContactRecord,
         outcome: str | None,
         seat: SeatTransition | None = None,
+        dialog_keys: Sequence[str] = (),
     ) -> None:
-        """Record and remove the contact, and release its agent (``seat``), in one step.
+        """Record and remove the contact, release its agent (``seat``) and delete the call's stored
+        dialog (``dialog_keys``), in one step.
 
         ConcurrentUpdateError whose ``entity`` is "contact" when it changed meanwhile, or "seat" when
         only the seat is no longer in the release's from-state.
@@ -279,6 +300,10 @@ class LiveContacts(Protocol):
         ...
 
     def record(self, contact_id: str) -> ContactRecord | None: ...
+
+    def drop_dialogs(self, dialog_keys: Sequence[str]) -> None:
+        """Delete stored dialogs of a contact that ended without them (a report that came late)."""
+        ...
 
     def owned_by_edge(self, edge_task_id: str, state: str) -> list[LiveContact]: ...
 
