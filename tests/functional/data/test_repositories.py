@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from contact_center.data import errors
+from contact_center.data import errors, keys
 from contact_center.data.bindings import BindingRepository, new_binding
 from contact_center.data.catalog import NumberRepository, QueueRepository, TrunkRepository
 from contact_center.data.contacts import ContactRepository, utc_day
 from contact_center.data.merchants import ApiKeyRepository, MerchantRepository, new_api_key, new_merchant
-from contact_center.data.models import ContactItem, MerchantItem, NumberItem, QueueItem, RecordItem, TrunkItem
+from contact_center.data.models import (
+    ContactItem,
+    MerchantItem,
+    NumberItem,
+    QueueItem,
+    QueueStatsItem,
+    RecordItem,
+    TrunkItem,
+)
 from contact_center.data.seats import SeatRepository, SeatState, new_seat, new_sip_user
 from contact_center.data.sessions import DialogRepository, IdempotencyRepository
 
@@ -249,6 +257,35 @@ def test_ending_a_contact_writes_one_record_and_counts_it() -> None:
     with pytest.raises(errors.ConcurrentUpdateError):
         repo.end(live, RecordItem(contact_id="c1", created_at=NOW_MS, ended_at=NOW_MS + 6000), "abandoned")
     assert [r.contact_id for r in repo.records_for_queue("q1", utc_day(NOW_MS + 5000))] == ["c1"]
+
+
+def test_queue_counters_are_sharded_and_summed_by_the_reader() -> None:
+    repo = ContactRepository()
+    for index in range(24):
+        repo.create(
+            ContactItem(
+                contact_id=f"s{index}",
+                state="queued",
+                queue_id="q1",
+                priority=5,
+                enqueued_at=NOW_MS + index,
+                created_at=NOW_MS + index,
+                version=1,
+            )
+        )
+    for index in range(10):
+        live = repo.get(f"s{index}")
+        record = RecordItem(contact_id=f"s{index}", queue_id="q1", created_at=NOW_MS, ended_at=NOW_MS + 9000)
+        repo.end(live, record, "answered")
+    day = utc_day(NOW_MS)
+    shards = list(
+        QueueStatsItem.query(keys.queue_stats_pk("q1"), QueueStatsItem.sk.startswith(f"STATS#{day}#"))
+    )
+    # Concurrent contacts of one queue mostly bump different items (no transaction conflicts).
+    assert len(shards) > 4
+    stats = repo.stats("q1", day)
+    assert stats is not None and (stats.offered, stats.answered, stats.abandoned) == (24, 10, 0)
+    assert repo.stats("q1", "1999-01-01") is None
 
 
 def test_dialogs_and_idempotency_records_expire() -> None:

@@ -45,9 +45,10 @@ def utc_day(epoch_ms: int) -> str:
 _RETRYABLE = (CONDITION_FAILED, TRANSACTION_CONFLICT)
 
 
-def _stats_update(queue_id: str, day: str) -> tuple[QueueStatsItem, list[Any]]:
-    """The day's stats item of a queue and the actions that create it if it is the day's first."""
-    stats = QueueStatsItem(pk=keys.queue_stats_pk(queue_id), sk=keys.queue_stats_sk(day))
+def _stats_update(queue_id: str, day: str, contact_id: str) -> tuple[QueueStatsItem, list[Any]]:
+    """The contact's shard of a queue's counters for the day, and the actions that create it if it
+    is the shard's first count."""
+    stats = QueueStatsItem(pk=keys.queue_stats_pk(queue_id), sk=keys.queue_stats_sk(day, contact_id))
     return stats, [
         QueueStatsItem.entity.set("queue_stats"),
         QueueStatsItem.queue_id.set(queue_id),
@@ -102,7 +103,7 @@ class ContactRepository:
             raise
 
     def _create_counted(self, contact: ContactItem, enqueued_at_ms: int) -> None:
-        stats, actions = _stats_update(str(contact.queue_id), utc_day(enqueued_at_ms))
+        stats, actions = _stats_update(str(contact.queue_id), utc_day(enqueued_at_ms), contact.contact_id)
         for attempt in itertools.count(1):
             try:
                 with transaction() as tx:
@@ -221,7 +222,9 @@ class ContactRepository:
         contact = ContactItem(pk=keys.contact_pk(contact_id), sk=keys.CONTACT_SK)
         actions = _field_actions(fields)
         if count_offered_at_ms is not None and fields.get("queue_id"):
-            stats, stats_actions = _stats_update(str(fields["queue_id"]), utc_day(count_offered_at_ms))
+            stats, stats_actions = _stats_update(
+                str(fields["queue_id"]), utc_day(count_offered_at_ms), contact_id
+            )
             for attempt in itertools.count(1):
                 try:
                     with transaction() as tx:
@@ -323,7 +326,7 @@ class ContactRepository:
                     # Invariant: one record per contact.
                     tx.save(record, condition=RecordItem.pk.does_not_exist())
                     if record.queue_id and outcome:
-                        stats, actions = _stats_update(record.queue_id, day)
+                        stats, actions = _stats_update(record.queue_id, day, record.contact_id)
                         tx.update(stats, actions=[*actions, getattr(QueueStatsItem, outcome).add(1)])
                     if seat is not None and seat_item is not None:
                         # Invariant: the agent is let go of this contact only from the state that holds
@@ -358,10 +361,21 @@ class ContactRepository:
                 raise
 
     def stats(self, queue_id: str, day: str) -> QueueStatsItem | None:
-        try:
-            return QueueStatsItem.get(keys.queue_stats_pk(queue_id), keys.queue_stats_sk(day))
-        except DoesNotExist:
+        """A queue's counters for the day, summed over their shards; None before its first count."""
+        shards = list(
+            QueueStatsItem.query(
+                keys.queue_stats_pk(queue_id),
+                QueueStatsItem.sk.startswith(keys.queue_stats_day_prefix(day)),
+                consistent_read=True,
+            )
+        )
+        if not shards:
             return None
+        total = QueueStatsItem(pk=keys.queue_stats_pk(queue_id), sk=keys.queue_stats_day_prefix(day))
+        total.queue_id, total.day = queue_id, day
+        for counter in ("offered", "answered", "abandoned", "timed_out"):
+            setattr(total, counter, sum(int(getattr(shard, counter) or 0) for shard in shards))
+        return total
 
     def record(self, contact_id: str) -> RecordItem:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 SEP = "#"
 
 
@@ -124,8 +126,20 @@ def queue_stats_pk(queue_id: str) -> str:
     return f"QUEUE#{queue_id}"
 
 
-def queue_stats_sk(day: str) -> str:
-    return f"STATS#{day}"
+# A queue's daily counters are split over this many items: every contact of a queue bumps them in
+# its creation and end transactions, and transactions touching one item at once cancel each other
+# (TransactionConflict). Readers sum the shards (one Query).
+QUEUE_STATS_SHARDS = 16
+
+
+def queue_stats_day_prefix(day: str) -> str:
+    return f"STATS#{day}#"
+
+
+def queue_stats_sk(day: str, contact_id: str) -> str:
+    """The counter shard a contact's counts go to: always the same one for one contact."""
+    shard = zlib.crc32(contact_id.encode()) % QUEUE_STATS_SHARDS
+    return f"{queue_stats_day_prefix(day)}{shard:02d}"
 
 
 def edge_pk(task_id: str) -> str:
