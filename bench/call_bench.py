@@ -265,6 +265,7 @@ class DbWindow:
     wait_ms: dict[str, float]  # operation -> mean ms DynamoDB Local took to start answering
     answered: dict[str, int]  # operation -> answers timed
     refused: dict[str, int]  # operation -> answers other than 200 (failed conditions)
+    refusal_reasons: dict[str, int]  # "<operation> <reason codes>" -> refused answers
 
     @property
     def mean_wait_ms(self) -> float | None:
@@ -279,6 +280,7 @@ class DbWindow:
             "connections": self.connections,
             "mean_answer_ms": {op: round(ms, 2) for op, ms in self.wait_ms.items()},
             "refused": self.refused,
+            "refusal_reasons": self.refusal_reasons,
         }
 
 
@@ -294,13 +296,18 @@ class DbCounts:
         return data
 
     def recent(self, after: int) -> tuple[int, list[tuple[str, str, str]]]:
-        """The requests numbered above `after` as (process, operation, keys), and the last number."""
+        """The requests numbered above `after` as (process, operation, keys), and the last number;
+        a refused request's keys end with its reason."""
         url = self.url.replace("/__counts", "/__recent")
         with urllib.request.urlopen(url, timeout=5) as response:
             data: dict[str, Any] = json.loads(response.read())
         found = [
-            (PROCESS_NAMES.get(label, label), _operation(op), summary)
-            for number, _, label, op, summary in data["requests"]
+            (
+                PROCESS_NAMES.get(label, label),
+                _operation(op),
+                f"{summary} -> refused {refused}" if refused else summary,
+            )
+            for number, _, label, op, summary, refused in data["requests"]
             if number > after
         ]
         return int(data["last"]), found
@@ -328,6 +335,12 @@ class DbCounts:
             {
                 _operation(op): n
                 for op, n in (Counter(after.get("refused", {})) - Counter(before.get("refused", {}))).items()
+            },
+            {
+                _operation(reason): n
+                for reason, n in (
+                    Counter(after.get("refusal_reasons", {})) - Counter(before.get("refusal_reasons", {}))
+                ).items()
             },
         )
 

@@ -27,11 +27,13 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 __all__ = ["process_label", "socket_owner"]
@@ -71,6 +73,15 @@ def summarize(operation: str, body: bytes) -> str:
         for kind, detail in entry.items():
             parts.append(f"{kind} {keys(detail.get('Key') or detail.get('Item'))}")
     return "; ".join(part for part in parts if part)
+
+
+def refusal_reason(answer: bytes) -> str:
+    """Why DynamoDB refused a request, from the first bytes of its answer (type, or reason codes)."""
+    codes = re.findall(rb'"Code":\s*"(\w+)"', answer)
+    if codes:
+        return ",".join(code.decode() for code in codes)
+    kind = re.search(rb'"__type":\s*"[^"#]*#?(\w+)"', answer)
+    return kind.group(1).decode() if kind else "unknown"
 
 
 def _hex_address(host: str, port: int) -> str:
@@ -148,6 +159,9 @@ class Counts:
         self.answered: Counter[str] = Counter()
         # operation -> answers other than 200 (a failed condition, a cancelled transaction)
         self.refused: Counter[str] = Counter()
+        # "<operation> <reason>" -> refused answers: the error type, or a cancelled transaction's
+        # reason codes in item order ("TransactWriteItems None,ConditionalCheckFailed")
+        self.refusal_reasons: Counter[str] = Counter()
 
     def as_json(self) -> bytes:
         return json.dumps(
@@ -157,6 +171,7 @@ class Counts:
                 "answer_wait_s": dict(self.wait_s),
                 "answered": dict(self.answered),
                 "refused": dict(self.refused),
+                "refusal_reasons": dict(self.refusal_reasons),
             }
         ).encode()
 
@@ -168,7 +183,8 @@ class CountingProxy:
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.counts = Counts()
         # The latest requests, numbered: (number, seconds since start, process, operation, summary).
-        self.recent: deque[tuple[int, float, str, str, str]] = deque(maxlen=RECENT_KEPT)
+        # [number, seconds, process, operation, keys, refusal reason or ""]
+        self.recent: deque[list[Any]] = deque(maxlen=RECENT_KEPT)
         self._numbered = 0
         self._t0 = time.monotonic()
         self._owners: dict[int, str] = {}  # pid -> label of the processes seen so far
@@ -194,7 +210,7 @@ class CountingProxy:
         upstream_writer: asyncio.StreamWriter | None = None
         copier: asyncio.Task[None] | None = None
         # The request waiting for its answer (no pipelining: one at a time per connection).
-        pending: list[tuple[str, float]] = []
+        pending: list[tuple[str, float, list[Any]]] = []
         try:
             while True:
                 try:
@@ -223,19 +239,19 @@ class CountingProxy:
                 body = await reader.readexactly(length) if length else b""
                 self.counts.requests[label][operation] += 1
                 self._numbered += 1
-                self.recent.append(
-                    (
-                        self._numbered,
-                        time.monotonic() - self._t0,
-                        label,
-                        operation,
-                        summarize(operation, body),
-                    )
-                )
+                entry: list[Any] = [
+                    self._numbered,
+                    time.monotonic() - self._t0,
+                    label,
+                    operation,
+                    summarize(operation, body),
+                    "",
+                ]
+                self.recent.append(entry)
                 if upstream_writer is None:
                     upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
                     copier = asyncio.create_task(self._copy(upstream_reader, writer, pending))
-                pending[:] = [(operation, time.monotonic())]
+                pending[:] = [(operation, time.monotonic(), entry)]
                 upstream_writer.write(head + body)
                 await upstream_writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -251,16 +267,22 @@ class CountingProxy:
         return json.dumps({"last": self._numbered, "requests": list(self.recent)}).encode()
 
     async def _copy(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pending: list[tuple[str, float]]
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        pending: list[tuple[str, float, list[Any]]],
     ) -> None:
         with contextlib.suppress(ConnectionError):
             while data := await reader.read(1 << 16):
                 if pending:
-                    operation, sent = pending.pop()
+                    operation, sent, entry = pending.pop()
                     self.counts.wait_s[operation] += time.monotonic() - sent
                     self.counts.answered[operation] += 1
                     if not data.startswith(b"HTTP/1.1 200"):
                         self.counts.refused[operation] += 1
+                        reason = refusal_reason(data)
+                        self.counts.refusal_reasons[f"{operation} {reason}"] += 1
+                        entry[5] = reason
                 writer.write(data)
                 await writer.drain()
         writer.close()

@@ -11,10 +11,12 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contact_center.services.routing import RoutingPolicy
 from tests.support.dynamodb import free_port
 from tests.support.stack import RunningStack, http_json
 
@@ -59,6 +61,14 @@ class Merchant:
             body["reason"] = "break"
         status, answer = call_api(self.stack, "PUT", self.state_path(seat), body, self.key)
         assert status == 200, answer
+
+    def make_available_in_order(self, seats: Sequence[Seat]) -> None:
+        """Seats available one after the other, each idle longer than the next by more than the
+        router's near-tie window, so longest-idle offers them strictly in this order."""
+        for index, seat in enumerate(seats):
+            if index:
+                time.sleep(RoutingPolicy().idle_tie_window_ms / 1000 + 0.1)
+            self.set_state(seat, "available")
 
     def state(self, seat: Seat) -> str:
         status, answer = call_api(self.stack, "GET", self.state_path(seat), None, self.key)

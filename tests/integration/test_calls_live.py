@@ -57,8 +57,8 @@ def ready(stack: RunningStack, tmp: Path, seats: int = 1, available: bool = True
     merchant = onboard(stack, number(), seats, **options)
     for seat in merchant.seats:
         register(stack, seat, tmp)
-        if available:
-            merchant.set_state(seat, "available")
+    if available:
+        merchant.make_available_in_order(merchant.seats)
     return merchant
 
 
@@ -131,7 +131,7 @@ def test_no_answer_sets_not_responding_and_rona_reaches_the_second_agent(
     set_ring_timeout(stack, merchant, first, 2)
     for seat in merchant.seats:
         register(stack, seat, tmp_path)
-        merchant.set_state(seat, "available")
+    merchant.make_available_in_order(merchant.seats)
     silent = agent(first, "agent_noanswer.xml", tmp_path)
     answering = agent(second, "agent_answer.xml", tmp_path)
     call = caller(stack, merchant.number, "caller_bye.xml", tmp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from contact_center.data.contacts import ContactRepository, utc_day
 from contact_center.domain.agent_state import AgentState, GoAvailable
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
@@ -105,6 +107,46 @@ def test_a_call_with_nobody_free_waits_in_the_queue(world: World) -> None:
     # A retried request (the edge timed out) returns the same answer and creates nothing new.
     assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000)
     assert ContactRepository().stats("q1", utc_day(NOW)).offered == 1  # type: ignore[union-attr]
+
+
+def test_a_new_contact_stays_out_of_the_queue_index_while_its_router_finds_an_agent(world: World) -> None:
+    world.queue()
+    world.number()
+    world.seat("a1")
+    heads_during_offer: list[list[str]] = []
+    offer = world.contacts.offer
+
+    def watching_offer(*args: Any, **kwargs: Any) -> None:
+        heads_during_offer.append([c.contact_id for c in world.contacts.queue_heads("q1", 5)])
+        offer(*args, **kwargs)
+
+    world.contacts.offer = watching_offer  # type: ignore[method-assign]
+    assert isinstance(call(world), Connect)
+    # Routers of agents turning available never see it, so they do not race this router for it.
+    assert heads_during_offer == [[]]
+    assert ContactRepository().stats("q1", utc_day(NOW)).offered == 1  # type: ignore[union-attr]
+
+
+def test_an_agent_freed_while_a_new_contact_is_being_listed_is_found_by_the_second_look(world: World) -> None:
+    world.queue(max_wait=90)
+    world.number()
+    world.seat("a1", available_at=None)
+    looks: list[int] = []
+    available = world.seats.available
+
+    def agent_frees_after_the_first_look(merchant_id: str, limit: int) -> Any:
+        found = available(merchant_id, limit)
+        looks.append(len(found))
+        if len(looks) == 1:
+            # The agent turns available before the contact is listed: its own dequeue finds nothing.
+            world.command("a1", GoAvailable(), NOW + 1)
+            assert world.service.agent_available("m1", "a1", NOW + 2) is None
+        return found
+
+    world.seats.available = agent_frees_after_the_first_look  # type: ignore[method-assign]
+    decision = call(world, at=NOW + 3)
+    assert isinstance(decision, Connect) and decision.seat_id == "a1"
+    assert looks == [0, 1]
 
 
 def test_ring_no_answer_re_offers_to_the_next_agent_and_parks_the_first(world: World) -> None:

@@ -74,7 +74,10 @@ class Offer:
 
 
 class ContactRepository:
-    def create(self, contact: ContactItem) -> None:
+    def create(self, contact: ContactItem, in_queue_index: bool = True) -> None:
+        """Create a live contact. One created QUEUED is counted "offered" in its queue's counters,
+        and listed in the queue's index unless ``in_queue_index`` is False (its router looks for an
+        agent first; ``update`` lists it later)."""
         contact.pk = keys.contact_pk(contact.contact_id)
         contact.sk = keys.CONTACT_SK
         if contact.owning_edge:
@@ -85,11 +88,11 @@ class ContactRepository:
             and contact.queue_id
             and contact.enqueued_at is not None
         ):
-            # Created straight into its queue: one write instead of a put and an enqueue.
-            contact.gsi1pk = keys.queued_index_pk(contact.queue_id)
-            contact.gsi1sk = queue_sort_key(
-                int(contact.priority), int(contact.enqueued_at), contact.contact_id
-            )
+            if in_queue_index:
+                contact.gsi1pk = keys.queued_index_pk(contact.queue_id)
+                contact.gsi1sk = queue_sort_key(
+                    int(contact.priority), int(contact.enqueued_at), contact.contact_id
+                )
             # Created into a queue, it has reached the queue: counted "offered" for the day in the
             # same transaction, so a retried creation neither counts twice nor fails to count.
             self._create_counted(contact, int(contact.enqueued_at))

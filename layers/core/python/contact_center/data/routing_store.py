@@ -377,7 +377,7 @@ class DynamoLiveContacts:
         self._repo = ContactRepository()
         self._dialogs = DialogRepository()
 
-    def create(self, contact: LiveContact) -> None:
+    def create(self, contact: LiveContact, in_queue_index: bool = True) -> None:
         snapshot = contact.snapshot
         item = ContactItem(
             contact_id=contact.contact_id,
@@ -397,7 +397,7 @@ class DynamoLiveContacts:
             version=snapshot.version,
         )
         with translated():
-            self._repo.create(item)
+            self._repo.create(item, in_queue_index)
 
     def get(self, contact_id: str) -> LiveContact | None:
         try:

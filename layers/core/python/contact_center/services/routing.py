@@ -6,10 +6,13 @@ Invariants, and where they are held:
   is one transaction conditioned on the seat being AVAILABLE at the version read and the contact
   at the version read. Losing either condition is normal; the loser moves to the next candidate
   (lost seat) or re-reads the contact (lost contact: someone else offered or ended it).
-- No queued contact is lost: a contact is created already QUEUED (in the queue index) *before* the
-  router looks for an agent, so an agent freed at that instant finds it through ``agent_available``
-  even when this call's look-up missed the agent. A contact leaves the index only by an offer, an
-  overflow, a forward or its end — each a conditional write.
+- No queued contact is lost: a new contact is created QUEUED but outside the queue's index, and its
+  router looks for an agent; finding none, it lists the contact in the index and then looks once
+  more. An agent freed before that second look is found by it; one freed after finds the contact
+  through ``agent_available``. (Listed from the start, every new contact would be raced for by
+  the routers of agents turning available while its own router offers it: under load most of
+  those races are lost, each a cancelled transaction.) A contact leaves the index only by an
+  offer, an overflow, a forward or its end — each a conditional write.
 - Every contact that was created ends with exactly one record: ``LiveContacts.end`` deletes the
   live item and writes the record in one transaction — which also releases the contact's agent,
   written on the agent's from-state, so an agent is never left holding an ended contact.
@@ -197,10 +200,19 @@ class RoutingService:
             now_ms,
         )
         live = LiveContact(enqueued.contact, called, caller, route.merchant_id, edge_task_id)
-        if not self._create(live):
+        if not self._create(live, in_queue_index=False):
             return self._decision_for_id(contact_id, now_ms)
         self._publish_contact(enqueued.event, live)
-        return self._route_queued(live, queue, now_ms)
+        attempt = self._try_offer(live, queue, now_ms)
+        if isinstance(attempt, Connect):
+            return attempt
+        if attempt is _CONTACT_CHANGED:
+            return self._decision_for_id(contact_id, now_ms)
+        # Nobody free: listed in the queue's index, then one more look (see the module docstring).
+        listed = replace(live, snapshot=replace(live.snapshot, version=live.version + 1))
+        if not self._save_or_none(live, listed):
+            return self._decision_for_id(contact_id, now_ms)
+        return self._route_queued(listed, queue, now_ms)
 
     def offer_result(
         self,
@@ -804,9 +816,9 @@ class RoutingService:
 
     # Small helpers
 
-    def _create(self, contact: LiveContact) -> bool:
+    def _create(self, contact: LiveContact, in_queue_index: bool = True) -> bool:
         try:
-            self._contacts.create(contact)
+            self._contacts.create(contact, in_queue_index)
         except AlreadyExistsError:
             return False
         return True

@@ -239,11 +239,13 @@ class AgentSeats(Protocol):
 
 
 class LiveContacts(Protocol):
-    def create(self, contact: LiveContact) -> None:
+    def create(self, contact: LiveContact, in_queue_index: bool = True) -> None:
         """AlreadyExistsError when the contact id is taken (a retried new_contact).
 
         A contact created QUEUED has reached its queue: it is counted in the queue's "offered" for
-        the day in the same write (so a retry neither counts it twice nor loses the count).
+        the day in the same write (so a retry neither counts it twice nor loses the count). It is
+        listed in the queue's index (``queue_heads``) unless ``in_queue_index`` is False; ``save``
+        of a QUEUED contact lists it.
         """
         ...
 
