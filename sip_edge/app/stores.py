@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from contact_center.data.bindings import BindingRepository, new_binding
+from contact_center.data.bindings import BindingRepository, binding_values
 from contact_center.data.catalog import TrunkRepository
 from contact_center.data.models import BindingItem
 from contact_center.data.seats import SipUserRepository
@@ -30,14 +30,15 @@ class TableBindingStore:
         self._bindings = bindings or BindingRepository()
 
     def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
-        self._bindings.write_batch([_to_item(b) for b in upserts], removals)
+        # Plain values, not models: the write-behind encodes them straight into request items.
+        self._bindings.write_batch([_values(b) for b in upserts], removals)
 
     def load(self, aor: str, now: float) -> list[Binding]:
         return [_from_item(item) for item in self._bindings.current(aor, int(now))]
 
 
-def _to_item(binding: Binding) -> BindingItem:
-    item = new_binding(
+def _values(binding: Binding) -> dict[str, Any]:
+    return binding_values(
         binding.aor,
         binding.contact_uri,
         int(binding.expires_at),
@@ -50,8 +51,8 @@ def _to_item(binding: Binding) -> BindingItem:
         call_id=binding.call_id,
         cseq=binding.cseq,
         user_agent=binding.user_agent,
+        key=binding.key,  # the key removals use too
     )
-    return item
 
 
 def _from_item(item: BindingItem) -> Binding:

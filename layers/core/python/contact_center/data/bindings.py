@@ -3,15 +3,64 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from contact_center.data import keys
+from contact_center.data import keys, table
+from contact_center.data.batch_writer import BatchWriter, shared_writer
+from contact_center.data.encoding import ItemEncoder
 from contact_center.data.models import BindingItem
+
+# Encodes binding values straight from BindingItem's declarations (write-behind: no model per item).
+_ENCODER = ItemEncoder(BindingItem)
 
 
 def binding_key(contact_uri: str, instance_id: str | None = None) -> str:
     """One binding per device: the RFC 5626 instance id when given, else the Contact URI."""
     return hashlib.sha256((instance_id or contact_uri).encode()).hexdigest()[:32]
+
+
+def binding_values(
+    aor: str,
+    contact_uri: str,
+    expires_at: int,
+    *,
+    received: str | None = None,
+    transport: str = "UDP",
+    flow_owner: str | None = None,
+    path: list[str] | None = None,
+    instance_id: str | None = None,
+    reg_id: int | None = None,
+    call_id: str | None = None,
+    cseq: int | None = None,
+    user_agent: str | None = None,
+    q: float | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """A binding's attribute values, by BindingItem attribute name.
+
+    ``key`` is the binding key when the caller holds it already (``binding_key`` of the same URI and
+    instance id), so that a write and a later removal by that key name the same item.
+    """
+    return {
+        "pk": keys.aor_pk(aor),
+        "sk": keys.binding_sk(key or binding_key(contact_uri, instance_id)),
+        "gsi2pk": keys.flow_index_pk(flow_owner) if flow_owner else None,
+        "gsi2sk": aor if flow_owner else None,
+        "aor": aor,
+        "contact_uri": contact_uri,
+        "expires_at": expires_at,
+        "received": received,
+        "transport": transport,
+        "flow_owner": flow_owner,
+        "path": path or [],
+        "instance_id": instance_id,
+        "reg_id": reg_id,
+        "call_id": call_id,
+        "cseq": cseq,
+        "user_agent": user_agent,
+        "q": q,
+    }
 
 
 def new_binding(
@@ -31,27 +80,28 @@ def new_binding(
     q: float | None = None,
 ) -> BindingItem:
     return BindingItem(
-        pk=keys.aor_pk(aor),
-        sk=keys.binding_sk(binding_key(contact_uri, instance_id)),
-        gsi2pk=keys.flow_index_pk(flow_owner) if flow_owner else None,
-        gsi2sk=aor if flow_owner else None,
-        aor=aor,
-        contact_uri=contact_uri,
-        expires_at=expires_at,
-        received=received,
-        transport=transport,
-        flow_owner=flow_owner,
-        path=path or [],
-        instance_id=instance_id,
-        reg_id=reg_id,
-        call_id=call_id,
-        cseq=cseq,
-        user_agent=user_agent,
-        q=q,
+        **binding_values(
+            aor,
+            contact_uri,
+            expires_at,
+            received=received,
+            transport=transport,
+            flow_owner=flow_owner,
+            path=path,
+            instance_id=instance_id,
+            reg_id=reg_id,
+            call_id=call_id,
+            cseq=cseq,
+            user_agent=user_agent,
+            q=q,
+        )
     )
 
 
 class BindingRepository:
+    def __init__(self, writer: BatchWriter | None = None) -> None:
+        self._writer = writer
+
     def current(self, aor: str, now: int) -> list[BindingItem]:
         """Unexpired bindings of an AOR. DynamoDB's TTL deletes lazily, so expiry is filtered here."""
         return list(
@@ -71,13 +121,27 @@ class BindingRepository:
             )
         )
 
-    def write_batch(self, upserts: Iterable[BindingItem], removals: Iterable[tuple[str, str]]) -> None:
+    def write_batch(
+        self,
+        upserts: Iterable[BindingItem | Mapping[str, Any]],
+        removals: Iterable[tuple[str, str]],
+    ) -> None:
         """Write-behind flush: many binding changes in few requests (BatchWriteItem, 25 per call).
 
+        ``upserts`` are models or ``binding_values`` mappings (no model built: the edge's path).
         Last writer wins per binding, which is the registrar's semantics: the newest REGISTER holds.
+        Raises BatchWriteError when some change may not have been written.
         """
-        with BindingItem.batch_write() as batch:
-            for item in upserts:
-                batch.save(item)
-            for aor, key in removals:
-                batch.delete(BindingItem(pk=keys.aor_pk(aor), sk=keys.binding_sk(key)))
+        puts = [
+            item.serialize() if isinstance(item, BindingItem) else _ENCODER.encode(item) for item in upserts
+        ]
+        deletes = [
+            _ENCODER.key({"pk": keys.aor_pk(aor), "sk": keys.binding_sk(key)}) for aor, key in removals
+        ]
+        self._batch_writer().write(puts, deletes)
+
+    def _batch_writer(self) -> BatchWriter:
+        # Looked up per call: tests rebind the models to another table or endpoint at run time.
+        return self._writer or shared_writer(
+            table.BINDING.table_name, table.BINDING.region, table.BINDING.host
+        )
