@@ -1,14 +1,13 @@
-"""The edge's client of the routing function: ``lambda.invoke`` off the event loop.
+"""The edge's client of the routing function: Lambda ``Invoke`` from the event loop.
 
-The same call in AWS and in local mode: boto3 finds the endpoint the SDK's usual way, so locally
-``AWS_ENDPOINT_URL_LAMBDA`` points it at the local Lambda service. boto3 blocks, so every call
-runs in a small dedicated thread pool (bounded: a flood of INVITEs queues here instead of opening
-a thread each) and is awaited with a deadline, so the SIP event loop never waits on the network.
+The same call in AWS and in local mode: the SDK finds the endpoint its usual way, so locally
+``AWS_ENDPOINT_URL_LAMBDA`` points it at the local Lambda service (``lambda_invoke``: the SDK's
+endpoint, credentials and signer, sent without blocking the loop or a thread). Every call is
+awaited with a deadline, so the SIP event loop never waits on the network.
 
-Throttling (429 TooManyRequestsException) and transient network errors are retried by botocore's
-"standard" retry mode; an answer the function marks ``retryable`` (a lost race it could not settle,
-an internal error) is retried here. Every action is idempotent per contact id, so a retry after a
-timeout cannot fork a call.
+Throttling, server errors, broken connections, timeouts and answers the function marks
+``retryable`` (a lost race it could not settle, an internal error) are retried here. Every action
+is idempotent per contact id, so a retry after a timeout cannot fork a call.
 """
 
 from __future__ import annotations
@@ -16,13 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import boto3
-from botocore.config import Config
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing_decisions import (
@@ -32,6 +26,7 @@ from contact_center.services.routing_decisions import (
     RoutingDecision,
     decision_from_dict,
 )
+from sip_edge.app.lambda_invoke import InvokeError, LambdaInvoker
 
 FUNCTION_NAME_ENV = "ROUTING_FUNCTION_NAME"
 DEFAULT_FUNCTION_NAME = "routing"
@@ -53,8 +48,7 @@ class RoutingClient:
         edge_task_id: str,
         *,
         function_name: str | None = None,
-        client: Any | None = None,
-        max_workers: int = 16,
+        invoker: LambdaInvoker | None = None,
         timeout_seconds: float = 5.0,
         attempts: int = 3,
         retry_delay_seconds: float = 0.05,
@@ -64,12 +58,9 @@ class RoutingClient:
         self._timeout = timeout_seconds
         self._attempts = attempts
         self._retry_delay = retry_delay_seconds
-        self._max_workers = max_workers
-        # Built on first use, not at start-up: an edge that never routes a call (a registrar-only
-        # test, a misconfigured region) must still start and answer OPTIONS and REGISTER.
-        self._client = client
-        self._client_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="routing-invoke")
+        # The endpoint is resolved on first use, not at start-up: an edge that never routes a call
+        # (a registrar-only test, a misconfigured region) must still start and answer REGISTER.
+        self._invoker = invoker or LambdaInvoker()
 
     async def new_contact(
         self,
@@ -133,16 +124,18 @@ class RoutingClient:
         payload = json.dumps(
             {"action": action, **{k: v for k, v in fields.items() if v is not None}}
         ).encode()
-        loop = asyncio.get_running_loop()
         for attempt in range(1, self._attempts + 1):
             try:
-                return await asyncio.wait_for(
-                    loop.run_in_executor(self._pool, self._invoke, payload), timeout=self._timeout
+                invocation = await asyncio.wait_for(
+                    self._invoker.invoke(self.function_name, payload), timeout=self._timeout
                 )
+                return _answer(invocation.payload, invocation.function_error)
             except TimeoutError:
                 error = RoutingError(
                     "timeout", f"{action} took longer than {self._timeout} s", retryable=True
                 )
+            except InvokeError as exc:
+                error = RoutingError("invoke_failed", str(exc), retryable=exc.retryable)
             except RoutingError as exc:
                 error = exc
             if not error.retryable or attempt == self._attempts:
@@ -150,38 +143,23 @@ class RoutingClient:
             await asyncio.sleep(self._retry_delay * attempt)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _lambda(self) -> Any:
-        with self._client_lock:
-            if self._client is None:
-                self._client = boto3.client(
-                    "lambda",
-                    config=Config(
-                        connect_timeout=2,
-                        read_timeout=self._timeout,
-                        max_pool_connections=self._max_workers,
-                        retries={"mode": "standard", "max_attempts": 3},
-                    ),
-                )
-            return self._client
-
-    def _invoke(self, payload: bytes) -> dict[str, Any]:
-        try:
-            response = self._lambda().invoke(FunctionName=self.function_name, Payload=payload)
-        except Exception as exc:  # botocore raises many types; all mean "no answer"
-            raise RoutingError("invoke_failed", f"{type(exc).__name__}: {exc}", retryable=True) from exc
-        body = json.loads(response["Payload"].read() or b"{}")
-        if response.get("FunctionError"):
-            raise RoutingError(
-                "function_error", str(body.get("errorMessage", "unhandled error")), retryable=True
-            )
-        if not isinstance(body, dict):
-            raise RoutingError("bad_answer", f"expected a JSON object, got {type(body).__name__}")
-        error = body.get("error")
-        if isinstance(error, dict):
-            raise RoutingError(
-                str(error.get("code", "error")), str(error.get("message", "")), bool(error.get("retryable"))
-            )
-        return body
-
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._invoker.close()
+
+
+def _answer(payload: bytes, function_error: str | None) -> dict[str, Any]:
+    try:
+        body = json.loads(payload or b"{}")
+    except ValueError as exc:
+        raise RoutingError("bad_answer", f"not JSON: {payload[:100]!r}") from exc
+    if function_error:
+        message = body.get("errorMessage", "unhandled error") if isinstance(body, dict) else "unhandled error"
+        raise RoutingError("function_error", str(message), retryable=True)
+    if not isinstance(body, dict):
+        raise RoutingError("bad_answer", f"expected a JSON object, got {type(body).__name__}")
+    error = body.get("error")
+    if isinstance(error, dict):
+        raise RoutingError(
+            str(error.get("code", "error")), str(error.get("message", "")), bool(error.get("retryable"))
+        )
+    return body
