@@ -9,11 +9,24 @@ from __future__ import annotations
 
 _READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 
-# Routing reads agents and queues, claims an agent (conditional update) and stores the contact.
-ROUTING = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem")
+# Routing reads agents and queues, claims an agent (conditional update), stores the contact, and at
+# its end deletes the live contact and the call's stored dialogs (a late end: one BatchWriteItem).
+ROUTING = (
+    *_READ,
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+)
 # Agent events: when a seat becomes available, claim the oldest queued contact for it.
 AGENT_EVENTS = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem")
 # The HTTP API onboards merchants, manages seats, numbers, trunks and API keys (revocation deletes).
 API = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 # The SIP edge: registrations (bindings come and go), dialogs, queued contacts, its heartbeat.
-EDGE = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+EDGE = (
+    *_READ,
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",  # the registrar's write-behind: bindings, 25 per request
+)
