@@ -126,9 +126,9 @@ class RoutingClient:
         ).encode()
         for attempt in range(1, self._attempts + 1):
             try:
-                invocation = await asyncio.wait_for(
-                    self._invoker.invoke(self.function_name, payload), timeout=self._timeout
-                )
+                # A deadline on this task, not wait_for's extra task per invocation.
+                async with asyncio.timeout(self._timeout):
+                    invocation = await self._invoker.invoke(self.function_name, payload)
                 return _answer(invocation.payload, invocation.function_error)
             except TimeoutError:
                 error = RoutingError(
