@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from contact_center.data.contacts import ContactRepository, utc_day
 from contact_center.domain.agent_state import AgentState, GoAvailable
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
@@ -147,6 +149,29 @@ def test_an_agent_freed_while_a_new_contact_is_being_listed_is_found_by_the_seco
     decision = call(world, at=NOW + 3)
     assert isinstance(decision, Connect) and decision.seat_id == "a1"
     assert looks == [0, 1]
+
+
+def test_a_contact_left_unlisted_by_a_router_that_died_is_listed_by_the_retry(world: World) -> None:
+    world.queue(max_wait=90)
+    world.number()
+    world.seat("a1", available_at=None)
+    real_try_offer = world.service._try_offer
+
+    def router_dies(*args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("the function timed out")
+
+    world.service._try_offer = router_dies  # type: ignore[method-assign]
+    with pytest.raises(TimeoutError):
+        call(world)
+    assert world.contacts.get("c1").unlisted  # type: ignore[union-attr]
+    assert world.contacts.queue_heads("q1", 5) == []
+    world.service._try_offer = real_try_offer  # type: ignore[method-assign]
+    # The edge retries new_contact: nobody is free, and the caller waits where agents find it.
+    assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000)
+    assert [c.contact_id for c in world.contacts.queue_heads("q1", 5)] == ["c1"]
+    world.command("a1", GoAvailable(), NOW + 1000)
+    offer = world.service.agent_available("m1", "a1", NOW + 1000)
+    assert offer is not None and offer.contact_id == "c1"
 
 
 def test_ring_no_answer_re_offers_to_the_next_agent_and_parks_the_first(world: World) -> None:

@@ -286,6 +286,7 @@ def live_contact_from_item(item: ContactItem) -> LiveContact:
         offered_at_ms=_optional_int(item.offered_at),
         segments=_segments(item.segments),
         seat_version=_optional_int(item.seat_version),
+        unlisted=snapshot.state is ContactState.QUEUED and item.gsi1pk is None,
     )
 
 
@@ -377,7 +378,7 @@ class DynamoLiveContacts:
         self._repo = ContactRepository()
         self._dialogs = DialogRepository()
 
-    def create(self, contact: LiveContact, in_queue_index: bool = True) -> None:
+    def create(self, contact: LiveContact) -> None:
         snapshot = contact.snapshot
         item = ContactItem(
             contact_id=contact.contact_id,
@@ -397,7 +398,7 @@ class DynamoLiveContacts:
             version=snapshot.version,
         )
         with translated():
-            self._repo.create(item, in_queue_index)
+            self._repo.create(item, in_queue_index=not contact.unlisted)
 
     def get(self, contact_id: str) -> LiveContact | None:
         try:

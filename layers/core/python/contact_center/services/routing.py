@@ -199,20 +199,11 @@ class RoutingService:
             Enqueue(queue.queue_id, priority or route.priority or DEFAULT_CONTACT_PRIORITY),
             now_ms,
         )
-        live = LiveContact(enqueued.contact, called, caller, route.merchant_id, edge_task_id)
-        if not self._create(live, in_queue_index=False):
+        live = LiveContact(enqueued.contact, called, caller, route.merchant_id, edge_task_id, unlisted=True)
+        if not self._create(live):
             return self._decision_for_id(contact_id, now_ms)
         self._publish_contact(enqueued.event, live)
-        attempt = self._try_offer(live, queue, now_ms)
-        if isinstance(attempt, Connect):
-            return attempt
-        if attempt is _CONTACT_CHANGED:
-            return self._decision_for_id(contact_id, now_ms)
-        # Nobody free: listed in the queue's index, then one more look (see the module docstring).
-        listed = replace(live, snapshot=replace(live.snapshot, version=live.version + 1))
-        if not self._save_or_none(live, listed):
-            return self._decision_for_id(contact_id, now_ms)
-        return self._route_queued(listed, queue, now_ms)
+        return self._route_queued(live, queue, now_ms)
 
     def offer_result(
         self,
@@ -468,7 +459,16 @@ class RoutingService:
             attempt = self._try_offer(contact, queue, now_ms)
             if isinstance(attempt, Connect):
                 return attempt
-            if attempt is None:
+            if attempt is None and contact.unlisted:
+                # Nobody free: listed in the queue's index, then one more look (module docstring).
+                # Also a contact whose router died before listing it, found again by its edge.
+                listed = replace(
+                    contact, snapshot=replace(contact.snapshot, version=contact.version + 1), unlisted=False
+                )
+                if self._save_or_none(contact, listed):
+                    contact = listed
+                    continue
+            elif attempt is None:
                 if queue.config.wait_expired(contact.snapshot.enqueued_at_ms or now_ms, now_ms):
                     return self._overflow(contact, queue, HangupCause.QUEUE_TIMEOUT, now_ms)
                 return self._queue_decision(contact, queue, now_ms)
@@ -759,6 +759,8 @@ class RoutingService:
         snapshot = contact.snapshot
         if snapshot.state is ContactState.QUEUED:
             queue = self._queue_of(contact)
+            if queue is not None and contact.unlisted:
+                return self._route_queued(contact, queue, now_ms)  # its router gave up before listing it
             if queue is not None:
                 return self._queue_decision(contact, queue, now_ms)
         if snapshot.state is ContactState.OFFERED:
@@ -816,9 +818,9 @@ class RoutingService:
 
     # Small helpers
 
-    def _create(self, contact: LiveContact, in_queue_index: bool = True) -> bool:
+    def _create(self, contact: LiveContact) -> bool:
         try:
-            self._contacts.create(contact, in_queue_index)
+            self._contacts.create(contact)
         except AlreadyExistsError:
             return False
         return True

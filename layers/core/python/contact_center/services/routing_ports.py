@@ -142,6 +142,9 @@ class LiveContact:
     segments: tuple[Segment, ...] = ()
     # The offered (then connected) seat's version as this contact's offer or connection left it.
     seat_version: int | None = None
+    # QUEUED but not in its queue's index yet: its own router is still looking for an agent (see
+    # ``routing``). Saving a QUEUED contact lists it.
+    unlisted: bool = False
 
     @property
     def contact_id(self) -> str:
@@ -239,13 +242,12 @@ class AgentSeats(Protocol):
 
 
 class LiveContacts(Protocol):
-    def create(self, contact: LiveContact, in_queue_index: bool = True) -> None:
+    def create(self, contact: LiveContact) -> None:
         """AlreadyExistsError when the contact id is taken (a retried new_contact).
 
         A contact created QUEUED has reached its queue: it is counted in the queue's "offered" for
         the day in the same write (so a retry neither counts it twice nor loses the count). It is
-        listed in the queue's index (``queue_heads``) unless ``in_queue_index`` is False; ``save``
-        of a QUEUED contact lists it.
+        listed in the queue's index (``queue_heads``) unless it is ``unlisted``.
         """
         ...
 
