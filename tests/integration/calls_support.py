@@ -70,6 +70,12 @@ class Merchant:
                 time.sleep(RoutingPolicy().idle_tie_window_ms / 1000 + 0.1)
             self.set_state(seat, "available")
 
+    def set_ring_timeout(self, seat: Seat, seconds: int) -> None:
+        """How long an offer rings the seat's phones before RONA (the API takes 5 to 120 s)."""
+        path = f"/merchants/{self.merchant_id}/seats/{seat.seat_id}"
+        status, answer = call_api(self.stack, "PATCH", path, {"ring_timeout_seconds": seconds}, self.key)
+        assert status == 200 and answer["ring_timeout_seconds"] == seconds, answer
+
     def state(self, seat: Seat) -> str:
         status, answer = call_api(self.stack, "GET", self.state_path(seat), None, self.key)
         assert status == 200, answer
@@ -255,17 +261,6 @@ def records(stack: RunningStack, merchant: Merchant, count: int = 1, timeout: fl
         if len(found) >= count or time.monotonic() > deadline:
             return sorted(found, key=lambda r: r.created_at)
         time.sleep(0.2)
-
-
-def set_ring_timeout(stack: RunningStack, merchant: Merchant, seat: Seat, seconds: int) -> None:
-    """The API has no ring-timeout setting yet; the seat item carries one (default 20 s)."""
-    from contact_center.data import keys
-    from contact_center.data.models import SeatItem
-
-    bind_table(stack)
-    SeatItem(pk=keys.merchant_pk(merchant.merchant_id), sk=keys.seat_sk(seat.seat_id)).update(
-        actions=[SeatItem.ring_timeout_seconds.set(seconds)]
-    )
 
 
 def sdp_of(messages: str, method: str = "INVITE") -> bytes:

@@ -28,7 +28,6 @@ from tests.integration.calls_support import (
     records,
     register,
     sdp_of,
-    set_ring_timeout,
 )
 from tests.support.stack import RunningStack, running_stack
 
@@ -128,7 +127,7 @@ def test_no_answer_sets_not_responding_and_rona_reaches_the_second_agent(
 ) -> None:
     merchant = onboard(stack, number(), 2)
     first, second = merchant.seats
-    set_ring_timeout(stack, merchant, first, 2)
+    merchant.set_ring_timeout(first, 5)  # the shortest the API allows
     for seat in merchant.seats:
         register(stack, seat, tmp_path)
     merchant.make_available_in_order(merchant.seats)

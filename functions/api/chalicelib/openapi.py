@@ -35,6 +35,13 @@ STRING: Schema = {"type": "string"}
 INTEGER: Schema = {"type": "integer"}
 TIMESTAMP: Schema = {"type": "integer", "description": "epoch milliseconds"}
 NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 100}
+RING_TIMEOUT: Schema = {
+    "type": "integer",
+    "minimum": 5,
+    "maximum": 120,
+    "default": 20,
+    "description": "seconds an offered call rings the seat's phones before it counts as not answered",
+}
 AGENT_STATES = [
     "offline",
     "available",
@@ -178,11 +185,12 @@ SCHEMAS: dict[str, Schema] = {
             "display_name": STRING,
             "skills": {"type": "array", "items": _ref("SeatSkill")},
             "queue_ids": {"type": "array", "items": STRING},
+            "ring_timeout_seconds": RING_TIMEOUT,
             "sip_username": STRING,
             "state": {"type": "string", "enum": AGENT_STATES},
             "created_at": TIMESTAMP,
         },
-        ["seat_id", "display_name", "skills", "queue_ids", "sip_username", "state"],
+        ["seat_id", "display_name", "skills", "queue_ids", "ring_timeout_seconds", "sip_username", "state"],
     ),
     "SipCredentials": _obj(
         {
@@ -199,6 +207,7 @@ SCHEMAS: dict[str, Schema] = {
             "display_name": NAME,
             "skills": {"type": "array", "items": _ref("SeatSkill"), "maxItems": 50},
             "queue_ids": {"type": "array", "items": STRING, "maxItems": 50},
+            "ring_timeout_seconds": RING_TIMEOUT,
         }
     ),
     "SeatCreate": {"allOf": [_ref("SeatUpdate"), {"type": "object", "required": ["display_name"]}]},

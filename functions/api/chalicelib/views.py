@@ -86,6 +86,7 @@ def seat(s: Seat) -> Json:
         "display_name": s.display_name,
         "skills": [{"name": name, "proficiency": level} for name, level in sorted(s.skills.items())],
         "queue_ids": list(s.queue_ids),
+        "ring_timeout_seconds": s.ring_timeout_seconds,
         "sip_username": s.sip_username,
         "state": s.agent.state.value,
         "created_at": s.created_at,

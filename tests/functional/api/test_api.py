@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from chalice.test import Client
 
 from contact_center import bootstrap
+from contact_center.data.bindings import BindingRepository, new_binding
 from contact_center.data.merchants import MerchantRepository
 from contact_center.data.seats import SeatRepository, SipUserRepository
 from contact_center.domain.agent_state import ReleaseReservation, Reserve
 from contact_center.domain.credentials import digest_ha1
+from contact_center.services.routing_decisions import Connect
 from tests.functional.api.conftest import ADMIN_KEY, SIP_DOMAIN, SIP_REGISTRAR, Api, SerializedMoto, load_api
 
 # Authentication and request shape
@@ -266,6 +269,82 @@ def test_seat_update_and_validation(api: Api) -> None:
         {"name": "french", "proficiency": 2}
     ]
     assert api.get(path, key=key).body == updated.body
+
+
+def test_ring_timeout_is_set_on_create_changed_by_patch_and_shown_everywhere(api: Api) -> None:
+    merchant_id, key = api.merchant()
+    # Given a seat created without a ring timeout and one created with 7 s,
+    default = api.seat(merchant_id, key)
+    quick = api.seat(merchant_id, key, display_name="Bob", ring_timeout_seconds=7)
+    # then the first rings for the default and the second for what it asked, on every read.
+    assert (default["ring_timeout_seconds"], quick["ring_timeout_seconds"]) == (20, 7)
+    path = f"/merchants/{merchant_id}/seats/{quick['seat_id']}"
+    assert api.get(path, key=key).body["ring_timeout_seconds"] == 7
+    listed = api.get(f"/merchants/{merchant_id}/seats", key=key).body["items"]
+    assert {item["seat_id"]: item["ring_timeout_seconds"] for item in listed} == {
+        default["seat_id"]: 20,
+        quick["seat_id"]: 7,
+    }
+    # When it is patched, the new value is stored; a patch without it leaves it alone.
+    patched = api.patch(path, {"ring_timeout_seconds": 45}, key=key)
+    assert (patched.status, patched.body["ring_timeout_seconds"]) == (200, 45)
+    renamed = api.patch(path, {"display_name": "Bob B."}, key=key).body
+    assert (renamed["display_name"], renamed["ring_timeout_seconds"]) == ("Bob B.", 45)
+    assert api.get(path, key=key).body == renamed
+    assert int(SeatRepository().get(merchant_id, quick["seat_id"]).ring_timeout_seconds) == 45
+
+
+@pytest.mark.parametrize("value", [4, 121, 0, True, "20", 20.5, None])
+def test_a_bad_ring_timeout_is_400_naming_the_field_and_changes_nothing(api: Api, value: object) -> None:
+    merchant_id, key = api.merchant()
+    seat_id = api.seat(merchant_id, key, ring_timeout_seconds=30)["seat_id"]
+    created = api.post(
+        f"/merchants/{merchant_id}/seats", {"display_name": "Bob", "ring_timeout_seconds": value}, key=key
+    )
+    assert (created.status, created.error["code"], created.error["field"]) == (
+        400,
+        "validation_error",
+        "ring_timeout_seconds",
+    )
+    assert "from 5 to 120" in created.error["message"]
+    assert api.get(f"/merchants/{merchant_id}", key=key).body["seats_used"] == 1
+    path = f"/merchants/{merchant_id}/seats/{seat_id}"
+    if value is not None:  # a null in a PATCH means "leave it as it is"
+        patched = api.patch(path, {"display_name": "Renamed", "ring_timeout_seconds": value}, key=key)
+        assert (patched.status, patched.error["field"]) == (400, "ring_timeout_seconds")
+    read = api.get(path, key=key).body
+    assert (read["display_name"], read["ring_timeout_seconds"]) == ("Ada", 30)
+
+
+@pytest.mark.parametrize("set_by", ["create", "patch"])
+def test_the_router_rings_for_the_ring_timeout_set_over_the_api(api: Api, set_by: str) -> None:
+    merchant_id, key = api.merchant()
+    queue_id = api.queue(merchant_id, key)
+    number = "+14155550177"
+    assert (
+        api.post(
+            f"/merchants/{merchant_id}/numbers", {"number": number, "queue_id": queue_id}, key=key
+        ).status
+        == 201
+    )
+    # Given a seat whose ring timeout was set to 7 s over the API, on create or by a later patch,
+    fields = {"ring_timeout_seconds": 7} if set_by == "create" else {}
+    seat = api.seat(merchant_id, key, queue_ids=[queue_id], **fields)
+    seat_path = f"/merchants/{merchant_id}/seats/{seat['seat_id']}"
+    if set_by == "patch":
+        assert api.patch(seat_path, {"ring_timeout_seconds": 7}, key=key).status == 200
+    # and that is available with a registered phone,
+    assert api.put(seat_path + "/state", {"state": "available"}, key=key).status == 200
+    username = seat["sip"]["username"]
+    aor, contact = f"sip:{username}@{SIP_DOMAIN}", f"sip:{username}@192.0.2.10:5062"
+    BindingRepository().write_batch([new_binding(aor, contact, int(time.time()) + 3600)], [])
+    # when a call arrives for the queue's number,
+    decision = bootstrap.services().routing.new_contact(
+        number, "+4930123", "edge-1", "c-ring", time.time_ns() // 1_000_000
+    )
+    # then the edge is told to ring that seat for 7 s.
+    assert isinstance(decision, Connect), decision
+    assert (decision.seat_id, decision.ring_timeout_seconds) == (seat["seat_id"], 7)
 
 
 def test_failed_seat_creation_leaves_nothing(api: Api) -> None:

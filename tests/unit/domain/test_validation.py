@@ -17,6 +17,7 @@ from contact_center.domain.validation import (
     validate_not_ready_reason,
     validate_priority,
     validate_proficiency,
+    validate_ring_timeout,
     validate_skill_name,
     validate_skill_requirements,
     validate_skills,
@@ -95,6 +96,18 @@ def test_priority(value: object, valid: bool) -> None:
     else:
         with pytest.raises(ValidationError):
             validate_priority(value)
+
+
+@pytest.mark.parametrize("value", [5, 7, 20, 120])
+def test_ring_timeout_in_range(value: int) -> None:
+    assert validate_ring_timeout(value) == value
+
+
+@pytest.mark.parametrize("value", [4, 121, 0, -20, 7.5, "20", True, False, None, [20]])
+def test_ring_timeout_out_of_range_or_not_an_integer(value: object) -> None:
+    with pytest.raises(ValidationError, match="must be an integer from 5 to 120") as raised:
+        validate_ring_timeout(value)
+    assert raised.value.field == "ring_timeout_seconds"
 
 
 def test_skills_mapping() -> None:

@@ -262,6 +262,28 @@ def test_seat_skills_list_becomes_a_map_and_names_bad_items() -> None:
     assert caught.value.field == "skills[0].proficiency"
 
 
+def test_seat_ring_timeout_defaults_on_create_and_is_left_alone_by_a_patch_without_it() -> None:
+    assert commands.parse_create_seat({"display_name": "Ada"}).ring_timeout_seconds == 20
+    created = commands.parse_create_seat({"display_name": "Ada", "ring_timeout_seconds": 7})
+    assert created.ring_timeout_seconds == 7
+    assert commands.parse_update_seat({"ring_timeout_seconds": 45}) == commands.SeatPatch(
+        ring_timeout_seconds=45
+    )
+    assert commands.parse_update_seat({"display_name": "Ada"}).ring_timeout_seconds is None
+    assert commands.parse_update_seat({"ring_timeout_seconds": None}).ring_timeout_seconds is None
+
+
+@pytest.mark.parametrize("value", [4, 121, True, "20", 20.0])
+def test_seat_ring_timeout_refused_names_the_field(value: object) -> None:
+    for parse, body in (
+        (commands.parse_create_seat, {"display_name": "Ada", "ring_timeout_seconds": value}),
+        (commands.parse_update_seat, {"ring_timeout_seconds": value}),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            parse(body)
+        assert caught.value.field == "ring_timeout_seconds"
+
+
 def test_page_parameters() -> None:
     assert commands.parse_page({"limit": "10", "next_token": "t"}) == commands.PageRequest(10, "t")
     assert commands.parse_page(None) == commands.PageRequest()

@@ -33,6 +33,7 @@ from contact_center.domain.agent_state import AgentSnapshot, AgentState
 from contact_center.domain.errors import LicenceBelowUsageError, SeatLicenceExhaustedError, ValidationError
 from contact_center.domain.queueing import Overflow, OverflowKind, RoutingStrategy
 from contact_center.domain.skills import SkillRequirement
+from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 from contact_center.services import errors as service_errors
 from contact_center.services import records
 
@@ -367,8 +368,14 @@ def seat_from_item(item: SeatItem) -> records.Seat:
         agent=snapshot_from_item(item),
         skills={name: int(level) for name, level in skills.items()},
         queue_ids=tuple(sorted(queues)),
+        ring_timeout_seconds=_ring_timeout(item.ring_timeout_seconds),
         created_at=int(item.created_at),
     )
+
+
+def _ring_timeout(stored: Any) -> int:
+    # Seats written before the setting existed carry no value: they ring for the default.
+    return int(stored) if stored is not None else DEFAULT_RING_TIMEOUT_SECONDS
 
 
 def _queue_map(queue_ids: tuple[str, ...]) -> dict[str, int]:
@@ -389,6 +396,7 @@ class DynamoSeatStore:
             dict(seat.skills),
             _queue_map(seat.queue_ids),
             seat.created_at,
+            ring_timeout_seconds=seat.ring_timeout_seconds,
         )
         user = new_sip_user(
             sip_user.username, sip_user.merchant_id, sip_user.seat_id, sip_user.realm, sip_user.ha1
@@ -419,8 +427,14 @@ class DynamoSeatStore:
         display_name: str,
         skills: dict[str, int],
         queue_ids: tuple[str, ...],
+        ring_timeout_seconds: int,
     ) -> None:
-        fields = {"display_name": display_name, "skills": dict(skills), "queues": _queue_map(queue_ids)}
+        fields = {
+            "display_name": display_name,
+            "skills": dict(skills),
+            "queues": _queue_map(queue_ids),
+            "ring_timeout_seconds": ring_timeout_seconds,
+        }
         with translated():
             self._repo.update_profile(merchant_id, seat_id, fields)
 

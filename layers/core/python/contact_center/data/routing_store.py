@@ -47,6 +47,7 @@ from contact_center.domain.queueing import (
     queue_sort_key,
 )
 from contact_center.domain.skills import SkillRequirement, is_valid_proficiency
+from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 from contact_center.services.routing_ports import (
     AgentSeat,
     AgentTarget,
@@ -210,7 +211,7 @@ def agent_seat_from_item(item: SeatItem) -> AgentSeat:
         merchant_id=item.merchant_id,
         candidate=AgentCandidate(snapshot_from_seat(item), good_skills, good_queues),
         sip_username=item.sip_username,
-        ring_timeout_seconds=int(item.ring_timeout_seconds or 20),
+        ring_timeout_seconds=int(item.ring_timeout_seconds or DEFAULT_RING_TIMEOUT_SECONDS),
     )
 
 

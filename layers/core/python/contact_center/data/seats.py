@@ -20,6 +20,7 @@ from contact_center.data.models import MerchantItem, SeatItem, SipUserItem
 from contact_center.data.pagination import Page, decode_token, encode_token
 from contact_center.data.transactions import failed_keys, key_of, transaction
 from contact_center.domain.agent_state import AgentState
+from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 
 # A seat in these states is bound to a live contact and cannot be deleted under it.
 BUSY_STATES = (AgentState.RESERVED, AgentState.ON_CONTACT)
@@ -77,7 +78,7 @@ def new_seat(
     queues: dict[str, int],
     created_at: int,
     home_region: str | None = None,
-    ring_timeout_seconds: int = 20,
+    ring_timeout_seconds: int = DEFAULT_RING_TIMEOUT_SECONDS,
 ) -> SeatItem:
     return SeatItem(
         pk=keys.merchant_pk(merchant_id),

@@ -30,6 +30,11 @@ EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
 # sending, not by a regular expression.
 EMAIL_PATTERN = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 IDENTIFIER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+# How long an offered call rings a seat's phones before it counts as no answer (RONA). Below 5 s a
+# person cannot reach the phone; above 2 minutes the caller waits on one absent agent too long.
+RING_TIMEOUT_SECONDS_MIN = 5
+RING_TIMEOUT_SECONDS_MAX = 120
+DEFAULT_RING_TIMEOUT_SECONDS = 20
 
 
 def _require_str(value: object, field: str) -> str:
@@ -74,6 +79,10 @@ def validate_skill_name(value: object, field: str = "skill") -> str:
 
 def validate_proficiency(value: object, field: str = "proficiency") -> int:
     return _require_int(value, field, PROFICIENCY_MIN, PROFICIENCY_MAX)
+
+
+def validate_ring_timeout(value: object, field: str = "ring_timeout_seconds") -> int:
+    return _require_int(value, field, RING_TIMEOUT_SECONDS_MIN, RING_TIMEOUT_SECONDS_MAX)
 
 
 def validate_priority(value: object, field: str = "priority") -> int:

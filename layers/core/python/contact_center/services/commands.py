@@ -24,6 +24,7 @@ from contact_center.domain.queueing import (
 )
 from contact_center.domain.skills import SkillRequirement
 from contact_center.domain.validation import (
+    DEFAULT_RING_TIMEOUT_SECONDS,
     validate_agent_target_state,
     validate_display_name,
     validate_e164,
@@ -31,6 +32,7 @@ from contact_center.domain.validation import (
     validate_identifier,
     validate_not_ready_reason,
     validate_proficiency,
+    validate_ring_timeout,
     validate_skill_name,
     validate_skill_requirements,
     validate_strategy,
@@ -255,6 +257,7 @@ class SeatProfile:
     display_name: str
     skills: dict[str, int]
     queue_ids: tuple[str, ...]
+    ring_timeout_seconds: int = DEFAULT_RING_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,7 @@ class SeatPatch:
     display_name: str | None = None
     skills: dict[str, int] | None = None
     queue_ids: tuple[str, ...] | None = None
+    ring_timeout_seconds: int | None = None
 
 
 def _seat_skills(value: object) -> dict[str, int]:
@@ -290,12 +294,19 @@ def _queue_ids(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))  # a repeated id means the same queue; keep the first order
 
 
+def _optional_ring_timeout(value: object) -> int | None:
+    return None if value is None else validate_ring_timeout(value, "ring_timeout_seconds")
+
+
 def parse_create_seat(body: object) -> SeatProfile:
     data = _object(body)
     return SeatProfile(
         display_name=validate_display_name(data.get("display_name"), "display_name"),
         skills=_seat_skills(data.get("skills", [])),
         queue_ids=_queue_ids(data.get("queue_ids", [])),
+        ring_timeout_seconds=validate_ring_timeout(
+            data.get("ring_timeout_seconds", DEFAULT_RING_TIMEOUT_SECONDS), "ring_timeout_seconds"
+        ),
     )
 
 
@@ -305,6 +316,7 @@ def parse_update_seat(body: object) -> SeatPatch:
         display_name=_optional_name(data.get("display_name"), "display_name"),
         skills=None if data.get("skills") is None else _seat_skills(data["skills"]),
         queue_ids=None if data.get("queue_ids") is None else _queue_ids(data["queue_ids"]),
+        ring_timeout_seconds=_optional_ring_timeout(data.get("ring_timeout_seconds")),
     )
 
 

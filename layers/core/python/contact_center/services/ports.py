@@ -69,6 +69,7 @@ class SeatStore(Protocol):
         display_name: str,
         skills: dict[str, int],
         queue_ids: tuple[str, ...],
+        ring_timeout_seconds: int,
     ) -> None: ...
     def delete(self, merchant_id: str, seat_id: str) -> None: ...
     def save_state(

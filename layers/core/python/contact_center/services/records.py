@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 from contact_center.domain.agent_state import AgentSnapshot
 from contact_center.domain.queueing import Overflow, RoutingStrategy
 from contact_center.domain.skills import SkillRequirement
+from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 
 T = TypeVar("T")
 
@@ -82,6 +83,7 @@ class Seat:
     agent: AgentSnapshot  # the live state, at the version the store holds
     skills: dict[str, int] = field(default_factory=dict)
     queue_ids: tuple[str, ...] = ()
+    ring_timeout_seconds: int = DEFAULT_RING_TIMEOUT_SECONDS  # how long an offer rings before RONA
     created_at: int = 0
 
 

@@ -16,6 +16,7 @@ from contact_center.domain.agent_state import AgentSnapshot, AgentTransition
 from contact_center.domain.contact import ContactSnapshot
 from contact_center.domain.events import AgentStateChanged, DomainEvent
 from contact_center.domain.queueing import QueueConfig
+from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class AgentSeat:
     merchant_id: str
     candidate: AgentCandidate
     sip_username: str
-    ring_timeout_seconds: int = 20
+    ring_timeout_seconds: int = DEFAULT_RING_TIMEOUT_SECONDS
 
     @property
     def seat_id(self) -> str:

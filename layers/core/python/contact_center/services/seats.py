@@ -42,6 +42,7 @@ class SeatService:
             agent=AgentSnapshot.new(seat_id, now),
             skills=dict(profile.skills),
             queue_ids=profile.queue_ids,
+            ring_timeout_seconds=profile.ring_timeout_seconds,
             created_at=now,
         )
         sip_user = SipUser(username, merchant_id, seat_id, self._sip_domain, self._ha1(username, password))
@@ -63,6 +64,11 @@ class SeatService:
             display_name=patch.display_name if patch.display_name is not None else current.display_name,
             skills=patch.skills if patch.skills is not None else current.skills,
             queue_ids=patch.queue_ids if patch.queue_ids is not None else current.queue_ids,
+            ring_timeout_seconds=(
+                patch.ring_timeout_seconds
+                if patch.ring_timeout_seconds is not None
+                else current.ring_timeout_seconds
+            ),
         )
         self._seats.update_profile(
             merchant_id,
@@ -70,6 +76,7 @@ class SeatService:
             display_name=updated.display_name,
             skills=updated.skills,
             queue_ids=updated.queue_ids,
+            ring_timeout_seconds=updated.ring_timeout_seconds,
         )
         return updated
 
