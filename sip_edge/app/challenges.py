@@ -9,15 +9,22 @@ implemented"). They still register here, two ways:
 - any other client that comes back unauthenticated after a SHA-256-first challenge, instead of
   answering it, is taken to have failed on it: that client (source address + username) is offered
   MD5 alone for a day. A client that answers keeps the SHA-256-first offer.
+
+Challenges are answered statelessly (RFC 3261 8.2.7), so a retransmission of the challenged
+request (same Call-ID and CSeq: its 401 was lost) reaches the chooser too; it gets the same offer
+again and does not count as coming back.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 MD5_ONLY = ("MD5",)
 ClientKey = tuple[str, str]  # (source address, username)
+RequestKey = tuple[str, int]  # (Call-ID, CSeq number): the same for a request's retransmissions
+_Value = TypeVar("_Value")
 
 
 class ChallengeChooser:
@@ -35,10 +42,13 @@ class ChallengeChooser:
         self._fallback_for = fallback_for
         self._max_clients = max_clients
         self._now = now
-        self._unanswered: dict[ClientKey, float] = {}  # client -> when it got a SHA-256-first challenge
+        # client -> when it got a SHA-256-first challenge, and for which request
+        self._unanswered: dict[ClientKey, tuple[float, RequestKey | None]] = {}
         self._md5_until: dict[ClientKey, float] = {}
 
-    def algorithms_for(self, user_agent: str, client: ClientKey) -> tuple[str, ...] | None:
+    def algorithms_for(
+        self, user_agent: str, client: ClientKey, request: RequestKey | None = None
+    ) -> tuple[str, ...] | None:
         """The algorithms to offer (None: everything, most preferred first); records the offer."""
         if user_agent.lower().startswith(self._quirky):
             return MD5_ONLY
@@ -46,19 +56,23 @@ class ChallengeChooser:
         until = self._md5_until.get(client)
         if until is not None and until > now:
             return MD5_ONLY
-        challenged_at = self._unanswered.get(client)
-        if challenged_at is not None and now - challenged_at < self._retry_window:
-            # Challenged before and back without credentials: it could not use what came first.
-            del self._unanswered[client]
-            self._remember(self._md5_until, client, now + self._fallback_for)
-            return MD5_ONLY
-        self._remember(self._unanswered, client, now)
+        challenged = self._unanswered.get(client)
+        if challenged is not None:
+            challenged_at, challenged_request = challenged
+            if request is not None and request == challenged_request:
+                return None  # a retransmission of the challenged request: the same offer
+            if now - challenged_at < self._retry_window:
+                # Challenged before and back without credentials: it could not use what came first.
+                del self._unanswered[client]
+                self._remember(self._md5_until, client, now + self._fallback_for)
+                return MD5_ONLY
+        self._remember(self._unanswered, client, (now, request))
         return None
 
     def answered(self, client: ClientKey) -> None:
         self._unanswered.pop(client, None)
 
-    def _remember(self, table: dict[ClientKey, float], client: ClientKey, value: float) -> None:
+    def _remember(self, table: dict[ClientKey, _Value], client: ClientKey, value: _Value) -> None:
         if len(table) >= self._max_clients:
             # Oldest first: dicts keep insertion order, so dropping from the front is cheap.
             for key in list(table)[: self._max_clients // 8]:

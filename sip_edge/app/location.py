@@ -74,6 +74,10 @@ class LocationService:
         now = self._now()
         return [b for b in self._bindings.get(aor, {}).values() if b.expires_at > now]
 
+    def is_loaded(self, aor: str) -> bool:
+        """Whether an AOR's bindings are in memory (``ensure_loaded`` would not read the table)."""
+        return aor in self._bindings
+
     async def ensure_loaded(self, aor: str) -> None:
         """Bring an AOR's bindings made through other edge tasks into memory (once per AOR)."""
         if aor in self._bindings:

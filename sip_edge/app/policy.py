@@ -131,7 +131,7 @@ class ContactCenterPolicy(EdgePolicy):
     def on_request(self, transaction: ServerTransaction | AckContext, request: Request) -> HandlerResult:
         method = request.method
         if method == "REGISTER" and isinstance(transaction, ServerTransaction):
-            return self.registrar.register(request, flow_of(transaction))
+            return self.registrar.decide(request, flow_of(transaction))
         if method != "OPTIONS" and self.b2bua is not None:
             result = self.b2bua.handle(transaction, request)
             if result is not NOT_MINE:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 
@@ -18,9 +18,9 @@ from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.challenges import ChallengeChooser, ClientKey
 from sip_edge.app.credentials import CredentialCache
 from sip_edge.app.location import Binding, LocationService
-from sip_edge.sip.digest import AuthOutcome, DigestAuthenticator
+from sip_edge.sip.digest import AuthOutcome, AuthResult, DigestAuthenticator
 from sip_edge.sip.message import Request, SipParseError
-from sip_edge.sip.stack import Reply
+from sip_edge.sip.stack import HandlerResult, Reply
 from sip_edge.sip.transport import Flow
 
 log = logging.getLogger("sip_edge.registrar")
@@ -70,11 +70,19 @@ class Registrar:
         self._now = now
         self.registrations = 0
         self.failures = 0
+        self._date_second = -1
+        self._date_text = ""
 
     def aor_for(self, username: str) -> str:
         return f"sip:{username}@{self.settings.domain}"
 
-    async def register(self, request: Request, flow: Flow) -> Reply | None:
+    def decide(self, request: Request, flow: Flow) -> HandlerResult:
+        """The answer to a REGISTER: a `Reply`, or None to drop it unanswered.
+
+        Returned at once when the seat's credentials and bindings are in memory, which is every
+        refresh of a registered seat, so the stack needs no asyncio task for it; an awaitable
+        when something must be read from the data layer first.
+        """
         source = flow.remote[0]
         to_uri = request.to.sip_uri
         if to_uri is None or not to_uri.user:
@@ -87,18 +95,50 @@ class Registrar:
             return self._challenge(request, (source, username))
         # It answered a challenge, right or wrong: it can use what it was offered.
         self.challenges.answered((source, username))
+        ha1s, fresh = self.credentials.cached(username)
+        if not fresh:
+            return self._verify_after_loading(request, flow, username, authorization)
+        return self._verify(request, flow, username, authorization, ha1s)
+
+    async def register(self, request: Request, flow: Flow) -> Reply | None:
+        """`decide`, awaited: for callers that are coroutines anyway."""
+        return await _settle(self.decide(request, flow))
+
+    async def _verify_after_loading(
+        self, request: Request, flow: Flow, username: str, authorization: str
+    ) -> Reply | None:
         ha1s = await self.credentials.get(username)
-        if self.limiter.is_locked(source, username):
+        if self.limiter.is_locked(flow.remote[0], username):
             return None  # locked while this request waited for the credentials (a burst of guesses)
+        return await _settle(self._verify(request, flow, username, authorization, ha1s))
+
+    def _verify(
+        self,
+        request: Request,
+        flow: Flow,
+        username: str,
+        authorization: str,
+        ha1s: Mapping[str, str] | None,
+    ) -> HandlerResult:
         result = self.auth.verify(
-            authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s, client=source
+            authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s, client=flow.remote[0]
         )
         if result.outcome is AuthOutcome.FAILED and self.credentials.may_refresh(username):
-            # A password rotated moments ago: read the credentials once more before refusing.
-            ha1s = await self.credentials.get(username, force=True)
-            result = self.auth.verify(
-                authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s, client=source
-            )
+            return self._verify_with_fresh_credentials(request, flow, username, authorization)
+        return self._conclude(request, flow, username, result)
+
+    async def _verify_with_fresh_credentials(
+        self, request: Request, flow: Flow, username: str, authorization: str
+    ) -> Reply | None:
+        # A password rotated moments ago: read the credentials once more before refusing.
+        ha1s = await self.credentials.get(username, force=True)
+        result = self.auth.verify(
+            authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s, client=flow.remote[0]
+        )
+        return await _settle(self._conclude(request, flow, username, result))
+
+    def _conclude(self, request: Request, flow: Flow, username: str, result: AuthResult) -> HandlerResult:
+        source = flow.remote[0]
         if result.stale:
             return self._challenge(request, (source, username), stale=True)
         if result.outcome is AuthOutcome.UNUSABLE:
@@ -117,15 +157,25 @@ class Registrar:
             # The same answer for an unknown user and a wrong password: nothing tells them apart.
             return Reply(403, "Forbidden")
         self.limiter.record_success(source, username)
-        return await self._update_bindings(request, flow, self.aor_for(username))
+        aor = self.aor_for(username)
+        if self.location.is_loaded(aor):
+            return self._update_bindings(request, flow, aor)
+        return self._update_bindings_after_loading(request, flow, aor)
+
+    async def _update_bindings_after_loading(self, request: Request, flow: Flow, aor: str) -> Reply:
+        await self.location.ensure_loaded(aor)
+        return self._update_bindings(request, flow, aor)
 
     def _challenge(self, request: Request, client: ClientKey, *, stale: bool = False) -> Reply:
-        algorithms = self.challenges.algorithms_for(request.headers.get("User-Agent") or "", client)
+        algorithms = self.challenges.algorithms_for(
+            request.headers.get("User-Agent") or "", client, (request.call_id, request.cseq[0])
+        )
         headers = self.auth.challenge(stale=stale, algorithms=algorithms, client=client[0])
-        return Reply(self.auth.challenge_status, headers=tuple(headers))
+        # Stateless (RFC 3261 8.2.7): a fresh challenge is as good an answer to a retransmission,
+        # and half of all REGISTER transactions would otherwise be kept 32 s for timer J.
+        return Reply(self.auth.challenge_status, headers=tuple(headers), stateless=True)
 
-    async def _update_bindings(self, request: Request, flow: Flow, aor: str) -> Reply:
-        await self.location.ensure_loaded(aor)
+    def _update_bindings(self, request: Request, flow: Flow, aor: str) -> Reply:
         now = self._now()
         header_expires = request.headers.get("Expires")
         try:
@@ -134,15 +184,15 @@ class Registrar:
             return Reply(400, "Bad Expires", headers=(_warning("Expires must be a number of seconds"),))
         call_id = request.call_id
         cseq, _ = request.cseq
-        if request.is_wildcard_contact:
-            if default != 0:
-                return Reply(400, "Bad Contact", headers=(_warning("Contact: * needs Expires: 0"),))
-            self.location.remove_all(aor)
-            return self._ok(aor, now)
         try:
             contacts = request.contacts
         except SipParseError as exc:
             return Reply(400, "Bad Contact", headers=(_warning(exc.reason),))
+        if not contacts and request.is_wildcard_contact:
+            if default != 0:
+                return Reply(400, "Bad Contact", headers=(_warning("Contact: * needs Expires: 0"),))
+            self.location.remove_all(aor)
+            return self._ok(aor, now)
         existing = {b.key: b for b in self.location.current(aor)}
         changes: list[Binding | tuple[str, str]] = []
         for contact in contacts:
@@ -152,7 +202,8 @@ class Registrar:
             except ValueError:
                 return Reply(400, "Bad Contact", headers=(_warning("expires must be a number of seconds"),))
             instance = contact.params.get("+sip.instance")
-            key = binding_key(str(contact.uri), instance)
+            contact_uri = str(contact.uri)
+            key = binding_key(contact_uri, instance)
             previous = existing.get(key)
             if previous is not None and previous.call_id == call_id and previous.cseq >= cseq:
                 # §10.3 step 7: an older or repeated REGISTER of the same client must not undo a newer one.
@@ -170,7 +221,7 @@ class Registrar:
                 Binding(
                     aor=aor,
                     key=key,
-                    contact_uri=str(contact.uri),
+                    contact_uri=contact_uri,
                     expires_at=now + expires,
                     received=f"{flow.remote[0]}:{flow.remote[1]}",
                     transport=flow.transport.name,
@@ -182,9 +233,12 @@ class Registrar:
                     user_agent=request.headers.get("User-Agent"),
                 )
             )
-        kept = set(existing) - {c[1] if isinstance(c, tuple) else c.key for c in changes}
-        added = {c.key for c in changes if isinstance(c, Binding)}
-        if len(kept | added) > self.settings.max_contacts:
+        added = [c.key for c in changes if isinstance(c, Binding)]
+        # The exact count only when the quick upper bound exceeds the limit.
+        if len(existing) + len(added) > self.settings.max_contacts and (
+            len((set(existing) - {c[1] if isinstance(c, tuple) else c.key for c in changes}) | set(added))
+            > self.settings.max_contacts
+        ):
             return Reply(
                 403,
                 "Too many contacts",
@@ -202,5 +256,19 @@ class Registrar:
         headers = [
             ("Contact", f"<{b.contact_uri}>;expires={b.expires_in(now)}") for b in self.location.current(aor)
         ]
-        headers.append(("Date", formatdate(now, usegmt=True)))
+        headers.append(("Date", self._date(now)))
         return Reply(200, headers=tuple(headers))
+
+    def _date(self, now: float) -> str:
+        """The Date header value (RFC 3261 20.17), formatted once per second."""
+        second = int(now)
+        if second != self._date_second:
+            self._date_second = second
+            self._date_text = formatdate(second, usegmt=True)
+        return self._date_text
+
+
+async def _settle(result: HandlerResult) -> Reply | None:
+    if result is None or isinstance(result, Reply):
+        return result
+    return await result

@@ -111,6 +111,10 @@ class Headers:
         headers._cache = {}
         return headers
 
+    def forget_parsed(self) -> None:
+        """Drop the parsed forms cached so far; the next read parses its header again."""
+        self._cache.clear()
+
     def get(self, name: str) -> str | None:
         """The first header line's value (a whole line, even if it holds a comma list)."""
         key = canonical_name(name)[0]

@@ -2,8 +2,12 @@
 
 ``parse_message`` reads one datagram-framed message (``stream_frame_length`` frames a TCP/TLS
 byte stream first). The header section is split eagerly into lines, but each value stays raw
-text; Via, From, To, Contact and CSeq are parsed once during validation and cached on the
-Headers, so later property reads cost a dict lookup.
+text; Via and CSeq are parsed during validation and cached on the Headers, so later property
+reads cost a dict lookup. From, To, Contact and the Request-URI are checked against their full
+grammar on every message too, but a value that passed the check before (a seat's To, Contact and
+Request-URI on every refresh; the From of a challenged REGISTER when it comes back with
+credentials) is recognised instead of parsed again, and its parsed form is built only when
+something reads it. The verdict is the same either way: it depends on the value alone.
 
 Validation is deliberately strict where a wrong guess would route or answer the wrong call
 (mandatory headers, CSeq, Content-Length, start line, address syntax) and tolerant where the
@@ -16,10 +20,10 @@ response), or drop.
 from __future__ import annotations
 
 import enum
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .entropy import token_hex
 from .headers import _NAME_CACHE, Headers, canonical_name
 from .uri import (
     NameAddr,
@@ -158,6 +162,10 @@ def reason_phrase(status: int) -> str:
 class _Message:
     """What requests and responses share: typed, cached access to the core headers."""
 
+    # Requests and responses are slotted (no per-message __dict__): a UDP server transaction
+    # keeps its request and response for 32 s (timer J), thousands of them at a time.
+    __slots__ = ()
+
     headers: Headers
     body: bytes
 
@@ -223,8 +231,7 @@ class _Message:
         cache = self.headers._cache
         cached: list[NameAddr] | None = cache.get("contact")
         if cached is None:
-            values = self.headers.get_all("Contact")
-            cached = [] if values == ["*"] else [parse_name_addr(value) for value in values]
+            cached = _parse_contacts(self.headers.get_all("Contact"))
             cache["contact"] = cached
         return cached
 
@@ -261,7 +268,7 @@ class _Message:
         self.headers.replace_first("Via", str(via))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Request(_Message):
     method: str
     uri: str
@@ -281,7 +288,7 @@ class Request(_Message):
         return f"<Request {self.method} {self.uri}>"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Response(_Message):
     status: int
     reason: str = ""
@@ -404,7 +411,55 @@ def _check_version(version: str) -> None:
         raise SipParseError(f"SIP version {number} not supported", status=505)
 
 
+class _CheckedValues:
+    """Header values that passed a grammar check, so the check runs once per distinct value.
+
+    Two generations of at most ``limit`` values each: a value seen again is kept in the current
+    one, and when it fills up the older one is dropped whole. Values in use stay, a flood of
+    distinct ones costs a bounded amount of memory, and every operation is O(1).
+    """
+
+    __slots__ = ("_current", "_limit", "_previous")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._current: set[str] = set()
+        self._previous: set[str] = set()
+
+    def __contains__(self, value: str) -> bool:
+        if value in self._current:
+            return True
+        if value in self._previous:
+            self.add(value)
+            return True
+        return False
+
+    def add(self, value: str) -> None:
+        if len(self._current) >= self._limit:
+            self._previous = self._current
+            self._current = set()
+        self._current.add(value)
+
+    def clear(self) -> None:
+        self._current.clear()
+        self._previous.clear()
+
+
+# One store per grammar: a value valid as one thing (a Contact list) may be invalid as another
+# (a From). Sized for a few thousand seats refreshing (To + Contact + Request-URI per seat).
+_CHECKED_ADDRESSES = _CheckedValues(8192)
+_CHECKED_CONTACTS = _CheckedValues(8192)
+_CHECKED_REQUEST_URIS = _CheckedValues(8192)
+
+
 def _check_request_uri(uri: str) -> None:
+    if uri in _CHECKED_REQUEST_URIS:
+        return
+    _check_request_uri_grammar(uri)
+    _CHECKED_REQUEST_URIS.add(uri)
+
+
+def _check_request_uri_grammar(uri: str) -> None:
     scheme, colon, _ = uri.partition(":")
     if not colon or not scheme or not scheme[0].isalpha():
         raise SipParseError("bad Request-URI")
@@ -444,6 +499,60 @@ def _answerable(method: str, uri: str, version: str, headers: Headers) -> Reques
     return Request(method, uri, version, headers, b"")
 
 
+def _header_entries(
+    header_text: str, errors: list[SipParseError]
+) -> tuple[list[tuple[str, str, str]], dict[str, int], dict[str, str]]:
+    """Header lines one by one, with folding (RFC 3261 7.3.1), recording what is malformed.
+
+    Returns the entries and, for validation, how often each header occurs and its first value.
+    """
+    entries: list[tuple[str, str, str]] = []
+    counts: dict[str, int] = {}
+    firsts: dict[str, str] = {}
+    name_cache = _NAME_CACHE
+    # No line can be too long when the whole section is not: spares a check per line.
+    check_length = len(header_text) > MAX_LINE_LENGTH
+    for line in header_text.split("\n"):
+        if not line:
+            continue
+        if check_length and len(line) > MAX_LINE_LENGTH:
+            errors.append(SipParseError("header line too long"))
+            continue
+        if line[0] in " \t":
+            # RFC 3261 7.3.1: a continuation line is folded into the previous value with one SP.
+            if not entries:
+                errors.append(SipParseError("continuation line before any header"))
+                continue
+            key, spelled, value = entries[-1]
+            extra = line.strip(" \t")
+            value = f"{value} {extra}" if value else extra
+            entries[-1] = (key, spelled, value)
+            if counts[key] == 1:  # the line folded into is the first of its name
+                firsts[key] = value
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name:
+            errors.append(SipParseError("header line without colon"))
+            continue
+        name = name.rstrip(" \t")
+        # A name found in the cache was validated when it was cached.
+        known = name_cache.get(name)
+        if known is None:
+            if not is_token(name):
+                errors.append(SipParseError("bad header name"))
+                continue
+            known = canonical_name(name)
+        key = known[0]
+        value = value.strip(" \t")
+        entries.append((key, known[1], value))
+        if key in counts:
+            counts[key] += 1
+        else:
+            counts[key] = 1
+            firsts[key] = value
+    return entries, counts, firsts
+
+
 def parse_message(data: bytes) -> Request | Response:
     """Parse one SIP message. Raises SipParseError (and nothing else) on any malformation."""
     if len(data) > MAX_MESSAGE_SIZE:
@@ -458,11 +567,9 @@ def parse_message(data: bytes) -> Request | Response:
     head = data[start:head_end].decode("utf-8", "surrogateescape")
     if "\r" in head:
         head = head.replace("\r\n", "\n")
-    lines = head.split("\n")
-    if len(lines) > MAX_HEADERS + 1:
+    if head.count("\n") > MAX_HEADERS:
         raise SipParseError("too many header lines")
-
-    start_line = lines[0]
+    start_line, _, header_text = head.partition("\n")
     is_response = start_line[:4].upper() == "SIP/"
     errors: list[SipParseError] = []
     method = uri = version = ""
@@ -499,49 +606,10 @@ def parse_message(data: bytes) -> Request | Response:
             except SipParseError as exc:
                 errors.append(exc)
 
-    entries: list[tuple[str, str, str]] = []
-    name_cache = _NAME_CACHE
-    for line in lines[1:]:
-        if not line:
-            continue
-        if len(line) > MAX_LINE_LENGTH:
-            errors.append(SipParseError("header line too long"))
-            continue
-        if line[0] in " \t":
-            # RFC 3261 7.3.1: a continuation line is folded into the previous value with one SP.
-            if not entries:
-                errors.append(SipParseError("continuation line before any header"))
-                continue
-            key, spelled, value = entries[-1]
-            extra = line.strip(" \t")
-            entries[-1] = (key, spelled, f"{value} {extra}" if value else extra)
-            continue
-        colon = line.find(":")
-        if colon <= 0:
-            errors.append(SipParseError("header line without colon"))
-            continue
-        name = line[:colon].rstrip(" \t")
-        # A name found in the cache was validated when it was cached.
-        known = name_cache.get(name)
-        if known is None:
-            if not is_token(name):
-                errors.append(SipParseError("bad header name"))
-                continue
-            known = canonical_name(name)
-        entries.append((known[0], known[1], line[colon + 1 :].strip(" \t")))
+    entries, counts, firsts = _header_entries(header_text, errors)
     headers = Headers._from_entries(entries)
     if missing_end:
         errors.append(SipParseError("no blank line after headers"))
-
-    # One pass for what validation needs: how often each header occurs and its first value.
-    counts: dict[str, int] = {}
-    firsts: dict[str, str] = {}
-    for key, _, value in entries:
-        if key in counts:
-            counts[key] += 1
-        else:
-            counts[key] = 1
-            firsts[key] = value
 
     body = b""
     content_length_count = counts.get("content-length", 0)
@@ -613,22 +681,22 @@ def _validate(headers: Headers, counts: dict[str, int], firsts: dict[str, str], 
         raise SipParseError("CSeq method does not match the request method")
     cache["cseq"] = cseq
 
-    cache["from"] = parse_name_addr(firsts["from"])
-    cache["to"] = parse_name_addr(firsts["to"])
+    _check_address(cache, "from", firsts["from"])
+    _check_address(cache, "to", firsts["to"])
 
     max_forwards = firsts.get("max-forwards")
     if max_forwards is not None:
         _parse_max_forwards(max_forwards)
 
-    if "contact" in counts:
-        if counts["contact"] == 1:
-            values = [part for part in split_commas(firsts["contact"]) if part]
-        else:
-            values = headers.get_all("Contact")
-        if values == ["*"]:
-            cache["contact"] = []
-        else:
-            cache["contact"] = [parse_name_addr(value) for value in values]
+    contact_count = counts.get("contact", 0)
+    if contact_count == 1:
+        line = firsts["contact"]
+        if line not in _CHECKED_CONTACTS:
+            cache["contact"] = _parse_contacts([part for part in split_commas(line) if part])
+            _CHECKED_CONTACTS.add(line)
+    elif contact_count:
+        # Several Contact lines are checked together: "*" is only valid as the one value.
+        cache["contact"] = _parse_contacts(headers.get_all("Contact"))
 
     content_type = firsts.get("content-type")
     if content_type is not None:
@@ -641,6 +709,17 @@ def _validate(headers: Headers, counts: dict[str, int], firsts: dict[str, str], 
     if date is not None and not date.rstrip().endswith("GMT"):
         # RFC 3261 20.17: SIP-date is always GMT (RFC 4475 3.1.2.12).
         raise SipParseError("Date must be in GMT")
+
+
+def _check_address(cache: dict[str, object], key: str, value: str) -> None:
+    """Check a From/To value; the parsed form is kept when it had to be built anyway."""
+    if value not in _CHECKED_ADDRESSES:
+        cache[key] = parse_name_addr(value)
+        _CHECKED_ADDRESSES.add(value)
+
+
+def _parse_contacts(values: list[str]) -> list[NameAddr]:
+    return [] if values == ["*"] else [parse_name_addr(value) for value in values]
 
 
 # --- verdicts -----------------------------------------------------------------------------------
@@ -683,27 +762,31 @@ def verdict(data: bytes) -> Verdict:
 
 def generate_tag() -> str:
     """A From/To tag with 64 random bits (RFC 3261 19.3 asks for at least 32)."""
-    return secrets.token_hex(8)
+    return token_hex(8)
 
 
 def generate_branch() -> str:
     """An RFC 3261 branch: the magic cookie plus 80 random bits."""
-    return MAGIC_COOKIE + secrets.token_hex(10)
+    return MAGIC_COOKIE + token_hex(10)
 
 
 def generate_call_id(host: str | None = None) -> str:
-    token = secrets.token_hex(12)
+    token = token_hex(12)
     return f"{token}@{host}" if host else token
 
 
-def _to_with_tag(to_value: str, to_tag: str) -> str:
+def _to_with_tag(request: Request, to_value: str, to_tag: str) -> str:
     try:
-        if parse_name_addr(to_value).tag is not None:
+        if request.to.tag is not None:
             return to_value
     except SipParseError:
         # Answering a malformed request (400): keep its To as it came, tagged.
         pass
     return f"{to_value};tag={to_tag}"
+
+
+# Copied into every response, in this order after the Vias (RFC 3261 8.2.6.2).
+_COPIED_INTO_RESPONSES = ("from", "to", "call-id", "cseq")
 
 
 def make_response(
@@ -717,21 +800,28 @@ def make_response(
 ) -> Response:
     """RFC 3261 8.2.6: a response that copies every Via (in order, as received), From, To (adding
     ``to_tag`` when To has none), Call-ID and CSeq; a 100 also copies Timestamp (8.2.6.1)."""
-    out = Headers()
-    source = request.headers
-    for via in source.get_lines("Via"):
-        out.add("Via", via)
-    for name in ("From", "To", "Call-ID", "CSeq"):
-        value = source.get(name)
-        if value is None:
+    # One pass over the request's lines; entries are copied as they are (same key, spelling and
+    # value), which is what adding them again by name would produce.
+    entries: list[tuple[str, str, str]] = []
+    firsts: dict[str, tuple[str, str, str]] = {}
+    for entry in request.headers._entries:
+        key = entry[0]
+        if key == "via":
+            entries.append(entry)
+        elif key not in firsts:
+            firsts[key] = entry
+    for key in _COPIED_INTO_RESPONSES:
+        found = firsts.get(key)
+        if found is None:
             continue
-        if name == "To" and to_tag is not None:
-            value = _to_with_tag(value, to_tag)
-        out.add(name, value)
+        if key == "to" and to_tag is not None:
+            found = (key, found[1], _to_with_tag(request, found[2], to_tag))
+        entries.append(found)
     if status == 100:
-        timestamp = source.get("Timestamp")
+        timestamp = firsts.get("timestamp")
         if timestamp is not None:
-            out.add("Timestamp", timestamp)
+            entries.append(timestamp)
+    out = Headers._from_entries(entries)
     for name, value in headers:
         out.add(name, value)
     return Response(status, reason if reason is not None else reason_phrase(status), "SIP/2.0", out, body)

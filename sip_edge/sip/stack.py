@@ -75,13 +75,22 @@ class Destination:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A typed decision "answer this request so": the stack builds and sends the response."""
+    """A typed decision "answer this request so": the stack builds and sends the response.
+
+    ``stateless`` answers a non-INVITE request without keeping its transaction afterwards (RFC
+    3261 8.2.7, stateless UAS behaviour): a retransmission of the request is handled as a new
+    request instead of getting the stored response again. Meant for answers that are as good
+    when given again, above all digest challenges (8.2.7 names them), which are most of what an
+    edge answers and would otherwise each be kept 32 s for timer J over UDP. Ignored for INVITE,
+    whose transaction must absorb the ACK.
+    """
 
     status: int
     reason: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     to_tag: str | None = None
+    stateless: bool = False
 
 
 class AckContext:
@@ -187,6 +196,9 @@ class SipStack:
         self._invites: dict[tuple[str, int], ServerInviteTransaction] = {}
         self._tasks: set[asyncio.Future[Reply | None]] = set()
         self._bad_log = _RateLimitedLog()
+        # One bound method for every server transaction, rather than a new one kept by each for
+        # as long as it lives (32 s over UDP).
+        self._forget = self._forget_server
         for transport in transports:
             self.add_transport(transport)
 
@@ -286,7 +298,7 @@ class SipStack:
         route = self._route_for(via, flow)
         if method == "INVITE":
             invite = ServerInviteTransaction(
-                request, route, self.clock, key=key, timers=self.timers, on_terminated=self._forget_server
+                request, route, self.clock, key=key, timers=self.timers, on_terminated=self._forget
             )
             invite.context = flow
             self._server[key] = invite
@@ -300,7 +312,7 @@ class SipStack:
             self.clock,
             key=key,
             timers=self.timers,
-            on_terminated=self._forget_server,
+            on_terminated=self._forget,
             lifetime=False,
         )
         transaction.context = flow
@@ -373,6 +385,8 @@ class SipStack:
         if self.server_header is not None:
             headers = (*headers, ("Server", self.server_header))
         transaction.reply(reply.status, reply.reason, to_tag=reply.to_tag, headers=headers, body=reply.body)
+        if reply.stateless and isinstance(transaction, ServerNonInviteTransaction):
+            transaction.terminate()
 
     def _forget_server(self, transaction: Transaction) -> None:
         key = transaction.key

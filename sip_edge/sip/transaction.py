@@ -275,11 +275,9 @@ class ServerTransaction(Transaction):
         body: bytes = b"",
     ) -> Response:
         request = self.request
-        response = make_response(request, status, reason, headers=headers, body=body)
-        # The request's To was parsed once at receipt; tagging here avoids parsing it again.
-        if status > 100 and request.to.tag is None:
-            to = request.headers.get("To")
-            response.headers.set("To", f"{to};tag={to_tag or self.local_tag}")
+        # Our tag goes on every To without one but a 100's (8.2.6.2); the parsed To is cached.
+        tag = (to_tag or self.local_tag) if status > 100 and request.to.tag is None else None
+        response = make_response(request, status, reason, to_tag=tag, headers=headers, body=body)
         self.respond(response)
         return response
 
@@ -354,11 +352,18 @@ class ServerNonInviteTransaction(ServerTransaction):
             # RFC 4320 §4.2: a 408 to a non-INVITE is never sent; complete silently so that
             # retransmissions are still absorbed rather than replayed to the TU.
             self.last_response = response
-            self._enter_wait(State.COMPLETED, self.timers.timer_j(self.channel.reliable))
+            self._complete()
             return False
         self._send_response(response)
-        self._enter_wait(State.COMPLETED, self.timers.timer_j(self.channel.reliable))
+        self._complete()
         return True
+
+    def _complete(self) -> None:
+        # From here on the request is only matched by its key and retransmissions get the stored
+        # bytes again (§17.2.2), so the parsed forms of its headers, built for the TU, need not
+        # stay in memory for timer J (32 s over UDP); the TU may still read them, re-parsed.
+        self.request.headers.forget_parsed()
+        self._enter_wait(State.COMPLETED, self.timers.timer_j(self.channel.reliable))
 
     def receive_request(self, request: Request) -> bool:
         if self.state is not State.TRYING:

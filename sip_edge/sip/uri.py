@@ -448,13 +448,14 @@ def _parse_one_via(text: str) -> Via:
     sent_by = sent_by.strip(_WS)
     if not sent_by:
         raise SipParseError("Via without sent-by")
-    # COLON = SWS ":" SWS, so "host : 5060" is legal.
-    if ":" in sent_by and not sent_by.startswith("["):
-        host_part, _, port_part = sent_by.partition(":")
-        sent_by = host_part.rstrip(_WS) + ":" + port_part.lstrip(_WS)
-    elif sent_by.startswith("[") and "]" in sent_by:
-        close = sent_by.index("]")
-        sent_by = sent_by[: close + 1] + sent_by[close + 1 :].replace(" ", "").replace("\t", "")
+    if " " in sent_by or "\t" in sent_by:
+        # COLON = SWS ":" SWS, so "host : 5060" is legal.
+        if ":" in sent_by and not sent_by.startswith("["):
+            host_part, _, port_part = sent_by.partition(":")
+            sent_by = host_part.rstrip(_WS) + ":" + port_part.lstrip(_WS)
+        elif sent_by.startswith("[") and "]" in sent_by:
+            close = sent_by.index("]")
+            sent_by = sent_by[: close + 1] + sent_by[close + 1 :].replace(" ", "").replace("\t", "")
     host, port = _parse_hostport(sent_by, "Via")
     params = parse_params(segments, "Via") if segments else {}
     return Via(f"{name}/{version}", transport, host, port, params)

@@ -379,3 +379,45 @@ def test_a_source_guessing_many_accounts_is_locked_as_a_whole() -> None:
     assert not limiter.is_locked("203.0.113.8", "user0")
     clock.t += 301
     assert not limiter.is_locked("203.0.113.7", "someone-else")
+
+
+def test_a_seat_in_memory_is_answered_without_a_coroutine(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, users, _, _ = world
+    flow = FakeFlow()
+    # The first registration reads credentials and bindings: an awaitable decision.
+    assert register_with_auth(registrar, "alice", "s3cret", flow=flow, cseq=1) is not None
+    # Later ones, with both in memory, are decided at once: no task for the stack to run.
+    challenge = registrar.decide(register("alice", cseq=2), flow)
+    assert isinstance(challenge, Reply) and challenge.status == 401
+    authorization = answer(challenge, "alice", "s3cret")
+    reply = registrar.decide(register("alice", cseq=3, authorization=authorization), flow)
+    assert isinstance(reply, Reply) and reply.status == 200
+    assert users.reads == 1
+    # A seat whose credentials are not in memory gets an awaitable, which reads them.
+    other = registrar.decide(register("bob", cseq=1, authorization=authorization), flow)
+    assert not isinstance(other, Reply) and other is not None
+    assert isinstance(run(other), Reply)  # type: ignore[arg-type]
+    assert users.reads == 2
+
+
+def test_challenges_are_stateless(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    reply = run(registrar.register(register("alice"), FakeFlow()))
+    assert reply is not None and reply.status == 401 and reply.stateless
+    ok = register_with_auth(registrar, "alice", "s3cret")
+    assert ok is not None and ok.status == 200 and not ok.stateless
+
+
+def test_a_retransmitted_register_keeps_the_sha256_first_offer(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    flow = FakeFlow("198.51.100.40")
+    # Given a challenge lost on the way: the client retransmits the same REGISTER (same CSeq),
+    first = run(registrar.register(register("alice", cseq=7), flow))
+    again = run(registrar.register(register("alice", cseq=7), flow))
+    # Then it is offered SHA-256 first again: it did not come back after failing on it.
+    for reply in (first, again):
+        assert reply is not None
+        assert len([n for n, _ in reply.headers if n == "WWW-Authenticate"]) == 2
+    # A new REGISTER without credentials still means it could not use SHA-256.
+    retry = run(registrar.register(register("alice", cseq=8), flow))
+    assert retry is not None and len([n for n, _ in retry.headers if n == "WWW-Authenticate"]) == 1

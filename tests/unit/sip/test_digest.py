@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 
 import pytest
 
@@ -10,6 +11,8 @@ from sip_edge.sip.digest import (
     AuthOutcome,
     DigestAuthenticator,
     DigestHeaderError,
+    _parse_authorization_fast,
+    _parse_authorization_scan,
     compute_ha1,
     compute_response,
     parse_authorization,
@@ -259,3 +262,29 @@ def test_a_nonce_is_bound_to_the_client_it_was_issued_to() -> None:
     # The same credentials sent with another source address (e.g. forged) cannot even be checked.
     moved = auth.verify(credentials, method="REGISTER", request_uri=URI, ha1s=ha1s, client="203.0.113.9")
     assert moved.outcome is AuthOutcome.UNUSABLE
+
+
+def test_parse_authorization_fast_path_agrees_with_the_scanner() -> None:
+    # The regular expressions take the well-formed values; whatever they accept, the character
+    # scanner must read the same way (and what they refuse, the scanner reports).
+    rng = random.Random(4475)
+    alphabet = ' \t,="\\abcDE=\n'
+    samples = [
+        'Digest username="bob\\"s", realm = "a,b" ,nonce="n", uri="sip:a@b;x=1", response="ABC"',
+        "Digest a=1,,, b=2 ,",
+        'Digest a="\\\\"',
+        'Digest a=b"c',
+        "Digest a==1",
+        'Digest a="x"y',
+        "Digest a=1 a=2",
+        "Digest a=1,A=2",
+    ]
+    samples += [
+        "Digest " + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(20000)
+    ]
+    for sample in samples:
+        text = sample.strip(" \t")
+        fast = _parse_authorization_fast(text)
+        if fast is None:
+            continue
+        assert _parse_authorization_scan(text) == fast, sample

@@ -239,3 +239,12 @@ def test_inv2543_without_max_forwards_or_branch_is_accepted() -> None:
 def test_badvers_is_answered_505() -> None:
     result = verdict(load("badvers"))
     assert result.status == 505
+
+
+@pytest.mark.parametrize(("name", "expected"), sorted(EXPECTED.items()))
+def test_verdict_is_the_same_when_the_values_were_seen_before(name: str, expected: VerdictKind) -> None:
+    # Values that passed their check are recognised the second time (message._CheckedValues):
+    # the verdict and its reason must not change.
+    first, second = verdict(load(name)), verdict(load(name))
+    assert (second.kind, second.reason) == (first.kind, first.reason)
+    assert second.kind is expected

@@ -390,3 +390,52 @@ def test_large_request_goes_over_tcp_when_udp_was_asked() -> None:
     assert not small.reliable and large.reliable
     assert len(udp.sent) == 1 and len(tcp.sent) == 1
     assert parse_message(tcp.sent[0][1]).top_via.transport == "TCP"
+
+
+def test_a_stateless_reply_keeps_no_transaction_so_a_retransmission_is_answered_anew() -> None:
+    # Given a policy that challenges statelessly (RFC 3261 8.2.7),
+    recorder = Recorder(Reply(401, stateless=True))
+    stack, transport, _ = make_stack(recorder)
+    # When a request and its retransmission arrive,
+    transport.deliver(sip("REGISTER"))
+    assert stack.server_transactions == 0
+    transport.deliver(sip("REGISTER"))
+    # Then each is answered by the policy, and nothing waits for timer J.
+    assert recorder.methods == ["REGISTER", "REGISTER"]
+    assert transport.statuses() == [401, 401]
+    assert stack.stats.retransmissions_absorbed == 0
+
+
+def test_a_stateless_reply_to_an_invite_keeps_the_transaction_for_the_ack() -> None:
+    recorder = Recorder(Reply(486, stateless=True))
+    stack, transport, _ = make_stack(recorder)
+    transport.deliver(sip("INVITE"))
+    assert stack.server_transactions == 1
+    transport.deliver(sip("ACK", cseq_method="ACK"))
+    assert recorder.methods == ["INVITE"]  # the ACK for the 486 was absorbed
+
+
+def test_a_completed_transaction_drops_parsed_header_forms_but_they_read_back_the_same() -> None:
+    recorder = Recorder()
+    _, transport, _ = make_stack(recorder)
+    transport.deliver(sip("OPTIONS"))
+    ((transaction, request),) = recorder.calls
+    assert isinstance(transaction, ServerTransaction) and transaction.state is State.COMPLETED
+    # Read again after the answer: parsed anew, same values.
+    assert request.to.sip_uri is not None and request.to.sip_uri.user == "edge"
+    assert request.from_.tag == "a1"
+    assert request.cseq == (1, "OPTIONS")
+
+
+def test_a_malformed_header_is_answered_400_even_after_a_good_one_was_seen() -> None:
+    recorder = Recorder()
+    stack, transport, _ = make_stack(recorder)
+    transport.deliver(sip("OPTIONS"))
+    bad = sip("OPTIONS", branch="z9hG4bKstack2").replace(
+        "To: <sip:edge@127.0.0.1>", "To: <sip:edge@127.0.0.1> x"
+    )
+    transport.deliver(bad)
+    # (the 400 echoes the bad To, so it is read by its status line only)
+    assert [data.split(b" ", 2)[1] for _, data in transport.sent] == [b"200", b"400"]
+    assert recorder.methods == ["OPTIONS"]
+    assert stack.stats.parse_errors == 1
