@@ -372,7 +372,9 @@ def test_the_rona_limit_stops_re_offering(world: World) -> None:
     world.queue(max_wait=600)
     world.number()
     for index in range(4):
-        world.seat(f"a{index}", available_at=NOW - 100_000 + index * 1000)  # no near ties
+        world.seat(
+            f"a{index}", available_at=NOW - 100_000 + index * 10_000
+        )  # no near ties (idle_tie_window_ms)
     decision = call(world)
     for _ in range(3):
         assert isinstance(decision, Connect)

@@ -115,7 +115,7 @@ class RoutingPolicy:
     candidate_limit: int = 100  # available seats read per routing attempt, longest idle first
     # Longest-idle agents idle within this of each other count as tied: concurrent contacts start
     # at different ones of them instead of racing for one (``acd.spread_near_ties``).
-    idle_tie_window_ms: int = 500
+    idle_tie_window_ms: int = 2000
     heads_per_queue: int = 3  # queued contacts read per queue when an agent frees up
     max_offer_attempts: int = 10  # candidates tried per call before queueing
     max_overflow_hops: int = 3  # queue -> queue moves per contact, so a cycle of overflows ends
