@@ -233,7 +233,7 @@ def test_offer_reserves_one_seat_for_one_contact_only() -> None:
     assert repo.get("c2").state == "queued"
     assert [c.contact_id for c in repo.waiting("q1")] == ["c2"]
     assert SeatRepository().get("m1", "s1").contact_id == "c1"
-    assert list(SeatRepository().available("m1")) == []
+    assert SeatRepository().available("m1") == []
 
 
 def test_ending_a_contact_writes_one_record_and_counts_it() -> None:

@@ -136,8 +136,8 @@ def test_an_agent_freed_while_a_new_contact_is_being_listed_is_found_by_the_seco
     looks: list[int] = []
     available = world.seats.available
 
-    def agent_frees_after_the_first_look(merchant_id: str, limit: int, page_size: int = 20) -> Any:
-        found = list(available(merchant_id, limit, page_size))
+    def agent_frees_after_the_first_look(merchant_id: str, limit: int) -> Any:
+        found = available(merchant_id, limit)
         looks.append(len(found))
         if len(looks) == 1:
             # The agent turns available before the contact is listed: its own dequeue finds nothing.
@@ -409,30 +409,3 @@ def test_most_skilled_prefers_proficiency_and_min_proficiency_excludes(world: Wo
     decision = call(world, "c2")
     assert isinstance(decision, Connect) and decision.seat_id == "good"
     assert isinstance(call(world, "c3"), Queue)  # the novice never gets this queue's calls
-
-
-def test_longest_idle_reads_the_available_index_page_by_page_only_as_far_as_needed(world: World) -> None:
-    world.service = world.build(
-        RoutingPolicy(sip_domain=DOMAIN, candidate_page=2, max_offer_attempts=2, idle_tie_window_ms=0)
-    )
-    world.queue()
-    world.queue("sales")
-    world.number()
-    # The five longest idle serve another queue; the first agents for q1 are on the third page.
-    for index in range(5):
-        world.seat(f"other{index}", queues={"sales": 1}, available_at=NOW - 90_000 + index * 1000)
-    for index in range(10):
-        world.seat(f"q1-{index}", available_at=NOW - 50_000 + index * 1000)
-    read: list[str] = []
-    available = world.seats.available
-
-    def counting(merchant_id: str, limit: int, page_size: int = 20) -> Any:
-        for seat in available(merchant_id, limit, page_size):
-            read.append(seat.seat_id)
-            yield seat
-
-    world.seats.available = counting  # type: ignore[method-assign]
-    decision = call(world)
-    assert isinstance(decision, Connect) and decision.seat_id == "q1-0"
-    # Ineligible seats are skipped, and reading stops once the seats to try are in hand (+1 to know).
-    assert read == [*(f"other{i}" for i in range(5)), "q1-0", "q1-1", "q1-2"]

@@ -7,7 +7,7 @@ errors, so the routing use cases never see PynamoDB.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -243,8 +243,8 @@ class DynamoAgentSeats:
         with translated():
             return agent_seat_from_item(self._repo.get(merchant_id, seat_id))
 
-    def available(self, merchant_id: str, limit: int, page_size: int = 20) -> Iterator[AgentSeat]:
-        return (agent_seat_from_item(item) for item in self._repo.available(merchant_id, limit, page_size))
+    def available(self, merchant_id: str, limit: int) -> list[AgentSeat]:
+        return [agent_seat_from_item(item) for item in self._repo.available(merchant_id, limit)]
 
     def all_for_merchant(self, merchant_id: str) -> list[AgentSeat]:
         return [agent_seat_from_item(item) for item in self._repo.all_for_merchant(merchant_id)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,16 +171,9 @@ class SeatRepository:
             SeatItem.query(keys.merchant_pk(merchant_id), SeatItem.sk.startswith(keys.SEAT_SK_PREFIX))
         )
 
-    def available(
-        self, merchant_id: str, limit: int = 100, page_size: int | None = None
-    ) -> Iterator[SeatItem]:
-        """AVAILABLE seats of a merchant, longest idle first (sparse index; eventually consistent),
-        read ``page_size`` per request as the caller iterates."""
-        return iter(
-            SeatItem.gsi1.query(
-                keys.available_index_pk(merchant_id), limit=limit, page_size=page_size or limit
-            )
-        )
+    def available(self, merchant_id: str, limit: int = 100) -> list[SeatItem]:
+        """AVAILABLE seats of a merchant, longest idle first (sparse index; eventually consistent)."""
+        return list(SeatItem.gsi1.query(keys.available_index_pk(merchant_id), limit=limit))
 
     def update_profile(self, merchant_id: str, seat_id: str, fields: dict[str, Any]) -> SeatItem:
         seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))

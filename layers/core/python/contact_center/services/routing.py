@@ -35,7 +35,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from contact_center.domain.acd import can_take, choose_contact_for_agent, rank_agents, spread_near_ties
+from contact_center.domain.acd import choose_contact_for_agent, rank_agents, spread_near_ties
 from contact_center.domain.agent_state import (
     AgentCommand,
     AgentSnapshot,
@@ -112,8 +112,7 @@ class RoutingPolicy:
     # A seat that just missed or refused a contact is not offered the same one again for this long,
     # so a busy phone left AVAILABLE does not bounce the caller back and forth.
     reoffer_cooldown_ms: int = 30_000
-    candidate_limit: int = 100  # available seats read at most per routing attempt, longest idle first
-    candidate_page: int = 20  # available seats read per request (longest idle reads lazily)
+    candidate_limit: int = 100  # available seats read per routing attempt, longest idle first
     # Longest-idle agents idle within this of each other count as tied: concurrent contacts start
     # at different ones of them instead of racing for one (``acd.spread_near_ties``).
     idle_tie_window_ms: int = 2000
@@ -488,7 +487,12 @@ class RoutingService:
         self, contact: LiveContact, queue: RoutingQueue, now_ms: int
     ) -> Connect | _ContactChanged | None:
         """Offer ``contact`` to the best available agent of ``queue``; None when nobody can take it."""
-        available = {seat.seat_id: seat for seat in self._candidates(contact, queue, now_ms)}
+        excluded = contact.recently_offered_to(now_ms, self._policy.reoffer_cooldown_ms)
+        available = {
+            seat.seat_id: seat
+            for seat in self._seats.available(queue.merchant_id, self._policy.candidate_limit)
+            if seat.seat_id not in excluded
+        }
         ranked = rank_agents(
             queue.config,
             [seat.candidate for seat in available.values()],
@@ -518,32 +522,6 @@ class RoutingService:
                 queue.queue_id,
             )
         return None
-
-    def _candidates(self, contact: LiveContact, queue: RoutingQueue, now_ms: int) -> list[AgentSeat]:
-        """Available seats that may take ``contact``, read from the index longest idle first.
-
-        The index is already in longest-idle order, so that strategy stops reading once it holds
-        the seats it would try and every seat tied with them (most calls: one short page). The
-        other strategies rank on other keys and read up to ``candidate_limit``.
-        """
-        excluded = contact.recently_offered_to(now_ms, self._policy.reoffer_cooldown_ms)
-        seats = self._seats.available(
-            queue.merchant_id, self._policy.candidate_limit, self._policy.candidate_page
-        )
-        if queue.config.strategy is not RoutingStrategy.LONGEST_IDLE:
-            return [seat for seat in seats if seat.seat_id not in excluded]
-        found: list[AgentSeat] = []
-        enough_at: int | None = None  # idle_since of the last seat that will be tried
-        for seat in seats:
-            idle = seat.agent.idle_since_ms
-            if enough_at is not None and (idle is None or idle - enough_at > self._policy.idle_tie_window_ms):
-                break
-            if seat.seat_id in excluded or not can_take(seat.candidate, queue.config):
-                continue
-            found.append(seat)
-            if enough_at is None and len(found) >= self._policy.max_offer_attempts:
-                enough_at = idle if idle is not None else 0
-        return found
 
     def _offer(self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int) -> None:
         """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race."""

@@ -7,7 +7,7 @@ named errors of ``services.errors`` (NotFoundError, AlreadyExistsError, Concurre
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -231,9 +231,8 @@ class AgentSeats(Protocol):
         """Strongly consistent read; NotFoundError when the seat does not exist."""
         ...
 
-    def available(self, merchant_id: str, limit: int, page_size: int = 20) -> Iterable[AgentSeat]:
-        """AVAILABLE seats, longest idle first (an index: may be slightly stale), at most ``limit``,
-        read ``page_size`` at a time as the caller iterates."""
+    def available(self, merchant_id: str, limit: int) -> list[AgentSeat]:
+        """AVAILABLE seats, longest idle first (an index: may be slightly stale)."""
         ...
 
     def all_for_merchant(self, merchant_id: str) -> list[AgentSeat]: ...
