@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from contact_center.data import keys, table
 from contact_center.data.batch_writer import BatchWriter, shared_writer
@@ -20,82 +20,55 @@ def binding_key(contact_uri: str, instance_id: str | None = None) -> str:
     return hashlib.sha256((instance_id or contact_uri).encode()).hexdigest()[:32]
 
 
-def binding_values(
-    aor: str,
-    contact_uri: str,
-    expires_at: int,
-    *,
-    received: str | None = None,
-    transport: str = "UDP",
-    flow_owner: str | None = None,
-    path: list[str] | None = None,
-    instance_id: str | None = None,
-    reg_id: int | None = None,
-    call_id: str | None = None,
-    cseq: int | None = None,
-    user_agent: str | None = None,
-    q: float | None = None,
-    key: str | None = None,
-) -> dict[str, Any]:
-    """A binding's attribute values, by BindingItem attribute name.
+class BindingOptions(TypedDict, total=False):
+    """A binding's optional attributes. ``key``: the binding key when the caller holds it already
+    (``binding_key`` of the same URI and instance id), so that a write and a later removal by that
+    key name the same item."""
 
-    ``key`` is the binding key when the caller holds it already (``binding_key`` of the same URI and
-    instance id), so that a write and a later removal by that key name the same item.
-    """
+    received: str | None
+    transport: str  # default UDP
+    flow_owner: str | None
+    path: list[str] | None
+    instance_id: str | None
+    reg_id: int | None
+    call_id: str | None
+    cseq: int | None
+    user_agent: str | None
+    q: float | None
+    key: str | None
+
+
+def binding_values(
+    aor: str, contact_uri: str, expires_at: int, **options: Unpack[BindingOptions]
+) -> dict[str, Any]:
+    """A binding's attribute values, by BindingItem attribute name."""
+    flow_owner = options.get("flow_owner")
+    key = options.get("key") or binding_key(contact_uri, options.get("instance_id"))
     return {
         "pk": keys.aor_pk(aor),
-        "sk": keys.binding_sk(key or binding_key(contact_uri, instance_id)),
+        "sk": keys.binding_sk(key),
         "gsi2pk": keys.flow_index_pk(flow_owner) if flow_owner else None,
         "gsi2sk": aor if flow_owner else None,
         "aor": aor,
         "contact_uri": contact_uri,
         "expires_at": expires_at,
-        "received": received,
-        "transport": transport,
+        "received": options.get("received"),
+        "transport": options.get("transport", "UDP"),
         "flow_owner": flow_owner,
-        "path": path or [],
-        "instance_id": instance_id,
-        "reg_id": reg_id,
-        "call_id": call_id,
-        "cseq": cseq,
-        "user_agent": user_agent,
-        "q": q,
+        "path": options.get("path") or [],
+        "instance_id": options.get("instance_id"),
+        "reg_id": options.get("reg_id"),
+        "call_id": options.get("call_id"),
+        "cseq": options.get("cseq"),
+        "user_agent": options.get("user_agent"),
+        "q": options.get("q"),
     }
 
 
 def new_binding(
-    aor: str,
-    contact_uri: str,
-    expires_at: int,
-    *,
-    received: str | None = None,
-    transport: str = "UDP",
-    flow_owner: str | None = None,
-    path: list[str] | None = None,
-    instance_id: str | None = None,
-    reg_id: int | None = None,
-    call_id: str | None = None,
-    cseq: int | None = None,
-    user_agent: str | None = None,
-    q: float | None = None,
+    aor: str, contact_uri: str, expires_at: int, **options: Unpack[BindingOptions]
 ) -> BindingItem:
-    return BindingItem(
-        **binding_values(
-            aor,
-            contact_uri,
-            expires_at,
-            received=received,
-            transport=transport,
-            flow_owner=flow_owner,
-            path=path,
-            instance_id=instance_id,
-            reg_id=reg_id,
-            call_id=call_id,
-            cseq=cseq,
-            user_agent=user_agent,
-            q=q,
-        )
-    )
+    return BindingItem(**binding_values(aor, contact_uri, expires_at, **options))
 
 
 class BindingRepository:
