@@ -10,7 +10,7 @@ from contact_center.data.bindings import BindingRepository, binding_values
 from contact_center.data.catalog import TrunkRepository
 from contact_center.data.models import BindingItem
 from contact_center.data.seats import SipUserRepository
-from contact_center.data.sessions import DialogRepository, EdgeTaskRepository
+from contact_center.data.sessions import DialogRepository, EdgeTaskRepository, dialog_item
 from sip_edge.app.dialogs import StoredCall
 from sip_edge.app.location import Binding
 from sip_edge.app.trunks import Trunk
@@ -87,13 +87,15 @@ class TableDialogStore:
 
     def save(self, call: StoredCall, now: int, ttl_seconds: int) -> None:
         self._dialogs.save(
-            call.key,
-            contact_id=call.contact_id,
-            owner=call.owner,
-            state="confirmed",
-            legs=call.legs_dict(),
-            now=now,
-            ttl_seconds=ttl_seconds,
+            dialog_item(
+                call.key,
+                contact_id=call.contact_id,
+                owner=call.owner,
+                state="confirmed",
+                legs=call.legs_dict(),
+                now=now,
+                ttl_seconds=ttl_seconds,
+            )
         )
 
     def load(self, key: str, now: int) -> StoredCall | None:

@@ -19,7 +19,7 @@ from contact_center.data.models import (
     TrunkItem,
 )
 from contact_center.data.seats import SeatRepository, SeatState, new_seat, new_sip_user
-from contact_center.data.sessions import DialogRepository, IdempotencyRepository
+from contact_center.data.sessions import DialogRepository, IdempotencyRepository, dialog_item
 
 pytestmark = pytest.mark.usefixtures("any_table")
 
@@ -291,13 +291,15 @@ def test_queue_counters_are_sharded_and_summed_by_the_reader() -> None:
 def test_dialogs_and_idempotency_records_expire() -> None:
     dialogs = DialogRepository()
     dialogs.save(
-        "d1",
-        contact_id="c1",
-        owner="edge-a",
-        state="confirmed",
-        legs={"a": {"call_id": "x"}},
-        now=NOW,
-        ttl_seconds=10,
+        dialog_item(
+            "d1",
+            contact_id="c1",
+            owner="edge-a",
+            state="confirmed",
+            legs={"a": {"call_id": "x"}},
+            now=NOW,
+            ttl_seconds=10,
+        )
     )
     found = dialogs.get("d1", NOW + 5)
     assert found is not None and found.legs["a"]["call_id"] == "x"

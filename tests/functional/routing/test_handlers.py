@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from contact_center import bootstrap
-from contact_center.data.sessions import DialogRepository
+from contact_center.data.sessions import DialogRepository, dialog_item
 from contact_center.domain.agent_state import AgentState, GoAvailable
 
 from .conftest import DOMAIN, EDGE, NOW, World
@@ -181,7 +181,9 @@ def test_the_answer_stores_the_calls_dialog_and_the_end_deletes_it(world: World)
     assert dialogs.get("d-1", NOW // 1000) is None and dialogs.get("c-alias", NOW // 1000) is None
     # A late repeat of the end (another task's BYE) still removes a dialog stored meanwhile.
     dialogs.save(
-        "d-1", contact_id="c1", owner=EDGE, state="confirmed", legs=legs, now=NOW // 1000, ttl_seconds=60
+        dialog_item(
+            "d-1", contact_id="c1", owner=EDGE, state="confirmed", legs=legs, now=NOW // 1000, ttl_seconds=60
+        )
     )
     repeat = invoke({"action": "contact_ended", "contact_id": "c1", "dialog_keys": ["d-1"]})
     assert repeat["state"] == "ended" and repeat["stale"] is True

@@ -41,26 +41,9 @@ def dialog_ref(dialog_key: str) -> DialogItem:
 
 
 class DialogRepository:
-    def save(
-        self,
-        dialog_key: str,
-        *,
-        contact_id: str | None,
-        owner: str | None,
-        state: str,
-        legs: dict[str, Any],
-        now: int,
-        ttl_seconds: int,
-    ) -> None:
-        dialog_item(
-            dialog_key,
-            contact_id=contact_id,
-            owner=owner,
-            state=state,
-            legs=legs,
-            now=now,
-            ttl_seconds=ttl_seconds,
-        ).save()
+    def save(self, dialog: DialogItem) -> None:
+        """Write a dialog made by ``dialog_item`` (a newer one replaces it)."""
+        dialog.save()
 
     def get(self, dialog_key: str, now: int) -> DialogItem | None:
         """The dialog, unless it expired (TTL deletion is lazy, so expiry is checked here)."""
