@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from contact_center.data import table
 from contact_center.data.bindings import BindingRepository, new_binding
 from contact_center.data.catalog import NumberRepository, QueueRepository
 from contact_center.data.merchants import MerchantRepository, new_api_key, new_merchant
-from contact_center.data.models import NumberItem, QueueItem
+from contact_center.data.models import ALL_MODELS, NumberItem, QueueItem
 from contact_center.data.routing_store import (
     DynamoAgentSeats,
     DynamoLiveContacts,
@@ -166,3 +167,11 @@ class World:
 @pytest.fixture
 def world(moto_table: str) -> Iterator[World]:
     yield World()
+
+
+def on_every_table_client(event: str, handler: Callable[..., None]) -> None:
+    """Register a botocore event handler on every SDK client the data layer's models use."""
+    clients = {id(c): c for c in [m._get_connection().connection.client for m in ALL_MODELS]}
+    clients[id(table.BINDING.connection().client)] = table.BINDING.connection().client
+    for client in clients.values():
+        client.meta.events.register(event, handler)

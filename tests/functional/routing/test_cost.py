@@ -11,13 +11,11 @@ import time
 from collections import Counter
 from typing import Any
 
-from contact_center.data import table
-from contact_center.data.models import ALL_MODELS
 from contact_center.domain.agent_state import GoAvailable, GoNotReady
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing_decisions import Connect, OfferOutcome
 
-from .conftest import EDGE, NOW, World
+from .conftest import EDGE, NOW, World, on_every_table_client
 
 
 def count_requests() -> Counter[str]:
@@ -26,10 +24,7 @@ def count_requests() -> Counter[str]:
     def before_call(model: Any, **_: Any) -> None:
         counts[model.name] += 1
 
-    clients = {id(c): c for c in [m._get_connection().connection.client for m in ALL_MODELS]}
-    clients[id(table.BINDING.connection().client)] = table.BINDING.connection().client
-    for client in clients.values():
-        client.meta.events.register("before-call", before_call)
+    on_every_table_client("before-call", before_call)
     return counts
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from contact_center.data import table
-from contact_center.data.models import ALL_MODELS
 from contact_center.data.sessions import DialogRepository, dialog_item
 from contact_center.domain.agent_state import GoAvailable
 from contact_center.domain.contact import HangupCause, HangupSide
@@ -19,7 +17,7 @@ from contact_center.services.routing_decisions import Connect, OfferOutcome
 from contact_center.services.routing_ports import CallDialog
 from switchboard_infra import permissions
 
-from .conftest import EDGE, NOW, World
+from .conftest import EDGE, NOW, World, on_every_table_client
 
 _TRANSACT_ITEMS = {
     "Put": "PutItem",
@@ -41,10 +39,7 @@ def recording_actions() -> set[str]:
         else:
             actions.add(f"dynamodb:{model.name}")
 
-    clients = {id(c): c for c in [m._get_connection().connection.client for m in ALL_MODELS]}
-    clients[id(table.BINDING.connection().client)] = table.BINDING.connection().client
-    for client in clients.values():
-        client.meta.events.register("before-parameter-build.dynamodb", before_parameter_build)
+    on_every_table_client("before-parameter-build.dynamodb", before_parameter_build)
     return actions
 
 
