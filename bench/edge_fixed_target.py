@@ -100,7 +100,7 @@ class LoopbackTrunks:
 class NoDialogs:
     """Keeps no dialog: a call survives only in this process (storage off)."""
 
-    def save(self, call: StoredCall, now: int, ttl_seconds: int) -> None:
+    def save(self, key: str, call: StoredCall, now: int, ttl_seconds: int) -> None:
         return None
 
     def load(self, key: str, now: int) -> StoredCall | None:

@@ -65,7 +65,9 @@ class StoredCall:
 class DialogStore(Protocol):
     """Durable dialogs (the table in production). Blocking: called from a worker thread."""
 
-    def save(self, call: StoredCall, now: int, ttl_seconds: int) -> None: ...
+    def save(self, key: str, call: StoredCall, now: int, ttl_seconds: int) -> None:
+        """Store ``call`` under ``key`` (its own key or an alias: its legs name the real key)."""
+        ...
 
     def load(self, key: str, now: int) -> StoredCall | None: ...
 
@@ -78,8 +80,8 @@ class MemoryDialogStore:
     def __init__(self) -> None:
         self.items: dict[str, tuple[dict[str, Any], str, str | None]] = {}
 
-    def save(self, call: StoredCall, now: int, ttl_seconds: int) -> None:
-        self.items[call.key] = (call.legs_dict(), call.contact_id, call.owner)
+    def save(self, key: str, call: StoredCall, now: int, ttl_seconds: int) -> None:
+        self.items[key] = (call.legs_dict(), call.contact_id, call.owner)
 
     def load(self, key: str, now: int) -> StoredCall | None:
         item = self.items.get(key)
@@ -147,18 +149,9 @@ class DialogBook:
 
     def _save_both(self, call: StoredCall) -> None:
         now = int(self._now())
-        self._store.save(call, now, self._ttl)
-        alias = StoredCall(
-            call_id_alias(call.caller.call_id),
-            call.contact_id,
-            call.caller,
-            call.agent,
-            call.seat_id,
-            call.merchant_id,
-            call.owner,
-        )
-        # The alias carries the real key in its legs (see `legs_dict`), so either finds the call.
-        self._store.save(_Aliased(alias, call.key), now, self._ttl)
+        # The same legs under every key: they name the real key, so either finds the call.
+        for key in stored_keys(call.key, call.caller.call_id):
+            self._store.save(key, call, now, self._ttl)
 
     def _delete_both(self, key: str, caller_call_id: str | None) -> None:
         for stored in stored_keys(key, caller_call_id):
@@ -180,20 +173,3 @@ class DialogBook:
         except Exception:
             self.failures += 1
             log.exception("deleting dialog %s failed", key)
-
-
-class _Aliased(StoredCall):
-    """A StoredCall saved under an alias key whose legs still name the real dialog key."""
-
-    __slots__ = ("real_key",)
-
-    def __init__(self, call: StoredCall, real_key: str) -> None:
-        super().__init__(
-            call.key, call.contact_id, call.caller, call.agent, call.seat_id, call.merchant_id, call.owner
-        )
-        self.real_key = real_key
-
-    def legs_dict(self) -> dict[str, Any]:
-        legs = super().legs_dict()
-        legs["key"] = self.real_key
-        return legs

@@ -85,10 +85,10 @@ class TableDialogStore:
     def __init__(self, dialogs: DialogRepository | None = None) -> None:
         self._dialogs = dialogs or DialogRepository()
 
-    def save(self, call: StoredCall, now: int, ttl_seconds: int) -> None:
+    def save(self, key: str, call: StoredCall, now: int, ttl_seconds: int) -> None:
         self._dialogs.save(
             dialog_item(
-                call.key,
+                key,
                 contact_id=call.contact_id,
                 owner=call.owner,
                 state="confirmed",

@@ -72,7 +72,7 @@ def leg(side: str) -> Leg:
 
 def test_a_stored_call_comes_back_with_cseqs_ahead() -> None:
     store = MemoryDialogStore()
-    store.save(StoredCall("k1", "contact-1", leg(CALLER), leg(AGENT), "seat", "m"), 0, 60)
+    store.save("k1", StoredCall("k1", "contact-1", leg(CALLER), leg(AGENT), "seat", "m"), 0, 60)
     loaded = store.load("k1", 0)
     assert loaded is not None and loaded.caller.local_cseq == 3 + RECOVERY_CSEQ_STEP
     bye = loaded.agent.request("BYE")
