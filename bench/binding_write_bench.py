@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core" / "python")]
 
-from contact_center.data.bindings import BindingRepository, new_binding  # noqa: E402
+from contact_center.data.bindings import BindingRepository  # noqa: E402
 from contact_center.data.models import BindingItem  # noqa: E402
 from sip_edge.app.location import Binding  # noqa: E402
 from sip_edge.app.registrar import binding_key  # noqa: E402
-from sip_edge.app.stores import TableBindingStore  # noqa: E402
+from sip_edge.app.stores import TableBindingStore, binding_item_values  # noqa: E402
 from tests.support.dynamodb import dynamodb_local, fake_credentials, fresh_table  # noqa: E402
 
 
@@ -57,20 +57,7 @@ def write_as_models(batch: list[Binding]) -> None:
     """The reference: a PynamoDB model per binding, written with the model's batch_write."""
     with BindingItem.batch_write() as writer:
         for b in batch:
-            writer.save(
-                new_binding(
-                    b.aor,
-                    b.contact_uri,
-                    int(b.expires_at),
-                    received=b.received,
-                    transport=b.transport,
-                    flow_owner=b.flow_owner,
-                    path=list(b.path),
-                    call_id=b.call_id,
-                    cseq=b.cseq,
-                    user_agent=b.user_agent,
-                )
-            )
+            writer.save(BindingItem(**binding_item_values(b)))
 
 
 def cpu_per_binding(

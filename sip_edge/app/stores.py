@@ -31,13 +31,14 @@ class TableBindingStore:
 
     def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
         # Plain values, not models: the write-behind encodes them straight into request items.
-        self._bindings.write_batch([_values(b) for b in upserts], removals)
+        self._bindings.write_batch([binding_item_values(b) for b in upserts], removals)
 
     def load(self, aor: str, now: float) -> list[Binding]:
         return [_from_item(item) for item in self._bindings.current(aor, int(now))]
 
 
-def _values(binding: Binding) -> dict[str, Any]:
+def binding_item_values(binding: Binding) -> dict[str, Any]:
+    """The binding as BindingItem attribute values (what the write-behind encodes)."""
     return binding_values(
         binding.aor,
         binding.contact_uri,
