@@ -17,11 +17,14 @@ import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from local_stack.functions import FUNCTIONS_DIR, LambdaContext, LocalFunction, discover
 from local_stack.logs import configure
+
+if TYPE_CHECKING:
+    from contact_center.data.dynamodb_client import DynamoDBClient
 
 log = logging.getLogger("local_stack.lambda")
 
@@ -127,12 +130,9 @@ class LambdaServer(ThreadingHTTPServer):
 
 
 def as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record in the shape Lambda hands to a stream handler (epoch times, source ARN)."""
-    dynamodb = dict(record.get("dynamodb", {}))
-    created = dynamodb.get("ApproximateCreationDateTime")
-    if created is not None and hasattr(created, "timestamp"):
-        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
-    return {**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
+    """A GetRecords record (DynamoDB Streams' JSON: epoch times) in the shape Lambda hands to a
+    stream handler: with its source ARN."""
+    return {**record, "eventSourceARN": stream_arn}
 
 
 class StreamPoller(threading.Thread):
@@ -157,14 +157,15 @@ class StreamPoller(threading.Thread):
 
     def run(self) -> None:
         import boto3
-        from botocore.config import Config
+
+        from contact_center.data.dynamodb_client import DynamoDBClient
 
         # Short timeouts: a request lost by the local database must cost a moment, not the SDK's
         # default minute, during which no seat change would reach its handler. A retried
-        # GetRecords re-reads from the same iterator, so nothing is skipped.
-        config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 3, "mode": "standard"})
-        ddb = boto3.client("dynamodb", region_name=self.region, config=config)
-        streams = boto3.client("dynamodbstreams", region_name=self.region, config=config)
+        # GetRecords re-reads from the same iterator, so nothing is skipped. The data layer's
+        # request path: botocore's parser cost more CPU than the handlers fed by the records.
+        streams = DynamoDBClient(region=self.region, service="dynamodbstreams", timeout=3, attempts=3)
+        ddb = boto3.client("dynamodb", region_name=self.region)
         stream_arn = ddb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
         iterators: dict[str, str | None] = {}
         refreshed = 0.0
@@ -178,7 +179,7 @@ class StreamPoller(threading.Thread):
                 for shard_id, iterator in list(iterators.items()):
                     if iterator is None:
                         continue
-                    response = streams.get_records(ShardIterator=iterator, Limit=1000)
+                    response = streams.call("GetRecords", ShardIterator=iterator, Limit=1000)
                     iterators[shard_id] = response.get("NextShardIterator")
                     if response["Records"]:
                         self._deliver([as_lambda_record(r, stream_arn) for r in response["Records"]])
@@ -187,8 +188,10 @@ class StreamPoller(threading.Thread):
                 time.sleep(1)
             self.stopped.wait(self.interval)
 
-    def _discover_shards(self, streams: Any, stream_arn: str, iterators: dict[str, str | None]) -> None:
-        description = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]
+    def _discover_shards(
+        self, streams: DynamoDBClient, stream_arn: str, iterators: dict[str, str | None]
+    ) -> None:
+        description = streams.call("DescribeStream", StreamArn=stream_arn)["StreamDescription"]
         for shard in description["Shards"]:
             shard_id = shard["ShardId"]
             if shard_id in iterators:
@@ -196,8 +199,8 @@ class StreamPoller(threading.Thread):
             # Shards that exist at start are read from their end (no replay of old history); shards
             # that appear later are read from their start so no change is missed.
             kind = "TRIM_HORIZON" if self._seen_first_shards else "LATEST"
-            iterators[shard_id] = streams.get_shard_iterator(
-                StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType=kind
+            iterators[shard_id] = streams.call(
+                "GetShardIterator", StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType=kind
             )["ShardIterator"]
         self._seen_first_shards = True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -169,9 +170,15 @@ def world(moto_table: str) -> Iterator[World]:
     yield World()
 
 
-def on_every_table_client(event: str, handler: Callable[..., None]) -> None:
-    """Register a botocore event handler on every SDK client the data layer's models use."""
+def on_every_table_request(handler: Callable[[str, dict[str, Any]], None]) -> None:
+    """Call ``handler(operation, parameters)`` before each request of the data layer's clients."""
+
+    def before_send(request: Any, **_: Any) -> None:
+        target = request.headers["X-Amz-Target"]
+        operation = (target.decode() if isinstance(target, bytes) else target).rpartition(".")[2]
+        handler(operation, json.loads(request.body))
+
     clients = {id(c): c for c in [m._get_connection().connection.client for m in ALL_MODELS]}
     clients[id(table.BINDING.connection().client)] = table.BINDING.connection().client
     for client in clients.values():
-        client.meta.events.register(event, handler)
+        client.meta.events.register("before-send.dynamodb", before_send)

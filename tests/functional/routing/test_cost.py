@@ -1,6 +1,6 @@
 """What one routed call costs in DynamoDB requests, and how fast an available agent gets an offer.
 
-Counted with a botocore ``before-call`` hook on every client the models use. The figures are printed
+Counted on the ``before-send`` hook of every client the models use. The figures are printed
 (``-s``) for the record and bounded so a change that adds requests to the hot path is noticed.
 """
 
@@ -15,16 +15,16 @@ from contact_center.domain.agent_state import GoAvailable, GoNotReady
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing_decisions import Connect, OfferOutcome
 
-from .conftest import EDGE, NOW, World, on_every_table_client
+from .conftest import EDGE, NOW, World, on_every_table_request
 
 
 def count_requests() -> Counter[str]:
     counts: Counter[str] = Counter()
 
-    def before_call(model: Any, **_: Any) -> None:
-        counts[model.name] += 1
+    def on_request(operation: str, _: dict[str, Any]) -> None:
+        counts[operation] += 1
 
-    on_every_table_client("before-call", before_call)
+    on_every_table_request(on_request)
     return counts
 
 

@@ -17,7 +17,7 @@ from contact_center.services.routing_decisions import Connect, OfferOutcome
 from contact_center.services.routing_ports import CallDialog
 from switchboard_infra import permissions
 
-from .conftest import EDGE, NOW, World, on_every_table_client
+from .conftest import EDGE, NOW, World, on_every_table_request
 
 _TRANSACT_ITEMS = {
     "Put": "PutItem",
@@ -30,16 +30,16 @@ _TRANSACT_ITEMS = {
 def recording_actions() -> set[str]:
     actions: set[str] = set()
 
-    def before_parameter_build(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if model.name == "TransactWriteItems":
+    def on_request(operation: str, params: dict[str, Any]) -> None:
+        if operation == "TransactWriteItems":
             for item in params["TransactItems"]:
                 actions.update(f"dynamodb:{_TRANSACT_ITEMS[kind]}" for kind in item)
-        elif model.name == "TransactGetItems":
+        elif operation == "TransactGetItems":
             actions.add("dynamodb:GetItem")
         else:
-            actions.add(f"dynamodb:{model.name}")
+            actions.add(f"dynamodb:{operation}")
 
-    on_every_table_client("before-parameter-build.dynamodb", before_parameter_build)
+    on_every_table_request(on_request)
     return actions
 
 

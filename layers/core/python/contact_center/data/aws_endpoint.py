@@ -37,6 +37,8 @@ class AwsEndpoint:
         session = session or botocore.session.get_session()
         client = session.create_client(service, region_name=region, endpoint_url=endpoint_url)
         self.service = service
+        # The name in the SigV4 scope: DynamoDB Streams signs as "dynamodb".
+        self.signing_name = client.meta.service_model.signing_name
         self.region = client.meta.region_name
         self.url = client.meta.endpoint_url.rstrip("/")
         parts = urlsplit(self.url)
@@ -54,7 +56,7 @@ class AwsEndpoint:
         request = AWSRequest(method, self.url + path, data=body, headers=dict(headers))
         # Frozen per request, as the SDK's signer does: a refresh cannot mix old key and new secret.
         credentials = None if self._credentials is None else self._credentials.get_frozen_credentials()
-        SigV4Auth(credentials, self.service, self.region).add_auth(request)
+        SigV4Auth(credentials, self.signing_name, self.region).add_auth(request)
         return request
 
     def ssl_context(self) -> ssl.SSLContext | None:

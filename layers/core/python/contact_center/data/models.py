@@ -14,11 +14,12 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from contact_center.data import schema
-from contact_center.data.table import BINDING
+from contact_center.data.table import BINDING, on_item_connection
 
 
 class _Gsi1(GlobalSecondaryIndex["TableItem"]):
@@ -64,6 +65,10 @@ class TableItem(Model):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("entity", self.ENTITY)
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        return on_item_connection(super()._get_connection())
 
 
 class MerchantItem(TableItem):

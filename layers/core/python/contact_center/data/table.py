@@ -12,9 +12,10 @@ import time
 from typing import Any
 
 import boto3
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 
 from contact_center.data import schema
+from contact_center.data.dynamodb_client import shared_client
 
 
 def endpoint_from_env() -> str | None:
@@ -29,6 +30,25 @@ def table_name_from_env() -> str:
     return os.environ.get(schema.TABLE_NAME_ENV, schema.DEFAULT_TABLE_NAME)
 
 
+class ItemConnection(Connection):
+    """PynamoDB's connection, sending through the data layer's own request path
+    (``dynamodb_client``) instead of a botocore client."""
+
+    @property
+    def client(self) -> Any:
+        return shared_client(self.region, self.host)
+
+
+def on_item_connection(table_connection: TableConnection) -> TableConnection:
+    """The model's table connection, moved onto an :class:`ItemConnection` (once)."""
+    current = table_connection.connection
+    if not isinstance(current, ItemConnection):
+        replacement = ItemConnection(region=current.region, host=current.host)
+        replacement.add_meta_table(table_connection.get_meta_table())
+        table_connection.connection = replacement
+    return table_connection
+
+
 class _Binding:
     """Where the models point now; one per process."""
 
@@ -41,7 +61,7 @@ class _Binding:
     def connection(self) -> Connection:
         # Transactions need a plain Connection (not a model's TableConnection) on the same endpoint.
         if self._connection is None:
-            self._connection = Connection(region=self.region, host=self.host)
+            self._connection = ItemConnection(region=self.region, host=self.host)
         return self._connection
 
 
