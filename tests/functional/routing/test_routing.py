@@ -21,7 +21,7 @@ from contact_center.services.routing_decisions import (
     decision_from_dict,
 )
 
-from .conftest import DOMAIN, EDGE, NOW, World
+from .conftest import DOMAIN, EDGE, NOW, World, on_every_table_request
 
 ANSWERED, NO_ANSWER, BUSY = OfferOutcome.ANSWERED, OfferOutcome.NO_ANSWER, OfferOutcome.BUSY
 
@@ -409,3 +409,53 @@ def test_most_skilled_prefers_proficiency_and_min_proficiency_excludes(world: Wo
     decision = call(world, "c2")
     assert isinstance(decision, Connect) and decision.seat_id == "good"
     assert isinstance(call(world, "c3"), Queue)  # the novice never gets this queue's calls
+
+
+def available_index_reads(world: World) -> list[int]:
+    """The Limit of each read of the available-seats index from now on."""
+    limits: list[int] = []
+
+    def on_request(operation: str, params: dict[str, Any]) -> None:
+        values = str(params.get("ExpressionAttributeValues", {}))
+        if operation == "Query" and params.get("IndexName") == "gsi1" and "AVAILABLE#" in values:
+            limits.append(params["Limit"])
+
+    on_every_table_request(on_request)
+    return limits
+
+
+def test_longest_idle_reads_a_first_page_and_the_rest_only_when_nobody_there_can_take_it(
+    world: World,
+) -> None:
+    world.service = world.build(RoutingPolicy(sip_domain=DOMAIN, longest_idle_page=2, candidate_limit=10))
+    world.queue(skills=(("billing", 1),))
+    world.number()
+    # The two longest-idle agents cannot take the queue's calls; the third and fourth can.
+    world.seat("x1", skills={"english": 3}, available_at=NOW - 90_000)
+    world.seat("x2", skills={"english": 3}, available_at=NOW - 80_000)
+    world.seat("b1", skills={"billing": 2}, available_at=NOW - 70_000)
+    world.seat("b2", skills={"billing": 2}, available_at=NOW - 10_000)
+    reads = available_index_reads(world)
+    # When a call arrives, the first page has nobody for it: the rest is read, the best of it rung.
+    decision = call(world)
+    assert isinstance(decision, Connect) and decision.seat_id == "b1"
+    assert reads == [2, 10]
+    # With b1 busy and x1 gone, the first page (x2, b2) has b2: one read.
+    world.not_ready("x1")
+    reads.clear()
+    decision = call(world, "c2")
+    assert isinstance(decision, Connect) and decision.seat_id == "b2"
+    assert reads == [2]
+
+
+def test_strategies_that_rank_on_more_than_idle_time_read_every_candidate(world: World) -> None:
+    world.service = world.build(RoutingPolicy(sip_domain=DOMAIN, longest_idle_page=2, candidate_limit=10))
+    world.queue(strategy="most_skilled", skills=(("billing", 1),))
+    world.number()
+    world.seat("x1", skills={"billing": 1}, available_at=NOW - 90_000)
+    world.seat("x2", skills={"billing": 1}, available_at=NOW - 80_000)
+    world.seat("best", skills={"billing": 5}, available_at=NOW - 1000)
+    reads = available_index_reads(world)
+    decision = call(world)
+    assert isinstance(decision, Connect) and decision.seat_id == "best"
+    assert reads == [10]

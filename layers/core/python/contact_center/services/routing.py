@@ -113,6 +113,10 @@ class RoutingPolicy:
     # so a busy phone left AVAILABLE does not bounce the caller back and forth.
     reoffer_cooldown_ms: int = 30_000
     candidate_limit: int = 100  # available seats read per routing attempt, longest idle first
+    # A longest-idle queue reads this many first: the index is in longest-idle order, so the best
+    # eligible agent is among them whenever any of them is eligible. The rest are read only when
+    # none of these took the contact.
+    longest_idle_page: int = 25
     # Longest-idle agents idle within this of each other count as tied: concurrent contacts start
     # at different ones of them instead of racing for one (``acd.spread_near_ties``).
     idle_tie_window_ms: int = 2000
@@ -487,41 +491,55 @@ class RoutingService:
         self, contact: LiveContact, queue: RoutingQueue, now_ms: int
     ) -> Connect | _ContactChanged | None:
         """Offer ``contact`` to the best available agent of ``queue``; None when nobody can take it."""
-        excluded = contact.recently_offered_to(now_ms, self._policy.reoffer_cooldown_ms)
-        available = {
-            seat.seat_id: seat
-            for seat in self._seats.available(queue.merchant_id, self._policy.candidate_limit)
-            if seat.seat_id not in excluded
-        }
-        ranked = rank_agents(
-            queue.config,
-            [seat.candidate for seat in available.values()],
-            round_robin_cursor=queue.round_robin_cursor,
-        )
+        limit = self._policy.candidate_limit
         if queue.config.strategy is RoutingStrategy.LONGEST_IDLE:
-            ranked = spread_near_ties(ranked, contact.contact_id, self._policy.idle_tie_window_ms)
-        for candidate in ranked[: self._policy.max_offer_attempts]:
-            seat = available[candidate.seat_id]
-            targets = self._registrations.targets(self._aor(seat), now_ms)
-            if not targets:
-                self._mark_unreachable(seat, contact.contact_id, now_ms)
-                continue
-            try:
-                self._offer(contact, seat, queue, now_ms)
-            except ConcurrentUpdateError as lost:
-                if lost.entity == "seat":
-                    continue  # taken by another contact, or changed state: the next candidate
-                return _CONTACT_CHANGED
-            return Connect(
-                contact.contact_id,
-                seat.seat_id,
-                seat.merchant_id,
-                self._aor(seat),
-                tuple(targets),
-                seat.ring_timeout_seconds,
-                queue.queue_id,
+            limit = min(limit, self._policy.longest_idle_page)
+        tried = set(contact.recently_offered_to(now_ms, self._policy.reoffer_cooldown_ms))
+        attempts = self._policy.max_offer_attempts
+        while True:
+            seats = self._seats.available(queue.merchant_id, limit)
+            available = {seat.seat_id: seat for seat in seats if seat.seat_id not in tried}
+            ranked = rank_agents(
+                queue.config,
+                [seat.candidate for seat in available.values()],
+                round_robin_cursor=queue.round_robin_cursor,
             )
-        return None
+            if queue.config.strategy is RoutingStrategy.LONGEST_IDLE:
+                ranked = spread_near_ties(ranked, contact.contact_id, self._policy.idle_tie_window_ms)
+            for candidate in ranked[:attempts]:
+                outcome = self._offer_to(contact, available[candidate.seat_id], queue, now_ms)
+                if outcome is not None:
+                    return outcome
+                tried.add(candidate.seat_id)
+                attempts -= 1
+            if attempts <= 0 or len(seats) < limit or limit >= self._policy.candidate_limit:
+                return None
+            tried.update(available)  # read again below, with the rest; already judged
+            limit = self._policy.candidate_limit
+
+    def _offer_to(
+        self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int
+    ) -> Connect | _ContactChanged | None:
+        """Offer ``contact`` to ``seat``; None when the seat cannot take it (unregistered, taken)."""
+        targets = self._registrations.targets(self._aor(seat), now_ms)
+        if not targets:
+            self._mark_unreachable(seat, contact.contact_id, now_ms)
+            return None
+        try:
+            self._offer(contact, seat, queue, now_ms)
+        except ConcurrentUpdateError as lost:
+            if lost.entity == "seat":
+                return None  # taken by another contact, or changed state: the next candidate
+            return _CONTACT_CHANGED
+        return Connect(
+            contact.contact_id,
+            seat.seat_id,
+            seat.merchant_id,
+            self._aor(seat),
+            tuple(targets),
+            seat.ring_timeout_seconds,
+            queue.queue_id,
+        )
 
     def _offer(self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int) -> None:
         """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race."""
