@@ -71,7 +71,7 @@ SCENARIOS = BENCH / "scenarios"
 KAMAILIO_CFG = BENCH / "kamailio" / "proxy.cfg"
 
 SIP_RATES = (100, 250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000)
-ROUTED_RATES = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150)
+ROUTED_RATES = (5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 100, 150)
 QUICK_SIP_RATES = (100, 300)
 QUICK_ROUTED_RATES = (10, 25)
 RATE_TOLERANCE = 0.95  # a step "sustains" its target when sipp started calls within 5 % of it

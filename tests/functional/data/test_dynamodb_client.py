@@ -108,26 +108,22 @@ def test_retries_end_with_the_last_error() -> None:
     assert len(scripted.operations) == 3
 
 
-def test_pynamodb_sees_its_own_errors(moto_table: str) -> None:
-    # Given a merchant stored through the models (moto answers the client's requests)
-    MerchantItem(
+def merchant(name: str) -> MerchantItem:
+    return MerchantItem(
         pk="MERCHANT#m",
         sk="MERCHANT",
         merchant_id="m",
-        name="M",
-        contact_email="m@x.test",
-        seat_licenses=1,
-        created_at=1,
-    ).save()
-    duplicate = MerchantItem(
-        pk="MERCHANT#m",
-        sk="MERCHANT",
-        merchant_id="m",
-        name="M2",
+        name=name,
         contact_email="m@x.test",
         seat_licenses=1,
         created_at=1,
     )
+
+
+def test_pynamodb_sees_its_own_errors(moto_table: str) -> None:
+    # Given a merchant stored through the models (moto answers the client's requests)
+    merchant("M").save()
+    duplicate = merchant("M2")
     # Then a failed condition is PynamoDB's PutError with the DynamoDB code
     with pytest.raises(PutError) as put:
         duplicate.save(condition=MerchantItem.pk.does_not_exist())
