@@ -15,6 +15,7 @@ from contact_center.bootstrap import services
 from contact_center.domain.errors import DomainError
 from contact_center.services.errors import ConcurrentUpdateError, NotFoundError
 from contact_center.services.routing_commands import (
+    DeadlineExceededError,
     InvalidRoutingRequestError,
     execute,
     parse_routing_command,
@@ -40,6 +41,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         now_ms = container.clock()
     try:
         return execute(container.routing, command, now_ms)
+    except DeadlineExceededError as exc:
+        return _error("deadline_exceeded", str(exc), retryable=True)
     except NotFoundError as exc:
         return _error("not_found", str(exc))
     except ConcurrentUpdateError as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,9 @@ from contact_center.services.routing_decisions import (
 from sip_edge.app.lambda_invoke import InvokeError, LambdaInvoker
 
 FUNCTION_NAME_ENV = "ROUTING_FUNCTION_NAME"
+# Requests that only start work: dropped by the function once nobody waits for them. Requests
+# that release a seat or end a contact are always carried out, however late.
+_SHEDDABLE = frozenset({"new_contact", "pending_offers"})
 DEFAULT_FUNCTION_NAME = "routing"
 
 
@@ -121,10 +125,13 @@ class RoutingClient:
 
     async def call(self, action: str, **fields: Any) -> dict[str, Any]:
         """Invoke the function with ``{"action": action, **fields}``; RoutingError on any failure."""
-        payload = json.dumps(
-            {"action": action, **{k: v for k, v in fields.items() if v is not None}}
-        ).encode()
+        request = {"action": action, **{k: v for k, v in fields.items() if v is not None}}
         for attempt in range(1, self._attempts + 1):
+            if action in _SHEDDABLE:
+                # The function skips an attempt that starts after this edge stopped waiting for it:
+                # under overload, late work would only delay the attempts still awaited.
+                request["deadline_ms"] = int((time.time() + self._timeout) * 1000)
+            payload = json.dumps(request).encode()
             try:
                 # A deadline on this task, not wait_for's extra task per invocation.
                 async with asyncio.timeout(self._timeout):

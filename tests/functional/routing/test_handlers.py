@@ -252,3 +252,32 @@ def test_agent_events_leaves_the_routers_own_releases_to_it(
     ]
     assert agent_events({"Records": records}, None) == {"batchItemFailures": []}
     assert calls == ["a2", "a3", "a4"]
+
+
+def test_a_new_contact_the_edge_stopped_waiting_for_does_nothing(world: World) -> None:
+    world.queue()
+    world.number()
+    world.seat("a1")
+    request = {"action": "new_contact", "called": "+15550100", "contact_id": "c1", "edge_task_id": EDGE}
+    # Started after the edge's deadline (the clock reads NOW): an error the edge may retry, no work.
+    late = invoke({**request, "deadline_ms": NOW - 1})
+    assert late["error"]["code"] == "deadline_exceeded" and late["error"]["retryable"] is True
+    assert world.contact("c1") is None and world.agent("a1").state is AgentState.AVAILABLE
+    late_poll = invoke({"action": "pending_offers", "edge_task_id": EDGE, "deadline_ms": NOW - 1})
+    assert late_poll["error"]["code"] == "deadline_exceeded"
+    # In time, the same request routes the call.
+    assert invoke({**request, "deadline_ms": NOW})["decision"] == "connect"
+    assert world.agent("a1").state is AgentState.RESERVED
+    # Requests that release seats or end contacts carry no deadline: they are never dropped.
+    ended = invoke(
+        {
+            "action": "contact_ended",
+            "contact_id": "c1",
+            "side": "customer",
+            "cause": "caller_abandoned",
+            "deadline_ms": NOW - 1,
+        }
+    )
+    assert ended["state"] == "ended" and world.agent("a1").state is AgentState.AVAILABLE
+    bad = invoke({**request, "deadline_ms": "soon"})
+    assert bad["error"]["code"] == "invalid_request" and bad["error"]["message"].startswith("deadline_ms")

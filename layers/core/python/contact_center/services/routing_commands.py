@@ -31,6 +31,14 @@ class InvalidRoutingRequestError(ServiceError):
         self.field = field
 
 
+class DeadlineExceededError(ServiceError):
+    """The edge stopped waiting for this request before it started: nothing was done. Under
+    overload, work nobody waits for would only delay the requests still awaited."""
+
+    def __init__(self, deadline_ms: int, now_ms: int) -> None:
+        super().__init__(f"the edge stopped waiting {now_ms - deadline_ms} ms ago; nothing was done")
+
+
 @dataclass(frozen=True, slots=True)
 class NewContact:
     called: str
@@ -39,6 +47,7 @@ class NewContact:
     edge_task_id: str | None = None
     channel: Channel = Channel.VOICE
     priority: int | None = None
+    deadline_ms: int | None = None  # epoch ms after which the edge no longer waits for the answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +75,7 @@ class ExpireQueueWait:
 class ListPendingOffers:
     edge_task_id: str
     retry_queued: bool = False
+    deadline_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +116,15 @@ def _choice(event: Mapping[str, Any], name: str, kind: Any, default: Any = None)
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
         raise InvalidRoutingRequestError(name, f"must be one of {allowed}") from None
+
+
+def _deadline(event: Mapping[str, Any]) -> int | None:
+    value = event.get("deadline_ms")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidRoutingRequestError("deadline_ms", "must be a non-negative integer (epoch milliseconds)")
+    return value
 
 
 def _dialog_keys(value: Any, name: str) -> tuple[str, ...]:
@@ -156,6 +175,7 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             edge_task_id=_text(event, "edge_task_id", required=False),
             channel=_choice(event, "channel", Channel, Channel.VOICE),
             priority=priority,
+            deadline_ms=_deadline(event),
         )
     if action == "offer_result":
         return ReportOfferResult(
@@ -175,7 +195,9 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         return ExpireQueueWait(contact_id=_required(event, "contact_id"))
     if action == "pending_offers":
         return ListPendingOffers(
-            edge_task_id=_required(event, "edge_task_id"), retry_queued=bool(event.get("retry_queued", False))
+            edge_task_id=_required(event, "edge_task_id"),
+            retry_queued=bool(event.get("retry_queued", False)),
+            deadline_ms=_deadline(event),
         )
     if action == "finish_wrap_up":
         return FinishWrapUp(
@@ -201,6 +223,11 @@ def _offer_dict(offer: AgentOffer | None) -> dict[str, Any] | None:
 
 
 def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> dict[str, Any]:
+    """Run ``command``. A request with a deadline (one that starts new work) that begins after it
+    raises DeadlineExceededError; requests that release a seat or end a contact have none."""
+    deadline = command.deadline_ms if isinstance(command, NewContact | ListPendingOffers) else None
+    if deadline is not None and now_ms > deadline:
+        raise DeadlineExceededError(deadline, now_ms)
     match command:
         case NewContact():
             return service.new_contact(
