@@ -13,17 +13,21 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import Generic, TypeVar
 
 from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.challenges import ChallengeChooser, ClientKey
 from sip_edge.app.credentials import CredentialCache
 from sip_edge.app.location import Binding, LocationService
 from sip_edge.sip.digest import AuthOutcome, AuthResult, DigestAuthenticator
-from sip_edge.sip.message import Request, SipParseError
+from sip_edge.sip.message import NameAddr, Request, SipParseError
 from sip_edge.sip.stack import HandlerResult, Reply
 from sip_edge.sip.transport import Flow
 
 log = logging.getLogger("sip_edge.registrar")
+
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,47 @@ def binding_key(contact_uri: str, instance_id: str | None) -> str:
     the mechanism may not import; a test keeps the two equal.
     """
     return hashlib.sha256((instance_id or contact_uri).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class _ContactFacts:
+    """What a binding takes from one Contact value; it depends on the value alone."""
+
+    uri: str
+    key: str
+    instance_id: str | None
+    expires: str | None  # the expires parameter as written, checked where it is used
+    reg_id: int | None
+
+
+class _Memo(Generic[_Key, _Value]):
+    """What was derived from a header value, for the next message carrying the same value.
+
+    A seat's To and Contact are the same on every refresh, so they are parsed once rather than
+    twice a registration. Two generations of at most ``limit`` entries (as the parser's checked
+    values): entries in use stay, a flood of distinct values costs bounded memory.
+    """
+
+    __slots__ = ("_current", "_limit", "_previous")
+
+    def __init__(self, limit: int = 8192) -> None:
+        self._limit = limit
+        self._current: dict[_Key, _Value] = {}
+        self._previous: dict[_Key, _Value] = {}
+
+    def get(self, key: _Key) -> _Value | None:
+        value = self._current.get(key)
+        if value is None:
+            value = self._previous.get(key)
+            if value is not None:
+                self.put(key, value)
+        return value
+
+    def put(self, key: _Key, value: _Value) -> None:
+        if len(self._current) >= self._limit:
+            self._previous = self._current
+            self._current = {}
+        self._current[key] = value
 
 
 def _warning(text: str) -> tuple[str, str]:
@@ -72,6 +117,8 @@ class Registrar:
         self.failures = 0
         self._date_second = -1
         self._date_text = ""
+        self._usernames: _Memo[str, str] = _Memo()
+        self._contacts: _Memo[tuple[str, ...], tuple[_ContactFacts, ...]] = _Memo()
 
     def aor_for(self, username: str) -> str:
         return f"sip:{username}@{self.settings.domain}"
@@ -84,10 +131,9 @@ class Registrar:
         when something must be read from the data layer first.
         """
         source = flow.remote[0]
-        to_uri = request.to.sip_uri
-        if to_uri is None or not to_uri.user:
+        username = self._username(request)
+        if username is None:
             return Reply(400, "Bad To", headers=(_warning("To must be a sip: URI with a user part"),))
-        username = to_uri.user
         if self.limiter.is_locked(source, username):
             return None  # dropped: a locked-out guesser gets no verdict at all
         authorization = request.headers.get(self.auth.credentials_header)
@@ -99,6 +145,28 @@ class Registrar:
         if not fresh:
             return self._verify_after_loading(request, flow, username, authorization)
         return self._verify(request, flow, username, authorization, ha1s)
+
+    def _username(self, request: Request) -> str | None:
+        """The user part of the To URI; None when To is not a sip: URI with one."""
+        to = request.headers.get("To")
+        username = self._usernames.get(to) if to is not None else None
+        if username is None:
+            to_uri = request.to.sip_uri
+            if to_uri is None or not to_uri.user:
+                return None
+            username = to_uri.user
+            if to is not None:
+                self._usernames.put(to, username)
+        return username
+
+    def _contact_facts(self, request: Request) -> tuple[_ContactFacts, ...]:
+        """The request's Contacts as binding facts; raises SipParseError for a malformed one."""
+        lines = tuple(request.headers.get_lines("Contact"))
+        facts = self._contacts.get(lines)
+        if facts is None:
+            facts = tuple(_facts_of(contact) for contact in request.contacts)
+            self._contacts.put(lines, facts)
+        return facts
 
     async def register(self, request: Request, flow: Flow) -> Reply | None:
         """`decide`, awaited: for callers that are coroutines anyway."""
@@ -185,7 +253,7 @@ class Registrar:
         call_id = request.call_id
         cseq, _ = request.cseq
         try:
-            contacts = request.contacts
+            contacts = self._contact_facts(request)
         except SipParseError as exc:
             return Reply(400, "Bad Contact", headers=(_warning(exc.reason),))
         if not contacts and request.is_wildcard_contact:
@@ -196,14 +264,12 @@ class Registrar:
         existing = {b.key: b for b in self.location.current(aor)}
         changes: list[Binding | tuple[str, str]] = []
         for contact in contacts:
-            raw_expires = contact.params.get("expires")
+            raw_expires = contact.expires
             try:
                 expires = int(raw_expires) if raw_expires is not None else default
             except ValueError:
                 return Reply(400, "Bad Contact", headers=(_warning("expires must be a number of seconds"),))
-            instance = contact.params.get("+sip.instance")
-            contact_uri = str(contact.uri)
-            key = binding_key(contact_uri, instance)
+            key = contact.key
             previous = existing.get(key)
             if previous is not None and previous.call_id == call_id and previous.cseq >= cseq:
                 # §10.3 step 7: an older or repeated REGISTER of the same client must not undo a newer one.
@@ -216,20 +282,19 @@ class Registrar:
                     423, "Interval Too Brief", headers=(("Min-Expires", str(self.settings.min_expires)),)
                 )
             expires = min(expires, self.settings.max_expires)
-            reg_id = contact.params.get("reg-id")
             changes.append(
                 Binding(
                     aor=aor,
                     key=key,
-                    contact_uri=contact_uri,
+                    contact_uri=contact.uri,
                     expires_at=now + expires,
                     received=f"{flow.remote[0]}:{flow.remote[1]}",
                     transport=flow.transport.name,
                     flow_owner=self.edge_task_id,
                     call_id=call_id,
                     cseq=cseq,
-                    instance_id=instance,
-                    reg_id=int(reg_id) if reg_id and reg_id.isdigit() else None,
+                    instance_id=contact.instance_id,
+                    reg_id=contact.reg_id,
                     user_agent=request.headers.get("User-Agent"),
                 )
             )
@@ -266,6 +331,19 @@ class Registrar:
             self._date_second = second
             self._date_text = formatdate(second, usegmt=True)
         return self._date_text
+
+
+def _facts_of(contact: NameAddr) -> _ContactFacts:
+    instance = contact.params.get("+sip.instance")
+    uri = str(contact.uri)
+    reg_id = contact.params.get("reg-id")
+    return _ContactFacts(
+        uri=uri,
+        key=binding_key(uri, instance),
+        instance_id=instance,
+        expires=contact.params.get("expires"),
+        reg_id=int(reg_id) if reg_id and reg_id.isdigit() else None,
+    )
 
 
 async def _settle(result: HandlerResult) -> Reply | None:

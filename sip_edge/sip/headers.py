@@ -94,30 +94,43 @@ def canonical_name(name: str) -> tuple[str, str]:
 class Headers:
     """Ordered multi-map of header lines; see the module docstring."""
 
-    __slots__ = ("_cache", "_entries")
+    __slots__ = ("_cache", "_entries", "_firsts")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         # (lookup key, serialised name, value) per header line, in message order
         self._entries: list[tuple[str, str, str]] = []
         # Parsed forms (Via list, From, CSeq, ...) keyed by lookup key; dropped on change.
         self._cache: dict[str, Any] = {}
+        # Lookup key -> first line's value, kept up to date by every change, so `get` (a dozen
+        # times per request) is a dict lookup; None when not kept, and `get` scans the lines.
+        self._firsts: dict[str, str] | None = {}
         for name, value in items:
             self.add(name, value)
 
     @classmethod
-    def _from_entries(cls, entries: list[tuple[str, str, str]]) -> Headers:
+    def _from_entries(
+        cls, entries: list[tuple[str, str, str]], firsts: dict[str, str] | None = None
+    ) -> Headers:
+        """Headers holding ``entries``; ``firsts``, when given, must be their first values."""
         headers = cls.__new__(cls)
         headers._entries = entries
         headers._cache = {}
+        headers._firsts = firsts
         return headers
 
     def forget_parsed(self) -> None:
         """Drop the parsed forms cached so far; the next read parses its header again."""
         self._cache.clear()
+        self._firsts = None
 
     def get(self, name: str) -> str | None:
         """The first header line's value (a whole line, even if it holds a comma list)."""
-        key = canonical_name(name)[0]
+        # canonical_name's own cache, read here: this runs a dozen times per request.
+        known = _NAME_CACHE.get(name)
+        key = known[0] if known is not None else canonical_name(name)[0]
+        firsts = self._firsts
+        if firsts is not None:
+            return firsts.get(key)
         for entry_key, _, value in self._entries:
             if entry_key == key:
                 return value
@@ -150,6 +163,9 @@ class Headers:
             self._entries.insert(0, (key, spelled, value))
         else:
             self._entries.append((key, spelled, value))
+        firsts = self._firsts
+        if firsts is not None and (first or key not in firsts):
+            firsts[key] = value
 
     def set(self, name: str, value: str) -> None:
         """Replace every line of ``name`` with one line, at the position of the first."""
@@ -166,11 +182,15 @@ class Headers:
         if not replaced:
             kept.append((key, spelled, value))
         self._entries = kept
+        if self._firsts is not None:
+            self._firsts[key] = value
 
     def remove(self, name: str) -> None:
         key = canonical_name(name)[0]
         self._cache.pop(key, None)
         self._entries = [entry for entry in self._entries if entry[0] != key]
+        if self._firsts is not None:
+            self._firsts.pop(key, None)
 
     def replace_first(self, name: str, value: str) -> None:
         """Replace the first value of a list header (e.g. the top Via after adding received=),
@@ -179,15 +199,21 @@ class Headers:
         self._cache.pop(key, None)
         for index, (entry_key, entry_name, line) in enumerate(self._entries):
             if entry_key == key:
-                rest = split_commas(line)[1:] if key in _LIST_HEADERS else []
-                self._entries[index] = (entry_key, entry_name, ", ".join([value, *rest]))
+                if key in _LIST_HEADERS and "," in line:
+                    value = ", ".join([value, *split_commas(line)[1:]])
+                self._entries[index] = (entry_key, entry_name, value)
+                if self._firsts is not None:
+                    self._firsts[key] = value
                 return
         self._entries.append((key, spelled, value))
+        if self._firsts is not None:
+            self._firsts[key] = value
 
     def pop_first(self, name: str) -> str | None:
         """Remove and return the first value of a list header (a proxy removing its own Via)."""
         key = canonical_name(name)[0]
         self._cache.pop(key, None)
+        self._firsts = None  # rare (a proxy's own Via): `get` scans from here on
         for index, (entry_key, entry_name, line) in enumerate(self._entries):
             if entry_key == key:
                 parts = split_commas(line) if key in _LIST_HEADERS else [line]
@@ -202,6 +228,8 @@ class Headers:
         if not isinstance(name, str):
             return False
         key = canonical_name(name)[0]
+        if self._firsts is not None:
+            return key in self._firsts
         return any(entry[0] == key for entry in self._entries)
 
     def items(self) -> list[tuple[str, str]]:
@@ -215,7 +243,8 @@ class Headers:
         return len(self._entries)
 
     def copy(self) -> Headers:
-        return Headers._from_entries(list(self._entries))
+        firsts = self._firsts
+        return Headers._from_entries(list(self._entries), dict(firsts) if firsts is not None else None)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):

@@ -30,6 +30,7 @@ from .uri import (
     SipParseError,
     SipUri,
     Via,
+    check_address_params,
     is_token,
     parse_name_addr,
     parse_uri,
@@ -226,6 +227,16 @@ class _Message:
         return self._name_addr("to", "To")
 
     @property
+    def to_tag(self) -> str | None:
+        """``to.tag``, without parsing To when its text cannot hold a tag (a parameter named tag
+        has those three letters in it), as in every request outside a dialog."""
+        if "to" not in self.headers._cache:
+            value = self.headers.get("To")
+            if value is not None and "tag" not in value.lower():
+                return None
+        return self.to.tag
+
+    @property
     def contacts(self) -> list[NameAddr]:
         """Parsed Contact values; empty for none and for the REGISTER wildcard ``*``."""
         cache = self.headers._cache
@@ -255,13 +266,14 @@ class _Message:
 
     def to_bytes(self) -> bytes:
         """Serialise with CRLF line ends and a Content-Length that matches the body."""
-        out = [self._start_line()]
-        for _, spelled, value in self.headers._entries:
-            if spelled != "Content-Length":
-                out.append(f"{spelled}: {value}")
-        out.append(f"Content-Length: {len(self.body)}")
-        out.append("\r\n")
-        return "\r\n".join(out).encode("utf-8", "surrogateescape") + self.body
+        body = self.body
+        lines = [
+            f"{spelled}: {value}"
+            for _, spelled, value in self.headers._entries
+            if spelled != "Content-Length"
+        ]
+        text = "\r\n".join([self._start_line(), *lines, f"Content-Length: {len(body)}", "\r\n"])
+        return text.encode("utf-8", "surrogateescape") + body
 
     def set_top_via(self, via: Via) -> None:
         """Replace the top Via (e.g. after adding received/rport, RFC 3261 18.2.1 / RFC 3581)."""
@@ -504,10 +516,11 @@ def _header_entries(
 ) -> tuple[list[tuple[str, str, str]], dict[str, int], dict[str, str]]:
     """Header lines one by one, with folding (RFC 3261 7.3.1), recording what is malformed.
 
-    Returns the entries and, for validation, how often each header occurs and its first value.
+    Returns the entries and, for validation, the first value of each header and how many lines
+    there are of those that occur more than once (most messages have none).
     """
     entries: list[tuple[str, str, str]] = []
-    counts: dict[str, int] = {}
+    repeated: dict[str, int] = {}
     firsts: dict[str, str] = {}
     name_cache = _NAME_CACHE
     # No line can be too long when the whole section is not: spares a check per line.
@@ -527,7 +540,7 @@ def _header_entries(
             extra = line.strip(" \t")
             value = f"{value} {extra}" if value else extra
             entries[-1] = (key, spelled, value)
-            if counts[key] == 1:  # the line folded into is the first of its name
+            if key not in repeated:  # the line folded into is the first of its name
                 firsts[key] = value
             continue
         name, colon, value = line.partition(":")
@@ -545,12 +558,11 @@ def _header_entries(
         key = known[0]
         value = value.strip(" \t")
         entries.append((key, known[1], value))
-        if key in counts:
-            counts[key] += 1
+        if key in firsts:
+            repeated[key] = repeated.get(key, 1) + 1
         else:
-            counts[key] = 1
             firsts[key] = value
-    return entries, counts, firsts
+    return entries, repeated, firsts
 
 
 def parse_message(data: bytes) -> Request | Response:
@@ -606,16 +618,15 @@ def parse_message(data: bytes) -> Request | Response:
             except SipParseError as exc:
                 errors.append(exc)
 
-    entries, counts, firsts = _header_entries(header_text, errors)
-    headers = Headers._from_entries(entries)
+    entries, repeated, firsts = _header_entries(header_text, errors)
+    headers = Headers._from_entries(entries, firsts)
     if missing_end:
         errors.append(SipParseError("no blank line after headers"))
 
     body = b""
-    content_length_count = counts.get("content-length", 0)
-    if content_length_count > 1:
+    if "content-length" in repeated:
         errors.append(SipParseError("multiple Content-Length headers"))
-    elif content_length_count:
+    elif "content-length" in firsts:
         try:
             length = _parse_content_length(firsts["content-length"])
         except SipParseError as exc:
@@ -631,7 +642,7 @@ def parse_message(data: bytes) -> Request | Response:
 
     if not errors:
         try:
-            _validate(headers, counts, firsts, method if not is_response else None)
+            _validate(headers, repeated, firsts, method if not is_response else None)
         except SipParseError as exc:
             errors.append(exc)
 
@@ -652,18 +663,19 @@ _SINGLETONS = tuple(
 )
 
 
-def _validate(headers: Headers, counts: dict[str, int], firsts: dict[str, str], method: str | None) -> None:
+def _validate(headers: Headers, repeated: dict[str, int], firsts: dict[str, str], method: str | None) -> None:
     """Mandatory headers (RFC 3261 8.1.1; Max-Forwards is optional on receipt, 16.3 step 3 and
     RFC 2543 peers), single-instance headers, and the fields the stack acts on."""
     cache = headers._cache
     for key, name in _MANDATORY:
-        if key not in counts:
+        if key not in firsts:
             raise SipParseError(f"missing {name} header")
-    for key, name in _SINGLETONS:
-        if counts.get(key, 0) > 1:
-            raise SipParseError(f"more than one {name} header")
+    if repeated:
+        for key, name in _SINGLETONS:
+            if key in repeated:
+                raise SipParseError(f"more than one {name} header")
 
-    if counts["via"] == 1:
+    if "via" not in repeated:
         via_lines = [firsts["via"]]
     else:
         via_lines = [value for key, _, value in headers._entries if key == "via"]
@@ -688,7 +700,7 @@ def _validate(headers: Headers, counts: dict[str, int], firsts: dict[str, str], 
     if max_forwards is not None:
         _parse_max_forwards(max_forwards)
 
-    contact_count = counts.get("contact", 0)
+    contact_count = repeated.get("contact", 1) if "contact" in firsts else 0
     if contact_count == 1:
         line = firsts["contact"]
         if line not in _CHECKED_CONTACTS:
@@ -713,9 +725,19 @@ def _validate(headers: Headers, counts: dict[str, int], firsts: dict[str, str], 
 
 def _check_address(cache: dict[str, object], key: str, value: str) -> None:
     """Check a From/To value; the parsed form is kept when it had to be built anyway."""
-    if value not in _CHECKED_ADDRESSES:
-        cache[key] = parse_name_addr(value)
-        _CHECKED_ADDRESSES.add(value)
+    if value in _CHECKED_ADDRESSES:
+        return
+    # "<URI>;params" is valid exactly when "<URI>" is and the params are: the URI's verdict does
+    # not depend on what follows '>'. So a From whose tag is new each time (as it is on every
+    # request of a dialog-less client) costs a check of its params once its address is known.
+    address_end = value.find(">") + 1 if value.startswith("<") else 0
+    if address_end and value[:address_end] in _CHECKED_ADDRESSES:
+        check_address_params(value[address_end:])
+        return
+    cache[key] = parse_name_addr(value)
+    _CHECKED_ADDRESSES.add(value)
+    if address_end:
+        _CHECKED_ADDRESSES.add(value[:address_end])
 
 
 def _parse_contacts(values: list[str]) -> list[NameAddr]:
@@ -777,7 +799,7 @@ def generate_call_id(host: str | None = None) -> str:
 
 def _to_with_tag(request: Request, to_value: str, to_tag: str) -> str:
     try:
-        if request.to.tag is not None:
+        if request.to_tag is not None:
             return to_value
     except SipParseError:
         # Answering a malformed request (400): keep its To as it came, tagged.
@@ -821,7 +843,8 @@ def make_response(
         timestamp = firsts.get("timestamp")
         if timestamp is not None:
             entries.append(timestamp)
-    out = Headers._from_entries(entries)
     for name, value in headers:
-        out.add(name, value)
+        key, spelled = canonical_name(name)
+        entries.append((key, spelled, value))
+    out = Headers._from_entries(entries)
     return Response(status, reason if reason is not None else reason_phrase(status), "SIP/2.0", out, body)

@@ -384,9 +384,15 @@ class SipStack:
         headers = reply.headers
         if self.server_header is not None:
             headers = (*headers, ("Server", self.server_header))
+        stateless = (
+            transaction if reply.stateless and isinstance(transaction, ServerNonInviteTransaction) else None
+        )
+        if stateless is not None:
+            stateless.stateless = True
         transaction.reply(reply.status, reply.reason, to_tag=reply.to_tag, headers=headers, body=reply.body)
-        if reply.stateless and isinstance(transaction, ServerNonInviteTransaction):
-            transaction.terminate()
+        if stateless is not None:
+            # Also when nothing was sent (a provisional answer, or too late): it is done with.
+            stateless.terminate()
 
     def _forget_server(self, transaction: Transaction) -> None:
         key = transaction.key

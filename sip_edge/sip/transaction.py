@@ -218,7 +218,7 @@ class Transaction:
         if delay <= 0:
             self.terminate()
         else:
-            self._wait = self.clock.call_later(delay, self.terminate)
+            self._wait = self.clock.call_later_coarse(delay, self.terminate)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.request.method} {self.state.value} key={self.key}>"
@@ -275,8 +275,9 @@ class ServerTransaction(Transaction):
         body: bytes = b"",
     ) -> Response:
         request = self.request
-        # Our tag goes on every To without one but a 100's (8.2.6.2); the parsed To is cached.
-        tag = (to_tag or self.local_tag) if status > 100 and request.to.tag is None else None
+        # Our tag goes on every To without one but a 100's (8.2.6.2); To is parsed only if it may
+        # hold a tag.
+        tag = (to_tag or self.local_tag) if status > 100 and request.to_tag is None else None
         response = make_response(request, status, reason, to_tag=tag, headers=headers, body=body)
         self.respond(response)
         return response
@@ -303,7 +304,7 @@ class ServerTransaction(Transaction):
 class ServerNonInviteTransaction(ServerTransaction):
     """§17.2.2 (Figure 8) with RFC 4320."""
 
-    __slots__ = ()
+    __slots__ = ("stateless",)
 
     def __init__(
         self,
@@ -318,6 +319,9 @@ class ServerNonInviteTransaction(ServerTransaction):
     ) -> None:
         super().__init__(request, channel, clock, key=key, timers=timers, on_terminated=on_terminated)
         self.state = State.TRYING
+        # Set by a TU answering as a stateless UAS (RFC 3261 8.2.7): the final response ends the
+        # transaction at once, so no timer J is started only to be cancelled.
+        self.stateless = False
         if lifetime:
             self.start_lifetime()
 
@@ -363,7 +367,8 @@ class ServerNonInviteTransaction(ServerTransaction):
         # bytes again (§17.2.2), so the parsed forms of its headers, built for the TU, need not
         # stay in memory for timer J (32 s over UDP); the TU may still read them, re-parsed.
         self.request.headers.forget_parsed()
-        self._enter_wait(State.COMPLETED, self.timers.timer_j(self.channel.reliable))
+        wait = 0.0 if self.stateless else self.timers.timer_j(self.channel.reliable)
+        self._enter_wait(State.COMPLETED, wait)
 
     def receive_request(self, request: Request) -> bool:
         if self.state is not State.TRYING:

@@ -28,6 +28,7 @@ __all__ = [
     "SipParseError",
     "SipUri",
     "Via",
+    "check_address_params",
     "is_token",
     "parse_name_addr",
     "parse_uri",
@@ -66,6 +67,14 @@ _PARAM_VALUE_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
 _TOKEN_CLASS = r"[A-Za-z0-9\-.!%*_+`'~]+"
 _VIA_PROTOCOL_RE = re.compile(rf"({_TOKEN_CLASS})[ \t]*/[ \t]*({_TOKEN_CLASS})[ \t]*/[ \t]*({_TOKEN_CLASS})")
+
+# The Via nearly every client sends: "SIP/2.0/<transport> <host>[:<port>]" and plain params,
+# no LWS, no quotes. Every value it matches, the general parser accepts with the same result
+# (the character classes are theirs); anything else takes the general path.
+_VIA_COMMON_RE = re.compile(
+    r"SIP/2\.0/([A-Za-z]+) ([A-Za-z0-9\-._]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?"
+    r"((?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*)"
+)
 
 _WS = " \t"
 
@@ -201,7 +210,9 @@ def parse_params(segments: list[str], what: str) -> dict[str, str | None]:
 
 
 def _format_params(params: dict[str, str | None]) -> str:
-    return "".join(f";{name}" if value is None else f";{name}={value}" for name, value in params.items())
+    if not params:
+        return ""
+    return "".join([f";{name}" if value is None else f";{name}={value}" for name, value in params.items()])
 
 
 @dataclass(slots=True)
@@ -353,6 +364,24 @@ def _parse_any_uri(text: str) -> SipUri | str:
     return text
 
 
+def _address_param_segments(tail: str) -> list[str]:
+    """The parameters of a name-addr, from ``tail``: the text after its '>'."""
+    tail = tail.strip(_WS)
+    if not tail:
+        return []
+    if not tail.startswith(";"):
+        raise SipParseError("text after '>'")
+    return _split_semicolons(tail[1:])
+
+
+def check_address_params(tail: str) -> None:
+    """Raise SipParseError unless ``tail`` is what may follow the '>' of a name-addr; the
+    address before it is then valid or not whatever follows it."""
+    segments = _address_param_segments(tail)
+    if segments:
+        parse_params(segments, "address")
+
+
 def parse_name_addr(text: str) -> NameAddr:
     """Parse ``[display-name] <URI> *(;param)`` or ``addr-spec *(;param)``."""
     text = text.strip(_WS)
@@ -382,10 +411,7 @@ def parse_name_addr(text: str) -> NameAddr:
         uri_text = text[lt + 1 : gt]
         if uri_text != uri_text.strip(_WS) or not uri_text:
             raise SipParseError("whitespace inside <URI>")
-        tail = text[gt + 1 :].strip(_WS)
-        if tail and not tail.startswith(";"):
-            raise SipParseError("text after '>'")
-        segments = _split_semicolons(tail[1:]) if tail else []
+        segments = _address_param_segments(text[gt + 1 :])
     else:
         # addr-spec form: the URI ends at the first ';' and may not hold '?' or ',' (RFC 3261 20).
         uri_text, *segments = _split_semicolons(text)
@@ -431,7 +457,29 @@ class Via:
         return f"{self.protocol}/{self.transport} {self.sent_by}{_format_params(self.params)}"
 
 
+def _parse_common_via(text: str) -> Via | None:
+    """The Via when it has the common shape (see _VIA_COMMON_RE), else None."""
+    match = _VIA_COMMON_RE.fullmatch(text)
+    if match is None:
+        return None
+    transport, host, port_text, tail = match.groups()
+    port: int | None = None
+    if port_text is not None:
+        port = int(port_text)
+        if port > 65535:
+            return None  # the general parser says what is wrong
+    params: dict[str, str | None] = {}
+    if tail:
+        for segment in tail[1:].split(";"):
+            name, equals, value = segment.partition("=")
+            params[name.lower()] = value if equals else None
+    return Via("SIP/2.0", transport.upper(), host, port, params)
+
+
 def _parse_one_via(text: str) -> Via:
+    common = _parse_common_via(text)
+    if common is not None:
+        return common
     # SLASH = SWS "/" SWS; each part is a token, so the classes never overlap the separators and
     # the match is linear.
     head = _VIA_PROTOCOL_RE.match(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import random
 
 import pytest
@@ -12,6 +13,7 @@ from sip_edge.sip.digest import (
     DigestAuthenticator,
     DigestHeaderError,
     _parse_authorization_fast,
+    _parse_authorization_plain,
     _parse_authorization_scan,
     compute_ha1,
     compute_response,
@@ -288,3 +290,44 @@ def test_parse_authorization_fast_path_agrees_with_the_scanner() -> None:
         if fast is None:
             continue
         assert _parse_authorization_scan(text) == fast, sample
+
+
+def test_parse_authorization_plain_path_agrees_with_the_scanner() -> None:
+    # Splitting on commas takes only values where no comma can hide in a quoted string; whatever
+    # it accepts, the scanner must read the same way.
+    rng = random.Random(7616)
+    alphabet = ' ,="abc\\\t'
+    samples = [
+        'Digest username="seat1",realm="r",nc=00000001,qop=auth,uri="sip:a@b:5060",response="0b0b"',
+        'Digest uri="sip:a@b;x=1,2", response="r"',  # a comma inside quotes: not plain
+        'Digest a="p,b="q"',
+        "Digest a=1,,, b=2 ,",
+        'Digest a=b"c',
+        "Digest a=1,A=2",
+        "Digest a=",
+        "Digest",
+    ]
+    samples += [
+        "Digest " + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(20000)
+    ]
+    accepted = 0
+    for sample in samples:
+        text = sample.strip(" \t")
+        plain = _parse_authorization_plain(text)
+        if plain is None:
+            continue
+        accepted += 1
+        assert _parse_authorization_scan(text) == plain, sample
+    assert accepted > 1000
+    assert _parse_authorization_plain(samples[1]) is None and _parse_authorization_plain(samples[2]) is None
+
+
+@pytest.mark.parametrize("key", [KEY, b"k" * 64, b"a much longer fleet key than a SHA-256 block holds" * 3])
+def test_nonce_mac_is_hmac_sha256_of_stamp_salt_realm_and_client(key: bytes) -> None:
+    # Other edge tasks verify our nonces with the same key: the MAC must stay HMAC-SHA256.
+    auth = DigestAuthenticator(key, REALM, now=Clock())
+    nonce = auth.make_nonce("198.51.100.7")
+    raw = base64.urlsafe_b64decode(nonce + "=" * (-len(nonce) % 4))
+    message = raw[:16] + REALM.encode() + b"\0" + b"198.51.100.7"
+    assert raw[16:] == hmac.digest(key, message, "sha256")[:16]
+    assert auth.nonce_age(nonce, "198.51.100.7") == 0

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from sip_edge.sip.message import Request, make_response, parse_message
-from sip_edge.sip.timers import FakeClock
+from sip_edge.sip.timers import FakeClock, TimerHandle, TimerWheel
 from sip_edge.sip.transaction import (
     ServerInviteTransaction,
     ServerNonInviteTransaction,
@@ -98,6 +98,45 @@ def test_non_invite_final_is_replayed_for_each_retransmission_then_timer_j_ends_
     h.clock.advance(0.2)
     assert h.tx.terminated
     assert h.errors == []
+
+
+class WheelClock(FakeClock):
+    """A FakeClock whose coarse timers go through a timer wheel, as AsyncioClock's do."""
+
+    def __init__(self, tick: float) -> None:
+        super().__init__()
+        self.wheel = TimerWheel(self, tick)
+
+    def call_later_coarse(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
+        return self.wheel.call_later(delay, callback)
+
+
+def test_non_invite_on_a_wheel_absorbs_retransmissions_until_timer_j_then_ends() -> None:
+    clock = WheelClock(tick=0.1)
+    channel = RecordingChannel(clock)
+    terminated: list[Transaction] = []
+    message = request()
+    tx = ServerNonInviteTransaction(message, channel, clock, key=("k",), on_terminated=terminated.append)
+    clock.advance(0.05)
+    tx.reply(200)
+    # Until timer J (32 s over UDP) has run, a retransmission gets the response again,
+    clock.advance(31.99)
+    tx.receive_request(message)
+    assert channel.statuses() == [200, 200] and tx.state is State.COMPLETED
+    # and at most one tick after it, the transaction is gone.
+    clock.advance(0.11)
+    assert tx.terminated and terminated == [tx]
+    assert len(clock.wheel) == 0
+
+
+def test_stateless_non_invite_ends_with_its_final_response_without_a_timer() -> None:
+    h = Harness()
+    assert isinstance(h.tx, ServerNonInviteTransaction)
+    h.tx.stateless = True
+    h.tx.reply(401)
+    assert h.channel.statuses() == [401]
+    assert h.tx.terminated and h.terminated == [h.tx]
+    assert h.clock.pending() == 0
 
 
 def test_non_invite_final_over_reliable_terminates_at_once() -> None:
