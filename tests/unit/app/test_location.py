@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -76,3 +77,56 @@ def test_a_failed_write_keeps_its_changes_and_newer_ones_win() -> None:
     [(upserts, removals)] = store.writes
     assert sorted(upserts, key=lambda b: b.key) == [binding("a", 400, cseq=2), binding("b", 200)]
     assert removals == [] and location.pending == 0
+
+
+def test_a_refresh_is_written_only_when_the_tables_expiry_covers_less_than_half_the_lifetime() -> None:
+    clock = [1000.0]
+    store = FlakyStore()
+    location = LocationService(store, now=lambda: clock[0])
+    location.put(binding("a", 1000 + 3600, cseq=1))
+    run(location.flush())
+    # Refreshes 2 minutes apart with a 1-hour expiry (some phones with a new Call-ID each time):
+    # the table's copy (4600) still covers half.
+    for n in range(2, 17):
+        clock[0] = 1000 + 120 * (n - 1)
+        location.put(dataclasses.replace(binding("a", clock[0] + 3600, cseq=n), call_id=f"call-{n % 2}"))
+        run(location.flush())
+    assert len(store.writes) == 1 and location.written == 1
+    # The memory has the newest state: what the edge answers and uses is current.
+    assert location.current(AOR) == [
+        dataclasses.replace(binding("a", clock[0] + 3600, cseq=16), call_id="call-0")
+    ]
+    # Once the table's copy covers less than half of the new lifetime, the refresh is written.
+    clock[0] = 1000 + 1801
+    location.put(binding("a", clock[0] + 3600, cseq=17))
+    run(location.flush())
+    assert store.writes[-1] == ([binding("a", clock[0] + 3600, cseq=17)], [])
+
+
+def test_a_refresh_that_moves_the_device_or_its_flow_is_written_at_once() -> None:
+    store = FlakyStore()
+    location = LocationService(store, now=lambda: 100.0)
+    location.put(binding("a", 3700))
+    run(location.flush())
+    moved = dataclasses.replace(binding("a", 3700, cseq=2), received="192.0.2.1:6000")
+    location.put(moved)
+    other_owner = dataclasses.replace(
+        binding("a", 3700, cseq=3), received="192.0.2.1:6000", flow_owner="edge-b"
+    )
+    run(location.flush())
+    location.put(other_owner)
+    run(location.flush())
+    assert [upserts for upserts, _ in store.writes] == [[binding("a", 3700)], [moved], [other_owner]]
+
+
+def test_a_binding_loaded_from_the_table_is_refreshed_against_its_stored_expiry() -> None:
+    class Loaded(FlakyStore):
+        def load(self, aor: str, now: float) -> list[Binding]:
+            return [binding("a", 150)]  # 50 s left in the table
+
+    store = Loaded()
+    location = LocationService(store, now=lambda: 100.0)
+    run(location.ensure_loaded(AOR))
+    location.put(binding("a", 3700, cseq=2))  # 50 s < half of 3,600 s: written
+    run(location.flush())
+    assert store.writes == [([binding("a", 3700, cseq=2)], [])]
