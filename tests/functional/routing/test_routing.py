@@ -424,10 +424,15 @@ def available_index_reads(world: World) -> list[int]:
     return limits
 
 
+def small_pages(world: World) -> None:
+    """A first page of 2 seats out of at most 10, so a handful of seats shows the paging."""
+    world.service = world.build(RoutingPolicy(sip_domain=DOMAIN, longest_idle_page=2, candidate_limit=10))
+
+
 def test_longest_idle_reads_a_first_page_and_the_rest_only_when_nobody_there_can_take_it(
     world: World,
 ) -> None:
-    world.service = world.build(RoutingPolicy(sip_domain=DOMAIN, longest_idle_page=2, candidate_limit=10))
+    small_pages(world)
     world.queue(skills=(("billing", 1),))
     world.number()
     # The two longest-idle agents cannot take the queue's calls; the third and fourth can.
@@ -449,7 +454,7 @@ def test_longest_idle_reads_a_first_page_and_the_rest_only_when_nobody_there_can
 
 
 def test_strategies_that_rank_on_more_than_idle_time_read_every_candidate(world: World) -> None:
-    world.service = world.build(RoutingPolicy(sip_domain=DOMAIN, longest_idle_page=2, candidate_limit=10))
+    small_pages(world)
     world.queue(strategy="most_skilled", skills=(("billing", 1),))
     world.number()
     world.seat("x1", skills={"billing": 1}, available_at=NOW - 90_000)

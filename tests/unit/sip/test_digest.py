@@ -266,6 +266,12 @@ def test_a_nonce_is_bound_to_the_client_it_was_issued_to() -> None:
     assert moved.outcome is AuthOutcome.UNUSABLE
 
 
+def random_credentials(rng: random.Random, alphabet: str, count: int = 20000) -> list[str]:
+    return [
+        "Digest " + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(count)
+    ]
+
+
 def test_parse_authorization_fast_path_agrees_with_the_scanner() -> None:
     # The regular expressions take the well-formed values; whatever they accept, the character
     # scanner must read the same way (and what they refuse, the scanner reports).
@@ -281,9 +287,7 @@ def test_parse_authorization_fast_path_agrees_with_the_scanner() -> None:
         "Digest a=1 a=2",
         "Digest a=1,A=2",
     ]
-    samples += [
-        "Digest " + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(20000)
-    ]
+    samples += random_credentials(rng, alphabet)
     for sample in samples:
         text = sample.strip(" \t")
         fast = _parse_authorization_fast(text)
@@ -307,9 +311,7 @@ def test_parse_authorization_plain_path_agrees_with_the_scanner() -> None:
         "Digest a=",
         "Digest",
     ]
-    samples += [
-        "Digest " + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(20000)
-    ]
+    samples += random_credentials(rng, alphabet)
     accepted = 0
     for sample in samples:
         text = sample.strip(" \t")
