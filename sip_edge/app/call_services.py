@@ -58,6 +58,8 @@ class RoutingPort(Protocol):
 
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None: ...
 
+    async def edge_lost(self, edge_task_id: str) -> list[str]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class CallSettings:

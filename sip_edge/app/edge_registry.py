@@ -25,6 +25,7 @@ __all__ = [
     "AgentRoute",
     "EdgeDirectory",
     "Heartbeat",
+    "LostEdgeSweeper",
     "OwnerAddresses",
     "agent_route",
     "decode_flow",
@@ -40,6 +41,20 @@ class EdgeDirectory(Protocol):
     def heartbeat(self, task_id: str, address: str, now: int, active_calls: int) -> None: ...
 
     def address_of(self, task_id: str, now: int) -> str | None: ...
+
+    def lost(self, now: int) -> list[tuple[str, int]]:
+        """Tasks whose heartbeat lapsed and whose loss nobody has handled: (task id, last beat)."""
+        ...
+
+    def forget(self, task_id: str, heartbeat_at: int) -> bool:
+        """The loss is handled; False if the task beat again since ``heartbeat_at``."""
+        ...
+
+
+class LostContacts(Protocol):
+    """The routing function's side of a lost task: end the calls it held (``edge_lost``)."""
+
+    async def edge_lost(self, edge_task_id: str) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +167,55 @@ class Heartbeat:
             self._directory.heartbeat, self._task_id, self.address, int(self._now()), self._active_calls()
         )
         self.beats += 1
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+
+
+class LostEdgeSweeper:
+    """Every ``interval`` seconds, ends the ringing and queued calls of tasks that stopped beating.
+
+    Their callers' INVITE transactions died with them: without this their agents would stay
+    reserved. Any task may do it, several at once harmlessly (ending a contact twice is a no-op);
+    the first to finish forgets the loss so it is handled once.
+    """
+
+    def __init__(
+        self,
+        directory: EdgeDirectory,
+        routing: LostContacts,
+        own_task_id: str,
+        *,
+        interval: float = 30.0,
+        grace: float = 60.0,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._directory = directory
+        self._routing = routing
+        # A task is taken as lost only this long after its lease lapsed: one that was merely slow
+        # (a long pause, a throttled write) beats again first and keeps its calls.
+        self._grace = grace
+        self._own_task_id = own_task_id
+        self._now = now
+        self._loop = Periodic("lost-edge-sweep", interval, self.sweep)
+        self.handled: list[str] = []
+
+    async def sweep(self) -> None:
+        lost = await asyncio.to_thread(self._directory.lost, int(self._now() - self._grace))
+        for task_id, heartbeat_at in lost:
+            if task_id == self._own_task_id:
+                continue  # this task stalled past its lease but lives: its next beat revives it
+            try:
+                ended = await self._routing.edge_lost(task_id)
+            except Exception:
+                log.exception("ending the calls of lost edge task %s failed; next sweep retries", task_id)
+                continue
+            if await asyncio.to_thread(self._directory.forget, task_id, heartbeat_at):
+                self.handled.append(task_id)
+                log.warning("edge task %s was lost; ended %d calls it held", task_id, len(ended))
 
     def start(self) -> None:
         self._loop.start()

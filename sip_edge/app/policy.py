@@ -20,7 +20,7 @@ from sip_edge.app.call_services import ALLOW, CallServices, RoutingPort
 from sip_edge.app.credentials import CredentialCache, CredentialSource
 from sip_edge.app.dialogs import DialogBook, DialogStore, MemoryDialogStore
 from sip_edge.app.edge import EdgePolicy
-from sip_edge.app.edge_registry import EdgeDirectory, Heartbeat, OwnerAddresses
+from sip_edge.app.edge_registry import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
 from sip_edge.app.keepalive import NatKeepAlive
 from sip_edge.app.location import BindingStore, LocationService
 from sip_edge.app.metrics import CallCounters, MetricsPublisher, metrics_publisher
@@ -79,6 +79,7 @@ class ContactCenterPolicy(EdgePolicy):
         self.counters = CallCounters()
         self.b2bua: B2bua | None = None
         self.heartbeat: Heartbeat | None = None
+        self.sweeper: LostEdgeSweeper | None = None
         self.metrics: MetricsPublisher | None = None
         self._fleet = calls.fleet if calls is not None else None
         if calls is not None:
@@ -110,6 +111,9 @@ class ContactCenterPolicy(EdgePolicy):
                 self._fleet, self.config.task_id, address, lambda: self.counters.active
             )
             self.heartbeat.start()
+            if self.b2bua is not None:
+                self.sweeper = LostEdgeSweeper(self._fleet, self.b2bua.services.routing, self.config.task_id)
+                self.sweeper.start()
         self.metrics = metrics_publisher(self.counters)
         if self.metrics is not None:
             self.metrics.start()
@@ -119,6 +123,8 @@ class ContactCenterPolicy(EdgePolicy):
             await self.keepalive.stop()
         if self.heartbeat is not None:
             await self.heartbeat.stop()
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         if self.metrics is not None:
             await self.metrics.stop()
         if self.b2bua is not None:

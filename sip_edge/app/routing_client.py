@@ -123,6 +123,11 @@ class RoutingClient:
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None:
         await self.call("finish_wrap_up", merchant_id=merchant_id, seat_id=seat_id, contact_id=contact_id)
 
+    async def edge_lost(self, edge_task_id: str) -> list[str]:
+        """End the ringing and queued calls a lost edge task held; the ended contacts' ids."""
+        answer = await self.call("edge_lost", edge_task_id=edge_task_id)
+        return [str(contact_id) for contact_id in answer.get("ended", [])]
+
     async def call(self, action: str, **fields: Any) -> dict[str, Any]:
         """Invoke the function with ``{"action": action, **fields}``; RoutingError on any failure."""
         request = {"action": action, **{k: v for k, v in fields.items() if v is not None}}

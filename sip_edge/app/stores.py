@@ -122,6 +122,12 @@ class TableEdgeDirectory:
         item = self._tasks.get(task_id, now)
         return None if item is None else item.address
 
+    def lost(self, now: int) -> list[tuple[str, int]]:
+        return [(item.task_id, int(item.heartbeat_at)) for item in self._tasks.lost(now)]
+
+    def forget(self, task_id: str, heartbeat_at: int) -> bool:
+        return self._tasks.forget(task_id, heartbeat_at)
+
 
 def _plain(value: Any) -> Any:
     """A raw MapAttribute read back as plain dicts, lists and numbers."""

@@ -93,6 +93,10 @@ class FakeRouting:
         self.log.append(("pending_offers", (retry_queued,)))
         return list(self.pending)
 
+    async def edge_lost(self, edge_task_id: str) -> list[str]:
+        self.log.append(("edge_lost", (edge_task_id,)))
+        return []
+
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None:
         self.log.append(("finish_wrap_up", (merchant_id, seat_id, contact_id)))
 

@@ -281,3 +281,37 @@ def test_a_new_contact_the_edge_stopped_waiting_for_does_nothing(world: World) -
     assert ended["state"] == "ended" and world.agent("a1").state is AgentState.AVAILABLE
     bad = invoke({**request, "deadline_ms": "soon"})
     assert bad["error"]["code"] == "invalid_request" and bad["error"]["message"].startswith("deadline_ms")
+
+
+def test_the_contacts_a_lost_edge_held_ringing_or_queued_are_ended_and_their_agents_released(
+    world: World,
+) -> None:
+    world.queue()
+    world.number()
+    world.seat("a1", available_at=NOW - 60_000)
+    world.seat("a2", available_at=NOW - 1000)
+
+    def new(contact_id: str, edge: str) -> dict[str, Any]:
+        return invoke(
+            {"action": "new_contact", "called": "+15550100", "contact_id": contact_id, "edge_task_id": edge}
+        )
+
+    # Given the lost task held a ringing call (c1 to a1), a connected one (c2 with a2), a queued
+    # one (c3), and a live task holds another queued caller (c4)
+    assert new("c1", "edge-lost")["seat_id"] == "a1"
+    assert new("c2", "edge-lost")["seat_id"] == "a2"
+    invoke({"action": "offer_result", "contact_id": "c2", "seat_id": "a2", "outcome": "answered"})
+    assert new("c3", "edge-lost")["decision"] == "queue"
+    assert new("c4", EDGE)["decision"] == "queue"
+    # When the loss is reported
+    assert invoke({"action": "edge_lost", "edge_task_id": "edge-lost"}) == {"ended": ["c3", "c1"]}
+    # Then its ringing and queued callers have records, the connected call goes on, and the agent
+    # it had reserved takes the live task's caller
+    assert (world.record("c1").hangup_side, world.record("c1").hangup_cause) == ("system", "system_error")
+    assert world.record("c3").hangup_cause == "system_error"
+    assert world.contact("c2").snapshot.state.value == "connected"
+    assert world.contact("c4").snapshot.seat_id == "a1"
+    assert world.agent("a1").state is AgentState.RESERVED
+    # A second report (another task saw the loss too) finds nothing left to end
+    assert invoke({"action": "edge_lost", "edge_task_id": "edge-lost"}) == {"ended": []}
+    assert invoke({"action": "edge_lost"})["error"]["message"].startswith("edge_task_id")

@@ -269,6 +269,9 @@ class EdgeTaskItem(TableItem):
     region = UnicodeAttribute(null=True)
     heartbeat_at = NumberAttribute()
     active_calls = NumberAttribute(default=0)
+    # Alive while this is in the future; the item itself is kept (``expires_at``) long enough for
+    # another task to notice the loss and end the calls this one held.
+    alive_until = NumberAttribute(null=True)
 
 
 class IdempotencyItem(TableItem):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
@@ -64,6 +64,10 @@ class DialogRepository:
                 batch.delete(dialog_ref(dialog_key))
 
 
+# A lost task's heartbeat stays this long after its last beat, for the fleet to act on the loss.
+LOST_TASK_KEPT_SECONDS = 86_400
+
+
 class EdgeTaskRepository:
     def heartbeat(
         self,
@@ -74,6 +78,7 @@ class EdgeTaskRepository:
         region: str | None = None,
         active_calls: int = 0,
     ) -> None:
+        """The task is alive for ``ttl_seconds`` from ``now``."""
         EdgeTaskItem(
             pk=keys.edge_pk(task_id),
             sk=keys.EDGE_SK,
@@ -84,20 +89,44 @@ class EdgeTaskRepository:
             region=region,
             heartbeat_at=now,
             active_calls=active_calls,
-            expires_at=now + ttl_seconds,
+            alive_until=now + ttl_seconds,
+            expires_at=now + LOST_TASK_KEPT_SECONDS,
         ).save()
 
     def live(self, now: int) -> list[EdgeTaskItem]:
-        return list(
-            EdgeTaskItem.gsi1.query(keys.EDGES_INDEX_PK, filter_condition=EdgeTaskItem.expires_at > now)
-        )
+        return [item for item in self._all() if _alive(item, now)]
+
+    def lost(self, now: int) -> list[EdgeTaskItem]:
+        """Tasks whose heartbeat stopped: their items are kept until the fleet has acted on them."""
+        return [item for item in self._all() if item.alive_until is not None and item.alive_until <= now]
 
     def get(self, task_id: str, now: int) -> EdgeTaskItem | None:
         try:
             item = EdgeTaskItem.get(keys.edge_pk(task_id), keys.EDGE_SK)
         except DoesNotExist:
             return None
-        return item if (item.expires_at or 0) > now else None
+        return item if _alive(item, now) else None
+
+    def forget(self, task_id: str, heartbeat_at: int) -> bool:
+        """Delete a lost task's heartbeat once its loss is handled; False if it beat again since."""
+        try:
+            EdgeTaskItem(pk=keys.edge_pk(task_id), sk=keys.EDGE_SK).delete(
+                condition=EdgeTaskItem.heartbeat_at == heartbeat_at
+            )
+        except DeleteError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def _all(self) -> list[EdgeTaskItem]:
+        return list(EdgeTaskItem.gsi1.query(keys.EDGES_INDEX_PK))
+
+
+def _alive(item: EdgeTaskItem, now: int) -> bool:
+    # Items written before ``alive_until`` existed live as long as their TTL (a rolling deploy).
+    until = item.alive_until if item.alive_until is not None else item.expires_at
+    return (until or 0) > now
 
 
 class IdempotencyRepository:

@@ -344,6 +344,24 @@ class RoutingService:
             return self._decision_for_id(contact_id, now_ms)
         return self._overflow(contact, queue, HangupCause.QUEUE_TIMEOUT, now_ms)
 
+    def edge_lost(self, edge_task_id: str, now_ms: int) -> list[str]:
+        """An edge task died: end the contacts whose callers it held while ringing or queued.
+
+        Its callers' INVITE transactions died with it, so nobody will answer or cancel them; ending
+        them releases the agents they reserved. Connected calls are left alone: their dialogs are
+        stored, and a BYE through any other task ends them. Returns the ended contacts' ids.
+        """
+        ended: list[str] = []
+        # Queued ones first: an agent released by ending an offered one takes the oldest waiting
+        # contact, which must not be another caller of the lost task.
+        for state in (ContactState.QUEUED, ContactState.OFFERED):
+            for contact in self._contacts.owned_by_edge(edge_task_id, state.value):
+                self.contact_ended(contact.contact_id, HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR, now_ms)
+                ended.append(contact.contact_id)
+        if ended:
+            log.warning("edge task %s was lost: ended %d contacts it held", edge_task_id, len(ended))
+        return ended
+
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
         """Offers made to contacts this edge task holds (by ``agent_available``), to ring now.
 

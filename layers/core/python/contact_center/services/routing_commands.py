@@ -3,7 +3,8 @@
 The edge sends ``{"action": ..., ...}``; ``parse_routing_command`` validates it into one of these
 commands (InvalidRoutingRequestError names the field), ``execute`` runs it and returns the JSON
 the edge reads: a decision dict (``routing_decisions``), or ``{"offers": [...]}`` for
-``pending_offers``, or ``{"offer": ...}`` for ``finish_wrap_up``.
+``pending_offers``, ``{"offer": ...}`` for ``finish_wrap_up``, ``{"ended": [contact ids]}`` for
+``edge_lost``.
 """
 
 from __future__ import annotations
@@ -85,8 +86,19 @@ class FinishWrapUp:
     contact_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EndLostEdgeContacts:
+    edge_task_id: str
+
+
 RoutingCommand = (
-    NewContact | ReportOfferResult | EndContact | ExpireQueueWait | ListPendingOffers | FinishWrapUp
+    NewContact
+    | ReportOfferResult
+    | EndContact
+    | ExpireQueueWait
+    | ListPendingOffers
+    | FinishWrapUp
+    | EndLostEdgeContacts
 )
 
 
@@ -205,9 +217,12 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             seat_id=_required(event, "seat_id"),
             contact_id=_text(event, "contact_id", required=False),
         )
+    if action == "edge_lost":
+        return EndLostEdgeContacts(edge_task_id=_required(event, "edge_task_id"))
     raise InvalidRoutingRequestError(
         "action",
-        "must be one of new_contact, offer_result, contact_ended, queue_timeout, pending_offers, finish_wrap_up",
+        "must be one of new_contact, offer_result, contact_ended, queue_timeout, pending_offers,"
+        " finish_wrap_up, edge_lost",
     )
 
 
@@ -255,3 +270,5 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
         case FinishWrapUp():
             offer = service.finish_wrap_up(command.merchant_id, command.seat_id, now_ms, command.contact_id)
             return {"offer": _offer_dict(offer)}
+        case EndLostEdgeContacts():
+            return {"ended": service.edge_lost(command.edge_task_id, now_ms)}
