@@ -58,7 +58,9 @@ class RoutingPort(Protocol):
 
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None: ...
 
-    async def edge_lost(self, edge_task_id: str) -> list[str]: ...
+    async def edge_lost(
+        self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
+    ) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,12 @@ class CallServices:
     @property
     def active_calls(self) -> int:
         return self.counters.active
+
+    def held_contacts(self) -> list[str]:
+        """The contacts of the calls this task is setting up or bridging."""
+        return [setup.contact_id for setup in self.setups.values()] + [
+            bridge.contact_id for bridge in self.bridges.values()
+        ]
 
     # --- background work -------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,9 +52,11 @@ class EdgeDirectory(Protocol):
 
 
 class LostContacts(Protocol):
-    """The routing function's side of a lost task: end the calls it held (``edge_lost``)."""
+    """The routing function's side: end the ringing and queued contacts a task no longer holds."""
 
-    async def edge_lost(self, edge_task_id: str) -> list[str]: ...
+    async def edge_lost(
+        self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
+    ) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +178,16 @@ class Heartbeat:
 
 
 class LostEdgeSweeper:
-    """Every ``interval`` seconds, ends the ringing and queued calls of tasks that stopped beating.
+    """Every ``interval`` seconds, ends the ringing and queued contacts nobody holds any more.
 
-    Their callers' INVITE transactions died with them: without this their agents would stay
-    reserved. Any task may do it, several at once harmlessly (ending a contact twice is a no-op);
-    the first to finish forgets the loss so it is handled once.
+    - Of tasks that stopped beating: their callers' INVITE transactions died with them. Any task may
+      do it, several at once harmlessly (ending a contact twice is a no-op); the first to finish
+      forgets the loss so it is handled once.
+    - Of this task, those it gave up on: a routing attempt that finished after this task had
+      answered its caller. Only contacts older than ``grace`` are looked at, so a call being set up
+      now is never among them.
+
+    Without this their agents would stay reserved.
     """
 
     def __init__(
@@ -188,6 +195,7 @@ class LostEdgeSweeper:
         directory: EdgeDirectory,
         routing: LostContacts,
         own_task_id: str,
+        held: Callable[[], Sequence[str]] = list,
         *,
         interval: float = 30.0,
         grace: float = 60.0,
@@ -199,12 +207,20 @@ class LostEdgeSweeper:
         # (a long pause, a throttled write) beats again first and keeps its calls.
         self._grace = grace
         self._own_task_id = own_task_id
+        self._held = held
         self._now = now
         self._loop = Periodic("lost-edge-sweep", interval, self.sweep)
         self.handled: list[str] = []
 
     async def sweep(self) -> None:
-        lost = await asyncio.to_thread(self._directory.lost, int(self._now() - self._grace))
+        now = self._now()
+        try:
+            await self._routing.edge_lost(
+                self._own_task_id, self._held(), initiated_before_ms=int((now - self._grace) * 1000)
+            )
+        except Exception:
+            log.exception("ending the contacts this task gave up on failed; next sweep retries")
+        lost = await asyncio.to_thread(self._directory.lost, int(now - self._grace))
         for task_id, heartbeat_at in lost:
             if task_id == self._own_task_id:
                 continue  # this task stalled past its lease but lives: its next beat revives it

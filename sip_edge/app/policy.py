@@ -112,7 +112,10 @@ class ContactCenterPolicy(EdgePolicy):
             )
             self.heartbeat.start()
             if self.b2bua is not None:
-                self.sweeper = LostEdgeSweeper(self._fleet, self.b2bua.services.routing, self.config.task_id)
+                services = self.b2bua.services
+                self.sweeper = LostEdgeSweeper(
+                    self._fleet, services.routing, self.config.task_id, services.held_contacts
+                )
                 self.sweeper.start()
         self.metrics = metrics_publisher(self.counters)
         if self.metrics is not None:

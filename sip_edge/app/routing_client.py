@@ -123,9 +123,17 @@ class RoutingClient:
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None:
         await self.call("finish_wrap_up", merchant_id=merchant_id, seat_id=seat_id, contact_id=contact_id)
 
-    async def edge_lost(self, edge_task_id: str) -> list[str]:
-        """End the ringing and queued calls a lost edge task held; the ended contacts' ids."""
-        answer = await self.call("edge_lost", edge_task_id=edge_task_id)
+    async def edge_lost(
+        self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
+    ) -> list[str]:
+        """End the ringing and queued contacts an edge task no longer holds (all, if it died);
+        the ended contacts' ids."""
+        answer = await self.call(
+            "edge_lost",
+            edge_task_id=edge_task_id,
+            held=list(held) or None,
+            initiated_before_ms=initiated_before_ms,
+        )
         return [str(contact_id) for contact_id in answer.get("ended", [])]
 
     async def call(self, action: str, **fields: Any) -> dict[str, Any]:

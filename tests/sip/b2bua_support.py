@@ -93,8 +93,10 @@ class FakeRouting:
         self.log.append(("pending_offers", (retry_queued,)))
         return list(self.pending)
 
-    async def edge_lost(self, edge_task_id: str) -> list[str]:
-        self.log.append(("edge_lost", (edge_task_id,)))
+    async def edge_lost(
+        self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
+    ) -> list[str]:
+        self.log.append(("edge_lost", (edge_task_id, tuple(held), initiated_before_ms)))
         return []
 
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None:

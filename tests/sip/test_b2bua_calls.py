@@ -75,6 +75,8 @@ def test_answer_relays_sdp_untouched_and_caller_bye_ends_both_legs() -> None:
             ] is (OfferOutcome.ANSWERED)
             await stored(edge.dialogs)
             assert len(edge.dialogs.items) == 2  # by dialog key and by the caller's Call-ID
+            services = edge.policy.b2bua.services  # type: ignore[union-attr]
+            assert services.held_contacts() == [routing.actions("offer_result")[0][0]]
 
             caller.in_dialog("BYE", invite, ok, edge.address)
             assert (await caller.response("BYE", final=True)).status == 200
@@ -91,6 +93,7 @@ def test_answer_relays_sdp_untouched_and_caller_bye_ends_both_legs() -> None:
                     break
                 await asyncio.sleep(0.02)
             assert edge.dialogs.items == {} and edge.policy.counters.active == 0
+            assert services.held_contacts() == []
         caller.close()
         agent.close()
 

@@ -315,3 +315,20 @@ def test_the_contacts_a_lost_edge_held_ringing_or_queued_are_ended_and_their_age
     # A second report (another task saw the loss too) finds nothing left to end
     assert invoke({"action": "edge_lost", "edge_task_id": "edge-lost"}) == {"ended": []}
     assert invoke({"action": "edge_lost"})["error"]["message"].startswith("edge_task_id")
+
+
+def test_a_live_edge_ends_only_the_old_contacts_it_no_longer_holds(world: World) -> None:
+    world.queue()
+    world.number()
+    world.seat("a1", available_at=None)  # nobody free: every call waits in the queue
+    for contact_id, at in (("held", NOW - 90_000), ("given-up", NOW - 90_000), ("just-started", NOW)):
+        new = {"action": "new_contact", "called": "+15550100", "contact_id": contact_id, "edge_task_id": EDGE}
+        assert invoke({**new, "now_ms": at})["decision"] == "queue"
+    answer = invoke(
+        {"action": "edge_lost", "edge_task_id": EDGE, "held": ["held"], "initiated_before_ms": NOW - 60_000}
+    )
+    assert answer == {"ended": ["given-up"]}
+    assert world.record("given-up").hangup_cause == "system_error"
+    assert {world.contact(c).snapshot.state.value for c in ("held", "just-started")} == {"queued"}
+    bad = invoke({"action": "edge_lost", "edge_task_id": EDGE, "held": "held"})
+    assert bad["error"]["message"].startswith("held")

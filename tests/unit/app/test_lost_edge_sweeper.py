@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from sip_edge.app.edge_registry import LostEdgeSweeper
 
@@ -30,11 +31,19 @@ class Fleet:
 
 
 class Routing:
+    """Records lost tasks reported (``reported``) and this task's own checks (``own``)."""
+
     def __init__(self, failing: set[str] | None = None) -> None:
         self.failing = failing or set()
         self.reported: list[str] = []
+        self.own: list[tuple[tuple[str, ...], int | None]] = []
 
-    async def edge_lost(self, edge_task_id: str) -> list[str]:
+    async def edge_lost(
+        self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
+    ) -> list[str]:
+        if edge_task_id == "edge-a":
+            self.own.append((tuple(held), initiated_before_ms))
+            return []
         self.reported.append(edge_task_id)
         if edge_task_id in self.failing:
             raise ConnectionError("routing unavailable")
@@ -72,10 +81,21 @@ def test_a_task_that_beats_again_before_it_is_forgotten_stays() -> None:
     fleet = Fleet({"edge-b": NOW - 91})
 
     class Revived(Routing):
-        async def edge_lost(self, edge_task_id: str) -> list[str]:
-            fleet.heartbeat(edge_task_id, "10.0.0.2:5060", NOW, 0)  # it was only slow
-            return await super().edge_lost(edge_task_id)
+        async def edge_lost(
+            self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
+        ) -> list[str]:
+            if edge_task_id == "edge-b":
+                fleet.heartbeat(edge_task_id, "10.0.0.2:5060", NOW, 0)  # it was only slow
+            return await super().edge_lost(edge_task_id, held, initiated_before_ms)
 
     sweeper = LostEdgeSweeper(fleet, Revived(), "edge-a", now=lambda: NOW)
     asyncio.run(sweeper.sweep())
     assert fleet.beats == {"edge-b": NOW} and sweeper.handled == []
+
+
+def test_this_task_ends_the_old_contacts_it_no_longer_holds() -> None:
+    routing = Routing()
+    sweeper = LostEdgeSweeper(Fleet({}), routing, "edge-a", lambda: ["c1", "c2"], now=lambda: NOW)
+    asyncio.run(sweeper.sweep())
+    # Every contact it holds is named, and only contacts initiated over a minute ago may end.
+    assert routing.own == [(("c1", "c2"), (NOW - 60) * 1000)]

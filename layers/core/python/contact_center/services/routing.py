@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from contact_center.domain.acd import choose_contact_for_agent, rank_agents, spread_near_ties
@@ -344,22 +344,37 @@ class RoutingService:
             return self._decision_for_id(contact_id, now_ms)
         return self._overflow(contact, queue, HangupCause.QUEUE_TIMEOUT, now_ms)
 
-    def edge_lost(self, edge_task_id: str, now_ms: int) -> list[str]:
-        """An edge task died: end the contacts whose callers it held while ringing or queued.
+    def edge_lost(
+        self,
+        edge_task_id: str,
+        now_ms: int,
+        held: Collection[str] = (),
+        initiated_before_ms: int | None = None,
+    ) -> list[str]:
+        """End the ringing and queued contacts an edge task no longer holds.
 
-        Its callers' INVITE transactions died with it, so nobody will answer or cancel them; ending
-        them releases the agents they reserved. Connected calls are left alone: their dialogs are
-        stored, and a BYE through any other task ends them. Returns the ended contacts' ids.
+        A task that died holds none: its callers' INVITE transactions died with it, so nobody will
+        answer or cancel them. A live task lists the contacts it still holds (``held``), and only
+        contacts initiated before ``initiated_before_ms`` are ended, so a call it is starting is
+        never among them: this ends contacts it gave up on (a routing attempt that finished after
+        the task had answered its caller). Ending them releases the agents they reserved.
+        Connected calls are left alone: their dialogs are stored, and a BYE through any task ends
+        them. Returns the ended contacts' ids.
         """
         ended: list[str] = []
         # Queued ones first: an agent released by ending an offered one takes the oldest waiting
-        # contact, which must not be another caller of the lost task.
+        # contact, which must not be another contact about to be ended.
         for state in (ContactState.QUEUED, ContactState.OFFERED):
             for contact in self._contacts.owned_by_edge(edge_task_id, state.value):
+                if contact.contact_id in held or (
+                    initiated_before_ms is not None
+                    and contact.snapshot.initiated_at_ms >= initiated_before_ms
+                ):
+                    continue
                 self.contact_ended(contact.contact_id, HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR, now_ms)
                 ended.append(contact.contact_id)
         if ended:
-            log.warning("edge task %s was lost: ended %d contacts it held", edge_task_id, len(ended))
+            log.warning("ended %d contacts edge task %s no longer holds", len(ended), edge_task_id)
         return ended
 
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:

@@ -89,6 +89,8 @@ class FinishWrapUp:
 @dataclass(frozen=True, slots=True)
 class EndLostEdgeContacts:
     edge_task_id: str
+    held: tuple[str, ...] = ()  # contacts the (live) task still holds
+    initiated_before_ms: int | None = None
 
 
 RoutingCommand = (
@@ -218,7 +220,13 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             contact_id=_text(event, "contact_id", required=False),
         )
     if action == "edge_lost":
-        return EndLostEdgeContacts(edge_task_id=_required(event, "edge_task_id"))
+        held = event.get("held", [])
+        if not isinstance(held, list) or not all(isinstance(c, str) and c for c in held):
+            raise InvalidRoutingRequestError("held", "must be a list of contact ids")
+        before = event.get("initiated_before_ms")
+        if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
+            raise InvalidRoutingRequestError("initiated_before_ms", "must be an integer (epoch milliseconds)")
+        return EndLostEdgeContacts(_required(event, "edge_task_id"), tuple(held), before)
     raise InvalidRoutingRequestError(
         "action",
         "must be one of new_contact, offer_result, contact_ended, queue_timeout, pending_offers,"
@@ -271,4 +279,7 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
             offer = service.finish_wrap_up(command.merchant_id, command.seat_id, now_ms, command.contact_id)
             return {"offer": _offer_dict(offer)}
         case EndLostEdgeContacts():
-            return {"ended": service.edge_lost(command.edge_task_id, now_ms)}
+            ended = service.edge_lost(
+                command.edge_task_id, now_ms, frozenset(command.held), command.initiated_before_ms
+            )
+            return {"ended": ended}
