@@ -197,6 +197,7 @@ class LostEdgeSweeper:
         own_task_id: str,
         held: Callable[[], Sequence[str]] = list,
         *,
+        has_routed: Callable[[], bool] = lambda: True,
         interval: float = 30.0,
         grace: float = 60.0,
         now: Callable[[], float] = time.time,
@@ -208,18 +209,21 @@ class LostEdgeSweeper:
         self._grace = grace
         self._own_task_id = own_task_id
         self._held = held
+        # A task that never asked for a route (a registrar-only edge) has no contacts to check.
+        self._has_routed = has_routed
         self._now = now
         self._loop = Periodic("lost-edge-sweep", interval, self.sweep)
         self.handled: list[str] = []
 
     async def sweep(self) -> None:
         now = self._now()
-        try:
-            await self._routing.edge_lost(
-                self._own_task_id, self._held(), initiated_before_ms=int((now - self._grace) * 1000)
-            )
-        except Exception:
-            log.exception("ending the contacts this task gave up on failed; next sweep retries")
+        if self._has_routed():
+            try:
+                await self._routing.edge_lost(
+                    self._own_task_id, self._held(), initiated_before_ms=int((now - self._grace) * 1000)
+                )
+            except Exception:
+                log.exception("ending the contacts this task gave up on failed; next sweep retries")
         lost = await asyncio.to_thread(self._directory.lost, int(now - self._grace))
         for task_id, heartbeat_at in lost:
             if task_id == self._own_task_id:

@@ -114,7 +114,11 @@ class ContactCenterPolicy(EdgePolicy):
             if self.b2bua is not None:
                 services = self.b2bua.services
                 self.sweeper = LostEdgeSweeper(
-                    self._fleet, services.routing, self.config.task_id, services.held_contacts
+                    self._fleet,
+                    services.routing,
+                    self.config.task_id,
+                    services.held_contacts,
+                    has_routed=lambda: self.counters.started_total > 0,
                 )
                 self.sweeper.start()
         self.metrics = metrics_publisher(self.counters)

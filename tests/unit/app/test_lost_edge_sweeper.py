@@ -99,3 +99,12 @@ def test_this_task_ends_the_old_contacts_it_no_longer_holds() -> None:
     asyncio.run(sweeper.sweep())
     # Every contact it holds is named, and only contacts initiated over a minute ago may end.
     assert routing.own == [(("c1", "c2"), (NOW - 60) * 1000)]
+
+
+def test_a_task_that_never_routed_a_call_does_not_ask_about_its_own_contacts() -> None:
+    routing = Routing()
+    sweeper = LostEdgeSweeper(
+        Fleet({}), routing, "edge-a", lambda: [], has_routed=lambda: False, now=lambda: NOW
+    )
+    asyncio.run(sweeper.sweep())
+    assert routing.own == []
