@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +47,8 @@ def _install_dependencies(requirements: list[str], python_version: str) -> Path:
     target = paths.BUILD_CACHE / f"layer-deps-{key}"
     if (target / ".complete").exists():
         return target
-    partial = target.with_suffix(".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    # Its own scratch directory per build: parallel synths (test workers) build the same key.
+    partial = target.parent / f"{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
         "--only-binary=:all:", "--implementation", "cp", "--python-version", python_version,
@@ -58,8 +60,13 @@ def _install_dependencies(requirements: list[str], python_version: str) -> Path:
         # Offline: the same pinned, pure-Python distributions are installed next to the CDK app.
         _copy_installed(requirements, partial, error)
     (partial / ".complete").touch()
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
+    try:
+        partial.rename(target)  # atomic: readers see no directory or a complete one
+    except OSError:
+        # Another build of the same key finished first: use its copy.
+        shutil.rmtree(partial, ignore_errors=True)
+        if not (target / ".complete").exists():
+            raise
     return target
 
 
