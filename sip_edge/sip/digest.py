@@ -386,7 +386,6 @@ class DigestAuthenticator:
             }
             for stale in (False, True)
         }
-        self._offers: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._replay_cache_size = replay_cache_size
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
 
@@ -437,15 +436,9 @@ class DigestAuthenticator:
         nonce so a client may answer whichever it supports. ``algorithms`` narrows the offer (to
         those this authenticator accepts) for clients known to read only the first challenge."""
         nonce = self.make_nonce(client)
-        if algorithms is None:
-            offered = self.algorithms
-        else:
-            narrowed = self._offers.get(algorithms)
-            if narrowed is None:
-                narrowed = tuple(a for a in self.algorithms if a in algorithms)
-                if len(self._offers) < 64:  # callers pass a few fixed tuples
-                    self._offers[algorithms] = narrowed
-            offered = narrowed
+        offered = (
+            self.algorithms if algorithms is None else tuple(a for a in self.algorithms if a in algorithms)
+        )
         header = self.challenge_header
         head = self._challenge_head
         tails = self._challenge_tails[stale]
@@ -474,28 +467,26 @@ class DigestAuthenticator:
                 credentials = parse_authorization(credentials)
             except DigestHeaderError as exc:
                 return AuthResult(AuthOutcome.UNUSABLE, str(exc))
-        # The parameters read straight from the dict: the properties above, without their calls.
-        params = credentials.params
-        username = params.get("username")
+        username = credentials.username
         if credentials.scheme.lower() != "digest":
             return AuthResult(AuthOutcome.UNUSABLE, "not a Digest credential", username)
-        nonce = params.get("nonce")
-        uri = params.get("uri")
-        response = params.get("response")
+        nonce = credentials.nonce
+        uri = credentials.uri
+        response = credentials.response
         if username is None or nonce is None or uri is None or response is None:
             return AuthResult(AuthOutcome.UNUSABLE, "missing username, nonce, uri or response", username)
-        if params.get("realm") != self.realm:
+        if credentials.realm != self.realm:
             return AuthResult(AuthOutcome.UNUSABLE, "wrong realm", username)
-        algorithm = _CANONICAL_ALGORITHM.get((params.get("algorithm") or "MD5").upper())
+        algorithm = _CANONICAL_ALGORITHM.get(credentials.algorithm.upper())
         if algorithm is None or algorithm not in self.algorithms:
             return AuthResult(AuthOutcome.UNUSABLE, "algorithm not offered", username)
         if self.opaque is not None and not hmac.compare_digest(
-            (params.get("opaque") or "").encode(), self.opaque.encode()
+            (credentials.opaque or "").encode(), self.opaque.encode()
         ):
             return AuthResult(AuthOutcome.UNUSABLE, "opaque mismatch", username, algorithm)
-        qop = params.get("qop")
-        nc = params.get("nc") or ""
-        cnonce = params.get("cnonce") or ""
+        qop = credentials.qop
+        nc = credentials.nc or ""
+        cnonce = credentials.cnonce or ""
         # We only offer qop="auth"; RFC 7616 makes qop mandatory, and without it nc/cnonce
         # would not bind the response to this client's request count.
         if qop is None or qop.lower() != "auth":
