@@ -30,10 +30,10 @@ from contact_center.services.routing_decisions import (
 from sip_edge.app.lambda_invoke import InvokeError, LambdaInvoker
 
 FUNCTION_NAME_ENV = "ROUTING_FUNCTION_NAME"
+DEFAULT_FUNCTION_NAME = "routing"
 # Requests that only start work: dropped by the function once nobody waits for them. Requests
 # that release a seat or end a contact are always carried out, however late.
 _SHEDDABLE = frozenset({"new_contact", "pending_offers"})
-DEFAULT_FUNCTION_NAME = "routing"
 
 
 class RoutingError(Exception):

@@ -98,7 +98,7 @@ class EdgeTaskRepository:
 
     def lost(self, now: int) -> list[EdgeTaskItem]:
         """Tasks whose heartbeat stopped: their items are kept until the fleet has acted on them."""
-        return [item for item in self._all() if item.alive_until is not None and item.alive_until <= now]
+        return [item for item in self._all() if item.alive_until is not None and not _alive(item, now)]
 
     def get(self, task_id: str, now: int) -> EdgeTaskItem | None:
         try:

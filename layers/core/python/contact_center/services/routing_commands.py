@@ -132,12 +132,12 @@ def _choice(event: Mapping[str, Any], name: str, kind: Any, default: Any = None)
         raise InvalidRoutingRequestError(name, f"must be one of {allowed}") from None
 
 
-def _deadline(event: Mapping[str, Any]) -> int | None:
-    value = event.get("deadline_ms")
+def _epoch_ms(event: Mapping[str, Any], name: str) -> int | None:
+    value = event.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidRoutingRequestError("deadline_ms", "must be a non-negative integer (epoch milliseconds)")
+        raise InvalidRoutingRequestError(name, "must be a non-negative integer (epoch milliseconds)")
     return value
 
 
@@ -189,7 +189,7 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             edge_task_id=_text(event, "edge_task_id", required=False),
             channel=_choice(event, "channel", Channel, Channel.VOICE),
             priority=priority,
-            deadline_ms=_deadline(event),
+            deadline_ms=_epoch_ms(event, "deadline_ms"),
         )
     if action == "offer_result":
         return ReportOfferResult(
@@ -211,7 +211,7 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         return ListPendingOffers(
             edge_task_id=_required(event, "edge_task_id"),
             retry_queued=bool(event.get("retry_queued", False)),
-            deadline_ms=_deadline(event),
+            deadline_ms=_epoch_ms(event, "deadline_ms"),
         )
     if action == "finish_wrap_up":
         return FinishWrapUp(
@@ -223,9 +223,7 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         held = event.get("held", [])
         if not isinstance(held, list) or not all(isinstance(c, str) and c for c in held):
             raise InvalidRoutingRequestError("held", "must be a list of contact ids")
-        before = event.get("initiated_before_ms")
-        if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
-            raise InvalidRoutingRequestError("initiated_before_ms", "must be an integer (epoch milliseconds)")
+        before = _epoch_ms(event, "initiated_before_ms")
         return EndLostEdgeContacts(_required(event, "edge_task_id"), tuple(held), before)
     raise InvalidRoutingRequestError(
         "action",
