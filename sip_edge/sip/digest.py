@@ -184,50 +184,11 @@ def parse_authorization(value: str) -> DigestCredentials:
     if len(value) > _MAX_HEADER_LENGTH:
         raise DigestHeaderError("credentials too long")
     text = value.strip(" \t")
-    parsed = _parse_authorization_plain(text)
-    if parsed is not None:
-        return parsed
     parsed = _parse_authorization_fast(text)
     if parsed is not None:
         return parsed
     # Unusual or malformed: the scanner says precisely what is wrong.
     return _parse_authorization_scan(text)
-
-
-def _parse_authorization_plain(text: str) -> DigestCredentials | None:
-    """The credentials when they are written plainly, else None.
-
-    Plainly: no tab, backslash or comma inside a quoted value, and no quote inside a token, so
-    splitting on commas finds every auth-param; what the expressions below take from such a value
-    is then just the text between the separators. Anything else goes to them.
-    """
-    if "\\" in text or "\t" in text:
-        return None
-    scheme, _, rest = text.partition(" ")
-    if not scheme:
-        return None
-    params: dict[str, str] = {}
-    for part in rest.split(","):
-        raw_name, equals, value = part.partition("=")
-        name = raw_name.strip(" ")
-        if not equals:
-            if name:
-                return None
-            continue  # separators only
-        value = value.strip(" ")
-        if not name or " " in name or not value:
-            return None
-        if value[0] == '"':
-            if value[-1] != '"' or value.count('"') != 2:
-                return None
-            value = value[1:-1]
-        elif '"' in value or " " in value:
-            return None
-        name = name.lower()
-        if name in params:
-            return None
-        params[name] = value
-    return DigestCredentials(scheme, params)
 
 
 def _parse_authorization_fast(text: str) -> DigestCredentials | None:

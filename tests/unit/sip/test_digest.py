@@ -13,7 +13,6 @@ from sip_edge.sip.digest import (
     DigestAuthenticator,
     DigestHeaderError,
     _parse_authorization_fast,
-    _parse_authorization_plain,
     _parse_authorization_scan,
     compute_ha1,
     compute_response,
@@ -266,12 +265,6 @@ def test_a_nonce_is_bound_to_the_client_it_was_issued_to() -> None:
     assert moved.outcome is AuthOutcome.UNUSABLE
 
 
-def random_credentials(rng: random.Random, alphabet: str, count: int = 20000) -> list[str]:
-    return [
-        "Digest " + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(count)
-    ]
-
-
 def test_parse_authorization_fast_path_agrees_with_the_scanner() -> None:
     # The regular expressions take the well-formed values; whatever they accept, the character
     # scanner must read the same way (and what they refuse, the scanner reports).
@@ -287,41 +280,15 @@ def test_parse_authorization_fast_path_agrees_with_the_scanner() -> None:
         "Digest a=1 a=2",
         "Digest a=1,A=2",
     ]
-    samples += random_credentials(rng, alphabet)
+    samples += [
+        "Digest " + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(20000)
+    ]
     for sample in samples:
         text = sample.strip(" \t")
         fast = _parse_authorization_fast(text)
         if fast is None:
             continue
         assert _parse_authorization_scan(text) == fast, sample
-
-
-def test_parse_authorization_plain_path_agrees_with_the_scanner() -> None:
-    # Splitting on commas takes only values where no comma can hide in a quoted string; whatever
-    # it accepts, the scanner must read the same way.
-    rng = random.Random(7616)
-    alphabet = ' ,="abc\\\t'
-    samples = [
-        'Digest username="seat1",realm="r",nc=00000001,qop=auth,uri="sip:a@b:5060",response="0b0b"',
-        'Digest uri="sip:a@b;x=1,2", response="r"',  # a comma inside quotes: not plain
-        'Digest a="p,b="q"',
-        "Digest a=1,,, b=2 ,",
-        'Digest a=b"c',
-        "Digest a=1,A=2",
-        "Digest a=",
-        "Digest",
-    ]
-    samples += random_credentials(rng, alphabet)
-    accepted = 0
-    for sample in samples:
-        text = sample.strip(" \t")
-        plain = _parse_authorization_plain(text)
-        if plain is None:
-            continue
-        accepted += 1
-        assert _parse_authorization_scan(text) == plain, sample
-    assert accepted > 1000
-    assert _parse_authorization_plain(samples[1]) is None and _parse_authorization_plain(samples[2]) is None
 
 
 @pytest.mark.parametrize("key", [KEY, b"k" * 64, b"a much longer fleet key than a SHA-256 block holds" * 3])
