@@ -38,10 +38,12 @@ class Answer:
 class Script:
     answers: list[Answer] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)  # the path (and X-Amz-Target) of each request
+    bodies: list[bytes] = field(default_factory=list)
 
     def play(self, *answers: Answer) -> None:
         self.answers = list(answers)
         self.seen = []
+        self.bodies = []
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -49,7 +51,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     script: Script
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.script.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         self.seen_request()
         answer = self.script.answers.pop(0) if self.script.answers else Answer.json(200, {})
         if answer.drop:

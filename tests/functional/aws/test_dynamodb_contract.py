@@ -8,6 +8,7 @@ Waits between attempts are zeroed on both sides; whether to retry is all that is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -227,13 +228,23 @@ def test_a_page_continues_where_the_last_one_stopped(endpoint: tuple[str, Script
     # Given a listing in two pages, as DynamoDB answers it
     url, script = endpoint
     last = {"Items": [{"pk": {"S": "a"}, "sk": {"S": "c"}}], "Count": 1, "ScannedCount": 1}
-    script.play(Answer.json(200, PAGE), Answer.json(200, last))
-    client = DynamoDBClient(region="us-east-1", endpoint_url=url)
-    # When the continuation key of the first page starts the second
-    first = client.call("Query", **QUERY)
-    second = client.call("Query", **QUERY, ExclusiveStartKey=first["LastEvaluatedKey"])
-    # Then the key is passed on as DynamoDB gave it, and the last page has none
-    assert first["LastEvaluatedKey"] == {"pk": {"S": "a"}, "sk": {"S": "b"}}
+    pages = (Answer.json(200, PAGE), Answer.json(200, last))
+    # When botocore's own paginator reads it
+    script.play(*pages)
+    client = botocore.session.get_session().create_client(
+        "dynamodb", region_name="us-east-1", endpoint_url=url
+    )
+    theirs = [page["Items"] for page in client.get_paginator("query").paginate(**QUERY)]
+    their_requests = [json.loads(body) for body in script.bodies]
+    # And ours is continued with the key its first page gave
+    script.play(*pages)
+    ours = DynamoDBClient(region="us-east-1", endpoint_url=url)
+    first = ours.call("Query", **QUERY)
+    second = ours.call("Query", **QUERY, ExclusiveStartKey=first["LastEvaluatedKey"])
+    # Then the pages, and the continuation sent back, are botocore's
+    assert [first["Items"], second["Items"]] == theirs
+    assert [json.loads(body) for body in script.bodies] == their_requests
+    assert their_requests[1]["ExclusiveStartKey"] == PAGE["LastEvaluatedKey"]
     assert "LastEvaluatedKey" not in second
 
 
