@@ -36,7 +36,7 @@ contracts: $(STAMP)
 	PYTHONPATH=infra $(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy -p contact_center.domain -p sip_edge.sip
+	$(VENV)/bin/mypy -p contact_center.domain -p contact_center.data -p contact_center.aws -p sip_edge.sip
 
 test: setup lint contracts typecheck
 	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core" / "python")]
 
-from contact_center.data.bindings import BindingRepository  # noqa: E402
+from contact_center.data.bindings import BindingItems  # noqa: E402
 from contact_center.data.models import BindingItem  # noqa: E402
 from sip_edge.app.location import Binding  # noqa: E402
 from sip_edge.app.registrar import binding_key  # noqa: E402
@@ -105,7 +105,7 @@ def main() -> None:
                 f"{cpu:.1f} us CPU per binding (wall {wall:.0f} us)"
             )
         # Every binding of the last round is in the table, with its last expiry.
-        repo = BindingRepository()
+        repo = BindingItems()
         for b in batch[:: max(1, len(batch) // 200)]:
             [item] = repo.current(b.aor, int(now))
             assert item.expires_at == int(b.expires_at) and item.cseq == args.rounds, item

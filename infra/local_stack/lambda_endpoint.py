@@ -24,7 +24,7 @@ from local_stack.functions import FUNCTIONS_DIR, LambdaContext, LocalFunction, d
 from local_stack.logs import configure
 
 if TYPE_CHECKING:
-    from contact_center.data.dynamodb_client import DynamoDBClient
+    from contact_center.aws.dynamodb import DynamoDBClient
 
 log = logging.getLogger("local_stack.lambda")
 
@@ -158,7 +158,7 @@ class StreamPoller(threading.Thread):
     def run(self) -> None:
         import boto3
 
-        from contact_center.data.dynamodb_client import DynamoDBClient
+        from contact_center.aws.dynamodb import DynamoDBClient
 
         # Short timeouts: a request lost by the local database must cost a moment, not the SDK's
         # default minute, during which no seat change would reach its handler. A retried

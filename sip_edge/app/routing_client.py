@@ -1,8 +1,8 @@
 """The edge's client of the routing function: Lambda ``Invoke`` from the event loop.
 
 The same call in AWS and in local mode: the SDK finds the endpoint its usual way, so locally
-``AWS_ENDPOINT_URL_LAMBDA`` points it at the local Lambda service (``lambda_invoke``: the SDK's
-endpoint, credentials and signer, sent without blocking the loop or a thread). Every call is
+``AWS_ENDPOINT_URL_LAMBDA`` points it at the local Lambda service (``contact_center.aws.lambda_invoke``:
+the SDK's endpoint, credentials and signer, sent without blocking the loop or a thread). Every call is
 awaited with a deadline, so the SIP event loop never waits on the network.
 
 Throttling, server errors, broken connections, timeouts and answers the function marks
@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from contact_center.aws.lambda_invoke import InvokeError, LambdaInvoker
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing_decisions import (
     Acknowledged,
@@ -27,7 +28,6 @@ from contact_center.services.routing_decisions import (
     RoutingDecision,
     decision_from_dict,
 )
-from sip_edge.app.lambda_invoke import InvokeError, LambdaInvoker
 
 FUNCTION_NAME_ENV = "ROUTING_FUNCTION_NAME"
 DEFAULT_FUNCTION_NAME = "routing"

@@ -6,19 +6,19 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from contact_center.data.bindings import BindingRepository, binding_values
-from contact_center.data.catalog import TrunkRepository
+from contact_center.data.bindings import BindingItems, binding_values
+from contact_center.data.catalog import TrunkItems
 from contact_center.data.models import BindingItem
-from contact_center.data.seats import SipUserRepository
-from contact_center.data.sessions import DialogRepository, EdgeTaskRepository, dialog_item
+from contact_center.data.seats import SipUserItems
+from contact_center.data.sessions import DialogItems, EdgeTaskItems, dialog_item
 from sip_edge.app.dialogs import StoredCall
 from sip_edge.app.location import Binding
 from sip_edge.app.trunks import Trunk
 
 
 class TableCredentialSource:
-    def __init__(self, users: SipUserRepository | None = None) -> None:
-        self._users = users or SipUserRepository()
+    def __init__(self, users: SipUserItems | None = None) -> None:
+        self._users = users or SipUserItems()
 
     def ha1s(self, username: str) -> Mapping[str, str] | None:
         user = self._users.get(username)
@@ -26,8 +26,8 @@ class TableCredentialSource:
 
 
 class TableBindingStore:
-    def __init__(self, bindings: BindingRepository | None = None) -> None:
-        self._bindings = bindings or BindingRepository()
+    def __init__(self, bindings: BindingItems | None = None) -> None:
+        self._bindings = bindings or BindingItems()
 
     def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
         # Plain values, not models: the write-behind encodes them straight into request items.
@@ -75,16 +75,16 @@ def _from_item(item: BindingItem) -> Binding:
 
 
 class TableTrunkSource:
-    def __init__(self, trunks: TrunkRepository | None = None) -> None:
-        self._trunks = trunks or TrunkRepository()
+    def __init__(self, trunks: TrunkItems | None = None) -> None:
+        self._trunks = trunks or TrunkItems()
 
     def trunks(self) -> list[Trunk]:
         return [Trunk(item.trunk_id, tuple(item.source_cidrs or ())) for item in self._trunks.all()]
 
 
 class TableDialogStore:
-    def __init__(self, dialogs: DialogRepository | None = None) -> None:
-        self._dialogs = dialogs or DialogRepository()
+    def __init__(self, dialogs: DialogItems | None = None) -> None:
+        self._dialogs = dialogs or DialogItems()
 
     def save(self, key: str, call: StoredCall, now: int, ttl_seconds: int) -> None:
         self._dialogs.save(
@@ -111,8 +111,8 @@ class TableDialogStore:
 
 
 class TableEdgeDirectory:
-    def __init__(self, tasks: EdgeTaskRepository | None = None, region: str | None = None) -> None:
-        self._tasks = tasks or EdgeTaskRepository()
+    def __init__(self, tasks: EdgeTaskItems | None = None, region: str | None = None) -> None:
+        self._tasks = tasks or EdgeTaskItems()
         self._region = region
 
     def heartbeat(self, task_id: str, address: str, now: int, active_calls: int) -> None:

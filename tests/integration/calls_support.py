@@ -178,12 +178,12 @@ def register(stack: RunningStack, seat: Seat, tmp: Path, edge_port: int | None =
 
 def wait_for_binding(stack: RunningStack, seat: Seat, timeout: float = 5.0) -> None:
     """The registrar writes bindings behind (within about a second); routing reads them from the table."""
-    from contact_center.data.bindings import BindingRepository
+    from contact_center.data.bindings import BindingItems
 
     bind_table(stack)
     aor = f"sip:{seat.username}@{seat.domain}"
     deadline = time.monotonic() + timeout
-    while not BindingRepository().current(aor, int(time.time())):
+    while not BindingItems().current(aor, int(time.time())):
         assert time.monotonic() < deadline, f"the binding of {aor} never reached the table"
         time.sleep(0.05)
 
@@ -251,10 +251,10 @@ def bind_table(stack: RunningStack) -> None:
 
 def records(stack: RunningStack, merchant: Merchant, count: int = 1, timeout: float = 8.0) -> list[Any]:
     """The queue's contact records of today, once there are `count` of them."""
-    from contact_center.data.contacts import ContactRepository, now_ms, utc_day
+    from contact_center.data.contacts import ContactItems, now_ms, utc_day
 
     bind_table(stack)
-    repository = ContactRepository()
+    repository = ContactItems()
     deadline = time.monotonic() + timeout
     while True:
         found = repository.records_for_queue(merchant.queue_id, utc_day(now_ms()))

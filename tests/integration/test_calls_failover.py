@@ -97,12 +97,12 @@ def extra_edge(stack: RunningStack, task_id: str, tmp: Path) -> Iterator[tuple[s
 
 
 def stored_dialog(stack: RunningStack, key: str, timeout: float = 5.0) -> bool:
-    from contact_center.data.sessions import DialogRepository
+    from contact_center.data.sessions import DialogItems
 
     bind_table(stack)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if DialogRepository().get(key, int(time.time())) is not None:
+        if DialogItems().get(key, int(time.time())) is not None:
             return True
         time.sleep(0.1)
     return False

@@ -213,12 +213,12 @@ class UdpAgent:
 
 
 def waiting(stack: RunningStack, merchant: Merchant, timeout: float = 10.0) -> bool:
-    from contact_center.data.contacts import ContactRepository
+    from contact_center.data.contacts import ContactItems
 
     bind_table(stack)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if ContactRepository().waiting(merchant.queue_id):
+        if ContactItems().waiting(merchant.queue_id):
             return True
         time.sleep(0.05)
     return False

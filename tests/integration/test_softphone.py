@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from contact_center.data import table
-from contact_center.data.bindings import BindingRepository
+from contact_center.data.bindings import BindingItems
 from tests.support.dynamodb import free_port
 from tests.support.stack import RunningStack, http_json, running_stack
 
@@ -83,7 +83,7 @@ def test_baresip_registers_with_the_seat_credentials(tmp_path: Path) -> None:
             # The binding reaches the table (written behind) with the phone's own User-Agent.
             table.bind(table_name="switchboard", host=stack.dynamodb_endpoint)
             aor = f"sip:{sip['username']}@{sip['domain']}"
-            while not (bindings := BindingRepository().current(aor, int(time.time()))):
+            while not (bindings := BindingItems().current(aor, int(time.time()))):
                 assert time.monotonic() < deadline, "the binding was never written"
                 time.sleep(0.1)
             assert "baresip" in (bindings[0].user_agent or "")

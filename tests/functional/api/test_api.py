@@ -11,9 +11,9 @@ import pytest
 from chalice.test import Client
 
 from contact_center import bootstrap
-from contact_center.data.bindings import BindingRepository, new_binding
-from contact_center.data.merchants import MerchantRepository
-from contact_center.data.seats import SeatRepository, SipUserRepository
+from contact_center.data.bindings import BindingItems, new_binding
+from contact_center.data.merchants import MerchantItems
+from contact_center.data.seats import SeatItems, SipUserItems
 from contact_center.domain.agent_state import ReleaseReservation, Reserve
 from contact_center.domain.credentials import digest_ha1
 from contact_center.services.routing_decisions import Connect
@@ -213,7 +213,7 @@ def test_seat_creation_returns_sip_credentials_stored_as_ha1_only(api: Api) -> N
     sip = created["sip"]
     assert (sip["domain"], sip["registrar"]) == (SIP_DOMAIN, SIP_REGISTRAR)
     assert created["state"] == "offline" and created["queue_ids"] == [queue_id]
-    user = SipUserRepository().get(sip["username"])
+    user = SipUserItems().get(sip["username"])
     assert user is not None
     ha1 = user.ha1.as_dict()
     assert ha1 == {
@@ -232,7 +232,7 @@ def test_rotating_credentials_replaces_the_ha1(api: Api) -> None:
     assert rotated.status == 201
     assert rotated.body["username"] == created["sip"]["username"]
     assert rotated.body["password"] != created["sip"]["password"]
-    user = SipUserRepository().get(created["sip"]["username"])
+    user = SipUserItems().get(created["sip"]["username"])
     assert user is not None
     assert user.ha1["MD5"] == digest_ha1(rotated.body["username"], SIP_DOMAIN, rotated.body["password"])
 
@@ -291,7 +291,7 @@ def test_ring_timeout_is_set_on_create_changed_by_patch_and_shown_everywhere(api
     renamed = api.patch(path, {"display_name": "Bob B."}, key=key).body
     assert (renamed["display_name"], renamed["ring_timeout_seconds"]) == ("Bob B.", 45)
     assert api.get(path, key=key).body == renamed
-    assert int(SeatRepository().get(merchant_id, quick["seat_id"]).ring_timeout_seconds) == 45
+    assert int(SeatItems().get(merchant_id, quick["seat_id"]).ring_timeout_seconds) == 45
 
 
 @pytest.mark.parametrize("value", [4, 121, 0, True, "20", 20.5, None])
@@ -337,7 +337,7 @@ def test_the_router_rings_for_the_ring_timeout_set_over_the_api(api: Api, set_by
     assert api.put(seat_path + "/state", {"state": "available"}, key=key).status == 200
     username = seat["sip"]["username"]
     aor, contact = f"sip:{username}@{SIP_DOMAIN}", f"sip:{username}@192.0.2.10:5062"
-    BindingRepository().write_batch([new_binding(aor, contact, int(time.time()) + 3600)], [])
+    BindingItems().write_batch([new_binding(aor, contact, int(time.time()) + 3600)], [])
     # when a call arrives for the queue's number,
     decision = bootstrap.services().routing.new_contact(
         number, "+4930123", "edge-1", "c-ring", time.time_ns() // 1_000_000
@@ -377,7 +377,7 @@ def test_agent_state_follows_the_domain_state_machine(api: Api) -> None:
     paused = api.put(path, {"state": "not_ready", "reason": "lunch"}, key=key).body
     assert (paused["state"], paused["reason"]) == ("not_ready", "lunch")
     assert api.get(path, key=key).body == paused
-    assert SeatRepository().get(merchant_id, seat_id).state == "not_ready"
+    assert SeatItems().get(merchant_id, seat_id).state == "not_ready"
     no_reason = api.put(path, {"state": "not_ready"}, key=key)
     assert (no_reason.status, no_reason.error["field"]) == (400, "reason")
     not_settable = api.put(path, {"state": "on_contact"}, key=key)
@@ -515,8 +515,8 @@ def test_concurrent_seat_creation_stops_exactly_at_the_licence(
         statuses = list(pool.map(create, range(20)))
 
     assert sorted(statuses) == [201] * 5 + [402] * 15
-    assert int(MerchantRepository().get(merchant_id).seats_used) == 5
-    assert len(SeatRepository().all_for_merchant(merchant_id)) == 5
+    assert int(MerchantItems().get(merchant_id).seats_used) == 5
+    assert len(SeatItems().all_for_merchant(merchant_id)) == 5
 
 
 def test_one_app_serves_concurrent_requests_each_with_its_own_request(api: Api) -> None:

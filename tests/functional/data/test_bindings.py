@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from contact_center.data import table
-from contact_center.data.bindings import BindingRepository, binding_key, binding_values, new_binding
+from contact_center.data.bindings import BindingItems, binding_key, binding_values, new_binding
 from contact_center.data.encoding import ItemEncoder
 from contact_center.data.models import BindingItem, SipUserItem, TrunkItem
 from sip_edge.app.location import Binding
@@ -73,7 +73,7 @@ def test_encoder_refuses_map_attributes() -> None:
 @pytest.mark.usefixtures("any_table")
 @pytest.mark.parametrize("values", VALUES.values(), ids=VALUES.keys())
 def test_table_holds_exactly_the_models_item(values: dict[str, Any]) -> None:
-    BindingRepository().write_batch([values], [])
+    BindingItems().write_batch([values], [])
 
     client = boto3.client("dynamodb", region_name=table.BINDING.region, endpoint_url=table.BINDING.host)
     key = {"pk": {"S": values["pk"]}, "sk": {"S": values["sk"]}}
@@ -83,10 +83,10 @@ def test_table_holds_exactly_the_models_item(values: dict[str, Any]) -> None:
 
 @pytest.mark.usefixtures("any_table")
 def test_models_and_values_can_be_mixed_in_one_batch() -> None:
-    BindingRepository().write_batch(
+    BindingItems().write_batch(
         [new_binding(AOR, "sip:alice@10.0.0.1:5060", NOW + 60), VALUES["outbound and path"]], []
     )
-    assert {b.contact_uri for b in BindingRepository().current(AOR, NOW)} == {
+    assert {b.contact_uri for b in BindingItems().current(AOR, NOW)} == {
         "sip:alice@10.0.0.1:5060",
         "sip:alice@10.0.0.2:5061;transport=tls",
     }

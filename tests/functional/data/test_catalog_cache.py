@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from contact_center.data import table
-from contact_center.data.catalog import CatalogCache, NumberRepository, QueueRepository
+from contact_center.data.catalog import CatalogCache, NumberItems, QueueItems
 from contact_center.data.models import NumberItem, QueueItem
-from contact_center.data.routing_store import DynamoRoutingCatalog
+from contact_center.data.repositories.catalog import RoutingCatalogRepository
 
 NOW_MS = 1_790_000_000_000
 
@@ -65,23 +65,21 @@ def test_entries_are_per_table() -> None:
 
 
 def test_writes_through_the_repositories_invalidate_the_router_s_view(moto_table: str) -> None:
-    catalog = DynamoRoutingCatalog()  # the process's cache, which the repositories invalidate
+    catalog = RoutingCatalogRepository()  # the process's cache, which the repositories invalidate
     assert catalog.number("+15550100") is None  # a miss is cached too
-    QueueRepository().create(QueueItem(merchant_id="m1", queue_id="q1", name="Sales", created_at=NOW_MS))
-    NumberRepository().create(
-        NumberItem(number="+15550100", merchant_id="m1", queue_id="q1", created_at=NOW_MS)
-    )
+    QueueItems().create(QueueItem(merchant_id="m1", queue_id="q1", name="Sales", created_at=NOW_MS))
+    NumberItems().create(NumberItem(number="+15550100", merchant_id="m1", queue_id="q1", created_at=NOW_MS))
     route = catalog.number("+15550100")
     assert route is not None and route.queue_id == "q1"
     queue = catalog.queue("m1", "q1")
     assert queue is not None and queue.config.wrap_up_seconds == 0
-    QueueRepository().update("m1", "q1", {"wrap_up_seconds": 20})
+    QueueItems().update("m1", "q1", {"wrap_up_seconds": 20})
     queue = catalog.queue("m1", "q1")
     assert queue is not None and queue.config.wrap_up_seconds == 20
     # The round-robin cursor this process moves is written through to its cached queue.
     catalog.set_round_robin_cursor("m1", "q1", "s7")
     queue = catalog.queue("m1", "q1")
     assert queue is not None and queue.round_robin_cursor == "s7"
-    NumberRepository().delete("m1", "+15550100")
-    QueueRepository().delete("m1", "q1")
+    NumberItems().delete("m1", "+15550100")
+    QueueItems().delete("m1", "q1")
     assert catalog.number("+15550100") is None and catalog.queue("m1", "q1") is None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from contact_center.data.models import EdgeTaskItem
-from contact_center.data.sessions import EdgeTaskRepository
+from contact_center.data.sessions import EdgeTaskItems
 
 NOW = 1_790_000_000
 
 
 def test_a_task_is_alive_until_its_heartbeat_lapses_then_listed_as_lost(any_table: str) -> None:
-    tasks = EdgeTaskRepository()
+    tasks = EdgeTaskItems()
     tasks.heartbeat("edge-a", "10.0.0.1:5060", NOW, ttl_seconds=30)
     tasks.heartbeat("edge-b", "10.0.0.2:5060", NOW - 40, ttl_seconds=30)
     assert [t.task_id for t in tasks.live(NOW)] == ["edge-a"]
@@ -20,7 +20,7 @@ def test_a_task_is_alive_until_its_heartbeat_lapses_then_listed_as_lost(any_tabl
 
 
 def test_forgetting_a_loss_does_not_forget_a_task_that_came_back(any_table: str) -> None:
-    tasks = EdgeTaskRepository()
+    tasks = EdgeTaskItems()
     tasks.heartbeat("edge-b", "10.0.0.2:5060", NOW - 40)
     (lost,) = tasks.lost(NOW)
     # It beats again before the fleet forgets it: the stale loss is not forgotten over it.
@@ -44,7 +44,7 @@ def test_a_heartbeat_written_before_liveness_was_recorded_lives_as_long_as_its_t
         heartbeat_at=NOW,
         expires_at=NOW + 30,
     ).save()
-    tasks = EdgeTaskRepository()
+    tasks = EdgeTaskItems()
     assert [t.task_id for t in tasks.live(NOW)] == ["edge-old"]
     assert tasks.get("edge-old", NOW + 31) is None
     assert tasks.lost(NOW + 31) == []  # nothing to sweep: its record never said when it stopped

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from contact_center.data import errors, keys
-from contact_center.data.bindings import BindingRepository, new_binding
-from contact_center.data.catalog import NumberRepository, QueueRepository, TrunkRepository
-from contact_center.data.contacts import ContactRepository, utc_day
-from contact_center.data.merchants import ApiKeyRepository, MerchantRepository, new_api_key, new_merchant
+from contact_center.data import keys
+from contact_center.data.bindings import BindingItems, new_binding
+from contact_center.data.catalog import NumberItems, QueueItems, TrunkItems
+from contact_center.data.contacts import ContactItems, utc_day
+from contact_center.data.merchants import ApiKeyItems, MerchantItems, new_api_key, new_merchant
 from contact_center.data.models import (
     ContactItem,
     MerchantItem,
@@ -18,8 +18,10 @@ from contact_center.data.models import (
     RecordItem,
     TrunkItem,
 )
-from contact_center.data.seats import SeatRepository, SeatState, new_seat, new_sip_user
-from contact_center.data.sessions import DialogRepository, IdempotencyRepository, dialog_item
+from contact_center.data.seats import SeatItems, SeatState, new_seat, new_sip_user
+from contact_center.data.sessions import DialogItems, IdempotencyItems, dialog_item
+from contact_center.domain.errors import LicenceBelowUsageError, SeatLicenceExhaustedError
+from contact_center.services import errors
 
 pytestmark = pytest.mark.usefixtures("any_table")
 
@@ -28,22 +30,22 @@ NOW = NOW_MS // 1000
 
 
 def make_merchant(mid: str = "m1", licences: int = 2) -> None:
-    MerchantRepository().create(
+    MerchantItems().create(
         new_merchant(mid, "Acme", "ops@acme.test", licences, NOW_MS),
         new_api_key(f"hash-{mid}", f"key-{mid}", mid, "sk_live_ab", NOW_MS),
     )
 
 
 def make_seat(sid: str, mid: str = "m1", username: str | None = None) -> None:
-    SeatRepository().create(
+    SeatItems().create(
         new_seat(mid, sid, f"Agent {sid}", username or f"u-{sid}", {"english": 3}, {"q1": 1}, NOW_MS),
         new_sip_user(username or f"u-{sid}", mid, sid, "sip.test", {"MD5": "x", "SHA-256": "y"}),
     )
 
 
 def go_available(sid: str, idle_since: int, mid: str = "m1") -> None:
-    seat = SeatRepository().get(mid, sid)
-    SeatRepository().save_state(
+    seat = SeatItems().get(mid, sid)
+    SeatItems().save_state(
         mid,
         sid,
         int(seat.version),
@@ -55,31 +57,31 @@ def go_available(sid: str, idle_since: int, mid: str = "m1") -> None:
 
 def test_merchant_and_first_key_are_created_together() -> None:
     make_merchant()
-    assert MerchantRepository().get("m1").seat_licenses == 2
-    key = ApiKeyRepository().find_by_hash("hash-m1")
+    assert MerchantItems().get("m1").seat_licenses == 2
+    key = ApiKeyItems().find_by_hash("hash-m1")
     assert key is not None and key.merchant_id == "m1"
 
 
 def test_duplicate_merchant_is_rejected_and_writes_nothing() -> None:
     make_merchant()
     with pytest.raises(errors.AlreadyExistsError):
-        MerchantRepository().create(
+        MerchantItems().create(
             new_merchant("m1", "Other", "x@y.test", 9, NOW_MS),
             new_api_key("hash-other", "k2", "m1", "p", NOW_MS),
         )
-    assert ApiKeyRepository().find_by_hash("hash-other") is None  # the transaction rolled back
-    assert MerchantRepository().get("m1").name == "Acme"
+    assert ApiKeyItems().find_by_hash("hash-other") is None  # the transaction rolled back
+    assert MerchantItems().get("m1").name == "Acme"
 
 
 def test_seat_creation_stops_at_the_licence_with_figures() -> None:
     make_merchant(licences=2)
     make_seat("s1")
     make_seat("s2")
-    with pytest.raises(errors.LicenceExhaustedError) as caught:
+    with pytest.raises(SeatLicenceExhaustedError) as caught:
         make_seat("s3")
     assert (caught.value.licensed, caught.value.used) == (2, 2)
-    assert MerchantRepository().get("m1").seats_used == 2
-    assert [s.seat_id for s in SeatRepository().all_for_merchant("m1")] == ["s1", "s2"]
+    assert MerchantItems().get("m1").seats_used == 2
+    assert [s.seat_id for s in SeatItems().all_for_merchant("m1")] == ["s1", "s2"]
 
 
 def test_taken_sip_username_rolls_back_the_licence() -> None:
@@ -87,27 +89,27 @@ def test_taken_sip_username_rolls_back_the_licence() -> None:
     make_seat("s1", username="alice")
     with pytest.raises(errors.AlreadyExistsError):
         make_seat("s2", username="alice")
-    assert MerchantRepository().get("m1").seats_used == 1
+    assert MerchantItems().get("m1").seats_used == 1
     with pytest.raises(errors.NotFoundError):
-        SeatRepository().get("m1", "s2")
+        SeatItems().get("m1", "s2")
 
 
 def test_licences_cannot_drop_below_seats_in_use() -> None:
     make_merchant(licences=3)
     make_seat("s1")
     make_seat("s2")
-    with pytest.raises(errors.LicenceBelowUsageError) as caught:
-        MerchantRepository().set_seat_licenses("m1", 1)
+    with pytest.raises(LicenceBelowUsageError) as caught:
+        MerchantItems().set_seat_licenses("m1", 1)
     assert caught.value.to_remove == 1
-    assert MerchantRepository().set_seat_licenses("m1", 2) is not None
-    assert MerchantRepository().get("m1").seat_licenses == 2
+    assert MerchantItems().set_seat_licenses("m1", 2) is not None
+    assert MerchantItems().get("m1").seat_licenses == 2
 
 
 def test_deleting_a_seat_frees_its_licence_and_username() -> None:
     make_merchant(licences=1)
     make_seat("s1", username="alice")
-    SeatRepository().delete("m1", "s1")
-    assert MerchantRepository().get("m1").seats_used == 0
+    SeatItems().delete("m1", "s1")
+    assert MerchantItems().get("m1").seats_used == 0
     make_seat("s2", username="alice")  # both the licence and the username are free again
 
 
@@ -116,10 +118,8 @@ def test_seat_state_writes_need_the_version_they_read() -> None:
     make_seat("s1")
     go_available("s1", NOW_MS)
     with pytest.raises(errors.ConcurrentUpdateError):
-        SeatRepository().save_state(
-            "m1", "s1", 1, SeatState(state="not_ready", version=2, state_since=NOW_MS)
-        )
-    assert SeatRepository().get("m1", "s1").state == "available"
+        SeatItems().save_state("m1", "s1", 1, SeatState(state="not_ready", version=2, state_since=NOW_MS))
+    assert SeatItems().get("m1", "s1").state == "available"
 
 
 def test_available_index_lists_longest_idle_first_and_only_available() -> None:
@@ -129,57 +129,57 @@ def test_available_index_lists_longest_idle_first_and_only_available() -> None:
     go_available("s1", NOW_MS + 300)
     go_available("s2", NOW_MS + 100)
     go_available("s3", NOW_MS + 200)
-    seat = SeatRepository().get("m1", "s3")
-    SeatRepository().save_state(
+    seat = SeatItems().get("m1", "s3")
+    SeatItems().save_state(
         "m1",
         "s3",
         int(seat.version),
         SeatState(state="not_ready", version=int(seat.version) + 1, state_since=NOW_MS),
     )
-    assert [s.seat_id for s in SeatRepository().available("m1")] == ["s2", "s1"]
+    assert [s.seat_id for s in SeatItems().available("m1")] == ["s2", "s1"]
 
 
 def test_numbers_are_unique_platform_wide_and_need_their_queue() -> None:
     make_merchant("m1")
     make_merchant("m2")
-    QueueRepository().create(QueueItem(merchant_id="m1", queue_id="q1", name="Sales", created_at=NOW_MS))
-    NumberRepository().create(
+    QueueItems().create(QueueItem(merchant_id="m1", queue_id="q1", name="Sales", created_at=NOW_MS))
+    NumberItems().create(
         NumberItem(number="+14155550100", merchant_id="m1", queue_id="q1", created_at=NOW_MS)
     )
     with pytest.raises(errors.AlreadyExistsError):
-        NumberRepository().create(
+        NumberItems().create(
             NumberItem(number="+14155550100", merchant_id="m2", queue_id="q1", created_at=NOW_MS)
         )
     with pytest.raises(errors.NotFoundError):
-        NumberRepository().create(
+        NumberItems().create(
             NumberItem(number="+14155550101", merchant_id="m1", queue_id="missing", created_at=NOW_MS)
         )
-    assert NumberRepository().get("+14155550101") is None
-    assert [n.number for n in NumberRepository().all_for_merchant("m1")] == ["+14155550100"]
+    assert NumberItems().get("+14155550101") is None
+    assert [n.number for n in NumberItems().all_for_merchant("m1")] == ["+14155550100"]
     with pytest.raises(errors.NotFoundError):
-        NumberRepository().delete("m2", "+14155550100")  # not m2's number
+        NumberItems().delete("m2", "+14155550100")  # not m2's number
     with pytest.raises(errors.InUseError):
-        QueueRepository().delete("m1", "q1")
+        QueueItems().delete("m1", "q1")
 
 
 def test_lists_paginate_with_tokens() -> None:
     for i in range(5):
-        TrunkRepository().create(
+        TrunkItems().create(
             TrunkItem(trunk_id=f"t{i}", name=f"carrier{i}", source_cidrs=["127.0.0.0/8"], created_at=NOW_MS)
         )
-    first = TrunkRepository().list(limit=2)
+    first = TrunkItems().page(limit=2)
     assert len(first.items) == 2 and first.next_token
     seen = [t.trunk_id for t in first.items]
     token = first.next_token
     while token:
-        page = TrunkRepository().list(limit=2, next_token=token)
+        page = TrunkItems().page(limit=2, next_token=token)
         seen += [t.trunk_id for t in page.items]
         token = page.next_token
     assert seen == [f"t{i}" for i in range(5)]
 
 
 def test_bindings_filter_expired_contacts() -> None:
-    repo = BindingRepository()
+    repo = BindingItems()
     repo.write_batch(
         [
             new_binding("sip:alice@sip.test", "sip:alice@10.0.0.1:5060", NOW + 60, flow_owner="edge-a"),
@@ -196,7 +196,7 @@ def test_bindings_filter_expired_contacts() -> None:
 
 
 def _queued_contact(cid: str, priority: int, at: int) -> None:
-    repo = ContactRepository()
+    repo = ContactItems()
     repo.create(ContactItem(contact_id=cid, state="initiated", created_at=at, version=1))
     repo.enqueue(cid, 1, "q1", priority, at)
 
@@ -205,7 +205,7 @@ def test_queue_heads_are_ordered_by_priority_then_age() -> None:
     _queued_contact("c-old-low", 5, NOW_MS)
     _queued_contact("c-new-urgent", 1, NOW_MS + 50)
     _queued_contact("c-new-low", 5, NOW_MS + 10)
-    assert [c.contact_id for c in ContactRepository().waiting("q1")] == [
+    assert [c.contact_id for c in ContactItems().waiting("q1")] == [
         "c-new-urgent",
         "c-old-low",
         "c-new-low",
@@ -218,8 +218,8 @@ def test_offer_reserves_one_seat_for_one_contact_only() -> None:
     go_available("s1", NOW_MS)
     _queued_contact("c1", 5, NOW_MS)
     _queued_contact("c2", 5, NOW_MS + 1)
-    repo = ContactRepository()
-    seat = SeatRepository().get("m1", "s1")
+    repo = ContactItems()
+    seat = SeatItems().get("m1", "s1")
     reserved = SeatState("reserved", int(seat.version) + 1, NOW_MS, contact_id="c1")
     repo.offer(repo.get("c1"), seat, reserved, NOW_MS)
     # A second contact racing for the same (stale) seat snapshot loses, and stays queued.
@@ -232,13 +232,13 @@ def test_offer_reserves_one_seat_for_one_contact_only() -> None:
         )
     assert repo.get("c2").state == "queued"
     assert [c.contact_id for c in repo.waiting("q1")] == ["c2"]
-    assert SeatRepository().get("m1", "s1").contact_id == "c1"
-    assert SeatRepository().available("m1") == []
+    assert SeatItems().get("m1", "s1").contact_id == "c1"
+    assert SeatItems().available("m1") == []
 
 
 def test_ending_a_contact_writes_one_record_and_counts_it() -> None:
     _queued_contact("c1", 5, NOW_MS)
-    repo = ContactRepository()
+    repo = ContactItems()
     live = repo.get("c1")
     record = RecordItem(
         contact_id="c1",
@@ -260,7 +260,7 @@ def test_ending_a_contact_writes_one_record_and_counts_it() -> None:
 
 
 def test_queue_counters_are_sharded_and_summed_by_the_reader() -> None:
-    repo = ContactRepository()
+    repo = ContactItems()
     for index in range(24):
         repo.create(
             ContactItem(
@@ -289,7 +289,7 @@ def test_queue_counters_are_sharded_and_summed_by_the_reader() -> None:
 
 
 def test_dialogs_and_idempotency_records_expire() -> None:
-    dialogs = DialogRepository()
+    dialogs = DialogItems()
     dialogs.save(
         dialog_item(
             "d1",
@@ -304,7 +304,7 @@ def test_dialogs_and_idempotency_records_expire() -> None:
     found = dialogs.get("d1", NOW + 5)
     assert found is not None and found.legs["a"]["call_id"] == "x"
     assert dialogs.get("d1", NOW + 11) is None
-    idem = IdempotencyRepository()
+    idem = IdempotencyItems()
     assert idem.claim("m1:POST /x", "key-1", "h", NOW) is True
     assert idem.claim("m1:POST /x", "key-1", "h", NOW) is False
     idem.complete("m1:POST /x", "key-1", 201, '{"ok": true}')
@@ -316,6 +316,6 @@ def test_dialogs_and_idempotency_records_expire() -> None:
 def test_merchant_listing_uses_the_index() -> None:
     make_merchant("m1")
     make_merchant("m2")
-    page = MerchantRepository().list(limit=10, next_token=None)
+    page = MerchantItems().page(limit=10, next_token=None)
     assert {m.merchant_id for m in page.items} == {"m1", "m2"}
     assert all(isinstance(m, MerchantItem) for m in page.items)

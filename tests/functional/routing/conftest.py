@@ -10,17 +10,15 @@ from typing import Any
 import pytest
 
 from contact_center.data import table
-from contact_center.data.bindings import BindingRepository, new_binding
-from contact_center.data.catalog import NumberRepository, QueueRepository
-from contact_center.data.merchants import MerchantRepository, new_api_key, new_merchant
+from contact_center.data.bindings import BindingItems, new_binding
+from contact_center.data.catalog import NumberItems, QueueItems
+from contact_center.data.merchants import MerchantItems, new_api_key, new_merchant
 from contact_center.data.models import ALL_MODELS, NumberItem, QueueItem
-from contact_center.data.routing_store import (
-    DynamoAgentSeats,
-    DynamoLiveContacts,
-    DynamoRegistrations,
-    DynamoRoutingCatalog,
-)
-from contact_center.data.seats import SeatRepository, new_seat, new_sip_user
+from contact_center.data.repositories.catalog import RoutingCatalogRepository
+from contact_center.data.repositories.contacts import LiveContactRepository
+from contact_center.data.repositories.seats import AgentSeatRepository
+from contact_center.data.repositories.sessions import RegistrationRepository
+from contact_center.data.seats import SeatItems, new_seat, new_sip_user
 from contact_center.domain.agent_state import (
     AgentCommand,
     AgentSnapshot,
@@ -52,16 +50,21 @@ class World:
 
     def __init__(self, policy: RoutingPolicy | None = None) -> None:
         self.events = RecordingEvents()
-        self.seats = DynamoAgentSeats()
-        self.contacts = DynamoLiveContacts()
+        self.seats = AgentSeatRepository()
+        self.contacts = LiveContactRepository()
         self.service = self.build(policy or RoutingPolicy(sip_domain=DOMAIN))
-        MerchantRepository().create(
+        MerchantItems().create(
             new_merchant("m1", "Acme", "ops@acme.test", 100, NOW), new_api_key("h-m1", "k1", "m1", "sk_", NOW)
         )
 
     def build(self, policy: RoutingPolicy) -> RoutingService:
         return RoutingService(
-            DynamoRoutingCatalog(), self.seats, self.contacts, DynamoRegistrations(), self.events, policy
+            RoutingCatalogRepository(),
+            self.seats,
+            self.contacts,
+            RegistrationRepository(),
+            self.events,
+            policy,
         )
 
     def queue(
@@ -75,7 +78,7 @@ class World:
         overflow: dict[str, str] | None = None,
         wrap_up: int = 0,
     ) -> None:
-        QueueRepository().create(
+        QueueItems().create(
             QueueItem(
                 merchant_id="m1",
                 queue_id=queue_id,
@@ -93,7 +96,7 @@ class World:
     def number(
         self, e164: str = "+15550100", queue_id: str | None = "q1", legacy_trunk: str | None = None
     ) -> None:
-        NumberRepository().create(
+        NumberItems().create(
             NumberItem(
                 number=e164, merchant_id="m1", queue_id=queue_id, legacy_trunk=legacy_trunk, created_at=NOW
             )
@@ -109,7 +112,7 @@ class World:
         registered: bool = True,
         ring_timeout: int = 20,
     ) -> None:
-        SeatRepository().create(
+        SeatItems().create(
             new_seat(
                 "m1",
                 seat_id,
@@ -129,7 +132,7 @@ class World:
             self.register(seat_id)
 
     def register(self, seat_id: str, expires_at: int = NOW // 1000 + 3600) -> None:
-        BindingRepository().write_batch(
+        BindingItems().write_batch(
             [
                 new_binding(
                     f"sip:u-{seat_id}@{DOMAIN}",

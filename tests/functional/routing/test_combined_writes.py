@@ -8,8 +8,8 @@ router reads the seat and still keeps every invariant.
 from __future__ import annotations
 
 from contact_center.data import keys
-from contact_center.data.catalog import QueueRepository
-from contact_center.data.contacts import ContactRepository, utc_day
+from contact_center.data.catalog import QueueItems
+from contact_center.data.contacts import ContactItems, utc_day
 from contact_center.data.models import ContactItem
 from contact_center.domain.agent_state import AgentState, MissOffer
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
@@ -109,7 +109,7 @@ def test_offered_is_counted_when_the_contact_reaches_the_queue_once_per_contact(
     world.number()
     assert isinstance(call(world), Queue)
     assert isinstance(call(world, at=NOW + 10), Queue)  # a retried INVITE: no second count
-    stats = ContactRepository().stats("q1", utc_day(NOW))
+    stats = ContactItems().stats("q1", utc_day(NOW))
     assert stats is not None and (stats.offered, stats.answered, stats.abandoned) == (1, 0, 0)
 
 
@@ -118,7 +118,7 @@ def test_a_queue_changed_through_the_repositories_is_routed_on_at_once(world: Wo
     world.number()
     world.seat("a1")
     assert isinstance(call(world), Connect)  # the queue is now cached
-    QueueRepository().update("m1", "q1", {"wrap_up_seconds": 45})
+    QueueItems().update("m1", "q1", {"wrap_up_seconds": 45})
     world.service.offer_result("c1", "a1", OfferOutcome.ANSWERED, NOW + 1000)
     ack = world.service.contact_ended("c1", HangupSide.AGENT, HangupCause.NORMAL_CLEARING, NOW + 2000)
     assert ack.wrap_up_deadline_ms == NOW + 2000 + 45_000

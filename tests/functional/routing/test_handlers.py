@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from contact_center import bootstrap
-from contact_center.data.sessions import DialogRepository, dialog_item
+from contact_center.data.sessions import DialogItems, dialog_item
 from contact_center.domain.agent_state import AgentState, GoAvailable
 
 from .conftest import DOMAIN, EDGE, NOW, World
@@ -162,7 +162,7 @@ def test_the_answer_stores_the_calls_dialog_and_the_end_deletes_it(world: World)
         }
     )
     assert answered["state"] == "connected"
-    dialogs = DialogRepository()
+    dialogs = DialogItems()
     for key in ("d-1", "c-alias"):
         item = dialogs.get(key, NOW // 1000)
         assert item is not None and item.contact_id == "c1" and item.owner == EDGE
@@ -207,7 +207,7 @@ def test_an_answer_that_loses_its_contact_stores_no_dialog(world: World) -> None
         }
     )
     assert late["state"] == "ended"
-    assert DialogRepository().get("d-2", NOW // 1000) is None
+    assert DialogItems().get("d-2", NOW // 1000) is None
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contact_center.data.sessions import DialogRepository, dialog_item
+from contact_center.data.sessions import DialogItems, dialog_item
 from contact_center.domain.agent_state import GoAvailable
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing_decisions import Connect, OfferOutcome
@@ -53,7 +53,7 @@ def test_every_action_of_a_calls_routing_is_granted(world: World) -> None:
     assert isinstance(connect, Connect)
     world.service.offer_result("c1", "a1", OfferOutcome.ANSWERED, NOW + 1000, dialog)
     world.service.contact_ended("c1", HangupSide.AGENT, HangupCause.NORMAL_CLEARING, NOW + 2000, dialog.keys)
-    DialogRepository().save(
+    DialogItems().save(
         dialog_item("d-1", contact_id="c1", owner=EDGE, state="confirmed", legs={}, now=0, ttl_seconds=10**9)
     )
     world.service.contact_ended("c1", HangupSide.AGENT, HangupCause.NORMAL_CLEARING, NOW + 3000, dialog.keys)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from contact_center.data.contacts import ContactRepository, utc_day
+from contact_center.data.contacts import ContactItems, utc_day
 from contact_center.domain.agent_state import AgentState, GoAvailable
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
 from contact_center.domain.events import AgentStateChanged
@@ -74,7 +74,7 @@ def test_an_available_agent_is_rung_at_once_then_talks_then_is_released(world: W
         ("agent", "normal_clearing"),
     ]
     assert world.contact("c1") is None
-    stats = ContactRepository().stats("q1", utc_day(NOW))
+    stats = ContactItems().stats("q1", utc_day(NOW))
     assert stats is not None and (stats.offered, stats.answered, stats.abandoned) == (1, 1, 0)
     # Every agent transition was published as an event with its time.
     agent_events = [e for e in world.events.events if isinstance(e, AgentStateChanged)]
@@ -108,7 +108,7 @@ def test_a_call_with_nobody_free_waits_in_the_queue(world: World) -> None:
     assert [c.contact_id for c in world.contacts.queue_heads("q1", 5)] == ["c1"]
     # A retried request (the edge timed out) returns the same answer and creates nothing new.
     assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000)
-    assert ContactRepository().stats("q1", utc_day(NOW)).offered == 1  # type: ignore[union-attr]
+    assert ContactItems().stats("q1", utc_day(NOW)).offered == 1  # type: ignore[union-attr]
 
 
 def test_a_new_contact_stays_out_of_the_queue_index_while_its_router_finds_an_agent(world: World) -> None:
@@ -126,7 +126,7 @@ def test_a_new_contact_stays_out_of_the_queue_index_while_its_router_finds_an_ag
     assert isinstance(call(world), Connect)
     # Routers of agents turning available never see it, so they do not race this router for it.
     assert heads_during_offer == [[]]
-    assert ContactRepository().stats("q1", utc_day(NOW)).offered == 1  # type: ignore[union-attr]
+    assert ContactItems().stats("q1", utc_day(NOW)).offered == 1  # type: ignore[union-attr]
 
 
 def test_an_agent_freed_while_a_new_contact_is_being_listed_is_found_by_the_second_look(world: World) -> None:
@@ -246,7 +246,7 @@ def test_caller_abandoning_in_the_queue_removes_the_contact_once(world: World) -
     # A second report of the same hang-up is a no-op.
     again = world.service.contact_ended("c1", HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED, NOW + 7100)
     assert again.stale and again.state == "ended"
-    stats = ContactRepository().stats("q1", utc_day(NOW))
+    stats = ContactItems().stats("q1", utc_day(NOW))
     assert stats is not None and (stats.offered, stats.answered, stats.abandoned) == (1, 0, 1)
 
 
@@ -365,7 +365,7 @@ def test_queue_timeout_forwards_to_the_legacy_trunk_or_rejects_with_retry_after(
     assert world.service.queue_timeout("c2", NOW + 10_000) == Reject(480, "no agent available", 60, "c2")
     record = world.record("c2")
     assert (record.hangup_side, record.hangup_cause) == ("system", "queue_timeout")
-    assert ContactRepository().stats("q9", utc_day(NOW)).timed_out == 1  # type: ignore[union-attr]
+    assert ContactItems().stats("q9", utc_day(NOW)).timed_out == 1  # type: ignore[union-attr]
 
 
 def test_the_rona_limit_stops_re_offering(world: World) -> None:

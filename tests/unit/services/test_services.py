@@ -100,7 +100,7 @@ class FakeMerchants:
     def create(self, merchant: Merchant, first_key: ApiKey, secret_hash: str) -> None:
         raise NotImplementedError
 
-    def list(self, limit: int, next_token: str | None) -> Page[Merchant]:
+    def page(self, limit: int, next_token: str | None) -> Page[Merchant]:
         raise NotImplementedError
 
 

@@ -21,7 +21,16 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
-from contact_center.data import adapters, routing_store
+from contact_center.data.repositories.catalog import (
+    NumberRepository,
+    QueueRepository,
+    RoutingCatalogRepository,
+    TrunkRepository,
+)
+from contact_center.data.repositories.contacts import LiveContactRepository, QueueActivityRepository
+from contact_center.data.repositories.merchants import ApiKeyRepository, MerchantRepository
+from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
+from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
 from contact_center.services.agent_state import AgentStateService
 from contact_center.services.api_keys import ApiKeyService
 from contact_center.services.auth import Authenticator
@@ -73,46 +82,46 @@ class Container:
         self.clock = clock
 
     @cached_property
-    def _merchant_store(self) -> adapters.DynamoMerchantStore:
-        return adapters.DynamoMerchantStore()
+    def _merchants(self) -> MerchantRepository:
+        return MerchantRepository()
 
     @cached_property
-    def _api_key_store(self) -> adapters.DynamoApiKeyStore:
-        return adapters.DynamoApiKeyStore()
+    def _api_keys(self) -> ApiKeyRepository:
+        return ApiKeyRepository()
 
     @cached_property
-    def _queue_store(self) -> adapters.DynamoQueueStore:
-        return adapters.DynamoQueueStore()
+    def _queues(self) -> QueueRepository:
+        return QueueRepository()
 
     @cached_property
-    def _seat_store(self) -> adapters.DynamoSeatStore:
-        return adapters.DynamoSeatStore()
+    def _seats(self) -> SeatRepository:
+        return SeatRepository()
 
     @cached_property
     def auth(self) -> Authenticator:
-        return Authenticator(self._api_key_store, self._merchant_store, self.settings.admin_key_sha256)
+        return Authenticator(self._api_keys, self._merchants, self.settings.admin_key_sha256)
 
     @cached_property
     def merchants(self) -> MerchantService:
-        return MerchantService(self._merchant_store, self.clock)
+        return MerchantService(self._merchants, self.clock)
 
     @cached_property
     def api_keys(self) -> ApiKeyService:
-        return ApiKeyService(self._api_key_store, self.clock)
+        return ApiKeyService(self._api_keys, self.clock)
 
     @cached_property
     def queues(self) -> QueueService:
-        return QueueService(self._queue_store, self.clock)
+        return QueueService(self._queues, self.clock)
 
     @cached_property
     def numbers(self) -> NumberService:
-        return NumberService(adapters.DynamoNumberStore(), self.clock)
+        return NumberService(NumberRepository(), self.clock)
 
     @cached_property
     def seats(self) -> SeatService:
         return SeatService(
-            self._seat_store,
-            self._queue_store,
+            self._seats,
+            self._queues,
             self.clock,
             self.settings.sip_domain,
             self.settings.sip_registrar,
@@ -120,21 +129,19 @@ class Container:
 
     @cached_property
     def agent_state(self) -> AgentStateService:
-        return AgentStateService(self._seat_store, self.clock)
+        return AgentStateService(self._seats, self.clock)
 
     @cached_property
     def stats(self) -> QueueStatsService:
-        return QueueStatsService(
-            self._queue_store, self._seat_store, adapters.DynamoQueueActivityStore(), self.clock
-        )
+        return QueueStatsService(self._queues, self._seats, QueueActivityRepository(), self.clock)
 
     @cached_property
     def trunks(self) -> TrunkService:
-        return TrunkService(adapters.DynamoTrunkStore(), self.clock)
+        return TrunkService(TrunkRepository(), self.clock)
 
     @cached_property
     def idempotency(self) -> IdempotencyService:
-        return IdempotencyService(adapters.DynamoIdempotencyStore(), self.clock)
+        return IdempotencyService(IdempotencyRepository(), self.clock)
 
     # Routing (the ACD): the routing and agent_events functions, and the SIP edge in-process.
     # ROUTING_BUSY_POLICY = "available" (default) | "not_responding": where a 486 leaves the agent.
@@ -146,10 +153,10 @@ class Container:
             sip_domain=self.settings.sip_domain, busy_leaves_agent_available=busy != "not_responding"
         )
         return RoutingService(
-            routing_store.DynamoRoutingCatalog(),
-            routing_store.DynamoAgentSeats(),
-            routing_store.DynamoLiveContacts(),
-            routing_store.DynamoRegistrations(),
+            RoutingCatalogRepository(),
+            AgentSeatRepository(),
+            LiveContactRepository(),
+            RegistrationRepository(),
             JsonLogEventSink(),
             policy,
         )

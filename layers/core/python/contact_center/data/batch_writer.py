@@ -2,7 +2,7 @@
 
 Constructing and serializing PynamoDB models costs about 45 us per item (``encoding``); a writer of
 thousands of bindings a second sends items already encoded, 25 per request, on the data layer's own
-request path (``dynamodb_client``). Nothing is dropped: ``UnprocessedItems``, throttling, 5xx answers
+request path (``contact_center.aws.dynamodb``). Nothing is dropped: ``UnprocessedItems``, throttling, 5xx answers
 and connection errors are retried with exponential backoff, and a write that still fails raises
 :class:`BatchWriteError`, so the caller keeps the changes and writes them again later.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import ClientError
 
-from contact_center.data.dynamodb_client import DynamoDBClient, RetryableError
+from contact_center.aws.dynamodb import DynamoDBClient, RetryableError
 from contact_center.data.encoding import AttributeMap
 
 BATCH_LIMIT = 25  # DynamoDB's maximum number of requests in one BatchWriteItem

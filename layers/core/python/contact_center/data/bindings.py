@@ -9,7 +9,7 @@ from typing import Any, TypedDict, Unpack
 from contact_center.data import keys, table
 from contact_center.data.batch_writer import BatchWriter, shared_writer
 from contact_center.data.encoding import ItemEncoder
-from contact_center.data.models import BindingItem
+from contact_center.data.models import BindingItem, items_of
 
 # Encodes binding values straight from BindingItem's declarations (write-behind: no model per item).
 _ENCODER = ItemEncoder(BindingItem)
@@ -71,7 +71,7 @@ def new_binding(
     return BindingItem(**binding_values(aor, contact_uri, expires_at, **options))
 
 
-class BindingRepository:
+class BindingItems:
     def __init__(self, writer: BatchWriter | None = None) -> None:
         self._writer = writer
 
@@ -88,10 +88,11 @@ class BindingRepository:
 
     def owned_by(self, edge_task_id: str, now: int) -> list[BindingItem]:
         """Bindings whose NAT flow an edge task holds (the ones it must keep alive)."""
-        return list(
+        return items_of(
+            BindingItem,
             BindingItem.gsi2.query(
                 keys.flow_index_pk(edge_task_id), filter_condition=BindingItem.expires_at > now
-            )
+            ),
         )
 
     def write_batch(

@@ -11,11 +11,11 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, U
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.errors import AlreadyExistsError, InUseError, NotFoundError
-from contact_center.data.models import NumberItem, QueueItem, TrunkItem
+from contact_center.data.models import NumberItem, QueueItem, TrunkItem, items_of
 from contact_center.data.pagination import Page, decode_token, encode_token
 from contact_center.data.table import BINDING
 from contact_center.data.transactions import failed_keys, key_of, transaction
+from contact_center.services.errors import AlreadyExistsError, InUseError, NotFoundError
 
 T = TypeVar("T")
 
@@ -91,7 +91,7 @@ def number_cache_key(number: str) -> tuple[str, str]:
     return ("number", number)
 
 
-class QueueRepository:
+class QueueItems:
     def create(self, queue: QueueItem) -> None:
         queue.pk = keys.merchant_pk(queue.merchant_id)
         queue.sk = keys.queue_sk(queue.queue_id)
@@ -111,7 +111,7 @@ class QueueRepository:
         except DoesNotExist as exc:
             raise NotFoundError("queue", queue_id) from exc
 
-    def list(self, merchant_id: str, limit: int, next_token: str | None) -> Page[QueueItem]:
+    def page(self, merchant_id: str, limit: int, next_token: str | None) -> Page[QueueItem]:
         result = QueueItem.query(
             keys.merchant_pk(merchant_id),
             QueueItem.sk.startswith(keys.QUEUE_SK_PREFIX),
@@ -141,9 +141,7 @@ class QueueRepository:
         return queue
 
     def delete(self, merchant_id: str, queue_id: str) -> None:
-        numbers = [
-            n.number for n in NumberRepository().all_for_merchant(merchant_id) if n.queue_id == queue_id
-        ]
+        numbers = [n.number for n in NumberItems().all_for_merchant(merchant_id) if n.queue_id == queue_id]
         if numbers:
             raise InUseError("queue", queue_id, f"numbers {', '.join(numbers)} route to it")
         try:
@@ -158,7 +156,7 @@ class QueueRepository:
             ROUTING_CACHE.invalidate(queue_cache_key(merchant_id, queue_id))
 
 
-class NumberRepository:
+class NumberItems:
     def create(self, number: NumberItem) -> None:
         """Claim a number for a merchant; its queue must exist at the same instant."""
         number.pk = keys.number_pk(number.number)
@@ -193,17 +191,17 @@ class NumberRepository:
         except DoesNotExist:
             return None
 
-    def list(self, merchant_id: str, limit: int, next_token: str | None) -> Page[NumberItem]:
+    def page(self, merchant_id: str, limit: int, next_token: str | None) -> Page[NumberItem]:
         result = NumberItem.gsi1.query(
             keys.merchant_numbers_index_pk(merchant_id),
             limit=limit,
             last_evaluated_key=decode_token(next_token),
         )
-        items = list(result)
+        items = items_of(NumberItem, result)
         return Page(items, encode_token(result.last_evaluated_key))
 
     def all_for_merchant(self, merchant_id: str) -> list[NumberItem]:
-        return list(NumberItem.gsi1.query(keys.merchant_numbers_index_pk(merchant_id)))
+        return items_of(NumberItem, NumberItem.gsi1.query(keys.merchant_numbers_index_pk(merchant_id)))
 
     def delete(self, merchant_id: str, number: str) -> None:
         try:
@@ -219,7 +217,7 @@ class NumberRepository:
             ROUTING_CACHE.invalidate(number_cache_key(number))
 
 
-class TrunkRepository:
+class TrunkItems:
     def create(self, trunk: TrunkItem) -> None:
         trunk.pk = keys.trunk_pk(trunk.trunk_id)
         trunk.sk = keys.TRUNK_SK
@@ -233,12 +231,12 @@ class TrunkRepository:
                 raise AlreadyExistsError("trunk", trunk.trunk_id) from exc
             raise
 
-    def list(self, limit: int = 100, next_token: str | None = None) -> Page[TrunkItem]:
+    def page(self, limit: int = 100, next_token: str | None = None) -> Page[TrunkItem]:
         result = TrunkItem.gsi1.query(
             keys.TRUNKS_INDEX_PK, limit=limit, last_evaluated_key=decode_token(next_token)
         )
-        items = list(result)
+        items = items_of(TrunkItem, result)
         return Page(items, encode_token(result.last_evaluated_key))
 
     def all(self) -> list[TrunkItem]:
-        return list(TrunkItem.gsi1.query(keys.TRUNKS_INDEX_PK))
+        return items_of(TrunkItem, TrunkItem.gsi1.query(keys.TRUNKS_INDEX_PK))

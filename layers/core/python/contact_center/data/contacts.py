@@ -13,8 +13,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.errors import AlreadyExistsError, ConcurrentUpdateError, NotFoundError
-from contact_center.data.models import ContactItem, DialogItem, QueueStatsItem, RecordItem, SeatItem
+from contact_center.data.models import ContactItem, DialogItem, QueueStatsItem, RecordItem, SeatItem, items_of
 from contact_center.data.seats import (
     SeatFromState,
     SeatState,
@@ -34,6 +33,7 @@ from contact_center.data.transactions import (
 from contact_center.domain.agent_state import AgentState
 from contact_center.domain.contact import ContactState
 from contact_center.domain.queueing import queue_sort_key
+from contact_center.services.errors import AlreadyExistsError, ConcurrentUpdateError, NotFoundError
 
 
 def utc_day(epoch_ms: int) -> str:
@@ -73,7 +73,7 @@ class Offer:
     seat_id: str
 
 
-class ContactRepository:
+class ContactItems:
     def create(self, contact: ContactItem, in_queue_index: bool = True) -> None:
         """Create a live contact. One created QUEUED is counted "offered" in its queue's counters,
         and listed in the queue's index unless ``in_queue_index`` is False (its router looks for an
@@ -153,10 +153,10 @@ class ContactRepository:
 
     def queue_heads(self, queue_id: str, limit: int = 1) -> list[ContactItem]:
         """The most urgent, oldest queued contacts of a queue (sparse index, eventually consistent)."""
-        return list(ContactItem.gsi1.query(keys.queued_index_pk(queue_id), limit=limit))
+        return items_of(ContactItem, ContactItem.gsi1.query(keys.queued_index_pk(queue_id), limit=limit))
 
     def waiting(self, queue_id: str) -> list[ContactItem]:
-        return list(ContactItem.gsi1.query(keys.queued_index_pk(queue_id)))
+        return items_of(ContactItem, ContactItem.gsi1.query(keys.queued_index_pk(queue_id)))
 
     def offer(self, contact: ContactItem, seat: SeatItem, seat_new: SeatState, now_ms: int) -> Offer:
         """Reserve a seat for a contact in one transaction.
@@ -387,12 +387,14 @@ class ContactRepository:
             raise NotFoundError("contact record", contact_id) from exc
 
     def records_for_queue(self, queue_id: str, day: str) -> list[RecordItem]:
-        return list(RecordItem.gsi1.query(keys.records_index_pk(queue_id, day)))
+        return items_of(RecordItem, RecordItem.gsi1.query(keys.records_index_pk(queue_id, day)))
 
     def owned_by_edge(self, edge_task_id: str, state: str | None = None) -> list[ContactItem]:
         """Live contacts an edge task holds, optionally only those in ``state`` (eventually consistent)."""
         condition = ContactItem.gsi2sk.startswith(f"{state}#") if state else None
-        return list(ContactItem.gsi2.query(keys.edge_contacts_index_pk(edge_task_id), condition))
+        return items_of(
+            ContactItem, ContactItem.gsi2.query(keys.edge_contacts_index_pk(edge_task_id), condition)
+        )
 
 
 def _field_actions(fields: dict[str, Any]) -> list[Any]:

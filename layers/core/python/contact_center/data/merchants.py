@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.errors import AlreadyExistsError, LicenceBelowUsageError, NotFoundError
-from contact_center.data.models import ApiKeyItem, MerchantItem
+from contact_center.data.models import ApiKeyItem, MerchantItem, items_of
 from contact_center.data.pagination import Page, decode_token, encode_token
 from contact_center.data.transactions import failed_keys, transaction
+from contact_center.domain.errors import LicenceBelowUsageError
+from contact_center.services.errors import AlreadyExistsError, NotFoundError
 
 
 def new_merchant(
@@ -46,14 +48,14 @@ def new_api_key(
     )
 
 
-class MerchantRepository:
+class MerchantItems:
     def create(self, merchant: MerchantItem, first_key: ApiKeyItem) -> None:
         """Create a merchant and its first API key together, or neither."""
         try:
             with transaction() as tx:
                 # Invariant: merchant ids are never reused.
                 tx.save(merchant, condition=MerchantItem.pk.does_not_exist())
-                ApiKeyRepository.stage_create(tx, first_key)
+                ApiKeyItems.stage_create(tx, first_key)
         except TransactWriteError as exc:
             if failed_keys(tx, exc):
                 raise AlreadyExistsError("merchant", merchant.merchant_id) from exc
@@ -65,18 +67,18 @@ class MerchantRepository:
         except DoesNotExist as exc:
             raise NotFoundError("merchant", merchant_id) from exc
 
-    def list(self, limit: int, next_token: str | None) -> Page[MerchantItem]:
+    def page(self, limit: int, next_token: str | None) -> Page[MerchantItem]:
         result = MerchantItem.gsi1.query(
             keys.MERCHANTS_INDEX_PK, limit=limit, last_evaluated_key=decode_token(next_token)
         )
-        items = list(result)
+        items = items_of(MerchantItem, result)
         return Page(items, encode_token(result.last_evaluated_key))
 
     def update_profile(
         self, merchant_id: str, *, name: str | None, contact_email: str | None
     ) -> MerchantItem:
         merchant = MerchantItem(pk=keys.merchant_pk(merchant_id), sk=keys.MERCHANT_SK)
-        actions = [MerchantItem.version.add(1)]
+        actions: list[Action] = [MerchantItem.version.add(1)]
         if name is not None:
             actions.append(MerchantItem.name.set(name))
         if contact_email is not None:
@@ -102,11 +104,12 @@ class MerchantRepository:
             if not is_condition_failure(exc):
                 raise
             current = self.get(merchant_id)  # raises NotFoundError when that was the failed part
-            raise LicenceBelowUsageError(seat_licenses, int(current.seats_used)) from exc
+            used = int(current.seats_used)
+            raise LicenceBelowUsageError(used, used - seat_licenses) from exc
         return merchant
 
 
-class ApiKeyRepository:
+class ApiKeyItems:
     """API keys are looked up by the SHA-256 of the secret; the secret itself is never stored."""
 
     @staticmethod
@@ -132,7 +135,7 @@ class ApiKeyRepository:
         result = ApiKeyItem.gsi1.query(
             keys.merchant_keys_index_pk(merchant_id), limit=limit, last_evaluated_key=decode_token(next_token)
         )
-        items = list(result)
+        items = items_of(ApiKeyItem, result)
         return Page(items, encode_token(result.last_evaluated_key))
 
     def delete(self, merchant_id: str, key_id: str) -> None:

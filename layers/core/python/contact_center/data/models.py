@@ -5,7 +5,8 @@ The models are storage shapes only; invariants live in the repositories' conditi
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar, TypeVar
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -22,7 +23,18 @@ from contact_center.data import schema
 from contact_center.data.table import BINDING, on_item_connection
 
 
-class _Gsi1(GlobalSecondaryIndex["TableItem"]):
+def _map(**options: Any) -> MapAttribute[str, Any]:
+    """A map attribute of any values (PynamoDB's constructor carries no annotations)."""
+    return MapAttribute(**options)  # type: ignore[no-untyped-call]
+
+
+def _strings() -> ListAttribute[str]:
+    """A list of strings, each stored as DynamoDB's S (PynamoDB types ``of`` as the element type,
+    where it takes the element's attribute class)."""
+    return ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
+
+
+class _Gsi1(GlobalSecondaryIndex["TableItem"]):  # type: ignore[no-untyped-call]  # PynamoDB's hook
     class Meta:
         index_name = schema.GSI1.name
         projection = AllProjection()
@@ -31,7 +43,7 @@ class _Gsi1(GlobalSecondaryIndex["TableItem"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-class _Gsi2(GlobalSecondaryIndex["TableItem"]):
+class _Gsi2(GlobalSecondaryIndex["TableItem"]):  # type: ignore[no-untyped-call]  # PynamoDB's hook
     class Meta:
         index_name = schema.GSI2.name
         projection = AllProjection()
@@ -99,8 +111,8 @@ class SeatItem(TableItem):
     merchant_id = UnicodeAttribute()
     seat_id = UnicodeAttribute()
     display_name = UnicodeAttribute()
-    skills = MapAttribute[str, Any](default=dict)  # skill name -> proficiency 1..5
-    queues = MapAttribute[str, Any](default=dict)  # queue id -> the agent's priority for it
+    skills = _map(default=dict)  # skill name -> proficiency 1..5
+    queues = _map(default=dict)  # queue id -> the agent's priority for it
     sip_username = UnicodeAttribute()
     state = UnicodeAttribute(default="offline")
     state_reason = UnicodeAttribute(null=True)
@@ -123,7 +135,7 @@ class SipUserItem(TableItem):
     merchant_id = UnicodeAttribute()
     seat_id = UnicodeAttribute()
     realm = UnicodeAttribute()
-    ha1 = MapAttribute[str, Any](default=dict)  # "MD5" / "SHA-256" -> hex
+    ha1 = _map(default=dict)  # "MD5" / "SHA-256" -> hex
     credentials_version = NumberAttribute(default=1)
 
 
@@ -136,7 +148,7 @@ class QueueItem(TableItem):
     priority = NumberAttribute(default=5)
     strategy = UnicodeAttribute(default="longest_idle")
     max_wait_seconds = NumberAttribute(default=300)
-    overflow = MapAttribute[str, Any](null=True)  # {"type": "queue"|"legacy", "target": ...}
+    overflow = _map(null=True)  # {"type": "queue"|"legacy_trunk", "target": ...}
     wrap_up_seconds = NumberAttribute(default=0)
     rr_cursor = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
@@ -157,7 +169,7 @@ class TrunkItem(TableItem):
     ENTITY = "trunk"
     trunk_id = UnicodeAttribute()
     name = UnicodeAttribute()
-    source_cidrs = ListAttribute[str](of=UnicodeAttribute, default=list)
+    source_cidrs = _strings()
     legacy = BooleanAttribute(default=False)
     created_at = NumberAttribute()
 
@@ -171,7 +183,7 @@ class BindingItem(TableItem):
     received = UnicodeAttribute(null=True)  # "ip:port" the REGISTER came from (NAT)
     transport = UnicodeAttribute(default="UDP")
     flow_owner = UnicodeAttribute(null=True)  # edge task holding the NAT flow / connection
-    path = ListAttribute[str](of=UnicodeAttribute, default=list)
+    path = _strings()
     instance_id = UnicodeAttribute(null=True)
     reg_id = NumberAttribute(null=True)
     call_id = UnicodeAttribute(null=True)
@@ -216,7 +228,7 @@ class DialogItem(TableItem):
     contact_id = UnicodeAttribute(null=True)
     owner = UnicodeAttribute(null=True)
     state = UnicodeAttribute(default="early")
-    legs = MapAttribute[str, Any](default=dict)  # leg name -> Call-ID, tags, CSeq, route set, target
+    legs = _map(default=dict)  # leg name -> Call-ID, tags, CSeq, route set, target
     updated_at = NumberAttribute()
 
 
@@ -245,7 +257,7 @@ class RecordItem(TableItem):
 
 class QueueStatsItem(TableItem):
     """One shard of a queue's counters for one UTC day (``keys.queue_stats_sk``: a contact's counts
-    always go to the same shard; ``ContactRepository.stats`` sums them).
+    always go to the same shard; ``ContactItems.stats`` sums them).
 
     ``offered`` counts contacts that reached the queue that day (created into it, or moved into it by
     an overflow), in the same transaction as that write; ``answered``/``abandoned``/``timed_out``
@@ -299,3 +311,15 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     EdgeTaskItem,
     IdempotencyItem,
 )
+# ``table.bind`` re-points these when a test or the local stack moves to another table.
+BINDING.register(*ALL_MODELS)
+
+
+M = TypeVar("M", bound=TableItem)
+
+
+def items_of(model: type[M], results: Iterable[TableItem]) -> list[M]:
+    """An index query's items, typed as the model queried. The indexes are declared once, on
+    ``TableItem``, so their results are typed ``TableItem``; PynamoDB builds each as the subclass the
+    query was made on, and this keeps only those."""
+    return [item for item in results if isinstance(item, model)]

@@ -5,22 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.errors import (
-    AlreadyExistsError,
-    ConcurrentUpdateError,
-    InUseError,
-    LicenceExhaustedError,
-    NotFoundError,
-)
-from contact_center.data.models import MerchantItem, SeatItem, SipUserItem
+from contact_center.data.models import MerchantItem, SeatItem, SipUserItem, items_of
 from contact_center.data.pagination import Page, decode_token, encode_token
 from contact_center.data.transactions import failed_keys, key_of, transaction
 from contact_center.domain.agent_state import AgentState
+from contact_center.domain.errors import SeatLicenceExhaustedError
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
+from contact_center.services.errors import (
+    AlreadyExistsError,
+    ConcurrentUpdateError,
+    InUseError,
+    NotFoundError,
+)
 
 # A seat in these states is bound to a live contact and cannot be deleted under it.
 BUSY_STATES = (AgentState.RESERVED, AgentState.ON_CONTACT)
@@ -117,7 +118,7 @@ def _merchant_ref(merchant_id: str) -> MerchantItem:
     return MerchantItem(pk=keys.merchant_pk(merchant_id), sk=keys.MERCHANT_SK)
 
 
-class SeatRepository:
+class SeatItems:
     def create(self, seat: SeatItem, sip_user: SipUserItem) -> None:
         """Take one licence, create the seat and its SIP user: all three or none."""
         merchant = _merchant_ref(seat.merchant_id)
@@ -141,7 +142,7 @@ class SeatRepository:
                     current = MerchantItem.get(merchant.pk, merchant.sk, consistent_read=True)
                 except DoesNotExist:
                     raise NotFoundError("merchant", seat.merchant_id) from exc
-                raise LicenceExhaustedError(int(current.seat_licenses), int(current.seats_used)) from exc
+                raise SeatLicenceExhaustedError(int(current.seat_licenses), int(current.seats_used)) from exc
             if key_of(seat) in failed:
                 raise AlreadyExistsError("seat", seat.seat_id) from exc
             if key_of(sip_user) in failed:
@@ -156,7 +157,7 @@ class SeatRepository:
         except DoesNotExist as exc:
             raise NotFoundError("seat", seat_id) from exc
 
-    def list(self, merchant_id: str, limit: int, next_token: str | None) -> Page[SeatItem]:
+    def page(self, merchant_id: str, limit: int, next_token: str | None) -> Page[SeatItem]:
         result = SeatItem.query(
             keys.merchant_pk(merchant_id),
             SeatItem.sk.startswith(keys.SEAT_SK_PREFIX),
@@ -173,7 +174,7 @@ class SeatRepository:
 
     def available(self, merchant_id: str, limit: int = 100) -> list[SeatItem]:
         """AVAILABLE seats of a merchant, longest idle first (sparse index; eventually consistent)."""
-        return list(SeatItem.gsi1.query(keys.available_index_pk(merchant_id), limit=limit))
+        return items_of(SeatItem, SeatItem.gsi1.query(keys.available_index_pk(merchant_id), limit=limit))
 
     def update_profile(self, merchant_id: str, seat_id: str, fields: dict[str, Any]) -> SeatItem:
         seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
@@ -231,12 +232,13 @@ def state_update_actions(merchant_id: str, seat_id: str, new: SeatState) -> list
         SeatItem.version.set(new.version),
         SeatItem.state_since.set(new.state_since),
     ]
-    for attr, value in (
+    optional: list[tuple[Attribute[Any], str | int | None]] = [
         (SeatItem.state_reason, new.reason),
         (SeatItem.idle_since, new.idle_since),
         (SeatItem.contact_id, new.contact_id),
         (SeatItem.wrap_up_until, new.wrap_up_until),
-    ):
+    ]
+    for attr, value in optional:
         actions.append(attr.set(value) if value is not None else attr.remove())
     if new.state == AgentState.AVAILABLE:
         # Only AVAILABLE seats are in the sparse index the ACD reads, ordered longest idle first.
@@ -250,7 +252,7 @@ def state_update_actions(merchant_id: str, seat_id: str, new: SeatState) -> list
     return actions
 
 
-class SipUserRepository:
+class SipUserItems:
     def get(self, username: str) -> SipUserItem | None:
         try:
             return SipUserItem.get(keys.sip_user_pk(username), keys.SIP_USER_SK)

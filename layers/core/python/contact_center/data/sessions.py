@@ -9,7 +9,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.models import DialogItem, EdgeTaskItem, IdempotencyItem
+from contact_center.data.models import DialogItem, EdgeTaskItem, IdempotencyItem, items_of
 
 
 def dialog_item(
@@ -40,7 +40,7 @@ def dialog_ref(dialog_key: str) -> DialogItem:
     return DialogItem(pk=keys.dialog_pk(dialog_key), sk=keys.DIALOG_SK)
 
 
-class DialogRepository:
+class DialogItems:
     def save(self, dialog: DialogItem) -> None:
         """Write a dialog made by ``dialog_item`` (a newer one replaces it)."""
         dialog.save()
@@ -68,7 +68,7 @@ class DialogRepository:
 LOST_TASK_KEPT_SECONDS = 86_400
 
 
-class EdgeTaskRepository:
+class EdgeTaskItems:
     def heartbeat(
         self,
         task_id: str,
@@ -120,7 +120,7 @@ class EdgeTaskRepository:
         return True
 
     def _all(self) -> list[EdgeTaskItem]:
-        return list(EdgeTaskItem.gsi1.query(keys.EDGES_INDEX_PK))
+        return items_of(EdgeTaskItem, EdgeTaskItem.gsi1.query(keys.EDGES_INDEX_PK))
 
 
 def _alive(item: EdgeTaskItem, now: int) -> bool:
@@ -129,7 +129,7 @@ def _alive(item: EdgeTaskItem, now: int) -> bool:
     return (until or 0) > now
 
 
-class IdempotencyRepository:
+class IdempotencyItems:
     """Remembers the first result of a request made with an Idempotency-Key."""
 
     def claim(self, scope: str, key: str, request_hash: str, now: int, ttl_seconds: int = 86400) -> bool:

@@ -13,9 +13,10 @@ from typing import Any
 
 import boto3
 from pynamodb.connection import Connection, TableConnection
+from pynamodb.models import Model
 
+from contact_center.aws.dynamodb import shared_client
 from contact_center.data import schema
-from contact_center.data.dynamodb_client import shared_client
 
 
 def endpoint_from_env() -> str | None:
@@ -32,7 +33,7 @@ def table_name_from_env() -> str:
 
 class ItemConnection(Connection):
     """PynamoDB's connection, sending through the data layer's own request path
-    (``dynamodb_client``) instead of a botocore client."""
+    (``contact_center.aws.dynamodb``) instead of a botocore client."""
 
     @property
     def client(self) -> Any:
@@ -57,6 +58,12 @@ class _Binding:
         self.host = endpoint_from_env()
         self.region = region_from_env()
         self._connection: Connection | None = None
+        # The models that take their table and endpoint from here (``models`` registers them, so
+        # this module never imports the models).
+        self.models: list[type[Model]] = []
+
+    def register(self, *models: type[Model]) -> None:
+        self.models.extend(model for model in models if model not in self.models)
 
     def connection(self) -> Connection:
         # Transactions need a plain Connection (not a model's TableConnection) on the same endpoint.
@@ -70,13 +77,11 @@ BINDING = _Binding()
 
 def bind(table_name: str | None = None, host: str | None = None, region: str | None = None) -> None:
     """Point every model at a table and endpoint (values default to the environment)."""
-    from contact_center.data.models import ALL_MODELS
-
     BINDING.table_name = table_name or table_name_from_env()
     BINDING.host = host if host is not None else endpoint_from_env()
     BINDING.region = region or region_from_env()
     BINDING._connection = None
-    for model in ALL_MODELS:
+    for model in BINDING.models:
         model.Meta.table_name = BINDING.table_name
         model.Meta.host = BINDING.host
         model.Meta.region = BINDING.region

@@ -12,14 +12,14 @@ from dataclasses import replace
 from contact_center.domain.agent_state import AgentCommand, apply
 
 from .errors import ConcurrentUpdateError
-from .ports import Clock, SeatStore
+from .ports import Clock, SeatPort
 from .records import Seat
 
 ATTEMPTS = 2  # the first try and one retry on a concurrent change
 
 
 class AgentStateService:
-    def __init__(self, seats: SeatStore, clock: Clock) -> None:
+    def __init__(self, seats: SeatPort, clock: Clock) -> None:
         self._seats = seats
         self._clock = clock
 

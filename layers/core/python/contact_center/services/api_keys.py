@@ -7,7 +7,7 @@ import secrets
 
 from .commands import CreateApiKey, PageRequest
 from .ids import new_id
-from .ports import ApiKeyStore, Clock
+from .ports import ApiKeyPort, Clock
 from .records import ApiKey, IssuedApiKey, Page
 
 SECRET_PREFIX = "sbk_"
@@ -34,7 +34,7 @@ def mint_key(merchant_id: str, name: str | None, now_ms: int) -> tuple[IssuedApi
 
 
 class ApiKeyService:
-    def __init__(self, keys: ApiKeyStore, clock: Clock) -> None:
+    def __init__(self, keys: ApiKeyPort, clock: Clock) -> None:
         self._keys = keys
         self._clock = clock
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .api_keys import hash_secret
 from .errors import AuthenticationError, ForbiddenError, NotFoundError
-from .ports import ApiKeyStore, MerchantStore
+from .ports import ApiKeyPort, MerchantPort
 
 BEARER = "bearer"
 
@@ -36,7 +36,7 @@ ADMIN = Principal(merchant_id=None)
 
 
 class Authenticator:
-    def __init__(self, keys: ApiKeyStore, merchants: MerchantStore, admin_key_sha256: str | None) -> None:
+    def __init__(self, keys: ApiKeyPort, merchants: MerchantPort, admin_key_sha256: str | None) -> None:
         self._keys = keys
         self._merchants = merchants
         self._admin_key_sha256 = admin_key_sha256.lower() if admin_key_sha256 else None

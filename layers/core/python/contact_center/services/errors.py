@@ -1,6 +1,6 @@
 """Named outcomes of the use cases that are not domain rules: lookups, conflicts, access.
 
-Storage adapters translate their own failures into these, so a use case never sees a storage
+The repositories raise these directly when a condition fails, so a use case never sees a storage
 exception and the HTTP adapter maps one family of errors to statuses in one place.
 """
 
@@ -36,12 +36,16 @@ class InUseError(ServiceError):
 
 
 class ConcurrentUpdateError(ServiceError):
-    """The item kept changing under the request; the client may retry."""
+    """The item kept changing under the request; the client may retry.
 
-    def __init__(self, entity: str, key: str) -> None:
+    ``detail`` says which condition failed (for logs); the message a client sees stays the same.
+    """
+
+    def __init__(self, entity: str, key: str, detail: str = "") -> None:
         super().__init__(f"{entity} {key} changed concurrently; retry the request")
         self.entity = entity
         self.key = key
+        self.detail = detail
 
 
 class AuthenticationError(ServiceError):

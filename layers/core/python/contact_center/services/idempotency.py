@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import IdempotencyInProgressError, IdempotencyKeyReusedError
-from .ports import Clock, IdempotencyStore
+from .ports import Clock, IdempotencyPort
 
 # Clients retry within minutes; a day covers retries across an outage and bounds what is kept.
 TTL_SECONDS = 24 * 3600
@@ -41,7 +41,7 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 class IdempotencyService:
-    def __init__(self, store: IdempotencyStore, clock: Clock, ttl_seconds: int = TTL_SECONDS) -> None:
+    def __init__(self, store: IdempotencyPort, clock: Clock, ttl_seconds: int = TTL_SECONDS) -> None:
         self._store = store
         self._clock = clock
         self._ttl_seconds = ttl_seconds

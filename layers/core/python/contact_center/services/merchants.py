@@ -7,14 +7,14 @@ from contact_center.domain.licensing import check_licence_change
 from .api_keys import mint_key
 from .commands import CreateMerchant, PageRequest, UpdateMerchant
 from .ids import new_id
-from .ports import Clock, MerchantStore
+from .ports import Clock, MerchantPort
 from .records import Merchant, MerchantSignup, Page
 
 FIRST_KEY_NAME = "default"
 
 
 class MerchantService:
-    def __init__(self, merchants: MerchantStore, clock: Clock) -> None:
+    def __init__(self, merchants: MerchantPort, clock: Clock) -> None:
         self._merchants = merchants
         self._clock = clock
 
@@ -37,7 +37,7 @@ class MerchantService:
         return self._merchants.get(merchant_id)
 
     def list(self, page: PageRequest) -> Page[Merchant]:
-        return self._merchants.list(page.limit, page.next_token)
+        return self._merchants.page(page.limit, page.next_token)
 
     def update(self, merchant_id: str, command: UpdateMerchant) -> Merchant:
         # Licences first: it is the change that can be refused (409), and refusing it must leave the

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from .commands import CreateNumber, PageRequest
-from .ports import Clock, NumberStore
+from .ports import Clock, NumberPort
 from .records import Page, PhoneNumber
 
 
 class NumberService:
-    def __init__(self, numbers: NumberStore, clock: Clock) -> None:
+    def __init__(self, numbers: NumberPort, clock: Clock) -> None:
         self._numbers = numbers
         self._clock = clock
 
@@ -20,7 +20,7 @@ class NumberService:
         return number
 
     def list(self, merchant_id: str, page: PageRequest) -> Page[PhoneNumber]:
-        return self._numbers.list(merchant_id, page.limit, page.next_token)
+        return self._numbers.page(merchant_id, page.limit, page.next_token)
 
     def release(self, merchant_id: str, number: str) -> None:
         self._numbers.delete(merchant_id, number)

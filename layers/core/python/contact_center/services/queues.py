@@ -8,12 +8,12 @@ from contact_center.domain.queueing import OverflowKind
 
 from .commands import PageRequest, QueuePatch, QueueSettings
 from .ids import new_id
-from .ports import Clock, QueueStore
+from .ports import Clock, QueuePort
 from .records import Page, Queue
 
 
 class QueueService:
-    def __init__(self, queues: QueueStore, clock: Clock) -> None:
+    def __init__(self, queues: QueuePort, clock: Clock) -> None:
         self._queues = queues
         self._clock = clock
 
@@ -31,7 +31,7 @@ class QueueService:
         return self._queues.get(merchant_id, queue_id)
 
     def list(self, merchant_id: str, page: PageRequest) -> Page[Queue]:
-        return self._queues.list(merchant_id, page.limit, page.next_token)
+        return self._queues.page(merchant_id, page.limit, page.next_token)
 
     def update(self, merchant_id: str, queue_id: str, patch: QueuePatch) -> Queue:
         current = self._queues.get(merchant_id, queue_id)

@@ -9,13 +9,13 @@ from contact_center.domain.credentials import digest_ha1_set, generate_password,
 
 from .commands import PageRequest, SeatPatch, SeatProfile
 from .ids import new_id
-from .ports import Clock, QueueStore, SeatStore
+from .ports import Clock, QueuePort, SeatPort
 from .records import CreatedSeat, Page, Seat, SipCredentials, SipUser
 
 
 class SeatService:
     def __init__(
-        self, seats: SeatStore, queues: QueueStore, clock: Clock, sip_domain: str, sip_registrar: str
+        self, seats: SeatPort, queues: QueuePort, clock: Clock, sip_domain: str, sip_registrar: str
     ) -> None:
         self._seats = seats
         self._queues = queues
@@ -53,7 +53,7 @@ class SeatService:
         return self._seats.get(merchant_id, seat_id)
 
     def list(self, merchant_id: str, page: PageRequest) -> Page[Seat]:
-        return self._seats.list(merchant_id, page.limit, page.next_token)
+        return self._seats.page(merchant_id, page.limit, page.next_token)
 
     def update(self, merchant_id: str, seat_id: str, patch: SeatPatch) -> Seat:
         current = self._seats.get(merchant_id, seat_id)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from contact_center.domain.agent_state import AgentState
 
-from .ports import Clock, QueueActivityStore, QueueStore, SeatStore
+from .ports import Clock, QueueActivityPort, QueuePort, SeatPort
 from .records import QueueStats
 
 
@@ -15,9 +15,7 @@ def utc_day(epoch_ms: int) -> str:
 
 
 class QueueStatsService:
-    def __init__(
-        self, queues: QueueStore, seats: SeatStore, activity: QueueActivityStore, clock: Clock
-    ) -> None:
+    def __init__(self, queues: QueuePort, seats: SeatPort, activity: QueueActivityPort, clock: Clock) -> None:
         self._queues = queues
         self._seats = seats
         self._activity = activity

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from .commands import CreateTrunk, PageRequest
 from .ids import new_id
-from .ports import Clock, TrunkStore
+from .ports import Clock, TrunkPort
 from .records import Page, Trunk
 
 
 class TrunkService:
-    def __init__(self, trunks: TrunkStore, clock: Clock) -> None:
+    def __init__(self, trunks: TrunkPort, clock: Clock) -> None:
         self._trunks = trunks
         self._clock = clock
 
@@ -19,4 +19,4 @@ class TrunkService:
         return trunk
 
     def list(self, page: PageRequest) -> Page[Trunk]:
-        return self._trunks.list(page.limit, page.next_token)
+        return self._trunks.page(page.limit, page.next_token)

@@ -40,6 +40,7 @@ class AwsEndpoint:
         # The name in the SigV4 scope: DynamoDB Streams signs as "dynamodb".
         self.signing_name = client.meta.service_model.signing_name
         self.region = client.meta.region_name
+        self.service_model = client.meta.service_model
         self.url = client.meta.endpoint_url.rstrip("/")
         parts = urlsplit(self.url)
         self.host = parts.hostname or ""

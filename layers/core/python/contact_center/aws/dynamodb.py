@@ -8,30 +8,36 @@ JSON API needs none of it. Bodies are ``json.dumps`` of the parameters PynamoDB 
 ``json.loads``, identical to what botocore returns for these operations (no blob or timestamp
 members; the data layer declares no binary attribute).
 
-What must match the SDK still comes from it (``aws_endpoint``): the endpoint, the credential chain,
+What must match the SDK still comes from it (``aws.endpoint``): the endpoint, the credential chain,
 the SigV4 signer and the CA bundle. Errors are raised as botocore's ``ClientError`` with the same
 ``response`` shape (``Error.Code``, ``Error.Message``, ``CancellationReasons``, ``Item``), so PynamoDB
-and callers see what they saw before. Retries follow botocore's standard mode: throttling, 5xx,
-connection errors and CRC32 mismatches, with full-jitter exponential backoff. Table management
-(create, describe, TTL) is rare and stays on botocore.
+and callers see what they saw before. Whether and when to retry is botocore's standard mode, asked
+(``aws.retries``). One deliberate difference: an answer whose CRC32 still mismatches after the last
+attempt raises ``ChecksumError`` rather than being parsed. Table management (create, describe, TTL)
+is rare and stays on botocore.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import http.client
 import json
-import random
+import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import botocore.parsers
 import botocore.session
+from botocore.awsrequest import HeadersDict
 from botocore.exceptions import ChecksumError, ClientError, HTTPClientError
 from botocore.hooks import first_non_none_response
+from botocore.model import OperationModel
 
-from contact_center.data.aws_endpoint import AwsEndpoint
+from contact_center.aws.endpoint import AwsEndpoint
+from contact_center.aws.retries import Attempt, StandardRetries
 
 __all__ = ["DynamoDBClient", "RetryableError", "shared_client"]
 
@@ -56,29 +62,17 @@ OWN_PATH_OPERATIONS = {
     # Stream records' ApproximateCreationDateTime stays epoch seconds, as Lambda hands it on.
     "dynamodbstreams": frozenset({"DescribeStream", "GetShardIterator", "GetRecords"}),
 }
-# botocore's standard retry mode: its throttling and transient error codes that DynamoDB answers.
-RETRYABLE_ERRORS = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TransactionInProgressException",
-        "LimitExceededException",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
-)
 
 
 class RetryableError(Exception):
-    """One attempt failed in a way that another attempt may not: throttled, 5xx, connection lost.
-    ``final`` is what to raise when no attempt is left: the SDK's own exception for that failure."""
+    """One attempt failed in a way that another attempt may not (botocore's standard mode says so):
+    throttled, 5xx, connection lost. ``final`` is what to raise when no attempt is left: the SDK's
+    own exception for that failure; ``attempt`` what the retry rules read."""
 
-    def __init__(self, reason: str, final: Exception) -> None:
+    def __init__(self, reason: str, final: Exception, attempt: Attempt) -> None:
         super().__init__(reason)
         self.final = final
+        self.attempt = attempt
 
 
 class DynamoDBClient:
@@ -95,10 +89,12 @@ class DynamoDBClient:
         endpoint_url: str | None = None,
         service: str = "dynamodb",
         session: botocore.session.Session | None = None,
-        attempts: int = 4,
-        backoff: float = 0.025,
+        attempts: int | None = None,
+        backoff: float = 1.0,
         timeout: float = 10.0,
     ) -> None:
+        """``attempts``: botocore's for the service unless given; ``backoff`` scales botocore's wait
+        between attempts (0: send again at once, for tests)."""
         self._session = session or botocore.session.get_session()
         self._service = service
         self._target_prefix = _TARGET_PREFIX[service]
@@ -106,7 +102,7 @@ class DynamoDBClient:
         self._endpoint = AwsEndpoint(service, region=region, endpoint_url=endpoint_url, session=self._session)
         self._connect = _connector(self._endpoint, timeout)
         self._idle: list[http.client.HTTPConnection] = []  # keep-alive connections not in use
-        self._attempts = attempts
+        self._retries = StandardRetries(self._endpoint.service_model, max_attempts=attempts)
         self._backoff = backoff
         self._sdk_client: Any = None
         self.meta = _Meta(self._endpoint)
@@ -119,16 +115,16 @@ class DynamoDBClient:
         if operation_name not in self._own_path:
             return self._sdk()._make_api_call(operation_name, params)  # type: ignore[no-any-return]
         body = json.dumps(params, separators=(",", ":")).encode()
-        for attempt in range(self._attempts):
-            if attempt:
-                # Full jitter, as botocore's standard mode: concurrent retries spread out.
-                time.sleep(random.uniform(0, self._backoff * 2**attempt))
+        number = 1
+        while True:
             try:
                 return self.call_once(operation_name, body)
             except RetryableError as exc:
-                if attempt == self._attempts - 1:
+                delay = self._retries.delay(dataclasses.replace(exc.attempt, number=number))
+                if delay is None:
                     raise exc.final from exc
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                time.sleep(delay * self._backoff)
+                number += 1
 
     def call_once(self, operation_name: str, body: bytes) -> dict[str, Any]:
         """One attempt: the answer, ``ClientError`` for a final error, ``RetryableError`` otherwise."""
@@ -146,25 +142,31 @@ class DynamoDBClient:
             self._endpoint.events.emit(f"before-send.{self._service}.{operation_name}", request=prepared)
         )
         if stubbed is not None:  # moto's mock_aws answers on this hook
-            status, data, crc = stubbed.status_code, stubbed.content, None
+            status, data, answer_headers = stubbed.status_code, stubbed.content, None
         else:
-            status, data, crc = self._post(body, dict(prepared.headers.items()))
+            status, data, answer_headers = self._post(operation_name, body, dict(prepared.headers.items()))
+        crc = answer_headers.get("x-amz-crc32") if answer_headers is not None else None
         if crc is not None and crc != (actual := str(zlib.crc32(data))):
             raise RetryableError(
                 "CRC32 mismatch",
                 ChecksumError(checksum_type="crc32", expected_checksum=crc, actual_checksum=actual),
+                Attempt(operation_name, 1, status=status, headers=_headers(answer_headers), body=data),
             )
         if status == 200:
             answer: dict[str, Any] = json.loads(data)
             return answer
-        error = _error_response(status, data)
-        code = error["Error"]["Code"]
-        failure = ClientError(error, operation_name)  # type: ignore[arg-type]
-        if status >= 500 or code in RETRYABLE_ERRORS:
-            raise RetryableError(f"HTTP {status} {code}", failure)
+        headers = _headers(answer_headers)
+        operation = self._endpoint.service_model.operation_model(operation_name)
+        error = _error_response(status, headers, data, operation)
+        failure = ClientError(error, operation_name)
+        attempt = Attempt(operation_name, 1, status=status, headers=headers, body=data, error=error)
+        if self._retries.is_retryable(attempt):
+            raise RetryableError(f"HTTP {status} {error['Error']['Code']}", failure, attempt)
         raise failure
 
-    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str | None]:
+    def _post(
+        self, operation_name: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, http.client.HTTPMessage]:
         try:
             connection = self._idle.pop()  # list.pop and append are atomic: no lock
         except IndexError:
@@ -176,9 +178,12 @@ class DynamoDBClient:
         except (OSError, http.client.HTTPException) as exc:
             # Also a keep-alive connection the server closed meanwhile: retried on a new one.
             connection.close()
-            raise RetryableError(f"{type(exc).__name__}: {exc}", HTTPClientError(error=exc)) from exc
+            failure = HTTPClientError(error=exc)
+            raise RetryableError(
+                f"{type(exc).__name__}: {exc}", failure, Attempt(operation_name, 1, exception=failure)
+            ) from exc
         self._idle.append(connection)
-        return response.status, data, response.getheader("x-amz-crc32")
+        return response.status, data, response.msg
 
     def _sdk(self) -> Any:
         if self._sdk_client is None:
@@ -207,22 +212,34 @@ def _connector(endpoint: AwsEndpoint, timeout: float) -> Callable[[], http.clien
     )
 
 
-def _error_response(status: int, data: bytes) -> dict[str, Any]:
-    """botocore's parsed error: ``Error.Code`` without the ``com.amazonaws...#`` prefix, the message,
-    and the error's other members (``CancellationReasons``, ``Item``) at the top level."""
-    try:
-        body = json.loads(data)
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return {"Error": {"Code": str(status), "Message": data[:300].decode("utf-8", "replace")}}
-    code = str(body.pop("__type", "")).rsplit("#", 1)[-1] or str(status)
-    message = body.pop("message", None) or body.pop("Message", "")
-    return {
-        **body,
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
+def _headers(message: http.client.HTTPMessage | None) -> Mapping[str, str]:
+    return dict(message.items()) if message is not None else {}
+
+
+def _error_response(
+    status: int, headers: Mapping[str, str], data: bytes, operation: OperationModel
+) -> dict[str, Any]:
+    """The error as botocore's client parses it, by botocore's own parser: ``Error.Code`` and
+    ``Message``, ``ResponseMetadata``, and the members of an error the service models
+    (``CancellationReasons``, ``Item``) at the top level. Errors only: answers stay ``json.loads``."""
+    response = {"status_code": status, "headers": HeadersDict(headers), "body": data}
+    parser = _ERROR_PARSER.parser
+    parsed: dict[str, Any] = parser.parse(response, operation.output_shape)
+    code = parsed.get("Error", {}).get("Code")
+    shape = operation.service_model.shape_for_error_code(code) if code else None
+    if shape is not None:
+        parsed.update(parser.parse(response, shape))
+    return parsed
+
+
+class _ErrorParser(threading.local):
+    """botocore's JSON protocol parser, one per thread (it is not documented as thread-safe)."""
+
+    def __init__(self) -> None:
+        self.parser = botocore.parsers.create_parser("json")
+
+
+_ERROR_PARSER = _ErrorParser()
 
 
 @functools.lru_cache(maxsize=8)

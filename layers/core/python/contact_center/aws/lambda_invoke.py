@@ -5,7 +5,7 @@ machine against the local Lambda service, that cost about 0.9 ms of CPU per invo
 botocore's request machinery, the rest handing each call to a thread and back), and a routed call
 makes three. Here the request is signed with botocore's SigV4 signer and sent on a kept-alive
 asyncio connection: about 0.2 ms, and no thread. The SDK still decides where and as whom
-(``contact_center.data.aws_endpoint``): ``AWS_ENDPOINT_URL_LAMBDA`` in local mode, the regional
+(``contact_center.aws.endpoint``): ``AWS_ENDPOINT_URL_LAMBDA`` in local mode, the regional
 endpoint over TLS in AWS, the credential chain with its refreshes.
 
 Only what the edge uses of the API is spoken: a synchronous invocation (RequestResponse) with a
@@ -21,7 +21,8 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from contact_center.data.aws_endpoint import AwsEndpoint
+from contact_center.aws.endpoint import AwsEndpoint
+from contact_center.aws.retries import Attempt, StandardRetries
 
 __all__ = ["Invocation", "InvokeError", "LambdaInvoker"]
 
@@ -32,9 +33,9 @@ _DRAIN_ABOVE = 64 * 1024
 
 
 class InvokeError(Exception):
-    """No answer from the Lambda service, or an answer other than 200. ``retryable``: throttling,
-    a server error or a broken connection, worth another try; not a refusal (no such function,
-    access denied, a malformed request)."""
+    """No answer from the Lambda service, or an answer other than 200. ``retryable``: what
+    botocore's standard mode would send again (throttling, a server error, a broken connection);
+    not a refusal (no such function, access denied, a malformed request)."""
 
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
@@ -65,6 +66,7 @@ class LambdaInvoker:
         self._region = region
         self._endpoint_url = endpoint_url
         self._endpoint: AwsEndpoint | None = None
+        self._retries: StandardRetries | None = None
         self._resolving = asyncio.Lock()
         self._idle: list[_Connection] = []
         # Bounded: a flood of INVITEs waits here instead of opening a connection each.
@@ -103,10 +105,14 @@ class LambdaInvoker:
                 break
         if status == 200:
             return Invocation(body, headers.get("x-amz-function-error"))
-        kind = headers.get("x-amzn-errortype", "").split(":", 1)[0] or _error_type(body)
+        code = headers.get("x-amzn-errortype", "").split(":", 1)[0] or _error_code(body)
+        kind = code or _error_type(body)
+        # The error code as botocore's REST-JSON parser reads it: the header, else the body's.
+        error = {"Error": {"Code": code.rsplit("#", 1)[-1], "Message": ""}}
+        failed = Attempt("Invoke", 1, status=status, headers=headers, body=body, error=error)
         raise InvokeError(
             f"HTTP {status} {kind}: {body[:200].decode(errors='replace')}",
-            retryable=status == 429 or status >= 500,
+            retryable=self._retries is not None and self._retries.is_retryable(failed),
         )
 
     async def _resolved(self) -> AwsEndpoint:
@@ -114,9 +120,11 @@ class LambdaInvoker:
             async with self._resolving:
                 if self._endpoint is None:
                     # The SDK loads its models from disk: not on the event loop.
-                    self._endpoint = await asyncio.to_thread(
+                    endpoint = await asyncio.to_thread(
                         AwsEndpoint, "lambda", region=self._region, endpoint_url=self._endpoint_url
                     )
+                    self._retries = StandardRetries(endpoint.service_model)
+                    self._endpoint = endpoint
         return self._endpoint
 
     @staticmethod
@@ -185,6 +193,13 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
 def _close(connection: _Connection) -> None:
     with contextlib.suppress(Exception):
         connection[1].close()
+
+
+def _error_code(body: bytes) -> str:
+    with contextlib.suppress(ValueError, AttributeError):
+        answer = json.loads(body)
+        return str(answer.get("__type") or answer.get("code") or "")
+    return ""
 
 
 def _error_type(body: bytes) -> str:

@@ -1,4 +1,4 @@
-"""The data layer's request path: what PynamoDB and the repositories see is what botocore gave them.
+"""The DynamoDB request path: what PynamoDB and the repositories see is what botocore gave them.
 
 Answers are scripted on the SDK's before-send hook (where moto answers too), or served by a small
 HTTP server on loopback for what only a real connection shows (checksums, dropped connections)."""
@@ -18,8 +18,8 @@ import pytest
 from botocore.exceptions import ChecksumError, ClientError, HTTPClientError
 from pynamodb.exceptions import PutError, TransactWriteError
 
+from contact_center.aws.dynamodb import DynamoDBClient
 from contact_center.data import table
-from contact_center.data.dynamodb_client import DynamoDBClient
 from contact_center.data.models import MerchantItem
 from contact_center.data.transactions import transaction
 
