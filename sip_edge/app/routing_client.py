@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import (
+from contact_center.services.routing.decisions import (
     Acknowledged,
     Connect,
     OfferOutcome,

@@ -1,4 +1,4 @@
-"""The router's ports (``services.routing_ports``) over this package's repositories and models.
+"""The router's ports (``services.routing.ports``) over this package's repositories and models.
 
 Items become service values here and back; this package's named errors become the services'
 errors, so the routing use cases never see PynamoDB.
@@ -48,7 +48,7 @@ from contact_center.domain.queueing import (
 )
 from contact_center.domain.skills import SkillRequirement, is_valid_proficiency
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
-from contact_center.services.routing_ports import (
+from contact_center.services.routing.ports import (
     AgentSeat,
     AgentTarget,
     CallDialog,
