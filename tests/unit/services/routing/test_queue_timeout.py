@@ -106,3 +106,23 @@ def test_a_caller_abandoning_in_the_queue_is_counted_abandoned_once(centre: Fake
     again = centre.service.contact_ended("c1", HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED, NOW + 7100)
     assert again.stale and again.state == "ended"
     assert centre.stats() == {"offered": 1, "answered": 0, "abandoned": 1, "timed_out": 0}
+
+
+def test_a_caller_forwarded_at_max_wait_is_counted_timed_out_when_the_forwarded_call_ends(
+    centre: FakeCentre,
+) -> None:
+    centre.queue(max_wait=10, overflow=Overflow(OverflowKind.LEGACY_TRUNK, "legacy-pbx"))
+    centre.number()
+    centre.call()
+    centre.service.queue_timeout("c1", NOW + 10_000)
+    centre.service.contact_ended("c1", HangupSide.CUSTOMER, HangupCause.NORMAL_CLEARING, NOW + 70_000)
+    assert centre.stats() == {"offered": 1, "answered": 0, "abandoned": 0, "timed_out": 1}
+
+
+def test_a_number_forwarded_straight_to_the_legacy_trunk_counts_in_no_queue(centre: FakeCentre) -> None:
+    centre.queue()
+    centre.number("+15550199", queue_id=None, legacy_trunk="legacy-pbx")
+    assert centre.call(number="+15550199") == Forward("c1", "legacy-pbx")
+    centre.service.contact_ended("c1", HangupSide.CUSTOMER, HangupCause.NORMAL_CLEARING, NOW + 9000)
+    assert centre.record("c1").queue_id is None
+    assert centre.ports.table.counters == {}

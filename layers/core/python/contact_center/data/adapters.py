@@ -461,11 +461,13 @@ class DynamoQueueActivityStore:
     def waiting_since(self, queue_id: str) -> list[int]:
         return [int(c.enqueued_at) for c in self._contacts.waiting(queue_id) if c.enqueued_at is not None]
 
-    def daily_counts(self, queue_id: str, day: str) -> tuple[int, int, int]:
+    def daily_counts(self, queue_id: str, day: str) -> tuple[int, int, int, int]:
         stats = self._contacts.stats(queue_id, day)
         if stats is None:
-            return (0, 0, 0)
-        return (int(stats.offered or 0), int(stats.answered or 0), int(stats.abandoned or 0))
+            return (0, 0, 0, 0)
+        counts = (stats.offered, stats.answered, stats.abandoned, stats.timed_out)
+        offered, answered, abandoned, timed_out = (int(count or 0) for count in counts)
+        return (offered, answered, abandoned, timed_out)
 
 
 class DynamoIdempotencyStore:

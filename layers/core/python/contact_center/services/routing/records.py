@@ -42,11 +42,15 @@ def misses_in_current_queue(contact: LiveContact) -> int:
 
 
 def outcome_of(snapshot: ContactSnapshot) -> str | None:
-    """The queue counter an ended contact bumps."""
+    """The queue counter an ended contact bumps: "answered", "abandoned" (the caller left while
+    waiting) or "timed_out" (the queue gave up on it), as Amazon Connect keeps a contact transferred
+    out of its queue apart from its abandons. None when it was in no queue."""
+    if snapshot.queue_id is None:
+        return None  # a number routed straight to the legacy trunk: the legacy centre counts it
     if snapshot.connected_at_ms is not None:
         return "answered"
-    if snapshot.state is ContactState.FORWARDED or snapshot.queue_id is None:
-        return None  # the legacy centre counts forwarded calls
+    if snapshot.state is ContactState.FORWARDED:
+        return "timed_out"  # overflowed to the legacy trunk at max wait (or the RONA limit)
     return "abandoned"
 
 
