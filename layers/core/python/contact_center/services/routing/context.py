@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from contact_center.domain.agent_state import AgentSnapshot
 from contact_center.domain.events import ContactStateChanged
 
@@ -23,18 +21,25 @@ from .ports import (
 )
 
 
-@dataclass(frozen=True, slots=True)
 class RoutingContext:
-    catalog: RoutingCatalog
-    seats: AgentSeats
-    contacts: LiveContacts
-    registrations: Registrations
-    events: EventSink
-    policy: RoutingPolicy
-    agents: AgentTransitions = field(init=False)
+    """The ports and the policy, built once by ``RoutingService`` and handed to each part."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "agents", AgentTransitions(self.seats, self.events))
+    def __init__(
+        self,
+        catalog: RoutingCatalog,
+        seats: AgentSeats,
+        contacts: LiveContacts,
+        registrations: Registrations,
+        events: EventSink,
+        policy: RoutingPolicy,
+    ) -> None:
+        self.catalog = catalog
+        self.seats = seats
+        self.contacts = contacts
+        self.registrations = registrations
+        self.events = events
+        self.policy = policy
+        self.agents = AgentTransitions(seats, events)
 
     def aor(self, seat: AgentSeat) -> str:
         return f"sip:{seat.sip_username}@{self.policy.sip_domain}"
