@@ -109,8 +109,8 @@ def test_parallel_routing_never_double_offers_nor_loses_a_contact(centre: FakeCe
             assert agent.contact_id is not None and busy.get(agent.contact_id) == seat_id
             expected = ContactState.OFFERED if agent.state is AgentState.RESERVED else ContactState.CONNECTED
             assert table.contacts[agent.contact_id].snapshot.state is expected
-    for contact_id, seat_id in busy.items():
-        assert centre.agent(str(seat_id)).contact_id == contact_id
+    for contact_id, held_by in busy.items():
+        assert centre.agent(str(held_by)).contact_id == contact_id
     # And every contact created is live or recorded, exactly once; a queued one is where agents look.
     assert len(created) == len(set(created))
     queued = {c.contact_id for q in ("q1", "q2") for c in centre.ports.contacts.queue_heads(q, 1000)}
