@@ -42,6 +42,14 @@ Where each rule lives (``service.RoutingService`` is the one entry point and onl
 - ``records``   pure reckoning: the contact record, its segments, its statistics outcome
 - ``ports``, ``decisions``, ``commands``, ``events``: the values and ports, the decisions sent to
   the edge, the routing function's commands, the seat stream's records
+
+Where a queued caller gets connected: an agent turns AVAILABLE (an agent's own change, or the end
+of a call or of a wrap-up); the seat stream (``events.available_seats_in``, read by
+``functions/agent_events``) or ``endings`` itself calls ``dequeue.Dequeue.agent_available``, which
+picks the contact and claims it with ``offers.Offers.claim`` (the contact is now OFFERED, the seat
+RESERVED). The edge task holding the caller polls ``fleet.Fleet.pending_offers`` (the routing
+function's ``pending_offers``, from ``sip_edge/app/queue_hold.py``) and rings the agent; the ring's
+result comes back to ``answers``.
 """
 
 from __future__ import annotations
