@@ -27,6 +27,7 @@ from contact_center.domain.contact import (
     ConnectAgent,
     ContactSnapshot,
     Enqueue,
+    ForwardToLegacy,
     HangUp,
     HangupCause,
     HangupSide,
@@ -179,7 +180,32 @@ def test_available_seats_are_listed_longest_idle_first_up_to_the_limit(backend: 
     assert {s.seat_id for s in backend.seats.all_for_merchant(M)} == {"recent", "oldest", "middle", "offline"}
 
 
+def test_available_seats_are_those_of_the_merchant_asked_about(backend: RoutingBackend) -> None:
+    available_seat(backend, "a1")
+    backend.given_seat("m2", "b1", NOW - 10, {}, {})
+    seat = backend.seats.get("m2", "b1")
+    for command in (LogIn(), GoAvailable()):
+        backend.seats.save_state("m2", "b1", seat.agent.version, apply(seat.agent, command, NOW).agent)
+        seat = backend.seats.get("m2", "b1")
+    assert [s.seat_id for s in backend.seats.available(M, 10)] == ["a1"]
+    assert [s.seat_id for s in backend.seats.available("m2", 10)] == ["b1"]
+    assert [s.seat_id for s in backend.seats.all_for_merchant("m2")] == ["b1"]
+
+
 # Contacts: creation and the queue index
+
+
+def test_a_contact_forwarded_from_the_start_is_in_no_queue_and_counted_nowhere(
+    backend: RoutingBackend,
+) -> None:
+    forwarded = apply_contact(
+        ContactSnapshot.new("f1", Channel.VOICE, NOW), ForwardToLegacy("legacy-pbx"), NOW
+    ).contact
+    contact = LiveContact(forwarded, "+15550199", "+4930123", M, "edge-1")
+    backend.contacts.create(contact)
+    assert backend.contacts.get("f1") == contact
+    assert backend.contacts.owned_by_edge("edge-1", "forwarded") == [contact]
+    assert backend.stats("q1", DAY) == {"offered": 0, "answered": 0, "abandoned": 0, "timed_out": 0}
 
 
 def test_a_created_contact_reads_back_and_its_id_cannot_be_taken_twice(backend: RoutingBackend) -> None:
