@@ -29,14 +29,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import (
+from contact_center.services.routing.decisions import (
     Acknowledged,
     Connect,
     OfferOutcome,
     Reject,
     RoutingDecision,
 )
-from contact_center.services.routing_ports import AgentTarget
+from contact_center.services.routing.ports import AgentTarget
 from sip_edge.app.dialogs import StoredCall
 from sip_edge.app.edge import run
 from sip_edge.app.location import Binding

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from contact_center.bootstrap import services
-from contact_center.services.routing_events import available_seats_in
+from contact_center.services.routing.events import available_seats_in
 
 log = logging.getLogger("functions.agent_events")
 log.setLevel(logging.INFO)

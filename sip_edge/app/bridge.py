@@ -23,7 +23,7 @@ import asyncio
 import logging
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import Acknowledged, Connect, OfferOutcome
+from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome
 from sip_edge.app.call_services import CallServices
 from sip_edge.app.dialogs import StoredCall, stored_keys
 from sip_edge.app.legs import AGENT, CALLER, Leg

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
+from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
 from sip_edge.app.dialogs import DialogBook
 from sip_edge.app.edge_registry import OwnerAddresses
 from sip_edge.app.legs import CALLER, contact_user

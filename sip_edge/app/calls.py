@@ -29,7 +29,7 @@ import uuid
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import (
+from contact_center.services.routing.decisions import (
     Acknowledged,
     Connect,
     Forward,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from contact_center.services.routing_ports import AgentTarget
+from contact_center.services.routing.ports import AgentTarget
 from sip_edge.app.legs import split_hostport
 from sip_edge.app.periodic import Periodic
 from sip_edge.sip.message import SipParseError, parse_uri

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from contact_center.services.routing_decisions import Connect
+from contact_center.services.routing.decisions import Connect
 
 __all__ = ["OfferSource", "QueueHold"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from contact_center.aws.lambda_invoke import InvokeError, LambdaInvoker
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import (
+from contact_center.services.routing.decisions import (
     Acknowledged,
     Connect,
     OfferOutcome,

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import (
+from contact_center.services.routing.decisions import (
     Acknowledged,
     Connect,
     OfferOutcome,
     RoutingDecision,
 )
-from contact_center.services.routing_ports import AgentTarget
+from contact_center.services.routing.ports import AgentTarget
 from sip_edge.app.credentials import CredentialSource
 from sip_edge.app.dialogs import MemoryDialogStore
 from sip_edge.app.edge import Edge, build_edge

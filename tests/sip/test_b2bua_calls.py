@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import OfferOutcome, Queue, Reject
+from contact_center.services.routing.decisions import OfferOutcome, Queue, Reject
 from sip_edge.app.dialogs import MemoryDialogStore
 from sip_edge.app.legs import parse_contact_user
 from sip_edge.sip.message import Request, Response

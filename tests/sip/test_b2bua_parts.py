@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from contact_center.services.routing_decisions import Connect, OfferOutcome
-from contact_center.services.routing_ports import AgentTarget
+from contact_center.services.routing.decisions import Connect, OfferOutcome
+from contact_center.services.routing.ports import AgentTarget
 from sip_edge.app.calls import outcome_for_status
 from sip_edge.app.dialogs import MemoryDialogStore, StoredCall
 from sip_edge.app.edge_registry import agent_route, decode_flow, encode_flow

@@ -165,9 +165,10 @@ SCHEMAS: dict[str, Schema] = {
             "agents": {"type": "object", "additionalProperties": INTEGER},
             "offered": INTEGER,
             "answered": INTEGER,
-            "abandoned": INTEGER,
+            "abandoned": {**INTEGER, "description": "callers who hung up while waiting"},
+            "timed_out": {**INTEGER, "description": "callers the queue gave up on at max wait"},
         },
-        ["waiting", "oldest_wait_seconds", "agents", "offered", "answered", "abandoned"],
+        ["waiting", "oldest_wait_seconds", "agents", "offered", "answered", "abandoned", "timed_out"],
     ),
     "Number": _obj(
         {"number": STRING, "queue_id": _nullable(STRING), "created_at": TIMESTAMP}, ["number", "queue_id"]

@@ -121,4 +121,5 @@ def queue_stats(s: QueueStats) -> Json:
         "offered": s.offered,
         "answered": s.answered,
         "abandoned": s.abandoned,
+        "timed_out": s.timed_out,
     }

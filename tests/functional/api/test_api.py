@@ -16,7 +16,7 @@ from contact_center.data.merchants import MerchantItems
 from contact_center.data.seats import SeatItems, SipUserItems
 from contact_center.domain.agent_state import ReleaseReservation, Reserve
 from contact_center.domain.credentials import digest_ha1
-from contact_center.services.routing_decisions import Connect
+from contact_center.services.routing.decisions import Connect
 from tests.functional.api.conftest import ADMIN_KEY, SIP_DOMAIN, SIP_REGISTRAR, Api, SerializedMoto, load_api
 
 # Authentication and request shape

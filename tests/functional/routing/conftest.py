@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,22 +26,12 @@ from contact_center.domain.agent_state import (
     LogIn,
     apply,
 )
-from contact_center.domain.events import DomainEvent
 from contact_center.services.routing import RoutingPolicy, RoutingService
+from tests.support.routing_fakes import RecordingEvents
 
 NOW = 1_790_000_000_000
 DOMAIN = "sip.test"
 EDGE = "edge-1"
-
-
-class RecordingEvents:
-    def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
-        self._lock = threading.Lock()
-
-    def publish(self, event: DomainEvent, **context: str | None) -> None:
-        with self._lock:
-            self.events.append(event)
 
 
 class World:

@@ -14,7 +14,7 @@ from contact_center.data.models import ContactItem
 from contact_center.domain.agent_state import AgentState, MissOffer
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
 from contact_center.domain.events import AgentStateChanged
-from contact_center.services.routing_decisions import Acknowledged, Connect, OfferOutcome, Queue
+from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, Queue
 
 from .conftest import EDGE, NOW, World
 

@@ -20,7 +20,7 @@ from contact_center.domain.agent_state import AgentState, GoAvailable, GoNotRead
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
 from contact_center.domain.errors import DomainError
 from contact_center.services.errors import ConcurrentUpdateError, NotFoundError
-from contact_center.services.routing_decisions import OfferOutcome
+from contact_center.services.routing.decisions import OfferOutcome
 
 from .conftest import EDGE, NOW, World
 

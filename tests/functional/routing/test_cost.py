@@ -13,7 +13,7 @@ from typing import Any
 
 from contact_center.domain.agent_state import GoAvailable, GoNotReady
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import Connect, OfferOutcome
+from contact_center.services.routing.decisions import Connect, OfferOutcome
 
 from .conftest import EDGE, NOW, World, on_every_table_request
 

@@ -13,8 +13,8 @@ from typing import Any
 from contact_center.data.sessions import DialogItems, dialog_item
 from contact_center.domain.agent_state import GoAvailable
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing_decisions import Connect, OfferOutcome
-from contact_center.services.routing_ports import CallDialog
+from contact_center.services.routing.decisions import Connect, OfferOutcome
+from contact_center.services.routing.ports import CallDialog
 from switchboard_infra import permissions
 
 from .conftest import EDGE, NOW, World, on_every_table_request

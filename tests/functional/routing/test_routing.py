@@ -11,7 +11,7 @@ from contact_center.domain.agent_state import AgentState, GoAvailable
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
 from contact_center.domain.events import AgentStateChanged
 from contact_center.services.routing import AgentOffer, RoutingPolicy
-from contact_center.services.routing_decisions import (
+from contact_center.services.routing.decisions import (
     Acknowledged,
     Connect,
     Forward,
@@ -155,17 +155,17 @@ def test_a_contact_left_unlisted_by_a_router_that_died_is_listed_by_the_retry(wo
     world.queue(max_wait=90)
     world.number()
     world.seat("a1", available_at=None)
-    real_try_offer = world.service._try_offer
+    real_try_offer = world.service._offers.try_offer
 
     def router_dies(*args: Any, **kwargs: Any) -> Any:
         raise TimeoutError("the function timed out")
 
-    world.service._try_offer = router_dies  # type: ignore[method-assign]
+    world.service._offers.try_offer = router_dies  # type: ignore[method-assign]
     with pytest.raises(TimeoutError):
         call(world)
     assert world.contacts.get("c1").unlisted  # type: ignore[union-attr]
     assert world.contacts.queue_heads("q1", 5) == []
-    world.service._try_offer = real_try_offer  # type: ignore[method-assign]
+    world.service._offers.try_offer = real_try_offer  # type: ignore[method-assign]
     # The edge retries new_contact: nobody is free, and the caller waits where agents find it.
     assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000)
     assert [c.contact_id for c in world.contacts.queue_heads("q1", 5)] == ["c1"]

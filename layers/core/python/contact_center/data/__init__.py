@@ -2,7 +2,7 @@
 
 Words, one idea each:
 
-- port: a ``typing.Protocol`` in ``services`` (``services.ports``, ``services.routing_ports``) saying
+- port: a ``typing.Protocol`` in ``services`` (``services.ports``, ``services.routing.ports``) saying
   what a use case needs stored or read, in the services' values;
 - repository (``data.repositories``): the DynamoDB-backed implementation of one port;
 - items (``MerchantItems``, ``SeatItems``... in ``data.merchants``, ``data.seats``...): the

@@ -88,8 +88,8 @@ class QueueActivityPort(Protocol):
         """Enqueue times (epoch ms) of the contacts waiting in the queue now."""
         ...
 
-    def daily_counts(self, queue_id: str, day: str) -> tuple[int, int, int]:
-        """(offered, answered, abandoned) of the queue on a UTC day."""
+    def daily_counts(self, queue_id: str, day: str) -> tuple[int, int, int, int]:
+        """(offered, answered, abandoned, timed_out) of the queue on a UTC day."""
         ...
 
 

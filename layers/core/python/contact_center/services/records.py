@@ -130,7 +130,8 @@ class QueueStats:
     agents: dict[str, int]
     offered: int
     answered: int
-    abandoned: int
+    abandoned: int  # the caller hung up while waiting
+    timed_out: int  # the queue gave up at max wait (rejected, or overflowed to the legacy trunk)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ class QueueStatsService:
             if queue_id in seat.queue_ids:
                 agents[seat.agent.state.value] += 1
         day = utc_day(now)
-        offered, answered, abandoned = self._activity.daily_counts(queue_id, day)
+        offered, answered, abandoned, timed_out = self._activity.daily_counts(queue_id, day)
         return QueueStats(
             queue_id=queue_id,
             day=day,
@@ -42,4 +42,5 @@ class QueueStatsService:
             offered=offered,
             answered=answered,
             abandoned=abandoned,
+            timed_out=timed_out,
         )

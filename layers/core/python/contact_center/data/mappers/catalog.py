@@ -9,7 +9,7 @@ from contact_center.data.models import NumberItem, QueueItem, TrunkItem
 from contact_center.domain.queueing import Overflow, OverflowKind, QueueConfig, RoutingStrategy
 from contact_center.domain.skills import SkillRequirement
 from contact_center.services.records import PhoneNumber, Queue, Trunk
-from contact_center.services.routing_ports import NumberRoute
+from contact_center.services.routing.ports import NumberRoute
 
 
 def overflow_from_map(value: Any) -> Overflow | None:

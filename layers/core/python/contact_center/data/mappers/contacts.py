@@ -10,7 +10,7 @@ from contact_center.data.models import ContactItem, DialogItem, RecordItem
 from contact_center.data.sessions import dialog_item
 from contact_center.domain.contact import Channel, ContactSnapshot, ContactState
 from contact_center.domain.queueing import queue_sort_key
-from contact_center.services.routing_ports import CallDialog, ContactRecord, LiveContact, Segment
+from contact_center.services.routing.ports import CallDialog, ContactRecord, LiveContact, Segment
 
 
 def segments_from(value: Any) -> tuple[Segment, ...]:

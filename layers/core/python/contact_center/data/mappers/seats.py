@@ -19,7 +19,7 @@ from contact_center.domain.validation import (
     RING_TIMEOUT_SECONDS_MIN,
 )
 from contact_center.services.records import Seat
-from contact_center.services.routing_ports import AgentSeat, SeatTransition
+from contact_center.services.routing.ports import AgentSeat, SeatTransition
 
 log = logging.getLogger("contact_center.data.mappers.seats")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contact_center.data.models import BindingItem, IdempotencyItem
 from contact_center.services.records import IdempotencyRecord
-from contact_center.services.routing_ports import AgentTarget
+from contact_center.services.routing.ports import AgentTarget
 
 
 def target_from_binding(item: BindingItem) -> AgentTarget:

@@ -1,5 +1,5 @@
 """Queues, numbers and trunks: as the API manages them (``services.ports``) and as the router
-reads them (``services.routing_ports.RoutingCatalog``)."""
+reads them (``services.routing.ports.RoutingCatalog``)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from contact_center.data.models import QueueItem
 from contact_center.data.repositories.paging import mapped_page
 from contact_center.services import records
 from contact_center.services.errors import NotFoundError
-from contact_center.services.routing_ports import NumberRoute, RoutingQueue
+from contact_center.services.routing.ports import NumberRoute, RoutingQueue
 
 
 class QueueRepository:

@@ -1,4 +1,4 @@
-"""Live contacts, their records and dialogs (``services.routing_ports.LiveContacts``), and the
+"""Live contacts, their records and dialogs (``services.routing.ports.LiveContacts``), and the
 queue activity the API's statistics read (``services.ports.QueueActivityPort``)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from contact_center.data.mappers.seats import agent_seat_ref, seat_from_state, s
 from contact_center.data.sessions import DialogItems
 from contact_center.domain.agent_state import AgentSnapshot
 from contact_center.services.errors import NotFoundError
-from contact_center.services.routing_ports import (
+from contact_center.services.routing.ports import (
     AgentSeat,
     CallDialog,
     ContactRecord,
@@ -102,8 +102,10 @@ class QueueActivityRepository:
     def waiting_since(self, queue_id: str) -> list[int]:
         return [int(c.enqueued_at) for c in self._contacts.waiting(queue_id) if c.enqueued_at is not None]
 
-    def daily_counts(self, queue_id: str, day: str) -> tuple[int, int, int]:
+    def daily_counts(self, queue_id: str, day: str) -> tuple[int, int, int, int]:
         stats = self._contacts.stats(queue_id, day)
         if stats is None:
-            return (0, 0, 0)
-        return (int(stats.offered or 0), int(stats.answered or 0), int(stats.abandoned or 0))
+            return (0, 0, 0, 0)
+        counts = (stats.offered, stats.answered, stats.abandoned, stats.timed_out)
+        offered, answered, abandoned, timed_out = (int(count or 0) for count in counts)
+        return (offered, answered, abandoned, timed_out)

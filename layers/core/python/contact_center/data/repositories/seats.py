@@ -1,5 +1,5 @@
 """Seats: as the API manages them (``services.ports.SeatPort``) and as the router reads and
-reserves them (``services.routing_ports.AgentSeats``)."""
+reserves them (``services.routing.ports.AgentSeats``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from contact_center.data.repositories.paging import mapped_page
 from contact_center.data.seats import SeatItems, SipUserItems, new_seat, new_sip_user
 from contact_center.domain.agent_state import AgentSnapshot
 from contact_center.services import records
-from contact_center.services.routing_ports import AgentSeat
+from contact_center.services.routing.ports import AgentSeat
 
 
 class SeatRepository:

@@ -1,4 +1,4 @@
-"""Registrations as the router reads them (``services.routing_ports.Registrations``) and
+"""Registrations as the router reads them (``services.routing.ports.Registrations``) and
 idempotency records (``services.ports.IdempotencyPort``)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from contact_center.data.bindings import BindingItems
 from contact_center.data.mappers.sessions import idempotency_record_from_item, target_from_binding
 from contact_center.data.sessions import IdempotencyItems
 from contact_center.services.records import IdempotencyRecord
-from contact_center.services.routing_ports import AgentTarget
+from contact_center.services.routing.ports import AgentTarget
 
 
 class RegistrationRepository:

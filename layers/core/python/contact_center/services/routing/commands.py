@@ -2,7 +2,7 @@
 
 The edge sends ``{"action": ..., ...}``; ``parse_routing_command`` validates it into one of these
 commands (InvalidRoutingRequestError names the field), ``execute`` runs it and returns the JSON
-the edge reads: a decision dict (``routing_decisions``), or ``{"offers": [...]}`` for
+the edge reads: a decision dict (``decisions``), or ``{"offers": [...]}`` for
 ``pending_offers``, ``{"offer": ...}`` for ``finish_wrap_up``, ``{"ended": [contact ids]}`` for
 ``edge_lost``.
 """
@@ -15,10 +15,11 @@ from typing import Any
 
 from contact_center.domain.contact import Channel, HangupCause, HangupSide
 
-from .errors import ServiceError
-from .routing import AgentOffer, RoutingService
-from .routing_decisions import OfferOutcome
-from .routing_ports import CallDialog
+from ..errors import ServiceError
+from .decisions import OfferOutcome
+from .dequeue import AgentOffer
+from .ports import CallDialog
+from .service import RoutingService
 
 # A call's dialog is stored under its dialog key and its caller's Call-ID; a few spare.
 MAX_DIALOG_KEYS = 4

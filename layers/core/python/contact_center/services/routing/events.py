@@ -29,7 +29,7 @@ def _string(image: Mapping[str, Any], name: str) -> str | None:
 
 
 def _in_state(image: Mapping[str, Any], state: AgentState) -> bool:
-    # The enum's value is the stored spelling; its name is accepted as well (see routing_store).
+    # The enum's value is the stored spelling; its name is accepted as well (see data.mappers).
     value = _string(image, "state")
     return value is not None and value.lower() == state.value
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .routing_ports import AgentTarget
+from .ports import AgentTarget
 
 
 class OfferOutcome(StrEnum):

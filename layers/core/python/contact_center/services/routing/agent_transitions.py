@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from contact_center.domain.agent_state import AgentCommand, AgentSnapshot, apply
 from contact_center.domain.events import AgentStateChanged
 
-from .errors import ConcurrentUpdateError
-from .routing_ports import AgentSeat, AgentSeats, EventSink
+from ..errors import ConcurrentUpdateError
+from .ports import AgentSeat, AgentSeats, EventSink
 
 ATTEMPTS = 5  # a seat is written by few parties at once (agent, router, edge); 5 rounds is ample
 

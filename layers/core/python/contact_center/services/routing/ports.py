@@ -1,6 +1,6 @@
 """What the routing use cases read and write, as values and typing.Protocol ports.
 
-``contact_center.data.routing_store`` implements the ports over the table. Every method raises the
+``contact_center.data.repositories`` implements the ports over the table. Every method raises the
 named errors of ``services.errors`` (NotFoundError, AlreadyExistsError, ConcurrentUpdateError with
 ``entity`` naming the item whose condition failed), never a storage exception.
 """

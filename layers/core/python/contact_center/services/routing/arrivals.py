@@ -1,0 +1,75 @@
+"""A contact arrives for a number: forward it, reject it, or create it in its queue and place it."""
+
+from __future__ import annotations
+
+import logging
+
+from contact_center.domain.contact import (
+    DEFAULT_CONTACT_PRIORITY,
+    Channel,
+    ContactSnapshot,
+    Enqueue,
+    ForwardToLegacy,
+    apply_contact,
+)
+
+from .context import RoutingContext
+from .decisions import Forward, Reject, RoutingDecision
+from .placement import Placement
+from .ports import LiveContact
+
+log = logging.getLogger("contact_center.routing")
+
+
+class Arrivals:
+    def __init__(self, context: RoutingContext, placement: Placement) -> None:
+        self._ctx = context
+        self._placement = placement
+
+    def new_contact(
+        self,
+        called: str,
+        caller: str,
+        edge_task_id: str | None,
+        contact_id: str,
+        now_ms: int,
+        channel: Channel = Channel.VOICE,
+        priority: int | None = None,
+    ) -> RoutingDecision:
+        """A call arrived for ``called``: connect it, queue it, forward it or reject it.
+
+        Idempotent per ``contact_id``: a retried request returns the decision for the contact as
+        it stands, and never creates a second contact.
+        """
+        catalog = self._ctx.catalog
+        route = catalog.number(called)
+        if route is None and not called.startswith("+"):
+            route = catalog.number("+" + called)
+        if route is None:
+            return Reject(404, "number not in service")
+        if route.queue_id is None:
+            if route.legacy_trunk is None:
+                return Reject(404, "number not in service")
+            forwarded = apply_contact(
+                ContactSnapshot.new(contact_id, channel, now_ms), ForwardToLegacy(route.legacy_trunk), now_ms
+            )
+            live = LiveContact(forwarded.contact, called, caller, route.merchant_id, edge_task_id)
+            if not self._ctx.create(live):
+                return self._placement.decision_for_id(contact_id, now_ms)
+            self._ctx.publish_contact(forwarded.event, live)
+            return Forward(contact_id, route.legacy_trunk)
+        queue = catalog.queue(route.merchant_id, route.queue_id)
+        if queue is None:
+            log.error("number %s routes to missing queue %s", called, route.queue_id)
+            return Reject(404, "number not in service")
+        # Created straight into the queue, unlisted (see the package docstring: no lost wake-up).
+        enqueued = apply_contact(
+            ContactSnapshot.new(contact_id, channel, now_ms),
+            Enqueue(queue.queue_id, priority or route.priority or DEFAULT_CONTACT_PRIORITY),
+            now_ms,
+        )
+        live = LiveContact(enqueued.contact, called, caller, route.merchant_id, edge_task_id, unlisted=True)
+        if not self._ctx.create(live):
+            return self._placement.decision_for_id(contact_id, now_ms)
+        self._ctx.publish_contact(enqueued.event, live)
+        return self._placement.route_queued(live, queue, now_ms)

@@ -1,0 +1,75 @@
+"""What every part of the router shares: its ports, its policy, and the small helpers over them."""
+
+from __future__ import annotations
+
+from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.events import ContactStateChanged
+
+from ..errors import AlreadyExistsError, ConcurrentUpdateError
+from .agent_transitions import AgentTransitions
+from .policy import RoutingPolicy
+from .ports import (
+    AgentSeat,
+    AgentSeats,
+    EventSink,
+    LiveContact,
+    LiveContacts,
+    Registrations,
+    RoutingCatalog,
+    RoutingQueue,
+    SeatTransition,
+)
+
+
+class RoutingContext:
+    """The ports and the policy, built once by ``RoutingService`` and handed to each part."""
+
+    def __init__(
+        self,
+        catalog: RoutingCatalog,
+        seats: AgentSeats,
+        contacts: LiveContacts,
+        registrations: Registrations,
+        events: EventSink,
+        policy: RoutingPolicy,
+    ) -> None:
+        self.catalog = catalog
+        self.seats = seats
+        self.contacts = contacts
+        self.registrations = registrations
+        self.events = events
+        self.policy = policy
+        self.agents = AgentTransitions(seats, events)
+
+    def aor(self, seat: AgentSeat) -> str:
+        return f"sip:{seat.sip_username}@{self.policy.sip_domain}"
+
+    def queue_of(self, contact: LiveContact) -> RoutingQueue | None:
+        if contact.merchant_id is None or contact.snapshot.queue_id is None:
+            return None
+        return self.catalog.queue(contact.merchant_id, contact.snapshot.queue_id)
+
+    def create(self, contact: LiveContact) -> bool:
+        """False when the contact id is taken (a retried new_contact)."""
+        try:
+            self.contacts.create(contact)
+        except AlreadyExistsError:
+            return False
+        return True
+
+    def save_or_none(self, old: LiveContact, new: LiveContact, count_offered: bool = False) -> bool:
+        """False when the contact moved since ``old`` was read."""
+        try:
+            self.contacts.save(old.version, new, count_offered)
+        except ConcurrentUpdateError:
+            return False
+        return True
+
+    def publish_contact(self, event: ContactStateChanged, contact: LiveContact) -> None:
+        self.events.publish(event, merchant_id=contact.merchant_id, edge_task_id=contact.edge_task_id)
+
+    def published(self, seat: SeatTransition) -> AgentSnapshot:
+        """Publish the event of a seat transition just written; the seat as written."""
+        if seat.event is not None:
+            self.events.publish(seat.event, merchant_id=seat.merchant_id)
+        return seat.after

@@ -1,0 +1,80 @@
+"""The edge fleet's questions: which offers an edge task should ring now, and which of its contacts
+to end because no task holds their callers any more."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+
+from contact_center.domain.contact import ContactState, HangupCause, HangupSide
+
+from .context import RoutingContext
+from .decisions import Connect
+from .endings import Endings
+from .placement import Placement
+
+log = logging.getLogger("contact_center.routing")
+
+
+class Fleet:
+    def __init__(self, context: RoutingContext, placement: Placement, endings: Endings) -> None:
+        self._ctx = context
+        self._placement = placement
+        self._endings = endings
+
+    def edge_lost(
+        self,
+        edge_task_id: str,
+        now_ms: int,
+        held: Collection[str] = (),
+        initiated_before_ms: int | None = None,
+    ) -> list[str]:
+        """End the ringing and queued contacts an edge task no longer holds.
+
+        A task that died holds none: its callers' INVITE transactions died with it, so nobody will
+        answer or cancel them. A live task lists the contacts it still holds (``held``), and only
+        contacts initiated before ``initiated_before_ms`` are ended, so a call it is starting is
+        never among them: this ends contacts it gave up on (a routing attempt that finished after
+        the task had answered its caller). Ending them releases the agents they reserved.
+        Connected calls are left alone: their dialogs are stored, and a BYE through any task ends
+        them. Returns the ended contacts' ids.
+        """
+        ended: list[str] = []
+        # Queued ones first: an agent released by ending an offered one takes the oldest waiting
+        # contact, which must not be another contact about to be ended.
+        for state in (ContactState.QUEUED, ContactState.OFFERED):
+            for contact in self._ctx.contacts.owned_by_edge(edge_task_id, state.value):
+                if contact.contact_id in held or (
+                    initiated_before_ms is not None
+                    and contact.snapshot.initiated_at_ms >= initiated_before_ms
+                ):
+                    continue
+                self._endings.contact_ended(
+                    contact.contact_id, HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR, now_ms
+                )
+                ended.append(contact.contact_id)
+        if ended:
+            log.warning("ended %d contacts edge task %s no longer holds", len(ended), edge_task_id)
+        return ended
+
+    def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
+        """Offers made to contacts this edge task holds (by ``agent_available``), to ring now.
+
+        Every call returns every pending offer: the edge ignores those it is already ringing (by
+        contact id and seat id). ``retry_queued`` also tries to offer the edge's queued contacts
+        again — a safety net for a dequeue missed through index lag; a few seconds apart is enough.
+        """
+        connects: list[Connect] = []
+        for contact in self._ctx.contacts.owned_by_edge(edge_task_id, ContactState.OFFERED.value):
+            connect = self._placement.connect_for(contact, now_ms)
+            if connect is not None:
+                connects.append(connect)
+        if retry_queued:
+            for contact in self._ctx.contacts.owned_by_edge(edge_task_id, ContactState.QUEUED.value):
+                queue = self._ctx.queue_of(contact)
+                if queue is None:
+                    continue
+                decision = self._placement.route_queued(contact, queue, now_ms)
+                if isinstance(decision, Connect) and decision not in connects:
+                    connects.append(decision)
+        return connects

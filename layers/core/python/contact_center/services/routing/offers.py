@@ -1,0 +1,115 @@
+"""Offering one contact to agents: rank the available seats, check each one's phone, and claim one
+with the atomic offer (``LiveContacts.offer``)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from contact_center.domain.acd import rank_agents, spread_near_ties
+from contact_center.domain.agent_state import AgentCommand, AgentState, MissOffer, Reserve, apply
+from contact_center.domain.contact import Offer, apply_contact
+from contact_center.domain.queueing import RoutingStrategy
+
+from ..errors import ConcurrentUpdateError
+from .context import RoutingContext
+from .decisions import Connect
+from .ports import AgentSeat, LiveContact, RoutingQueue
+
+log = logging.getLogger("contact_center.routing")
+
+
+class ContactChanged:
+    """The contact moved under an offer attempt (offered elsewhere, overflowed or ended)."""
+
+
+CONTACT_CHANGED = ContactChanged()
+
+
+class Offers:
+    def __init__(self, context: RoutingContext) -> None:
+        self._ctx = context
+
+    def try_offer(
+        self, contact: LiveContact, queue: RoutingQueue, now_ms: int
+    ) -> Connect | ContactChanged | None:
+        """Offer ``contact`` to the best available agent of ``queue``; None when nobody can take it."""
+        policy = self._ctx.policy
+        limit = policy.candidate_limit
+        if queue.config.strategy is RoutingStrategy.LONGEST_IDLE:
+            limit = min(limit, policy.longest_idle_page)
+        tried = set(contact.recently_offered_to(now_ms, policy.reoffer_cooldown_ms))
+        attempts = policy.max_offer_attempts
+        while True:
+            seats = self._ctx.seats.available(queue.merchant_id, limit)
+            available = {seat.seat_id: seat for seat in seats if seat.seat_id not in tried}
+            ranked = rank_agents(
+                queue.config,
+                [seat.candidate for seat in available.values()],
+                round_robin_cursor=queue.round_robin_cursor,
+            )
+            if queue.config.strategy is RoutingStrategy.LONGEST_IDLE:
+                ranked = spread_near_ties(ranked, contact.contact_id, policy.idle_tie_window_ms)
+            for candidate in ranked[:attempts]:
+                outcome = self._offer_to(contact, available[candidate.seat_id], queue, now_ms)
+                if outcome is not None:
+                    return outcome
+                tried.add(candidate.seat_id)
+                attempts -= 1
+            if attempts <= 0 or len(seats) < limit or limit >= policy.candidate_limit:
+                return None
+            tried.update(available)  # read again below, with the rest; already judged
+            limit = policy.candidate_limit
+
+    def _offer_to(
+        self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int
+    ) -> Connect | ContactChanged | None:
+        """Offer ``contact`` to ``seat``; None when the seat cannot take it (unregistered, taken)."""
+        aor = self._ctx.aor(seat)
+        targets = self._ctx.registrations.targets(aor, now_ms)
+        if not targets:
+            self.mark_unreachable(seat, contact.contact_id, now_ms)
+            return None
+        try:
+            self.claim(contact, seat, queue, now_ms)
+        except ConcurrentUpdateError as lost:
+            if lost.entity == "seat":
+                return None  # taken by another contact, or changed state: the next candidate
+            return CONTACT_CHANGED
+        return Connect(
+            contact.contact_id,
+            seat.seat_id,
+            seat.merchant_id,
+            aor,
+            tuple(targets),
+            seat.ring_timeout_seconds,
+            queue.queue_id,
+        )
+
+    def claim(self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int) -> None:
+        """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race."""
+        reserved = apply(seat.agent, Reserve(contact.contact_id), now_ms)
+        offered = apply_contact(contact.snapshot, Offer(seat.seat_id), now_ms)
+        self._ctx.contacts.offer(contact, seat, reserved.agent, now_ms)
+        if reserved.event is not None:
+            self._ctx.events.publish(reserved.event, merchant_id=seat.merchant_id)
+        self._ctx.publish_contact(offered.event, contact)
+        if queue.config.strategy is RoutingStrategy.ROUND_ROBIN:
+            self._ctx.catalog.set_round_robin_cursor(queue.merchant_id, queue.queue_id, seat.seat_id)
+
+    def mark_unreachable(self, seat: AgentSeat, contact_id: str, now_ms: int) -> None:
+        """An AVAILABLE agent whose phone is not registered: NOT_RESPONDING, without ringing anyone.
+
+        The table has no AVAILABLE -> NOT_RESPONDING row; Reserve then MissOffer is the legal path,
+        written as one conditional write. The caller is not charged a RONA attempt for it.
+        """
+
+        def decide(current: AgentSeat) -> list[AgentCommand]:
+            if current.agent.state is not AgentState.AVAILABLE:
+                return []
+            return [Reserve(contact_id), MissOffer(contact_id)]
+
+        # A seat that keeps changing is busy anyway; the next routing attempt looks again.
+        with contextlib.suppress(ConcurrentUpdateError):
+            self._ctx.agents.change(seat.merchant_id, seat.seat_id, decide, now_ms)
+        log.info("seat %s has no registered device; set not responding", seat.seat_id)

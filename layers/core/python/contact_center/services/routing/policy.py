@@ -1,0 +1,35 @@
+"""The router's operator settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contact_center.domain.contact import MAX_RONA_ATTEMPTS
+
+ATTEMPTS = 5  # rounds of re-reading after a lost race before giving the current answer
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPolicy:
+    """Operator settings of the router; defaults follow the issue that specified it."""
+
+    sip_domain: str = "127.0.0.1"
+    # 486 from an agent's phone: the agent may be on a private call on the same phone; by default
+    # they stay AVAILABLE (keeping their place in line) rather than being parked NOT_RESPONDING.
+    busy_leaves_agent_available: bool = True
+    max_rona_attempts: int = MAX_RONA_ATTEMPTS  # missed offers per queue before overflow
+    reject_retry_after_seconds: int = 60
+    # A seat that just missed or refused a contact is not offered the same one again for this long,
+    # so a busy phone left AVAILABLE does not bounce the caller back and forth.
+    reoffer_cooldown_ms: int = 30_000
+    candidate_limit: int = 100  # available seats read per routing attempt, longest idle first
+    # A longest-idle queue reads this many first: the index is in longest-idle order, so the best
+    # eligible agent is among them whenever any of them is eligible. The rest are read only when
+    # none of these took the contact.
+    longest_idle_page: int = 25
+    # Longest-idle agents idle within this of each other count as tied: concurrent contacts start
+    # at different ones of them instead of racing for one (``acd.spread_near_ties``).
+    idle_tie_window_ms: int = 2000
+    heads_per_queue: int = 3  # queued contacts read per queue when an agent frees up
+    max_offer_attempts: int = 10  # candidates tried per call before queueing
+    max_overflow_hops: int = 3  # queue -> queue moves per contact, so a cycle of overflows ends

@@ -1,0 +1,113 @@
+"""The routing use cases behind one class: the edge, the routing function and the seat stream call
+``RoutingService``; each method hands over to the part that owns the rule (see the package
+docstring for the map and for the invariants)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from contact_center.domain.contact import Channel, HangupCause, HangupSide
+
+from .answers import Answers
+from .arrivals import Arrivals
+from .context import RoutingContext
+from .decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
+from .dequeue import AgentOffer, Dequeue
+from .endings import Endings
+from .fleet import Fleet
+from .offers import Offers
+from .placement import Placement
+from .policy import RoutingPolicy
+from .ports import AgentSeats, CallDialog, EventSink, LiveContacts, Registrations, RoutingCatalog
+
+
+class RoutingService:
+    def __init__(
+        self,
+        catalog: RoutingCatalog,
+        seats: AgentSeats,
+        contacts: LiveContacts,
+        registrations: Registrations,
+        events: EventSink,
+        policy: RoutingPolicy | None = None,
+    ) -> None:
+        context = RoutingContext(catalog, seats, contacts, registrations, events, policy or RoutingPolicy())
+        self._offers = Offers(context)
+        self._placement = Placement(context, self._offers)
+        self._arrivals = Arrivals(context, self._placement)
+        self._answers = Answers(context, self._placement)
+        self._dequeue = Dequeue(context, self._offers)
+        self._endings = Endings(context, self._dequeue)
+        self._fleet = Fleet(context, self._placement, self._endings)
+
+    # Use cases called by the edge
+
+    def new_contact(
+        self,
+        called: str,
+        caller: str,
+        edge_task_id: str | None,
+        contact_id: str,
+        now_ms: int,
+        channel: Channel = Channel.VOICE,
+        priority: int | None = None,
+    ) -> RoutingDecision:
+        """A call arrived for ``called``: connect it, queue it, forward it or reject it. Idempotent
+        per ``contact_id``."""
+        return self._arrivals.new_contact(called, caller, edge_task_id, contact_id, now_ms, channel, priority)
+
+    def offer_result(
+        self,
+        contact_id: str,
+        seat_id: str,
+        outcome: OfferOutcome,
+        now_ms: int,
+        dialog: CallDialog | None = None,
+    ) -> RoutingDecision:
+        """The agent leg of an offer ended: answered, or not (RONA: re-offer to the next agent)."""
+        return self._answers.offer_result(contact_id, seat_id, outcome, now_ms, dialog)
+
+    def contact_ended(
+        self,
+        contact_id: str,
+        side: HangupSide,
+        cause: HangupCause,
+        now_ms: int,
+        dialog_keys: Sequence[str] = (),
+    ) -> Acknowledged:
+        """The call is over (BYE, CANCEL, failure): record it and let the agent go. Idempotent."""
+        return self._endings.contact_ended(contact_id, side, cause, now_ms, dialog_keys)
+
+    def queue_timeout(self, contact_id: str, now_ms: int) -> RoutingDecision:
+        """The edge's max-wait timer fired: overflow to another queue, forward to legacy, or reject."""
+        return self._placement.queue_timeout(contact_id, now_ms)
+
+    def edge_lost(
+        self,
+        edge_task_id: str,
+        now_ms: int,
+        held: Collection[str] = (),
+        initiated_before_ms: int | None = None,
+    ) -> list[str]:
+        """End the ringing and queued contacts an edge task no longer holds; their ids."""
+        return self._fleet.edge_lost(edge_task_id, now_ms, held, initiated_before_ms)
+
+    def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
+        """Offers made to contacts this edge task holds (by ``agent_available``), to ring now."""
+        return self._fleet.pending_offers(edge_task_id, now_ms, retry_queued)
+
+    def finish_wrap_up(
+        self, merchant_id: str, seat_id: str, now_ms: int, contact_id: str | None = None
+    ) -> AgentOffer | None:
+        """The wrap-up deadline passed: the agent goes AVAILABLE and takes the next waiting contact."""
+        return self._dequeue.finish_wrap_up(merchant_id, seat_id, now_ms, contact_id)
+
+    def finish_wrap_ups(self, merchant_id: str, now_ms: int) -> list[AgentOffer]:
+        """Sweep one merchant's seats for wrap-ups past their deadline (a scheduled safety net)."""
+        return self._dequeue.finish_wrap_ups(merchant_id, now_ms)
+
+    # Use case driven by agent state changes (the seat stream)
+
+    def agent_available(self, merchant_id: str, seat_id: str, now_ms: int) -> AgentOffer | None:
+        """Offer the agent the waiting contact it should take first, across every queue it serves."""
+        return self._dequeue.agent_available(merchant_id, seat_id, now_ms)
