@@ -14,6 +14,7 @@ survive both a crash of the database and the next ``make run``; ``--fresh`` star
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import secrets
 import shutil
@@ -97,7 +98,7 @@ def admin_key(args: argparse.Namespace) -> str:
         return "sb_admin_" + secrets.token_urlsafe(24)
     path = args.data / "admin-key"
     if path.exists():
-        return path.read_text().strip()
+        return str(path.read_text().strip())
     key = "sb_admin_" + secrets.token_urlsafe(24)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
@@ -191,14 +192,14 @@ def run(args: argparse.Namespace) -> int:
                 [python, "-m", "sip_edge", "--host", host, "--port", str(sip_port), "--task-id", task_id],
                 environment("edge", site),
             )
-            supervisor.add(Supervised(edge, ready=lambda host=host: tcp_open(sip_port, host)))
+            supervisor.add(Supervised(edge, ready=functools.partial(tcp_open, sip_port, host)))
             edges.append((edge, host))
         for child in (lambdas, api, *(edge for edge, _ in edges)):
             supervisor.start(child.name)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{lambda_port}/"), "the Lambda API", lambdas)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{api_port}/health"), "the HTTP API", api)
         for edge, host in edges:
-            wait_until(lambda host=host: tcp_open(sip_port, host), f"the SIP edge on {host}", edge)
+            wait_until(functools.partial(tcp_open, sip_port, host), f"the SIP edge on {host}", edge)
         print_banner(
             api_port,
             [f"{host}:{sip_port}" for host in hosts],

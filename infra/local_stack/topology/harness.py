@@ -190,7 +190,7 @@ class Harness:
             time.sleep(0.2)
 
     def _create_table(self) -> None:
-        import boto3
+        import boto3  # type: ignore[import-untyped]
 
         from contact_center.data import table
 

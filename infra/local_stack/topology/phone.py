@@ -253,9 +253,10 @@ def serve(phone: Phone) -> None:
             continue
         call_id = message.get("Call-ID") or ""
         if not message.is_request:
-            user = pending.get(call_id)
-            if user is None or message.cseq_method != "REGISTER":
+            registering = pending.get(call_id)
+            if registering is None or message.cseq_method != "REGISTER":
                 continue
+            user = registering
             if message.status in (401, 407):
                 authorization = answer_challenges(
                     message, "REGISTER", f"sip:{phone.domain}", user, passwords[user]
@@ -312,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         (host, int(port)),
         (registrar_host, int(registrar_port)),
         args.domain,
-        [tuple(seat.split(":", 1)) for seat in args.seat],  # type: ignore[misc]
+        [(seat.partition(":")[0], seat.partition(":")[2]) for seat in args.seat],
         args.expires,
         args.refresh,
     )
