@@ -155,3 +155,43 @@ def test_a_killed_task_leaves_the_rotation_and_its_phones_come_back_through_anot
         f"killed {owner}: out of rotation after {out_of_rotation:.1f} s, phone re-registered through "
         f"{new_owner} after {reregistered:.1f} s"
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the edge's Contact names the answering task's own address (call_services.py: the "
+    "transport's sent_by), which only the fleet can reach; outside legs need the fleet's public address",
+)
+def test_the_contact_the_edge_gives_a_carrier_is_reachable_from_the_carrier(harness: Harness) -> None:
+    """The carrier sends its ACK, BYE and re-INVITEs to the Contact of our 200 (RFC 3261 §12.1.2):
+    from outside the region only the VIP reaches an edge, so that Contact must name the VIP (or the
+    SIP domain that resolves to it), never the private address of the task that answered."""
+    merchant = onboard(harness, "+14155550105", seats=1)
+    phone = harness.phone("phone-contact", merchant.credentials, port=5075)
+    phone.wait_for("registered")
+    make_available(harness, merchant)
+    result = harness.carrier(merchant.number, 1, limit=1, name="carrier-contact", trace=True)
+    assert result.successful == 1, result.errors
+    messages = (harness.workdir / "carrier-contact_messages.log").read_text(errors="replace")
+    ok = messages[messages.index("SIP/2.0 200") :]
+    contact = next(line for line in ok.splitlines() if line.lower().startswith(("contact:", "m:")))
+    host_port = contact.split("@", 1)[-1].split(">", 1)[0].split(";", 1)[0]
+    host, _, port = host_port.partition(":")
+
+    def options_to_contact() -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((CARRIER, 0))
+            s.settimeout(2)
+            target = VIP if host == DOMAIN else host
+            s.sendto(
+                ping_options(s.getsockname()[1]).replace(PHONES, CARRIER).encode(),
+                (target, int(port or 5060)),
+            )
+            try:
+                return s.recv(65535).startswith(b"SIP/2.0 200")
+            except OSError:
+                return False
+
+    assert netns.call_in(harness.layout.carrier, options_to_contact), (
+        f"unreachable Contact from the carrier: {contact}"
+    )

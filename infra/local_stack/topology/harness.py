@@ -263,9 +263,11 @@ class Harness:
         limit: int = 4,
         timeout: float = 120.0,
         name: str = "carrier",
+        trace: bool = False,
     ) -> SippResult:
         """``calls`` carrier calls to ``number`` through the VIP, each from a new source port (a new
-        flow, so the balancer spreads them over the tasks); sipp's own statistics say how they went."""
+        flow, so the balancer spreads them over the tasks); sipp's own statistics say how they went,
+        and with ``trace`` every message is in ``<workdir>/<name>_messages.log``."""
         stats = self.workdir / f"{name}_stats.csv"
         argv = [
             SIPP, f"{VIP}:{SIP_PORT}", "-sf", str(SCENARIOS / "carrier_call.xml"), "-s", number,
@@ -274,6 +276,7 @@ class Harness:
             "-recv_timeout", "15000", "-trace_err", "-error_file", str(self.workdir / f"{name}_errors.log"),
             "-trace_stat", "-stf", str(stats), "-fd", "1", "-buff_size", "4194304", "-max_socket", "1000",
             "-nostdin", "-nd",
+            *(["-trace_msg", "-message_file", str(self.workdir / f"{name}_messages.log")] if trace else []),
         ]  # fmt: skip
         started = time.monotonic()
         result = subprocess.run(

@@ -224,10 +224,16 @@ def serve(phone: Phone) -> None:
     pending: dict[str, str] = {}  # REGISTER Call-ID -> user
     invites: dict[str, Message] = {}
 
+    def start_registering(user: str) -> None:
+        # Known before it is sent: the answer may come back before `register` returns.
+        call_id = f"reg-{user}-{secrets.token_hex(4)}"
+        pending[call_id] = user
+        phone.register(user, call_id=call_id)
+
     def refresh() -> None:
         while True:
             for user, _ in phone.seats:
-                pending[phone.register(user)] = user
+                start_registering(user)
             time.sleep(phone.refresh or max(1.0, phone.expires / 2))
 
     threading.Thread(target=refresh, daemon=True).start()
@@ -247,7 +253,7 @@ def serve(phone: Phone) -> None:
             except OSError:
                 continue
             for user, _ in phone.seats:
-                pending[phone.register(user)] = user
+                start_registering(user)
             continue
         if message is None:
             continue
@@ -258,6 +264,7 @@ def serve(phone: Phone) -> None:
                 continue
             user = registering
             if message.status in (401, 407):
+                event("challenged", user=user, status=message.status)
                 authorization = answer_challenges(
                     message, "REGISTER", f"sip:{phone.domain}", user, passwords[user]
                 )
