@@ -121,7 +121,7 @@ def dynamodb_child(args: argparse.Namespace, port: int, env: dict[str, str]) -> 
     if keeps_data(args):
         data_dir = (args.data / "dynamodb").resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
-    command = dynamodb_local.command(port, data_dir=data_dir)
+    command = dynamodb_local.command(port, data_dir=data_dir, quick_start=True)
     return Child("dynamodb (DynamoDB Local)", command, env, quiet=True, cwd=str(jars))
 
 

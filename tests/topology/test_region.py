@@ -16,7 +16,7 @@ from local_stack.topology import netns
 from local_stack.topology.harness import DOMAIN, Harness
 from local_stack.topology.network import CARRIER, HOME_PUBLIC, PHONES, SIP_PORT, VIP
 from local_stack.topology.phone import Phone, answer_challenges
-from tests.topology.conftest import CALLS
+from tests.topology.conftest import CALLS, LONG
 from tests.topology.support import make_available, onboard
 
 
@@ -195,3 +195,24 @@ def test_the_contact_the_edge_gives_a_carrier_is_reachable_from_the_carrier(harn
     assert netns.call_in(harness.layout.carrier, options_to_contact), (
         f"unreachable Contact from the carrier: {contact}"
     )
+
+
+@pytest.mark.skipif(not LONG, reason="idles past the home NAT's UDP timeout: make test-topology")
+def test_the_edges_keepalives_hold_a_silent_phones_nat_mapping_open(harness: Harness) -> None:
+    # Given a phone that says nothing after registering (its refresh is far off), behind a home NAT
+    # that forgets a UDP mapping after 30 s of silence,
+    merchant = onboard(harness, "+14155550106", seats=1)
+    phone = harness.phone("phone-silent", merchant.credentials, port=5076, expires=3600)
+    phone.wait_for("registered")
+    make_available(harness, merchant)
+    idle = harness.layout.udp_mapping_seconds + 15
+    # when it stays silent longer than that,
+    time.sleep(idle)
+    mapping = netns.sh(
+        harness.layout.home, ["conntrack", "-L", "-p", "udp", "--orig-port-src", str(phone.local_port)]
+    )
+    # then the mapping is still there, kept by the flow owner's keep-alives, and a call gets through.
+    assert f"sport={phone.local_port}" in mapping
+    result = harness.carrier(merchant.number, 1, limit=1, name="carrier-after-silence")
+    assert (result.successful, result.failed) == (1, 0), result.errors + harness.logs()
+    assert phone.count("registered") == 1

@@ -107,7 +107,7 @@ class Harness:
         self._start(
             "dynamodb",
             aws,
-            dynamodb_local.command(DYNAMODB_PORT),
+            dynamodb_local.command(DYNAMODB_PORT, quick_start=True),
             environment("dynamodb", self.site),
             cwd=str(jars),
         )
