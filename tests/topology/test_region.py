@@ -13,7 +13,7 @@ import time
 import pytest
 
 from local_stack.topology import netns
-from local_stack.topology.harness import DOMAIN, Harness
+from local_stack.topology.harness import DOMAIN, Harness, PhoneProcess
 from local_stack.topology.network import CARRIER, HOME_PUBLIC, PHONES, SIP_PORT, VIP
 from local_stack.topology.phone import Phone, answer_challenges
 from tests.topology.conftest import CALLS, LONG
@@ -122,7 +122,6 @@ def options_from_carrier(harness: Harness, flows: int) -> list[tuple[int, bool]]
 
 def test_a_killed_task_leaves_the_rotation_and_its_phones_come_back_through_another(harness: Harness) -> None:
     assert harness.balancer is not None
-    balancer = harness.balancer
     merchant = onboard(harness, "+14155550104", seats=1)
     # Given a phone that re-registers every 5 s, registered through task A,
     phone = harness.phone("phone-failover", merchant.credentials, port=5074, expires=60, refresh=5)
@@ -134,6 +133,26 @@ def test_a_killed_task_leaves_the_rotation_and_its_phones_come_back_through_anot
     registered_before = phone.count("registered")
     killed = time.monotonic()
     harness.kill_edge(index)
+    try:
+        reregistered, new_owner, out_of_rotation = phone_comes_back(
+            harness, phone, owner, killed, registered_before
+        )
+        # and calls reach it again.
+        result = harness.carrier(merchant.number, 3, rate=5, limit=1, name="carrier-after-kill")
+        assert (result.successful, result.failed) == (3, 0), result.errors + harness.logs()
+    finally:
+        harness.restart_edge(index)
+    print(
+        f"killed {owner}: out of rotation after {out_of_rotation:.1f} s, phone re-registered through "
+        f"{new_owner} after {reregistered:.1f} s"
+    )
+
+
+def phone_comes_back(
+    harness: Harness, phone: PhoneProcess, owner: str, killed: float, registered_before: int
+) -> tuple[float, str, float]:
+    assert harness.balancer is not None
+    balancer = harness.balancer
     # then its health check fails and the balancer stops giving it new flows,
     while owner in balancer.in_rotation():
         assert time.monotonic() - killed < 10, "the dead task stayed in the rotation"
@@ -148,13 +167,48 @@ def test_a_killed_task_leaves_the_rotation_and_its_phones_come_back_through_anot
     reregistered = time.monotonic() - killed
     new_owner = owner_of(harness, "udp", phone.local_port)
     assert new_owner != owner
-    # and calls reach it again.
-    result = harness.carrier(merchant.number, 3, rate=5, limit=1, name="carrier-after-kill")
-    assert (result.successful, result.failed) == (3, 0), result.errors + harness.logs()
-    print(
-        f"killed {owner}: out of rotation after {out_of_rotation:.1f} s, phone re-registered through "
-        f"{new_owner} after {reregistered:.1f} s"
-    )
+    return reregistered, new_owner, out_of_rotation
+
+
+def test_a_talking_call_outlives_the_task_that_set_it_up_and_ends_with_a_bye_through_another(
+    harness: Harness,
+) -> None:
+    assert harness.balancer is not None
+    merchant = onboard(harness, "+14155550107", seats=1)
+    phone = harness.phone("phone-talking", merchant.credentials, port=5077)
+    phone.wait_for("registered")
+    owner = owner_of(harness, "udp", phone.local_port)
+    make_available(harness, merchant)
+    # Given a talking call set up by a task other than the phone's flow owner (the carrier's one
+    # flow lands where the balancer puts it; a call that lands on the owner is let finish),
+    for attempt in range(8):
+        port = 5300 + attempt
+        run = harness.start_carrier(
+            merchant.number, 1, limit=1, talk_ms=8000, name=f"talking-{attempt}", port=port
+        )
+        phone.wait_for("invite", attempt + 1, timeout=15)
+        setup_task = harness.balancer.target_of("udp", CARRIER, port)
+        if setup_task not in (None, owner):
+            break
+        assert run.wait(30).successful == 1
+        time.sleep(0.5)
+    else:
+        raise AssertionError("8 calls in a row were set up by the phone's flow owner")
+    assert setup_task is not None
+    index = next(i for i in harness.layout.tasks if harness.edge_address(i) == setup_task)
+    # when that task is killed while the call talks,
+    harness.kill_edge(index)
+    try:
+        # then the carrier's BYE, pinned to the dead task until the balancer drops its flows, is
+        # answered by another task from the stored dialog, and the phone gets its BYE too.
+        result = run.wait(60)
+        assert (result.successful, result.failed) == (1, 0), result.errors + harness.logs()
+        phone.wait_for("bye", attempt + 1, timeout=10)
+        ended_by = harness.balancer.target_of("udp", CARRIER, port)
+        assert ended_by not in (None, setup_task)
+    finally:
+        harness.restart_edge(index)
+    print(f"call set up by {setup_task} (attempt {attempt + 1}), phone on {owner}, BYE through {ended_by}")
 
 
 @pytest.mark.xfail(

@@ -104,7 +104,7 @@ class Balancer:
         netns.sh(self.namespace, ["iptables", "-t", "nat", "-N", CHAIN])
         for rule in entry_rules(self.vip, self.listeners):
             netns.sh(self.namespace, ["iptables", *rule])
-        self._apply()
+        self._apply(self.in_rotation())
 
     def in_rotation(self) -> list[str]:
         with self._lock:
@@ -192,24 +192,24 @@ class Balancer:
 
     def _observe(self, target: str, ok: bool) -> None:
         with self._lock:
-            was = self.healthy[target]
-            if ok == was:
+            if ok == self.healthy[target]:
                 self._streak[target] = 0
                 return
             self._streak[target] += 1
             if self._streak[target] < (self.healthy_after if ok else self.unhealthy_after):
                 return
-            self.healthy[target] = ok
             self._streak[target] = 0
+            # The kernel's rotation changes first: whoever sees the new state sees it in force.
+            self._apply([t for t in self.targets if (ok if t == target else self.healthy[t])])
+            self.healthy[target] = ok
         log.info("target %s is %s", target, "healthy" if ok else "unhealthy")
-        self._apply()
         if not ok:
             self._terminate_flows(target)
         if self.on_change is not None:
             self.on_change(target, ok)
 
-    def _apply(self) -> None:
-        netns.sh(self.namespace, ["iptables-restore", "--noflush"], input=rotation_rules(self.in_rotation()))
+    def _apply(self, rotation: Sequence[str]) -> None:
+        netns.sh(self.namespace, ["iptables-restore", "--noflush"], input=rotation_rules(rotation))
 
     def _terminate_flows(self, target: str) -> None:
         for listener in self.listeners:

@@ -160,6 +160,13 @@ class Harness:
         child.proc.send_signal(signal.SIGKILL)
         child.proc.wait(10)
 
+    def restart_edge(self, index: int, timeout: float = 30.0) -> None:
+        """Start task ``index`` again and wait until the balancer has it back in the rotation."""
+        self.start_edge(index)
+        assert self.balancer is not None
+        if not self.balancer.wait_healthy(len(self.layout.tasks), timeout):
+            raise TimeoutError(f"task {index} did not come back:\n{self.logs()}")
+
     def stop(self) -> None:
         try:
             if self.balancer is not None:
@@ -261,34 +268,55 @@ class Harness:
         transport: str = "udp",
         rate: int = 10,
         limit: int = 4,
+        talk_ms: int = 200,
         timeout: float = 120.0,
         name: str = "carrier",
         trace: bool = False,
     ) -> SippResult:
         """``calls`` carrier calls to ``number`` through the VIP, each from a new source port (a new
-        flow, so the balancer spreads them over the tasks); sipp's own statistics say how they went,
-        and with ``trace`` every message is in ``<workdir>/<name>_messages.log``."""
+        flow, so the balancer spreads them over the tasks), each talking ``talk_ms``; sipp's own
+        statistics say how they went, and with ``trace`` every message is in
+        ``<workdir>/<name>_messages.log``."""
+        run = self.start_carrier(
+            number, calls, transport=transport, rate=rate, limit=limit, talk_ms=talk_ms, timeout=timeout,
+            name=name, trace=trace,
+        )  # fmt: skip
+        return run.wait(timeout + 30)
+
+    def start_carrier(
+        self,
+        number: str,
+        calls: int,
+        *,
+        transport: str = "udp",
+        rate: int = 10,
+        limit: int = 4,
+        talk_ms: int = 200,
+        timeout: float = 120.0,
+        name: str = "carrier",
+        trace: bool = False,
+        port: int | None = None,
+    ) -> CarrierRun:
+        """`carrier`, without waiting for the calls to end. With ``port`` (UDP), every call leaves
+        from that one port: one flow, whose task `Balancer.target_of` tells."""
         stats = self.workdir / f"{name}_stats.csv"
+        errors = self.workdir / f"{name}_errors.log"
         argv = [
             SIPP, f"{VIP}:{SIP_PORT}", "-sf", str(SCENARIOS / "carrier_call.xml"), "-s", number,
-            "-t", "un" if transport == "udp" else "tn", "-m", str(calls), "-r", str(rate), "-l", str(limit),
-            "-i", self._carrier_address(), "-timeout", f"{int(timeout)}s", "-timeout_error",
-            "-recv_timeout", "15000", "-trace_err", "-error_file", str(self.workdir / f"{name}_errors.log"),
+            "-t", ("u1" if port else "un") if transport == "udp" else "tn", *(["-p", str(port)] if port else []), "-m", str(calls), "-r", str(rate), "-l", str(limit),
+            "-d", str(talk_ms), "-i", self._carrier_address(), "-timeout", f"{int(timeout)}s", "-timeout_error",
+            "-recv_timeout", "15000", "-trace_err", "-error_file", str(errors),
             "-trace_stat", "-stf", str(stats), "-fd", "1", "-buff_size", "4194304", "-max_socket", "1000",
             "-nostdin", "-nd",
             *(["-trace_msg", "-message_file", str(self.workdir / f"{name}_messages.log")] if trace else []),
         ]  # fmt: skip
-        started = time.monotonic()
-        result = subprocess.run(
+        proc = subprocess.Popen(
             netns.inside(self.layout.carrier, argv),
-            capture_output=True,
-            text=True,
-            timeout=timeout + 30,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             cwd=self.workdir,
         )
-        return SippResult.read(
-            result.returncode, stats, time.monotonic() - started, self.workdir / f"{name}_errors.log"
-        )
+        return CarrierRun(proc, stats, errors, time.monotonic())
 
     @staticmethod
     def _carrier_address() -> str:
@@ -329,6 +357,22 @@ class PhoneProcess:
     def local_port(self) -> int:
         started = next(e for e in self.events() if e["event"] == "started")
         return int(started["local"].rsplit(":", 1)[1])
+
+
+@dataclass
+class CarrierRun:
+    proc: subprocess.Popen[bytes]
+    stats: Path
+    errors: Path
+    started: float
+
+    def wait(self, timeout: float) -> SippResult:
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        return SippResult.read(code, self.stats, time.monotonic() - self.started, self.errors)
 
 
 @dataclass(frozen=True)
