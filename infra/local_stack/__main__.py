@@ -245,7 +245,7 @@ def print_banner(
 ) -> None:
     registrar = edges[0]
     edge_lines = "\n".join(
-        f"  SIP edge {index if len(edges) > 1 else '':<2}   sip:{edge}".rstrip() + "  (UDP and TCP)"
+        f"  {'SIP edge' if len(edges) == 1 else f'SIP edge {index}':<15}sip:{edge}           (UDP and TCP)"
         for index, edge in enumerate(edges, start=1)
     )
     storage = f"data kept in {kept_in}; --fresh empties it" if kept_in else "in memory"
