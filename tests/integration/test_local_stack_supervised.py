@@ -1,6 +1,6 @@
 """`make run` keeps its children running: kill -9 any of them and the stack serves again.
 
-The stack runs two edge tasks on their own loopback addresses (``--edges 2``) over DynamoDB Local
+The stack runs three edge tasks on their own loopback addresses (``--edges 3``) over DynamoDB Local
 with its data kept on disk: a phone registered through one task is reachable from the other, and
 after each child is killed (the database too) registrations and API calls work again with the
 merchant and seat made before.
@@ -33,7 +33,7 @@ from tests.support.stack import ROOT, RunningStack, running_stack
 
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
 HERE = Path(__file__).resolve().parent
-EDGES = ("127.0.0.11", "127.0.0.12")
+EDGES = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
 NUMBER = "+14155559301"
 
 
@@ -41,7 +41,7 @@ NUMBER = "+14155559301"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     tmp = tmp_path_factory.mktemp("supervised")
     with running_stack(
-        tmp, dynamodb="dynamodb-local", args=["--edges", "2", "--data", str(tmp / "data")]
+        tmp, dynamodb="dynamodb-local", args=["--edges", "3", "--data", str(tmp / "data")]
     ) as running:
         status, trunk = call_api(
             running, "POST", "/trunks", {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]}
@@ -95,22 +95,23 @@ def test_each_edge_listens_on_its_own_address(stack: RunningStack) -> None:
         assert f"listening on TCP {edge}:{stack.sip_port}" in log
 
 
-def test_a_phone_registered_through_one_edge_is_called_through_the_other(
-    stack: RunningStack, merchant: Merchant, tmp_path: Path
+@pytest.mark.parametrize("caller_edge", EDGES[1:])
+def test_a_phone_registered_through_one_edge_is_called_through_the_others(
+    stack: RunningStack, merchant: Merchant, tmp_path: Path, caller_edge: str
 ) -> None:
     seat = merchant.seats[0]
     register(stack, seat, EDGES[0], tmp_path)
     merchant.set_state(seat, "available")
     phone = sipp(tmp_path, "agent", None, SCENARIOS / "agent_answer.xml", seat.port)
     time.sleep(0.3)
-    caller = sipp(tmp_path, "caller", f"{EDGES[1]}:{stack.sip_port}", SCENARIOS / "caller_bye.xml", free_port(),
+    caller = sipp(tmp_path, "caller", f"{caller_edge}:{stack.sip_port}", SCENARIOS / "caller_bye.xml", free_port(),
                   "-s", NUMBER)  # fmt: skip
     assert caller.wait(40) == 0, (tmp_path / "caller_errors.log").read_text(errors="replace")[-1500:]
     assert phone.wait(20) == 0
-    # The INVITE reached the phone from the edge it registered through, relayed for the other.
+    # The INVITE reached the phone from the edge it registered through, relayed for the caller's.
     received = (tmp_path / "agent_messages.log").read_text(errors="replace")
     assert f"Via: SIP/2.0/UDP {EDGES[0]}:{stack.sip_port}" in received
-    assert f"{EDGES[1]}:{stack.sip_port}" in received
+    assert f"{caller_edge}:{stack.sip_port}" in received
 
 
 def child_pid(stack: RunningStack, marker: str) -> int:
