@@ -11,6 +11,11 @@ needs comes in two parts:
 - where the AWS services are (*endpoints*): always local, so they overlay whatever the settings say.
 
 Per-process facts (an edge task's address and id) are given by the caller as ``overrides``.
+
+Components are the deployable units: ``edge`` (the ECS container), ``api`` (the API function),
+``lambda`` (the local Lambda service, which runs the routing and agent-events functions in one
+process: a template source merges their Environments, and two functions that disagree on a
+variable are an error it should report) and ``dynamodb`` (settings-free).
 """
 
 from __future__ import annotations

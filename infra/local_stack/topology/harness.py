@@ -64,6 +64,9 @@ class Harness:
     settings: SettingsSource = field(default_factory=default_settings)
     children: dict[str, Child] = field(default_factory=dict)
     balancer: Balancer | None = None
+    # Set once this harness may have created namespaces: only then does `stop` remove them (never
+    # those of another harness that happens to use the same prefix).
+    _owns_network: bool = False
 
     @property
     def site(self) -> Site:
@@ -99,6 +102,14 @@ class Harness:
     def start(self, timeout: float = 90.0) -> None:
         started = time.monotonic()
         self.workdir.mkdir(parents=True, exist_ok=True)
+        taken = [name for name in self.layout.namespaces() if netns.exists(name)]
+        if taken:
+            raise RuntimeError(
+                f"namespaces {', '.join(taken)} exist: another harness runs with prefix "
+                f"{self.layout.prefix!r}, or a killed one left them (python -m local_stack.topology down "
+                f"--prefix {self.layout.prefix})"
+            )
+        self._owns_network = True
         build(self.layout)
         aws = self.layout.aws
         jars = dynamodb_local.jar_dir()
@@ -174,7 +185,8 @@ class Harness:
             for child in reversed(list(self.children.values())):
                 child.stop()
         finally:
-            teardown(self.layout)
+            if self._owns_network:
+                teardown(self.layout)
 
     def _start(
         self, name: str, namespace: str, argv: Sequence[str], env: dict[str, str], cwd: str | None = None
