@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint typecheck contracts bench-register bench-calls synth clean
+.PHONY: setup run test test-topology topology lint typecheck contracts bench-register bench-calls synth clean
 
 setup: $(STAMP) node_modules/.installed system
 
@@ -41,6 +41,14 @@ typecheck: $(STAMP)
 
 test: setup lint contracts typecheck
 	$(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# The production topology (network namespaces, iptables, conntrack; root): 100 calls per transport.
+test-topology: setup
+	TOPOLOGY_CALLS=100 $(VENV)/bin/pytest -p no:xdist -m topology -s tests/topology $(PYTEST_ARGS)
+
+# The same topology by hand (root): stays up until Ctrl-C, then removes everything it made.
+topology: setup
+	$(PY) -m local_stack.topology up $(ARGS)
 
 synth: setup
 	$(PY) infra/app.py

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local stack and the tests use (SIP peers, Java for DynamoDB
-# Local). Idempotent and quick when everything is present.
+# Local, iptables and conntrack for the topology harness). Idempotent and quick when everything is present.
 set -euo pipefail
 declare -A need=(
   [sipp]=sip-tester
@@ -9,6 +9,9 @@ declare -A need=(
   [java]=default-jre-headless
   [ip]=iproute2
   [unshare]=util-linux
+  # The topology harness: the load balancer and NATs are iptables rules over conntrack.
+  [iptables]=iptables
+  [conntrack]=conntrack
 )
 missing=()
 for cmd in "${!need[@]}"; do

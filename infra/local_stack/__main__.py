@@ -1,23 +1,37 @@
 """``python -m local_stack`` (what ``make run`` starts): the whole of Switchboard on 127.0.0.1.
 
-Starts a local DynamoDB (moto's server, AWS DynamoDB Local, or an endpoint you give), creates the
-table, then the local Lambda service (Invoke API + stream pollers), the HTTP API and the SIP edge.
-Stays in the foreground; Ctrl-C or SIGTERM stops every child and leaves nothing listening.
+Starts a local DynamoDB (AWS DynamoDB Local, moto's server, or an endpoint you give), creates the
+table, then the local Lambda service (Invoke API + stream pollers), the HTTP API and one or more SIP
+edge tasks. Stays in the foreground and keeps every child running: one that dies is started again
+(with backoff) and the console says so. Ctrl-C or SIGTERM stops every child and leaves nothing
+listening.
+
+DynamoDB Local keeps its data in ``.local/dynamodb`` by default, so merchants, seats and the admin key
+survive both a crash of the database and the next ``make run``; ``--fresh`` starts empty,
+``--in-memory`` keeps nothing. moto's server always keeps its data in memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import secrets
+import shutil
 import signal
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from types import FrameType
 
 from local_stack import dynamodb_local
-from local_stack.processes import Child, port_or_free, tcp_open, wait_until
+from local_stack.environment import Endpoints, LocalSettings, Site, environment
+from local_stack.functions import REPO_ROOT
+from local_stack.processes import Child, Supervised, Supervisor, port_or_free, tcp_open, wait_until
+
+OPTIONS_PING = REPO_ROOT / "infra" / "local_stack" / "options_ping.xml"
+MAX_EDGES = 9
 
 
 class Stopping(Exception):
@@ -28,23 +42,72 @@ def _raise_stopping(signum: int, frame: FrameType | None) -> None:
     raise Stopping(signal.Signals(signum).name)
 
 
+def say(message: str) -> None:
+    print(f"switchboard: {message}", flush=True)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="make run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--dynamodb",
-        choices=["moto", "dynamodb-local"],
-        default="moto",
-        help="which local DynamoDB to start (default: moto's server)",
+        choices=["dynamodb-local", "moto"],
+        default="dynamodb-local",
+        help="which local DynamoDB to start (default: AWS DynamoDB Local)",
     )
     parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB endpoint instead of starting one")
     parser.add_argument("--table", default=os.environ.get("SWITCHBOARD_TABLE", "switchboard"))
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--edges",
+        type=int,
+        default=1,
+        help=f"SIP edge tasks to run (1-{MAX_EDGES}); more than one listen on 127.0.0.11, .12, ...",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=REPO_ROOT / ".local",
+        help="where kept data lives (default: .local/ in the repository)",
+    )
+    keep = parser.add_mutually_exclusive_group()
+    keep.add_argument("--in-memory", action="store_true", help="keep no data across restarts")
+    keep.add_argument("--fresh", action="store_true", help="delete the kept data, then keep the new")
+    args = parser.parse_args(argv)
+    if not 1 <= args.edges <= MAX_EDGES:
+        parser.error(f"--edges must be between 1 and {MAX_EDGES}")
+    return args
 
 
-def dynamodb_child(kind: str, port: int, env: dict[str, str]) -> Child:
-    if kind == "moto":
+def edge_hosts(count: int) -> list[str]:
+    """One edge on 127.0.0.1; several on their own loopback addresses, as tasks have their own IPs."""
+    return ["127.0.0.1"] if count == 1 else [f"127.0.0.{11 + index}" for index in range(count)]
+
+
+def keeps_data(args: argparse.Namespace) -> bool:
+    return args.dynamodb == "dynamodb-local" and not args.dynamodb_endpoint and not args.in_memory
+
+
+def admin_key(args: argparse.Namespace) -> str:
+    """The admin key: from the environment, else the kept one (it must match the kept data's
+    users' expectations across runs), else a new one."""
+    given = os.environ.get("SWITCHBOARD_ADMIN_KEY")
+    if given:
+        return given
+    if not keeps_data(args):
+        return "sb_admin_" + secrets.token_urlsafe(24)
+    path = args.data / "admin-key"
+    if path.exists():
+        return str(path.read_text().strip())
+    key = "sb_admin_" + secrets.token_urlsafe(24)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key
+
+
+def dynamodb_child(args: argparse.Namespace, port: int, env: dict[str, str]) -> Child:
+    if args.dynamodb == "moto":
         return Child(
             "dynamodb (moto)",
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -54,7 +117,12 @@ def dynamodb_child(kind: str, port: int, env: dict[str, str]) -> Child:
     jars = dynamodb_local.jar_dir()
     if jars is None:
         raise SystemExit(dynamodb_local.MISSING)
-    return Child("dynamodb (DynamoDB Local)", dynamodb_local.command(port), env, quiet=True, cwd=str(jars))
+    data_dir = None
+    if keeps_data(args):
+        data_dir = (args.data / "dynamodb").resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+    command = dynamodb_local.command(port, data_dir=data_dir, quick_start=True)
+    return Child("dynamodb (DynamoDB Local)", command, env, quiet=True, cwd=str(jars))
 
 
 def http_ok(url: str) -> bool:
@@ -67,126 +135,137 @@ def http_ok(url: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    if args.fresh:
+        shutil.rmtree(args.data / "dynamodb", ignore_errors=True)
+        (args.data / "admin-key").unlink(missing_ok=True)
     sip_port = port_or_free(os.environ.get("SIP_PORT"), 5060)
     api_port = port_or_free(os.environ.get("API_PORT"), 8000)
     lambda_port = port_or_free(os.environ.get("LAMBDA_PORT"), 0)
-    admin_key = os.environ.get("SWITCHBOARD_ADMIN_KEY") or "sb_admin_" + secrets.token_urlsafe(24)
-    sip_domain = os.environ.get("SIP_DOMAIN", "127.0.0.1")
-
-    env = dict(os.environ)
-    env.update(
-        {
-            "AWS_ACCESS_KEY_ID": env.get("AWS_ACCESS_KEY_ID", "local"),
-            "AWS_SECRET_ACCESS_KEY": env.get("AWS_SECRET_ACCESS_KEY", "local"),
-            "AWS_REGION": env.get("AWS_REGION", "us-east-1"),
-            "AWS_DEFAULT_REGION": env.get("AWS_REGION", "us-east-1"),
-            "SWITCHBOARD_TABLE": args.table,
-            "SWITCHBOARD_ADMIN_KEY": admin_key,
-            "SIP_DOMAIN": sip_domain,
-            # Shared by every edge started with this environment, so any of them verifies any nonce.
-            "SIP_NONCE_KEY": env.get("SIP_NONCE_KEY") or secrets.token_urlsafe(32),
-            "SIP_REGISTRAR": f"127.0.0.1:{sip_port}",
-            "SIP_HOST": "127.0.0.1",
-            "SIP_PORT": str(sip_port),
-            "API_PORT": str(api_port),
-            "ROUTING_FUNCTION_NAME": env.get("ROUTING_FUNCTION_NAME", "routing"),
-            "AWS_ENDPOINT_URL_LAMBDA": f"http://127.0.0.1:{lambda_port}",
-            "PYTHONUNBUFFERED": "1",
-        }
+    db_port = port_or_free(os.environ.get("DYNAMODB_PORT"), 0)
+    hosts = edge_hosts(args.edges)
+    endpoint = args.dynamodb_endpoint or f"http://127.0.0.1:{db_port}"
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    settings = LocalSettings(
+        table=args.table,
+        sip_domain=os.environ.get("SIP_DOMAIN", "127.0.0.1"),
+        admin_key=admin_key(args),
+        # Shared by every edge task, so any of them verifies a nonce another issued.
+        nonce_key=os.environ.get("SIP_NONCE_KEY") or secrets.token_urlsafe(32),
+        registrar=f"{hosts[0]}:{sip_port}",
+        routing_function=os.environ.get("ROUTING_FUNCTION_NAME", "routing"),
+        region=region,
     )
-    children: list[Child] = []
+    site = Site(settings, Endpoints(dynamodb=endpoint, lambda_=f"http://127.0.0.1:{lambda_port}"), region)
+    supervisor = Supervisor(say)
     try:
-        if args.dynamodb_endpoint:
-            endpoint = args.dynamodb_endpoint
-        else:
-            db_port = port_or_free(os.environ.get("DYNAMODB_PORT"), 0)
-            endpoint = f"http://127.0.0.1:{db_port}"
-            db = dynamodb_child(args.dynamodb, db_port, env)
-            children.append(db)
-            db.start()
+        if not args.dynamodb_endpoint:
+            db = dynamodb_child(args, db_port, environment("dynamodb", site))
+            supervisor.add(
+                Supervised(
+                    db,
+                    ready=lambda: tcp_open(db_port),
+                    after_restart=lambda: create_table(endpoint, site),
+                    # The stream pollers hold shard iterators of the database that died.
+                    dependents=("lambda",),
+                )
+            )
+            supervisor.start(db.name)
             wait_until(lambda: tcp_open(db_port), "DynamoDB", db)
-        env["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-        env["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = endpoint
-        create_table(endpoint, args.table, env)
+        create_table(endpoint, site)
 
+        python = sys.executable
         lambdas = Child(
-            "lambda", [sys.executable, "-m", "local_stack.lambda_endpoint", "--port", str(lambda_port)], env
+            "lambda",
+            [python, "-m", "local_stack.lambda_endpoint", "--port", str(lambda_port)],
+            environment("lambda", site),
         )
-        api = Child("api", [sys.executable, "-m", "local_stack.api_server", "--port", str(api_port)], env)
-        edge = Child(
-            "sip edge",
-            [
-                sys.executable,
-                "-m",
-                "sip_edge",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(sip_port),
-                "--task-id",
-                "local-edge-1",
-            ],
-            env,
+        api = Child(
+            "api", [python, "-m", "local_stack.api_server", "--port", str(api_port)], environment("api", site)
         )
-        for child in (lambdas, api, edge):
-            children.append(child)
-            child.start()
+        supervisor.add(Supervised(lambdas, ready=lambda: http_ok(f"http://127.0.0.1:{lambda_port}/")))
+        supervisor.add(Supervised(api, ready=lambda: http_ok(f"http://127.0.0.1:{api_port}/health")))
+        edges = []
+        for index, host in enumerate(hosts, start=1):
+            task_id = f"local-edge-{index}"
+            edge = Child(
+                "sip edge" if len(hosts) == 1 else f"sip edge {index}",
+                [python, "-m", "sip_edge", "--host", host, "--port", str(sip_port), "--task-id", task_id],
+                environment("edge", site),
+            )
+            supervisor.add(Supervised(edge, ready=functools.partial(tcp_open, sip_port, host)))
+            edges.append((edge, host))
+        for child in (lambdas, api, *(edge for edge, _ in edges)):
+            supervisor.start(child.name)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{lambda_port}/"), "the Lambda API", lambdas)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{api_port}/health"), "the HTTP API", api)
-        wait_until(lambda: tcp_open(sip_port), "the SIP edge", edge)
+        for edge, host in edges:
+            wait_until(functools.partial(tcp_open, sip_port, host), f"the SIP edge on {host}", edge)
         print_banner(
-            api_port, sip_port, lambda_port, endpoint, admin_key, sip_domain, time.monotonic() - started
+            api_port,
+            [f"{host}:{sip_port}" for host in hosts],
+            lambda_port,
+            endpoint,
+            settings,
+            args.data / "dynamodb" if keeps_data(args) else None,
+            time.monotonic() - started,
         )
         while True:
-            for child in children:
-                code = child.exited()
-                if code is not None:
-                    print(
-                        f"switchboard: {child.name} exited with code {code}; stopping the stack", flush=True
-                    )
-                    return 1
+            supervisor.poll()
             time.sleep(0.5)
     except Stopping as stop:
         print(f"\nswitchboard: {stop} received, stopping", flush=True)
         return 0
     except (RuntimeError, TimeoutError) as failure:
-        print(f"switchboard: could not start: {failure}", flush=True)
+        say(f"could not start: {failure}")
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for child in reversed(children):
-            child.stop()
-        print("switchboard: stopped", flush=True)
+        supervisor.stop_all()
+        say("stopped")
 
 
-def create_table(endpoint: str, table_name: str, env: dict[str, str]) -> None:
-    os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
+def create_table(endpoint: str, site: Site) -> None:
+    os.environ.update({k: v for k, v in environment("api", site).items() if k.startswith("AWS_")})
     from contact_center.data import table
 
-    table.bind(table_name=table_name, host=endpoint)
-    table.create_table(table_name)
+    name = site.settings.settings("api")["SWITCHBOARD_TABLE"]
+    table.bind(table_name=name, host=endpoint)
+    table.create_table(name)
 
 
 def print_banner(
-    api_port: int, sip_port: int, lambda_port: int, dynamodb: str, admin_key: str, domain: str, took: float
+    api_port: int,
+    edges: list[str],
+    lambda_port: int,
+    dynamodb: str,
+    settings: LocalSettings,
+    kept_in: Path | None,
+    took: float,
 ) -> None:
+    registrar = edges[0]
+    edge_lines = "\n".join(
+        f"  {'SIP edge' if len(edges) == 1 else f'SIP edge {index}':<15}sip:{edge}           (UDP and TCP)"
+        for index, edge in enumerate(edges, start=1)
+    )
+    storage = f"data kept in {kept_in}; --fresh empties it" if kept_in else "in memory"
+    ping = OPTIONS_PING.relative_to(REPO_ROOT)
     print(
         f"""
 Switchboard is up on 127.0.0.1 (started in {took:.1f} s). Ctrl-C stops everything.
 
   HTTP API       http://127.0.0.1:{api_port}        (GET /health, GET /openapi.json)
-  SIP edge       sip:127.0.0.1:{sip_port}           (UDP and TCP)
+{edge_lines}
   Lambda API     http://127.0.0.1:{lambda_port}     (AWS_ENDPOINT_URL_LAMBDA for boto3)
-  DynamoDB       {dynamodb}
-  Admin key      {admin_key}
+  DynamoDB       {dynamodb}  ({storage})
+  Admin key      {settings.admin_key}
 
 Try it:
-  curl -s -X POST http://127.0.0.1:{api_port}/merchants -H 'Authorization: Bearer {admin_key}' \\
+  curl -s -X POST http://127.0.0.1:{api_port}/merchants -H 'Authorization: Bearer {settings.admin_key}' \\
        -H 'Content-Type: application/json' -d '{{"name": "Acme", "seat_licenses": 5, "contact_email": "ops@acme.test"}}'
   Then create a seat with the merchant's api_key (POST /merchants/<id>/seats) and point any softphone at
-  registrar 127.0.0.1:{sip_port}, domain {domain}, with the seat's SIP username and password.
-  sipp -sn uac 127.0.0.1:{sip_port} -m 1    # or any SIP OPTIONS ping
+  registrar {registrar}, domain {settings.sip_domain}, with the seat's SIP username and password.
+  sipp {registrar} -sf {ping} -m 1    # a SIP OPTIONS ping
 """,
         flush=True,
     )

@@ -48,17 +48,18 @@ def load_app(app_dir: Path) -> Any:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the Switchboard HTTP API locally")
     parser.add_argument("--port", type=int, default=int(os.environ.get("API_PORT", "8000")))
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--app-dir", type=Path, default=FUNCTIONS_DIR / "api")
     args = parser.parse_args(argv)
     configure("api")
     app = load_app(args.app_dir)
     config = Config(chalice_stage="local")
-    server = create_local_server(app, config, "127.0.0.1", args.port)
+    server = create_local_server(app, config, args.host, args.port)
     server.server.RequestHandlerClass = functools.partial(  # type: ignore[assignment]
         _NoDelayHandler, app_object=server.app_object, config=config
     )
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    log.info("HTTP API on http://127.0.0.1:%d", args.port)
+    log.info("HTTP API on http://%s:%d", args.host, args.port)
     try:
         server.server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -123,10 +123,12 @@ class InvokeHandler(BaseHTTPRequestHandler):
 class LambdaServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, functions: dict[str, LocalFunction], region: str) -> None:
+    def __init__(
+        self, port: int, functions: dict[str, LocalFunction], region: str, host: str = "127.0.0.1"
+    ) -> None:
         self.functions = functions
         self.region = region
-        super().__init__(("127.0.0.1", port), InvokeHandler)
+        super().__init__((host, port), InvokeHandler)
 
 
 def as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -219,6 +221,7 @@ class StreamPoller(threading.Thread):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Local Lambda Invoke API and stream pollers")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LAMBDA_PORT", "9001")))
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS_DIR)
     parser.add_argument("--table", default=os.environ.get("SWITCHBOARD_TABLE", "switchboard"))
     parser.add_argument("--no-streams", action="store_true")
@@ -226,14 +229,15 @@ def main(argv: list[str] | None = None) -> None:
     configure("lambda")
     region = os.environ.get("AWS_REGION", "us-east-1")
     functions = discover(args.functions_dir)
-    server = LambdaServer(args.port, functions, region)
+    server = LambdaServer(args.port, functions, region, args.host)
     poller = None
     if not args.no_streams and any(f.stream_sources for f in functions.values()):
         poller = StreamPoller(args.table, functions, region)
         poller.start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     log.info(
-        "Lambda API on http://127.0.0.1:%d serving %s",
+        "Lambda API on http://%s:%d serving %s",
+        args.host,
         server.server_address[1],
         ", ".join(functions) or "none",
     )

@@ -1,0 +1,116 @@
+"""The environment of every process the local stack and the topology harness start: one function.
+
+`environment(component, site)` is the only place that decides a process's variables. What a process
+needs comes in two parts:
+
+- its *settings* (table name, SIP domain, admin key, nonce key, function names...): in AWS these are
+  the Environment (and Secrets) of the Lambda function or the ECS container in the synthesized
+  CloudFormation template. A `SettingsSource` hands them over per component; `LocalSettings` is the
+  one used until the settings loader reads them from the template (it implements the same protocol,
+  so nothing else changes when it does).
+- where the AWS services are (*endpoints*): always local, so they overlay whatever the settings say.
+
+Per-process facts (an edge task's address and id) are given by the caller as ``overrides``.
+
+Components are the deployable units: ``edge`` (the ECS container), ``api`` (the API function),
+``lambda`` (the local Lambda service, which runs the routing and agent-events functions in one
+process: a template source merges their Environments, and two functions that disagree on a
+variable are an error it should report) and ``dynamodb`` (settings-free).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# The components a settings source is asked about: the names of the deployable units, as the
+# template holds them (the routing and agent-events functions share the Lambda service locally).
+COMPONENTS = ("dynamodb", "lambda", "api", "edge")
+
+
+class SettingsSource(Protocol):
+    """A component's settings as the deployment defines them (names -> values, secrets resolved)."""
+
+    def settings(self, component: str) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The settings of a one-machine deployment, for every component (what the template will say)."""
+
+    table: str
+    sip_domain: str
+    admin_key: str
+    nonce_key: str
+    registrar: str
+    routing_function: str = "routing"
+    region: str = "us-east-1"
+
+    def settings(self, component: str) -> Mapping[str, str]:
+        if component == "dynamodb":
+            return {}
+        common = {"SWITCHBOARD_TABLE": self.table, "SIP_DOMAIN": self.sip_domain}
+        if component == "edge":
+            return {**common, "SIP_NONCE_KEY": self.nonce_key, "ROUTING_FUNCTION_NAME": self.routing_function}
+        return {**common, "SWITCHBOARD_ADMIN_KEY": self.admin_key, "SIP_REGISTRAR": self.registrar}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the local AWS services listen (URLs), for the SDKs' ``AWS_ENDPOINT_URL_*`` variables."""
+
+    dynamodb: str = ""
+    lambda_: str = ""
+
+    def variables(self) -> dict[str, str]:
+        found = {}
+        if self.dynamodb:
+            found["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb
+            found["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = self.dynamodb
+        if self.lambda_:
+            found["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_
+        return found
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the environment of a process on this machine is made of."""
+
+    settings: SettingsSource
+    endpoints: Endpoints = field(default_factory=Endpoints)
+    region: str = "us-east-1"
+    # The parent's environment the children inherit (PATH, PYTHONPATH, LOG_LEVEL...).
+    inherited: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+# Variables a child must never inherit from the shell that started the stack: they would point it
+# at real AWS. (A developer's SIP_* or LOG_LEVEL tuning is inherited on purpose.)
+_NOT_INHERITED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL")
+_NOT_INHERITED_PREFIXES = ("AWS_ENDPOINT_URL_",)
+
+
+def environment(component: str, site: Site, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The complete environment of one process of ``component`` (see `COMPONENTS`)."""
+    if component not in COMPONENTS:
+        raise ValueError(f"unknown component {component!r}; expected one of {', '.join(COMPONENTS)}")
+    env = {
+        name: value
+        for name, value in site.inherited.items()
+        if name not in _NOT_INHERITED and not name.startswith(_NOT_INHERITED_PREFIXES)
+    }
+    env.update(
+        {
+            # Local services accept any credentials; fixed ones keep a developer's real keys out.
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": site.region,
+            "AWS_DEFAULT_REGION": site.region,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(site.settings.settings(component))
+    env.update(site.endpoints.variables())
+    env.update(overrides or {})
+    return env

@@ -1,0 +1,414 @@
+"""The processes of the topology: AWS stand-ins, edge tasks behind the balancer, phones and carriers.
+
+`Harness` builds the network (`network.build`), starts DynamoDB Local, the local Lambda service and
+the HTTP API in the ``aws`` namespace, one ``python -m sip_edge`` per task namespace on the task's own
+address (which it also advertises, as an awsvpc task's private IP), and the balancer in front of
+them. Every process's environment comes from `local_stack.environment.environment`, fed by one
+`SettingsSource`: `LocalSettings` today, the template's settings when its loader exists.
+
+Used as a context manager, it always tears everything down: processes (by PID), then namespaces
+(their interfaces, iptables rules and conntrack entries go with them).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from local_stack import dynamodb_local
+from local_stack.environment import Endpoints, LocalSettings, SettingsSource, Site, environment
+from local_stack.processes import Child, tcp_open
+from local_stack.topology import netns
+from local_stack.topology.balancer import Balancer, Listener
+from local_stack.topology.network import AWS, HEALTH_PORT, SIP_PORT, VIP, Layout, build, teardown
+
+log = logging.getLogger("topology")
+
+DOMAIN = "sip.switchboard.test"
+TABLE = "switchboard"
+DYNAMODB_PORT = 8000
+LAMBDA_PORT = 9001
+API_PORT = 8081
+SIPP = shutil.which("sipp") or "sipp"
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+def default_settings() -> LocalSettings:
+    return LocalSettings(
+        table=TABLE,
+        sip_domain=DOMAIN,
+        admin_key="sb_admin_" + secrets.token_urlsafe(18),
+        nonce_key=secrets.token_urlsafe(32),
+        registrar=f"{VIP}:{SIP_PORT}",
+    )
+
+
+@dataclass
+class Harness:
+    layout: Layout
+    workdir: Path
+    settings: SettingsSource = field(default_factory=default_settings)
+    children: dict[str, Child] = field(default_factory=dict)
+    balancer: Balancer | None = None
+    # Set once this harness may have created namespaces: only then does `stop` remove them (never
+    # those of another harness that happens to use the same prefix).
+    _owns_network: bool = False
+
+    @property
+    def site(self) -> Site:
+        endpoints = Endpoints(dynamodb=f"http://{AWS}:{DYNAMODB_PORT}", lambda_=f"http://{AWS}:{LAMBDA_PORT}")
+        return Site(self.settings, endpoints)
+
+    @property
+    def admin_key(self) -> str:
+        return self.settings.settings("api")["SWITCHBOARD_ADMIN_KEY"]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{AWS}:{API_PORT}"
+
+    def edge_address(self, index: int) -> str:
+        return self.layout.task_address(index)
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def __enter__(self) -> Harness:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 90.0) -> None:
+        started = time.monotonic()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        taken = [name for name in self.layout.namespaces() if netns.exists(name)]
+        if taken:
+            raise RuntimeError(
+                f"namespaces {', '.join(taken)} exist: another harness runs with prefix "
+                f"{self.layout.prefix!r}, or a killed one left them (python -m local_stack.topology down "
+                f"--prefix {self.layout.prefix})"
+            )
+        self._owns_network = True
+        build(self.layout)
+        aws = self.layout.aws
+        jars = dynamodb_local.jar_dir()
+        if jars is None:
+            raise RuntimeError(dynamodb_local.MISSING)
+        self._start(
+            "dynamodb",
+            aws,
+            dynamodb_local.command(DYNAMODB_PORT, quick_start=True),
+            environment("dynamodb", self.site),
+            cwd=str(jars),
+        )
+        self._wait(lambda: netns.call_in(aws, lambda: tcp_open(DYNAMODB_PORT, AWS)), "DynamoDB", timeout)
+        netns.call_in(aws, self._create_table)
+        python = sys.executable
+        self._start(
+            "lambda",
+            aws,
+            [python, "-m", "local_stack.lambda_endpoint", "--host", AWS, "--port", str(LAMBDA_PORT)],
+            environment("lambda", self.site),
+        )
+        self._start(
+            "api",
+            aws,
+            [python, "-m", "local_stack.api_server", "--host", AWS, "--port", str(API_PORT)],
+            environment("api", self.site),
+        )
+        for index in self.layout.tasks:
+            self.start_edge(index)
+        self.balancer = Balancer(
+            self.layout.region,
+            VIP,
+            [Listener("udp", SIP_PORT), Listener("tcp", SIP_PORT)],
+            [self.edge_address(index) for index in self.layout.tasks],
+            HEALTH_PORT,
+        )
+        self.balancer.install()
+        self.balancer.start()
+        self._wait(lambda: self.http("GET", "/health")[0] == 200, "the HTTP API", timeout)
+        self._wait(
+            lambda: netns.call_in(aws, lambda: tcp_open(LAMBDA_PORT, AWS)), "the Lambda service", timeout
+        )
+        if not self.balancer.wait_healthy(len(self.layout.tasks), timeout):
+            raise TimeoutError(f"edge tasks not healthy: {self.balancer.healthy}\n{self.logs()}")
+        log.info("topology up in %.1f s", time.monotonic() - started)
+
+    def start_edge(self, index: int) -> Child:
+        address = self.edge_address(index)
+        argv = [
+            sys.executable, "-m", "sip_edge", "--host", address, "--port", str(SIP_PORT),
+            "--task-id", f"task-{index}", "--health-port", str(HEALTH_PORT),
+        ]  # fmt: skip
+        return self._start(f"edge{index}", self.layout.task(index), argv, environment("edge", self.site))
+
+    def kill_edge(self, index: int) -> None:
+        """SIGKILL, as a task lost with its host: no goodbye, no flush."""
+        child = self.children[f"edge{index}"]
+        assert child.proc is not None
+        child.proc.send_signal(signal.SIGKILL)
+        child.proc.wait(10)
+
+    def restart_edge(self, index: int, timeout: float = 30.0) -> None:
+        """Start task ``index`` again and wait until the balancer has it back in the rotation."""
+        self.start_edge(index)
+        assert self.balancer is not None
+        if not self.balancer.wait_healthy(len(self.layout.tasks), timeout):
+            raise TimeoutError(f"task {index} did not come back:\n{self.logs()}")
+
+    def stop(self) -> None:
+        try:
+            if self.balancer is not None:
+                self.balancer.stop()
+            for child in reversed(list(self.children.values())):
+                child.stop()
+        finally:
+            if self._owns_network:
+                teardown(self.layout)
+
+    def _start(
+        self, name: str, namespace: str, argv: Sequence[str], env: dict[str, str], cwd: str | None = None
+    ) -> Child:
+        child = Child(
+            name, netns.inside(namespace, argv), env, cwd=cwd, log_path=self.workdir / f"{name}.log"
+        )
+        self.children[name] = child
+        child.start()
+        return child
+
+    def _wait(self, ready: Callable[[], bool], what: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            for child in self.children.values():
+                if child.exited() is not None and child.name.startswith(("dynamodb", "lambda", "api")):
+                    raise RuntimeError(f"{child.name} exited before {what} was ready:\n{self.logs()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} was not ready after {timeout:.0f} s:\n{self.logs()}")
+            time.sleep(0.2)
+
+    def _create_table(self) -> None:
+        import boto3  # type: ignore[import-untyped]
+
+        from contact_center.data import table
+
+        env = environment("api", self.site)
+        client = boto3.client(
+            "dynamodb",
+            region_name=env["AWS_REGION"],
+            endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+        table.create_table(env["SWITCHBOARD_TABLE"], client=client)
+
+    def logs(self, tail: int = 1500) -> str:
+        parts = []
+        for child in self.children.values():
+            if child.log_path is not None and child.log_path.exists():
+                text = child.log_path.read_text(errors="replace")[-tail:]
+                parts.append(f"--- {child.name} ---\n{text}")
+        return "\n".join(parts)
+
+    # --- clients ----------------------------------------------------------------------------------
+
+    def http(self, method: str, path: str, body: Any = None, key: str | None = None) -> tuple[int, Any]:
+        """A call to the HTTP API (from the aws namespace, where it listens)."""
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key or self.admin_key}"}
+        data = json.dumps(body).encode() if body is not None else None
+
+        def send() -> tuple[int, Any]:
+            request = urllib.request.Request(self.api_url + path, data=data, method=method, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    raw = response.read()
+                    return response.status, json.loads(raw) if raw else None
+            except urllib.error.HTTPError as error:
+                raw = error.read()
+                return error.code, json.loads(raw) if raw else None
+            except OSError:
+                return 0, None
+
+        return netns.call_in(self.layout.aws, send)
+
+    def phone(
+        self,
+        name: str,
+        seats: Sequence[tuple[str, str]],
+        *,
+        transport: str = "udp",
+        port: int = 5070,
+        expires: int = 300,
+        refresh: float = 0.0,
+    ) -> PhoneProcess:
+        from local_stack.topology.network import PHONES
+
+        argv = [
+            sys.executable, "-m", "local_stack.topology.phone", "--transport", transport,
+            "--bind", f"{PHONES}:{port}", "--registrar", f"{VIP}:{SIP_PORT}", "--domain", DOMAIN,
+            "--expires", str(expires), "--refresh", str(refresh), *(arg for user, password in seats for arg in ("--seat", f"{user}:{password}")),
+        ]  # fmt: skip
+        child = self._start(name, self.layout.phones, argv, environment("dynamodb", self.site))
+        return PhoneProcess(child)
+
+    def carrier(
+        self,
+        number: str,
+        calls: int,
+        *,
+        transport: str = "udp",
+        rate: int = 10,
+        limit: int = 4,
+        talk_ms: int = 200,
+        timeout: float = 120.0,
+        name: str = "carrier",
+        trace: bool = False,
+    ) -> SippResult:
+        """``calls`` carrier calls to ``number`` through the VIP, each from a new source port (a new
+        flow, so the balancer spreads them over the tasks), each talking ``talk_ms``; sipp's own
+        statistics say how they went, and with ``trace`` every message is in
+        ``<workdir>/<name>_messages.log``."""
+        run = self.start_carrier(
+            number, calls, transport=transport, rate=rate, limit=limit, talk_ms=talk_ms, timeout=timeout,
+            name=name, trace=trace,
+        )  # fmt: skip
+        return run.wait(timeout + 30)
+
+    def start_carrier(
+        self,
+        number: str,
+        calls: int,
+        *,
+        transport: str = "udp",
+        rate: int = 10,
+        limit: int = 4,
+        talk_ms: int = 200,
+        timeout: float = 120.0,
+        name: str = "carrier",
+        trace: bool = False,
+        port: int | None = None,
+    ) -> CarrierRun:
+        """`carrier`, without waiting for the calls to end. With ``port`` (UDP), every call leaves
+        from that one port: one flow, whose task `Balancer.target_of` tells."""
+        stats = self.workdir / f"{name}_stats.csv"
+        errors = self.workdir / f"{name}_errors.log"
+        argv = [
+            SIPP, f"{VIP}:{SIP_PORT}", "-sf", str(SCENARIOS / "carrier_call.xml"), "-s", number,
+            "-t", ("u1" if port else "un") if transport == "udp" else "tn", *(["-p", str(port)] if port else []), "-m", str(calls), "-r", str(rate), "-l", str(limit),
+            "-d", str(talk_ms), "-i", self._carrier_address(), "-timeout", f"{int(timeout)}s", "-timeout_error",
+            "-recv_timeout", "15000", "-trace_err", "-error_file", str(errors),
+            "-trace_stat", "-stf", str(stats), "-fd", "1", "-buff_size", "4194304", "-max_socket", "1000",
+            "-nostdin", "-nd",
+            *(["-trace_msg", "-message_file", str(self.workdir / f"{name}_messages.log")] if trace else []),
+        ]  # fmt: skip
+        proc = subprocess.Popen(
+            netns.inside(self.layout.carrier, argv),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.workdir,
+        )
+        return CarrierRun(proc, stats, errors, time.monotonic())
+
+    @staticmethod
+    def _carrier_address() -> str:
+        from local_stack.topology.network import CARRIER
+
+        return CARRIER
+
+
+@dataclass
+class PhoneProcess:
+    child: Child
+
+    def events(self) -> list[dict[str, Any]]:
+        assert self.child.log_path is not None
+        found = []
+        for line in self.child.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                found.append(json.loads(line))
+        return found
+
+    def count(self, name: str) -> int:
+        return sum(1 for e in self.events() if e["event"] == name)
+
+    def wait_for(self, name: str, count: int = 1, timeout: float = 15.0) -> float:
+        """Seconds waited until the phone had printed ``count`` events called ``name``."""
+        started = time.monotonic()
+        while self.count(name) < count:
+            if self.child.exited() is not None:
+                raise RuntimeError(f"phone exited: {self.events()}")
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(
+                    f"phone: {self.count(name)} of {count} {name!r} after {timeout} s: {self.events()[-5:]}"
+                )
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    @property
+    def local_port(self) -> int:
+        started = next(e for e in self.events() if e["event"] == "started")
+        return int(started["local"].rsplit(":", 1)[1])
+
+
+@dataclass
+class CarrierRun:
+    proc: subprocess.Popen[bytes]
+    stats: Path
+    errors: Path
+    started: float
+
+    def wait(self, timeout: float) -> SippResult:
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        return SippResult.read(code, self.stats, time.monotonic() - self.started, self.errors)
+
+
+@dataclass(frozen=True)
+class SippResult:
+    returncode: int
+    successful: int
+    failed: int
+    seconds: float
+    errors: str
+
+    @classmethod
+    def read(cls, returncode: int, stats: Path, seconds: float, errors: Path) -> SippResult:
+        successful = failed = 0
+        if stats.exists():
+            rows = [line.split(";") for line in stats.read_text().splitlines() if line.strip()]
+            if len(rows) >= 2:
+                header, last = rows[0], rows[-1]
+                successful = int(last[header.index("SuccessfulCall(C)")])
+                failed = int(last[header.index("FailedCall(C)")])
+        text = errors.read_text(errors="replace")[-3000:] if errors.exists() else ""
+        return cls(returncode, successful, failed, seconds, text)
+
+
+@contextmanager
+def topology(workdir: Path, edges: int = 3, prefix: str = "") -> Iterator[Harness]:
+    with Harness(Layout(edges=edges, prefix=prefix), workdir) as harness:
+        yield harness
