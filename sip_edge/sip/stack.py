@@ -3,11 +3,9 @@
 Mechanism only. The stack parses what the transports deliver, fixes the top Via (RFC 3581),
 absorbs retransmissions in the transaction layer and calls the one `on_request` callback with
 each new request and its server transaction. The callback (the policy) answers through the
-transaction, or returns a `Reply` for the stack to send; it never sees a retransmission.
-
-ACKs to 2xx responses have no transaction of their own (§17): they reach the callback with an
-`AckContext` in place of a transaction, after stopping the 2xx retransmission of the INVITE
-transaction they acknowledge.
+transaction or returns a decision (`decisions`: `Reply`, `Relay`) that the stack executes; it
+never sees a retransmission. ACKs to 2xx responses have no transaction of their own (§17): they
+reach the callback with an `AckContext` in place of one.
 """
 
 from __future__ import annotations
@@ -16,11 +14,14 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Union
 
-from .message import Request, Response, SipParseError, Via, generate_branch, make_response, parse_message
+from .decisions import AckContext, Destination, HandlerResult, Relay, Reply, RequestHandler, flow_of
+from .errors import SipParseError
+from .hostport import format_hostport
+from .message import Request, Response, Via, generate_branch, make_response, parse_message, partial_request
+from .relay import forward_statelessly, send_upstream
 from .timers import DEFAULT_TIMERS, Clock, Timers
 from .transaction import (
     ClientInviteTransaction,
@@ -37,13 +38,14 @@ from .transaction import (
     client_key,
     server_key,
 )
-from .transport import Address, ErrorCallback, Flow, ResponseRoute, Transport, TransportError, default_port
+from .transport import Address, ErrorCallback, Flow, ResponseRoute, Transport, TransportError
 
 __all__ = [
     "UDP_SIZE_LIMIT",
     "AckContext",
     "Destination",
     "HandlerResult",
+    "Relay",
     "Reply",
     "RequestHandler",
     "SipStack",
@@ -58,67 +60,6 @@ log = logging.getLogger(__name__)
 UDP_SIZE_LIMIT = 1300
 # Room for the Via (and Max-Forwards) `prepare_request` adds.
 _VIA_ALLOWANCE = 120
-
-
-@dataclass(frozen=True, slots=True)
-class Destination:
-    """Where to send a request: transport name plus host (name or address) and port."""
-
-    transport: str
-    host: str
-    port: int | None = None
-
-    @property
-    def address(self) -> Address:
-        return (self.host, self.port or default_port(self.transport))
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A typed decision "answer this request so": the stack builds and sends the response.
-
-    ``stateless`` answers a non-INVITE request without keeping its transaction afterwards (RFC
-    3261 8.2.7, stateless UAS behaviour): a retransmission of the request is handled as a new
-    request instead of getting the stored response again. Meant for answers that are as good
-    when given again, above all digest challenges (8.2.7 names them), which are most of what an
-    edge answers and would otherwise each be kept 32 s for timer J over UDP. Ignored for INVITE,
-    whose transaction must absorb the ACK.
-    """
-
-    status: int
-    reason: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    to_tag: str | None = None
-    stateless: bool = False
-
-
-class AckContext:
-    """Stands in for a transaction when an ACK to a 2xx arrives (it is a transaction of its own)."""
-
-    __slots__ = ("flow", "invite_transaction", "request")
-
-    def __init__(
-        self, request: Request, flow: Flow, invite_transaction: ServerInviteTransaction | None
-    ) -> None:
-        self.request = request
-        self.flow = flow
-        # The Accepted INVITE transaction whose 2xx this ACK acknowledges, if still alive.
-        self.invite_transaction = invite_transaction
-
-
-def flow_of(transaction: ServerTransaction | AckContext) -> Flow:
-    """The flow (transport, remote address, connection) a request arrived on."""
-    if isinstance(transaction, AckContext):
-        return transaction.flow
-    flow = transaction.context
-    if not isinstance(flow, Flow):
-        raise TypeError("transaction was not created by a SipStack")
-    return flow
-
-
-HandlerResult = Union[Reply, None, Awaitable[Reply | None]]  # noqa: UP007 - a runtime alias
-RequestHandler = Callable[[ServerTransaction | AckContext, Request], HandlerResult]
 StrayResponseHandler = Callable[[Response, Flow], None]
 
 
@@ -238,7 +179,7 @@ class SipStack:
     def _on_parse_error(self, exc: SipParseError, flow: Flow) -> None:
         self.stats.parse_errors += 1
         self._bad_log.debug("unparsable message from %r: %s", flow, exc.reason)
-        partial = exc.partial
+        partial = partial_request(exc)
         if partial is None or partial.method == "ACK":
             return
         status = 505 if exc.status == 505 else 400
@@ -342,7 +283,9 @@ class SipStack:
             self.stats.handler_errors += 1
             log.exception("request handler failed on ACK")
             return
-        if inspect.isawaitable(result):
+        if isinstance(result, Relay):
+            self._relay(request, result)
+        elif inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -357,6 +300,11 @@ class SipStack:
             return
         if isinstance(result, Reply):
             self._execute(transaction, result)
+            return
+        if isinstance(result, Relay):
+            self._relay(request, result)
+            # No state kept: the upstream task's retransmissions are relayed again as they come.
+            transaction.terminate()
             return
         task = asyncio.ensure_future(result)
         self._tasks.add(task)
@@ -394,6 +342,11 @@ class SipStack:
             # Also when nothing was sent (a provisional answer, or too late): it is done with.
             stateless.terminate()
 
+    def _relay(self, request: Request, relay: Relay) -> None:
+        forward_statelessly(
+            request, self.transport_for(relay.destination.transport), relay.destination.address
+        )
+
     def _forget_server(self, transaction: Transaction) -> None:
         key = transaction.key
         if key is not None and self._server.get(key) is transaction:
@@ -416,6 +369,8 @@ class SipStack:
         # §18.1.2: no matching transaction. A 2xx retransmission after timer M still needs an
         # ACK from the TU, so it is offered to the stray-response hook rather than dropped.
         self.stats.stray_responses += 1
+        if send_upstream(response, self.transports):
+            return  # a response to a request we relayed (`Relay`): back the way the request came
         if self.on_stray_response is not None:
             self.on_stray_response(response, flow)
 
@@ -435,11 +390,9 @@ class SipStack:
         """
         headers = request.headers
         if "Via" not in headers:
-            host, port = transport.sent_by
-            if ":" in host and not host.startswith("["):
-                host = f"[{host}]"
+            sent_by = format_hostport(*transport.sent_by)
             headers.add(
-                "Via", f"SIP/2.0/{transport.name} {host}:{port};branch={generate_branch()};rport", first=True
+                "Via", f"SIP/2.0/{transport.name} {sent_by};branch={generate_branch()};rport", first=True
             )
         if "Max-Forwards" not in headers:
             headers.add("Max-Forwards", "70")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from contact_center.domain.contact import HangupCause, HangupSide
+from sip_edge.app.adapters.routing_client import RoutingClient
 from sip_edge.app.lambda_invoke import Invocation
-from sip_edge.app.routing_client import RoutingClient
 
 
 class SlowThenAnswering:
