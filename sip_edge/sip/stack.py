@@ -17,6 +17,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .client_transaction import (
+    ClientInviteTransaction,
+    ClientNonInviteTransaction,
+    ClientTransaction,
+    build_cancel,
+)
 from .decisions import AckContext, Destination, HandlerResult, Relay, Reply, RequestHandler, flow_of
 from .errors import SipParseError
 from .hostport import format_hostport
@@ -24,16 +30,12 @@ from .message import Request, Response, Via, generate_branch, make_response, par
 from .relay import forward_statelessly, send_upstream
 from .timers import DEFAULT_TIMERS, Clock, Timers
 from .transaction import (
-    ClientInviteTransaction,
-    ClientNonInviteTransaction,
-    ClientTransaction,
     ServerInviteTransaction,
     ServerNonInviteTransaction,
     ServerTransaction,
     State,
     Transaction,
     TransactionError,
-    build_cancel,
     cancel_target_key,
     client_key,
     server_key,

@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing_decisions import OfferOutcome, Queue, Reject
 from sip_edge.app.calls.dialogs import MemoryDialogStore
+from sip_edge.sip.client_transaction import build_cancel
 from sip_edge.sip.dialog import parse_contact_user
 from sip_edge.sip.message import Request, Response
-from sip_edge.sip.transaction import build_cancel
 from tests.sip.b2bua_support import (
     AGENT_SDP,
     AUDIO_SDP,

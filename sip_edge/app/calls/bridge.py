@@ -29,11 +29,12 @@ from sip_edge.app.calls.dialogs import DialogBook, StoredCall, stored_keys
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.ports import ALLOW, RoutingError, RoutingPort
 from sip_edge.app.calls.tasks import CallTasks
+from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
 from sip_edge.sip.dialog import AGENT, CALLER, Leg
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.stack import SipStack
-from sip_edge.sip.transaction import ClientTransaction, ServerTransaction, TransactionError
+from sip_edge.sip.transaction import ServerTransaction, TransactionError
 
 __all__ = ["Bridge", "Bridges"]
 

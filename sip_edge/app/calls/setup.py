@@ -49,6 +49,7 @@ from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.ring import AgentRinger
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.app.calls.trunks import TrunkDirectory, TrunkListUnavailableError
+from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
 from sip_edge.sip.dialog import CALLER, Leg
 from sip_edge.sip.errors import SipParseError
@@ -56,12 +57,7 @@ from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.reliable import ReliableProvisionals
 from sip_edge.sip.stack import SipStack
-from sip_edge.sip.transaction import (
-    ClientTransaction,
-    ServerInviteTransaction,
-    ServerTransaction,
-    TransactionError,
-)
+from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction, TransactionError
 from sip_edge.sip.transport import Flow
 
 __all__ = ["CallSetup", "CallSetups"]
