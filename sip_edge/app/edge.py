@@ -25,9 +25,10 @@ from sip_edge.sip.decisions import AckContext, HandlerResult, Reply
 from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request
 from sip_edge.sip.stack import SipStack
+from sip_edge.sip.stream import StreamTransport, server_ssl_context
 from sip_edge.sip.timers import AsyncioClock
 from sip_edge.sip.transaction import ServerTransaction
-from sip_edge.sip.transport import StreamTransport, UdpTransport, server_ssl_context
+from sip_edge.sip.transport import UdpTransport
 
 __all__ = ["SERVER_NAME", "Edge", "EdgePolicy", "Listener", "PolicyFactory", "RequestPolicy", "build_edge"]
 
