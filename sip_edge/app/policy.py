@@ -8,7 +8,7 @@ built, started and stopped by the composition root, ``sip_edge.main``.
 
 from __future__ import annotations
 
-from sip_edge.app.calls.b2bua import NOT_MINE, B2bua
+from sip_edge.app.calls.b2bua import B2bua, NotMine
 from sip_edge.app.calls.ports import ALLOW
 from sip_edge.app.edge import EdgePolicy
 from sip_edge.app.registration.registrar import Registrar
@@ -34,6 +34,6 @@ class ContactCenterPolicy(EdgePolicy):
             return self.registrar.decide(request, flow_of(transaction))
         if method != "OPTIONS" and self.b2bua is not None:
             result = self.b2bua.handle(transaction, request)
-            if result is not NOT_MINE:
-                return result  # type: ignore[return-value]
+            if not isinstance(result, NotMine):
+                return result
         return super().on_request(transaction, request)

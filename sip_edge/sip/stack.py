@@ -14,19 +14,13 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .client_transaction import (
-    ClientInviteTransaction,
-    ClientNonInviteTransaction,
-    ClientTransaction,
-    build_cancel,
-)
 from .decisions import AckContext, Destination, HandlerResult, Relay, Reply, RequestHandler, flow_of
 from .errors import SipParseError
-from .hostport import format_hostport
-from .message import Request, Response, Via, generate_branch, make_response, parse_message, partial_request
+from .message import Request, Response, Via, make_response, parse_message, partial_request
+from .outbound import Outbound
 from .relay import forward_statelessly, send_upstream
 from .timers import DEFAULT_TIMERS, Clock, Timers
 from .transaction import (
@@ -35,15 +29,12 @@ from .transaction import (
     ServerTransaction,
     State,
     Transaction,
-    TransactionError,
     cancel_target_key,
-    client_key,
     server_key,
 )
-from .transport import Address, ErrorCallback, Flow, ResponseRoute, Transport, TransportError
+from .transport import Flow, ResponseRoute, Transport
 
 __all__ = [
-    "UDP_SIZE_LIMIT",
     "AckContext",
     "Destination",
     "HandlerResult",
@@ -58,10 +49,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-# §18.1.1: the size above which a request must not go over UDP when the path MTU is unknown.
-UDP_SIZE_LIMIT = 1300
-# Room for the Via (and Max-Forwards) `prepare_request` adds.
-_VIA_ALLOWANCE = 120
 StrayResponseHandler = Callable[[Response, Flow], None]
 
 
@@ -73,23 +60,6 @@ class StackStats:
     parse_errors: int = 0
     stray_responses: int = 0
     handler_errors: int = 0
-
-
-class _DestinationChannel:
-    """The `Channel` of a client transaction: one transport, one destination."""
-
-    __slots__ = ("address", "transport")
-
-    def __init__(self, transport: Transport, address: Address) -> None:
-        self.transport = transport
-        self.address = address
-
-    @property
-    def reliable(self) -> bool:
-        return self.transport.reliable
-
-    def send(self, data: bytes, on_error: ErrorCallback | None = None) -> None:
-        self.transport.send_to(data, self.address, on_error)
 
 
 class _RateLimitedLog:
@@ -113,8 +83,9 @@ class _RateLimitedLog:
             log.debug(message, *args)
 
 
-class SipStack:
-    """Ties transports, the transaction tables and the request callback together."""
+class SipStack(Outbound):
+    """Ties transports, the transaction tables and the request callback together (sending is
+    `outbound.Outbound`)."""
 
     def __init__(
         self,
@@ -125,15 +96,12 @@ class SipStack:
         on_stray_response: StrayResponseHandler | None = None,
         server_header: str | None = None,
     ) -> None:
-        self.clock = clock
-        self.timers = timers
+        super().__init__(clock, timers)
         self.on_request = on_request
         self.on_stray_response = on_stray_response
         self.server_header = server_header
-        self.transports: dict[str, Transport] = {}
         self.stats = StackStats()
         self._server: dict[tuple[str, ...], ServerTransaction] = {}
-        self._client: dict[tuple[str, ...], ClientTransaction] = {}
         # INVITE server transactions by (Call-ID, CSeq number): an ACK to a 2xx carries a new
         # branch, so this is how it finds the transaction retransmitting that 2xx.
         self._invites: dict[tuple[str, int], ServerInviteTransaction] = {}
@@ -155,10 +123,6 @@ class SipStack:
     @property
     def server_transactions(self) -> int:
         return len(self._server)
-
-    @property
-    def client_transactions(self) -> int:
-        return len(self._client)
 
     # --- inbound --------------------------------------------------------------------------------
 
@@ -363,8 +327,7 @@ class SipStack:
 
     def _on_response(self, response: Response, flow: Flow) -> None:
         self.stats.responses += 1
-        key = client_key(response)
-        transaction = self._client.get(key) if key is not None else None
+        transaction = self.client_transaction_for(response)
         if transaction is not None:
             transaction.receive_response(response)
             return
@@ -376,119 +339,13 @@ class SipStack:
         if self.on_stray_response is not None:
             self.on_stray_response(response, flow)
 
-    # --- outbound -------------------------------------------------------------------------------
-
-    def transport_for(self, name: str) -> Transport:
-        transport = self.transports.get(name.upper())
-        if transport is None:
-            raise TransportError(f"no {name} transport configured")
-        return transport
-
-    def prepare_request(self, request: Request, transport: Transport) -> None:
-        """Add our Via (new branch, rport asked for) and Max-Forwards when the request has none.
-
-        A request that already carries a Via (e.g. a CANCEL built with its INVITE's branch)
-        keeps it: the TU decided the transaction identity.
-        """
-        headers = request.headers
-        if "Via" not in headers:
-            sent_by = format_hostport(*transport.sent_by)
-            headers.add(
-                "Via", f"SIP/2.0/{transport.name} {sent_by};branch={generate_branch()};rport", first=True
-            )
-        if "Max-Forwards" not in headers:
-            headers.add("Max-Forwards", "70")
-
-    def send_request(
-        self,
-        request: Request,
-        destination: Destination,
-        *,
-        on_response: Callable[[ClientTransaction, Response], None] | None = None,
-        on_error: Callable[[Transaction, TransactionError], None] | None = None,
-    ) -> ClientTransaction:
-        """Start a client transaction; responses reach `on_response` and `async for ... in tx`."""
-        if request.method == "ACK":
-            raise ValueError("an ACK is not a transaction: use send_stateless")
-        transport = self.transport_for(destination.transport)
-        if self._too_big_for_udp(request, transport):
-            transport = self.transports["TCP"]
-        self.prepare_request(request, transport)
-        key = client_key(request)
-        if key is None:
-            raise ValueError("request has no Via branch")
-        channel = _DestinationChannel(transport, destination.address)
-        factory = ClientInviteTransaction if request.method == "INVITE" else ClientNonInviteTransaction
-        transaction = factory(
-            request, channel, self.clock, key=key, timers=self.timers, on_terminated=self._forget_client
-        )
-        transaction.on_response = on_response
-        transaction.on_error = on_error
-        self._client[key] = transaction
-        transaction.start()
-        return transaction
-
-    def _too_big_for_udp(self, request: Request, transport: Transport) -> bool:
-        """§18.1.1: a request over 1300 bytes (our Via included) goes over a congestion-controlled
-        transport; over UDP it would fragment, and fragments are what NATs drop first."""
-        return (
-            transport.name == "UDP"
-            and "TCP" in self.transports
-            and "Via" not in request.headers
-            and len(request.to_bytes()) + _VIA_ALLOWANCE > UDP_SIZE_LIMIT
-        )
-
-    def cancel(self, invite: ClientTransaction, headers: Iterable[tuple[str, str]] = ()) -> bool:
-        """Cancel a pending INVITE (§9.1): the CANCEL goes to the same destination over the same
-        transport, as its own non-INVITE transaction, once a provisional response has arrived.
-        Returns False when the INVITE already has a final response (nothing left to cancel).
-        The INVITE transaction then receives the 487 (or the final response that won the race).
-        `headers` are added to the CANCEL (e.g. a Reason, RFC 3326).
-        """
-        extra = tuple(headers)
-        if not isinstance(invite, ClientInviteTransaction):
-            raise ValueError("only an INVITE can be cancelled")
-
-        def send_cancel() -> None:
-            request = build_cancel(invite.request)
-            for name, value in extra:
-                request.headers.add(name, value)
-            key = client_key(request)
-            transaction = ClientNonInviteTransaction(
-                request,
-                invite.channel,
-                self.clock,
-                key=key,
-                timers=self.timers,
-                on_terminated=self._forget_client,
-            )
-            if key is not None:
-                self._client[key] = transaction
-            transaction.start()
-
-        return invite.request_cancel(send_cancel)
-
-    def send_stateless(
-        self, request: Request, destination: Destination, on_error: ErrorCallback | None = None
-    ) -> None:
-        """Send a request outside any transaction (an ACK to a 2xx, §13.2.2.4)."""
-        transport = self.transport_for(destination.transport)
-        self.prepare_request(request, transport)
-        transport.send_to(request.to_bytes(), destination.address, on_error)
-
-    def _forget_client(self, transaction: Transaction) -> None:
-        key = transaction.key
-        if key is not None and self._client.get(key) is transaction:
-            del self._client[key]
-
     # --- lifecycle ------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Stop every timer and transport; pending handler tasks are cancelled."""
         for server in list(self._server.values()):
             server.terminate()
-        for client in list(self._client.values()):
-            client.terminate()
+        self.terminate_clients()
         for task in list(self._tasks):
             task.cancel()
         for transport in self.transports.values():

@@ -33,17 +33,19 @@ from sip_edge.sip.message import Request, parse_name_addr
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction
 
-__all__ = ["NOT_MINE", "B2bua"]
+__all__ = ["NOT_MINE", "B2bua", "NotMine"]
 
 log = logging.getLogger("sip_edge.b2bua")
 
 
-class _NotMine:
+class NotMine:
+    """The B2BUA's answer to a request that is not a call (`NOT_MINE`, its one instance)."""
+
     def __repr__(self) -> str:
         return "NOT_MINE"
 
 
-NOT_MINE: Final = _NotMine()
+NOT_MINE: Final = NotMine()
 
 
 class B2bua:
@@ -67,7 +69,7 @@ class B2bua:
 
     def handle(
         self, transaction: ServerTransaction | AckContext, request: Request
-    ) -> HandlerResult | _NotMine:
+    ) -> HandlerResult | NotMine:
         relay = self._flow_route(request)
         if relay is not None:
             return self._relay_to_flow(transaction, request, relay)

@@ -148,10 +148,6 @@ class CallSetup:
         self.merchant_id: str | None = None
 
     @property
-    def reliable(self) -> bool:
-        return self._provisionals.reliable
-
-    @property
     def called(self) -> str:
         try:
             return _user_of(self.request.sip_uri)
