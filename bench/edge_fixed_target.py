@@ -4,10 +4,10 @@ Usage: ``python bench/edge_fixed_target.py --target HOST:PORT [edge flags...]`` 
 ``python -m sip_edge``: --host, --port, --task-id, ...).
 
 The SIP path alone, for bench/call_bench.py to compare with Kamailio on the same sipp load. The
-edge is the product's own: ``build_edge``/``run``, ``ContactCenterPolicy``, its ``B2bua``,
-``CallSetup``, ``Bridge``, ``DialogBook`` and ``TrunkDirectory``. Only the outside world is
-replaced, at the ports the policy already has (``CallPorts``, ``CredentialSource``,
-``BindingStore``):
+edge is the product's own, built by its composition root (``sip_edge.main``: ``build``/``run``):
+``ContactCenterPolicy``, its ``B2bua``, ``CallSetup``, ``Bridge``, ``DialogBook`` and
+``TrunkDirectory``. Only the outside world is replaced, at the edge's ports (``EdgePorts``:
+routing, trunks, dialogs, ``CredentialSource``, ``BindingStore``):
 
 - routing: every new call is ``Connect`` to the fixed target, every answer is acknowledged as
   connected, every end as ended without wrap-up; no Lambda, no thread pool;
