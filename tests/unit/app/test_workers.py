@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -40,7 +41,7 @@ def test_stop_cancels_every_worker_and_none_restarts() -> None:
     async def scenario() -> list[str]:
         stopped: list[str] = []
 
-        def forever(name: str):  # type: ignore[no-untyped-def]
+        def forever(name: str) -> Callable[[], Awaitable[None]]:
             async def run() -> None:
                 try:
                     await asyncio.Event().wait()
