@@ -32,7 +32,7 @@ from .transaction import (
     cancel_target_key,
     server_key,
 )
-from .transport import Flow, ResponseRoute, Transport
+from .transport import Flow, ResponseRoute, Transport, TransportError
 
 __all__ = [
     "AckContext",
@@ -268,7 +268,11 @@ class SipStack(Outbound):
             self._execute(transaction, result)
             return
         if isinstance(result, Relay):
-            self._relay(request, result)
+            try:
+                self._relay(request, result)
+            except TransportError as exc:  # no transport of the flow's kind here
+                self._handler_failed(transaction, exc)
+                return
             # No state kept: the upstream task's retransmissions are relayed again as they come.
             transaction.terminate()
             return

@@ -12,7 +12,7 @@ other leg and relaying the final response back (RFC 7092's signalling-only B2BUA
 - ACK: only consumed (each leg's 2xx is acknowledged independently), or relayed with its body
   when it completes a late-offer exchange.
 
-A bridge rebuilt from the table by another edge task (`from_stored`) behaves the same: its CSeqs
+A bridge rebuilt from the table by another edge task (`Bridges.restore`) behaves the same: its CSeqs
 jump ahead (see `sip_edge.sip.dialog.RECOVERY_CSEQ_STEP`) and its Contact becomes this task's
 address on the next target refresh.
 """

@@ -68,3 +68,14 @@ def test_a_response_to_a_relayed_request_goes_back_by_the_via_below_ours() -> No
     ringing = [r for r in back if r.status == 180]
     assert len(ringing) == 1 and [v.branch for v in ringing[0].vias] == ["z9hG4bKupstream1"]
     assert stack.stats.stray_responses == 1
+
+
+def test_a_relay_over_a_transport_this_task_lacks_is_answered_500() -> None:
+    # Given a policy relaying to a TLS flow on a stack that only has UDP,
+    transport = FakeTransport()
+    stack = SipStack(FakeClock(), on_request=lambda tx, request: Relay(Destination("TLS", *PHONE)))
+    stack.add_transport(transport)
+    # When a request arrives, then nothing is forwarded and the sender gets a 500.
+    transport.deliver(INVITE.replace("INVITE", "OPTIONS"))
+    assert forwarded(transport) == []
+    assert 500 in transport.statuses()
