@@ -63,7 +63,7 @@ def test_a_registrar_only_edge_has_no_calls_and_refuses_an_invite_with_501() -> 
                 )
                 sock.sendto(invite.encode(), (HOST, port))
                 loop = asyncio.get_running_loop()
-                answers = []
+                answers: list[bytes] = []
                 while not answers or answers[-1].startswith(b"SIP/2.0 100"):
                     answers.append(await asyncio.wait_for(loop.sock_recv(sock, 65535), 3))
             return task.workers.names, answers[-1]
