@@ -36,7 +36,7 @@ contracts: $(STAMP)
 	PYTHONPATH=infra $(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy -p contact_center.domain -p contact_center.data -p contact_center.aws -p contact_center.services.routing -p sip_edge.sip
+	$(VENV)/bin/mypy -p contact_center.domain -p contact_center.data -p contact_center.aws -p contact_center.services.routing -p sip_edge
 	$(VENV)/bin/mypy tests/support/routing_fakes.py tests/support/routing_centre.py
 
 test: setup lint contracts typecheck

@@ -26,9 +26,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core" / "python")]
 
 from contact_center.data.bindings import BindingItems  # noqa: E402
 from contact_center.data.models import BindingItem  # noqa: E402
-from sip_edge.app.location import Binding  # noqa: E402
-from sip_edge.app.registrar import binding_key  # noqa: E402
-from sip_edge.app.stores import TableBindingStore, binding_item_values  # noqa: E402
+from sip_edge.app.adapters.tables import TableBindingStore, binding_item_values  # noqa: E402
+from sip_edge.sip.registration import Binding, binding_key  # noqa: E402
 from tests.support.dynamodb import dynamodb_local, fake_credentials, fresh_table  # noqa: E402
 
 

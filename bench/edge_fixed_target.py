@@ -4,10 +4,10 @@ Usage: ``python bench/edge_fixed_target.py --target HOST:PORT [edge flags...]`` 
 ``python -m sip_edge``: --host, --port, --task-id, ...).
 
 The SIP path alone, for bench/call_bench.py to compare with Kamailio on the same sipp load. The
-edge is the product's own: ``build_edge``/``run``, ``ContactCenterPolicy``, its ``B2bua``,
-``CallSetup``, ``Bridge``, ``DialogBook`` and ``TrunkDirectory``. Only the outside world is
-replaced, at the ports the policy already has (``CallPorts``, ``CredentialSource``,
-``BindingStore``):
+edge is the product's own, built by its composition root (``sip_edge.main``: ``build``/``run``):
+``ContactCenterPolicy``, its ``B2bua``, ``CallSetup``, ``Bridge``, ``DialogBook`` and
+``TrunkDirectory``. Only the outside world is replaced, at the edge's ports (``EdgePorts``:
+routing, trunks, dialogs, ``CredentialSource``, ``BindingStore``):
 
 - routing: every new call is ``Connect`` to the fixed target, every answer is acknowledged as
   connected, every end as ended without wrap-up; no Lambda, no thread pool;
@@ -25,7 +25,7 @@ import argparse
 import logging
 import sys
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
@@ -37,13 +37,11 @@ from contact_center.services.routing.decisions import (
     RoutingDecision,
 )
 from contact_center.services.routing.ports import AgentTarget
-from sip_edge.app.dialogs import StoredCall
-from sip_edge.app.edge import run
-from sip_edge.app.location import Binding
-from sip_edge.app.policy import CallPorts, ContactCenterPolicy
-from sip_edge.app.trunks import Trunk
-from sip_edge.config import ConfigError, EdgeConfig, parse_config
-from sip_edge.sip.stack import SipStack
+from sip_edge.app.calls.dialogs import StoredCall
+from sip_edge.app.calls.trunks import Trunk
+from sip_edge.config import ConfigError, parse_config
+from sip_edge.main import EdgePorts, run
+from sip_edge.sip.registration import Binding
 
 BENCH_SEAT = "bench-seat"
 BENCH_MERCHANT = "bench-merchant"
@@ -123,12 +121,14 @@ class NoCredentials:
         return None
 
 
-def fixed_target_policy(config: EdgeConfig, target: str) -> Callable[[SipStack], ContactCenterPolicy]:
-    def build(stack: SipStack) -> ContactCenterPolicy:
-        calls = CallPorts(routing=FixedTargetRouting(target), trunks=LoopbackTrunks(), dialogs=NoDialogs())
-        return ContactCenterPolicy(stack, config, NoCredentials(), NoBindings(), calls)
-
-    return build
+def fixed_target_ports(target: str) -> EdgePorts:
+    return EdgePorts(
+        credentials=NoCredentials(),
+        bindings=NoBindings(),
+        routing=FixedTargetRouting(target),
+        trunks=LoopbackTrunks(),
+        dialogs=NoDialogs(),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("sip_edge").info("fixed-target edge: every call goes to %s", known.target)
-    return run(config, fixed_target_policy(config, known.target))
+    return run(config, fixed_target_ports(known.target))
 
 
 if __name__ == "__main__":

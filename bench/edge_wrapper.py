@@ -18,7 +18,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from sip_edge.app import credentials, location, registrar, stores
+from sip_edge.app.adapters import tables as stores
+from sip_edge.app.registration import credentials, location, registrar
 from sip_edge.sip import stack
 
 _instances: dict[str, list[Any]] = {"stack": [], "credentials": [], "location": [], "registrar": []}

@@ -6,9 +6,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from sip_edge.app.edge import run
-from sip_edge.app.policy import contact_center_policy
 from sip_edge.config import ConfigError, parse_config
+from sip_edge.main import run, table_ports
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The AWS SDK and PynamoDB narrate every client they build at INFO; keep the edge's log readable.
     for noisy in ("pynamodb", "botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    return run(config, contact_center_policy(config))
+    return run(config, table_ports(config))
 
 
 if __name__ == "__main__":

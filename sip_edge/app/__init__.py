@@ -1,1 +1,3 @@
-"""Policy of the SIP edge: what to do with each request, and the process that runs it."""
+"""Policy of the SIP edge, the contact centre's routing script: `policy` dispatches each request to
+`registration/` (REGISTER) or `calls/` (everything about calls); `fleet/` is the other edge tasks,
+`adapters/` the table, the routing function and CloudWatch; `workers` runs background jobs."""

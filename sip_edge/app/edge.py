@@ -1,4 +1,4 @@
-"""The edge process: the composition root that puts listeners, the SIP stack and a policy together.
+"""One edge task's sockets: SIP listeners, the SIP stack and the one policy it calls.
 
 Policy is one object with one method, `on_request(transaction, request)`. The stack calls it once
 per new request (never for retransmissions). It returns a typed decision, `Reply` (the stack
@@ -7,29 +7,30 @@ provisional responses, later finals, CANCEL handling), either directly or from a
 decision known at once is returned directly, which spares the hot path an asyncio task per
 request; work that waits (a Lambda invocation, a B2BUA leg) makes `on_request` return an
 awaitable, e.g. by being an `async def`. The minimal `EdgePolicy` here answers OPTIONS and refuses
-everything else; the registrar and the B2BUA replace it by passing their own policy to
-`build_edge`.
+everything else; the composition root (`sip_edge.main`) builds the contact centre's policy and
+the background workers around an `Edge`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from sip_edge.config import EdgeConfig
+from sip_edge.sip.decisions import AckContext, HandlerResult, Reply
+from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request
-from sip_edge.sip.stack import AckContext, HandlerResult, Reply, SipStack
+from sip_edge.sip.stack import SipStack
+from sip_edge.sip.stream import StreamTransport, server_ssl_context
 from sip_edge.sip.timers import AsyncioClock
 from sip_edge.sip.transaction import ServerTransaction
-from sip_edge.sip.transport import StreamTransport, UdpTransport, server_ssl_context
+from sip_edge.sip.transport import UdpTransport
 
-__all__ = ["Edge", "EdgePolicy", "Listener", "PolicyFactory", "RequestPolicy", "build_edge", "run", "serve"]
+__all__ = ["SERVER_NAME", "Edge", "EdgePolicy", "Listener", "PolicyFactory", "RequestPolicy", "build_edge"]
 
 log = logging.getLogger("sip_edge")
 
@@ -75,8 +76,7 @@ class Listener:
     port: int
 
     def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.kind} {host}:{self.port}"
+        return f"{self.kind} {format_hostport(self.host, self.port)}"
 
 
 @dataclass
@@ -107,9 +107,11 @@ class Edge:
             raise
         for listener in self.listeners:
             log.info("edge %s listening on %s", self.config.task_id, listener)
-        start_policy = getattr(self.policy, "start", None)
-        if start_policy is not None:
-            await start_policy(self)
+
+    def use(self, policy: RequestPolicy) -> None:
+        """Hand every new request to ``policy`` from now on."""
+        self.policy = policy
+        self.stack.on_request = policy.on_request
 
     def address(self, kind: str) -> tuple[str, int]:
         for listener in self.listeners:
@@ -118,10 +120,6 @@ class Edge:
         raise KeyError(kind)
 
     async def close(self) -> None:
-        close_policy = getattr(self.policy, "close", None)
-        if close_policy is not None:
-            # First, while the sockets are open: the policy flushes state others must see.
-            await close_policy()
         self.stack.close()
         for transport in self.transports:
             transport.close()
@@ -190,47 +188,3 @@ def build_edge(config: EdgeConfig, policy: RequestPolicy | PolicyFactory | None 
     for transport in transports:
         stack.add_transport(transport)
     return Edge(config=config, stack=stack, transports=transports, policy=chosen)
-
-
-def _tune_gc() -> None:
-    """Keep the cyclic collector off the hot path.
-
-    Over UDP every transaction lives 64*T1 after its answer (timer J absorbs retransmissions),
-    so at a few thousand requests a second the heap holds 10^5 live SIP objects. Freezing what
-    startup created removes modules and functions from every full collection, and a larger
-    young generation means far fewer collections; reference counting still frees acyclic
-    garbage at once, which is nearly all of it.
-    """
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-
-async def serve(config: EdgeConfig, policy: RequestPolicy | PolicyFactory | None = None) -> None:
-    """Run an edge until SIGTERM or SIGINT, then close every socket."""
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    edge = build_edge(config, policy)
-    await edge.start()
-    _tune_gc()
-    try:
-        await stopping.wait()
-        log.info("edge %s stopping on signal", config.task_id)
-    finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
-        await edge.close()
-
-
-def run(config: EdgeConfig, policy: RequestPolicy | PolicyFactory | None = None) -> int:
-    """Process entry: uvloop when installed, the standard loop otherwise. Returns the exit code."""
-    try:
-        import uvloop
-    except ImportError:
-        loop_factory = None
-    else:
-        loop_factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(serve(config, policy))
-    return 0

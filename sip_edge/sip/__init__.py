@@ -1,1 +1,2 @@
-"""SIP mechanism: messages, transports, transactions and digest authentication (stdlib only)."""
+"""SIP mechanism, stdlib + asyncio only: messages, transports, transactions, the stack and the
+decisions it executes, dialogs, reliable provisionals, registrar binding rules, digest auth."""

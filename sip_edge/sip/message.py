@@ -24,10 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .entropy import token_hex
+from .errors import SipParseError
 from .headers import _NAME_CACHE, Headers, canonical_name
 from .uri import (
     NameAddr,
-    SipParseError,
     SipUri,
     Via,
     check_address_params,
@@ -60,6 +60,7 @@ __all__ = [
     "parse_name_addr",
     "parse_uri",
     "parse_via",
+    "partial_request",
     "stream_frame_length",
     "verdict",
 ]
@@ -768,14 +769,21 @@ class Verdict:
         return {VerdictKind.REJECT_400: 400, VerdictKind.REJECT_505: 505}.get(self.kind)
 
 
+def partial_request(error: SipParseError) -> Request | None:
+    """The request as far as it could be read before ``error`` (None: nothing answerable)."""
+    partial = error.partial
+    return partial if isinstance(partial, Request) else None
+
+
 def verdict(data: bytes) -> Verdict:
     try:
         message = parse_message(data)
     except SipParseError as exc:
-        if exc.partial is None:
+        partial = partial_request(exc)
+        if partial is None:
             return Verdict(VerdictKind.DROP, exc.reason)
         kind = VerdictKind.REJECT_505 if exc.status == 505 else VerdictKind.REJECT_400
-        return Verdict(kind, exc.reason, exc.partial)
+        return Verdict(kind, exc.reason, partial)
     return Verdict(VerdictKind.VALID, "", message)
 
 

@@ -3,11 +3,9 @@
 Mechanism only. The stack parses what the transports deliver, fixes the top Via (RFC 3581),
 absorbs retransmissions in the transaction layer and calls the one `on_request` callback with
 each new request and its server transaction. The callback (the policy) answers through the
-transaction, or returns a `Reply` for the stack to send; it never sees a retransmission.
-
-ACKs to 2xx responses have no transaction of their own (§17): they reach the callback with an
-`AckContext` in place of a transaction, after stopping the 2xx retransmission of the INVITE
-transaction they acknowledge.
+transaction or returns a decision (`decisions`: `Reply`, `Relay`) that the stack executes; it
+never sees a retransmission. ACKs to 2xx responses have no transaction of their own (§17): they
+reach the callback with an `AckContext` in place of one.
 """
 
 from __future__ import annotations
@@ -16,34 +14,31 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
-from .message import Request, Response, SipParseError, Via, generate_branch, make_response, parse_message
+from .decisions import AckContext, Destination, HandlerResult, Relay, Reply, RequestHandler, flow_of
+from .errors import SipParseError
+from .message import Request, Response, Via, make_response, parse_message, partial_request
+from .outbound import Outbound
+from .relay import forward_statelessly, send_upstream
 from .timers import DEFAULT_TIMERS, Clock, Timers
 from .transaction import (
-    ClientInviteTransaction,
-    ClientNonInviteTransaction,
-    ClientTransaction,
     ServerInviteTransaction,
     ServerNonInviteTransaction,
     ServerTransaction,
     State,
     Transaction,
-    TransactionError,
-    build_cancel,
     cancel_target_key,
-    client_key,
     server_key,
 )
-from .transport import Address, ErrorCallback, Flow, ResponseRoute, Transport, TransportError, default_port
+from .transport import Flow, ResponseRoute, Transport, TransportError
 
 __all__ = [
-    "UDP_SIZE_LIMIT",
     "AckContext",
     "Destination",
     "HandlerResult",
+    "Relay",
     "Reply",
     "RequestHandler",
     "SipStack",
@@ -54,71 +49,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-# §18.1.1: the size above which a request must not go over UDP when the path MTU is unknown.
-UDP_SIZE_LIMIT = 1300
-# Room for the Via (and Max-Forwards) `prepare_request` adds.
-_VIA_ALLOWANCE = 120
-
-
-@dataclass(frozen=True, slots=True)
-class Destination:
-    """Where to send a request: transport name plus host (name or address) and port."""
-
-    transport: str
-    host: str
-    port: int | None = None
-
-    @property
-    def address(self) -> Address:
-        return (self.host, self.port or default_port(self.transport))
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A typed decision "answer this request so": the stack builds and sends the response.
-
-    ``stateless`` answers a non-INVITE request without keeping its transaction afterwards (RFC
-    3261 8.2.7, stateless UAS behaviour): a retransmission of the request is handled as a new
-    request instead of getting the stored response again. Meant for answers that are as good
-    when given again, above all digest challenges (8.2.7 names them), which are most of what an
-    edge answers and would otherwise each be kept 32 s for timer J over UDP. Ignored for INVITE,
-    whose transaction must absorb the ACK.
-    """
-
-    status: int
-    reason: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    to_tag: str | None = None
-    stateless: bool = False
-
-
-class AckContext:
-    """Stands in for a transaction when an ACK to a 2xx arrives (it is a transaction of its own)."""
-
-    __slots__ = ("flow", "invite_transaction", "request")
-
-    def __init__(
-        self, request: Request, flow: Flow, invite_transaction: ServerInviteTransaction | None
-    ) -> None:
-        self.request = request
-        self.flow = flow
-        # The Accepted INVITE transaction whose 2xx this ACK acknowledges, if still alive.
-        self.invite_transaction = invite_transaction
-
-
-def flow_of(transaction: ServerTransaction | AckContext) -> Flow:
-    """The flow (transport, remote address, connection) a request arrived on."""
-    if isinstance(transaction, AckContext):
-        return transaction.flow
-    flow = transaction.context
-    if not isinstance(flow, Flow):
-        raise TypeError("transaction was not created by a SipStack")
-    return flow
-
-
-HandlerResult = Union[Reply, None, Awaitable[Reply | None]]  # noqa: UP007 - a runtime alias
-RequestHandler = Callable[[ServerTransaction | AckContext, Request], HandlerResult]
 StrayResponseHandler = Callable[[Response, Flow], None]
 
 
@@ -130,23 +60,6 @@ class StackStats:
     parse_errors: int = 0
     stray_responses: int = 0
     handler_errors: int = 0
-
-
-class _DestinationChannel:
-    """The `Channel` of a client transaction: one transport, one destination."""
-
-    __slots__ = ("address", "transport")
-
-    def __init__(self, transport: Transport, address: Address) -> None:
-        self.transport = transport
-        self.address = address
-
-    @property
-    def reliable(self) -> bool:
-        return self.transport.reliable
-
-    def send(self, data: bytes, on_error: ErrorCallback | None = None) -> None:
-        self.transport.send_to(data, self.address, on_error)
 
 
 class _RateLimitedLog:
@@ -170,8 +83,9 @@ class _RateLimitedLog:
             log.debug(message, *args)
 
 
-class SipStack:
-    """Ties transports, the transaction tables and the request callback together."""
+class SipStack(Outbound):
+    """Ties transports, the transaction tables and the request callback together (sending is
+    `outbound.Outbound`)."""
 
     def __init__(
         self,
@@ -182,15 +96,12 @@ class SipStack:
         on_stray_response: StrayResponseHandler | None = None,
         server_header: str | None = None,
     ) -> None:
-        self.clock = clock
-        self.timers = timers
+        super().__init__(clock, timers)
         self.on_request = on_request
         self.on_stray_response = on_stray_response
         self.server_header = server_header
-        self.transports: dict[str, Transport] = {}
         self.stats = StackStats()
         self._server: dict[tuple[str, ...], ServerTransaction] = {}
-        self._client: dict[tuple[str, ...], ClientTransaction] = {}
         # INVITE server transactions by (Call-ID, CSeq number): an ACK to a 2xx carries a new
         # branch, so this is how it finds the transaction retransmitting that 2xx.
         self._invites: dict[tuple[str, int], ServerInviteTransaction] = {}
@@ -213,10 +124,6 @@ class SipStack:
     def server_transactions(self) -> int:
         return len(self._server)
 
-    @property
-    def client_transactions(self) -> int:
-        return len(self._client)
-
     # --- inbound --------------------------------------------------------------------------------
 
     def on_message(self, data: bytes, flow: Flow) -> None:
@@ -238,7 +145,7 @@ class SipStack:
     def _on_parse_error(self, exc: SipParseError, flow: Flow) -> None:
         self.stats.parse_errors += 1
         self._bad_log.debug("unparsable message from %r: %s", flow, exc.reason)
-        partial = exc.partial
+        partial = partial_request(exc)
         if partial is None or partial.method == "ACK":
             return
         status = 505 if exc.status == 505 else 400
@@ -342,7 +249,9 @@ class SipStack:
             self.stats.handler_errors += 1
             log.exception("request handler failed on ACK")
             return
-        if inspect.isawaitable(result):
+        if isinstance(result, Relay):
+            self._relay(request, result)
+        elif inspect.isawaitable(result):
             task = asyncio.ensure_future(result)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -357,6 +266,15 @@ class SipStack:
             return
         if isinstance(result, Reply):
             self._execute(transaction, result)
+            return
+        if isinstance(result, Relay):
+            try:
+                self._relay(request, result)
+            except TransportError as exc:  # no transport of the flow's kind here
+                self._handler_failed(transaction, exc)
+                return
+            # No state kept: the upstream task's retransmissions are relayed again as they come.
+            transaction.terminate()
             return
         task = asyncio.ensure_future(result)
         self._tasks.add(task)
@@ -394,6 +312,11 @@ class SipStack:
             # Also when nothing was sent (a provisional answer, or too late): it is done with.
             stateless.terminate()
 
+    def _relay(self, request: Request, relay: Relay) -> None:
+        forward_statelessly(
+            request, self.transport_for(relay.destination.transport), relay.destination.address
+        )
+
     def _forget_server(self, transaction: Transaction) -> None:
         key = transaction.key
         if key is not None and self._server.get(key) is transaction:
@@ -408,123 +331,17 @@ class SipStack:
 
     def _on_response(self, response: Response, flow: Flow) -> None:
         self.stats.responses += 1
-        key = client_key(response)
-        transaction = self._client.get(key) if key is not None else None
+        transaction = self.client_transaction_for(response)
         if transaction is not None:
             transaction.receive_response(response)
             return
         # §18.1.2: no matching transaction. A 2xx retransmission after timer M still needs an
         # ACK from the TU, so it is offered to the stray-response hook rather than dropped.
         self.stats.stray_responses += 1
+        if send_upstream(response, self.transports):
+            return  # a response to a request we relayed (`Relay`): back the way the request came
         if self.on_stray_response is not None:
             self.on_stray_response(response, flow)
-
-    # --- outbound -------------------------------------------------------------------------------
-
-    def transport_for(self, name: str) -> Transport:
-        transport = self.transports.get(name.upper())
-        if transport is None:
-            raise TransportError(f"no {name} transport configured")
-        return transport
-
-    def prepare_request(self, request: Request, transport: Transport) -> None:
-        """Add our Via (new branch, rport asked for) and Max-Forwards when the request has none.
-
-        A request that already carries a Via (e.g. a CANCEL built with its INVITE's branch)
-        keeps it: the TU decided the transaction identity.
-        """
-        headers = request.headers
-        if "Via" not in headers:
-            host, port = transport.sent_by
-            if ":" in host and not host.startswith("["):
-                host = f"[{host}]"
-            headers.add(
-                "Via", f"SIP/2.0/{transport.name} {host}:{port};branch={generate_branch()};rport", first=True
-            )
-        if "Max-Forwards" not in headers:
-            headers.add("Max-Forwards", "70")
-
-    def send_request(
-        self,
-        request: Request,
-        destination: Destination,
-        *,
-        on_response: Callable[[ClientTransaction, Response], None] | None = None,
-        on_error: Callable[[Transaction, TransactionError], None] | None = None,
-    ) -> ClientTransaction:
-        """Start a client transaction; responses reach `on_response` and `async for ... in tx`."""
-        if request.method == "ACK":
-            raise ValueError("an ACK is not a transaction: use send_stateless")
-        transport = self.transport_for(destination.transport)
-        if self._too_big_for_udp(request, transport):
-            transport = self.transports["TCP"]
-        self.prepare_request(request, transport)
-        key = client_key(request)
-        if key is None:
-            raise ValueError("request has no Via branch")
-        channel = _DestinationChannel(transport, destination.address)
-        factory = ClientInviteTransaction if request.method == "INVITE" else ClientNonInviteTransaction
-        transaction = factory(
-            request, channel, self.clock, key=key, timers=self.timers, on_terminated=self._forget_client
-        )
-        transaction.on_response = on_response
-        transaction.on_error = on_error
-        self._client[key] = transaction
-        transaction.start()
-        return transaction
-
-    def _too_big_for_udp(self, request: Request, transport: Transport) -> bool:
-        """§18.1.1: a request over 1300 bytes (our Via included) goes over a congestion-controlled
-        transport; over UDP it would fragment, and fragments are what NATs drop first."""
-        return (
-            transport.name == "UDP"
-            and "TCP" in self.transports
-            and "Via" not in request.headers
-            and len(request.to_bytes()) + _VIA_ALLOWANCE > UDP_SIZE_LIMIT
-        )
-
-    def cancel(self, invite: ClientTransaction, headers: Iterable[tuple[str, str]] = ()) -> bool:
-        """Cancel a pending INVITE (§9.1): the CANCEL goes to the same destination over the same
-        transport, as its own non-INVITE transaction, once a provisional response has arrived.
-        Returns False when the INVITE already has a final response (nothing left to cancel).
-        The INVITE transaction then receives the 487 (or the final response that won the race).
-        `headers` are added to the CANCEL (e.g. a Reason, RFC 3326).
-        """
-        extra = tuple(headers)
-        if not isinstance(invite, ClientInviteTransaction):
-            raise ValueError("only an INVITE can be cancelled")
-
-        def send_cancel() -> None:
-            request = build_cancel(invite.request)
-            for name, value in extra:
-                request.headers.add(name, value)
-            key = client_key(request)
-            transaction = ClientNonInviteTransaction(
-                request,
-                invite.channel,
-                self.clock,
-                key=key,
-                timers=self.timers,
-                on_terminated=self._forget_client,
-            )
-            if key is not None:
-                self._client[key] = transaction
-            transaction.start()
-
-        return invite.request_cancel(send_cancel)
-
-    def send_stateless(
-        self, request: Request, destination: Destination, on_error: ErrorCallback | None = None
-    ) -> None:
-        """Send a request outside any transaction (an ACK to a 2xx, §13.2.2.4)."""
-        transport = self.transport_for(destination.transport)
-        self.prepare_request(request, transport)
-        transport.send_to(request.to_bytes(), destination.address, on_error)
-
-    def _forget_client(self, transaction: Transaction) -> None:
-        key = transaction.key
-        if key is not None and self._client.get(key) is transaction:
-            del self._client[key]
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -532,8 +349,7 @@ class SipStack:
         """Stop every timer and transport; pending handler tasks are cancelled."""
         for server in list(self._server.values()):
             server.terminate()
-        for client in list(self._client.values()):
-            client.terminate()
+        self.terminate_clients()
         for task in list(self._tasks):
             task.cancel()
         for transport in self.transports.values():

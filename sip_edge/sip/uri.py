@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .message import Request
+from .errors import SipParseError
 
 __all__ = [
     "NameAddr",
-    "SipParseError",
     "SipUri",
     "Via",
     "check_address_params",
@@ -37,22 +34,6 @@ __all__ = [
     "unbracket",
     "unquote",
 ]
-
-
-class SipParseError(ValueError):
-    """A message or value that does not follow the grammar.
-
-    ``reason`` is short and printable so it can go into a 400's reason phrase or Warning header.
-    ``partial`` is the request as far as it could be read when the start line and the headers a
-    response needs (Via, From, To, Call-ID, CSeq) are present, so the caller can still answer
-    ``status``; it is None when nothing answerable was recovered (then the message is dropped).
-    """
-
-    def __init__(self, reason: str, partial: Request | None = None, status: int = 400) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.partial = partial
-        self.status = status
 
 
 # Character classes are matched with single-class regexes: no alternation, so no backtracking.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from sip_edge.app.legs import parse_contact_user
+from sip_edge.sip.dialog import parse_contact_user
 from sip_edge.sip.message import Response
 from tests.integration.calls_support import agent, bind_table, call_api, onboard, records, register
 from tests.sip.b2bua_support import Phone

@@ -19,7 +19,7 @@ import pytest
 from contact_center.aws.lambda_invoke import InvokeError, LambdaInvoker
 from local_stack.functions import LocalFunction
 from local_stack.lambda_endpoint import LambdaServer
-from sip_edge.app.routing_client import RoutingClient, RoutingError
+from sip_edge.app.adapters.routing_client import RoutingClient, RoutingError
 from tests.sip.conftest import write_self_signed
 
 HANDLER = """

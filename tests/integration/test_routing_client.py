@@ -21,7 +21,7 @@ from contact_center.data import schema, table
 from contact_center.domain.agent_state import AgentState, GoAvailable, GoNotReady
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Connect, OfferOutcome, Queue, Reject
-from sip_edge.app.routing_client import RoutingClient, RoutingError
+from sip_edge.app.adapters.routing_client import RoutingClient, RoutingError
 from tests.functional.routing.conftest import DOMAIN, EDGE, NOW, World
 from tests.support.dynamodb import free_port, wait_for_dynamodb
 

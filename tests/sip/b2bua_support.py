@@ -21,15 +21,13 @@ from contact_center.services.routing.decisions import (
     RoutingDecision,
 )
 from contact_center.services.routing.ports import AgentTarget
-from sip_edge.app.credentials import CredentialSource
-from sip_edge.app.dialogs import MemoryDialogStore
-from sip_edge.app.edge import Edge, build_edge
-from sip_edge.app.location import Binding
-from sip_edge.app.policy import CallPorts, ContactCenterPolicy
-from sip_edge.app.trunks import Trunk
+from sip_edge.app.calls.dialogs import MemoryDialogStore
+from sip_edge.app.calls.trunks import Trunk
+from sip_edge.app.registration.credentials import CredentialSource
 from sip_edge.config import EdgeConfig
+from sip_edge.main import EdgePorts, EdgeTask, build
 from sip_edge.sip.message import Request, Response, make_response, parse_message
-from sip_edge.sip.stack import SipStack
+from sip_edge.sip.registration import Binding
 
 HOST = "127.0.0.1"
 AUDIO_SDP = (
@@ -148,14 +146,13 @@ class NoBindings:
 
 @dataclass
 class RunningEdge:
-    edge: Edge
-    policy: ContactCenterPolicy
+    task: EdgeTask
     routing: FakeRouting
     dialogs: MemoryDialogStore
 
     @property
     def port(self) -> int:
-        return self.edge.address("UDP")[1]
+        return self.task.edge.address("UDP")[1]
 
     @property
     def address(self) -> tuple[str, int]:
@@ -175,20 +172,20 @@ async def running_edge(
     dialogs = dialogs if dialogs is not None else MemoryDialogStore()
     if routing.dialogs is None:
         routing.dialogs = dialogs
-    created: list[ContactCenterPolicy] = []
-
-    def factory(stack: SipStack) -> ContactCenterPolicy:
-        ports = CallPorts(routing=routing, trunks=trunks or StaticTrunks(), dialogs=dialogs, fleet=fleet)
-        config = EdgeConfig(host=HOST, port=0, task_id=task_id, nonce_key="k" * 16)
-        created.append(ContactCenterPolicy(stack, config, NoCredentials(), NoBindings(), ports))
-        return created[-1]
-
-    edge = build_edge(EdgeConfig(host=HOST, port=0, task_id=task_id), factory)
-    await edge.start()
+    ports = EdgePorts(
+        credentials=NoCredentials(),
+        bindings=NoBindings(),
+        routing=routing,
+        trunks=trunks or StaticTrunks(),
+        dialogs=dialogs,
+        fleet=fleet,
+    )
+    task = build(EdgeConfig(host=HOST, port=0, task_id=task_id, nonce_key="k" * 16), ports)
+    await task.start()
     try:
-        yield RunningEdge(edge, created[0], routing, dialogs)
+        yield RunningEdge(task, routing, dialogs)
     finally:
-        await edge.close()
+        await task.close()
 
 
 class _Protocol(asyncio.DatagramProtocol):

@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import OfferOutcome, Queue, Reject
-from sip_edge.app.dialogs import MemoryDialogStore
-from sip_edge.app.legs import parse_contact_user
+from sip_edge.app.calls.dialogs import MemoryDialogStore
+from sip_edge.sip.client_transaction import build_cancel
+from sip_edge.sip.dialog import parse_contact_user
 from sip_edge.sip.message import Request, Response
-from sip_edge.sip.transaction import build_cancel
 from tests.sip.b2bua_support import (
     AGENT_SDP,
     AUDIO_SDP,
@@ -75,8 +75,8 @@ def test_answer_relays_sdp_untouched_and_caller_bye_ends_both_legs() -> None:
             ] is (OfferOutcome.ANSWERED)
             await stored(edge.dialogs)
             assert len(edge.dialogs.items) == 2  # by dialog key and by the caller's Call-ID
-            services = edge.policy.b2bua.services  # type: ignore[union-attr]
-            assert services.held_contacts() == [routing.actions("offer_result")[0][0]]
+            live = edge.task.calls.live  # type: ignore[union-attr]
+            assert live.held_contacts() == [routing.actions("offer_result")[0][0]]
 
             caller.in_dialog("BYE", invite, ok, edge.address)
             assert (await caller.response("BYE", final=True)).status == 200
@@ -92,8 +92,8 @@ def test_answer_relays_sdp_untouched_and_caller_bye_ends_both_legs() -> None:
                 if not edge.dialogs.items:
                     break
                 await asyncio.sleep(0.02)
-            assert edge.dialogs.items == {} and edge.policy.counters.active == 0
-            assert services.held_contacts() == []
+            assert edge.dialogs.items == {} and edge.task.counters.active == 0
+            assert live.held_contacts() == []
         caller.close()
         agent.close()
 

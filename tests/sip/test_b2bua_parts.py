@@ -8,13 +8,14 @@ import pytest
 
 from contact_center.services.routing.decisions import Connect, OfferOutcome
 from contact_center.services.routing.ports import AgentTarget
-from sip_edge.app.calls import outcome_for_status
-from sip_edge.app.dialogs import MemoryDialogStore, StoredCall
-from sip_edge.app.edge_registry import agent_route, decode_flow, encode_flow
-from sip_edge.app.legs import AGENT, CALLER, RECOVERY_CSEQ_STEP, Leg, contact_user, parse_contact_user
-from sip_edge.app.metrics import CallCounters, metrics_publisher
-from sip_edge.app.queue_hold import QueueHold
-from sip_edge.app.trunks import Trunk, TrunkDirectory, TrunkListUnavailableError
+from sip_edge.app.adapters.metrics import metrics_publisher
+from sip_edge.app.calls.counters import CallCounters
+from sip_edge.app.calls.dialogs import MemoryDialogStore, StoredCall
+from sip_edge.app.calls.queue_hold import QueueHold
+from sip_edge.app.calls.ring import outcome_for_status
+from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkListUnavailableError
+from sip_edge.app.fleet.routes import agent_route, decode_flow, encode_flow
+from sip_edge.sip.dialog import AGENT, CALLER, RECOVERY_CSEQ_STEP, Leg, contact_user, parse_contact_user
 from sip_edge.sip.stack import Destination
 
 TARGET = AgentTarget(

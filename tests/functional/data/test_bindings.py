@@ -14,8 +14,8 @@ from contact_center.data import table
 from contact_center.data.bindings import BindingItems, binding_key, binding_values, new_binding
 from contact_center.data.encoding import ItemEncoder
 from contact_center.data.models import BindingItem, SipUserItem, TrunkItem
-from sip_edge.app.location import Binding
-from sip_edge.app.stores import TableBindingStore
+from sip_edge.app.adapters.tables import TableBindingStore
+from sip_edge.sip.registration import Binding
 
 NOW = 1_790_000_000
 AOR = "sip:alice@sip.test"

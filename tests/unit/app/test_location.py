@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from sip_edge.app.location import Binding, LocationService
+from sip_edge.app.registration.location import LocationService
+from sip_edge.sip.registration import Binding
 
 AOR = "sip:alice@sip.test"
 

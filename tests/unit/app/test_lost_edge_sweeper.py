@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from sip_edge.app.edge_registry import LostEdgeSweeper
+from sip_edge.app.fleet.directory import LostEdgeSweeper
 
 
 class Fleet:

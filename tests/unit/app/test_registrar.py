@@ -10,11 +10,12 @@ from collections.abc import Mapping
 import pytest
 
 from sip_edge.app.abuse import FailedAuthLimiter
-from sip_edge.app.credentials import CredentialCache
-from sip_edge.app.location import Binding, LocationService
-from sip_edge.app.registrar import Registrar, RegistrarSettings, binding_key
+from sip_edge.app.registration.credentials import CredentialCache
+from sip_edge.app.registration.location import LocationService
+from sip_edge.app.registration.registrar import Registrar, RegistrarSettings
 from sip_edge.sip.digest import DigestAuthenticator, compute_ha1, compute_response
 from sip_edge.sip.message import Request, parse_message
+from sip_edge.sip.registration import Binding, binding_key
 from sip_edge.sip.stack import Reply
 
 DOMAIN = "sip.test"
@@ -292,7 +293,7 @@ def test_binding_key_matches_the_data_layer() -> None:
 
 
 def test_keepalive_pings_the_udp_bindings_this_task_owns(world) -> None:  # type: ignore[no-untyped-def]
-    from sip_edge.app.keepalive import PING, NatKeepAlive
+    from sip_edge.app.registration.keepalive import PING, NatKeepAlive
 
     registrar, *_ = world
     register_with_auth(registrar, "alice", "s3cret", flow=FakeFlow("198.51.100.7", 40000))

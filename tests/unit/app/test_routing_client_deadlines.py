@@ -11,7 +11,7 @@ import pytest
 
 from contact_center.aws.lambda_invoke import Invocation
 from contact_center.domain.contact import HangupCause, HangupSide
-from sip_edge.app.routing_client import RoutingClient
+from sip_edge.app.adapters.routing_client import RoutingClient
 
 
 class SlowThenAnswering:

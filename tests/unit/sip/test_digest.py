@@ -12,12 +12,11 @@ from sip_edge.sip.digest import (
     AuthOutcome,
     DigestAuthenticator,
     DigestHeaderError,
-    _parse_authorization_fast,
-    _parse_authorization_scan,
     compute_ha1,
     compute_response,
     parse_authorization,
 )
+from sip_edge.sip.digest_header import _parse_authorization_fast, _parse_authorization_scan
 
 KEY = b"fleet-key-0123456789abcdef"
 REALM = "switchboard.example.com"

@@ -6,12 +6,14 @@ from collections.abc import Callable
 
 import pytest
 
-from sip_edge.sip.message import Request, Response, parse_message
-from sip_edge.sip.timers import FakeClock
-from sip_edge.sip.transaction import (
+from sip_edge.sip.client_transaction import (
     ClientInviteTransaction,
     ClientNonInviteTransaction,
     ClientTransaction,
+)
+from sip_edge.sip.message import Request, Response, parse_message
+from sip_edge.sip.timers import FakeClock
+from sip_edge.sip.transaction import (
     State,
     Transaction,
     TransactionError,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.message import Headers, Request, Response, parse_message
 from sip_edge.sip.stack import AckContext, Destination, Reply, SipStack
 from sip_edge.sip.timers import FakeClock
-from sip_edge.sip.transaction import ClientTransaction, ServerInviteTransaction, ServerTransaction, State
+from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction, State
 from sip_edge.sip.transport import Address, Flow, MessageSink
 
 PEER: Address = ("192.0.2.10", 5060)

@@ -1,9 +1,9 @@
-"""The fleet of edge tasks: this task's heartbeat, the others' addresses, and which one to go through.
+"""The fleet of edge tasks: this task's heartbeat, the others' addresses, and the lost ones' calls.
 
 Every task writes its advertised SIP address every ``interval`` seconds (a TTL makes a dead task
 disappear within ``ttl``). A call for an agent whose phone registered through another task must
-reach the phone through that task: only it holds the NAT pinhole (UDP) or the connection (TCP/TLS)
-the phone opened. `agent_route` is that decision; `OwnerAddresses` finds the owner's address.
+reach the phone through that task (see `routes.agent_route`); `OwnerAddresses` finds the owner's
+address. `LostEdgeSweeper` ends the calls of a task that stopped beating.
 """
 
 from __future__ import annotations
@@ -12,25 +12,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-from contact_center.services.routing.ports import AgentTarget
-from sip_edge.app.legs import split_hostport
-from sip_edge.app.periodic import Periodic
-from sip_edge.sip.message import SipParseError, parse_uri
-from sip_edge.sip.stack import Destination
+from sip_edge.app.workers import repeat
 
-__all__ = [
-    "AgentRoute",
-    "EdgeDirectory",
-    "Heartbeat",
-    "LostEdgeSweeper",
-    "OwnerAddresses",
-    "agent_route",
-    "decode_flow",
-    "encode_flow",
-]
+__all__ = ["EdgeDirectory", "Heartbeat", "LostContacts", "LostEdgeSweeper", "OwnerAddresses"]
 
 log = logging.getLogger("sip_edge.fleet")
 
@@ -57,63 +43,6 @@ class LostContacts(Protocol):
     async def edge_lost(
         self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
     ) -> list[str]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AgentRoute:
-    """Where the agent leg's requests go, and the Route that makes the owner task relay them."""
-
-    destination: Destination
-    route: tuple[str, ...] = ()
-    via_owner: str | None = None  # the task relaying, when not this one
-
-
-def encode_flow(transport: str, received: str) -> str:
-    """A URI-parameter-safe token naming a flow: ``udp~10.0.0.7~5062``."""
-    host, port = split_hostport(received)
-    return f"{transport.lower()}~{host}~{port or ''}"
-
-
-def decode_flow(token: str) -> Destination | None:
-    parts = token.split("~")
-    if len(parts) != 3 or not parts[2].isdigit():
-        return None
-    return Destination(parts[0].upper(), parts[1], int(parts[2]))
-
-
-def _direct(target: AgentTarget) -> Destination:
-    if target.received:
-        host, port = split_hostport(target.received)
-        return Destination(target.transport, host, port)
-    # No source address recorded (a static binding): the Contact URI itself.
-    try:
-        uri = parse_uri(target.contact_uri)
-    except SipParseError:
-        return Destination(target.transport, target.contact_uri)
-    return Destination(uri.transport.upper() if uri.transport else target.transport, uri.host, uri.port)
-
-
-def agent_route(target: AgentTarget, own_task_id: str, owner_address: str | None) -> AgentRoute:
-    """How to reach one registered device.
-
-    - Registered through this task (or nobody recorded): straight to the ``received`` address over
-      the binding's transport (the pinhole, or the phone's connection in the transport's table).
-    - Registered through another live task: to that task, with a loose Route naming the flow;
-      the owner pops it and relays over its own pinhole/connection (see `B2bua` relay).
-    - The owner is gone (no heartbeat): straight to ``received`` anyway. Over UDP the pinhole
-      often still accepts packets from the same public address (the fleet shares it behind the
-      NLB); over TCP a new connection is tried. The phone re-registers within its interval.
-    """
-    direct = _direct(target)
-    if not target.flow_owner or target.flow_owner == own_task_id or not target.received:
-        return AgentRoute(direct)
-    if owner_address is None:
-        return AgentRoute(direct)
-    host, port = split_hostport(owner_address)
-    flow = encode_flow(target.transport, target.received)
-    hostport = f"[{host}]" if ":" in host else host
-    route = f"<sip:{hostport}:{port};lr;flow={flow}>" if port else f"<sip:{hostport};lr;flow={flow}>"
-    return AgentRoute(Destination(target.transport, host, port), (route,), target.flow_owner)
 
 
 class OwnerAddresses:
@@ -150,7 +79,7 @@ class Heartbeat:
         self,
         directory: EdgeDirectory,
         task_id: str,
-        address: str,
+        address: Callable[[], str],
         active_calls: Callable[[], int],
         *,
         interval: float = 10.0,
@@ -158,23 +87,22 @@ class Heartbeat:
     ) -> None:
         self._directory = directory
         self._task_id = task_id
-        self.address = address
+        # Read at each beat: the advertised port is known once the listeners are bound.
+        self._address = address
         self._active_calls = active_calls
         self._now = now
-        self._loop = Periodic("edge-heartbeat", interval, self.beat, immediately=True)
+        self.interval = interval
         self.beats = 0
 
     async def beat(self) -> None:
         await asyncio.to_thread(
-            self._directory.heartbeat, self._task_id, self.address, int(self._now()), self._active_calls()
+            self._directory.heartbeat, self._task_id, self._address(), int(self._now()), self._active_calls()
         )
         self.beats += 1
 
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
+    async def run(self) -> None:
+        """A worker (`sip_edge.app.workers`): the first beat at once, then every ``interval``."""
+        await repeat("edge-heartbeat", self.interval, self.beat, immediately=True)
 
 
 class LostEdgeSweeper:
@@ -212,7 +140,7 @@ class LostEdgeSweeper:
         # A task that never asked for a route (a registrar-only edge) has no contacts to check.
         self._has_routed = has_routed
         self._now = now
-        self._loop = Periodic("lost-edge-sweep", interval, self.sweep)
+        self.interval = interval
         self.handled: list[str] = []
 
     async def sweep(self) -> None:
@@ -237,8 +165,6 @@ class LostEdgeSweeper:
                 self.handled.append(task_id)
                 log.warning("edge task %s was lost; ended %d calls it held", task_id, len(ended))
 
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
+    async def run(self) -> None:
+        """A worker (`sip_edge.app.workers`): one sweep every ``interval`` seconds."""
+        await repeat("lost-edge-sweep", self.interval, self.sweep)

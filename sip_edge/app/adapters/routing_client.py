@@ -28,22 +28,15 @@ from contact_center.services.routing.decisions import (
     RoutingDecision,
     decision_from_dict,
 )
+from sip_edge.app.calls.ports import RoutingError
+
+__all__ = ["DEFAULT_FUNCTION_NAME", "FUNCTION_NAME_ENV", "RoutingClient", "RoutingError"]
 
 FUNCTION_NAME_ENV = "ROUTING_FUNCTION_NAME"
 DEFAULT_FUNCTION_NAME = "routing"
 # Requests that only start work: dropped by the function once nobody waits for them. Requests
 # that release a seat or end a contact are always carried out, however late.
 _SHEDDABLE = frozenset({"new_contact", "pending_offers"})
-
-
-class RoutingError(Exception):
-    """The routing function answered with an error, failed, or did not answer in time."""
-
-    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.retryable = retryable
 
 
 class RoutingClient:

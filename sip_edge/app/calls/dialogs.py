@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sip_edge.app.legs import AGENT, CALLER, Leg
+from sip_edge.sip.dialog import AGENT, CALLER, Leg
 
 __all__ = ["DialogBook", "DialogStore", "MemoryDialogStore", "StoredCall", "stored_keys"]
 

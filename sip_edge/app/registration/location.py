@@ -19,47 +19,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from sip_edge.sip.registration import Binding
+
 log = logging.getLogger("sip_edge.location")
-
-
-@dataclass(frozen=True, slots=True)
-class Binding:
-    aor: str
-    key: str  # stable per device: instance id or Contact URI (see binding_key)
-    contact_uri: str
-    expires_at: float  # epoch seconds
-    received: str  # "ip:port" the REGISTER came from; where to reach the device behind its NAT
-    transport: str
-    flow_owner: str  # the edge task holding the NAT flow / connection
-    call_id: str
-    cseq: int
-    instance_id: str | None = None
-    reg_id: int | None = None
-    user_agent: str | None = None
-    path: tuple[str, ...] = field(default_factory=tuple)
-
-    def expires_in(self, now: float) -> int:
-        return max(0, int(self.expires_at - now))
-
-    def same_device_and_flow(self, other: Binding) -> bool:
-        """``other`` only refreshes this binding: the same device, reached the same way.
-
-        Call-ID and CSeq may differ: they order REGISTERs (RFC 3261 §10.3 step 7), and a copy in
-        the table older than memory only means another task checks that order against an older
-        REGISTER, as it does anyway while a write is pending."""
-        return (
-            self.contact_uri == other.contact_uri
-            and self.received == other.received
-            and self.flow_owner == other.flow_owner
-            and self.transport == other.transport
-            and self.path == other.path
-            and self.instance_id == other.instance_id
-            and self.reg_id == other.reg_id
-            and self.user_agent == other.user_agent
-        )
 
 
 class BindingStore(Protocol):
@@ -87,7 +51,6 @@ class LocationService:
         self._dirty: dict[tuple[str, str], Binding | None] = {}  # None = removal
         # The expiry each binding has in the table, once the pending writes are done.
         self._stored_expiry: dict[tuple[str, str], float] = {}
-        self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.flushes = 0
         self.written = 0
@@ -174,18 +137,17 @@ class LocationService:
 
     # --- write-behind ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        if self._flusher is None:
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop(), name="location-flush")
-
-    async def stop(self) -> None:
-        """Stop the flusher after a last flush, so nothing registered is lost on a clean shutdown."""
-        if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            self._flusher = None
-        await self.flush()
+    async def run(self) -> None:
+        """The write-behind: flush every ``flush_interval`` seconds, or as soon as a batch is full
+        (a worker: runs until cancelled; see `sip_edge.app.workers`)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._flush_interval)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                await asyncio.sleep(1.0)
 
     @property
     def pending(self) -> int:
@@ -206,13 +168,3 @@ class LocationService:
             raise
         self.flushes += 1
         self.written += len(batch)
-
-    async def _flush_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._flush_interval)
-            self._wake.clear()
-            try:
-                await self.flush()
-            except Exception:
-                await asyncio.sleep(1.0)

@@ -1,4 +1,4 @@
-"""One side of a bridged call: the dialog state the B2BUA keeps per leg, and the requests it builds.
+"""Dialogs as a B2BUA keeps them: one `Leg` per side, its route set, CSeqs and in-dialog requests.
 
 A B2BUA is the UAS of the caller's dialog and the UAC of the agent's dialog (RFC 7092 §3). Each
 leg is therefore an ordinary RFC 3261 §12 dialog seen from our side: Call-ID, our tag and URI
@@ -17,17 +17,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sip_edge.sip.message import Headers, Request, Response, SipParseError, parse_name_addr
-from sip_edge.sip.stack import Destination
+from .errors import SipParseError
+from .hostport import format_hostport, split_hostport
+from .message import Headers, Request, Response, parse_name_addr
+from .stack import Destination
 
 __all__ = [
     "AGENT",
     "CALLER",
     "Leg",
+    "contact_uri",
     "contact_user",
     "new_dialog_key",
     "parse_contact_user",
-    "split_hostport",
 ]
 
 CALLER = "caller"
@@ -52,6 +54,12 @@ def contact_user(dialog_key: str, side: str) -> str:
     return f"{_PREFIX}{dialog_key}.{_SIDE_CODE[side]}"
 
 
+def contact_uri(dialog_key: str, side: str, transport: str, sent_by: tuple[str, int]) -> str:
+    """Our Contact on one leg: the transport's advertised address, the dialog key and the side."""
+    suffix = "" if transport.upper() == "UDP" else f";transport={transport.lower()}"
+    return f"sip:{contact_user(dialog_key, side)}@{format_hostport(*sent_by)}{suffix}"
+
+
 def parse_contact_user(user: str | None) -> tuple[str, str] | None:
     """(dialog key, side) from a Request-URI user written by `contact_user`, else None."""
     if not user or not user.startswith(_PREFIX):
@@ -61,17 +69,6 @@ def parse_contact_user(user: str | None) -> tuple[str, str] | None:
     if not dot or side is None or not key or not all(c in "0123456789abcdef" for c in key):
         return None
     return key, side
-
-
-def split_hostport(text: str) -> tuple[str, int | None]:
-    """``"1.2.3.4:5060"`` or ``"[::1]:5060"`` -> host and port (None when absent)."""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else None
-    host, colon, port = text.rpartition(":")
-    if not colon or not port.isdigit():
-        return text, None
-    return host, int(port)
 
 
 @dataclass(slots=True)

@@ -14,36 +14,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from sip_edge.app.periodic import Periodic
+from sip_edge.app.calls.counters import CallCounters
+from sip_edge.app.workers import repeat
 
-__all__ = ["NAMESPACE_ENV", "CallCounters", "MetricsPublisher", "metrics_publisher"]
+__all__ = ["NAMESPACE_ENV", "MetricsPublisher", "metrics_publisher"]
 
 log = logging.getLogger("sip_edge.metrics")
 
 NAMESPACE_ENV = "EDGE_METRICS_NAMESPACE"
-
-
-class CallCounters:
-    def __init__(self) -> None:
-        self.active = 0
-        self.started = 0  # since the last publication
-        self.started_total = 0
-
-    def call_started(self) -> None:
-        self.active += 1
-        self.started += 1
-        self.started_total += 1
-
-    def call_adopted(self) -> None:
-        """A call set up by another task, now held here (its start was counted there)."""
-        self.active += 1
-
-    def call_ended(self) -> None:
-        self.active = max(0, self.active - 1)
-
-    def take_started(self) -> int:
-        started, self.started = self.started, 0
-        return started
 
 
 class MetricsPublisher:
@@ -59,7 +37,7 @@ class MetricsPublisher:
         self._namespace = namespace
         self._client_factory = client_factory
         self._client: Any = None
-        self._loop = Periodic("edge-metrics", interval, self.publish)
+        self.interval = interval
 
     def _put(self, active: int, started: int) -> None:
         if self._client is None:
@@ -80,11 +58,9 @@ class MetricsPublisher:
             self._counters.started += started  # counted in the next publication instead
             log.exception("publishing edge metrics failed")
 
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
+    async def run(self) -> None:
+        """A worker (`sip_edge.app.workers`): one publication every ``interval`` seconds."""
+        await repeat("edge-metrics", self.interval, self.publish)
 
 
 def metrics_publisher(
@@ -96,7 +72,7 @@ def metrics_publisher(
         return None
 
     def client() -> Any:
-        import boto3
+        import boto3  # only CloudWatch's put_metric_data is used
 
         return boto3.client("cloudwatch")
 

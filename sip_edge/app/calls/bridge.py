@@ -12,27 +12,31 @@ other leg and relaying the final response back (RFC 7092's signalling-only B2BUA
 - ACK: only consumed (each leg's 2xx is acknowledged independently), or relayed with its body
   when it completes a late-offer exchange.
 
-A bridge rebuilt from the table by another edge task (`from_stored`) behaves the same: its CSeqs
-jump ahead (see `legs.RECOVERY_CSEQ_STEP`) and its Contact becomes this task's address on the next
-target refresh.
+A bridge rebuilt from the table by another edge task (`Bridges.restore`) behaves the same: its CSeqs
+jump ahead (see `sip_edge.sip.dialog.RECOVERY_CSEQ_STEP`) and its Contact becomes this task's
+address on the next target refresh.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome
-from sip_edge.app.call_services import CallServices
-from sip_edge.app.dialogs import StoredCall, stored_keys
-from sip_edge.app.legs import AGENT, CALLER, Leg
-from sip_edge.app.routing_client import RoutingError
+from sip_edge.app.calls.dialogs import DialogBook, StoredCall, stored_keys
+from sip_edge.app.calls.live import LiveCalls
+from sip_edge.app.calls.ports import ALLOW, RoutingError, RoutingPort
+from sip_edge.app.calls.tasks import CallTasks
+from sip_edge.sip.client_transaction import ClientTransaction
+from sip_edge.sip.decisions import Reply
+from sip_edge.sip.dialog import AGENT, CALLER, Leg
 from sip_edge.sip.message import Request, Response
-from sip_edge.sip.stack import Reply
-from sip_edge.sip.transaction import ClientTransaction, ServerTransaction, TransactionError
+from sip_edge.sip.stack import SipStack
+from sip_edge.sip.transaction import ServerTransaction, TransactionError
 
-__all__ = ["Bridge"]
+__all__ = ["Bridge", "Bridges"]
 
 log = logging.getLogger("sip_edge.bridge")
 
@@ -54,16 +58,26 @@ def _copy(message: Request | Response, names: tuple[str, ...] = _RELAYED) -> lis
 class Bridge:
     def __init__(
         self,
-        services: CallServices,
         key: str,
         contact_id: str,
         caller: Leg,
         agent: Leg,
         *,
+        stack: SipStack,
+        routing: RoutingPort,
+        dialogs: DialogBook,
+        live: LiveCalls[Any, Bridge],
+        tasks: CallTasks,
+        task_id: str,
         seat_id: str | None = None,
         merchant_id: str | None = None,
     ) -> None:
-        self.services = services
+        self._stack = stack
+        self._router = routing
+        self._dialogs = dialogs
+        self._live = live
+        self._tasks = tasks
+        self._task_id = task_id
         self.key = key
         self.contact_id = contact_id
         self.legs = {CALLER: caller, AGENT: agent}
@@ -77,18 +91,6 @@ class Bridge:
         # The ACK sent for a client INVITE transaction, re-sent on each 2xx retransmission.
         self._acks: dict[ClientTransaction, Request] = {}
 
-    @classmethod
-    def from_stored(cls, services: CallServices, stored: StoredCall) -> Bridge:
-        return cls(
-            services,
-            stored.key,
-            stored.contact_id,
-            stored.caller,
-            stored.agent,
-            seat_id=stored.seat_id,
-            merchant_id=stored.merchant_id,
-        )
-
     def stored(self) -> StoredCall:
         return StoredCall(
             self.key,
@@ -97,7 +99,7 @@ class Bridge:
             self.legs[AGENT],
             seat_id=self.seat_id,
             merchant_id=self.merchant_id,
-            owner=self.services.task_id,
+            owner=self._task_id,
         )
 
     # --- 2xx acknowledgement ----------------------------------------------------------------------
@@ -120,14 +122,14 @@ class Bridge:
         headers = [("Content-Type", content_type)] if body and content_type else []
         ack = far.request("ACK", cseq=tx.request.cseq[0], body=body, headers=headers)
         self._acks[tx] = ack
-        self.services.stack.send_stateless(ack, far.destination_of())
+        self._stack.send_stateless(ack, far.destination_of())
 
     def _on_2xx_again(self, tx: ClientTransaction, response: Response) -> None:
         # §13.2.2.4: every retransmission of the 2xx gets the same ACK again.
         ack = self._acks.get(tx)
         if ack is not None and 200 <= response.status < 300:
             far = self.legs[AGENT] if response.call_id == self.legs[AGENT].call_id else self.legs[CALLER]
-            self.services.stack.send_stateless(ack, far.destination_of())
+            self._stack.send_stateless(ack, far.destination_of())
 
     def on_ack(self, request: Request, side: str) -> None:
         pending = self._pending_ack.pop(side, None)
@@ -141,11 +143,11 @@ class Bridge:
         """Report the answer; store the dialog; end the call if the contact is gone meanwhile."""
         async with self._routing:
             try:
-                result = await self.services.routing.offer_result(
+                result = await self._router.offer_result(
                     self.contact_id,
                     connect.seat_id,
                     OfferOutcome.ANSWERED,
-                    self.services.dialogs.for_router(self.stored()),
+                    self._dialogs.for_router(self.stored()),
                 )
             except RoutingError as exc:
                 log.error("offer_result(answered) for %s failed: %s", self.contact_id, exc)
@@ -180,7 +182,7 @@ class Bridge:
             return Reply(200)  # a late PRACK for a provisional of the set-up: nothing left to do
         if method in ("UPDATE", "INFO", "MESSAGE", "NOTIFY", "OPTIONS"):
             return await self._relay(request, side)
-        return Reply(501, headers=(("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, PRACK, OPTIONS"),))
+        return Reply(501, headers=(("Allow", ALLOW),))
 
     def _relayed_headers(self, request: Request) -> list[tuple[str, str]]:
         hops = request.max_forwards
@@ -190,7 +192,7 @@ class Bridge:
         leg, far = self.legs[side], self.legs[_other(side)]
         leg.learn_target(request)
         out = far.request("INVITE", body=request.body, headers=self._relayed_headers(request))
-        tx = self.services.stack.send_request(out, far.destination_of())
+        tx = self._stack.send_request(out, far.destination_of())
         try:
             final = await tx.final_response()
         except TransactionError as exc:
@@ -202,7 +204,7 @@ class Bridge:
             assert isinstance(tx, ClientTransaction)
             self.expect_ack(tx, relay_from=None if request.body else side)
             headers.append(("Contact", f"<{leg.contact}>"))
-            self.services.spawn(self.services.dialogs.save(self.stored()), name="store-dialog")
+            self._tasks.spawn(self._dialogs.save(self.stored()), name="store-dialog")
         return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
 
     async def _relay(self, request: Request, side: str) -> Reply:
@@ -211,7 +213,7 @@ class Bridge:
         if method == "UPDATE":
             leg.learn_target(request)
         out = far.request(method, body=request.body, headers=self._relayed_headers(request))
-        tx = self.services.stack.send_request(out, far.destination_of())
+        tx = self._stack.send_request(out, far.destination_of())
         try:
             final = await tx.final_response()
         except TransactionError as exc:
@@ -235,7 +237,7 @@ class Bridge:
     def _send_bye(self, leg: Leg, reason: str, extra: list[tuple[str, str]] | None = None) -> None:
         bye = leg.request("BYE", headers=[*(extra or []), ("Reason", reason)])
         try:
-            self.services.stack.send_request(bye, leg.destination_of())
+            self._stack.send_request(bye, leg.destination_of())
         except Exception as exc:
             log.warning("BYE on the %s leg of %s not sent: %s", leg.side, self.contact_id, exc)
 
@@ -249,27 +251,91 @@ class Bridge:
         await self._finish(side, cause)
 
     async def _finish(self, side: HangupSide, cause: HangupCause) -> None:
-        services = self.services
-        services.bridge_ended(self)
+        self._live.bridge_ended(self)
         self._pending_ack.clear()
         result: Acknowledged | None = None
         caller_call_id = self.legs[CALLER].call_id
         async with self._routing:
             try:
-                result = await services.routing.contact_ended(
+                result = await self._router.contact_ended(
                     self.contact_id, side, cause, stored_keys(self.key, caller_call_id)
                 )
             except RoutingError as exc:
                 log.error("contact_ended for %s failed: %s", self.contact_id, exc)
         if result is None:
             # The end's transaction did not run; the dialog must not outlive the call.
-            await services.dialogs.delete(self.key, caller_call_id)
+            await self._dialogs.delete(self.key, caller_call_id)
         if (
             result is not None
             and result.wrap_up_deadline_ms is not None
             and result.seat_id
             and result.merchant_id
         ):
-            services.schedule_wrap_up(
-                result.merchant_id, result.seat_id, self.contact_id, result.wrap_up_deadline_ms
-            )
+            self._schedule_wrap_up(result.merchant_id, result.seat_id, result.wrap_up_deadline_ms)
+
+    def _schedule_wrap_up(self, merchant_id: str, seat_id: str, deadline_ms: int) -> None:
+        """End the agent's wrap-up at its deadline (the router's sweep is the safety net)."""
+        router, contact_id = self._router, self.contact_id
+
+        async def finish() -> None:
+            try:
+                await router.finish_wrap_up(merchant_id, seat_id, contact_id)
+            except Exception as exc:
+                log.warning("finish_wrap_up for seat %s failed: %s", seat_id, exc)
+
+        self._tasks.spawn_at_ms(deadline_ms, finish, name="finish-wrap-up")
+
+
+class Bridges:
+    """Makes the bridges of this edge task: of a call answered here, or of one read from the table."""
+
+    def __init__(
+        self,
+        stack: SipStack,
+        routing: RoutingPort,
+        dialogs: DialogBook,
+        live: LiveCalls[Any, Bridge],
+        tasks: CallTasks,
+        task_id: str,
+    ) -> None:
+        self._stack = stack
+        self._routing = routing
+        self._dialogs = dialogs
+        self._live = live
+        self._tasks = tasks
+        self._task_id = task_id
+
+    def open(
+        self,
+        key: str,
+        contact_id: str,
+        caller: Leg,
+        agent: Leg,
+        *,
+        seat_id: str | None = None,
+        merchant_id: str | None = None,
+    ) -> Bridge:
+        return Bridge(
+            key,
+            contact_id,
+            caller,
+            agent,
+            stack=self._stack,
+            routing=self._routing,
+            dialogs=self._dialogs,
+            live=self._live,
+            tasks=self._tasks,
+            task_id=self._task_id,
+            seat_id=seat_id,
+            merchant_id=merchant_id,
+        )
+
+    def restore(self, stored: StoredCall) -> Bridge:
+        return self.open(
+            stored.key,
+            stored.contact_id,
+            stored.caller,
+            stored.agent,
+            seat_id=stored.seat_id,
+            merchant_id=stored.merchant_id,
+        )

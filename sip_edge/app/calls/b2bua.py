@@ -3,11 +3,12 @@
 `B2bua.handle` sorts every request the contact-centre policy does not answer itself:
 
 - a request whose top Route names this task with a ``flow`` parameter: another task is reaching
-  an agent whose phone registered here; it is relayed statelessly over that phone's flow (the
-  NAT pinhole or connection only this task holds), and the responses travel back the same way.
+  an agent whose phone registered here; the answer is a `Relay` over that phone's flow (the NAT
+  pinhole or connection only this task holds), which the stack executes statelessly, responses
+  travelling back the same way.
 - CANCEL: matched by the stack to the INVITE it cancels; 200 at once, 487 to the INVITE, and the
   call's driver releases the agent and ends the contact.
-- a Request-URI naming one of our dialog keys (our Contact, see `legs.contact_user`): the call
+- a Request-URI naming one of our dialog keys (our Contact, see `sip.dialog.contact_user`): the call
   being set up (PRACK, an early BYE) or the bridge; a dialog this task does not hold is read from
   the table (the task that set it up is gone) and handled the same way. Unknown: 481.
 - an INVITE without a To tag: a new call (`CallSetup`: trunk check, routing, agents).
@@ -17,49 +18,58 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from typing import Final
 
-from sip_edge.app.bridge import Bridge
-from sip_edge.app.call_services import CallServices
-from sip_edge.app.calls import CallSetup
-from sip_edge.app.dialogs import call_id_alias
-from sip_edge.app.edge_registry import decode_flow
-from sip_edge.app.legs import CALLER, new_dialog_key, parse_contact_user
-from sip_edge.sip.message import Request, Response, SipParseError, parse_name_addr
-from sip_edge.sip.stack import AckContext, HandlerResult, Reply, flow_of
-from sip_edge.sip.transaction import MAGIC_COOKIE, ServerInviteTransaction, ServerTransaction
-from sip_edge.sip.transport import Flow
+from sip_edge.app.calls.bridge import Bridge, Bridges
+from sip_edge.app.calls.dialogs import DialogBook, call_id_alias
+from sip_edge.app.calls.live import LiveCalls
+from sip_edge.app.calls.setup import CallSetup, CallSetups
+from sip_edge.app.fleet.routes import decode_flow
+from sip_edge.sip.decisions import AckContext, HandlerResult, Relay, Reply, flow_of
+from sip_edge.sip.dialog import CALLER, new_dialog_key, parse_contact_user
+from sip_edge.sip.errors import SipParseError
+from sip_edge.sip.message import Request, parse_name_addr
+from sip_edge.sip.stack import SipStack
+from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction
 
-__all__ = ["NOT_MINE", "B2bua"]
+__all__ = ["NOT_MINE", "B2bua", "NotMine"]
 
 log = logging.getLogger("sip_edge.b2bua")
 
 
-class _NotMine:
+class NotMine:
+    """The B2BUA's answer to a request that is not a call (`NOT_MINE`, its one instance)."""
+
     def __repr__(self) -> str:
         return "NOT_MINE"
 
 
-NOT_MINE: Final = _NotMine()
-# Branches of requests this task relays for another's call start with this, so their responses
-# (which match no transaction here) are recognised and passed back rather than dropped.
-_RELAY_BRANCH = MAGIC_COOKIE + "sbr"
+NOT_MINE: Final = NotMine()
 
 
 class B2bua:
-    def __init__(self, services: CallServices) -> None:
-        self.services = services
+    def __init__(
+        self,
+        stack: SipStack,
+        live: LiveCalls[CallSetup, Bridge],
+        setups: CallSetups,
+        bridges: Bridges,
+        dialogs: DialogBook,
+    ) -> None:
+        self._stack = stack
+        self.live = live
+        self._setups = setups
+        self._bridges = bridges
+        self._dialogs = dialogs
         self._by_invite: dict[ServerInviteTransaction, CallSetup] = {}
         self._recovering: dict[str, asyncio.Future[Bridge | None]] = {}
-        services.stack.on_stray_response = self._relay_response
 
     # --- dispatch ---------------------------------------------------------------------------------
 
     def handle(
         self, transaction: ServerTransaction | AckContext, request: Request
-    ) -> HandlerResult | _NotMine:
+    ) -> HandlerResult | NotMine:
         relay = self._flow_route(request)
         if relay is not None:
             return self._relay_to_flow(transaction, request, relay)
@@ -73,7 +83,7 @@ class B2bua:
         if target is None and request.to.tag is not None and method not in ("OPTIONS", "REGISTER"):
             # Not addressed to our Contact (a sloppy UA): the Call-ID names the dialog, in memory
             # or, for the caller's leg, under its alias in the table.
-            target = self.services.call_ids.get(request.call_id) or (call_id_alias(request.call_id), CALLER)
+            target = self.live.call_ids.get(request.call_id) or (call_id_alias(request.call_id), CALLER)
         if target is not None:
             return self._in_dialog(transaction, request, *target)
         if method == "INVITE" and isinstance(transaction, ServerInviteTransaction):
@@ -92,8 +102,8 @@ class B2bua:
         if hops is not None and hops <= 0:
             return Reply(483)
         key = new_dialog_key()
-        setup = CallSetup(self.services, key, transaction, request, flow_of(transaction))
-        self.services.setup_started(setup)
+        setup = self._setups.new(key, transaction, request, flow_of(transaction))
+        self.live.setup_started(setup)
         self._by_invite[transaction] = setup
         return self._run_setup(transaction, setup)
 
@@ -115,21 +125,21 @@ class B2bua:
         return None
 
     def _on_ack(self, request: Request) -> None:
-        target = self._dialog_of(request) or self.services.call_ids.get(request.call_id)
+        target = self._dialog_of(request) or self.live.call_ids.get(request.call_id)
         if target is None:
             return
         key, side = target
-        bridge = self.services.bridges.get(key)
+        bridge = self.live.bridges.get(key)
         if bridge is not None:
             bridge.on_ack(request, side)
 
     def _in_dialog(
         self, transaction: ServerTransaction, request: Request, key: str, side: str
     ) -> HandlerResult:
-        bridge = self.services.bridges.get(key)
+        bridge = self.live.bridges.get(key)
         if bridge is not None:
             return bridge.on_request(transaction, request, side)
-        setup = self.services.setups.get(key)
+        setup = self.live.setups.get(key)
         if setup is not None:
             return setup.on_early_request(transaction, request)
         return self._recovered(transaction, request, key, side)
@@ -150,16 +160,16 @@ class B2bua:
         future: asyncio.Future[Bridge | None] = asyncio.get_running_loop().create_future()
         self._recovering[key] = future
         try:
-            stored = await self.services.dialogs.load(key)
+            stored = await self._dialogs.load(key)
             bridge = None
             if stored is not None:
-                existing = self.services.bridges.get(stored.key)
-                bridge = existing or Bridge.from_stored(self.services, stored)
+                existing = self.live.bridges.get(stored.key)
+                bridge = existing or self._bridges.restore(stored)
                 if existing is None:
                     log.info(
                         "adopted dialog %s of contact %s from %s", stored.key, stored.contact_id, stored.owner
                     )
-                    self.services.bridge_started(bridge, adopted=True)
+                    self.live.bridge_started(bridge, adopted=True)
             future.set_result(bridge)
             return bridge
         except BaseException as exc:
@@ -172,7 +182,7 @@ class B2bua:
     # --- the flow owner's relay -------------------------------------------------------------------
 
     def _own_hostports(self) -> set[tuple[str, int]]:
-        return {transport.sent_by for transport in self.services.stack.transports.values()}
+        return {transport.sent_by for transport in self._stack.transports.values()}
 
     def _flow_route(self, request: Request) -> str | None:
         """The ``flow`` parameter of a top Route naming this task, if there is one."""
@@ -190,51 +200,14 @@ class B2bua:
             return None
         return uri.params["flow"]
 
+    @staticmethod
     def _relay_to_flow(
-        self, transaction: ServerTransaction | AckContext, request: Request, flow_token: str
-    ) -> Reply | None:
+        transaction: ServerTransaction | AckContext, request: Request, flow_token: str
+    ) -> Reply | Relay | None:
         destination = decode_flow(flow_token)
         if destination is None:
             return None if isinstance(transaction, AckContext) else Reply(400, "Bad flow token")
         hops = request.max_forwards
         if hops is not None and hops <= 0 and request.method != "ACK":
             return Reply(483)
-        request.headers.pop_first("Route")
-        request.headers.set("Max-Forwards", str((70 if hops is None else hops) - 1))
-        stack = self.services.stack
-        transport = stack.transport_for(destination.transport)
-        # Stateless (§16.11): the branch is a function of the incoming one, so a retransmission,
-        # the CANCEL and the ACK of a non-2xx get the branch the phone matches to the INVITE.
-        incoming = request.top_via.branch or request.call_id
-        branch = _RELAY_BRANCH + hashlib.sha256(incoming.encode()).hexdigest()[:20]
-        host, port = transport.sent_by
-        request.headers.add(
-            "Via", f"SIP/2.0/{transport.name} {host}:{port};branch={branch};rport", first=True
-        )
-        transport.send_to(request.to_bytes(), destination.address)
-        if isinstance(transaction, ServerTransaction):
-            # No state kept: the upstream task's retransmissions are relayed again as they come.
-            transaction.terminate()
-        return None
-
-    def _relay_response(self, response: Response, flow: Flow) -> None:
-        try:
-            vias = response.vias
-        except SipParseError:
-            return
-        if len(vias) < 2 or not (vias[0].branch or "").startswith(_RELAY_BRANCH):
-            return
-        upstream = vias[1]
-        response.headers.pop_first("Via")
-        host = upstream.received or upstream.host
-        rport = upstream.rport
-        port = int(rport) if rport else (upstream.port or 5060)
-        try:
-            transport = self.services.stack.transport_for(upstream.transport)
-        except Exception:
-            return
-        transport.send_to(response.to_bytes(), (host.strip("[]"), port))
-
-    async def close(self) -> None:
-        await self.services.hold.stop()
-        await self.services.close()
+        return Relay(destination)

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sip_edge.app.location import LocationService
-from sip_edge.app.periodic import Periodic
+from sip_edge.app.registration.location import LocationService
+from sip_edge.app.workers import repeat
+from sip_edge.sip.hostport import split_hostport
 
 PING = b"\r\n\r\n"
-
-
-def parse_hostport(received: str) -> tuple[str, int] | None:
-    host, sep, port = received.rpartition(":")
-    if not sep or not port.isdigit():
-        return None
-    return host.strip("[]"), int(port)
 
 
 class NatKeepAlive:
@@ -36,24 +30,21 @@ class NatKeepAlive:
         self._owner = owner
         self._send = send
         self.interval = interval
-        self._loop = Periodic("nat-keepalive", interval, self._round)
         self.pings = 0
 
     def ping_all_once(self) -> int:
         sent = 0
         for binding in self._location.owned(self._owner, transport="UDP"):
-            address = parse_hostport(binding.received)
-            if address is not None:
-                self._send(PING, address)
+            host, port = split_hostport(binding.received)
+            if port is not None:
+                self._send(PING, (host, port))
                 sent += 1
         self.pings += sent
         return sent
 
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
+    async def run(self) -> None:
+        """A worker (`sip_edge.app.workers`): one round every ``interval`` seconds."""
+        await repeat("nat-keepalive", self.interval, self._round)
 
     async def _round(self) -> None:
         self._location.expire()

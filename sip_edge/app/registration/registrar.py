@@ -1,31 +1,33 @@
-"""The registrar (RFC 3261 §10.3) for agents' softphones: digest auth, bindings, NAT-aware contacts.
+"""The registrar (RFC 3261 §10.3) for agents' softphones: who may register, and from where.
 
-Policy only: it turns a REGISTER into a typed reply using the digest mechanism of ``sip_edge.sip``,
-the credential cache, the failed-auth limiter and the location service. What it never does is
-wait for DynamoDB on a cache hit: bindings are written behind (see ``location``).
+Policy only: it turns a REGISTER into a typed reply using the mechanism of ``sip_edge.sip``
+(digest auth, and the binding rules of §10.3 in ``sip_edge.sip.registration``), the credential
+cache, the failed-auth limiter and the location service. What it never does is wait for DynamoDB
+on a cache hit: bindings are written behind (see ``location``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import Generic, TypeVar
 
 from sip_edge.app.abuse import FailedAuthLimiter
-from sip_edge.app.challenges import ChallengeChooser, ClientKey
-from sip_edge.app.credentials import CredentialCache
-from sip_edge.app.location import Binding, LocationService
+from sip_edge.app.registration.challenges import ChallengeChooser, ClientKey
+from sip_edge.app.registration.credentials import CredentialCache
+from sip_edge.app.registration.location import LocationService
+from sip_edge.sip.decisions import Reply
 from sip_edge.sip.digest import AuthOutcome, AuthResult, DigestAuthenticator
-from sip_edge.sip.message import NameAddr, Request, SipParseError
-from sip_edge.sip.stack import HandlerResult, Reply
+from sip_edge.sip.message import Request
+from sip_edge.sip.registration import BindingLimits, BindingRules, ContactFacts, contact_facts, warning
 from sip_edge.sip.transport import Flow
 
 log = logging.getLogger("sip_edge.registrar")
 
+# A REGISTER's answer: at once when everything needed is in memory, else once it has been read.
+Decision = Reply | None | Awaitable[Reply | None]
 _Key = TypeVar("_Key")
 _Value = TypeVar("_Value")
 
@@ -38,25 +40,9 @@ class RegistrarSettings:
     default_expires: int = 3600
     max_contacts: int = 5
 
-
-def binding_key(contact_uri: str, instance_id: str | None) -> str:
-    """One binding per device: its RFC 5626 instance id when it sends one, else its Contact URI.
-
-    The same function as the data layer's (``contact_center.data.bindings.binding_key``), which
-    the mechanism may not import; a test keeps the two equal.
-    """
-    return hashlib.sha256((instance_id or contact_uri).encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True, slots=True)
-class _ContactFacts:
-    """What a binding takes from one Contact value; it depends on the value alone."""
-
-    uri: str
-    key: str
-    instance_id: str | None
-    expires: str | None  # the expires parameter as written, checked where it is used
-    reg_id: int | None
+    @property
+    def limits(self) -> BindingLimits:
+        return BindingLimits(self.min_expires, self.max_expires, self.default_expires, self.max_contacts)
 
 
 class _Memo(Generic[_Key, _Value]):
@@ -89,10 +75,6 @@ class _Memo(Generic[_Key, _Value]):
         self._current[key] = value
 
 
-def _warning(text: str) -> tuple[str, str]:
-    return ("Warning", f'399 switchboard "{text}"')
-
-
 class Registrar:
     def __init__(
         self,
@@ -113,17 +95,19 @@ class Registrar:
         self.edge_task_id = edge_task_id
         self.challenges = challenges or ChallengeChooser()
         self._now = now
-        self.registrations = 0
+        self.bindings = BindingRules(settings.limits, location, edge_task_id)
         self.failures = 0
-        self._date_second = -1
-        self._date_text = ""
         self._usernames: _Memo[str, str] = _Memo()
-        self._contacts: _Memo[tuple[str, ...], tuple[_ContactFacts, ...]] = _Memo()
+        self._contacts: _Memo[tuple[str, ...], tuple[ContactFacts, ...]] = _Memo()
+
+    @property
+    def registrations(self) -> int:
+        return self.bindings.updates
 
     def aor_for(self, username: str) -> str:
         return f"sip:{username}@{self.settings.domain}"
 
-    def decide(self, request: Request, flow: Flow) -> HandlerResult:
+    def decide(self, request: Request, flow: Flow) -> Decision:
         """The answer to a REGISTER: a `Reply`, or None to drop it unanswered.
 
         Returned at once when the seat's credentials and bindings are in memory, which is every
@@ -133,7 +117,7 @@ class Registrar:
         source = flow.remote[0]
         username = self._username(request)
         if username is None:
-            return Reply(400, "Bad To", headers=(_warning("To must be a sip: URI with a user part"),))
+            return Reply(400, "Bad To", headers=(warning("To must be a sip: URI with a user part"),))
         if self.limiter.is_locked(source, username):
             return None  # dropped: a locked-out guesser gets no verdict at all
         authorization = request.headers.get(self.auth.credentials_header)
@@ -159,12 +143,12 @@ class Registrar:
                 self._usernames.put(to, username)
         return username
 
-    def _contact_facts(self, request: Request) -> tuple[_ContactFacts, ...]:
+    def _contact_facts(self, request: Request) -> tuple[ContactFacts, ...]:
         """The request's Contacts as binding facts; raises SipParseError for a malformed one."""
         lines = tuple(request.headers.get_lines("Contact"))
         facts = self._contacts.get(lines)
         if facts is None:
-            facts = tuple(_facts_of(contact) for contact in request.contacts)
+            facts = tuple(contact_facts(contact) for contact in request.contacts)
             self._contacts.put(lines, facts)
         return facts
 
@@ -187,7 +171,7 @@ class Registrar:
         username: str,
         authorization: str,
         ha1s: Mapping[str, str] | None,
-    ) -> HandlerResult:
+    ) -> Decision:
         result = self.auth.verify(
             authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s, client=flow.remote[0]
         )
@@ -205,7 +189,7 @@ class Registrar:
         )
         return await _settle(self._conclude(request, flow, username, result))
 
-    def _conclude(self, request: Request, flow: Flow, username: str, result: AuthResult) -> HandlerResult:
+    def _conclude(self, request: Request, flow: Flow, username: str, result: AuthResult) -> Decision:
         source = flow.remote[0]
         if result.stale:
             return self._challenge(request, (source, username), stale=True)
@@ -227,12 +211,12 @@ class Registrar:
         self.limiter.record_success(source, username)
         aor = self.aor_for(username)
         if self.location.is_loaded(aor):
-            return self._update_bindings(request, flow, aor)
+            return self.bindings.apply(request, flow, aor, self._now(), self._contact_facts)
         return self._update_bindings_after_loading(request, flow, aor)
 
     async def _update_bindings_after_loading(self, request: Request, flow: Flow, aor: str) -> Reply:
         await self.location.ensure_loaded(aor)
-        return self._update_bindings(request, flow, aor)
+        return self.bindings.apply(request, flow, aor, self._now(), self._contact_facts)
 
     def _challenge(self, request: Request, client: ClientKey, *, stale: bool = False) -> Reply:
         algorithms = self.challenges.algorithms_for(
@@ -243,110 +227,8 @@ class Registrar:
         # and half of all REGISTER transactions would otherwise be kept 32 s for timer J.
         return Reply(self.auth.challenge_status, headers=tuple(headers), stateless=True)
 
-    def _update_bindings(self, request: Request, flow: Flow, aor: str) -> Reply:
-        now = self._now()
-        header_expires = request.headers.get("Expires")
-        try:
-            default = int(header_expires) if header_expires is not None else self.settings.default_expires
-        except ValueError:
-            return Reply(400, "Bad Expires", headers=(_warning("Expires must be a number of seconds"),))
-        call_id = request.call_id
-        cseq, _ = request.cseq
-        try:
-            contacts = self._contact_facts(request)
-        except SipParseError as exc:
-            return Reply(400, "Bad Contact", headers=(_warning(exc.reason),))
-        if not contacts and request.is_wildcard_contact:
-            if default != 0:
-                return Reply(400, "Bad Contact", headers=(_warning("Contact: * needs Expires: 0"),))
-            self.location.remove_all(aor)
-            return self._ok(aor, now)
-        existing = {b.key: b for b in self.location.current(aor)}
-        changes: list[Binding | tuple[str, str]] = []
-        for contact in contacts:
-            raw_expires = contact.expires
-            try:
-                expires = int(raw_expires) if raw_expires is not None else default
-            except ValueError:
-                return Reply(400, "Bad Contact", headers=(_warning("expires must be a number of seconds"),))
-            key = contact.key
-            previous = existing.get(key)
-            if previous is not None and previous.call_id == call_id and previous.cseq >= cseq:
-                # §10.3 step 7: an older or repeated REGISTER of the same client must not undo a newer one.
-                return Reply(500, "Out of order", headers=(("Retry-After", "1"),))
-            if expires == 0:
-                changes.append((aor, key))
-                continue
-            if expires < self.settings.min_expires:
-                return Reply(
-                    423, "Interval Too Brief", headers=(("Min-Expires", str(self.settings.min_expires)),)
-                )
-            expires = min(expires, self.settings.max_expires)
-            changes.append(
-                Binding(
-                    aor=aor,
-                    key=key,
-                    contact_uri=contact.uri,
-                    expires_at=now + expires,
-                    received=f"{flow.remote[0]}:{flow.remote[1]}",
-                    transport=flow.transport.name,
-                    flow_owner=self.edge_task_id,
-                    call_id=call_id,
-                    cseq=cseq,
-                    instance_id=contact.instance_id,
-                    reg_id=contact.reg_id,
-                    user_agent=request.headers.get("User-Agent"),
-                )
-            )
-        added = [c.key for c in changes if isinstance(c, Binding)]
-        # The exact count only when the quick upper bound exceeds the limit.
-        if len(existing) + len(added) > self.settings.max_contacts and (
-            len((set(existing) - {c[1] if isinstance(c, tuple) else c.key for c in changes}) | set(added))
-            > self.settings.max_contacts
-        ):
-            return Reply(
-                403,
-                "Too many contacts",
-                headers=(_warning(f"at most {self.settings.max_contacts} devices per seat"),),
-            )
-        for change in changes:
-            if isinstance(change, Binding):
-                self.location.put(change)
-            else:
-                self.location.remove(*change)
-        self.registrations += 1
-        return self._ok(aor, now)
 
-    def _ok(self, aor: str, now: float) -> Reply:
-        headers = [
-            ("Contact", f"<{b.contact_uri}>;expires={b.expires_in(now)}") for b in self.location.current(aor)
-        ]
-        headers.append(("Date", self._date(now)))
-        return Reply(200, headers=tuple(headers))
-
-    def _date(self, now: float) -> str:
-        """The Date header value (RFC 3261 20.17), formatted once per second."""
-        second = int(now)
-        if second != self._date_second:
-            self._date_second = second
-            self._date_text = formatdate(second, usegmt=True)
-        return self._date_text
-
-
-def _facts_of(contact: NameAddr) -> _ContactFacts:
-    instance = contact.params.get("+sip.instance")
-    uri = str(contact.uri)
-    reg_id = contact.params.get("reg-id")
-    return _ContactFacts(
-        uri=uri,
-        key=binding_key(uri, instance),
-        instance_id=instance,
-        expires=contact.params.get("expires"),
-        reg_id=int(reg_id) if reg_id and reg_id.isdigit() else None,
-    )
-
-
-async def _settle(result: HandlerResult) -> Reply | None:
+async def _settle(result: Decision) -> Reply | None:
     if result is None or isinstance(result, Reply):
         return result
     return await result

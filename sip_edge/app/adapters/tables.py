@@ -11,9 +11,9 @@ from contact_center.data.catalog import TrunkItems
 from contact_center.data.models import BindingItem
 from contact_center.data.seats import SipUserItems
 from contact_center.data.sessions import DialogItems, EdgeTaskItems, dialog_item
-from sip_edge.app.dialogs import StoredCall
-from sip_edge.app.location import Binding
-from sip_edge.app.trunks import Trunk
+from sip_edge.app.calls.dialogs import StoredCall
+from sip_edge.app.calls.trunks import Trunk
+from sip_edge.sip.registration import Binding
 
 
 class TableCredentialSource:
@@ -22,7 +22,10 @@ class TableCredentialSource:
 
     def ha1s(self, username: str) -> Mapping[str, str] | None:
         user = self._users.get(username)
-        return None if user is None else {str(k): str(v) for k, v in user.ha1.as_dict().items()}
+        if user is None:
+            return None
+        ha1: Any = user.ha1  # a raw MapAttribute: PynamoDB leaves as_dict untyped
+        return {str(k): str(v) for k, v in ha1.as_dict().items()}
 
 
 class TableBindingStore:

@@ -1,0 +1,88 @@
+"""The calls this edge task holds now: those being set up and those bridged, and how to find them.
+
+A call moves from one table to the other when it is answered; an in-dialog request finds it by
+the dialog key in our Contact, or by its Call-ID when the sender did not use our Contact. The
+counters (active calls, calls started) follow the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Generic, Protocol, TypeVar
+
+from sip_edge.app.calls.counters import CallCounters
+from sip_edge.sip.dialog import CALLER, Leg
+
+__all__ = ["BeingSetUp", "Bridged", "LiveCalls"]
+
+
+class BeingSetUp(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def contact_id(self) -> str: ...
+
+    @property
+    def caller(self) -> Leg: ...
+
+
+class Bridged(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def contact_id(self) -> str: ...
+
+    @property
+    def legs(self) -> Mapping[str, Leg]: ...
+
+
+S = TypeVar("S", bound=BeingSetUp)
+B = TypeVar("B", bound=Bridged)
+
+
+class LiveCalls(Generic[S, B]):
+    def __init__(self, counters: CallCounters | None = None) -> None:
+        self.counters = counters or CallCounters()
+        self.setups: dict[str, S] = {}
+        self.bridges: dict[str, B] = {}
+        # Call-ID -> (dialog key, side), for in-dialog requests whose Request-URI is not our Contact.
+        self.call_ids: dict[str, tuple[str, str]] = {}
+
+    def setup_started(self, setup: S) -> None:
+        self.setups[setup.key] = setup
+        self.call_ids[setup.caller.call_id] = (setup.key, CALLER)
+
+    def setup_ended(self, setup: S) -> bool:
+        """Forget a set-up that did not become a bridge; True if it was still listed."""
+        if self.setups.get(setup.key) is not setup:
+            return False
+        del self.setups[setup.key]
+        self.call_ids.pop(setup.caller.call_id, None)
+        return True
+
+    def bridge_started(self, bridge: B, adopted: bool = False) -> None:
+        self.setups.pop(bridge.key, None)
+        self.bridges[bridge.key] = bridge
+        for side, leg in bridge.legs.items():
+            self.call_ids[leg.call_id] = (bridge.key, side)
+        if adopted:
+            self.counters.call_adopted()
+
+    def bridge_ended(self, bridge: B) -> None:
+        if self.bridges.get(bridge.key) is bridge:
+            del self.bridges[bridge.key]
+            for leg in bridge.legs.values():
+                self.call_ids.pop(leg.call_id, None)
+            self.counters.call_ended()
+
+    @property
+    def active(self) -> int:
+        return self.counters.active
+
+    def held_contacts(self) -> list[str]:
+        """The contacts of the calls this task is setting up or bridging."""
+        return [setup.contact_id for setup in self.setups.values()] + [
+            bridge.contact_id for bridge in self.bridges.values()
+        ]

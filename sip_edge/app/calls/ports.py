@@ -1,0 +1,67 @@
+"""What a call on this edge needs from outside: the routing function (`RoutingPort`) and its error,
+and the settings every call shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
+
+__all__ = ["ALLOW", "CallSettings", "RoutingError", "RoutingPort"]
+
+# What a bridged call accepts from either side (Allow in our INVITEs and 2xx).
+ALLOW = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, PRACK, OPTIONS"
+
+
+class RoutingError(Exception):
+    """The routing function answered with an error, failed, or did not answer in time."""
+
+    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+class RoutingPort(Protocol):
+    """The routing function as the edge calls it (`RoutingClient`; a fake in tests). Every method
+    raises `RoutingError` when the function fails or does not answer in time."""
+
+    async def new_contact(self, called: str, caller: str, contact_id: str) -> RoutingDecision: ...
+
+    async def offer_result(
+        self, contact_id: str, seat_id: str, outcome: OfferOutcome, dialog: Mapping[str, Any] | None = None
+    ) -> RoutingDecision:
+        """``dialog``: an answered call's stored form (`DialogBook.for_router`), written with the answer."""
+        ...
+
+    async def contact_ended(
+        self, contact_id: str, side: HangupSide, cause: HangupCause, dialog_keys: Sequence[str] = ()
+    ) -> Acknowledged:
+        """``dialog_keys``: the call's stored dialog, deleted with the end."""
+        ...
+
+    async def queue_timeout(self, contact_id: str) -> RoutingDecision: ...
+
+    async def pending_offers(self, retry_queued: bool = False) -> list[Connect]: ...
+
+    async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None: ...
+
+    async def edge_lost(
+        self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
+    ) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallSettings:
+    # After CANCELling an agent leg, how long to wait for its final response before giving up on it
+    # (a phone that never answered anything would otherwise hold the caller for timer B, 32 s).
+    cancel_grace_seconds: float = 4.0
+    # A provisional to a held caller at least this often; RFC 3261 §13.3.1.1 asks for one a minute
+    # so proxies on the way keep the transaction, half of that leaves room for one loss.
+    provisional_refresh_seconds: float = 30.0
+    # Refuse new calls while the trunk list cannot be read, and tell the carrier when to retry.
+    unavailable_retry_after: int = 5

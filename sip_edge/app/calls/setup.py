@@ -1,0 +1,400 @@
+"""Setting up one inbound call: trunk check, routing, ringing agents, holding in the queue.
+
+One `CallSetup` per carrier INVITE, driven by one coroutine (`run`) that executes the router's
+decisions one after the other until the call is answered or over:
+
+    trunk check -> new_contact -> Connect  -> ring the agent ----------> answered: Bridge
+                                  Queue    -> 182, hold, poll offers  \\-> busy/no answer/unreachable:
+                                  Forward  -> 480 (no trunk address)      offer_result -> next decision
+                                  Reject   -> status + Retry-After
+
+Everything that happens to the call from outside (the agent leg's responses, the ring timer, the
+caller's CANCEL, an offer found by the queue poll, the queue deadline) is a typed event
+(`events`) on one queue that only the driver reads. So there are no locks and no races between,
+say, a CANCEL and an offer: the driver sees them in order. Ringing one agent is `ring`; the
+provisionals toward the carrier are reliable when its INVITE requires it
+(`sip_edge.sip.reliable`, RFC 3262).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.services.routing.decisions import (
+    Acknowledged,
+    Connect,
+    Forward,
+    OfferOutcome,
+    Queue,
+    Reject,
+    RoutingDecision,
+)
+from sip_edge.app.calls.addresses import CallAddresses
+from sip_edge.app.calls.bridge import Bridge, Bridges
+from sip_edge.app.calls.clock import CallClock
+from sip_edge.app.calls.events import (
+    CallerCancelled,
+    CallEvent,
+    HoldRefreshDue,
+    OfferFound,
+    QueueDeadlinePassed,
+)
+from sip_edge.app.calls.live import LiveCalls
+from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort
+from sip_edge.app.calls.queue_hold import QueueHold
+from sip_edge.app.calls.ring import AgentRinger
+from sip_edge.app.calls.tasks import CallTasks
+from sip_edge.app.calls.trunks import TrunkDirectory, TrunkListUnavailableError
+from sip_edge.sip.client_transaction import ClientTransaction
+from sip_edge.sip.decisions import Reply
+from sip_edge.sip.dialog import CALLER, Leg
+from sip_edge.sip.errors import SipParseError
+from sip_edge.sip.hostport import format_hostport
+from sip_edge.sip.message import Request, Response
+from sip_edge.sip.reliable import ReliableProvisionals
+from sip_edge.sip.stack import SipStack
+from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction, TransactionError
+from sip_edge.sip.transport import Flow
+
+__all__ = ["CallSetup", "CallSetups"]
+
+log = logging.getLogger("sip_edge.calls")
+
+
+def _user_of(uri: Any) -> str:
+    user = getattr(uri, "user", None)
+    if user:
+        return str(user).split(";", 1)[0]
+    text = str(uri)
+    return text.split(":", 1)[-1].split("@", 1)[0].split(";", 1)[0]
+
+
+def _warning(text: str) -> tuple[str, str]:
+    return ("Warning", f'399 switchboard "{text}"')
+
+
+class CallSetup:
+    def __init__(
+        self,
+        key: str,
+        invite: ServerInviteTransaction,
+        request: Request,
+        flow: Flow,
+        *,
+        stack: SipStack,
+        routing: RoutingPort,
+        trunks: TrunkDirectory,
+        hold: QueueHold,
+        live: LiveCalls[CallSetup, Bridge],
+        bridges: Bridges,
+        tasks: CallTasks,
+        addresses: CallAddresses,
+        clock: CallClock,
+        settings: CallSettings,
+    ) -> None:
+        self.key = key
+        self.invite = invite
+        self.request = request
+        self.flow = flow
+        self._routing = routing
+        self._trunks = trunks
+        self._hold_poll = hold
+        self._live = live
+        self._bridges = bridges
+        self._tasks = tasks
+        self._clock = clock
+        self._settings = settings
+        self.contact_id = str(uuid.uuid4())
+        self.events: asyncio.Queue[CallEvent] = asyncio.Queue()
+        self.cancelled = False
+        self.contact_created = False
+        self._counted = False
+        try:
+            caller_target = str(request.contacts[0].uri) if request.contacts else str(request.from_.uri)
+        except SipParseError:
+            caller_target = str(request.from_.uri)
+        transport = flow.transport.name
+        self.caller = Leg(
+            side=CALLER,
+            call_id=request.call_id,
+            local=f"{request.headers.get('To')};tag={invite.local_tag}",
+            remote=str(request.headers.get("From")),
+            local_cseq=0,
+            remote_cseq=request.cseq[0],
+            remote_target=caller_target,
+            transport=transport,
+            destination=format_hostport(*flow.remote),
+            contact=addresses.contact(key, CALLER, transport),
+            route_set=list(request.headers.get_all("Record-Route")),
+        )
+        self._provisionals = ReliableProvisionals(invite, clock, stack.timers.t1)
+        self._ringer = AgentRinger(
+            request,
+            key,
+            self.contact_id,
+            self.events,
+            stack=stack,
+            addresses=addresses,
+            clock=clock,
+            cancel_grace_seconds=settings.cancel_grace_seconds,
+            cancelled=lambda: self.cancelled,
+            provisional=self.provisional,
+        )
+        self.seat_id: str | None = None
+        self.merchant_id: str | None = None
+
+    @property
+    def called(self) -> str:
+        try:
+            return _user_of(self.request.sip_uri)
+        except SipParseError:
+            return _user_of(self.request.to.uri)
+
+    @property
+    def caller_number(self) -> str:
+        return _user_of(self.request.from_.uri)
+
+    # --- events from outside --------------------------------------------------------------------
+
+    def cancel(self, request: Request | None = None) -> None:
+        """The caller gave up (CANCEL, or BYE on the early dialog): 487 now, clean up in the driver."""
+        if self.cancelled:
+            return
+        self.cancelled = True
+        self._provisionals.stop()
+        if not self.invite.final_sent and not self.invite.terminated:
+            self.invite.reply(487)
+        self.events.put_nowait(CallerCancelled(request))
+
+    def on_early_request(self, transaction: ServerTransaction, request: Request) -> Reply | None:
+        """A request on the caller's early dialog (our Contact was in a provisional)."""
+        method = request.method
+        if method == "PRACK":
+            return self._provisionals.on_prack(request)
+        if method == "BYE":
+            self.cancel(request)
+            return Reply(200)
+        # A target refresh before the agent answered would have to reach an agent not chosen yet.
+        return Reply(500, "Not while ringing", headers=(("Retry-After", "1"),))
+
+    # --- the driver ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception:
+            log.exception("call %s failed", self.contact_id)
+            self._final(500)
+            if self.contact_created:
+                await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+        finally:
+            self._provisionals.stop()
+            if self._live.setup_ended(self) and self._counted:
+                self._live.counters.call_ended()
+
+    async def _run(self) -> None:
+        try:
+            trunk = await self._trunks.trunk_for(self.flow.remote[0])
+        except TrunkListUnavailableError as exc:
+            log.error("refusing a call: the trunk list is unavailable (%s)", exc)
+            retry = str(self._settings.unavailable_retry_after)
+            self._final(503, headers=(("Retry-After", retry), _warning("trunk list unavailable")))
+            return
+        if trunk is None:
+            self._final(403, headers=(_warning("source address is not a configured trunk"),))
+            return
+        if self.cancelled:
+            return
+        self._live.counters.call_started()
+        self._counted = True
+        try:
+            self.contact_created = True
+            decision = await self._routing.new_contact(self.called, self.caller_number, self.contact_id)
+        except RoutingError as exc:
+            log.error("routing a new call failed: %s", exc)
+            self._final(503, headers=(("Retry-After", "5"), _warning("routing unavailable")))
+            await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+            return
+        await self._execute(decision)
+
+    async def _execute(self, decision: RoutingDecision) -> None:
+        while True:
+            if self.cancelled:
+                await self._report_end(HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED)
+                return
+            try:
+                if isinstance(decision, Connect):
+                    self.seat_id, self.merchant_id = decision.seat_id, decision.merchant_id
+                    rung = await self._ringer.ring(decision)
+                    if rung.outcome is None:
+                        await self._report_end(HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED)
+                        return
+                    if rung.outcome is OfferOutcome.ANSWERED and rung.answer is not None:
+                        assert rung.leg is not None and rung.transaction is not None
+                        await self._answered(decision, rung.answer, rung.leg, rung.transaction)
+                        return
+                    decision = await self._routing.offer_result(
+                        self.contact_id, decision.seat_id, rung.outcome
+                    )
+                elif isinstance(decision, Queue):
+                    held = await self._hold(decision)
+                    if held is None:
+                        await self._report_end(HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED)
+                        return
+                    decision = held
+                elif isinstance(decision, Forward):
+                    # The legacy trunk has a source CIDR but no signalling address in the catalogue,
+                    # so there is nowhere to send the call: say so instead of failing silently.
+                    text = f"legacy trunk {decision.trunk_id} has no signalling address"
+                    self._final(480, headers=(("Reason", f'SIP;cause=480;text="{text}"'), _warning(text)))
+                    await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+                    return
+                elif isinstance(decision, Reject):
+                    headers: list[tuple[str, str]] = [_warning(decision.reason)]
+                    if decision.retry_after is not None:
+                        headers.append(("Retry-After", str(decision.retry_after)))
+                    self._final(decision.status, headers=tuple(headers))
+                    return
+                else:  # Acknowledged: the contact already ended (a duplicate, a lost race)
+                    self._final(480, headers=(_warning(f"contact is {decision.state}"),))
+                    return
+            except RoutingError as exc:
+                log.error("routing contact %s failed: %s", self.contact_id, exc)
+                self._final(503, headers=(("Retry-After", "5"), _warning("routing unavailable")))
+                await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+                return
+
+    async def _report_end(self, side: HangupSide, cause: HangupCause) -> Acknowledged | None:
+        try:
+            return await self._routing.contact_ended(self.contact_id, side, cause)
+        except RoutingError as exc:
+            # not_found: the contact was never created (routing failed first): nothing to record.
+            if exc.code != "not_found":
+                log.error("contact_ended for %s failed: %s", self.contact_id, exc)
+            return None
+
+    # --- responses to the caller -----------------------------------------------------------------
+
+    def _final(
+        self, status: int, reason: str | None = None, headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        self._provisionals.stop()
+        if self.invite.final_sent or self.invite.terminated:
+            return
+        self.invite.reply(status, reason, headers=headers)
+
+    def provisional(self, status: int, body: bytes = b"", content_type: str | None = None) -> None:
+        if self.invite.final_sent or self.invite.terminated or self.cancelled:
+            return
+        headers = [("Contact", f"<{self.caller.contact}>"), ("Allow", ALLOW)]
+        if body and content_type:
+            headers.append(("Content-Type", content_type))
+        self._provisionals.send(status, headers, body)
+
+    async def _answered(self, connect: Connect, answer: Response, agent: Leg, tx: ClientTransaction) -> None:
+        headers = [("Contact", f"<{self.caller.contact}>"), ("Allow", ALLOW)]
+        if answer.body and answer.content_type:
+            headers.append(("Content-Type", answer.content_type))
+        self._provisionals.stop()
+        self.invite.reply(200, headers=headers, body=answer.body)
+        bridge = self._bridges.open(
+            self.key,
+            self.contact_id,
+            self.caller,
+            agent,
+            seat_id=connect.seat_id,
+            merchant_id=connect.merchant_id,
+        )
+        # The agent's 2xx is acknowledged by us. With the offer in the INVITE the ACK has no body
+        # and goes at once; with a late offer (no SDP in the INVITE) the caller's ACK carries the
+        # answer, so the agent's ACK waits for it (RFC 3264 offer/answer across the two legs).
+        bridge.expect_ack(tx, relay_from=None if self.request.body else CALLER)
+        self._live.bridge_started(bridge)
+        self.invite.on_error = lambda _t, error: self._caller_never_acked(bridge, error)
+        await bridge.answered(connect)
+
+    def _caller_never_acked(self, bridge: Bridge, error: TransactionError) -> None:
+        log.info("caller never acknowledged the 200 of %s (%s): ending the call", self.contact_id, error)
+        self._tasks.spawn(bridge.hang_up(HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE), name="no-ack")
+
+    # --- holding in a queue ----------------------------------------------------------------------
+
+    async def _hold(self, queue: Queue) -> RoutingDecision | None:
+        """182 and wait: the offer found by the poll, or the queue's verdict at the deadline."""
+        if self.cancelled:
+            return None
+        events, clock = self.events, self._clock
+        self.provisional(182)
+        self._hold_poll.hold(self.contact_id, lambda offer: events.put_nowait(OfferFound(offer)))
+        deadline = clock.call_at_ms(queue.deadline_ms, lambda: events.put_nowait(QueueDeadlinePassed()))
+        interval = self._settings.provisional_refresh_seconds
+        refresh = clock.call_later(interval, lambda: events.put_nowait(HoldRefreshDue()))
+        try:
+            while True:
+                event = await events.get()
+                if isinstance(event, CallerCancelled):
+                    return None
+                if isinstance(event, OfferFound):
+                    return event.offer
+                if isinstance(event, QueueDeadlinePassed):
+                    self._hold_poll.release(self.contact_id)
+                    return await self._routing.queue_timeout(self.contact_id)
+                if isinstance(event, HoldRefreshDue):
+                    self.provisional(182)
+                    refresh = clock.call_later(interval, lambda: events.put_nowait(HoldRefreshDue()))
+                # Anything else is a late event of an agent leg that rang before: not this hold's.
+        finally:
+            self._hold_poll.release(self.contact_id)
+            deadline.cancel()
+            refresh.cancel()
+
+
+class CallSetups:
+    """Makes the `CallSetup` of each new call on this edge task, with what every call shares."""
+
+    def __init__(
+        self,
+        *,
+        stack: SipStack,
+        routing: RoutingPort,
+        trunks: TrunkDirectory,
+        hold: QueueHold,
+        live: LiveCalls[CallSetup, Bridge],
+        bridges: Bridges,
+        tasks: CallTasks,
+        addresses: CallAddresses,
+        clock: CallClock,
+        settings: CallSettings,
+    ) -> None:
+        self._stack = stack
+        self._routing = routing
+        self._trunks = trunks
+        self._hold = hold
+        self._live = live
+        self._bridges = bridges
+        self._tasks = tasks
+        self._addresses = addresses
+        self._clock = clock
+        self._settings = settings
+
+    def new(self, key: str, invite: ServerInviteTransaction, request: Request, flow: Flow) -> CallSetup:
+        return CallSetup(
+            key,
+            invite,
+            request,
+            flow,
+            stack=self._stack,
+            routing=self._routing,
+            trunks=self._trunks,
+            hold=self._hold,
+            live=self._live,
+            bridges=self._bridges,
+            tasks=self._tasks,
+            addresses=self._addresses,
+            clock=self._clock,
+            settings=self._settings,
+        )

@@ -1,0 +1,1 @@
+"""Agents' softphones registering: digest auth, credentials, bindings, NAT keep-alives."""

@@ -1,0 +1,271 @@
+"""The composition root of the edge: builds every object of one edge task, starts and stops it.
+
+`build` is the one place that turns configuration and the outside world (`EdgePorts`: the table
+and the routing function, or fakes in tests) into a running task:
+
+    Edge (sockets, SIP stack) -> ContactCenterPolicy (dispatch)
+        -> Registrar (digest, binding rules) -> LocationService (write-behind)
+        -> B2bua -> CallSetups -> CallSetup, ring, queue hold -> Bridges -> Bridge
+    Supervisor: location write-behind, NAT keep-alives, heartbeat, lost-task sweep, metrics
+
+`EdgeTask.start` binds the listeners and then starts the workers; `close` stops the workers,
+lets the calls finish their reports, flushes the bindings and closes the sockets last, so what
+other tasks must see is written while the task can still send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import secrets
+import signal
+from dataclasses import dataclass
+
+from sip_edge.app.abuse import FailedAuthLimiter
+from sip_edge.app.adapters.metrics import metrics_publisher
+from sip_edge.app.calls.addresses import CallAddresses
+from sip_edge.app.calls.b2bua import B2bua
+from sip_edge.app.calls.bridge import Bridge, Bridges
+from sip_edge.app.calls.clock import CallClock
+from sip_edge.app.calls.counters import CallCounters
+from sip_edge.app.calls.dialogs import DialogBook, DialogStore, MemoryDialogStore
+from sip_edge.app.calls.live import LiveCalls
+from sip_edge.app.calls.ports import CallSettings, RoutingPort
+from sip_edge.app.calls.queue_hold import QueueHold
+from sip_edge.app.calls.setup import CallSetup, CallSetups
+from sip_edge.app.calls.tasks import CallTasks
+from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
+from sip_edge.app.edge import Edge, build_edge
+from sip_edge.app.fleet.directory import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
+from sip_edge.app.policy import ContactCenterPolicy
+from sip_edge.app.registration.credentials import CredentialCache, CredentialSource
+from sip_edge.app.registration.keepalive import NatKeepAlive
+from sip_edge.app.registration.location import BindingStore, LocationService
+from sip_edge.app.registration.registrar import Registrar, RegistrarSettings
+from sip_edge.app.workers import Supervisor
+from sip_edge.config import EdgeConfig
+from sip_edge.sip.digest import DigestAuthenticator
+from sip_edge.sip.hostport import format_hostport
+
+__all__ = ["Calls", "EdgePorts", "EdgeTask", "build", "run", "serve", "table_ports"]
+
+log = logging.getLogger("sip_edge")
+
+
+@dataclass(frozen=True, slots=True)
+class EdgePorts:
+    """The outside world of an edge task. Without ``routing`` the task only registers phones."""
+
+    credentials: CredentialSource
+    bindings: BindingStore
+    routing: RoutingPort | None = None
+    trunks: TrunkSource | None = None
+    dialogs: DialogStore | None = None
+    fleet: EdgeDirectory | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Calls:
+    """The call side of a task, as `build` wired it."""
+
+    b2bua: B2bua
+    live: LiveCalls[CallSetup, Bridge]
+    routing: RoutingPort
+    hold: QueueHold
+    tasks: CallTasks
+
+    async def close(self) -> None:
+        await self.hold.stop()
+        await self.tasks.close()
+        close_routing = getattr(self.routing, "close", None)
+        if close_routing is not None:
+            close_routing()
+
+
+@dataclass(slots=True)
+class EdgeTask:
+    """One edge task, built: its sockets, policy, registrar, calls and background workers."""
+
+    config: EdgeConfig
+    edge: Edge
+    policy: ContactCenterPolicy
+    location: LocationService
+    counters: CallCounters
+    workers: Supervisor
+    calls: Calls | None = None
+
+    async def start(self) -> None:
+        try:
+            await self.edge.start()  # closes its own sockets when a listener cannot bind
+        except BaseException:
+            await self._stop_work()
+            raise
+        if not self.config.nonce_key:
+            log.warning("SIP_NONCE_KEY is not set: nonces from this edge are valid on this edge only")
+        self.workers.start()
+
+    async def close(self) -> None:
+        # The sockets close last: the work stopped first may still send (a BYE, a report).
+        await self._stop_work()
+        await self.edge.close()
+
+    async def _stop_work(self) -> None:
+        await self.workers.stop()
+        if self.calls is not None:
+            await self.calls.close()
+        try:
+            await self.location.flush()  # nothing registered is lost on a clean shutdown
+        except Exception:
+            log.exception("the last write of bindings failed")
+
+
+def build(config: EdgeConfig, ports: EdgePorts) -> EdgeTask:
+    """Build one edge task (call inside the running loop, then `await task.start()`)."""
+    edge = build_edge(config)
+    stack = edge.stack
+    key = config.nonce_key.encode() if config.nonce_key else secrets.token_bytes(32)
+    location = LocationService(ports.bindings)
+    registrar = Registrar(
+        RegistrarSettings(domain=config.sip_domain),
+        DigestAuthenticator(key, config.sip_domain),
+        CredentialCache(ports.credentials),
+        location,
+        FailedAuthLimiter(),
+        edge_task_id=config.task_id,
+    )
+    counters = CallCounters()
+    workers = Supervisor()
+    workers.add("location-flush", location.run)
+    keepalive = NatKeepAlive(
+        location, config.task_id, lambda data, to: stack.transport_for("UDP").send_to(data, to)
+    )
+    workers.add("nat-keepalive", keepalive.run)
+    calls = None if ports.routing is None else _build_calls(config, ports, ports.routing, edge, counters)
+    if ports.fleet is not None:
+        heartbeat = Heartbeat(
+            ports.fleet,
+            config.task_id,
+            lambda: format_hostport(*stack.transport_for("UDP").sent_by),
+            lambda: counters.active,
+        )
+        workers.add("edge-heartbeat", heartbeat.run)
+        if calls is not None:
+            sweeper = LostEdgeSweeper(
+                ports.fleet,
+                calls.routing,
+                config.task_id,
+                calls.live.held_contacts,
+                has_routed=lambda: counters.started_total > 0,
+            )
+            workers.add("lost-edge-sweep", sweeper.run)
+    metrics = metrics_publisher(counters)
+    if metrics is not None:
+        workers.add("edge-metrics", metrics.run)
+    policy = ContactCenterPolicy(registrar, calls.b2bua if calls is not None else None)
+    edge.use(policy)
+    return EdgeTask(config, edge, policy, location, counters, workers, calls)
+
+
+def _build_calls(
+    config: EdgeConfig, ports: EdgePorts, routing: RoutingPort, edge: Edge, counters: CallCounters
+) -> Calls:
+    stack = edge.stack
+    clock = CallClock(stack.clock)
+    live: LiveCalls[CallSetup, Bridge] = LiveCalls(counters)
+    tasks = CallTasks(clock)
+    dialogs = DialogBook(ports.dialogs or MemoryDialogStore())
+    owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
+    bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id)
+    hold = QueueHold(routing)
+    setups = CallSetups(
+        stack=stack,
+        routing=routing,
+        trunks=TrunkDirectory(ports.trunks or _NoTrunks()),
+        hold=hold,
+        live=live,
+        bridges=bridges,
+        tasks=tasks,
+        addresses=CallAddresses(stack, config.task_id, owners),
+        clock=clock,
+        settings=CallSettings(),
+    )
+    b2bua = B2bua(stack, live, setups, bridges, dialogs)
+    return Calls(b2bua, live, routing, hold, tasks)
+
+
+class _NoTrunks:
+    """No trunk is configured: every INVITE is refused with 403."""
+
+    def trunks(self) -> list[Trunk]:
+        return []
+
+
+def table_ports(config: EdgeConfig) -> EdgePorts:
+    """The ports ``python -m sip_edge`` runs with: the table and the routing function."""
+    from sip_edge.app.adapters.routing_client import RoutingClient
+    from sip_edge.app.adapters.tables import (
+        TableBindingStore,
+        TableCredentialSource,
+        TableDialogStore,
+        TableEdgeDirectory,
+        TableTrunkSource,
+    )
+
+    return EdgePorts(
+        credentials=TableCredentialSource(),
+        bindings=TableBindingStore(),
+        routing=RoutingClient(config.task_id),
+        trunks=TableTrunkSource(),
+        dialogs=TableDialogStore(),
+        fleet=TableEdgeDirectory(),
+    )
+
+
+def _tune_gc() -> None:
+    """Keep the cyclic collector off the hot path.
+
+    Over UDP every transaction lives 64*T1 after its answer (timer J absorbs retransmissions),
+    so at a few thousand requests a second the heap holds 10^5 live SIP objects. Freezing what
+    startup created removes modules and functions from every full collection, and a larger
+    young generation means far fewer collections; reference counting still frees acyclic
+    garbage at once, which is nearly all of it.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+async def serve(config: EdgeConfig, ports: EdgePorts) -> None:
+    """Run an edge task until SIGTERM or SIGINT, then close it."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    task = build(config, ports)
+    try:
+        await task.start()
+    except BaseException:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        raise
+    _tune_gc()
+    try:
+        await stopping.wait()
+        log.info("edge %s stopping on signal", config.task_id)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        await task.close()
+
+
+def run(config: EdgeConfig, ports: EdgePorts) -> int:
+    """Process entry: uvloop when installed, the standard loop otherwise. Returns the exit code."""
+    try:
+        import uvloop
+    except ImportError:
+        loop_factory = None
+    else:
+        loop_factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve(config, ports))
+    return 0
