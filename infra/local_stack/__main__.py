@@ -16,6 +16,7 @@ import time
 import urllib.request
 from types import FrameType
 
+from contact_center.contracts import settings as contract
 from local_stack import dynamodb_local
 from local_stack.processes import Child, port_or_free, tcp_open, wait_until
 
@@ -70,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     sip_port = port_or_free(os.environ.get("SIP_PORT"), 5060)
     api_port = port_or_free(os.environ.get("API_PORT"), 8000)
     lambda_port = port_or_free(os.environ.get("LAMBDA_PORT"), 0)
-    admin_key = os.environ.get("SWITCHBOARD_ADMIN_KEY") or "sb_admin_" + secrets.token_urlsafe(24)
-    sip_domain = os.environ.get("SIP_DOMAIN", "127.0.0.1")
+    admin_key = os.environ.get(contract.ADMIN_KEY.name) or "sb_admin_" + secrets.token_urlsafe(24)
+    sip_domain = os.environ.get(contract.SIP_DOMAIN.name, "127.0.0.1")
 
     env = dict(os.environ)
     env.update(
@@ -80,16 +81,17 @@ def run(args: argparse.Namespace) -> int:
             "AWS_SECRET_ACCESS_KEY": env.get("AWS_SECRET_ACCESS_KEY", "local"),
             "AWS_REGION": env.get("AWS_REGION", "us-east-1"),
             "AWS_DEFAULT_REGION": env.get("AWS_REGION", "us-east-1"),
-            "SWITCHBOARD_TABLE": args.table,
-            "SWITCHBOARD_ADMIN_KEY": admin_key,
-            "SIP_DOMAIN": sip_domain,
+            # Every runtime setting by its contract name (contact_center.contracts.settings).
+            contract.TABLE.name: args.table,
+            contract.ADMIN_KEY.name: admin_key,
+            contract.SIP_DOMAIN.name: sip_domain,
             # Shared by every edge started with this environment, so any of them verifies any nonce.
-            "SIP_NONCE_KEY": env.get("SIP_NONCE_KEY") or secrets.token_urlsafe(32),
-            "SIP_REGISTRAR": f"127.0.0.1:{sip_port}",
-            "SIP_HOST": "127.0.0.1",
-            "SIP_PORT": str(sip_port),
+            contract.SIP_NONCE_KEY.name: env.get(contract.SIP_NONCE_KEY.name) or secrets.token_urlsafe(32),
+            contract.SIP_REGISTRAR.name: f"127.0.0.1:{sip_port}",
+            contract.SIP_HOST.name: "127.0.0.1",
+            contract.SIP_PORT.name: str(sip_port),
             "API_PORT": str(api_port),
-            "ROUTING_FUNCTION_NAME": env.get("ROUTING_FUNCTION_NAME", "routing"),
+            contract.ROUTING_FUNCTION_NAME.name: env.get(contract.ROUTING_FUNCTION_NAME.name, "routing"),
             "AWS_ENDPOINT_URL_LAMBDA": f"http://127.0.0.1:{lambda_port}",
             "PYTHONUNBUFFERED": "1",
         }
