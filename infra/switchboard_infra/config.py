@@ -70,8 +70,9 @@ class RoutingConfig:
     timeout_seconds: int = 5
     # None leaves routing in the account's unreserved pool; a number caps it and guarantees it.
     reserved_concurrency: int | None = None
-    # Pre-initialised environments on the "live" alias; 0 keeps the alias without provisioning.
-    provisioned_concurrency: int = 0
+    # Pre-initialised environments on the "live" alias, so call setup never waits for a cold start
+    # (at 28 new calls/s and ~20 ms a decision, one busy environment; two survive an AZ). 0 turns it off.
+    provisioned_concurrency: int = 2
 
 
 @dataclass(frozen=True)

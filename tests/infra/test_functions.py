@@ -151,3 +151,10 @@ def test_routing_concurrency_comes_from_the_config(tmp_path) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Alias", {"ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 5}}
     )
+
+
+def test_the_routing_alias_keeps_environments_warm_by_default(synthesized: Synthesized, config) -> None:
+    assert config.routing.provisioned_concurrency > 0
+    (alias,) = synthesized.resources("primary", "AWS::Lambda::Alias").values()
+    provisioned = alias["Properties"]["ProvisionedConcurrencyConfig"]["ProvisionedConcurrentExecutions"]
+    assert provisioned == config.routing.provisioned_concurrency

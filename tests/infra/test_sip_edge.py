@@ -229,3 +229,12 @@ def test_dockerfile_pins_equal_requirements_txt() -> None:
     pins = re.findall(r"\b([a-z0-9_-]+==[0-9][^\s\\]*)", dockerfile)
     assert pins, "the Dockerfile pins its dependencies"
     assert all(re.search(rf"^{re.escape(p)}\b", requirements, flags=re.MULTILINE) for p in pins), pins
+
+
+def test_aws_apis_of_the_edge_are_reached_through_vpc_endpoints(synthesized: Synthesized) -> None:
+    endpoints = synthesized.resources("primary", "AWS::EC2::VPCEndpoint").values()
+    services = {json.dumps(e["Properties"]["ServiceName"]) for e in endpoints}
+    for service in ("lambda", "logs", "ecr.api", "ecr.dkr", "secretsmanager", "monitoring", "dynamodb", "s3"):
+        assert any(f".{service}" in name or f'{service}"' in name for name in services), (service, services)
+    interface = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
+    assert len(interface) == 6 and all(e["Properties"]["PrivateDnsEnabled"] for e in interface)

@@ -54,6 +54,16 @@ IMAGE_CONTEXT_EXCLUDES = [
 ]
 
 
+INTERFACE_ENDPOINTS = {
+    "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
+    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+    "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    "CloudWatch": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+}
+
+
 class SipEdge(Construct):
     def __init__(
         self,
@@ -86,7 +96,9 @@ class SipEdge(Construct):
             ],
             # DynamoDB traffic, the busiest, bypasses the NAT gateways (cheaper, one less hop to fail).
             gateway_endpoints={
-                "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
+                "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB),
+                # Image layers come from S3 when a task pulls from ECR.
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
             },
             flow_logs={
                 "All": ec2.FlowLogOptions(
@@ -126,6 +138,7 @@ class SipEdge(Construct):
         )
         for port in [*sip_ports, ec2.Port.tcp(HEALTH_PORT)]:
             self.task_security_group.add_ingress_rule(self.nlb_security_group, port, f"{port} from the NLB")
+        self._endpoints()
         # A call for an agent whose flow another task owns is relayed through that task.
         for port in sip_ports:
             self.task_security_group.add_ingress_rule(
@@ -240,6 +253,27 @@ class SipEdge(Construct):
             # NLB TLS listener would hide it from Global Accelerator's client-IP preservation).
             self._listen("SipTls", SIP_TLS_PORT, elbv2.Protocol.TCP)
         self._scale(config)
+
+    def _endpoints(self) -> None:
+        """Every AWS API the tasks call in a call's path or at start stays inside the VPC (routing
+        invokes, logs, image pulls, secrets, metrics); the NAT gateways carry only SIP to the world."""
+        group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="AWS API endpoints: HTTPS from the edge tasks only",
+            allow_all_outbound=False,
+        )
+        group.add_ingress_rule(self.task_security_group, ec2.Port.tcp(443), "HTTPS from the edge tasks")
+        for name, service in INTERFACE_ENDPOINTS.items():
+            self.vpc.add_interface_endpoint(
+                name,
+                service=service,
+                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+                private_dns_enabled=True,
+                security_groups=[group],
+                open=False,
+            )
 
     def _environment(self, settings: Mapping[Setting, str], routing: lambda_.IFunction) -> dict[str, str]:
         values = {

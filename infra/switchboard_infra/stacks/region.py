@@ -87,6 +87,10 @@ class RegionStack(cdk.Stack):
             edge_cluster_name=self.edge.cluster.cluster_name,
             edge_service_name=self.edge.service.service_name,
             alarm_email=config.alarm_email,
+            stream_consumer=self.services.agent_events.function,
+            failed_events=self.services.agent_events_failures,
+            api=self.services.api.api,
+            edge_service=self.edge.service,
         )
         cdk.CfnOutput(self, "ApiUrl", value=self.services.api.api.url, description="Switchboard HTTP API")
         cdk.CfnOutput(
