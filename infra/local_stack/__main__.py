@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="which local DynamoDB to start (default: moto's server)",
     )
     parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB endpoint instead of starting one")
-    parser.add_argument("--table", default=os.environ.get("SWITCHBOARD_TABLE", "switchboard"))
+    parser.add_argument("--table", default=os.environ.get(contract.TABLE.name, "switchboard"))
     return parser.parse_args(argv)
 
 
