@@ -16,54 +16,26 @@ import pytest
 from contact_center.bootstrap import Settings
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import Component
+from local_stack import template_settings
 from sip_edge.config import parse_config
-from tests.infra.conftest import Synthesized, only
+from tests.infra.conftest import Synthesized
 
 REGIONS = ("primary", "secondary")
 TASK_ADDRESS = "10.0.17.9"
 PEM = "-----BEGIN {0}-----\nMIIB\n-----END {0}-----\n"
 
 
-def _resolve(value: Any, template: dict[str, Any]) -> str:
-    """A CloudFormation value as the process would see it once deployed (tokens become stand-ins)."""
-    if isinstance(value, str):
-        return value
-    if "Ref" in value:
-        target = template["Resources"].get(value["Ref"], {})
-        if target.get("Type") == "AWS::SecretsManager::Secret":
-            return f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{value['Ref']}"
-        return f"resolved-{value['Ref']}"
-    return "resolved-" + json.dumps(value, sort_keys=True)
-
-
-def _our_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every function that runs the contact_center layer: ours, not CDK's own helper functions."""
-    layers = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::LayerVersion"}
-    return {
-        logical_id: resource["Properties"]
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Lambda::Function"
-        and {layer.get("Ref") for layer in resource["Properties"].get("Layers", [])} & layers
-    }
-
-
 @pytest.mark.parametrize("region_key", REGIONS)
 def test_every_function_loads_its_settings_from_its_template_environment(
     synthesized: Synthesized, region_key: str, config: Any
 ) -> None:
-    template = synthesized.template(region_key)
-    functions = _our_functions(template)
     seen: set[Component] = set()
-    for logical_id, properties in functions.items():
-        variables = properties.get("Environment", {}).get("Variables", {})
-        environ = {name: _resolve(value, template) for name, value in variables.items()}
-        assert contract.COMPONENT.name in environ, f"{logical_id} does not say which component it is"
-        component = Component(environ[contract.COMPONENT.name])
-        seen.add(component)
+    for function in template_settings.functions(synthesized.template(region_key)):
+        seen.add(function.component)
         # The real loader, with Secrets Manager answering as the deployed secret would.
-        settings = Settings.from_env(component, environ, secrets=lambda arn: "0" * 64)
-        assert settings.sip_domain == config.sip_domain, logical_id
-        if component is Component.API:
+        settings = Settings.from_env(function.component, function.environment, secrets=lambda arn: "0" * 64)
+        assert settings.sip_domain == config.sip_domain, function.logical_id
+        if function.component is Component.API:
             assert settings.admin_key_sha256 == "0" * 64
             assert settings.sip_registrar == config.sip_domain
     assert seen == {Component.API, Component.ROUTING, Component.AGENT_EVENTS}
@@ -114,15 +86,11 @@ def test_the_edge_container_loads_its_settings_from_environment_and_secrets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    template = synthesized.template(region_key)
-    (container,) = only(synthesized.resources(region_key, "AWS::ECS::TaskDefinition"))["Properties"][
-        "ContainerDefinitions"
-    ]
-    environ = {e["Name"]: _resolve(e["Value"], template) for e in container["Environment"]}
-    environ |= {s["Name"]: _secret_value(s["Name"]) for s in container.get("Secrets", [])}
+    (container,) = template_settings.containers(synthesized.template(region_key))
+    environ = container.environment | {name: _secret_value(name) for name in container.secrets}
     # ECS itself sets the metadata endpoint in every task.
     environ[contract.ECS_CONTAINER_METADATA_URI.name] = task_metadata_uri
-    assert environ.get(contract.COMPONENT.name) == Component.EDGE  # fleet mode: nothing may be missing
+    assert container.component is Component.EDGE  # fleet mode: nothing may be missing
 
     edge = parse_config([], environ)
 
@@ -136,12 +104,25 @@ def test_a_container_missing_a_fleet_setting_would_not_start(synthesized: Synthe
     # The check above can fail: drop one variable the template gives and the real loader refuses.
     from sip_edge.config import ConfigError
 
-    template = synthesized.template("primary")
-    (container,) = only(synthesized.resources("primary", "AWS::ECS::TaskDefinition"))["Properties"][
-        "ContainerDefinitions"
-    ]
-    environ = {e["Name"]: _resolve(e["Value"], template) for e in container["Environment"]}
-    environ |= {s["Name"]: _secret_value(s["Name"]) for s in container.get("Secrets", [])}
+    (container,) = template_settings.containers(synthesized.template("primary"))
+    environ = container.environment | {name: _secret_value(name) for name in container.secrets}
     del environ[contract.SIP_NONCE_KEY.name]
     with pytest.raises(ConfigError, match="SIP_NONCE_KEY"):
         parse_config([], environ)
+
+
+def test_a_function_that_does_not_name_its_component_is_refused() -> None:
+    template = {
+        "Resources": {
+            "Layer": {"Type": "AWS::Lambda::LayerVersion", "Properties": {}},
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Layers": [{"Ref": "Layer"}],
+                    "Environment": {"Variables": {"SIP_DOMAIN": "d"}},
+                },
+            },
+        }
+    }
+    with pytest.raises(contract.SettingsError, match="Fn does not say which component"):
+        template_settings.functions(template)

@@ -126,3 +126,15 @@ def test_tls_as_files_and_as_pems_at_once_is_refused() -> None:
     }
     with pytest.raises(ConfigError, match="not both"):
         parse_config([], env)
+
+
+def test_every_edge_setting_has_its_contract_name() -> None:
+    from contact_center.contracts import settings as contract
+    from sip_edge.app import metrics, routing_client
+    from sip_edge.config import ENVIRONMENT
+
+    edge_names = {s.name for s in contract.READS[contract.Component.EDGE].all}
+    assert set(ENVIRONMENT.values()) <= edge_names
+    # The two the edge's adapters read themselves.
+    assert contract.ROUTING_FUNCTION_NAME.name == routing_client.FUNCTION_NAME_ENV
+    assert contract.EDGE_METRICS_NAMESPACE.name == metrics.NAMESPACE_ENV
