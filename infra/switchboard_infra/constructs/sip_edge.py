@@ -30,11 +30,9 @@ from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import Component, Setting
 from switchboard_infra import metrics, nag, paths, permissions
 from switchboard_infra.config import EdgeConfig
+from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT, EdgeNetwork
 from switchboard_infra.constructs.secrets import TLS_CERTIFICATE_FIELD, TLS_PRIVATE_KEY_FIELD, Secrets
 
-SIP_PORT = 5060
-SIP_TLS_PORT = 5061
-HEALTH_PORT = 8080
 CONTAINER_NAME = "edge"
 
 # Only these files reach the image build context (the repository root): the edge and the package
@@ -54,16 +52,6 @@ IMAGE_CONTEXT_EXCLUDES = [
 ]
 
 
-INTERFACE_ENDPOINTS = {
-    "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
-    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
-    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
-    "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-    "CloudWatch": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
-}
-
-
 class SipEdge(Construct):
     def __init__(
         self,
@@ -81,69 +69,13 @@ class SipEdge(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self.tls = tls
-        flow_logs = logs.LogGroup(self, "FlowLogs", retention=log_retention)
-        self.vpc = ec2.Vpc(
-            self,
-            "Vpc",
-            # Two AZs: one can fail whole and the other still carries every call.
-            max_azs=2,
-            nat_gateways=config.nat_gateways,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
-                ec2.SubnetConfiguration(
-                    name="edge", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20
-                ),
-            ],
-            # DynamoDB traffic, the busiest, bypasses the NAT gateways (cheaper, one less hop to fail).
-            gateway_endpoints={
-                "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB),
-                # Image layers come from S3 when a task pulls from ECR.
-                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
-            },
-            flow_logs={
-                "All": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
-                    traffic_type=ec2.FlowLogTrafficType.ALL,
-                )
-            },
-            restrict_default_security_group=False,
-        )
+        network = EdgeNetwork.build(self, config, tls, log_retention)
+        self.vpc = network.vpc
+        self.nlb_security_group = network.nlb_security_group
+        self.task_security_group = network.task_security_group
         self.cluster = ecs.Cluster(
             self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
-
-        # Clients reach the NLB on the SIP ports only; tasks accept nothing but what the NLB forwards.
-        self.nlb_security_group = ec2.SecurityGroup(
-            self, "NlbSecurityGroup", vpc=self.vpc, description="SIP from carriers and softphones to the NLB"
-        )
-        sip_ports = [ec2.Port.udp(SIP_PORT), ec2.Port.tcp(SIP_PORT)]
-        if tls:
-            sip_ports.append(ec2.Port.tcp(SIP_TLS_PORT))
-        for port in sip_ports:
-            self.nlb_security_group.add_ingress_rule(ec2.Peer.any_ipv4(), port, f"SIP {port}")
-        nag.acknowledge(
-            self.nlb_security_group,
-            "AwsSolutions-EC23",
-            "Carriers' SIP trunks and agents' softphones connect from any internet address; the group "
-            "opens only SIP (UDP/TCP 5060, TCP 5061 with TLS) and the tasks accept only the NLB's group "
-            "and each other",
-        )
-        self.task_security_group = ec2.SecurityGroup(
-            self,
-            "TaskSecurityGroup",
-            vpc=self.vpc,
-            description="SIP edge tasks: SIP and the health port from the NLB, SIP from each other",
-            # Outbound legs go to agents' softphones and carrier trunks anywhere, plus AWS APIs.
-            allow_all_outbound=True,
-        )
-        for port in [*sip_ports, ec2.Port.tcp(HEALTH_PORT)]:
-            self.task_security_group.add_ingress_rule(self.nlb_security_group, port, f"{port} from the NLB")
-        self._endpoints()
-        # A call for an agent whose flow another task owns is relayed through that task.
-        for port in sip_ports:
-            self.task_security_group.add_ingress_rule(
-                self.task_security_group, port, f"{port} from other edge tasks (flow-owner relay)"
-            )
 
         self.task_definition = ecs.FargateTaskDefinition(
             self,
@@ -253,27 +185,6 @@ class SipEdge(Construct):
             # NLB TLS listener would hide it from Global Accelerator's client-IP preservation).
             self._listen("SipTls", SIP_TLS_PORT, elbv2.Protocol.TCP)
         self._scale(config)
-
-    def _endpoints(self) -> None:
-        """Every AWS API the tasks call in a call's path or at start stays inside the VPC (routing
-        invokes, logs, image pulls, secrets, metrics); the NAT gateways carry only SIP to the world."""
-        group = ec2.SecurityGroup(
-            self,
-            "EndpointSecurityGroup",
-            vpc=self.vpc,
-            description="AWS API endpoints: HTTPS from the edge tasks only",
-            allow_all_outbound=False,
-        )
-        group.add_ingress_rule(self.task_security_group, ec2.Port.tcp(443), "HTTPS from the edge tasks")
-        for name, service in INTERFACE_ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
-                name,
-                service=service,
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-                private_dns_enabled=True,
-                security_groups=[group],
-                open=False,
-            )
 
     def _environment(self, settings: Mapping[Setting, str], routing: lambda_.IFunction) -> dict[str, str]:
         values = {

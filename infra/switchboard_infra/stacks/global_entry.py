@@ -20,7 +20,7 @@ from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
 from switchboard_infra.config import Config
-from switchboard_infra.constructs.sip_edge import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT
+from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT
 
 
 class GlobalEntryStack(cdk.Stack):
