@@ -215,4 +215,10 @@ def parse_config(
         raise ConfigError("the nonce key (SIP_NONCE_KEY) must be at least 16 bytes")
     if bool(config.tls_cert) != bool(config.tls_key):
         raise ConfigError("TLS needs both a certificate and a key (SIP_TLS_CERT and SIP_TLS_KEY)")
+    if fleet and config.tls_port is not None and not config.tls_enabled:
+        # The load balancer forwards this port to us: a member that cannot serve it must not start.
+        raise ConfigError(
+            f"edge settings: {contract.SIP_TLS_PORT.name} is set but no certificate and key are "
+            f"({contract.SIP_TLS_CERT_PEM.name} and {contract.SIP_TLS_KEY_PEM.name})"
+        )
     return config

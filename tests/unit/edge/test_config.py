@@ -116,6 +116,12 @@ def test_an_empty_tls_secret_stops_the_edge_naming_it() -> None:
         parse_config([], {**FLEET, "SIP_TLS_CERT_PEM": "", "SIP_TLS_KEY_PEM": KEY})
 
 
+def test_a_fleet_member_told_to_serve_tls_without_a_certificate_does_not_start() -> None:
+    with pytest.raises(ConfigError, match="SIP_TLS_CERT_PEM"):
+        parse_config([], {**FLEET, "SIP_TLS_PORT": "5061"})
+    assert parse_config(["--tls-port", "5061"], {}).tls_enabled is False  # a lone process may
+
+
 def test_tls_as_files_and_as_pems_at_once_is_refused() -> None:
     env = {
         **FLEET,
