@@ -1,33 +1,48 @@
 """Edge process configuration: command line first, then environment, then defaults.
 
-The container sets everything through the environment (ECS task definition); a developer
-usually passes flags. Every option has both spellings, listed in `ENVIRONMENT`.
+The container sets everything through the environment (ECS task definition, variable names from
+``contact_center.contracts.settings``); a developer usually passes flags. In fleet mode
+(``SWITCHBOARD_COMPONENT=edge``, as ECS and the topology harness run it) every setting a fleet
+needs must be present, and the edge refuses to start naming what is missing: a lone process can
+guess its domain and make its own nonce key, a member of a fleet cannot.
+
+Two settings are resolved at start in AWS: the TLS certificate and key arrive as PEM text from
+Secrets Manager and are written to private files, and, when no advertised host is given, the task
+asks the ECS task metadata endpoint for its own private address so each task names itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
-from collections.abc import Mapping, Sequence
+import tempfile
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["ENVIRONMENT", "ConfigError", "EdgeConfig", "parse_config"]
+from contact_center.contracts import settings as contract
+from contact_center.contracts.settings import Component
+
+__all__ = ["ENVIRONMENT", "ConfigError", "EdgeConfig", "parse_config", "task_private_address"]
 
 ENVIRONMENT = {
-    "host": "SIP_HOST",
-    "port": "SIP_PORT",
-    "tls_port": "SIP_TLS_PORT",
-    "tls_cert": "SIP_TLS_CERT",
-    "tls_key": "SIP_TLS_KEY",
-    "advertised_host": "SIP_ADVERTISED_HOST",
-    "health_port": "EDGE_HEALTH_PORT",
-    "task_id": "EDGE_TASK_ID",
-    "tcp_idle_timeout": "SIP_TCP_IDLE_TIMEOUT",
-    "log_level": "LOG_LEVEL",
-    "sip_domain": "SIP_DOMAIN",
-    "nonce_key": "SIP_NONCE_KEY",
+    "host": contract.SIP_HOST.name,
+    "port": contract.SIP_PORT.name,
+    "tls_port": contract.SIP_TLS_PORT.name,
+    "tls_cert": contract.SIP_TLS_CERT.name,
+    "tls_key": contract.SIP_TLS_KEY.name,
+    "advertised_host": contract.SIP_ADVERTISED_HOST.name,
+    "health_port": contract.EDGE_HEALTH_PORT.name,
+    "task_id": contract.EDGE_TASK_ID.name,
+    "tcp_idle_timeout": contract.SIP_TCP_IDLE_TIMEOUT.name,
+    "log_level": contract.LOG_LEVEL.name,
+    "sip_domain": contract.SIP_DOMAIN.name,
+    "nonce_key": contract.SIP_NONCE_KEY.name,
 }
+
+MetadataReader = Callable[[str], Mapping[str, object]]
 
 
 class ConfigError(ValueError):
@@ -53,6 +68,11 @@ class EdgeConfig:
     # The fleet-wide digest nonce key (any text, at least 16 bytes): every task verifies the nonces
     # any other task issued. Unset, each process makes its own, which suits one local edge only.
     nonce_key: str | None = None
+    # Read by the data layer, the routing client and the metrics publisher; held here so that a
+    # fleet member missing one fails at start.
+    table_name: str | None = None
+    routing_function_name: str | None = None
+    metrics_namespace: str | None = None
 
     @property
     def tls_enabled(self) -> bool:
@@ -90,7 +110,51 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> EdgeConfig:
+def _read_metadata(uri: str) -> Mapping[str, object]:
+    with urllib.request.urlopen(uri, timeout=2) as response:
+        document = json.load(response)
+    if not isinstance(document, dict):
+        raise ValueError("the task metadata is not a JSON object")
+    return document
+
+
+def task_private_address(metadata_uri: str, read: MetadataReader = _read_metadata) -> str:
+    """This task's own private IPv4 address, from the ECS task metadata endpoint v4 (awsvpc mode)."""
+    try:
+        document = read(metadata_uri)
+        networks = document.get("Networks")
+        addresses = networks[0]["IPv4Addresses"] if isinstance(networks, list) and networks else None
+        address = addresses[0] if isinstance(addresses, list) and addresses else None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"cannot read this task's address from {metadata_uri}: {exc}") from None
+    if not isinstance(address, str) or not address:
+        raise ConfigError(f"the task metadata at {metadata_uri} names no private IPv4 address")
+    return address
+
+
+def _pem_files(cert_pem: str, key_pem: str) -> tuple[str, str]:
+    """Write the PEM text from Secrets Manager to files only this process can read (TLS needs files)."""
+    for name, pem in ((contract.SIP_TLS_CERT_PEM.name, cert_pem), (contract.SIP_TLS_KEY_PEM.name, key_pem)):
+        if "-----BEGIN " not in pem:
+            raise ConfigError(
+                f"{name} holds no PEM block; put the certificate and key in the edge's TLS secret"
+            )
+    directory = tempfile.mkdtemp(prefix="sip-tls-")
+    paths = []
+    for filename, pem in (("cert.pem", cert_pem), ("key.pem", key_pem)):
+        path = os.path.join(directory, filename)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(pem if pem.endswith("\n") else pem + "\n")
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def parse_config(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    read_metadata: MetadataReader = _read_metadata,
+) -> EdgeConfig:
     """Build the configuration from flags, falling back to the environment, then defaults."""
     env = os.environ if environ is None else environ
     args = vars(_parser().parse_args(argv))
@@ -101,6 +165,16 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
             value = env.get(ENVIRONMENT[name]) or None
         return value
 
+    def setting(item: contract.Setting) -> str | None:
+        return env.get(item.name, "").strip() or None
+
+    fleet = setting(contract.COMPONENT) == Component.EDGE
+    if fleet:
+        # Flags count too: a fleet member may be started with --host and --port.
+        given = {**env, **{ENVIRONMENT[k]: v for k, v in args.items() if k in ENVIRONMENT and v}}
+        missing = contract.missing(Component.EDGE, given)
+        if missing:
+            raise ConfigError("edge settings: " + "; ".join(missing))
     defaults = EdgeConfig()
     port = pick("port")
     tls_port = pick("tls_port")
@@ -110,22 +184,41 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         idle_timeout = float(idle) if idle is not None else defaults.tcp_idle_timeout
     except ValueError:
         raise ConfigError(f"tcp idle timeout must be a number, not {idle!r}") from None
+    tls_cert, tls_key = pick("tls_cert"), pick("tls_key")
+    cert_pem, key_pem = env.get(contract.SIP_TLS_CERT_PEM.name), env.get(contract.SIP_TLS_KEY_PEM.name)
+    if cert_pem is not None or key_pem is not None:
+        if tls_cert or tls_key:
+            raise ConfigError("give TLS as files (SIP_TLS_CERT/KEY) or as PEM text (SIP_TLS_*_PEM), not both")
+        tls_cert, tls_key = _pem_files(cert_pem or "", key_pem or "")
+    advertised = pick("advertised_host")
+    metadata_uri = setting(contract.ECS_CONTAINER_METADATA_URI)
+    if advertised is None and metadata_uri is not None:
+        advertised = task_private_address(metadata_uri, read_metadata)
     config = EdgeConfig(
         host=pick("host") or defaults.host,
         port=_port(port, "port") if port is not None else defaults.port,
         tls_port=_port(tls_port, "tls port") if tls_port is not None else None,
-        tls_cert=pick("tls_cert"),
-        tls_key=pick("tls_key"),
-        advertised_host=pick("advertised_host"),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        advertised_host=advertised,
         health_port=_port(health_port, "health port") if health_port is not None else None,
         task_id=pick("task_id") or socket.gethostname(),
         tcp_idle_timeout=idle_timeout,
         log_level=(pick("log_level") or defaults.log_level).upper(),
         sip_domain=pick("sip_domain") or defaults.sip_domain,
         nonce_key=pick("nonce_key"),
+        table_name=setting(contract.TABLE),
+        routing_function_name=setting(contract.ROUTING_FUNCTION_NAME),
+        metrics_namespace=setting(contract.EDGE_METRICS_NAMESPACE),
     )
     if config.nonce_key is not None and len(config.nonce_key.encode()) < 16:
         raise ConfigError("the nonce key (SIP_NONCE_KEY) must be at least 16 bytes")
     if bool(config.tls_cert) != bool(config.tls_key):
         raise ConfigError("TLS needs both a certificate and a key (SIP_TLS_CERT and SIP_TLS_KEY)")
+    if fleet and config.tls_port is not None and not config.tls_enabled:
+        # The load balancer forwards this port to us: a member that cannot serve it must not start.
+        raise ConfigError(
+            f"edge settings: {contract.SIP_TLS_PORT.name} is set but no certificate and key are "
+            f"({contract.SIP_TLS_CERT_PEM.name} and {contract.SIP_TLS_KEY_PEM.name})"
+        )
     return config

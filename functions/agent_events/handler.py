@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from contact_center.bootstrap import services
+from contact_center.contracts.settings import Component
 from contact_center.services.routing.events import available_seats_in
 
 log = logging.getLogger("functions.agent_events")
@@ -18,7 +19,7 @@ log.setLevel(logging.INFO)
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    container = services()
+    container = services(Component.AGENT_EVENTS)
     failures: list[dict[str, str]] = []
     for change in available_seats_in(event):
         try:

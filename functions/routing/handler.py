@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from contact_center.bootstrap import services
+from contact_center.contracts.settings import Component
 from contact_center.domain.errors import DomainError
 from contact_center.services.errors import ConcurrentUpdateError, NotFoundError
 from contact_center.services.routing.commands import (
@@ -34,7 +35,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         command = parse_routing_command(event)
     except InvalidRoutingRequestError as exc:
         return _error("invalid_request", str(exc))
-    container = services()
+    container = services(Component.ROUTING)
     # A caller-supplied clock is for tests and replays; the edge normally leaves it to the function.
     now_ms = event.get("now_ms")
     if not isinstance(now_ms, int) or isinstance(now_ms, bool):

@@ -25,6 +25,7 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
+from contact_center.contracts import settings as contract
 from local_stack import dynamodb_local
 from local_stack.environment import Endpoints, LocalSettings, Site, environment
 from local_stack.functions import REPO_ROOT
@@ -57,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="which local DynamoDB to start (default: AWS DynamoDB Local)",
     )
     parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB endpoint instead of starting one")
-    parser.add_argument("--table", default=os.environ.get("SWITCHBOARD_TABLE", "switchboard"))
+    parser.add_argument("--table", default=os.environ.get(contract.TABLE.name, "switchboard"))
     parser.add_argument(
         "--edges",
         type=int,

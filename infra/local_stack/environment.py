@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from contact_center.contracts import settings as contract
+
 # The components a settings source is asked about: the names of the deployable units, as the
 # template holds them (the routing and agent-events functions share the Lambda service locally).
 COMPONENTS = ("dynamodb", "lambda", "api", "edge")
@@ -51,10 +53,18 @@ class LocalSettings:
     def settings(self, component: str) -> Mapping[str, str]:
         if component == "dynamodb":
             return {}
-        common = {"SWITCHBOARD_TABLE": self.table, "SIP_DOMAIN": self.sip_domain}
+        common = {contract.TABLE.name: self.table, contract.SIP_DOMAIN.name: self.sip_domain}
         if component == "edge":
-            return {**common, "SIP_NONCE_KEY": self.nonce_key, "ROUTING_FUNCTION_NAME": self.routing_function}
-        return {**common, "SWITCHBOARD_ADMIN_KEY": self.admin_key, "SIP_REGISTRAR": self.registrar}
+            return {
+                **common,
+                contract.SIP_NONCE_KEY.name: self.nonce_key,
+                contract.ROUTING_FUNCTION_NAME.name: self.routing_function,
+            }
+        return {
+            **common,
+            contract.ADMIN_KEY.name: self.admin_key,
+            contract.SIP_REGISTRAR.name: self.registrar,
+        }
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from contact_center.contracts import settings as contract
 from local_stack.functions import FUNCTIONS_DIR, LambdaContext, LocalFunction, discover
 from local_stack.logs import configure
 
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LAMBDA_PORT", "9001")))
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS_DIR)
-    parser.add_argument("--table", default=os.environ.get("SWITCHBOARD_TABLE", "switchboard"))
+    parser.add_argument("--table", default=os.environ.get(contract.TABLE.name, "switchboard"))
     parser.add_argument("--no-streams", action="store_true")
     args = parser.parse_args(argv)
     configure("lambda")

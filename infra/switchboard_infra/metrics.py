@@ -6,6 +6,8 @@ they are plain strings so both sides can be checked against this module in revie
 
 from __future__ import annotations
 
+from contact_center.contracts import values
+
 EDGE_NAMESPACE = "Switchboard/Edge"
 # Published by every edge task WITHOUT dimensions (optionally also per task): the dimension-less
 # Average over a minute is then "calls per task", the figure target tracking needs.
@@ -20,4 +22,5 @@ AGENTS_NAMESPACE = "Switchboard/Agents"
 # Seats per state, dimension "State" with the domain's AgentState values, from agent events.
 AGENTS = "Agents"
 AGENT_STATE_DIMENSION = "State"
-AGENT_STATES = ("available", "reserved", "on_contact", "after_contact_work", "not_ready", "not_responding")
+# Logged-out seats are not worth a line on the dashboard.
+AGENT_STATES = tuple(state for state in values.AGENT_STATES if state != "offline")

@@ -30,3 +30,6 @@ EDGE = (
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",  # the registrar's write-behind: bindings, 25 per request
 )
+# Every reader and writer of the table uses its region's key through DynamoDB: spelled out rather
+# than the grant helpers' wildcards (kms:ReEncrypt*, kms:GenerateDataKey*).
+TABLE_KEY = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")

@@ -72,7 +72,11 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
     from switchboard_infra.deployment import build
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(outdir=str(outdir), context=load_context(REPO_ROOT))
+    context = load_context(REPO_ROOT)
+    # The fuller shape: SIP over TLS on. The committed cdk.json (TLS off until an operator has put a
+    # certificate in the secret) is synthesized by the end-to-end tests in test_quality.
+    context["switchboard"] = {**context["switchboard"], "edgeTls": True}
+    app = cdk.App(outdir=str(outdir), context=context)
     deployment = build(app)
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}

@@ -43,19 +43,17 @@ def test_the_two_regions_must_differ() -> None:
         Config.from_context(context)
 
 
-def test_a_single_certificate_must_be_given_per_region() -> None:
+def test_the_nlb_certificate_setting_is_refused_with_the_way_forward() -> None:
     arn = f"arn:aws:acm:{_context()['primaryRegion']}:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
-    with pytest.raises(ConfigError, match="one certificate per region"):
+    with pytest.raises(ConfigError, match="edgeTls"):
         Config.from_context({**_context(), "tlsCertificateArn": arn})
 
 
-def test_certificates_per_region_are_accepted() -> None:
-    context = _context()
-    arns = {
-        region: f"arn:aws:acm:{region}:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
-        for region in (context["primaryRegion"], context["secondaryRegion"])
-    }
-    assert Config.from_context({**context, "tlsCertificateArn": arns}).tls_certificate_arns == arns
+def test_edge_tls_is_off_until_turned_on() -> None:
+    assert Config.from_context(_context()).edge_tls is False
+    assert Config.from_context({**_context(), "edgeTls": True}).edge_tls is True
+    with pytest.raises(ConfigError, match="edgeTls"):
+        Config.from_context({**_context(), "edgeTls": "yes"})
 
 
 def test_edge_task_bounds_are_checked() -> None:

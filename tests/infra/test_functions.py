@@ -114,8 +114,10 @@ def test_routing_concurrency_comes_from_the_config(tmp_path) -> None:
     import aws_cdk as cdk
     from aws_cdk import aws_dynamodb as dynamodb
     from aws_cdk import aws_logs as logs
+    from aws_cdk import aws_secretsmanager as secretsmanager
     from aws_cdk.assertions import Template
 
+    from contact_center.contracts import settings as contract
     from switchboard_infra.api_routes import Route
     from switchboard_infra.config import Config, load_context
     from switchboard_infra.constructs.services import Services
@@ -138,7 +140,8 @@ def test_routing_concurrency_comes_from_the_config(tmp_path) -> None:
         table=table,
         routing=routing,
         api_routes=[Route("/health", "GET")],
-        environment={},
+        settings={contract.TABLE: "switchboard", contract.SIP_DOMAIN: "sip.example.com"},
+        admin_key_sha256=secretsmanager.Secret(stack, "AdminKey"),
         log_retention=logs.RetentionDays.ONE_DAY,
     )
     template = Template.from_stack(stack)
@@ -148,3 +151,10 @@ def test_routing_concurrency_comes_from_the_config(tmp_path) -> None:
     template.has_resource_properties(
         "AWS::Lambda::Alias", {"ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 5}}
     )
+
+
+def test_the_routing_alias_keeps_environments_warm_by_default(synthesized: Synthesized, config) -> None:
+    assert config.routing.provisioned_concurrency > 0
+    (alias,) = synthesized.resources("primary", "AWS::Lambda::Alias").values()
+    provisioned = alias["Properties"]["ProvisionedConcurrencyConfig"]["ProvisionedConcurrentExecutions"]
+    assert provisioned == config.routing.provisioned_concurrency

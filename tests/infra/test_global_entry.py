@@ -44,3 +44,10 @@ def test_accelerator_preserves_the_callers_address(synthesized: Synthesized) -> 
 def test_traffic_dial_comes_from_the_config(synthesized: Synthesized, config) -> None:
     dials = {g["EndpointGroupRegion"]: g["TrafficDialPercentage"] for g in _groups(synthesized)}
     assert dials == {region: config.traffic_dial_for(region) for region in config.regions}
+
+
+def test_client_ip_preservation_meets_only_nlb_listeners_that_pass_through(synthesized: Synthesized) -> None:
+    # Global Accelerator cannot preserve callers' addresses to an NLB with a TLS listener.
+    for key in ("primary", "secondary"):
+        listeners = synthesized.resources(key, "AWS::ElasticLoadBalancingV2::Listener").values()
+        assert {x["Properties"]["Protocol"] for x in listeners} <= {"TCP", "UDP", "TCP_UDP"}

@@ -23,6 +23,23 @@ def test_alarms_cover_routing_throttles_edge_health_and_replication(synthesized:
             "ReplicationLatency"} <= watched  # fmt: skip
 
 
+def test_alarms_cover_no_healthy_edge_stream_lag_failed_events_api_5xx_and_edge_load(
+    synthesized: Synthesized,
+) -> None:
+    watched = set().union(*(_metric_names(a) for a in _alarms(synthesized)))
+    assert {"HealthyHostCount", "IteratorAge", "ApproximateNumberOfMessagesVisible", "5XXError",
+            "CPUUtilization", "MemoryUtilization"} <= watched  # fmt: skip
+
+
+def test_no_healthy_edge_alarms_below_one_and_when_the_metric_is_missing(synthesized: Synthesized) -> None:
+    alarms = [a for a in _alarms(synthesized) if _metric_names(a) == {"HealthyHostCount"}]
+    assert alarms and all(
+        (a["ComparisonOperator"], a["Threshold"], a["TreatMissingData"])
+        == ("LessThanThreshold", 1, "breaching")
+        for a in alarms
+    )
+
+
 def test_replication_latency_is_watched_towards_the_other_region(synthesized: Synthesized, config) -> None:
     (alarm,) = [a for a in _alarms(synthesized) if "ReplicationLatency" in _metric_names(a)]
     (metric,) = [m["MetricStat"]["Metric"] for m in alarm["Metrics"]]

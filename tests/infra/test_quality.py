@@ -43,7 +43,7 @@ def test_every_acknowledged_finding_has_a_specific_reason(synthesized: Synthesiz
 
 def test_cfn_lint_finds_no_error_in_any_template(synthesized: Synthesized) -> None:
     templates = sorted(str(p) for p in synthesized.outdir.glob("*.template.json"))
-    assert len(templates) == 4
+    assert len(templates) == 6
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     result = subprocess.run(
         [str(cfn_lint), "--format", "parseable", *templates], capture_output=True, text=True, timeout=120
@@ -67,7 +67,7 @@ def test_cdk_cli_synthesizes_offline_without_credentials(tmp_path) -> None:
         pytest.fail("node_modules/.bin/cdk is missing: run `make setup` (npm ci)")
     result = _run([str(cli), "synth", "--quiet", "--no-notices", "--output", str(tmp_path / "out")], tmp_path)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert len(list((tmp_path / "out").glob("*.template.json"))) == 4
+    assert len(list((tmp_path / "out").glob("*.template.json"))) == 6
 
 
 @pytest.mark.slow
@@ -76,4 +76,18 @@ def test_python_app_synthesizes_offline_without_the_cli(tmp_path) -> None:
     env = {"CDK_OUTDIR": str(out)}  # only to keep the repository's cdk.out untouched
     result = _run([sys.executable, str(REPO_ROOT / "infra" / "app.py")], tmp_path, env)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert len(list(out.glob("*.template.json"))) == 4
+    assert len(list(out.glob("*.template.json"))) == 6
+    # The committed cdk.json leaves TLS off: then nothing listens on 5061 anywhere, so no caller
+    # reaches a port no task serves.
+    templates = [json.loads(p.read_text()) for p in out.glob("*.template.json")]
+    resources = [r for t in templates for r in t["Resources"].values()]
+    nlb_ports = {
+        r["Properties"]["Port"]
+        for r in resources
+        if r["Type"].endswith("::Listener") and "Port" in r["Properties"]
+    }
+    accelerator = [
+        r["Properties"]["PortRanges"] for r in resources if r["Type"] == "AWS::GlobalAccelerator::Listener"
+    ]
+    assert nlb_ports == {5060}
+    assert all(ranges == [{"FromPort": 5060, "ToPort": 5060}] for ranges in accelerator)

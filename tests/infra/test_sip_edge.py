@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -31,6 +32,16 @@ def test_nlb_listens_on_udp_tcp_5060_and_tcp_5061(synthesized: Synthesized, regi
         ("TCP", 5061),
         ("TCP_UDP", 5060),
     ]
+
+
+def test_tls_passes_through_the_nlb_to_the_edge_on_5061(synthesized: Synthesized) -> None:
+    groups = synthesized.resources("primary", "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+    assert sorted((g["Properties"]["Protocol"], g["Properties"]["Port"]) for g in groups) == [
+        ("TCP", 5061),
+        ("TCP_UDP", 5060),
+    ]
+    listeners = synthesized.resources("primary", "AWS::ElasticLoadBalancingV2::Listener").values()
+    assert not [x for x in listeners if "Certificates" in x["Properties"]]
 
 
 def test_nlb_is_internet_facing_in_two_availability_zones(synthesized: Synthesized) -> None:
@@ -104,12 +115,13 @@ def test_nlb_security_group_is_open_only_on_sip_ports(synthesized: Synthesized) 
     assert _ingress(synthesized, edge.nlb_security_group) == {(p, n, "0.0.0.0/0") for p, n in SIP_PORTS}
 
 
-def test_tasks_accept_only_sip_and_health_from_the_nlb(synthesized: Synthesized) -> None:
+def test_tasks_accept_sip_and_health_from_the_nlb_and_sip_from_each_other(synthesized: Synthesized) -> None:
     edge = _edge(synthesized)
     nlb_group = _logical_id(edge.nlb_security_group)
+    task_group = _logical_id(edge.task_security_group)
     assert _ingress(synthesized, edge.task_security_group) == {
         (p, n, nlb_group) for p, n in [*SIP_PORTS, ("tcp", 8080)]
-    }
+    } | {(p, n, task_group) for p, n in SIP_PORTS}
 
 
 def test_edge_scales_on_cpu_and_on_active_calls(synthesized: Synthesized) -> None:
@@ -173,6 +185,26 @@ def test_edge_is_told_the_routing_function_and_table(synthesized: Synthesized, c
     assert (env["SIP_PORT"], env["SIP_TLS_PORT"], env["EDGE_HEALTH_PORT"]) == ("5060", "5061", "8080")
 
 
+def _container(synthesized: Synthesized) -> dict:
+    task = only(synthesized.resources("primary", "AWS::ECS::TaskDefinition"))["Properties"]
+    return dict(task["ContainerDefinitions"][0])
+
+
+def test_each_task_advertises_its_own_address_not_the_domain(synthesized: Synthesized) -> None:
+    names = {e["Name"] for e in _container(synthesized)["Environment"]}
+    assert "SIP_ADVERTISED_HOST" not in names
+
+
+def test_the_nonce_key_and_tls_pems_come_from_secrets_manager(synthesized: Synthesized) -> None:
+    container = _container(synthesized)
+    secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
+    assert set(secrets) == {"SIP_NONCE_KEY", "SIP_TLS_CERT_PEM", "SIP_TLS_KEY_PEM"}
+    names = {e["Name"] for e in container["Environment"]}
+    assert not names & set(secrets)
+    tls = json.dumps(secrets["SIP_TLS_CERT_PEM"])
+    assert ":certificate::" in tls and ":privateKey::" in json.dumps(secrets["SIP_TLS_KEY_PEM"])
+
+
 def test_image_build_context_holds_only_the_edge_and_contact_center(synthesized: Synthesized) -> None:
     manifest = synthesized.outdir / f"{synthesized.stack_name('primary')}.assets.json"
     import json
@@ -197,3 +229,20 @@ def test_dockerfile_pins_equal_requirements_txt() -> None:
     pins = re.findall(r"\b([a-z0-9_-]+==[0-9][^\s\\]*)", dockerfile)
     assert pins, "the Dockerfile pins its dependencies"
     assert all(re.search(rf"^{re.escape(p)}\b", requirements, flags=re.MULTILINE) for p in pins), pins
+
+
+def test_aws_apis_of_the_edge_are_reached_through_vpc_endpoints(synthesized: Synthesized) -> None:
+    endpoints = synthesized.resources("primary", "AWS::EC2::VPCEndpoint").values()
+    services = {json.dumps(e["Properties"]["ServiceName"]) for e in endpoints}
+    for service in ("lambda", "logs", "ecr.api", "ecr.dkr", "secretsmanager", "monitoring", "dynamodb", "s3"):
+        assert any(f".{service}" in name or f'{service}"' in name for name in services), (service, services)
+    interface = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
+    assert len(interface) == 6 and all(e["Properties"]["PrivateDnsEnabled"] for e in interface)
+
+
+def test_security_group_rules_are_described_in_words_so_every_synth_is_the_same(
+    synthesized: Synthesized,
+) -> None:
+    # A Python object's repr in a description would change the template, and the group, on every deploy.
+    template = json.dumps(synthesized.template("primary"))
+    assert " object at 0x" not in template

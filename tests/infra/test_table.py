@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contact_center.data import schema
-from tests.infra.conftest import Synthesized, only
+from tests.infra.conftest import Synthesized, dumps, only
 
 
 def _table(synthesized: Synthesized) -> dict:
@@ -73,3 +73,26 @@ def test_table_is_retained_when_its_stack_is_deleted(synthesized: Synthesized) -
 
 def test_table_name_is_the_one_the_runtime_defaults_to(synthesized: Synthesized) -> None:
     assert _table(synthesized)["TableName"] == schema.DEFAULT_TABLE_NAME
+
+
+def test_every_replica_is_encrypted_with_its_regions_customer_managed_key(
+    synthesized: Synthesized, config
+) -> None:
+    table = _table(synthesized)
+    assert table["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+    keys = {r["Region"]: r["SSESpecification"]["KMSMasterKeyId"] for r in table["Replicas"]}
+    assert keys[config.secondary_region] == (
+        f"arn:aws:kms:{config.secondary_region}:{config.account}:alias/switchboard-table"
+    )
+    assert "Fn::ImportValue" in dumps(keys[config.primary_region])
+
+
+def test_each_regions_table_key_rotates_and_has_the_alias_the_data_stack_names(
+    synthesized: Synthesized,
+) -> None:
+    for region, stack in synthesized.deployment.keys.items():
+        template = synthesized.templates[stack.stack_name]
+        key = only({k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"})
+        alias = only({k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Alias"})
+        assert key["Properties"]["EnableKeyRotation"] is True, region
+        assert alias["Properties"]["AliasName"] == "alias/switchboard-table"

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from contact_center.contracts import values
+
 Schema = dict[str, Any]
 
-ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-E164_PATTERN = "^\\+[1-9][0-9]{0,14}$"
+ID_PATTERN = values.anchored(values.ID_PATTERN)
+E164_PATTERN = values.anchored(values.E164_PATTERN)
 
 
 def _ref(name: str) -> Schema:
@@ -37,20 +39,12 @@ TIMESTAMP: Schema = {"type": "integer", "description": "epoch milliseconds"}
 NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 100}
 RING_TIMEOUT: Schema = {
     "type": "integer",
-    "minimum": 5,
-    "maximum": 120,
-    "default": 20,
+    "minimum": values.RING_TIMEOUT_SECONDS_MIN,
+    "maximum": values.RING_TIMEOUT_SECONDS_MAX,
+    "default": values.DEFAULT_RING_TIMEOUT_SECONDS,
     "description": "seconds an offered call rings the seat's phones before it counts as not answered",
 }
-AGENT_STATES = [
-    "offline",
-    "available",
-    "reserved",
-    "on_contact",
-    "after_contact_work",
-    "not_ready",
-    "not_responding",
-]
+AGENT_STATES = list(values.AGENT_STATES)
 
 SCHEMAS: dict[str, Schema] = {
     "Error": _obj(
@@ -225,7 +219,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "SeatStateChange": _obj(
         {
-            "state": {"type": "string", "enum": ["available", "not_ready"]},
+            "state": {"type": "string", "enum": list(values.API_SETTABLE_AGENT_STATES)},
             "reason": _nullable(
                 {"type": "string", "maxLength": 64, "description": "required with not_ready"}
             ),

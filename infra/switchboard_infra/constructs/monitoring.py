@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from switchboard_infra import metrics
@@ -20,6 +23,10 @@ from switchboard_infra import metrics
 ONE_MINUTE = cdk.Duration.minutes(1)
 # Replication slower than this means a failover would lose more than a few seconds of state.
 REPLICATION_LATENCY_ALARM_MS = 10_000
+# Seat changes older than this when agent events read them: freed agents wait that long for a call.
+STREAM_ITERATOR_AGE_ALARM_MS = 60_000
+# An edge task this busy has no headroom left for a burst (28 new calls/s at peak).
+EDGE_UTILIZATION_ALARM_PERCENT = 85
 
 
 def _metric(namespace: str, name: str, statistic: str, dimensions: Mapping[str, str] | None = None,
@@ -48,6 +55,10 @@ class Monitoring(Construct):
         edge_cluster_name: str,
         edge_service_name: str,
         alarm_email: str | None,
+        stream_consumer: lambda_.IFunction,
+        failed_events: sqs.IQueue,
+        api: apigw.RestApi,
+        edge_service: ecs.FargateService,
     ) -> None:
         super().__init__(scope, construct_id)
         region = cdk.Stack.of(self).region
@@ -125,11 +136,26 @@ class Monitoring(Construct):
                     treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 )
             )
-        for metric in replication:
+        for index, target_group in enumerate(target_groups):
+            # No healthy task at all: the region takes no calls (Global Accelerator moves them away).
+            self.alarms.append(
+                target_group.metrics.healthy_host_count(period=ONE_MINUTE, statistic="Minimum").create_alarm(
+                    self,
+                    f"EdgeNoHealthyHosts{index}",
+                    alarm_description=f"No healthy SIP edge task behind the NLB in {region}",
+                    threshold=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=2,
+                    treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+                )
+            )
+        self.alarms += self._service_alarms(region, stream_consumer, failed_events, api, edge_service)
+        for receiver, metric in zip(replica_regions, replication, strict=True):
             self.alarms.append(
                 metric.create_alarm(
                     self,
-                    f"ReplicationLatency{metric.label.split()[-1].replace('-', '')}",
+                    f"ReplicationLatency{receiver.replace('-', '')}",
                     alarm_description=f"Global table replication from {region} {metric.label} is slow",
                     threshold=REPLICATION_LATENCY_ALARM_MS,
                     evaluation_periods=5,
@@ -216,3 +242,67 @@ class Monitoring(Construct):
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),
         )
+
+    def _service_alarms(
+        self,
+        region: str,
+        stream_consumer: lambda_.IFunction,
+        failed_events: sqs.IQueue,
+        api: apigw.RestApi,
+        edge_service: ecs.FargateService,
+    ) -> list[cloudwatch.Alarm]:
+        def alarm(
+            construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: float
+        ) -> cloudwatch.Alarm:
+            return cloudwatch.Alarm(
+                self,
+                construct_id,
+                metric=metric,
+                alarm_description=description,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+
+        iterator_age = _metric(
+            "AWS/Lambda",
+            "IteratorAge",
+            "Maximum",
+            {"FunctionName": stream_consumer.function_name},
+        )
+        return [
+            alarm(
+                "StreamIteratorAge",
+                iterator_age,
+                f"Agent events read seat changes late in {region}: freed agents wait for calls",
+                STREAM_ITERATOR_AGE_ALARM_MS,
+            ),
+            alarm(
+                "FailedSeatEvents",
+                failed_events.metric_approximate_number_of_messages_visible(
+                    period=ONE_MINUTE, statistic="Maximum"
+                ),
+                f"Seat changes gave up on after retries in {region}: inspect and replay the queue",
+                1,
+            ),
+            alarm(
+                "Api5xx",
+                api.metric_server_error(period=ONE_MINUTE, statistic="Sum"),
+                f"HTTP API answering 5xx in {region}",
+                5,
+            ),
+            alarm(
+                "EdgeCpu",
+                edge_service.metric_cpu_utilization(period=ONE_MINUTE, statistic="Average"),
+                f"SIP edge CPU high in {region}: scaling is not keeping up",
+                EDGE_UTILIZATION_ALARM_PERCENT,
+            ),
+            alarm(
+                "EdgeMemory",
+                edge_service.metric_memory_utilization(period=ONE_MINUTE, statistic="Average"),
+                f"SIP edge memory high in {region}",
+                EDGE_UTILIZATION_ALARM_PERCENT,
+            ),
+        ]

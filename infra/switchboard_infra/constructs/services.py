@@ -9,9 +9,12 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from contact_center.contracts import settings as contract
+from contact_center.contracts.settings import Component, Setting
 from switchboard_infra import metrics, nag, paths, permissions
 from switchboard_infra.api_routes import Route
 from switchboard_infra.config import RoutingConfig
@@ -31,10 +34,12 @@ class Services(Construct):
         table: dynamodb.ITableV2,
         routing: RoutingConfig,
         api_routes: Sequence[Route],
-        environment: Mapping[str, str],
+        settings: Mapping[Setting, str],
+        admin_key_sha256: secretsmanager.ISecret,
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
+        namespace = contract.METRICS_NAMESPACE
         self.layer = ContactCenterLayer(self, "Layer").layer
 
         self.routing = ObservedFunction(
@@ -44,7 +49,9 @@ class Services(Construct):
             code=code_from(str(paths.ROUTING_FUNCTION)),
             handler="handler.handler",
             layer=self.layer,
-            environment={**environment, "METRICS_NAMESPACE": metrics.ROUTING_NAMESPACE},
+            environment=contract.environment_for(
+                Component.ROUTING, {**settings, namespace: metrics.ROUTING_NAMESPACE}
+            ),
             log_retention=log_retention,
             memory_size=routing.memory_mib,
             timeout=cdk.Duration.seconds(routing.timeout_seconds),
@@ -70,7 +77,9 @@ class Services(Construct):
             code=code_from(str(paths.AGENT_EVENTS_FUNCTION)),
             handler="handler.handler",
             layer=self.layer,
-            environment={**environment, "METRICS_NAMESPACE": metrics.AGENTS_NAMESPACE},
+            environment=contract.environment_for(
+                Component.AGENT_EVENTS, {**settings, namespace: metrics.AGENTS_NAMESPACE}
+            ),
             log_retention=log_retention,
             memory_size=512,
             timeout=cdk.Duration.seconds(30),
@@ -124,10 +133,19 @@ class Services(Construct):
             "Api",
             routes=api_routes,
             layer=self.layer,
-            environment=environment,
+            environment=contract.environment_for(
+                Component.API,
+                {
+                    **settings,
+                    # Softphones register at the SIP domain itself (Global Accelerator's addresses).
+                    contract.SIP_REGISTRAR: settings[contract.SIP_DOMAIN],
+                    contract.ADMIN_KEY_SHA256_SECRET_ARN: admin_key_sha256.secret_arn,
+                },
+            ),
             log_retention=log_retention,
         )
         table.grant(self.api.handler.role, *permissions.API)
+        admin_key_sha256.grant_read(self.api.handler.role)
         nag.acknowledge_index_wildcard(
             self.api.handler.role, table.table_name, "merchant listings, keys, numbers, trunks"
         )

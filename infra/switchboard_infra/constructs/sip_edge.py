@@ -1,5 +1,10 @@
 """The SIP edge of one region: VPC, ECS cluster, Fargate service from sip_edge/Dockerfile, NLB, scaling.
 
+The NLB only ever forwards TCP and UDP (SIP over TLS passes through to the edge, which holds the
+certificate), so callers' addresses reach the tasks both from the NLB and from Global Accelerator.
+Each task advertises its own private address (from the ECS task metadata) and the tasks accept SIP
+from one another, so a call can be relayed through the task that owns an agent's flow.
+
 Draining is what keeps a deploy or a scale-in from dropping a call: a task leaving the NLB keeps its
 flows for ``drain_seconds`` (talking calls continue, new ones go elsewhere), then gets SIGTERM and
 ``stop_timeout_seconds`` to send its BYEs before Fargate kills it.
@@ -21,12 +26,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from contact_center.contracts import settings as contract
+from contact_center.contracts.settings import Component, Setting
 from switchboard_infra import metrics, nag, paths, permissions
 from switchboard_infra.config import EdgeConfig
+from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT, EdgeNetwork
+from switchboard_infra.constructs.secrets import TLS_CERTIFICATE_FIELD, TLS_PRIVATE_KEY_FIELD, Secrets
 
-SIP_PORT = 5060
-SIP_TLS_PORT = 5061
-HEALTH_PORT = 8080
 CONTAINER_NAME = "edge"
 
 # Only these files reach the image build context (the repository root): the edge and the package
@@ -53,68 +59,23 @@ class SipEdge(Construct):
         construct_id: str,
         *,
         config: EdgeConfig,
-        sip_domain: str,
         table: dynamodb.ITableV2,
         routing_function: lambda_.IFunction,
-        routing_function_name: str,
-        environment: Mapping[str, str],
+        settings: Mapping[Setting, str],
+        secrets: Secrets,
+        tls: bool,
         log_retention: logs.RetentionDays,
-        tls_certificate_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
-        flow_logs = logs.LogGroup(self, "FlowLogs", retention=log_retention)
-        self.vpc = ec2.Vpc(
-            self,
-            "Vpc",
-            # Two AZs: one can fail whole and the other still carries every call.
-            max_azs=2,
-            nat_gateways=config.nat_gateways,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
-                ec2.SubnetConfiguration(
-                    name="edge", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20
-                ),
-            ],
-            # DynamoDB traffic, the busiest, bypasses the NAT gateways (cheaper, one less hop to fail).
-            gateway_endpoints={
-                "DynamoDb": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
-            },
-            flow_logs={
-                "All": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs),
-                    traffic_type=ec2.FlowLogTrafficType.ALL,
-                )
-            },
-            restrict_default_security_group=False,
-        )
+        self.tls = tls
+        network = EdgeNetwork.build(self, config, tls, log_retention)
+        self.vpc = network.vpc
+        self.nlb_security_group = network.nlb_security_group
+        self.task_security_group = network.task_security_group
         self.cluster = ecs.Cluster(
             self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
-
-        # Clients reach the NLB on the SIP ports only; tasks accept nothing but what the NLB forwards.
-        self.nlb_security_group = ec2.SecurityGroup(
-            self, "NlbSecurityGroup", vpc=self.vpc, description="SIP from carriers and softphones to the NLB"
-        )
-        sip_ports = [ec2.Port.udp(SIP_PORT), ec2.Port.tcp(SIP_PORT), ec2.Port.tcp(SIP_TLS_PORT)]
-        for port in sip_ports:
-            self.nlb_security_group.add_ingress_rule(ec2.Peer.any_ipv4(), port, f"SIP {port}")
-        nag.acknowledge(
-            self.nlb_security_group,
-            "AwsSolutions-EC23",
-            "Carriers' SIP trunks and agents' softphones connect from any internet address; the group "
-            "opens only SIP (UDP/TCP 5060, TCP 5061) and the tasks behind it accept only the NLB's group",
-        )
-        self.task_security_group = ec2.SecurityGroup(
-            self,
-            "TaskSecurityGroup",
-            vpc=self.vpc,
-            description="SIP edge tasks: SIP and the health port, from the NLB only",
-            # Outbound legs go to agents' softphones and carrier trunks anywhere, plus AWS APIs.
-            allow_all_outbound=True,
-        )
-        for port in [*sip_ports, ec2.Port.tcp(HEALTH_PORT)]:
-            self.task_security_group.add_ingress_rule(self.nlb_security_group, port, f"{port} from the NLB")
 
         self.task_definition = ecs.FargateTaskDefinition(
             self,
@@ -127,6 +88,15 @@ class SipEdge(Construct):
             ),
         )
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        port_mappings = [
+            ecs.PortMapping(container_port=SIP_PORT, protocol=ecs.Protocol.UDP, name="sip-udp"),
+            ecs.PortMapping(container_port=SIP_PORT, protocol=ecs.Protocol.TCP, name="sip-tcp"),
+            ecs.PortMapping(container_port=HEALTH_PORT, protocol=ecs.Protocol.TCP, name="health"),
+        ]
+        if tls:
+            port_mappings.append(
+                ecs.PortMapping(container_port=SIP_TLS_PORT, protocol=ecs.Protocol.TCP, name="sip-tls")
+            )
         self.container = self.task_definition.add_container(
             CONTAINER_NAME,
             # Only staged at synth; `cdk deploy` builds and pushes it (needs Docker on that machine).
@@ -140,23 +110,9 @@ class SipEdge(Construct):
             essential=True,
             readonly_root_filesystem=True,
             logging=ecs.LogDriver.aws_logs(stream_prefix="edge", log_group=self.log_group),
-            environment={
-                **environment,
-                "SIP_HOST": "0.0.0.0",
-                "SIP_PORT": str(SIP_PORT),
-                "SIP_TLS_PORT": str(SIP_TLS_PORT),
-                "SIP_ADVERTISED_HOST": sip_domain,
-                "SIP_DOMAIN": sip_domain,
-                "EDGE_HEALTH_PORT": str(HEALTH_PORT),
-                "ROUTING_FUNCTION_NAME": routing_function_name,
-                "EDGE_METRICS_NAMESPACE": metrics.EDGE_NAMESPACE,
-            },
-            port_mappings=[
-                ecs.PortMapping(container_port=SIP_PORT, protocol=ecs.Protocol.UDP, name="sip-udp"),
-                ecs.PortMapping(container_port=SIP_PORT, protocol=ecs.Protocol.TCP, name="sip-tcp"),
-                ecs.PortMapping(container_port=SIP_TLS_PORT, protocol=ecs.Protocol.TCP, name="sip-tls"),
-                ecs.PortMapping(container_port=HEALTH_PORT, protocol=ecs.Protocol.TCP, name="health"),
-            ],
+            environment=self._environment(settings, routing_function),
+            secrets=self._secrets(secrets),
+            port_mappings=port_mappings,
             health_check=ecs.HealthCheck(
                 command=[
                     "CMD",
@@ -180,7 +136,8 @@ class SipEdge(Construct):
             self.task_definition,
             "AwsSolutions-ECS2",
             "The environment holds only non-secret settings (ports, table and function names, domain); "
-            "the edge takes credentials from its task role, never from variables",
+            "the nonce key and TLS PEMs come from Secrets Manager as container secrets, AWS credentials "
+            "from the task role",
         )
         self._grant(table, routing_function)
         nag.acknowledge(
@@ -222,16 +179,43 @@ class SipEdge(Construct):
             "the VPC flow logs and the edge's own call logs",
         )
         self.target_groups: list[elbv2.NetworkTargetGroup] = []
-        self._listen("Sip", SIP_PORT, elbv2.Protocol.TCP_UDP, SIP_PORT, elbv2.Protocol.TCP_UDP)
-        if tls_certificate_arn:
-            # The NLB ends TLS with the ACM certificate and hands plain SIP/TCP to the edge.
-            self._listen(
-                "SipTls", SIP_TLS_PORT, elbv2.Protocol.TLS, SIP_PORT, elbv2.Protocol.TCP, tls_certificate_arn
-            )
-        else:
-            # TLS passes through: the edge terminates it with its own certificate on 5061.
-            self._listen("SipTls", SIP_TLS_PORT, elbv2.Protocol.TCP, SIP_TLS_PORT, elbv2.Protocol.TCP)
+        self._listen("Sip", SIP_PORT, elbv2.Protocol.TCP_UDP)
+        if tls:
+            # TCP passthrough: the edge ends TLS itself, and the NLB keeps the caller's address (an
+            # NLB TLS listener would hide it from Global Accelerator's client-IP preservation).
+            self._listen("SipTls", SIP_TLS_PORT, elbv2.Protocol.TCP)
         self._scale(config)
+
+    def _environment(self, settings: Mapping[Setting, str], routing: lambda_.IFunction) -> dict[str, str]:
+        values = {
+            **settings,
+            contract.SIP_HOST: "0.0.0.0",
+            contract.SIP_PORT: str(SIP_PORT),
+            contract.EDGE_HEALTH_PORT: str(HEALTH_PORT),
+            contract.ROUTING_FUNCTION_NAME: routing.function_arn,
+            contract.EDGE_METRICS_NAMESPACE: metrics.EDGE_NAMESPACE,
+        }
+        # No SIP_ADVERTISED_HOST: each task names itself by its own private address (task metadata).
+        if self.tls:
+            values[contract.SIP_TLS_PORT] = str(SIP_TLS_PORT)
+        return contract.environment_for(Component.EDGE, values, self._secret_settings(self.tls))
+
+    @staticmethod
+    def _secret_settings(tls: bool) -> list[Setting]:
+        names = [contract.SIP_NONCE_KEY]
+        return [*names, contract.SIP_TLS_CERT_PEM, contract.SIP_TLS_KEY_PEM] if tls else names
+
+    def _secrets(self, secrets: Secrets) -> dict[str, ecs.Secret]:
+        handed = {contract.SIP_NONCE_KEY.name: ecs.Secret.from_secrets_manager(secrets.nonce_key)}
+        if self.tls:
+            handed[contract.SIP_TLS_CERT_PEM.name] = ecs.Secret.from_secrets_manager(
+                secrets.tls, TLS_CERTIFICATE_FIELD
+            )
+            handed[contract.SIP_TLS_KEY_PEM.name] = ecs.Secret.from_secrets_manager(
+                secrets.tls, TLS_PRIVATE_KEY_FIELD
+            )
+        assert set(handed) == {s.name for s in self._secret_settings(self.tls)}
+        return handed
 
     def _grant(self, table: dynamodb.ITableV2, routing_function: lambda_.IFunction) -> None:
         role = self.task_definition.task_role
@@ -253,31 +237,18 @@ class SipEdge(Construct):
         )
         nag.acknowledge_index_wildcard(role, table.table_name, "bindings by flow and contacts by edge task")
 
-    def _listen(
-        self,
-        name: str,
-        port: int,
-        protocol: elbv2.Protocol,
-        target_port: int,
-        target_protocol: elbv2.Protocol,
-        certificate_arn: str | None = None,
-    ) -> None:
-        listener = self.nlb.add_listener(
-            f"{name}Listener",
-            port=port,
-            protocol=protocol,
-            certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)] if certificate_arn else None,
-            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS if certificate_arn else None,
-        )
+    def _listen(self, name: str, port: int, protocol: elbv2.Protocol) -> None:
+        """A listener passing ``protocol`` through to the same port on the tasks (never ending TLS)."""
+        listener = self.nlb.add_listener(f"{name}Listener", port=port, protocol=protocol)
         target_group = listener.add_targets(
             f"{name}Targets",
-            port=target_port,
-            protocol=target_protocol,
+            port=port,
+            protocol=protocol,
             targets=[
                 self.service.load_balancer_target(
                     container_name=CONTAINER_NAME,
-                    container_port=target_port,
-                    protocol=ecs.Protocol.UDP if target_protocol == elbv2.Protocol.UDP else ecs.Protocol.TCP,
+                    container_port=port,
+                    protocol=ecs.Protocol.UDP if protocol == elbv2.Protocol.UDP else ecs.Protocol.TCP,
                 )
             ],
             # The caller's address reaches the edge: SIP needs it for Via "received" and for RTP.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from contact_center.data import schema
@@ -31,6 +34,8 @@ class GlobalTable(Construct):
         *,
         table_name: str,
         replica_regions: list[str],
+        key: kms.IKey,
+        replica_key_arns: Mapping[str, str],
         spec: schema.TableSpec = schema.TABLE,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -56,6 +61,8 @@ class GlobalTable(Construct):
             time_to_live_attribute=spec.ttl_attribute,
             point_in_time_recovery_specification=recovery,
             deletion_protection=True,
+            # Customer-managed keys, one per region: HA1 hashes and API key hashes are credentials.
+            encryption=dynamodb.TableEncryptionV2.customer_managed_key(key, dict(replica_key_arns)),
             # Losing every contact record and seat on a stack delete is never what anyone wants.
             removal_policy=cdk.RemovalPolicy.RETAIN,
             replicas=[

@@ -20,7 +20,7 @@ from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
 from switchboard_infra.config import Config
-from switchboard_infra.constructs.sip_edge import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT
+from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT
 
 
 class GlobalEntryStack(cdk.Stack):
@@ -35,11 +35,14 @@ class GlobalEntryStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.accelerator = ga.Accelerator(self, "Accelerator", accelerator_name="switchboard-sip")
+        # Client addresses are preserved end to end: the NLBs behind have only TCP/UDP listeners
+        # (TLS passes through to the edge), which is what client-IP preservation to an NLB requires.
+        last_tcp_port = SIP_TLS_PORT if config.edge_tls else SIP_PORT
         listeners = {
-            # SIP over TCP and TLS; affinity keeps one softphone's connections on one edge region.
+            # SIP over TCP (and TLS); affinity keeps one softphone's connections on one edge region.
             "Tcp": self.accelerator.add_listener(
                 "Tcp",
-                port_ranges=[ga.PortRange(from_port=SIP_PORT, to_port=SIP_TLS_PORT)],
+                port_ranges=[ga.PortRange(from_port=SIP_PORT, to_port=last_tcp_port)],
                 protocol=ga.ConnectionProtocol.TCP,
                 client_affinity=ga.ClientAffinity.SOURCE_IP,
             ),
@@ -88,7 +91,10 @@ class GlobalEntryStack(cdk.Stack):
             target=route53.RecordTarget.from_alias(targets.GlobalAcceleratorTarget(self.accelerator)),
         )
         # RFC 3263 lookups: SIP clients that resolve SRV find every transport on the one name.
-        for name, port in (("_sip._udp", SIP_PORT), ("_sip._tcp", SIP_PORT), ("_sips._tcp", SIP_TLS_PORT)):
+        records = [("_sip._udp", SIP_PORT), ("_sip._tcp", SIP_PORT)]
+        if config.edge_tls:
+            records.append(("_sips._tcp", SIP_TLS_PORT))
+        for name, port in records:
             route53.SrvRecord(
                 self,
                 name.replace("_", "").replace(".", "").title(),

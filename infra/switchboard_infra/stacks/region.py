@@ -12,15 +12,19 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from contact_center.contracts import settings as contract
 from contact_center.data import schema
-from switchboard_infra import nag
+from switchboard_infra import nag, permissions
 from switchboard_infra.api_routes import Route
 from switchboard_infra.config import Config
 from switchboard_infra.constructs.monitoring import Monitoring
+from switchboard_infra.constructs.secrets import Secrets
 from switchboard_infra.constructs.services import Services
 from switchboard_infra.constructs.sip_edge import SipEdge
 
@@ -33,16 +37,19 @@ class RegionStack(cdk.Stack):
         *,
         config: Config,
         api_routes: Sequence[Route],
+        table_key: kms.IKey,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        region = self.region
         retention = logs.RetentionDays(_retention_name(config.log_retention_days))
-        self.table = self._replica(config)
-        environment = {
-            schema.TABLE_NAME_ENV: config.table_name,
-            "SWITCHBOARD_PRIMARY_REGION": config.primary_region,
-            "SWITCHBOARD_REGIONS": ",".join(config.regions),
+        self.table = self._replica(config, table_key)
+        self.secrets = Secrets(self, "Secrets")
+        # What every process of the region is told; each component adds its own (contracts.settings).
+        shared = {
+            contract.TABLE: config.table_name,
+            contract.SIP_DOMAIN: config.sip_domain,
+            contract.PRIMARY_REGION: config.primary_region,
+            contract.REGIONS: ",".join(config.regions),
         }
         self.services = Services(
             self,
@@ -50,39 +57,59 @@ class RegionStack(cdk.Stack):
             table=self.table,
             routing=config.routing,
             api_routes=api_routes,
-            environment=environment,
+            settings=shared,
+            admin_key_sha256=self.secrets.admin_key_sha256,
             log_retention=retention,
         )
         self.edge = SipEdge(
             self,
             "Edge",
             config=config.edge,
-            sip_domain=config.sip_domain,
             table=self.table,
             routing_function=self.services.routing_alias,
-            routing_function_name=self.services.routing_alias.function_arn,
-            environment=environment,
+            settings=shared,
+            secrets=self.secrets,
+            tls=config.edge_tls,
             log_retention=retention,
-            tls_certificate_arn=config.tls_certificate_arns.get(region),
         )
+        # The replica is encrypted with the region's own key: whoever reads or writes items uses it.
+        roles: list[iam.IRole] = [f.role for f in self.services.functions.values() if f.role is not None]
+        for role in [*roles, self.edge.task_definition.task_role]:
+            table_key.grant(role, *permissions.TABLE_KEY)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             table_name=config.table_name,
-            replica_regions=[r for r in config.regions if r != region],
+            replica_regions=[r for r in config.regions if r != self.region],
             functions=self.services.functions,
             routing_function=self.services.routing.function,
             target_groups=self.edge.target_groups,
             edge_cluster_name=self.edge.cluster.cluster_name,
             edge_service_name=self.edge.service.service_name,
             alarm_email=config.alarm_email,
+            stream_consumer=self.services.agent_events.function,
+            failed_events=self.services.agent_events_failures,
+            api=self.services.api.api,
+            edge_service=self.edge.service,
         )
         cdk.CfnOutput(self, "ApiUrl", value=self.services.api.api.url, description="Switchboard HTTP API")
         cdk.CfnOutput(
             self, "EdgeNlbDns", value=self.edge.nlb.load_balancer_dns_name, description="Regional SIP"
         )
+        cdk.CfnOutput(
+            self,
+            "AdminKeySha256Secret",
+            value=self.secrets.admin_key_sha256.secret_arn,
+            description="Put the hex SHA-256 of your platform admin key here",
+        )
+        cdk.CfnOutput(
+            self,
+            "SipTlsSecret",
+            value=self.secrets.tls.secret_arn,
+            description='Put {"certificate": PEM chain, "privateKey": PEM key} here, then set edgeTls',
+        )
 
-    def _replica(self, config: Config) -> dynamodb.ITableV2:
+    def _replica(self, config: Config, key: kms.IKey) -> dynamodb.ITableV2:
         """This region's replica, with the ARN of its own stream (which CloudFormation cannot export)."""
         table_arn = self.format_arn(service="dynamodb", resource="table", resource_name=config.table_name)
         describe = cr.AwsSdkCall(
@@ -116,6 +143,7 @@ class RegionStack(cdk.Stack):
             table_name=config.table_name,
             table_stream_arn=stream.get_response_field("Table.LatestStreamArn"),
             global_indexes=[index.name for index in schema.TABLE.indexes],
+            encryption_key=key,
         )
 
 

@@ -3,24 +3,23 @@
 Everything is built on first use and cached for the life of the process (a warm Lambda, the local
 stack), so a cold start pays only for what its first request needs.
 
-Environment:
-- ``SWITCHBOARD_TABLE``: the table (read by ``contact_center.data.table``, which also honours
-  ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL`` for local engines).
-- ``SIP_DOMAIN`` (default ``sip.switchboard.local``): the digest realm and the domain of every AOR.
-- ``SIP_REGISTRAR`` (default: the SIP domain): where softphones register, e.g. ``127.0.0.1:5060``.
-- ``SWITCHBOARD_ADMIN_KEY`` (local mode: the key itself) or ``SWITCHBOARD_ADMIN_KEY_SHA256`` (in AWS:
-  only its SHA-256, so the deployed configuration never holds the secret). Neither: no admin.
+The settings are the contracts' (``contact_center.contracts.settings``): a function refuses to start
+naming what is missing rather than guess a digest realm or run without an admin. In AWS the admin
+key's hash is in Secrets Manager; its ARN is in the environment and the value is read once, when the
+services are first built, and kept for the life of the environment.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from contact_center.contracts import settings as contract
+from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.repositories.catalog import (
     NumberRepository,
     QueueRepository,
@@ -45,32 +44,58 @@ from contact_center.services.seats import SeatService
 from contact_center.services.stats import QueueStatsService
 from contact_center.services.trunks import TrunkService
 
-DEFAULT_SIP_DOMAIN = "sip.switchboard.local"
+SecretReader = Callable[[str], str]
 
 
 def system_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def read_secret(arn: str) -> str:
+    """The string value of a Secrets Manager secret (only the API reads one: the admin key hash)."""
+    import boto3  # type: ignore[import-untyped]  # no stubs installed; one call, typed by its use
+
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    return str(value).strip()
+
+
 @dataclass(frozen=True)
 class Settings:
-    sip_domain: str = DEFAULT_SIP_DOMAIN
-    sip_registrar: str = DEFAULT_SIP_DOMAIN
+    sip_domain: str
+    # Where softphones register; empty means the SIP domain itself.
+    sip_registrar: str = ""
     admin_key_sha256: str | None = None
+    busy_policy: BusyPolicy = BusyPolicy.AVAILABLE
+
+    def __post_init__(self) -> None:
+        if not self.sip_registrar:
+            object.__setattr__(self, "sip_registrar", self.sip_domain)
 
     @classmethod
-    def from_env(cls) -> Settings:
-        domain = os.environ.get("SIP_DOMAIN") or DEFAULT_SIP_DOMAIN
-        plain = os.environ.get("SWITCHBOARD_ADMIN_KEY")
-        admin_hash = (
-            hashlib.sha256(plain.encode()).hexdigest()
-            if plain
-            else os.environ.get("SWITCHBOARD_ADMIN_KEY_SHA256")
-        )
+    def from_env(
+        cls,
+        component: Component | None = None,
+        environ: Mapping[str, str] | None = None,
+        secrets: SecretReader = read_secret,
+    ) -> Settings:
+        """The settings of ``component`` (default: ``SWITCHBOARD_COMPONENT``, else the API's, the
+        strictest); SettingsError names whatever is missing or invalid."""
+        env = os.environ if environ is None else environ
+        component = component or Component(env.get(contract.COMPONENT.name) or Component.API)
+        loaded = contract.load_function_settings(component, env)
+        admin_hash = loaded.admin_key_sha256
+        if admin_hash is None and loaded.admin_key_secret_arn and component is Component.API:
+            admin_hash = secrets(loaded.admin_key_secret_arn)
+            if len(admin_hash) != 64 or admin_hash.strip("0123456789abcdef"):
+                raise SettingsError(
+                    f"the secret named by {contract.ADMIN_KEY_SHA256_SECRET_ARN.name} must hold the hex "
+                    "SHA-256 of the admin key (64 lower-case hex digits)"
+                )
         return cls(
-            sip_domain=domain,
-            sip_registrar=os.environ.get("SIP_REGISTRAR") or domain,
-            admin_key_sha256=admin_hash or None,
+            sip_domain=loaded.sip_domain,
+            sip_registrar=loaded.sip_registrar,
+            admin_key_sha256=admin_hash,
+            busy_policy=loaded.busy_policy,
         )
 
 
@@ -144,13 +169,12 @@ class Container:
         return IdempotencyService(IdempotencyRepository(), self.clock)
 
     # Routing (the ACD): the routing and agent_events functions, and the SIP edge in-process.
-    # ROUTING_BUSY_POLICY = "available" (default) | "not_responding": where a 486 leaves the agent.
 
     @cached_property
     def routing(self) -> RoutingService:
-        busy = os.environ.get("ROUTING_BUSY_POLICY", "available").strip().lower()
         policy = RoutingPolicy(
-            sip_domain=self.settings.sip_domain, busy_leaves_agent_available=busy != "not_responding"
+            sip_domain=self.settings.sip_domain,
+            busy_leaves_agent_available=self.settings.busy_policy is BusyPolicy.AVAILABLE,
         )
         return RoutingService(
             RoutingCatalogRepository(),
@@ -166,19 +190,23 @@ _lock = threading.Lock()
 _container: Container | None = None
 
 
-def services() -> Container:
+def services(component: Component | None = None) -> Container:
+    """The process's services, built on first use from ``component``'s settings."""
     global _container
     if _container is None:
         # The local API server is threaded: build the container once, not once per racing request.
         with _lock:
             if _container is None:
-                _container = Container(Settings.from_env())
+                _container = Container(Settings.from_env(component))
     return _container
 
 
-def reset(settings: Settings | None = None, clock: Clock | None = None) -> Container:
-    """Rebuild the services (tests, or after the environment changed); returns the new container."""
+def reset(settings: Settings | None = None, clock: Clock | None = None) -> Container | None:
+    """Replace the services (tests); with no settings, forget them so the next use reads the environment."""
     global _container
     with _lock:
-        _container = Container(settings or Settings.from_env(), clock or system_clock_ms)
-    return _container
+        if settings is None and clock is None:
+            _container = None
+        else:
+            _container = Container(settings or Settings.from_env(), clock or system_clock_ms)
+        return _container

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from contact_center.contracts import values
+
 from .agent_state import API_SETTABLE_STATES, AgentState, check_not_ready_reason
 from .contact import PRIORITY_LEAST_URGENT, PRIORITY_MOST_URGENT
 from .errors import ValidationError
@@ -21,20 +23,17 @@ from .skills import (
     is_valid_skill_name,
 )
 
-# E.164: "+", a country code that cannot start with 0, at most 15 digits in all. Separators are
-# refused rather than stripped so a stored number is always in the one canonical form.
-E164_PATTERN = re.compile(r"\+[1-9][0-9]{0,14}")
+E164_PATTERN = re.compile(values.E164_PATTERN)
 DISPLAY_NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254  # RFC 5321 path limit
 # Deliberately simple: one "@", no spaces, a dot in the domain. Deliverability is proved by
 # sending, not by a regular expression.
 EMAIL_PATTERN = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
-IDENTIFIER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-# How long an offered call rings a seat's phones before it counts as no answer (RONA). Below 5 s a
-# person cannot reach the phone; above 2 minutes the caller waits on one absent agent too long.
-RING_TIMEOUT_SECONDS_MIN = 5
-RING_TIMEOUT_SECONDS_MAX = 120
-DEFAULT_RING_TIMEOUT_SECONDS = 20
+IDENTIFIER_PATTERN = re.compile(values.ID_PATTERN)
+# The bounds and their reasons are contracts with the API document (contact_center.contracts.values).
+RING_TIMEOUT_SECONDS_MIN = values.RING_TIMEOUT_SECONDS_MIN
+RING_TIMEOUT_SECONDS_MAX = values.RING_TIMEOUT_SECONDS_MAX
+DEFAULT_RING_TIMEOUT_SECONDS = values.DEFAULT_RING_TIMEOUT_SECONDS
 
 
 def _require_str(value: object, field: str) -> str:

@@ -1,0 +1,292 @@
+"""Every environment variable a deployed Switchboard process reads, and who reads it.
+
+The CDK app builds each function's and container's environment with ``environment_for`` (a synth
+fails naming a setting it forgot), the local stack and the topology harness pass the same names, and
+each process loads its settings at start with its loader here (functions) or in ``sip_edge.config``
+(the edge), which fails naming every missing or invalid setting instead of falling back to a
+default that would only break later (a wrong digest realm, an unreachable admin).
+
+A *secret* setting never appears in a template's Environment: ECS hands it to the container from
+Secrets Manager (``secrets``), and a function gets the secret's ARN instead and reads the value at
+initialisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "ADMIN_KEY",
+    "ADMIN_KEY_SHA256",
+    "ADMIN_KEY_SHA256_SECRET_ARN",
+    "COMPONENT",
+    "ECS_CONTAINER_METADATA_URI",
+    "EDGE_HEALTH_PORT",
+    "EDGE_METRICS_NAMESPACE",
+    "EDGE_TASK_ID",
+    "LOG_LEVEL",
+    "METRICS_NAMESPACE",
+    "PRIMARY_REGION",
+    "READS",
+    "REGIONS",
+    "ROUTING_BUSY_POLICY",
+    "ROUTING_FUNCTION_NAME",
+    "SIP_ADVERTISED_HOST",
+    "SIP_DOMAIN",
+    "SIP_HOST",
+    "SIP_NONCE_KEY",
+    "SIP_PORT",
+    "SIP_REGISTRAR",
+    "SIP_TCP_IDLE_TIMEOUT",
+    "SIP_TLS_CERT",
+    "SIP_TLS_CERT_PEM",
+    "SIP_TLS_KEY",
+    "SIP_TLS_KEY_PEM",
+    "SIP_TLS_PORT",
+    "TABLE",
+    "BusyPolicy",
+    "Component",
+    "FunctionSettings",
+    "Reads",
+    "Setting",
+    "SettingsError",
+    "environment_for",
+    "load_function_settings",
+    "missing",
+]
+
+
+class SettingsError(ValueError):
+    """A process's settings are incomplete or invalid; the message names every offending variable."""
+
+
+class Component(StrEnum):
+    """The deployed processes that read settings (the value of ``SWITCHBOARD_COMPONENT``)."""
+
+    API = "api"
+    ROUTING = "routing"
+    AGENT_EVENTS = "agent_events"
+    EDGE = "edge"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    description: str
+    # From Secrets Manager: an ECS container secret, never a plain environment value.
+    secret: bool = False
+
+
+# Shared by every component.
+TABLE = Setting("SWITCHBOARD_TABLE", "the DynamoDB table (this region's replica of the global table)")
+COMPONENT = Setting(
+    "SWITCHBOARD_COMPONENT",
+    "which process this is (api, routing, agent_events, edge); the edge is in fleet mode",
+)
+SIP_DOMAIN = Setting("SIP_DOMAIN", "the registrar's domain and digest realm: seats are sip:<user>@<domain>")
+PRIMARY_REGION = Setting("SWITCHBOARD_PRIMARY_REGION", "the region that is home to merchants by default")
+REGIONS = Setting("SWITCHBOARD_REGIONS", "every deployed region, comma-separated, the primary first")
+
+# Functions.
+SIP_REGISTRAR = Setting("SIP_REGISTRAR", "where softphones register (host[:port]), shown with each seat")
+ADMIN_KEY = Setting("SWITCHBOARD_ADMIN_KEY", "the platform admin key itself (local mode only)", secret=True)
+ADMIN_KEY_SHA256 = Setting("SWITCHBOARD_ADMIN_KEY_SHA256", "hex SHA-256 of the platform admin key")
+ADMIN_KEY_SHA256_SECRET_ARN = Setting(
+    "SWITCHBOARD_ADMIN_KEY_SHA256_SECRET_ARN",
+    "Secrets Manager secret holding the hex SHA-256 of the admin key, read once per Lambda environment",
+)
+ROUTING_BUSY_POLICY = Setting(
+    "ROUTING_BUSY_POLICY", "where a busy (486) answer leaves the agent: available (default) or not_responding"
+)
+METRICS_NAMESPACE = Setting("METRICS_NAMESPACE", "CloudWatch namespace of the function's own metrics")
+
+# The SIP edge (each also has a command-line flag, see sip_edge.config).
+SIP_HOST = Setting("SIP_HOST", "address to listen on")
+SIP_PORT = Setting("SIP_PORT", "UDP and TCP port")
+SIP_TLS_PORT = Setting("SIP_TLS_PORT", "TLS port (5061 when TLS is configured)")
+SIP_TLS_CERT = Setting("SIP_TLS_CERT", "PEM certificate chain file")
+SIP_TLS_KEY = Setting("SIP_TLS_KEY", "PEM private key file")
+SIP_TLS_CERT_PEM = Setting(
+    "SIP_TLS_CERT_PEM", "PEM certificate chain itself (from Secrets Manager)", secret=True
+)
+SIP_TLS_KEY_PEM = Setting("SIP_TLS_KEY_PEM", "PEM private key itself (from Secrets Manager)", secret=True)
+SIP_ADVERTISED_HOST = Setting(
+    "SIP_ADVERTISED_HOST", "host in our Via/Contact; unset in ECS, the task's own private address is used"
+)
+SIP_NONCE_KEY = Setting("SIP_NONCE_KEY", "fleet-wide digest nonce key, 16+ bytes", secret=True)
+SIP_TCP_IDLE_TIMEOUT = Setting("SIP_TCP_IDLE_TIMEOUT", "seconds before an idle TCP/TLS connection is closed")
+EDGE_HEALTH_PORT = Setting("EDGE_HEALTH_PORT", "TCP health check port the load balancer probes")
+EDGE_TASK_ID = Setting("EDGE_TASK_ID", "identity of this edge task (default: the host name)")
+EDGE_METRICS_NAMESPACE = Setting("EDGE_METRICS_NAMESPACE", "CloudWatch namespace of the edge's metrics")
+ROUTING_FUNCTION_NAME = Setting(
+    "ROUTING_FUNCTION_NAME", "the routing function (name or ARN) the edge invokes"
+)
+LOG_LEVEL = Setting("LOG_LEVEL", "DEBUG, INFO, WARNING...")
+# Set by ECS itself in every task (never by the template): where the task reads its own metadata.
+ECS_CONTAINER_METADATA_URI = Setting("ECS_CONTAINER_METADATA_URI_V4", "ECS task metadata endpoint v4")
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What one component reads: each of ``required`` and at least one of each ``one_of`` group."""
+
+    required: tuple[Setting, ...]
+    optional: tuple[Setting, ...] = ()
+    one_of: tuple[tuple[Setting, ...], ...] = ()
+    # Provided by the platform at run time, never written into a template.
+    platform: tuple[Setting, ...] = ()
+
+    @property
+    def all(self) -> tuple[Setting, ...]:
+        groups = tuple(setting for group in self.one_of for setting in group)
+        return (*self.required, *groups, *self.optional, *self.platform)
+
+
+_FUNCTION_OPTIONAL = (COMPONENT, PRIMARY_REGION, REGIONS, METRICS_NAMESPACE, ROUTING_BUSY_POLICY, LOG_LEVEL)
+
+READS: Mapping[Component, Reads] = {
+    Component.API: Reads(
+        required=(TABLE, SIP_DOMAIN, SIP_REGISTRAR),
+        optional=_FUNCTION_OPTIONAL,
+        # Local mode passes the key; AWS passes the secret's ARN (the hash alone suits tests and tools).
+        one_of=((ADMIN_KEY, ADMIN_KEY_SHA256, ADMIN_KEY_SHA256_SECRET_ARN),),
+    ),
+    Component.ROUTING: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
+    Component.AGENT_EVENTS: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
+    # The edge's required list holds in fleet mode (SWITCHBOARD_COMPONENT=edge, as ECS and the
+    # harness run it); a developer's lone `python -m sip_edge` falls back to local defaults.
+    Component.EDGE: Reads(
+        required=(COMPONENT, TABLE, SIP_DOMAIN, SIP_NONCE_KEY, ROUTING_FUNCTION_NAME, SIP_HOST, SIP_PORT,
+                  EDGE_HEALTH_PORT),
+        optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
+                  SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, EDGE_TASK_ID, EDGE_METRICS_NAMESPACE,
+                  LOG_LEVEL, PRIMARY_REGION, REGIONS),
+        platform=(ECS_CONTAINER_METADATA_URI,),
+    ),
+}  # fmt: skip
+
+
+def _present(environ: Mapping[str, str], setting: Setting) -> bool:
+    return bool(environ.get(setting.name, "").strip())
+
+
+def missing(component: Component, environ: Mapping[str, str]) -> list[str]:
+    """A line per required setting (or one-of group) of ``component`` absent from ``environ``."""
+    reads = READS[component]
+    problems = [
+        f"{setting.name} is not set ({setting.description})"
+        for setting in reads.required
+        if not _present(environ, setting)
+    ]
+    for group in reads.one_of:
+        if not any(_present(environ, setting) for setting in group):
+            problems.append("one of " + ", ".join(s.name for s in group) + " must be set")
+    return problems
+
+
+def environment_for(
+    component: Component, values: Mapping[Setting, str], secrets: Collection[Setting] = ()
+) -> dict[str, str]:
+    """The Environment of a deployed ``component``: complete, or a SettingsError at synth time.
+
+    ``secrets`` are the settings handed over from Secrets Manager beside the environment.
+    """
+    reads = READS[component]
+    known = set(reads.all)
+    problems = [f"{s.name} is not read by {component}" for s in [*values, *secrets] if s not in known]
+    problems += [f"{s.name} is a secret: hand it over from Secrets Manager" for s in values if s.secret]
+    environment = {setting.name: value for setting, value in values.items()}
+    environment[COMPONENT.name] = str(component)
+    provided = {**environment, **{s.name: "(secret)" for s in secrets}}
+    problems += missing(component, provided)
+    if problems:
+        raise SettingsError(f"{component} settings: " + "; ".join(problems))
+    return environment
+
+
+class BusyPolicy(StrEnum):
+    AVAILABLE = "available"
+    NOT_RESPONDING = "not_responding"
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_HOST = re.compile(r"[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]")
+_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What a Lambda function (or the local stack running its handler) is configured with."""
+
+    component: Component
+    table_name: str
+    sip_domain: str
+    sip_registrar: str = ""
+    admin_key_sha256: str | None = None
+    admin_key_secret_arn: str | None = None
+    busy_policy: BusyPolicy = BusyPolicy.AVAILABLE
+    metrics_namespace: str | None = None
+    primary_region: str | None = None
+    regions: tuple[str, ...] = field(default_factory=tuple)
+
+
+def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
+    """Read and check ``component``'s settings; SettingsError names every problem at once."""
+    if component is Component.EDGE:
+        raise SettingsError("the edge loads its settings with sip_edge.config.parse_config")
+    problems = missing(component, environ)
+
+    def get(setting: Setting) -> str | None:
+        return environ.get(setting.name, "").strip() or None
+
+    domain = get(SIP_DOMAIN) or ""
+    if domain and not _host_port(domain, port=False):
+        problems.append(f"{SIP_DOMAIN.name} is not a host name: {domain!r}")
+    registrar = get(SIP_REGISTRAR) or domain
+    if get(SIP_REGISTRAR) and not _host_port(registrar, port=True):
+        problems.append(f"{SIP_REGISTRAR.name} is not host[:port]: {registrar!r}")
+    plain = get(ADMIN_KEY)
+    admin_hash = hashlib.sha256(plain.encode()).hexdigest() if plain else get(ADMIN_KEY_SHA256)
+    if admin_hash is not None and not _SHA256_HEX.fullmatch(admin_hash):
+        problems.append(f"{ADMIN_KEY_SHA256.name} must be 64 lower-case hex digits")
+    secret_arn = get(ADMIN_KEY_SHA256_SECRET_ARN)
+    if secret_arn is not None and not secret_arn.startswith("arn:"):
+        problems.append(f"{ADMIN_KEY_SHA256_SECRET_ARN.name} must be a secret ARN, not {secret_arn!r}")
+    busy = (get(ROUTING_BUSY_POLICY) or BusyPolicy.AVAILABLE).lower()
+    if busy not in set(BusyPolicy):
+        problems.append(f"{ROUTING_BUSY_POLICY.name} must be one of {sorted(BusyPolicy)}, not {busy!r}")
+    primary = get(PRIMARY_REGION)
+    regions = tuple(r.strip() for r in (get(REGIONS) or "").split(",") if r.strip())
+    named = [(PRIMARY_REGION, primary)] if primary else []
+    for setting, region in [*named, *((REGIONS, r) for r in regions)]:
+        if not _REGION.fullmatch(region):
+            problems.append(f"{setting.name}: {region!r} is not an AWS region name")
+    if primary and regions and primary not in regions:
+        problems.append(f"{PRIMARY_REGION.name} {primary} is not among {REGIONS.name}")
+    if problems:
+        raise SettingsError(f"{component} settings: " + "; ".join(problems))
+    return FunctionSettings(
+        component=component,
+        table_name=get(TABLE) or "",
+        sip_domain=domain,
+        sip_registrar=registrar,
+        admin_key_sha256=admin_hash,
+        admin_key_secret_arn=None if admin_hash else secret_arn,
+        busy_policy=BusyPolicy(busy),
+        metrics_namespace=get(METRICS_NAMESPACE),
+        primary_region=primary,
+        regions=regions,
+    )
+
+
+def _host_port(value: str, *, port: bool) -> bool:
+    host, sep, number = value.rpartition(":") if port and not value.endswith("]") else (value, "", "")
+    if not sep:
+        host = value
+    elif not (number.isdigit() and 0 < int(number) < 65536):
+        return False
+    return bool(_HOST.fullmatch(host))

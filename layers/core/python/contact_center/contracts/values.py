@@ -1,0 +1,39 @@
+"""Values the HTTP API, the domain and the stored items must agree on.
+
+Patterns are written unanchored (the domain matches them with ``fullmatch``); ``anchored`` gives the
+form JSON Schema and OpenAPI need.
+"""
+
+from __future__ import annotations
+
+# A merchant, queue, seat or key id: letters, digits, "_" and "-", 1 to 64 long, not starting with
+# a separator (ids appear in URLs and in table keys, where "#" is the key separator).
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+# E.164: "+", a country code that cannot start with 0, at most 15 digits in all. Separators are
+# refused rather than stripped so a stored number is always in the one canonical form.
+E164_PATTERN = r"\+[1-9][0-9]{0,14}"
+
+# How long an offered call rings a seat's phones before it counts as no answer (RONA). Below 5 s a
+# person cannot reach the phone; above 2 minutes the caller waits on one absent agent too long.
+RING_TIMEOUT_SECONDS_MIN = 5
+RING_TIMEOUT_SECONDS_MAX = 120
+DEFAULT_RING_TIMEOUT_SECONDS = 20
+
+# Every state an agent's seat can be in, as stored and as the API shows it (the domain's AgentState
+# values, in the order of its transition table).
+AGENT_STATES = (
+    "offline",
+    "available",
+    "reserved",
+    "on_contact",
+    "after_contact_work",
+    "not_ready",
+    "not_responding",
+)
+# The states a merchant may ask for over the API; every other one is reached only by a call's life.
+API_SETTABLE_AGENT_STATES = ("available", "not_ready")
+
+
+def anchored(pattern: str) -> str:
+    """The pattern as a whole-string match for JSON Schema, where ``pattern`` is a search."""
+    return f"^{pattern}$"
