@@ -226,3 +226,17 @@ def create_trunk(call: Call) -> Json:
 def list_trunks(call: Call) -> Json:
     call.admin()
     return views.page(call.services.trunks.list(call.page()), views.trunk)
+
+
+@app.route("/trunks/{trunk_id}", methods=["PATCH"])
+@endpoint()
+def update_trunk(call: Call, trunk_id: str) -> Json:
+    call.admin()
+    return views.trunk(call.services.trunks.update(trunk_id, commands.parse_update_trunk(call.body())))
+
+
+@app.route("/trunks/{trunk_id}", methods=["DELETE"])
+@endpoint(204)
+def delete_trunk(call: Call, trunk_id: str) -> None:
+    call.admin()
+    call.services.trunks.delete(trunk_id)

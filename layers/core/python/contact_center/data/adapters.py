@@ -320,6 +320,17 @@ class DynamoTrunkStore:
         with translated():
             self._repo.create(item)
 
+    def update(
+        self, trunk_id: str, *, name: str | None, source_cidrs: tuple[str, ...] | None, legacy: bool | None
+    ) -> records.Trunk:
+        cidrs = None if source_cidrs is None else list(source_cidrs)
+        with translated():
+            return trunk_from_item(self._repo.update(trunk_id, name=name, source_cidrs=cidrs, legacy=legacy))
+
+    def delete(self, trunk_id: str) -> None:
+        with translated():
+            self._repo.delete(trunk_id)
+
     def list(self, limit: int, next_token: str | None) -> records.Page[records.Trunk]:
         return _list(
             lambda token: self._repo.list(limit, token),

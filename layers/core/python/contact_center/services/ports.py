@@ -80,6 +80,13 @@ class SeatStore(Protocol):
 
 class TrunkStore(Protocol):
     def create(self, trunk: Trunk) -> None: ...
+    def update(
+        self, trunk_id: str, *, name: str | None, source_cidrs: tuple[str, ...] | None, legacy: bool | None
+    ) -> Trunk:
+        """The trunk as changed (only the fields given); NotFoundError when there is none."""
+        ...
+
+    def delete(self, trunk_id: str) -> None: ...
     def list(self, limit: int, next_token: str | None) -> Page[Trunk]: ...
 
 
