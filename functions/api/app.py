@@ -12,7 +12,7 @@ from chalice import Chalice
 from chalicelib import openapi, views
 from chalicelib.http import Call, endpoint, install
 
-from contact_center.services import commands
+from contact_center.services import agent_state, commands
 
 app = Chalice(app_name="switchboard-api")
 install(app)
@@ -209,6 +209,14 @@ def put_seat_state(call: Call, merchant_id: str, seat_id: str) -> Json:
     owner = call.merchant(merchant_id)
     command = commands.parse_state_change(call.body())
     return views.seat_state(call.services.agent_state.change(owner, seat_id, command))
+
+
+@app.route(MERCHANT + "/seats/{seat_id}/release", methods=["POST"])
+@endpoint()
+def release_seat(call: Call, merchant_id: str, seat_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    target = commands.parse_release(call.body(), agent_state.FORCED_RELEASE_REASON)
+    return views.seat_state(call.services.agent_state.force_release(owner, seat_id, target))
 
 
 # Carrier trunks (platform admin)

@@ -231,6 +231,14 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["state"],
     ),
+    "SeatRelease": _obj(
+        {
+            "state": {"type": "string", "enum": ["available", "not_ready"], "default": "not_ready"},
+            "reason": _nullable(
+                {"type": "string", "maxLength": 64, "description": "with not_ready; default forced_release"}
+            ),
+        }
+    ),
     "Trunk": _obj(
         {
             "trunk_id": STRING,
@@ -460,6 +468,17 @@ OPERATIONS: list[Operation] = [
         "put_seat_state",
         "Go available or not ready",
         "SeatStateChange",
+        200,
+        "SeatState",
+        False,
+        False,
+    ),
+    (
+        "post",
+        M + "/seats/{seat_id}/release",
+        "release_seat",
+        "Free a seat stuck on a call: its contact ends as forced_release",
+        "SeatRelease",
         200,
         "SeatState",
         False,

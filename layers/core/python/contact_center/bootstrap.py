@@ -120,7 +120,7 @@ class Container:
 
     @cached_property
     def agent_state(self) -> AgentStateService:
-        return AgentStateService(self._seat_store, self.clock)
+        return AgentStateService(self._seat_store, self.clock, self.routing)
 
     @cached_property
     def stats(self) -> QueueStatsService:

@@ -330,6 +330,15 @@ def parse_state_change(body: object) -> GoAvailable | GoNotReady:
     return command_for_api_target(target, reason)
 
 
+def parse_release(body: object, default_reason: str) -> GoAvailable | GoNotReady:
+    """Where a force-released seat goes: as ``parse_state_change``; without a state, not ready
+    (its phone is likely gone too) with ``default_reason``."""
+    data = _object(body)
+    if data.get("state") is None:
+        return parse_state_change({"state": "not_ready", "reason": data.get("reason") or default_reason})
+    return parse_state_change(data)
+
+
 # Trunks
 
 
