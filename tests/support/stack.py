@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,12 @@ class RunningStack:
 
 @contextmanager
 def running_stack(
-    tmp_path: Path, *, dynamodb: str = "moto", extra_env: dict[str, str] | None = None, timeout: float = 90
+    tmp_path: Path,
+    *,
+    dynamodb: str = "moto",
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 90,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[RunningStack]:
     api_port, sip_port, lambda_port, db_port = free_port(), free_port(), free_port(), free_port()
     admin_key = "sb_admin_test_" + os.urandom(6).hex()
@@ -52,7 +57,7 @@ def running_stack(
     log_path = tmp_path / "stack.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "local_stack", "--dynamodb", dynamodb],
+            [sys.executable, "-m", "local_stack", "--dynamodb", dynamodb, *extra_args],
             cwd=ROOT,
             env=env,
             stdout=log,
