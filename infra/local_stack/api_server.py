@@ -40,6 +40,13 @@ class _NoDelayHandler(ChaliceRequestHandler):
         self.local_gateway = self._gateway
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def __getattr__(self, name: str) -> Any:
+        # A method chalice's handler lacks (TRACE, CONNECT, an invented one) goes to the app like any
+        # other, which answers 405 or 404 in the API's error shape; http.server would answer 501 in HTML.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
