@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, HTTPClientError
 from chalice.test import Client
 from moto.server import ThreadedMotoServer
+from pynamodb.exceptions import GetError, QueryError
 
 from contact_center import bootstrap
 from tests.functional.api.conftest import Api, api_settings, load_api, use_api_gateway
@@ -69,3 +71,33 @@ def test_requests_during_an_outage_are_503_with_retry_after_then_served_again(ou
     outage.server.start()
     assert api.get(f"/merchants/{merchant_id}", key=key).status == 200
     assert api.post(f"/merchants/{merchant_id}/queues", {"name": "Support"}, key=key).status == 201
+
+
+def _client_error(code: str, status: int) -> ClientError:
+    return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetItem")
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (HTTPClientError(error=ConnectionRefusedError()), True),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), True),
+        (_client_error("ProvisionedThroughputExceededException", 400), True),
+        (_client_error("ThrottlingException", 400), True),
+        (_client_error("InternalServerError", 500), True),
+        (GetError("Failed to get item", _client_error("ServiceUnavailable", 503)), True),
+        (QueryError("Failed to query", _client_error("ValidationException", 400)), False),
+        (_client_error("ConditionalCheckFailedException", 400), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_only_storage_that_cannot_answer_is_an_outage(error: Exception, unavailable: bool) -> None:
+    # A request DynamoDB refused (a bug of ours) stays a 500; storage that cannot answer is a 503.
+    load_api()
+    from chalicelib.errors import error_response, storage_unavailable
+
+    assert storage_unavailable(error) is unavailable
+    wrapped = RuntimeError("while reading")
+    wrapped.__cause__ = error
+    assert storage_unavailable(wrapped) is unavailable
+    assert error_response(wrapped).status_code == (503 if unavailable else 500)
