@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +13,7 @@ from contact_center.domain import credentials
 def test_a_password_drawn_with_a_leading_dash_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a random source whose first draw begins with "-" (1 draw in 64 does)
     draws: Iterator[str] = iter(["-leading-dash-password-xx", "Ordinary-password_123456"])
-    monkeypatch.setattr(credentials.secrets, "token_urlsafe", lambda _n: next(draws))
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda _n: next(draws))
     # Then the password handed out is the next draw, not an option for a softphone's command line
     assert credentials.generate_password() == "Ordinary-password_123456"
 
