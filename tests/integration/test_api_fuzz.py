@@ -1,7 +1,10 @@
 """Fuzz the live API from its own OpenAPI document: no 5xx, and every response matches the document.
 
 Valid (positive) and invalid (negative) requests alike. ``API_FUZZ_EXAMPLES`` sets the examples per
-operation and mode (8 by default; a long campaign: the ``st run`` command in the report of issue 18).
+operation and mode (8 by default). A longer, time-boxed campaign against ``make run``'s API, once with
+the admin key and once with a merchant's key (2026-12: 11 min, 6,477 cases, no 5xx):
+
+    st run http://127.0.0.1:8000/openapi.json -H "Authorization: Bearer $KEY" --mode all --max-time 360 -w 1
 """
 
 from __future__ import annotations
