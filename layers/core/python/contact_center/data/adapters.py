@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import PynamoDBException
@@ -34,8 +35,8 @@ from contact_center.domain.errors import LicenceBelowUsageError, SeatLicenceExha
 from contact_center.domain.queueing import Overflow, OverflowKind, RoutingStrategy
 from contact_center.domain.skills import SkillRequirement
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
+from contact_center.services import commands, records
 from contact_center.services import errors as service_errors
-from contact_center.services import records
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -310,22 +311,15 @@ class DynamoTrunkStore:
         self._repo = TrunkRepository()
 
     def create(self, trunk: records.Trunk) -> None:
-        item = TrunkItem(
-            trunk_id=trunk.trunk_id,
-            name=trunk.name,
-            source_cidrs=list(trunk.source_cidrs),
-            legacy=trunk.legacy,
-            created_at=trunk.created_at,
-        )
+        # The record's fields are the item's, the networks as a list.
+        item = TrunkItem(**{**asdict(trunk), "source_cidrs": list(trunk.source_cidrs)})
         with translated():
             self._repo.create(item)
 
-    def update(
-        self, trunk_id: str, *, name: str | None, source_cidrs: tuple[str, ...] | None, legacy: bool | None
-    ) -> records.Trunk:
-        cidrs = None if source_cidrs is None else list(source_cidrs)
+    def update(self, trunk_id: str, change: commands.UpdateTrunk) -> records.Trunk:
         with translated():
-            return trunk_from_item(self._repo.update(trunk_id, name=name, source_cidrs=cidrs, legacy=legacy))
+            item = self._repo.update(trunk_id, change.name, change.source_cidrs, change.legacy)
+        return trunk_from_item(item)
 
     def delete(self, trunk_id: str) -> None:
         with translated():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
@@ -240,15 +240,16 @@ class TrunkRepository:
             raise NotFoundError("trunk", trunk_id) from exc
 
     def update(
-        self, trunk_id: str, *, name: str | None, source_cidrs: list[str] | None, legacy: bool | None
+        self, trunk_id: str, name: str | None, source_cidrs: Sequence[str] | None, legacy: bool | None
     ) -> TrunkItem:
+        """Set the fields given (None leaves one as it is); NotFoundError when there is no such trunk."""
         trunk = TrunkItem(pk=keys.trunk_pk(trunk_id), sk=keys.TRUNK_SK)
         actions: list[Any] = []
         if name is not None:
             # The listing index sorts by name: it moves with the name.
             actions += [TrunkItem.name.set(name), TrunkItem.gsi1sk.set(f"{name}#{trunk_id}")]
         if source_cidrs is not None:
-            actions.append(TrunkItem.source_cidrs.set(source_cidrs))
+            actions.append(TrunkItem.source_cidrs.set(list(source_cidrs)))
         if legacy is not None:
             actions.append(TrunkItem.legacy.set(legacy))
         if not actions:

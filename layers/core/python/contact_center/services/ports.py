@@ -11,6 +11,7 @@ from typing import Protocol
 
 from contact_center.domain.agent_state import AgentSnapshot
 
+from .commands import UpdateTrunk
 from .records import (
     ApiKey,
     IdempotencyRecord,
@@ -80,9 +81,7 @@ class SeatStore(Protocol):
 
 class TrunkStore(Protocol):
     def create(self, trunk: Trunk) -> None: ...
-    def update(
-        self, trunk_id: str, *, name: str | None, source_cidrs: tuple[str, ...] | None, legacy: bool | None
-    ) -> Trunk:
+    def update(self, trunk_id: str, change: UpdateTrunk) -> Trunk:
         """The trunk as changed (only the fields given); NotFoundError when there is none."""
         ...
 

@@ -27,9 +27,7 @@ class TrunkService:
         return self._trunks.list(page.limit, page.next_token)
 
     def update(self, trunk_id: str, command: UpdateTrunk) -> Trunk:
-        return self._trunks.update(
-            trunk_id, name=command.name, source_cidrs=command.source_cidrs, legacy=command.legacy
-        )
+        return self._trunks.update(trunk_id, command)
 
     def delete(self, trunk_id: str) -> None:
         self._trunks.delete(trunk_id)
