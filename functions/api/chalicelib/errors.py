@@ -20,7 +20,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     HTTPClientError,
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
-from chalice import Response
+from chalice.app import Response
 
 from contact_center.data.dynamodb_client import RETRYABLE_ERRORS
 from contact_center.domain.errors import (
@@ -55,7 +55,8 @@ def error_body(code: str, message: str, field: str | None = None, **details: Any
 
 
 def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+    merged: dict[str, str | list[str]] = {**JSON_HEADERS, **(headers or {})}
+    return Response(body=json.dumps(body), status_code=status, headers=merged)
 
 
 def error_response(error: Exception) -> Response:

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from chalice import Chalice, Response
-from chalice.app import Request
+from chalice.app import Chalice, Request, Response
 
 from contact_center.bootstrap import Container, services
 from contact_center.domain.errors import ValidationError
@@ -118,8 +117,9 @@ def path_value(name: str, value: str) -> str:
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     if status == 204:
-        return Response(body="", status_code=204, headers=headers or {})
-    return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+        return Response(body="", status_code=204, headers=dict(headers or {}))
+    merged: dict[str, str | list[str]] = {**JSON_HEADERS, **(headers or {})}
+    return Response(body=json.dumps(body), status_code=status, headers=merged)
 
 
 def endpoint(
@@ -155,11 +155,17 @@ def endpoint(
 def _idempotent(call: Call, key: str, run: Callable[[], Any], status: int) -> Response:
     # Request.path is the route template; the parameters make it the actual resource.
     target = call.request.path + json.dumps(call.request.uri_params or {}, sort_keys=True)
-    fingerprint = request_fingerprint(call.request.method, target, call.request.raw_body or b"")
+    raw = call.request.raw_body or b""
+    fingerprint = request_fingerprint(
+        call.request.method, target, raw.encode() if isinstance(raw, str) else raw
+    )
 
     def first() -> StoredResponse:
         return StoredResponse(status, json.dumps(run()))
 
     result = call.services.idempotency.run(call.principal.scope, key, fingerprint, first)
-    headers = {**JSON_HEADERS, REPLAYED_HEADER: "true" if result.replayed else "false"}
+    headers: dict[str, str | list[str]] = {
+        **JSON_HEADERS,
+        REPLAYED_HEADER: "true" if result.replayed else "false",
+    }
     return Response(body=result.response.body, status_code=result.response.status_code, headers=headers)
