@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice
+from chalice.app import Chalice
 from chalicelib import openapi, views
 from chalicelib.http import Call, endpoint, install
 
-from contact_center.services import commands
+from contact_center.services import agent_state, commands
 
 app = Chalice(app_name="switchboard-api")
 install(app)
@@ -211,6 +211,14 @@ def put_seat_state(call: Call, merchant_id: str, seat_id: str) -> Json:
     return views.seat_state(call.services.agent_state.change(owner, seat_id, command))
 
 
+@app.route(MERCHANT + "/seats/{seat_id}/release", methods=["POST"])
+@endpoint()
+def release_seat(call: Call, merchant_id: str, seat_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    target = commands.parse_release(call.body(), agent_state.FORCED_RELEASE_REASON)
+    return views.seat_state(call.services.agent_state.force_release(owner, seat_id, target))
+
+
 # Carrier trunks (platform admin)
 
 
@@ -226,3 +234,17 @@ def create_trunk(call: Call) -> Json:
 def list_trunks(call: Call) -> Json:
     call.admin()
     return views.page(call.services.trunks.list(call.page()), views.trunk)
+
+
+@app.route("/trunks/{trunk_id}", methods=["PATCH"])
+@endpoint()
+def update_trunk(call: Call, trunk_id: str) -> Json:
+    call.admin()
+    return views.trunk(call.services.trunks.update(trunk_id, commands.parse_update_trunk(call.body())))
+
+
+@app.route("/trunks/{trunk_id}", methods=["DELETE"])
+@endpoint(204)
+def delete_trunk(call: Call, trunk_id: str) -> None:
+    call.admin()
+    call.services.trunks.delete(trunk_id)

@@ -27,12 +27,34 @@ class _NoDelayHandler(ChaliceRequestHandler):
     """Chalice's handler writes headers and body separately; with Nagle's algorithm on, keep-alive
     clients then wait for a delayed ACK (~40 ms) on every request. TCP_NODELAY removes that wait."""
 
+    def __init__(
+        self, request: Any, client_address: Any, server: Any, app_object: Any, config: Config
+    ) -> None:
+        # The app's own gateway (404 in the API's shape for unknown routes, nothing echoed), set up
+        # before the base class starts handling the request.
+        self._gateway = _gateway_class()(app_object, config)
+        super().__init__(request, client_address, server, app_object, config)
+
     def setup(self) -> None:
         super().setup()
+        self.local_gateway = self._gateway
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def __getattr__(self, name: str) -> Any:
+        # A method chalice's handler lacks (TRACE, CONNECT, an invented one) goes to the app like any
+        # other, which answers 405 or 404 in the API's error shape; http.server would answer 501 in HTML.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
+
+
+def _gateway_class() -> Any:
+    from chalicelib.gateway import ApiGateway  # beside app.py, importable once load_app ran
+
+    return ApiGateway
 
 
 def load_app(app_dir: Path) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from switchboard_infra import api_routes
 from tests.infra.conftest import Synthesized, only
 
@@ -65,3 +67,17 @@ def test_api_stage_is_traced_and_access_logged(synthesized: Synthesized) -> None
 def test_api_stage_sits_behind_a_web_acl(synthesized: Synthesized) -> None:
     association = only(synthesized.resources("primary", "AWS::WAFv2::WebACLAssociation"))["Properties"]
     assert "WebACLArn" in association
+
+
+def test_what_api_gateway_answers_itself_is_in_the_apps_error_shape(synthesized: Synthesized) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in synthesized.resources("primary", "AWS::ApiGateway::GatewayResponse").values()
+    }
+    # An unknown route is 404, not API Gateway's 403 "Missing Authentication Token".
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    assert responses["REQUEST_TOO_LARGE"]["StatusCode"] == "413"
+    for response_type in ("MISSING_AUTHENTICATION_TOKEN", "REQUEST_TOO_LARGE", "DEFAULT_4XX", "DEFAULT_5XX"):
+        body = json.loads(responses[response_type]["ResponseTemplates"]["application/json"])
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+        assert "$" not in json.dumps(body)  # nothing from the request (its Authorization header) is quoted

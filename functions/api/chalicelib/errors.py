@@ -1,18 +1,23 @@
 """Every error the use cases name, mapped to an HTTP status and a JSON body — in this one place.
 
 Body: ``{"error": {"code", "message", "field", ...details}}``; ``field`` names the request field at
-fault (null when none). Anything unnamed is a 500 that logs the traceback and tells the client
-nothing internal.
+fault (null when none). The same shape covers what the routes never see: an unknown route (404), a
+method the route lacks (405), a body that is not JSON by its Content-Type (415) or too large (413).
+A storage outage (DynamoDB unreachable, throttled or failing) is a 503 with Retry-After: the
+request is fine and worth retrying. Anything else unnamed is a 500 that logs the traceback and
+tells the client nothing internal. No message ever repeats a request header: they carry keys.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from chalice import Response
+from chalice.app import Response
 
+from contact_center.data.outage import storage_unavailable
 from contact_center.domain.errors import (
     ContactMismatchError,
     IllegalTransitionError,
@@ -25,10 +30,19 @@ from contact_center.services import errors as service_errors
 log = logging.getLogger("switchboard.api")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+# Seconds a client waits before retrying through a storage outage: the SDK's own retries inside the
+# request already spanned a fraction of a second, so the fault is not a blip.
+STORAGE_RETRY_AFTER_SECONDS = 5
 
 
 class MalformedRequestError(Exception):
     """The body is not JSON at all (a wrong type inside valid JSON is a ValidationError)."""
+
+
+class PayloadTooLargeError(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body exceeds {limit} bytes")
+        self.limit = limit
 
 
 def error_body(code: str, message: str, field: str | None = None, **details: Any) -> dict[str, Any]:
@@ -36,7 +50,8 @@ def error_body(code: str, message: str, field: str | None = None, **details: Any
 
 
 def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+    merged: dict[str, str | list[str]] = {**JSON_HEADERS, **(headers or {})}
+    return Response(body=json.dumps(body), status_code=status, headers=merged)
 
 
 def error_response(error: Exception) -> Response:
@@ -45,6 +60,8 @@ def error_response(error: Exception) -> Response:
             return _response(400, error_body("validation_error", error.message, error.field))
         case MalformedRequestError():
             return _response(400, error_body("malformed_json", str(error)))
+        case PayloadTooLargeError():
+            return _response(413, error_body("payload_too_large", str(error), "body", limit=error.limit))
         case service_errors.AuthenticationError():
             return _response(
                 401,
@@ -92,6 +109,42 @@ def error_response(error: Exception) -> Response:
             return _response(409, error_body("idempotency_key_reused", str(error), "Idempotency-Key"))
         case service_errors.IdempotencyInProgressError():
             return _response(409, error_body("idempotency_in_progress", str(error), "Idempotency-Key"))
+        case _ if storage_unavailable(error):
+            log.warning("storage unavailable: %s", error)
+            return _response(
+                503,
+                error_body("storage_unavailable", "storage is unavailable; retry later"),
+                {"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)},
+            )
         case _:
             log.exception("unhandled error", exc_info=error)
-            return _response(500, error_body("internal_error", "internal error"))
+            return internal_error()
+
+
+def internal_error() -> Response:
+    return _response(500, error_body("internal_error", "internal error"))
+
+
+def route_not_found() -> Response:
+    return _response(404, error_body("not_found", "no such route"))
+
+
+def gateway_error(status: int, headers: Mapping[str, str | list[str]]) -> Response:
+    """An error Chalice answered before any route ran (405, 415, ...), in this API's shape.
+
+    Chalice's own message is not reused: its 415 message repeats the request's Content-Type.
+    """
+    kept = {name: str(value) for name, value in headers.items() if name.lower() == "allow"}
+    match status:
+        case 405:
+            allowed = next(iter(kept.values()), "")
+            body = error_body("method_not_allowed", f"this route allows only: {allowed}")
+        case 415:
+            body = error_body(
+                "unsupported_media_type", "send JSON with 'Content-Type: application/json'", "Content-Type"
+            )
+        case 500:
+            return internal_error()
+        case _:
+            body = error_body("bad_request", "the request cannot be served")
+    return _response(status, body, kept)

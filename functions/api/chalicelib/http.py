@@ -14,20 +14,31 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from chalice import Chalice, Response
-from chalice.app import Request
+from chalice.app import Chalice, Request, Response
 
 from contact_center.bootstrap import Container, services
+from contact_center.domain.errors import ValidationError
+from contact_center.domain.validation import validate_identifier
 from contact_center.services.auth import Principal
 from contact_center.services.commands import PageRequest, parse_idempotency_key, parse_page
+from contact_center.services.errors import NotFoundError
 from contact_center.services.idempotency import StoredResponse, request_fingerprint
 
-from .errors import JSON_HEADERS, MalformedRequestError, error_response
+from .errors import (
+    JSON_HEADERS,
+    MalformedRequestError,
+    PayloadTooLargeError,
+    error_response,
+    gateway_error,
+)
 
 _local = threading.local()
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+# The largest body any route needs is a seat or queue with 50 skills: a few KiB. 64 KiB leaves room
+# and keeps a hostile body from costing more than a moment of parsing (API Gateway's own cap is 10 MB).
+MAX_BODY_BYTES = 64 * 1024
 
 
 def install(app: Chalice) -> None:
@@ -35,9 +46,21 @@ def install(app: Chalice) -> None:
     def keep_request(event: Request, get_response: Callable[[Request], Response]) -> Response:
         _local.request = event
         try:
-            return get_response(event)
+            if len(event.raw_body or b"") > MAX_BODY_BYTES:
+                return error_response(PayloadTooLargeError(MAX_BODY_BYTES))
+            return _in_api_shape(get_response(event))
+        except Exception as error:  # outside the routes' own handling (the body's base64, say)
+            return error_response(error)
         finally:
             _local.request = None
+
+
+def _in_api_shape(response: Response) -> Response:
+    """Chalice answers some errors itself (405, 415) with ``{"Code", "Message"}``: reshape them."""
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        return gateway_error(response.status_code, response.headers)
+    return response
 
 
 class Call:
@@ -72,20 +95,31 @@ class Call:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise MalformedRequestError("the request body is not valid JSON") from None
+        except RecursionError:
+            raise MalformedRequestError("the request body nests too deeply") from None
 
     def page(self) -> PageRequest:
         return parse_page(self.request.query_params)
 
 
-def path_value(value: str) -> str:
+def path_value(name: str, value: str) -> str:
+    """A path parameter, decoded; an id that no id can be (non-ASCII, too long) is simply not found,
+    before it reaches a key comparison or a DynamoDB key limit."""
     # API Gateway hands path parameters over still percent-encoded in some set-ups ("%2B14155550100").
-    return unquote(value)
+    decoded = unquote(value)
+    if name.endswith("_id"):
+        try:
+            validate_identifier(decoded, name)
+        except ValidationError:
+            raise NotFoundError(name.removesuffix("_id").replace("_", " "), decoded[:64]) from None
+    return decoded
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     if status == 204:
-        return Response(body="", status_code=204, headers=headers or {})
-    return Response(body=json.dumps(body), status_code=status, headers={**JSON_HEADERS, **(headers or {})})
+        return Response(body="", status_code=204, headers=dict(headers or {}))
+    merged: dict[str, str | list[str]] = {**JSON_HEADERS, **(headers or {})}
+    return Response(body=json.dumps(body), status_code=status, headers=merged)
 
 
 def endpoint(
@@ -100,10 +134,10 @@ def endpoint(
         @functools.wraps(route)
         def view(**params: str) -> Response:
             call = Call(_local.request)
-            params = {name: path_value(value) for name, value in params.items()}
             try:
                 if not public:
                     _ = call.principal  # 401 before anything else, whatever the route
+                params = {name: path_value(name, value) for name, value in params.items()}
                 key = call.request.headers.get(IDEMPOTENCY_HEADER.lower())
                 if call.request.method == "POST" and key is not None:
                     return _idempotent(
@@ -121,11 +155,17 @@ def endpoint(
 def _idempotent(call: Call, key: str, run: Callable[[], Any], status: int) -> Response:
     # Request.path is the route template; the parameters make it the actual resource.
     target = call.request.path + json.dumps(call.request.uri_params or {}, sort_keys=True)
-    fingerprint = request_fingerprint(call.request.method, target, call.request.raw_body or b"")
+    raw = call.request.raw_body or b""
+    fingerprint = request_fingerprint(
+        call.request.method, target, raw.encode() if isinstance(raw, str) else raw
+    )
 
     def first() -> StoredResponse:
         return StoredResponse(status, json.dumps(run()))
 
     result = call.services.idempotency.run(call.principal.scope, key, fingerprint, first)
-    headers = {**JSON_HEADERS, REPLAYED_HEADER: "true" if result.replayed else "false"}
+    headers: dict[str, str | list[str]] = {
+        **JSON_HEADERS,
+        REPLAYED_HEADER: "true" if result.replayed else "false",
+    }
     return Response(body=result.response.body, status_code=result.response.status_code, headers=headers)

@@ -226,6 +226,18 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["state"],
     ),
+    "SeatRelease": _obj(
+        {
+            "state": {
+                "type": "string",
+                "enum": list(values.API_SETTABLE_AGENT_STATES),
+                "default": "not_ready",
+            },
+            "reason": _nullable(
+                {"type": "string", "maxLength": 64, "description": "with not_ready; default forced_release"}
+            ),
+        }
+    ),
     "Trunk": _obj(
         {
             "trunk_id": STRING,
@@ -236,14 +248,25 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["trunk_id", "name", "source_cidrs", "legacy"],
     ),
-    "TrunkCreate": _obj(
+    "TrunkUpdate": _obj(
         {
             "name": NAME,
-            "source_cidrs": {"type": "array", "items": STRING, "minItems": 1, "maxItems": 50},
+            "source_cidrs": {
+                "type": "array",
+                "items": STRING,
+                "minItems": 1,
+                "maxItems": 50,
+                "description": "IPv4 or IPv6 CIDR blocks; wider than /8 (IPv4) or /32 (IPv6) needs allow_world_open",
+            },
             "legacy": {"type": "boolean", "default": False},
-        },
-        ["name", "source_cidrs"],
+            "allow_world_open": {
+                "type": "boolean",
+                "default": False,
+                "description": "accept source_cidrs wider than one carrier's network (calls from anywhere)",
+            },
+        }
     ),
+    "TrunkCreate": {"allOf": [_ref("TrunkUpdate"), {"type": "object", "required": ["name", "source_cidrs"]}]},
 }
 
 for _name in ("Merchant", "ApiKey", "Queue", "Number", "Seat", "Trunk"):
@@ -257,6 +280,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "queue_id": {"type": "string", "pattern": ID_PATTERN},
     "seat_id": {"type": "string", "pattern": ID_PATTERN},
     "key_id": {"type": "string", "pattern": ID_PATTERN},
+    "trunk_id": {"type": "string", "pattern": ID_PATTERN},
     "number": {"type": "string", "pattern": E164_PATTERN, "description": "E.164, e.g. +14155550100"},
 }
 
@@ -448,8 +472,31 @@ OPERATIONS: list[Operation] = [
         False,
         False,
     ),
+    (
+        "post",
+        M + "/seats/{seat_id}/release",
+        "release_seat",
+        "Free a seat stuck on a call: its contact ends as forced_release",
+        "SeatRelease",
+        200,
+        "SeatState",
+        False,
+        False,
+    ),
     ("post", "/trunks", "create_trunk", "Add a carrier trunk", "TrunkCreate", 201, "Trunk", True, False),
     ("get", "/trunks", "list_trunks", "List carrier trunks", None, 200, "TrunkPage", True, False),
+    (
+        "patch",
+        "/trunks/{trunk_id}",
+        "update_trunk",
+        "Change a carrier trunk",
+        "TrunkUpdate",
+        200,
+        "Trunk",
+        True,
+        False,
+    ),
+    ("delete", "/trunks/{trunk_id}", "delete_trunk", "Remove a carrier trunk", None, 204, None, True, False),
 ]
 
 ERROR_RESPONSE: Schema = {"description": "Error", "content": {"application/json": {"schema": _ref("Error")}}}

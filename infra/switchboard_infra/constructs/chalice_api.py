@@ -7,6 +7,7 @@ errors, traces with X-Ray and sits behind a WAF web ACL.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
@@ -21,6 +22,26 @@ from switchboard_infra.api_routes import Route
 from switchboard_infra.constructs.functions import ObservedFunction
 
 STAGE = "api"
+
+# What API Gateway answers itself (the app never runs), in the app's error shape
+# ``{"error": {"code", "message", "field"}}`` (functions/api/chalicelib/errors.py; a test keeps the
+# two in step). Fixed messages: API Gateway's own ones can quote the Authorization header.
+# (response type, status or None to keep API Gateway's, code, message, field)
+GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str, str, str | None], ...] = (
+    # No resource and method for the request: a route this API does not have.
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", "no such route", None),
+    (
+        apigw.ResponseType.REQUEST_TOO_LARGE,
+        "413",
+        "payload_too_large",
+        "the request body is too large",
+        "body",
+    ),
+    (apigw.ResponseType.THROTTLED, "429", "throttled", "too many requests; retry later", None),
+    (apigw.ResponseType.WAF_FILTERED, "403", "forbidden", "the request was refused", None),
+    (apigw.ResponseType.DEFAULT_4_XX, None, "bad_request", "the request cannot be served", None),
+    (apigw.ResponseType.DEFAULT_5_XX, None, "unavailable", "the service is unavailable; retry later", None),
+)
 
 
 class ChaliceApi(Construct):
@@ -93,6 +114,14 @@ class ChaliceApi(Construct):
         for route in routes:
             resource = self.api.root.resource_for_path(route.path) if route.parts else self.api.root
             resource.add_method(route.method, integration)
+        for response_type, status, code, message, field in GATEWAY_ERRORS:
+            body = {"error": {"code": code, "message": message, "field": field}}
+            self.api.add_gateway_response(
+                f"Error{response_type.response_type}",
+                type=response_type,
+                status_code=status,
+                templates={"application/json": json.dumps(body)},
+            )
         self._protect()
 
     def _protect(self) -> None:

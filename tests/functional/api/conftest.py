@@ -172,8 +172,17 @@ def api(shared_botocore_session: None, moto_table: str, settings: bootstrap.Sett
     bootstrap.reset(settings)
     module = load_api()
     with Client(module.app) as client:
+        use_api_gateway(client, module)
         yield Api(client)
     bootstrap.reset()
+
+
+def use_api_gateway(client: Client, module: ModuleType) -> None:
+    """Serve through the app's own local gateway, as ``local_stack.api_server`` does."""
+    from chalicelib.gateway import ApiGateway  # importable once load_api put functions/api on the path
+
+    http = client.http
+    http._local_gateway = ApiGateway(module.app, http._config)
 
 
 @pytest.fixture

@@ -21,7 +21,14 @@ from tests.support.dynamodb import fresh_table
 
 ROUTES = sorted((path, method) for path, methods in load_api().app.routes.items() for method in methods)
 PUBLIC = {("/health", "GET"), ("/openapi.json", "GET")}
-ADMIN_ONLY = {("/merchants", "POST"), ("/merchants", "GET"), ("/trunks", "POST"), ("/trunks", "GET")}
+ADMIN_ONLY = {
+    ("/merchants", "POST"),
+    ("/merchants", "GET"),
+    ("/trunks", "POST"),
+    ("/trunks", "GET"),
+    ("/trunks/{trunk_id}", "PATCH"),
+    ("/trunks/{trunk_id}", "DELETE"),
+}
 
 BODIES: dict[tuple[str, str], Any] = {
     ("/merchants/{merchant_id}", "PATCH"): {"seat_licenses": 0, "name": "Hijacked"},
@@ -34,6 +41,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("/merchants/{merchant_id}/seats/{seat_id}/state", "PUT"): {"state": "not_ready", "reason": "break"},
     ("/merchants", "POST"): {"name": "Rogue", "contact_email": "x@rogue.test", "seat_licenses": 1},
     ("/trunks", "POST"): {"name": "Rogue", "source_cidrs": ["10.0.0.0/8"]},
+    ("/trunks/{trunk_id}", "PATCH"): {"name": "Rogue", "source_cidrs": ["10.0.0.0/8"]},
 }
 
 
@@ -90,6 +98,7 @@ def world() -> Iterator[World]:
                 "seat_id": b_seat,
                 "number": "+14155550100",
                 "key_id": b_key_id,
+                "trunk_id": "trk_platform",
             }
             yield World(api, a_key, b_id, ids)
         bootstrap.reset()

@@ -154,7 +154,7 @@ class Container:
 
     @cached_property
     def agent_state(self) -> AgentStateService:
-        return AgentStateService(self._seats, self.clock)
+        return AgentStateService(self._seats, self.clock, self.routing)
 
     @cached_property
     def stats(self) -> QueueStatsService:

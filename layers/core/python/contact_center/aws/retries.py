@@ -18,7 +18,19 @@ from botocore.awsrequest import HeadersDict
 from botocore.model import ServiceModel
 from botocore.retries import standard
 
-__all__ = ["Attempt", "StandardRetries"]
+__all__ = ["UNAVAILABLE_ERROR_CODES", "Attempt", "StandardRetries"]
+
+# Error codes that mean "cannot answer now, try later" (throttled or transient), as botocore's standard
+# mode lists them, plus DynamoDB's own codes for the same; a caller that maps failures to 503 reads these.
+UNAVAILABLE_ERROR_CODES = frozenset(
+    [
+        *standard.ThrottledRetryableChecker._THROTTLED_ERROR_CODES,
+        *standard.TransientRetryableChecker._TRANSIENT_ERROR_CODES,
+        "TransactionInProgressException",
+        "InternalServerError",
+        "ServiceUnavailable",
+    ]
+)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
@@ -229,6 +229,45 @@ class TrunkItems:
         except Exception as exc:
             if is_condition_failure(exc):
                 raise AlreadyExistsError("trunk", trunk.trunk_id) from exc
+            raise
+
+    def get(self, trunk_id: str) -> TrunkItem:
+        try:
+            return TrunkItem.get(keys.trunk_pk(trunk_id), keys.TRUNK_SK)
+        except DoesNotExist as exc:
+            raise NotFoundError("trunk", trunk_id) from exc
+
+    def update(
+        self, trunk_id: str, name: str | None, source_cidrs: Sequence[str] | None, legacy: bool | None
+    ) -> TrunkItem:
+        """Set the fields given (None leaves one as it is); NotFoundError when there is no such trunk."""
+        trunk = TrunkItem(pk=keys.trunk_pk(trunk_id), sk=keys.TRUNK_SK)
+        actions: list[Any] = []
+        if name is not None:
+            # The listing index sorts by name: it moves with the name.
+            actions += [TrunkItem.name.set(name), TrunkItem.gsi1sk.set(f"{name}#{trunk_id}")]
+        if source_cidrs is not None:
+            actions.append(TrunkItem.source_cidrs.set(list(source_cidrs)))
+        if legacy is not None:
+            actions.append(TrunkItem.legacy.set(legacy))
+        if not actions:
+            return self.get(trunk_id)
+        try:
+            # Invariant: an update never creates a trunk.
+            trunk.update(actions=actions, condition=TrunkItem.pk.exists())
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                raise NotFoundError("trunk", trunk_id) from exc
+            raise
+        return trunk
+
+    def delete(self, trunk_id: str) -> None:
+        try:
+            # Invariant: deleting reports a trunk that was never there (404, not a silent success).
+            TrunkItem(pk=keys.trunk_pk(trunk_id), sk=keys.TRUNK_SK).delete(condition=TrunkItem.pk.exists())
+        except DeleteError as exc:
+            if is_condition_failure(exc):
+                raise NotFoundError("trunk", trunk_id) from exc
             raise
 
     def page(self, limit: int = 100, next_token: str | None = None) -> Page[TrunkItem]:

@@ -62,6 +62,7 @@ class HangupCause(StrEnum):
     AGENT_UNREACHABLE = "agent_unreachable"
     NETWORK_FAILURE = "network_failure"
     SYSTEM_ERROR = "system_error"
+    FORCED_RELEASE = "forced_release"  # an admin freed the seat stuck on it (both ends gone silent)
 
 
 _S = ContactState

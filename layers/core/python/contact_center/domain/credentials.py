@@ -19,7 +19,12 @@ _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
 
 def generate_password() -> str:
-    return secrets.token_urlsafe(PASSWORD_BYTES)
+    """A random password that never begins with "-": command-line softphones (pjsua, baresip's
+    options, sipp -ap) would read it as an option. Drawing again keeps every other character uniform."""
+    while True:
+        password = secrets.token_urlsafe(PASSWORD_BYTES)
+        if not password.startswith("-"):
+            return password
 
 
 def generate_username(prefix: str = "a") -> str:

@@ -57,7 +57,10 @@ class Authenticator:
         if principal.is_admin:
             self._merchants.get(merchant_id)  # the admin may address any merchant that exists
             return merchant_id
-        if not hmac.compare_digest(principal.merchant_id or "", merchant_id):
+        # Compared as UTF-8 bytes: compare_digest refuses str with non-ASCII characters, and a path
+        # may hold any (surrogatepass: a path decoded with lone surrogates still compares unequal).
+        own = (principal.merchant_id or "").encode()
+        if not hmac.compare_digest(own, merchant_id.encode("utf-8", "surrogatepass")):
             raise NotFoundError("merchant", merchant_id)
         return merchant_id
 

@@ -23,6 +23,7 @@ from contact_center.domain.queueing import (
     RoutingStrategy,
 )
 from contact_center.domain.skills import SkillRequirement
+from contact_center.domain.trunks import WIDEST_IPV4_PREFIX, WIDEST_IPV6_PREFIX, is_world_open
 from contact_center.domain.validation import (
     DEFAULT_RING_TIMEOUT_SECONDS,
     validate_agent_target_state,
@@ -329,6 +330,15 @@ def parse_state_change(body: object) -> GoAvailable | GoNotReady:
     return command_for_api_target(target, reason)
 
 
+def parse_release(body: object, default_reason: str) -> GoAvailable | GoNotReady:
+    """Where a force-released seat goes: as ``parse_state_change``; without a state, not ready
+    (its phone is likely gone too) with ``default_reason``."""
+    data = _object(body)
+    if data.get("state") is None:
+        return parse_state_change({"state": "not_ready", "reason": data.get("reason") or default_reason})
+    return parse_state_change(data)
+
+
 # Trunks
 
 
@@ -339,28 +349,68 @@ class CreateTrunk:
     legacy: bool = False
 
 
+@dataclass(frozen=True)
+class UpdateTrunk:
+    name: str | None = None
+    source_cidrs: tuple[str, ...] | None = None
+    legacy: bool | None = None
+
+
 def parse_create_trunk(body: object) -> CreateTrunk:
     data = _object(body)
-    cidrs = data.get("source_cidrs")
+    return CreateTrunk(
+        name=validate_display_name(data.get("name"), "name"),
+        source_cidrs=_source_cidrs(data.get("source_cidrs"), _allow_world_open(data)),
+        legacy=_bool(data.get("legacy", False), "legacy"),
+    )
+
+
+def parse_update_trunk(body: object) -> UpdateTrunk:
+    """Only the fields present change; ``allow_world_open`` confirms this request's networks."""
+    data = _object(body)
+    return UpdateTrunk(
+        name=None if data.get("name") is None else validate_display_name(data["name"], "name"),
+        source_cidrs=(
+            None
+            if data.get("source_cidrs") is None
+            else _source_cidrs(data["source_cidrs"], _allow_world_open(data))
+        ),
+        legacy=None if data.get("legacy") is None else _bool(data["legacy"], "legacy"),
+    )
+
+
+def _bool(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(field, "must be true or false")
+    return value
+
+
+def _allow_world_open(data: Mapping[str, Any]) -> bool:
+    return _bool(data.get("allow_world_open", False), "allow_world_open")
+
+
+def _source_cidrs(cidrs: object, allow_world_open: bool) -> tuple[str, ...]:
     if not isinstance(cidrs, list) or not cidrs or len(cidrs) > SOURCE_CIDRS_MAX:
         raise ValidationError("source_cidrs", f"must be a list of 1 to {SOURCE_CIDRS_MAX} CIDR blocks")
     networks: list[str] = []
     for index, cidr in enumerate(cidrs):
+        field = f"source_cidrs[{index}]"
         try:
             if not isinstance(cidr, str):
                 raise ValueError(cidr)
-            # Normalised (host bits cleared) so the edge's match and the stored value agree.
-            networks.append(str(ipaddress.ip_network(cidr.strip(), strict=False)))
+            network = ipaddress.ip_network(cidr.strip(), strict=False)
         except ValueError:
-            raise ValidationError(f"source_cidrs[{index}]", "must be an IPv4 or IPv6 CIDR block") from None
-    legacy = data.get("legacy", False)
-    if not isinstance(legacy, bool):
-        raise ValidationError("legacy", "must be true or false")
-    return CreateTrunk(
-        name=validate_display_name(data.get("name"), "name"),
-        source_cidrs=tuple(dict.fromkeys(networks)),
-        legacy=legacy,
-    )
+            raise ValidationError(field, "must be an IPv4 or IPv6 CIDR block") from None
+        if is_world_open(network) and not allow_world_open:
+            raise ValidationError(
+                field,
+                f"{network} is wider than one carrier's network (IPv4 /{WIDEST_IPV4_PREFIX}, "
+                f"IPv6 /{WIDEST_IPV6_PREFIX}) and would take calls from anywhere; "
+                'send "allow_world_open": true to accept it',
+            )
+        # Normalised (host bits cleared) so the edge's match and the stored value agree.
+        networks.append(str(network))
+    return tuple(dict.fromkeys(networks))
 
 
 def parse_idempotency_key(value: str) -> str:

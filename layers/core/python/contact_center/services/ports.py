@@ -11,6 +11,7 @@ from typing import Protocol
 
 from contact_center.domain.agent_state import AgentSnapshot
 
+from .commands import UpdateTrunk
 from .records import (
     ApiKey,
     IdempotencyRecord,
@@ -80,6 +81,11 @@ class SeatPort(Protocol):
 
 class TrunkPort(Protocol):
     def create(self, trunk: Trunk) -> None: ...
+    def update(self, trunk_id: str, change: UpdateTrunk) -> Trunk:
+        """The trunk as changed (only the fields given); NotFoundError when there is none."""
+        ...
+
+    def delete(self, trunk_id: str) -> None: ...
     def page(self, limit: int, next_token: str | None) -> Page[Trunk]: ...
 
 

@@ -31,7 +31,7 @@ from contact_center.data.mappers.catalog import (
 )
 from contact_center.data.models import QueueItem
 from contact_center.data.repositories.paging import mapped_page
-from contact_center.services import records
+from contact_center.services import commands, records
 from contact_center.services.errors import NotFoundError
 from contact_center.services.routing.ports import NumberRoute, RoutingQueue
 
@@ -86,6 +86,12 @@ class TrunkRepository:
 
     def create(self, trunk: records.Trunk) -> None:
         self._items.create(trunk_item(trunk))
+
+    def update(self, trunk_id: str, change: commands.UpdateTrunk) -> records.Trunk:
+        return trunk_from_item(self._items.update(trunk_id, change.name, change.source_cidrs, change.legacy))
+
+    def delete(self, trunk_id: str) -> None:
+        self._items.delete(trunk_id)
 
     def page(self, limit: int, next_token: str | None) -> records.Page[records.Trunk]:
         return mapped_page(
