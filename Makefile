@@ -36,7 +36,11 @@ contracts: $(STAMP)
 	PYTHONPATH=infra $(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy -p contact_center.domain -p contact_center.data -p contact_center.aws -p contact_center.services.routing -p sip_edge
+	$(VENV)/bin/mypy -p contact_center -p sip_edge -p local_stack -p switchboard_infra
+	$(VENV)/bin/mypy infra/app.py
+	$(VENV)/bin/mypy functions/api/app.py
+	$(VENV)/bin/mypy functions/routing/handler.py
+	$(VENV)/bin/mypy functions/agent_events/handler.py
 	$(VENV)/bin/mypy tests/support/routing_fakes.py tests/support/routing_centre.py
 
 test: setup lint contracts typecheck

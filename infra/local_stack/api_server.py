@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     app = load_app(args.app_dir)
     config = Config(chalice_stage="local")
     server = create_local_server(app, config, args.host, args.port)
-    server.server.RequestHandlerClass = functools.partial(  # type: ignore[assignment]
+    server.server.RequestHandlerClass = functools.partial(
         _NoDelayHandler, app_object=server.app_object, config=config
     )
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())

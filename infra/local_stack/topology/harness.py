@@ -209,7 +209,7 @@ class Harness:
             time.sleep(0.2)
 
     def _create_table(self) -> None:
-        import boto3  # type: ignore[import-untyped]
+        import boto3
 
         from contact_center.data import table
 

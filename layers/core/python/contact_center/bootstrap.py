@@ -53,7 +53,7 @@ def system_clock_ms() -> int:
 
 def read_secret(arn: str) -> str:
     """The string value of a Secrets Manager secret (only the API reads one: the admin key hash)."""
-    import boto3  # type: ignore[import-untyped]  # no stubs installed; one call, typed by its use
+    import boto3  # no stubs installed; one call, typed by its use
 
     value = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
     return str(value).strip()

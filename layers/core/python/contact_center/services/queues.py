@@ -21,9 +21,7 @@ class QueueService:
         queue_id = new_id("que")
         settings.check(queue_id)
         self._check_overflow_target(merchant_id, settings)
-        queue = Queue(
-            merchant_id=merchant_id, queue_id=queue_id, created_at=self._clock(), **_fields(settings)
-        )
+        queue = _queue(merchant_id, queue_id, self._clock(), settings)
         self._queues.create(queue)
         return queue
 
@@ -38,7 +36,7 @@ class QueueService:
         settings = replace(_settings(current), **patch.values)
         settings.check(queue_id)
         self._check_overflow_target(merchant_id, settings)
-        updated = replace(current, **_fields(settings))
+        updated = _queue(current.merchant_id, current.queue_id, current.created_at, settings)
         self._queues.replace(updated)
         return updated
 
@@ -51,16 +49,19 @@ class QueueService:
             self._queues.get(merchant_id, settings.overflow.target)
 
 
-def _fields(settings: QueueSettings) -> dict[str, object]:
-    return {
-        "name": settings.name,
-        "skills": settings.skills,
-        "priority": settings.priority,
-        "strategy": settings.strategy,
-        "max_wait_seconds": settings.max_wait_seconds,
-        "overflow": settings.overflow,
-        "wrap_up_seconds": settings.wrap_up_seconds,
-    }
+def _queue(merchant_id: str, queue_id: str, created_at: int, settings: QueueSettings) -> Queue:
+    return Queue(
+        merchant_id=merchant_id,
+        queue_id=queue_id,
+        name=settings.name,
+        skills=settings.skills,
+        priority=settings.priority,
+        strategy=settings.strategy,
+        max_wait_seconds=settings.max_wait_seconds,
+        overflow=settings.overflow,
+        wrap_up_seconds=settings.wrap_up_seconds,
+        created_at=created_at,
+    )
 
 
 def _settings(queue: Queue) -> QueueSettings:
