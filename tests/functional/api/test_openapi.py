@@ -22,7 +22,7 @@ def test_the_committed_document_is_valid_openapi_3() -> None:
 def test_the_committed_document_is_the_one_the_app_serves() -> None:
     served = load_api().openapi.document()  # the module app.py serves GET /openapi.json from
     assert _committed() == json.loads(json.dumps(served)), (
-        "regenerate: python functions/api/chalicelib/openapi.py > functions/api/openapi.json"
+        "regenerate: (cd functions/api && python -m chalicelib.openapi > openapi.json)"
     )
 
 

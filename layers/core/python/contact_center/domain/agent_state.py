@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
+from typing import ClassVar
 
 from .errors import ContactMismatchError, IllegalTransitionError, ValidationError
-from .events import AgentStateChanged
 
 
 class AgentState(StrEnum):
@@ -61,6 +61,24 @@ class SystemReason(StrEnum):
 
 NOT_READY_REASON_MAX_LENGTH = 64
 WRAP_UP_SECONDS_MAX = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged:
+    """An agent moved from one state to another (or changed its not-ready reason)."""
+
+    event_type: ClassVar[str] = "AgentStateChanged"
+
+    seat_id: str
+    from_state: AgentState
+    to_state: AgentState
+    trigger: AgentTrigger
+    occurred_at_ms: int
+    version: int
+    reason: str | None = None
+    contact_id: str | None = None
+    wrap_up_deadline_ms: int | None = None
+
 
 _S = AgentState
 _T = AgentTrigger

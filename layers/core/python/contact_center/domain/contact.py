@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
+from typing import ClassVar
 
 from .errors import IllegalTransitionError, SeatMismatchError, ValidationError
-from .events import ContactStateChanged
 
 PRIORITY_MOST_URGENT = 1
 PRIORITY_LEAST_URGENT = 10
@@ -63,6 +63,26 @@ class HangupCause(StrEnum):
     NETWORK_FAILURE = "network_failure"
     SYSTEM_ERROR = "system_error"
     FORCED_RELEASE = "forced_release"  # an admin freed the seat stuck on it (both ends gone silent)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactStateChanged:
+    """A contact moved through its lifecycle; the ENDED one carries the hang-up cause and side."""
+
+    event_type: ClassVar[str] = "ContactStateChanged"
+
+    contact_id: str
+    channel: Channel
+    from_state: ContactState
+    to_state: ContactState
+    trigger: ContactTrigger
+    occurred_at_ms: int
+    version: int
+    queue_id: str | None = None
+    seat_id: str | None = None
+    rona_attempts: int = 0
+    hangup_cause: HangupCause | None = None
+    hangup_side: HangupSide | None = None
 
 
 _S = ContactState

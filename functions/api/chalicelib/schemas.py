@@ -1,0 +1,300 @@
+"""The schemas and parameters of the OpenAPI document (``openapi.py`` lays out the operations).
+
+Patterns, bounds and states come from ``contact_center.contracts``, the values the code checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contact_center.contracts import values
+
+Schema = dict[str, Any]
+
+ID_PATTERN = values.anchored(values.ID_PATTERN)
+E164_PATTERN = values.anchored(values.E164_PATTERN)
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {**schema, "nullable": True}
+
+
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+TIMESTAMP: Schema = {"type": "integer", "description": "epoch milliseconds"}
+NAME: Schema = {"type": "string", "minLength": 1, "maxLength": 100}
+RING_TIMEOUT: Schema = {
+    "type": "integer",
+    "minimum": values.RING_TIMEOUT_SECONDS_MIN,
+    "maximum": values.RING_TIMEOUT_SECONDS_MAX,
+    "default": values.DEFAULT_RING_TIMEOUT_SECONDS,
+    "description": "seconds an offered call rings the seat's phones before it counts as not answered",
+}
+AGENT_STATES = list(values.AGENT_STATES)
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": _obj(
+        {
+            "error": _obj(
+                {"code": STRING, "message": STRING, "field": _nullable(STRING)}, ["code", "message", "field"]
+            ),
+            "licensed": INTEGER,
+            "used": INTEGER,
+        },
+        ["error"],
+    ),
+    "Health": _obj({"status": STRING}, ["status"]),
+    "Merchant": _obj(
+        {
+            "merchant_id": STRING,
+            "name": STRING,
+            "contact_email": STRING,
+            "seat_licenses": INTEGER,
+            "seats_used": INTEGER,
+            "created_at": TIMESTAMP,
+        },
+        ["merchant_id", "name", "contact_email", "seat_licenses", "seats_used", "created_at"],
+    ),
+    "MerchantCreated": {
+        "allOf": [
+            _ref("Merchant"),
+            _obj(
+                {"api_key": {**STRING, "description": "shown once"}, "api_key_id": STRING},
+                ["api_key", "api_key_id"],
+            ),
+        ]
+    },
+    "MerchantCreate": _obj(
+        {
+            "name": NAME,
+            "contact_email": {"type": "string", "format": "email"},
+            "seat_licenses": {"type": "integer", "minimum": 0, "maximum": 100000, "default": 0},
+        },
+        ["name", "contact_email"],
+    ),
+    "MerchantUpdate": _obj(
+        {
+            "name": NAME,
+            "contact_email": {"type": "string", "format": "email"},
+            "seat_licenses": {"type": "integer", "minimum": 0, "maximum": 100000},
+        }
+    ),
+    "ApiKey": _obj(
+        {"key_id": STRING, "name": _nullable(STRING), "prefix": STRING, "created_at": TIMESTAMP},
+        ["key_id", "name", "prefix", "created_at"],
+    ),
+    "ApiKeyCreated": {
+        "allOf": [_ref("ApiKey"), _obj({"api_key": {**STRING, "description": "shown once"}}, ["api_key"])]
+    },
+    "ApiKeyCreate": _obj({"name": NAME}),
+    "SkillRequirement": _obj(
+        {"name": STRING, "min_proficiency": {"type": "integer", "minimum": 1, "maximum": 5, "default": 1}},
+        ["name"],
+    ),
+    "Overflow": _nullable(
+        _obj(
+            {"type": {"type": "string", "enum": ["queue", "legacy_trunk"]}, "target": STRING},
+            ["type", "target"],
+        )
+    ),
+    "Queue": _obj(
+        {
+            "queue_id": STRING,
+            "name": STRING,
+            "skills": {"type": "array", "items": _ref("SkillRequirement")},
+            "priority": INTEGER,
+            "strategy": STRING,
+            "max_wait_seconds": INTEGER,
+            "overflow": _ref("Overflow"),
+            "wrap_up_seconds": INTEGER,
+            "created_at": TIMESTAMP,
+        },
+        [
+            "queue_id",
+            "name",
+            "skills",
+            "priority",
+            "strategy",
+            "max_wait_seconds",
+            "overflow",
+            "wrap_up_seconds",
+        ],
+    ),
+    "QueueUpdate": _obj(
+        {
+            "name": NAME,
+            "skills": {"type": "array", "items": _ref("SkillRequirement"), "maxItems": 50},
+            "priority": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5},
+            "strategy": {
+                "type": "string",
+                "enum": ["longest_idle", "round_robin", "most_skilled"],
+                "default": "longest_idle",
+            },
+            "max_wait_seconds": {"type": "integer", "minimum": 1, "maximum": 7200, "default": 300},
+            "overflow": _ref("Overflow"),
+            "wrap_up_seconds": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 0},
+        }
+    ),
+    "QueueCreate": {"allOf": [_ref("QueueUpdate"), {"type": "object", "required": ["name"]}]},
+    "QueueStats": _obj(
+        {
+            "queue_id": STRING,
+            "day": {"type": "string", "description": "UTC date the counters cover"},
+            "waiting": INTEGER,
+            "oldest_wait_seconds": INTEGER,
+            "agents": {"type": "object", "additionalProperties": INTEGER},
+            "offered": INTEGER,
+            "answered": INTEGER,
+            "abandoned": {**INTEGER, "description": "callers who hung up while waiting"},
+            "timed_out": {**INTEGER, "description": "callers the queue gave up on at max wait"},
+        },
+        ["waiting", "oldest_wait_seconds", "agents", "offered", "answered", "abandoned", "timed_out"],
+    ),
+    "Number": _obj(
+        {"number": STRING, "queue_id": _nullable(STRING), "created_at": TIMESTAMP}, ["number", "queue_id"]
+    ),
+    "NumberCreate": _obj(
+        {"number": {"type": "string", "pattern": E164_PATTERN}, "queue_id": STRING}, ["number", "queue_id"]
+    ),
+    "SeatSkill": _obj(
+        {"name": STRING, "proficiency": {"type": "integer", "minimum": 1, "maximum": 5}},
+        ["name", "proficiency"],
+    ),
+    "Seat": _obj(
+        {
+            "seat_id": STRING,
+            "display_name": STRING,
+            "skills": {"type": "array", "items": _ref("SeatSkill")},
+            "queue_ids": {"type": "array", "items": STRING},
+            "ring_timeout_seconds": RING_TIMEOUT,
+            "sip_username": STRING,
+            "state": {"type": "string", "enum": AGENT_STATES},
+            "created_at": TIMESTAMP,
+        },
+        ["seat_id", "display_name", "skills", "queue_ids", "ring_timeout_seconds", "sip_username", "state"],
+    ),
+    "SipCredentials": _obj(
+        {
+            "username": STRING,
+            "password": {**STRING, "description": "shown once; only digest HA1 values are stored"},
+            "domain": STRING,
+            "registrar": STRING,
+        },
+        ["username", "password", "domain", "registrar"],
+    ),
+    "SeatCreated": {"allOf": [_ref("Seat"), _obj({"sip": _ref("SipCredentials")}, ["sip"])]},
+    "SeatUpdate": _obj(
+        {
+            "display_name": NAME,
+            "skills": {"type": "array", "items": _ref("SeatSkill"), "maxItems": 50},
+            "queue_ids": {"type": "array", "items": STRING, "maxItems": 50},
+            "ring_timeout_seconds": RING_TIMEOUT,
+        }
+    ),
+    "SeatCreate": {"allOf": [_ref("SeatUpdate"), {"type": "object", "required": ["display_name"]}]},
+    "SeatState": _obj(
+        {
+            "seat_id": STRING,
+            "state": {"type": "string", "enum": AGENT_STATES},
+            "reason": _nullable(STRING),
+            "since": TIMESTAMP,
+            "contact_id": _nullable(STRING),
+            "version": INTEGER,
+        },
+        ["seat_id", "state", "reason", "since", "version"],
+    ),
+    "SeatStateChange": _obj(
+        {
+            "state": {"type": "string", "enum": list(values.API_SETTABLE_AGENT_STATES)},
+            "reason": _nullable(
+                {"type": "string", "maxLength": 64, "description": "required with not_ready"}
+            ),
+        },
+        ["state"],
+    ),
+    "SeatRelease": _obj(
+        {
+            "state": {
+                "type": "string",
+                "enum": list(values.API_SETTABLE_AGENT_STATES),
+                "default": "not_ready",
+            },
+            "reason": _nullable(
+                {"type": "string", "maxLength": 64, "description": "with not_ready; default forced_release"}
+            ),
+        }
+    ),
+    "Trunk": _obj(
+        {
+            "trunk_id": STRING,
+            "name": STRING,
+            "source_cidrs": {"type": "array", "items": STRING},
+            "legacy": {"type": "boolean"},
+            "created_at": TIMESTAMP,
+        },
+        ["trunk_id", "name", "source_cidrs", "legacy"],
+    ),
+    "TrunkUpdate": _obj(
+        {
+            "name": NAME,
+            "source_cidrs": {
+                "type": "array",
+                "items": STRING,
+                "minItems": 1,
+                "maxItems": 50,
+                "description": "IPv4 or IPv6 CIDR blocks; wider than /8 (IPv4) or /32 (IPv6) needs allow_world_open",
+            },
+            "legacy": {"type": "boolean", "default": False},
+            "allow_world_open": {
+                "type": "boolean",
+                "default": False,
+                "description": "accept source_cidrs wider than one carrier's network (calls from anywhere)",
+            },
+        }
+    ),
+    "TrunkCreate": {"allOf": [_ref("TrunkUpdate"), {"type": "object", "required": ["name", "source_cidrs"]}]},
+}
+
+for _name in ("Merchant", "ApiKey", "Queue", "Number", "Seat", "Trunk"):
+    SCHEMAS[f"{_name}Page"] = _obj(
+        {"items": {"type": "array", "items": _ref(_name)}, "next_token": _nullable(STRING)},
+        ["items", "next_token"],
+    )
+
+PATH_PARAMETERS: dict[str, Schema] = {
+    "merchant_id": {"type": "string", "pattern": ID_PATTERN},
+    "queue_id": {"type": "string", "pattern": ID_PATTERN},
+    "seat_id": {"type": "string", "pattern": ID_PATTERN},
+    "key_id": {"type": "string", "pattern": ID_PATTERN},
+    "trunk_id": {"type": "string", "pattern": ID_PATTERN},
+    "number": {"type": "string", "pattern": E164_PATTERN, "description": "E.164, e.g. +14155550100"},
+}
+
+PAGE_PARAMETERS: list[Schema] = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+    },
+    {"name": "next_token", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 2048}},
+]
+
+IDEMPOTENCY_PARAMETER: Schema = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key returns the first result and creates nothing twice.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
