@@ -48,7 +48,7 @@ of a call or of a wrap-up); the seat stream (``events.available_seats_in``, read
 ``functions/agent_events``) or ``endings`` itself calls ``dequeue.Dequeue.agent_available``, which
 picks the contact and claims it with ``offers.Offers.claim`` (the contact is now OFFERED, the seat
 RESERVED). The edge task holding the caller polls ``fleet.Fleet.pending_offers`` (the routing
-function's ``pending_offers``, from ``sip_edge/app/queue_hold.py``) and rings the agent; the ring's
+function's ``pending_offers``, from ``sip_edge/app/calls/queue_hold.py``) and rings the agent; the ring's
 result comes back to ``answers``.
 """
 
