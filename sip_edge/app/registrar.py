@@ -134,8 +134,9 @@ class Registrar:
         username = self._username(request)
         if username is None:
             return Reply(400, "Bad To", headers=(_warning("To must be a sip: URI with a user part"),))
-        if self.limiter.is_locked(source, username):
-            return None  # dropped: a locked-out guesser gets no verdict at all
+        refusal = self.limiter.refusal(source, username)
+        if refusal is not None:
+            return refusal  # locked out: the same answer whatever the password, no digest work
         authorization = request.headers.get(self.auth.credentials_header)
         if authorization is None:
             return self._challenge(request, (source, username))
@@ -176,8 +177,9 @@ class Registrar:
         self, request: Request, flow: Flow, username: str, authorization: str
     ) -> Reply | None:
         ha1s = await self.credentials.get(username)
-        if self.limiter.is_locked(flow.remote[0], username):
-            return None  # locked while this request waited for the credentials (a burst of guesses)
+        refusal = self.limiter.refusal(flow.remote[0], username)
+        if refusal is not None:
+            return refusal  # locked while this request waited for the credentials (a burst of guesses)
         return await _settle(self._verify(request, flow, username, authorization, ha1s))
 
     def _verify(
@@ -220,7 +222,7 @@ class Registrar:
                 "REGISTER auth failed from %s (%s)%s",
                 source,
                 result.reason or "identity mismatch",
-                "; source locked out" if locked else "",
+                f"; {locked} locked out" if locked else "",
             )
             # The same answer for an unknown user and a wrong password: nothing tells them apart.
             return Reply(403, "Forbidden")
@@ -334,6 +336,9 @@ class Registrar:
 
 
 def _facts_of(contact: NameAddr) -> _ContactFacts:
+    if contact.sip_uri is None:
+        # A mailto: or tel: binding could never be called: refused (400), not stored.
+        raise SipParseError("Contact must be a sip: or sips: URI")
     instance = contact.params.get("+sip.instance")
     uri = str(contact.uri)
     reg_id = contact.params.get("reg-id")

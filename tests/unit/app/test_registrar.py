@@ -197,8 +197,10 @@ def test_repeated_failures_lock_out_the_source_but_not_others(world) -> None:  #
     attacker = FakeFlow("203.0.113.9")
     for _ in range(3):
         register_with_auth(registrar, "alice", "guess", flow=attacker)
-    # Locked out: no answer at all, even to a fresh REGISTER.
-    assert run(registrar.register(register("alice"), attacker)) is None
+    # Locked out: 403 with a Warning, even to a fresh REGISTER, and no digest checked.
+    locked = run(registrar.register(register("alice"), attacker))
+    assert locked is not None and locked.status == 403
+    assert "too many failed attempts" in dict(locked.headers)["Warning"]
     ok = register_with_auth(registrar, "bob", "hunter2", flow=FakeFlow("198.51.100.20"))
     assert ok is not None and ok.status == 200
 
@@ -348,7 +350,8 @@ def test_a_guesser_behind_a_shared_address_does_not_lock_out_its_neighbours(worl
     office = FakeFlow("203.0.113.50")
     for _ in range(3):
         register_with_auth(registrar, "alice", "guess", flow=office)
-    assert run(registrar.register(register("alice"), office)) is None  # alice from there: locked
+    locked = run(registrar.register(register("alice"), office))  # alice from there: locked
+    assert locked is not None and locked.status == 403
     ok = register_with_auth(registrar, "bob", "hunter2", flow=office)  # bob, same address: fine
     assert ok is not None and ok.status == 200
 
@@ -370,15 +373,17 @@ def test_credentials_replayed_from_another_address_are_rechallenged_not_counted(
     assert ok is not None and ok.status == 200
 
 
-def test_a_source_guessing_many_accounts_is_locked_as_a_whole() -> None:
+def test_a_source_guessing_many_accounts_is_locked_for_users_not_proven_there() -> None:
     clock = Clock()
     limiter = FailedAuthLimiter(max_failures=10, max_source_failures=5, now=clock)
     for index in range(5):
         limiter.record_failure("203.0.113.7", f"user{index}")
-    assert limiter.is_locked("203.0.113.7", "someone-else")
-    assert not limiter.is_locked("203.0.113.8", "user0")
+    refusal = limiter.refusal("203.0.113.7", "someone-else")
+    assert refusal is not None and refusal.status == 503
+    assert dict(refusal.headers)["Retry-After"] == "300"
+    assert limiter.refusal("203.0.113.8", "user0") is None
     clock.t += 301
-    assert not limiter.is_locked("203.0.113.7", "someone-else")
+    assert limiter.refusal("203.0.113.7", "someone-else") is None
 
 
 def test_a_seat_in_memory_is_answered_without_a_coroutine(world) -> None:  # type: ignore[no-untyped-def]
