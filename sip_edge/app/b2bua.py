@@ -11,6 +11,7 @@
   being set up (PRACK, an early BYE) or the bridge; a dialog this task does not hold is read from
   the table (the task that set it up is gone) and handled the same way. Unknown: 481.
 - an INVITE without a To tag: a new call (`CallSetup`: trunk check, routing, agents).
+- BYE, UPDATE, INFO or PRACK outside any dialog: 481.
 - anything else is not a call: `NOT_MINE`, for the policy to answer.
 """
 
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
+import secrets
 from typing import Final
 
 from sip_edge.app.bridge import Bridge
@@ -27,7 +30,7 @@ from sip_edge.app.calls import CallSetup
 from sip_edge.app.dialogs import call_id_alias
 from sip_edge.app.edge_registry import decode_flow
 from sip_edge.app.legs import CALLER, new_dialog_key, parse_contact_user
-from sip_edge.sip.message import Request, Response, SipParseError, parse_name_addr
+from sip_edge.sip.message import Request, Response, SipParseError, Via, parse_name_addr
 from sip_edge.sip.stack import AckContext, HandlerResult, Reply, flow_of
 from sip_edge.sip.transaction import MAGIC_COOKIE, ServerInviteTransaction, ServerTransaction
 from sip_edge.sip.transport import Flow
@@ -46,6 +49,19 @@ NOT_MINE: Final = _NotMine()
 # Branches of requests this task relays for another's call start with this, so their responses
 # (which match no transaction here) are recognised and passed back rather than dropped.
 _RELAY_BRANCH = MAGIC_COOKIE + "sbr"
+# Methods that only exist inside a dialog (or an INVITE transaction): outside one they get 481.
+_DIALOG_ONLY = frozenset(("BYE", "UPDATE", "INFO", "PRACK"))
+_RELAY_KEY = secrets.token_bytes(16)
+
+
+def _relay_branch(upstream: Via, call_id: str) -> str:
+    """Our branch for a request relayed from `upstream`, keyed (under a secret of this process)
+    on the upstream's branch and on the address its responses go back to, which the stack wrote
+    from the packet's source: a response naming any other address is not passed on."""
+    mark = (
+        f"{upstream.branch or call_id}|{upstream.received or upstream.host}|{upstream.rport}|{upstream.port}"
+    )
+    return _RELAY_BRANCH + hmac.new(_RELAY_KEY, mark.encode(), hashlib.sha256).hexdigest()[:20]
 
 
 class B2bua:
@@ -78,6 +94,8 @@ class B2bua:
             return self._in_dialog(transaction, request, *target)
         if method == "INVITE" and isinstance(transaction, ServerInviteTransaction):
             return self._new_call(transaction, request)
+        if method in _DIALOG_ONLY:
+            return Reply(481)  # §12.2.2: a request of a dialog that does not exist
         return NOT_MINE
 
     @staticmethod
@@ -205,8 +223,7 @@ class B2bua:
         transport = stack.transport_for(destination.transport)
         # Stateless (§16.11): the branch is a function of the incoming one, so a retransmission,
         # the CANCEL and the ACK of a non-2xx get the branch the phone matches to the INVITE.
-        incoming = request.top_via.branch or request.call_id
-        branch = _RELAY_BRANCH + hashlib.sha256(incoming.encode()).hexdigest()[:20]
+        branch = _relay_branch(request.top_via, request.call_id)
         host, port = transport.sent_by
         request.headers.add(
             "Via", f"SIP/2.0/{transport.name} {host}:{port};branch={branch};rport", first=True
@@ -225,6 +242,8 @@ class B2bua:
         if len(vias) < 2 or not (vias[0].branch or "").startswith(_RELAY_BRANCH):
             return
         upstream = vias[1]
+        if vias[0].branch != _relay_branch(upstream, response.call_id):
+            return  # not a Via we relayed: a forged response must not aim us at an address
         response.headers.pop_first("Via")
         host = upstream.received or upstream.host
         rport = upstream.rport

@@ -426,3 +426,20 @@ def test_a_retransmitted_register_keeps_the_sha256_first_offer(world) -> None:  
     # A new REGISTER without credentials still means it could not use SHA-256.
     retry = run(registrar.register(register("alice", cseq=8), flow))
     assert retry is not None and len([n for n, _ in retry.headers if n == "WWW-Authenticate"]) == 1
+
+
+@pytest.mark.parametrize("contact", ["<mailto:alice@example.com>", "<tel:+14155550100>"])
+def test_a_contact_that_is_not_a_sip_uri_is_refused_with_400_and_a_warning(world, contact: str) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    reply = register_with_auth(registrar, "alice", "s3cret", contact=contact)
+    assert reply is not None and reply.status == 400
+    assert "sip: or sips:" in dict(reply.headers)["Warning"]
+    assert registrar.location.current(f"sip:alice@{DOMAIN}") == []
+
+
+def test_a_sips_contact_is_stored(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    reply = register_with_auth(registrar, "alice", "s3cret", contact="<sips:alice@10.0.0.5:5061>")
+    assert reply is not None and reply.status == 200
+    (binding,) = registrar.location.current(f"sip:alice@{DOMAIN}")
+    assert binding.contact_uri == "sips:alice@10.0.0.5:5061"

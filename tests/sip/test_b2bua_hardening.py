@@ -1,0 +1,159 @@
+"""B2BUA corner cases on real loopback UDP: challenges across the bridge, CANCEL's To tag,
+requests of dialogs that do not exist, and forged responses to the flow owner's relay."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from contact_center.services.routing_decisions import Queue
+from sip_edge.sip.message import Request, parse_message
+from sip_edge.sip.transaction import build_cancel
+from tests.sip.b2bua_support import AUDIO_SDP, HOST, FakeRouting, Phone, connect_to, running_edge
+from tests.sip.test_b2bua_calls import NUMBER, answered_call, run
+
+CHALLENGE = 'Digest realm="carrier.example", nonce="4d7a1b2c", algorithm=MD5, qop="auth"'
+CREDENTIALS = (
+    'Digest username="edge", realm="carrier.example", nonce="4d7a1b2c", uri="sip:x@carrier.example", '
+    'response="6629fae49393a05397450978507c4ef1", algorithm=MD5, qop=auth, nc=00000001, cnonce="0a4f113b"'
+)
+
+
+def test_a_carriers_407_to_an_agents_reinvite_reaches_the_agent_with_its_challenge() -> None:
+    async def scenario() -> None:
+        caller, agent = await Phone.open("carrier"), await Phone.open("agent")
+        routing = FakeRouting()
+        routing.new_contact_answer = connect_to(agent)
+        async with running_edge(routing) as edge:
+            _invite, _ok, agent_invite, agent_ok = await answered_call(edge, caller, agent)
+            # Given the agent puts the call on hold, and the carrier challenges the re-INVITE,
+            agent.in_dialog("INVITE", agent_invite, agent_ok, edge.address, uas=True, body=AUDIO_SDP)
+            reinvite, source = await caller.request("INVITE")
+            caller.answer(reinvite, source, 407, headers=(("Proxy-Authenticate", CHALLENGE),))
+            # When the 407 is relayed to the agent,
+            relayed = await agent.response("INVITE", 407, final=True)
+            # Then it carries the challenge the agent must answer,
+            assert relayed.headers.get("Proxy-Authenticate") == CHALLENGE
+            # and the agent's answer to it reaches the carrier.
+            agent.in_dialog(
+                "INVITE",
+                agent_invite,
+                agent_ok,
+                edge.address,
+                uas=True,
+                body=AUDIO_SDP,
+                headers=(("Proxy-Authorization", CREDENTIALS),),
+            )
+            again, _ = await caller.recv(
+                lambda m: (
+                    isinstance(m, Request)
+                    and m.method == "INVITE"
+                    and m is not reinvite
+                    and m.cseq[0] > reinvite.cseq[0]
+                )
+            )
+            assert isinstance(again, Request)
+            assert again.headers.get("Proxy-Authorization") == CREDENTIALS
+        caller.close()
+        agent.close()
+
+    run(scenario)
+
+
+def test_the_200_to_a_cancel_carries_the_to_tag_of_the_182_and_the_487() -> None:
+    async def scenario() -> None:
+        caller = await Phone.open("carrier")
+        routing = FakeRouting()
+        routing.new_contact_answer = Queue("?", "q1", 60, deadline_ms=2**42)
+        async with running_edge(routing) as edge:
+            invite = caller.invite(edge.address, NUMBER)
+            queued = await caller.response("INVITE", 182)
+            caller.send(build_cancel(invite), edge.address)
+            cancelled = await caller.response("CANCEL", final=True)
+            terminated = await caller.response("INVITE", final=True)
+            assert (cancelled.status, terminated.status) == (200, 487)
+            assert queued.to.tag is not None
+            assert cancelled.to.tag == queued.to.tag == terminated.to.tag
+        caller.close()
+
+    run(scenario)
+
+
+def out_of_dialog(method: str, phone: Phone, edge: tuple[str, int]) -> bytes:
+    return (
+        f"{method} sip:{NUMBER}@{edge[0]}:{edge[1]} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {HOST}:{phone.port};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+        f"From: <sip:+4930123@{HOST}>;tag={phone.tag}\r\n"
+        f"To: <sip:{NUMBER}@{edge[0]}>\r\n"
+        f"Call-ID: {secrets.token_hex(8)}\r\n"
+        f"CSeq: 1 {method}\r\n"
+        "Max-Forwards: 70\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_in_dialog_methods_outside_any_dialog_get_481_not_501() -> None:
+    async def scenario() -> None:
+        phone = await Phone.open("stranger")
+        async with running_edge(FakeRouting()) as edge:
+            statuses = {}
+            for method in ("INFO", "UPDATE", "BYE", "PRACK"):
+                phone.send(out_of_dialog(method, phone, edge.address), edge.address)
+                statuses[method] = (await phone.response(method, final=True)).status
+            assert statuses == {"INFO": 481, "UPDATE": 481, "BYE": 481, "PRACK": 481}
+        phone.close()
+
+    run(scenario)
+
+
+def test_a_forged_response_cannot_make_the_relay_send_it_to_another_address() -> None:
+    """The flow owner passes responses of requests it relayed back to the Via below its own; a
+    response it never relayed, with a second Via naming a third party, goes nowhere."""
+
+    async def scenario() -> None:
+        attacker, third = await Phone.open("attacker"), await Phone.open("third-party")
+        async with running_edge(FakeRouting()) as edge:
+            forged = (
+                "SIP/2.0 200 OK\r\n"
+                f"Via: SIP/2.0/UDP {HOST}:{edge.port};branch=z9hG4bKsbr{secrets.token_hex(10)}\r\n"
+                f"Via: SIP/2.0/UDP {HOST}:{third.port};branch=z9hG4bK{secrets.token_hex(8)}\r\n"
+                f"From: <sip:a@{HOST}>;tag=1\r\nTo: <sip:b@{HOST}>;tag=2\r\n"
+                f"Call-ID: {secrets.token_hex(8)}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+            ).encode()
+            assert parse_message(forged)
+            attacker.send(forged, edge.address)
+            try:
+                message, _ = await third.recv(timeout=0.5)
+            except TimeoutError:
+                message = None
+            assert message is None
+        attacker.close()
+        third.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_a_response_to_a_relayed_request_still_travels_back_upstream() -> None:
+    """The counterpart of the forged-response test: the relay's own branch is recognised."""
+
+    async def scenario() -> None:
+        upstream, phone = await Phone.open("other-task"), await Phone.open("phone")
+        async with running_edge(FakeRouting()) as edge:
+            request = (
+                f"INFO sip:agent@{HOST}:{phone.port} SIP/2.0\r\n"
+                f"Route: <sip:{HOST}:{edge.port};lr;flow=udp~{HOST}~{phone.port}>\r\n"
+                f"Via: SIP/2.0/UDP {HOST}:{upstream.port};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+                f"From: <sip:edge-b@{HOST}>;tag=1\r\nTo: <sip:agent@{HOST}>;tag=2\r\n"
+                f"Call-ID: {secrets.token_hex(8)}\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
+                "Content-Length: 0\r\n\r\n"
+            ).encode()
+            upstream.send(request, edge.address)
+            relayed, source = await phone.request("INFO")
+            assert len(relayed.vias) == 2
+            phone.answer(relayed, source, 200)
+            answer = await upstream.response("INFO", 200)
+            assert len(answer.vias) == 1 and answer.top_via.port == upstream.port
+        upstream.close()
+        phone.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
