@@ -9,7 +9,15 @@ import secrets
 from contact_center.services.routing_decisions import Queue
 from sip_edge.sip.message import Request, parse_message
 from sip_edge.sip.transaction import build_cancel
-from tests.sip.b2bua_support import AUDIO_SDP, HOST, FakeRouting, Phone, connect_to, running_edge
+from tests.sip.b2bua_support import (
+    AUDIO_SDP,
+    HOST,
+    FakeRouting,
+    Phone,
+    StaticTrunks,
+    connect_to,
+    running_edge,
+)
 from tests.sip.test_b2bua_calls import NUMBER, answered_call, run
 
 CHALLENGE = 'Digest realm="carrier.example", nonce="4d7a1b2c", algorithm=MD5, qop="auth"'
@@ -157,3 +165,43 @@ def test_a_response_to_a_relayed_request_still_travels_back_upstream() -> None:
         phone.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_a_malformed_invite_from_outside_the_trunks_gets_400_before_any_source_check() -> None:
+    """RFC 4475 scalar02's overlarge CSeq, on an INVITE from an address that is no trunk: the
+    message is validated first (400), the trunk check (403) never sees it."""
+
+    async def scenario() -> None:
+        routing = FakeRouting()
+        loop = asyncio.get_running_loop()
+        async with running_edge(routing, trunks=StaticTrunks(("10.0.0.0/8",))) as edge:
+            received: asyncio.Queue[bytes] = asyncio.Queue()
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Raw(received), local_addr=(HOST, 0), remote_addr=edge.address
+            )
+            port = transport.get_extra_info("sockname")[1]
+            transport.sendto(
+                (
+                    f"INVITE sip:{NUMBER}@{HOST} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP {HOST}:{port};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+                    f"From: <sip:+4930123@{HOST}>;tag=1\r\nTo: <sip:{NUMBER}@{HOST}>\r\n"
+                    f"Call-ID: {secrets.token_hex(8)}\r\nCSeq: 36893488147419103232 INVITE\r\n"
+                    "Max-Forwards: 300\r\nContent-Length: 0\r\n\r\n"
+                ).encode()
+            )
+            answer = await asyncio.wait_for(received.get(), 5)
+            transport.close()
+        assert answer.startswith(b"SIP/2.0 400 ")
+        assert routing.log == []
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+class _Raw(asyncio.DatagramProtocol):
+    """Bytes as they come: the 400 echoes a CSeq no parser accepts."""
+
+    def __init__(self, queue: asyncio.Queue[bytes]) -> None:
+        self.queue = queue
+
+    def datagram_received(self, data: bytes, addr: tuple[object, ...]) -> None:
+        self.queue.put_nowait(data)
