@@ -176,7 +176,10 @@ class Registrar:
     async def _verify_after_loading(
         self, request: Request, flow: Flow, username: str, authorization: str
     ) -> Reply | None:
-        ha1s = await self.credentials.get(username)
+        try:
+            ha1s = await self.credentials.get(username)
+        except Exception as exc:  # the data layer is down: "try later", not a crash
+            return _store_unavailable("credentials", exc)
         refusal = self.limiter.refusal(flow.remote[0], username)
         if refusal is not None:
             return refusal  # locked while this request waited for the credentials (a burst of guesses)
@@ -201,7 +204,10 @@ class Registrar:
         self, request: Request, flow: Flow, username: str, authorization: str
     ) -> Reply | None:
         # A password rotated moments ago: read the credentials once more before refusing.
-        ha1s = await self.credentials.get(username, force=True)
+        try:
+            ha1s = await self.credentials.get(username, force=True)
+        except Exception as exc:
+            return _store_unavailable("credentials", exc)
         result = self.auth.verify(
             authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s, client=flow.remote[0]
         )
@@ -233,7 +239,10 @@ class Registrar:
         return self._update_bindings_after_loading(request, flow, aor)
 
     async def _update_bindings_after_loading(self, request: Request, flow: Flow, aor: str) -> Reply:
-        await self.location.ensure_loaded(aor)
+        try:
+            await self.location.ensure_loaded(aor)
+        except Exception as exc:
+            return _store_unavailable("bindings", exc)
         return self._update_bindings(request, flow, aor)
 
     def _challenge(self, request: Request, client: ClientKey, *, stale: bool = False) -> Reply:
@@ -333,6 +342,11 @@ class Registrar:
             self._date_second = second
             self._date_text = formatdate(second, usegmt=True)
         return self._date_text
+
+
+def _store_unavailable(what: str, error: Exception) -> Reply:
+    log.warning("REGISTER answered 503: cannot read %s (%s)", what, error)
+    return Reply(503, headers=(("Retry-After", "5"), _warning(f"{what} unavailable, try again shortly")))
 
 
 def _facts_of(contact: NameAddr) -> _ContactFacts:

@@ -443,3 +443,28 @@ def test_a_sips_contact_is_stored(world) -> None:  # type: ignore[no-untyped-def
     assert reply is not None and reply.status == 200
     (binding,) = registrar.location.current(f"sip:alice@{DOMAIN}")
     assert binding.contact_uri == "sips:alice@10.0.0.5:5061"
+
+
+class DownStore:
+    def ha1s(self, username: str) -> Mapping[str, str] | None:
+        raise ConnectionError("table unreachable")
+
+
+def test_register_while_the_credential_store_is_down_gets_503_with_retry_after_not_500() -> None:
+    clock = Clock()
+    registrar = Registrar(
+        RegistrarSettings(domain=DOMAIN),
+        DigestAuthenticator(KEY, DOMAIN, now=clock),
+        CredentialCache(DownStore(), now=clock),
+        LocationService(Store(), now=clock),
+        FailedAuthLimiter(now=clock),
+        edge_task_id="edge-a",
+        now=clock,
+    )
+    challenge = run(registrar.register(register("alice"), FakeFlow()))
+    assert challenge is not None and challenge.status == 401
+    reply = run(
+        registrar.register(register("alice", authorization=answer(challenge, "alice", "x")), FakeFlow())
+    )
+    assert reply is not None and reply.status == 503
+    assert dict(reply.headers)["Retry-After"] == "5"
