@@ -20,7 +20,7 @@ from sip_edge.app.call_services import ALLOW, CallServices, RoutingPort
 from sip_edge.app.credentials import CredentialCache, CredentialSource
 from sip_edge.app.dialogs import DialogBook, DialogStore, MemoryDialogStore
 from sip_edge.app.edge import EdgePolicy
-from sip_edge.app.edge_registry import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
+from sip_edge.app.edge_registry import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses, use_flow_key
 from sip_edge.app.keepalive import NatKeepAlive
 from sip_edge.app.location import BindingStore, LocationService
 from sip_edge.app.metrics import CallCounters, MetricsPublisher, metrics_publisher
@@ -64,6 +64,7 @@ class ContactCenterPolicy(EdgePolicy):
         super().__init__()
         self._shared_nonces = bool(config.nonce_key)
         key = config.nonce_key.encode() if config.nonce_key else secrets.token_bytes(32)
+        use_flow_key(key)
         self.stack = stack
         self.config = config
         self.location = LocationService(bindings)

@@ -7,6 +7,7 @@ import asyncio
 import secrets
 
 from contact_center.services.routing_decisions import Queue
+from sip_edge.app.edge_registry import encode_flow
 from sip_edge.sip.message import Request, parse_message
 from sip_edge.sip.transaction import build_cancel
 from tests.sip.b2bua_support import (
@@ -149,7 +150,7 @@ def test_a_response_to_a_relayed_request_still_travels_back_upstream() -> None:
         async with running_edge(FakeRouting()) as edge:
             request = (
                 f"INFO sip:agent@{HOST}:{phone.port} SIP/2.0\r\n"
-                f"Route: <sip:{HOST}:{edge.port};lr;flow=udp~{HOST}~{phone.port}>\r\n"
+                f"Route: <sip:{HOST}:{edge.port};lr;flow={encode_flow('UDP', f'{HOST}:{phone.port}')}>\r\n"
                 f"Via: SIP/2.0/UDP {HOST}:{upstream.port};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
                 f"From: <sip:edge-b@{HOST}>;tag=1\r\nTo: <sip:agent@{HOST}>;tag=2\r\n"
                 f"Call-ID: {secrets.token_hex(8)}\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
@@ -205,3 +206,33 @@ class _Raw(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[object, ...]) -> None:
         self.queue.put_nowait(data)
+
+
+def test_a_route_with_a_forged_flow_token_is_not_relayed() -> None:
+    """Anyone can name the edge in a Route; only a flow token signed with the fleet's key makes it
+    relay, so the edge cannot be made to send SIP to an address of the sender's choosing."""
+
+    async def scenario() -> None:
+        sender, target = await Phone.open("sender"), await Phone.open("target")
+        async with running_edge(FakeRouting()) as edge:
+            for token in (f"udp~{HOST}~{target.port}", f"udp~{HOST}~{target.port}~{'0' * 20}"):
+                request = (
+                    f"INFO sip:agent@{HOST}:{target.port} SIP/2.0\r\n"
+                    f"Route: <sip:{HOST}:{edge.port};lr;flow={token}>\r\n"
+                    f"Via: SIP/2.0/UDP {HOST}:{sender.port};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+                    f"From: <sip:x@{HOST}>;tag=1\r\nTo: <sip:agent@{HOST}>;tag=2\r\n"
+                    f"Call-ID: {secrets.token_hex(8)}\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
+                    "Content-Length: 0\r\n\r\n"
+                ).encode()
+                sender.send(request, edge.address)
+                answer = await sender.response("INFO", final=True)
+                assert answer.status == 400
+            try:
+                message, _ = await target.recv(timeout=0.5)
+            except TimeoutError:
+                message = None
+            assert message is None
+        sender.close()
+        target.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
