@@ -25,9 +25,10 @@ from typing import Protocol, runtime_checkable
 from sip_edge.config import EdgeConfig
 from sip_edge.sip.message import Request
 from sip_edge.sip.stack import AckContext, HandlerResult, Reply, SipStack
+from sip_edge.sip.stream import StreamTransport, server_ssl_context
 from sip_edge.sip.timers import AsyncioClock
 from sip_edge.sip.transaction import ServerTransaction
-from sip_edge.sip.transport import StreamTransport, UdpTransport, server_ssl_context
+from sip_edge.sip.transport import UdpTransport
 
 __all__ = ["Edge", "EdgePolicy", "Listener", "PolicyFactory", "RequestPolicy", "build_edge", "run", "serve"]
 

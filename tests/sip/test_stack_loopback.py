@@ -13,18 +13,16 @@ import pytest
 
 from sip_edge.sip.message import Headers, Request, generate_branch, generate_call_id, generate_tag
 from sip_edge.sip.stack import AckContext, Destination, Reply, SipStack
+from sip_edge.sip.stream import StreamTransport, client_ssl_context, server_ssl_context
 from sip_edge.sip.timers import AsyncioClock, Timers
 from sip_edge.sip.transaction import ServerTransaction, TransactionError, TransactionTimeoutError
 from sip_edge.sip.transport import (
     Address,
     Resolver,
     SendGuard,
-    StreamTransport,
     UdpTransport,
     allow_all,
-    client_ssl_context,
     loopback_only,
-    server_ssl_context,
 )
 from tests.sip.conftest import HOST, write_self_signed
 
