@@ -61,7 +61,10 @@ def _relay_branch(upstream: Via, call_id: str) -> str:
     mark = (
         f"{upstream.branch or call_id}|{upstream.received or upstream.host}|{upstream.rport}|{upstream.port}"
     )
-    return _RELAY_BRANCH + hmac.new(_RELAY_KEY, mark.encode(), hashlib.sha256).hexdigest()[:20]
+    return (
+        _RELAY_BRANCH
+        + hmac.new(_RELAY_KEY, mark.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:20]
+    )
 
 
 class B2bua:

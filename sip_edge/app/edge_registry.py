@@ -85,7 +85,7 @@ def use_flow_key(fleet_key: bytes) -> None:
 
 
 def _flow_mac(text: str) -> str:
-    return hmac.new(_flow_key, text.encode(), hashlib.sha256).hexdigest()[:20]
+    return hmac.new(_flow_key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:20]
 
 
 def encode_flow(transport: str, received: str) -> str:

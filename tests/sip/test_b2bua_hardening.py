@@ -236,3 +236,37 @@ def test_a_route_with_a_forged_flow_token_is_not_relayed() -> None:
         target.close()
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_in_dialog_requests_with_a_non_utf8_call_id_get_481_not_500() -> None:
+    """Found by the SIP fuzzer: the Call-ID alias of the stored dialog hashed the Call-ID as
+    UTF-8, and a byte that is not raised inside the handler (500)."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        async with running_edge(FakeRouting()) as edge:
+            received: asyncio.Queue[bytes] = asyncio.Queue()
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Raw(received), local_addr=(HOST, 0), remote_addr=edge.address
+            )
+            port = transport.get_extra_info("sockname")[1]
+            statuses = []
+            for method in ("INVITE", "BYE", "INFO"):
+                transport.sendto(
+                    (
+                        f"{method} sip:{NUMBER}@{HOST} SIP/2.0\r\n"
+                        f"Via: SIP/2.0/UDP {HOST}:{port};branch=z9hG4bK{secrets.token_hex(8)};rport\r\n"
+                        f"From: <sip:+4930123@{HOST}>;tag=1\r\nTo: <sip:{NUMBER}@{HOST}>;tag=2\r\n"
+                    ).encode()
+                    + b"Call-ID: w\x9d\xffinv@192.0.2.1\r\n"
+                    + f"CSeq: 1 {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n".encode()
+                )
+                while True:
+                    answer = await asyncio.wait_for(received.get(), 5)
+                    if not answer.startswith(b"SIP/2.0 100 "):
+                        break
+                statuses.append(int(answer.split(b" ", 2)[1]))
+            transport.close()
+        assert statuses == [481, 481, 481]
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
