@@ -295,6 +295,21 @@ def fuzz(target: tuple[str, int], *, seconds: float, rate: float, seed: int = 1)
     return report
 
 
+def handler_failures(log: str) -> list[str]:
+    """Each "request handler failed" / "failed to process" entry of an edge log, traceback included."""
+    failures: list[list[str]] = []
+    current: list[str] | None = None
+    for line in log.splitlines():
+        if "request handler failed" in line or "failed to process a message" in line:
+            current = [line]
+            failures.append(current)
+        elif current is not None and not re.match(r"\d{4}-\d\d-\d\d ", line):
+            current.append(line)
+        else:
+            current = None
+    return ["\n".join(lines) for lines in failures]
+
+
 def main() -> int:
     """The long run: the whole local stack (`make run`'s) in this process's network namespace."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -308,19 +323,12 @@ def main() -> int:
         report = fuzz(
             ("127.0.0.1", stack.sip_port), seconds=args.minutes * 60, rate=args.rate, seed=args.seed
         )
-        log = stack.log()
-        crashes = [
-            line
-            for line in log.splitlines()
-            if "request handler failed" in line
-            or "failed to process a message" in line
-            or "Traceback" in line
-        ]
+        crashes = handler_failures(stack.log())
         alive = stack.proc.poll() is None
     print(report.summary())
-    print(f"stack alive at the end: {alive}; handler crashes in the log: {len(crashes)}")
-    for line in [*report.violations[:10], *crashes[:10]]:
-        print("  ", line[:800])
+    print(f"stack alive at the end: {alive}; handler failures in the log: {len(crashes)}")
+    for text in [*report.violations[:10], *crashes[:10]]:
+        print("  ", text[:3000])
     return 0 if alive and not report.violations and not crashes and not report.probes_failed else 1
 
 
