@@ -298,7 +298,7 @@ def test_svwar_cannot_tell_the_seat_from_made_up_extensions(
     )
 
 
-def test_svcrack_is_locked_out_before_it_reaches_the_right_password(
+def test_svcrack_is_locked_out_and_never_cracks_the_password_even_when_it_tries_it(
     password_attack: PasswordAttack, seat: Seat
 ) -> None:
     # Given svcrack, which cracks the seat when it is given the right password,
