@@ -38,6 +38,7 @@ from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
 from sip_edge.app.edge import Edge, build_edge
 from sip_edge.app.fleet.directory import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
+from sip_edge.app.fleet.routes import use_flow_key
 from sip_edge.app.policy import ContactCenterPolicy
 from sip_edge.app.registration.credentials import CredentialCache, CredentialSource
 from sip_edge.app.registration.keepalive import NatKeepAlive
@@ -125,6 +126,7 @@ def build(config: EdgeConfig, ports: EdgePorts) -> EdgeTask:
     edge = build_edge(config)
     stack = edge.stack
     key = config.nonce_key.encode() if config.nonce_key else secrets.token_bytes(32)
+    use_flow_key(key)
     location = LocationService(ports.bindings)
     registrar = Registrar(
         RegistrarSettings(domain=config.sip_domain),

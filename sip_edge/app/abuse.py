@@ -1,30 +1,67 @@
-"""Limits on failed authentication, so password guessing stalls without locking out bystanders.
+"""Limits on failed authentication: a guesser stalls, the good users behind its address do not.
 
-A failure here is a wrong response over a nonce this fleet issued to that same source address
-(see ``DigestAuthenticator``'s client binding): forged packets carrying somebody else's address
-cannot produce one, so they cannot lock anybody out.
+A failure here is a wrong digest over a nonce this fleet issued to that same source address (see
+``DigestAuthenticator``'s client binding): a forged packet carrying somebody else's address never
+sees that nonce, so it cannot produce a failure, and cannot lock anybody out.
 
-- A (source address, username) pair with ``max_failures`` failures within ``window`` seconds is
-  locked for ``lockout`` seconds: REGISTERs for that username from that address are dropped
-  unanswered, so a password guesser gets no more verdicts and costs no more digest checks.
-- A source address with ``max_source_failures`` failures across usernames in the window (a
-  scanner trying many accounts) is locked as a whole. The bar is high because a whole office or a
-  carrier-grade NAT may share one address with a few mistyped phones.
-Other addresses and other users behind the same address are unaffected. A locked scanner still
-gets OPTIONS answered like anyone: a public edge cannot hide that it speaks SIP.
+Two limits, the two Kamailio combines in its recipes (per auth user: htable counters and "403 Try
+later"; per address: pike and an htable ban), changed for offices and carrier-grade NATs where
+many good phones share one address:
+
+- **Per user.** A (source address, username) pair with ``max_failures`` failures within ``window``
+  seconds is locked for ``lockout`` seconds. Its REGISTERs are answered 403 with a Warning and no
+  digest check: right and wrong passwords get the same answer, so a guesser learns nothing, and a
+  misconfigured phone's user is told why. Other usernames at that address are unaffected.
+- **Per address.** More failures across usernames within the window than ``max_source_failures``
+  plus ``per_good_user`` for every username that succeeded from the address in the last
+  ``trust_for`` seconds (a scanner trying many accounts) locks the address for ``lockout``
+  seconds, for the usernames that have *not* succeeded from it: they get 503 with Retry-After
+  (the lock's remaining time), so an innocent new phone registers by itself once it lifts. The
+  users seen succeeding there go on registering; their own per-user limit still holds, so the
+  exemption gives a guesser nothing.
+
+Kamailio's stock configuration bans a flooding address silently and whole; Asterisk and
+FreeSWITCH log failed authentications for fail2ban to ban the address at the firewall. Each of
+these punishes everyone behind a shared address for one bad device; the per-user lock with
+answers is Kamailio's auth recipe, the per-address exemption of proven users is ours.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sip_edge.sip.stack import Reply
+
+__all__ = ["FailedAuthLimiter"]
+
+_Key = TypeVar("_Key", str, tuple[str, str])
 
 
 @dataclass(slots=True)
-class _Record:
-    failures: list[float] = field(default_factory=list)
+class _Counter:
+    failures: deque[float] = field(default_factory=deque)
     locked_until: float = 0.0
+
+
+@dataclass(slots=True)
+class _Proven:
+    """Usernames that authenticated from one address, with the time each last did."""
+
+    users: dict[str, float] = field(default_factory=dict)
+    pruned_at: float = 0.0
+
+
+def _warning(text: str) -> tuple[str, str]:
+    return ("Warning", f'399 switchboard "{text}"')
+
+
+_USER_LOCKED = _warning("too many failed attempts for this user from this address; try again later")
+_ADDRESS_LOCKED = _warning("too many failed attempts from this address; try again later")
 
 
 class FailedAuthLimiter:
@@ -33,60 +70,122 @@ class FailedAuthLimiter:
         *,
         max_failures: int = 10,
         max_source_failures: int = 100,
+        per_good_user: int = 20,
         window: float = 60.0,
         lockout: float = 300.0,
+        trust_for: float = 7200.0,
         max_entries: int = 100_000,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_failures = max_failures
         self.max_source_failures = max_source_failures
+        self.per_good_user = per_good_user
         self.window = window
         self.lockout = lockout
+        self.trust_for = trust_for
         self._max_entries = max_entries
         self._now = now
-        self._records: dict[tuple[str, str | None], _Record] = {}
+        self._pairs: dict[tuple[str, str], _Counter] = {}
+        self._addresses: dict[str, _Counter] = {}
+        self._proven: dict[str, _Proven] = {}
         self.lockouts = 0
 
-    def is_locked(self, source: str, username: str) -> bool:
-        now = self._now()
-        for key in ((source, username), (source, None)):
-            record = self._records.get(key)
-            if record is not None and record.locked_until > now:
-                return True
-        return False
+    # --- the verdict before any digest work ---------------------------------------------------------
 
-    def record_failure(self, source: str, username: str) -> bool:
-        """Count a failed guess; True when it locks the pair or the whole source out."""
-        locked_pair = self._count((source, username), self.max_failures)
-        locked_source = self._count((source, None), self.max_source_failures)
-        return locked_pair or locked_source
+    def refusal(self, source: str, username: str) -> Reply | None:
+        """The answer for a locked client (no digest is checked), or None to go on."""
+        now = self._now()
+        pair = self._pairs.get((source, username))
+        if pair is not None and pair.locked_until > now:
+            return Reply(403, headers=(_USER_LOCKED,))
+        address = self._addresses.get(source)
+        if address is not None and address.locked_until > now and not self.is_proven(source, username):
+            retry_after = str(max(1, math.ceil(address.locked_until - now)))
+            return Reply(503, headers=(("Retry-After", retry_after), _ADDRESS_LOCKED))
+        return None
+
+    def is_proven(self, source: str, username: str) -> bool:
+        """Whether `username` authenticated from `source` within the last ``trust_for`` seconds."""
+        proven = self._proven.get(source)
+        seen = proven.users.get(username) if proven is not None else None
+        return seen is not None and self._now() - seen < self.trust_for
+
+    def source_limit(self, source: str) -> int:
+        """Failures across usernames the address may have within the window before it is locked."""
+        return self.max_source_failures + self.per_good_user * self._proven_count(source)
+
+    # --- outcomes -----------------------------------------------------------------------------------
+
+    def record_failure(self, source: str, username: str) -> str | None:
+        """Count a failed guess; what it locked ("user", "address") or None."""
+        locked = None
+        if self._count(self._pairs, (source, username), self.max_failures):
+            locked = "user"
+        if self._count(self._addresses, source, self.source_limit(source)):
+            locked = "address"
+        return locked
 
     def record_success(self, source: str, username: str) -> None:
-        # Success clears the pair's count (a phone whose user fixed a typo), never a running lockout.
-        record = self._records.get((source, username))
-        if record is not None and record.locked_until <= self._now():
-            del self._records[(source, username)]
-
-    def _count(self, key: tuple[str, str | None], limit: int) -> bool:
         now = self._now()
-        record = self._records.get(key)
-        if record is None:
-            if len(self._records) >= self._max_entries:
-                self._forget_idle(now)
-            record = self._records[key] = _Record()
-        record.failures = [t for t in record.failures if now - t < self.window]
-        record.failures.append(now)
-        if len(record.failures) >= limit:
-            record.locked_until = now + self.lockout
-            record.failures.clear()
-            self.lockouts += 1
-            return True
-        return False
+        # Success clears the pair's count (a phone whose user fixed a typo), never a running lockout.
+        pair = self._pairs.get((source, username))
+        if pair is not None and pair.locked_until <= now:
+            del self._pairs[(source, username)]
+        proven = self._proven.get(source)
+        if proven is None:
+            if len(self._proven) >= self._max_entries:
+                self._forget_unproven(now)
+            proven = self._proven[source] = _Proven()
+        proven.users[username] = now
 
-    def _forget_idle(self, now: float) -> None:
+    # --- bookkeeping --------------------------------------------------------------------------------
+
+    def _count(self, table: dict[_Key, _Counter], key: _Key, limit: int) -> bool:
+        now = self._now()
+        counter = table.get(key)
+        if counter is None:
+            if len(table) >= self._max_entries:
+                self._forget_idle(table, now)
+            counter = table[key] = _Counter()
+        if counter.locked_until > now:
+            return False  # already locked: only a guess past a refusal's race gets here
+        failures = counter.failures
+        while failures and now - failures[0] >= self.window:
+            failures.popleft()
+        failures.append(now)
+        if len(failures) < limit:
+            return False
+        counter.locked_until = now + self.lockout
+        failures.clear()
+        self.lockouts += 1
+        return True
+
+    def _proven_count(self, source: str) -> int:
+        proven = self._proven.get(source)
+        if proven is None:
+            return 0
+        now = self._now()
+        if now - proven.pruned_at >= 1.0:
+            # At most once a second, so a flood of failures does not rescan a big office each time.
+            proven.pruned_at = now
+            for user in [u for u, seen in proven.users.items() if now - seen >= self.trust_for]:
+                del proven.users[user]
+        return len(proven.users)
+
+    def _forget_idle(self, table: dict[_Key, _Counter], now: float) -> None:
         for key in [
             k
-            for k, r in self._records.items()
-            if r.locked_until <= now and (not r.failures or now - r.failures[-1] >= self.window)
+            for k, c in table.items()
+            if c.locked_until <= now and (not c.failures or now - c.failures[-1] >= self.window)
         ]:
-            del self._records[key]
+            del table[key]
+
+    def _forget_unproven(self, now: float) -> None:
+        for source in [
+            s for s, p in self._proven.items() if all(now - t >= self.trust_for for t in p.users.values())
+        ]:
+            del self._proven[source]
+        if len(self._proven) >= self._max_entries:
+            # Oldest first: dicts keep insertion order, so dropping from the front is cheap.
+            for source in list(self._proven)[: self._max_entries // 8]:
+                del self._proven[source]

@@ -76,7 +76,9 @@ def _algorithm(name: str) -> str:
 
 
 def _hash(algorithm: str, text: str) -> str:
-    return _HASHES[algorithm](text.encode("utf-8"))
+    # Message text is decoded with surrogateescape: its bytes come back as they were on the wire,
+    # which is what the client hashed (a non-UTF-8 cnonce must not raise).
+    return _HASHES[algorithm](text.encode("utf-8", "surrogateescape"))
 
 
 def compute_ha1(username: str, realm: str, password: str, algorithm: str = "MD5") -> str:
@@ -285,7 +287,7 @@ class DigestAuthenticator:
         if algorithm is None or algorithm not in self.algorithms:
             return AuthResult(AuthOutcome.UNUSABLE, "algorithm not offered", username)
         if self.opaque is not None and not hmac.compare_digest(
-            (credentials.opaque or "").encode(), self.opaque.encode()
+            (credentials.opaque or "").encode("utf-8", "surrogateescape"), self.opaque.encode()
         ):
             return AuthResult(AuthOutcome.UNUSABLE, "opaque mismatch", username, algorithm)
         qop = credentials.qop
@@ -318,7 +320,10 @@ class DigestAuthenticator:
             nc=nc,
             cnonce=cnonce,
         )
-        if not hmac.compare_digest(expected.encode(), response.lower().encode()) or ha1 is None:
+        if (
+            not hmac.compare_digest(expected.encode(), response.lower().encode("utf-8", "surrogateescape"))
+            or ha1 is None
+        ):
             return AuthResult(AuthOutcome.FAILED, "wrong credentials", username, algorithm)
         if age > self.nonce_ttl or age < -self._clock_skew:
             return AuthResult(AuthOutcome.STALE, "nonce expired", username, algorithm)

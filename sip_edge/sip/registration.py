@@ -106,6 +106,9 @@ class ContactFacts:
 
 
 def contact_facts(contact: NameAddr) -> ContactFacts:
+    if contact.sip_uri is None:
+        # A mailto: or tel: binding could never be called: refused (400), not stored.
+        raise SipParseError("Contact must be a sip: or sips: URI")
     instance = contact.params.get("+sip.instance")
     uri = str(contact.uri)
     reg_id = contact.params.get("reg-id")

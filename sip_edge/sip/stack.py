@@ -160,29 +160,30 @@ class SipStack(Outbound):
             return
         self._route_for(via, flow).send(response.to_bytes())
 
-    def _route_for(self, via: Via, flow: Flow) -> ResponseRoute:
-        params = via.params
-        rport = params.get("rport")
-        return ResponseRoute(
-            flow,
-            via.host,
-            via.port,
-            received=params.get("received"),
-            rport=int(rport) if rport and rport.isdigit() else None,
-            maddr=params.get("maddr"),
-        )
+    @staticmethod
+    def _route_for(via: Via, flow: Flow) -> ResponseRoute:
+        # The flow decides where answers go; of the Via only the sent-by port is used, for a new
+        # connection when a stream is gone (see ResponseRoute).
+        return ResponseRoute(flow, via.port)
 
-    def _fix_via(self, request: Request, via: Via, flow: Flow) -> None:
-        """§18.2.1 + RFC 3581 §4: record where the request really came from in the top Via."""
+    @staticmethod
+    def _fix_via(request: Request, via: Via, flow: Flow) -> None:
+        """§18.2.1 + RFC 3581 §4: the server WRITES where the request came from into the top Via.
+
+        A ``received`` the sender put there itself is a claim, not a fact: it is replaced by the
+        source address, or removed when none is due, so neither our response routing nor any hop
+        the request is relayed to can be steered by it (Kamailio likewise overwrites it).
+        """
         source_host, source_port = flow.remote
         params = via.params
-        has_rport = "rport" in params
-        if has_rport:
+        if "rport" in params:
             # RFC 3581: received is added whenever rport is asked for, even if the host matches.
             params["received"] = source_host
             params["rport"] = str(source_port)
         elif via.host.strip("[]") != source_host:
             params["received"] = source_host
+        elif "received" in params:
+            del params["received"]
         else:
             return
         request.set_top_via(via)

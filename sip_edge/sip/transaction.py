@@ -253,7 +253,9 @@ class ServerTransaction(Transaction):
         """Our To tag for this transaction's responses: one per transaction, so a 180 and the
         final response agree (§8.2.6.2), and stable across retransmissions."""
         if self._local_tag is None:
-            self._local_tag = generate_tag()
+            target = self.cancel_target
+            # §9.2: the To tag of the 200 to a CANCEL is the one of the INVITE's responses.
+            self._local_tag = target.local_tag if target is not None else generate_tag()
         return self._local_tag
 
     @property

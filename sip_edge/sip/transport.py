@@ -1,4 +1,4 @@
-"""SIP transports over asyncio: UDP, TCP and TLS (RFC 3261 §18), with RFC 5626 keep-alives.
+"""SIP transports over asyncio (RFC 3261 §18): what every transport shares, and UDP.
 
 This module holds what every transport shares (`Flow`, `ResponseRoute`, the seams below) and UDP;
 TCP and TLS are `stream`.
@@ -10,7 +10,8 @@ decided here by `ResponseRoute`, since it depends on connections only the transp
 
 Outbound destinations pass through two injectable seams: a `Resolver` (host name -> addresses)
 and a `SendGuard` ("may I send there?") so tests and locked-down deployments can refuse anything
-off loopback or outside a carrier allow-list.
+off loopback or outside a carrier allow-list. TCP and TLS (framing, connections, RFC 5626
+CRLF keep-alives) are in `stream`.
 """
 
 from __future__ import annotations
@@ -167,48 +168,31 @@ class Flow:
 class ResponseRoute:
     """§18.2.2: where responses to one request go (a `Channel` for a server transaction).
 
-    Reliable: the connection the request came on while it is open, else a new connection to
-    received (or the sent-by host) at the sent-by port. Unreliable: maddr if present, else
-    received + rport (RFC 3581 §4) / sent-by port, else the sent-by host and port.
+    Always the address the request came from, never one the request only names: a Via's host,
+    ``received`` and ``maddr`` are the sender's claims, and honouring them would let anyone aim
+    our responses at a third party (UDP reflection). Unreliable: the packet's source address and
+    port (symmetric response routing, RFC 3581; what Kamailio's stock ``force_rport()`` and
+    Asterisk's ``force_rport=yes`` do). Reliable: the connection the request came on while it is
+    open, else a new connection to the source address at the sent-by port (§18.2.2, with
+    ``received`` being the source address).
     """
 
-    __slots__ = ("_destination", "flow", "maddr", "received", "rport", "sent_by_host", "sent_by_port")
+    __slots__ = ("flow", "sent_by_port")
 
-    def __init__(
-        self,
-        flow: Flow,
-        sent_by_host: str,
-        sent_by_port: int | None,
-        *,
-        received: str | None = None,
-        rport: int | None = None,
-        maddr: str | None = None,
-    ) -> None:
+    def __init__(self, flow: Flow, sent_by_port: int | None = None) -> None:
         self.flow = flow
-        self.sent_by_host = sent_by_host
         self.sent_by_port = sent_by_port
-        self.received = received
-        self.rport = rport
-        self.maddr = maddr
-        self._destination: Address | None = None
 
     @property
     def reliable(self) -> bool:
         return self.flow.transport.reliable
 
     def destination(self) -> Address:
-        if self._destination is None:
-            transport = self.flow.transport
-            port = self.sent_by_port or default_port(transport.name)
-            if transport.reliable:
-                self._destination = (self.received or self.sent_by_host, port)
-            elif self.maddr:
-                self._destination = (self.maddr, port)
-            elif self.received:
-                self._destination = (self.received, self.rport or port)
-            else:
-                self._destination = (self.sent_by_host, port)
-        return self._destination
+        flow = self.flow
+        transport = flow.transport
+        if transport.reliable:
+            return (flow.remote[0], self.sent_by_port or default_port(transport.name))
+        return flow.remote
 
     def send(self, data: bytes, on_error: ErrorCallback | None = None) -> None:
         flow = self.flow

@@ -5,8 +5,8 @@ usernames exist; scanners (e.g. sipvicious svmap/svwar/svcrack) learn nothing an
 legitimate registrations."
 
 One stack and one onboarded seat serve the module. The scans run in the order an attacker would:
-enumerate extensions (svwar), guess the password of one (svcrack), which locks the scanner's address
-out for five minutes, and map the edge (svmap). The scanners send from 127.0.0.1 (svwar and svcrack
+enumerate extensions (svwar), guess the password of one (svcrack), which locks that username out
+from the scanner's address for five minutes, and map the edge (svmap). The scanners send from 127.0.0.1 (svwar and svcrack
 cannot bind another address); the seat's own phone is sipp on 127.0.0.2, which Linux routes over lo
 like all of 127/8. Every target is 127.0.0.1, every scan has a bounded dictionary or range and a
 time limit.
@@ -206,7 +206,7 @@ def password_attack(
 ) -> PasswordAttack:
     """svcrack against the seat from 127.0.0.1, with an svwar OPTIONS sweep alongside, while the
     seat's phone keeps registering from 127.0.0.2. Runs after the enumeration, as an attacker would
-    (and as it must: the lockout silences 127.0.0.1's REGISTERs for five minutes)."""
+    (and as it must: the lockout refuses the seat's REGISTERs from 127.0.0.1 for five minutes)."""
     directory = workdir / "svcrack"
     directory.mkdir()
 
@@ -298,7 +298,7 @@ def test_svwar_cannot_tell_the_seat_from_made_up_extensions(
     )
 
 
-def test_svcrack_is_locked_out_before_it_reaches_the_right_password(
+def test_svcrack_is_locked_out_and_never_cracks_the_password_even_when_it_tries_it(
     password_attack: PasswordAttack, seat: Seat
 ) -> None:
     # Given svcrack, which cracks the seat when it is given the right password,
@@ -310,23 +310,19 @@ def test_svcrack_is_locked_out_before_it_reaches_the_right_password(
     crack = password_attack.crack
     tried = re.findall(r"DEBUG:ASipOfRedWine:trying (.*)", crack.stderr)
 
-    # Then it never cracks it: it was stopped after about ten guesses,
+    # Then it never cracks it, although it tried the right password too,
     assert "The password for" not in crack.text
-    assert seat.password not in crack.text
     assert crack.table() == []
     assert tried, crack.stderr[-3000:]
-    assert set(tried) <= set(password_attack.wrong_passwords)
-    assert len(tried) <= MAX_FAILURES + 5, f"{len(tried)} guesses: {tried}"
-    # because the edge locked its address out at the tenth failure,
+    # because the edge locked the seat out from its address at the tenth failure and checked no
+    # digest from then on,
     failures = [line for line in password_attack.edge_log.splitlines() if "REGISTER auth failed from" in line]
     assert all(f"from {SCANNER} " in line for line in failures)
-    lockouts = [index for index, line in enumerate(failures) if "source locked out" in line]
+    lockouts = [index for index, line in enumerate(failures) if "locked out" in line]
     assert lockouts == [MAX_FAILURES - 1], "\n".join(failures)
-    # and from then on did not answer it at all: it kept sending and heard nothing.
-    assert "since we last received a response - stopping" in crack.stderr
-    answered = len(re.findall(r"Received response: SIP/2.0 (?:401|403) ", crack.stderr))
-    sent = crack.stderr.count("Sending REGISTER")
-    assert answered <= 2 * (MAX_FAILURES + 5) < sent
+    assert len(failures) == MAX_FAILURES
+    # answering every later guess, the right one included, with the same 403: never silence.
+    assert "since we last received a response - stopping" not in crack.stderr
 
 
 def log_time(line: str) -> float:
@@ -339,7 +335,7 @@ def test_registrations_from_another_address_stay_fast_while_the_scanner_attacks(
     # Given the phone's registrations from 127.0.0.2 before the attack and while it ran,
     baseline, during = password_attack.baseline, password_attack.during
     failures = [line for line in password_attack.edge_log.splitlines() if "REGISTER auth failed" in line]
-    lockout = next(line for line in failures if "source locked out" in line)
+    lockout = next(line for line in failures if "locked out" in line)
     # (the attack, guesses and lockout included, happened inside the measured window)
     assert during.started <= log_time(failures[0]) and log_time(lockout) <= during.ended
     assert "found nothing" in password_attack.sweep.stderr  # the OPTIONS sweep ran alongside
@@ -366,12 +362,12 @@ def test_svmap_sees_one_sip_server_and_only_its_product_name(
     A public edge must answer OPTIONS (carriers' and load balancers' keep-alive probes), so svmap
     finds a SIP server, and the answer lists the methods it allows (REGISTER and INVITE among them).
     It does so even for 127.0.0.1, which the password attack has just locked out: the lockout
-    silences REGISTER only. What it learns beyond that is the product name in the Server header,
+    concerns REGISTER only. What it learns beyond that is the product name in the Server header,
     "Switchboard-Edge", with no version to look vulnerabilities up by; the stack's other ports (HTTP
     API, Lambda API, DynamoDB) are TCP only and do not answer SIP over UDP.
     """
     # Given the scanner's address is locked out,
-    assert "source locked out" in password_attack.edge_log
+    assert "locked out" in password_attack.edge_log
     ports = [stack.sip_port, *(urlsplit(url).port for url in (stack.api_url, stack.lambda_url))]
     if stack.dynamodb_endpoint:
         ports.append(urlsplit(stack.dynamodb_endpoint).port)

@@ -31,8 +31,15 @@ def test_a_phone_registered_here_is_reached_at_its_received_address() -> None:
 def test_a_phone_registered_through_another_task_is_reached_through_that_task() -> None:
     route = agent_route(TARGET, "edge-b", "10.0.0.5:5060")
     assert route.destination == Destination("UDP", "10.0.0.5", 5060)
-    assert route.route == ("<sip:10.0.0.5:5060;lr;flow=udp~203.0.113.7~40001>",)
+    assert route.route == (f"<sip:10.0.0.5:5060;lr;flow={encode_flow('UDP', '203.0.113.7:40001')}>",)
     assert decode_flow(encode_flow("UDP", "203.0.113.7:40001")) == Destination("UDP", "203.0.113.7", 40001)
+
+
+def test_a_flow_token_not_signed_with_the_fleet_key_names_no_flow() -> None:
+    token = encode_flow("UDP", "203.0.113.7:40001")
+    assert token.startswith("udp~203.0.113.7~40001~")
+    assert decode_flow("udp~203.0.113.7~40001") is None  # unsigned
+    assert decode_flow(token.replace("203.0.113.7", "198.51.100.1")) is None  # re-aimed
 
 
 def test_a_gone_owner_falls_back_to_the_received_address() -> None:

@@ -31,6 +31,13 @@ class RunningStack:
         return self.log_path.read_text(errors="replace")
 
 
+def _own_data(args: Sequence[str], tmp_path: Path) -> list[str]:
+    """A test's stack keeps its data in the test's own folder, never in the developer's ``.local/``."""
+    if "--data" in args or "--in-memory" in args:
+        return list(args)
+    return [*args, "--data", str(tmp_path / "local-data")]
+
+
 @contextmanager
 def running_stack(
     tmp_path: Path,
@@ -57,7 +64,7 @@ def running_stack(
     log_path = tmp_path / "stack.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "local_stack", "--dynamodb", dynamodb, *args],
+            [sys.executable, "-m", "local_stack", "--dynamodb", dynamodb, *_own_data(args, tmp_path)],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -12,6 +12,7 @@
   being set up (PRACK, an early BYE) or the bridge; a dialog this task does not hold is read from
   the table (the task that set it up is gone) and handled the same way. Unknown: 481.
 - an INVITE without a To tag: a new call (`CallSetup`: trunk check, routing, agents).
+- BYE, UPDATE, INFO or PRACK outside any dialog: 481.
 - anything else is not a call: `NOT_MINE`, for the policy to answer.
 """
 
@@ -46,6 +47,8 @@ class NotMine:
 
 
 NOT_MINE: Final = NotMine()
+# Methods that only exist inside a dialog (or an INVITE transaction): outside one they get 481.
+_DIALOG_ONLY = frozenset(("BYE", "UPDATE", "INFO", "PRACK"))
 
 
 class B2bua:
@@ -88,6 +91,8 @@ class B2bua:
             return self._in_dialog(transaction, request, *target)
         if method == "INVITE" and isinstance(transaction, ServerInviteTransaction):
             return self._new_call(transaction, request)
+        if method in _DIALOG_ONLY:
+            return Reply(481)  # §12.2.2: a request of a dialog that does not exist
         return NOT_MINE
 
     @staticmethod

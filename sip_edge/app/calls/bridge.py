@@ -43,7 +43,18 @@ log = logging.getLogger("sip_edge.bridge")
 REASON_NORMAL = 'Q.850;cause=16;text="Normal call clearing"'
 REASON_SYSTEM = 'Q.850;cause=41;text="Temporary failure"'
 # Headers that travel with a relayed request or response besides the body.
-_RELAYED = ("Content-Type", "Content-Disposition", "Info-Package", "Event", "Session-Expires", "Require")
+_RELAYED = (
+    "Content-Type",
+    "Content-Disposition",
+    "Info-Package",
+    "Event",
+    "Session-Expires",
+    "Require",
+    "Authorization",
+    "Proxy-Authorization",
+)
+# ... and with a relayed final response: a challenge must reach the side that can answer it.
+_RELAYED_BACK = ("Content-Type", "WWW-Authenticate", "Proxy-Authenticate", "Retry-After")
 _HANGUP_SIDE = {CALLER: HangupSide.CUSTOMER, AGENT: HangupSide.AGENT}
 
 
@@ -198,7 +209,7 @@ class Bridge:
         except TransactionError as exc:
             log.info("re-INVITE on the %s leg of %s failed: %s", far.side, self.contact_id, exc)
             return Reply(500, "Far end did not answer", headers=(("Retry-After", "1"),))
-        headers = _copy(final, ("Content-Type",))
+        headers = _copy(final, _RELAYED_BACK)
         if 200 <= final.status < 300:
             far.learn_target(final)
             assert isinstance(tx, ClientTransaction)
@@ -219,7 +230,7 @@ class Bridge:
         except TransactionError as exc:
             log.info("%s on the %s leg of %s failed: %s", method, far.side, self.contact_id, exc)
             return Reply(500, "Far end did not answer", headers=(("Retry-After", "1"),))
-        headers = _copy(final, ("Content-Type",))
+        headers = _copy(final, _RELAYED_BACK)
         if method == "UPDATE" and 200 <= final.status < 300:
             far.learn_target(final)
             headers.append(("Contact", f"<{leg.contact}>"))

@@ -97,7 +97,7 @@ class MemoryDialogStore:
 def call_id_alias(call_id: str) -> str:
     """The second key a dialog is stored under: the caller leg's Call-ID, for the carriers whose
     in-dialog requests do not come back to our Contact (a Request-URI without the dialog key)."""
-    return "c" + hashlib.sha256(call_id.encode()).hexdigest()[:31]
+    return "c" + hashlib.sha256(call_id.encode("utf-8", "surrogateescape")).hexdigest()[:31]
 
 
 def stored_keys(key: str, caller_call_id: str | None) -> list[str]:

@@ -7,6 +7,9 @@ names the flow in a ``flow`` parameter; the owner's B2BUA answers such a request
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
 from contact_center.services.routing.ports import AgentTarget
@@ -15,7 +18,7 @@ from sip_edge.sip.errors import SipParseError
 from sip_edge.sip.hostport import format_hostport, split_hostport
 from sip_edge.sip.message import parse_uri
 
-__all__ = ["AgentRoute", "agent_route", "decode_flow", "encode_flow"]
+__all__ = ["AgentRoute", "agent_route", "decode_flow", "encode_flow", "use_flow_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +30,35 @@ class AgentRoute:
     via_owner: str | None = None  # the task relaying, when not this one
 
 
+# Flow tokens are signed: the owner relays whatever a Route naming it carries, so an unsigned
+# token would let anyone make the edge send SIP to any address it can reach. The fleet's key
+# (SIP_NONCE_KEY) replaces this one at start (`use_flow_key`), so any task verifies another's.
+_flow_key = secrets.token_bytes(32)
+
+
+def use_flow_key(fleet_key: bytes) -> None:
+    global _flow_key
+    # A key of its own, derived: a flow token and a digest nonce never share a MAC key.
+    _flow_key = hmac.new(fleet_key, b"switchboard flow token", hashlib.sha256).digest()
+
+
+def _flow_mac(text: str) -> str:
+    return hmac.new(_flow_key, text.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()[:20]
+
+
 def encode_flow(transport: str, received: str) -> str:
-    """A URI-parameter-safe token naming a flow: ``udp~10.0.0.7~5062``."""
+    """A URI-parameter-safe token naming a flow, signed: ``udp~10.0.0.7~5062~<mac>``."""
     host, port = split_hostport(received)
-    return f"{transport.lower()}~{host}~{port or ''}"
+    text = f"{transport.lower()}~{host}~{port or ''}"
+    return f"{text}~{_flow_mac(text)}"
 
 
 def decode_flow(token: str) -> Destination | None:
+    """The flow a token names; None when it is malformed or not signed with the fleet's key."""
     parts = token.split("~")
-    if len(parts) != 3 or not parts[2].isdigit():
+    if len(parts) != 4 or not parts[2].isdigit():
+        return None
+    if not hmac.compare_digest(parts[3], _flow_mac("~".join(parts[:3]))):
         return None
     return Destination(parts[0].upper(), parts[1], int(parts[2]))
 

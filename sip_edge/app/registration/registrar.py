@@ -118,8 +118,9 @@ class Registrar:
         username = self._username(request)
         if username is None:
             return Reply(400, "Bad To", headers=(warning("To must be a sip: URI with a user part"),))
-        if self.limiter.is_locked(source, username):
-            return None  # dropped: a locked-out guesser gets no verdict at all
+        refusal = self.limiter.refusal(source, username)
+        if refusal is not None:
+            return refusal  # locked out: the same answer whatever the password, no digest work
         authorization = request.headers.get(self.auth.credentials_header)
         if authorization is None:
             return self._challenge(request, (source, username))
@@ -159,9 +160,13 @@ class Registrar:
     async def _verify_after_loading(
         self, request: Request, flow: Flow, username: str, authorization: str
     ) -> Reply | None:
-        ha1s = await self.credentials.get(username)
-        if self.limiter.is_locked(flow.remote[0], username):
-            return None  # locked while this request waited for the credentials (a burst of guesses)
+        try:
+            ha1s = await self.credentials.get(username)
+        except Exception as exc:  # the data layer is down: "try later", not a crash
+            return _store_unavailable("credentials", exc)
+        refusal = self.limiter.refusal(flow.remote[0], username)
+        if refusal is not None:
+            return refusal  # locked while this request waited for the credentials (a burst of guesses)
         return await _settle(self._verify(request, flow, username, authorization, ha1s))
 
     def _verify(
@@ -183,7 +188,10 @@ class Registrar:
         self, request: Request, flow: Flow, username: str, authorization: str
     ) -> Reply | None:
         # A password rotated moments ago: read the credentials once more before refusing.
-        ha1s = await self.credentials.get(username, force=True)
+        try:
+            ha1s = await self.credentials.get(username, force=True)
+        except Exception as exc:
+            return _store_unavailable("credentials", exc)
         result = self.auth.verify(
             authorization, method="REGISTER", request_uri=request.uri, ha1s=ha1s, client=flow.remote[0]
         )
@@ -204,7 +212,7 @@ class Registrar:
                 "REGISTER auth failed from %s (%s)%s",
                 source,
                 result.reason or "identity mismatch",
-                "; source locked out" if locked else "",
+                f"; {locked} locked out" if locked else "",
             )
             # The same answer for an unknown user and a wrong password: nothing tells them apart.
             return Reply(403, "Forbidden")
@@ -215,7 +223,10 @@ class Registrar:
         return self._update_bindings_after_loading(request, flow, aor)
 
     async def _update_bindings_after_loading(self, request: Request, flow: Flow, aor: str) -> Reply:
-        await self.location.ensure_loaded(aor)
+        try:
+            await self.location.ensure_loaded(aor)
+        except Exception as exc:
+            return _store_unavailable("bindings", exc)
         return self.bindings.apply(request, flow, aor, self._now(), self._contact_facts)
 
     def _challenge(self, request: Request, client: ClientKey, *, stale: bool = False) -> Reply:
@@ -226,6 +237,11 @@ class Registrar:
         # Stateless (RFC 3261 8.2.7): a fresh challenge is as good an answer to a retransmission,
         # and half of all REGISTER transactions would otherwise be kept 32 s for timer J.
         return Reply(self.auth.challenge_status, headers=tuple(headers), stateless=True)
+
+
+def _store_unavailable(what: str, error: Exception) -> Reply:
+    log.warning("REGISTER answered 503: cannot read %s (%s)", what, error)
+    return Reply(503, headers=(("Retry-After", "5"), warning(f"{what} unavailable, try again shortly")))
 
 
 async def _settle(result: Decision) -> Reply | None:

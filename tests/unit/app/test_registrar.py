@@ -198,8 +198,10 @@ def test_repeated_failures_lock_out_the_source_but_not_others(world) -> None:  #
     attacker = FakeFlow("203.0.113.9")
     for _ in range(3):
         register_with_auth(registrar, "alice", "guess", flow=attacker)
-    # Locked out: no answer at all, even to a fresh REGISTER.
-    assert run(registrar.register(register("alice"), attacker)) is None
+    # Locked out: 403 with a Warning, even to a fresh REGISTER, and no digest checked.
+    locked = run(registrar.register(register("alice"), attacker))
+    assert locked is not None and locked.status == 403
+    assert "too many failed attempts" in dict(locked.headers)["Warning"]
     ok = register_with_auth(registrar, "bob", "hunter2", flow=FakeFlow("198.51.100.20"))
     assert ok is not None and ok.status == 200
 
@@ -349,7 +351,8 @@ def test_a_guesser_behind_a_shared_address_does_not_lock_out_its_neighbours(worl
     office = FakeFlow("203.0.113.50")
     for _ in range(3):
         register_with_auth(registrar, "alice", "guess", flow=office)
-    assert run(registrar.register(register("alice"), office)) is None  # alice from there: locked
+    locked = run(registrar.register(register("alice"), office))  # alice from there: locked
+    assert locked is not None and locked.status == 403
     ok = register_with_auth(registrar, "bob", "hunter2", flow=office)  # bob, same address: fine
     assert ok is not None and ok.status == 200
 
@@ -371,15 +374,17 @@ def test_credentials_replayed_from_another_address_are_rechallenged_not_counted(
     assert ok is not None and ok.status == 200
 
 
-def test_a_source_guessing_many_accounts_is_locked_as_a_whole() -> None:
+def test_a_source_guessing_many_accounts_is_locked_for_users_not_proven_there() -> None:
     clock = Clock()
     limiter = FailedAuthLimiter(max_failures=10, max_source_failures=5, now=clock)
     for index in range(5):
         limiter.record_failure("203.0.113.7", f"user{index}")
-    assert limiter.is_locked("203.0.113.7", "someone-else")
-    assert not limiter.is_locked("203.0.113.8", "user0")
+    refusal = limiter.refusal("203.0.113.7", "someone-else")
+    assert refusal is not None and refusal.status == 503
+    assert dict(refusal.headers)["Retry-After"] == "300"
+    assert limiter.refusal("203.0.113.8", "user0") is None
     clock.t += 301
-    assert not limiter.is_locked("203.0.113.7", "someone-else")
+    assert limiter.refusal("203.0.113.7", "someone-else") is None
 
 
 def test_a_seat_in_memory_is_answered_without_a_coroutine(world) -> None:  # type: ignore[no-untyped-def]
@@ -422,3 +427,45 @@ def test_a_retransmitted_register_keeps_the_sha256_first_offer(world) -> None:  
     # A new REGISTER without credentials still means it could not use SHA-256.
     retry = run(registrar.register(register("alice", cseq=8), flow))
     assert retry is not None and len([n for n, _ in retry.headers if n == "WWW-Authenticate"]) == 1
+
+
+@pytest.mark.parametrize("contact", ["<mailto:alice@example.com>", "<tel:+14155550100>"])
+def test_a_contact_that_is_not_a_sip_uri_is_refused_with_400_and_a_warning(world, contact: str) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    reply = register_with_auth(registrar, "alice", "s3cret", contact=contact)
+    assert reply is not None and reply.status == 400
+    assert "sip: or sips:" in dict(reply.headers)["Warning"]
+    assert registrar.location.current(f"sip:alice@{DOMAIN}") == []
+
+
+def test_a_sips_contact_is_stored(world) -> None:  # type: ignore[no-untyped-def]
+    registrar, *_ = world
+    reply = register_with_auth(registrar, "alice", "s3cret", contact="<sips:alice@10.0.0.5:5061>")
+    assert reply is not None and reply.status == 200
+    (binding,) = registrar.location.current(f"sip:alice@{DOMAIN}")
+    assert binding.contact_uri == "sips:alice@10.0.0.5:5061"
+
+
+class DownStore:
+    def ha1s(self, username: str) -> Mapping[str, str] | None:
+        raise ConnectionError("table unreachable")
+
+
+def test_register_while_the_credential_store_is_down_gets_503_with_retry_after_not_500() -> None:
+    clock = Clock()
+    registrar = Registrar(
+        RegistrarSettings(domain=DOMAIN),
+        DigestAuthenticator(KEY, DOMAIN, now=clock),
+        CredentialCache(DownStore(), now=clock),
+        LocationService(Store(), now=clock),
+        FailedAuthLimiter(now=clock),
+        edge_task_id="edge-a",
+        now=clock,
+    )
+    challenge = run(registrar.register(register("alice"), FakeFlow()))
+    assert challenge is not None and challenge.status == 401
+    reply = run(
+        registrar.register(register("alice", authorization=answer(challenge, "alice", "x")), FakeFlow())
+    )
+    assert reply is not None and reply.status == 503
+    assert dict(reply.headers)["Retry-After"] == "5"

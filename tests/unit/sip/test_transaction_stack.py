@@ -201,14 +201,15 @@ def test_rport_and_received_are_filled_from_the_source() -> None:
     assert destination == ("203.0.113.7", 40000)
 
 
-def test_received_without_rport_sends_to_received_at_the_sent_by_port() -> None:
+def test_received_without_rport_is_written_and_the_response_still_goes_to_the_source_port() -> None:
     _stack, transport, _ = make_stack(Recorder())
     transport.deliver(sip("OPTIONS", via_host="10.0.0.5:5062"), source=("203.0.113.7", 40000))
     ((destination, data),) = transport.sent
     via = parse_message(data).top_via
     assert via.received == "203.0.113.7"
     assert via.rport is None
-    assert destination == ("203.0.113.7", 5062)
+    # Symmetric response routing: the port the request came from, not one the Via names.
+    assert destination == ("203.0.113.7", 40000)
 
 
 def test_matching_via_host_gets_no_received() -> None:
