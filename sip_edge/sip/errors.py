@@ -13,7 +13,7 @@ class SipParseError(ValueError):
     response needs (Via, From, To, Call-ID, CSeq) are present, so the caller can still answer
     ``status``; it is None when nothing answerable was recovered (then the message is dropped).
     It is a ``message.Request``, typed ``object`` here so that this module imports nothing of the
-    parsers that raise it; `message.partial_request` reads it typed.
+    parsers that raise it; `parsing.partial_request` reads it typed.
     """
 
     def __init__(self, reason: str, partial: object | None = None, status: int = 400) -> None:

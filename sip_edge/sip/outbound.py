@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from .building import generate_branch
 from .client_transaction import (
     ClientInviteTransaction,
     ClientNonInviteTransaction,
@@ -17,7 +18,7 @@ from .client_transaction import (
 )
 from .decisions import Destination
 from .hostport import format_hostport
-from .message import Request, Response, generate_branch
+from .message import Request, Response
 from .timers import Clock, Timers
 from .transaction import Transaction, TransactionError, client_key
 from .transport import Address, ErrorCallback, Transport, TransportError

@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .building import make_response
 from .decisions import AckContext, Destination, HandlerResult, Relay, Reply, RequestHandler, flow_of
 from .errors import SipParseError
-from .message import Request, Response, Via, make_response, parse_message, partial_request
+from .message import Request, Response, Via
 from .outbound import Outbound
+from .parsing import parse_message, partial_request
 from .relay import forward_statelessly, send_upstream
 from .timers import DEFAULT_TIMERS, Clock, Timers
 from .transaction import (

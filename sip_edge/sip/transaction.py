@@ -25,7 +25,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from .message import Request, Response, Via, generate_tag, make_response
+from .building import generate_tag, make_response
+from .message import Request, Response, Via
 from .timers import DEFAULT_TIMERS, Clock, TimerHandle, Timers
 
 __all__ = [

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from sip_edge.sip.message import Request, make_response, parse_message
+from sip_edge.sip.building import make_response
+from sip_edge.sip.message import Request
+from sip_edge.sip.parsing import parse_message
 from tests.integration.calls_support import (
     Merchant,
     agent,

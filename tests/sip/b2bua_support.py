@@ -26,7 +26,9 @@ from sip_edge.app.calls.trunks import Trunk
 from sip_edge.app.registration.credentials import CredentialSource
 from sip_edge.config import EdgeConfig
 from sip_edge.main import EdgePorts, EdgeTask, build
-from sip_edge.sip.message import Request, Response, make_response, parse_message
+from sip_edge.sip.building import make_response
+from sip_edge.sip.message import Request, Response
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.registration import Binding
 
 HOST = "127.0.0.1"

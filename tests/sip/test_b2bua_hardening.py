@@ -9,7 +9,8 @@ import secrets
 from contact_center.services.routing.decisions import Queue
 from sip_edge.app.fleet.routes import encode_flow
 from sip_edge.sip.client_transaction import build_cancel
-from sip_edge.sip.message import Request, parse_message
+from sip_edge.sip.message import Request
+from sip_edge.sip.parsing import parse_message
 from tests.sip.b2bua_support import (
     AUDIO_SDP,
     HOST,

@@ -17,7 +17,8 @@ from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.config import EdgeConfig
 from sip_edge.main import EdgePorts, EdgeTask, build
 from sip_edge.sip.digest import compute_ha1, compute_response
-from sip_edge.sip.message import Response, parse_message
+from sip_edge.sip.message import Response
+from sip_edge.sip.parsing import parse_message
 from tests.sip.b2bua_support import NoBindings
 
 HOST = "127.0.0.1"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sip_edge.sip.message import Headers, Request, generate_branch, generate_call_id, generate_tag
+from sip_edge.sip.building import generate_branch, generate_call_id, generate_tag
+from sip_edge.sip.message import Headers, Request
 from sip_edge.sip.stack import AckContext, Destination, Reply, SipStack
 from sip_edge.sip.stream import StreamTransport, client_ssl_context, server_ssl_context
 from sip_edge.sip.timers import AsyncioClock, Timers

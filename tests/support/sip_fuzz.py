@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sip_edge.sip.message import Request, SipParseError, parse_message
+from sip_edge.sip.message import Request, SipParseError
+from sip_edge.sip.parsing import parse_message
 
 TORTURE = Path(__file__).resolve().parents[1] / "unit" / "sip" / "rfc4475"
 METHODS = (

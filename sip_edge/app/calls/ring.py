@@ -26,10 +26,11 @@ from sip_edge.app.calls.events import (
 )
 from sip_edge.app.calls.ports import ALLOW
 from sip_edge.app.fleet.routes import AgentRoute, agent_route
+from sip_edge.sip.building import generate_call_id, generate_tag
 from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.dialog import AGENT, Leg
 from sip_edge.sip.hostport import format_hostport
-from sip_edge.sip.message import Request, Response, generate_call_id, generate_tag
+from sip_edge.sip.message import Request, Response
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.timers import TimerHandle
 

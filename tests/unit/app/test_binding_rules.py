@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from sip_edge.sip.message import Request, parse_message
+from sip_edge.sip.message import Request
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.registration import Binding, BindingLimits, BindingRules
 from sip_edge.sip.transport import Flow
 

@@ -14,7 +14,8 @@ from sip_edge.app.registration.credentials import CredentialCache
 from sip_edge.app.registration.location import LocationService
 from sip_edge.app.registration.registrar import Registrar, RegistrarSettings
 from sip_edge.sip.digest import DigestAuthenticator, compute_ha1, compute_response
-from sip_edge.sip.message import Request, parse_message
+from sip_edge.sip.message import Request
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.registration import Binding, binding_key
 from sip_edge.sip.stack import Reply
 

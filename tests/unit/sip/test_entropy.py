@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sip_edge.sip import entropy
-from sip_edge.sip.message import generate_branch, generate_tag
+from sip_edge.sip.building import generate_branch, generate_tag
 
 
 def test_tokens_have_the_asked_length_and_do_not_repeat() -> None:

@@ -11,16 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sip_edge.sip.digest import DigestHeaderError, parse_authorization
-from sip_edge.sip.message import (
-    Request,
-    SipParseError,
-    parse_message,
-    parse_name_addr,
-    parse_uri,
-    parse_via,
-    stream_frame_length,
-    verdict,
-)
+from sip_edge.sip.message import Request, SipParseError, parse_name_addr, parse_uri, parse_via
+from sip_edge.sip.parsing import parse_message, stream_frame_length, verdict
 
 TORTURE = sorted((Path(__file__).parent / "rfc4475").glob("*.dat"))
 SEEDS = [path.read_bytes() for path in TORTURE]

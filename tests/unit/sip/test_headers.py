@@ -7,7 +7,8 @@ import random
 import pytest
 
 from sip_edge.sip.headers import Headers, canonical_name
-from sip_edge.sip.message import Request, parse_message
+from sip_edge.sip.message import Request
+from sip_edge.sip.parsing import parse_message
 
 NAMES = ["Via", "v", "Contact", "m", "To", "Call-ID", "X-Custom", "x-custom"]
 VALUES = ["a", "b, c", '"q,r" <sip:x@y>', "d"]

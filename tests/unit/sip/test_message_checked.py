@@ -6,14 +6,10 @@ from __future__ import annotations
 import pytest
 
 from sip_edge.sip import message as message_module
-from sip_edge.sip.message import (
-    Request,
-    SipParseError,
-    VerdictKind,
-    make_response,
-    parse_message,
-    verdict,
-)
+from sip_edge.sip import parsing as parsing_module
+from sip_edge.sip.building import make_response
+from sip_edge.sip.message import Request, SipParseError
+from sip_edge.sip.parsing import VerdictKind, parse_message, verdict
 from sip_edge.sip.uri import NameAddr
 
 REGISTER = (
@@ -39,9 +35,9 @@ def replace(old: bytes, new: bytes, message: bytes = REGISTER) -> bytes:
 def fresh_stores() -> None:
     # Given: no value has been seen before each test.
     for store in (
-        message_module._CHECKED_ADDRESSES,
-        message_module._CHECKED_CONTACTS,
-        message_module._CHECKED_REQUEST_URIS,
+        parsing_module._CHECKED_ADDRESSES,
+        parsing_module._CHECKED_CONTACTS,
+        parsing_module._CHECKED_REQUEST_URIS,
     ):
         store.clear()
 
@@ -55,7 +51,9 @@ def test_a_value_seen_before_is_not_parsed_again_until_it_is_read(monkeypatch: p
         calls.append(text)
         return real(text)
 
+    # Validation (parsing) and the lazy reads (the message classes) both parse addresses.
     monkeypatch.setattr(message_module, "parse_name_addr", counting)
+    monkeypatch.setattr(parsing_module, "parse_name_addr", counting)
     # When the same values come again, validation recognises them,
     second = parse_message(REGISTER.replace(b"z9hG4bKchecked1", b"z9hG4bKchecked2"))
     assert calls == []
@@ -111,7 +109,7 @@ def test_wildcard_contact_needs_to_be_alone_whatever_was_seen() -> None:
 
 
 def test_checked_values_are_bounded_and_keep_those_in_use() -> None:
-    store = message_module._CheckedValues(2)
+    store = parsing_module._CheckedValues(2)
     store.add("a")
     store.add("b")
     store.add("c")  # the first generation is full: a and b become the previous one

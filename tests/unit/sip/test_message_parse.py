@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sip_edge.sip.message import (
-    MAX_HEADERS,
-    MAX_MESSAGE_SIZE,
-    Request,
-    Response,
-    SipParseError,
-    VerdictKind,
-    parse_message,
-    stream_frame_length,
-    verdict,
-)
+from sip_edge.sip.message import MAX_HEADERS, MAX_MESSAGE_SIZE, Request, Response, SipParseError
+from sip_edge.sip.parsing import VerdictKind, parse_message, stream_frame_length, verdict
 
 REGISTER = (
     b"REGISTER sip:example.com SIP/2.0\r\n"

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from sip_edge.sip.building import generate_branch, generate_tag, make_response
 from sip_edge.sip.message import (
     Headers,
     Request,
     SipParseError,
     SipUri,
     Via,
-    generate_branch,
-    generate_tag,
-    make_response,
-    parse_message,
     parse_name_addr,
     parse_uri,
     parse_via,
 )
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.uri import split_commas, unbracket, unquote
 
 INVITE = (

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sip_edge.sip.decisions import Destination, Relay
-from sip_edge.sip.message import Request, Response, parse_message
+from sip_edge.sip.message import Request, Response
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.timers import FakeClock
 from tests.unit.sip.test_transaction_stack import PEER, FakeTransport

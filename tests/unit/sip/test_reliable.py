@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sip_edge.sip.message import Request, Response, parse_message
+from sip_edge.sip.message import Request, Response
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.reliable import ReliableProvisionals
 from sip_edge.sip.timers import DEFAULT_TIMERS, FakeClock
 from sip_edge.sip.transaction import ServerInviteTransaction

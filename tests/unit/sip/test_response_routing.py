@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from sip_edge.sip.message import Request, parse_message
+from sip_edge.sip.message import Request
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.stack import AckContext, Reply, SipStack
 from sip_edge.sip.timers import FakeClock
 from sip_edge.sip.transaction import ServerTransaction

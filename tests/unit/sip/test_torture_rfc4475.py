@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sip_edge.sip.message import (
-    Request,
-    Response,
-    SipParseError,
-    SipUri,
-    VerdictKind,
-    make_response,
-    parse_message,
-    verdict,
-)
+from sip_edge.sip.building import make_response
+from sip_edge.sip.message import Request, Response, SipParseError, SipUri
+from sip_edge.sip.parsing import VerdictKind, parse_message, verdict
 
 HERE = Path(__file__).parent / "rfc4475"
 
@@ -243,7 +236,7 @@ def test_badvers_is_answered_505() -> None:
 
 @pytest.mark.parametrize(("name", "expected"), sorted(EXPECTED.items()))
 def test_verdict_is_the_same_when_the_values_were_seen_before(name: str, expected: VerdictKind) -> None:
-    # Values that passed their check are recognised the second time (message._CheckedValues):
+    # Values that passed their check are recognised the second time (parsing._CheckedValues):
     # the verdict and its reason must not change.
     first, second = verdict(load(name)), verdict(load(name))
     assert (second.kind, second.reason) == (first.kind, first.reason)

@@ -11,7 +11,8 @@ from sip_edge.sip.client_transaction import (
     ClientNonInviteTransaction,
     ClientTransaction,
 )
-from sip_edge.sip.message import Request, Response, parse_message
+from sip_edge.sip.message import Request, Response
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.timers import FakeClock
 from sip_edge.sip.transaction import (
     State,

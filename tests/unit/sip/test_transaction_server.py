@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from sip_edge.sip.message import Request, make_response, parse_message
+from sip_edge.sip.building import make_response
+from sip_edge.sip.message import Request
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.timers import FakeClock, TimerHandle, TimerWheel
 from sip_edge.sip.transaction import (
     ServerInviteTransaction,

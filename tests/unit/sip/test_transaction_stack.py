@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Callable
 
 from sip_edge.sip.client_transaction import ClientTransaction
-from sip_edge.sip.message import Headers, Request, Response, parse_message
+from sip_edge.sip.message import Headers, Request, Response
+from sip_edge.sip.parsing import parse_message
 from sip_edge.sip.stack import AckContext, Destination, Reply, SipStack
 from sip_edge.sip.timers import FakeClock
 from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction, State
