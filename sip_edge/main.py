@@ -34,6 +34,7 @@ from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.ports import CallSettings, RoutingPort
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.setup import CallSetup, CallSetups
+from sip_edge.app.calls.stale import LocationStaleBindings
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
 from sip_edge.app.edge import Edge, build_edge
@@ -141,7 +142,11 @@ def build(config: EdgeConfig, ports: EdgePorts) -> EdgeTask:
         location, config.task_id, lambda data, to: stack.transport_for("UDP").send_to(data, to)
     )
     workers.add("nat-keepalive", keepalive.run)
-    calls = None if ports.routing is None else _build_calls(config, ports, ports.routing, edge, counters)
+    calls = (
+        None
+        if ports.routing is None
+        else _build_calls(config, ports, ports.routing, edge, counters, location)
+    )
     if ports.fleet is not None:
         heartbeat = Heartbeat(
             ports.fleet,
@@ -168,7 +173,12 @@ def build(config: EdgeConfig, ports: EdgePorts) -> EdgeTask:
 
 
 def _build_calls(
-    config: EdgeConfig, ports: EdgePorts, routing: RoutingPort, edge: Edge, counters: CallCounters
+    config: EdgeConfig,
+    ports: EdgePorts,
+    routing: RoutingPort,
+    edge: Edge,
+    counters: CallCounters,
+    location: LocationService,
 ) -> Calls:
     stack = edge.stack
     clock = CallClock(stack.clock)
@@ -189,6 +199,7 @@ def _build_calls(
         addresses=CallAddresses(stack, config.task_id, owners),
         clock=clock,
         settings=CallSettings(),
+        stale=LocationStaleBindings(location, ports.bindings),
     )
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
     return Calls(b2bua, live, routing, hold, tasks)

@@ -9,8 +9,9 @@ from typing import Any, Protocol
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
+from contact_center.services.routing.ports import AgentTarget
 
-__all__ = ["ALLOW", "CallSettings", "RoutingError", "RoutingPort"]
+__all__ = ["ALLOW", "CallSettings", "RoutingError", "RoutingPort", "StaleBindings"]
 
 # What a bridged call accepts from either side (Allow in our INVITEs and 2xx).
 ALLOW = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, PRACK, OPTIONS"
@@ -53,6 +54,14 @@ class RoutingPort(Protocol):
     async def edge_lost(
         self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
     ) -> list[str]: ...
+
+
+class StaleBindings(Protocol):
+    """Where a call reports a device that never answered its INVITE (the location service)."""
+
+    def forget(self, aor: str, target: AgentTarget) -> None:
+        """Remove the binding of ``target`` from ``aor`` so the next call does not ring it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from sip_edge.app.calls.events import (
     QueueDeadlinePassed,
 )
 from sip_edge.app.calls.live import LiveCalls
-from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort
+from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.ring import AgentRinger
 from sip_edge.app.calls.tasks import CallTasks
@@ -95,6 +95,7 @@ class CallSetup:
         addresses: CallAddresses,
         clock: CallClock,
         settings: CallSettings,
+        stale: StaleBindings | None = None,
     ) -> None:
         self.key = key
         self.invite = invite
@@ -143,6 +144,7 @@ class CallSetup:
             cancel_grace_seconds=settings.cancel_grace_seconds,
             cancelled=lambda: self.cancelled,
             provisional=self.provisional,
+            stale=stale,
         )
         self.seat_id: str | None = None
         self.merchant_id: str | None = None
@@ -369,6 +371,7 @@ class CallSetups:
         addresses: CallAddresses,
         clock: CallClock,
         settings: CallSettings,
+        stale: StaleBindings | None = None,
     ) -> None:
         self._stack = stack
         self._routing = routing
@@ -380,6 +383,7 @@ class CallSetups:
         self._addresses = addresses
         self._clock = clock
         self._settings = settings
+        self._stale = stale
 
     def new(self, key: str, invite: ServerInviteTransaction, request: Request, flow: Flow) -> CallSetup:
         return CallSetup(
@@ -397,4 +401,5 @@ class CallSetups:
             addresses=self._addresses,
             clock=self._clock,
             settings=self._settings,
+            stale=self._stale,
         )
