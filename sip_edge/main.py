@@ -196,7 +196,11 @@ def _build_calls(
         live=live,
         bridges=bridges,
         tasks=tasks,
-        addresses=CallAddresses(stack, config.task_id, owners),
+        # A fleet member answers for the fleet: outside parties reach it only through the balancer
+        # the SIP domain resolves to. A lone edge is reached at its own address.
+        addresses=CallAddresses(
+            stack, config.task_id, owners, config.sip_domain if ports.fleet is not None else None
+        ),
         clock=clock,
         settings=CallSettings(),
         stale=LocationStaleBindings(location, ports.bindings),
