@@ -121,8 +121,9 @@ class EdgeTask:
             log.exception("the last write of bindings failed")
 
 
-def build(config: EdgeConfig, ports: EdgePorts) -> EdgeTask:
-    """Build one edge task (call inside the running loop, then `await task.start()`)."""
+def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | None = None) -> EdgeTask:
+    """Build one edge task (call inside the running loop, then `await task.start()`).
+    ``call_settings``: the calls' timers, when not the defaults (tests shorten them)."""
     edge = build_edge(config)
     stack = edge.stack
     key = config.nonce_key.encode() if config.nonce_key else secrets.token_bytes(32)
@@ -145,7 +146,7 @@ def build(config: EdgeConfig, ports: EdgePorts) -> EdgeTask:
     calls = (
         None
         if ports.routing is None
-        else _build_calls(config, ports, ports.routing, edge, counters, location)
+        else _build_calls(config, ports, ports.routing, edge, counters, location, call_settings)
     )
     if ports.fleet is not None:
         heartbeat = Heartbeat(
@@ -179,6 +180,7 @@ def _build_calls(
     edge: Edge,
     counters: CallCounters,
     location: LocationService,
+    call_settings: CallSettings | None = None,
 ) -> Calls:
     stack = edge.stack
     clock = CallClock(stack.clock)
@@ -186,7 +188,10 @@ def _build_calls(
     tasks = CallTasks(clock)
     dialogs = DialogBook(ports.dialogs or MemoryDialogStore())
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
-    bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id)
+    settings = call_settings or CallSettings()
+    bridges = Bridges(
+        stack, routing, dialogs, live, tasks, config.task_id, clock, settings.probe_interval_seconds
+    )
     hold = QueueHold(routing)
     setups = CallSetups(
         stack=stack,
@@ -202,7 +207,7 @@ def _build_calls(
             stack, config.task_id, owners, config.sip_domain if ports.fleet is not None else None
         ),
         clock=clock,
-        settings=CallSettings(),
+        settings=settings,
         stale=LocationStaleBindings(location, ports.bindings),
     )
     b2bua = B2bua(stack, live, setups, bridges, dialogs)

@@ -23,6 +23,7 @@ from contact_center.services.routing.decisions import (
 )
 from contact_center.services.routing.ports import AgentTarget
 from sip_edge.app.calls.dialogs import MemoryDialogStore
+from sip_edge.app.calls.ports import CallSettings
 from sip_edge.app.calls.trunks import Trunk
 from sip_edge.app.registration.credentials import CredentialSource
 from sip_edge.app.registration.location import BindingStore
@@ -198,6 +199,7 @@ async def running_edge(
     trunks: StaticTrunks | None = None,
     fleet: Any = None,
     bindings: BindingStore | None = None,
+    settings: CallSettings | None = None,
 ) -> AsyncIterator[RunningEdge]:
     routing = routing or FakeRouting()
     dialogs = dialogs if dialogs is not None else MemoryDialogStore()
@@ -211,7 +213,7 @@ async def running_edge(
         dialogs=dialogs,
         fleet=fleet,
     )
-    task = build(EdgeConfig(host=HOST, port=0, task_id=task_id, nonce_key="k" * 16), ports)
+    task = build(EdgeConfig(host=HOST, port=0, task_id=task_id, nonce_key="k" * 16), ports, settings)
     await task.start()
     try:
         yield RunningEdge(task, routing, dialogs)

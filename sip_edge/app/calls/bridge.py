@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome
+from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.dialogs import DialogBook, StoredCall, stored_keys
 from sip_edge.app.calls.live import LiveCalls
+from sip_edge.app.calls.liveness import LegGuards, LegTerms
 from sip_edge.app.calls.ports import ALLOW, RoutingError, RoutingPort
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.sip.client_transaction import ClientTransaction
@@ -43,7 +46,8 @@ log = logging.getLogger("sip_edge.bridge")
 REASON_NORMAL = 'Q.850;cause=16;text="Normal call clearing"'
 REASON_SYSTEM = 'Q.850;cause=41;text="Temporary failure"'
 # Headers that travel with a relayed request or response besides the body.
-_RELAYED = ("Content-Type", "Content-Disposition", "Info-Package", "Event", "Session-Expires", "Require")
+# Session timers are negotiated per leg (`liveness`), never relayed across (RFC 4028 §4 for B2BUAs).
+_RELAYED = ("Content-Type", "Content-Disposition", "Info-Package", "Event", "Require")
 _HANGUP_SIDE = {CALLER: HangupSide.CUSTOMER, AGENT: HangupSide.AGENT}
 
 
@@ -52,7 +56,14 @@ def _other(side: str) -> str:
 
 
 def _copy(message: Request | Response, names: tuple[str, ...] = _RELAYED) -> list[tuple[str, str]]:
-    return [(name, value) for name in names for value in message.headers.get_lines(name)]
+    copied = []
+    for name in names:
+        for value in message.headers.get_lines(name):
+            if name == "Require":
+                value = ", ".join(t.strip() for t in value.split(",") if t.strip().lower() != "timer")
+            if value:
+                copied.append((name, value))
+    return copied
 
 
 class Bridge:
@@ -69,8 +80,11 @@ class Bridge:
         live: LiveCalls[Any, Bridge],
         tasks: CallTasks,
         task_id: str,
+        clock: CallClock,
+        probe_interval: float,
         seat_id: str | None = None,
         merchant_id: str | None = None,
+        terms: Mapping[str, LegTerms] | None = None,
     ) -> None:
         self._stack = stack
         self._router = routing
@@ -90,6 +104,17 @@ class Bridge:
         self._pending_ack: dict[str, tuple[Leg, ClientTransaction]] = {}
         # The ACK sent for a client INVITE transaction, re-sent on each 2xx retransmission.
         self._acks: dict[ClientTransaction, Request] = {}
+        # Each leg proves its far end is still there (session timer, else in-dialog OPTIONS).
+        self._guards = LegGuards(
+            self.legs,
+            terms or {},
+            stack=stack,
+            clock=clock,
+            tasks=tasks,
+            probe_interval=probe_interval,
+            ended=self._leg_gone,
+        )
+        self._guards.start()
 
     def stored(self) -> StoredCall:
         return StoredCall(
@@ -101,6 +126,25 @@ class Bridge:
             merchant_id=self.merchant_id,
             owner=self._task_id,
         )
+
+    # --- liveness ---------------------------------------------------------------------------------
+
+    def _leg_gone(self, side: str) -> None:
+        self._tasks.spawn(self.hang_up(HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE), name="leg-gone")
+
+    def _refreshed(self, side: str) -> None:
+        """A re-INVITE or UPDATE went through end to end: both legs' sessions start again."""
+        self._guards.refreshed(side)
+        self._guards.refreshed(_other(side))
+
+    def _timer_headers(self, side: str, we_are_uac: bool) -> list[tuple[str, str]]:
+        session = self._guards.session(side)
+        if session is None:
+            return []
+        headers = [("Session-Expires", session.header(we_are_uac)), ("Supported", "timer")]
+        if not we_are_uac and session.peer_supports:
+            headers.append(("Require", "timer"))
+        return headers
 
     # --- 2xx acknowledgement ----------------------------------------------------------------------
 
@@ -191,7 +235,8 @@ class Bridge:
     async def _relay_invite(self, request: Request, side: str) -> Reply:
         leg, far = self.legs[side], self.legs[_other(side)]
         leg.learn_target(request)
-        out = far.request("INVITE", body=request.body, headers=self._relayed_headers(request))
+        relayed = [*self._relayed_headers(request), *self._timer_headers(far.side, we_are_uac=True)]
+        out = far.request("INVITE", body=request.body, headers=relayed)
         tx = self._stack.send_request(out, far.destination_of())
         try:
             final = await tx.final_response()
@@ -204,15 +249,21 @@ class Bridge:
             assert isinstance(tx, ClientTransaction)
             self.expect_ack(tx, relay_from=None if request.body else side)
             headers.append(("Contact", f"<{leg.contact}>"))
+            headers.extend(self._timer_headers(side, we_are_uac=False))
+            self._guards.sent(far.side, request.body, request.content_type)
+            self._guards.sent(side, final.body, final.content_type)
+            self._refreshed(side)
             self._tasks.spawn(self._dialogs.save(self.stored()), name="store-dialog")
         return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
 
     async def _relay(self, request: Request, side: str) -> Reply:
         leg, far = self.legs[side], self.legs[_other(side)]
         method = request.method
+        relayed = self._relayed_headers(request)
         if method == "UPDATE":
             leg.learn_target(request)
-        out = far.request(method, body=request.body, headers=self._relayed_headers(request))
+            relayed.extend(self._timer_headers(far.side, we_are_uac=True))
+        out = far.request(method, body=request.body, headers=relayed)
         tx = self._stack.send_request(out, far.destination_of())
         try:
             final = await tx.final_response()
@@ -223,6 +274,8 @@ class Bridge:
         if method == "UPDATE" and 200 <= final.status < 300:
             far.learn_target(final)
             headers.append(("Contact", f"<{leg.contact}>"))
+            headers.extend(self._timer_headers(side, we_are_uac=False))
+            self._refreshed(side)
         return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
 
     # --- teardown ---------------------------------------------------------------------------------
@@ -251,6 +304,7 @@ class Bridge:
         await self._finish(side, cause)
 
     async def _finish(self, side: HangupSide, cause: HangupCause) -> None:
+        self._guards.stop()
         self._live.bridge_ended(self)
         self._pending_ack.clear()
         result: Acknowledged | None = None
@@ -297,6 +351,8 @@ class Bridges:
         live: LiveCalls[Any, Bridge],
         tasks: CallTasks,
         task_id: str,
+        clock: CallClock,
+        probe_interval: float,
     ) -> None:
         self._stack = stack
         self._routing = routing
@@ -304,6 +360,8 @@ class Bridges:
         self._live = live
         self._tasks = tasks
         self._task_id = task_id
+        self._clock = clock
+        self._probe_interval = probe_interval
 
     def open(
         self,
@@ -314,7 +372,10 @@ class Bridges:
         *,
         seat_id: str | None = None,
         merchant_id: str | None = None,
+        terms: Mapping[str, LegTerms] | None = None,
     ) -> Bridge:
+        """``terms``: what each leg agreed on at set-up; without them (a dialog read from the table)
+        both legs are probed."""
         return Bridge(
             key,
             contact_id,
@@ -326,8 +387,11 @@ class Bridges:
             live=self._live,
             tasks=self._tasks,
             task_id=self._task_id,
+            clock=self._clock,
+            probe_interval=self._probe_interval,
             seat_id=seat_id,
             merchant_id=merchant_id,
+            terms=terms,
         )
 
     def restore(self, stored: StoredCall) -> Bridge:

@@ -74,3 +74,10 @@ class CallSettings:
     provisional_refresh_seconds: float = 30.0
     # Refuse new calls while the trunk list cannot be read, and tell the carrier when to retry.
     unavailable_retry_after: int = 5
+    # RFC 4028 on both legs: the interval we ask for (its §4 recommends 1800 s) and the smallest we
+    # accept (422 below it; the RFC's floor is 90 s).
+    session_interval: int = 1800
+    session_min_se: int = 90
+    # A leg without a session timer gets an in-dialog OPTIONS this often; 408/481/no answer ends
+    # the call, so a call whose ends vanished is freed within about this plus timer F (32 s).
+    probe_interval_seconds: float = 30.0

@@ -112,6 +112,7 @@ class AgentRinger:
         cancelled: Callable[[], bool],
         provisional: Callable[[int, bytes, str | None], None],
         stale: StaleBindings | None = None,
+        extra_headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self._request = request
         self._key = key
@@ -125,6 +126,7 @@ class AgentRinger:
         self._provisional = provisional
         hops = request.max_forwards
         self._max_forwards = (70 if hops is None else hops) - 1
+        self._extra_headers = tuple(extra_headers)
         self._late = LateBranches(stack, clock, cancel_grace_seconds, stale, contact_id)
 
     def _agent_leg(self, connect: Connect, route: AgentRoute, target_uri: str) -> tuple[Leg, Request]:
@@ -149,6 +151,7 @@ class AgentRinger:
             ("Max-Forwards", str(self._max_forwards)),
             ("Allow", ALLOW),
             ("X-Switchboard-Contact-Id", self._contact_id),
+            *self._extra_headers,
         ]
         content_type = self._request.content_type
         if self._request.body and content_type:

@@ -44,6 +44,7 @@ from sip_edge.app.calls.events import (
     QueueDeadlinePassed,
 )
 from sip_edge.app.calls.live import LiveCalls
+from sip_edge.app.calls.liveness import LegTerms, allows_update
 from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.ring import AgentRinger
@@ -51,11 +52,12 @@ from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.app.calls.trunks import TrunkDirectory, TrunkListUnavailableError
 from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
-from sip_edge.sip.dialog import CALLER, Leg
+from sip_edge.sip.dialog import AGENT, CALLER, Leg
 from sip_edge.sip.errors import SipParseError
 from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.reliable import ReliableProvisionals
+from sip_edge.sip.session_timer import Session, TooSmall, answer_invite, from_answer, offer_headers
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction, TransactionError
 from sip_edge.sip.transport import Flow
@@ -133,6 +135,11 @@ class CallSetup:
             route_set=list(request.headers.get_all("Record-Route")),
         )
         self._provisionals = ReliableProvisionals(invite, clock, stack.timers.t1)
+        # RFC 4028 with the caller: what its INVITE asked for, decided before anything is routed.
+        self._session = answer_invite(
+            request, min_se=settings.session_min_se, default_interval=settings.session_interval
+        )
+        interval = self._session.interval if isinstance(self._session, Session) else settings.session_interval
         self._ringer = AgentRinger(
             request,
             key,
@@ -145,6 +152,7 @@ class CallSetup:
             cancelled=lambda: self.cancelled,
             provisional=self.provisional,
             stale=stale,
+            extra_headers=offer_headers(interval, settings.session_min_se),
         )
         self.seat_id: str | None = None
         self.merchant_id: str | None = None
@@ -208,6 +216,9 @@ class CallSetup:
             return
         if trunk is None:
             self._final(403, headers=(_warning("source address is not a configured trunk"),))
+            return
+        if isinstance(self._session, TooSmall):
+            self._final(422, headers=(("Min-SE", str(self._session.min_se)),))
             return
         if self.cancelled:
             return
@@ -298,11 +309,17 @@ class CallSetup:
         self._provisionals.send(status, headers, body)
 
     async def _answered(self, connect: Connect, answer: Response, agent: Leg, tx: ClientTransaction) -> None:
-        headers = [("Contact", f"<{self.caller.contact}>"), ("Allow", ALLOW)]
+        headers = [("Contact", f"<{self.caller.contact}>"), ("Allow", ALLOW), ("Supported", "timer")]
+        session = self._session if isinstance(self._session, Session) else None
+        if session is not None:
+            headers.append(("Session-Expires", session.header(we_are_uac=False)))
+            if session.peer_supports:
+                headers.append(("Require", "timer"))
         if answer.body and answer.content_type:
             headers.append(("Content-Type", answer.content_type))
         self._provisionals.stop()
         self.invite.reply(200, headers=headers, body=answer.body)
+        request = self.request
         bridge = self._bridges.open(
             self.key,
             self.contact_id,
@@ -310,6 +327,12 @@ class CallSetup:
             agent,
             seat_id=connect.seat_id,
             merchant_id=connect.merchant_id,
+            terms={
+                CALLER: LegTerms(session, allows_update(request), answer.body, answer.content_type),
+                AGENT: LegTerms(
+                    from_answer(answer), allows_update(answer), request.body, request.content_type
+                ),
+            },
         )
         # The agent's 2xx is acknowledged by us. With the offer in the INVITE the ACK has no body
         # and goes at once; with a late offer (no SDP in the INVITE) the caller's ACK carries the
