@@ -189,9 +189,7 @@ def _build_calls(
     dialogs = DialogBook(ports.dialogs or MemoryDialogStore())
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
     settings = call_settings or CallSettings()
-    bridges = Bridges(
-        stack, routing, dialogs, live, tasks, config.task_id, clock, settings.probe_interval_seconds
-    )
+    bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings)
     hold = QueueHold(routing)
     setups = CallSetups(
         stack=stack,

@@ -29,6 +29,7 @@ __all__ = [
     "SessionTimer",
     "TooSmall",
     "answer_invite",
+    "answer_refresh",
     "from_answer",
     "offer_headers",
     "supports_timer",
@@ -104,6 +105,18 @@ def answer_invite(request: Request, *, min_se: int, default_interval: int) -> Se
     # A UAC that does not support timers cannot refresh: a proxy asked for the timer, we refresh.
     refresher = (_refresher(value or "") or UAC) if supported else UAS
     return Session(asked, we_refresh=refresher == UAS, peer_supports=supported)
+
+
+def answer_refresh(request: Request, current: Session, min_se: int) -> Session:
+    """Our side of the session after a refresh the peer sent (we are the UAS of its transaction):
+    the interval (at least ``min_se``) and refresher it asks for, else the current ones."""
+    value = request.headers.get("Session-Expires")
+    asked = _delta(value)
+    if asked is None:
+        return current
+    refresher = _refresher(value or "")
+    we_refresh = current.we_refresh if refresher is None else refresher == UAS
+    return Session(max(asked, min_se), we_refresh, current.peer_supports)
 
 
 def offer_headers(interval: int, min_se: int) -> list[tuple[str, str]]:

@@ -30,7 +30,7 @@ from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.dialogs import DialogBook, StoredCall, stored_keys
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.liveness import LegGuards, LegTerms
-from sip_edge.app.calls.ports import ALLOW, RoutingError, RoutingPort
+from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
@@ -81,7 +81,7 @@ class Bridge:
         tasks: CallTasks,
         task_id: str,
         clock: CallClock,
-        probe_interval: float,
+        settings: CallSettings,
         seat_id: str | None = None,
         merchant_id: str | None = None,
         terms: Mapping[str, LegTerms] | None = None,
@@ -111,7 +111,8 @@ class Bridge:
             stack=stack,
             clock=clock,
             tasks=tasks,
-            probe_interval=probe_interval,
+            probe_interval=settings.probe_interval_seconds,
+            min_se=settings.session_min_se,
             ended=self._leg_gone,
         )
         self._guards.start()
@@ -132,9 +133,10 @@ class Bridge:
     def _leg_gone(self, side: str) -> None:
         self._tasks.spawn(self.hang_up(HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE), name="leg-gone")
 
-    def _refreshed(self, side: str) -> None:
-        """A re-INVITE or UPDATE went through end to end: both legs' sessions start again."""
-        self._guards.refreshed(side)
+    def _refreshed(self, side: str, request: Request) -> None:
+        """A re-INVITE or UPDATE from ``side`` went through end to end: both legs' sessions start
+        again, the requester's on the terms it asked for."""
+        self._guards.refreshed(side, request)
         self._guards.refreshed(_other(side))
 
     def _timer_headers(self, side: str, we_are_uac: bool) -> list[tuple[str, str]]:
@@ -248,11 +250,11 @@ class Bridge:
             far.learn_target(final)
             assert isinstance(tx, ClientTransaction)
             self.expect_ack(tx, relay_from=None if request.body else side)
-            headers.append(("Contact", f"<{leg.contact}>"))
-            headers.extend(self._timer_headers(side, we_are_uac=False))
             self._guards.sent(far.side, request.body, request.content_type)
             self._guards.sent(side, final.body, final.content_type)
-            self._refreshed(side)
+            self._refreshed(side, request)
+            headers.append(("Contact", f"<{leg.contact}>"))
+            headers.extend(self._timer_headers(side, we_are_uac=False))
             self._tasks.spawn(self._dialogs.save(self.stored()), name="store-dialog")
         return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
 
@@ -262,6 +264,15 @@ class Bridge:
         relayed = self._relayed_headers(request)
         if method == "UPDATE":
             leg.learn_target(request)
+            if not request.body:
+                # A session refresh (RFC 4028 §7.4 recommends a bodiless UPDATE): each leg keeps
+                # its own timer, so it is answered here rather than asked of a far end that may
+                # not even allow UPDATE.
+                self._guards.refreshed(side, request)
+                return Reply(
+                    200,
+                    headers=(("Contact", f"<{leg.contact}>"), *self._timer_headers(side, we_are_uac=False)),
+                )
             relayed.extend(self._timer_headers(far.side, we_are_uac=True))
         out = far.request(method, body=request.body, headers=relayed)
         tx = self._stack.send_request(out, far.destination_of())
@@ -274,8 +285,8 @@ class Bridge:
         if method == "UPDATE" and 200 <= final.status < 300:
             far.learn_target(final)
             headers.append(("Contact", f"<{leg.contact}>"))
+            self._refreshed(side, request)
             headers.extend(self._timer_headers(side, we_are_uac=False))
-            self._refreshed(side)
         return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
 
     # --- teardown ---------------------------------------------------------------------------------
@@ -352,7 +363,7 @@ class Bridges:
         tasks: CallTasks,
         task_id: str,
         clock: CallClock,
-        probe_interval: float,
+        settings: CallSettings,
     ) -> None:
         self._stack = stack
         self._routing = routing
@@ -361,7 +372,7 @@ class Bridges:
         self._tasks = tasks
         self._task_id = task_id
         self._clock = clock
-        self._probe_interval = probe_interval
+        self._settings = settings
 
     def open(
         self,
@@ -388,7 +399,7 @@ class Bridges:
             tasks=self._tasks,
             task_id=self._task_id,
             clock=self._clock,
-            probe_interval=self._probe_interval,
+            settings=self._settings,
             seat_id=seat_id,
             merchant_id=merchant_id,
             terms=terms,

@@ -25,7 +25,7 @@ from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.sip.dialog import Leg
 from sip_edge.sip.message import Request, Response
-from sip_edge.sip.session_timer import Session, SessionTimer, from_answer
+from sip_edge.sip.session_timer import Session, SessionTimer, answer_refresh, from_answer
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.timers import TimerHandle
 from sip_edge.sip.transaction import TransactionError
@@ -64,6 +64,7 @@ class LegGuards:
         clock: CallClock,
         tasks: CallTasks,
         probe_interval: float,
+        min_se: int,
         ended: Callable[[str], object],
     ) -> None:
         self._legs = legs
@@ -72,6 +73,7 @@ class LegGuards:
         self._clock = clock
         self._tasks = tasks
         self._probe_interval = probe_interval
+        self._min_se = min_se
         self._ended = ended
         self._timers: dict[str, SessionTimer] = {}
         self._probes: dict[str, TimerHandle] = {}
@@ -98,11 +100,12 @@ class LegGuards:
         timer = self._timers.get(side)
         return timer.session if timer is not None else None
 
-    def refreshed(self, side: str, session: Session | None = None) -> None:
-        """A target refresh went through on ``side``: the session starts again from now."""
+    def refreshed(self, side: str, request: Request | None = None) -> None:
+        """A refresh went through on ``side``: the session starts again from now, on the terms of
+        ``request`` when the peer sent it."""
         timer = self._timers.get(side)
         if timer is not None and not self._stopped:
-            timer.start(session)
+            timer.start(answer_refresh(request, timer.session, self._min_se) if request is not None else None)
 
     def sent(self, side: str, body: bytes, content_type: str | None) -> None:
         """We sent a new session description on ``side`` (a relayed re-INVITE or its answer)."""

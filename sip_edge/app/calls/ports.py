@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
 from contact_center.services.routing.ports import AgentTarget
+from sip_edge.sip.session_timer import MIN_SE_FLOOR
 
 __all__ = ["ALLOW", "CallSettings", "RoutingError", "RoutingPort", "StaleBindings"]
 
@@ -77,7 +78,7 @@ class CallSettings:
     # RFC 4028 on both legs: the interval we ask for (its §4 recommends 1800 s) and the smallest we
     # accept (422 below it; the RFC's floor is 90 s).
     session_interval: int = 1800
-    session_min_se: int = 90
+    session_min_se: int = MIN_SE_FLOOR
     # A leg without a session timer gets an in-dialog OPTIONS this often; 408/481/no answer ends
     # the call, so a call whose ends vanished is freed within about this plus timer F (32 s).
     probe_interval_seconds: float = 30.0

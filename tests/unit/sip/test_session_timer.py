@@ -8,6 +8,7 @@ from sip_edge.sip.session_timer import (
     SessionTimer,
     TooSmall,
     answer_invite,
+    answer_refresh,
     from_answer,
     offer_headers,
 )
@@ -95,3 +96,11 @@ def test_when_the_peer_refreshes_the_session_expires_without_a_refresh_and_not_w
     clock.advance(10.1)
     assert fired == ["expired"]
     timer.stop()
+
+
+def test_a_refresh_from_the_peer_may_change_the_interval_and_the_refresher() -> None:
+    current = Session(1800, we_refresh=False)
+    assert answer_refresh(invite("Session-Expires: 3600;refresher=uac"), current, 90) == Session(3600, False)
+    assert answer_refresh(invite("Session-Expires: 900;refresher=uas"), current, 90) == Session(900, True)
+    assert answer_refresh(invite("Session-Expires: 30"), current, 90) == Session(90, False)
+    assert answer_refresh(invite(), current, 90) is current
