@@ -95,6 +95,20 @@ class Rung:
 _ABANDONED = Rung(None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What every ring of one call shares: its event queue, the stack, the caller's side."""
+
+    contact_id: str
+    events: asyncio.Queue[CallEvent]
+    stack: SipStack
+    clock: CallClock
+    cancel_grace: float
+    cancelled: Callable[[], bool]
+    provisional: Callable[[int, bytes, str | None], None]
+    late: LateBranches
+
+
 class AgentRinger:
     """Rings seats for one caller's INVITE, one offer at a time, reading the call's event queue."""
 
@@ -128,6 +142,9 @@ class AgentRinger:
         self._max_forwards = (70 if hops is None else hops) - 1
         self._extra_headers = tuple(extra_headers)
         self._late = LateBranches(stack, clock, cancel_grace_seconds, stale, contact_id)
+        self._call = _Call(
+            contact_id, events, stack, clock, cancel_grace_seconds, cancelled, provisional, self._late
+        )
 
     def _agent_leg(self, connect: Connect, route: AgentRoute, target_uri: str) -> tuple[Leg, Request]:
         caller = self._request.from_
@@ -190,7 +207,7 @@ class AgentRinger:
         if not by_tx:
             self._late.prune(branches)
             return Rung(OfferOutcome.UNREACHABLE)
-        fork = _Fork(self, connect, branches)
+        fork = _Fork(self._call, connect, branches)
         try:
             return await fork.run(by_tx)
         finally:
@@ -198,20 +215,16 @@ class AgentRinger:
             self._late.adopt([branch for branch in branches if branch.pending])
             self._late.prune(branches)
 
-    def _ack_and_bye(self, branch: Branch, reason: str) -> None:
-        self._late.ack_and_bye(branch, reason)
-
 
 class _Fork:
     """One ring of one seat: the driver's loop over the call's events while the branches ring."""
 
-    def __init__(self, ringer: AgentRinger, connect: Connect, branches: list[Branch]) -> None:
-        self._ringer = ringer
-        self._connect = connect
+    def __init__(self, call: _Call, connect: Connect, branches: list[Branch]) -> None:
+        self._call = call
         self._branches = branches
         self._stopped_by: str | None = None  # "timeout" | "cancel"
         self._forwarded: set[int] = set()
-        clock, events, token = ringer._clock, ringer._events, self
+        clock, events, token = call.clock, call.events, self
         self._ring_timer: TimerHandle = clock.call_later(
             connect.ring_timeout_seconds, lambda: events.put_nowait(RingTimedOut(token))
         )
@@ -223,7 +236,7 @@ class _Fork:
             self._give_up.cancel()
 
     def _cancel_pending(self, reason: str, but: Branch | None = None) -> None:
-        stack = self._ringer._stack
+        stack = self._call.stack
         for branch in self._branches:
             if branch is not but and branch.pending and not branch.cancelled:
                 branch.cancelled = True
@@ -234,9 +247,9 @@ class _Fork:
         self._stopped_by = why
         self._ring_timer.cancel()
         self._cancel_pending(reason)
-        ringer, token = self._ringer, self
-        self._give_up = ringer._clock.call_later(
-            ringer._cancel_grace, lambda: ringer._events.put_nowait(CancelGraceOver(token))
+        call, token = self._call, self
+        self._give_up = call.clock.call_later(
+            call.cancel_grace, lambda: call.events.put_nowait(CancelGraceOver(token))
         )
 
     def _give_up_pending(self) -> None:
@@ -257,11 +270,11 @@ class _Fork:
         return Rung(fork_outcome([branch.final for branch in self._branches]))
 
     async def run(self, by_tx: dict[ClientTransaction, Branch]) -> Rung:
-        ringer = self._ringer
-        if ringer._cancelled():
+        call = self._call
+        if call.cancelled():
             self._stop("cancel", REASON_CALLER_CANCELLED)
         while any(branch.pending for branch in self._branches):
-            event = await ringer._events.get()
+            event = await call.events.get()
             if isinstance(event, CallerCancelled):
                 if self._stopped_by is None:
                     self._stop("cancel", REASON_CALLER_CANCELLED)
@@ -281,7 +294,7 @@ class _Fork:
             if branch is None or not branch.pending:
                 continue  # a late event of an earlier agent leg
             if isinstance(event, AgentLegFailed):
-                log.info("an agent leg of %s failed: %s", ringer._contact_id, event.error)
+                log.info("an agent leg of %s failed: %s", call.contact_id, event.error)
                 branch.failed = True
                 continue
             rung = self._on_response(branch, event.response)
@@ -295,7 +308,7 @@ class _Fork:
         if status < 200:
             if status > 100 and self._stopped_by is None and status not in self._forwarded:
                 self._forwarded.add(status)
-                self._ringer._provisional(status, response.body, response.content_type)
+                self._call.provisional(status, response.body, response.content_type)
             return None
         branch.final = status
         if status >= 300:
@@ -307,7 +320,7 @@ class _Fork:
         branch.confirm(response)
         if self._stopped_by == "cancel":
             # Answered as the caller hung up: take the call and end it at once.
-            self._ringer._ack_and_bye(branch, REASON_CALLER_CANCELLED)
+            self._call.late.ack_and_bye(branch, REASON_CALLER_CANCELLED)
             return None
         self._cancel_pending(REASON_ELSEWHERE, but=branch)
         assert branch.tx is not None
