@@ -12,9 +12,14 @@ other leg and relaying the final response back (RFC 7092's signalling-only B2BUA
 - ACK: only consumed (each leg's 2xx is acknowledged independently), or relayed with its body
   when it completes a late-offer exchange.
 
+Each leg proves now and then that its far end is still there (`liveness`: its RFC 4028 session
+timer, else in-dialog OPTIONS); when one is gone the bridge BYEs both legs and reports a network
+failure. Session timers are per leg: ``Session-Expires`` is never relayed across, and a bodiless
+UPDATE (a session refresh) is answered on its own leg.
+
 A bridge rebuilt from the table by another edge task (`Bridges.restore`) behaves the same: its CSeqs
-jump ahead (see `sip_edge.sip.dialog.RECOVERY_CSEQ_STEP`) and its Contact becomes this task's
-address on the next target refresh.
+jump ahead (see `sip_edge.sip.dialog.RECOVERY_CSEQ_STEP`), its Contact (the fleet's public host
+in a fleet) stays valid, and it probes both legs (its session terms were not stored).
 """
 
 from __future__ import annotations

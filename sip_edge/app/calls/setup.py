@@ -11,7 +11,7 @@ decisions one after the other until the call is answered or over:
 Everything that happens to the call from outside (the agent leg's responses, the ring timer, the
 caller's CANCEL, an offer found by the queue poll, the queue deadline) is a typed event
 (`events`) on one queue that only the driver reads. So there are no locks and no races between,
-say, a CANCEL and an offer: the driver sees them in order. Ringing one agent is `ring`; the
+say, a CANCEL and an offer: the driver sees them in order. Ringing a seat's devices is `ring`; the
 provisionals toward the carrier are reliable when its INVITE requires it
 (`sip_edge.sip.reliable`, RFC 3262).
 """
