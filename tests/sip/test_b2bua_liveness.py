@@ -42,17 +42,17 @@ def test_the_callers_session_timer_is_honoured_and_the_agent_leg_negotiates_its_
         routing = FakeRouting()
         routing.new_contact_answer = connect_to(agent)
         async with running_edge(routing) as edge:
-            caller.invite(edge.address, NUMBER, headers=(*TIMER, ("Session-Expires", "600;refresher=uac")))
+            caller.invite(edge.address, NUMBER, headers=(*TIMER, ("Session-Expires", "1200;refresher=uac")))
             agent_invite, source = await agent.request("INVITE")
             assert "timer" in (agent_invite.headers.get("Supported") or "")
-            assert agent_invite.headers.get("Session-Expires") == "600"
+            assert agent_invite.headers.get("Session-Expires") == "600"  # the agent leg's own interval
             assert agent_invite.headers.get("Min-SE") == "90"
             agent.answer(
                 agent_invite, source, 200, body=AGENT_SDP,
                 headers=(("Session-Expires", "600;refresher=uac"), ("Require", "timer")),
             )  # fmt: skip
             ok = await caller.response("INVITE", 200)
-            assert ok.headers.get("Session-Expires") == "600;refresher=uac"
+            assert ok.headers.get("Session-Expires") == "1200;refresher=uac"
             assert ok.headers.get("Require") == "timer"
         caller.close()
         agent.close()
@@ -147,6 +147,41 @@ def test_a_leg_without_timers_is_probed_and_a_481_to_the_probe_ends_the_call() -
             await asyncio.wait_for(routing.ended.wait(), 5)
             assert routing.actions("contact_ended")[0][2] is HangupCause.NETWORK_FAILURE
             await caller.request("BYE")
+        caller.close()
+        agent.close()
+
+    run(scenario)
+
+
+def test_where_we_refresh_the_phones_session_we_do_and_a_481_to_the_refresh_ends_the_call() -> None:
+    async def scenario() -> None:
+        caller, agent = await Phone.open("carrier"), await Phone.open("agent")
+        routing = FakeRouting()
+        routing.new_contact_answer = connect_to(agent)
+        settings = CallSettings(session_interval=2, session_min_se=2, probe_interval_seconds=60)
+        async with running_edge(routing, settings=settings) as edge:
+            invite = caller.invite(edge.address, NUMBER)
+            agent_invite, source = await agent.request("INVITE")
+            # The phone takes the timer and leaves the refreshing to us (the UAC of its dialog).
+            agent.answer(
+                agent_invite, source, 200, body=AGENT_SDP, headers=(("Session-Expires", "2;refresher=uac"),)
+            )
+            ok = await caller.response("INVITE", 200)
+            caller.in_dialog("ACK", invite, ok, edge.address, cseq=1)
+            await agent.request("ACK")
+            # The phone does not allow UPDATE: the refresh is a re-INVITE with the session's SDP.
+            refresh, refresh_source = await agent.request("INVITE", timeout=3)
+            assert refresh.call_id == agent_invite.call_id and refresh.body == agent_invite.body
+            assert refresh.headers.get("Session-Expires") == "2;refresher=uac"
+            agent.answer(refresh, refresh_source, 200, body=AGENT_SDP, headers=(("Session-Expires", "2"),))
+            await agent.request("ACK")
+            # The phone rebooted meanwhile: the next refresh finds no dialog.
+            again, again_source = await agent.request("INVITE", timeout=3)
+            agent.answer(again, again_source, 481)
+            await asyncio.wait_for(routing.ended.wait(), 5)
+            assert routing.actions("contact_ended")[0][2] is HangupCause.NETWORK_FAILURE
+            bye, _ = await caller.request("BYE")
+            assert bye.call_id == invite.call_id
         caller.close()
         agent.close()
 

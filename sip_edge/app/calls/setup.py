@@ -139,7 +139,6 @@ class CallSetup:
         self._session = answer_invite(
             request, min_se=settings.session_min_se, default_interval=settings.session_interval
         )
-        interval = self._session.interval if isinstance(self._session, Session) else settings.session_interval
         self._ringer = AgentRinger(
             request,
             key,
@@ -152,7 +151,9 @@ class CallSetup:
             cancelled=lambda: self.cancelled,
             provisional=self.provisional,
             stale=stale,
-            extra_headers=offer_headers(interval, settings.session_min_se),
+            # The agent leg's timer is its own: our interval, whatever the carrier chose for its leg,
+            # so a vanished phone is found within our bound even under a carrier's long session.
+            extra_headers=offer_headers(settings.session_interval, settings.session_min_se),
         )
         self.seat_id: str | None = None
         self.merchant_id: str | None = None
