@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from contact_center.services.routing.decisions import OfferOutcome, Reject
+from sip_edge.sip.message import Request
 from tests.sip.b2bua_support import (
     AGENT_SDP,
     FakeRouting,
@@ -151,6 +152,33 @@ def test_a_decline_from_one_device_ends_the_fork_and_stops_the_others() -> None:
                 await asyncio.sleep(0.02)
             assert [a[2] for a in routing.actions("offer_result")] == [OfferOutcome.REJECTED]
             assert (await caller.response("INVITE", final=True)).status == 480
+        caller.close()
+        first.close()
+        second.close()
+
+    run(scenario)
+
+
+def test_the_ring_timeout_cancels_every_device_and_counts_as_no_answer() -> None:
+    async def scenario() -> None:
+        caller, first, second = await Phone.open("carrier"), await Phone.open("a1"), await Phone.open("a2")
+        routing = FakeRouting()
+        routing.new_contact_answer = connect_to(first, second, ring=1)
+        routing.offer_answers = [Reject(480, "no agent available")]
+        async with running_edge(routing) as edge:
+            caller.invite(edge.address, NUMBER)
+            for phone in (first, second):
+                invite, source = await phone.request("INVITE")
+                phone.answer(invite, source, 180)
+            for phone in (first, second):
+                cancel, source = await phone.request("CANCEL", timeout=3)
+                assert (cancel.headers.get("Reason") or "").startswith("SIP;cause=480")
+                phone.answer(cancel, source, 200)
+                invite = next(m for m in phone.seen if getattr(m, "method", None) == "INVITE")
+                assert isinstance(invite, Request)
+                phone.answer(invite, source, 487)
+            assert (await caller.response("INVITE", final=True)).status == 480
+            assert [a[2] for a in routing.actions("offer_result")] == [OfferOutcome.NO_ANSWER]
         caller.close()
         first.close()
         second.close()
