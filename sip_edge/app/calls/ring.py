@@ -47,6 +47,7 @@ from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request, Response, generate_call_id, generate_tag
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.timers import TimerHandle
+from sip_edge.sip.transaction import Transaction
 
 __all__ = ["AgentRinger", "Rung", "fork_outcome", "outcome_for_status"]
 
@@ -203,7 +204,7 @@ class AgentRinger:
         if not connect.targets:
             return Rung(OfferOutcome.UNREACHABLE)
         branches = [await self._start(connect, target) for target in connect.targets]
-        by_tx = {branch.tx: branch for branch in branches if branch.tx is not None}
+        by_tx: dict[Transaction, Branch] = {b.tx: b for b in branches if b.tx is not None}
         if not by_tx:
             self._late.prune(branches)
             return Rung(OfferOutcome.UNREACHABLE)
@@ -269,7 +270,7 @@ class _Fork:
             return Rung(OfferOutcome.NO_ANSWER if answered else OfferOutcome.UNREACHABLE)
         return Rung(fork_outcome([branch.final for branch in self._branches]))
 
-    async def run(self, by_tx: dict[ClientTransaction, Branch]) -> Rung:
+    async def run(self, by_tx: dict[Transaction, Branch]) -> Rung:
         call = self._call
         if call.cancelled():
             self._stop("cancel", REASON_CALLER_CANCELLED)
@@ -290,7 +291,7 @@ class _Fork:
                 break
             if not isinstance(event, AgentResponded | AgentLegFailed):
                 continue  # an offer or a hold timer while ringing: not this ring's news
-            branch = by_tx.get(event.leg)  # type: ignore[call-overload]
+            branch = by_tx.get(event.leg)
             if branch is None or not branch.pending:
                 continue  # a late event of an earlier agent leg
             if isinstance(event, AgentLegFailed):
