@@ -159,8 +159,12 @@ class LegGuards:
             if request.method == "INVITE":
                 ack = leg.request("ACK", cseq=request.cseq[0])
                 self._stack.send_stateless(ack, leg.destination_of())
-            answered = from_answer(final)
-            timer.start(Session(answered.interval, answered.we_refresh) if answered else session)
+            answered = from_answer(final)  # the peer may shorten or take over the refreshing
+            timer.start(
+                Session(answered.interval, answered.we_refresh, session.peer_supports)
+                if answered
+                else session
+            )
             return
         timer.start()  # 491, 5xx...: the peer is there; try again in half an interval
 
