@@ -33,6 +33,7 @@ __all__ = [
     "from_answer",
     "offer_headers",
     "supports_timer",
+    "timer_headers",
 ]
 
 # §4: no Min-SE may be below 90 seconds; it keeps refreshes from becoming a load of their own.
@@ -117,6 +118,17 @@ def answer_refresh(request: Request, current: Session, min_se: int) -> Session:
     refresher = _refresher(value or "")
     we_refresh = current.we_refresh if refresher is None else refresher == UAS
     return Session(max(asked, min_se), we_refresh, current.peer_supports)
+
+
+def timer_headers(session: Session | None, *, we_are_uac: bool) -> list[tuple[str, str]]:
+    """The session-timer headers of a request (``we_are_uac``) or a 2xx of ours in a dialog with
+    ``session``; a 2xx requires ``timer`` of a peer that supports it (§9)."""
+    if session is None:
+        return []
+    headers = [("Session-Expires", session.header(we_are_uac)), ("Supported", "timer")]
+    if not we_are_uac and session.peer_supports:
+        headers.append(("Require", "timer"))
+    return headers
 
 
 def offer_headers(interval: int, min_se: int) -> list[tuple[str, str]]:

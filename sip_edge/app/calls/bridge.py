@@ -41,6 +41,7 @@ from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
 from sip_edge.sip.dialog import AGENT, CALLER, Leg
 from sip_edge.sip.message import Request, Response
+from sip_edge.sip.session_timer import timer_headers
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.transaction import ServerTransaction, TransactionError
 
@@ -145,13 +146,7 @@ class Bridge:
         self._guards.refreshed(_other(side))
 
     def _timer_headers(self, side: str, we_are_uac: bool) -> list[tuple[str, str]]:
-        session = self._guards.session(side)
-        if session is None:
-            return []
-        headers = [("Session-Expires", session.header(we_are_uac)), ("Supported", "timer")]
-        if not we_are_uac and session.peer_supports:
-            headers.append(("Require", "timer"))
-        return headers
+        return timer_headers(self._guards.session(side), we_are_uac=we_are_uac)
 
     # --- 2xx acknowledgement ----------------------------------------------------------------------
 

@@ -57,7 +57,14 @@ from sip_edge.sip.errors import SipParseError
 from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.reliable import ReliableProvisionals
-from sip_edge.sip.session_timer import Session, TooSmall, answer_invite, from_answer, offer_headers
+from sip_edge.sip.session_timer import (
+    Session,
+    TooSmall,
+    answer_invite,
+    from_answer,
+    offer_headers,
+    timer_headers,
+)
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction, TransactionError
 from sip_edge.sip.transport import Flow
@@ -310,12 +317,9 @@ class CallSetup:
         self._provisionals.send(status, headers, body)
 
     async def _answered(self, connect: Connect, answer: Response, agent: Leg, tx: ClientTransaction) -> None:
-        headers = [("Contact", f"<{self.caller.contact}>"), ("Allow", ALLOW), ("Supported", "timer")]
         session = self._session if isinstance(self._session, Session) else None
-        if session is not None:
-            headers.append(("Session-Expires", session.header(we_are_uac=False)))
-            if session.peer_supports:
-                headers.append(("Require", "timer"))
+        headers = [("Contact", f"<{self.caller.contact}>"), ("Allow", ALLOW)]
+        headers += timer_headers(session, we_are_uac=False) or [("Supported", "timer")]
         if answer.body and answer.content_type:
             headers.append(("Content-Type", answer.content_type))
         self._provisionals.stop()

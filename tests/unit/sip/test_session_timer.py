@@ -11,6 +11,7 @@ from sip_edge.sip.session_timer import (
     answer_refresh,
     from_answer,
     offer_headers,
+    timer_headers,
 )
 from sip_edge.sip.timers import FakeClock
 
@@ -104,3 +105,17 @@ def test_a_refresh_from_the_peer_may_change_the_interval_and_the_refresher() -> 
     assert answer_refresh(invite("Session-Expires: 900;refresher=uas"), current, 90) == Session(900, True)
     assert answer_refresh(invite("Session-Expires: 30"), current, 90) == Session(90, False)
     assert answer_refresh(invite(), current, 90) is current
+
+
+def test_our_2xx_requires_timer_only_of_a_peer_that_supports_it() -> None:
+    assert timer_headers(Session(600, False), we_are_uac=False) == [
+        ("Session-Expires", "600;refresher=uac"),
+        ("Supported", "timer"),
+        ("Require", "timer"),
+    ]
+    assert timer_headers(Session(600, True, peer_supports=False), we_are_uac=False) == [
+        ("Session-Expires", "600;refresher=uas"),
+        ("Supported", "timer"),
+    ]
+    assert timer_headers(Session(600, True), we_are_uac=True)[0] == ("Session-Expires", "600;refresher=uac")
+    assert timer_headers(None, we_are_uac=True) == []
