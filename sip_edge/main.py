@@ -34,6 +34,7 @@ from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.ports import CallSettings, RoutingPort
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.setup import CallSetup, CallSetups
+from sip_edge.app.calls.stale import LocationStaleBindings
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
 from sip_edge.app.edge import Edge, build_edge
@@ -121,8 +122,9 @@ class EdgeTask:
             log.exception("the last write of bindings failed")
 
 
-def build(config: EdgeConfig, ports: EdgePorts) -> EdgeTask:
-    """Build one edge task (call inside the running loop, then `await task.start()`)."""
+def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | None = None) -> EdgeTask:
+    """Build one edge task (call inside the running loop, then `await task.start()`).
+    ``call_settings``: the calls' timers, when not the defaults (tests shorten them)."""
     edge = build_edge(config)
     stack = edge.stack
     key = config.nonce_key.encode() if config.nonce_key else secrets.token_bytes(32)
@@ -143,7 +145,11 @@ def build(config: EdgeConfig, ports: EdgePorts) -> EdgeTask:
         location, config.task_id, lambda data, to: stack.transport_for("UDP").send_to(data, to)
     )
     workers.add("nat-keepalive", keepalive.run)
-    calls = None if ports.routing is None else _build_calls(config, ports, ports.routing, edge, counters)
+    calls = (
+        None
+        if ports.routing is None
+        else _build_calls(config, ports, ports.routing, edge, counters, location, call_settings)
+    )
     if ports.fleet is not None:
         heartbeat = Heartbeat(
             ports.fleet,
@@ -170,7 +176,13 @@ def build(config: EdgeConfig, ports: EdgePorts) -> EdgeTask:
 
 
 def _build_calls(
-    config: EdgeConfig, ports: EdgePorts, routing: RoutingPort, edge: Edge, counters: CallCounters
+    config: EdgeConfig,
+    ports: EdgePorts,
+    routing: RoutingPort,
+    edge: Edge,
+    counters: CallCounters,
+    location: LocationService,
+    call_settings: CallSettings | None = None,
 ) -> Calls:
     stack = edge.stack
     clock = CallClock(stack.clock)
@@ -178,7 +190,8 @@ def _build_calls(
     tasks = CallTasks(clock)
     dialogs = DialogBook(ports.dialogs or MemoryDialogStore())
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
-    bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id)
+    settings = call_settings or CallSettings()
+    bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings)
     hold = QueueHold(routing)
     setups = CallSetups(
         stack=stack,
@@ -188,9 +201,14 @@ def _build_calls(
         live=live,
         bridges=bridges,
         tasks=tasks,
-        addresses=CallAddresses(stack, config.task_id, owners),
+        # A fleet member answers for the fleet: outside parties reach it only through the balancer
+        # the SIP domain resolves to. A lone edge is reached at its own address.
+        addresses=CallAddresses(
+            stack, config.task_id, owners, config.sip_domain if ports.fleet is not None else None
+        ),
         clock=clock,
-        settings=CallSettings(),
+        settings=settings,
+        stale=LocationStaleBindings(location, ports.bindings),
     )
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
     return Calls(b2bua, live, routing, hold, tasks)

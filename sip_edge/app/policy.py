@@ -21,7 +21,7 @@ __all__ = ["ContactCenterPolicy"]
 
 class ContactCenterPolicy(EdgePolicy):
     allow = tuple(method.strip() for method in ("REGISTER, " + ALLOW).split(","))
-    supported = ("100rel",)
+    supported = ("100rel", "timer")
 
     def __init__(self, registrar: Registrar, b2bua: B2bua | None = None) -> None:
         super().__init__()

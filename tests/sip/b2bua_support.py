@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,14 +23,16 @@ from contact_center.services.routing.decisions import (
 )
 from contact_center.services.routing.ports import AgentTarget
 from sip_edge.app.calls.dialogs import MemoryDialogStore
+from sip_edge.app.calls.ports import CallSettings
 from sip_edge.app.calls.trunks import Trunk
 from sip_edge.app.registration.credentials import CredentialSource
+from sip_edge.app.registration.location import BindingStore
 from sip_edge.config import EdgeConfig
 from sip_edge.main import EdgePorts, EdgeTask, build
 from sip_edge.sip.building import make_response
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.parsing import parse_message
-from sip_edge.sip.registration import Binding
+from sip_edge.sip.registration import Binding, binding_key
 
 HOST = "127.0.0.1"
 AUDIO_SDP = (
@@ -146,6 +149,34 @@ class NoBindings:
         return []
 
 
+class MemoryBindings:
+    """The bindings table as the location service writes it: (aor, key) -> binding."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Binding] = {}
+
+    def register(self, connect: Connect) -> None:
+        """Store a binding for each target of ``connect`` (as the phones' REGISTERs would have)."""
+        for target in connect.targets:
+            key = binding_key(target.contact_uri, None)
+            self.items[(connect.aor, key)] = Binding(
+                connect.aor, key, target.contact_uri, time.time() + 3600, target.received or "",
+                target.transport, target.flow_owner or "", "reg-" + key, 1,
+            )  # fmt: skip
+
+    def contacts(self, aor: str) -> set[str]:
+        return {b.contact_uri for (a, _), b in self.items.items() if a == aor}
+
+    def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
+        for binding in upserts:
+            self.items[(binding.aor, binding.key)] = binding
+        for key in removals:
+            self.items.pop(key, None)
+
+    def load(self, aor: str, now: float) -> list[Binding]:
+        return [b for (a, _), b in self.items.items() if a == aor and b.expires_at > now]
+
+
 @dataclass
 class RunningEdge:
     task: EdgeTask
@@ -169,6 +200,8 @@ async def running_edge(
     dialogs: MemoryDialogStore | None = None,
     trunks: StaticTrunks | None = None,
     fleet: Any = None,
+    bindings: BindingStore | None = None,
+    settings: CallSettings | None = None,
 ) -> AsyncIterator[RunningEdge]:
     routing = routing or FakeRouting()
     dialogs = dialogs if dialogs is not None else MemoryDialogStore()
@@ -176,13 +209,13 @@ async def running_edge(
         routing.dialogs = dialogs
     ports = EdgePorts(
         credentials=NoCredentials(),
-        bindings=NoBindings(),
+        bindings=bindings or NoBindings(),
         routing=routing,
         trunks=trunks or StaticTrunks(),
         dialogs=dialogs,
         fleet=fleet,
     )
-    task = build(EdgeConfig(host=HOST, port=0, task_id=task_id, nonce_key="k" * 16), ports)
+    task = build(EdgeConfig(host=HOST, port=0, task_id=task_id, nonce_key="k" * 16), ports, settings)
     await task.start()
     try:
         yield RunningEdge(task, routing, dialogs)

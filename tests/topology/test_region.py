@@ -211,11 +211,6 @@ def test_a_talking_call_outlives_the_task_that_set_it_up_and_ends_with_a_bye_thr
     print(f"call set up by {setup_task} (attempt {attempt + 1}), phone on {owner}, BYE through {ended_by}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the edge's Contact names the answering task's own address (call_services.py: the "
-    "transport's sent_by), which only the fleet can reach; outside legs need the fleet's public address",
-)
 def test_the_contact_the_edge_gives_a_carrier_is_reachable_from_the_carrier(harness: Harness) -> None:
     """The carrier sends its ACK, BYE and re-INVITEs to the Contact of our 200 (RFC 3261 §12.1.2):
     from outside the region only the VIP reaches an edge, so that Contact must name the VIP (or the

@@ -12,27 +12,36 @@ other leg and relaying the final response back (RFC 7092's signalling-only B2BUA
 - ACK: only consumed (each leg's 2xx is acknowledged independently), or relayed with its body
   when it completes a late-offer exchange.
 
+Each leg proves now and then that its far end is still there (`liveness`: its RFC 4028 session
+timer, else in-dialog OPTIONS); when one is gone the bridge BYEs both legs and reports a network
+failure. Session timers are per leg: ``Session-Expires`` is never relayed across, and a bodiless
+UPDATE (a session refresh) is answered on its own leg.
+
 A bridge rebuilt from the table by another edge task (`Bridges.restore`) behaves the same: its CSeqs
-jump ahead (see `sip_edge.sip.dialog.RECOVERY_CSEQ_STEP`) and its Contact becomes this task's
-address on the next target refresh.
+jump ahead (see `sip_edge.sip.dialog.RECOVERY_CSEQ_STEP`), its Contact (the fleet's public host
+in a fleet) stays valid, and it probes both legs (its session terms were not stored).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome
+from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.dialogs import DialogBook, StoredCall, stored_keys
 from sip_edge.app.calls.live import LiveCalls
-from sip_edge.app.calls.ports import ALLOW, RoutingError, RoutingPort
+from sip_edge.app.calls.liveness import LegGuards, LegTerms
+from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
 from sip_edge.sip.dialog import AGENT, CALLER, Leg
 from sip_edge.sip.message import Request, Response
+from sip_edge.sip.session_timer import timer_headers
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.transaction import ServerTransaction, TransactionError
 
@@ -43,12 +52,13 @@ log = logging.getLogger("sip_edge.bridge")
 REASON_NORMAL = 'Q.850;cause=16;text="Normal call clearing"'
 REASON_SYSTEM = 'Q.850;cause=41;text="Temporary failure"'
 # Headers that travel with a relayed request or response besides the body.
+# Session timers are negotiated per leg (`liveness`), never relayed across (RFC 4028 §4 for B2BUAs);
+# credentials travel so a challenge from one side can be answered from the other.
 _RELAYED = (
     "Content-Type",
     "Content-Disposition",
     "Info-Package",
     "Event",
-    "Session-Expires",
     "Require",
     "Authorization",
     "Proxy-Authorization",
@@ -63,7 +73,14 @@ def _other(side: str) -> str:
 
 
 def _copy(message: Request | Response, names: tuple[str, ...] = _RELAYED) -> list[tuple[str, str]]:
-    return [(name, value) for name in names for value in message.headers.get_lines(name)]
+    copied = []
+    for name in names:
+        for value in message.headers.get_lines(name):
+            if name == "Require":
+                value = ", ".join(t.strip() for t in value.split(",") if t.strip().lower() != "timer")
+            if value:
+                copied.append((name, value))
+    return copied
 
 
 class Bridge:
@@ -80,8 +97,11 @@ class Bridge:
         live: LiveCalls[Any, Bridge],
         tasks: CallTasks,
         task_id: str,
+        clock: CallClock,
+        settings: CallSettings,
         seat_id: str | None = None,
         merchant_id: str | None = None,
+        terms: Mapping[str, LegTerms] | None = None,
     ) -> None:
         self._stack = stack
         self._router = routing
@@ -101,6 +121,18 @@ class Bridge:
         self._pending_ack: dict[str, tuple[Leg, ClientTransaction]] = {}
         # The ACK sent for a client INVITE transaction, re-sent on each 2xx retransmission.
         self._acks: dict[ClientTransaction, Request] = {}
+        # Each leg proves its far end is still there (session timer, else in-dialog OPTIONS).
+        self._guards = LegGuards(
+            self.legs,
+            terms or {},
+            stack=stack,
+            clock=clock,
+            tasks=tasks,
+            probe_interval=settings.probe_interval_seconds,
+            min_se=settings.session_min_se,
+            ended=self._leg_gone,
+        )
+        self._guards.start()
 
     def stored(self) -> StoredCall:
         return StoredCall(
@@ -112,6 +144,20 @@ class Bridge:
             merchant_id=self.merchant_id,
             owner=self._task_id,
         )
+
+    # --- liveness ---------------------------------------------------------------------------------
+
+    def _leg_gone(self, side: str) -> None:
+        self._tasks.spawn(self.hang_up(HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE), name="leg-gone")
+
+    def _refreshed(self, side: str, request: Request) -> None:
+        """A re-INVITE or UPDATE from ``side`` went through end to end: both legs' sessions start
+        again, the requester's on the terms it asked for."""
+        self._guards.refreshed(side, request)
+        self._guards.refreshed(_other(side))
+
+    def _timer_headers(self, side: str, we_are_uac: bool) -> list[tuple[str, str]]:
+        return timer_headers(self._guards.session(side), we_are_uac=we_are_uac)
 
     # --- 2xx acknowledgement ----------------------------------------------------------------------
 
@@ -202,7 +248,8 @@ class Bridge:
     async def _relay_invite(self, request: Request, side: str) -> Reply:
         leg, far = self.legs[side], self.legs[_other(side)]
         leg.learn_target(request)
-        out = far.request("INVITE", body=request.body, headers=self._relayed_headers(request))
+        relayed = [*self._relayed_headers(request), *self._timer_headers(far.side, we_are_uac=True)]
+        out = far.request("INVITE", body=request.body, headers=relayed)
         tx = self._stack.send_request(out, far.destination_of())
         try:
             final = await tx.final_response()
@@ -214,16 +261,31 @@ class Bridge:
             far.learn_target(final)
             assert isinstance(tx, ClientTransaction)
             self.expect_ack(tx, relay_from=None if request.body else side)
+            self._guards.sent(far.side, request.body, request.content_type)
+            self._guards.sent(side, final.body, final.content_type)
+            self._refreshed(side, request)
             headers.append(("Contact", f"<{leg.contact}>"))
+            headers.extend(self._timer_headers(side, we_are_uac=False))
             self._tasks.spawn(self._dialogs.save(self.stored()), name="store-dialog")
         return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
 
     async def _relay(self, request: Request, side: str) -> Reply:
         leg, far = self.legs[side], self.legs[_other(side)]
         method = request.method
+        relayed = self._relayed_headers(request)
         if method == "UPDATE":
             leg.learn_target(request)
-        out = far.request(method, body=request.body, headers=self._relayed_headers(request))
+            if not request.body:
+                # A session refresh (RFC 4028 §7.4 recommends a bodiless UPDATE): each leg keeps
+                # its own timer, so it is answered here rather than asked of a far end that may
+                # not even allow UPDATE.
+                self._guards.refreshed(side, request)
+                return Reply(
+                    200,
+                    headers=(("Contact", f"<{leg.contact}>"), *self._timer_headers(side, we_are_uac=False)),
+                )
+            relayed.extend(self._timer_headers(far.side, we_are_uac=True))
+        out = far.request(method, body=request.body, headers=relayed)
         tx = self._stack.send_request(out, far.destination_of())
         try:
             final = await tx.final_response()
@@ -234,6 +296,8 @@ class Bridge:
         if method == "UPDATE" and 200 <= final.status < 300:
             far.learn_target(final)
             headers.append(("Contact", f"<{leg.contact}>"))
+            self._refreshed(side, request)
+            headers.extend(self._timer_headers(side, we_are_uac=False))
         return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
 
     # --- teardown ---------------------------------------------------------------------------------
@@ -262,6 +326,7 @@ class Bridge:
         await self._finish(side, cause)
 
     async def _finish(self, side: HangupSide, cause: HangupCause) -> None:
+        self._guards.stop()
         self._live.bridge_ended(self)
         self._pending_ack.clear()
         result: Acknowledged | None = None
@@ -308,6 +373,8 @@ class Bridges:
         live: LiveCalls[Any, Bridge],
         tasks: CallTasks,
         task_id: str,
+        clock: CallClock,
+        settings: CallSettings,
     ) -> None:
         self._stack = stack
         self._routing = routing
@@ -315,6 +382,8 @@ class Bridges:
         self._live = live
         self._tasks = tasks
         self._task_id = task_id
+        self._clock = clock
+        self._settings = settings
 
     def open(
         self,
@@ -325,7 +394,10 @@ class Bridges:
         *,
         seat_id: str | None = None,
         merchant_id: str | None = None,
+        terms: Mapping[str, LegTerms] | None = None,
     ) -> Bridge:
+        """``terms``: what each leg agreed on at set-up; without them (a dialog read from the table)
+        both legs are probed."""
         return Bridge(
             key,
             contact_id,
@@ -337,8 +409,11 @@ class Bridges:
             live=self._live,
             tasks=self._tasks,
             task_id=self._task_id,
+            clock=self._clock,
+            settings=self._settings,
             seat_id=seat_id,
             merchant_id=merchant_id,
+            terms=terms,
         )
 
     def restore(self, stored: StoredCall) -> Bridge:

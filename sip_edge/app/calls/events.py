@@ -3,7 +3,7 @@
 `CallSetup`'s driver is the only reader of its queue, so a CANCEL, an agent's response, a timer
 and an offer found by the queue poll are seen in order, without locks. Events of an agent leg
 name its transaction: one from an earlier leg (a late 180, a stray timer) is recognised and
-skipped.
+skipped, and so is a timer of an earlier ring (they name the ring they belong to).
 """
 
 from __future__ import annotations
@@ -51,16 +51,16 @@ class AgentLegFailed:
 
 @dataclass(frozen=True, slots=True)
 class RingTimedOut:
-    """The seat's ring timeout passed without an answer."""
+    """The seat's ring timeout passed without an answer (``ring``: which ring, see `AgentRinger`)."""
 
-    leg: Transaction
+    ring: object
 
 
 @dataclass(frozen=True, slots=True)
 class CancelGraceOver:
-    """An agent leg we CANCELled never sent its final response in the grace time."""
+    """Agent legs we CANCELled did not all send their final response in the grace time."""
 
-    leg: Transaction
+    ring: object
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,10 @@ from typing import Any, Protocol
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
+from contact_center.services.routing.ports import AgentTarget
+from sip_edge.sip.session_timer import MIN_SE_FLOOR
 
-__all__ = ["ALLOW", "CallSettings", "RoutingError", "RoutingPort"]
+__all__ = ["ALLOW", "CallSettings", "RoutingError", "RoutingPort", "StaleBindings"]
 
 # What a bridged call accepts from either side (Allow in our INVITEs and 2xx).
 ALLOW = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, PRACK, OPTIONS"
@@ -55,6 +57,14 @@ class RoutingPort(Protocol):
     ) -> list[str]: ...
 
 
+class StaleBindings(Protocol):
+    """Where a call reports a device that never answered its INVITE (the location service)."""
+
+    def forget(self, aor: str, target: AgentTarget) -> None:
+        """Remove the binding of ``target`` from ``aor`` so the next call does not ring it."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class CallSettings:
     # After CANCELling an agent leg, how long to wait for its final response before giving up on it
@@ -65,3 +75,12 @@ class CallSettings:
     provisional_refresh_seconds: float = 30.0
     # Refuse new calls while the trunk list cannot be read, and tell the carrier when to retry.
     unavailable_retry_after: int = 5
+    # RFC 4028 on both legs: the interval we ask for and the smallest we accept (422 below it; the
+    # RFC's floor is 90 s). The RFC suggests 1800 s; a seat held by a vanished call costs more than a
+    # refresh every 5 minutes (about 30/s for 5,000 calls), so a vanished call frees its seat
+    # within 10 minutes at worst.
+    session_interval: int = 600
+    session_min_se: int = MIN_SE_FLOOR
+    # A leg without a session timer gets an in-dialog OPTIONS this often; 408/481/no answer ends
+    # the call, so a call whose ends vanished is freed within about this plus timer F (32 s).
+    probe_interval_seconds: float = 30.0

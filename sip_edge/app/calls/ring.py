@@ -1,20 +1,35 @@
-"""Ringing one agent for one offer: the agent leg's INVITE, its responses, the ring timeout, CANCEL.
+"""Ringing a seat for one offer: every registered device in parallel, the first answer wins.
 
-The caller sees nothing of an agent that does not answer: only the agent's provisionals are passed
-on (the caller's INVITE gets no final response until the call is answered, rejected or abandoned).
-What the ring ends with is an `OfferOutcome` for the router (RONA rules live there), the answer, or
-nothing when the caller abandoned meanwhile.
+`Connect.targets` names every device of the seat; each gets its own agent leg (an INVITE through
+the task holding its flow, `sip_edge.app.fleet.routes`), as a forking proxy would (RFC 3261
+§16.7, the behaviour of Kamailio's and OpenSIPS's parallel forking):
+
+- the first 2xx wins; the other branches are CANCELled with ``Reason: SIP;cause=200;text="Call
+  completed elsewhere"`` (RFC 3326), and a 2xx that still arrives on one of them is acknowledged
+  and ended with a BYE (`LateBranches`);
+- a 6xx from any device ends the fork at once (it speaks for every device of the seat);
+- each provisional status is passed to the caller once, whichever device sent it first;
+- the ring timeout CANCELs every branch still ringing.
+
+The caller sees nothing of a device that does not answer. A device that never answered anything
+(its transaction timed out, failed to send, or stayed silent until we gave up on it) holds a stale
+binding, typically a softphone restarted on a new port: it is pruned (`StaleBindings`) so the next
+call does not ring it. What the ring ends with is an `OfferOutcome` for the router (RONA rules
+live there; UNREACHABLE only when no device answered anything), the answer, or nothing when the
+caller abandoned meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from contact_center.services.routing.decisions import Connect, OfferOutcome
+from contact_center.services.routing.ports import AgentTarget
 from sip_edge.app.calls.addresses import CallAddresses
+from sip_edge.app.calls.branches import REASON_ELSEWHERE, Branch, LateBranches
 from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.events import (
     AgentLegFailed,
@@ -24,7 +39,7 @@ from sip_edge.app.calls.events import (
     CancelGraceOver,
     RingTimedOut,
 )
-from sip_edge.app.calls.ports import ALLOW
+from sip_edge.app.calls.ports import ALLOW, StaleBindings
 from sip_edge.app.fleet.routes import AgentRoute, agent_route
 from sip_edge.sip.building import generate_call_id, generate_tag
 from sip_edge.sip.client_transaction import ClientTransaction
@@ -33,14 +48,16 @@ from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.timers import TimerHandle
+from sip_edge.sip.transaction import Transaction
 
-__all__ = ["AgentRinger", "Rung", "outcome_for_status"]
+__all__ = ["AgentRinger", "Rung", "fork_outcome", "outcome_for_status"]
 
 log = logging.getLogger("sip_edge.calls")
 
 # RFC 3326 Reason values on the requests we originate.
 REASON_CALLER_CANCELLED = 'SIP;cause=487;text="Caller cancelled"'
 REASON_RING_TIMEOUT = 'SIP;cause=480;text="No answer within the ring timeout"'
+REASON_DECLINED = 'SIP;cause=603;text="Declined on another device"'
 
 
 def outcome_for_status(status: int) -> OfferOutcome:
@@ -52,6 +69,17 @@ def outcome_for_status(status: int) -> OfferOutcome:
     if status == 603:
         return OfferOutcome.REJECTED
     # 408, 480, 404, 488, 5xx...: the phone could not take this call; the next agent might.
+    return OfferOutcome.UNREACHABLE
+
+
+def fork_outcome(finals: Sequence[int | None]) -> OfferOutcome:
+    """The offer's outcome when every device refused or failed: ``finals`` holds each device's final
+    status, None for one that never answered. A busy device makes the seat busy, a refusal makes it
+    rejected; only when no device could take the call is it unreachable."""
+    outcomes = {outcome_for_status(status) for status in finals if status is not None}
+    for outcome in (OfferOutcome.BUSY, OfferOutcome.REJECTED):
+        if outcome in outcomes:
+            return outcome
     return OfferOutcome.UNREACHABLE
 
 
@@ -69,8 +97,22 @@ class Rung:
 _ABANDONED = Rung(None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What every ring of one call shares: its event queue, the stack, the caller's side."""
+
+    contact_id: str
+    events: asyncio.Queue[CallEvent]
+    stack: SipStack
+    clock: CallClock
+    cancel_grace: float
+    cancelled: Callable[[], bool]
+    provisional: Callable[[int, bytes, str | None], None]
+    late: LateBranches
+
+
 class AgentRinger:
-    """Rings agents for one caller's INVITE, one offer at a time, reading the call's event queue."""
+    """Rings seats for one caller's INVITE, one offer at a time, reading the call's event queue."""
 
     def __init__(
         self,
@@ -85,6 +127,8 @@ class AgentRinger:
         cancel_grace_seconds: float,
         cancelled: Callable[[], bool],
         provisional: Callable[[int, bytes, str | None], None],
+        stale: StaleBindings | None = None,
+        extra_headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self._request = request
         self._key = key
@@ -98,6 +142,11 @@ class AgentRinger:
         self._provisional = provisional
         hops = request.max_forwards
         self._max_forwards = (70 if hops is None else hops) - 1
+        self._extra_headers = tuple(extra_headers)
+        self._late = LateBranches(stack, clock, cancel_grace_seconds, stale, contact_id)
+        self._call = _Call(
+            contact_id, events, stack, clock, cancel_grace_seconds, cancelled, provisional, self._late
+        )
 
     def _agent_leg(self, connect: Connect, route: AgentRoute, target_uri: str) -> tuple[Leg, Request]:
         caller = self._request.from_
@@ -121,6 +170,7 @@ class AgentRinger:
             ("Max-Forwards", str(self._max_forwards)),
             ("Allow", ALLOW),
             ("X-Switchboard-Contact-Id", self._contact_id),
+            *self._extra_headers,
         ]
         content_type = self._request.content_type
         if self._request.body and content_type:
@@ -129,106 +179,151 @@ class AgentRinger:
         invite = leg.request("INVITE", body=self._request.body, headers=headers)
         return leg, invite
 
-    async def ring(self, connect: Connect) -> Rung:
-        """Ring the seat until it answers, refuses, times out, or the caller abandons."""
-        if self._cancelled():
-            return _ABANDONED
-        if not connect.targets:
-            return Rung(OfferOutcome.UNREACHABLE)
-        # One device per offer: the first target (the router orders them). Forking to every device
-        # of a seat is left to a later release; RONA moves on to the next agent instead.
-        target = connect.targets[0]
+    async def _start(self, connect: Connect, target: AgentTarget) -> Branch:
         owner = await self._addresses.owner_address(target.flow_owner)
         route = agent_route(target, self._addresses.task_id, owner)
         leg, invite = self._agent_leg(connect, route, target.contact_uri)
-        stack, events = self._stack, self._events
+        branch = Branch(connect.aor, target, route, leg)
+        events = self._events
         try:
-            tx = stack.send_request(
+            branch.tx = self._stack.send_request(
                 invite,
                 route.destination,
                 on_response=lambda t, r: events.put_nowait(AgentResponded(t, r)),
                 on_error=lambda t, e: events.put_nowait(AgentLegFailed(t, e)),
             )
         except Exception as exc:
-            log.warning("cannot send the agent leg of %s: %s", self._contact_id, exc)
+            log.warning("cannot send an agent leg of %s to %s: %s", self._contact_id, target.contact_uri, exc)
+            branch.failed = True
+        return branch
+
+    async def ring(self, connect: Connect) -> Rung:
+        """Ring every device of the seat until one answers, all refuse, the ring times out, or the
+        caller abandons."""
+        if self._cancelled():
+            return _ABANDONED
+        if not connect.targets:
             return Rung(OfferOutcome.UNREACHABLE)
-        clock = self._clock
-        ring_timer = clock.call_later(
-            connect.ring_timeout_seconds, lambda: events.put_nowait(RingTimedOut(tx))
-        )
-        give_up: TimerHandle | None = None
-        stopped_by: str | None = None  # "timeout" | "cancel"
-        rang = False
-
-        def stop(why: str, reason: str) -> None:
-            nonlocal stopped_by, give_up
-            stopped_by = why
-            ring_timer.cancel()
-            stack.cancel(tx, headers=(("Reason", reason),))
-            give_up = clock.call_later(self._cancel_grace, lambda: events.put_nowait(CancelGraceOver(tx)))
-
+        branches = [await self._start(connect, target) for target in connect.targets]
+        by_tx: dict[Transaction, Branch] = {b.tx: b for b in branches if b.tx is not None}
+        if not by_tx:
+            self._late.prune(branches)
+            return Rung(OfferOutcome.UNREACHABLE)
+        fork = _Fork(self._call, connect, branches)
         try:
-            if self._cancelled():
-                stop("cancel", REASON_CALLER_CANCELLED)
-            while True:
-                event = await events.get()
-                if isinstance(event, CallerCancelled):
-                    if stopped_by is None:
-                        stop("cancel", REASON_CALLER_CANCELLED)
-                    continue
-                if not isinstance(event, AgentResponded | AgentLegFailed | RingTimedOut | CancelGraceOver):
-                    continue  # an offer or a hold timer while ringing: not this ring's news
-                if event.leg is not tx:
-                    continue  # a late event of an earlier agent leg
-                if isinstance(event, AgentResponded):
-                    response = event.response
-                    status = response.status
-                    if status < 200:
-                        if status > 100:
-                            rang = True
-                            if stopped_by is None:
-                                self._provisional(status, response.body, response.content_type)
-                        continue
-                    if status < 300:
-                        _confirm(leg, response, route)
-                        if stopped_by == "cancel":
-                            # Answered as the caller hung up: take the call and end it at once.
-                            self._ack_and_bye(leg, tx)
-                            return _ABANDONED
-                        return Rung(OfferOutcome.ANSWERED, response, leg, tx)
-                    if stopped_by == "cancel":
-                        return _ABANDONED
-                    if stopped_by == "timeout":
-                        return Rung(OfferOutcome.NO_ANSWER)
-                    return Rung(outcome_for_status(status))
-                if isinstance(event, AgentLegFailed):
-                    if stopped_by == "cancel":
-                        return _ABANDONED
-                    if stopped_by == "timeout" and rang:
-                        return Rung(OfferOutcome.NO_ANSWER)
-                    log.info("agent leg of %s failed: %s", self._contact_id, event.error)
-                    return Rung(OfferOutcome.UNREACHABLE)
-                if isinstance(event, RingTimedOut):
-                    if stopped_by is None:
-                        stop("timeout", REASON_RING_TIMEOUT)
-                    continue
-                tx.terminate()  # CancelGraceOver: the phone never answered the CANCEL
-                if stopped_by == "cancel":
-                    return _ABANDONED
-                return Rung(OfferOutcome.NO_ANSWER if rang else OfferOutcome.UNREACHABLE)
+            return await fork.run(by_tx)
         finally:
-            ring_timer.cancel()
-            if give_up is not None:
-                give_up.cancel()
-
-    def _ack_and_bye(self, leg: Leg, tx: ClientTransaction) -> None:
-        self._stack.send_stateless(leg.request("ACK", cseq=tx.request.cseq[0]), leg.destination_of())
-        bye = leg.request("BYE", headers=(("Reason", REASON_CALLER_CANCELLED),))
-        self._stack.send_request(bye, leg.destination_of())
+            fork.close()
+            self._late.adopt([branch for branch in branches if branch.pending])
+            self._late.prune(branches)
 
 
-def _confirm(leg: Leg, response: Response, route: AgentRoute) -> None:
-    leg.remote = str(response.headers.get("To"))
-    leg.learn_target(response)
-    # §12.1.2: the UAC's route set is the 2xx's Record-Route reversed; the owner's hop stays first.
-    leg.route_set = [*route.route, *reversed(response.headers.get_all("Record-Route"))]
+class _Fork:
+    """One ring of one seat: the driver's loop over the call's events while the branches ring."""
+
+    def __init__(self, call: _Call, connect: Connect, branches: list[Branch]) -> None:
+        self._call = call
+        self._branches = branches
+        self._stopped_by: str | None = None  # "timeout" | "cancel"
+        self._forwarded: set[int] = set()
+        clock, events, token = call.clock, call.events, self
+        self._ring_timer: TimerHandle = clock.call_later(
+            connect.ring_timeout_seconds, lambda: events.put_nowait(RingTimedOut(token))
+        )
+        self._give_up: TimerHandle | None = None
+
+    def close(self) -> None:
+        self._ring_timer.cancel()
+        if self._give_up is not None:
+            self._give_up.cancel()
+
+    def _cancel_pending(self, reason: str, but: Branch | None = None) -> None:
+        stack = self._call.stack
+        for branch in self._branches:
+            if branch is not but and branch.pending and not branch.cancelled:
+                branch.cancelled = True
+                assert branch.tx is not None
+                stack.cancel(branch.tx, headers=(("Reason", reason),))
+
+    def _stop(self, why: str, reason: str) -> None:
+        self._stopped_by = why
+        self._ring_timer.cancel()
+        self._cancel_pending(reason)
+        call, token = self._call, self
+        self._give_up = call.clock.call_later(
+            call.cancel_grace, lambda: call.events.put_nowait(CancelGraceOver(token))
+        )
+
+    def _give_up_pending(self) -> None:
+        """The grace after our CANCELs is over: a device still silent is given up on."""
+        for branch in self._branches:
+            if branch.pending:
+                assert branch.tx is not None
+                branch.tx.terminate()
+                branch.failed = True
+
+    def _concluded(self) -> Rung:
+        """Every branch is over without a winner."""
+        if self._stopped_by == "cancel":
+            return _ABANDONED
+        if self._stopped_by == "timeout":
+            answered = any(branch.responded for branch in self._branches)
+            return Rung(OfferOutcome.NO_ANSWER if answered else OfferOutcome.UNREACHABLE)
+        return Rung(fork_outcome([branch.final for branch in self._branches]))
+
+    async def run(self, by_tx: dict[Transaction, Branch]) -> Rung:
+        call = self._call
+        if call.cancelled():
+            self._stop("cancel", REASON_CALLER_CANCELLED)
+        while any(branch.pending for branch in self._branches):
+            event = await call.events.get()
+            if isinstance(event, CallerCancelled):
+                if self._stopped_by is None:
+                    self._stop("cancel", REASON_CALLER_CANCELLED)
+                continue
+            if isinstance(event, RingTimedOut | CancelGraceOver):
+                if event.ring is not self:
+                    continue  # a timer of an earlier ring
+                if isinstance(event, RingTimedOut):
+                    if self._stopped_by is None:
+                        self._stop("timeout", REASON_RING_TIMEOUT)
+                    continue
+                self._give_up_pending()
+                break
+            if not isinstance(event, AgentResponded | AgentLegFailed):
+                continue  # an offer or a hold timer while ringing: not this ring's news
+            branch = by_tx.get(event.leg)
+            if branch is None or not branch.pending:
+                continue  # a late event of an earlier agent leg
+            if isinstance(event, AgentLegFailed):
+                log.info("an agent leg of %s failed: %s", call.contact_id, event.error)
+                branch.failed = True
+                continue
+            rung = self._on_response(branch, event.response)
+            if rung is not None:
+                return rung
+        return self._concluded()
+
+    def _on_response(self, branch: Branch, response: Response) -> Rung | None:
+        status = response.status
+        branch.responded = True
+        if status < 200:
+            if status > 100 and self._stopped_by is None and status not in self._forwarded:
+                self._forwarded.add(status)
+                self._call.provisional(status, response.body, response.content_type)
+            return None
+        branch.final = status
+        if status >= 300:
+            if status >= 600 and self._stopped_by is None:
+                # §16.7: a 6xx speaks for every device of the seat; the others stop ringing.
+                self._cancel_pending(REASON_DECLINED)
+                return Rung(outcome_for_status(status))
+            return None
+        branch.confirm(response)
+        if self._stopped_by == "cancel":
+            # Answered as the caller hung up: take the call and end it at once.
+            self._call.late.ack_and_bye(branch, REASON_CALLER_CANCELLED)
+            return None
+        self._cancel_pending(REASON_ELSEWHERE, but=branch)
+        assert branch.tx is not None
+        return Rung(OfferOutcome.ANSWERED, response, branch.leg, branch.tx)

@@ -11,7 +11,7 @@ decisions one after the other until the call is answered or over:
 Everything that happens to the call from outside (the agent leg's responses, the ring timer, the
 caller's CANCEL, an offer found by the queue poll, the queue deadline) is a typed event
 (`events`) on one queue that only the driver reads. So there are no locks and no races between,
-say, a CANCEL and an offer: the driver sees them in order. Ringing one agent is `ring`; the
+say, a CANCEL and an offer: the driver sees them in order. Ringing a seat's devices is `ring`; the
 provisionals toward the carrier are reliable when its INVITE requires it
 (`sip_edge.sip.reliable`, RFC 3262).
 """
@@ -44,18 +44,27 @@ from sip_edge.app.calls.events import (
     QueueDeadlinePassed,
 )
 from sip_edge.app.calls.live import LiveCalls
-from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort
+from sip_edge.app.calls.liveness import LegTerms, allows_update
+from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.ring import AgentRinger
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.app.calls.trunks import TrunkDirectory, TrunkListUnavailableError
 from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
-from sip_edge.sip.dialog import CALLER, Leg
+from sip_edge.sip.dialog import AGENT, CALLER, Leg
 from sip_edge.sip.errors import SipParseError
 from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.reliable import ReliableProvisionals
+from sip_edge.sip.session_timer import (
+    Session,
+    TooSmall,
+    answer_invite,
+    from_answer,
+    offer_headers,
+    timer_headers,
+)
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction, TransactionError
 from sip_edge.sip.transport import Flow
@@ -95,6 +104,7 @@ class CallSetup:
         addresses: CallAddresses,
         clock: CallClock,
         settings: CallSettings,
+        stale: StaleBindings | None = None,
     ) -> None:
         self.key = key
         self.invite = invite
@@ -132,6 +142,10 @@ class CallSetup:
             route_set=list(request.headers.get_all("Record-Route")),
         )
         self._provisionals = ReliableProvisionals(invite, clock, stack.timers.t1)
+        # RFC 4028 with the caller: what its INVITE asked for, decided before anything is routed.
+        self._session = answer_invite(
+            request, min_se=settings.session_min_se, default_interval=settings.session_interval
+        )
         self._ringer = AgentRinger(
             request,
             key,
@@ -143,6 +157,10 @@ class CallSetup:
             cancel_grace_seconds=settings.cancel_grace_seconds,
             cancelled=lambda: self.cancelled,
             provisional=self.provisional,
+            stale=stale,
+            # The agent leg's timer is its own: our interval, whatever the carrier chose for its leg,
+            # so a vanished phone is found within our bound even under a carrier's long session.
+            extra_headers=offer_headers(settings.session_interval, settings.session_min_se),
         )
         self.seat_id: str | None = None
         self.merchant_id: str | None = None
@@ -206,6 +224,9 @@ class CallSetup:
             return
         if trunk is None:
             self._final(403, headers=(_warning("source address is not a configured trunk"),))
+            return
+        if isinstance(self._session, TooSmall):
+            self._final(422, headers=(("Min-SE", str(self._session.min_se)),))
             return
         if self.cancelled:
             return
@@ -296,11 +317,14 @@ class CallSetup:
         self._provisionals.send(status, headers, body)
 
     async def _answered(self, connect: Connect, answer: Response, agent: Leg, tx: ClientTransaction) -> None:
+        session = self._session if isinstance(self._session, Session) else None
         headers = [("Contact", f"<{self.caller.contact}>"), ("Allow", ALLOW)]
+        headers += timer_headers(session, we_are_uac=False) or [("Supported", "timer")]
         if answer.body and answer.content_type:
             headers.append(("Content-Type", answer.content_type))
         self._provisionals.stop()
         self.invite.reply(200, headers=headers, body=answer.body)
+        request = self.request
         bridge = self._bridges.open(
             self.key,
             self.contact_id,
@@ -308,6 +332,12 @@ class CallSetup:
             agent,
             seat_id=connect.seat_id,
             merchant_id=connect.merchant_id,
+            terms={
+                CALLER: LegTerms(session, allows_update(request), answer.body, answer.content_type),
+                AGENT: LegTerms(
+                    from_answer(answer), allows_update(answer), request.body, request.content_type
+                ),
+            },
         )
         # The agent's 2xx is acknowledged by us. With the offer in the INVITE the ACK has no body
         # and goes at once; with a late offer (no SDP in the INVITE) the caller's ACK carries the
@@ -369,6 +399,7 @@ class CallSetups:
         addresses: CallAddresses,
         clock: CallClock,
         settings: CallSettings,
+        stale: StaleBindings | None = None,
     ) -> None:
         self._stack = stack
         self._routing = routing
@@ -380,6 +411,7 @@ class CallSetups:
         self._addresses = addresses
         self._clock = clock
         self._settings = settings
+        self._stale = stale
 
     def new(self, key: str, invite: ServerInviteTransaction, request: Request, flow: Flow) -> CallSetup:
         return CallSetup(
@@ -397,4 +429,5 @@ class CallSetups:
             addresses=self._addresses,
             clock=self._clock,
             settings=self._settings,
+            stale=self._stale,
         )
