@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import threading
 import zlib
 from collections.abc import Iterator
@@ -193,6 +194,19 @@ def test_failures_on_every_attempt_raise_the_sdks_exception(server: str) -> None
         DynamoDBClient(region="us-east-1", endpoint_url=server, backoff=0, attempts=2)._make_api_call(
             "Query", {}
         )
+
+
+def test_dead_kept_connections_cost_one_retry_however_many_were_kept(server: str) -> None:
+    # Given five kept-alive connections that all died (the server restarted, a middlebox dropped them),
+    client = DynamoDBClient(region="us-east-1", endpoint_url=server, backoff=0, attempts=2)
+    kept = [client._connect() for _ in range(5)]
+    for connection in kept:
+        connection.request("POST", "/", body=b"{}", headers={"X-Amz-Target": TARGET + "Query"})
+        connection.getresponse().read()
+        connection.sock.shutdown(socket.SHUT_RDWR)
+    client._idle.extend(kept)
+    # When a request meets the first dead one, Then the retry opens a fresh connection.
+    assert client._make_api_call("Query", {"TableName": "t"}) == {"Count": 0, "Items": []}
 
 
 def test_stream_reads_go_to_dynamodb_streams_signed_as_dynamodb() -> None:

@@ -176,14 +176,24 @@ class DynamoDBClient:
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
-            # Also a keep-alive connection the server closed meanwhile: retried on a new one.
+            # Also a keep-alive connection the server closed meanwhile: retried on a new one. The
+            # other idle ones went to the same server and are as likely dead (it restarted, or a
+            # middlebox dropped them): all are dropped, so the retry opens a fresh connection.
             connection.close()
+            self._drop_idle()
             failure = HTTPClientError(error=exc)
             raise RetryableError(
                 f"{type(exc).__name__}: {exc}", failure, Attempt(operation_name, 1, exception=failure)
             ) from exc
         self._idle.append(connection)
         return response.status, data, response.msg
+
+    def _drop_idle(self) -> None:
+        while self._idle:
+            try:
+                self._idle.pop().close()
+            except IndexError:  # another thread took the last one meanwhile
+                return
 
     def _sdk(self) -> Any:
         if self._sdk_client is None:
