@@ -156,6 +156,8 @@ class StreamPoller(threading.Thread):
         self.interval = interval
         self.shard_refresh = shard_refresh
         self.stopped = threading.Event()
+        # Set once every shard has an iterator: changes from then on reach the subscribers.
+        self.positioned = threading.Event()
         self._seen_first_shards = False
 
     def run(self) -> None:
@@ -206,6 +208,7 @@ class StreamPoller(threading.Thread):
                 "GetShardIterator", StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType=kind
             )["ShardIterator"]
         self._seen_first_shards = True
+        self.positioned.set()
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
         for function, source in self.subscribers:
@@ -235,6 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_streams and any(f.stream_sources for f in functions.values()):
         poller = StreamPoller(args.table, functions, region)
         poller.start()
+        # Serve only once the stream is read from a fixed point: whoever waits for this service to
+        # answer can count on every later table change reaching the handlers.
+        if not poller.positioned.wait(30):
+            log.warning("the stream poller has no position after 30 s; changes may be missed until it has")
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     log.info(
         "Lambda API on http://%s:%d serving %s",

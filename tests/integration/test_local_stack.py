@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -219,7 +220,16 @@ def test_stream_poller_feeds_filtered_table_changes_to_handlers(tmp_path: Path) 
             ],
             env=env,
         )
-        time.sleep(1.5)  # the poller reads from the stream's end, so let it start first
+        # The service answers once its poller holds a position in the stream (it reads from the end).
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the Lambda service never answered"
+                assert proc.poll() is None, "the Lambda service exited"
+                time.sleep(0.1)
         for entity, key in (("queue", "q1"), ("seat", "s1")):
             ddb.put_item(
                 TableName="stream-test",
