@@ -114,6 +114,9 @@ class LostEdgeSweeper:
     - Of this task, those it gave up on: a routing attempt that finished after this task had
       answered its caller. Only contacts older than ``grace`` are looked at, so a call being set up
       now is never among them.
+    - Of this task's earlier life, at start: a task restarted under the same id (a supervised local
+      edge, a container restarted in place) holds none of the contacts initiated before it started,
+      so they are ended at once instead of reserving the next free agent for a caller who is gone.
 
     Without this their agents would stay reserved.
     """
@@ -142,9 +145,22 @@ class LostEdgeSweeper:
         self._now = now
         self.interval = interval
         self.handled: list[str] = []
+        self._started_ms = int(now() * 1000)
+        self._earlier_life_pending = False
+
+    async def end_earlier_life(self) -> None:
+        """End the contacts this task id holds from before this process started (none are held)."""
+        try:
+            await self._routing.edge_lost(self._own_task_id, (), initiated_before_ms=self._started_ms)
+            self._earlier_life_pending = False
+        except Exception:
+            self._earlier_life_pending = True
+            log.exception("ending this task's contacts from before its start failed; next sweep retries")
 
     async def sweep(self) -> None:
         now = self._now()
+        if self._earlier_life_pending:
+            await self.end_earlier_life()
         if self._has_routed():
             try:
                 await self._routing.edge_lost(
@@ -167,4 +183,5 @@ class LostEdgeSweeper:
 
     async def run(self) -> None:
         """A worker (`sip_edge.app.workers`): one sweep every ``interval`` seconds."""
+        await self.end_earlier_life()
         await repeat("lost-edge-sweep", self.interval, self.sweep)

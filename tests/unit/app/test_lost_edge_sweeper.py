@@ -108,3 +108,32 @@ def test_a_task_that_never_routed_a_call_does_not_ask_about_its_own_contacts() -
     )
     asyncio.run(sweeper.sweep())
     assert routing.own == []
+
+
+def test_a_restarted_task_ends_at_start_every_contact_its_earlier_life_held() -> None:
+    # A task restarted under the same id holds none of the contacts initiated before it started.
+    routing = Routing(failing=set())
+    sweeper = LostEdgeSweeper(Fleet({}), routing, "edge-a", lambda: ["c-new"], now=lambda: NOW)
+    asyncio.run(sweeper.end_earlier_life())
+    assert routing.own == [((), NOW * 1000)]
+
+
+def test_a_failed_start_sweep_is_retried_by_the_next_sweep() -> None:
+    class DownOnce(Routing):
+        calls = 0
+
+        async def edge_lost(
+            self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
+        ) -> list[str]:
+            DownOnce.calls += 1
+            if DownOnce.calls == 1:
+                raise ConnectionError("routing unavailable")
+            return await super().edge_lost(edge_task_id, held, initiated_before_ms)
+
+    routing = DownOnce()
+    sweeper = LostEdgeSweeper(
+        Fleet({}), routing, "edge-a", lambda: [], has_routed=lambda: False, now=lambda: NOW
+    )
+    asyncio.run(sweeper.end_earlier_life())
+    asyncio.run(sweeper.sweep())
+    assert routing.own == [((), NOW * 1000)]
