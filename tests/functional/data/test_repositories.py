@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from contact_center.data import keys
@@ -361,3 +363,28 @@ def test_merchant_listing_uses_the_index() -> None:
     page = MerchantItems().page(limit=10, next_token=None)
     assert {m.merchant_id for m in page.items} == {"m1", "m2"}
     assert all(isinstance(m, MerchantItem) for m in page.items)
+
+
+def test_a_profile_change_racing_the_seat_turning_available_leaves_no_entry_in_a_queue_it_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_merchant(licences=1)
+    make_seat("s1")  # serving q1, not available
+    real_get = SeatItems.get
+    reads: list[int] = []
+
+    def get_then_the_agent_goes_available(
+        self: SeatItems, mid: str, sid: str, consistent: bool = True
+    ) -> Any:
+        item = real_get(self, mid, sid, consistent)
+        reads.append(1)
+        if len(reads) == 1:  # between the profile update's read and its write
+            go_available("s1", NOW_MS)
+        return item
+
+    monkeypatch.setattr(SeatItems, "get", get_then_the_agent_goes_available)
+    SeatItems().update_profile("m1", "s1", {"queues": {"q2": 1}})
+    monkeypatch.undo()
+
+    assert available_for_queue("m1", "q1", None) == []
+    assert [e.seat_id for e in available_for_queue("m1", "q2", None)] == ["s1"]

@@ -186,8 +186,12 @@ class SeatItems:
         # one then fails its version condition, so it cannot list the seat under queues it left.
         actions = [getattr(SeatItem, name).set(value) for name, value in fields.items()]
         actions.append(SeatItem.version.add(1))
+        # Every queue the seat served in any read: one that turned AVAILABLE between a read and the
+        # write below was listed under the queues it served then, which this update may drop.
+        served: set[str] = set()
         for attempt in range(1, PROFILE_ATTEMPTS + 1):
             current = self.get(merchant_id, seat_id)
+            served.update(availability.served_queues(current))
             if current.state != AgentState.AVAILABLE.value:
                 try:
                     # Invariant: a profile update never creates a seat without its licence and SIP user.
@@ -216,7 +220,7 @@ class SeatItems:
                         tx,
                         merchant_id,
                         seat_id,
-                        availability.listed_queues(current),
+                        sorted(served),  # an entry that does not exist is deleted without error
                         availability.entries(profile, after),
                     )
             except TransactWriteError as exc:
