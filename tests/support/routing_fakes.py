@@ -215,6 +215,10 @@ class FakeAgentSeats:
             self._table.availability_reads.append((queue_id, len(page)))
         return page
 
+    def relist(self, merchant_id: str) -> list[str]:
+        """The fakes' index is computed from the seats: nothing is ever unlisted."""
+        return []
+
     def all_for_merchant(self, merchant_id: str) -> list[AgentSeat]:
         with self._table.lock:
             return [

@@ -352,6 +352,11 @@ def test_the_scheduled_sweep_through_the_function_ends_a_wrap_up_a_dead_edge_lef
     # The EventBridge rule's event, a minute later: nobody ended the wrap-up.
     result = invoke({**ROUTING_SWEEP.event, "now_ms": NOW + 60_000})
 
-    assert result == {"wrap_ups_ended": ["a1"], "reservations_released": [], "offers": []}
+    assert result == {
+        "wrap_ups_ended": ["a1"],
+        "reservations_released": [],
+        "offers": [],
+        "seats_relisted": [],
+    }
     assert world.agent("a1").state is AgentState.AVAILABLE
     assert invoke({"action": "sweep", "merchant_ids": "m1"})["error"]["code"] == "invalid_request"

@@ -132,3 +132,24 @@ def test_a_released_reservation_is_not_released_twice(world: World) -> None:
     world.command("a1", ReleaseReservation("gone"), NOW + 1)
 
     assert world.service.sweep(NOW + 120_000).reservations_released == []
+
+
+def test_a_seat_available_since_before_the_queue_index_is_listed_by_the_sweep_and_takes_the_caller(
+    world: World,
+) -> None:
+    world.queue(max_wait=3600)
+    world.number()
+    # Written while the router read one index per merchant: AVAILABLE, keyed there, no entries.
+    seat = new_seat("m1", "old", "old", "u-old", {}, {"q1": 1}, NOW - 3_600_000)
+    seat.state, seat.version, seat.state_since, seat.idle_since = "available", 3, NOW - 60_000, NOW - 60_000
+    seat.gsi1pk, seat.gsi1sk = "AVAILABLE#m1", f"{NOW - 60_000:015d}#old"
+    seat.save()
+    world.register("old")
+    assert isinstance(call(world), Queue)  # not in its queue's index: not found
+
+    report = world.service.sweep(NOW + 60_000)
+
+    assert report.seats_relisted == ["old"]
+    assert [offer.contact_id for offer in report.offers] == ["c1"]
+    assert world.agent("old").state is AgentState.RESERVED
+    assert world.service.sweep(NOW + 120_000).seats_relisted == []  # once

@@ -88,6 +88,12 @@ def served_queues(seat: SeatItem) -> list[str]:
     return sorted(as_dict(seat.queues))
 
 
+def unlisted_seats(merchant_id: str) -> list[SeatItem]:
+    """AVAILABLE seats written before the per-queue index: still in the per-merchant one, and in none
+    of their queues' (a table from before this index; empty once they are relisted)."""
+    return items_of(SeatItem, SeatItem.gsi1.query(keys.legacy_available_index_pk(merchant_id)))
+
+
 def available_for_queue(merchant_id: str, queue_id: str, limit: int | None) -> list[SeatQueueItem]:
     """AVAILABLE seats serving the queue, longest idle first (a GSI: eventually consistent)."""
     return items_of(

@@ -38,6 +38,12 @@ def available_index_sk(idle_since_ms: int, seat_id: str) -> str:
     return f"{idle_since_ms:015d}#{seat_id}"
 
 
+def legacy_available_index_pk(merchant_id: str) -> str:
+    """The per-merchant index of AVAILABLE seats the router read before the per-queue one: a seat
+    still keyed so became AVAILABLE before its queues' entries existed (``availability.relist``)."""
+    return f"AVAILABLE#{merchant_id}"
+
+
 def seat_queue_pk(merchant_id: str, seat_id: str) -> str:
     # Each seat's entries in a partition of their own: a state change writes them, and a merchant's
     # partition (its seats and queues) does not take those writes too.

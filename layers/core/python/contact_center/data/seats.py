@@ -257,6 +257,36 @@ class SeatItems:
                 raise InUseError("seat", seat_id, f"it is {current.state}") from exc
             raise
 
+    def relist(self, merchant_id: str) -> list[str]:
+        """List the merchant's AVAILABLE seats written before the per-queue availability index in
+        their queues' indexes; their ids. A seat that changed meanwhile is left to its own change."""
+        listed: list[str] = []
+        for item in availability.unlisted_seats(merchant_id):
+            seat = SeatItem(pk=item.pk, sk=item.sk)
+            state = SeatState(
+                state=item.state,
+                version=int(item.version),
+                state_since=int(item.state_since),
+                reason=item.state_reason,
+                idle_since=optional_int(item.idle_since),
+            )
+            try:
+                with transaction() as tx:
+                    # Invariant: the entries are those of the seat at the version read, AVAILABLE.
+                    tx.update(
+                        seat,
+                        actions=[SeatItem.gsi1pk.remove(), SeatItem.gsi1sk.remove()],
+                        condition=(SeatItem.version == state.version)
+                        & (SeatItem.state == AgentState.AVAILABLE.value),
+                    )
+                    availability.stage(tx, merchant_id, item.seat_id, (), availability.entries(item, state))
+            except TransactWriteError as exc:
+                if failed_keys(tx, exc, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+                    continue
+                raise
+            listed.append(item.seat_id)
+        return listed
+
     def save_state(self, merchant_id: str, seat_id: str, expected_version: int, new: SeatState) -> None:
         """Write a state change computed from the snapshot at ``expected_version``."""
         seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))

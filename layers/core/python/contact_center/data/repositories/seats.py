@@ -87,6 +87,9 @@ class AgentSeatRepository:
     def get(self, merchant_id: str, seat_id: str) -> AgentSeat:
         return agent_seat_from_item(self._items.get(merchant_id, seat_id))
 
+    def relist(self, merchant_id: str) -> list[str]:
+        return self._items.relist(merchant_id)
+
     def available_for_queue(self, merchant_id: str, queue_id: str, limit: int | None) -> list[AgentSeat]:
         return [
             agent_seat_from_item(entry)

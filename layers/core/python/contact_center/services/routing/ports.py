@@ -245,6 +245,11 @@ class AgentSeats(Protocol):
 
     def all_for_merchant(self, merchant_id: str) -> list[AgentSeat]: ...
 
+    def relist(self, merchant_id: str) -> list[str]:
+        """List in ``available_for_queue`` the AVAILABLE seats a table written before that index
+        holds; their ids (none once done)."""
+        ...
+
     def save_state(self, merchant_id: str, seat_id: str, expected_version: int, agent: AgentSnapshot) -> None:
         """Write ``agent`` only over ``expected_version``; ConcurrentUpdateError otherwise."""
         ...

@@ -5,6 +5,7 @@ a task that dies meanwhile reports neither. The sweep finds, for every merchant:
 
 - wrap-ups past their deadline: the agent goes AVAILABLE and takes the next waiting contact
   (``dequeue.Dequeue.finish_wrap_up``, the edge's own path);
+- AVAILABLE seats of a table written before the per-queue availability index, listed in it once;
 - reservations that outlived the ring: a seat RESERVED for a contact that no longer rings it (ended,
   moved, or offered to it longer than its ring timeout plus ``RoutingPolicy.stale_reservation_grace_ms``
   ago). A contact that is gone or moved lets the seat go back in its place in line; a contact still
@@ -42,12 +43,14 @@ class SweepReport:
     wrap_ups_ended: list[str] = field(default_factory=list)
     reservations_released: list[str] = field(default_factory=list)
     offers: list[AgentOffer] = field(default_factory=list)
+    seats_relisted: list[str] = field(default_factory=list)  # see ``AgentSeats.relist``
 
     def to_dict(self) -> dict[str, object]:
         return {
             "wrap_ups_ended": self.wrap_ups_ended,
             "reservations_released": self.reservations_released,
             "offers": [offer.contact_id for offer in self.offers],
+            "seats_relisted": self.seats_relisted,
         }
 
 
@@ -62,6 +65,12 @@ class Sweeps:
         report = SweepReport()
         merchants = self._ctx.catalog.merchant_ids() if merchant_ids is None else merchant_ids
         for merchant_id in merchants:
+            for seat_id in self._ctx.seats.relist(merchant_id):
+                report.seats_relisted.append(seat_id)
+                # Invisible to new contacts until now: it takes whoever waits for it.
+                with contextlib.suppress(ConcurrentUpdateError, NotFoundError):
+                    if (offer := self._dequeue.agent_available(merchant_id, seat_id, now_ms)) is not None:
+                        report.offers.append(offer)
             for seat in self._ctx.seats.all_for_merchant(merchant_id):
                 # One seat's failure (a concurrent change that kept winning) must not stop the rest.
                 with contextlib.suppress(ConcurrentUpdateError, NotFoundError):
