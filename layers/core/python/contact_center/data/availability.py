@@ -18,12 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from contact_center.data import keys
 from contact_center.data.mappers.common import as_dict
 from contact_center.data.models import SeatItem, SeatQueueItem, items_of
 from contact_center.domain.agent_state import AgentState
+from contact_center.services.errors import ConcurrentUpdateError
 
 if TYPE_CHECKING:
     from contact_center.data.seats import SeatState
@@ -62,6 +64,23 @@ def entries(seat: SeatItem, after: SeatState) -> list[SeatQueueItem]:
         )
         for queue_id in sorted(served)
     ]
+
+
+def entries_on_release(
+    merchant_id: str, seat_id: str, state: str, version: int, after: SeatState
+) -> list[SeatQueueItem]:
+    """The entries of a seat released (from ``state`` at ``version``) into ``after``, from its profile
+    at that version: read, as the release does not carry it. ConcurrentUpdateError when the seat is
+    no longer so (the release's own condition would fail)."""
+    if after.state != AVAILABLE:
+        return []
+    try:
+        current = SeatItem.get(keys.merchant_pk(merchant_id), keys.seat_sk(seat_id), consistent_read=True)
+    except DoesNotExist as exc:
+        raise ConcurrentUpdateError("seat", seat_id, "no longer exists") from exc
+    if int(current.version) != version or current.state != state:
+        raise ConcurrentUpdateError("seat", seat_id, "no longer holds the contact")
+    return entries(current, after)
 
 
 def stage(

@@ -19,7 +19,6 @@ from contact_center.data.models import (
     QueueStatsItem,
     RecordItem,
     SeatItem,
-    SeatQueueItem,
     items_of,
 )
 from contact_center.data.seats import (
@@ -326,7 +325,17 @@ class ContactItems:
         record.sk = keys.RECORD_SK
         day = utc_day(int(record.ended_at))
         seat_item = seat_ref(seat.before.merchant_id, seat.before.seat_id) if seat is not None else None
-        listing = self._listing_of(seat) if seat is not None else []
+        listing = (
+            availability.entries_on_release(
+                seat.before.merchant_id,
+                seat.before.seat_id,
+                seat.before.state,
+                seat.before.version,
+                seat.after,
+            )
+            if seat is not None
+            else []
+        )
         if record.queue_id:
             record.gsi1pk = keys.records_index_pk(record.queue_id, day)
             record.gsi1sk = f"{int(record.ended_at):015d}#{record.contact_id}"
@@ -375,23 +384,6 @@ class ContactItems:
                         "contact", contact.contact_id, "already ended or changed"
                     ) from exc
                 raise
-
-    @staticmethod
-    def _listing_of(seat: SeatChange) -> list[SeatQueueItem]:
-        """The availability entries of a seat released to AVAILABLE, from its profile at the version
-        the release is conditioned on; ConcurrentUpdateError when the seat is no longer there."""
-        if seat.after.state != AgentState.AVAILABLE.value:
-            return []
-        before = seat.before
-        try:
-            current = SeatItem.get(
-                keys.merchant_pk(before.merchant_id), keys.seat_sk(before.seat_id), consistent_read=True
-            )
-        except DoesNotExist as exc:
-            raise ConcurrentUpdateError("seat", before.seat_id, "no longer exists") from exc
-        if int(current.version) != before.version or current.state != before.state:
-            raise ConcurrentUpdateError("seat", before.seat_id, "no longer holds the contact")
-        return availability.entries(current, seat.after)
 
     def stats(self, queue_id: str, day: str) -> QueueStatsItem | None:
         """A queue's counters for the day, summed over their shards; None before its first count."""
