@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from contact_center.contracts import settings as contract
+from contact_center.contracts.schedules import SCHEDULES
 from local_stack.functions import FUNCTIONS_DIR, LambdaContext, LocalFunction, discover
 from local_stack.logs import configure
+from local_stack.schedules import Scheduler, for_functions
 
 if TYPE_CHECKING:
     from contact_center.aws.dynamodb import DynamoDBClient
@@ -229,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS_DIR)
     parser.add_argument("--table", default=os.environ.get(contract.TABLE.name, "switchboard"))
     parser.add_argument("--no-streams", action="store_true")
+    parser.add_argument("--no-schedules", action="store_true", help="do not run the scheduled invocations")
     args = parser.parse_args(argv)
     configure("lambda")
     region = os.environ.get("AWS_REGION", "us-east-1")
@@ -242,6 +245,11 @@ def main(argv: list[str] | None = None) -> None:
         # answer can count on every later table change reaching the handlers.
         if not poller.positioned.wait(30):
             log.warning("the stream poller has no position after 30 s; changes may be missed until it has")
+    scheduler = None
+    schedules = for_functions(SCHEDULES, functions)
+    if not args.no_schedules and schedules:
+        scheduler = Scheduler(schedules, lambda name, event: invoke(functions[name], event, region)[1])
+        scheduler.start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     log.info(
         "Lambda API on http://%s:%d serving %s",
@@ -256,6 +264,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if poller:
             poller.stopped.set()
+        if scheduler:
+            scheduler.stopped.set()
         server.server_close()
 
 

@@ -18,8 +18,9 @@ ROUTING = (
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
 )
-# Agent events: when a seat becomes available, claim the oldest queued contact for it.
-AGENT_EVENTS = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem")
+# Agent events: when a seat becomes available, claim the oldest queued contact for it (the claim
+# also deletes the seat's entries in its queues' availability index).
+AGENT_EVENTS = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 # The HTTP API onboards merchants, manages seats, numbers, trunks and API keys (revocation deletes).
 API = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 # The SIP edge: registrations (bindings come and go), dialogs, queued contacts, its heartbeat.

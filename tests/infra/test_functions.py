@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from switchboard_infra import permissions
@@ -158,3 +160,23 @@ def test_the_routing_alias_keeps_environments_warm_by_default(synthesized: Synth
     (alias,) = synthesized.resources("primary", "AWS::Lambda::Alias").values()
     provisioned = alias["Properties"]["ProvisionedConcurrencyConfig"]["ProvisionedConcurrentExecutions"]
     assert provisioned == config.routing.provisioned_concurrency
+
+
+def test_the_routing_sweep_runs_every_minute_through_the_live_alias(synthesized: Synthesized) -> None:
+    from contact_center.contracts.schedules import ROUTING_SWEEP
+
+    rules = synthesized.resources("primary", "AWS::Events::Rule")
+    ((rule_id, rule),) = [(k, r) for k, r in rules.items() if r["Properties"].get("ScheduleExpression")]
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    (target,) = rule["Properties"]["Targets"]
+    assert json.loads(target["Input"]) == {"action": "sweep"} == dict(ROUTING_SWEEP.event)
+    alias = _services(synthesized, "primary").routing_alias
+    assert target["Arn"] == {"Ref": _logical_id(alias)}
+    # EventBridge may invoke the alias: only this rule.
+    grants = synthesized.resources("primary", "AWS::Lambda::Permission").values()
+    assert any(
+        g["Properties"]["Principal"] == "events.amazonaws.com"
+        and g["Properties"]["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+        and g["Properties"]["FunctionName"] == {"Ref": _logical_id(alias)}
+        for g in grants
+    )

@@ -61,6 +61,8 @@ class RoutingTable:
     dialogs: dict[str, tuple[str, CallDialog]] = field(default_factory=dict)
     counters: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
     bindings: dict[str, dict[str, _Binding]] = field(default_factory=dict)
+    # Each read of the availability index: (queue id, seats it returned), for cost assertions.
+    availability_reads: list[tuple[str, int]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def count(self, queue_id: str, day: str, counter: str) -> None:
@@ -154,6 +156,11 @@ class FakeRoutingCatalog:
     def queue(self, merchant_id: str, queue_id: str) -> RoutingQueue | None:
         return self._table.queues.get((merchant_id, queue_id))
 
+    def merchant_ids(self) -> list[str]:
+        """The merchants the fakes hold anything of (the fakes keep no merchant items)."""
+        with self._table.lock:
+            return sorted({merchant for merchant, _ in (*self._table.queues, *self._table.seats)})
+
     def set_round_robin_cursor(self, merchant_id: str, queue_id: str, seat_id: str) -> None:
         with self._table.lock:
             queue = self._table.queues.get((merchant_id, queue_id))
@@ -187,12 +194,15 @@ class FakeAgentSeats:
             raise NotFoundError("seat", seat_id)
         return seat
 
-    def available(self, merchant_id: str, limit: int) -> list[AgentSeat]:
+    def available_for_queue(self, merchant_id: str, queue_id: str, limit: int | None) -> list[AgentSeat]:
+        """As the table's per-queue availability index: AVAILABLE seats serving the queue."""
         with self._table.lock:
             seats = [
                 seat
                 for (merchant, _), seat in self._table.seats.items()
-                if merchant == merchant_id and seat.agent.state is AgentState.AVAILABLE
+                if merchant == merchant_id
+                and seat.agent.state is AgentState.AVAILABLE
+                and seat.candidate.serves(queue_id)
             ]
 
         def idle_key(seat: AgentSeat) -> tuple[int, str]:
@@ -200,7 +210,14 @@ class FakeAgentSeats:
             idle = agent.idle_since_ms if agent.idle_since_ms is not None else agent.state_since_ms
             return (idle, seat.seat_id)
 
-        return sorted(seats, key=idle_key)[:limit]
+        page = sorted(seats, key=idle_key)[:limit]  # [:None] is every one
+        with self._table.lock:
+            self._table.availability_reads.append((queue_id, len(page)))
+        return page
+
+    def relist(self, merchant_id: str) -> list[str]:
+        """The fakes' index is computed from the seats: nothing is ever unlisted."""
+        return []
 
     def all_for_merchant(self, merchant_id: str) -> list[AgentSeat]:
         with self._table.lock:

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -14,6 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from contact_center.contracts import settings as contract
+from contact_center.contracts.schedules import SCHEDULES, Schedule
 from contact_center.contracts.settings import Component, Setting
 from switchboard_infra import metrics, nag, paths, permissions
 from switchboard_infra.api_routes import Route
@@ -69,6 +72,7 @@ class Services(Construct):
             version=self.routing.function.current_version,
             provisioned_concurrent_executions=routing.provisioned_concurrency or None,
         )
+        self.schedules = [self._schedule(schedule) for schedule in SCHEDULES]
 
         self.agent_events = ObservedFunction(
             self,
@@ -148,6 +152,23 @@ class Services(Construct):
         admin_key_sha256.grant_read(self.api.handler.role)
         nag.acknowledge_index_wildcard(
             self.api.handler.role, table.table_name, "merchant listings, keys, numbers, trunks"
+        )
+
+    def _schedule(self, schedule: Schedule) -> events.Rule:
+        """An EventBridge rule invoking the function (through its live alias) on the schedule."""
+        targets_by_folder: dict[str, lambda_.IFunction] = {paths.ROUTING_FUNCTION.name: self.routing_alias}
+        return events.Rule(
+            self,
+            f"Every{schedule.every_seconds}s{schedule.function.title()}",
+            description=f"Switchboard: {dict(schedule.event)} to the {schedule.function} function",
+            schedule=events.Schedule.rate(cdk.Duration.seconds(schedule.every_seconds)),
+            targets=[
+                targets.LambdaFunction(
+                    targets_by_folder[schedule.function],
+                    event=events.RuleTargetInput.from_object(dict(schedule.event)),
+                    retry_attempts=0,  # the next run comes a minute later and does the same
+                )
+            ],
         )
 
     @property

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from contact_center.data import keys
+from contact_center.data.availability import available_for_queue
 from contact_center.data.bindings import BindingItems, new_binding
 from contact_center.data.catalog import NumberItems, QueueItems, TrunkItems
 from contact_center.data.contacts import ContactItems, utc_day
@@ -122,7 +125,7 @@ def test_seat_state_writes_need_the_version_they_read() -> None:
     assert SeatItems().get("m1", "s1").state == "available"
 
 
-def test_available_index_lists_longest_idle_first_and_only_available() -> None:
+def test_the_queue_availability_index_lists_longest_idle_first_and_only_available() -> None:
     make_merchant(licences=3)
     for sid in ("s1", "s2", "s3"):
         make_seat(sid)
@@ -136,7 +139,48 @@ def test_available_index_lists_longest_idle_first_and_only_available() -> None:
         int(seat.version),
         SeatState(state="not_ready", version=int(seat.version) + 1, state_since=NOW_MS),
     )
-    assert [s.seat_id for s in SeatItems().available("m1")] == ["s2", "s1"]
+    assert [s.seat_id for s in available_for_queue("m1", "q1", None)] == ["s2", "s1"]
+
+
+def test_a_profile_change_of_an_available_seat_moves_it_between_queue_indexes() -> None:
+    make_merchant(licences=2)
+    make_seat("s1")
+    go_available("s1", NOW_MS + 100)
+    version = int(SeatItems().get("m1", "s1").version)
+
+    SeatItems().update_profile("m1", "s1", {"queues": {"q2": 1}, "skills": {"billing": 4}})
+
+    assert available_for_queue("m1", "q1", None) == []
+    (entry,) = available_for_queue("m1", "q2", None)
+    assert (entry.seat_id, dict(entry.skills.as_dict()), int(entry.idle_since)) == (
+        "s1",
+        {"billing": 4},
+        NOW_MS + 100,
+    )
+    # The version moved with the profile: a state change computed before it no longer writes.
+    assert int(SeatItems().get("m1", "s1").version) == int(entry.version) == version + 1
+    with pytest.raises(errors.ConcurrentUpdateError):
+        SeatItems().save_state(
+            "m1", "s1", version, SeatState(state="not_ready", version=version + 1, state_since=NOW_MS)
+        )
+    assert [e.seat_id for e in available_for_queue("m1", "q2", None)] == ["s1"]
+
+
+def test_a_profile_change_of_a_seat_not_available_lists_it_nowhere() -> None:
+    make_merchant(licences=1)
+    make_seat("s1")
+    SeatItems().update_profile("m1", "s1", {"queues": {"q2": 1}})
+    assert available_for_queue("m1", "q2", None) == [] and available_for_queue("m1", "q1", None) == []
+    go_available("s1", NOW_MS)
+    assert [e.seat_id for e in available_for_queue("m1", "q2", None)] == ["s1"]
+
+
+def test_deleting_an_available_seat_takes_it_out_of_its_queue_indexes() -> None:
+    make_merchant(licences=1)
+    make_seat("s1")
+    go_available("s1", NOW_MS)
+    SeatItems().delete("m1", "s1")
+    assert available_for_queue("m1", "q1", None) == []
 
 
 def test_numbers_are_unique_platform_wide_and_need_their_queue() -> None:
@@ -233,7 +277,7 @@ def test_offer_reserves_one_seat_for_one_contact_only() -> None:
     assert repo.get("c2").state == "queued"
     assert [c.contact_id for c in repo.waiting("q1")] == ["c2"]
     assert SeatItems().get("m1", "s1").contact_id == "c1"
-    assert SeatItems().available("m1") == []
+    assert available_for_queue("m1", "q1", None) == []
 
 
 def test_ending_a_contact_writes_one_record_and_counts_it() -> None:
@@ -319,3 +363,28 @@ def test_merchant_listing_uses_the_index() -> None:
     page = MerchantItems().page(limit=10, next_token=None)
     assert {m.merchant_id for m in page.items} == {"m1", "m2"}
     assert all(isinstance(m, MerchantItem) for m in page.items)
+
+
+def test_a_profile_change_racing_the_seat_turning_available_leaves_no_entry_in_a_queue_it_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_merchant(licences=1)
+    make_seat("s1")  # serving q1, not available
+    real_get = SeatItems.get
+    reads: list[int] = []
+
+    def get_then_the_agent_goes_available(
+        self: SeatItems, mid: str, sid: str, consistent: bool = True
+    ) -> Any:
+        item = real_get(self, mid, sid, consistent)
+        reads.append(1)
+        if len(reads) == 1:  # between the profile update's read and its write
+            go_available("s1", NOW_MS)
+        return item
+
+    monkeypatch.setattr(SeatItems, "get", get_then_the_agent_goes_available)
+    SeatItems().update_profile("m1", "s1", {"queues": {"q2": 1}})
+    monkeypatch.undo()
+
+    assert available_for_queue("m1", "q1", None) == []
+    assert [e.seat_id for e in available_for_queue("m1", "q2", None)] == ["s1"]

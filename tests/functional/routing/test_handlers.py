@@ -332,3 +332,31 @@ def test_a_live_edge_ends_only_the_old_contacts_it_no_longer_holds(world: World)
     assert {world.contact(c).snapshot.state.value for c in ("held", "just-started")} == {"queued"}
     bad = invoke({"action": "edge_lost", "edge_task_id": EDGE, "held": "held"})
     assert bad["error"]["message"].startswith("held")
+
+
+def test_the_scheduled_sweep_through_the_function_ends_a_wrap_up_a_dead_edge_left(world: World) -> None:
+    from contact_center.contracts.schedules import ROUTING_SWEEP
+
+    world.queue(wrap_up=10)
+    world.number()
+    world.seat("a1")
+    connect = invoke(
+        {"action": "new_contact", "called": "+15550100", "contact_id": "c1", "edge_task_id": EDGE}
+    )
+    invoke(
+        {"action": "offer_result", "contact_id": "c1", "seat_id": connect["seat_id"], "outcome": "answered"}
+    )
+    invoke({"action": "contact_ended", "contact_id": "c1", "side": "agent", "cause": "normal_clearing"})
+    assert world.agent("a1").state is AgentState.AFTER_CONTACT_WORK
+
+    # The EventBridge rule's event, a minute later: nobody ended the wrap-up.
+    result = invoke({**ROUTING_SWEEP.event, "now_ms": NOW + 60_000})
+
+    assert result == {
+        "wrap_ups_ended": ["a1"],
+        "reservations_released": [],
+        "offers": [],
+        "seats_relisted": [],
+    }
+    assert world.agent("a1").state is AgentState.AVAILABLE
+    assert invoke({"action": "sweep", "merchant_ids": "m1"})["error"]["code"] == "invalid_request"

@@ -72,12 +72,26 @@ def backend(request: pytest.FixtureRequest) -> Iterator[RoutingBackend]:
 # Given
 
 
-def available_seat(backend: RoutingBackend, seat_id: str, idle_since: int = NOW - 60_000) -> AgentSeat:
-    backend.given_seat(M, seat_id, NOW - 3_600_000, {"english": 3}, {"q1": 1})
+def available_seat(
+    backend: RoutingBackend,
+    seat_id: str,
+    idle_since: int = NOW - 60_000,
+    queues: dict[str, int] | None = None,
+    merchant_id: str = M,
+) -> AgentSeat:
+    backend.given_seat(merchant_id, seat_id, NOW - 3_600_000, {"english": 3}, queues or {"q1": 1})
     for command, at in ((LogIn(), NOW - 3_600_000), (GoAvailable(), idle_since)):
-        seat = backend.seats.get(M, seat_id)
-        backend.seats.save_state(M, seat_id, seat.agent.version, apply(seat.agent, command, at).agent)
-    return backend.seats.get(M, seat_id)
+        seat = backend.seats.get(merchant_id, seat_id)
+        backend.seats.save_state(
+            merchant_id, seat_id, seat.agent.version, apply(seat.agent, command, at).agent
+        )
+    return backend.seats.get(merchant_id, seat_id)
+
+
+def free_for(
+    backend: RoutingBackend, queue_id: str, limit: int | None = None, merchant_id: str = M
+) -> list[str]:
+    return [seat.seat_id for seat in backend.seats.available_for_queue(merchant_id, queue_id, limit)]
 
 
 def queued_contact(
@@ -171,25 +185,90 @@ def test_a_seat_state_is_written_only_over_the_version_read(backend: RoutingBack
         backend.seats.save_state(M, "nobody", 1, logged_in)
 
 
-def test_available_seats_are_listed_longest_idle_first_up_to_the_limit(backend: RoutingBackend) -> None:
+def test_available_seats_are_listed_per_queue_longest_idle_first_up_to_the_limit(
+    backend: RoutingBackend,
+) -> None:
     for seat_id, idle in (("recent", NOW - 1000), ("oldest", NOW - 90_000), ("middle", NOW - 50_000)):
         available_seat(backend, seat_id, idle)
-    backend.given_seat(M, "offline", NOW - 10, {}, {})
-    assert [s.seat_id for s in backend.seats.available(M, 10)] == ["oldest", "middle", "recent"]
-    assert [s.seat_id for s in backend.seats.available(M, 2)] == ["oldest", "middle"]
-    assert {s.seat_id for s in backend.seats.all_for_merchant(M)} == {"recent", "oldest", "middle", "offline"}
+    available_seat(backend, "other-queue", NOW - 99_000, queues={"q2": 1})
+    backend.given_seat(M, "offline", NOW - 10, {}, {"q1": 1})
+    assert free_for(backend, "q1") == ["oldest", "middle", "recent"]
+    assert free_for(backend, "q1", 2) == ["oldest", "middle"]
+    assert free_for(backend, "q2") == ["other-queue"]
+    assert {s.seat_id for s in backend.seats.all_for_merchant(M)} == {
+        "recent",
+        "oldest",
+        "middle",
+        "offline",
+        "other-queue",
+    }
+
+
+def test_a_seat_of_several_queues_is_listed_in_each_as_it_reads(backend: RoutingBackend) -> None:
+    seat = available_seat(backend, "a1", queues={"q1": 1, "q2": 3})
+    assert free_for(backend, "q1") == ["a1"] and free_for(backend, "q2") == ["a1"]
+    for queue_id in ("q1", "q2"):
+        (listed,) = backend.seats.available_for_queue(M, queue_id, None)
+        assert listed == seat  # state, version, skills, queues and phone, as the seat itself reads
 
 
 def test_available_seats_are_those_of_the_merchant_asked_about(backend: RoutingBackend) -> None:
     available_seat(backend, "a1")
-    backend.given_seat("m2", "b1", NOW - 10, {}, {})
-    seat = backend.seats.get("m2", "b1")
-    for command in (LogIn(), GoAvailable()):
-        backend.seats.save_state("m2", "b1", seat.agent.version, apply(seat.agent, command, NOW).agent)
-        seat = backend.seats.get("m2", "b1")
-    assert [s.seat_id for s in backend.seats.available(M, 10)] == ["a1"]
-    assert [s.seat_id for s in backend.seats.available("m2", 10)] == ["b1"]
+    available_seat(backend, "b1", merchant_id="m2")
+    assert free_for(backend, "q1") == ["a1"]
+    assert free_for(backend, "q1", merchant_id="m2") == ["b1"]
     assert [s.seat_id for s in backend.seats.all_for_merchant("m2")] == ["b1"]
+
+
+def test_a_seat_leaves_every_queue_index_when_it_stops_being_available(backend: RoutingBackend) -> None:
+    seat = available_seat(backend, "a1", queues={"q1": 1, "q2": 1})
+    backend.seats.save_state(M, "a1", seat.agent.version, apply(seat.agent, GoNotReady("lunch"), NOW).agent)
+    assert free_for(backend, "q1") == [] and free_for(backend, "q2") == []
+    seat = backend.seats.get(M, "a1")
+    backend.seats.save_state(M, "a1", seat.agent.version, apply(seat.agent, GoAvailable(), NOW + 10).agent)
+    assert [(s.seat_id, s.agent.idle_since_ms) for s in backend.seats.available_for_queue(M, "q2", None)] == [
+        ("a1", NOW + 10)
+    ]
+
+
+def test_an_offer_takes_the_seat_out_of_every_queue_index_and_its_release_puts_it_back(
+    backend: RoutingBackend,
+) -> None:
+    backend.given_seat(M, "a1", NOW - 3_600_000, {"english": 3}, {"q1": 1, "q2": 1})
+    seat = backend.seats.get(M, "a1")
+    for command, at in ((LogIn(), NOW - 3_600_000), (GoAvailable(), NOW - 60_000)):
+        backend.seats.save_state(M, "a1", seat.agent.version, apply(seat.agent, command, at).agent)
+        seat = backend.seats.get(M, "a1")
+    backend.contacts.create(queued_contact())
+    contact = backend.contacts.get("c1")
+    assert contact is not None
+    backend.contacts.offer(contact, seat, apply(seat.agent, Reserve("c1"), NOW).agent, NOW)
+    assert free_for(backend, "q1") == [] and free_for(backend, "q2") == []
+    live = backend.contacts.get("c1")
+    reserved = backend.seats.get(M, "a1").agent
+    assert live is not None
+    release = SeatTransition.of(M, reserved, apply(reserved, ReleaseReservation("c1"), NOW + 500))
+    backend.contacts.end(live, record_for(live, ended(live, NOW + 500), NOW + 500), "abandoned", release)
+    assert free_for(backend, "q1") == ["a1"] and free_for(backend, "q2") == ["a1"]
+    assert backend.seats.available_for_queue(M, "q1", None)[0].agent == release.after
+
+
+def test_a_talking_seat_released_without_wrap_up_is_listed_again(backend: RoutingBackend) -> None:
+    contact, seat = offered(backend)
+    connected, transition = answer(contact, seat)
+    backend.contacts.connect(contact.version, connected, transition, None, NOW + 1000)
+    live = backend.contacts.get("c1")
+    assert live is not None and free_for(backend, "q1") == []
+    talking = transition.after
+    release = SeatTransition.of(M, talking, apply(talking, EndContact("c1", 0), NOW + 60_000))
+    backend.contacts.end(live, record_for(live, ended(live, NOW + 60_000), NOW + 60_000), "answered", release)
+    assert [s.agent for s in backend.seats.available_for_queue(M, "q1", None)] == [release.after]
+
+
+def test_merchants_are_listed_for_the_sweep(backend: RoutingBackend) -> None:
+    available_seat(backend, "a1")
+    available_seat(backend, "b1", merchant_id="m2")
+    assert {M, "m2"} <= set(backend.catalog.merchant_ids())
 
 
 # Contacts: creation and the queue index

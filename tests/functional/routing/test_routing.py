@@ -134,10 +134,10 @@ def test_an_agent_freed_while_a_new_contact_is_being_listed_is_found_by_the_seco
     world.number()
     world.seat("a1", available_at=None)
     looks: list[int] = []
-    available = world.seats.available
+    available = world.seats.available_for_queue
 
-    def agent_frees_after_the_first_look(merchant_id: str, limit: int) -> Any:
-        found = available(merchant_id, limit)
+    def agent_frees_after_the_first_look(merchant_id: str, queue_id: str, limit: int | None) -> Any:
+        found = available(merchant_id, queue_id, limit)
         looks.append(len(found))
         if len(looks) == 1:
             # The agent turns available before the contact is listed: its own dequeue finds nothing.
@@ -145,7 +145,7 @@ def test_an_agent_freed_while_a_new_contact_is_being_listed_is_found_by_the_seco
             assert world.service.agent_available("m1", "a1", NOW + 2) is None
         return found
 
-    world.seats.available = agent_frees_after_the_first_look  # type: ignore[method-assign]
+    world.seats.available_for_queue = agent_frees_after_the_first_look  # type: ignore[method-assign]
     decision = call(world, at=NOW + 3)
     assert isinstance(decision, Connect) and decision.seat_id == "a1"
     assert looks == [0, 1]
@@ -289,15 +289,16 @@ def test_wrap_up_then_available_then_the_waiting_contact_is_offered(world: World
     assert pending.targets and pending.targets[0].flow_owner == EDGE
 
 
-def test_finish_wrap_ups_sweeps_expired_wrap_ups(world: World) -> None:
+def test_the_sweep_ends_expired_wrap_ups(world: World) -> None:
     world.queue(wrap_up=10)
     world.number()
     world.seat("a1")
     call(world)
     world.service.offer_result("c1", "a1", ANSWERED, NOW + 1000)
     world.service.contact_ended("c1", HangupSide.AGENT, HangupCause.NORMAL_CLEARING, NOW + 2000)
-    assert world.service.finish_wrap_ups("m1", NOW + 5000) == []
-    assert world.service.finish_wrap_ups("m1", NOW + 12_000) == []  # nothing waiting to offer
+    assert world.service.sweep(NOW + 5000).wrap_ups_ended == []
+    report = world.service.sweep(NOW + 12_000)
+    assert (report.wrap_ups_ended, report.offers) == (["a1"], [])  # nothing waiting to offer
     assert world.agent("a1").state is AgentState.AVAILABLE
 
 
@@ -411,14 +412,14 @@ def test_most_skilled_prefers_proficiency_and_min_proficiency_excludes(world: Wo
     assert isinstance(call(world, "c3"), Queue)  # the novice never gets this queue's calls
 
 
-def available_index_reads(world: World) -> list[int]:
-    """The Limit of each read of the available-seats index from now on."""
-    limits: list[int] = []
+def available_index_reads(world: World) -> list[int | None]:
+    """The Limit of each read of the available-seats index from now on (None: no limit)."""
+    limits: list[int | None] = []
 
     def on_request(operation: str, params: dict[str, Any]) -> None:
         values = str(params.get("ExpressionAttributeValues", {}))
         if operation == "Query" and params.get("IndexName") == "gsi1" and "AVAILABLE#" in values:
-            limits.append(params["Limit"])
+            limits.append(params.get("Limit"))
 
     on_every_table_request(on_request)
     return limits
@@ -463,4 +464,4 @@ def test_strategies_that_rank_on_more_than_idle_time_read_every_candidate(world:
     reads = available_index_reads(world)
     decision = call(world)
     assert isinstance(decision, Connect) and decision.seat_id == "best"
-    assert reads == [10]
+    assert reads == [None]  # every free agent of the queue, and no other queue's

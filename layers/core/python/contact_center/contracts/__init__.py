@@ -2,6 +2,7 @@
 
 - ``values``: what the HTTP API, the domain and the table agree on (identifier and phone patterns,
   ring-timeout bounds, agent states).
+- ``schedules``: the functions invoked on a timer (EventBridge rules; the local stack's timers).
 - ``settings``: every environment variable a deployed process reads, which process reads it, and a
   typed loader per process that fails at start naming what is missing or invalid.
 

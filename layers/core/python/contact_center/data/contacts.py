@@ -11,9 +11,16 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
-from contact_center.data import keys
+from contact_center.data import availability, keys
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.models import ContactItem, DialogItem, QueueStatsItem, RecordItem, SeatItem, items_of
+from contact_center.data.models import (
+    ContactItem,
+    DialogItem,
+    QueueStatsItem,
+    RecordItem,
+    SeatItem,
+    items_of,
+)
 from contact_center.data.seats import (
     SeatFromState,
     SeatState,
@@ -176,6 +183,9 @@ class ContactItems:
                     condition=(SeatItem.state == AgentState.AVAILABLE.value)
                     & (SeatItem.version == int(seat.version)),
                 )
+                # Out of the availability index of every queue it serves at that version.
+                for queue_id in availability.served_queues(seat):
+                    tx.delete(availability.entry_ref(seat.merchant_id, seat.seat_id, queue_id))
                 # Invariant: a contact is offered to one seat at a time — only at the version read.
                 tx.update(
                     contact_ref,
@@ -315,6 +325,17 @@ class ContactItems:
         record.sk = keys.RECORD_SK
         day = utc_day(int(record.ended_at))
         seat_item = seat_ref(seat.before.merchant_id, seat.before.seat_id) if seat is not None else None
+        listing = (
+            availability.entries_on_release(
+                seat.before.merchant_id,
+                seat.before.seat_id,
+                seat.before.state,
+                seat.before.version,
+                seat.after,
+            )
+            if seat is not None
+            else []
+        )
         if record.queue_id:
             record.gsi1pk = keys.records_index_pk(record.queue_id, day)
             record.gsi1sk = f"{int(record.ended_at):015d}#{record.contact_id}"
@@ -341,6 +362,7 @@ class ContactItems:
                             ),
                             condition=from_state_condition(seat.before),
                         )
+                        availability.stage(tx, seat.before.merchant_id, seat.before.seat_id, (), listing)
                     for dialog_key in dialog_keys:
                         tx.delete(dialog_ref(dialog_key))
                 return

@@ -33,13 +33,30 @@ def seat_sk(seat_id: str) -> str:
 SEAT_SK_PREFIX = "SEAT#"
 
 
-def available_index_pk(merchant_id: str) -> str:
-    return f"AVAILABLE#{merchant_id}"
-
-
 def available_index_sk(idle_since_ms: int, seat_id: str) -> str:
     # Zero-padded so that lexicographic order is numeric order: the index is longest-idle first.
     return f"{idle_since_ms:015d}#{seat_id}"
+
+
+def legacy_available_index_pk(merchant_id: str) -> str:
+    """The per-merchant index of AVAILABLE seats the router read before the per-queue one: a seat
+    still keyed so became AVAILABLE before its queues' entries existed (``availability.relist``)."""
+    return f"AVAILABLE#{merchant_id}"
+
+
+def seat_queue_pk(merchant_id: str, seat_id: str) -> str:
+    # Each seat's entries in a partition of their own: a state change writes them, and a merchant's
+    # partition (its seats and queues) does not take those writes too.
+    return f"SEATQUEUES#{merchant_id}#{seat_id}"
+
+
+def seat_queue_sk(queue_id: str) -> str:
+    return f"QUEUE#{queue_id}"
+
+
+def queue_available_index_pk(merchant_id: str, queue_id: str) -> str:
+    """One partition of the availability index per queue: who is free for it, longest idle first."""
+    return f"AVAILABLE#{merchant_id}#{queue_id}"
 
 
 def sip_user_pk(username: str) -> str:

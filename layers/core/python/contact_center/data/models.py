@@ -127,6 +127,26 @@ class SeatItem(TableItem):
     created_at = NumberAttribute()
 
 
+class SeatQueueItem(TableItem):
+    """A seat's entry in the availability index of one queue it serves: it exists exactly while the
+    seat is AVAILABLE (written in the transaction of the seat's change), keyed to the queue's index
+    partition in longest-idle order, and carries the seat as the router reads it at that version."""
+
+    ENTITY = "seat_queue"
+    merchant_id = UnicodeAttribute()
+    seat_id = UnicodeAttribute()
+    queue_id = UnicodeAttribute()
+    skills = _map(default=dict)
+    queues = _map(default=dict)
+    sip_username = UnicodeAttribute()
+    state = UnicodeAttribute()
+    state_reason = UnicodeAttribute(null=True)
+    state_since = NumberAttribute(default=0)
+    idle_since = NumberAttribute(null=True)
+    ring_timeout_seconds = NumberAttribute(default=20)
+    version = NumberAttribute()
+
+
 class SipUserItem(TableItem):
     """Digest credentials of a seat: HA1 per algorithm, never the password."""
 
@@ -299,6 +319,7 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     MerchantItem,
     ApiKeyItem,
     SeatItem,
+    SeatQueueItem,
     SipUserItem,
     QueueItem,
     NumberItem,

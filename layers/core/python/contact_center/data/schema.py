@@ -17,7 +17,8 @@ entity             pk                          sk                  gsi1pk / gsi1
 =================  ==========================  ==================  ===========================  =====================================
 merchant           MERCHANT#{mid}              MERCHANT            MERCHANTS / {created}#{mid}  -
 api key            APIKEY#{sha256(secret)}     APIKEY              MERCHANT#{mid}#KEYS / {kid}  -
-seat (agent)       MERCHANT#{mid}              SEAT#{sid}          AVAILABLE#{mid} / {idle}#{sid}  (only while AVAILABLE)  -
+seat (agent)       MERCHANT#{mid}              SEAT#{sid}          -                            -
+seat availability  SEATQUEUES#{mid}#{sid}      QUEUE#{qid}         AVAILABLE#{mid}#{qid} / {idle}#{sid}  (one per queue served, only while AVAILABLE)  -
 sip user           SIPUSER#{username}          SIPUSER             -                            -
 queue              MERCHANT#{mid}              QUEUE#{qid}         -                            -
 phone number       NUMBER#{e164}               NUMBER              MERCHANT#{mid}#NUMBERS / {e164}  -
@@ -34,6 +35,9 @@ idempotency        IDEMPOTENCY#{scope}#{key}   IDEMPOTENCY         -            
 ``expires_at`` (epoch seconds) is the TTL attribute: bindings, dialogs, edge heartbeats and
 idempotency records carry it. DynamoDB deletes expired items lazily (up to days later) and local
 engines never do, so every read of an expiring item also filters on it.
+
+A seat's availability entries (``availability``) make the "who is free" index one partition per
+queue: the router reads the head of its queue's partition, whatever other queues' agents are free.
 """
 
 from __future__ import annotations

@@ -8,11 +8,18 @@ from typing import Any
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
-from contact_center.data import keys
+from contact_center.data import availability, keys
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.models import MerchantItem, SeatItem, SipUserItem, items_of
+from contact_center.data.mappers.common import optional_int
+from contact_center.data.models import MerchantItem, SeatItem, SipUserItem
 from contact_center.data.pagination import Page, decode_token, encode_token
-from contact_center.data.transactions import failed_keys, key_of, transaction
+from contact_center.data.transactions import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    failed_keys,
+    key_of,
+    transaction,
+)
 from contact_center.domain.agent_state import AgentState
 from contact_center.domain.errors import SeatLicenceExhaustedError
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
@@ -26,6 +33,7 @@ from contact_center.services.errors import (
 # A seat in these states is bound to a live contact and cannot be deleted under it.
 BUSY_STATES = (AgentState.RESERVED, AgentState.ON_CONTACT)
 IDLE_STATES = tuple(s for s in AgentState if s not in BUSY_STATES)
+PROFILE_ATTEMPTS = 3  # a profile update racing the seat's state changes reads and tries again
 
 
 @dataclass(frozen=True)
@@ -172,27 +180,66 @@ class SeatItems:
             SeatItem.query(keys.merchant_pk(merchant_id), SeatItem.sk.startswith(keys.SEAT_SK_PREFIX))
         )
 
-    def available(self, merchant_id: str, limit: int = 100) -> list[SeatItem]:
-        """AVAILABLE seats of a merchant, longest idle first (sparse index; eventually consistent)."""
-        return items_of(SeatItem, SeatItem.gsi1.query(keys.available_index_pk(merchant_id), limit=limit))
-
     def update_profile(self, merchant_id: str, seat_id: str, fields: dict[str, Any]) -> SeatItem:
         seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+        # The version moves with the profile: a state change computed from the profile before this
+        # one then fails its version condition, so it cannot list the seat under queues it left.
         actions = [getattr(SeatItem, name).set(value) for name, value in fields.items()]
-        try:
-            # Invariant: a profile update never creates a seat without its licence and SIP user.
-            seat.update(actions=actions, condition=SeatItem.pk.exists())
-        except UpdateError as exc:
-            if is_condition_failure(exc):
-                raise NotFoundError("seat", seat_id) from exc
-            raise
-        return seat
+        actions.append(SeatItem.version.add(1))
+        # Every queue the seat served in any read: one that turned AVAILABLE between a read and the
+        # write below was listed under the queues it served then, which this update may drop.
+        served: set[str] = set()
+        for attempt in range(1, PROFILE_ATTEMPTS + 1):
+            current = self.get(merchant_id, seat_id)
+            served.update(availability.served_queues(current))
+            if current.state != AgentState.AVAILABLE.value:
+                try:
+                    # Invariant: a profile update never creates a seat without its licence and SIP user.
+                    seat.update(actions=actions, condition=SeatItem.pk.exists())
+                except UpdateError as exc:
+                    if is_condition_failure(exc):
+                        raise NotFoundError("seat", seat_id) from exc
+                    raise
+                if seat.state != AgentState.AVAILABLE.value:
+                    return seat
+                continue  # it became AVAILABLE meanwhile, listed under its old queues: list it again
+            version = int(current.version)
+            profile = SeatItem(**{**current.attribute_values, **fields})
+            after = SeatState(
+                state=current.state,
+                version=version + 1,
+                state_since=int(current.state_since),
+                reason=current.state_reason,
+                idle_since=optional_int(current.idle_since),
+            )
+            try:
+                with transaction() as tx:
+                    # Invariant: the seat's availability entries match its queues at its version.
+                    tx.update(seat, actions=actions, condition=SeatItem.version == version)
+                    availability.stage(
+                        tx,
+                        merchant_id,
+                        seat_id,
+                        sorted(served),  # an entry that does not exist is deleted without error
+                        availability.entries(profile, after),
+                    )
+            except TransactWriteError as exc:
+                if attempt < PROFILE_ATTEMPTS and failed_keys(
+                    tx, exc, (CONDITION_FAILED, TRANSACTION_CONFLICT)
+                ):
+                    continue
+                raise
+            return self.get(merchant_id, seat_id)
+        raise ConcurrentUpdateError("seat", seat_id, "kept changing during a profile update")
 
     def delete(self, merchant_id: str, seat_id: str) -> None:
         """Delete the seat, its SIP user, and give its licence back — all or nothing."""
         seat = self.get(merchant_id, seat_id)
         try:
             with transaction() as tx:
+                # Whatever its state now: deleting an entry that does not exist is no error.
+                for queue_id in availability.served_queues(seat):
+                    tx.delete(availability.entry_ref(merchant_id, seat_id, queue_id))
                 # Invariant: a seat bound to a live contact is not deleted under the call.
                 tx.delete(
                     seat,
@@ -210,18 +257,79 @@ class SeatItems:
                 raise InUseError("seat", seat_id, f"it is {current.state}") from exc
             raise
 
+    def relist(self, merchant_id: str) -> list[str]:
+        """List the merchant's AVAILABLE seats written before the per-queue availability index in
+        their queues' indexes; their ids. A seat that changed meanwhile is left to its own change."""
+        listed: list[str] = []
+        for item in availability.unlisted_seats(merchant_id):
+            seat = SeatItem(pk=item.pk, sk=item.sk)
+            state = SeatState(
+                state=item.state,
+                version=int(item.version),
+                state_since=int(item.state_since),
+                reason=item.state_reason,
+                idle_since=optional_int(item.idle_since),
+            )
+            try:
+                with transaction() as tx:
+                    # Invariant: the entries are those of the seat at the version read, AVAILABLE.
+                    tx.update(
+                        seat,
+                        actions=[SeatItem.gsi1pk.remove(), SeatItem.gsi1sk.remove()],
+                        condition=(SeatItem.version == state.version)
+                        & (SeatItem.state == AgentState.AVAILABLE.value),
+                    )
+                    availability.stage(tx, merchant_id, item.seat_id, (), availability.entries(item, state))
+            except TransactWriteError as exc:
+                if failed_keys(tx, exc, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+                    continue
+                raise
+            listed.append(item.seat_id)
+        return listed
+
     def save_state(self, merchant_id: str, seat_id: str, expected_version: int, new: SeatState) -> None:
         """Write a state change computed from the snapshot at ``expected_version``."""
         seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+        moved = ConcurrentUpdateError("seat", seat_id, f"expected version {expected_version}")
+        if new.state != AgentState.AVAILABLE.value:
+            try:
+                # Invariant: state changes are serialised per seat; a writer that read an older version
+                # loses. Written alone only while the seat has no availability entries to drop.
+                seat.update(
+                    actions=state_update_actions(merchant_id, seat_id, new),
+                    condition=(SeatItem.version == expected_version)
+                    & (SeatItem.state != AgentState.AVAILABLE.value),
+                )
+                return
+            except UpdateError as exc:
+                if not is_condition_failure(exc):
+                    raise
+        # Into or out of AVAILABLE: the entries follow the profile at the version written over.
         try:
-            # Invariant: state changes are serialised per seat; a writer that read an older version loses.
-            seat.update(
-                actions=state_update_actions(merchant_id, seat_id, new),
-                condition=SeatItem.version == expected_version,
-            )
-        except UpdateError as exc:
-            if is_condition_failure(exc):
-                raise ConcurrentUpdateError("seat", seat_id, f"expected version {expected_version}") from exc
+            current = self.get(merchant_id, seat_id)
+        except NotFoundError as exc:
+            raise moved from exc
+        if int(current.version) != expected_version:
+            raise moved
+        try:
+            with transaction() as tx:
+                # Invariant: state changes are serialised per seat; a writer that read an older version
+                # loses — and with it the availability entries computed from that version's profile.
+                tx.update(
+                    seat,
+                    actions=state_update_actions(merchant_id, seat_id, new),
+                    condition=SeatItem.version == expected_version,
+                )
+                availability.stage(
+                    tx,
+                    merchant_id,
+                    seat_id,
+                    availability.listed_queues(current),
+                    availability.entries(current, new),
+                )
+        except TransactWriteError as exc:
+            if failed_keys(tx, exc, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+                raise moved from exc
             raise
 
 
@@ -240,15 +348,9 @@ def state_update_actions(merchant_id: str, seat_id: str, new: SeatState) -> list
     ]
     for attr, value in optional:
         actions.append(attr.set(value) if value is not None else attr.remove())
-    if new.state == AgentState.AVAILABLE:
-        # Only AVAILABLE seats are in the sparse index the ACD reads, ordered longest idle first.
-        idle = new.idle_since if new.idle_since is not None else new.state_since
-        actions += [
-            SeatItem.gsi1pk.set(keys.available_index_pk(merchant_id)),
-            SeatItem.gsi1sk.set(keys.available_index_sk(idle, seat_id)),
-        ]
-    else:
-        actions += [SeatItem.gsi1pk.remove(), SeatItem.gsi1sk.remove()]
+    # The router reads availability per queue (``availability``); seats written when it read one
+    # index per merchant leave it at their next change.
+    actions += [SeatItem.gsi1pk.remove(), SeatItem.gsi1sk.remove()]
     return actions
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from contact_center.data import keys
 from contact_center.data.mappers.common import as_dict, optional_int
-from contact_center.data.models import SeatItem
+from contact_center.data.models import SeatItem, SeatQueueItem
 from contact_center.data.seats import SeatFromState, SeatState
 from contact_center.domain.acd import AgentCandidate
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
@@ -108,18 +108,31 @@ def _valid_priority(value: Any) -> bool:
     )
 
 
-def agent_seat_from_item(item: SeatItem) -> AgentSeat:
+def agent_seat_from_item(item: SeatItem | SeatQueueItem) -> AgentSeat:
+    """The seat as the router reads it, from the seat or from one of its availability entries."""
     # Bad profile data on one seat must not stop routing for the whole merchant: such entries are
     # dropped (and logged) rather than raised.
-    skills = skills_from_item(item)
-    queues = queues_from_item(item)
+    skills = {name: int(level) for name, level in as_dict(item.skills).items()}
+    queues = {queue_id: int(priority) for queue_id, priority in as_dict(item.queues).items()}
     good_skills = {name: level for name, level in skills.items() if is_valid_proficiency(level)}
     good_queues = {queue_id: priority for queue_id, priority in queues.items() if _valid_priority(priority)}
     if good_skills != skills or good_queues != queues:
         log.warning("seat %s has invalid skills or queue priorities; ignoring them", item.seat_id)
+    agent = (
+        snapshot_from_item(item)
+        if isinstance(item, SeatItem)
+        else AgentSnapshot(
+            seat_id=item.seat_id,
+            state=agent_state_from(item.state),
+            version=int(item.version),
+            state_since_ms=int(item.state_since or 0),
+            reason=item.state_reason,
+            idle_since_ms=optional_int(item.idle_since),
+        )
+    )
     return AgentSeat(
         merchant_id=item.merchant_id,
-        candidate=AgentCandidate(snapshot_from_item(item), good_skills, good_queues),
+        candidate=AgentCandidate(agent, good_skills, good_queues),
         sip_username=item.sip_username,
         ring_timeout_seconds=ring_timeout_from(item.ring_timeout_seconds),
     )
@@ -133,6 +146,7 @@ def agent_seat_ref(seat: AgentSeat) -> SeatItem:
         merchant_id=seat.merchant_id,
         seat_id=seat.seat_id,
         version=seat.agent.version,
+        queues=dict(seat.candidate.queues),  # its availability entries, dropped by the offer
     )
 
 

@@ -29,11 +29,14 @@ from contact_center.data.mappers.catalog import (
     trunk_from_item,
     trunk_item,
 )
+from contact_center.data.merchants import MerchantItems
 from contact_center.data.models import QueueItem
 from contact_center.data.repositories.paging import mapped_page
 from contact_center.services import commands, records
 from contact_center.services.errors import NotFoundError
 from contact_center.services.routing.ports import NumberRoute, RoutingQueue
+
+MERCHANT_PAGE = 500  # merchants listed per read by the sweep
 
 
 class QueueRepository:
@@ -115,6 +118,7 @@ class RoutingCatalogRepository:
     def __init__(self, cache: CatalogCache = ROUTING_CACHE) -> None:
         self._numbers = NumberItems()
         self._queues = QueueItems()
+        self._merchants = MerchantItems()
         self._cache = cache
 
     def number(self, number: str) -> NumberRoute | None:
@@ -135,6 +139,16 @@ class RoutingCatalogRepository:
         except NotFoundError:
             return None
         return RoutingQueue(merchant_id, queue_config_from_item(item), item.rr_cursor)
+
+    def merchant_ids(self) -> list[str]:
+        ids: list[str] = []
+        token: str | None = None
+        while True:
+            page = self._merchants.page(MERCHANT_PAGE, token)
+            ids += [str(item.merchant_id) for item in page.items]
+            if page.next_token is None:
+                return ids
+            token = page.next_token
 
     def set_round_robin_cursor(self, merchant_id: str, queue_id: str, seat_id: str) -> None:
         queue = QueueItem(pk=keys.merchant_pk(merchant_id), sk=keys.queue_sk(queue_id))

@@ -3,7 +3,7 @@ reserves them (``services.routing.ports.AgentSeats``)."""
 
 from __future__ import annotations
 
-from contact_center.data import keys
+from contact_center.data import availability, keys
 from contact_center.data.mappers.seats import (
     agent_seat_from_item,
     queue_map,
@@ -87,8 +87,14 @@ class AgentSeatRepository:
     def get(self, merchant_id: str, seat_id: str) -> AgentSeat:
         return agent_seat_from_item(self._items.get(merchant_id, seat_id))
 
-    def available(self, merchant_id: str, limit: int) -> list[AgentSeat]:
-        return [agent_seat_from_item(item) for item in self._items.available(merchant_id, limit)]
+    def relist(self, merchant_id: str) -> list[str]:
+        return self._items.relist(merchant_id)
+
+    def available_for_queue(self, merchant_id: str, queue_id: str, limit: int | None) -> list[AgentSeat]:
+        return [
+            agent_seat_from_item(entry)
+            for entry in availability.available_for_queue(merchant_id, queue_id, limit)
+        ]
 
     def all_for_merchant(self, merchant_id: str) -> list[AgentSeat]:
         return [agent_seat_from_item(item) for item in self._items.all_for_merchant(merchant_id)]

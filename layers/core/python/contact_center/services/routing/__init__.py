@@ -32,13 +32,15 @@ Where each rule lives (``service.RoutingService`` is the one entry point and onl
 - ``arrivals``  a new contact: forward, reject, or create it unlisted in its queue and place it
 - ``placement`` a queued contact's next step: an agent, the queue's index, overflow or reject at
                 max wait (``queue_timeout``); the decision read back after a lost race
-- ``offers``    ranking the available seats and the atomic claim of one; an unregistered phone
-                parks its agent NOT_RESPONDING
+- ``offers``    ranking the queue's available seats (its own availability index, longest idle
+                first) and the atomic claim of one; an unregistered phone parks its agent
+                NOT_RESPONDING
 - ``answers``   the agent leg's result: connect, or RONA / busy / rejected and offer again
 - ``dequeue``   an agent became available (seat stream, end of wrap-up): the waiting contact it
                 should take first, across its queues
 - ``endings``   the end of a contact: record, counters and the agent's release in one write
 - ``fleet``     the edge tasks' questions: pending offers to ring, contacts of a lost task
+- ``sweeps``    every minute: wrap-ups past their deadline, reservations that outlived their ring
 - ``records``   pure reckoning: the contact record, its segments, its statistics outcome
 - ``ports``, ``decisions``, ``commands``, ``events``: the values and ports, the decisions sent to
   the edge, the routing function's commands, the seat stream's records

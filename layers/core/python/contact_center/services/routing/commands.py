@@ -94,6 +94,13 @@ class EndLostEdgeContacts:
     initiated_before_ms: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """The scheduled sweep (an EventBridge rule every minute; the local stack's timer)."""
+
+    merchant_ids: tuple[str, ...] | None = None  # None: every merchant
+
+
 RoutingCommand = (
     NewContact
     | ReportOfferResult
@@ -102,6 +109,7 @@ RoutingCommand = (
     | ListPendingOffers
     | FinishWrapUp
     | EndLostEdgeContacts
+    | Sweep
 )
 
 
@@ -226,10 +234,17 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             raise InvalidRoutingRequestError("held", "must be a list of contact ids")
         before = _epoch_ms(event, "initiated_before_ms")
         return EndLostEdgeContacts(_required(event, "edge_task_id"), tuple(held), before)
+    if action == "sweep":
+        merchants = event.get("merchant_ids")
+        if merchants is not None and (
+            not isinstance(merchants, list) or not all(isinstance(m, str) and m for m in merchants)
+        ):
+            raise InvalidRoutingRequestError("merchant_ids", "must be a list of merchant ids")
+        return Sweep(tuple(merchants) if merchants is not None else None)
     raise InvalidRoutingRequestError(
         "action",
         "must be one of new_contact, offer_result, contact_ended, queue_timeout, pending_offers,"
-        " finish_wrap_up, edge_lost",
+        " finish_wrap_up, edge_lost, sweep",
     )
 
 
@@ -282,3 +297,5 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
                 command.edge_task_id, now_ms, frozenset(command.held), command.initiated_before_ms
             )
             return {"ended": ended}
+        case Sweep():
+            return service.sweep(now_ms, command.merchant_ids).to_dict()

@@ -87,21 +87,6 @@ class Dequeue:
             return None
         return self.agent_available(merchant_id, seat_id, now_ms)
 
-    def finish_wrap_ups(self, merchant_id: str, now_ms: int) -> list[AgentOffer]:
-        """Sweep one merchant's seats for wrap-ups past their deadline (a scheduled safety net)."""
-        offers: list[AgentOffer] = []
-        for seat in self._ctx.seats.all_for_merchant(merchant_id):
-            agent = seat.agent
-            if (
-                agent.state is AgentState.AFTER_CONTACT_WORK
-                and agent.wrap_up_deadline_ms is not None
-                and agent.wrap_up_deadline_ms <= now_ms
-            ):
-                offer = self.finish_wrap_up(merchant_id, seat.seat_id, now_ms)
-                if offer is not None:
-                    offers.append(offer)
-        return offers
-
     def _offer_heads(
         self, seat: AgentSeat, queues: dict[str, RoutingQueue], heads: dict[str, LiveContact], now_ms: int
     ) -> AgentOffer | _SeatChanged | None:

@@ -35,13 +35,11 @@ class Offers:
     ) -> Connect | ContactChanged | None:
         """Offer ``contact`` to the best available agent of ``queue``; None when nobody can take it."""
         policy = self._ctx.policy
-        limit = policy.candidate_limit
-        if queue.config.strategy is RoutingStrategy.LONGEST_IDLE:
-            limit = min(limit, policy.longest_idle_page)
         tried = set(contact.recently_offered_to(now_ms, policy.reoffer_cooldown_ms))
         attempts = policy.max_offer_attempts
-        while True:
-            seats = self._ctx.seats.available(queue.merchant_id, limit)
+        for limit in self._pages(queue):
+            # The queue's own index: another queue's idle agents are never read past to find this one's.
+            seats = self._ctx.seats.available_for_queue(queue.merchant_id, queue.queue_id, limit)
             available = {seat.seat_id: seat for seat in seats if seat.seat_id not in tried}
             ranked = rank_agents(
                 queue.config,
@@ -56,10 +54,23 @@ class Offers:
                     return outcome
                 tried.add(candidate.seat_id)
                 attempts -= 1
-            if attempts <= 0 or len(seats) < limit or limit >= policy.candidate_limit:
-                return None
+            if attempts <= 0 or limit is None or len(seats) < limit:
+                return None  # every free agent of the queue was judged
             tried.update(available)  # read again below, with the rest; already judged
-            limit = policy.candidate_limit
+        return None
+
+    def _pages(self, queue: RoutingQueue) -> tuple[int | None, ...]:
+        """How many of the queue's free agents each successive read takes (None: all of them).
+
+        The index is in longest-idle order, so for a longest-idle queue the best eligible agent, and
+        the near ties concurrent routers spread over, are on the first small page whenever anyone
+        there can take the contact; the rest is read only when nobody there could (a skill the
+        queue requires, lost races). Other strategies rank on more than idle time: all of them.
+        """
+        policy = self._ctx.policy
+        if queue.config.strategy is not RoutingStrategy.LONGEST_IDLE:
+            return (None,)
+        return (policy.longest_idle_page, policy.candidate_limit, None)
 
     def _offer_to(
         self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int

@@ -22,14 +22,17 @@ class RoutingPolicy:
     # A seat that just missed or refused a contact is not offered the same one again for this long,
     # so a busy phone left AVAILABLE does not bounce the caller back and forth.
     reoffer_cooldown_ms: int = 30_000
-    candidate_limit: int = 100  # available seats read per routing attempt, longest idle first
-    # A longest-idle queue reads this many first: the index is in longest-idle order, so the best
-    # eligible agent is among them whenever any of them is eligible. The rest are read only when
-    # none of these took the contact.
-    longest_idle_page: int = 25
+    # A longest-idle queue reads this many of its free agents first (its index is in longest-idle
+    # order, so the best eligible one is among them whenever any of them is eligible), then up to
+    # ``candidate_limit``, then all of them, only when nobody read so far took the contact.
+    longest_idle_page: int = 10
+    candidate_limit: int = 100
     # Longest-idle agents idle within this of each other count as tied: concurrent contacts start
     # at different ones of them instead of racing for one (``acd.spread_near_ties``).
     idle_tie_window_ms: int = 2000
     heads_per_queue: int = 3  # queued contacts read per queue when an agent frees up
     max_offer_attempts: int = 10  # candidates tried per call before queueing
-    max_overflow_hops: int = 3  # queue -> queue moves per contact, so a cycle of overflows ends
+    max_overflow_hops: int = 3
+    # A reservation this long past its seat's ring timeout has no edge ringing it any more: the sweep
+    # lets it go. Beyond the edge's own ring timer and the time its report takes.
+    stale_reservation_grace_ms: int = 30_000  # queue -> queue moves per contact, so a cycle of overflows ends

@@ -225,17 +225,30 @@ class RoutingCatalog(Protocol):
         """Last writer wins: the cursor only spreads work, it guards no invariant."""
         ...
 
+    def merchant_ids(self) -> list[str]:
+        """Every merchant's id (what the scheduled sweep walks)."""
+        ...
+
 
 class AgentSeats(Protocol):
     def get(self, merchant_id: str, seat_id: str) -> AgentSeat:
         """Strongly consistent read; NotFoundError when the seat does not exist."""
         ...
 
-    def available(self, merchant_id: str, limit: int) -> list[AgentSeat]:
-        """AVAILABLE seats, longest idle first (an index: may be slightly stale)."""
+    def available_for_queue(self, merchant_id: str, queue_id: str, limit: int | None) -> list[AgentSeat]:
+        """AVAILABLE seats serving ``queue_id``, longest idle first, at most ``limit`` (None: all).
+
+        An index with one partition per queue (may be slightly stale): what it costs to read does not
+        depend on how many agents of other queues are free.
+        """
         ...
 
     def all_for_merchant(self, merchant_id: str) -> list[AgentSeat]: ...
+
+    def relist(self, merchant_id: str) -> list[str]:
+        """List in ``available_for_queue`` the AVAILABLE seats a table written before that index
+        holds; their ids (none once done)."""
+        ...
 
     def save_state(self, merchant_id: str, seat_id: str, expected_version: int, agent: AgentSnapshot) -> None:
         """Write ``agent`` only over ``expected_version``; ConcurrentUpdateError otherwise."""

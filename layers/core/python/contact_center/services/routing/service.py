@@ -19,6 +19,7 @@ from .offers import Offers
 from .placement import Placement
 from .policy import RoutingPolicy
 from .ports import AgentSeats, CallDialog, EventSink, LiveContacts, Registrations, RoutingCatalog
+from .sweeps import SweepReport, Sweeps
 
 
 class RoutingService:
@@ -39,6 +40,7 @@ class RoutingService:
         self._dequeue = Dequeue(context, self._offers)
         self._endings = Endings(context, self._dequeue)
         self._fleet = Fleet(context, self._placement, self._endings)
+        self._sweeps = Sweeps(context, self._dequeue, self._answers)
 
     # Use cases called by the edge
 
@@ -102,9 +104,12 @@ class RoutingService:
         """The wrap-up deadline passed: the agent goes AVAILABLE and takes the next waiting contact."""
         return self._dequeue.finish_wrap_up(merchant_id, seat_id, now_ms, contact_id)
 
-    def finish_wrap_ups(self, merchant_id: str, now_ms: int) -> list[AgentOffer]:
-        """Sweep one merchant's seats for wrap-ups past their deadline (a scheduled safety net)."""
-        return self._dequeue.finish_wrap_ups(merchant_id, now_ms)
+    # Use case run on a schedule
+
+    def sweep(self, now_ms: int, merchant_ids: Collection[str] | None = None) -> SweepReport:
+        """End wrap-ups past their deadline and let go of reservations that outlived their ring,
+        for ``merchant_ids`` (every merchant when None): what a dead edge left behind."""
+        return self._sweeps.sweep(now_ms, merchant_ids)
 
     # Use case driven by agent state changes (the seat stream)
 

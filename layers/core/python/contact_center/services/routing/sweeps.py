@@ -1,0 +1,122 @@
+"""The scheduled safety net (every minute): seats left behind by an edge that died.
+
+An edge task ends an agent's wrap-up when its timer fires and reports how the ring of an offer ended;
+a task that dies meanwhile reports neither. The sweep finds, for every merchant:
+
+- wrap-ups past their deadline: the agent goes AVAILABLE and takes the next waiting contact
+  (``dequeue.Dequeue.finish_wrap_up``, the edge's own path);
+- AVAILABLE seats of a table written before the per-queue availability index, listed in it once;
+- reservations that outlived the ring: a seat RESERVED for a contact that no longer rings it (ended,
+  moved, or offered to it longer than its ring timeout plus ``RoutingPolicy.stale_reservation_grace_ms``
+  ago). A contact that is gone or moved lets the seat go back in its place in line; a contact still
+  offered to it is a ring nobody reported, handled as the edge would have: no answer (``answers``).
+
+Every change is the same conditional write as the edge's own, decided on the seat as it is now, so a
+sweep racing a live edge's report changes nothing twice. Reading every seat once a minute costs a
+Query per merchant page: about 2 read units per 100 seats.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from contact_center.domain.agent_state import AgentCommand, AgentState, ReleaseReservation
+from contact_center.domain.contact import ContactState
+
+from ..errors import ConcurrentUpdateError, NotFoundError
+from .answers import Answers
+from .context import RoutingContext
+from .decisions import OfferOutcome
+from .dequeue import AgentOffer, Dequeue
+from .ports import AgentSeat
+
+log = logging.getLogger("contact_center.routing")
+
+
+@dataclass(slots=True)
+class SweepReport:
+    """What one sweep changed: seats whose wrap-up it ended, reservations it let go, offers it made."""
+
+    wrap_ups_ended: list[str] = field(default_factory=list)
+    reservations_released: list[str] = field(default_factory=list)
+    offers: list[AgentOffer] = field(default_factory=list)
+    seats_relisted: list[str] = field(default_factory=list)  # see ``AgentSeats.relist``
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "wrap_ups_ended": self.wrap_ups_ended,
+            "reservations_released": self.reservations_released,
+            "offers": [offer.contact_id for offer in self.offers],
+            "seats_relisted": self.seats_relisted,
+        }
+
+
+class Sweeps:
+    def __init__(self, context: RoutingContext, dequeue: Dequeue, answers: Answers) -> None:
+        self._ctx = context
+        self._dequeue = dequeue
+        self._answers = answers
+
+    def sweep(self, now_ms: int, merchant_ids: Iterable[str] | None = None) -> SweepReport:
+        """Sweep the seats of ``merchant_ids`` (every merchant when None)."""
+        report = SweepReport()
+        merchants = self._ctx.catalog.merchant_ids() if merchant_ids is None else merchant_ids
+        for merchant_id in merchants:
+            for seat_id in self._ctx.seats.relist(merchant_id):
+                report.seats_relisted.append(seat_id)
+                # Invisible to new contacts until now: it takes whoever waits for it.
+                with contextlib.suppress(ConcurrentUpdateError, NotFoundError):
+                    if (offer := self._dequeue.agent_available(merchant_id, seat_id, now_ms)) is not None:
+                        report.offers.append(offer)
+            for seat in self._ctx.seats.all_for_merchant(merchant_id):
+                # One seat's failure (a concurrent change that kept winning) must not stop the rest.
+                with contextlib.suppress(ConcurrentUpdateError, NotFoundError):
+                    self._sweep_seat(seat, now_ms, report)
+        return report
+
+    def _sweep_seat(self, seat: AgentSeat, now_ms: int, report: SweepReport) -> None:
+        agent = seat.agent
+        if agent.state is AgentState.AFTER_CONTACT_WORK:
+            if agent.wrap_up_deadline_ms is None or agent.wrap_up_deadline_ms > now_ms:
+                return
+            offer = self._dequeue.finish_wrap_up(seat.merchant_id, seat.seat_id, now_ms)
+            report.wrap_ups_ended.append(seat.seat_id)
+            if offer is not None:
+                report.offers.append(offer)
+            log.info("sweep ended the wrap-up of seat %s past its deadline", seat.seat_id)
+        elif agent.state is AgentState.RESERVED and agent.contact_id is not None:
+            rings_until = agent.state_since_ms + seat.ring_timeout_seconds * 1000
+            if now_ms < rings_until + self._ctx.policy.stale_reservation_grace_ms:
+                return
+            if self._release_stale(seat, agent.contact_id, now_ms, report):
+                log.info("sweep let go of seat %s reserved for %s", seat.seat_id, agent.contact_id)
+
+    def _release_stale(self, seat: AgentSeat, contact_id: str, now_ms: int, report: SweepReport) -> bool:
+        contact = self._ctx.contacts.get(contact_id)
+        if (
+            contact is not None
+            and contact.snapshot.state is ContactState.OFFERED
+            and contact.snapshot.seat_id == seat.seat_id
+        ):
+            # Still offered to it, the ring long over and unreported: the edge's "no answer".
+            self._answers.offer_result(contact_id, seat.seat_id, OfferOutcome.NO_ANSWER, now_ms)
+            report.reservations_released.append(seat.seat_id)
+            return True
+
+        def decide(current: AgentSeat) -> list[AgentCommand]:
+            agent = current.agent
+            if agent.state is not AgentState.RESERVED or agent.contact_id != contact_id:
+                return []
+            return [ReleaseReservation(contact_id)]
+
+        agent = self._ctx.agents.change(seat.merchant_id, seat.seat_id, decide, now_ms)
+        if agent.state is not AgentState.AVAILABLE:
+            return False
+        report.reservations_released.append(seat.seat_id)
+        offer = self._dequeue.agent_available(seat.merchant_id, seat.seat_id, now_ms)
+        if offer is not None:
+            report.offers.append(offer)
+        return True
