@@ -21,7 +21,8 @@ from contact_center.data.models import (
     RecordItem,
     TrunkItem,
 )
-from contact_center.data.seats import SeatItems, SeatState, new_seat, new_sip_user
+from contact_center.data.seat_state import SeatState
+from contact_center.data.seats import SeatItems, new_seat, new_sip_user
 from contact_center.data.sessions import DialogItems, IdempotencyItems, dialog_item
 from contact_center.domain.errors import LicenceBelowUsageError, SeatLicenceExhaustedError
 from contact_center.services import errors

@@ -7,7 +7,8 @@ from typing import Any
 
 from contact_center.data import availability
 from contact_center.data.models import SeatQueueItem
-from contact_center.data.seats import SeatState, new_seat
+from contact_center.data.seat_state import SeatState
+from contact_center.data.seats import new_seat
 from contact_center.domain.agent_state import AgentState, ReleaseReservation, Reserve
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
 from contact_center.services.routing import RoutingPolicy

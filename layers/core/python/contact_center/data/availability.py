@@ -16,7 +16,6 @@ state change computed from the profile before it fails and is computed again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
@@ -24,11 +23,9 @@ from pynamodb.transactions import TransactWrite
 from contact_center.data import keys
 from contact_center.data.mappers.common import as_dict
 from contact_center.data.models import SeatItem, SeatQueueItem, items_of
+from contact_center.data.seat_state import SeatState
 from contact_center.domain.agent_state import AgentState
 from contact_center.services.errors import ConcurrentUpdateError
-
-if TYPE_CHECKING:
-    from contact_center.data.seats import SeatState
 
 AVAILABLE = AgentState.AVAILABLE.value
 

@@ -21,9 +21,9 @@ from contact_center.data.models import (
     SeatItem,
     items_of,
 )
+from contact_center.data.seat_state import SeatState
 from contact_center.data.seats import (
     SeatFromState,
-    SeatState,
     from_state_condition,
     seat_ref,
     state_update_actions,

@@ -13,6 +13,7 @@ from contact_center.data.conditions import is_condition_failure
 from contact_center.data.mappers.common import optional_int
 from contact_center.data.models import MerchantItem, SeatItem, SipUserItem
 from contact_center.data.pagination import Page, decode_token, encode_token
+from contact_center.data.seat_state import SeatState
 from contact_center.data.transactions import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
@@ -34,19 +35,6 @@ from contact_center.services.errors import (
 BUSY_STATES = (AgentState.RESERVED, AgentState.ON_CONTACT)
 IDLE_STATES = tuple(s for s in AgentState if s not in BUSY_STATES)
 PROFILE_ATTEMPTS = 3  # a profile update racing the seat's state changes reads and tries again
-
-
-@dataclass(frozen=True)
-class SeatState:
-    """A seat's live state as the state machine produced it; written only over the version it read."""
-
-    state: str
-    version: int
-    state_since: int
-    reason: str | None = None
-    idle_since: int | None = None
-    contact_id: str | None = None
-    wrap_up_until: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Any
 from contact_center.data import keys
 from contact_center.data.mappers.common import as_dict, optional_int
 from contact_center.data.models import SeatItem, SeatQueueItem
-from contact_center.data.seats import SeatFromState, SeatState
+from contact_center.data.seat_state import SeatState
+from contact_center.data.seats import SeatFromState
 from contact_center.domain.acd import AgentCandidate
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
 from contact_center.domain.contact import PRIORITY_LEAST_URGENT, PRIORITY_MOST_URGENT
