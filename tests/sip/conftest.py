@@ -142,7 +142,8 @@ def start_edge(tmp: Path, *, tls: bool = True, extra_env: dict[str, str] | None 
             raise RuntimeError(f"edge exited with {proc.returncode}:\n{edge.log()}")
         try:
             with socket.create_connection((HOST, health), timeout=0.5) as probe:
-                if probe.recv(16) == b"OK\n":
+                probe.sendall(b"GET /live HTTP/1.1\r\n\r\n")  # up; its dependencies are not here
+                if probe.recv(16).startswith(b"HTTP/1.1 200 "):
                     return edge
         except OSError:
             time.sleep(0.05)

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from local_stack.topology import netns
-from local_stack.topology.harness import DOMAIN, Harness, PhoneProcess
-from local_stack.topology.network import CARRIER, HOME_PUBLIC, PHONES, SIP_PORT, VIP
+from local_stack.topology.harness import DOMAIN, DYNAMODB_PORT, Harness, PhoneProcess
+from local_stack.topology.network import AWS, CARRIER, HEALTH_PORT, HOME_PUBLIC, PHONES, SIP_PORT, VIP
 from local_stack.topology.phone import Phone, answer_challenges
 from tests.topology.conftest import CALLS, LONG
 from tests.topology.support import make_available, onboard
@@ -270,3 +270,53 @@ def test_the_edges_keepalives_hold_a_silent_phones_nat_mapping_open(harness: Har
     result = harness.carrier(merchant.number, 1, limit=1, name="carrier-after-silence")
     assert (result.successful, result.failed) == (1, 0), result.errors + harness.logs()
     assert phone.count("registered") == 1
+
+
+def health_of(harness: Harness, index: int) -> tuple[int, str]:
+    """The task's answer to the balancer's check (``GET /health``), asked from the region."""
+
+    def ask() -> tuple[int, str]:
+        with socket.create_connection((harness.edge_address(index), HEALTH_PORT), timeout=3) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\n\r\n")
+            answer = b""
+            while chunk := s.recv(4096):
+                answer += chunk
+        head, _, body = answer.decode().partition("\r\n\r\n")
+        return int(head.split()[1]), body
+
+    return netns.call_in(harness.layout.region, ask)
+
+
+def test_a_task_cut_off_from_dynamodb_leaves_the_rotation_and_returns_when_it_is_back(
+    harness: Harness,
+) -> None:
+    assert harness.balancer is not None
+    balancer = harness.balancer
+    index = harness.layout.tasks[-1]
+    address = harness.edge_address(index)
+    assert address in balancer.in_rotation()
+    drop = ["OUTPUT", "-d", AWS, "-p", "tcp", "--dport", str(DYNAMODB_PORT), "-j", "DROP"]
+    # Given the task's packets to DynamoDB are dropped (its other dependencies still answer),
+    netns.sh(harness.layout.task(index), ["iptables", "-I", *drop])
+    cut = time.monotonic()
+    try:
+        # then within 10 s its deep health check fails and the balancer takes it out of the rotation,
+        while address in balancer.in_rotation():
+            assert time.monotonic() - cut < 10, f"still in the rotation:\n{harness.logs()}"
+            time.sleep(0.1)
+        unhealthy_after = time.monotonic() - cut
+        status, body = health_of(harness, index)
+        assert status == 503 and body.startswith("dynamodb:"), (status, body)
+        # and new flows go to the other tasks only, all answered.
+        probes = options_from_carrier(harness, 12)
+        assert all(ok for _, ok in probes), probes
+        assert address not in {balancer.target_of("udp", CARRIER, port) for port, _ in probes}
+    finally:
+        netns.sh(harness.layout.task(index), ["iptables", "-D", *drop])
+    # When DynamoDB is reachable again, the task is back in the rotation.
+    back = time.monotonic()
+    assert balancer.wait_healthy(len(harness.layout.tasks), 15), harness.logs()
+    assert health_of(harness, index)[0] == 200
+    print(
+        f"cut off from DynamoDB: out after {unhealthy_after:.1f} s, back {time.monotonic() - back:.1f} s after"
+    )

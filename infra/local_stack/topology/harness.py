@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from contact_center.contracts.values import EDGE_HEALTH_PATH
 from local_stack import dynamodb_local
 from local_stack.environment import Endpoints, LocalSettings, SettingsSource, Site, environment
 from local_stack.processes import Child, tcp_open
@@ -145,6 +146,7 @@ class Harness:
             [Listener("udp", SIP_PORT), Listener("tcp", SIP_PORT)],
             [self.edge_address(index) for index in self.layout.tasks],
             HEALTH_PORT,
+            health_path=EDGE_HEALTH_PATH,  # the edge's deep check, as the NLB's target groups use it
         )
         self.balancer.install()
         self.balancer.start()
