@@ -136,5 +136,5 @@ def test_one_poll_serves_every_held_caller_and_stops_when_none_is_left() -> None
 
 
 def test_metrics_are_only_published_when_a_namespace_is_configured() -> None:
-    assert metrics_publisher(CallCounters(), {}) is None
-    assert metrics_publisher(CallCounters(), {"EDGE_METRICS_NAMESPACE": "Switchboard/Edge"}) is not None
+    assert metrics_publisher(CallCounters(), None) is None
+    assert metrics_publisher(CallCounters(), "Switchboard/Edge") is not None
