@@ -35,6 +35,15 @@ def test_a_phone_registered_through_another_task_is_reached_through_that_task() 
     assert decode_flow(encode_flow("UDP", "203.0.113.7:40001")) == Destination("UDP", "203.0.113.7", 40001)
 
 
+def test_a_tls_phone_registered_through_another_task_is_reached_over_tcp_to_that_task() -> None:
+    tls = AgentTarget(
+        "sip:ada@10.1.2.3:5062", received="203.0.113.7:40001", transport="TLS", flow_owner="edge-a"
+    )
+    route = agent_route(tls, "edge-b", "10.0.0.5:5060")
+    assert route.destination == Destination("TCP", "10.0.0.5", 5060)
+    assert route.route == ("<sip:10.0.0.5:5060;lr;flow=tls~203.0.113.7~40001>",)
+
+
 def test_a_gone_owner_falls_back_to_the_received_address() -> None:
     assert agent_route(TARGET, "edge-b", None).destination.host == "203.0.113.7"
 

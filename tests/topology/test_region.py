@@ -29,26 +29,36 @@ def owner_of(harness: Harness, protocol: str, port: int) -> str:
     return owner
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+NUMBERS = {"udp": "+14155550101", "tcp": "+14155550102", "tls": "+14155550108"}
+PHONE_PORTS = {"udp": 5071, "tcp": 5072, "tls": 5078}
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
 def test_a_phone_registered_through_one_task_receives_the_calls_that_arrive_on_the_others(
     harness: Harness, transport: str
 ) -> None:
-    # Given a phone behind the home NAT with two seats, registered through one task (its flow owner),
-    merchant = onboard(harness, "+1415555010" + ("1" if transport == "udp" else "2"), seats=2)
-    phone = harness.phone(f"phone-{transport}", merchant.credentials, transport=transport, port=5071)
+    # Given a phone behind the home NAT with two seats, registered through one task (its flow owner)
+    # over UDP, TCP, or TLS passed through the balancer and ended by the task with the certificate
+    # from the template's secret,
+    merchant = onboard(harness, NUMBERS[transport], seats=2)
+    phone = harness.phone(
+        f"phone-{transport}", merchant.credentials, transport=transport, port=PHONE_PORTS[transport]
+    )
     phone.wait_for("registered", 2)
-    owner = owner_of(harness, transport, phone.local_port)
+    owner = owner_of(harness, "udp" if transport == "udp" else "tcp", phone.local_port)
     make_available(harness, merchant)
-    # when the carrier places calls, each from a new source port so the balancer spreads them,
+    # when the carrier places calls (over TCP for the TCP phone, else UDP), each from a new source
+    # port so the balancer spreads them,
+    trunk = "tcp" if transport == "tcp" else "udp"
     result = harness.carrier(
-        merchant.number, CALLS, transport=transport, rate=10, limit=2, name=f"carrier-{transport}"
+        merchant.number, CALLS, transport=trunk, rate=10, limit=2, name=f"carrier-{transport}"
     )
     # then every call is answered by the phone and hung up cleanly,
     assert (result.successful, result.failed) == (CALLS, 0), result.errors + harness.logs()
     assert phone.count("invite") == CALLS and phone.count("bye") == CALLS
     # and the calls arrived on every task, so most reached the phone through its owner's relay.
     assert harness.balancer is not None
-    arrived = harness.balancer.targets_of(transport, CARRIER)
+    arrived = harness.balancer.targets_of(trunk, CARRIER)
     assert set(arrived) == {harness.edge_address(i) for i in harness.layout.tasks}, arrived
     print(f"{transport}: {CALLS} calls in {result.seconds:.1f} s; owner {owner}; arrivals {dict(arrived)}")
 

@@ -1,10 +1,14 @@
 """The processes of the topology: AWS stand-ins, edge tasks behind the balancer, phones and carriers.
 
-`Harness` builds the network (`network.build`), starts DynamoDB Local, the local Lambda service and
-the HTTP API in the ``aws`` namespace, one ``python -m sip_edge`` per task namespace on the task's own
-address (which it also advertises, as an awsvpc task's private IP), and the balancer in front of
-them. Every process's environment comes from `local_stack.environment.environment`, fed by one
-`SettingsSource`: `LocalSettings` today, the template's settings when its loader exists.
+`Harness` builds the network (`network.build`), starts DynamoDB Local, a local Secrets Manager
+(moto's server, which also stands in for CloudWatch), the local Lambda service and the HTTP API in the
+``aws`` namespace, one ``python -m sip_edge`` per task namespace on the task's own address (which it
+also advertises, as an awsvpc task's private IP), and the balancer in front of them (SIP on 5060 UDP
+and TCP, and TLS passthrough on the template's TLS port). Every process's environment comes from
+`local_stack.environment.environment`, fed by one `SettingsSource`: by default the synthesized
+region template (`local_stack.deployed_settings`), deployed here as CloudFormation and an operator
+would: its secrets created from their specs, then the admin key's hash and a self-signed
+certificate for the SIP domain put in them. A `LocalSettings` may be given instead.
 
 Used as a context manager, it always tears everything down: processes (by PID), then namespaces
 (their interfaces, iptables rules and conntrack entries go with them).
@@ -12,6 +16,7 @@ Used as a context manager, it always tears everything down: processes (by PID), 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -29,12 +34,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from contact_center.contracts import settings as contract
 from contact_center.contracts.values import EDGE_HEALTH_PATH
 from local_stack import dynamodb_local
+from local_stack.deployed_settings import LocalSecretsManager, TemplateSettings, region_template
 from local_stack.environment import Endpoints, LocalSettings, SettingsSource, Site, environment
 from local_stack.processes import Child, tcp_open
 from local_stack.topology import netns
 from local_stack.topology.balancer import Balancer, Listener
+from local_stack.topology.certificates import self_signed
 from local_stack.topology.network import AWS, HEALTH_PORT, SIP_PORT, VIP, Layout, build, teardown
 
 log = logging.getLogger("topology")
@@ -44,6 +52,7 @@ TABLE = "switchboard"
 DYNAMODB_PORT = 8000
 LAMBDA_PORT = 9001
 API_PORT = 8081
+SECRETS_PORT = 4566
 SIPP = shutil.which("sipp") or "sipp"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
@@ -58,25 +67,56 @@ def default_settings() -> LocalSettings:
     )
 
 
+class _BeforeDeploy:
+    """The settings of the processes started before the template is deployed (they read none)."""
+
+    def settings(self, component: str) -> dict[str, str]:
+        if component != "dynamodb":
+            raise RuntimeError(f"{component} started before the template was deployed")
+        return {}
+
+
 @dataclass
 class Harness:
     layout: Layout
     workdir: Path
-    settings: SettingsSource = field(default_factory=default_settings)
+    # None: every process's settings from the synthesized region template (the deployed shape).
+    settings: SettingsSource | None = None
     children: dict[str, Child] = field(default_factory=dict)
     balancer: Balancer | None = None
+    # The platform admin key: its hash is what the template's secret holds.
+    _admin_key: str = field(default_factory=lambda: "sb_admin_" + secrets.token_urlsafe(18))
     # Set once this harness may have created namespaces: only then does `stop` remove them (never
     # those of another harness that happens to use the same prefix).
     _owns_network: bool = False
 
     @property
     def site(self) -> Site:
-        endpoints = Endpoints(dynamodb=f"http://{AWS}:{DYNAMODB_PORT}", lambda_=f"http://{AWS}:{LAMBDA_PORT}")
-        return Site(self.settings, endpoints)
+        moto = f"http://{AWS}:{SECRETS_PORT}"
+        endpoints = Endpoints(
+            dynamodb=f"http://{AWS}:{DYNAMODB_PORT}",
+            lambda_=f"http://{AWS}:{LAMBDA_PORT}",
+            secretsmanager=moto,
+            cloudwatch=moto,
+        )
+        return Site(self.settings or _BeforeDeploy(), endpoints)
 
     @property
     def admin_key(self) -> str:
-        return self.settings.settings("api")["SWITCHBOARD_ADMIN_KEY"]
+        if isinstance(self.settings, LocalSettings):
+            return self.settings.admin_key
+        return self._admin_key
+
+    @property
+    def tls_port(self) -> int | None:
+        """The port the template has the edge serve TLS on (None: no TLS)."""
+        port = self.site.settings.settings("edge").get(contract.SIP_TLS_PORT.name)
+        return int(port) if port else None
+
+    @property
+    def ca_file(self) -> Path:
+        """The certificate phones trust for the SIP domain (self-signed, put in the TLS secret)."""
+        return self.workdir / "sip-ca.pem"
 
     @property
     def api_url(self) -> str:
@@ -123,9 +163,21 @@ class Harness:
             environment("dynamodb", self.site),
             cwd=str(jars),
         )
+        python = sys.executable
+        if self.settings is None:
+            self._start(
+                "secretsmanager",
+                aws,
+                [python, "-m", "moto.server", "-H", AWS, "-p", str(SECRETS_PORT)],
+                environment("dynamodb", self.site),
+            )
+            template = region_template(DOMAIN)  # synthesized once per process
+            self._wait(
+                lambda: netns.call_in(aws, lambda: tcp_open(SECRETS_PORT, AWS)), "Secrets Manager", timeout
+            )
+            self.settings = netns.call_in(aws, lambda: self._deploy(template))
         self._wait(lambda: netns.call_in(aws, lambda: tcp_open(DYNAMODB_PORT, AWS)), "DynamoDB", timeout)
         netns.call_in(aws, self._create_table)
-        python = sys.executable
         self._start(
             "lambda",
             aws,
@@ -140,10 +192,13 @@ class Harness:
         )
         for index in self.layout.tasks:
             self.start_edge(index)
+        listeners = [Listener("udp", SIP_PORT), Listener("tcp", SIP_PORT)]
+        if self.tls_port is not None:
+            listeners.append(Listener("tcp", self.tls_port))  # passthrough: the edge ends TLS
         self.balancer = Balancer(
             self.layout.region,
             VIP,
-            [Listener("udp", SIP_PORT), Listener("tcp", SIP_PORT)],
+            listeners,
             [self.edge_address(index) for index in self.layout.tasks],
             HEALTH_PORT,
             health_path=EDGE_HEALTH_PATH,  # the edge's deep check, as the NLB's target groups use it
@@ -159,11 +214,18 @@ class Harness:
         log.info("topology up in %.1f s", time.monotonic() - started)
 
     def start_edge(self, index: int) -> Child:
-        address = self.edge_address(index)
+        # The task's own address and id are what ECS gives each task; all else is the settings'.
         argv = [
-            sys.executable, "-m", "sip_edge", "--host", address, "--port", str(SIP_PORT),
-            "--task-id", f"task-{index}", "--health-port", str(HEALTH_PORT),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "sip_edge",
+            "--host",
+            self.edge_address(index),
+            "--task-id",
+            f"task-{index}",
+        ]
+        if isinstance(self.settings, LocalSettings):
+            argv += ["--port", str(SIP_PORT), "--health-port", str(HEALTH_PORT)]
         return self._start(f"edge{index}", self.layout.task(index), argv, environment("edge", self.site))
 
     def kill_edge(self, index: int) -> None:
@@ -204,11 +266,41 @@ class Harness:
         deadline = time.monotonic() + timeout
         while not ready():
             for child in self.children.values():
-                if child.exited() is not None and child.name.startswith(("dynamodb", "lambda", "api")):
+                if child.exited() is not None and child.name.startswith(
+                    ("dynamodb", "secretsmanager", "lambda", "api")
+                ):
                     raise RuntimeError(f"{child.name} exited before {what} was ready:\n{self.logs()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what} was not ready after {timeout:.0f} s:\n{self.logs()}")
             time.sleep(0.2)
+
+    def _deploy(self, template: dict[str, Any]) -> TemplateSettings:
+        """What `cdk deploy` and the operator do (README, Deploy): the template's secrets created
+        from their specs, then the admin key's hash and the certificate put (runs in ``aws``)."""
+        import boto3  # type: ignore[import-untyped]
+
+        env = environment("dynamodb", self.site)
+        client = boto3.client(
+            "secretsmanager",
+            region_name=env["AWS_REGION"],
+            endpoint_url=env["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+        manager = LocalSecretsManager(client)
+        manager.deploy(template)
+        settings = TemplateSettings(template, manager)
+        operator = {
+            contract.ADMIN_KEY_SHA256_SECRET_ARN: hashlib.sha256(self._admin_key.encode()).hexdigest()
+        }
+        if contract.SIP_TLS_CERT_PEM.name in settings.container().secrets:
+            certificate, key = self_signed(DOMAIN)
+            self.ca_file.write_text(certificate)
+            operator |= {contract.SIP_TLS_CERT_PEM: certificate, contract.SIP_TLS_KEY_PEM: key}
+        settings.put(operator)
+        for component in ("lambda", "api", "edge"):
+            settings.settings(component)  # read here, where the local Secrets Manager is reachable
+        return settings
 
     def _create_table(self) -> None:
         import boto3  # type: ignore[import-untyped]
@@ -266,10 +358,12 @@ class Harness:
     ) -> PhoneProcess:
         from local_stack.topology.network import PHONES
 
+        registrar = f"{VIP}:{self.tls_port if transport == 'tls' else SIP_PORT}"
         argv = [
             sys.executable, "-m", "local_stack.topology.phone", "--transport", transport,
-            "--bind", f"{PHONES}:{port}", "--registrar", f"{VIP}:{SIP_PORT}", "--domain", DOMAIN,
+            "--bind", f"{PHONES}:{port}", "--registrar", registrar, "--domain", DOMAIN,
             "--expires", str(expires), "--refresh", str(refresh), *(arg for user, password in seats for arg in ("--seat", f"{user}:{password}")),
+            *(["--ca", str(self.ca_file)] if transport == "tls" else []),
         ]  # fmt: skip
         child = self._start(name, self.layout.phones, argv, environment("dynamodb", self.site))
         return PhoneProcess(child)
