@@ -40,6 +40,7 @@ from local_stack import dynamodb_local
 from local_stack.deployed_settings import LocalSecretsManager, TemplateSettings, region_template
 from local_stack.environment import Endpoints, LocalSettings, SettingsSource, Site, environment
 from local_stack.processes import Child, tcp_open
+from local_stack.template_settings import Template
 from local_stack.topology import netns
 from local_stack.topology.balancer import Balancer, Listener
 from local_stack.topology.certificates import self_signed
@@ -274,10 +275,10 @@ class Harness:
                 raise TimeoutError(f"{what} was not ready after {timeout:.0f} s:\n{self.logs()}")
             time.sleep(0.2)
 
-    def _deploy(self, template: dict[str, Any]) -> TemplateSettings:
+    def _deploy(self, template: Template) -> TemplateSettings:
         """What `cdk deploy` and the operator do (README, Deploy): the template's secrets created
         from their specs, then the admin key's hash and the certificate put (runs in ``aws``)."""
-        import boto3  # type: ignore[import-untyped]
+        import boto3
 
         env = environment("dynamodb", self.site)
         client = boto3.client(
@@ -303,7 +304,7 @@ class Harness:
         return settings
 
     def _create_table(self) -> None:
-        import boto3  # type: ignore[import-untyped]
+        import boto3
 
         from contact_center.data import table
 
