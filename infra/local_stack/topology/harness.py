@@ -44,7 +44,10 @@ from local_stack.template_settings import Template
 from local_stack.topology import netns
 from local_stack.topology.balancer import Balancer, Listener
 from local_stack.topology.certificates import self_signed
-from local_stack.topology.network import AWS, HEALTH_PORT, SIP_PORT, VIP, Layout, build, teardown
+from local_stack.topology.network import AWS, CARRIER, HEALTH_PORT, SIP_PORT, VIP, Layout, build, teardown
+from local_stack.topology.runs import CarrierRun, PhoneProcess, SippResult
+
+__all__ = ["CarrierRun", "Harness", "PhoneProcess", "SippResult", "topology"]
 
 log = logging.getLogger("topology")
 
@@ -66,6 +69,15 @@ def default_settings() -> LocalSettings:
         nonce_key=secrets.token_urlsafe(32),
         registrar=f"{VIP}:{SIP_PORT}",
     )
+
+
+# Where the AWS services listen, in the aws namespace (moto's server is Secrets Manager and CloudWatch).
+ENDPOINTS = Endpoints(
+    dynamodb=f"http://{AWS}:{DYNAMODB_PORT}",
+    lambda_=f"http://{AWS}:{LAMBDA_PORT}",
+    secretsmanager=f"http://{AWS}:{SECRETS_PORT}",
+    cloudwatch=f"http://{AWS}:{SECRETS_PORT}",
+)
 
 
 class _BeforeDeploy:
@@ -93,14 +105,7 @@ class Harness:
 
     @property
     def site(self) -> Site:
-        moto = f"http://{AWS}:{SECRETS_PORT}"
-        endpoints = Endpoints(
-            dynamodb=f"http://{AWS}:{DYNAMODB_PORT}",
-            lambda_=f"http://{AWS}:{LAMBDA_PORT}",
-            secretsmanager=moto,
-            cloudwatch=moto,
-        )
-        return Site(self.settings or _BeforeDeploy(), endpoints)
+        return Site(self.settings or _BeforeDeploy(), ENDPOINTS)
 
     @property
     def admin_key(self) -> str:
@@ -176,9 +181,12 @@ class Harness:
             self._wait(
                 lambda: netns.call_in(aws, lambda: tcp_open(SECRETS_PORT, AWS)), "Secrets Manager", timeout
             )
-            self.settings = netns.call_in(aws, lambda: self._deploy(template))
+            operator = environment("dynamodb", self.site)
+            self.settings = netns.call_in(
+                aws, lambda: deploy(template, operator, self._admin_key, self.ca_file)
+            )
         self._wait(lambda: netns.call_in(aws, lambda: tcp_open(DYNAMODB_PORT, AWS)), "DynamoDB", timeout)
-        netns.call_in(aws, self._create_table)
+        netns.call_in(aws, lambda: create_table(environment("api", self.site)))
         self._start(
             "lambda",
             aws,
@@ -275,49 +283,6 @@ class Harness:
                 raise TimeoutError(f"{what} was not ready after {timeout:.0f} s:\n{self.logs()}")
             time.sleep(0.2)
 
-    def _deploy(self, template: Template) -> TemplateSettings:
-        """What `cdk deploy` and the operator do (README, Deploy): the template's secrets created
-        from their specs, then the admin key's hash and the certificate put (runs in ``aws``)."""
-        import boto3
-
-        env = environment("dynamodb", self.site)
-        client = boto3.client(
-            "secretsmanager",
-            region_name=env["AWS_REGION"],
-            endpoint_url=env["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-        manager = LocalSecretsManager(client)
-        manager.deploy(template)
-        settings = TemplateSettings(template, manager)
-        operator = {
-            contract.ADMIN_KEY_SHA256_SECRET_ARN: hashlib.sha256(self._admin_key.encode()).hexdigest()
-        }
-        if contract.SIP_TLS_CERT_PEM.name in settings.container().secrets:
-            certificate, key = self_signed(DOMAIN)
-            self.ca_file.write_text(certificate)
-            operator |= {contract.SIP_TLS_CERT_PEM: certificate, contract.SIP_TLS_KEY_PEM: key}
-        settings.put(operator)
-        for component in ("lambda", "api", "edge"):
-            settings.settings(component)  # read here, where the local Secrets Manager is reachable
-        return settings
-
-    def _create_table(self) -> None:
-        import boto3
-
-        from contact_center.data import table
-
-        env = environment("api", self.site)
-        client = boto3.client(
-            "dynamodb",
-            region_name=env["AWS_REGION"],
-            endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-        table.create_table(env["SWITCHBOARD_TABLE"], client=client)
-
     def logs(self, tail: int = 1500) -> str:
         parts = []
         for child in self.children.values():
@@ -410,15 +375,10 @@ class Harness:
         from that one port: one flow, whose task `Balancer.target_of` tells."""
         stats = self.workdir / f"{name}_stats.csv"
         errors = self.workdir / f"{name}_errors.log"
-        argv = [
-            SIPP, f"{VIP}:{SIP_PORT}", "-sf", str(SCENARIOS / "carrier_call.xml"), "-s", number,
-            "-t", ("u1" if port else "un") if transport == "udp" else "tn", *(["-p", str(port)] if port else []), "-m", str(calls), "-r", str(rate), "-l", str(limit),
-            "-d", str(talk_ms), "-i", self._carrier_address(), "-timeout", f"{int(timeout)}s", "-timeout_error",
-            "-recv_timeout", "15000", "-trace_err", "-error_file", str(errors),
-            "-trace_stat", "-stf", str(stats), "-fd", "1", "-buff_size", "4194304", "-max_socket", "1000",
-            "-nostdin", "-nd",
-            *(["-trace_msg", "-message_file", str(self.workdir / f"{name}_messages.log")] if trace else []),
-        ]  # fmt: skip
+        messages = self.workdir / f"{name}_messages.log" if trace else None
+        argv = carrier_argv(
+            number, calls, transport, rate, limit, talk_ms, timeout, stats, errors, messages, port
+        )
         proc = subprocess.Popen(
             netns.inside(self.layout.carrier, argv),
             stdout=subprocess.DEVNULL,
@@ -427,82 +387,56 @@ class Harness:
         )
         return CarrierRun(proc, stats, errors, time.monotonic())
 
-    @staticmethod
-    def _carrier_address() -> str:
-        from local_stack.topology.network import CARRIER
 
-        return CARRIER
-
-
-@dataclass
-class PhoneProcess:
-    child: Child
-
-    def events(self) -> list[dict[str, Any]]:
-        assert self.child.log_path is not None
-        found = []
-        for line in self.child.log_path.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                found.append(json.loads(line))
-        return found
-
-    def count(self, name: str) -> int:
-        return sum(1 for e in self.events() if e["event"] == name)
-
-    def wait_for(self, name: str, count: int = 1, timeout: float = 15.0) -> float:
-        """Seconds waited until the phone had printed ``count`` events called ``name``."""
-        started = time.monotonic()
-        while self.count(name) < count:
-            if self.child.exited() is not None:
-                raise RuntimeError(f"phone exited: {self.events()}")
-            if time.monotonic() - started > timeout:
-                raise TimeoutError(
-                    f"phone: {self.count(name)} of {count} {name!r} after {timeout} s: {self.events()[-5:]}"
-                )
-            time.sleep(0.05)
-        return time.monotonic() - started
-
-    @property
-    def local_port(self) -> int:
-        started = next(e for e in self.events() if e["event"] == "started")
-        return int(started["local"].rsplit(":", 1)[1])
+def carrier_argv(
+    number: str, calls: int, transport: str, rate: int, limit: int, talk_ms: int, timeout: float,
+    stats: Path, errors: Path, messages: Path | None, port: int | None,
+) -> list[str]:  # fmt: skip
+    """sipp as the carrier: ``calls`` calls to ``number`` through the VIP, statistics in ``stats``."""
+    return [
+        SIPP, f"{VIP}:{SIP_PORT}", "-sf", str(SCENARIOS / "carrier_call.xml"), "-s", number,
+        "-t", ("u1" if port else "un") if transport == "udp" else "tn", *(["-p", str(port)] if port else []), "-m", str(calls), "-r", str(rate), "-l", str(limit),
+        "-d", str(talk_ms), "-i", CARRIER, "-timeout", f"{int(timeout)}s", "-timeout_error",
+        "-recv_timeout", "15000", "-trace_err", "-error_file", str(errors),
+        "-trace_stat", "-stf", str(stats), "-fd", "1", "-buff_size", "4194304", "-max_socket", "1000",
+        "-nostdin", "-nd",
+        *(["-trace_msg", "-message_file", str(messages)] if messages else []),
+    ]  # fmt: skip
 
 
-@dataclass
-class CarrierRun:
-    proc: subprocess.Popen[bytes]
-    stats: Path
-    errors: Path
-    started: float
+def _client(service: str, env: dict[str, str], endpoint: str) -> Any:
+    import boto3
 
-    def wait(self, timeout: float) -> SippResult:
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait()
-        return SippResult.read(code, self.stats, time.monotonic() - self.started, self.errors)
+    return boto3.client(
+        service,
+        region_name=env["AWS_REGION"],
+        endpoint_url=env[endpoint],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
-@dataclass(frozen=True)
-class SippResult:
-    returncode: int
-    successful: int
-    failed: int
-    seconds: float
-    errors: str
+def deploy(template: Template, env: dict[str, str], admin_key: str, ca_file: Path) -> TemplateSettings:
+    """What `cdk deploy` and the operator do (README, Deploy): the template's secrets created from
+    their specs, then the admin key's hash and a certificate for the SIP domain put (run in ``aws``)."""
+    manager = LocalSecretsManager(_client("secretsmanager", env, "AWS_ENDPOINT_URL_SECRETS_MANAGER"))
+    manager.deploy(template)
+    settings = TemplateSettings(template, manager)
+    operator = {contract.ADMIN_KEY_SHA256_SECRET_ARN: hashlib.sha256(admin_key.encode()).hexdigest()}
+    if contract.SIP_TLS_CERT_PEM.name in settings.container().secrets:
+        certificate, key = self_signed(DOMAIN)
+        ca_file.write_text(certificate)
+        operator |= {contract.SIP_TLS_CERT_PEM: certificate, contract.SIP_TLS_KEY_PEM: key}
+    settings.put(operator)
+    for component in ("lambda", "api", "edge"):
+        settings.settings(component)  # read here, where the local Secrets Manager is reachable
+    return settings
 
-    @classmethod
-    def read(cls, returncode: int, stats: Path, seconds: float, errors: Path) -> SippResult:
-        successful = failed = 0
-        if stats.exists():
-            rows = [line.split(";") for line in stats.read_text().splitlines() if line.strip()]
-            if len(rows) >= 2:
-                header, last = rows[0], rows[-1]
-                successful = int(last[header.index("SuccessfulCall(C)")])
-                failed = int(last[header.index("FailedCall(C)")])
-        text = errors.read_text(errors="replace")[-3000:] if errors.exists() else ""
-        return cls(returncode, successful, failed, seconds, text)
+
+def create_table(env: dict[str, str]) -> None:
+    from contact_center.data import table
+
+    table.create_table(env["SWITCHBOARD_TABLE"], client=_client("dynamodb", env, "AWS_ENDPOINT_URL_DYNAMODB"))
 
 
 @contextmanager
