@@ -192,7 +192,8 @@ class Balancer:
                 if self.health_path is None:
                     return True
                 check.sendall(f"GET {self.health_path} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
-                return check.recv(64).startswith(b"HTTP/1.1 200 ")
+                status = check.recv(64).split(b" ", 2)
+                return len(status) > 1 and status[0].startswith(b"HTTP/") and status[1] == b"200"
         except OSError:
             return False
 
