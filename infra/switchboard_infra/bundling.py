@@ -133,6 +133,6 @@ def chalice_package_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def bundling_options(local: object) -> cdk.BundlingOptions:
+def bundling_options(local: cdk.ILocalBundling) -> cdk.BundlingOptions:
     # The image is required by the API but never pulled: the local bundler always succeeds first.
     return cdk.BundlingOptions(image=cdk.DockerImage.from_registry("local-bundling-only"), local=local)
