@@ -20,6 +20,7 @@ import gc
 import logging
 import secrets
 import signal
+import time
 from dataclasses import dataclass
 
 from sip_edge.app.abuse import FailedAuthLimiter
@@ -40,6 +41,7 @@ from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
 from sip_edge.app.edge import Edge, build_edge
 from sip_edge.app.fleet.directory import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
 from sip_edge.app.fleet.routes import use_flow_key
+from sip_edge.app.health import HealthMonitor, HealthProbe
 from sip_edge.app.policy import ContactCenterPolicy
 from sip_edge.app.registration.credentials import CredentialCache, CredentialSource
 from sip_edge.app.registration.keepalive import NatKeepAlive
@@ -65,6 +67,8 @@ class EdgePorts:
     trunks: TrunkSource | None = None
     dialogs: DialogStore | None = None
     fleet: EdgeDirectory | None = None
+    # What the health endpoint checks beside the event loop (`sip_edge.app.health`).
+    probes: tuple[HealthProbe, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +171,12 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
                 has_routed=lambda: counters.started_total > 0,
             )
             workers.add("lost-edge-sweep", sweeper.run)
-    metrics = metrics_publisher(counters)
+    metrics = metrics_publisher(counters, config.metrics_namespace)
     if metrics is not None:
         workers.add("edge-metrics", metrics.run)
+    health = HealthMonitor(ports.probes, time.monotonic)
+    edge.health = health.verdict
+    workers.add("health", health.run)
     policy = ContactCenterPolicy(registrar, calls.b2bua if calls is not None else None)
     edge.use(policy)
     return EdgeTask(config, edge, policy, location, counters, workers, calls)
@@ -223,7 +230,9 @@ class _NoTrunks:
 
 def table_ports(config: EdgeConfig) -> EdgePorts:
     """The ports ``python -m sip_edge`` runs with: the table and the routing function."""
-    from sip_edge.app.adapters.routing_client import RoutingClient
+    from contact_center.data.table import BINDING
+    from sip_edge.app.adapters.health_probes import DynamoDBProbe, RoutingFunctionProbe
+    from sip_edge.app.adapters.routing_client import DEFAULT_FUNCTION_NAME, RoutingClient
     from sip_edge.app.adapters.tables import (
         TableBindingStore,
         TableCredentialSource,
@@ -232,13 +241,18 @@ def table_ports(config: EdgeConfig) -> EdgePorts:
         TableTrunkSource,
     )
 
+    function = config.routing_function_name or DEFAULT_FUNCTION_NAME
     return EdgePorts(
         credentials=TableCredentialSource(),
         bindings=TableBindingStore(),
-        routing=RoutingClient(config.task_id),
+        routing=RoutingClient(config.task_id, function_name=function),
         trunks=TableTrunkSource(),
         dialogs=TableDialogStore(),
         fleet=TableEdgeDirectory(),
+        probes=(
+            DynamoDBProbe(config.table_name or BINDING.table_name, config.task_id),
+            RoutingFunctionProbe(function),
+        ),
     )
 
 

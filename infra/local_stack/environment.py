@@ -5,9 +5,9 @@ needs comes in two parts:
 
 - its *settings* (table name, SIP domain, admin key, nonce key, function names...): in AWS these are
   the Environment (and Secrets) of the Lambda function or the ECS container in the synthesized
-  CloudFormation template. A `SettingsSource` hands them over per component; `LocalSettings` is the
-  one used until the settings loader reads them from the template (it implements the same protocol,
-  so nothing else changes when it does).
+  CloudFormation template. A `SettingsSource` hands them over per component: the topology harness
+  reads them from the synthesized template (`local_stack.deployed_settings.TemplateSettings`);
+  `make run` uses `LocalSettings`, the same values written out, which spares it a synthesis.
 - where the AWS services are (*endpoints*): always local, so they overlay whatever the settings say.
 
 Per-process facts (an edge task's address and id) are given by the caller as ``overrides``.
@@ -73,6 +73,9 @@ class Endpoints:
 
     dynamodb: str = ""
     lambda_: str = ""
+    # Secrets Manager and CloudWatch: moto's server, in the topology.
+    secretsmanager: str = ""
+    cloudwatch: str = ""
 
     def variables(self) -> dict[str, str]:
         found = {}
@@ -81,6 +84,10 @@ class Endpoints:
             found["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = self.dynamodb
         if self.lambda_:
             found["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_
+        if self.secretsmanager:
+            found["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = self.secretsmanager
+        if self.cloudwatch:
+            found["AWS_ENDPOINT_URL_CLOUDWATCH"] = self.cloudwatch
         return found
 
 

@@ -89,6 +89,8 @@ class Config:
     hosted_zone: HostedZone | None = None
     alarm_email: str | None = None
     log_retention_days: int = 30
+    # Contact records (CDRs) expire through the table's TTL this many days after the contact ends.
+    contact_record_retention_days: int = 400
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     # Share of each region's traffic Global Accelerator sends (0 drains a region: manual failover).
@@ -167,6 +169,8 @@ class Config:
             problems.append("edge scaling targets must be positive (cpuTargetPercent <= 100)")
         if not 1 <= edge.nat_gateways <= 3:
             problems.append("edge natGateways must be 1..3")
+        if not isinstance(self.contact_record_retention_days, int) or self.contact_record_retention_days < 1:
+            problems.append("contactRecordRetentionDays must be a whole number of days, at least 1")
         routing = self.routing
         if routing.reserved_concurrency is not None and routing.reserved_concurrency < 1:
             problems.append("routing reservedConcurrency must be >= 1 or null")

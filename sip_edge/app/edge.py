@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from contact_center.contracts.values import EDGE_HEALTH_PATH, EDGE_LIVE_PATH
+from sip_edge.app.health import Verdict
 from sip_edge.config import EdgeConfig
 from sip_edge.sip.decisions import AckContext, HandlerResult, Reply
 from sip_edge.sip.hostport import format_hostport
@@ -81,14 +83,21 @@ class Listener:
 
 @dataclass
 class Edge:
-    """One edge task: SIP listeners (UDP, TCP, TLS when configured) and a TCP health port."""
+    """One edge task: SIP listeners (UDP, TCP, TLS when configured) and an HTTP health port.
+
+    The health port answers ``GET /health`` from ``health`` (the load balancer's check: 200 while
+    the task can take calls, 503 naming what failed) and ``GET /live`` with 200 while the process
+    serves at all (the container's check: a task cut off from DynamoDB is taken out of the rotation,
+    not killed, so it is back as soon as the network is). Without ``health`` both answer 200.
+    """
 
     config: EdgeConfig
     stack: SipStack
     transports: list[UdpTransport | StreamTransport]
     policy: RequestPolicy
     listeners: list[Listener] = field(default_factory=list)
-    _health: asyncio.Server | None = None
+    health: Callable[[], Verdict] | None = None
+    _health_server: asyncio.Server | None = None
 
     async def start(self) -> None:
         try:
@@ -97,10 +106,10 @@ class Edge:
                 host, port = transport.local_address
                 self.listeners.append(Listener(transport.name, host, port))
             if self.config.health_port is not None:
-                self._health = await asyncio.start_server(
-                    _answer_health, self.config.host, self.config.health_port, reuse_address=True
+                self._health_server = await asyncio.start_server(
+                    self._answer_health, self.config.host, self.config.health_port, reuse_address=True
                 )
-                bound = self._health.sockets[0].getsockname()
+                bound = self._health_server.sockets[0].getsockname()
                 self.listeners.append(Listener("HEALTH", str(bound[0]), int(bound[1])))
         except BaseException:
             await self.close()
@@ -123,24 +132,48 @@ class Edge:
         self.stack.close()
         for transport in self.transports:
             transport.close()
-        if self._health is not None:
-            self._health.close()
+        if self._health_server is not None:
+            self._health_server.close()
         for transport in self.transports:
             if isinstance(transport, StreamTransport):
                 await transport.wait_closed()
-        if self._health is not None:
-            await self._health.wait_closed()
-            self._health = None
+        if self._health_server is not None:
+            await self._health_server.wait_closed()
+            self._health_server = None
         log.info("edge %s stopped", self.config.task_id)
 
+    async def _answer_health(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(
+            OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError
+        ):
+            async with asyncio.timeout(_HEALTH_READ_SECONDS):
+                request_line = await reader.readuntil(b"\n")
+                while (await reader.readuntil(b"\n")).strip():  # the headers, unread
+                    pass
+            writer.write(self._health_answer(request_line))
+            await writer.drain()
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
-async def _answer_health(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(OSError):
-        writer.write(b"OK\n")
-        await writer.drain()
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
+    def _health_answer(self, request_line: bytes) -> bytes:
+        parts = request_line.decode("latin-1").split()
+        path = parts[1].split("?", 1)[0] if len(parts) >= 2 and parts[0] in ("GET", "HEAD") else None
+        if path == EDGE_LIVE_PATH:
+            status, body = "200 OK", "alive\n"
+        elif path == EDGE_HEALTH_PATH:
+            verdict = self.health() if self.health is not None else Verdict(True, ())
+            body = "ok\n" if verdict.healthy else "".join(f"{problem}\n" for problem in verdict.problems)
+            status = "200 OK" if verdict.healthy else "503 Service Unavailable"
+        else:
+            status, body = "404 Not Found", "GET /health or /live\n"
+        data = body.encode()
+        head = f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        return head.encode() + (data if parts[:1] != ["HEAD"] else b"")
+
+
+# A health check that has not sent its request line and headers by then is dropped.
+_HEALTH_READ_SECONDS = 2.0
 
 
 # A policy that sends requests of its own (the B2BUA's outbound legs) needs the stack it runs on.

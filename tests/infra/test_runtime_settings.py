@@ -126,3 +126,16 @@ def test_a_function_that_does_not_name_its_component_is_refused() -> None:
     }
     with pytest.raises(contract.SettingsError, match="Fn does not say which component"):
         template_settings.functions(template)
+
+
+def test_the_functions_that_write_contact_records_get_their_retention(
+    synthesized: Synthesized, config: Any
+) -> None:
+    found = {
+        function.component: Settings.from_env(
+            function.component, function.environment, secrets=lambda arn: "0" * 64
+        )
+        for function in template_settings.functions(synthesized.template("primary"))
+    }
+    for component in (Component.ROUTING, Component.AGENT_EVENTS):
+        assert found[component].record_retention_days == config.contact_record_retention_days == 400

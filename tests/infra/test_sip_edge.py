@@ -56,11 +56,27 @@ def test_vpc_spans_two_availability_zones(synthesized: Synthesized) -> None:
     assert len({s["Properties"]["AvailabilityZone"] for s in subnets}) == 2
 
 
-def test_target_groups_check_health_on_the_tcp_health_port(synthesized: Synthesized) -> None:
+def test_target_groups_check_the_edges_deep_health_over_http(synthesized: Synthesized) -> None:
     groups = synthesized.resources("primary", "AWS::ElasticLoadBalancingV2::TargetGroup").values()
-    assert {(g["Properties"]["HealthCheckProtocol"], g["Properties"]["HealthCheckPort"]) for g in groups} == {
-        ("TCP", "8080")
+    checks = {
+        (
+            g["Properties"]["HealthCheckProtocol"],
+            g["Properties"]["HealthCheckPort"],
+            g["Properties"]["HealthCheckPath"],
+            g["Properties"]["Matcher"]["HttpCode"],
+        )
+        for g in groups
     }
+    assert checks == {("HTTP", "8080", "/health", "200")}
+
+
+def test_the_container_check_is_liveness_so_a_task_cut_off_from_dynamodb_is_not_replaced(
+    synthesized: Synthesized,
+) -> None:
+    (task,) = synthesized.resources("primary", "AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    command = " ".join(container["HealthCheck"]["Command"])
+    assert "http://127.0.0.1:8080/live" in command and "/health" not in command
 
 
 def _attributes(group: dict) -> dict[str, str]:

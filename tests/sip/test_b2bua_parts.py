@@ -42,6 +42,15 @@ def test_a_flow_token_not_signed_with_the_fleet_key_names_no_flow() -> None:
     assert decode_flow(token.replace("203.0.113.7", "198.51.100.1")) is None  # re-aimed
 
 
+def test_a_tls_phone_registered_through_another_task_is_reached_over_tcp_to_that_task() -> None:
+    tls = AgentTarget(
+        "sip:ada@10.1.2.3:5062", received="203.0.113.7:40001", transport="TLS", flow_owner="edge-a"
+    )
+    route = agent_route(tls, "edge-b", "10.0.0.5:5060")
+    assert route.destination == Destination("TCP", "10.0.0.5", 5060)
+    assert route.route == (f"<sip:10.0.0.5:5060;lr;flow={encode_flow('TLS', '203.0.113.7:40001')}>",)
+
+
 def test_a_gone_owner_falls_back_to_the_received_address() -> None:
     assert agent_route(TARGET, "edge-b", None).destination.host == "203.0.113.7"
 
@@ -143,5 +152,5 @@ def test_one_poll_serves_every_held_caller_and_stops_when_none_is_left() -> None
 
 
 def test_metrics_are_only_published_when_a_namespace_is_configured() -> None:
-    assert metrics_publisher(CallCounters(), {}) is None
-    assert metrics_publisher(CallCounters(), {"EDGE_METRICS_NAMESPACE": "Switchboard/Edge"}) is not None
+    assert metrics_publisher(CallCounters(), None) is None
+    assert metrics_publisher(CallCounters(), "Switchboard/Edge") is not None

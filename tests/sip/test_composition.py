@@ -71,7 +71,7 @@ def test_a_registrar_only_edge_has_no_calls_and_refuses_an_invite_with_501() -> 
             await task.close()
 
     names, final = asyncio.run(scenario())
-    assert names == ["location-flush", "nat-keepalive"]
+    assert names == ["location-flush", "nat-keepalive", "health"]
     assert final.startswith(b"SIP/2.0 501")
 
 
@@ -98,7 +98,7 @@ def test_a_routed_edge_with_a_fleet_beats_with_its_bound_address_and_sweeps() ->
             await task.close()
 
     names, beats, port = asyncio.run(scenario())
-    assert names == ["location-flush", "nat-keepalive", "edge-heartbeat", "lost-edge-sweep"]
+    assert names == ["location-flush", "nat-keepalive", "edge-heartbeat", "lost-edge-sweep", "health"]
     assert beats[0] == ("edge-c", f"{HOST}:{port}", 0)  # the first beat at once, with the bound port
 
 

@@ -120,6 +120,8 @@ def test_malformed_request_with_a_via_gets_400_with_a_warning(edge: EdgeProcess)
     assert (header(response, "Warning") or "").startswith("399 ")
 
 
-def test_health_port_says_ok(edge: EdgeProcess) -> None:
+def test_health_port_says_the_process_is_alive(edge: EdgeProcess) -> None:
     with socket.create_connection((HOST, edge.health_port), timeout=2) as sock:
-        assert sock.recv(16) == b"OK\n"
+        sock.sendall(b"GET /live HTTP/1.1\r\n\r\n")
+        answer = sock.recv(256)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\nalive\n")

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from local_stack.topology import netns
-from local_stack.topology.harness import DOMAIN, Harness, PhoneProcess
-from local_stack.topology.network import CARRIER, HOME_PUBLIC, PHONES, SIP_PORT, VIP
+from local_stack.topology.harness import DOMAIN, DYNAMODB_PORT, Harness, PhoneProcess
+from local_stack.topology.network import AWS, CARRIER, HEALTH_PORT, HOME_PUBLIC, PHONES, SIP_PORT, VIP
 from local_stack.topology.phone import Phone, answer_challenges
 from tests.topology.conftest import CALLS, LONG
 from tests.topology.support import make_available, onboard
@@ -29,26 +29,38 @@ def owner_of(harness: Harness, protocol: str, port: int) -> str:
     return owner
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+NUMBERS = {"udp": "+14155550101", "tcp": "+14155550102", "tls": "+14155550108"}
+PHONE_PORTS = {"udp": 5071, "tcp": 5072, "tls": 5078}
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
 def test_a_phone_registered_through_one_task_receives_the_calls_that_arrive_on_the_others(
     harness: Harness, transport: str
 ) -> None:
-    # Given a phone behind the home NAT with two seats, registered through one task (its flow owner),
-    merchant = onboard(harness, "+1415555010" + ("1" if transport == "udp" else "2"), seats=2)
-    phone = harness.phone(f"phone-{transport}", merchant.credentials, transport=transport, port=5071)
+    # Given a phone behind the home NAT with two seats, registered through one task (its flow owner)
+    # over UDP, TCP, or TLS passed through the balancer and ended by the task with the certificate
+    # from the template's secret,
+    merchant = onboard(harness, NUMBERS[transport], seats=2)
+    phone = harness.phone(
+        f"phone-{transport}", merchant.credentials, transport=transport, port=PHONE_PORTS[transport]
+    )
     phone.wait_for("registered", 2)
-    owner = owner_of(harness, transport, phone.local_port)
+    owner = owner_of(harness, "udp" if transport == "udp" else "tcp", phone.local_port)
     make_available(harness, merchant)
-    # when the carrier places calls, each from a new source port so the balancer spreads them,
+    # when the carrier places calls (over TCP for the TCP phone, else UDP), each from a new source
+    # port so the balancer spreads them,
+    trunk = "tcp" if transport == "tcp" else "udp"
     result = harness.carrier(
-        merchant.number, CALLS, transport=transport, rate=10, limit=2, name=f"carrier-{transport}"
+        merchant.number, CALLS, transport=trunk, rate=10, limit=2, name=f"carrier-{transport}"
     )
     # then every call is answered by the phone and hung up cleanly,
     assert (result.successful, result.failed) == (CALLS, 0), result.errors + harness.logs()
+    # (the phone prints a BYE's event just after answering it: the carrier may have its 200 first)
+    phone.wait_for("bye", CALLS, timeout=5)
     assert phone.count("invite") == CALLS and phone.count("bye") == CALLS
     # and the calls arrived on every task, so most reached the phone through its owner's relay.
     assert harness.balancer is not None
-    arrived = harness.balancer.targets_of(transport, CARRIER)
+    arrived = harness.balancer.targets_of(trunk, CARRIER)
     assert set(arrived) == {harness.edge_address(i) for i in harness.layout.tasks}, arrived
     print(f"{transport}: {CALLS} calls in {result.seconds:.1f} s; owner {owner}; arrivals {dict(arrived)}")
 
@@ -265,3 +277,53 @@ def test_the_edges_keepalives_hold_a_silent_phones_nat_mapping_open(harness: Har
     result = harness.carrier(merchant.number, 1, limit=1, name="carrier-after-silence")
     assert (result.successful, result.failed) == (1, 0), result.errors + harness.logs()
     assert phone.count("registered") == 1
+
+
+def health_of(harness: Harness, index: int) -> tuple[int, str]:
+    """The task's answer to the balancer's check (``GET /health``), asked from the region."""
+
+    def ask() -> tuple[int, str]:
+        with socket.create_connection((harness.edge_address(index), HEALTH_PORT), timeout=3) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\n\r\n")
+            answer = b""
+            while chunk := s.recv(4096):
+                answer += chunk
+        head, _, body = answer.decode().partition("\r\n\r\n")
+        return int(head.split()[1]), body
+
+    return netns.call_in(harness.layout.region, ask)
+
+
+def test_a_task_cut_off_from_dynamodb_leaves_the_rotation_and_returns_when_it_is_back(
+    harness: Harness,
+) -> None:
+    assert harness.balancer is not None
+    balancer = harness.balancer
+    index = harness.layout.tasks[-1]
+    address = harness.edge_address(index)
+    assert address in balancer.in_rotation()
+    drop = ["OUTPUT", "-d", AWS, "-p", "tcp", "--dport", str(DYNAMODB_PORT), "-j", "DROP"]
+    # Given the task's packets to DynamoDB are dropped (its other dependencies still answer),
+    netns.sh(harness.layout.task(index), ["iptables", "-I", *drop])
+    cut = time.monotonic()
+    try:
+        # then within 10 s its deep health check fails and the balancer takes it out of the rotation,
+        while address in balancer.in_rotation():
+            assert time.monotonic() - cut < 10, f"still in the rotation:\n{harness.logs()}"
+            time.sleep(0.1)
+        unhealthy_after = time.monotonic() - cut
+        status, body = health_of(harness, index)
+        assert status == 503 and body.startswith("dynamodb:"), (status, body)
+        # and new flows go to the other tasks only, all answered.
+        probes = options_from_carrier(harness, 12)
+        assert all(ok for _, ok in probes), probes
+        assert address not in {balancer.target_of("udp", CARRIER, port) for port, _ in probes}
+    finally:
+        netns.sh(harness.layout.task(index), ["iptables", "-D", *drop])
+    # When DynamoDB is reachable again, the task is back in the rotation.
+    back = time.monotonic()
+    assert balancer.wait_healthy(len(harness.layout.tasks), 15), harness.logs()
+    assert health_of(harness, index)[0] == 200
+    print(
+        f"cut off from DynamoDB: out after {unhealthy_after:.1f} s, back {time.monotonic() - back:.1f} s after"
+    )

@@ -1,7 +1,8 @@
 """``python -m local_stack.topology`` (``make topology``): the production shape on this machine, by hand.
 
-``up`` builds the namespaces, starts DynamoDB Local, the Lambda service, the API, N edge tasks and
-the balancer, prints how to reach each place, and stays up until Ctrl-C, then removes everything.
+``up`` synthesizes the region template (every process's settings come from it), builds the
+namespaces, starts DynamoDB Local, a local Secrets Manager, the Lambda service, the API, N edge tasks
+and the balancer, prints how to reach each place, and stays up until Ctrl-C, then removes everything.
 ``down --prefix P`` removes what a killed ``up`` left behind. Needs root.
 """
 
@@ -29,10 +30,11 @@ def banner(harness: Harness) -> str:
         for index in layout.tasks
     )
     here = Path(__file__).resolve().parent
+    tls = f", {VIP}:{harness.tls_port} tls (CA {harness.ca_file})" if harness.tls_port else ""
     return f"""
 The topology is up (namespaces {layout.prefix}-*). Ctrl-C removes everything.
 
-  SIP VIP        {VIP}:{SIP_PORT} udp/tcp  (balancer in netns {layout.region})
+  SIP VIP        {VIP}:{SIP_PORT} udp/tcp{tls}  (balancer in netns {layout.region})
 {tasks}
   HTTP API       http://{AWS}:{API_PORT}  (netns {layout.aws})   admin key {harness.admin_key}
   SIP domain     {DOMAIN}
@@ -44,7 +46,7 @@ Try it:
   ip netns exec {layout.aws} curl -s http://{AWS}:{API_PORT}/health
   ip netns exec {layout.carrier} sipp {VIP}:{SIP_PORT} -sf {here / "scenarios" / "carrier_call.xml"} -s <number> -m 1
   ip netns exec {layout.phones} {sys.executable} -m local_stack.topology.phone --registrar {VIP}:{SIP_PORT} \\
-      --domain {DOMAIN} --seat <username>:<password>
+      --domain {DOMAIN} --seat <username>:<password>     # or --transport tls --ca {harness.ca_file} --registrar {VIP}:{harness.tls_port}
   ip netns exec {layout.region} iptables -t nat -S SB_LB     # the rotation
   ip netns exec {layout.region} conntrack -L                # pinned flows
 """

@@ -5,7 +5,8 @@
   gets 1/k); conntrack pins every later packet of the flow, both ways, to that target.
 - The client's address is preserved (no SNAT): the targets see the phone's or carrier's own address,
   and their answers go back through the balancer, which rewrites the source to the virtual address.
-- A health checker connects to each target's health port; after ``unhealthy_after`` failures in a row
+- A health checker probes each target's health port (with ``health_path``, an HTTP GET that must be
+  answered 200, as an NLB HTTP health check; without, a TCP connect); after ``unhealthy_after`` failures in a row
   the target leaves the rotation (no new flows) and its flows are removed from conntrack, as NLB's
   connection termination for unhealthy targets does, so a client's next packet picks a healthy one.
   ``healthy_after`` successes bring it back.
@@ -83,6 +84,7 @@ class Balancer:
         unhealthy_after: int = 2,
         healthy_after: int = 2,
         on_change: Callable[[str, bool], None] | None = None,
+        health_path: str | None = None,
     ) -> None:
         self.namespace = namespace
         self.vip = vip
@@ -93,6 +95,7 @@ class Balancer:
         self.unhealthy_after = unhealthy_after
         self.healthy_after = healthy_after
         self.on_change = on_change
+        self.health_path = health_path
         # Targets start out of rotation, as NLB's do until they pass their checks.
         self.healthy: dict[str, bool] = dict.fromkeys(self.targets, False)
         self._streak: dict[str, int] = dict.fromkeys(self.targets, 0)
@@ -185,8 +188,12 @@ class Balancer:
 
     def _probe(self, target: str) -> bool:
         try:
-            with socket.create_connection((target, self.health_port), timeout=self.interval):
-                return True
+            with socket.create_connection((target, self.health_port), timeout=self.interval) as check:
+                if self.health_path is None:
+                    return True
+                check.sendall(f"GET {self.health_path} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+                status = check.recv(64).split(b" ", 2)
+                return len(status) > 1 and status[0].startswith(b"HTTP/") and status[1] == b"200"
         except OSError:
             return False
 

@@ -1,10 +1,14 @@
 """The processes of the topology: AWS stand-ins, edge tasks behind the balancer, phones and carriers.
 
-`Harness` builds the network (`network.build`), starts DynamoDB Local, the local Lambda service and
-the HTTP API in the ``aws`` namespace, one ``python -m sip_edge`` per task namespace on the task's own
-address (which it also advertises, as an awsvpc task's private IP), and the balancer in front of
-them. Every process's environment comes from `local_stack.environment.environment`, fed by one
-`SettingsSource`: `LocalSettings` today, the template's settings when its loader exists.
+`Harness` builds the network (`network.build`), starts DynamoDB Local, a local Secrets Manager
+(moto's server, which also stands in for CloudWatch), the local Lambda service and the HTTP API in the
+``aws`` namespace, one ``python -m sip_edge`` per task namespace on the task's own address (which it
+also advertises, as an awsvpc task's private IP), and the balancer in front of them (SIP on 5060 UDP
+and TCP, and TLS passthrough on the template's TLS port). Every process's environment comes from
+`local_stack.environment.environment`, fed by one `SettingsSource`: by default the synthesized
+region template (`local_stack.deployed_settings`), deployed here as CloudFormation and an operator
+would: its secrets created from their specs, then the admin key's hash and a self-signed
+certificate for the SIP domain put in them. A `LocalSettings` may be given instead.
 
 Used as a context manager, it always tears everything down: processes (by PID), then namespaces
 (their interfaces, iptables rules and conntrack entries go with them).
@@ -12,6 +16,7 @@ Used as a context manager, it always tears everything down: processes (by PID), 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -29,12 +34,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from contact_center.contracts import settings as contract
+from contact_center.contracts.values import EDGE_HEALTH_PATH
 from local_stack import dynamodb_local
+from local_stack.deployed_settings import LocalSecretsManager, TemplateSettings, region_template
 from local_stack.environment import Endpoints, LocalSettings, SettingsSource, Site, environment
 from local_stack.processes import Child, tcp_open
+from local_stack.template_settings import Template
 from local_stack.topology import netns
 from local_stack.topology.balancer import Balancer, Listener
-from local_stack.topology.network import AWS, HEALTH_PORT, SIP_PORT, VIP, Layout, build, teardown
+from local_stack.topology.certificates import self_signed
+from local_stack.topology.network import AWS, CARRIER, HEALTH_PORT, SIP_PORT, VIP, Layout, build, teardown
+from local_stack.topology.runs import CarrierRun, PhoneProcess, SippResult
+
+__all__ = ["CarrierRun", "Harness", "PhoneProcess", "SippResult", "topology"]
 
 log = logging.getLogger("topology")
 
@@ -43,6 +56,7 @@ TABLE = "switchboard"
 DYNAMODB_PORT = 8000
 LAMBDA_PORT = 9001
 API_PORT = 8081
+SECRETS_PORT = 4566
 SIPP = shutil.which("sipp") or "sipp"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 
@@ -57,25 +71,58 @@ def default_settings() -> LocalSettings:
     )
 
 
+# Where the AWS services listen, in the aws namespace (moto's server is Secrets Manager and CloudWatch).
+ENDPOINTS = Endpoints(
+    dynamodb=f"http://{AWS}:{DYNAMODB_PORT}",
+    lambda_=f"http://{AWS}:{LAMBDA_PORT}",
+    secretsmanager=f"http://{AWS}:{SECRETS_PORT}",
+    cloudwatch=f"http://{AWS}:{SECRETS_PORT}",
+)
+
+
+class _BeforeDeploy:
+    """The settings of the processes started before the template is deployed (they read none)."""
+
+    def settings(self, component: str) -> dict[str, str]:
+        if component != "dynamodb":
+            raise RuntimeError(f"{component} started before the template was deployed")
+        return {}
+
+
 @dataclass
 class Harness:
     layout: Layout
     workdir: Path
-    settings: SettingsSource = field(default_factory=default_settings)
+    # None: every process's settings from the synthesized region template (the deployed shape).
+    settings: SettingsSource | None = None
     children: dict[str, Child] = field(default_factory=dict)
     balancer: Balancer | None = None
+    # The platform admin key: its hash is what the template's secret holds.
+    _admin_key: str = field(default_factory=lambda: "sb_admin_" + secrets.token_urlsafe(18))
     # Set once this harness may have created namespaces: only then does `stop` remove them (never
     # those of another harness that happens to use the same prefix).
     _owns_network: bool = False
 
     @property
     def site(self) -> Site:
-        endpoints = Endpoints(dynamodb=f"http://{AWS}:{DYNAMODB_PORT}", lambda_=f"http://{AWS}:{LAMBDA_PORT}")
-        return Site(self.settings, endpoints)
+        return Site(self.settings or _BeforeDeploy(), ENDPOINTS)
 
     @property
     def admin_key(self) -> str:
-        return self.settings.settings("api")["SWITCHBOARD_ADMIN_KEY"]
+        if isinstance(self.settings, LocalSettings):
+            return self.settings.admin_key
+        return self._admin_key
+
+    @property
+    def tls_port(self) -> int | None:
+        """The port the template has the edge serve TLS on (None: no TLS)."""
+        port = self.site.settings.settings("edge").get(contract.SIP_TLS_PORT.name)
+        return int(port) if port else None
+
+    @property
+    def ca_file(self) -> Path:
+        """The certificate phones trust for the SIP domain (self-signed, put in the TLS secret)."""
+        return self.workdir / "sip-ca.pem"
 
     @property
     def api_url(self) -> str:
@@ -122,9 +169,24 @@ class Harness:
             environment("dynamodb", self.site),
             cwd=str(jars),
         )
-        self._wait(lambda: netns.call_in(aws, lambda: tcp_open(DYNAMODB_PORT, AWS)), "DynamoDB", timeout)
-        netns.call_in(aws, self._create_table)
         python = sys.executable
+        if self.settings is None:
+            self._start(
+                "secretsmanager",
+                aws,
+                [python, "-m", "moto.server", "-H", AWS, "-p", str(SECRETS_PORT)],
+                environment("dynamodb", self.site),
+            )
+            template = region_template(DOMAIN)  # synthesized once per process
+            self._wait(
+                lambda: netns.call_in(aws, lambda: tcp_open(SECRETS_PORT, AWS)), "Secrets Manager", timeout
+            )
+            operator = environment("dynamodb", self.site)
+            self.settings = netns.call_in(
+                aws, lambda: deploy(template, operator, self._admin_key, self.ca_file)
+            )
+        self._wait(lambda: netns.call_in(aws, lambda: tcp_open(DYNAMODB_PORT, AWS)), "DynamoDB", timeout)
+        netns.call_in(aws, lambda: create_table(environment("api", self.site)))
         self._start(
             "lambda",
             aws,
@@ -139,12 +201,16 @@ class Harness:
         )
         for index in self.layout.tasks:
             self.start_edge(index)
+        listeners = [Listener("udp", SIP_PORT), Listener("tcp", SIP_PORT)]
+        if self.tls_port is not None:
+            listeners.append(Listener("tcp", self.tls_port))  # passthrough: the edge ends TLS
         self.balancer = Balancer(
             self.layout.region,
             VIP,
-            [Listener("udp", SIP_PORT), Listener("tcp", SIP_PORT)],
+            listeners,
             [self.edge_address(index) for index in self.layout.tasks],
             HEALTH_PORT,
+            health_path=EDGE_HEALTH_PATH,  # the edge's deep check, as the NLB's target groups use it
         )
         self.balancer.install()
         self.balancer.start()
@@ -157,11 +223,18 @@ class Harness:
         log.info("topology up in %.1f s", time.monotonic() - started)
 
     def start_edge(self, index: int) -> Child:
-        address = self.edge_address(index)
+        # The task's own address and id are what ECS gives each task; all else is the settings'.
         argv = [
-            sys.executable, "-m", "sip_edge", "--host", address, "--port", str(SIP_PORT),
-            "--task-id", f"task-{index}", "--health-port", str(HEALTH_PORT),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "sip_edge",
+            "--host",
+            self.edge_address(index),
+            "--task-id",
+            f"task-{index}",
+        ]
+        if isinstance(self.settings, LocalSettings):
+            argv += ["--port", str(SIP_PORT), "--health-port", str(HEALTH_PORT)]
         return self._start(f"edge{index}", self.layout.task(index), argv, environment("edge", self.site))
 
     def kill_edge(self, index: int) -> None:
@@ -202,26 +275,13 @@ class Harness:
         deadline = time.monotonic() + timeout
         while not ready():
             for child in self.children.values():
-                if child.exited() is not None and child.name.startswith(("dynamodb", "lambda", "api")):
+                if child.exited() is not None and child.name.startswith(
+                    ("dynamodb", "secretsmanager", "lambda", "api")
+                ):
                     raise RuntimeError(f"{child.name} exited before {what} was ready:\n{self.logs()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what} was not ready after {timeout:.0f} s:\n{self.logs()}")
             time.sleep(0.2)
-
-    def _create_table(self) -> None:
-        import boto3
-
-        from contact_center.data import table
-
-        env = environment("api", self.site)
-        client = boto3.client(
-            "dynamodb",
-            region_name=env["AWS_REGION"],
-            endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"],
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-        table.create_table(env["SWITCHBOARD_TABLE"], client=client)
 
     def logs(self, tail: int = 1500) -> str:
         parts = []
@@ -264,10 +324,12 @@ class Harness:
     ) -> PhoneProcess:
         from local_stack.topology.network import PHONES
 
+        registrar = f"{VIP}:{self.tls_port if transport == 'tls' else SIP_PORT}"
         argv = [
             sys.executable, "-m", "local_stack.topology.phone", "--transport", transport,
-            "--bind", f"{PHONES}:{port}", "--registrar", f"{VIP}:{SIP_PORT}", "--domain", DOMAIN,
+            "--bind", f"{PHONES}:{port}", "--registrar", registrar, "--domain", DOMAIN,
             "--expires", str(expires), "--refresh", str(refresh), *(arg for user, password in seats for arg in ("--seat", f"{user}:{password}")),
+            *(["--ca", str(self.ca_file)] if transport == "tls" else []),
         ]  # fmt: skip
         child = self._start(name, self.layout.phones, argv, environment("dynamodb", self.site))
         return PhoneProcess(child)
@@ -313,15 +375,10 @@ class Harness:
         from that one port: one flow, whose task `Balancer.target_of` tells."""
         stats = self.workdir / f"{name}_stats.csv"
         errors = self.workdir / f"{name}_errors.log"
-        argv = [
-            SIPP, f"{VIP}:{SIP_PORT}", "-sf", str(SCENARIOS / "carrier_call.xml"), "-s", number,
-            "-t", ("u1" if port else "un") if transport == "udp" else "tn", *(["-p", str(port)] if port else []), "-m", str(calls), "-r", str(rate), "-l", str(limit),
-            "-d", str(talk_ms), "-i", self._carrier_address(), "-timeout", f"{int(timeout)}s", "-timeout_error",
-            "-recv_timeout", "15000", "-trace_err", "-error_file", str(errors),
-            "-trace_stat", "-stf", str(stats), "-fd", "1", "-buff_size", "4194304", "-max_socket", "1000",
-            "-nostdin", "-nd",
-            *(["-trace_msg", "-message_file", str(self.workdir / f"{name}_messages.log")] if trace else []),
-        ]  # fmt: skip
+        messages = self.workdir / f"{name}_messages.log" if trace else None
+        argv = carrier_argv(
+            number, calls, transport, rate, limit, talk_ms, timeout, stats, errors, messages, port
+        )
         proc = subprocess.Popen(
             netns.inside(self.layout.carrier, argv),
             stdout=subprocess.DEVNULL,
@@ -330,82 +387,56 @@ class Harness:
         )
         return CarrierRun(proc, stats, errors, time.monotonic())
 
-    @staticmethod
-    def _carrier_address() -> str:
-        from local_stack.topology.network import CARRIER
 
-        return CARRIER
-
-
-@dataclass
-class PhoneProcess:
-    child: Child
-
-    def events(self) -> list[dict[str, Any]]:
-        assert self.child.log_path is not None
-        found = []
-        for line in self.child.log_path.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                found.append(json.loads(line))
-        return found
-
-    def count(self, name: str) -> int:
-        return sum(1 for e in self.events() if e["event"] == name)
-
-    def wait_for(self, name: str, count: int = 1, timeout: float = 15.0) -> float:
-        """Seconds waited until the phone had printed ``count`` events called ``name``."""
-        started = time.monotonic()
-        while self.count(name) < count:
-            if self.child.exited() is not None:
-                raise RuntimeError(f"phone exited: {self.events()}")
-            if time.monotonic() - started > timeout:
-                raise TimeoutError(
-                    f"phone: {self.count(name)} of {count} {name!r} after {timeout} s: {self.events()[-5:]}"
-                )
-            time.sleep(0.05)
-        return time.monotonic() - started
-
-    @property
-    def local_port(self) -> int:
-        started = next(e for e in self.events() if e["event"] == "started")
-        return int(started["local"].rsplit(":", 1)[1])
+def carrier_argv(
+    number: str, calls: int, transport: str, rate: int, limit: int, talk_ms: int, timeout: float,
+    stats: Path, errors: Path, messages: Path | None, port: int | None,
+) -> list[str]:  # fmt: skip
+    """sipp as the carrier: ``calls`` calls to ``number`` through the VIP, statistics in ``stats``."""
+    return [
+        SIPP, f"{VIP}:{SIP_PORT}", "-sf", str(SCENARIOS / "carrier_call.xml"), "-s", number,
+        "-t", ("u1" if port else "un") if transport == "udp" else "tn", *(["-p", str(port)] if port else []), "-m", str(calls), "-r", str(rate), "-l", str(limit),
+        "-d", str(talk_ms), "-i", CARRIER, "-timeout", f"{int(timeout)}s", "-timeout_error",
+        "-recv_timeout", "15000", "-trace_err", "-error_file", str(errors),
+        "-trace_stat", "-stf", str(stats), "-fd", "1", "-buff_size", "4194304", "-max_socket", "1000",
+        "-nostdin", "-nd",
+        *(["-trace_msg", "-message_file", str(messages)] if messages else []),
+    ]  # fmt: skip
 
 
-@dataclass
-class CarrierRun:
-    proc: subprocess.Popen[bytes]
-    stats: Path
-    errors: Path
-    started: float
+def _client(service: str, env: dict[str, str], endpoint: str) -> Any:
+    import boto3
 
-    def wait(self, timeout: float) -> SippResult:
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait()
-        return SippResult.read(code, self.stats, time.monotonic() - self.started, self.errors)
+    return boto3.client(
+        service,
+        region_name=env["AWS_REGION"],
+        endpoint_url=env[endpoint],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
-@dataclass(frozen=True)
-class SippResult:
-    returncode: int
-    successful: int
-    failed: int
-    seconds: float
-    errors: str
+def deploy(template: Template, env: dict[str, str], admin_key: str, ca_file: Path) -> TemplateSettings:
+    """What `cdk deploy` and the operator do (README, Deploy): the template's secrets created from
+    their specs, then the admin key's hash and a certificate for the SIP domain put (run in ``aws``)."""
+    manager = LocalSecretsManager(_client("secretsmanager", env, "AWS_ENDPOINT_URL_SECRETS_MANAGER"))
+    manager.deploy(template)
+    settings = TemplateSettings(template, manager)
+    operator = {contract.ADMIN_KEY_SHA256_SECRET_ARN: hashlib.sha256(admin_key.encode()).hexdigest()}
+    if contract.SIP_TLS_CERT_PEM.name in settings.container().secrets:
+        certificate, key = self_signed(DOMAIN)
+        ca_file.write_text(certificate)
+        operator |= {contract.SIP_TLS_CERT_PEM: certificate, contract.SIP_TLS_KEY_PEM: key}
+    settings.put(operator)
+    for component in ("lambda", "api", "edge"):
+        settings.settings(component)  # read here, where the local Secrets Manager is reachable
+    return settings
 
-    @classmethod
-    def read(cls, returncode: int, stats: Path, seconds: float, errors: Path) -> SippResult:
-        successful = failed = 0
-        if stats.exists():
-            rows = [line.split(";") for line in stats.read_text().splitlines() if line.strip()]
-            if len(rows) >= 2:
-                header, last = rows[0], rows[-1]
-                successful = int(last[header.index("SuccessfulCall(C)")])
-                failed = int(last[header.index("FailedCall(C)")])
-        text = errors.read_text(errors="replace")[-3000:] if errors.exists() else ""
-        return cls(returncode, successful, failed, seconds, text)
+
+def create_table(env: dict[str, str]) -> None:
+    from contact_center.data import table
+
+    table.create_table(env["SWITCHBOARD_TABLE"], client=_client("dynamodb", env, "AWS_ENDPOINT_URL_DYNAMODB"))
 
 
 @contextmanager

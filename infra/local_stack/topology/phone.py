@@ -1,8 +1,12 @@
-"""A minimal agent phone for the topology: registers seats over one UDP socket or TCP connection and
-answers every call (180, 200 with SDP; BYE and CANCEL answered), printing one JSON event per line.
+"""A minimal agent phone for the topology: registers seats over one UDP socket, TCP or TLS connection
+and answers every call (180, 200 with SDP; BYE and CANCEL answered), printing one JSON event per line.
 
 Why not sipp: sipp cannot keep a TCP registration open and answer calls on that same connection,
 which is what a phone behind NAT does. ``python -m local_stack.topology.phone --help``.
+
+Over TLS the phone checks the edge's certificate against ``--ca`` for the SIP domain, and only the
+receiving thread touches the connection (an OpenSSL connection is not shared between threads): the
+re-registration thread hands its messages to that thread through an outbox.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import queue
 import re
 import secrets
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -113,8 +119,12 @@ class Phone:
     expires: int = 300
     # Seconds between re-registrations (default: half of ``expires``).
     refresh: float = 0.0
+    # TLS: the CA file the edge's certificate must chain to (its name must be ``domain``).
+    ca: str | None = None
     sock: socket.socket = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _outbox: queue.SimpleQueue[bytes] = field(default_factory=queue.SimpleQueue)
+    _reader: int | None = None
     _cseq: int = 0
     _buffer: bytes = b""
 
@@ -127,10 +137,18 @@ class Phone:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.sock.bind(self.local)
             self.sock.connect(self.registrar)
+            if self.transport == "tls":
+                context = ssl.create_default_context(cafile=self.ca)
+                self.sock = context.wrap_socket(self.sock, server_hostname=self.domain)
+                # Short reads let the receiving thread send what waits in the outbox.
+                self.sock.settimeout(0.1)
         self.local = self.sock.getsockname()
 
     def send(self, text: str) -> None:
         data = text.encode()
+        if self.transport == "tls" and self._reader not in (None, threading.get_ident()):
+            self._outbox.put(data)
+            return
         with self._lock:
             if self.transport == "udp":
                 self.sock.sendto(data, self.registrar)
@@ -152,7 +170,16 @@ class Phone:
                     message.body = self._buffer[head_end + 4 : total]
                     self._buffer = self._buffer[total:]
                     return message
-            chunk = self.sock.recv(65535)
+            if self.transport == "tls":
+                self._reader = threading.get_ident()
+                while not self._outbox.empty():
+                    self.sock.sendall(self._outbox.get())
+                try:
+                    chunk = self.sock.recv(65535)
+                except TimeoutError:
+                    continue
+            else:
+                chunk = self.sock.recv(65535)
             if not chunk:
                 raise ConnectionError("the edge closed the connection")
             self._buffer += chunk
@@ -236,6 +263,7 @@ def serve(phone: Phone) -> None:
                 start_registering(user)
             time.sleep(phone.refresh or max(1.0, phone.expires / 2))
 
+    phone._reader = threading.get_ident()  # the one thread that touches a TLS connection
     threading.Thread(target=refresh, daemon=True).start()
     while True:
         try:
@@ -305,7 +333,8 @@ def serve(phone: Phone) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--transport", choices=["udp", "tcp"], default="udp")
+    parser.add_argument("--transport", choices=["udp", "tcp", "tls"], default="udp")
+    parser.add_argument("--ca", help="TLS: CA file the edge's certificate must chain to")
     parser.add_argument("--bind", default="0.0.0.0:0", help="local address:port")
     parser.add_argument("--registrar", required=True, help="address:port of the registrar")
     parser.add_argument("--domain", required=True)
@@ -323,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         [(seat.partition(":")[0], seat.partition(":")[2]) for seat in args.seat],
         args.expires,
         args.refresh,
+        args.ca,
     )
     phone.open()
     event("started", local=f"{phone.local[0]}:{phone.local[1]}", transport=args.transport)

@@ -28,6 +28,7 @@ from constructs import Construct
 
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import Component, Setting
+from contact_center.contracts.values import EDGE_HEALTH_PATH, EDGE_LIVE_PATH
 from switchboard_infra import metrics, nag, paths, permissions
 from switchboard_infra.config import EdgeConfig
 from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT, EdgeNetwork
@@ -113,12 +114,14 @@ class SipEdge(Construct):
             environment=self._environment(settings, routing_function),
             secrets=self._secrets(secrets),
             port_mappings=port_mappings,
+            # Liveness only: a task cut off from DynamoDB or Lambda leaves the NLB's rotation (the deep
+            # check below) and comes back with the network; replacing it would drop its talking calls.
             health_check=ecs.HealthCheck(
                 command=[
                     "CMD",
                     "python",
                     "-c",
-                    f"import socket; socket.create_connection(('127.0.0.1', {HEALTH_PORT}), 2).close()",
+                    f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{HEALTH_PORT}{EDGE_LIVE_PATH}', timeout=2)",
                 ],
                 interval=cdk.Duration.seconds(10),
                 timeout=cdk.Duration.seconds(5),
@@ -254,10 +257,16 @@ class SipEdge(Construct):
             # The caller's address reaches the edge: SIP needs it for Via "received" and for RTP.
             preserve_client_ip=True,
             deregistration_delay=cdk.Duration.seconds(self.config.drain_seconds),
+            # NLB target groups (TCP, UDP, TCP_UDP alike) take an HTTP check: the edge's deep health
+            # (DynamoDB and the routing function reachable, event loop on time) decides, not a bare
+            # TCP connect that any live process would accept.
             health_check=elbv2.HealthCheck(
-                protocol=elbv2.Protocol.TCP,
+                protocol=elbv2.Protocol.HTTP,
                 port=str(HEALTH_PORT),
+                path=EDGE_HEALTH_PATH,
+                healthy_http_codes="200",
                 interval=cdk.Duration.seconds(10),
+                timeout=cdk.Duration.seconds(5),
                 healthy_threshold_count=2,
                 unhealthy_threshold_count=2,
             ),

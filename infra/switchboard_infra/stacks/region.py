@@ -57,7 +57,11 @@ class RegionStack(cdk.Stack):
             table=self.table,
             routing=config.routing,
             api_routes=api_routes,
-            settings=shared,
+            # The functions write the contact records (the routing service), so they set their TTL.
+            settings={
+                **shared,
+                contract.CONTACT_RECORD_RETENTION_DAYS: str(config.contact_record_retention_days),
+            },
             admin_key_sha256=self.secrets.admin_key_sha256,
             log_retention=retention,
         )

@@ -3,25 +3,23 @@
 ``ActiveCalls`` (a gauge: calls set up or talking now) and ``CallsStarted`` (INVITEs accepted from
 trunks since the last publication) go to namespace ``EDGE_METRICS_NAMESPACE`` every 60 s, without
 dimensions, so the alarm and the autoscaling policy aggregate the whole fleet with one metric.
-Unset (local mode, tests), nothing is sent anywhere: the counters are still kept for the heartbeat.
+The namespace comes from the edge's configuration (`sip_edge.config.EdgeConfig`). Unset (local
+mode, tests), nothing is sent anywhere: the counters are still kept for the heartbeat.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
 from sip_edge.app.calls.counters import CallCounters
 from sip_edge.app.workers import repeat
 
-__all__ = ["NAMESPACE_ENV", "MetricsPublisher", "metrics_publisher"]
+__all__ = ["MetricsPublisher", "metrics_publisher"]
 
 log = logging.getLogger("sip_edge.metrics")
-
-NAMESPACE_ENV = "EDGE_METRICS_NAMESPACE"
 
 
 class MetricsPublisher:
@@ -63,11 +61,8 @@ class MetricsPublisher:
         await repeat("edge-metrics", self.interval, self.publish)
 
 
-def metrics_publisher(
-    counters: CallCounters, environ: dict[str, str] | None = None
-) -> MetricsPublisher | None:
-    """A publisher when ``EDGE_METRICS_NAMESPACE`` is set (AWS), else None (never locally)."""
-    namespace = (environ if environ is not None else os.environ).get(NAMESPACE_ENV)
+def metrics_publisher(counters: CallCounters, namespace: str | None) -> MetricsPublisher | None:
+    """A publisher when a namespace is configured (AWS), else None (never locally)."""
     if not namespace:
         return None
 

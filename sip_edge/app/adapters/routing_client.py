@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,9 +29,8 @@ from contact_center.services.routing.decisions import (
 )
 from sip_edge.app.calls.ports import RoutingError
 
-__all__ = ["DEFAULT_FUNCTION_NAME", "FUNCTION_NAME_ENV", "RoutingClient", "RoutingError"]
+__all__ = ["DEFAULT_FUNCTION_NAME", "RoutingClient", "RoutingError"]
 
-FUNCTION_NAME_ENV = "ROUTING_FUNCTION_NAME"
 DEFAULT_FUNCTION_NAME = "routing"
 # Requests that only start work: dropped by the function once nobody waits for them. Requests
 # that release a seat or end a contact are always carried out, however late.
@@ -51,7 +49,8 @@ class RoutingClient:
         retry_delay_seconds: float = 0.05,
     ) -> None:
         self.edge_task_id = edge_task_id
-        self.function_name = function_name or os.environ.get(FUNCTION_NAME_ENV) or DEFAULT_FUNCTION_NAME
+        # The composition root passes the configured name (`EdgeConfig.routing_function_name`).
+        self.function_name = function_name or DEFAULT_FUNCTION_NAME
         self._timeout = timeout_seconds
         self._attempts = attempts
         self._retry_delay = retry_delay_seconds

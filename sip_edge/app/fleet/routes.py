@@ -94,4 +94,7 @@ def agent_route(target: AgentTarget, own_task_id: str, owner_address: str | None
     host, port = split_hostport(owner_address)
     flow = encode_flow(target.transport, target.received)
     route = f"<sip:{format_hostport(host, port)};lr;flow={flow}>"
-    return AgentRoute(Destination(target.transport, host, port), (route,), target.flow_owner)
+    # The hop to the owner goes to its advertised SIP port, inside the private subnet: TLS is the
+    # phone's flow (named in the Route), not this hop's, which a TLS handshake to 5060 would hang.
+    hop = "TCP" if target.transport.upper() == "TLS" else target.transport
+    return AgentRoute(Destination(hop, host, port), (route,), target.flow_owner)

@@ -136,11 +136,16 @@ def test_tls_as_files_and_as_pems_at_once_is_refused() -> None:
 
 def test_every_edge_setting_has_its_contract_name() -> None:
     from contact_center.contracts import settings as contract
-    from sip_edge.app.adapters import metrics, routing_client
     from sip_edge.config import ENVIRONMENT
 
     edge_names = {s.name for s in contract.READS[contract.Component.EDGE].all}
     assert set(ENVIRONMENT.values()) <= edge_names
-    # The two the edge's adapters read themselves.
-    assert contract.ROUTING_FUNCTION_NAME.name == routing_client.FUNCTION_NAME_ENV
-    assert contract.EDGE_METRICS_NAMESPACE.name == metrics.NAMESPACE_ENV
+
+
+def test_the_routing_function_and_metrics_namespace_reach_the_adapters_through_the_config() -> None:
+    # The adapters read no environment of their own: the composition root hands them these.
+    config = parse_config([], {**FLEET, "EDGE_METRICS_NAMESPACE": "Switchboard/Edge"})
+    assert (config.routing_function_name, config.metrics_namespace) == (
+        FLEET["ROUTING_FUNCTION_NAME"],
+        "Switchboard/Edge",
+    )

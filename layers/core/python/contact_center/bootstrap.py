@@ -66,6 +66,8 @@ class Settings:
     sip_registrar: str = ""
     admin_key_sha256: str | None = None
     busy_policy: BusyPolicy = BusyPolicy.AVAILABLE
+    # Contact records expire (table TTL) this long after the contact ends.
+    record_retention_days: int = contract.DEFAULT_CONTACT_RECORD_RETENTION_DAYS
 
     def __post_init__(self) -> None:
         if not self.sip_registrar:
@@ -96,6 +98,7 @@ class Settings:
             sip_registrar=loaded.sip_registrar,
             admin_key_sha256=admin_hash,
             busy_policy=loaded.busy_policy,
+            record_retention_days=loaded.record_retention_days,
         )
 
 
@@ -179,7 +182,7 @@ class Container:
         return RoutingService(
             RoutingCatalogRepository(),
             AgentSeatRepository(),
-            LiveContactRepository(),
+            LiveContactRepository(self.settings.record_retention_days),
             RegistrationRepository(),
             JsonLogEventSink(),
             policy,

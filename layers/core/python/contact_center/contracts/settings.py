@@ -24,6 +24,8 @@ __all__ = [
     "ADMIN_KEY_SHA256",
     "ADMIN_KEY_SHA256_SECRET_ARN",
     "COMPONENT",
+    "CONTACT_RECORD_RETENTION_DAYS",
+    "DEFAULT_CONTACT_RECORD_RETENTION_DAYS",
     "ECS_CONTAINER_METADATA_URI",
     "EDGE_HEALTH_PORT",
     "EDGE_METRICS_NAMESPACE",
@@ -103,6 +105,11 @@ ROUTING_BUSY_POLICY = Setting(
     "ROUTING_BUSY_POLICY", "where a busy (486) answer leaves the agent: available (default) or not_responding"
 )
 METRICS_NAMESPACE = Setting("METRICS_NAMESPACE", "CloudWatch namespace of the function's own metrics")
+CONTACT_RECORD_RETENTION_DAYS = Setting(
+    "CONTACT_RECORD_RETENTION_DAYS",
+    "days a contact record (CDR) is kept before the table's TTL removes it (default 400)",
+)
+DEFAULT_CONTACT_RECORD_RETENTION_DAYS = 400
 
 # The SIP edge (each also has a command-line flag, see sip_edge.config).
 SIP_HOST = Setting("SIP_HOST", "address to listen on")
@@ -146,7 +153,10 @@ class Reads:
         return (*self.required, *groups, *self.optional, *self.platform)
 
 
-_FUNCTION_OPTIONAL = (COMPONENT, PRIMARY_REGION, REGIONS, METRICS_NAMESPACE, ROUTING_BUSY_POLICY, LOG_LEVEL)
+_FUNCTION_OPTIONAL = (
+    COMPONENT, PRIMARY_REGION, REGIONS, METRICS_NAMESPACE, ROUTING_BUSY_POLICY, LOG_LEVEL,
+    CONTACT_RECORD_RETENTION_DAYS,
+)  # fmt: skip
 
 READS: Mapping[Component, Reads] = {
     Component.API: Reads(
@@ -232,6 +242,7 @@ class FunctionSettings:
     metrics_namespace: str | None = None
     primary_region: str | None = None
     regions: tuple[str, ...] = field(default_factory=tuple)
+    record_retention_days: int = DEFAULT_CONTACT_RECORD_RETENTION_DAYS
 
 
 def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
@@ -267,6 +278,11 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
             problems.append(f"{setting.name}: {region!r} is not an AWS region name")
     if primary and regions and primary not in regions:
         problems.append(f"{PRIMARY_REGION.name} {primary} is not among {REGIONS.name}")
+    retention = get(CONTACT_RECORD_RETENTION_DAYS) or str(DEFAULT_CONTACT_RECORD_RETENTION_DAYS)
+    if not retention.isdigit() or int(retention) < 1:
+        problems.append(
+            f"{CONTACT_RECORD_RETENTION_DAYS.name} must be a whole number of days, not {retention!r}"
+        )
     if problems:
         raise SettingsError(f"{component} settings: " + "; ".join(problems))
     return FunctionSettings(
@@ -280,6 +296,9 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         metrics_namespace=get(METRICS_NAMESPACE),
         primary_region=primary,
         regions=regions,
+        record_retention_days=int(retention)
+        if retention.isdigit()
+        else DEFAULT_CONTACT_RECORD_RETENTION_DAYS,
     )
 
 

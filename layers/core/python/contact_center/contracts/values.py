@@ -30,6 +30,12 @@ AGENT_STATES = (
     "not_ready",
     "not_responding",
 )
+# The edge's health port (EDGE_HEALTH_PORT): the load balancer's deep check (200 only while the
+# task reaches DynamoDB and the routing function and its event loop is on time) and the
+# container's liveness check (200 while the process serves at all).
+EDGE_HEALTH_PATH = "/health"
+EDGE_LIVE_PATH = "/live"
+
 # The states a merchant may ask for over the API; every other one is reached only by a call's life.
 API_SETTABLE_AGENT_STATES = ("available", "not_ready")
 

@@ -131,8 +131,11 @@ def record_from_item(item: RecordItem) -> ContactRecord:
     )
 
 
-def record_item(record: ContactRecord) -> RecordItem:
+def record_item(record: ContactRecord, retention_days: int | None = None) -> RecordItem:
+    """The record's item; with ``retention_days``, the table's TTL removes it that long after the end."""
+    expires_at = None if retention_days is None else record.ended_at_ms // 1000 + retention_days * 86_400
     return RecordItem(
+        expires_at=expires_at,
         contact_id=record.contact_id,
         channel=record.channel,
         merchant_id=record.merchant_id,

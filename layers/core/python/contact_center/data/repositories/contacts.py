@@ -33,9 +33,10 @@ def _seat_change(seat: SeatTransition) -> SeatChange:
 
 
 class LiveContactRepository:
-    def __init__(self) -> None:
+    def __init__(self, record_retention_days: int | None = None) -> None:
         self._items = ContactItems()
         self._dialogs = DialogItems()
+        self._retention_days = record_retention_days
 
     def create(self, contact: LiveContact) -> None:
         self._items.create(contact_item(contact), in_queue_index=not contact.unlisted)
@@ -80,7 +81,9 @@ class LiveContactRepository:
         dialog_keys: Sequence[str] = (),
     ) -> None:
         change = _seat_change(seat) if seat is not None else None
-        self._items.end(contact_ref(contact), record_item(record), outcome, change, dialog_keys)
+        self._items.end(
+            contact_ref(contact), record_item(record, self._retention_days), outcome, change, dialog_keys
+        )
 
     def drop_dialogs(self, dialog_keys: Sequence[str]) -> None:
         self._dialogs.delete_all(dialog_keys)
