@@ -14,6 +14,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.models import ContactItem, DialogItem, QueueStatsItem, RecordItem, SeatItem, items_of
+from contact_center.data.ownership import RegionFence, stamp
 from contact_center.data.seats import (
     SeatFromState,
     SeatState,
@@ -32,6 +33,7 @@ from contact_center.data.transactions import (
 )
 from contact_center.domain.agent_state import AgentState
 from contact_center.domain.contact import ContactState
+from contact_center.domain.ownership import Ownership
 from contact_center.domain.queueing import queue_sort_key
 from contact_center.services.errors import AlreadyExistsError, ConcurrentUpdateError, NotFoundError
 
@@ -74,6 +76,14 @@ class Offer:
 
 
 class ContactItems:
+    def __init__(self, fence: RegionFence | None = None) -> None:
+        # None: one region, no ownership to check. A contact with no merchant (forwarded before any
+        # queue) is owned by no one and never fenced.
+        self._fence = fence
+
+    def _fence_for(self, merchant_id: str | None) -> RegionFence | None:
+        return self._fence if merchant_id else None
+
     def create(self, contact: ContactItem, in_queue_index: bool = True) -> None:
         """Create a live contact. One created QUEUED is counted "offered" in its queue's counters,
         and listed in the queue's index unless ``in_queue_index`` is False (its router looks for an
@@ -97,6 +107,10 @@ class ContactItems:
             # same transaction, so a retried creation neither counts twice nor fails to count.
             self._create_counted(contact, int(contact.enqueued_at))
             return
+        fence = self._fence_for(contact.merchant_id)
+        if fence is not None:
+            self._create_fenced(fence, contact)
+            return
         try:
             # Invariant: one live item per contact id (retries of the same INVITE do not fork it).
             contact.save(condition=ContactItem.pk.does_not_exist())
@@ -105,16 +119,36 @@ class ContactItems:
                 raise AlreadyExistsError("contact", contact.contact_id) from exc
             raise
 
+    def _create_fenced(self, fence: RegionFence, contact: ContactItem) -> None:
+        merchant_id = str(contact.merchant_id)
+        try:
+            with transaction() as tx:
+                ownership = fence.stage(tx, merchant_id)
+                contact.home_region, contact.epoch = ownership.home_region, ownership.epoch
+                # Invariant: one live item per contact id, created by its merchant's home region.
+                tx.save(contact, condition=ContactItem.pk.does_not_exist())
+        except TransactWriteError as exc:
+            fence.check_failed(tx, exc, merchant_id)
+            if key_of(contact) in failed_keys(tx, exc):
+                raise AlreadyExistsError("contact", contact.contact_id) from exc
+            raise
+
     def _create_counted(self, contact: ContactItem, enqueued_at_ms: int) -> None:
         stats, actions = _stats_update(str(contact.queue_id), utc_day(enqueued_at_ms), contact.contact_id)
+        fence = self._fence_for(contact.merchant_id)
         for attempt in itertools.count(1):
             try:
                 with transaction() as tx:
+                    if fence is not None:
+                        ownership = fence.stage(tx, str(contact.merchant_id))
+                        contact.home_region, contact.epoch = ownership.home_region, ownership.epoch
                     # Invariant: one live item per contact id (retries of the same INVITE do not fork it).
                     tx.save(contact, condition=ContactItem.pk.does_not_exist())
                     tx.update(stats, actions=[*actions, QueueStatsItem.offered.add(1)])
                 return
             except TransactWriteError as exc:
+                if fence is not None:
+                    fence.check_failed(tx, exc, str(contact.merchant_id))
                 if key_of(contact) in failed_keys(tx, exc):
                     raise AlreadyExistsError("contact", contact.contact_id) from exc
                 if retry_after_conflict(exc, attempt):
@@ -167,12 +201,14 @@ class ContactItems:
         """
         seat_ref = SeatItem(pk=seat.pk, sk=seat.sk)
         contact_ref = ContactItem(pk=contact.pk, sk=contact.sk)
+        fence = self._fence_for(str(seat.merchant_id))
         try:
             with transaction() as tx:
+                owned = [] if fence is None else _stamps(fence.stage(tx, str(seat.merchant_id)))
                 # Invariant: a seat is offered one contact at a time — only from AVAILABLE at the version read.
                 tx.update(
                     seat_ref,
-                    actions=state_update_actions(seat.merchant_id, seat.seat_id, seat_new),
+                    actions=[*state_update_actions(seat.merchant_id, seat.seat_id, seat_new), *owned[:2]],
                     condition=(SeatItem.state == AgentState.AVAILABLE.value)
                     & (SeatItem.version == int(seat.version)),
                 )
@@ -201,10 +237,13 @@ class ContactItems:
                             else []
                         ),
                         ContactItem.version.add(1),
+                        *owned[2:],
                     ],
                     condition=ContactItem.version == int(contact.version),
                 )
         except TransactWriteError as exc:
+            if fence is not None:
+                fence.check_failed(tx, exc, str(seat.merchant_id))
             failed = failed_keys(tx, exc, _RETRYABLE)
             if key_of(seat) in failed:
                 raise ConcurrentUpdateError("seat", seat.seat_id, "no longer available") from exc
@@ -219,11 +258,18 @@ class ContactItems:
         expected_version: int,
         fields: dict[str, Any],
         count_offered_at_ms: int | None = None,
+        merchant_id: str | None = None,
     ) -> None:
         """Write ``fields`` over ``expected_version``; with ``count_offered_at_ms``, the contact has just
         entered the queue named in ``fields`` (an overflow) and is counted offered there, atomically."""
         contact = ContactItem(pk=keys.contact_pk(contact_id), sk=keys.CONTACT_SK)
         actions = _field_actions(fields)
+        fence = self._fence_for(merchant_id)
+        if fence is not None and merchant_id is not None:
+            self._update_fenced(
+                fence, merchant_id, contact, expected_version, actions, count_offered_at_ms, fields
+            )
+            return
         if count_offered_at_ms is not None and fields.get("queue_id"):
             stats, stats_actions = _stats_update(
                 str(fields["queue_id"]), utc_day(count_offered_at_ms), contact_id
@@ -249,6 +295,43 @@ class ContactItems:
                 raise ConcurrentUpdateError("contact", contact_id) from exc
             raise
 
+    def _update_fenced(
+        self,
+        fence: RegionFence,
+        merchant_id: str,
+        contact: ContactItem,
+        expected_version: int,
+        actions: list[Any],
+        count_offered_at_ms: int | None,
+        fields: dict[str, Any],
+    ) -> None:
+        counted = count_offered_at_ms is not None and fields.get("queue_id")
+        for attempt in itertools.count(1):
+            try:
+                with transaction() as tx:
+                    ownership = fence.stage(tx, merchant_id)
+                    # Invariant: contact changes are serialised, and made only by the merchant's home.
+                    tx.update(
+                        contact,
+                        actions=[*actions, *stamp(ContactItem, ownership)],
+                        condition=ContactItem.version == expected_version,
+                    )
+                    if counted and count_offered_at_ms is not None:
+                        stats, stats_actions = _stats_update(
+                            str(fields["queue_id"]),
+                            utc_day(count_offered_at_ms),
+                            keys.contact_id_of(str(contact.pk)),
+                        )
+                        tx.update(stats, actions=[*stats_actions, QueueStatsItem.offered.add(1)])
+                return
+            except TransactWriteError as exc:
+                fence.check_failed(tx, exc, merchant_id)
+                if retry_after_conflict(exc, attempt):
+                    continue
+                if failed_keys(tx, exc, _RETRYABLE):
+                    raise ConcurrentUpdateError("contact", keys.contact_id_of(str(contact.pk))) from exc
+                raise
+
     def update_with_seat(
         self,
         contact_id: str,
@@ -264,26 +347,33 @@ class ContactItems:
         """
         contact = ContactItem(pk=keys.contact_pk(contact_id), sk=keys.CONTACT_SK)
         seat_item = seat_ref(seat.before.merchant_id, seat.before.seat_id)
+        fence = self._fence_for(seat.before.merchant_id)
         try:
             with transaction() as tx:
+                owned = [] if fence is None else _stamps(fence.stage(tx, seat.before.merchant_id))
                 # Invariant: the seat moves only by a legal transition from the state it was
                 # computed from — still holding this contact, at the version the offer left.
                 tx.update(
                     seat_item,
-                    actions=state_update_actions(seat.before.merchant_id, seat.before.seat_id, seat.after),
+                    actions=[
+                        *state_update_actions(seat.before.merchant_id, seat.before.seat_id, seat.after),
+                        *owned[:2],
+                    ],
                     condition=from_state_condition(seat.before),
                 )
                 # Invariant: contact changes are serialised; at the version read it is still the
                 # offer to this seat.
                 tx.update(
                     contact,
-                    actions=_field_actions(fields),
+                    actions=[*_field_actions(fields), *owned[2:]],
                     condition=ContactItem.version == expected_version,
                 )
                 # Written only with the answer: a dialog never outlives its contact's connection.
                 for dialog in dialogs:
                     tx.save(dialog)
         except TransactWriteError as exc:
+            if fence is not None:
+                fence.check_failed(tx, exc, seat.before.merchant_id)
             failed = failed_keys(tx, exc, _RETRYABLE)
             if key_of(contact) in failed:
                 raise ConcurrentUpdateError("contact", contact_id) from exc
@@ -318,9 +408,11 @@ class ContactItems:
         if record.queue_id:
             record.gsi1pk = keys.records_index_pk(record.queue_id, day)
             record.gsi1sk = f"{int(record.ended_at):015d}#{record.contact_id}"
+        fence = self._fence_for(contact.merchant_id)
         for attempt in itertools.count(1):
             try:
                 with transaction() as tx:
+                    owned = [] if fence is None else _stamps(fence.stage(tx, str(contact.merchant_id)))
                     # Invariant: the live contact is removed by exactly one ender, at the version it read.
                     tx.delete(
                         ContactItem(pk=contact.pk, sk=contact.sk),
@@ -336,15 +428,20 @@ class ContactItems:
                         # it (RESERVED or ON_CONTACT for it, at the version read), by a legal transition.
                         tx.update(
                             seat_item,
-                            actions=state_update_actions(
-                                seat.before.merchant_id, seat.before.seat_id, seat.after
-                            ),
+                            actions=[
+                                *state_update_actions(
+                                    seat.before.merchant_id, seat.before.seat_id, seat.after
+                                ),
+                                *owned[:2],
+                            ],
                             condition=from_state_condition(seat.before),
                         )
                     for dialog_key in dialog_keys:
                         tx.delete(dialog_ref(dialog_key))
                 return
             except TransactWriteError as exc:
+                if fence is not None:
+                    fence.check_failed(tx, exc, str(contact.merchant_id))
                 if retry_after_conflict(exc, attempt):
                     continue  # the day's counters are shared by every contact of the queue
                 failed = failed_keys(tx, exc, _RETRYABLE)
@@ -395,6 +492,11 @@ class ContactItems:
         return items_of(
             ContactItem, ContactItem.gsi2.query(keys.edge_contacts_index_pk(edge_task_id), condition)
         )
+
+
+def _stamps(ownership: Ownership) -> list[Any]:
+    """The seat's then the contact's stamps of the ownership a transaction was written under."""
+    return [*stamp(SeatItem, ownership), *stamp(ContactItem, ownership)]
 
 
 def _field_actions(fields: dict[str, Any]) -> list[Any]:

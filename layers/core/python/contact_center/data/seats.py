@@ -11,8 +11,15 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.models import MerchantItem, SeatItem, SipUserItem, items_of
+from contact_center.data.ownership import RegionFence, stamp
 from contact_center.data.pagination import Page, decode_token, encode_token
-from contact_center.data.transactions import failed_keys, key_of, transaction
+from contact_center.data.transactions import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    failed_keys,
+    key_of,
+    transaction,
+)
 from contact_center.domain.agent_state import AgentState
 from contact_center.domain.errors import SeatLicenceExhaustedError
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
@@ -119,6 +126,10 @@ def _merchant_ref(merchant_id: str) -> MerchantItem:
 
 
 class SeatItems:
+    def __init__(self, fence: RegionFence | None = None) -> None:
+        # None: one region, no ownership to check (tests of one region, a single-region deploy).
+        self._fence = fence
+
     def create(self, seat: SeatItem, sip_user: SipUserItem) -> None:
         """Take one licence, create the seat and its SIP user: all three or none."""
         merchant = _merchant_ref(seat.merchant_id)
@@ -213,6 +224,9 @@ class SeatItems:
     def save_state(self, merchant_id: str, seat_id: str, expected_version: int, new: SeatState) -> None:
         """Write a state change computed from the snapshot at ``expected_version``."""
         seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+        if self._fence is not None:
+            self._save_state_fenced(self._fence, seat, expected_version, new)
+            return
         try:
             # Invariant: state changes are serialised per seat; a writer that read an older version loses.
             seat.update(
@@ -221,6 +235,27 @@ class SeatItems:
             )
         except UpdateError as exc:
             if is_condition_failure(exc):
+                raise ConcurrentUpdateError("seat", seat_id, f"expected version {expected_version}") from exc
+            raise
+
+    @staticmethod
+    def _save_state_fenced(fence: RegionFence, seat: SeatItem, expected_version: int, new: SeatState) -> None:
+        merchant_id, seat_id = (
+            keys.merchant_id_of(str(seat.pk)),
+            str(seat.sk).removeprefix(keys.SEAT_SK_PREFIX),
+        )
+        try:
+            with transaction() as tx:
+                ownership = fence.stage(tx, merchant_id)
+                # Invariant: as above, and only by the merchant's home region at its epoch.
+                tx.update(
+                    seat,
+                    actions=[*state_update_actions(merchant_id, seat_id, new), *stamp(SeatItem, ownership)],
+                    condition=SeatItem.version == expected_version,
+                )
+        except TransactWriteError as exc:
+            fence.check_failed(tx, exc, merchant_id)
+            if key_of(seat) in failed_keys(tx, exc, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
                 raise ConcurrentUpdateError("seat", seat_id, f"expected version {expected_version}") from exc
             raise
 
