@@ -103,6 +103,7 @@ class OwnershipItem(TableItem):
     home_region = UnicodeAttribute()
     epoch = NumberAttribute()
     active_from = NumberAttribute(default=0)  # epoch ms: the new home decides from then on
+    preferred_region = UnicodeAttribute(null=True)  # where a failback moves the home
     updated_at = NumberAttribute()
 
 

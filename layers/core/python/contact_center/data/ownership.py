@@ -59,6 +59,7 @@ class OwnershipItems:
         item.home_region = moved.home_region
         item.epoch = moved.epoch
         item.active_from = moved.active_from_ms
+        item.preferred_region = moved.preferred
         item.updated_at = now_ms
         # Invariant: one move per epoch; a region that read an older ownership cannot move it.
         condition = (

@@ -49,6 +49,13 @@ class Ownership:
     home_region: str
     epoch: int
     active_from_ms: int = 0
+    # Where the merchant lives when both regions are healthy: a failover moves ``home_region`` away
+    # and a failback brings it back here. Empty: the home itself.
+    preferred_region: str = ""
+
+    @property
+    def preferred(self) -> str:
+        return self.preferred_region or self.home_region
 
     def decides_in(self, region: str, now_ms: int) -> bool:
         return self.home_region == region and now_ms >= self.active_from_ms
@@ -56,7 +63,10 @@ class Ownership:
     def moved_to(self, region: str, now_ms: int, handoff_ms: int) -> Ownership:
         """The ownership after a move of the home to ``region`` (the same home re-asserted bumps too:
         it fences whatever still holds the old epoch)."""
-        return Ownership(self.merchant_id, region, self.epoch + 1, now_ms + handoff_ms)
+        return Ownership(self.merchant_id, region, self.epoch + 1, now_ms + handoff_ms, self.preferred)
+
+    def preferring(self, region: str) -> Ownership:
+        return Ownership(self.merchant_id, self.home_region, self.epoch, self.active_from_ms, region)
 
 
 @dataclass(frozen=True, slots=True)
