@@ -13,6 +13,7 @@ from typing import Any
 
 from contact_center.bootstrap import services
 from contact_center.domain.errors import DomainError
+from contact_center.domain.ownership import NotHomeRegionError
 from contact_center.services.errors import ConcurrentUpdateError, NotFoundError
 from contact_center.services.routing.commands import (
     DeadlineExceededError,
@@ -47,8 +48,22 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         return _error("not_found", str(exc))
     except ConcurrentUpdateError as exc:
         return _error("conflict", str(exc), retryable=True)
+    except NotHomeRegionError as exc:
+        return _to_home_region(event, exc)
     except DomainError as exc:
         return _error("illegal_state", str(exc))
     except Exception:
         log.exception("routing %s failed", type(command).__name__)
         return _error("internal", "routing failed; the contact is unchanged or safe to retry", retryable=True)
+
+
+def _to_home_region(event: Any, refused: NotHomeRegionError) -> dict[str, Any]:
+    """The merchant is decided in another region: ask it (once; a home that refuses in turn is
+    handing over, and the edge retries)."""
+    if event.get("forwarded") or not refused.home_region:
+        return _error("not_home", str(refused), retryable=True)
+    try:
+        return services().home_region.invoke(refused.home_region, {**event, "forwarded": True})
+    except Exception:
+        log.exception("routing in home region %s failed", refused.home_region)
+        return _error("home_unreachable", str(refused), retryable=True)

@@ -10,6 +10,11 @@ Environment:
 - ``SIP_REGISTRAR`` (default: the SIP domain): where softphones register, e.g. ``127.0.0.1:5060``.
 - ``SWITCHBOARD_ADMIN_KEY`` (local mode: the key itself) or ``SWITCHBOARD_ADMIN_KEY_SHA256`` (in AWS:
   only its SHA-256, so the deployed configuration never holds the secret). Neither: no admin.
+- ``SWITCHBOARD_REGION`` (two regions only): the region this process decides in. Set, every owned
+  write is fenced on the merchant's ownership (``data.ownership``) and a request for a merchant homed
+  elsewhere is sent to the routing function of its home (``SWITCHBOARD_ROUTING_FUNCTION``, default
+  ``routing``; ``SWITCHBOARD_REGION_ENDPOINTS="east=http://...,west=http://..."`` overrides the
+  Lambda endpoint per region, locally). Unset: one region, no fence.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
+from contact_center.aws.home_region import HomeRegionInvoker
+from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.repositories.catalog import (
     NumberRepository,
     QueueRepository,
@@ -40,6 +47,7 @@ from contact_center.services.merchants import MerchantService
 from contact_center.services.numbers import NumberService
 from contact_center.services.ports import Clock
 from contact_center.services.queues import QueueService
+from contact_center.services.regions import RegionControl
 from contact_center.services.routing import RoutingPolicy, RoutingService
 from contact_center.services.seats import SeatService
 from contact_center.services.stats import QueueStatsService
@@ -57,6 +65,9 @@ class Settings:
     sip_domain: str = DEFAULT_SIP_DOMAIN
     sip_registrar: str = DEFAULT_SIP_DOMAIN
     admin_key_sha256: str | None = None
+    region: str | None = None
+    routing_function: str = "routing"
+    region_endpoints: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -71,7 +82,15 @@ class Settings:
             sip_domain=domain,
             sip_registrar=os.environ.get("SIP_REGISTRAR") or domain,
             admin_key_sha256=admin_hash or None,
+            region=os.environ.get("SWITCHBOARD_REGION") or None,
+            routing_function=os.environ.get("SWITCHBOARD_ROUTING_FUNCTION") or "routing",
+            region_endpoints=_pairs(os.environ.get("SWITCHBOARD_REGION_ENDPOINTS", "")),
         )
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
+    return tuple((name.strip(), value.strip()) for name, value in pairs)
 
 
 class Container:
@@ -94,8 +113,22 @@ class Container:
         return QueueRepository()
 
     @cached_property
+    def fence(self) -> RegionFence | None:
+        """The ownership check of this region's owned writes; None with one region."""
+        region = self.settings.region
+        return RegionFence(region, OwnershipItems(), self.clock) if region else None
+
+    @cached_property
+    def regions(self) -> RegionControl:
+        return RegionControl(self.settings.region or "", OwnershipItems(), self.clock)
+
+    @cached_property
+    def home_region(self) -> HomeRegionInvoker:
+        return HomeRegionInvoker(self.settings.routing_function, dict(self.settings.region_endpoints))
+
+    @cached_property
     def _seats(self) -> SeatRepository:
-        return SeatRepository()
+        return SeatRepository(self.fence)
 
     @cached_property
     def auth(self) -> Authenticator:
@@ -154,8 +187,8 @@ class Container:
         )
         return RoutingService(
             RoutingCatalogRepository(),
-            AgentSeatRepository(),
-            LiveContactRepository(),
+            AgentSeatRepository(self.fence),
+            LiveContactRepository(self.fence),
             RegistrationRepository(),
             JsonLogEventSink(),
             policy,

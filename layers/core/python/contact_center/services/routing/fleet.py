@@ -7,6 +7,7 @@ import logging
 from collections.abc import Collection
 
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
+from contact_center.domain.ownership import NotHomeRegionError
 
 from .context import RoutingContext
 from .decisions import Connect
@@ -74,7 +75,10 @@ class Fleet:
                 queue = self._ctx.queue_of(contact)
                 if queue is None:
                     continue
-                decision = self._placement.route_queued(contact, queue, now_ms)
+                try:
+                    decision = self._placement.route_queued(contact, queue, now_ms)
+                except NotHomeRegionError:
+                    continue  # its merchant's home region dequeues it; the offer arrives replicated
                 if isinstance(decision, Connect) and decision not in connects:
                     connects.append(decision)
         return connects
