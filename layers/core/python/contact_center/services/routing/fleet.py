@@ -58,6 +58,18 @@ class Fleet:
             log.warning("ended %d contacts edge task %s no longer holds", len(ended), edge_task_id)
         return ended
 
+    def region_lost(self, edge_task_id: str, now_ms: int) -> list[str]:
+        """End every contact an edge task of a dead region held, talking ones too: their callers'
+        legs died with the region, and no BYE will ever come for them. Their agents are released
+        in this (the surviving) region. Returns the ended contacts' ids."""
+        ended = self.edge_lost(edge_task_id, now_ms)
+        for contact in self._ctx.contacts.owned_by_edge(edge_task_id, ContactState.CONNECTED.value):
+            self._endings.contact_ended(
+                contact.contact_id, HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE, now_ms
+            )
+            ended.append(contact.contact_id)
+        return ended
+
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
         """Offers made to contacts this edge task holds (by ``agent_available``), to ring now.
 

@@ -92,6 +92,10 @@ class RoutingService:
         """End the ringing and queued contacts an edge task no longer holds; their ids."""
         return self._fleet.edge_lost(edge_task_id, now_ms, held, initiated_before_ms)
 
+    def region_lost(self, edge_task_id: str, now_ms: int) -> list[str]:
+        """End every contact a task of a failed region held (after its merchants moved here)."""
+        return self._fleet.region_lost(edge_task_id, now_ms)
+
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
         """Offers made to contacts this edge task holds (by ``agent_available``), to ring now."""
         return self._fleet.pending_offers(edge_task_id, now_ms, retry_queued)
