@@ -14,7 +14,8 @@ Environment:
   write is fenced on the merchant's ownership (``data.ownership``) and a request for a merchant homed
   elsewhere is sent to the routing function of its home (``SWITCHBOARD_ROUTING_FUNCTION``, default
   ``routing``; ``SWITCHBOARD_REGION_ENDPOINTS="east=http://...,west=http://..."`` overrides the
-  Lambda endpoint per region, locally). Unset: one region, no fence.
+  Lambda endpoint per region, locally; ``SWITCHBOARD_HANDOFF_MS``, default 3000: how long a moved
+  home waits before deciding). Unset: one region, no fence.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Settings:
     region: str | None = None
     routing_function: str = "routing"
     region_endpoints: tuple[tuple[str, str], ...] = ()
+    handoff_ms: int = 3_000  # a moved home waits this long before deciding (above the replication lag)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -85,6 +87,7 @@ class Settings:
             region=os.environ.get("SWITCHBOARD_REGION") or None,
             routing_function=os.environ.get("SWITCHBOARD_ROUTING_FUNCTION") or "routing",
             region_endpoints=_pairs(os.environ.get("SWITCHBOARD_REGION_ENDPOINTS", "")),
+            handoff_ms=int(os.environ.get("SWITCHBOARD_HANDOFF_MS") or 3_000),
         )
 
 
@@ -120,7 +123,7 @@ class Container:
 
     @cached_property
     def regions(self) -> RegionControl:
-        return RegionControl(self.settings.region or "", OwnershipItems(), self.clock)
+        return RegionControl(self.settings.region or "", OwnershipItems(), self.clock, self.settings.handoff_ms)
 
     @cached_property
     def home_region(self) -> HomeRegionInvoker:
