@@ -50,6 +50,22 @@ class _Region:
     iterators: dict[str, str | None] = field(default_factory=dict)
 
 
+def _value(value: Any) -> Any:
+    """An attribute value as PutItem takes it. DynamoDB Local's stream gives an empty map as ``{}``
+    (no type), which PutItem refuses."""
+    if not value:
+        return {"M": {}}
+    if "M" in value:
+        return {"M": {name: _value(inner) for name, inner in value["M"].items()}}
+    if "L" in value:
+        return {"L": [_value(inner) for inner in value["L"]]}
+    return value
+
+
+def _item(image: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _value(value) for name, value in image.items()}
+
+
 def _key(record: Mapping[str, Any]) -> tuple[str, str]:
     keys = record["dynamodb"]["Keys"]
     return (keys["pk"]["S"], keys["sk"]["S"])
@@ -245,8 +261,8 @@ class Replicator:
             else:
                 marker = f"{pending.source}:{dynamodb.get('SequenceNumber', '')}"
                 target.client.put_item(
-                    TableName=target.table, Item={**dynamodb["NewImage"], MARKER: {"S": marker}}
+                    TableName=target.table, Item={**_item(dynamodb["NewImage"]), MARKER: {"S": marker}}
                 )
             self.applied += 1
         except Exception:
-            log.warning("replicator: applying to %s failed", target.name)
+            log.warning("replicator: applying to %s failed", target.name, exc_info=True)
