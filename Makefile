@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-topology topology lint typecheck contracts bench-register bench-calls synth clean
+.PHONY: setup run test test-topology topology drill lint typecheck contracts bench-register bench-calls synth clean
 
 setup: $(STAMP) node_modules/.installed system
 
@@ -36,7 +36,7 @@ contracts: $(STAMP)
 	PYTHONPATH=infra $(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy -p contact_center.domain -p contact_center.data -p contact_center.aws -p contact_center.services.routing -p sip_edge.sip
+	$(VENV)/bin/mypy -p contact_center.domain -p contact_center.data -p contact_center.aws -p contact_center.services.routing -p contact_center.services.regions -p sip_edge.sip
 	$(VENV)/bin/mypy tests/support/routing_fakes.py tests/support/routing_centre.py
 
 test: setup lint contracts typecheck
@@ -49,6 +49,11 @@ test-topology: setup
 # The same topology by hand (root): stays up until Ctrl-C, then removes everything it made.
 topology: setup
 	$(PY) -m local_stack.topology up $(ARGS)
+
+# Two regions under load; one is killed outright, comes back, and its merchants move home (a few
+# minutes). `make test` runs the short version (tests/regions/test_drill.py).
+drill: setup
+	PYTHONPATH=infra $(PY) -m local_stack.regions.drill $(ARGS)
 
 synth: setup
 	$(PY) infra/app.py

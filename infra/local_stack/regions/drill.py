@@ -28,7 +28,7 @@ from contact_center.data.ownership import OwnershipItems
 from contact_center.data.repositories.contacts import LiveContactRepository
 from contact_center.data.repositories.seats import AgentSeatRepository
 from local_stack.regions.harness import TwoRegions
-from local_stack.regions.load import World, now
+from local_stack.regions.load import Call, World, now
 from local_stack.regions.seed import aor, register, seed
 
 log = logging.getLogger("local_stack.regions.drill")
@@ -53,7 +53,11 @@ class Plan:
 
     @classmethod
     def small(cls) -> Plan:
-        return cls(4.0, (2.0, 5.0), 1, 14, 8.0, 8.0, 25.0, 10.0, (1.0, 4.0))
+        return cls(4.0, (2.0, 5.0), 1, 14, 6.0, 6.0, 20.0, 8.0, (1.0, 4.0))
+
+
+def say(text: str) -> None:
+    print(time.strftime("%H:%M:%S"), text, flush=True)
 
 
 def bind(endpoint: str) -> None:
@@ -121,6 +125,24 @@ def failback(regions: TwoRegions) -> str:
     return done.stdout
 
 
+def failures_by_phase(
+    calls: list[Call], kill_at: float, rto: float | None, failback_at: float
+) -> dict[str, int]:
+    def phase(call: Call) -> str:
+        if call.started < kill_at:
+            return "before_kill"
+        if rto is None or call.started < kill_at + rto:
+            return "kill_to_rto"
+        return "rto_to_failback" if call.started < failback_at else "after_failback"
+
+    counts: dict[str, int] = {}
+    for call in calls:
+        if call.failed:
+            key = f"{phase(call)}/{call.entry}/{call.merchant.home}/{call.failed}"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def measure(
     world: World, kill_at: float, failback_at: float, rpo: int, reachable: float | None
 ) -> dict[str, Any]:
@@ -129,19 +151,18 @@ def measure(
     homed_killed = [c for c in calls if c.merchant.home == KILLED and c.started >= kill_at and c.answered_at]
     first = min((c.answered_at for c in homed_killed if c.answered_at), default=None)
     rto = None if first is None else round(first - kill_at, 2)
-    # Talking at the kill with both legs in the survivor
+    # Talking at the kill with both legs in the survivor; dropped: cut, rung for another call, or
+    # its end not recorded
     surviving_talks = [
         c
         for c in calls
-        if c.answered_at
+        if c.answered_at is not None
         and c.answered_at < kill_at
+        and (c.talk_ended_at is None or c.talk_ended_at > kill_at)
         and c.entry == SURVIVOR
         and c.agent_region == SURVIVOR
-        and (c.died is None)
-        and c.started < kill_at
-        and (c.talking or c.ended_ok or c.disturbed)
     ]
-    dropped = [c for c in surviving_talks if c.disturbed or not c.ended_ok]
+    dropped = [c for c in surviving_talks if c.died or c.disturbed or not c.ended_ok]
     after_rto = [c for c in calls if rto is not None and c.started >= kill_at + rto]
     failed_after = [c for c in after_rto if c.failed]
     created = [c for c in calls if c.created]
@@ -150,12 +171,12 @@ def measure(
         for c in created
         if bind_reader.record(c.contact_id) is None and bind_reader.get(c.contact_id) is None
     ]
-    live_left = [c.contact_id for c in created if bind_reader.get(c.contact_id) is not None]
+    live_left = [c.contact_id for c in created if c.done and bind_reader.get(c.contact_id) is not None]
     doubles = world.phones.double_offers
     return {
         "calls": len(calls),
         "calls_answered": sum(1 for c in calls if c.answered_at),
-        "calls_queued_ever": None,
+        "calls_queued": sum(1 for c in calls if c.queued),
         "rto_seconds": rto,
         "double_offers": len(doubles),
         "talking_calls_dropped_in_surviving_region": len(dropped),
@@ -168,7 +189,7 @@ def measure(
         "agents_reachable_seconds": None if reachable is None else round(reachable - kill_at, 2),
         "failback_double_offers": sum(1 for d in doubles if d[0] >= failback_at),
         "rpo_unreplicated_writes_at_kill": rpo,
-        "failed_reasons": sorted({str(c.failed) for c in calls if c.failed}),
+        "failed_by_phase": failures_by_phase(calls, kill_at, rto, failback_at),
     }
 
 
@@ -194,40 +215,42 @@ def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
             (world.run_load, (plan.rate,)),
         ):
             threading.Thread(target=target, args=args, daemon=True).start()
-        print(
+        say(
             f"load {plan.rate}/s over {len(merchants)} merchants, {sum(len(m.seats) for m in merchants)} agents"
         )
         time.sleep(plan.warm)
         assert regions.replicator is not None
         regions.replicator.pause()
-        print(f"partition: replication paused {plan.partition:.0f} s while both regions take calls")
+        say(f"partition: replication paused {plan.partition:.0f} s while both regions take calls")
         time.sleep(plan.partition)
         regions.replicator.resume()
-        time.sleep(max(3.0, lag * 3))
+        drained = now() + 20
+        while regions.replicator.pending_older_than(lag) > 0 and now() < drained:
+            time.sleep(0.2)
         partition_doubles = len(world.phones.double_offers)
         kill_at = now()
         world.alive[KILLED] = False
         rpo = regions.kill(KILLED)
-        print(f"killed {KILLED}: {rpo} writes not replicated yet")
+        say(f"killed {KILLED}: {rpo} writes not replicated yet")
         dead_seats = [(m.merchant_id, s) for m in merchants if m.home == KILLED for s in m.seats]
         threading.Thread(
             target=reregister, args=(world, [s for _, s in dead_seats], plan.reregister, kill_at), daemon=True
         ).start()
         reachable = reachable_at(dead_seats, kill_at, plan.after_kill)
-        print(f"agents of {KILLED} reachable in {SURVIVOR}: {reachable and round(reachable - kill_at, 1)} s")
+        say(f"agents of {KILLED} reachable in {SURVIVOR}: {reachable and round(reachable - kill_at, 1)} s")
         time.sleep(max(0.0, kill_at + plan.after_kill - now()))
         copied = regions.restart(KILLED)
         world.alive[KILLED] = True
-        caught_up = now() + 30
-        while regions.replicator.pending() > 0 and now() < caught_up:
+        caught_up = now() + 20
+        while regions.replicator.pending_older_than(lag) > 0 and now() < caught_up:
             time.sleep(0.2)
-        print(f"{KILLED} is back ({copied} items copied); failing back")
+        say(f"{KILLED} is back ({copied} items copied); failing back")
         failback_at = now()
-        print(failback(regions).strip())
+        say(failback(regions).strip())
         time.sleep(plan.after_failback)
         world.stopped.set()
-        drain_until = now() + plan.talk[1] + 15
-        while any(c.talking for c in world.calls) and now() < drain_until:
+        drain_until = now() + plan.talk[1] + 30
+        while not all(c.done for c in world.calls) and now() < drain_until:
             time.sleep(0.5)
         time.sleep(lag * 3 + 2)
         result = measure(world, kill_at, failback_at, rpo, reachable)
@@ -263,9 +286,9 @@ def main(argv: list[str] | None = None) -> None:
     plan = Plan.small() if args.small else Plan.full()
     started = now()
     result = run(plan, log_dir, args.lag)
-    print(f"drill took {now() - started:.0f} s; logs in {log_dir}")
+    say(f"drill took {now() - started:.0f} s; logs in {log_dir}")
     for name, value in result.items():
-        print(f"  {name}: {value}")
+        say(f"  {name}: {value}")
     print(json.dumps(result))
 
 

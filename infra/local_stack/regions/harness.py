@@ -58,7 +58,7 @@ class Region:
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_url,
-            "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": self.dynamodb_url,
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.dynamodb_url,
             "SWITCHBOARD_TABLE": TABLE,
             "SWITCHBOARD_REGION": self.name,
             "SWITCHBOARD_REGION_ENDPOINTS": ",".join(f"{k}={v}" for k, v in lambda_urls.items()),

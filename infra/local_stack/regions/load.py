@@ -44,6 +44,11 @@ class Call:
     failed: str | None = None  # why the caller was not served (reject, timeout, error)
     died: str | None = None  # the region that took the call down with it
     disturbed: bool = False  # its agent's phone was rung for another call while on this one
+    queued: bool = False
+    done: bool = False
+    last_action: str = "new_contact"
+    rung: set[str] = field(default_factory=set)  # seats already rung for this call
+    talk_ended_at: float | None = None
 
 
 class Phones:
@@ -68,7 +73,7 @@ class Phones:
                 del self._held[seat]
 
 
-def invoke(url: str, event: dict[str, Any], timeout: float = 6.0) -> dict[str, Any] | None:
+def invoke(url: str, event: dict[str, Any], timeout: float = 10.0) -> dict[str, Any] | None:
     """The routing function of a region; None when the region does not answer."""
     request = urllib.request.Request(
         f"{url}/2015-03-31/functions/routing/invocations", data=json.dumps(event).encode(), method="POST"
@@ -104,6 +109,7 @@ class World:
     def ask(self, call: Call, event: dict[str, Any], patience: float = 12.0) -> dict[str, Any] | None:
         """Ask the call's region, again after retryable errors (a handoff, a failover under way)."""
         deadline = now() + patience
+        call.last_action = str(event.get("action"))
         while True:
             if not self.alive[call.entry]:
                 return None
@@ -153,7 +159,10 @@ class World:
             call.entry = self.entry_for(merchant)
             event["edge_task_id"] = f"edge-{call.entry}-1"
             decision = self.ask(call, event)
-        self._follow(call, decision)
+        try:
+            self._follow(call, decision)
+        finally:
+            call.done = True
 
     def _follow(self, call: Call, decision: dict[str, Any] | None) -> None:
         while True:
@@ -169,10 +178,12 @@ class World:
                     return  # answered and over, or died
             elif kind == "queue":
                 assert decision is not None
+                call.queued = True
                 decision = self._wait_in_queue(call, decision)
             else:
                 if not call.died:
-                    call.failed = kind or str((decision or {}).get("error", {}).get("code", "no answer"))
+                    reason = kind or str((decision or {}).get("error", {}).get("code", "no answer"))
+                    call.failed = f"{call.last_action}:{reason}"
                 return
 
     def _wait_in_queue(self, call: Call, queued: dict[str, Any]) -> dict[str, Any] | None:
@@ -180,6 +191,12 @@ class World:
         arrived = threading.Event()
 
         def deliver(offer: dict[str, Any]) -> None:
+            # As the edge task: an offer already rung for this call is a stale read of a replica
+            # (the poll reads this region's copy), not a new offer.
+            if str(offer.get("seat_id")) in call.rung:
+                with self.lock:
+                    self.waiting[call.contact_id] = deliver
+                return
             offered.append(offer)
             arrived.set()
 
@@ -203,6 +220,7 @@ class World:
         flow = str(targets[0].get("flow_owner") or "")
         agent_region = flow.split("-")[1] if flow.count("-") >= 2 else call.entry
         call.seat, call.agent_region = seat, agent_region
+        call.rung.add(seat)
         if not self.phones.ring(seat, call):
             outcome = "busy"
         elif not self.alive[agent_region]:
@@ -236,7 +254,7 @@ class World:
                 cause = "network_failure"
                 break
             time.sleep(0.25)
-        call.talking = False
+        call.talking, call.talk_ended_at = False, now()
         self.phones.hang_up(seat, call)
         if not self.alive[call.entry]:
             return  # the caller's edge task died with its region: nobody is left to report

@@ -130,6 +130,12 @@ class Replicator:
         with self._lock:
             return sum(1 for p in self._queue if p.source == name)
 
+    def pending_older_than(self, seconds: float) -> int:
+        """Records waiting longer than ``seconds`` (a backlog, beyond the lag itself)."""
+        cutoff = time.time() - seconds
+        with self._lock:
+            return sum(1 for p in self._queue if p.written_at < cutoff)
+
     def pending(self) -> int:
         with self._lock:
             return len(self._queue)

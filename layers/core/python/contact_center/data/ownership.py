@@ -29,7 +29,11 @@ def _ref(merchant_id: str) -> OwnershipItem:
 
 def _ownership(item: OwnershipItem) -> Ownership:
     return Ownership(
-        str(item.merchant_id), str(item.home_region), int(item.epoch), int(item.active_from or 0)
+        str(item.merchant_id),
+        str(item.home_region),
+        int(item.epoch),
+        int(item.active_from or 0),
+        str(item.preferred_region or ""),
     )
 
 
