@@ -4,8 +4,8 @@ Run beside a region's Lambda service, with the region's own settings (``SWITCHBO
 DynamoDB endpoint): ``python -m local_stack.regions.controller --peer east --probe URL...``.
 
 The probe is deep: the peer's routing endpoint must answer AND the peer's database must answer a
-read (in AWS: a canary invoking the peer's routing function, which reads its table). Three failed
-probes over at least two seconds turn the peer unhealthy (``domain.ownership.Hysteresis``); this
+read (in AWS: a canary invoking the peer's routing function, which reads its table). Five failed
+probes in a row over at least three seconds turn the peer unhealthy (``domain.ownership.Hysteresis``); this
 region then moves every merchant homed there to itself (one conditional write each, in its own
 replica), waits out the handoff, and ends every contact the peer's edge tasks held.
 """
@@ -28,13 +28,19 @@ from local_stack.logs import configure
 
 log = logging.getLogger("local_stack.regions.controller")
 
+# A slow answer is not a dead region: on a loaded machine (or a region under a burst) a probe may take
+# a second. A dead region refuses at once, so detection stays quick where it matters.
+PROBE_TIMEOUT = 2.0
+
 
 def deep_probe(lambda_url: str, dynamodb_url: str, table: str) -> bool:
     try:
-        with urllib.request.urlopen(lambda_url, timeout=0.5) as response:
+        with urllib.request.urlopen(lambda_url, timeout=PROBE_TIMEOUT) as response:
             if response.status != 200:
                 return False
-        config = Config(connect_timeout=0.5, read_timeout=0.5, retries={"max_attempts": 1})
+        config = Config(
+            connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT, retries={"max_attempts": 1}
+        )
         client = boto3.client("dynamodb", endpoint_url=dynamodb_url, region_name="us-east-1", config=config)
         client.describe_table(TableName=table)
         return True
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         args.peer,
         lambda: deep_probe(args.peer_lambda, args.peer_dynamodb, args.table),
         container.clock,
-        Hysteresis(fall=3, rise=3, min_down_ms=1_000),
+        Hysteresis(fall=5, rise=3, min_down_ms=3_000),
         on_taken=taken,
     )
     log.info("region %s watching %s", control.region, args.peer)

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -284,6 +285,8 @@ def main(argv: list[str] | None = None) -> None:
     log_dir = args.logs or Path(tempfile.mkdtemp(prefix="drill-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     plan = Plan.small() if args.small else Plan.full()
+    # Stopped from outside, the regions' processes are stopped too (``run``'s cleanup runs).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = now()
     result = run(plan, log_dir, args.lag)
     say(f"drill took {now() - started:.0f} s; logs in {log_dir}")
