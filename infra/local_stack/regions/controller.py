@@ -48,10 +48,20 @@ def deep_probe(lambda_url: str, dynamodb_url: str, table: str) -> bool:
         return False
 
 
-def sweep(peer_edges: list[str], handoff_ms: int) -> None:
-    """After the handoff, end what the dead region's edge tasks held (retrying while refused)."""
+def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int) -> None:
+    """After the handoff, end what the dead region's edge tasks held and free the agents held by
+    contacts that never arrived here (retrying while refused)."""
     container = services()
     time.sleep(handoff_ms / 1000 + 0.2)
+    for change in moved:
+        for _ in range(20):
+            try:
+                freed = container.routing.release_orphaned_agents(change.merchant_id, container.clock())
+                log.info("freed %d agents of %s", len(freed), change.merchant_id)
+                break
+            except Exception:
+                log.exception("freeing agents of %s failed; retrying", change.merchant_id)
+                time.sleep(0.5)
     for edge in peer_edges:
         for _ in range(20):
             try:
@@ -79,7 +89,9 @@ def main(argv: list[str] | None = None) -> None:
 
     def taken(moved: list[Moved]) -> None:
         log.warning("took over %d merchants of %s", len(moved), args.peer)
-        threading.Thread(target=sweep, args=(edges, container.settings.handoff_ms), daemon=True).start()
+        threading.Thread(
+            target=sweep, args=(edges, moved, container.settings.handoff_ms), daemon=True
+        ).start()
 
     monitor = FailoverMonitor(
         control,

@@ -225,7 +225,7 @@ def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
         say(f"partition: replication paused {plan.partition:.0f} s while both regions take calls")
         time.sleep(plan.partition)
         regions.replicator.resume()
-        drained = now() + 20
+        drained = now() + 60
         while regions.replicator.pending_older_than(lag) > 0 and now() < drained:
             time.sleep(0.2)
         partition_doubles = len(world.phones.double_offers)

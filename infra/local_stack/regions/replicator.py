@@ -16,6 +16,7 @@ attribute a local write never changes, and by the deletes it made) and not sent 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -72,7 +73,9 @@ def _key(record: Mapping[str, Any]) -> tuple[str, str]:
 
 
 class Replicator:
-    def __init__(self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.05) -> None:
+    def __init__(
+        self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.05, workers: int = 4
+    ) -> None:
         config = Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1})
         self._regions = {
             name: _Region(
@@ -98,6 +101,9 @@ class Replicator:
         self.applied = 0
         self.dropped_older = 0
         self._threads: list[threading.Thread] = []
+        # Due records are applied by a few workers, each item always by the same one (by its key), so
+        # one item's writes keep their order while different items go in parallel, as in DynamoDB.
+        self._workers: list[queue.Queue[_Pending]] = [queue.Queue() for _ in range(workers)]
 
     # Control
 
@@ -107,6 +113,12 @@ class Replicator:
         applier = threading.Thread(target=self._apply_loop, name="replicator-apply", daemon=True)
         applier.start()
         self._threads.append(applier)
+        for index, work in enumerate(self._workers):
+            worker = threading.Thread(
+                target=self._work, args=(work,), name=f"replicator-{index}", daemon=True
+            )
+            worker.start()
+            self._threads.append(worker)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -124,21 +136,32 @@ class Replicator:
         with self._lock:
             lost = [p for p in self._queue if p.source == name]
             self._queue = deque(p for p in self._queue if p.source != name)
+        for work in self._workers:
+            with work.mutex:
+                dropped = [p for p in work.queue if p.source == name]
+                for pending in dropped:
+                    work.queue.remove(pending)
+                lost += dropped
         return len(lost)
 
-    def pending_from(self, name: str) -> int:
+    def _backlog(self) -> list[_Pending]:
         with self._lock:
-            return sum(1 for p in self._queue if p.source == name)
+            waiting = list(self._queue)
+        for work in self._workers:
+            with work.mutex:
+                waiting += list(work.queue)
+        return waiting
+
+    def pending_from(self, name: str) -> int:
+        return sum(1 for p in self._backlog() if p.source == name)
 
     def pending_older_than(self, seconds: float) -> int:
         """Records waiting longer than ``seconds`` (a backlog, beyond the lag itself)."""
         cutoff = time.time() - seconds
-        with self._lock:
-            return sum(1 for p in self._queue if p.written_at < cutoff)
+        return sum(1 for p in self._backlog() if p.written_at < cutoff)
 
     def pending(self) -> int:
-        with self._lock:
-            return len(self._queue)
+        return len(self._backlog())
 
     def restart_region(self, name: str, endpoint: str, copy_from: str) -> int:
         """The region is back with an empty engine at ``endpoint``: copy every item of ``copy_from``
@@ -239,10 +262,18 @@ class Replicator:
                     while self._queue and self._queue[0].due <= now:
                         batch.append(self._queue.popleft())
             for pending in batch:
-                for target in self._regions.values():
-                    if target.name != pending.source:
-                        self._apply(pending, target)
+                self._workers[hash(_key(pending.record)) % len(self._workers)].put(pending)
             self._stopped.wait(0.02)
+
+    def _work(self, work: queue.Queue[_Pending]) -> None:
+        while not self._stopped.is_set():
+            try:
+                pending = work.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            for target in list(self._regions.values()):
+                if target.name != pending.source:
+                    self._apply(pending, target)
 
     def _apply(self, pending: _Pending, target: _Region) -> None:
         if not target.alive:

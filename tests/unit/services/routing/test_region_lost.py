@@ -33,3 +33,30 @@ def test_every_contact_of_a_lost_regions_edge_ends_with_a_record_and_frees_its_a
     # edge, still queued, took one of them
     states = sorted(centre.agent(seat).state.value for seat in ("a1", "a2"))
     assert states == sorted([AgentState.AVAILABLE.value, AgentState.RESERVED.value])
+
+
+def test_agents_held_by_contacts_this_region_never_received_are_freed(centre: FakeCentre) -> None:
+    centre.queue(max_wait=600)
+    centre.number()
+    centre.seat("a1")
+    centre.seat("a2")
+    centre.call("talking")
+    centre.service.offer_result("talking", "a1", OfferOutcome.ANSWERED, NOW + 1000)
+    centre.call("ringing")
+    # Given: the replica got the seats' writes but not the contacts' (replication is item by item)
+    del centre.ports.table.contacts["talking"], centre.ports.table.contacts["ringing"]
+
+    freed = centre.service.release_orphaned_agents("m1", NOW + 5000)
+
+    assert sorted(freed) == ["a1", "a2"]
+    assert {centre.agent(s).state for s in ("a1", "a2")} == {AgentState.AVAILABLE}
+
+
+def test_agents_on_contacts_this_region_has_are_left_alone(centre: FakeCentre) -> None:
+    centre.queue(max_wait=600)
+    centre.number()
+    centre.seat("a1")
+    centre.call("talking")
+    centre.service.offer_result("talking", "a1", OfferOutcome.ANSWERED, NOW + 1000)
+    assert centre.service.release_orphaned_agents("m1", NOW + 5000) == []
+    assert centre.agent("a1").state is AgentState.ON_CONTACT

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
+from contact_center.domain.agent_state import AgentState, EndContact, ReleaseReservation, apply
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
 from contact_center.domain.ownership import NotHomeRegionError
+from contact_center.services.errors import ConcurrentUpdateError
 
 from .context import RoutingContext
 from .decisions import Connect
@@ -69,6 +71,27 @@ class Fleet:
             )
             ended.append(contact.contact_id)
         return ended
+
+    def release_orphaned_agents(self, merchant_id: str, now_ms: int) -> list[str]:
+        """Free the merchant's agents held by a contact this region does not have: after a failover,
+        the failed region's last writes may have reached this replica for the seat but not for its
+        contact (replication is item by item). Returns the released seats."""
+        released: list[str] = []
+        for seat in self._ctx.seats.all_for_merchant(merchant_id):
+            agent, held = seat.agent, seat.agent.contact_id
+            if held is None or agent.state not in (AgentState.RESERVED, AgentState.ON_CONTACT):
+                continue
+            if self._ctx.contacts.get(held) is not None:
+                continue
+            command = ReleaseReservation(held) if agent.state is AgentState.RESERVED else EndContact(held)
+            try:
+                self._ctx.seats.save_state(
+                    merchant_id, seat.seat_id, agent.version, apply(agent, command, now_ms).agent
+                )
+            except ConcurrentUpdateError:
+                continue  # it moved meanwhile: someone else handled it
+            released.append(seat.seat_id)
+        return released
 
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
         """Offers made to contacts this edge task holds (by ``agent_available``), to ring now.

@@ -96,6 +96,10 @@ class RoutingService:
         """End every contact a task of a failed region held (after its merchants moved here)."""
         return self._fleet.region_lost(edge_task_id, now_ms)
 
+    def release_orphaned_agents(self, merchant_id: str, now_ms: int) -> list[str]:
+        """After a takeover: free the merchant's agents held by contacts this region never received."""
+        return self._fleet.release_orphaned_agents(merchant_id, now_ms)
+
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
         """Offers made to contacts this edge task holds (by ``agent_available``), to ring now."""
         return self._fleet.pending_offers(edge_task_id, now_ms, retry_queued)
