@@ -67,14 +67,14 @@ def bind(endpoint: str) -> None:
 
 def watch_entry_point(world: World, regions: TwoRegions) -> None:
     """The global accelerator: two failed health checks take a region out, two good ones put it back."""
+    last = {name: True for name in world.routable}
     streak = {name: 0 for name in world.routable}
     while not world.stopped.is_set():
         for name, region in regions.regions.items():
             ok = region.healthy()
-            streak[name] = (
-                (streak[name] + 1 if ok else -1) if ok == (streak[name] >= 0) else (1 if ok else -1)
-            )
-            if abs(streak[name]) >= 2:
+            streak[name] = streak[name] + 1 if ok == last[name] else 1
+            last[name] = ok
+            if streak[name] >= 2:
                 world.routable[name] = ok
         time.sleep(0.5)
 
