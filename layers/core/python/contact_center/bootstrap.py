@@ -123,7 +123,9 @@ class Container:
 
     @cached_property
     def regions(self) -> RegionControl:
-        return RegionControl(self.settings.region or "", OwnershipItems(), self.clock, self.settings.handoff_ms)
+        return RegionControl(
+            self.settings.region or "", OwnershipItems(), self.clock, self.settings.handoff_ms
+        )
 
     @cached_property
     def home_region(self) -> HomeRegionInvoker:

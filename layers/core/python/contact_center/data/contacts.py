@@ -265,28 +265,12 @@ class ContactItems:
         contact = ContactItem(pk=keys.contact_pk(contact_id), sk=keys.CONTACT_SK)
         actions = _field_actions(fields)
         fence = self._fence_for(merchant_id)
-        if fence is not None and merchant_id is not None:
-            self._update_fenced(
-                fence, merchant_id, contact, expected_version, actions, count_offered_at_ms, fields
+        counted = count_offered_at_ms if fields.get("queue_id") else None
+        if fence is not None or counted is not None:
+            self._update_in_transaction(
+                fence, merchant_id, contact, expected_version, actions, counted, fields
             )
             return
-        if count_offered_at_ms is not None and fields.get("queue_id"):
-            stats, stats_actions = _stats_update(
-                str(fields["queue_id"]), utc_day(count_offered_at_ms), contact_id
-            )
-            for attempt in itertools.count(1):
-                try:
-                    with transaction() as tx:
-                        # Invariant: contact changes are serialised (see below); the count goes with it.
-                        tx.update(contact, actions=actions, condition=ContactItem.version == expected_version)
-                        tx.update(stats, actions=[*stats_actions, QueueStatsItem.offered.add(1)])
-                    return
-                except TransactWriteError as exc:
-                    if retry_after_conflict(exc, attempt):
-                        continue
-                    if failed_keys(tx, exc, _RETRYABLE):
-                        raise ConcurrentUpdateError("contact", contact_id) from exc
-                    raise
         try:
             # Invariant: contact changes are serialised; a writer that read an older version loses.
             contact.update(actions=actions, condition=ContactItem.version == expected_version)
@@ -295,41 +279,40 @@ class ContactItems:
                 raise ConcurrentUpdateError("contact", contact_id) from exc
             raise
 
-    def _update_fenced(
+    def _update_in_transaction(
         self,
-        fence: RegionFence,
-        merchant_id: str,
+        fence: RegionFence | None,
+        merchant_id: str | None,
         contact: ContactItem,
         expected_version: int,
         actions: list[Any],
-        count_offered_at_ms: int | None,
+        counted_at_ms: int | None,
         fields: dict[str, Any],
     ) -> None:
-        counted = count_offered_at_ms is not None and fields.get("queue_id")
+        """``update`` with the ownership check (``fence``) and/or the queue's count (``counted_at_ms``)."""
+        contact_id = keys.contact_id_of(str(contact.pk))
         for attempt in itertools.count(1):
             try:
                 with transaction() as tx:
-                    ownership = fence.stage(tx, merchant_id)
-                    # Invariant: contact changes are serialised, and made only by the merchant's home.
+                    owned = [] if fence is None else stamp(ContactItem, fence.stage(tx, str(merchant_id)))
+                    # Invariant: contact changes are serialised (only by the merchant's home, with two
+                    # regions); the count goes with the change.
                     tx.update(
-                        contact,
-                        actions=[*actions, *stamp(ContactItem, ownership)],
-                        condition=ContactItem.version == expected_version,
+                        contact, actions=[*actions, *owned], condition=ContactItem.version == expected_version
                     )
-                    if counted and count_offered_at_ms is not None:
+                    if counted_at_ms is not None:
                         stats, stats_actions = _stats_update(
-                            str(fields["queue_id"]),
-                            utc_day(count_offered_at_ms),
-                            keys.contact_id_of(str(contact.pk)),
+                            str(fields["queue_id"]), utc_day(counted_at_ms), contact_id
                         )
                         tx.update(stats, actions=[*stats_actions, QueueStatsItem.offered.add(1)])
                 return
             except TransactWriteError as exc:
-                fence.check_failed(tx, exc, merchant_id)
+                if fence is not None:
+                    fence.check_failed(tx, exc, str(merchant_id))
                 if retry_after_conflict(exc, attempt):
-                    continue
+                    continue  # the day's counters are shared by every contact of the queue
                 if failed_keys(tx, exc, _RETRYABLE):
-                    raise ConcurrentUpdateError("contact", keys.contact_id_of(str(contact.pk))) from exc
+                    raise ConcurrentUpdateError("contact", contact_id) from exc
                 raise
 
     def update_with_seat(
