@@ -2,6 +2,7 @@
 and its table, as the region's functions have them):
 
     python -m local_stack.regions.homes show
+    python -m local_stack.regions.homes init MERCHANT_ID REGION     # a new merchant's first home
     python -m local_stack.regions.homes move MERCHANT_ID REGION     # planned: the merchant moves
     python -m local_stack.regions.homes failback REGION             # every merchant preferring REGION
                                                                      # goes back to it
@@ -23,6 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("show")
+    init = commands.add_parser("init")
+    init.add_argument("merchant_id")
+    init.add_argument("region")
     move = commands.add_parser("move")
     move.add_argument("merchant_id")
     move.add_argument("region")
@@ -30,6 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     failback.add_argument("region")
     args = parser.parse_args(argv)
     control = services().regions
+    if args.command == "init":
+        first = control.home(args.merchant_id, args.region)
+        print(json.dumps({"merchant_id": first.merchant_id, "home": first.home_region, "epoch": first.epoch}))
+        return
     if args.command == "show":
         for ownership in OwnershipItems().all():
             print(
