@@ -18,6 +18,7 @@ from contact_center.services.errors import ConcurrentUpdateError, NotFoundError
 from contact_center.services.routing.commands import (
     DeadlineExceededError,
     InvalidRoutingRequestError,
+    ListPendingOffers,
     execute,
     parse_routing_command,
 )
@@ -41,7 +42,14 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if not isinstance(now_ms, int) or isinstance(now_ms, bool):
         now_ms = container.clock()
     try:
-        return execute(container.routing, command, now_ms)
+        result = execute(container.routing, command, now_ms)
+        if (
+            isinstance(command, ListPendingOffers)
+            and container.settings.region
+            and not event.get("forwarded")
+        ):
+            result = _with_other_regions_offers(event, result)
+        return result
     except DeadlineExceededError as exc:
         return _error("deadline_exceeded", str(exc), retryable=True)
     except NotFoundError as exc:
@@ -67,3 +75,20 @@ def _to_home_region(event: Any, refused: NotHomeRegionError) -> dict[str, Any]:
     except Exception:
         log.exception("routing in home region %s failed", refused.home_region)
         return _error("home_unreachable", str(refused), retryable=True)
+
+
+def _with_other_regions_offers(event: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """An edge task's pending offers, from every region: each region answers for the merchants it
+    decides (its replica of the others' contacts may be stale), so the others are asked too."""
+    container = services()
+    offers = list(result.get("offers", []))
+    for region, _ in container.settings.region_endpoints:
+        if region == container.settings.region:
+            continue
+        try:
+            answer = container.home_region.invoke(region, {**event, "forwarded": True})
+        except Exception:
+            log.warning("pending offers of region %s unavailable", region)
+            continue
+        offers.extend(answer.get("offers", []))
+    return {**result, "offers": offers}

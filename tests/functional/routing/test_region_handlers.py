@@ -77,3 +77,18 @@ def test_the_seat_stream_acts_only_on_changes_its_own_region_wrote_as_home(
         records.append(record)
     assert agent_events({"Records": records}, None) == {"batchItemFailures": []}
     assert offered == ["a2"]
+
+
+def test_an_edge_tasks_poll_gathers_the_offers_of_every_region(west: tuple[World, RecordingInvoker]) -> None:
+    _, invoker = west
+    invoker.invoke = lambda region, event: (  # type: ignore[method-assign]
+        invoker.sent.append((region, dict(event))) or {"offers": [{"contact_id": "from-east"}]}
+    )
+    bootstrap.services().settings = bootstrap.Settings(
+        sip_domain=DOMAIN, region="west", region_endpoints=(("east", ""), ("west", ""))
+    )
+    answer = invoke({"action": "pending_offers", "edge_task_id": "edge-1"})
+    assert answer == {"offers": [{"contact_id": "from-east"}]}
+    assert invoker.sent == [
+        ("east", {"action": "pending_offers", "edge_task_id": "edge-1", "forwarded": True})
+    ]

@@ -197,6 +197,7 @@ class Container:
             RegistrationRepository(),
             JsonLogEventSink(),
             policy,
+            self.fence.owns if self.fence is not None else None,
         )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from contact_center.domain.agent_state import AgentState
 from contact_center.domain.contact import HangupCause
+from contact_center.services.routing import RoutingPolicy, RoutingService
 from contact_center.services.routing.decisions import OfferOutcome
-from tests.support.routing_centre import EDGE, NOW, FakeCentre
+from tests.support.routing_centre import DOMAIN, EDGE, NOW, FakeCentre
 
 
 def test_every_contact_of_a_lost_regions_edge_ends_with_a_record_and_frees_its_agent(
@@ -60,3 +61,25 @@ def test_agents_on_contacts_this_region_has_are_left_alone(centre: FakeCentre) -
     centre.service.offer_result("talking", "a1", OfferOutcome.ANSWERED, NOW + 1000)
     assert centre.service.release_orphaned_agents("m1", NOW + 5000) == []
     assert centre.agent("a1").state is AgentState.ON_CONTACT
+
+
+def test_an_edge_is_given_only_the_offers_of_merchants_this_region_decides() -> None:
+    decided = {"m1": False}
+    centre = FakeCentre()
+    ports = centre.ports
+    centre.service = RoutingService(
+        ports.catalog,
+        ports.seats,
+        ports.contacts,
+        ports.registrations,
+        ports.events,
+        RoutingPolicy(sip_domain=DOMAIN),
+        decides=lambda merchant: decided[merchant],
+    )
+    centre.queue(max_wait=600)
+    centre.number()
+    centre.seat("a1")
+    centre.call("c1")  # offered to a1 at once
+    assert centre.service.pending_offers(EDGE, NOW + 1000) == []
+    decided["m1"] = True
+    assert [offer.contact_id for offer in centre.service.pending_offers(EDGE, NOW + 1000)] == ["c1"]

@@ -40,7 +40,10 @@ class HomeRegionInvoker:
                 # in time is failing over anyway.
                 config = Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1})
                 client = botocore.session.get_session().create_client(
-                    "lambda", region_name=region, endpoint_url=self._endpoints.get(region), config=config
+                    "lambda",
+                    region_name=region,
+                    endpoint_url=self._endpoints.get(region) or None,
+                    config=config,
                 )
                 self._clients[region] = client
             return client

@@ -102,6 +102,14 @@ class Fleet:
         """
         connects: list[Connect] = []
         for contact in self._ctx.contacts.owned_by_edge(edge_task_id, ContactState.OFFERED.value):
+            # Another region's merchant: this replica's copy may be stale (an offer its home has
+            # since taken back); only the home answers for it (the routing function asks it).
+            if (
+                self._ctx.decides is not None
+                and contact.merchant_id
+                and not self._ctx.decides(contact.merchant_id)
+            ):
+                continue
             connect = self._placement.connect_for(contact, now_ms)
             if connect is not None:
                 connects.append(connect)

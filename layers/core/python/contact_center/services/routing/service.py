@@ -4,7 +4,7 @@ docstring for the map and for the invariants)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from contact_center.domain.contact import Channel, HangupCause, HangupSide
 
@@ -30,8 +30,11 @@ class RoutingService:
         registrations: Registrations,
         events: EventSink,
         policy: RoutingPolicy | None = None,
+        decides: Callable[[str], bool] | None = None,
     ) -> None:
-        context = RoutingContext(catalog, seats, contacts, registrations, events, policy or RoutingPolicy())
+        context = RoutingContext(
+            catalog, seats, contacts, registrations, events, policy or RoutingPolicy(), decides
+        )
         self._offers = Offers(context)
         self._placement = Placement(context, self._offers)
         self._arrivals = Arrivals(context, self._placement)
