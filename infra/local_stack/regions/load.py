@@ -47,7 +47,6 @@ class Call:
     queued: bool = False
     done: bool = False
     last_action: str = "new_contact"
-    rung: set[str] = field(default_factory=set)  # seats already rung for this call
     talk_ended_at: float | None = None
 
 
@@ -191,12 +190,6 @@ class World:
         arrived = threading.Event()
 
         def deliver(offer: dict[str, Any]) -> None:
-            # As the edge task: an offer already rung for this call is a stale read of a replica
-            # (the poll reads this region's copy), not a new offer.
-            if str(offer.get("seat_id")) in call.rung:
-                with self.lock:
-                    self.waiting[call.contact_id] = deliver
-                return
             offered.append(offer)
             arrived.set()
 
@@ -220,7 +213,6 @@ class World:
         flow = str(targets[0].get("flow_owner") or "")
         agent_region = flow.split("-")[1] if flow.count("-") >= 2 else call.entry
         call.seat, call.agent_region = seat, agent_region
-        call.rung.add(seat)
         if not self.phones.ring(seat, call):
             outcome = "busy"
         elif not self.alive[agent_region]:

@@ -81,9 +81,12 @@ def test_the_seat_stream_acts_only_on_changes_its_own_region_wrote_as_home(
 
 def test_an_edge_tasks_poll_gathers_the_offers_of_every_region(west: tuple[World, RecordingInvoker]) -> None:
     _, invoker = west
-    invoker.invoke = lambda region, event: (  # type: ignore[method-assign]
-        invoker.sent.append((region, dict(event))) or {"offers": [{"contact_id": "from-east"}]}
-    )
+
+    def east_answers(region: str, event: Mapping[str, Any]) -> dict[str, Any]:
+        invoker.sent.append((region, dict(event)))
+        return {"offers": [{"contact_id": "from-east"}]}
+
+    invoker.invoke = east_answers  # type: ignore[method-assign]
     bootstrap.services().settings = bootstrap.Settings(
         sip_domain=DOMAIN, region="west", region_endpoints=(("east", ""), ("west", ""))
     )
