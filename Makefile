@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-topology topology lint typecheck contracts bench-register bench-calls synth clean
+.PHONY: setup run test test-topology topology drill lint typecheck contracts bench-register bench-calls synth clean
 
 setup: $(STAMP) node_modules/.installed system
 
@@ -53,6 +53,11 @@ test-topology: setup
 # The same topology by hand (root): stays up until Ctrl-C, then removes everything it made.
 topology: setup
 	$(PY) -m local_stack.topology up $(ARGS)
+
+# Two regions under load; one is killed outright, comes back, and its merchants move home (a few
+# minutes). `make test` runs the short version (tests/regions/test_drill.py).
+drill: setup
+	PYTHONPATH=infra $(PY) -m local_stack.regions.drill $(ARGS)
 
 synth: setup
 	$(PY) infra/app.py

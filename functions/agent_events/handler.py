@@ -21,7 +21,12 @@ log.setLevel(logging.INFO)
 def handler(event: Any, context: Any) -> dict[str, Any]:
     container = services(Component.AGENT_EVENTS)
     failures: list[dict[str, str]] = []
+    region = container.settings.region
     for change in available_seats_in(event):
+        # Two regions: each acts only on the seat changes its own region wrote as the merchant's
+        # home (the stamp), never on those replicated from the other region.
+        if region is not None and change.home_region != region:
+            continue
         try:
             container.routing.agent_available(change.merchant_id, change.seat_id, container.clock())
         except Exception:

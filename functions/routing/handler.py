@@ -14,10 +14,12 @@ from typing import Any
 from contact_center.bootstrap import services
 from contact_center.contracts.settings import Component
 from contact_center.domain.errors import DomainError
+from contact_center.domain.ownership import NotHomeRegionError
 from contact_center.services.errors import ConcurrentUpdateError, NotFoundError
 from contact_center.services.routing.commands import (
     DeadlineExceededError,
     InvalidRoutingRequestError,
+    ListPendingOffers,
     execute,
     parse_routing_command,
 )
@@ -41,15 +43,53 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if not isinstance(now_ms, int) or isinstance(now_ms, bool):
         now_ms = container.clock()
     try:
-        return execute(container.routing, command, now_ms)
+        result = execute(container.routing, command, now_ms)
+        if (
+            isinstance(command, ListPendingOffers)
+            and container.settings.region
+            and not event.get("forwarded")
+        ):
+            result = _with_other_regions_offers(event, result)
+        return result
     except DeadlineExceededError as exc:
         return _error("deadline_exceeded", str(exc), retryable=True)
     except NotFoundError as exc:
         return _error("not_found", str(exc))
     except ConcurrentUpdateError as exc:
         return _error("conflict", str(exc), retryable=True)
+    except NotHomeRegionError as exc:
+        return _to_home_region(event, exc)
     except DomainError as exc:
         return _error("illegal_state", str(exc))
     except Exception:
         log.exception("routing %s failed", type(command).__name__)
         return _error("internal", "routing failed; the contact is unchanged or safe to retry", retryable=True)
+
+
+def _to_home_region(event: Any, refused: NotHomeRegionError) -> dict[str, Any]:
+    """The merchant is decided in another region: ask it (once; a home that refuses in turn is
+    handing over, and the edge retries)."""
+    if event.get("forwarded") or not refused.home_region:
+        return _error("not_home", str(refused), retryable=True)
+    try:
+        return services().home_region.invoke(refused.home_region, {**event, "forwarded": True})
+    except Exception:
+        log.exception("routing in home region %s failed", refused.home_region)
+        return _error("home_unreachable", str(refused), retryable=True)
+
+
+def _with_other_regions_offers(event: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """An edge task's pending offers, from every region: each region answers for the merchants it
+    decides (its replica of the others' contacts may be stale), so the others are asked too."""
+    container = services()
+    offers = list(result.get("offers", []))
+    for region, _ in container.settings.region_endpoints:
+        if region == container.settings.region:
+            continue
+        try:
+            answer = container.home_region.invoke(region, {**event, "forwarded": True})
+        except Exception:
+            log.warning("pending offers of region %s unavailable", region)
+            continue
+        offers.extend(answer.get("offers", []))
+    return {**result, "offers": offers}

@@ -9,13 +9,19 @@ same contract over these and over the DynamoDB adapters, so they cannot drift ap
 
 One ``RoutingTable`` holds the state; each port is a view of it, and every method runs under one
 lock, as a DynamoDB transaction is atomic.
+
+A port given a ``region`` writes as the adapters given a ``RegionFence`` do: a seat's or a merchant's
+contact's change is made only while the merchant's ownership (``RoutingTable.ownerships``) has that
+region as home and is active, else ``NotHomeRegionError`` and nothing changes. ``FakeOwnerships`` is
+the ownership store over the same table.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -23,6 +29,7 @@ from contact_center.domain.acd import AgentCandidate
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
 from contact_center.domain.contact import ContactSnapshot, ContactState
 from contact_center.domain.events import DomainEvent
+from contact_center.domain.ownership import NotHomeRegionError, Ownership, StaleEpochError
 from contact_center.domain.queueing import QueueConfig, queue_sort_key
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 from contact_center.services.errors import AlreadyExistsError, ConcurrentUpdateError, NotFoundError
@@ -63,7 +70,19 @@ class RoutingTable:
     bindings: dict[str, dict[str, _Binding]] = field(default_factory=dict)
     # Each read of the availability index: (queue id, seats it returned), for cost assertions.
     availability_reads: list[tuple[str, int]] = field(default_factory=list)
+    ownerships: dict[str, Ownership] = field(default_factory=dict)
+    clock: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def require_home(self, region: str | None, merchant_id: str | None) -> None:
+        """The fence of an owned write (no region: one region, nothing to check)."""
+        if region is None or not merchant_id:
+            return
+        ownership = self.ownerships.get(merchant_id)
+        if ownership is None:
+            raise NotHomeRegionError(merchant_id, region, "", 0)
+        if not ownership.decides_in(region, self.clock()):
+            raise NotHomeRegionError(merchant_id, region, ownership.home_region, ownership.epoch)
 
     def count(self, queue_id: str, day: str, counter: str) -> None:
         self.counters.setdefault((queue_id, day), Counter())[counter] += 1
@@ -168,9 +187,31 @@ class FakeRoutingCatalog:
                 self._table.queues[(merchant_id, queue_id)] = replace(queue, round_robin_cursor=seat_id)
 
 
-class FakeAgentSeats:
+class FakeOwnerships:
     def __init__(self, table: RoutingTable) -> None:
         self._table = table
+
+    def get(self, merchant_id: str) -> Ownership | None:
+        return self._table.ownerships.get(merchant_id)
+
+    def all(self) -> list[Ownership]:
+        with self._table.lock:
+            return sorted(self._table.ownerships.values(), key=lambda o: o.merchant_id)
+
+    def move(self, current: Ownership | None, moved: Ownership, now_ms: int) -> None:
+        with self._table.lock:
+            stored = self._table.ownerships.get(moved.merchant_id)
+            if (stored.epoch if stored else None) != (current.epoch if current else None):
+                raise StaleEpochError(
+                    moved.merchant_id, current.epoch if current else 0, stored.epoch if stored else 0
+                )
+            self._table.ownerships[moved.merchant_id] = moved
+
+
+class FakeAgentSeats:
+    def __init__(self, table: RoutingTable, region: str | None = None) -> None:
+        self._table = table
+        self._region = region
 
     def add(
         self,
@@ -227,6 +268,7 @@ class FakeAgentSeats:
 
     def save_state(self, merchant_id: str, seat_id: str, expected_version: int, agent: AgentSnapshot) -> None:
         with self._table.lock:
+            self._table.require_home(self._region, merchant_id)
             seat = self._table.seats.get((merchant_id, seat_id))
             # As the table: a missing seat fails the version condition like a moved one.
             if seat is None or seat.agent.version != expected_version:
@@ -235,12 +277,14 @@ class FakeAgentSeats:
 
 
 class FakeLiveContacts:
-    def __init__(self, table: RoutingTable) -> None:
+    def __init__(self, table: RoutingTable, region: str | None = None) -> None:
         self._table = table
+        self._region = region
 
     def create(self, contact: LiveContact) -> None:
         table = self._table
         with table.lock:
+            table.require_home(self._region, contact.merchant_id)
             if contact.contact_id in table.contacts:
                 raise AlreadyExistsError("contact", contact.contact_id)
             queued = _in_queue_index(contact)
@@ -270,6 +314,7 @@ class FakeLiveContacts:
     def offer(self, contact: LiveContact, seat: AgentSeat, reserved: AgentSnapshot, now_ms: int) -> None:
         table = self._table
         with table.lock:
+            table.require_home(self._region, seat.merchant_id)
             stored_seat = table.seats.get((seat.merchant_id, seat.seat_id))
             stored = table.contacts.get(contact.contact_id)
             if (
@@ -299,6 +344,7 @@ class FakeLiveContacts:
     def save(self, expected_version: int, contact: LiveContact, count_offered: bool = False) -> None:
         table = self._table
         with table.lock:
+            table.require_home(self._region, contact.merchant_id)
             stored = table.contacts.get(contact.contact_id)
             if stored is None or stored.version != expected_version:
                 raise ConcurrentUpdateError("contact", contact.contact_id)
@@ -319,6 +365,7 @@ class FakeLiveContacts:
     ) -> None:
         table = self._table
         with table.lock:
+            table.require_home(self._region, seat.merchant_id)
             stored = table.contacts.get(contact.contact_id)
             stored_seat = table.seats.get((seat.merchant_id, seat.seat_id))
             if stored is None or stored.version != expected_version:
@@ -343,6 +390,7 @@ class FakeLiveContacts:
     ) -> None:
         table = self._table
         with table.lock:
+            table.require_home(self._region, contact.merchant_id)
             stored = table.contacts.get(contact.contact_id)
             contact_holds = stored is not None and stored.version == contact.version
             stored_seat = table.seats.get((seat.merchant_id, seat.seat_id)) if seat is not None else None
@@ -413,9 +461,12 @@ class FakeRoutingPorts:
     contacts: FakeLiveContacts = field(init=False)
     registrations: FakeRegistrations = field(init=False)
     events: RecordingEvents = field(default_factory=RecordingEvents)
+    region: str | None = None  # the region these ports write as (None: one region, no fence)
+    ownerships: FakeOwnerships = field(init=False)
 
     def __post_init__(self) -> None:
         self.catalog = FakeRoutingCatalog(self.table)
-        self.seats = FakeAgentSeats(self.table)
-        self.contacts = FakeLiveContacts(self.table)
+        self.seats = FakeAgentSeats(self.table, self.region)
+        self.contacts = FakeLiveContacts(self.table, self.region)
         self.registrations = FakeRegistrations(self.table)
+        self.ownerships = FakeOwnerships(self.table)

@@ -10,6 +10,7 @@ from contact_center.data import keys
 from contact_center.data.availability import available_for_queue
 from contact_center.data.bindings import BindingItems, new_binding
 from contact_center.data.catalog import NumberItems, QueueItems, TrunkItems
+from contact_center.data.contact_seats import ContactSeatItems
 from contact_center.data.contacts import ContactItems, utc_day
 from contact_center.data.merchants import ApiKeyItems, MerchantItems, new_api_key, new_merchant
 from contact_center.data.models import (
@@ -241,7 +242,7 @@ def test_bindings_filter_expired_contacts() -> None:
 
 
 def _queued_contact(cid: str, priority: int, at: int) -> None:
-    repo = ContactItems()
+    repo = ContactSeatItems()
     repo.create(ContactItem(contact_id=cid, state="initiated", created_at=at, version=1))
     repo.enqueue(cid, 1, "q1", priority, at)
 
@@ -263,7 +264,7 @@ def test_offer_reserves_one_seat_for_one_contact_only() -> None:
     go_available("s1", NOW_MS)
     _queued_contact("c1", 5, NOW_MS)
     _queued_contact("c2", 5, NOW_MS + 1)
-    repo = ContactItems()
+    repo = ContactSeatItems()
     seat = SeatItems().get("m1", "s1")
     reserved = SeatState("reserved", int(seat.version) + 1, NOW_MS, contact_id="c1")
     repo.offer(repo.get("c1"), seat, reserved, NOW_MS)
@@ -283,7 +284,7 @@ def test_offer_reserves_one_seat_for_one_contact_only() -> None:
 
 def test_ending_a_contact_writes_one_record_and_counts_it() -> None:
     _queued_contact("c1", 5, NOW_MS)
-    repo = ContactItems()
+    repo = ContactSeatItems()
     live = repo.get("c1")
     record = RecordItem(
         contact_id="c1",
@@ -305,7 +306,7 @@ def test_ending_a_contact_writes_one_record_and_counts_it() -> None:
 
 
 def test_queue_counters_are_sharded_and_summed_by_the_reader() -> None:
-    repo = ContactItems()
+    repo = ContactSeatItems()
     for index in range(24):
         repo.create(
             ContactItem(

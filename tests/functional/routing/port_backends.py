@@ -7,6 +7,7 @@ queue's counters and a stored dialog).
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from contact_center.data.bindings import BindingItems, new_binding
@@ -14,12 +15,14 @@ from contact_center.data.catalog import ROUTING_CACHE, NumberItems, QueueItems
 from contact_center.data.contacts import ContactItems
 from contact_center.data.merchants import MerchantItems, new_api_key, new_merchant
 from contact_center.data.models import NumberItem, QueueItem
+from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.repositories.catalog import RoutingCatalogRepository
 from contact_center.data.repositories.contacts import LiveContactRepository
 from contact_center.data.repositories.seats import AgentSeatRepository
 from contact_center.data.repositories.sessions import RegistrationRepository
 from contact_center.data.seats import SeatItems, new_seat, new_sip_user
 from contact_center.data.sessions import DialogItems
+from contact_center.domain.ownership import Ownership
 from contact_center.domain.queueing import QueueConfig
 from contact_center.services.routing.ports import (
     AgentSeats,
@@ -29,7 +32,7 @@ from contact_center.services.routing.ports import (
     Registrations,
     RoutingCatalog,
 )
-from tests.support.routing_fakes import FakeRoutingPorts
+from tests.support.routing_fakes import FakeAgentSeats, FakeLiveContacts, FakeOwnerships, FakeRoutingPorts
 
 COUNTERS = ("offered", "answered", "abandoned", "timed_out")
 
@@ -60,6 +63,18 @@ class RoutingBackend(Protocol):
         """The contact id a stored dialog belongs to; None when there is none."""
         ...
 
+    @property
+    def ownerships(self) -> OwnershipStore: ...
+    def in_region(self, region: str, cache_ms: int = 0) -> tuple[AgentSeats, LiveContacts]:
+        """The seat and contact ports as ``region`` writes them (fenced by the merchant's ownership);
+        ``cache_ms``: how long the adapters may keep an ownership they read."""
+        ...
+
+
+class OwnershipStore(Protocol):
+    def get(self, merchant_id: str) -> Ownership | None: ...
+    def move(self, current: Ownership | None, moved: Ownership, now_ms: int) -> None: ...
+
 
 class FakeBackend:
     def __init__(self) -> None:
@@ -68,6 +83,12 @@ class FakeBackend:
         self.seats = self._ports.seats
         self.contacts = self._ports.contacts
         self.registrations = self._ports.registrations
+        self.ownerships = FakeOwnerships(self._ports.table)
+
+    def in_region(self, region: str, cache_ms: int = 0) -> tuple[AgentSeats, LiveContacts]:
+        # The fakes read the ownership under their lock at each write: no cache to model.
+        table = self._ports.table
+        return FakeAgentSeats(table, region), FakeLiveContacts(table, region)
 
     def given_number(self, route: NumberRoute) -> None:
         self._ports.catalog.add_number(route)
@@ -103,7 +124,12 @@ class DynamoBackend:
         self.seats = AgentSeatRepository()
         self.contacts = LiveContactRepository()
         self.registrations = RegistrationRepository()
+        self.ownerships = OwnershipItems()
         self._merchants: set[str] = set()
+
+    def in_region(self, region: str, cache_ms: int = 0) -> tuple[AgentSeats, LiveContacts]:
+        fence = RegionFence(region, OwnershipItems(), lambda: time.time_ns() // 1_000_000, cache_ms)
+        return AgentSeatRepository(fence), LiveContactRepository(fence)
 
     def given_number(self, route: NumberRoute) -> None:
         NumberItems().create(

@@ -7,6 +7,10 @@ The settings are the contracts' (``contact_center.contracts.settings``): a funct
 naming what is missing rather than guess a digest realm or run without an admin. In AWS the admin
 key's hash is in Secrets Manager; its ARN is in the environment and the value is read once, when the
 services are first built, and kept for the life of the environment.
+
+Two regions: ``SWITCHBOARD_REGION`` set, every owned write is fenced on the merchant's ownership
+(``data.ownership``) and a request for a merchant homed elsewhere is sent to the routing function of
+its home; unset, one region and no fence (the contracts' ``REGION`` settings say the rest).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from contact_center.aws.home_region import HomeRegionInvoker
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
+from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.repositories.catalog import (
     NumberRepository,
     QueueRepository,
@@ -39,6 +45,7 @@ from contact_center.services.merchants import MerchantService
 from contact_center.services.numbers import NumberService
 from contact_center.services.ports import Clock
 from contact_center.services.queues import QueueService
+from contact_center.services.regions import RegionControl
 from contact_center.services.routing import RoutingPolicy, RoutingService
 from contact_center.services.seats import SeatService
 from contact_center.services.stats import QueueStatsService
@@ -73,6 +80,11 @@ class Settings:
         if not self.sip_registrar:
             object.__setattr__(self, "sip_registrar", self.sip_domain)
 
+    region: str | None = None
+    routing_function: str = "routing"
+    region_endpoints: tuple[tuple[str, str], ...] = ()
+    handoff_ms: int = 3_000  # a moved home waits this long before deciding (above the replication lag)
+
     @classmethod
     def from_env(
         cls,
@@ -99,7 +111,16 @@ class Settings:
             admin_key_sha256=admin_hash,
             busy_policy=loaded.busy_policy,
             record_retention_days=loaded.record_retention_days,
+            region=env.get(contract.REGION.name) or None,
+            routing_function=env.get(contract.HOME_ROUTING_FUNCTION.name) or "routing",
+            region_endpoints=_pairs(env.get(contract.REGION_ENDPOINTS.name, "")),
+            handoff_ms=int(env.get(contract.HANDOFF_MS.name) or 3_000),
         )
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
+    return tuple((name.strip(), value.strip()) for name, value in pairs)
 
 
 class Container:
@@ -122,8 +143,24 @@ class Container:
         return QueueRepository()
 
     @cached_property
+    def fence(self) -> RegionFence | None:
+        """The ownership check of this region's owned writes; None with one region."""
+        region = self.settings.region
+        return RegionFence(region, OwnershipItems(), self.clock) if region else None
+
+    @cached_property
+    def regions(self) -> RegionControl:
+        return RegionControl(
+            self.settings.region or "", OwnershipItems(), self.clock, self.settings.handoff_ms
+        )
+
+    @cached_property
+    def home_region(self) -> HomeRegionInvoker:
+        return HomeRegionInvoker(self.settings.routing_function, dict(self.settings.region_endpoints))
+
+    @cached_property
     def _seats(self) -> SeatRepository:
-        return SeatRepository()
+        return SeatRepository(self.fence)
 
     @cached_property
     def auth(self) -> Authenticator:
@@ -181,11 +218,12 @@ class Container:
         )
         return RoutingService(
             RoutingCatalogRepository(),
-            AgentSeatRepository(),
-            LiveContactRepository(self.settings.record_retention_days),
+            AgentSeatRepository(self.fence),
+            LiveContactRepository(self.fence, self.settings.record_retention_days),
             RegistrationRepository(),
             JsonLogEventSink(),
             policy,
+            self.fence.owns if self.fence is not None else None,
         )
 
 

@@ -92,6 +92,19 @@ COMPONENT = Setting(
 SIP_DOMAIN = Setting("SIP_DOMAIN", "the registrar's domain and digest realm: seats are sip:<user>@<domain>")
 PRIMARY_REGION = Setting("SWITCHBOARD_PRIMARY_REGION", "the region that is home to merchants by default")
 REGIONS = Setting("SWITCHBOARD_REGIONS", "every deployed region, comma-separated, the primary first")
+REGION = Setting(
+    "SWITCHBOARD_REGION",
+    "the region this process decides in; set (two regions), every owned write is fenced on ownership",
+)
+HOME_ROUTING_FUNCTION = Setting(
+    "SWITCHBOARD_ROUTING_FUNCTION", "the routing function a request for a merchant homed elsewhere is sent to"
+)
+REGION_ENDPOINTS = Setting(
+    "SWITCHBOARD_REGION_ENDPOINTS", "local only: region=Lambda endpoint pairs, comma-separated"
+)
+HANDOFF_MS = Setting(
+    "SWITCHBOARD_HANDOFF_MS", "how long a moved home waits before deciding (ms, default 3000)"
+)
 
 # Functions.
 SIP_REGISTRAR = Setting("SIP_REGISTRAR", "where softphones register (host[:port]), shown with each seat")

@@ -11,7 +11,14 @@ def merchant_pk(merchant_id: str) -> str:
     return f"MERCHANT#{merchant_id}"
 
 
+def merchant_id_of(pk: str) -> str:
+    return pk.removeprefix("MERCHANT#")
+
+
 MERCHANT_SK = "MERCHANT"
+# The merchant's home region and epoch: an item of its own, apart from the profile, because global
+# tables resolve conflicts per item and a profile edit in another region must never undo a move.
+OWNERSHIP_SK = "OWNERSHIP"
 MERCHANTS_INDEX_PK = "MERCHANTS"
 
 
@@ -105,6 +112,10 @@ BINDING_SK_PREFIX = "BINDING#"
 
 def flow_index_pk(edge_task_id: str) -> str:
     return f"FLOW#{edge_task_id}"
+
+
+def contact_id_of(pk: str) -> str:
+    return pk.removeprefix("CONTACT#")
 
 
 def contact_pk(contact_id: str) -> str:

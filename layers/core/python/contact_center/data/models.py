@@ -95,6 +95,18 @@ class MerchantItem(TableItem):
     version = NumberAttribute(default=1)
 
 
+class OwnershipItem(TableItem):
+    """Which region decides for a merchant (``domain.ownership``); every owned write checks it."""
+
+    ENTITY = "ownership"
+    merchant_id = UnicodeAttribute()
+    home_region = UnicodeAttribute()
+    epoch = NumberAttribute()
+    active_from = NumberAttribute(default=0)  # epoch ms: the new home decides from then on
+    preferred_region = UnicodeAttribute(null=True)  # where a failback moves the home
+    updated_at = NumberAttribute()
+
+
 class ApiKeyItem(TableItem):
     ENTITY = "api_key"
     key_id = UnicodeAttribute()
@@ -237,6 +249,10 @@ class ContactItem(TableItem):
     # Earlier legs of the contact (queues left, agents that missed it), carried into the record.
     segments = ListAttribute[Any](default=list)
     created_at = NumberAttribute()
+    # The region and epoch of its merchant's ownership when it was last written (stream consumers
+    # act only on what their own region wrote as home).
+    home_region = UnicodeAttribute(null=True)
+    epoch = NumberAttribute(null=True)
     version = NumberAttribute(default=1)
 
 
@@ -317,6 +333,7 @@ class IdempotencyItem(TableItem):
 ALL_MODELS: tuple[type[TableItem], ...] = (
     TableItem,
     MerchantItem,
+    OwnershipItem,
     ApiKeyItem,
     SeatItem,
     SeatQueueItem,

@@ -12,6 +12,7 @@ from contact_center.data import availability, keys
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.mappers.common import optional_int
 from contact_center.data.models import MerchantItem, SeatItem, SipUserItem
+from contact_center.data.ownership import RegionFence, stamp
 from contact_center.data.pagination import Page, decode_token, encode_token
 from contact_center.data.seat_state import SeatState
 from contact_center.data.transactions import (
@@ -115,6 +116,10 @@ def _merchant_ref(merchant_id: str) -> MerchantItem:
 
 
 class SeatItems:
+    def __init__(self, fence: RegionFence | None = None) -> None:
+        # None: one region, no ownership to check (tests of one region, a single-region deploy).
+        self._fence = fence
+
     def create(self, seat: SeatItem, sip_user: SipUserItem) -> None:
         """Take one licence, create the seat and its SIP user: all three or none."""
         merchant = _merchant_ref(seat.merchant_id)
@@ -279,7 +284,7 @@ class SeatItems:
         """Write a state change computed from the snapshot at ``expected_version``."""
         seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
         moved = ConcurrentUpdateError("seat", seat_id, f"expected version {expected_version}")
-        if new.state != AgentState.AVAILABLE.value:
+        if new.state != AgentState.AVAILABLE.value and self._fence is None:
             try:
                 # Invariant: state changes are serialised per seat; a writer that read an older version
                 # loses. Written alone only while the seat has no availability entries to drop.
@@ -292,20 +297,26 @@ class SeatItems:
             except UpdateError as exc:
                 if not is_condition_failure(exc):
                     raise
-        # Into or out of AVAILABLE: the entries follow the profile at the version written over.
+        # Into or out of AVAILABLE, or fenced: the entries follow the profile at the version written
+        # over, and the merchant's ownership is checked in the same transaction.
         try:
             current = self.get(merchant_id, seat_id)
         except NotFoundError as exc:
             raise moved from exc
         if int(current.version) != expected_version:
             raise moved
+        fence = self._fence
         try:
             with transaction() as tx:
+                stamped: list[Any] = []
+                if fence is not None:
+                    # Invariant: only the merchant's home region, at its epoch, changes its agents.
+                    stamped = stamp(SeatItem, fence.stage(tx, merchant_id))
                 # Invariant: state changes are serialised per seat; a writer that read an older version
                 # loses — and with it the availability entries computed from that version's profile.
                 tx.update(
                     seat,
-                    actions=state_update_actions(merchant_id, seat_id, new),
+                    actions=[*state_update_actions(merchant_id, seat_id, new), *stamped],
                     condition=SeatItem.version == expected_version,
                 )
                 availability.stage(
@@ -316,6 +327,8 @@ class SeatItems:
                     availability.entries(current, new),
                 )
         except TransactWriteError as exc:
+            if fence is not None:
+                fence.check_failed(tx, exc, merchant_id)
             if failed_keys(tx, exc, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
                 raise moved from exc
             raise

@@ -104,6 +104,7 @@ def contact_ref(contact: LiveContact) -> ContactItem:
         pk=keys.contact_pk(contact.contact_id),
         sk=keys.CONTACT_SK,
         contact_id=contact.contact_id,
+        merchant_id=contact.merchant_id,
         owning_edge=contact.edge_task_id,
         version=contact.version,
     )

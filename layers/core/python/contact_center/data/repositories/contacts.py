@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from contact_center.data.contact_seats import ContactSeatItems
 from contact_center.data.contacts import ContactItems, SeatChange
 from contact_center.data.mappers.contacts import (
     contact_fields,
@@ -16,6 +17,7 @@ from contact_center.data.mappers.contacts import (
     record_item,
 )
 from contact_center.data.mappers.seats import agent_seat_ref, seat_from_state, seat_state_from_snapshot
+from contact_center.data.ownership import RegionFence
 from contact_center.data.sessions import DialogItems
 from contact_center.domain.agent_state import AgentSnapshot
 from contact_center.services.errors import NotFoundError
@@ -33,8 +35,8 @@ def _seat_change(seat: SeatTransition) -> SeatChange:
 
 
 class LiveContactRepository:
-    def __init__(self, record_retention_days: int | None = None) -> None:
-        self._items = ContactItems()
+    def __init__(self, fence: RegionFence | None = None, record_retention_days: int | None = None) -> None:
+        self._items = ContactSeatItems(fence)
         self._dialogs = DialogItems()
         self._retention_days = record_retention_days
 
@@ -57,7 +59,9 @@ class LiveContactRepository:
 
     def save(self, expected_version: int, contact: LiveContact, count_offered: bool = False) -> None:
         counted_at = contact.snapshot.enqueued_at_ms if count_offered else None
-        self._items.update(contact.contact_id, expected_version, contact_fields(contact), counted_at)
+        self._items.update(
+            contact.contact_id, expected_version, contact_fields(contact), counted_at, contact.merchant_id
+        )
 
     def connect(
         self,

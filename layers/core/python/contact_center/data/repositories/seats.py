@@ -10,6 +10,7 @@ from contact_center.data.mappers.seats import (
     seat_from_item,
     seat_state_from_snapshot,
 )
+from contact_center.data.ownership import RegionFence
 from contact_center.data.repositories.paging import mapped_page
 from contact_center.data.seats import SeatItems, SipUserItems, new_seat, new_sip_user
 from contact_center.domain.agent_state import AgentSnapshot
@@ -18,8 +19,8 @@ from contact_center.services.routing.ports import AgentSeat
 
 
 class SeatRepository:
-    def __init__(self) -> None:
-        self._items = SeatItems()
+    def __init__(self, fence: RegionFence | None = None) -> None:
+        self._items = SeatItems(fence)
         self._sip_users = SipUserItems()
 
     def create(self, seat: records.Seat, sip_user: records.SipUser) -> None:
@@ -81,8 +82,8 @@ class SeatRepository:
 
 
 class AgentSeatRepository:
-    def __init__(self) -> None:
-        self._items = SeatItems()
+    def __init__(self, fence: RegionFence | None = None) -> None:
+        self._items = SeatItems(fence)
 
     def get(self, merchant_id: str, seat_id: str) -> AgentSeat:
         return agent_seat_from_item(self._items.get(merchant_id, seat_id))

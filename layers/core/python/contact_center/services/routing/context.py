@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from contact_center.domain.agent_state import AgentSnapshot
 from contact_center.domain.events import ContactStateChanged
 
@@ -32,8 +34,11 @@ class RoutingContext:
         registrations: Registrations,
         events: EventSink,
         policy: RoutingPolicy,
+        decides: Callable[[str], bool] | None = None,
     ) -> None:
         self.catalog = catalog
+        # Two regions: whether this region decides for a merchant now (None: one region, always).
+        self.decides = decides
         self.seats = seats
         self.contacts = contacts
         self.registrations = registrations

@@ -18,6 +18,7 @@ class SeatBecameAvailable:
     merchant_id: str
     seat_id: str
     sequence_number: str
+    home_region: str | None = None  # the region that wrote the change as the merchant's home
 
 
 def _string(image: Mapping[str, Any], name: str) -> str | None:
@@ -56,6 +57,6 @@ def available_seats_in(event: Any) -> Iterator[SeatBecameAvailable]:
         merchant_id, seat_id = _string(new, "merchant_id"), _string(new, "seat_id")
         if merchant_id and seat_id:
             latest[(merchant_id, seat_id)] = SeatBecameAvailable(
-                merchant_id, seat_id, str(dynamodb.get("SequenceNumber", ""))
+                merchant_id, seat_id, str(dynamodb.get("SequenceNumber", "")), _string(new, "home_region")
             )
     yield from latest.values()

@@ -6,7 +6,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
+from contact_center.domain.agent_state import AgentState, EndContact, ReleaseReservation, apply
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
+from contact_center.domain.ownership import NotHomeRegionError
+from contact_center.services.errors import ConcurrentUpdateError
 
 from .context import RoutingContext
 from .decisions import Connect
@@ -57,6 +60,39 @@ class Fleet:
             log.warning("ended %d contacts edge task %s no longer holds", len(ended), edge_task_id)
         return ended
 
+    def region_lost(self, edge_task_id: str, now_ms: int) -> list[str]:
+        """End every contact an edge task of a dead region held, talking ones too: their callers'
+        legs died with the region, and no BYE will ever come for them. Their agents are released
+        in this (the surviving) region. Returns the ended contacts' ids."""
+        ended = self.edge_lost(edge_task_id, now_ms)
+        for contact in self._ctx.contacts.owned_by_edge(edge_task_id, ContactState.CONNECTED.value):
+            self._endings.contact_ended(
+                contact.contact_id, HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE, now_ms
+            )
+            ended.append(contact.contact_id)
+        return ended
+
+    def release_orphaned_agents(self, merchant_id: str, now_ms: int) -> list[str]:
+        """Free the merchant's agents held by a contact this region does not have: after a failover,
+        the failed region's last writes may have reached this replica for the seat but not for its
+        contact (replication is item by item). Returns the released seats."""
+        released: list[str] = []
+        for seat in self._ctx.seats.all_for_merchant(merchant_id):
+            agent, held = seat.agent, seat.agent.contact_id
+            if held is None or agent.state not in (AgentState.RESERVED, AgentState.ON_CONTACT):
+                continue
+            if self._ctx.contacts.get(held) is not None:
+                continue
+            command = ReleaseReservation(held) if agent.state is AgentState.RESERVED else EndContact(held)
+            try:
+                self._ctx.seats.save_state(
+                    merchant_id, seat.seat_id, agent.version, apply(agent, command, now_ms).agent
+                )
+            except ConcurrentUpdateError:
+                continue  # it moved meanwhile: someone else handled it
+            released.append(seat.seat_id)
+        return released
+
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
         """Offers made to contacts this edge task holds (by ``agent_available``), to ring now.
 
@@ -66,6 +102,14 @@ class Fleet:
         """
         connects: list[Connect] = []
         for contact in self._ctx.contacts.owned_by_edge(edge_task_id, ContactState.OFFERED.value):
+            # Another region's merchant: this replica's copy may be stale (an offer its home has
+            # since taken back); only the home answers for it (the routing function asks it).
+            if (
+                self._ctx.decides is not None
+                and contact.merchant_id
+                and not self._ctx.decides(contact.merchant_id)
+            ):
+                continue
             connect = self._placement.connect_for(contact, now_ms)
             if connect is not None:
                 connects.append(connect)
@@ -74,7 +118,10 @@ class Fleet:
                 queue = self._ctx.queue_of(contact)
                 if queue is None:
                     continue
-                decision = self._placement.route_queued(contact, queue, now_ms)
+                try:
+                    decision = self._placement.route_queued(contact, queue, now_ms)
+                except NotHomeRegionError:
+                    continue  # its merchant's home region dequeues it; the offer arrives replicated
                 if isinstance(decision, Connect) and decision not in connects:
                     connects.append(decision)
         return connects

@@ -4,7 +4,7 @@ docstring for the map and for the invariants)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from contact_center.domain.contact import Channel, HangupCause, HangupSide
 
@@ -31,8 +31,11 @@ class RoutingService:
         registrations: Registrations,
         events: EventSink,
         policy: RoutingPolicy | None = None,
+        decides: Callable[[str], bool] | None = None,
     ) -> None:
-        context = RoutingContext(catalog, seats, contacts, registrations, events, policy or RoutingPolicy())
+        context = RoutingContext(
+            catalog, seats, contacts, registrations, events, policy or RoutingPolicy(), decides
+        )
         self._offers = Offers(context)
         self._placement = Placement(context, self._offers)
         self._arrivals = Arrivals(context, self._placement)
@@ -93,6 +96,14 @@ class RoutingService:
     ) -> list[str]:
         """End the ringing and queued contacts an edge task no longer holds; their ids."""
         return self._fleet.edge_lost(edge_task_id, now_ms, held, initiated_before_ms)
+
+    def region_lost(self, edge_task_id: str, now_ms: int) -> list[str]:
+        """End every contact a task of a failed region held (after its merchants moved here)."""
+        return self._fleet.region_lost(edge_task_id, now_ms)
+
+    def release_orphaned_agents(self, merchant_id: str, now_ms: int) -> list[str]:
+        """After a takeover: free the merchant's agents held by contacts this region never received."""
+        return self._fleet.release_orphaned_agents(merchant_id, now_ms)
 
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
         """Offers made to contacts this edge task holds (by ``agent_available``), to ring now."""

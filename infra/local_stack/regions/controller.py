@@ -1,0 +1,111 @@
+"""One region's failover controller: watches the other region and takes its merchants over.
+
+Run beside a region's Lambda service, with the region's own settings (``SWITCHBOARD_REGION``, its
+DynamoDB endpoint): ``python -m local_stack.regions.controller --peer east --probe URL...``.
+
+The probe is deep: the peer's routing endpoint must answer AND the peer's database must answer a
+read (in AWS: a canary invoking the peer's routing function, which reads its table). Five failed
+probes in a row over at least three seconds turn the peer unhealthy (``domain.ownership.Hysteresis``); this
+region then moves every merchant homed there to itself (one conditional write each, in its own
+replica), waits out the handoff, and ends every contact the peer's edge tasks held.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+import time
+import urllib.request
+
+import boto3
+from botocore.config import Config
+
+from contact_center.bootstrap import services
+from contact_center.domain.ownership import Hysteresis
+from contact_center.services.regions import FailoverMonitor, Moved
+from local_stack.logs import configure
+
+log = logging.getLogger("local_stack.regions.controller")
+
+# A slow answer is not a dead region: on a loaded machine (or a region under a burst) a probe may take
+# a second. A dead region refuses at once, so detection stays quick where it matters.
+PROBE_TIMEOUT = 2.0
+
+
+def deep_probe(lambda_url: str, dynamodb_url: str, table: str) -> bool:
+    try:
+        with urllib.request.urlopen(lambda_url, timeout=PROBE_TIMEOUT) as response:
+            if response.status != 200:
+                return False
+        config = Config(
+            connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT, retries={"max_attempts": 1}
+        )
+        client = boto3.client("dynamodb", endpoint_url=dynamodb_url, region_name="us-east-1", config=config)
+        client.describe_table(TableName=table)
+        return True
+    except Exception:
+        return False
+
+
+def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int) -> None:
+    """After the handoff, end what the dead region's edge tasks held and free the agents held by
+    contacts that never arrived here (retrying while refused)."""
+    container = services()
+    time.sleep(handoff_ms / 1000 + 0.2)
+    for change in moved:
+        for _ in range(20):
+            try:
+                freed = container.routing.release_orphaned_agents(change.merchant_id, container.clock())
+                log.info("freed %d agents of %s", len(freed), change.merchant_id)
+                break
+            except Exception:
+                log.exception("freeing agents of %s failed; retrying", change.merchant_id)
+                time.sleep(0.5)
+    for edge in peer_edges:
+        for _ in range(20):
+            try:
+                ended = container.routing.region_lost(edge, container.clock())
+                log.info("ended %d contacts of lost edge task %s", len(ended), edge)
+                break
+            except Exception:
+                log.exception("sweeping edge task %s failed; retrying", edge)
+                time.sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--peer", required=True, help="the other region's name")
+    parser.add_argument("--peer-lambda", required=True, help="the other region's Lambda service URL")
+    parser.add_argument("--peer-dynamodb", required=True, help="the other region's DynamoDB endpoint")
+    parser.add_argument("--peer-edges", default="", help="edge task ids of the other region, comma-separated")
+    parser.add_argument("--table", default="switchboard")
+    parser.add_argument("--interval", type=float, default=0.5)
+    args = parser.parse_args(argv)
+    configure("controller")
+    container = services()
+    control = container.regions
+    edges = [edge for edge in args.peer_edges.split(",") if edge]
+
+    def taken(moved: list[Moved]) -> None:
+        log.warning("took over %d merchants of %s", len(moved), args.peer)
+        threading.Thread(
+            target=sweep, args=(edges, moved, container.settings.handoff_ms), daemon=True
+        ).start()
+
+    monitor = FailoverMonitor(
+        control,
+        args.peer,
+        lambda: deep_probe(args.peer_lambda, args.peer_dynamodb, args.table),
+        container.clock,
+        Hysteresis(fall=5, rise=3, min_down_ms=3_000),
+        on_taken=taken,
+    )
+    log.info("region %s watching %s", control.region, args.peer)
+    while True:
+        monitor.tick()
+        time.sleep(args.interval)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""The failover drill: two regions under steady load; region east is killed outright, later comes
+back, and its merchants move home. Also a partition first: replication paused while both regions
+take calls. Prints a summary and, last, one JSON line of the measures.
+
+    python -m local_stack.regions.drill            # the full drill (make drill)
+    python -m local_stack.regions.drill --small    # the short one (make test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contact_center.data import table
+from contact_center.data.bindings import BindingItems
+from contact_center.data.ownership import OwnershipItems
+from contact_center.data.repositories.contacts import LiveContactRepository
+from contact_center.data.repositories.seats import AgentSeatRepository
+from local_stack.regions.harness import TwoRegions
+from local_stack.regions.load import Call, World, now
+from local_stack.regions.seed import aor, register, seed
+
+log = logging.getLogger("local_stack.regions.drill")
+KILLED, SURVIVOR = "east", "west"
+
+
+@dataclass(frozen=True)
+class Plan:
+    rate: float  # new calls per second, both regions together
+    talk: tuple[float, float]
+    merchants_per_region: int
+    agents_per_merchant: int
+    warm: float
+    partition: float
+    after_kill: float
+    after_failback: float
+    reregister: tuple[float, float]  # when each phone of the dead region notices and registers again
+
+    @classmethod
+    def full(cls) -> Plan:
+        return cls(12.0, (5.0, 20.0), 2, 40, 20.0, 30.0, 60.0, 30.0, (2.0, 8.0))
+
+    @classmethod
+    def small(cls) -> Plan:
+        return cls(4.0, (2.0, 5.0), 1, 14, 6.0, 6.0, 20.0, 8.0, (1.0, 4.0))
+
+
+def say(text: str) -> None:
+    print(time.strftime("%H:%M:%S"), text, flush=True)
+
+
+def bind(endpoint: str) -> None:
+    table.bind(table_name="switchboard", host=endpoint, region="us-east-1")
+
+
+def watch_entry_point(world: World, regions: TwoRegions) -> None:
+    """The global accelerator: two failed health checks take a region out, two good ones put it back."""
+    last = {name: True for name in world.routable}
+    streak = {name: 0 for name in world.routable}
+    while not world.stopped.is_set():
+        for name, region in regions.regions.items():
+            ok = region.healthy()
+            streak[name] = streak[name] + 1 if ok == last[name] else 1
+            last[name] = ok
+            if streak[name] >= 2:
+                world.routable[name] = ok
+        time.sleep(0.5)
+
+
+def reregister(
+    world: World, seats: list[str], window: tuple[float, float], kill_at: float
+) -> dict[str, float]:
+    """The dead region's agents' phones register again through the survivor's edge task."""
+    done: dict[str, float] = {}
+    for seat in sorted(seats, key=lambda _: random.random()):
+        at = kill_at + random.uniform(*window)
+        time.sleep(max(0.0, at - now()))
+        register(seat, f"edge-{SURVIVOR}-1", int(now()))
+        world.agent_region[seat] = SURVIVOR
+        done[seat] = now()
+    return done
+
+
+def reachable_at(seats: list[tuple[str, str]], since: float, limit: float) -> float | None:
+    """When every agent of the dead region could be offered a call in the survivor: registered
+    there and not held by a contact the survivor does not have."""
+    agents, contacts, bindings = AgentSeatRepository(), LiveContactRepository(), BindingItems()
+    while now() - since < limit:
+        ready = True
+        for merchant_id, seat_id in seats:
+            flows = {b.flow_owner for b in bindings.current(aor(seat_id), int(now()))}
+            agent = agents.get(merchant_id, seat_id).agent
+            held = agent.contact_id
+            if f"edge-{SURVIVOR}-1" not in flows or (held is not None and contacts.get(held) is None):
+                ready = False
+                break
+        if ready:
+            return now()
+        time.sleep(1.0)
+    return None
+
+
+def failback(regions: TwoRegions) -> str:
+    """The operator's one command, run with the survivor's settings."""
+    env = regions.regions[SURVIVOR].environment(regions.lambda_urls)
+    done = subprocess.run(
+        [sys.executable, "-m", "local_stack.regions.homes", "failback", KILLED],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout
+
+
+def failures_by_phase(
+    calls: list[Call], kill_at: float, rto: float | None, failback_at: float
+) -> dict[str, int]:
+    def phase(call: Call) -> str:
+        if call.started < kill_at:
+            return "before_kill"
+        if rto is None or call.started < kill_at + rto:
+            return "kill_to_rto"
+        return "rto_to_failback" if call.started < failback_at else "after_failback"
+
+    counts: dict[str, int] = {}
+    for call in calls:
+        if call.failed:
+            key = f"{phase(call)}/{call.entry}/{call.merchant.home}/{call.failed}"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def measure(
+    world: World, kill_at: float, failback_at: float, rpo: int, reachable: float | None
+) -> dict[str, Any]:
+    calls = list(world.calls)
+    bind_reader = LiveContactRepository()
+    homed_killed = [c for c in calls if c.merchant.home == KILLED and c.started >= kill_at and c.answered_at]
+    first = min((c.answered_at for c in homed_killed if c.answered_at), default=None)
+    rto = None if first is None else round(first - kill_at, 2)
+    # Talking at the kill with both legs in the survivor; dropped: cut, rung for another call, or
+    # its end not recorded
+    surviving_talks = [
+        c
+        for c in calls
+        if c.answered_at is not None
+        and c.answered_at < kill_at
+        and (c.talk_ended_at is None or c.talk_ended_at > kill_at)
+        and c.entry == SURVIVOR
+        and c.agent_region == SURVIVOR
+    ]
+    dropped = [c for c in surviving_talks if c.died or c.disturbed or not c.ended_ok]
+    after_rto = [c for c in calls if rto is not None and c.started >= kill_at + rto]
+    failed_after = [c for c in after_rto if c.failed]
+    created = [c for c in calls if c.created]
+    lost = [
+        c.contact_id
+        for c in created
+        if bind_reader.record(c.contact_id) is None and bind_reader.get(c.contact_id) is None
+    ]
+    live_left = [c.contact_id for c in created if c.done and bind_reader.get(c.contact_id) is not None]
+    doubles = world.phones.double_offers
+    return {
+        "calls": len(calls),
+        "calls_answered": sum(1 for c in calls if c.answered_at),
+        "calls_queued": sum(1 for c in calls if c.queued),
+        "rto_seconds": rto,
+        "double_offers": len(doubles),
+        "talking_calls_dropped_in_surviving_region": len(dropped),
+        "talking_calls_in_surviving_region_at_kill": len(surviving_talks),
+        "contacts_lost": len(lost),
+        "contacts_left_live": len(live_left),
+        "calls_failed_after_rto": len(failed_after),
+        "calls_after_rto": len(after_rto),
+        "calls_died_with_region": sum(1 for c in calls if c.died),
+        "agents_reachable_seconds": None if reachable is None else round(reachable - kill_at, 2),
+        "failback_double_offers": sum(1 for d in doubles if d[0] >= failback_at),
+        "rpo_unreplicated_writes_at_kill": rpo,
+        "failed_by_phase": failures_by_phase(calls, kill_at, rto, failback_at),
+    }
+
+
+def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
+    regions = TwoRegions(log_dir, lag=lag)
+    world: World | None = None
+    try:
+        regions.start_databases()
+        merchants = seed(
+            regions.regions[KILLED].dynamodb_url, plan.merchants_per_region, plan.agents_per_merchant
+        )
+        regions.start_replication(seeded_in=KILLED)
+        bind(regions.regions[SURVIVOR].dynamodb_url)
+        regions.start_services()
+        world = World(regions.lambda_urls, merchants, plan.talk)
+        for merchant in merchants:
+            for seat in merchant.seats:
+                world.agent_region[seat] = merchant.home
+        for target, args in (
+            (watch_entry_point, (world, regions)),
+            (world.poll_offers, ("east",)),
+            (world.poll_offers, ("west",)),
+            (world.run_load, (plan.rate,)),
+        ):
+            threading.Thread(target=target, args=args, daemon=True).start()
+        say(
+            f"load {plan.rate}/s over {len(merchants)} merchants, {sum(len(m.seats) for m in merchants)} agents"
+        )
+        time.sleep(plan.warm)
+        assert regions.replicator is not None
+        regions.replicator.pause()
+        say(f"partition: replication paused {plan.partition:.0f} s while both regions take calls")
+        time.sleep(plan.partition)
+        regions.replicator.resume()
+        drained = now() + 60
+        while regions.replicator.pending_older_than(lag) > 0 and now() < drained:
+            time.sleep(0.2)
+        partition_doubles = len(world.phones.double_offers)
+        kill_at = now()
+        world.alive[KILLED] = False
+        rpo = regions.kill(KILLED)
+        say(f"killed {KILLED}: {rpo} writes not replicated yet")
+        dead_seats = [(m.merchant_id, s) for m in merchants if m.home == KILLED for s in m.seats]
+        threading.Thread(
+            target=reregister, args=(world, [s for _, s in dead_seats], plan.reregister, kill_at), daemon=True
+        ).start()
+        reachable = reachable_at(dead_seats, kill_at, plan.after_kill)
+        say(f"agents of {KILLED} reachable in {SURVIVOR}: {reachable and round(reachable - kill_at, 1)} s")
+        time.sleep(max(0.0, kill_at + plan.after_kill - now()))
+        copied = regions.restart(KILLED)
+        world.alive[KILLED] = True
+        caught_up = now() + 20
+        while regions.replicator.pending_older_than(lag) > 0 and now() < caught_up:
+            time.sleep(0.2)
+        say(f"{KILLED} is back ({copied} items copied); failing back")
+        failback_at = now()
+        say(failback(regions).strip())
+        time.sleep(plan.after_failback)
+        world.stopped.set()
+        drain_until = now() + plan.talk[1] + 30
+        while not all(c.done for c in world.calls) and now() < drain_until:
+            time.sleep(0.5)
+        time.sleep(lag * 3 + 2)
+        result = measure(world, kill_at, failback_at, rpo, reachable)
+        result["partition_double_offers"] = partition_doubles
+        result["homes_after_failback"] = sorted(
+            {o.home_region for o in OwnershipItems().all() if o.preferred == KILLED}
+        )
+        return result
+    finally:
+        if world is not None:
+            world.stopped.set()
+        regions.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--small", action="store_true", help="the short drill of make test")
+    parser.add_argument("--lag", type=float, default=1.0, help="replication lag, seconds")
+    parser.add_argument("--logs", type=Path, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_REGION", "us-east-1"),
+    ):
+        os.environ.setdefault(name, value)
+    log_dir = args.logs or Path(tempfile.mkdtemp(prefix="drill-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    plan = Plan.small() if args.small else Plan.full()
+    # Stopped from outside, the regions' processes are stopped too (``run``'s cleanup runs).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = now()
+    result = run(plan, log_dir, args.lag)
+    say(f"drill took {now() - started:.0f} s; logs in {log_dir}")
+    for name, value in result.items():
+        say(f"  {name}: {value}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Which region decides for a merchant: its home region and the epoch of that homing.
+
+Global tables are last-writer-wins per item, replicate a transaction's items one by one and check a
+condition only against the local replica, so two regions deciding for the same merchant could each
+reserve the same agent. Every merchant therefore has ONE home region that alone writes its seats'
+states and its contacts; each such write is conditioned on the merchant's ownership (this home, this
+epoch). Moving the home (a failover, a planned move, a failback) is one conditional write on the
+ownership that bumps the epoch: from then on a writer holding the old epoch fails.
+
+A new home does not decide before ``active_from_ms``: the moments the replicas need to deliver
+what the old home wrote just before the move (the handoff), so the new home never decides on a
+seat state the old home had already changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contact_center.domain.errors import DomainError
+
+
+class NotHomeRegionError(DomainError):
+    """An owned write was attempted outside the merchant's home region, at a stale epoch, or during
+    the handoff of a move: the caller sends the request to ``home_region`` instead."""
+
+    def __init__(self, merchant_id: str, region: str, home_region: str, epoch: int) -> None:
+        super().__init__(
+            f"merchant {merchant_id!r} is decided in {home_region!r} (epoch {epoch}), not in {region!r}"
+        )
+        self.merchant_id = merchant_id
+        self.region = region
+        self.home_region = home_region
+        self.epoch = epoch
+
+
+class StaleEpochError(DomainError):
+    """A move was asked from an epoch that is no longer current (someone moved the home first)."""
+
+    def __init__(self, merchant_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"merchant {merchant_id!r} is at epoch {actual}, not {expected}")
+        self.merchant_id = merchant_id
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    merchant_id: str
+    home_region: str
+    epoch: int
+    active_from_ms: int = 0
+    # Where the merchant lives when both regions are healthy: a failover moves ``home_region`` away
+    # and a failback brings it back here. Empty: the home itself.
+    preferred_region: str = ""
+
+    @property
+    def preferred(self) -> str:
+        return self.preferred_region or self.home_region
+
+    def decides_in(self, region: str, now_ms: int) -> bool:
+        return self.home_region == region and now_ms >= self.active_from_ms
+
+    def moved_to(self, region: str, now_ms: int, handoff_ms: int) -> Ownership:
+        """The ownership after a move of the home to ``region`` (the same home re-asserted bumps too:
+        it fences whatever still holds the old epoch)."""
+        return Ownership(self.merchant_id, region, self.epoch + 1, now_ms + handoff_ms, self.preferred)
+
+    def preferring(self, region: str) -> Ownership:
+        return Ownership(self.merchant_id, self.home_region, self.epoch, self.active_from_ms, region)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthVerdict:
+    healthy: bool
+    changed: bool
+
+
+class Hysteresis:
+    """A region's health from probe results: it turns unhealthy after ``fall`` failures in a row
+    lasting at least ``min_down_ms``, healthy again after ``rise`` successes in a row. One lost probe
+    (a GC pause, a dropped packet) never moves a merchant's home."""
+
+    def __init__(self, fall: int = 3, rise: int = 3, min_down_ms: int = 2_000) -> None:
+        self._fall = fall
+        self._rise = rise
+        self._min_down_ms = min_down_ms
+        self._healthy = True
+        self._failures = 0
+        self._first_failure_ms: int | None = None
+        self._successes = 0
+
+    @property
+    def healthy(self) -> bool:
+        return self._healthy
+
+    def observe(self, ok: bool, now_ms: int) -> HealthVerdict:
+        before = self._healthy
+        if ok:
+            self._failures, self._first_failure_ms = 0, None
+            self._successes += 1
+            if not self._healthy and self._successes >= self._rise:
+                self._healthy = True
+        else:
+            self._successes = 0
+            self._failures += 1
+            if self._first_failure_ms is None:
+                self._first_failure_ms = now_ms
+            lasted = now_ms - self._first_failure_ms
+            if self._healthy and self._failures >= self._fall and lasted >= self._min_down_ms:
+                self._healthy = False
+        return HealthVerdict(self._healthy, self._healthy != before)
