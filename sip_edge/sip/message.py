@@ -1,22 +1,8 @@
 """SIP messages (RFC 3261 7): the Request and Response classes and their field parsers.
 
-`parsing` reads and validates them from bytes; `building` makes responses and fresh identifiers.
-
-``parse_message`` reads one datagram-framed message (``stream_frame_length`` frames a TCP/TLS
-byte stream first). The header section is split eagerly into lines, but each value stays raw
-text; Via and CSeq are parsed during validation and cached on the Headers, so later property
-reads cost a dict lookup. From, To, Contact and the Request-URI are checked against their full
-grammar on every message too, but a value that passed the check before (a seat's To, Contact and
-Request-URI on every refresh; the From of a challenged REGISTER when it comes back with
-credentials) is recognised instead of parsed again, and its parsed form is built only when
-something reads it. The verdict is the same either way: it depends on the value alone.
-
-Validation is deliberately strict where a wrong guess would route or answer the wrong call
-(mandatory headers, CSeq, Content-Length, start line, address syntax) and tolerant where the
-RFC asks (LWS and folding anywhere, LF-only line ends, leading CRLFs, unknown headers and
-parameters, missing Max-Forwards from RFC 2543 peers). ``verdict`` maps the outcome onto what a
-server should do: process, answer 400/505 (when enough of the request was read to address a
-response), or drop.
+`parsing` reads and validates them from bytes (and says which values are parsed when);
+`building` makes responses and fresh identifiers. Header values stay raw text until read: a
+property parses its value on first use and keeps it on the Headers.
 """
 
 from __future__ import annotations
