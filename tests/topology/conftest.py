@@ -16,6 +16,7 @@ import pytest
 from local_stack import dynamodb_local
 from local_stack.topology.harness import Harness
 from local_stack.topology.network import Layout
+from tests.conftest import WHOLE_MACHINE_GROUP
 
 CALLS = int(os.environ.get("TOPOLOGY_CALLS", "20"))
 LONG = CALLS >= 100
@@ -38,9 +39,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(pytest.mark.topology)
-            # One worker runs the whole folder: the harness is shared and the machine has 2 cores.
+            # One worker runs the whole folder (and the other whole-machine tests, see tests/conftest.py).
             if config.pluginmanager.hasplugin("xdist"):
-                item.add_marker(pytest.mark.xdist_group("topology"))
+                item.add_marker(pytest.mark.xdist_group(WHOLE_MACHINE_GROUP))
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
 

@@ -22,6 +22,7 @@ import boto3
 from botocore.config import Config
 
 from contact_center.bootstrap import services
+from contact_center.contracts.settings import Component
 from contact_center.domain.ownership import Hysteresis
 from contact_center.services.regions import FailoverMonitor, Moved
 from local_stack.logs import configure
@@ -51,7 +52,7 @@ def deep_probe(lambda_url: str, dynamodb_url: str, table: str) -> bool:
 def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int) -> None:
     """After the handoff, end what the dead region's edge tasks held and free the agents held by
     contacts that never arrived here (retrying while refused)."""
-    container = services()
+    container = services(Component.ROUTING)
     time.sleep(handoff_ms / 1000 + 0.2)
     for change in moved:
         for _ in range(20):
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval", type=float, default=0.5)
     args = parser.parse_args(argv)
     configure("controller")
-    container = services()
+    container = services(Component.ROUTING)
     control = container.regions
     edges = [edge for edge in args.peer_edges.split(",") if edge]
 

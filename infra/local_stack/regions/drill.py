@@ -120,9 +120,10 @@ def failback(regions: TwoRegions) -> str:
         env=env,
         capture_output=True,
         text=True,
-        check=True,
         timeout=60,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"failback failed ({done.returncode}):\n{done.stdout}{done.stderr}")
     return done.stdout
 
 

@@ -15,6 +15,7 @@ import argparse
 import json
 
 from contact_center.bootstrap import services
+from contact_center.contracts.settings import Component
 from contact_center.data.ownership import OwnershipItems
 
 
@@ -33,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     failback = commands.add_parser("failback")
     failback.add_argument("region")
     args = parser.parse_args(argv)
-    control = services().regions
+    # The operator acts as the routing function of the region it runs in: its settings.
+    control = services(Component.ROUTING).regions
     if args.command == "init":
         first = control.home(args.merchant_id, args.region)
         print(json.dumps({"merchant_id": first.merchant_id, "home": first.home_region, "epoch": first.epoch}))
