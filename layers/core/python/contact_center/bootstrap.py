@@ -111,16 +111,11 @@ class Settings:
             admin_key_sha256=admin_hash,
             busy_policy=loaded.busy_policy,
             record_retention_days=loaded.record_retention_days,
-            region=env.get(contract.REGION.name) or None,
-            routing_function=env.get(contract.HOME_ROUTING_FUNCTION.name) or "routing",
-            region_endpoints=_pairs(env.get(contract.REGION_ENDPOINTS.name, "")),
-            handoff_ms=int(env.get(contract.HANDOFF_MS.name) or 3_000),
+            region=loaded.region,
+            routing_function=loaded.home_routing_function,
+            region_endpoints=loaded.region_endpoints,
+            handoff_ms=loaded.handoff_ms,
         )
-
-
-def _pairs(text: str) -> tuple[tuple[str, str], ...]:
-    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
-    return tuple((name.strip(), value.strip()) for name, value in pairs)
 
 
 class Container:

@@ -256,6 +256,11 @@ class FunctionSettings:
     primary_region: str | None = None
     regions: tuple[str, ...] = field(default_factory=tuple)
     record_retention_days: int = DEFAULT_CONTACT_RECORD_RETENTION_DAYS
+    # Two regions: where this process decides, its home's routing function, local endpoints, handoff.
+    region: str | None = None
+    home_routing_function: str = "routing"
+    region_endpoints: tuple[tuple[str, str], ...] = ()
+    handoff_ms: int = 3_000
 
 
 def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
@@ -296,6 +301,9 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         problems.append(
             f"{CONTACT_RECORD_RETENTION_DAYS.name} must be a whole number of days, not {retention!r}"
         )
+    handoff = get(HANDOFF_MS) or "3000"
+    if not handoff.isdigit():
+        problems.append(f"{HANDOFF_MS.name} must be a whole number of milliseconds, not {handoff!r}")
     if problems:
         raise SettingsError(f"{component} settings: " + "; ".join(problems))
     return FunctionSettings(
@@ -312,7 +320,17 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         record_retention_days=int(retention)
         if retention.isdigit()
         else DEFAULT_CONTACT_RECORD_RETENTION_DAYS,
+        region=get(REGION),
+        home_routing_function=get(HOME_ROUTING_FUNCTION) or "routing",
+        region_endpoints=_pairs(get(REGION_ENDPOINTS) or ""),
+        handoff_ms=int(handoff),
     )
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """``name=value,name=value`` as pairs."""
+    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
+    return tuple((name.strip(), value.strip()) for name, value in pairs)
 
 
 def _host_port(value: str, *, port: bool) -> bool:
