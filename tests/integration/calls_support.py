@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from contact_center.services.routing import RoutingPolicy
-from tests.support.dynamodb import free_port
+from tests.support.ports import free_port
 from tests.support.stack import RunningStack, http_json
 
 HERE = Path(__file__).resolve().parent

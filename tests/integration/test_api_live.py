@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.dynamodb import free_port
+from tests.support.ports import free_port
 from tests.support.stack import RunningStack, http_json, running_stack
 
 HERE = Path(__file__).resolve().parent
@@ -285,7 +285,13 @@ def test_a_call_to_the_number_rings_the_seat(stack: RunningStack, tmp_path: Path
             cwd=tmp_path,
         )
         # Then the seat's phone rings with that call
-        invite = phone.answer_one_call()
+        try:
+            invite = phone.answer_one_call()
+        except TimeoutError:
+            caller.kill()
+            pytest.fail(
+                "the seat's phone never rang\n" + caller.communicate()[0][-2000:] + stack.log()[-4000:]
+            )
         assert NUMBER.lstrip("+") in invite or sip["username"] in invite.split("\r\n", 1)[0]
         caller_output, _ = caller.communicate(timeout=30)
         assert caller.returncode == 0, caller_output[-2000:] + stack.log()[-3000:]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.support.dynamodb import free_port
+from tests.support.ports import free_port
 from tests.support.stack import RunningStack, http_json, running_stack
 
 OUTAGE_SECONDS = 10

@@ -24,7 +24,7 @@ from sip_edge.sip.dialog import parse_contact_user
 from sip_edge.sip.message import Response
 from tests.integration.calls_support import agent, bind_table, call_api, onboard, records, register
 from tests.sip.b2bua_support import Phone
-from tests.support.dynamodb import free_port
+from tests.support.ports import free_port
 from tests.support.stack import ROOT, RunningStack, running_stack
 
 NUMBER = "+14155559001"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.calls_support import agent, bind_table, call_api, caller, onboard, records, register
-from tests.support.dynamodb import free_port
+from tests.support.ports import free_port
 from tests.support.stack import RunningStack, running_stack
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 
-from tests.support.dynamodb import free_port
+from tests.support.ports import free_port
 from tests.support.stack import RunningStack, http_json, running_stack
 
 

@@ -28,7 +28,7 @@ from tests.integration.calls_support import (
     wait_for_binding,
 )
 from tests.integration.test_local_stack import descendants
-from tests.support.dynamodb import free_port
+from tests.support.ports import free_port
 from tests.support.stack import ROOT, RunningStack, running_stack
 
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]

@@ -23,7 +23,8 @@ from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Connect, OfferOutcome, Queue, Reject
 from sip_edge.app.adapters.routing_client import RoutingClient, RoutingError
 from tests.functional.routing.conftest import DOMAIN, EDGE, NOW, World
-from tests.support.dynamodb import dynamodb_local, free_port
+from tests.support.dynamodb import dynamodb_local
+from tests.support.ports import free_port
 
 ROUNDS = 12
 

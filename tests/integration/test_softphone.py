@@ -10,7 +10,7 @@ from pathlib import Path
 
 from contact_center.data import table
 from contact_center.data.bindings import BindingItems
-from tests.support.dynamodb import free_port
+from tests.support.ports import free_port
 from tests.support.stack import RunningStack, http_json, running_stack
 
 BARESIP_MODULES = Path("/usr/lib/baresip/modules")

@@ -13,7 +13,8 @@ from pynamodb.exceptions import GetError, QueryError
 
 from contact_center import bootstrap
 from tests.functional.api.conftest import Api, api_settings, load_api, use_api_gateway
-from tests.support.dynamodb import fake_credentials, free_port, fresh_table
+from tests.support.dynamodb import fake_credentials, fresh_table
+from tests.support.ports import free_port
 
 
 @dataclass
