@@ -61,7 +61,8 @@ def get_merchant(call: Call, merchant_id: str) -> Json:
 def update_merchant(call: Call, merchant_id: str) -> Json:
     owner = call.merchant(merchant_id)
     command = commands.parse_update_merchant(call.body())
-    return views.merchant(call.services.merchants.update(owner, command))
+    updated = call.services.merchants.update(owner, command, by_platform_admin=call.principal.is_admin)
+    return views.merchant(updated)
 
 
 # API keys

@@ -69,7 +69,7 @@ def error_response(error: Exception) -> Response:
                 {"WWW-Authenticate": 'Bearer realm="switchboard"'},
             )
         case service_errors.ForbiddenError():
-            return _response(403, error_body("forbidden", str(error)))
+            return _response(403, error_body("forbidden", str(error), error.field))
         case SeatLicenceExhaustedError():
             # The figures also sit at the top level, where a client checking for 402 looks first.
             body = error_body(

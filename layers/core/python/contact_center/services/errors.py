@@ -53,7 +53,12 @@ class AuthenticationError(ServiceError):
 
 
 class ForbiddenError(ServiceError):
-    """A valid key that may not use a platform-wide operation (merchants and trunks are admin-only)."""
+    """Valid credentials that may not do this: a route its role may not call, another seat's state, a
+    field only the platform admin changes (``field`` names it, so the client sees what was refused)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class IdempotencyKeyReusedError(ServiceError):
