@@ -11,24 +11,26 @@ from typing import Any
 from chalice.app import Chalice
 from chalicelib import openapi, views
 from chalicelib.http import Call, endpoint, install
+from chalicelib.routes import people
 
 from contact_center.services import agent_state, commands
 
 app = Chalice(app_name="switchboard-api")
 install(app)
+people.routes.register(app)
 
 Json = dict[str, Any]
 MERCHANT = "/merchants/{merchant_id}"
 
 
 @app.route("/health", methods=["GET"])
-@endpoint(public=True)
+@endpoint()
 def health(call: Call) -> Json:
     return {"status": "ok"}
 
 
 @app.route("/openapi.json", methods=["GET"])
-@endpoint(public=True)
+@endpoint()
 def openapi_document(call: Call) -> Json:
     return openapi.document()
 
@@ -39,14 +41,12 @@ def openapi_document(call: Call) -> Json:
 @app.route("/merchants", methods=["POST"])
 @endpoint(201)
 def create_merchant(call: Call) -> Json:
-    call.admin()
     return views.signup(call.services.merchants.sign_up(commands.parse_create_merchant(call.body())))
 
 
 @app.route("/merchants", methods=["GET"])
 @endpoint()
 def list_merchants(call: Call) -> Json:
-    call.admin()
     return views.page(call.services.merchants.list(call.page()), views.merchant)
 
 
@@ -226,26 +226,22 @@ def release_seat(call: Call, merchant_id: str, seat_id: str) -> Json:
 @app.route("/trunks", methods=["POST"])
 @endpoint(201)
 def create_trunk(call: Call) -> Json:
-    call.admin()
     return views.trunk(call.services.trunks.create(commands.parse_create_trunk(call.body())))
 
 
 @app.route("/trunks", methods=["GET"])
 @endpoint()
 def list_trunks(call: Call) -> Json:
-    call.admin()
     return views.page(call.services.trunks.list(call.page()), views.trunk)
 
 
 @app.route("/trunks/{trunk_id}", methods=["PATCH"])
 @endpoint()
 def update_trunk(call: Call, trunk_id: str) -> Json:
-    call.admin()
     return views.trunk(call.services.trunks.update(trunk_id, commands.parse_update_trunk(call.body())))
 
 
 @app.route("/trunks/{trunk_id}", methods=["DELETE"])
 @endpoint(204)
 def delete_trunk(call: Call, trunk_id: str) -> None:
-    call.admin()
     call.services.trunks.delete(trunk_id)

@@ -26,6 +26,7 @@ from contact_center.aws.home_region import HomeRegionInvoker
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.ownership import OwnershipItems, RegionFence
+from contact_center.data.people import UserRepository
 from contact_center.data.repositories.catalog import (
     NumberRepository,
     QueueRepository,
@@ -43,12 +44,16 @@ from contact_center.services.event_log import JsonLogEventSink
 from contact_center.services.idempotency import IdempotencyService
 from contact_center.services.merchants import MerchantService
 from contact_center.services.numbers import NumberService
+from contact_center.services.passwords import DEFAULT_COST, ScryptCost
+from contact_center.services.people import PeopleService
 from contact_center.services.ports import Clock
 from contact_center.services.queues import QueueService
 from contact_center.services.regions import RegionControl
 from contact_center.services.routing import RoutingPolicy, RoutingService
 from contact_center.services.seats import SeatService
+from contact_center.services.sign_in import SignInService
 from contact_center.services.stats import QueueStatsService
+from contact_center.services.tokens import TokenSigner, signing_key
 from contact_center.services.trunks import TrunkService
 
 SecretReader = Callable[[str], str]
@@ -158,8 +163,30 @@ class Container:
         return SeatRepository(self.fence)
 
     @cached_property
+    def tokens(self) -> TokenSigner:
+        admin_hash = self.settings.admin_key_sha256
+        return TokenSigner(signing_key(admin_hash) if admin_hash else None, self.clock)
+
+    @cached_property
     def auth(self) -> Authenticator:
-        return Authenticator(self._api_keys, self._merchants, self.settings.admin_key_sha256)
+        return Authenticator(
+            self._api_keys, self._merchants, self.settings.admin_key_sha256, self.tokens, self._seats
+        )
+
+    @cached_property
+    def _users(self) -> UserRepository:
+        return UserRepository()
+
+    # scrypt's work factor for new passwords (tests lower it before first use; stored hashes keep theirs).
+    password_cost: ScryptCost = DEFAULT_COST
+
+    @cached_property
+    def people(self) -> PeopleService:
+        return PeopleService(self._users, self._seats, self._queues, self.clock, self.password_cost)
+
+    @cached_property
+    def sign_in(self) -> SignInService:
+        return SignInService(self._users, self.tokens, self.clock, self.password_cost)
 
     @cached_property
     def merchants(self) -> MerchantService:

@@ -183,3 +183,18 @@ def idempotency_pk(scope: str, key: str) -> str:
 
 
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+
+
+def user_sk(user_id: str) -> str:
+    """A person who signs in (supervisor, agent), in its merchant's partition beside its seats."""
+    return f"USER#{user_id}"
+
+
+USER_SK_PREFIX = "USER#"
+
+
+def invite_pk(invite_hash: str) -> str:
+    return f"INVITE#{invite_hash}"
+
+
+INVITE_SK = "INVITE"

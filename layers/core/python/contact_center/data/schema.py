@@ -30,10 +30,12 @@ contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}
 queue counters     QUEUE#{qid}                 STATS#{day}#{nn}    -                            -
 edge task          EDGE#{task}                 EDGE                EDGES / {task}               -
 idempotency        IDEMPOTENCY#{scope}#{key}   IDEMPOTENCY         -                            -
+user (person)      MERCHANT#{mid}              USER#{uid}          -                            -
+invite             INVITE#{sha256(token)}      INVITE              -                            -
 =================  ==========================  ==================  ===========================  =====================================
 
-``expires_at`` (epoch seconds) is the TTL attribute: bindings, dialogs, edge heartbeats and
-idempotency records carry it. DynamoDB deletes expired items lazily (up to days later) and local
+``expires_at`` (epoch seconds) is the TTL attribute: bindings, dialogs, edge heartbeats,
+idempotency records and invites carry it. DynamoDB deletes expired items lazily (up to days later) and local
 engines never do, so every read of an expiring item also filters on it.
 
 A seat's availability entries (``availability``) make the "who is free" index one partition per
