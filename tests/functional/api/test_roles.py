@@ -236,3 +236,21 @@ def test_a_user_names_only_what_its_merchant_has(world: World, body: dict[str, A
         f"/merchants/{world.ids['merchant_id']}/users", body, key=world.credentials[Role.MERCHANT_ADMIN]
     )
     assert (reply.status, reply.error["field"]) == (400, field)
+
+
+def test_an_agent_signs_out_and_leaves_every_queues_availability(world: World) -> None:
+    from contact_center.data.availability import available_for_queue
+
+    api, ids, token = world.api, world.ids, world.credentials[Role.AGENT]
+    state = f"/merchants/{ids['merchant_id']}/seats/{ids['seat_id']}/state"
+    assert api.put(state, {"state": "available"}, key=token).body["state"] == "available"
+    assert [e.seat_id for e in available_for_queue(ids["merchant_id"], ids["queue_id"], None)] == [
+        ids["seat_id"]
+    ]
+    signed_out = api.put(state, {"state": "offline"}, key=token)
+    assert (signed_out.status, signed_out.body["state"]) == (200, "offline")
+    assert available_for_queue(ids["merchant_id"], ids["queue_id"], None) == []
+    # From not ready too, and again (a no-op).
+    api.put(state, {"state": "not_ready", "reason": "lunch"}, key=token)
+    assert api.put(state, {"state": "offline"}, key=token).body["state"] == "offline"
+    assert api.put(state, {"state": "offline"}, key=token).body["state"] == "offline"
