@@ -11,13 +11,14 @@ from typing import Any
 from chalice.app import Chalice
 from chalicelib import openapi, views
 from chalicelib.http import Call, endpoint, install
-from chalicelib.routes import people
+from chalicelib.routes import people, reports
 
 from contact_center.services import agent_state, commands
 
 app = Chalice(app_name="switchboard-api")
 install(app)
 people.routes.register(app)
+reports.routes.register(app)
 
 Json = dict[str, Any]
 MERCHANT = "/merchants/{merchant_id}"

@@ -164,7 +164,9 @@ def endpoint(status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., 
                     return _idempotent(
                         call, parse_idempotency_key(key), lambda: route(call, **params), status
                     )
-                return json_response(status, route(call, **params))
+                result = route(call, **params)
+                # A route answering other than JSON (a CSV export) builds its own response.
+                return result if isinstance(result, Response) else json_response(status, result)
             except Exception as error:
                 return error_response(error)
 

@@ -19,6 +19,7 @@ from .schemas import (
     _ref,
 )
 from .schemas_people import PEOPLE_SCHEMAS
+from .schemas_reports import REPORT_PARAMETERS, REPORT_SCHEMAS
 
 # (method, path, operation id, summary, request schema, success status, response schema); who may call
 # each operation comes from the route policy table (``policy``), shown as ``x-roles``.
@@ -97,6 +98,33 @@ OPERATIONS: list[Operation] = [
         200,
         "QueueStats",
     ),
+    (
+        "get",
+        M + "/contacts",
+        "list_contacts",
+        "Contact records; ?format=csv or Accept: text/csv exports",
+        None,
+        200,
+        "ContactRecordPage",
+    ),
+    (
+        "get",
+        M + "/reports/queues",
+        "queue_intervals",
+        "Interval figures per queue",
+        None,
+        200,
+        "IntervalReport",
+    ),
+    (
+        "get",
+        M + "/reports/agents",
+        "agent_intervals",
+        "Interval figures per agent",
+        None,
+        200,
+        "IntervalReport",
+    ),
     ("post", M + "/numbers", "create_number", "Claim a phone number", "NumberCreate", 201, "Number"),
     ("get", M + "/numbers", "list_numbers", "List phone numbers", None, 200, "NumberPage"),
     ("delete", M + "/numbers/{number}", "delete_number", "Release a phone number", None, 204, None),
@@ -152,6 +180,7 @@ def _operation(op: Operation) -> Schema:
     ]
     if method == "get" and response is not None and response.endswith("Page"):
         parameters += PAGE_PARAMETERS
+    parameters += REPORT_PARAMETERS.get(response or "", [])
     if method == "post":
         parameters.append(IDEMPOTENCY_PARAMETER)
     body: Schema = {"description": "No content"}
@@ -195,7 +224,7 @@ def document() -> Schema:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**SCHEMAS, **PEOPLE_SCHEMAS},
+            "schemas": {**SCHEMAS, **PEOPLE_SCHEMAS, **REPORT_SCHEMAS},
         },
     }
 

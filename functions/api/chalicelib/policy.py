@@ -67,6 +67,10 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("PATCH", QUEUE): ADMINS,
         ("DELETE", QUEUE): ADMINS,
         ("GET", QUEUE + "/stats"): QUEUE_READERS,
+        # Reports: a supervisor's are kept within its queues (``services.reports``)
+        ("GET", MERCHANT + "/contacts"): QUEUE_READERS,
+        ("GET", MERCHANT + "/reports/queues"): QUEUE_READERS,
+        ("GET", MERCHANT + "/reports/agents"): QUEUE_READERS,
         # Numbers
         ("POST", MERCHANT + "/numbers"): ADMINS,
         ("GET", MERCHANT + "/numbers"): ADMINS,

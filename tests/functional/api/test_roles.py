@@ -38,7 +38,7 @@ def test_the_policy_table_reads_as_the_roles_intend() -> None:
     assert roles[("PATCH", "/merchants/{merchant_id}")] == {Role.PLATFORM_ADMIN, Role.MERCHANT_ADMIN}
     assert roles[("PUT", policy.SEAT + "/state")] == {Role.PLATFORM_ADMIN, Role.MERCHANT_ADMIN, Role.AGENT}
     assert Role.SUPERVISOR in roles[("GET", policy.QUEUE + "/stats")]
-    # Nothing of a merchant's setup is a person's: reads of a seat, a queue, and its state.
+    # Nothing of a merchant's setup is a person's: reads of a seat, a queue, the reports, and its state.
     person_routes = {route for route, allowed in roles.items() if allowed & {Role.AGENT, Role.SUPERVISOR}}
     assert all(method == "GET" or path.endswith("/state") for method, path in person_routes)
     assert {path for _, path in person_routes} <= {
@@ -47,6 +47,9 @@ def test_the_policy_table_reads_as_the_roles_intend() -> None:
         policy.QUEUE + "/stats",
         policy.SEAT,
         policy.SEAT + "/state",
+        policy.MERCHANT + "/contacts",
+        policy.MERCHANT + "/reports/queues",
+        policy.MERCHANT + "/reports/agents",
     }
 
 

@@ -27,6 +27,7 @@ from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.people import UserRepository
+from contact_center.data.reports import RecordRepository
 from contact_center.data.repositories.catalog import (
     NumberRepository,
     QueueRepository,
@@ -49,6 +50,7 @@ from contact_center.services.people import PeopleService
 from contact_center.services.ports import Clock
 from contact_center.services.queues import QueueService
 from contact_center.services.regions import RegionControl
+from contact_center.services.reports import ReportService
 from contact_center.services.routing import RoutingPolicy, RoutingService
 from contact_center.services.seats import SeatService
 from contact_center.services.sign_in import SignInService
@@ -221,6 +223,10 @@ class Container:
     @cached_property
     def stats(self) -> QueueStatsService:
         return QueueStatsService(self._queues, self._seats, QueueActivityRepository(), self.clock)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        return ReportService(RecordRepository(), self.clock)
 
     @cached_property
     def trunks(self) -> TrunkService:

@@ -198,3 +198,12 @@ def invite_pk(invite_hash: str) -> str:
 
 
 INVITE_SK = "INVITE"
+
+
+def merchant_records_index_pk(merchant_id: str, day: str) -> str:
+    """A merchant's contact records of one UTC day (by end), whatever their queue: the reports' index."""
+    return f"RECORDS#{merchant_id}#{day}"
+
+
+def record_index_sk(ended_at_ms: int, contact_id: str) -> str:
+    return f"{ended_at_ms:015d}#{contact_id}"

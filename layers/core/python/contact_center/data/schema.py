@@ -26,7 +26,7 @@ sip trunk          TRUNK#{tid}                 TRUNK               TRUNKS / {nam
 binding            AOR#{aor}                   BINDING#{key}       -                            FLOW#{edge task} / {aor}
 contact            CONTACT#{cid}               CONTACT             QUEUED#{qid} / {prio}#{enqueued}#{cid}  (only while QUEUED)  EDGE#{task} / {state}#{cid}
 dialog             DIALOG#{dialog key}         DIALOG              -                            -
-contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd} / {ended}#{cid}  -
+contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd} / {ended}#{cid}  RECORDS#{mid}#{yyyy-mm-dd} / {ended}#{cid}
 queue counters     QUEUE#{qid}                 STATS#{day}#{nn}    -                            -
 edge task          EDGE#{task}                 EDGE                EDGES / {task}               -
 idempotency        IDEMPOTENCY#{scope}#{key}   IDEMPOTENCY         -                            -
