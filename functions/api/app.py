@@ -11,7 +11,7 @@ from typing import Any
 from chalice.app import Chalice
 from chalicelib import openapi, views
 from chalicelib.http import Call, endpoint, install
-from chalicelib.routes import people, reports
+from chalicelib.routes import people, reports, webhooks
 
 from contact_center.services import agent_state, commands
 
@@ -19,6 +19,7 @@ app = Chalice(app_name="switchboard-api")
 install(app)
 people.routes.register(app)
 reports.routes.register(app)
+webhooks.routes.register(app)
 
 Json = dict[str, Any]
 MERCHANT = "/merchants/{merchant_id}"

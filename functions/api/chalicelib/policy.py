@@ -71,6 +71,12 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("GET", MERCHANT + "/contacts"): QUEUE_READERS,
         ("GET", MERCHANT + "/reports/queues"): QUEUE_READERS,
         ("GET", MERCHANT + "/reports/agents"): QUEUE_READERS,
+        # Webhooks
+        ("POST", MERCHANT + "/webhooks"): ADMINS,
+        ("GET", MERCHANT + "/webhooks"): ADMINS,
+        ("DELETE", MERCHANT + "/webhooks/{webhook_id}"): ADMINS,
+        ("GET", MERCHANT + "/webhooks/failures"): ADMINS,
+        ("POST", MERCHANT + "/webhooks/failures/{delivery_id}/replay"): ADMINS,
         # Numbers
         ("POST", MERCHANT + "/numbers"): ADMINS,
         ("GET", MERCHANT + "/numbers"): ADMINS,

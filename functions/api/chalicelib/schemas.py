@@ -279,6 +279,8 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "key_id": {"type": "string", "pattern": ID_PATTERN},
     "trunk_id": {"type": "string", "pattern": ID_PATTERN},
     "user_id": {"type": "string", "pattern": ID_PATTERN},
+    "webhook_id": {"type": "string", "pattern": ID_PATTERN},
+    "delivery_id": {"type": "string", "pattern": ID_PATTERN},
     "number": {"type": "string", "pattern": E164_PATTERN, "description": "E.164, e.g. +14155550100"},
 }
 

@@ -1,8 +1,8 @@
-"""Schemas and query parameters of the reports (``routes/reports.py``)."""
+"""Schemas and query parameters of the reports and the webhooks (``routes/reports.py``, ``routes/webhooks.py``)."""
 
 from __future__ import annotations
 
-from contact_center.services import reports
+from contact_center.services import reports, webhooks
 
 from .schemas import ID_PATTERN, INTEGER, STRING, TIMESTAMP, Schema, _nullable, _obj, _ref
 
@@ -43,7 +43,49 @@ REPORT_PARAMETERS: dict[str, list[Schema]] = {
     ],
 }
 
+_EVENTS: Schema = {
+    "type": "array",
+    "items": {"type": "string", "enum": [e.value for e in webhooks.EventType]},
+}
+
 REPORT_SCHEMAS: dict[str, Schema] = {
+    "WebhookCreate": _obj(
+        {"url": {"type": "string", "maxLength": webhooks.URL_MAX_LENGTH}, "events": _EVENTS}, ["url"]
+    ),
+    "Webhook": _obj(
+        {"webhook_id": STRING, "url": STRING, "events": _EVENTS, "created_at": TIMESTAMP},
+        ["webhook_id", "url", "events", "created_at"],
+    ),
+    "WebhookCreated": {
+        "allOf": [
+            _ref("Webhook"),
+            _obj(
+                {"secret": {**STRING, "description": "HMAC-SHA256 key of Switchboard-Signature; shown once"}},
+                ["secret"],
+            ),
+        ]
+    },
+    "WebhookList": _obj(
+        {"items": {"type": "array", "items": _ref("Webhook")}, "next_token": _nullable(STRING)},
+        ["items", "next_token"],
+    ),
+    "Delivery": _obj(
+        {
+            "delivery_id": STRING,
+            "webhook_id": STRING,
+            "status": {"type": "string", "enum": [s.value for s in webhooks.DeliveryStatus]},
+            "attempts": INTEGER,
+            "next_attempt_at": _nullable(TIMESTAMP),
+            "last_error": _nullable(STRING),
+            "updated_at": TIMESTAMP,
+            "event": {"type": "object"},
+        },
+        ["delivery_id", "webhook_id", "status", "attempts", "event"],
+    ),
+    "DeliveryPage": _obj(
+        {"items": {"type": "array", "items": _ref("Delivery")}, "next_token": _nullable(STRING)},
+        ["items", "next_token"],
+    ),
     "ContactRecord": _obj(
         {
             "contact_id": STRING,

@@ -38,6 +38,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("/merchants/{merchant_id}/seats", "POST"): {"display_name": "Intruder"},
     ("/merchants/{merchant_id}/seats/{seat_id}", "PATCH"): {"display_name": "Hijacked"},
     ("/merchants/{merchant_id}/seats/{seat_id}/state", "PUT"): {"state": "not_ready", "reason": "break"},
+    ("/merchants/{merchant_id}/webhooks", "POST"): {"url": "https://hooks.example.test/in"},
     ("/merchants/{merchant_id}/users", "POST"): {
         "user_id": "intruder",
         "role": "agent",
@@ -65,6 +66,7 @@ def _snapshot(api: Api, merchant_id: str) -> dict[str, Any]:
         "seats": api.get(base + "/seats").body,
         "keys": api.get(base + "/api-keys").body,
         "users": api.get(base + "/users").body,
+        "webhooks": api.get(base + "/webhooks").body,
     }
 
 
@@ -113,6 +115,8 @@ def world() -> Iterator[World]:
                 "key_id": b_key_id,
                 "trunk_id": "trk_platform",
                 "user_id": "ana",
+                "webhook_id": "whk_x",
+                "delivery_id": "dlv_x",
             }
             yield World(api, a_key, b_id, ids)
         bootstrap.reset()

@@ -87,6 +87,8 @@ def _merchant_with_people(api: Api, name: str) -> tuple[dict[str, str], dict[Rol
         "key_id": key_id,
         "number": "+14155550100",
         "trunk_id": "trk_x",
+        "webhook_id": "whk_x",
+        "delivery_id": "dlv_x",
     }
     credentials = {
         Role.MERCHANT_ADMIN: key,

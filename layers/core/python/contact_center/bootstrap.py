@@ -38,6 +38,8 @@ from contact_center.data.repositories.contacts import LiveContactRepository, Que
 from contact_center.data.repositories.merchants import ApiKeyRepository, MerchantRepository
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
+from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
+from contact_center.outbound.webhook_post import WebhookPoster
 from contact_center.services.agent_state import AgentStateService
 from contact_center.services.api_keys import ApiKeyService
 from contact_center.services.auth import Authenticator
@@ -57,6 +59,7 @@ from contact_center.services.sign_in import SignInService
 from contact_center.services.stats import QueueStatsService
 from contact_center.services.tokens import TokenSigner, signing_key
 from contact_center.services.trunks import TrunkService
+from contact_center.services.webhooks import WebhookService
 
 SecretReader = Callable[[str], str]
 
@@ -91,6 +94,7 @@ class Settings:
     routing_function: str = "routing"
     region_endpoints: tuple[tuple[str, str], ...] = ()
     handoff_ms: int = 3_000  # a moved home waits this long before deciding (above the replication lag)
+    webhooks_allow_private: bool = False  # local mode and tests: receivers on loopback
 
     @classmethod
     def from_env(
@@ -122,6 +126,7 @@ class Settings:
             routing_function=loaded.home_routing_function,
             region_endpoints=loaded.region_endpoints,
             handoff_ms=loaded.handoff_ms,
+            webhooks_allow_private=loaded.webhooks_allow_private,
         )
 
 
@@ -227,6 +232,11 @@ class Container:
     @cached_property
     def reports(self) -> ReportService:
         return ReportService(RecordRepository(), self.clock)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        poster = WebhookPoster(allow_private=self.settings.webhooks_allow_private)
+        return WebhookService(WebhookRepository(), DeliveryRepository(), poster, self.clock)
 
     @cached_property
     def trunks(self) -> TrunkService:

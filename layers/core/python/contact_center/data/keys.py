@@ -207,3 +207,27 @@ def merchant_records_index_pk(merchant_id: str, day: str) -> str:
 
 def record_index_sk(ended_at_ms: int, contact_id: str) -> str:
     return f"{ended_at_ms:015d}#{contact_id}"
+
+
+def webhook_sk(webhook_id: str) -> str:
+    return f"WEBHOOK#{webhook_id}"
+
+
+WEBHOOK_SK_PREFIX = "WEBHOOK#"
+
+
+def delivery_pk(merchant_id: str) -> str:
+    return f"DELIVERIES#{merchant_id}"
+
+
+def delivery_sk(delivery_id: str) -> str:
+    return f"DELIVERY#{delivery_id}"
+
+
+# Pending deliveries are few (only those whose first POST failed); one partition, read by the
+# minute's retry, keyed by when each is due.
+DELIVERIES_DUE_INDEX_PK = "DELIVERIES_DUE"
+
+
+def failed_deliveries_index_pk(merchant_id: str) -> str:
+    return f"DELIVERIES_FAILED#{merchant_id}"
