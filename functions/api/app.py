@@ -6,6 +6,7 @@ authentication and idempotency are handled around it by ``chalicelib.http.endpoi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from chalice.app import Chalice
@@ -171,7 +172,10 @@ def create_seat(call: Call, merchant_id: str) -> Json:
 @app.route(MERCHANT + "/seats", methods=["GET"])
 @endpoint()
 def list_seats(call: Call, merchant_id: str) -> Json:
-    return views.page(call.services.seats.list(call.merchant(merchant_id), call.page()), views.seat)
+    seats = call.services.seats.list(call.merchant(merchant_id), call.page())
+    # A supervisor's wallboard: the seats serving its queues (a page may then hold fewer than limit).
+    reachable = [s for s in seats.items if call.principal.may_reach_seat_serving(s.seat_id, set(s.queue_ids))]
+    return views.page(replace(seats, items=reachable), views.seat)
 
 
 @app.route(MERCHANT + "/seats/{seat_id}", methods=["GET"])

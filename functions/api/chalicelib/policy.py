@@ -83,7 +83,7 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("DELETE", MERCHANT + "/numbers/{number}"): ADMINS,
         # Seats and their agents' state
         ("POST", MERCHANT + "/seats"): ADMINS,
-        ("GET", MERCHANT + "/seats"): ADMINS,
+        ("GET", MERCHANT + "/seats"): QUEUE_READERS,  # a supervisor's: those serving its queues
         ("GET", SEAT): SEAT_READERS,
         ("PATCH", SEAT): ADMINS,
         ("DELETE", SEAT): ADMINS,

@@ -47,6 +47,7 @@ def test_the_policy_table_reads_as_the_roles_intend() -> None:
         policy.QUEUE + "/stats",
         policy.SEAT,
         policy.SEAT + "/state",
+        policy.MERCHANT + "/seats",
         policy.MERCHANT + "/contacts",
         policy.MERCHANT + "/reports/queues",
         policy.MERCHANT + "/reports/agents",
@@ -175,6 +176,9 @@ def test_a_supervisor_reads_its_queues_and_their_seats_and_nothing_else(world: W
     seat_elsewhere = api.seat(ids["merchant_id"], admin_key, queue_ids=[elsewhere])["seat_id"]
     assert api.get(f"{merchant}/queues/{elsewhere}/stats", key=token).status == 403
     assert api.get(f"{merchant}/seats/{seat_elsewhere}/state", key=token).status == 403
+    listed = api.get(f"{merchant}/seats", key=token).body["items"]
+    assert [seat["seat_id"] for seat in listed] == [ids["seat_id"]]  # not the one serving Sales
+    assert len(api.get(f"{merchant}/seats", key=admin_key).body["items"]) > 1
     # Watching is not steering: a supervisor does not set an agent's state.
     assert (
         api.put(f"{merchant}/seats/{ids['seat_id']}/state", {"state": "available"}, key=token).status == 403
