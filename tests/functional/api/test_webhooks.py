@@ -162,14 +162,14 @@ def test_a_failing_receiver_is_retried_for_a_day_then_listed_and_replayed(
     handler.handler({"Records": [_record_inserted(merchant_id, "c3", T0)]}, None)
     attempts_at = [clock.now]
     while clock.now < T0 + (GIVE_UP_AFTER_SECONDS + 3600) * 1000:
-        clock.now += 120_000  # the retry timer (every minute in AWS; every other one here, to be quick)
+        clock.now += 300_000  # the retry timer (every minute in AWS; every fifth here, to be quick)
         before = len(state.received)
         handler.handler({"action": "retry"}, None)
         if len(state.received) > before:
             attempts_at.append(clock.now)
     gaps = [b - a for a, b in itertools.pairwise(attempts_at)]
     assert len(attempts_at) > 5 and gaps == sorted(gaps)  # backoff: never sooner than the last pause
-    assert max(gaps) <= 3_600_000 + 120_000 and attempts_at[-1] <= T0 + GIVE_UP_AFTER_SECONDS * 1000
+    assert max(gaps) <= 3_600_000 + 300_000 and attempts_at[-1] <= T0 + GIVE_UP_AFTER_SECONDS * 1000
     assert all(_valid(secret, headers, body) for headers, body in state.received)
 
     # Then it is listed as failed, with what went wrong
