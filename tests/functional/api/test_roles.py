@@ -263,3 +263,37 @@ def test_an_agent_signs_out_and_leaves_every_queues_availability(world: World) -
     api.put(state, {"state": "not_ready", "reason": "lunch"}, key=token)
     assert api.put(state, {"state": "offline"}, key=token).body["state"] == "offline"
     assert api.put(state, {"state": "offline"}, key=token).body["state"] == "offline"
+
+
+def test_guessing_a_password_is_throttled_per_user_even_with_the_right_one() -> None:
+    with mock_aws():
+        fresh_table(None)
+        clock = Clock()
+        container = bootstrap.reset(api_settings(), clock)
+        assert container is not None
+        container.password_cost = CHEAP
+        with Client(load_api().app) as client:
+            api = Api(client)
+            ids, _ = _merchant_with_people(api, "Guessed")
+            body = {"merchant_id": ids["merchant_id"], "user_id": "ana", "password": "wrong guess!"}
+            # Given ten wrong guesses in one quarter hour
+            assert {api.post("/auth/sign-in", body, key=None).status for _ in range(10)} == {401}
+            # Then even the right password waits for the next window, which the answer names
+            right = {**body, "password": PASSWORD}
+            throttled = api.post("/auth/sign-in", right, key=None)
+            assert (throttled.status, throttled.error["code"]) == (429, "too_many_attempts")
+            assert 0 < int(throttled.headers["Retry-After"]) <= 15 * 60
+            # Another user of the merchant is not held up
+            other = {**right, "user_id": "sam"}
+            assert api.post("/auth/sign-in", other, key=None).status == 200
+            clock.now += int(throttled.headers["Retry-After"]) * 1000
+            assert api.post("/auth/sign-in", right, key=None).status == 200
+        bootstrap.reset()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000_000
+
+    def __call__(self) -> int:
+        return self.now

@@ -26,7 +26,7 @@ from contact_center.aws.home_region import HomeRegionInvoker
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.ownership import OwnershipItems, RegionFence
-from contact_center.data.people import UserRepository
+from contact_center.data.people import SignInAttemptRepository, UserRepository
 from contact_center.data.reports import RecordRepository
 from contact_center.data.repositories.catalog import (
     NumberRepository,
@@ -193,7 +193,9 @@ class Container:
 
     @cached_property
     def sign_in(self) -> SignInService:
-        return SignInService(self._users, self.tokens, self.clock, self.password_cost)
+        return SignInService(
+            self._users, self.tokens, self.clock, SignInAttemptRepository(), self.password_cost
+        )
 
     @cached_property
     def merchants(self) -> MerchantService:

@@ -200,6 +200,14 @@ def invite_pk(invite_hash: str) -> str:
 INVITE_SK = "INVITE"
 
 
+def sign_in_failures_pk(merchant_id: str, user_id: str) -> str:
+    return f"SIGNIN#{merchant_id}#{user_id}"
+
+
+def window_sk(window: int) -> str:
+    return f"WINDOW#{window}"
+
+
 def merchant_records_index_pk(merchant_id: str, day: str) -> str:
     """A merchant's contact records of one UTC day (by end), whatever their queue: the reports' index."""
     return f"RECORDS#{merchant_id}#{day}"

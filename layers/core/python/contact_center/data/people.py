@@ -38,7 +38,14 @@ class InviteItem(TableItem):
     expires_at_ms = NumberAttribute()
 
 
-BINDING.register(UserItem, InviteItem)
+class SignInFailuresItem(TableItem):
+    """Failed sign-ins of one user in one window (``services.sign_in``), gone by TTL after it."""
+
+    ENTITY = "sign_in_failures"
+    failures = NumberAttribute(default=0)
+
+
+BINDING.register(UserItem, InviteItem, SignInFailuresItem)
 
 
 def _user_ref(merchant_id: str, user_id: str) -> UserItem:
@@ -157,3 +164,28 @@ class UserRepository:
                 raise AuthenticationError(INVITE_NOT_VALID) from exc
             raise
         return self.get(invite.merchant_id, invite.user_id)
+
+
+class SignInAttemptRepository:
+    """``services.sign_in.SignInAttemptPort``: a counter per user and window."""
+
+    def failures(self, merchant_id: str, user_id: str, window: int) -> int:
+        try:
+            item = SignInFailuresItem.get(
+                keys.sign_in_failures_pk(merchant_id, user_id), keys.window_sk(window)
+            )
+        except DoesNotExist:
+            return 0
+        return int(item.failures)
+
+    def count_failure(self, merchant_id: str, user_id: str, window: int, expires_at_s: int) -> None:
+        # An ADD, never read-then-write: concurrent guesses each count.
+        SignInFailuresItem(
+            pk=keys.sign_in_failures_pk(merchant_id, user_id), sk=keys.window_sk(window)
+        ).update(
+            actions=[
+                SignInFailuresItem.failures.add(1),
+                SignInFailuresItem.entity.set(SignInFailuresItem.ENTITY),
+                SignInFailuresItem.expires_at.set(expires_at_s),
+            ]
+        )

@@ -32,12 +32,13 @@ edge task          EDGE#{task}                 EDGE                EDGES / {task
 idempotency        IDEMPOTENCY#{scope}#{key}   IDEMPOTENCY         -                            -
 user (person)      MERCHANT#{mid}              USER#{uid}          -                            -
 invite             INVITE#{sha256(token)}      INVITE              -                            -
+sign-in failures   SIGNIN#{mid}#{uid}          WINDOW#{n}          -                            -
 webhook            MERCHANT#{mid}              WEBHOOK#{wid}       -                            -
 webhook delivery   DELIVERIES#{mid}            DELIVERY#{did}      DELIVERIES_DUE / {due}#{did}  (only while pending)  DELIVERIES_FAILED#{mid} / {updated}#{did}  (only when failed)
 =================  ==========================  ==================  ===========================  =====================================
 
 ``expires_at`` (epoch seconds) is the TTL attribute: bindings, dialogs, edge heartbeats,
-idempotency records, invites and webhook deliveries carry it. DynamoDB deletes expired items lazily (up to days later) and local
+idempotency records, invites, sign-in failure counters and webhook deliveries carry it. DynamoDB deletes expired items lazily (up to days later) and local
 engines never do, so every read of an expiring item also filters on it.
 
 A seat's availability entries (``availability``) make the "who is free" index one partition per

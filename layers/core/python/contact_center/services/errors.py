@@ -61,6 +61,14 @@ class ForbiddenError(ServiceError):
         self.field = field
 
 
+class TooManyAttemptsError(ServiceError):
+    """Too many failed sign-ins for one user lately; the client may try again after ``retry_after``."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("too many failed sign-ins for this user; try again later")
+        self.retry_after_seconds = retry_after_seconds
+
+
 class IdempotencyKeyReusedError(ServiceError):
     """The Idempotency-Key was first used for a different request."""
 

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from contact_center.domain.access import Principal
 from contact_center.domain.errors import ValidationError
 from contact_center.domain.validation import validate_identifier
 
-from .errors import AuthenticationError
+from .errors import AuthenticationError, TooManyAttemptsError
 from .passwords import DEFAULT_COST, ScryptCost, hash_password, validate_password, verify_password
 from .people import User, UserPort, invite_hash
 from .ports import Clock
 from .tokens import SessionToken, TokenSigner
 
 INVALID_CREDENTIALS = "the merchant, user or password is not valid"
+# Failed sign-ins allowed per user in one window: a person mistyping gets through, a guesser gets
+# ten guesses per quarter hour (scrypt makes each cost the attacker too, but this costs us less).
+FAILURES_PER_WINDOW = 10
+WINDOW_MS = 15 * 60_000
+
+
+class SignInAttemptPort(Protocol):
+    def failures(self, merchant_id: str, user_id: str, window: int) -> int: ...
+    def count_failure(self, merchant_id: str, user_id: str, window: int, expires_at_s: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -76,17 +85,31 @@ def principal_of(user: User) -> Principal:
 
 class SignInService:
     def __init__(
-        self, users: UserPort, signer: TokenSigner, clock: Clock, cost: ScryptCost = DEFAULT_COST
+        self,
+        users: UserPort,
+        signer: TokenSigner,
+        clock: Clock,
+        attempts: SignInAttemptPort,
+        cost: ScryptCost = DEFAULT_COST,
     ) -> None:
         self._users = users
         self._signer = signer
         self._clock = clock
+        self._attempts = attempts
         self._cost = cost
 
     def sign_in(self, command: SignIn) -> SessionToken:
+        """A session token, or 401; after ``FAILURES_PER_WINDOW`` failures in a window, 429 until the
+        next (the right password too: a guesser must not learn when it guessed)."""
+        now = self._clock()
+        window = now // WINDOW_MS
+        if self._attempts.failures(command.merchant_id, command.user_id, window) >= FAILURES_PER_WINDOW:
+            raise TooManyAttemptsError(((window + 1) * WINDOW_MS - now + 999) // 1000)
         found = self._users.credentials(command.merchant_id, command.user_id)
         user, stored = found if found is not None else (None, None)
         if not verify_password(command.password, stored, self._cost) or user is None:
+            expires_at_s = (window + 2) * WINDOW_MS // 1000
+            self._attempts.count_failure(command.merchant_id, command.user_id, window, expires_at_s)
             raise AuthenticationError(INVALID_CREDENTIALS)
         return self._signer.issue(principal_of(user))
 
