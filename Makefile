@@ -41,6 +41,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy functions/api/app.py
 	$(VENV)/bin/mypy functions/routing/handler.py
 	$(VENV)/bin/mypy functions/agent_events/handler.py
+	$(VENV)/bin/mypy functions/webhooks/handler.py
 	$(VENV)/bin/mypy tests/support/routing_fakes.py tests/support/routing_centre.py
 
 test: setup lint contracts typecheck

@@ -6,29 +6,34 @@ authentication and idempotency are handled around it by ``chalicelib.http.endpoi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from chalice.app import Chalice
 from chalicelib import openapi, views
 from chalicelib.http import Call, endpoint, install
+from chalicelib.routes import people, reports, webhooks
 
 from contact_center.services import agent_state, commands
 
 app = Chalice(app_name="switchboard-api")
 install(app)
+people.routes.register(app)
+reports.routes.register(app)
+webhooks.routes.register(app)
 
 Json = dict[str, Any]
 MERCHANT = "/merchants/{merchant_id}"
 
 
 @app.route("/health", methods=["GET"])
-@endpoint(public=True)
+@endpoint()
 def health(call: Call) -> Json:
     return {"status": "ok"}
 
 
 @app.route("/openapi.json", methods=["GET"])
-@endpoint(public=True)
+@endpoint()
 def openapi_document(call: Call) -> Json:
     return openapi.document()
 
@@ -39,14 +44,12 @@ def openapi_document(call: Call) -> Json:
 @app.route("/merchants", methods=["POST"])
 @endpoint(201)
 def create_merchant(call: Call) -> Json:
-    call.admin()
     return views.signup(call.services.merchants.sign_up(commands.parse_create_merchant(call.body())))
 
 
 @app.route("/merchants", methods=["GET"])
 @endpoint()
 def list_merchants(call: Call) -> Json:
-    call.admin()
     return views.page(call.services.merchants.list(call.page()), views.merchant)
 
 
@@ -61,7 +64,8 @@ def get_merchant(call: Call, merchant_id: str) -> Json:
 def update_merchant(call: Call, merchant_id: str) -> Json:
     owner = call.merchant(merchant_id)
     command = commands.parse_update_merchant(call.body())
-    return views.merchant(call.services.merchants.update(owner, command))
+    updated = call.services.merchants.update(owner, command, by_platform_admin=call.principal.is_admin)
+    return views.merchant(updated)
 
 
 # API keys
@@ -168,7 +172,10 @@ def create_seat(call: Call, merchant_id: str) -> Json:
 @app.route(MERCHANT + "/seats", methods=["GET"])
 @endpoint()
 def list_seats(call: Call, merchant_id: str) -> Json:
-    return views.page(call.services.seats.list(call.merchant(merchant_id), call.page()), views.seat)
+    seats = call.services.seats.list(call.merchant(merchant_id), call.page())
+    # A supervisor's wallboard: the seats serving its queues (a page may then hold fewer than limit).
+    reachable = [s for s in seats.items if call.principal.may_reach_seat_serving(s.seat_id, set(s.queue_ids))]
+    return views.page(replace(seats, items=reachable), views.seat)
 
 
 @app.route(MERCHANT + "/seats/{seat_id}", methods=["GET"])
@@ -225,26 +232,22 @@ def release_seat(call: Call, merchant_id: str, seat_id: str) -> Json:
 @app.route("/trunks", methods=["POST"])
 @endpoint(201)
 def create_trunk(call: Call) -> Json:
-    call.admin()
     return views.trunk(call.services.trunks.create(commands.parse_create_trunk(call.body())))
 
 
 @app.route("/trunks", methods=["GET"])
 @endpoint()
 def list_trunks(call: Call) -> Json:
-    call.admin()
     return views.page(call.services.trunks.list(call.page()), views.trunk)
 
 
 @app.route("/trunks/{trunk_id}", methods=["PATCH"])
 @endpoint()
 def update_trunk(call: Call, trunk_id: str) -> Json:
-    call.admin()
     return views.trunk(call.services.trunks.update(trunk_id, commands.parse_update_trunk(call.body())))
 
 
 @app.route("/trunks/{trunk_id}", methods=["DELETE"])
 @endpoint(204)
 def delete_trunk(call: Call, trunk_id: str) -> None:
-    call.admin()
     call.services.trunks.delete(trunk_id)

@@ -141,7 +141,11 @@ class TemplateSettings:
     template: Template
     secrets_manager: LocalSecretsManager
     function_names: Mapping[Component, str] = field(
-        default_factory=lambda: {Component.ROUTING: "routing", Component.AGENT_EVENTS: "agent_events"}
+        default_factory=lambda: {
+            Component.ROUTING: "routing",
+            Component.AGENT_EVENTS: "agent_events",
+            Component.WEBHOOKS: "webhooks",
+        }
     )
     # Read once: the secrets' values as ECS would inject them at the tasks' start.
     _read: dict[str, Mapping[str, str]] = field(default_factory=dict)
@@ -214,7 +218,7 @@ class TemplateSettings:
         merged: dict[str, str] = {}
         owners: dict[str, str] = {}
         for function in self.functions():
-            if function.component not in (Component.ROUTING, Component.AGENT_EVENTS):
+            if function.component not in (Component.ROUTING, Component.AGENT_EVENTS, Component.WEBHOOKS):
                 continue
             for name, value in function.environment.items():
                 if name in _PER_FUNCTION:

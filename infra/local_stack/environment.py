@@ -13,7 +13,7 @@ needs comes in two parts:
 Per-process facts (an edge task's address and id) are given by the caller as ``overrides``.
 
 Components are the deployable units: ``edge`` (the ECS container), ``api`` (the API function),
-``lambda`` (the local Lambda service, which runs the routing and agent-events functions in one
+``lambda`` (the local Lambda service, which runs the routing, agent-events and webhooks functions in one
 process: a template source merges their Environments, and two functions that disagree on a
 variable are an error it should report) and ``dynamodb`` (settings-free).
 """
@@ -64,6 +64,8 @@ class LocalSettings:
             **common,
             contract.ADMIN_KEY.name: self.admin_key,
             contract.SIP_REGISTRAR.name: self.registrar,
+            # Webhook receivers of a one-machine stack (and its tests) listen on loopback.
+            contract.WEBHOOKS_ALLOW_PRIVATE.name: "true",
         }
 
 

@@ -4,7 +4,8 @@ Chalice dispatches on API Gateway's *resource path* (``/merchants/{merchant_id}`
 greedy proxy resource answers 405 everywhere; API Gateway needs one resource per Chalice route.
 The routes come from the committed OpenAPI document the app serves at ``GET /openapi.json`` (its
 owner keeps it equal to the route table, and a test checks that). When the document is absent the
-``@app.route(...)`` decorators of ``app.py`` are read from its syntax tree instead.
+``@app.route(...)`` decorators of ``app.py`` (and of its route modules) are read from their syntax
+trees instead.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def discover(
         routes = from_openapi(json.loads(openapi.read_text()))
         source = openapi
     elif app_module.exists():
-        routes = from_chalice_source(app_module.read_text())
+        routes = app_routes(app_module)
         source = app_module
     else:
         raise RouteDiscoveryError(f"the API has neither {openapi} nor {app_module}")
@@ -64,6 +65,12 @@ def from_openapi(document: dict[str, object]) -> list[Route]:
             if method.upper() in HTTP_METHODS:
                 routes.append(Route(path=path, method=method.upper()))
     return routes
+
+
+def app_routes(app_module: Path = paths.API_APP_MODULE) -> list[Route]:
+    """The routes of ``app.py`` and of the route modules it registers (``chalicelib/routes``)."""
+    modules = [app_module, *sorted((app_module.parent / "chalicelib" / "routes").glob("*.py"))]
+    return [route for module in modules for route in from_chalice_source(module.read_text())]
 
 
 def from_chalice_source(source: str) -> list[Route]:

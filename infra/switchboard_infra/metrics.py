@@ -24,3 +24,5 @@ AGENTS = "Agents"
 AGENT_STATE_DIMENSION = "State"
 # Logged-out seats are not worth a line on the dashboard.
 AGENT_STATES = tuple(state for state in values.AGENT_STATES if state != "offline")
+
+WEBHOOKS_NAMESPACE = "Switchboard/Webhooks"

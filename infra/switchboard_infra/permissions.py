@@ -21,6 +21,8 @@ ROUTING = (
 # Agent events: when a seat becomes available, claim the oldest queued contact for it (the claim
 # also deletes the seat's entries in its queues' availability index).
 AGENT_EVENTS = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+# Webhooks: reads merchants' webhooks, stores and updates the deliveries that failed.
+WEBHOOKS = (*_READ, "dynamodb:PutItem")
 # The HTTP API onboards merchants, manages seats, numbers, trunks and API keys (revocation deletes).
 API = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 # The SIP edge: registrations (bindings come and go), dialogs, queued contacts, its heartbeat.

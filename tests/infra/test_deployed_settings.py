@@ -91,11 +91,11 @@ def test_the_api_reads_the_admin_hash_from_the_secret_the_template_names(synthes
     assert arn in client.values and loaded.admin_key_sha256 == ADMIN_HASH
 
 
-def test_the_lambda_service_runs_with_the_settings_both_functions_share(synthesized: Synthesized) -> None:
+def test_the_lambda_service_runs_with_the_settings_its_functions_share(synthesized: Synthesized) -> None:
     settings, _ = deployed(synthesized.template("primary"))
     env = settings.settings("lambda")
     assert contract.COMPONENT.name not in env  # each handler names its own
-    for component in (Component.ROUTING, Component.AGENT_EVENTS):
+    for component in (Component.ROUTING, Component.AGENT_EVENTS, Component.WEBHOOKS):
         Settings.from_env(component, env)
 
 

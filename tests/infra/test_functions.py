@@ -60,16 +60,47 @@ def test_no_function_may_scan_or_change_the_table_itself(synthesized: Synthesize
     assert not actions & set(forbidden)
 
 
+def _mapping_of(synthesized: Synthesized, region_key: str, function) -> dict:
+    """The stream's event source mapping that feeds ``function``."""
+    mappings = synthesized.resources(region_key, "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = [m for m in mappings if m["Properties"]["FunctionName"] == {"Ref": _logical_id(function)}]
+    return mapping
+
+
 def test_agent_events_reads_only_seat_changes_from_the_stream(synthesized: Synthesized) -> None:
-    mapping = next(iter(synthesized.resources("primary", "AWS::Lambda::EventSourceMapping").values()))
+    mapping = _mapping_of(synthesized, "primary", _services(synthesized, "primary").agent_events.function)
     assert mapping["Properties"]["FilterCriteria"]["Filters"] == [
         {"Pattern": '{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"entity":{"S":["seat"]}}}}'}
     ]
 
 
 def test_agent_events_failures_go_to_a_queue(synthesized: Synthesized) -> None:
-    mapping = next(iter(synthesized.resources("secondary", "AWS::Lambda::EventSourceMapping").values()))
+    mapping = _mapping_of(synthesized, "secondary", _services(synthesized, "secondary").agent_events.function)
     assert "OnFailure" in mapping["Properties"]["DestinationConfig"]
+
+
+def test_webhooks_read_contacts_records_and_seats_from_the_stream(synthesized: Synthesized) -> None:
+    mapping = _mapping_of(synthesized, "primary", _services(synthesized, "primary").webhooks.function)
+    entities = '{"S":["contact","record","seat"]}'
+    assert mapping["Properties"]["FilterCriteria"]["Filters"] == [
+        {"Pattern": '{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"entity":' + entities + "}}}"}
+    ]
+    # Delivery within 5 s at p95: a batch waits at most a second to fill; failures go to a queue.
+    assert mapping["Properties"]["MaximumBatchingWindowInSeconds"] == 1
+    assert "OnFailure" in mapping["Properties"]["DestinationConfig"]
+
+
+def test_webhooks_function_may_use_only_its_item_actions(synthesized: Synthesized) -> None:
+    role = _services(synthesized, "primary").webhooks.role
+    actions = {a for s in _dynamodb_statements(synthesized, "primary", role) for a in as_list(s["Action"])}
+    # Besides reading the stream, which its event source mapping needs.
+    stream = {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    }
+    assert actions - stream == set(permissions.WEBHOOKS)
 
 
 @pytest.mark.parametrize("region_key", ["primary", "secondary"])
@@ -162,14 +193,24 @@ def test_the_routing_alias_keeps_environments_warm_by_default(synthesized: Synth
     assert provisioned == config.routing.provisioned_concurrency
 
 
+def _scheduled_rule(synthesized: Synthesized, event: dict) -> tuple[str, dict]:
+    rules = synthesized.resources("primary", "AWS::Events::Rule")
+    ((rule_id, rule),) = [
+        (k, r)
+        for k, r in rules.items()
+        if r["Properties"].get("ScheduleExpression")
+        and json.loads(r["Properties"]["Targets"][0]["Input"]) == event
+    ]
+    return rule_id, rule
+
+
 def test_the_routing_sweep_runs_every_minute_through_the_live_alias(synthesized: Synthesized) -> None:
     from contact_center.contracts.schedules import ROUTING_SWEEP
 
-    rules = synthesized.resources("primary", "AWS::Events::Rule")
-    ((rule_id, rule),) = [(k, r) for k, r in rules.items() if r["Properties"].get("ScheduleExpression")]
+    rule_id, rule = _scheduled_rule(synthesized, dict(ROUTING_SWEEP.event))
     assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
     (target,) = rule["Properties"]["Targets"]
-    assert json.loads(target["Input"]) == {"action": "sweep"} == dict(ROUTING_SWEEP.event)
+    assert json.loads(target["Input"]) == {"action": "sweep"}
     alias = _services(synthesized, "primary").routing_alias
     assert target["Arn"] == {"Ref": _logical_id(alias)}
     # EventBridge may invoke the alias: only this rule.
@@ -180,3 +221,21 @@ def test_the_routing_sweep_runs_every_minute_through_the_live_alias(synthesized:
         and g["Properties"]["FunctionName"] == {"Ref": _logical_id(alias)}
         for g in grants
     )
+
+
+def test_failed_webhook_deliveries_are_retried_every_minute(synthesized: Synthesized) -> None:
+    from contact_center.contracts.schedules import WEBHOOK_RETRY
+
+    _, rule = _scheduled_rule(synthesized, dict(WEBHOOK_RETRY.event))
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    (target,) = rule["Properties"]["Targets"]
+    function = _services(synthesized, "primary").webhooks.function
+    assert target["Arn"] == {"Fn::GetAtt": [_logical_id(function), "Arn"]}
+
+
+def test_the_local_stack_feeds_webhooks_the_entities_the_deployed_mapping_does() -> None:
+    from switchboard_infra import paths
+    from switchboard_infra.constructs.services import WEBHOOK_ENTITIES
+
+    manifest = json.loads((paths.WEBHOOKS_FUNCTION / "function.json").read_text())
+    assert manifest == {"events": [{"type": "dynamodb-stream", "filter": {"entity": list(WEBHOOK_ENTITIES)}}]}

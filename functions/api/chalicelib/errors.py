@@ -68,8 +68,14 @@ def error_response(error: Exception) -> Response:
                 error_body("unauthorized", str(error)),
                 {"WWW-Authenticate": 'Bearer realm="switchboard"'},
             )
+        case service_errors.TooManyAttemptsError():
+            return _response(
+                429,
+                error_body("too_many_attempts", str(error)),
+                {"Retry-After": str(error.retry_after_seconds)},
+            )
         case service_errors.ForbiddenError():
-            return _response(403, error_body("forbidden", str(error)))
+            return _response(403, error_body("forbidden", str(error), error.field))
         case SeatLicenceExhaustedError():
             # The figures also sit at the top level, where a client checking for 402 looks first.
             body = error_body(

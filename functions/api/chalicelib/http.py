@@ -17,13 +17,14 @@ from urllib.parse import unquote
 from chalice.app import Chalice, Request, Response
 
 from contact_center.bootstrap import Container, services
+from contact_center.domain.access import Principal
 from contact_center.domain.errors import ValidationError
 from contact_center.domain.validation import validate_identifier
-from contact_center.services.auth import Principal
 from contact_center.services.commands import PageRequest, parse_idempotency_key, parse_page
-from contact_center.services.errors import NotFoundError
+from contact_center.services.errors import ForbiddenError, NotFoundError
 from contact_center.services.idempotency import StoredResponse, request_fingerprint
 
+from . import policy
 from .errors import (
     JSON_HEADERS,
     MalformedRequestError,
@@ -69,6 +70,7 @@ class Call:
     def __init__(self, request: Request) -> None:
         self.request = request
         self._principal: Principal | None = None
+        self._merchants: set[str] = set()
 
     @property
     def services(self) -> Container:
@@ -82,10 +84,29 @@ class Call:
 
     def merchant(self, merchant_id: str) -> str:
         """The path's merchant id, if this caller may act on it (NotFound otherwise)."""
-        return self.services.auth.authorize_merchant(self.principal, merchant_id)
+        if merchant_id not in self._merchants:
+            self.services.auth.authorize_merchant(self.principal, merchant_id)
+            self._merchants.add(merchant_id)
+        return merchant_id
 
-    def admin(self) -> None:
-        self.services.auth.require_admin(self.principal)
+    def authorize(self, params: dict[str, str]) -> None:
+        """The route's row in the policy table, then the path's merchant, seat and queue: 403 for a
+        role the row does not name or a seat or queue out of the caller's scope, 404 for another
+        merchant (checked before the seat, so another merchant's seat is 404 too)."""
+        roles = policy.roles_for(self.request.method, self.request.path)
+        if roles == policy.PUBLIC:
+            return
+        principal = self.principal  # 401 before anything else, whatever the route
+        if roles is None or principal.role not in roles:
+            raise ForbiddenError(f"the {principal.role.value} role may not use this route")
+        merchant_id = params.get("merchant_id")
+        if merchant_id is None:
+            return
+        self.merchant(merchant_id)
+        if "seat_id" in params:
+            self.services.auth.authorize_seat(principal, merchant_id, params["seat_id"])
+        if "queue_id" in params:
+            self.services.auth.authorize_queue(principal, params["queue_id"])
 
     def body(self) -> Any:
         raw = self.request.raw_body or b""
@@ -122,10 +143,9 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return Response(body=json.dumps(body), status_code=status, headers=merged)
 
 
-def endpoint(
-    status: int = 200, *, public: bool = False
-) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
-    """Wrap a route: authenticate, honour Idempotency-Key on POST, map every named error.
+def endpoint(status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Wrap a route: authenticate and authorize (``policy``), honour Idempotency-Key on POST, map
+    every named error.
 
     The route itself takes the ``Call`` and its path parameters and returns the JSON body.
     """
@@ -135,15 +155,18 @@ def endpoint(
         def view(**params: str) -> Response:
             call = Call(_local.request)
             try:
-                if not public:
+                if not policy.is_public(call.request.method, call.request.path):
                     _ = call.principal  # 401 before anything else, whatever the route
                 params = {name: path_value(name, value) for name, value in params.items()}
+                call.authorize(params)
                 key = call.request.headers.get(IDEMPOTENCY_HEADER.lower())
                 if call.request.method == "POST" and key is not None:
                     return _idempotent(
                         call, parse_idempotency_key(key), lambda: route(call, **params), status
                     )
-                return json_response(status, route(call, **params))
+                result = route(call, **params)
+                # A route answering other than JSON (a CSV export) builds its own response.
+                return result if isinstance(result, Response) else json_response(status, result)
             except Exception as error:
                 return error_response(error)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from . import policy
 from .schemas import (
     IDEMPOTENCY_PARAMETER,
     PAGE_PARAMETERS,
@@ -17,75 +18,77 @@ from .schemas import (
     Schema,
     _ref,
 )
+from .schemas_people import PEOPLE_SCHEMAS
+from .schemas_reports import REPORT_PARAMETERS, REPORT_SCHEMAS
 
-# (method, path, operation id, summary, request schema, success status, response schema, admin only, public)
-Operation = tuple[str, str, str, str, str | None, int, str | None, bool, bool]
+# (method, path, operation id, summary, request schema, success status, response schema); who may call
+# each operation comes from the route policy table (``policy``), shown as ``x-roles``.
+Operation = tuple[str, str, str, str, str | None, int, str | None]
 M = "/merchants/{merchant_id}"
 OPERATIONS: list[Operation] = [
-    ("get", "/health", "health", "Liveness", None, 200, "Health", False, True),
-    ("get", "/openapi.json", "openapi_document", "This document", None, 200, None, False, True),
+    ("get", "/health", "health", "Liveness", None, 200, "Health"),
+    ("get", "/openapi.json", "openapi_document", "This document", None, 200, None),
     (
         "post",
-        "/merchants",
-        "create_merchant",
-        "Sign a merchant up",
-        "MerchantCreate",
-        201,
-        "MerchantCreated",
-        True,
-        False,
-    ),
-    ("get", "/merchants", "list_merchants", "List merchants", None, 200, "MerchantPage", True, False),
-    ("get", M, "get_merchant", "Read a merchant", None, 200, "Merchant", False, False),
-    (
-        "patch",
-        M,
-        "update_merchant",
-        "Change profile or seat licences",
-        "MerchantUpdate",
+        "/auth/sign-in",
+        "sign_in",
+        "Sign a supervisor or agent in: a session token",
+        "SignIn",
         200,
-        "Merchant",
-        False,
-        False,
+        "Session",
     ),
     (
         "post",
-        M + "/api-keys",
-        "create_api_key",
-        "Issue an API key",
-        "ApiKeyCreate",
-        201,
-        "ApiKeyCreated",
-        False,
-        False,
+        "/auth/invites/accept",
+        "accept_invite",
+        "Choose a password with an invite token, and sign in",
+        "InviteAccept",
+        200,
+        "Session",
     ),
-    ("get", M + "/api-keys", "list_api_keys", "List API keys", None, 200, "ApiKeyPage", False, False),
+    ("get", "/auth/me", "me", "Who these credentials are", None, 200, "Principal"),
+    ("post", "/merchants", "create_merchant", "Sign a merchant up", "MerchantCreate", 201, "MerchantCreated"),
+    ("get", "/merchants", "list_merchants", "List merchants", None, 200, "MerchantPage"),
+    ("get", M, "get_merchant", "Read a merchant", None, 200, "Merchant"),
+    ("patch", M, "update_merchant", "Change profile or seat licences", "MerchantUpdate", 200, "Merchant"),
+    ("post", M + "/api-keys", "create_api_key", "Issue an API key", "ApiKeyCreate", 201, "ApiKeyCreated"),
+    ("get", M + "/api-keys", "list_api_keys", "List API keys", None, 200, "ApiKeyPage"),
+    ("delete", M + "/api-keys/{key_id}", "delete_api_key", "Revoke an API key", None, 204, None),
     (
-        "delete",
-        M + "/api-keys/{key_id}",
-        "delete_api_key",
-        "Revoke an API key",
-        None,
+        "post",
+        M + "/users",
+        "create_user",
+        "Let a supervisor or agent sign in",
+        "UserCreate",
+        201,
+        "UserCreated",
+    ),
+    ("get", M + "/users", "list_users", "List the people who sign in", None, 200, "UserPage"),
+    ("get", M + "/users/{user_id}", "get_user", "Read a user", None, 200, "User"),
+    ("delete", M + "/users/{user_id}", "delete_user", "Delete a user", None, 204, None),
+    (
+        "put",
+        M + "/users/{user_id}/password",
+        "set_user_password",
+        "Set a user's password",
+        "PasswordSet",
         204,
         None,
-        False,
-        False,
     ),
-    ("post", M + "/queues", "create_queue", "Create a queue", "QueueCreate", 201, "Queue", False, False),
-    ("get", M + "/queues", "list_queues", "List queues", None, 200, "QueuePage", False, False),
-    ("get", M + "/queues/{queue_id}", "get_queue", "Read a queue", None, 200, "Queue", False, False),
     (
-        "patch",
-        M + "/queues/{queue_id}",
-        "update_queue",
-        "Change a queue",
-        "QueueUpdate",
-        200,
-        "Queue",
-        False,
-        False,
+        "post",
+        M + "/users/{user_id}/invites",
+        "invite_user",
+        "A new one-time invite token",
+        None,
+        201,
+        "Invite",
     ),
-    ("delete", M + "/queues/{queue_id}", "delete_queue", "Delete a queue", None, 204, None, False, False),
+    ("post", M + "/queues", "create_queue", "Create a queue", "QueueCreate", 201, "Queue"),
+    ("get", M + "/queues", "list_queues", "List queues", None, 200, "QueuePage"),
+    ("get", M + "/queues/{queue_id}", "get_queue", "Read a queue", None, 200, "Queue"),
+    ("patch", M + "/queues/{queue_id}", "update_queue", "Change a queue", "QueueUpdate", 200, "Queue"),
+    ("delete", M + "/queues/{queue_id}", "delete_queue", "Delete a queue", None, 204, None),
     (
         "get",
         M + "/queues/{queue_id}/stats",
@@ -94,67 +97,71 @@ OPERATIONS: list[Operation] = [
         None,
         200,
         "QueueStats",
-        False,
-        False,
     ),
     (
-        "post",
-        M + "/numbers",
-        "create_number",
-        "Claim a phone number",
-        "NumberCreate",
-        201,
-        "Number",
-        False,
-        False,
-    ),
-    ("get", M + "/numbers", "list_numbers", "List phone numbers", None, 200, "NumberPage", False, False),
-    (
-        "delete",
-        M + "/numbers/{number}",
-        "delete_number",
-        "Release a phone number",
+        "get",
+        M + "/contacts",
+        "list_contacts",
+        "Contact records; ?format=csv or Accept: text/csv exports",
         None,
-        204,
-        None,
-        False,
-        False,
-    ),
-    (
-        "post",
-        M + "/seats",
-        "create_seat",
-        "Create a seat (one licence)",
-        "SeatCreate",
-        201,
-        "SeatCreated",
-        False,
-        False,
-    ),
-    ("get", M + "/seats", "list_seats", "List seats", None, 200, "SeatPage", False, False),
-    ("get", M + "/seats/{seat_id}", "get_seat", "Read a seat", None, 200, "Seat", False, False),
-    (
-        "patch",
-        M + "/seats/{seat_id}",
-        "update_seat",
-        "Change a seat",
-        "SeatUpdate",
         200,
-        "Seat",
-        False,
-        False,
+        "ContactRecordPage",
     ),
     (
-        "delete",
-        M + "/seats/{seat_id}",
-        "delete_seat",
-        "Delete a seat (frees its licence)",
+        "get",
+        M + "/reports/queues",
+        "queue_intervals",
+        "Interval figures per queue",
         None,
-        204,
-        None,
-        False,
-        False,
+        200,
+        "IntervalReport",
     ),
+    (
+        "get",
+        M + "/reports/agents",
+        "agent_intervals",
+        "Interval figures per agent",
+        None,
+        200,
+        "IntervalReport",
+    ),
+    (
+        "post",
+        M + "/webhooks",
+        "create_webhook",
+        "Register a webhook URL (its signing secret is shown once)",
+        "WebhookCreate",
+        201,
+        "WebhookCreated",
+    ),
+    ("get", M + "/webhooks", "list_webhooks", "List webhooks", None, 200, "WebhookList"),
+    ("delete", M + "/webhooks/{webhook_id}", "delete_webhook", "Delete a webhook", None, 204, None),
+    (
+        "get",
+        M + "/webhooks/failures",
+        "list_failed_deliveries",
+        "Deliveries that failed for a day of retries",
+        None,
+        200,
+        "DeliveryPage",
+    ),
+    (
+        "post",
+        M + "/webhooks/failures/{delivery_id}/replay",
+        "replay_delivery",
+        "POST a failed delivery again now",
+        None,
+        200,
+        "Delivery",
+    ),
+    ("post", M + "/numbers", "create_number", "Claim a phone number", "NumberCreate", 201, "Number"),
+    ("get", M + "/numbers", "list_numbers", "List phone numbers", None, 200, "NumberPage"),
+    ("delete", M + "/numbers/{number}", "delete_number", "Release a phone number", None, 204, None),
+    ("post", M + "/seats", "create_seat", "Create a seat (one licence)", "SeatCreate", 201, "SeatCreated"),
+    ("get", M + "/seats", "list_seats", "List seats", None, 200, "SeatPage"),
+    ("get", M + "/seats/{seat_id}", "get_seat", "Read a seat", None, 200, "Seat"),
+    ("patch", M + "/seats/{seat_id}", "update_seat", "Change a seat", "SeatUpdate", 200, "Seat"),
+    ("delete", M + "/seats/{seat_id}", "delete_seat", "Delete a seat (frees its licence)", None, 204, None),
     (
         "post",
         M + "/seats/{seat_id}/credentials",
@@ -163,20 +170,8 @@ OPERATIONS: list[Operation] = [
         None,
         201,
         "SipCredentials",
-        False,
-        False,
     ),
-    (
-        "get",
-        M + "/seats/{seat_id}/state",
-        "get_seat_state",
-        "The agent's state",
-        None,
-        200,
-        "SeatState",
-        False,
-        False,
-    ),
+    ("get", M + "/seats/{seat_id}/state", "get_seat_state", "The agent's state", None, 200, "SeatState"),
     (
         "put",
         M + "/seats/{seat_id}/state",
@@ -185,8 +180,6 @@ OPERATIONS: list[Operation] = [
         "SeatStateChange",
         200,
         "SeatState",
-        False,
-        False,
     ),
     (
         "post",
@@ -196,30 +189,19 @@ OPERATIONS: list[Operation] = [
         "SeatRelease",
         200,
         "SeatState",
-        False,
-        False,
     ),
-    ("post", "/trunks", "create_trunk", "Add a carrier trunk", "TrunkCreate", 201, "Trunk", True, False),
-    ("get", "/trunks", "list_trunks", "List carrier trunks", None, 200, "TrunkPage", True, False),
-    (
-        "patch",
-        "/trunks/{trunk_id}",
-        "update_trunk",
-        "Change a carrier trunk",
-        "TrunkUpdate",
-        200,
-        "Trunk",
-        True,
-        False,
-    ),
-    ("delete", "/trunks/{trunk_id}", "delete_trunk", "Remove a carrier trunk", None, 204, None, True, False),
+    ("post", "/trunks", "create_trunk", "Add a carrier trunk", "TrunkCreate", 201, "Trunk"),
+    ("get", "/trunks", "list_trunks", "List carrier trunks", None, 200, "TrunkPage"),
+    ("patch", "/trunks/{trunk_id}", "update_trunk", "Change a carrier trunk", "TrunkUpdate", 200, "Trunk"),
+    ("delete", "/trunks/{trunk_id}", "delete_trunk", "Remove a carrier trunk", None, 204, None),
 ]
 
 ERROR_RESPONSE: Schema = {"description": "Error", "content": {"application/json": {"schema": _ref("Error")}}}
 
 
 def _operation(op: Operation) -> Schema:
-    method, path, operation_id, summary, request, status, response, admin_only, public = op
+    method, path, operation_id, summary, request, status, response = op
+    roles = policy.roles_for(method, path) or frozenset()
     parameters: list[Schema] = [
         {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]}
         for name in PATH_PARAMETERS
@@ -227,6 +209,7 @@ def _operation(op: Operation) -> Schema:
     ]
     if method == "get" and response is not None and response.endswith("Page"):
         parameters += PAGE_PARAMETERS
+    parameters += REPORT_PARAMETERS.get(response or "", [])
     if method == "post":
         parameters.append(IDEMPOTENCY_PARAMETER)
     body: Schema = {"description": "No content"}
@@ -235,7 +218,8 @@ def _operation(op: Operation) -> Schema:
         body = {"description": "OK", "content": {"application/json": {"schema": schema}}}
     operation: Schema = {
         "operationId": operation_id,
-        "summary": summary + (" (platform admin)" if admin_only else ""),
+        "summary": summary + (" (platform admin)" if roles == policy.PLATFORM else ""),
+        "x-roles": sorted(role.value for role in roles),
         "parameters": parameters,
         "responses": {str(status): body, "default": ERROR_RESPONSE},
     }
@@ -244,7 +228,7 @@ def _operation(op: Operation) -> Schema:
             "required": True,
             "content": {"application/json": {"schema": _ref(request)}},
         }
-    if public:
+    if roles == policy.PUBLIC:
         operation["security"] = []
     return operation
 
@@ -269,7 +253,7 @@ def document() -> Schema:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **PEOPLE_SCHEMAS, **REPORT_SCHEMAS},
         },
     }
 

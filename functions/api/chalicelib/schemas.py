@@ -278,6 +278,9 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "seat_id": {"type": "string", "pattern": ID_PATTERN},
     "key_id": {"type": "string", "pattern": ID_PATTERN},
     "trunk_id": {"type": "string", "pattern": ID_PATTERN},
+    "user_id": {"type": "string", "pattern": ID_PATTERN},
+    "webhook_id": {"type": "string", "pattern": ID_PATTERN},
+    "delivery_id": {"type": "string", "pattern": ID_PATTERN},
     "number": {"type": "string", "pattern": E164_PATTERN, "description": "E.164, e.g. +14155550100"},
 }
 

@@ -1,4 +1,5 @@
-"""The serverless half of a region: the layer, the routing and agent-events functions and the HTTP API."""
+"""The serverless half of a region: the layer, the routing, agent-events and webhooks functions and the
+HTTP API."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from switchboard_infra.constructs.functions import ContactCenterLayer, ObservedF
 
 LIVE_ALIAS = "live"
 SEAT_ENTITY = "seat"
+# What webhooks tell of: contacts' progress, their records (the end), seats' state.
+WEBHOOK_ENTITIES = ("contact", "record", "seat")
 
 
 class Services(Construct):
@@ -72,7 +75,6 @@ class Services(Construct):
             version=self.routing.function.current_version,
             provisioned_concurrent_executions=routing.provisioned_concurrency or None,
         )
-        self.schedules = [self._schedule(schedule) for schedule in SCHEDULES]
 
         self.agent_events = ObservedFunction(
             self,
@@ -132,6 +134,9 @@ class Services(Construct):
             )
         )
 
+        self.webhooks = self._webhooks(table, settings, log_retention)
+        self.schedules = [self._schedule(schedule) for schedule in SCHEDULES]
+
         self.api = ChaliceApi(
             self,
             "Api",
@@ -154,9 +159,74 @@ class Services(Construct):
             self.api.handler.role, table.table_name, "merchant listings, keys, numbers, trunks"
         )
 
+    def _webhooks(
+        self, table: dynamodb.ITableV2, settings: Mapping[Setting, str], log_retention: logs.RetentionDays
+    ) -> ObservedFunction:
+        """The webhooks function: the stream's contact, record and seat changes POSTed to merchants'
+        URLs at once, and the failed ones retried every minute (``contracts.schedules``)."""
+        webhooks = ObservedFunction(
+            self,
+            "Webhooks",
+            description="Switchboard webhooks: contact and agent events POSTed, signed, to merchants' URLs",
+            code=code_from(str(paths.WEBHOOKS_FUNCTION)),
+            handler="handler.handler",
+            layer=self.layer,
+            environment=contract.environment_for(
+                Component.WEBHOOKS, {**settings, contract.METRICS_NAMESPACE: metrics.WEBHOOKS_NAMESPACE}
+            ),
+            log_retention=log_retention,
+            memory_size=512,
+            # A batch's POSTs run in parallel, each at most 3 s; the stream waits for the batch.
+            timeout=cdk.Duration.seconds(30),
+            wildcard_reason="dynamodb:ListStreams (how the event source mapping finds the stream) and "
+            "X-Ray's trace actions accept no resource ARN",
+        )
+        table.grant(webhooks.role, *permissions.WEBHOOKS)
+        nag.acknowledge_index_wildcard(webhooks.role, table.table_name, "pending and failed deliveries")
+        self.webhooks_failures = sqs.Queue(
+            self,
+            "WebhooksFailures",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        nag.acknowledge(
+            self.webhooks_failures,
+            "AwsSolutions-SQS3",
+            "This queue is itself the on-failure destination of the webhooks stream mapping",
+        )
+        webhooks.function.add_event_source(
+            sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.LATEST,
+                batch_size=100,
+                # Delivery within 5 s at p95: a batch waits at most 1 s to fill.
+                max_batching_window=cdk.Duration.seconds(1),
+                bisect_batch_on_error=True,
+                retry_attempts=5,
+                max_record_age=cdk.Duration.hours(1),
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.webhooks_failures),
+                filters=[
+                    lambda_.FilterCriteria.filter(
+                        {
+                            "eventName": lambda_.FilterRule.or_("INSERT", "MODIFY"),
+                            "dynamodb": {
+                                "NewImage": {"entity": {"S": lambda_.FilterRule.or_(*WEBHOOK_ENTITIES)}}
+                            },
+                        }
+                    )
+                ],
+            )
+        )
+        return webhooks
+
     def _schedule(self, schedule: Schedule) -> events.Rule:
         """An EventBridge rule invoking the function (through its live alias) on the schedule."""
-        targets_by_folder: dict[str, lambda_.IFunction] = {paths.ROUTING_FUNCTION.name: self.routing_alias}
+        targets_by_folder: dict[str, lambda_.IFunction] = {
+            paths.ROUTING_FUNCTION.name: self.routing_alias,
+            paths.WEBHOOKS_FUNCTION.name: self.webhooks.function,
+        }
         return events.Rule(
             self,
             f"Every{schedule.every_seconds}s{schedule.function.title()}",
@@ -176,5 +246,6 @@ class Services(Construct):
         return {
             "Routing": self.routing.function,
             "AgentEvents": self.agent_events.function,
+            "Webhooks": self.webhooks.function,
             "Api": self.api.handler.function,
         }

@@ -92,13 +92,25 @@ def test_licences_cannot_drop_below_seats_in_use(api: Api) -> None:
     merchant_id, key = api.merchant(licences=3)
     for _ in range(3):
         api.seat(merchant_id, key)
-    reply = api.patch(f"/merchants/{merchant_id}", {"seat_licenses": 1, "name": "Renamed"}, key=key)
+    reply = api.patch(f"/merchants/{merchant_id}", {"seat_licenses": 1, "name": "Renamed"})
     assert reply.status == 409
     assert reply.error["seats_to_remove"] == 2 and "remove 2 seats" in reply.error["message"]
     # Nothing half-written: the refused request did not rename the merchant either.
     assert api.get(f"/merchants/{merchant_id}", key=key).body["name"] == "Acme Shoes"
-    raised = api.patch(f"/merchants/{merchant_id}", {"seat_licenses": 10, "name": "Renamed"}, key=key)
+    raised = api.patch(f"/merchants/{merchant_id}", {"seat_licenses": 10, "name": "Renamed"})
     assert (raised.status, raised.body["seat_licenses"], raised.body["name"]) == (200, 10, "Renamed")
+
+
+def test_a_merchant_cannot_change_its_own_licences(api: Api) -> None:
+    merchant_id, key = api.merchant(licences=3)
+    reply = api.patch(f"/merchants/{merchant_id}", {"seat_licenses": 1000, "name": "Renamed"}, key=key)
+    assert (reply.status, reply.error["code"], reply.error["field"]) == (403, "forbidden", "seat_licenses")
+    # Nothing half-written: neither the licences nor the name moved.
+    after = api.get(f"/merchants/{merchant_id}", key=key).body
+    assert (after["seat_licenses"], after["name"]) == (3, "Acme Shoes")
+    # The merchant still edits its own profile.
+    renamed = api.patch(f"/merchants/{merchant_id}", {"name": "Renamed"}, key=key)
+    assert (renamed.status, renamed.body["name"], renamed.body["seat_licenses"]) == (200, "Renamed", 3)
 
 
 def test_unknown_merchant_is_404_for_the_admin(api: Api) -> None:

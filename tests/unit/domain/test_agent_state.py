@@ -8,6 +8,7 @@ import pytest
 
 from contact_center.domain.agent_state import (
     API_SETTABLE_STATES,
+    IDLE_STATES,
     TRANSITIONS,
     AgentCommand,
     AgentSnapshot,
@@ -312,21 +313,39 @@ def test_only_available_agents_accept_offers(state: AgentState) -> None:
 
 
 @pytest.mark.parametrize("state", list(AgentState))
-def test_the_api_may_only_set_available_or_not_ready(state: AgentState) -> None:
-    assert agent_can_be_set_by_api(state) is (state in (S.AVAILABLE, S.NOT_READY))
-    assert {S.AVAILABLE, S.NOT_READY} == API_SETTABLE_STATES
+def test_the_api_may_only_set_available_not_ready_or_offline(state: AgentState) -> None:
+    assert agent_can_be_set_by_api(state) is (state in (S.AVAILABLE, S.NOT_READY, S.OFFLINE))
+    assert {S.AVAILABLE, S.NOT_READY, S.OFFLINE} == API_SETTABLE_STATES
 
 
 def test_command_for_api_target() -> None:
     assert command_for_api_target(S.AVAILABLE) == GoAvailable()
     assert command_for_api_target(S.NOT_READY, "break") == GoNotReady("break")
+    assert command_for_api_target(S.OFFLINE) == LogOut()
+
+
+def test_an_agent_signs_out_from_exactly_the_idle_states() -> None:
+    # Given the transition table's sign-out rows
+    signs_out_from = {state for (state, trigger), target in TRANSITIONS.items() if trigger is T.LOG_OUT}
+    # Then they are every state not bound to a live contact, and all lead to OFFLINE
+    assert signs_out_from == IDLE_STATES == set(AgentState) - {S.RESERVED, S.ON_CONTACT}
+    assert {TRANSITIONS[(state, T.LOG_OUT)] for state in signs_out_from} == {S.OFFLINE}
+
+
+@pytest.mark.parametrize("state", sorted(set(AgentState) - {S.RESERVED, S.ON_CONTACT, S.OFFLINE}))
+def test_signing_out_from_an_idle_state_forgets_the_reason_and_the_contact(state: AgentState) -> None:
+    agent = AgentSnapshot("seat-1", state, version=3, reason="break", contact_id="c1", idle_since_ms=T0)
+    result = apply(agent, LogOut(), T0 + 1_000)
+    assert result.agent.state is S.OFFLINE and result.agent.version == 4
+    assert (result.agent.reason, result.agent.contact_id, result.agent.idle_since_ms) == (None, None, None)
+    assert result.event is not None and result.event.trigger is T.LOG_OUT
 
 
 @pytest.mark.parametrize(
     ("target", "reason", "field"),
     [
         (S.ON_CONTACT, None, "state"),
-        (S.OFFLINE, None, "state"),
+        (S.OFFLINE, "break", "reason"),
         (S.AVAILABLE, "break", "reason"),
         (S.NOT_READY, None, "reason"),
     ],

@@ -211,13 +211,18 @@ def test_invalid_strategies(raw: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"), [("available", AgentState.AVAILABLE), ("not_ready", AgentState.NOT_READY)]
+    ("raw", "expected"),
+    [
+        ("available", AgentState.AVAILABLE),
+        ("not_ready", AgentState.NOT_READY),
+        ("offline", AgentState.OFFLINE),
+    ],
 )
 def test_api_target_states(raw: str, expected: AgentState) -> None:
     assert validate_agent_target_state(raw) is expected
 
 
-@pytest.mark.parametrize("raw", ["on_contact", "offline", "reserved", "AVAILABLE", "busy", 1])
+@pytest.mark.parametrize("raw", ["on_contact", "reserved", "not_responding", "AVAILABLE", "busy", 1])
 def test_api_refuses_other_states(raw: object) -> None:
     with pytest.raises(ValidationError) as raised:
         validate_agent_target_state(raw)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from contact_center.domain.access import Principal, Role
 from contact_center.services.api_keys import hash_secret
-from contact_center.services.auth import Authenticator, Principal
+from contact_center.services.auth import Authenticator
 from contact_center.services.errors import NotFoundError
 from contact_center.services.records import ApiKey, Merchant
 
@@ -38,4 +39,9 @@ def test_a_non_ascii_merchant_id_in_the_path_is_not_found(auth: Authenticator, p
 
 
 def test_a_merchant_key_still_reaches_its_own_merchant(auth: Authenticator) -> None:
-    assert auth.authorize_merchant(Principal("m1", "key1"), "m1") == "m1"
+    assert auth.authorize_merchant(Principal(Role.MERCHANT_ADMIN, "m1", "key1"), "m1") == "m1"
+
+
+def test_a_merchant_key_is_its_merchants_admin(auth: Authenticator) -> None:
+    principal = auth.authenticate("Bearer secret")
+    assert (principal.role, principal.merchant_id, principal.key_id) == (Role.MERCHANT_ADMIN, "m1", "key1")

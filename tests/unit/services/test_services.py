@@ -203,15 +203,26 @@ def test_idempotency_reports_a_first_request_still_running() -> None:
 def test_lowering_licences_below_usage_is_refused_before_any_write() -> None:
     merchants = FakeMerchants(MERCHANT)
     with pytest.raises(LicenceBelowUsageError) as caught:
-        MerchantService(merchants, clock).update("m1", commands.UpdateMerchant(name="New", seat_licenses=1))  # type: ignore[arg-type]
+        MerchantService(merchants, clock).update(  # type: ignore[arg-type]
+            "m1", commands.UpdateMerchant(name="New", seat_licenses=1), by_platform_admin=True
+        )
     assert caught.value.to_remove == 2 and merchants.calls == []
+
+
+def test_only_the_platform_admin_changes_licences_and_nothing_is_written_otherwise() -> None:
+    merchants = FakeMerchants(MERCHANT)
+    with pytest.raises(ForbiddenError) as caught:
+        MerchantService(merchants, clock).update(  # type: ignore[arg-type]
+            "m1", commands.UpdateMerchant(name="New", seat_licenses=9), by_platform_admin=False
+        )
+    assert caught.value.field == "seat_licenses" and merchants.calls == []
 
 
 def test_licences_change_before_the_profile() -> None:
     merchants = FakeMerchants(MERCHANT)
-    updated = MerchantService(merchants, clock).update(
-        "m1", commands.UpdateMerchant(name="New", seat_licenses=9)
-    )  # type: ignore[arg-type]
+    updated = MerchantService(merchants, clock).update(  # type: ignore[arg-type]
+        "m1", commands.UpdateMerchant(name="New", seat_licenses=9), by_platform_admin=True
+    )
     assert merchants.calls == ["licences", "profile"] and updated.seat_licenses == 9
 
 

@@ -26,6 +26,8 @@ from contact_center.aws.home_region import HomeRegionInvoker
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.ownership import OwnershipItems, RegionFence
+from contact_center.data.people import SignInAttemptRepository, UserRepository
+from contact_center.data.reports import RecordRepository
 from contact_center.data.repositories.catalog import (
     NumberRepository,
     QueueRepository,
@@ -36,6 +38,8 @@ from contact_center.data.repositories.contacts import LiveContactRepository, Que
 from contact_center.data.repositories.merchants import ApiKeyRepository, MerchantRepository
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
+from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
+from contact_center.outbound.webhook_post import WebhookPoster
 from contact_center.services.agent_state import AgentStateService
 from contact_center.services.api_keys import ApiKeyService
 from contact_center.services.auth import Authenticator
@@ -43,13 +47,19 @@ from contact_center.services.event_log import JsonLogEventSink
 from contact_center.services.idempotency import IdempotencyService
 from contact_center.services.merchants import MerchantService
 from contact_center.services.numbers import NumberService
+from contact_center.services.passwords import DEFAULT_COST, ScryptCost
+from contact_center.services.people import PeopleService
 from contact_center.services.ports import Clock
 from contact_center.services.queues import QueueService
 from contact_center.services.regions import RegionControl
+from contact_center.services.reports import ReportService
 from contact_center.services.routing import RoutingPolicy, RoutingService
 from contact_center.services.seats import SeatService
+from contact_center.services.sign_in import SignInService
 from contact_center.services.stats import QueueStatsService
+from contact_center.services.tokens import TokenSigner, signing_key
 from contact_center.services.trunks import TrunkService
+from contact_center.services.webhooks import WebhookService
 
 SecretReader = Callable[[str], str]
 
@@ -84,6 +94,7 @@ class Settings:
     routing_function: str = "routing"
     region_endpoints: tuple[tuple[str, str], ...] = ()
     handoff_ms: int = 3_000  # a moved home waits this long before deciding (above the replication lag)
+    webhooks_allow_private: bool = False  # local mode and tests: receivers on loopback
 
     @classmethod
     def from_env(
@@ -115,6 +126,7 @@ class Settings:
             routing_function=loaded.home_routing_function,
             region_endpoints=loaded.region_endpoints,
             handoff_ms=loaded.handoff_ms,
+            webhooks_allow_private=loaded.webhooks_allow_private,
         )
 
 
@@ -158,8 +170,32 @@ class Container:
         return SeatRepository(self.fence)
 
     @cached_property
+    def tokens(self) -> TokenSigner:
+        admin_hash = self.settings.admin_key_sha256
+        return TokenSigner(signing_key(admin_hash) if admin_hash else None, self.clock)
+
+    @cached_property
     def auth(self) -> Authenticator:
-        return Authenticator(self._api_keys, self._merchants, self.settings.admin_key_sha256)
+        return Authenticator(
+            self._api_keys, self._merchants, self.settings.admin_key_sha256, self.tokens, self._seats
+        )
+
+    @cached_property
+    def _users(self) -> UserRepository:
+        return UserRepository()
+
+    # scrypt's work factor for new passwords (tests lower it before first use; stored hashes keep theirs).
+    password_cost: ScryptCost = DEFAULT_COST
+
+    @cached_property
+    def people(self) -> PeopleService:
+        return PeopleService(self._users, self._seats, self._queues, self.clock, self.password_cost)
+
+    @cached_property
+    def sign_in(self) -> SignInService:
+        return SignInService(
+            self._users, self.tokens, self.clock, SignInAttemptRepository(), self.password_cost
+        )
 
     @cached_property
     def merchants(self) -> MerchantService:
@@ -194,6 +230,15 @@ class Container:
     @cached_property
     def stats(self) -> QueueStatsService:
         return QueueStatsService(self._queues, self._seats, QueueActivityRepository(), self.clock)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        return ReportService(RecordRepository(), self.clock)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        poster = WebhookPoster(allow_private=self.settings.webhooks_allow_private)
+        return WebhookService(WebhookRepository(), DeliveryRepository(), poster, self.clock)
 
     @cached_property
     def trunks(self) -> TrunkService:

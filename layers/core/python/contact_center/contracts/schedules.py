@@ -26,4 +26,8 @@ class Schedule:
 # (``contact_center.services.routing.sweeps``).
 ROUTING_SWEEP = Schedule("routing", 60, MappingProxyType({"action": "sweep"}))
 
-SCHEDULES: tuple[Schedule, ...] = (ROUTING_SWEEP,)
+# Webhook deliveries whose first POST failed, tried again with backoff for a day
+# (``contact_center.services.webhooks``).
+WEBHOOK_RETRY = Schedule("webhooks", 60, MappingProxyType({"action": "retry"}))
+
+SCHEDULES: tuple[Schedule, ...] = (ROUTING_SWEEP, WEBHOOK_RETRY)

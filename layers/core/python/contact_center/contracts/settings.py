@@ -50,6 +50,7 @@ __all__ = [
     "SIP_TLS_KEY_PEM",
     "SIP_TLS_PORT",
     "TABLE",
+    "WEBHOOKS_ALLOW_PRIVATE",
     "BusyPolicy",
     "Component",
     "FunctionSettings",
@@ -72,6 +73,7 @@ class Component(StrEnum):
     API = "api"
     ROUTING = "routing"
     AGENT_EVENTS = "agent_events"
+    WEBHOOKS = "webhooks"
     EDGE = "edge"
 
 
@@ -87,7 +89,7 @@ class Setting:
 TABLE = Setting("SWITCHBOARD_TABLE", "the DynamoDB table (this region's replica of the global table)")
 COMPONENT = Setting(
     "SWITCHBOARD_COMPONENT",
-    "which process this is (api, routing, agent_events, edge); the edge is in fleet mode",
+    "which process this is (api, routing, agent_events, webhooks, edge); the edge is in fleet mode",
 )
 SIP_DOMAIN = Setting("SIP_DOMAIN", "the registrar's domain and digest realm: seats are sip:<user>@<domain>")
 PRIMARY_REGION = Setting("SWITCHBOARD_PRIMARY_REGION", "the region that is home to merchants by default")
@@ -123,6 +125,10 @@ CONTACT_RECORD_RETENTION_DAYS = Setting(
     "days a contact record (CDR) is kept before the table's TTL removes it (default 400)",
 )
 DEFAULT_CONTACT_RECORD_RETENTION_DAYS = 400
+WEBHOOKS_ALLOW_PRIVATE = Setting(
+    "WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+    "local mode and tests only: 'true' lets webhooks reach loopback and private addresses",
+)
 
 # The SIP edge (each also has a command-line flag, see sip_edge.config).
 SIP_HOST = Setting("SIP_HOST", "address to listen on")
@@ -168,7 +174,7 @@ class Reads:
 
 _FUNCTION_OPTIONAL = (
     COMPONENT, PRIMARY_REGION, REGIONS, METRICS_NAMESPACE, ROUTING_BUSY_POLICY, LOG_LEVEL,
-    CONTACT_RECORD_RETENTION_DAYS,
+    CONTACT_RECORD_RETENTION_DAYS, WEBHOOKS_ALLOW_PRIVATE,
 )  # fmt: skip
 
 READS: Mapping[Component, Reads] = {
@@ -180,6 +186,7 @@ READS: Mapping[Component, Reads] = {
     ),
     Component.ROUTING: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
     Component.AGENT_EVENTS: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
+    Component.WEBHOOKS: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
     # The edge's required list holds in fleet mode (SWITCHBOARD_COMPONENT=edge, as ECS and the
     # harness run it); a developer's lone `python -m sip_edge` falls back to local defaults.
     Component.EDGE: Reads(
@@ -261,6 +268,7 @@ class FunctionSettings:
     home_routing_function: str = "routing"
     region_endpoints: tuple[tuple[str, str], ...] = ()
     handoff_ms: int = 3_000
+    webhooks_allow_private: bool = False
 
 
 def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
@@ -304,6 +312,9 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
     handoff = get(HANDOFF_MS) or "3000"
     if not handoff.isdigit():
         problems.append(f"{HANDOFF_MS.name} must be a whole number of milliseconds, not {handoff!r}")
+    private = (get(WEBHOOKS_ALLOW_PRIVATE) or "false").lower()
+    if private not in ("true", "false"):
+        problems.append(f"{WEBHOOKS_ALLOW_PRIVATE.name} must be true or false, not {private!r}")
     if problems:
         raise SettingsError(f"{component} settings: " + "; ".join(problems))
     return FunctionSettings(
@@ -324,6 +335,7 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         home_routing_function=get(HOME_ROUTING_FUNCTION) or "routing",
         region_endpoints=_pairs(get(REGION_ENDPOINTS) or ""),
         handoff_ms=int(handoff),
+        webhooks_allow_private=private == "true",
     )
 
 

@@ -37,7 +37,7 @@ EDGE_HEALTH_PATH = "/health"
 EDGE_LIVE_PATH = "/live"
 
 # The states a merchant may ask for over the API; every other one is reached only by a call's life.
-API_SETTABLE_AGENT_STATES = ("available", "not_ready")
+API_SETTABLE_AGENT_STATES = ("available", "not_ready", "offline")
 
 
 def anchored(pattern: str) -> str:

@@ -188,7 +188,10 @@ class ContactSeatItems(ContactItems):
         )
         if record.queue_id:
             record.gsi1pk = keys.records_index_pk(record.queue_id, day)
-            record.gsi1sk = f"{int(record.ended_at):015d}#{record.contact_id}"
+            record.gsi1sk = keys.record_index_sk(int(record.ended_at), record.contact_id)
+        if record.merchant_id:
+            record.gsi2pk = keys.merchant_records_index_pk(record.merchant_id, day)
+            record.gsi2sk = keys.record_index_sk(int(record.ended_at), record.contact_id)
         fence = self._fence_for(contact.merchant_id)
         for attempt in itertools.count(1):
             try:

@@ -183,3 +183,59 @@ def idempotency_pk(scope: str, key: str) -> str:
 
 
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+
+
+def user_sk(user_id: str) -> str:
+    """A person who signs in (supervisor, agent), in its merchant's partition beside its seats."""
+    return f"USER#{user_id}"
+
+
+USER_SK_PREFIX = "USER#"
+
+
+def invite_pk(invite_hash: str) -> str:
+    return f"INVITE#{invite_hash}"
+
+
+INVITE_SK = "INVITE"
+
+
+def sign_in_failures_pk(merchant_id: str, user_id: str) -> str:
+    return f"SIGNIN#{merchant_id}#{user_id}"
+
+
+def window_sk(window: int) -> str:
+    return f"WINDOW#{window}"
+
+
+def merchant_records_index_pk(merchant_id: str, day: str) -> str:
+    """A merchant's contact records of one UTC day (by end), whatever their queue: the reports' index."""
+    return f"RECORDS#{merchant_id}#{day}"
+
+
+def record_index_sk(ended_at_ms: int, contact_id: str) -> str:
+    return f"{ended_at_ms:015d}#{contact_id}"
+
+
+def webhook_sk(webhook_id: str) -> str:
+    return f"WEBHOOK#{webhook_id}"
+
+
+WEBHOOK_SK_PREFIX = "WEBHOOK#"
+
+
+def delivery_pk(merchant_id: str) -> str:
+    return f"DELIVERIES#{merchant_id}"
+
+
+def delivery_sk(delivery_id: str) -> str:
+    return f"DELIVERY#{delivery_id}"
+
+
+# Pending deliveries are few (only those whose first POST failed); one partition, read by the
+# minute's retry, keyed by when each is due.
+DELIVERIES_DUE_INDEX_PK = "DELIVERIES_DUE"
+
+
+def failed_deliveries_index_pk(merchant_id: str) -> str:
+    return f"DELIVERIES_FAILED#{merchant_id}"

@@ -26,14 +26,19 @@ sip trunk          TRUNK#{tid}                 TRUNK               TRUNKS / {nam
 binding            AOR#{aor}                   BINDING#{key}       -                            FLOW#{edge task} / {aor}
 contact            CONTACT#{cid}               CONTACT             QUEUED#{qid} / {prio}#{enqueued}#{cid}  (only while QUEUED)  EDGE#{task} / {state}#{cid}
 dialog             DIALOG#{dialog key}         DIALOG              -                            -
-contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd} / {ended}#{cid}  -
+contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd} / {ended}#{cid}  RECORDS#{mid}#{yyyy-mm-dd} / {ended}#{cid}
 queue counters     QUEUE#{qid}                 STATS#{day}#{nn}    -                            -
 edge task          EDGE#{task}                 EDGE                EDGES / {task}               -
 idempotency        IDEMPOTENCY#{scope}#{key}   IDEMPOTENCY         -                            -
+user (person)      MERCHANT#{mid}              USER#{uid}          -                            -
+invite             INVITE#{sha256(token)}      INVITE              -                            -
+sign-in failures   SIGNIN#{mid}#{uid}          WINDOW#{n}          -                            -
+webhook            MERCHANT#{mid}              WEBHOOK#{wid}       -                            -
+webhook delivery   DELIVERIES#{mid}            DELIVERY#{did}      DELIVERIES_DUE / {due}#{did}  (only while pending)  DELIVERIES_FAILED#{mid} / {updated}#{did}  (only when failed)
 =================  ==========================  ==================  ===========================  =====================================
 
-``expires_at`` (epoch seconds) is the TTL attribute: bindings, dialogs, edge heartbeats and
-idempotency records carry it. DynamoDB deletes expired items lazily (up to days later) and local
+``expires_at`` (epoch seconds) is the TTL attribute: bindings, dialogs, edge heartbeats,
+idempotency records, invites, sign-in failure counters and webhook deliveries carry it. DynamoDB deletes expired items lazily (up to days later) and local
 engines never do, so every read of an expiring item also filters on it.
 
 A seat's availability entries (``availability``) make the "who is free" index one partition per

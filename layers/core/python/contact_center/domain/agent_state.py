@@ -86,8 +86,10 @@ _T = AgentTrigger
 # The whole machine. A pair that is not here is illegal. Notes on the less obvious rows:
 # - LOG_IN lands in NOT_READY: registering a softphone must never pull a call before the agent
 #   says so.
-# - LOG_OUT is refused while RESERVED or ON_CONTACT: the contact must be released or ended first,
-#   otherwise a caller would be left bridged to nobody.
+# - LOG_OUT (the agent signs out, over the API or its desk) is legal from every idle state and
+#   refused while RESERVED or ON_CONTACT: the contact must be released or ended first, otherwise a
+#   caller would be left bridged to nobody. Leaving AVAILABLE so removes the seat's availability
+#   entries in the same transaction, as every other way out of AVAILABLE (``data.availability``).
 # - REJECT_BUSY and MISS_OFFER both go to NOT_RESPONDING: offering again to a phone that just
 #   refused or ignored a call would bounce every queued caller off the same seat.
 # - Repeating GO_AVAILABLE / GO_NOT_READY / LOG_OUT is legal and a no-op (see ``apply``), so the
@@ -124,8 +126,14 @@ TRANSITIONS: Mapping[tuple[AgentState, AgentTrigger], AgentState] = MappingProxy
 
 ACCEPTING_OFFERS_STATES: frozenset[AgentState] = frozenset({AgentState.AVAILABLE})
 LOGGED_IN_STATES: frozenset[AgentState] = frozenset(AgentState) - {AgentState.OFFLINE}
-# The HTTP API may only express an agent's own choice; every other state is driven by calls.
-API_SETTABLE_STATES: frozenset[AgentState] = frozenset({AgentState.AVAILABLE, AgentState.NOT_READY})
+# The HTTP API may only express an agent's own choice (available, not ready, signed out); every
+# other state is driven by calls.
+API_SETTABLE_STATES: frozenset[AgentState] = frozenset(
+    {AgentState.AVAILABLE, AgentState.NOT_READY, AgentState.OFFLINE}
+)
+# Where an agent may sign out from: every state not bound to a live contact. The table's LOG_OUT rows
+# are exactly these (a unit test holds them equal).
+IDLE_STATES: frozenset[AgentState] = frozenset(AgentState) - {AgentState.RESERVED, AgentState.ON_CONTACT}
 
 
 def check_not_ready_reason(reason: str) -> None:
@@ -324,7 +332,7 @@ def accepts_offers(state: AgentState) -> bool:
 
 
 def agent_can_be_set_by_api(target: AgentState) -> bool:
-    """Whether the HTTP API may request ``target``; only available and not_ready are the agent's to set.
+    """Whether the HTTP API may request ``target``: available, not_ready and offline are the agent's.
 
     A settable target can still be illegal from the current state (ON_CONTACT -> available):
     ``apply`` raises IllegalTransitionError, which the API maps to 409.
@@ -332,8 +340,15 @@ def agent_can_be_set_by_api(target: AgentState) -> bool:
     return target in API_SETTABLE_STATES
 
 
-def command_for_api_target(target: AgentState, reason: str | None = None) -> GoAvailable | GoNotReady:
+ApiStateCommand = GoAvailable | GoNotReady | LogOut
+
+
+def command_for_api_target(target: AgentState, reason: str | None = None) -> ApiStateCommand:
     """The command an API request for ``target`` stands for; ValidationError when it may not be set."""
+    if target is AgentState.OFFLINE:
+        if reason is not None:
+            raise ValidationError("reason", "only allowed with not_ready")
+        return LogOut()
     if target is AgentState.AVAILABLE:
         if reason is not None:
             raise ValidationError("reason", "only allowed with not_ready")

@@ -165,6 +165,6 @@ def validate_not_ready_reason(value: object, field: str = "reason") -> str:
 
 
 def validate_agent_target_state(value: object, field: str = "state") -> AgentState:
-    """A state the API may request for an agent (available or not_ready); anything else is 400."""
+    """A state the API may request for an agent (available, not_ready, offline); anything else is 400."""
     allowed = sorted(state.value for state in API_SETTABLE_STATES)
     return AgentState(_one_of(value, field, allowed))

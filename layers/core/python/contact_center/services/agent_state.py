@@ -19,9 +19,8 @@ from contact_center.domain.agent_state import (
     AgentCommand,
     AgentSnapshot,
     AgentState,
+    ApiStateCommand,
     EndContact,
-    GoAvailable,
-    GoNotReady,
     ReleaseReservation,
     apply,
 )
@@ -67,7 +66,7 @@ class AgentStateService:
             return replace(seat, agent=transition.agent)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def force_release(self, merchant_id: str, seat_id: str, target: GoAvailable | GoNotReady) -> Seat:
+    def force_release(self, merchant_id: str, seat_id: str, target: ApiStateCommand) -> Seat:
         """Free a seat stuck on a contact: end the contact as ``forced_release``, then apply ``target``.
 
         Only the contact the seat holds (RESERVED or ON_CONTACT for it) is ended: a NOT_RESPONDING
@@ -102,7 +101,7 @@ class AgentStateService:
         raise AssertionError("unreachable: the loop returns or raises")
 
 
-def _released(agent: AgentSnapshot, target: GoAvailable | GoNotReady, now_ms: int) -> AgentSnapshot:
+def _released(agent: AgentSnapshot, target: ApiStateCommand, now_ms: int) -> AgentSnapshot:
     """The agent let go of a contact whose end was recorded without its release, then at ``target``."""
     commands: list[AgentCommand] = []
     if agent.contact_id is not None and agent.state is AgentState.RESERVED:

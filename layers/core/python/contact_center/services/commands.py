@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contact_center.domain.agent_state import GoAvailable, GoNotReady, command_for_api_target
+from contact_center.domain.agent_state import ApiStateCommand, command_for_api_target
 from contact_center.domain.errors import ValidationError
 from contact_center.domain.queueing import (
     DEFAULT_MAX_WAIT_SECONDS,
@@ -321,7 +321,7 @@ def parse_update_seat(body: object) -> SeatPatch:
     )
 
 
-def parse_state_change(body: object) -> GoAvailable | GoNotReady:
+def parse_state_change(body: object) -> ApiStateCommand:
     """The command an agent's own request stands for; other states are driven by calls only."""
     data = _object(body)
     target = validate_agent_target_state(data.get("state"), "state")
@@ -330,7 +330,7 @@ def parse_state_change(body: object) -> GoAvailable | GoNotReady:
     return command_for_api_target(target, reason)
 
 
-def parse_release(body: object, default_reason: str) -> GoAvailable | GoNotReady:
+def parse_release(body: object, default_reason: str) -> ApiStateCommand:
     """Where a force-released seat goes: as ``parse_state_change``; without a state, not ready
     (its phone is likely gone too) with ``default_reason``."""
     data = _object(body)

@@ -53,7 +53,20 @@ class AuthenticationError(ServiceError):
 
 
 class ForbiddenError(ServiceError):
-    """A valid key that may not use a platform-wide operation (merchants and trunks are admin-only)."""
+    """Valid credentials that may not do this: a route its role may not call, another seat's state, a
+    field only the platform admin changes (``field`` names it, so the client sees what was refused)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TooManyAttemptsError(ServiceError):
+    """Too many failed sign-ins for one user lately; the client may try again after ``retry_after``."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("too many failed sign-ins for this user; try again later")
+        self.retry_after_seconds = retry_after_seconds
 
 
 class IdempotencyKeyReusedError(ServiceError):

@@ -6,6 +6,7 @@ from contact_center.domain.licensing import check_licence_change
 
 from .api_keys import mint_key
 from .commands import CreateMerchant, PageRequest, UpdateMerchant
+from .errors import ForbiddenError
 from .ids import new_id
 from .ports import Clock, MerchantPort
 from .records import Merchant, MerchantSignup, Page
@@ -39,7 +40,11 @@ class MerchantService:
     def list(self, page: PageRequest) -> Page[Merchant]:
         return self._merchants.page(page.limit, page.next_token)
 
-    def update(self, merchant_id: str, command: UpdateMerchant) -> Merchant:
+    def update(self, merchant_id: str, command: UpdateMerchant, *, by_platform_admin: bool) -> Merchant:
+        """Change the profile; ``seat_licenses`` only for the platform admin, who sells them: a
+        merchant raising its own licences would make licensing meaningless."""
+        if command.seat_licenses is not None and not by_platform_admin:
+            raise ForbiddenError("only the platform admin changes seat_licenses", "seat_licenses")
         # Licences first: it is the change that can be refused (409), and refusing it must leave the
         # profile untouched too.
         if command.seat_licenses is not None:

@@ -1,0 +1,1 @@
+"""Requests the platform sends to merchants' own servers (webhooks), standard library only."""
