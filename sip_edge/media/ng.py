@@ -31,6 +31,7 @@ __all__ = [
     "PlayResult",
     "SdpOptions",
     "SdpResult",
+    "parse_addresses",
 ]
 
 
@@ -153,8 +154,11 @@ class NgClient:
             return
         future.set_result(reply)
 
-    async def command(self, name: str, params: Mapping[str, Value] | None = None) -> dict[str, Value]:
-        """Send one command and return its reply dictionary (``result`` ok, pong or error checked)."""
+    async def command(
+        self, name: str, params: Mapping[str, Value] | None = None, timeout: float | None = None
+    ) -> dict[str, Value]:
+        """Send one command and return its reply dictionary (``result`` ok, pong or error checked);
+        ``timeout`` overrides the client's for this command."""
         transport = await self._open()
         self._serial += 1
         cookie = f"{self._prefix}_{self._serial}".encode()
@@ -162,7 +166,7 @@ class NgClient:
         future: asyncio.Future[dict[str, Value]] = asyncio.get_running_loop().create_future()
         self._pending[cookie] = future
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
+        deadline = loop.time() + (self._timeout if timeout is None else timeout)
         wait = self._retransmit
         try:
             while True:
@@ -188,11 +192,16 @@ class NgClient:
 
     # --- the commands -------------------------------------------------------------------------
 
-    async def ping(self) -> None:
-        await self.command("ping")
+    async def ping(self, timeout: float | None = None) -> None:
+        await self.command("ping", timeout=timeout)
 
-    async def offer(self, call_id: str, from_tag: str, sdp: bytes, options: SdpOptions) -> SdpResult:
+    async def offer(
+        self, call_id: str, from_tag: str, sdp: bytes, options: SdpOptions, to_tag: str | None = None
+    ) -> SdpResult:
+        """``to_tag``: for an offer inside an established dialog (a re-INVITE)."""
         keys: dict[str, Value] = {**options.keys(), "call-id": call_id, "from-tag": from_tag, "sdp": sdp}
+        if to_tag is not None:
+            keys["to-tag"] = to_tag
         return _sdp_result(await self.command("offer", keys))
 
     async def answer(
@@ -242,6 +251,19 @@ class NgClient:
 
     async def unblock_dtmf(self, call_id: str, from_tag: str | None = None) -> None:
         await self.command("unblock DTMF", _party(call_id, from_tag))
+
+
+def parse_addresses(text: str) -> tuple[tuple[str, int], ...]:
+    """``host:port[,host:port...]`` (the ng control addresses) into pairs; ValueError naming the bad one."""
+    relays = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"not a host:port: {item!r}")
+        relays.append((host.strip("[]"), int(port)))
+    return tuple(relays)
 
 
 def _party(call_id: str, from_tag: str | None) -> dict[str, Value]:

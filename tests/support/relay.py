@@ -29,6 +29,12 @@ def rtpengine_installed() -> bool:
 needs_rtpengine = pytest.mark.skipif(not rtpengine_installed(), reason="rtpengine-daemon not installed")
 
 _used: set[int] = set()
+_pids: dict[RelayPorts, int] = {}
+
+
+def relay_pid(ports: RelayPorts) -> int:
+    """The process id of the running relay at ``ports`` (a test kills it to see what survives)."""
+    return _pids[ports]
 
 
 def _media_range() -> tuple[int, int]:
@@ -71,8 +77,10 @@ def running_relay() -> Iterator[tuple[RelayPorts, subprocess.Popen[bytes]]]:
             log.seek(0)
             text = log.read().decode(errors="replace")[-2000:]
             raise RuntimeError(f"rtpengine did not answer ping: {text}") from None
+        _pids[ports] = process.pid
         yield ports, process
     finally:
+        _pids.pop(ports, None)
         if process.poll() is None:
             os.kill(process.pid, signal.SIGTERM)
             try:

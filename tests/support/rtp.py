@@ -15,7 +15,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["Received", "RtpEndpoint", "envelope", "sdp_offer", "ulaw_decode", "ulaw_encode"]
+__all__ = [
+    "Received",
+    "RtpEndpoint",
+    "best_match",
+    "envelope",
+    "sdp_media_address",
+    "sdp_offer",
+    "ulaw_decode",
+    "ulaw_encode",
+    "wav_samples",
+]
 
 PT_PCMU = 0
 SAMPLES_PER_PACKET = 160  # 20 ms at 8 kHz
@@ -173,3 +183,34 @@ class RtpEndpoint:
             if packet.payload_type == PT_PCMU:
                 samples.extend(ulaw_decode(packet.payload))
         return samples
+
+
+def wav_samples(path: str) -> list[int]:
+    """16-bit mono WAV samples (the prompts are 8 kHz, as the received audio)."""
+    import wave
+
+    with wave.open(path, "rb") as handle:
+        frames = handle.readframes(handle.getnframes())
+    return list(struct.unpack(f"<{len(frames) // 2}h", frames))
+
+
+def best_match(heard: list[float], expected: list[float]) -> float:
+    """The highest normalised cross-correlation of two energy envelopes over every alignment of
+    ``expected`` inside ``heard`` (1.0: the same shape of loudness and silence)."""
+    n = len(expected)
+    if n == 0 or len(heard) < n:
+        return 0.0
+    mean_e = sum(expected) / n
+    centred_e = [x - mean_e for x in expected]
+    norm_e = math.sqrt(sum(x * x for x in centred_e))
+    best = 0.0
+    for lag in range(len(heard) - n + 1):
+        window = heard[lag : lag + n]
+        mean_w = sum(window) / n
+        centred_w = [x - mean_w for x in window]
+        norm_w = math.sqrt(sum(x * x for x in centred_w))
+        if norm_w == 0 or norm_e == 0:
+            continue
+        score = sum(a * b for a, b in zip(centred_w, centred_e, strict=True)) / (norm_w * norm_e)
+        best = max(best, score)
+    return best
