@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from contact_center.domain.contact import HangupCause
+from contact_center.domain.queueing import QueueMedia
 from contact_center.services.routing.decisions import Queue
 from local_stack.media_relay import RelayPorts
 from sip_edge.media.ng import NgClient, NgRefusedError
@@ -98,7 +99,14 @@ def test_a_queued_caller_gets_early_media_within_a_second_and_hears_its_place_th
         carrier, agent = await Phone.open("carrier"), await Phone.open("agent")
         routing = FakeRouting()
         now_ms = int(time.time() * 1000)
-        routing.new_contact_answer = Queue("?", "q1", 60, now_ms + 60_000, position=3)
+        routing.new_contact_answer = Queue(
+            "?",
+            "q1",
+            60,
+            now_ms + 60_000,
+            position=3,
+            media=QueueMedia(greeting=None, announce_every_seconds=0),
+        )
         try:
             async with running_edge(
                 routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
@@ -108,8 +116,8 @@ def test_a_queued_caller_gets_early_media_within_a_second_and_hears_its_place_th
                 got_183 = time.monotonic()
                 caller_rtp.remote = sdp_media_address(early.body)
                 caller_rtp.start()
-                # The greeting, then "you are caller number three".
-                await asyncio.sleep(9.0)
+                # "You are caller number three", then the music.
+                await asyncio.sleep(4.0)
                 first_rtp = caller_rtp.received[0].at - got_183 if caller_rtp.received else 99.0
                 heard_before_agent = len(caller_rtp.received)
                 routing.pending = [connect_to(agent, contact_id=routing.actions("new_contact")[0][2])]

@@ -26,8 +26,6 @@ __all__ = ["CallerMedia", "reanchored"]
 log = logging.getLogger("sip_edge.calls")
 
 Provisional = Callable[[int, bytes, str | None], None]
-# Until queues carry their own media settings: the default greeting, an announcement every 30 s.
-_ANNOUNCE_EVERY = 30
 
 
 class CallerMedia:
@@ -90,13 +88,9 @@ class CallerMedia:
         except MediaError as exc:
             log.error("no early media for %s: %s", self._contact_id, exc)
             return 182, b"", None
+        media = queue.media
         self.media.announce(
-            Announcements(
-                greeting="greeting",
-                position=queue.position,
-                wait_seconds=None,
-                interval_seconds=_ANNOUNCE_EVERY,
-            )
+            Announcements(media.greeting, queue.position, queue.wait_seconds, media.announce_every_seconds)
         )
         return 183, sdp, self._request.content_type or "application/sdp"
 

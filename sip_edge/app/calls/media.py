@@ -28,7 +28,7 @@ class MediaError(Exception):
 @dataclass(frozen=True, slots=True)
 class Announcements:
     """What a queued caller hears: the greeting once, then position and expected wait every
-    ``interval_seconds`` with music between (prompt file names as the relay sees them)."""
+    ``interval_seconds`` (0: once) with music between (prompt names, files of the relay's)."""
 
     greeting: str | None
     position: int | None

@@ -91,6 +91,8 @@ class HoldPlayer:
                 await self._say(announcement(position, wait))
                 position = None  # said once: the edge does not learn of later moves
                 await self._play(MUSIC, repeat=_MUSIC_REPEATS)
+                if what.interval_seconds <= 0:
+                    return  # announced on entry only: the music plays on
                 await asyncio.sleep(what.interval_seconds)
         except NgError as exc:
             log.warning("hold media of %s stopped: %s", self._call_id, exc)
