@@ -154,10 +154,9 @@ SCHEMAS: dict[str, Schema] = {
             {
                 "answer": {
                     "type": "string",
-                    "enum": ["early_media", "answer"],
+                    "enum": ["early_media"],
                     "default": "early_media",
-                    "description": "early_media: 183 with the relay's audio until an agent answers; "
-                    "answer: 200 at once",
+                    "description": "early_media: 183 with the relay's audio until an agent answers",
                 },
                 "greeting": {
                     "type": "string",

@@ -113,7 +113,7 @@ def test_a_queues_media_settings_are_kept_and_a_patch_replaces_them_whole(api: A
     merchant_id, key = api.merchant()
     queue_id = api.queue(merchant_id, key)
     path = f"/merchants/{merchant_id}/queues/{queue_id}"
-    media = {"answer": "answer", "greeting": None, "announce_every_seconds": 45}
+    media = {"answer": "early_media", "greeting": None, "announce_every_seconds": 45}
     assert api.patch(path, {"media": media}, key=key).body["media"] == media
     assert api.get(path, key=key).body["media"] == media
     patched = api.patch(path, {"media": {"announce_every_seconds": 0}}, key=key).body["media"]
@@ -124,6 +124,7 @@ def test_a_queues_media_settings_are_kept_and_a_patch_replaces_them_whole(api: A
     ("media", "field"),
     [
         ({"answer": "ring"}, "media.answer"),
+        ({"answer": "answer"}, "media.answer"),  # not built yet: refused rather than ignored
         ({"greeting": "../etc/passwd"}, "media.greeting"),
         ({"announce_every_seconds": 5}, "media.announce_every_seconds"),
         ({"announce_every_seconds": True}, "media.announce_every_seconds"),

@@ -60,9 +60,9 @@ class AnswerMode(StrEnum):
 
     # 183 Session Progress with the relay's SDP: the caller hears the queue's media before any
     # answer, so the call is not billed (nor counted answered by the carrier) until an agent takes it.
+    # (Answering queued callers at once, 200 OK, for carriers that drop unanswered calls after
+    # 60-180 s, is not built yet: the edge would have to hold a confirmed dialog while queued.)
     EARLY_MEDIA = "early_media"
-    # 200 OK at once: for carriers that drop unanswered calls after 60-180 s; billed from the start.
-    ANSWER = "answer"
 
 
 DEFAULT_GREETING = "greeting"
