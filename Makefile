@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup prompts run test test-topology topology drill lint typecheck contracts bench-register bench-calls synth clean
+.PHONY: setup prompts run test test-topology topology drill lint typecheck contracts bench-register bench-calls bench-media synth clean
 
 setup: $(STAMP) node_modules/.installed system prompts
 
@@ -72,6 +72,9 @@ bench-register: setup
 
 bench-calls: setup
 	$(PY) bench/call_bench.py
+
+bench-media: setup
+	$(PY) bench/media_bench.py --record
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
