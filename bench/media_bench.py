@@ -55,11 +55,11 @@ def receive(socks: list[socket.socket], stop: threading.Event, arrivals: list[li
         selector.register(sock, selectors.EVENT_READ, index)
     while not stop.is_set():
         for key, _ in selector.select(0.05):
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
+            ready = key.fileobj
+            assert isinstance(ready, socket.socket)
             while True:
                 try:
-                    data = sock.recv(2048)
+                    data = ready.recv(2048)
                 except BlockingIOError:
                     break
                 if len(data) >= 12:
