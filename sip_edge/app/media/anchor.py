@@ -113,8 +113,8 @@ class AnchoredCall:
         self._relay.calls.discard(self._relay_lost)
         if self._player is not None:
             self._player.cancel()
-        if self._released:
-            return
+        if self._released or self._offered is None:
+            return  # nothing on the relay: a call refused before its offer costs no round trip
         self._released = True
         with contextlib.suppress(MediaError):
             await self._ng("delete", self._relay.client.delete(self._call_id, self._caller_tag))
