@@ -14,11 +14,13 @@ caller's early media, the agent's answer back (`CallMedia` does the talking to t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
 from contact_center.services.routing.decisions import Queue
-from sip_edge.app.calls.media import Announcements, CallMedia, MediaError, MediaPort, NoRelay, Unanchored
+from sip_edge.app.calls.media import Announcements, CallMedia, MediaError, MediaPort, Unanchored
+from sip_edge.sip.errors import SipParseError
 from sip_edge.sip.message import Request
 
 __all__ = ["CallerMedia", "reanchored"]
@@ -33,11 +35,11 @@ class CallerMedia:
         self._request = request
         self._contact_id = contact_id
         # Only an offer in the INVITE is anchored: a late offer (no SDP) passes through as before.
-        self.media: CallMedia = (
-            (port or NoRelay()).for_call(request.call_id, request.from_.tag or "", our_tag, source)
-            if request.body
-            else Unanchored()
-        )
+        self.media: CallMedia = Unanchored()
+        if request.body and port is not None:
+            # A From that does not parse leaves the call unanchored; its set-up refuses it anyway.
+            with contextlib.suppress(SipParseError):
+                self.media = port.for_call(request.call_id, request.from_.tag or "", our_tag, source)
         self.offer_sdp = request.body  # what agents are offered
         self._offered = False
         self.bridged = False
