@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-topology topology drill lint typecheck contracts bench-register bench-calls synth clean
+.PHONY: setup prompts run test test-topology topology drill lint typecheck contracts bench-register bench-calls bench-media synth clean
 
-setup: $(STAMP) node_modules/.installed system
+setup: $(STAMP) node_modules/.installed system prompts
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -24,6 +24,11 @@ node_modules/.installed: package.json package-lock.json
 
 system:
 	@bash scripts/setup-system.sh
+
+# The default queue prompts and music (espeak-ng + sox), remade only when their words change.
+PROMPTS := build/prompts
+prompts: $(STAMP) system
+	@$(PY) scripts/make_prompts.py $(PROMPTS)
 
 run: setup
 	$(PY) -m local_stack $(ARGS)
@@ -68,6 +73,9 @@ bench-register: setup
 
 bench-calls: setup
 	$(PY) bench/call_bench.py
+
+bench-media: setup
+	$(PY) bench/media_bench.py --record
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

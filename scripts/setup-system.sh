@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local stack and the tests use (SIP peers, Java for DynamoDB
-# Local, iptables and conntrack for the topology harness). Idempotent and quick when everything is present.
+# Local, iptables and conntrack for the topology harness, rtpengine and the prompt tools). Idempotent and quick when everything is present.
 set -euo pipefail
 declare -A need=(
   [sipp]=sip-tester
@@ -12,6 +12,10 @@ declare -A need=(
   # The topology harness: the load balancer and NATs are iptables rules over conntrack.
   [iptables]=iptables
   [conntrack]=conntrack
+  # The media relay (userspace forwarding, playback, DTMF) and the tools that make the default prompts.
+  [rtpengine]=rtpengine-daemon
+  [espeak-ng]=espeak-ng
+  [sox]=sox
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import Component
+from sip_edge.media.ng import parse_addresses
 
 __all__ = ["ENVIRONMENT", "ConfigError", "EdgeConfig", "parse_config", "task_private_address"]
 
@@ -40,6 +41,8 @@ ENVIRONMENT = {
     "log_level": contract.LOG_LEVEL.name,
     "sip_domain": contract.SIP_DOMAIN.name,
     "nonce_key": contract.SIP_NONCE_KEY.name,
+    "media_relays": contract.MEDIA_RELAYS.name,
+    "media_prompts": contract.MEDIA_PROMPTS.name,
 }
 
 MetadataReader = Callable[[str], Mapping[str, object]]
@@ -73,6 +76,10 @@ class EdgeConfig:
     table_name: str | None = None
     routing_function_name: str | None = None
     metrics_namespace: str | None = None
+    # The rtpengine relays anchoring media (ng addresses); none: SDP passes through unanchored.
+    media_relays: tuple[tuple[str, int], ...] = ()
+    # Where the relays find the prompt files (a path on the relays' machines).
+    media_prompts: str = "build/prompts"
 
     @property
     def tls_enabled(self) -> bool:
@@ -107,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (LOG_LEVEL, default INFO)")
     parser.add_argument("--sip-domain", help="registrar domain and digest realm (SIP_DOMAIN)")
     parser.add_argument("--nonce-key", help="fleet-wide digest nonce key, 16+ bytes (SIP_NONCE_KEY)")
+    parser.add_argument("--media-relays", help="rtpengine ng addresses, host:port,... (MEDIA_RELAYS)")
+    parser.add_argument("--media-prompts", help="prompt directory as the relays see it (MEDIA_PROMPTS)")
     return parser
 
 
@@ -190,6 +199,10 @@ def parse_config(
         if tls_cert or tls_key:
             raise ConfigError("give TLS as files (SIP_TLS_CERT/KEY) or as PEM text (SIP_TLS_*_PEM), not both")
         tls_cert, tls_key = _pem_files(cert_pem or "", key_pem or "")
+    try:
+        relays = parse_addresses(pick("media_relays") or "")
+    except ValueError as exc:
+        raise ConfigError(f"media relays ({contract.MEDIA_RELAYS.name}): {exc}") from None
     advertised = pick("advertised_host")
     metadata_uri = setting(contract.ECS_CONTAINER_METADATA_URI)
     if advertised is None and metadata_uri is not None:
@@ -210,6 +223,8 @@ def parse_config(
         table_name=setting(contract.TABLE),
         routing_function_name=setting(contract.ROUTING_FUNCTION_NAME),
         metrics_namespace=setting(contract.EDGE_METRICS_NAMESPACE),
+        media_relays=relays,
+        media_prompts=pick("media_prompts") or defaults.media_prompts,
     )
     if config.nonce_key is not None and len(config.nonce_key.encode()) < 16:
         raise ConfigError("the nonce key (SIP_NONCE_KEY) must be at least 16 bytes")

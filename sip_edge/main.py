@@ -32,6 +32,7 @@ from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.counters import CallCounters
 from sip_edge.app.calls.dialogs import DialogBook, DialogStore, MemoryDialogStore
 from sip_edge.app.calls.live import LiveCalls
+from sip_edge.app.calls.media import MediaPort, NoRelay
 from sip_edge.app.calls.ports import CallSettings, RoutingPort
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.setup import CallSetup, CallSetups
@@ -42,6 +43,9 @@ from sip_edge.app.edge import Edge, build_edge
 from sip_edge.app.fleet.directory import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
 from sip_edge.app.fleet.routes import use_flow_key
 from sip_edge.app.health import HealthMonitor, HealthProbe
+from sip_edge.app.media.anchor import RelayMedia
+from sip_edge.app.media.prompts import PromptSet
+from sip_edge.app.media.relays import RelayPool
 from sip_edge.app.policy import ContactCenterPolicy
 from sip_edge.app.registration.credentials import CredentialCache, CredentialSource
 from sip_edge.app.registration.keepalive import NatKeepAlive
@@ -49,6 +53,7 @@ from sip_edge.app.registration.location import BindingStore, LocationService
 from sip_edge.app.registration.registrar import Registrar, RegistrarSettings
 from sip_edge.app.workers import Supervisor
 from sip_edge.config import EdgeConfig
+from sip_edge.media.ng import NgClient
 from sip_edge.sip.digest import DigestAuthenticator
 from sip_edge.sip.hostport import format_hostport
 
@@ -80,10 +85,13 @@ class Calls:
     routing: RoutingPort
     hold: QueueHold
     tasks: CallTasks
+    relays: RelayPool | None = None
 
     async def close(self) -> None:
         await self.hold.stop()
         await self.tasks.close()
+        if self.relays is not None:
+            await self.relays.stop()
         close_routing = getattr(self.routing, "close", None)
         if close_routing is not None:
             close_routing()
@@ -154,6 +162,8 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
         if ports.routing is None
         else _build_calls(config, ports, ports.routing, edge, counters, location, call_settings)
     )
+    if calls is not None and calls.relays is not None:
+        workers.add("media-relays", calls.relays.watch)
     if ports.fleet is not None:
         heartbeat = Heartbeat(
             ports.fleet,
@@ -198,6 +208,8 @@ def _build_calls(
     dialogs = DialogBook(ports.dialogs or MemoryDialogStore())
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
     settings = call_settings or CallSettings()
+    relays = RelayPool(NgClient(address) for address in config.media_relays) if config.media_relays else None
+    media: MediaPort = RelayMedia(relays, PromptSet(config.media_prompts)) if relays else NoRelay()
     bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings)
     hold = QueueHold(routing)
     setups = CallSetups(
@@ -216,9 +228,10 @@ def _build_calls(
         clock=clock,
         settings=settings,
         stale=LocationStaleBindings(location, ports.bindings),
+        media=media,
     )
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
-    return Calls(b2bua, live, routing, hold, tasks)
+    return Calls(b2bua, live, routing, hold, tasks, relays)
 
 
 class _NoTrunks:

@@ -1,8 +1,8 @@
 """``python -m local_stack`` (what ``make run`` starts): the whole of Switchboard on 127.0.0.1.
 
 Starts a local DynamoDB (AWS DynamoDB Local, moto's server, or an endpoint you give), creates the
-table, then the local Lambda service (Invoke API + stream pollers), the HTTP API and one or more SIP
-edge tasks. Stays in the foreground and keeps every child running: one that dies is started again
+table, then the local Lambda service (Invoke API + stream pollers), the HTTP API, the media relay
+(rtpengine; ``--no-media`` leaves calls' media unanchored) and one or more SIP edge tasks. Stays in the foreground and keeps every child running: one that dies is started again
 (with backoff) and the console says so. Ctrl-C or SIGTERM stops every child and leaves nothing
 listening.
 
@@ -26,12 +26,15 @@ from pathlib import Path
 from types import FrameType
 
 from contact_center.contracts import settings as contract
-from local_stack import dynamodb_local
+from local_stack import dynamodb_local, media_relay
 from local_stack.environment import Endpoints, LocalSettings, Site, environment
 from local_stack.functions import REPO_ROOT
 from local_stack.processes import Child, Supervised, Supervisor, port_or_free, tcp_open, wait_until
 
 OPTIONS_PING = REPO_ROOT / "infra" / "local_stack" / "options_ping.xml"
+PROMPTS = REPO_ROOT / "build" / "prompts"
+# RTP ports of the local relay: below the test suite's port slices and the kernel's ephemeral range.
+MEDIA_PORTS = (8000, 9999)
 MAX_EDGES = 9
 
 
@@ -70,6 +73,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=REPO_ROOT / ".local",
         help="where kept data lives (default: .local/ in the repository)",
+    )
+    parser.add_argument(
+        "--no-media",
+        action="store_true",
+        help="no media relay: SDP passes through, queued callers hear nothing",
     )
     keep = parser.add_mutually_exclusive_group()
     keep.add_argument("--in-memory", action="store_true", help="keep no data across restarts")
@@ -144,6 +152,13 @@ def run(args: argparse.Namespace) -> int:
     lambda_port = port_or_free(os.environ.get("LAMBDA_PORT"), 0)
     db_port = port_or_free(os.environ.get("DYNAMODB_PORT"), 0)
     hosts = edge_hosts(args.edges)
+    relay = None
+    if not args.no_media:
+        if media_relay.installed():
+            ng_port = port_or_free(os.environ.get("MEDIA_NG_PORT"), 0)
+            relay = media_relay.RelayPorts("127.0.0.1", ng_port, *MEDIA_PORTS)
+        else:
+            say("rtpengine is not installed (make setup installs it): calls' media is not anchored")
     endpoint = args.dynamodb_endpoint or f"http://127.0.0.1:{db_port}"
     region = os.environ.get("AWS_REGION", "us-east-1")
     settings = LocalSettings(
@@ -155,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         registrar=f"{hosts[0]}:{sip_port}",
         routing_function=os.environ.get("ROUTING_FUNCTION_NAME", "routing"),
         region=region,
+        media_relays=relay.ng if relay else "",
+        media_prompts=str(PROMPTS) if relay else "",
     )
     site = Site(settings, Endpoints(dynamodb=endpoint, lambda_=f"http://127.0.0.1:{lambda_port}"), region)
     supervisor = Supervisor(say)
@@ -185,6 +202,15 @@ def run(args: argparse.Namespace) -> int:
         )
         supervisor.add(Supervised(lambdas, ready=lambda: http_ok(f"http://127.0.0.1:{lambda_port}/")))
         supervisor.add(Supervised(api, ready=lambda: http_ok(f"http://127.0.0.1:{api_port}/health")))
+        relay_child = None
+        if relay is not None:
+            ports = relay
+            relay_child = Child(
+                "media relay", media_relay.rtpengine_argv(ports), environment("dynamodb", site)
+            )
+            supervisor.add(
+                Supervised(relay_child, ready=lambda: media_relay.ng_answers(ports.host, ports.ng_port))
+            )
         edges = []
         for index, host in enumerate(hosts, start=1):
             task_id = f"local-edge-{index}"
@@ -195,16 +221,22 @@ def run(args: argparse.Namespace) -> int:
             )
             supervisor.add(Supervised(edge, ready=functools.partial(tcp_open, sip_port, host)))
             edges.append((edge, host))
-        for child in (lambdas, api, *(edge for edge, _ in edges)):
+        for child in (lambdas, api, *([relay_child] if relay_child else []), *(edge for edge, _ in edges)):
             supervisor.start(child.name)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{lambda_port}/"), "the Lambda API", lambdas)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{api_port}/health"), "the HTTP API", api)
         for edge, host in edges:
             wait_until(functools.partial(tcp_open, sip_port, host), f"the SIP edge on {host}", edge)
+        if relay is not None and relay_child is not None:
+            ports = relay
+            wait_until(
+                lambda: media_relay.ng_answers(ports.host, ports.ng_port), "the media relay", relay_child
+            )
         print_banner(
             api_port,
             [f"{host}:{sip_port}" for host in hosts],
             lambda_port,
+            relay,
             endpoint,
             settings,
             args.data / "dynamodb" if keeps_data(args) else None,
@@ -239,6 +271,7 @@ def print_banner(
     api_port: int,
     edges: list[str],
     lambda_port: int,
+    relay: media_relay.RelayPorts | None,
     dynamodb: str,
     settings: LocalSettings,
     kept_in: Path | None,
@@ -250,6 +283,11 @@ def print_banner(
         for index, edge in enumerate(edges, start=1)
     )
     storage = f"data kept in {kept_in}; --fresh empties it" if kept_in else "in memory"
+    media = (
+        f"rtpengine, ng {relay.ng}, RTP {relay.media_min}-{relay.media_max}"
+        if relay
+        else "none: SDP passes through"
+    )
     ping = OPTIONS_PING.relative_to(REPO_ROOT)
     print(
         f"""
@@ -258,6 +296,7 @@ Switchboard is up on 127.0.0.1 (started in {took:.1f} s). Ctrl-C stops everythin
   HTTP API       http://127.0.0.1:{api_port}        (GET /health, GET /openapi.json)
 {edge_lines}
   Lambda API     http://127.0.0.1:{lambda_port}     (AWS_ENDPOINT_URL_LAMBDA for boto3)
+  Media relay    {media}
   DynamoDB       {dynamodb}  ({storage})
   Admin key      {settings.admin_key}
 

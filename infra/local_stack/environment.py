@@ -49,16 +49,23 @@ class LocalSettings:
     registrar: str
     routing_function: str = "routing"
     region: str = "us-east-1"
+    # The media relay's ng address and the prompts' directory; empty: calls' media is not anchored.
+    media_relays: str = ""
+    media_prompts: str = ""
 
     def settings(self, component: str) -> Mapping[str, str]:
         if component == "dynamodb":
             return {}
         common = {contract.TABLE.name: self.table, contract.SIP_DOMAIN.name: self.sip_domain}
         if component == "edge":
+            media = {contract.MEDIA_RELAYS.name: self.media_relays} if self.media_relays else {}
+            if self.media_prompts:
+                media[contract.MEDIA_PROMPTS.name] = self.media_prompts
             return {
                 **common,
                 contract.SIP_NONCE_KEY.name: self.nonce_key,
                 contract.ROUTING_FUNCTION_NAME.name: self.routing_function,
+                **media,
             }
         return {
             **common,

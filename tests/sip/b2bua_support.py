@@ -202,6 +202,8 @@ async def running_edge(
     fleet: Any = None,
     bindings: BindingStore | None = None,
     settings: CallSettings | None = None,
+    media_relays: tuple[tuple[str, int], ...] = (),
+    media_prompts: str = "build/prompts",
 ) -> AsyncIterator[RunningEdge]:
     routing = routing or FakeRouting()
     dialogs = dialogs if dialogs is not None else MemoryDialogStore()
@@ -215,7 +217,15 @@ async def running_edge(
         dialogs=dialogs,
         fleet=fleet,
     )
-    task = build(EdgeConfig(host=HOST, port=0, task_id=task_id, nonce_key="k" * 16), ports, settings)
+    config = EdgeConfig(
+        host=HOST,
+        port=0,
+        task_id=task_id,
+        nonce_key="k" * 16,
+        media_relays=media_relays,
+        media_prompts=media_prompts,
+    )
+    task = build(config, ports, settings)
     await task.start()
     try:
         yield RunningEdge(task, routing, dialogs)

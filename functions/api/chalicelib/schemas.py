@@ -118,6 +118,7 @@ SCHEMAS: dict[str, Schema] = {
             "max_wait_seconds": INTEGER,
             "overflow": _ref("Overflow"),
             "wrap_up_seconds": INTEGER,
+            "media": _ref("QueueMedia"),
             "created_at": TIMESTAMP,
         },
         [
@@ -129,6 +130,7 @@ SCHEMAS: dict[str, Schema] = {
             "max_wait_seconds",
             "overflow",
             "wrap_up_seconds",
+            "media",
         ],
     ),
     "QueueUpdate": _obj(
@@ -144,8 +146,36 @@ SCHEMAS: dict[str, Schema] = {
             "max_wait_seconds": {"type": "integer", "minimum": 1, "maximum": 7200, "default": 300},
             "overflow": _ref("Overflow"),
             "wrap_up_seconds": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 0},
+            "media": _ref("QueueMedia"),
         }
     ),
+    "QueueMedia": {
+        **_obj(
+            {
+                "answer": {
+                    "type": "string",
+                    "enum": ["early_media"],
+                    "default": "early_media",
+                    "description": "early_media: 183 with the relay's audio until an agent answers",
+                },
+                "greeting": {
+                    "type": "string",
+                    "nullable": True,
+                    "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$",
+                    "default": "greeting",
+                    "description": "prompt played once on entry; null for none",
+                },
+                "announce_every_seconds": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": 600,
+                    "default": 30,
+                    "description": "position and expected wait every N s (0: on entry only; else 10-600)",
+                },
+            }
+        ),
+        "description": "what a queued caller hears; a PATCH replaces the whole object",
+    },
     "QueueCreate": {"allOf": [_ref("QueueUpdate"), {"type": "object", "required": ["name"]}]},
     "QueueStats": _obj(
         {

@@ -31,10 +31,12 @@ from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome
+from sip_edge.app.calls.anchoring import reanchored
 from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.dialogs import DialogBook, StoredCall, stored_keys
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.liveness import LegGuards, LegTerms
+from sip_edge.app.calls.media import CallMedia, Unanchored
 from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.sip.client_transaction import ClientTransaction
@@ -102,6 +104,7 @@ class Bridge:
         seat_id: str | None = None,
         merchant_id: str | None = None,
         terms: Mapping[str, LegTerms] | None = None,
+        media: CallMedia | None = None,
     ) -> None:
         self._stack = stack
         self._router = routing
@@ -133,6 +136,10 @@ class Bridge:
             ended=self._leg_gone,
         )
         self._guards.start()
+        # The call's media on the relay (a bridge read from the table does not know it: unanchored).
+        # A dead relay leaves both ends in silence for good: end the call cleanly instead.
+        self.media = media or Unanchored()
+        self.media.lost = lambda: self._leg_gone("relay")
 
     def stored(self) -> StoredCall:
         return StoredCall(
@@ -249,7 +256,8 @@ class Bridge:
         leg, far = self.legs[side], self.legs[_other(side)]
         leg.learn_target(request)
         relayed = [*self._relayed_headers(request), *self._timer_headers(far.side, we_are_uac=True)]
-        out = far.request("INVITE", body=request.body, headers=relayed)
+        offer = await reanchored(self.media, request.body, side == CALLER, is_offer=True)
+        out = far.request("INVITE", body=offer, headers=relayed)
         tx = self._stack.send_request(out, far.destination_of())
         try:
             final = await tx.final_response()
@@ -257,17 +265,19 @@ class Bridge:
             log.info("re-INVITE on the %s leg of %s failed: %s", far.side, self.contact_id, exc)
             return Reply(500, "Far end did not answer", headers=(("Retry-After", "1"),))
         headers = _copy(final, _RELAYED_BACK)
+        body = final.body
         if 200 <= final.status < 300:
+            body = await reanchored(self.media, final.body, side == CALLER, is_offer=False)
             far.learn_target(final)
             assert isinstance(tx, ClientTransaction)
             self.expect_ack(tx, relay_from=None if request.body else side)
-            self._guards.sent(far.side, request.body, request.content_type)
-            self._guards.sent(side, final.body, final.content_type)
+            self._guards.sent(far.side, offer, request.content_type)
+            self._guards.sent(side, body, final.content_type)
             self._refreshed(side, request)
             headers.append(("Contact", f"<{leg.contact}>"))
             headers.extend(self._timer_headers(side, we_are_uac=False))
             self._tasks.spawn(self._dialogs.save(self.stored()), name="store-dialog")
-        return Reply(final.status, final.reason, headers=tuple(headers), body=final.body)
+        return Reply(final.status, final.reason, headers=tuple(headers), body=body)
 
     async def _relay(self, request: Request, side: str) -> Reply:
         leg, far = self.legs[side], self.legs[_other(side)]
@@ -328,6 +338,7 @@ class Bridge:
     async def _finish(self, side: HangupSide, cause: HangupCause) -> None:
         self._guards.stop()
         self._live.bridge_ended(self)
+        await self.media.release()
         self._pending_ack.clear()
         result: Acknowledged | None = None
         caller_call_id = self.legs[CALLER].call_id
@@ -395,6 +406,7 @@ class Bridges:
         seat_id: str | None = None,
         merchant_id: str | None = None,
         terms: Mapping[str, LegTerms] | None = None,
+        media: CallMedia | None = None,
     ) -> Bridge:
         """``terms``: what each leg agreed on at set-up; without them (a dialog read from the table)
         both legs are probed."""
@@ -414,6 +426,7 @@ class Bridges:
             seat_id=seat_id,
             merchant_id=merchant_id,
             terms=terms,
+            media=media,
         )
 
     def restore(self, stored: StoredCall) -> Bridge:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from contact_center.services.routing.decisions import Connect, OfferOutcome
@@ -143,6 +143,10 @@ class AgentRinger:
         hops = request.max_forwards
         self._max_forwards = (70 if hops is None else hops) - 1
         self._extra_headers = tuple(extra_headers)
+        # The SDP offered to agents: the caller's, or the media relay's in its place (`CallMedia`),
+        # asked for before the first ring.
+        self.offer: Callable[[], Awaitable[bytes]] | None = None
+        self.offer_sdp = request.body
         self._late = LateBranches(stack, clock, cancel_grace_seconds, stale, contact_id)
         self._call = _Call(
             contact_id, events, stack, clock, cancel_grace_seconds, cancelled, provisional, self._late
@@ -173,10 +177,10 @@ class AgentRinger:
             *self._extra_headers,
         ]
         content_type = self._request.content_type
-        if self._request.body and content_type:
+        if self.offer_sdp and content_type:
             headers.append(("Content-Type", content_type))
-        # The SDP is passed through byte for byte: the edge never touches media (audio or video).
-        invite = leg.request("INVITE", body=self._request.body, headers=headers)
+        # The edge never touches media itself: the SDP is the caller's byte for byte, or the relay's.
+        invite = leg.request("INVITE", body=self.offer_sdp, headers=headers)
         return leg, invite
 
     async def _start(self, connect: Connect, target: AgentTarget) -> Branch:
@@ -204,6 +208,8 @@ class AgentRinger:
             return _ABANDONED
         if not connect.targets:
             return Rung(OfferOutcome.UNREACHABLE)
+        if self.offer is not None:
+            self.offer_sdp = await self.offer()
         branches = [await self._start(connect, target) for target in connect.targets]
         by_tx: dict[Transaction, Branch] = {b.tx: b for b in branches if b.tx is not None}
         if not by_tx:

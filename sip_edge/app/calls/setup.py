@@ -34,6 +34,7 @@ from contact_center.services.routing.decisions import (
     RoutingDecision,
 )
 from sip_edge.app.calls.addresses import CallAddresses
+from sip_edge.app.calls.anchoring import CallerMedia
 from sip_edge.app.calls.bridge import Bridge, Bridges
 from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.events import (
@@ -45,6 +46,7 @@ from sip_edge.app.calls.events import (
 )
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.liveness import LegTerms, allows_update
+from sip_edge.app.calls.media import MediaPort
 from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.ring import AgentRinger
@@ -105,6 +107,7 @@ class CallSetup:
         clock: CallClock,
         settings: CallSettings,
         stale: StaleBindings | None = None,
+        media: MediaPort | None = None,
     ) -> None:
         self.key = key
         self.invite = invite
@@ -141,6 +144,7 @@ class CallSetup:
             contact=addresses.contact(key, CALLER, transport),
             route_set=list(request.headers.get_all("Record-Route")),
         )
+        self._media = CallerMedia(media, request, invite.local_tag, flow.remote[0], self.contact_id)
         self._provisionals = ReliableProvisionals(invite, clock, stack.timers.t1)
         # RFC 4028 with the caller: what its INVITE asked for, decided before anything is routed.
         self._session = answer_invite(
@@ -156,12 +160,13 @@ class CallSetup:
             clock=clock,
             cancel_grace_seconds=settings.cancel_grace_seconds,
             cancelled=lambda: self.cancelled,
-            provisional=self.provisional,
+            provisional=self._media.filtered(self.provisional),
             stale=stale,
             # The agent leg's timer is its own: our interval, whatever the carrier chose for its leg,
             # so a vanished phone is found within our bound even under a carrier's long session.
             extra_headers=offer_headers(settings.session_interval, settings.session_min_se),
         )
+        self._ringer.offer = self._media.anchor
         self.seat_id: str | None = None
         self.merchant_id: str | None = None
 
@@ -211,6 +216,7 @@ class CallSetup:
                 await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
         finally:
             self._provisionals.stop()
+            await self._media.release_unless_bridged()
             if self._live.setup_ended(self) and self._counted:
                 self._live.counters.call_ended()
 
@@ -322,8 +328,9 @@ class CallSetup:
         headers += timer_headers(session, we_are_uac=False) or [("Supported", "timer")]
         if answer.body and answer.content_type:
             headers.append(("Content-Type", answer.content_type))
+        body = await self._media.answer(answer.body)
         self._provisionals.stop()
-        self.invite.reply(200, headers=headers, body=answer.body)
+        self.invite.reply(200, headers=headers, body=body)
         request = self.request
         bridge = self._bridges.open(
             self.key,
@@ -333,23 +340,20 @@ class CallSetup:
             seat_id=connect.seat_id,
             merchant_id=connect.merchant_id,
             terms={
-                CALLER: LegTerms(session, allows_update(request), answer.body, answer.content_type),
+                CALLER: LegTerms(session, allows_update(request), body, answer.content_type),
                 AGENT: LegTerms(
-                    from_answer(answer), allows_update(answer), request.body, request.content_type
+                    from_answer(answer), allows_update(answer), self._media.offer_sdp, request.content_type
                 ),
             },
+            media=self._media.bridged_media(),
         )
         # The agent's 2xx is acknowledged by us. With the offer in the INVITE the ACK has no body
         # and goes at once; with a late offer (no SDP in the INVITE) the caller's ACK carries the
         # answer, so the agent's ACK waits for it (RFC 3264 offer/answer across the two legs).
         bridge.expect_ack(tx, relay_from=None if self.request.body else CALLER)
         self._live.bridge_started(bridge)
-        self.invite.on_error = lambda _t, error: self._caller_never_acked(bridge, error)
+        self.invite.on_error = lambda _t, error: _caller_never_acked(self._tasks, bridge, error)
         await bridge.answered(connect)
-
-    def _caller_never_acked(self, bridge: Bridge, error: TransactionError) -> None:
-        log.info("caller never acknowledged the 200 of %s (%s): ending the call", self.contact_id, error)
-        self._tasks.spawn(bridge.hang_up(HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE), name="no-ack")
 
     # --- holding in a queue ----------------------------------------------------------------------
 
@@ -358,7 +362,8 @@ class CallSetup:
         if self.cancelled:
             return None
         events, clock = self.events, self._clock
-        self.provisional(182)
+        early = await self._media.early_media(queue)
+        self.provisional(*early)
         self._hold_poll.hold(self.contact_id, lambda offer: events.put_nowait(OfferFound(offer)))
         deadline = clock.call_at_ms(queue.deadline_ms, lambda: events.put_nowait(QueueDeadlinePassed()))
         interval = self._settings.provisional_refresh_seconds
@@ -374,13 +379,19 @@ class CallSetup:
                     self._hold_poll.release(self.contact_id)
                     return await self._routing.queue_timeout(self.contact_id)
                 if isinstance(event, HoldRefreshDue):
-                    self.provisional(182)
+                    self.provisional(*early)
                     refresh = clock.call_later(interval, lambda: events.put_nowait(HoldRefreshDue()))
                 # Anything else is a late event of an agent leg that rang before: not this hold's.
         finally:
             self._hold_poll.release(self.contact_id)
             deadline.cancel()
             refresh.cancel()
+            await self._media.stop_announcing()
+
+
+def _caller_never_acked(tasks: CallTasks, bridge: Bridge, error: TransactionError) -> None:
+    log.info("caller never acknowledged the 200 of %s (%s): ending the call", bridge.contact_id, error)
+    tasks.spawn(bridge.hang_up(HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE), name="no-ack")
 
 
 class CallSetups:
@@ -400,6 +411,7 @@ class CallSetups:
         clock: CallClock,
         settings: CallSettings,
         stale: StaleBindings | None = None,
+        media: MediaPort | None = None,
     ) -> None:
         self._stack = stack
         self._routing = routing
@@ -412,6 +424,7 @@ class CallSetups:
         self._clock = clock
         self._settings = settings
         self._stale = stale
+        self._media = media
 
     def new(self, key: str, invite: ServerInviteTransaction, request: Request, flow: Flow) -> CallSetup:
         return CallSetup(
@@ -430,4 +443,5 @@ class CallSetups:
             clock=self._clock,
             settings=self._settings,
             stale=self._stale,
+            media=self._media,
         )

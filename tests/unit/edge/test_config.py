@@ -149,3 +149,15 @@ def test_the_routing_function_and_metrics_namespace_reach_the_adapters_through_t
         FLEET["ROUTING_FUNCTION_NAME"],
         "Switchboard/Edge",
     )
+
+
+def test_media_relays_are_read_as_ng_addresses_and_absent_means_none() -> None:
+    assert parse_config([], {}).media_relays == ()
+    config = parse_config([], {"MEDIA_RELAYS": "10.0.0.5:2223, 10.0.0.6:2223", "MEDIA_PROMPTS": "/srv/p"})
+    assert config.media_relays == (("10.0.0.5", 2223), ("10.0.0.6", 2223))
+    assert config.media_prompts == "/srv/p"
+
+
+def test_a_media_relay_without_a_port_stops_the_edge_naming_the_setting() -> None:
+    with pytest.raises(ConfigError, match="MEDIA_RELAYS"):
+        parse_config([], {"MEDIA_RELAYS": "10.0.0.5"})

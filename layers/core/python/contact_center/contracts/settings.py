@@ -31,6 +31,8 @@ __all__ = [
     "EDGE_METRICS_NAMESPACE",
     "EDGE_TASK_ID",
     "LOG_LEVEL",
+    "MEDIA_PROMPTS",
+    "MEDIA_RELAYS",
     "METRICS_NAMESPACE",
     "PRIMARY_REGION",
     "READS",
@@ -152,6 +154,14 @@ ROUTING_FUNCTION_NAME = Setting(
     "ROUTING_FUNCTION_NAME", "the routing function (name or ARN) the edge invokes"
 )
 LOG_LEVEL = Setting("LOG_LEVEL", "DEBUG, INFO, WARNING...")
+MEDIA_RELAYS = Setting(
+    "MEDIA_RELAYS",
+    "rtpengine ng control addresses (host:port, comma-separated) anchoring calls' media; "
+    "unset, SDP passes through and queued callers hear nothing",
+)
+MEDIA_PROMPTS = Setting(
+    "MEDIA_PROMPTS", "directory of the prompt files as the media relays see them (default build/prompts)"
+)
 # Set by ECS itself in every task (never by the template): where the task reads its own metadata.
 ECS_CONTAINER_METADATA_URI = Setting("ECS_CONTAINER_METADATA_URI_V4", "ECS task metadata endpoint v4")
 
@@ -194,7 +204,7 @@ READS: Mapping[Component, Reads] = {
                   EDGE_HEALTH_PORT),
         optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
                   SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, EDGE_TASK_ID, EDGE_METRICS_NAMESPACE,
-                  LOG_LEVEL, PRIMARY_REGION, REGIONS),
+                  LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS),
         platform=(ECS_CONTAINER_METADATA_URI,),
     ),
 }  # fmt: skip

@@ -182,6 +182,7 @@ class QueueItem(TableItem):
     max_wait_seconds = NumberAttribute(default=300)
     overflow = _map(null=True)  # {"type": "queue"|"legacy_trunk", "target": ...}
     wrap_up_seconds = NumberAttribute(default=0)
+    media = _map(null=True)  # {"answer", "greeting", "announce_every_seconds"}; absent: the defaults
     rr_cursor = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     version = NumberAttribute(default=1)

@@ -6,7 +6,8 @@ number is always served first and the natural ascending sort is the service orde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .agent_state import WRAP_UP_SECONDS_MAX
@@ -54,6 +55,54 @@ class Overflow:
             raise ValidationError("overflow.target", "must not be empty")
 
 
+class AnswerMode(StrEnum):
+    """How a queued caller's INVITE is answered while it waits."""
+
+    # 183 Session Progress with the relay's SDP: the caller hears the queue's media before any
+    # answer, so the call is not billed (nor counted answered by the carrier) until an agent takes it.
+    # (Answering queued callers at once, 200 OK, for carriers that drop unanswered calls after
+    # 60-180 s, is not built yet: the edge would have to hold a confirmed dialog while queued.)
+    EARLY_MEDIA = "early_media"
+
+
+DEFAULT_GREETING = "greeting"
+ANNOUNCE_EVERY_SECONDS_MIN = 10
+ANNOUNCE_EVERY_SECONDS_MAX = 600
+# A prompt is a file the media relay plays: a plain name, never a path.
+_PROMPT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMedia:
+    """What a queued caller hears: ``greeting`` (a prompt name, None for none) once, then its place
+    and expected wait every ``announce_every_seconds`` (0: on entry only), music in between."""
+
+    answer: AnswerMode = AnswerMode.EARLY_MEDIA
+    greeting: str | None = DEFAULT_GREETING
+    announce_every_seconds: int = 30
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.answer, AnswerMode):
+            raise ValidationError("media.answer", f"must be one of {[mode.value for mode in AnswerMode]}")
+        if self.greeting is not None and (
+            not isinstance(self.greeting, str) or not _PROMPT_NAME.fullmatch(self.greeting)
+        ):
+            raise ValidationError(
+                "media.greeting", "must be a prompt name (lower-case letters, digits, - and _) or null"
+            )
+        every = self.announce_every_seconds
+        if (
+            isinstance(every, bool)
+            or not isinstance(every, int)
+            or not (every == 0 or ANNOUNCE_EVERY_SECONDS_MIN <= every <= ANNOUNCE_EVERY_SECONDS_MAX)
+        ):
+            raise ValidationError(
+                "media.announce_every_seconds",
+                f"must be 0 (on entry only) or an integer from {ANNOUNCE_EVERY_SECONDS_MIN} "
+                f"to {ANNOUNCE_EVERY_SECONDS_MAX}",
+            )
+
+
 def _check_int_range(field: str, value: int, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationError(field, f"must be an integer from {low} to {high}")
@@ -71,6 +120,7 @@ class QueueConfig:
     max_wait_seconds: int = DEFAULT_MAX_WAIT_SECONDS
     overflow: Overflow | None = None
     wrap_up_seconds: int = 0
+    media: QueueMedia = field(default_factory=QueueMedia)
 
     def __post_init__(self) -> None:
         if not self.queue_id:

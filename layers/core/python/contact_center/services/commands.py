@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from contact_center.domain.agent_state import ApiStateCommand, command_for_api_target
@@ -17,9 +17,11 @@ from contact_center.domain.errors import ValidationError
 from contact_center.domain.queueing import (
     DEFAULT_MAX_WAIT_SECONDS,
     DEFAULT_QUEUE_PRIORITY,
+    AnswerMode,
     Overflow,
     OverflowKind,
     QueueConfig,
+    QueueMedia,
     RoutingStrategy,
 )
 from contact_center.domain.skills import SkillRequirement
@@ -149,6 +151,7 @@ class QueueSettings:
     max_wait_seconds: int = DEFAULT_MAX_WAIT_SECONDS
     overflow: Overflow | None = None
     wrap_up_seconds: int = 0
+    media: QueueMedia = field(default_factory=QueueMedia)
 
     def check(self, queue_id: str) -> None:
         """The domain's rules on the whole configuration (ranges, no overflow into itself)."""
@@ -161,6 +164,7 @@ class QueueSettings:
             max_wait_seconds=self.max_wait_seconds,
             overflow=self.overflow,
             wrap_up_seconds=self.wrap_up_seconds,
+            media=self.media,
         )
 
 
@@ -192,6 +196,32 @@ def _overflow(value: object) -> Overflow | None:
     return Overflow(overflow_kind, target)
 
 
+_MEDIA_FIELDS = ("answer", "greeting", "announce_every_seconds")
+
+
+def _media(value: object) -> QueueMedia:
+    """A queue's ``media`` object; fields it leaves out take their defaults (a PATCH replaces the
+    whole object)."""
+    if not isinstance(value, Mapping):
+        raise ValidationError("media", "must be an object")
+    for key in value:
+        if key not in _MEDIA_FIELDS:
+            raise ValidationError(f"media.{key}", f"is not a media setting (one of {list(_MEDIA_FIELDS)})")
+    defaults = QueueMedia()
+    answer = value.get("answer", defaults.answer.value)
+    try:
+        mode = AnswerMode(answer) if isinstance(answer, str) else None
+    except ValueError:
+        mode = None
+    if mode is None:
+        raise ValidationError("media.answer", f"must be one of {[m.value for m in AnswerMode]}")
+    return QueueMedia(
+        answer=mode,
+        greeting=value.get("greeting", defaults.greeting),
+        announce_every_seconds=value.get("announce_every_seconds", defaults.announce_every_seconds),
+    )
+
+
 _QUEUE_FIELD_PARSERS: dict[str, Any] = {
     "name": lambda v: validate_display_name(v, "name"),
     "skills": lambda v: validate_skill_requirements(v, "skills"),
@@ -200,6 +230,7 @@ _QUEUE_FIELD_PARSERS: dict[str, Any] = {
     "max_wait_seconds": lambda v: _int(v, "max_wait_seconds", 1, 7200),
     "overflow": _overflow,
     "wrap_up_seconds": lambda v: _int(v, "wrap_up_seconds", 0, 3600),
+    "media": _media,
 }
 
 

@@ -61,6 +61,7 @@ def _queue(merchant_id: str, queue_id: str, created_at: int, settings: QueueSett
         overflow=settings.overflow,
         wrap_up_seconds=settings.wrap_up_seconds,
         created_at=created_at,
+        media=settings.media,
     )
 
 
@@ -73,4 +74,5 @@ def _settings(queue: Queue) -> QueueSettings:
         max_wait_seconds=queue.max_wait_seconds,
         overflow=queue.overflow,
         wrap_up_seconds=queue.wrap_up_seconds,
+        media=queue.media,
     )

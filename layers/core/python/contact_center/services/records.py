@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from contact_center.domain.agent_state import AgentSnapshot
-from contact_center.domain.queueing import Overflow, RoutingStrategy
+from contact_center.domain.queueing import Overflow, QueueMedia, RoutingStrategy
 from contact_center.domain.skills import SkillRequirement
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 
@@ -64,6 +64,7 @@ class Queue:
     overflow: Overflow | None = None
     wrap_up_seconds: int = 0
     created_at: int = 0
+    media: QueueMedia = field(default_factory=QueueMedia)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,14 @@ from typing import Any
 
 from contact_center.data.mappers.common import as_dict, optional_int
 from contact_center.data.models import NumberItem, QueueItem, TrunkItem
-from contact_center.domain.queueing import Overflow, OverflowKind, QueueConfig, RoutingStrategy
+from contact_center.domain.queueing import (
+    AnswerMode,
+    Overflow,
+    OverflowKind,
+    QueueConfig,
+    QueueMedia,
+    RoutingStrategy,
+)
 from contact_center.domain.skills import SkillRequirement
 from contact_center.services.records import PhoneNumber, Queue, Trunk
 from contact_center.services.routing.ports import NumberRoute
@@ -28,6 +35,26 @@ def overflow_map(overflow: Overflow | None) -> dict[str, str] | None:
     return {"type": overflow.kind.value, "target": overflow.target} if overflow else None
 
 
+def media_from_map(value: Any) -> QueueMedia:
+    """A queue stored before it had media settings has the defaults."""
+    data = as_dict(value) if value else {}
+    defaults = QueueMedia()
+    every = optional_int(data.get("announce_every_seconds"))
+    return QueueMedia(
+        answer=AnswerMode(data.get("answer") or defaults.answer.value),
+        greeting=data.get("greeting", defaults.greeting),
+        announce_every_seconds=every if every is not None else defaults.announce_every_seconds,
+    )
+
+
+def media_map(media: QueueMedia) -> dict[str, Any]:
+    return {
+        "answer": media.answer.value,
+        "greeting": media.greeting,
+        "announce_every_seconds": media.announce_every_seconds,
+    }
+
+
 def queue_config_from_item(item: QueueItem) -> QueueConfig:
     return QueueConfig(
         queue_id=item.queue_id,
@@ -40,6 +67,7 @@ def queue_config_from_item(item: QueueItem) -> QueueConfig:
         max_wait_seconds=int(item.max_wait_seconds),
         overflow=overflow_from_map(item.overflow),
         wrap_up_seconds=int(item.wrap_up_seconds or 0),
+        media=media_from_map(item.media),
     )
 
 
@@ -56,6 +84,7 @@ def queue_from_item(item: QueueItem) -> Queue:
         overflow=config.overflow,
         wrap_up_seconds=config.wrap_up_seconds,
         created_at=int(item.created_at),
+        media=config.media,
     )
 
 
@@ -69,6 +98,7 @@ def queue_attributes(queue: Queue) -> dict[str, Any]:
         "max_wait_seconds": queue.max_wait_seconds,
         "overflow": overflow_map(queue.overflow),
         "wrap_up_seconds": queue.wrap_up_seconds,
+        "media": media_map(queue.media),
     }
 
 

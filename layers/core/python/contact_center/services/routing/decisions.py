@@ -8,9 +8,11 @@ on the edge's side. The ``"decision"`` key names the kind.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from contact_center.domain.queueing import AnswerMode, QueueMedia
 
 from .ports import AgentTarget
 
@@ -78,6 +80,9 @@ class Queue:
     max_wait_seconds: int
     deadline_ms: int
     position: int | None = None
+    # What the caller hears while it waits (the queue's settings) and its expected wait, if known.
+    media: QueueMedia = field(default_factory=QueueMedia)
+    wait_seconds: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +92,12 @@ class Queue:
             "max_wait_seconds": self.max_wait_seconds,
             "deadline_ms": self.deadline_ms,
             "position": self.position,
+            "media": {
+                "answer": self.media.answer.value,
+                "greeting": self.media.greeting,
+                "announce_every_seconds": self.media.announce_every_seconds,
+            },
+            "wait_seconds": self.wait_seconds,
         }
 
     @classmethod
@@ -98,7 +109,21 @@ class Queue:
             max_wait_seconds=int(data["max_wait_seconds"]),
             deadline_ms=int(data["deadline_ms"]),
             position=int(position) if position is not None else None,
+            # A decision from a router older than queue media carries none: the defaults.
+            media=_media(data.get("media")),
+            wait_seconds=int(data["wait_seconds"]) if data.get("wait_seconds") is not None else None,
         )
+
+
+def _media(data: Any) -> QueueMedia:
+    if not isinstance(data, Mapping):
+        return QueueMedia()
+    defaults = QueueMedia()
+    return QueueMedia(
+        answer=AnswerMode(data.get("answer", defaults.answer.value)),
+        greeting=data.get("greeting", defaults.greeting),
+        announce_every_seconds=int(data.get("announce_every_seconds", defaults.announce_every_seconds)),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,6 +185,7 @@ class Placement:
             queue.queue_id,
             max(0, math.ceil((deadline - now_ms) / 1000)),
             deadline,
+            media=queue.config.media,
         )
 
     def ended_ack(self, contact_id: str, stale: bool = False) -> Acknowledged:

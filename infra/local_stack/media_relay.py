@@ -1,0 +1,74 @@
+"""rtpengine as the local stack and the tests run it: the one command line.
+
+Userspace forwarding only (``--table=-1``: no kernel module, ``--no-fallback`` so a missing module
+is never silently tried), foreground and logging to stderr, so the supervisor sees it die. Media
+ports come from an explicit range: rtpengine's default (30000-40000) crosses Linux's ephemeral
+range, where any test's or service's outgoing socket may already hold a port.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from dataclasses import dataclass
+
+__all__ = ["RTPENGINE", "RelayPorts", "installed", "ng_answers", "rtpengine_argv"]
+
+RTPENGINE = "rtpengine"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayPorts:
+    """Where one rtpengine listens: its ng control port and its media port range (inclusive)."""
+
+    host: str
+    ng_port: int
+    media_min: int
+    media_max: int
+
+    @property
+    def ng(self) -> str:
+        return f"{self.host}:{self.ng_port}"
+
+
+def _binary() -> str | None:
+    return shutil.which(RTPENGINE) or shutil.which(RTPENGINE, path="/usr/sbin:/sbin")
+
+
+def installed() -> bool:
+    return _binary() is not None
+
+
+def ng_answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when an rtpengine answers an ng ``ping`` at host:port (the supervisor's readiness check)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(b"ready d7:command4:pinge", (host, port))
+            reply, _ = sock.recvfrom(512)
+        except OSError:
+            return False
+    return reply.startswith(b"ready ") and b"pong" in reply
+
+
+def rtpengine_argv(ports: RelayPorts) -> list[str]:
+    binary = _binary()
+    if binary is None:
+        raise FileNotFoundError("rtpengine is not installed (Debian package rtpengine-daemon; make setup)")
+    return [
+        binary,
+        f"--interface={ports.host}",
+        f"--listen-ng={ports.ng}",
+        f"--port-min={ports.media_min}",
+        f"--port-max={ports.media_max}",
+        "--foreground",
+        "--log-stderr",
+        "--table=-1",
+        "--no-fallback",
+        "--log-level=5",  # notices and worse: not a line per command
+        # No timeout-driven teardown shorter than a long hold: a queued caller may wait many minutes
+        # while only rtpengine's prompts flow toward it and the caller's own RTP keeps the call alive.
+        "--timeout=60",
+        "--silent-timeout=3600",
+        "--delete-delay=0",
+    ]

@@ -1,0 +1,94 @@
+"""The media port of a call: what the call code asks of the media relay, and the pass-through.
+
+A call's set-up and bridge never talk to rtpengine themselves. They hand each SDP to the call's
+`CallMedia`: the caller's offer (``offer``) becomes the SDP sent to agents, an agent's answer
+(``answer``) the SDP sent to the caller (``from_caller=False``: a re-INVITE the agent's side
+offered, answered by the caller); a queued caller gets the relay's own answer (``hold``)
+and hears what `announce` plays until `stop_announcing`; ``release`` ends the media when the call
+ends. With no relay configured every SDP passes through untouched (`Unanchored`), as the edge did
+before it had a media plane, and a queued caller hears nothing.
+
+``lost``: set by the call, called when the relay anchoring its media is gone (the call cannot have
+audio any more and should end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["Announcements", "CallMedia", "MediaError", "MediaPort", "Unanchored"]
+
+
+class MediaError(Exception):
+    """The relay refused or did not answer; the call goes on unanchored or ends, as the caller decides."""
+
+
+@dataclass(frozen=True, slots=True)
+class Announcements:
+    """What a queued caller hears: the greeting once, then position and expected wait every
+    ``interval_seconds`` (0: once) with music between (prompt names, files of the relay's)."""
+
+    greeting: str | None
+    position: int | None
+    wait_seconds: int | None
+    interval_seconds: int
+
+
+class CallMedia(Protocol):
+    anchored: bool
+    lost: Callable[[], None] | None
+
+    async def offer(self, sdp: bytes, from_caller: bool = True) -> bytes: ...
+
+    async def answer(self, sdp: bytes, from_caller: bool = True) -> bytes: ...
+
+    async def hold(self) -> bytes: ...
+
+    def announce(self, announcements: Announcements) -> None: ...
+
+    async def stop_announcing(self) -> None: ...
+
+    async def release(self) -> None: ...
+
+
+class MediaPort(Protocol):
+    def for_call(self, call_id: str, caller_tag: str, our_tag: str, source: str) -> CallMedia:
+        """The media of one call, keyed by the caller leg's Call-ID and tags; ``source``: the address
+        the caller's INVITE came from."""
+        ...
+
+
+class Unanchored:
+    """No relay: SDP passes through, nothing is played."""
+
+    anchored = False
+
+    def __init__(self) -> None:
+        self.lost: Callable[[], None] | None = None
+
+    async def offer(self, sdp: bytes, from_caller: bool = True) -> bytes:
+        return sdp
+
+    async def answer(self, sdp: bytes, from_caller: bool = True) -> bytes:
+        return sdp
+
+    async def hold(self) -> bytes:
+        return b""
+
+    def announce(self, announcements: Announcements) -> None:
+        return None
+
+    async def stop_announcing(self) -> None:
+        return None
+
+    async def release(self) -> None:
+        return None
+
+
+class NoRelay:
+    """The `MediaPort` of an edge without a relay setting."""
+
+    def for_call(self, call_id: str, caller_tag: str, our_tag: str, source: str) -> CallMedia:
+        return Unanchored()

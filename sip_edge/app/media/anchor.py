@@ -1,0 +1,137 @@
+"""Anchoring one call's media on an rtpengine relay (`CallMedia` over the ng client).
+
+One rtpengine call per caller leg: its Call-ID, the caller's From tag as ``from-tag`` and our tag
+on the caller's leg as ``to-tag``. Our side of rtpengine is whoever we bridge the caller to: first
+nobody (a queued caller: `parked_answer`), then the agent that answers. Every exchange keeps the
+relay's ports toward each side (``port latching``), so the SDP the caller got in a 183 or a 200
+while it waited stays valid when the agent's answer replaces the parked one: no re-INVITE toward
+the carrier, no clipping beyond the packet in flight.
+
+Flags (rtpengine's docs/ng_control_protocol.md): ``ICE=remove`` (the relay is the only candidate),
+``replace: origin, session-connection`` (the SDP names the relay), ``trust address`` for the first
+destination, and rtpengine's default symmetric latching: it sends each side's audio to where that
+side's packets come from, so a phone behind NAT, whose SDP names its private address, is reached
+at its public mapping as soon as it sends its first packet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sip_edge.app.calls.media import Announcements, CallMedia, MediaError, Unanchored
+from sip_edge.app.media.hold import HoldPlayer
+from sip_edge.app.media.prompts import PromptSet
+from sip_edge.app.media.relays import Relay, RelayPool
+from sip_edge.media.ng import NgError, NgTimeoutError, SdpOptions
+from sip_edge.media.sdp import parked_answer
+
+__all__ = ["ANCHOR", "AnchoredCall", "RelayMedia"]
+
+log = logging.getLogger("sip_edge.media")
+T = TypeVar("T")
+
+ANCHOR = SdpOptions(
+    flags=("trust address", "port latching"),
+    replace=("origin", "session-connection"),
+    ice="remove",
+)
+
+
+class AnchoredCall:
+    anchored = True
+
+    def __init__(
+        self, pool: RelayPool, relay: Relay, call_id: str, caller_tag: str, our_tag: str, prompts: PromptSet
+    ) -> None:
+        self._pool = pool
+        self._relay = relay
+        self._call_id = call_id
+        self._caller_tag = caller_tag
+        self._our_tag = our_tag
+        self._prompts = prompts
+        self._offered: bytes | None = None
+        self._player: HoldPlayer | None = None
+        self._released = False
+        self.lost: Callable[[], None] | None = None
+        relay.calls.add(self._relay_lost)
+
+    def _relay_lost(self) -> None:
+        self._released = True
+        if self._player is not None:
+            self._player.cancel()
+        if self.lost is not None:
+            self.lost()
+
+    async def _ng(self, step: str, command: Awaitable[T]) -> T:
+        try:
+            return await command
+        except NgTimeoutError as exc:
+            self._pool.failed(self._relay)
+            raise MediaError(f"{step} on {self._relay.name}: {exc}") from exc
+        except NgError as exc:
+            raise MediaError(f"{step} on {self._relay.name}: {exc}") from exc
+
+    def _tags(self, from_caller: bool) -> tuple[str, str]:
+        return (self._caller_tag, self._our_tag) if from_caller else (self._our_tag, self._caller_tag)
+
+    async def offer(self, sdp: bytes, from_caller: bool = True) -> bytes:
+        from_tag, to_tag = self._tags(from_caller)
+        first = self._offered is None
+        result = await self._ng(
+            "offer",
+            self._relay.client.offer(self._call_id, from_tag, sdp, ANCHOR, to_tag=None if first else to_tag),
+        )
+        if first:
+            self._offered = result.sdp
+        return result.sdp
+
+    async def answer(self, sdp: bytes, from_caller: bool = True) -> bytes:
+        from_tag, to_tag = self._tags(from_caller)
+        result = await self._ng(
+            "answer", self._relay.client.answer(self._call_id, from_tag, to_tag, sdp, ANCHOR)
+        )
+        return result.sdp
+
+    async def hold(self) -> bytes:
+        if self._offered is None:
+            raise MediaError("hold before the caller's offer")
+        return await self.answer(parked_answer(self._offered))
+
+    def announce(self, announcements: Announcements) -> None:
+        if self._player is None:
+            self._player = HoldPlayer(self._relay.client, self._call_id, self._caller_tag, self._prompts)
+        self._player.start(announcements)
+
+    async def stop_announcing(self) -> None:
+        if self._player is not None:
+            await self._player.stop()
+
+    async def release(self) -> None:
+        self._relay.calls.discard(self._relay_lost)
+        if self._player is not None:
+            self._player.cancel()
+        if self._released or self._offered is None:
+            return  # nothing on the relay: a call refused before its offer costs no round trip
+        self._released = True
+        with contextlib.suppress(MediaError):
+            await self._ng("delete", self._relay.client.delete(self._call_id, self._caller_tag))
+
+
+class RelayMedia:
+    """The `MediaPort` of an edge with relays: each new call on the live relay with fewest calls;
+    with every relay dead, the call goes unanchored (audio end to end, as without a relay) rather
+    than being refused."""
+
+    def __init__(self, pool: RelayPool, prompts: PromptSet) -> None:
+        self.pool = pool
+        self._prompts = prompts
+
+    def for_call(self, call_id: str, caller_tag: str, our_tag: str, source: str) -> CallMedia:
+        relay = self.pool.pick()
+        if relay is None:
+            log.error("no live media relay: call %s goes unanchored", call_id)
+            return Unanchored()
+        return AnchoredCall(self.pool, relay, call_id, caller_tag, our_tag, self._prompts)

@@ -1,0 +1,98 @@
+"""What a queued caller hears: the greeting once, then its place and expected wait, then music.
+
+The relay plays one file at a time into the caller's leg (ng ``play media``, which answers with the
+file's length); the player waits that long and plays the next. Music runs between announcements
+and is cut when the next one is due. The position is the caller's place when it was queued: it is
+said on entry; later announcements give the expected wait that remains (the first estimate less
+the time already waited), since the edge is not told of moves in the queue while it waits.
+`stop` (the agent answered) stops the playback at once, so the agent's audio follows without a gap
+beyond the packet in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from sip_edge.app.calls.media import Announcements
+from sip_edge.app.media.prompts import MUSIC, PromptSet, announcement
+from sip_edge.media.ng import NgClient, NgError
+
+__all__ = ["HoldPlayer"]
+
+log = logging.getLogger("sip_edge.media")
+
+# A file whose length the relay could not tell is given this long before the next.
+_UNKNOWN_LENGTH = 2.0
+# Enough repeats of the music to outlast any announcement interval.
+_MUSIC_REPEATS = 1000
+
+
+class HoldPlayer:
+    def __init__(
+        self,
+        client: NgClient,
+        call_id: str,
+        caller_tag: str,
+        prompts: PromptSet,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._call_id = call_id
+        self._tag = caller_tag
+        self._prompts = prompts
+        self._now = now
+        self._task: asyncio.Task[None] | None = None
+        self.played: list[str] = []
+
+    def start(self, announcements: Announcements) -> None:
+        self.cancel()
+        self._task = asyncio.get_running_loop().create_task(self._run(announcements), name="hold-media")
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        with contextlib.suppress(NgError):  # nothing playing (between files) is fine
+            await self._client.stop_media(self._call_id, self._tag)
+
+    async def _play(self, name: str, repeat: int = 1) -> float:
+        result = await self._client.play_media(
+            self._call_id, self._tag, self._prompts.path(name), repeat_times=repeat
+        )
+        self.played.append(name)
+        return result.duration_ms / 1000 if result.duration_ms else _UNKNOWN_LENGTH
+
+    async def _say(self, names: list[str]) -> None:
+        for name in names:
+            await asyncio.sleep(await self._play(name))
+
+    async def _run(self, what: Announcements) -> None:
+        started = self._now()
+        try:
+            if what.greeting:
+                await self._say([what.greeting])
+            position: int | None = what.position
+            while True:
+                wait = what.wait_seconds
+                if wait is not None:
+                    wait = max(0, wait - int(self._now() - started))
+                await self._say(announcement(position, wait))
+                position = None  # said once: the edge does not learn of later moves
+                await self._play(MUSIC, repeat=_MUSIC_REPEATS)
+                if what.interval_seconds <= 0:
+                    return  # announced on entry only: the music plays on
+                await asyncio.sleep(what.interval_seconds)
+        except NgError as exc:
+            log.warning("hold media of %s stopped: %s", self._call_id, exc)

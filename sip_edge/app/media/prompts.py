@@ -1,0 +1,88 @@
+"""The default prompts: their names, their words, and how a number or a wait is spoken.
+
+One catalogue for both sides: `scripts/make_prompts.py` speaks ``TEXTS`` with espeak-ng and sox into
+8 kHz mono WAV files at setup, and the hold player names the same files to the relay. Numbers are
+said by concatenating number prompts, as telephone systems do: 0-19 and the tens are recorded,
+37 is "thirty" + "seven", 120 is "one" "hundred" "twenty".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+__all__ = ["MUSIC", "TEXTS", "PromptSet", "announcement", "spoken_number"]
+
+_UNITS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+]  # fmt: skip
+_TENS = {
+    20: "twenty",
+    30: "thirty",
+    40: "forty",
+    50: "fifty",
+    60: "sixty",
+    70: "seventy",
+    80: "eighty",
+    90: "ninety",
+}
+
+MUSIC = "music"
+TEXTS: dict[str, str] = {
+    "greeting": "Thank you for calling. All of our agents are busy. Please stay on the line.",
+    "caller-number": "You are caller number",
+    "expected-wait": "Your expected wait is about",
+    "less-than-a-minute": "Your expected wait is less than a minute.",
+    "minute": "minute",
+    "minutes": "minutes",
+    "hundred": "hundred",
+    **{f"n{n}": word for n, word in enumerate(_UNITS)},
+    **{f"n{n}": word for n, word in _TENS.items()},
+}
+
+
+def spoken_number(n: int) -> list[str]:
+    """Prompt names that say ``n`` (0-999; larger numbers are said digit by digit)."""
+    if n < 0:
+        raise ValueError("a negative number is never announced")
+    if n >= 1000:
+        return [f"n{int(d)}" for d in str(n)]
+    words: list[str] = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words += [f"n{hundreds}", "hundred"]
+        if rest == 0:
+            return words
+    if rest < 20:
+        return [*words, f"n{rest}"]
+    tens, unit = divmod(rest, 10)
+    words.append(f"n{tens * 10}")
+    if unit:
+        words.append(f"n{unit}")
+    return words
+
+
+def announcement(position: int | None, wait_seconds: int | None) -> list[str]:
+    """What a queued caller hears: its place ("you are caller number 3") and the expected wait in
+    whole minutes, rounded up ("about 2 minutes"), or "less than a minute"."""
+    names: list[str] = []
+    if position is not None and position > 0:
+        names += ["caller-number", *spoken_number(position)]
+    if wait_seconds is not None:
+        if wait_seconds < 60:
+            names.append("less-than-a-minute")
+        else:
+            minutes = -(-wait_seconds // 60)
+            names += ["expected-wait", *spoken_number(minutes), "minute" if minutes == 1 else "minutes"]
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSet:
+    """Where the prompt files are, as the relay sees them (rtpengine opens them itself)."""
+
+    directory: str
+
+    def path(self, name: str) -> str:
+        return str(PurePosixPath(self.directory) / f"{name}.wav")

@@ -1,0 +1,98 @@
+"""The media relays of this edge task and which of them are alive.
+
+Every relay in the `MEDIA_RELAYS` setting is pinged every ``interval`` seconds, each ping allowed
+``ping_timeout``. ``failures`` lost pings in a row (about 4.5 s with the defaults) make it dead; one answered ping makes it alive again. A new call is anchored on the
+live relay holding the fewest of this task's calls; when a relay dies, every call anchored on it
+is told (`CallMedia.lost`), and the call ends with a BYE on both legs and a record.
+
+Why end them rather than keep them: rtpengine here keeps its calls in memory only (no Redis
+keyspace), so neither a restarted daemon nor another relay knows the call's ports; the caller and
+the agent would sit in silence, the agent's seat busy, until one of them hung up. Ending the call
+frees the agent at once, records the cause (`network_failure`) and lets the customer call back;
+the calls a live relay holds, and every new call, are untouched. With rtpengine's Redis
+replication (a keyspace shared by a standby) talking calls could be kept instead: not configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sip_edge.media.ng import NgClient, NgError
+
+__all__ = ["Relay", "RelayPool"]
+
+log = logging.getLogger("sip_edge.media")
+
+
+@dataclass(eq=False)
+class Relay:
+    client: NgClient
+    alive: bool = True
+    missed: int = 0
+    calls: set[Callable[[], None]] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        host, port = self.client.address
+        return f"{host}:{port}"
+
+
+class RelayPool:
+    def __init__(
+        self,
+        clients: Iterable[NgClient],
+        *,
+        interval: float = 1.0,
+        ping_timeout: float = 0.5,
+        failures: int = 3,
+    ) -> None:
+        self.relays = [Relay(client) for client in clients]
+        self._interval = interval
+        self._ping_timeout = ping_timeout
+        self._failures = failures
+
+    def pick(self) -> Relay | None:
+        """The live relay with the fewest calls of this task; None when every relay is dead."""
+        live = [relay for relay in self.relays if relay.alive]
+        return min(live, key=lambda relay: len(relay.calls)) if live else None
+
+    def failed(self, relay: Relay) -> None:
+        """A command to ``relay`` timed out: count it as a missed ping."""
+        self._missed(relay)
+
+    async def stop(self) -> None:
+        for relay in self.relays:
+            relay.client.close()
+
+    async def check_once(self) -> None:
+        await asyncio.gather(*(self._ping(relay) for relay in self.relays))
+
+    async def watch(self) -> None:
+        """Ping every relay every ``interval`` (the edge's supervisor runs this)."""
+        while True:
+            await self.check_once()
+            await asyncio.sleep(self._interval)
+
+    async def _ping(self, relay: Relay) -> None:
+        try:
+            await relay.client.ping(self._ping_timeout)
+        except NgError:
+            self._missed(relay)
+            return
+        relay.missed = 0
+        if not relay.alive:
+            log.warning("media relay %s answers again: new calls may use it", relay.name)
+            relay.alive = True
+
+    def _missed(self, relay: Relay) -> None:
+        relay.missed += 1
+        if relay.alive and relay.missed >= self._failures:
+            relay.alive = False
+            lost = list(relay.calls)
+            relay.calls.clear()
+            log.error("media relay %s is dead: ending its %d calls", relay.name, len(lost))
+            for call_lost in lost:
+                call_lost()

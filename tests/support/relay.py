@@ -1,0 +1,91 @@
+"""A real rtpengine on free loopback ports for a test, stopped by its PID at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from local_stack.media_relay import RelayPorts, rtpengine_argv
+from sip_edge.media.ng import NgClient, NgError
+from tests.support.ports import HOST, free_port
+
+# Media ports per pytest worker, below the free_port slices (20000+) and far from the ephemeral range.
+_MEDIA_FIRST, _MEDIA_SLICE = 10000, 800
+
+
+def rtpengine_installed() -> bool:
+    return (shutil.which("rtpengine") or shutil.which("rtpengine", path="/usr/sbin:/sbin")) is not None
+
+
+needs_rtpengine = pytest.mark.skipif(not rtpengine_installed(), reason="rtpengine-daemon not installed")
+
+_used: set[int] = set()
+_pids: dict[RelayPorts, int] = {}
+
+
+def relay_pid(ports: RelayPorts) -> int:
+    """The process id of the running relay at ``ports`` (a test kills it to see what survives)."""
+    return _pids[ports]
+
+
+def _media_range() -> tuple[int, int]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) % 12 if worker.isdigit() else 0
+    base = _MEDIA_FIRST + index * _MEDIA_SLICE
+    # Successive relays of one worker take successive quarters, so a relay just stopped (its sockets
+    # closing) never shares ports with the next.
+    quarter = len(_used) % 4
+    _used.add(len(_used))
+    low = base + quarter * (_MEDIA_SLICE // 4)
+    return low, low + _MEDIA_SLICE // 4 - 1
+
+
+async def _wait_ping(address: tuple[str, int], deadline: float) -> None:
+    client = NgClient(address, timeout=0.5, retransmit=0.1)
+    try:
+        while True:
+            try:
+                await client.ping()
+                return
+            except NgError:
+                if time.monotonic() > deadline:
+                    raise
+    finally:
+        client.close()
+
+
+@contextmanager
+def running_relay() -> Iterator[tuple[RelayPorts, subprocess.Popen[bytes]]]:
+    low, high = _media_range()
+    ports = RelayPorts(HOST, free_port(), low, high)
+    # Its log goes to a file: a pipe nobody reads would fill and stall the daemon.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below, after the daemon
+    process = subprocess.Popen(rtpengine_argv(ports), stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        try:
+            asyncio.run(_wait_ping((ports.host, ports.ng_port), time.monotonic() + 10))
+        except NgError:
+            log.seek(0)
+            text = log.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"rtpengine did not answer ping: {text}") from None
+        _pids[ports] = process.pid
+        yield ports, process
+    finally:
+        _pids.pop(ports, None)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        log.close()
