@@ -38,7 +38,13 @@ class FakeCentre:
     def build(self, policy: RoutingPolicy) -> RoutingService:
         ports = self.ports
         return RoutingService(
-            ports.catalog, ports.seats, ports.contacts, ports.registrations, ports.events, policy
+            ports.catalog,
+            ports.seats,
+            ports.contacts,
+            ports.registrations,
+            ports.events,
+            policy,
+            metrics=ports.metrics,
         )
 
     # Given

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -451,6 +451,39 @@ class RecordingEvents:
             self.events.append(event)
 
 
+@dataclass(frozen=True)
+class QueueWait:
+    outcome: str
+    wait_ms: int
+    merchant_id: str | None
+    queue_id: str
+    contact_id: str
+    at_ms: int
+
+
+class RecordingMetrics:
+    """A RoutingMetrics port that keeps what was reported, in order."""
+
+    def __init__(self) -> None:
+        self.waits: list[QueueWait] = []
+        self.agent_counts: list[tuple[dict[str, int], int]] = []
+
+    def queue_waited(
+        self,
+        outcome: str,
+        wait_ms: int,
+        *,
+        merchant_id: str | None,
+        queue_id: str,
+        contact_id: str,
+        at_ms: int,
+    ) -> None:
+        self.waits.append(QueueWait(outcome, wait_ms, merchant_id, queue_id, contact_id, at_ms))
+
+    def agents_counted(self, by_state: Mapping[str, int], at_ms: int) -> None:
+        self.agent_counts.append((dict(by_state), at_ms))
+
+
 @dataclass
 class FakeRoutingPorts:
     """The five ports over one in-memory table."""
@@ -461,6 +494,7 @@ class FakeRoutingPorts:
     contacts: FakeLiveContacts = field(init=False)
     registrations: FakeRegistrations = field(init=False)
     events: RecordingEvents = field(default_factory=RecordingEvents)
+    metrics: RecordingMetrics = field(default_factory=RecordingMetrics)
     region: str | None = None  # the region these ports write as (None: one region, no fence)
     ownerships: FakeOwnerships = field(init=False)
 

@@ -18,7 +18,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from switchboard_infra import metrics
+from contact_center.contracts import metrics
 
 ONE_MINUTE = cdk.Duration.minutes(1)
 # Replication slower than this means a failover would lose more than a few seconds of state.
@@ -27,6 +27,10 @@ REPLICATION_LATENCY_ALARM_MS = 10_000
 STREAM_ITERATOR_AGE_ALARM_MS = 60_000
 # An edge task this busy has no headroom left for a burst (28 new calls/s at peak).
 EDGE_UTILIZATION_ALARM_PERCENT = 85
+# How long answered callers waited (median, most, worst) and how long the ones who gave up held on.
+QUEUE_WAIT_STATISTICS = {metrics.ANSWERED: ("p50", "p90", "Maximum"), metrics.ABANDONED: ("p50", "p90")}
+# Logged-out seats are not worth a band of the stacked graph.
+DASHBOARD_AGENT_STATES = tuple(state for state in metrics.AGENT_STATES if state != "offline")
 
 
 def _metric(namespace: str, name: str, statistic: str, dimensions: Mapping[str, str] | None = None,
@@ -170,7 +174,7 @@ class Monitoring(Construct):
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"Switchboard-{region}", default_interval=cdk.Duration.hours(3)
         )
-        edge = metrics.EDGE_NAMESPACE
+        edge, routing = metrics.EDGE_NAMESPACE, metrics.ROUTING_NAMESPACE
         calls_per_second = cloudwatch.MathExpression(
             expression="started / PERIOD(started)",
             using_metrics={"started": _metric(edge, metrics.CALLS_STARTED, "Sum")},
@@ -192,22 +196,25 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Queue wait (s)",
                 left=[
-                    _metric(metrics.ROUTING_NAMESPACE, metrics.QUEUE_WAIT_SECONDS, stat, label=stat)
-                    for stat in ("p50", "p90", "Maximum")
+                    _metric(
+                        routing,
+                        metrics.QUEUE_WAIT_SECONDS,
+                        stat,
+                        {metrics.OUTCOME_DIMENSION: outcome},
+                        label=f"{outcome} {stat}",
+                    )
+                    for outcome, stats in QUEUE_WAIT_STATISTICS.items()
+                    for stat in stats
                 ],
                 width=8,
             ),
             cloudwatch.GraphWidget(
                 title="Agents by state",
                 left=[
-                    _metric(
-                        metrics.AGENTS_NAMESPACE,
-                        metrics.AGENTS,
-                        "Maximum",
-                        {metrics.AGENT_STATE_DIMENSION: state},
-                        label=state,
-                    )
-                    for state in metrics.AGENT_STATES
+                    # Counted once a minute by the sweep: the Maximum is that count (a Sum would
+                    # double it in a minute that happened to see two sweeps).
+                    _metric(routing, metrics.AGENTS, "Maximum", {metrics.AGENT_STATE_DIMENSION: state}, state)
+                    for state in DASHBOARD_AGENT_STATES
                 ],
                 stacked=True,
                 width=8,

@@ -16,10 +16,11 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from contact_center.contracts import metrics
 from contact_center.contracts import settings as contract
 from contact_center.contracts.schedules import SCHEDULES, Schedule
 from contact_center.contracts.settings import Component, Setting
-from switchboard_infra import metrics, nag, paths, permissions
+from switchboard_infra import nag, paths, permissions
 from switchboard_infra.api_routes import Route
 from switchboard_infra.config import RoutingConfig
 from switchboard_infra.constructs.chalice_api import ChaliceApi
@@ -84,7 +85,7 @@ class Services(Construct):
             handler="handler.handler",
             layer=self.layer,
             environment=contract.environment_for(
-                Component.AGENT_EVENTS, {**settings, namespace: metrics.AGENTS_NAMESPACE}
+                Component.AGENT_EVENTS, {**settings, namespace: metrics.ROUTING_NAMESPACE}
             ),
             log_retention=log_retention,
             memory_size=512,

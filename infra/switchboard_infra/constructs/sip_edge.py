@@ -26,10 +26,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from contact_center.contracts import metrics
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import Component, Setting
 from contact_center.contracts.values import EDGE_HEALTH_PATH, EDGE_LIVE_PATH
-from switchboard_infra import metrics, nag, paths, permissions
+from switchboard_infra import nag, paths, permissions
 from switchboard_infra.config import EdgeConfig
 from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT, EdgeNetwork
 from switchboard_infra.constructs.secrets import TLS_CERTIFICATE_FIELD, TLS_PRIVATE_KEY_FIELD, Secrets

@@ -3,6 +3,7 @@
 ``ActiveCalls`` (a gauge: calls set up or talking now) and ``CallsStarted`` (INVITEs accepted from
 trunks since the last publication) go to namespace ``EDGE_METRICS_NAMESPACE`` every 60 s, without
 dimensions, so the alarm and the autoscaling policy aggregate the whole fleet with one metric.
+Names are `contact_center.contracts.metrics`', which the dashboard and the scaling policy read too.
 The namespace comes from the edge's configuration (`sip_edge.config.EdgeConfig`). Unset (local
 mode, tests), nothing is sent anywhere: the counters are still kept for the heartbeat.
 """
@@ -14,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from contact_center.contracts import metrics
 from sip_edge.app.calls.counters import CallCounters
 from sip_edge.app.workers import repeat
 
@@ -43,8 +45,8 @@ class MetricsPublisher:
         self._client.put_metric_data(
             Namespace=self._namespace,
             MetricData=[
-                {"MetricName": "ActiveCalls", "Value": float(active), "Unit": "Count"},
-                {"MetricName": "CallsStarted", "Value": float(started), "Unit": "Count"},
+                {"MetricName": metrics.ACTIVE_CALLS, "Value": float(active), "Unit": "Count"},
+                {"MetricName": metrics.CALLS_STARTED, "Value": float(started), "Unit": "Count"},
             ],
         )
 

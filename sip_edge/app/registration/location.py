@@ -10,6 +10,14 @@ A refresh that changes nothing but the expiry (and Call-ID, CSeq) is not written
 still covers at least half of the binding's remaining lifetime. The table's expiry is then a lower
 bound, which is all the router and other tasks need (a binding they see is live), and a phone
 re-registering every 2 minutes with a 1-hour expiry costs one write per half hour instead of 30.
+
+A binding that changes where the device is reached (a new device, or a phone that moved to this task
+from another, as after its flow owner died) is different: until it is written, the table still
+names the old flow and a call routed meanwhile is relayed into the void, the ring times out and the
+agent is parked NOT_RESPONDING. The registrar answers such a REGISTER once it is written
+(`moved` and `durable`): it flushes at once, after any flush under way (flushes take turns, so
+two writes of one binding never race), and REGISTERs moving together share that write. A
+refresh's answer never waits.
 """
 
 from __future__ import annotations
@@ -52,6 +60,9 @@ class LocationService:
         # The expiry each binding has in the table, once the pending writes are done.
         self._stored_expiry: dict[tuple[str, str], float] = {}
         self._wake = asyncio.Event()
+        # AORs whose pending changes move a device to a new flow.
+        self._moved: set[str] = set()
+        self._flushing = asyncio.Lock()
         self.flushes = 0
         self.written = 0
 
@@ -93,16 +104,22 @@ class LocationService:
         previous = bindings.get(binding.key)
         bindings[binding.key] = binding
         key = (binding.aor, binding.key)
-        if (
-            previous is not None
-            and key not in self._dirty  # a pending write takes the newest state at no extra cost
-            and previous.same_device_and_flow(binding)
-        ):
+        if previous is None or not previous.same_device_and_flow(binding):
+            self._moved.add(binding.aor)
+        elif key not in self._dirty:  # a pending write takes the newest state at no extra cost
             stored = self._stored_expiry.get(key)
             now = self._now()
             if stored is not None and stored - now >= (binding.expires_at - now) / 2:
                 return
         self._mark(key, binding)
+
+    def moved(self, aor: str) -> bool:
+        """Whether a change not yet being written moves one of ``aor``'s devices to a new flow."""
+        return aor in self._moved
+
+    async def durable(self) -> None:
+        """Return once every change made so far is in the store. Raises what the store raised."""
+        await self.flush()
 
     def remove(self, aor: str, key: str) -> None:
         self._bindings.get(aor, {}).pop(key, None)
@@ -154,17 +171,20 @@ class LocationService:
         return len(self._dirty)
 
     async def flush(self) -> None:
-        if not self._dirty:
-            return
-        batch, self._dirty = self._dirty, {}
-        upserts = [b for b in batch.values() if b is not None]
-        removals = [key for key, b in batch.items() if b is None]
-        try:
-            await asyncio.to_thread(self._store.write, upserts, removals)
-        except Exception:
-            log.exception("writing %d binding changes failed; retrying", len(batch))
-            # Newer changes made meanwhile win over the failed batch.
-            self._dirty = {**batch, **self._dirty}
-            raise
-        self.flushes += 1
-        self.written += len(batch)
+        async with self._flushing:
+            if not self._dirty:
+                return
+            batch, self._dirty = self._dirty, {}
+            moved, self._moved = self._moved, set()
+            upserts = [b for b in batch.values() if b is not None]
+            removals = [key for key, b in batch.items() if b is None]
+            try:
+                await asyncio.to_thread(self._store.write, upserts, removals)
+            except Exception:
+                log.exception("writing %d binding changes failed; retrying", len(batch))
+                # Newer changes made meanwhile win over the failed batch.
+                self._dirty = {**batch, **self._dirty}
+                self._moved |= moved
+                raise
+            self.flushes += 1
+            self.written += len(batch)

@@ -8,6 +8,7 @@ on a cache hit: bindings are written behind (see ``location``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +26,10 @@ from sip_edge.sip.registration import BindingLimits, BindingRules, ContactFacts,
 from sip_edge.sip.transport import Flow
 
 log = logging.getLogger("sip_edge.registrar")
+
+# Longest a REGISTER that moves a device waits for its binding's write (a UDP phone retransmits
+# meanwhile; the transaction absorbs it).
+MOVE_WRITE_TIMEOUT = 2.0
 
 # A REGISTER's answer: at once when everything needed is in memory, else once it has been read.
 Decision = Reply | None | Awaitable[Reply | None]
@@ -219,7 +224,9 @@ class Registrar:
         self.limiter.record_success(source, username)
         aor = self.aor_for(username)
         if self.location.is_loaded(aor):
-            return self.bindings.apply(request, flow, aor, self._now(), self._contact_facts)
+            return self._once_routable(
+                aor, self.bindings.apply(request, flow, aor, self._now(), self._contact_facts)
+            )
         return self._update_bindings_after_loading(request, flow, aor)
 
     async def _update_bindings_after_loading(self, request: Request, flow: Flow, aor: str) -> Reply:
@@ -227,7 +234,25 @@ class Registrar:
             await self.location.ensure_loaded(aor)
         except Exception as exc:
             return _store_unavailable("bindings", exc)
-        return self.bindings.apply(request, flow, aor, self._now(), self._contact_facts)
+        decision = self._once_routable(
+            aor, self.bindings.apply(request, flow, aor, self._now(), self._contact_facts)
+        )
+        return decision if isinstance(decision, Reply) else await decision
+
+    def _once_routable(self, aor: str, reply: Reply) -> Reply | Awaitable[Reply]:
+        """``reply`` at once, unless it confirms a device on a new flow: then once the fleet can see
+        it (see `location`), so a call right after the 200 is not relayed to the flow it left."""
+        if reply.status != 200 or not self.location.moved(aor):
+            return reply
+        return self._after_written(reply)
+
+    async def _after_written(self, reply: Reply) -> Reply:
+        try:
+            await asyncio.wait_for(asyncio.shield(self.location.durable()), MOVE_WRITE_TIMEOUT)
+        except Exception as exc:
+            # The store is slow or down: the binding is kept and retried; the phone is answered.
+            log.warning("REGISTER answered before its new binding was written: %r", exc)
+        return reply
 
     def _challenge(self, request: Request, client: ClientKey, *, stale: bool = False) -> Reply:
         algorithms = self.challenges.algorithms_for(

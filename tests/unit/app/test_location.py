@@ -131,3 +131,28 @@ def test_a_binding_loaded_from_the_table_is_refreshed_against_its_stored_expiry(
     location.put(binding("a", 3700, cseq=2))  # 50 s < half of 3,600 s: written
     run(location.flush())
     assert store.writes == [([binding("a", 3700, cseq=2)], [])]
+
+
+def test_a_new_device_or_one_that_moved_flow_is_marked_until_written_and_a_refresh_is_not() -> None:
+    store = FlakyStore()
+    location = LocationService(store, now=lambda: 100.0)
+    location.put(binding("a", 400))
+    assert location.moved(AOR)  # new here: the table does not know where to reach it yet
+    run(location.durable())
+    assert not location.moved(AOR) and [b.flow_owner for b in store.writes[-1][0]] == ["edge-a"]
+    location.put(dataclasses.replace(binding("a", 400, cseq=2), expires_at=410))
+    assert not location.moved(AOR)  # a refresh on the same flow: written behind, nobody waits
+    # The phone re-registers through another task (its flow owner died): a move again.
+    location.put(dataclasses.replace(binding("a", 400, cseq=3), flow_owner="edge-b"))
+    assert location.moved(AOR)
+
+
+def test_a_failed_write_keeps_the_move_marked() -> None:
+    store = FlakyStore(failures=1)
+    location = LocationService(store, now=lambda: 100.0)
+    location.put(binding("a", 400))
+    with pytest.raises(OSError):
+        run(location.durable())
+    assert location.moved(AOR) and location.pending == 1
+    run(location.durable())
+    assert not location.moved(AOR) and location.pending == 0

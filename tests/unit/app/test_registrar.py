@@ -470,3 +470,35 @@ def test_register_while_the_credential_store_is_down_gets_503_with_retry_after_n
     )
     assert reply is not None and reply.status == 503
     assert dict(reply.headers)["Retry-After"] == "5"
+
+
+def test_a_phone_that_moved_from_another_tasks_flow_is_answered_once_the_fleet_can_see_the_move(
+    world,
+) -> None:  # type: ignore[no-untyped-def]
+    registrar, users, store, clock = world
+    # Given alice registered through task edge-b, whose binding the table holds,
+    other = Registrar(
+        RegistrarSettings(domain=DOMAIN, max_contacts=2),
+        DigestAuthenticator(KEY, DOMAIN, now=clock),
+        CredentialCache(users, now=clock),
+        LocationService(store, now=clock),
+        FailedAuthLimiter(max_failures=3, window=60, lockout=300, now=clock),
+        edge_task_id="edge-b",
+        now=clock,
+    )
+    assert register_with_auth(other, "alice", "s3cret", cseq=1).status == 200
+    assert [b.flow_owner for b in store.rows.values()] == ["edge-b"]
+    # when edge-b dies and her next REGISTER reaches edge-a,
+    reply = register_with_auth(registrar, "alice", "s3cret", cseq=2)
+    # then by the time she has her 200 the table names edge-a: a call routed now reaches her
+    # through the flow she has, not through the dead task (no flush of ours in between).
+    assert reply is not None and reply.status == 200
+    assert [b.flow_owner for b in store.rows.values()] == ["edge-a"]
+    # A refresh on the same flow is answered at once and written behind, as before.
+    writes = store.writes
+    challenge = registrar.decide(register("alice", cseq=3), FakeFlow())
+    assert isinstance(challenge, Reply)
+    refresh = registrar.decide(
+        register("alice", cseq=4, authorization=answer(challenge, "alice", "s3cret")), FakeFlow()
+    )
+    assert isinstance(refresh, Reply) and refresh.status == 200 and store.writes == writes

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from contact_center.aws.home_region import HomeRegionInvoker
+from contact_center.aws.metrics import EmfRoutingMetrics
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.ownership import OwnershipItems, RegionFence
@@ -85,6 +86,8 @@ class Settings:
     busy_policy: BusyPolicy = BusyPolicy.AVAILABLE
     # Contact records expire (table TTL) this long after the contact ends.
     record_retention_days: int = contract.DEFAULT_CONTACT_RECORD_RETENTION_DAYS
+    # Where the routing service's EMF lines put its figures (unset: no figures, as locally).
+    metrics_namespace: str | None = None
 
     def __post_init__(self) -> None:
         if not self.sip_registrar:
@@ -122,6 +125,7 @@ class Settings:
             admin_key_sha256=admin_hash,
             busy_policy=loaded.busy_policy,
             record_retention_days=loaded.record_retention_days,
+            metrics_namespace=loaded.metrics_namespace,
             region=loaded.region,
             routing_function=loaded.home_routing_function,
             region_endpoints=loaded.region_endpoints,
@@ -264,6 +268,7 @@ class Container:
             JsonLogEventSink(),
             policy,
             self.fence.owns if self.fence is not None else None,
+            EmfRoutingMetrics(namespace) if (namespace := self.settings.metrics_namespace) else None,
         )
 
 

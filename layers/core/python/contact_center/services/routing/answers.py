@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from contact_center.contracts.metrics import ANSWERED
 from contact_center.domain.agent_state import (
     AgentCommand,
     AgentSnapshot,
@@ -138,6 +139,7 @@ class Answers:
                 continue
             self._ctx.published(seat)
             self._ctx.publish_contact(connected.event, updated)
+            self._ctx.waited(ANSWERED, contact, now_ms)
             return Acknowledged(contact_id, ContactState.CONNECTED.value, seat_id, merchant_id)
         raise ConcurrentUpdateError("contact", contact_id)
 

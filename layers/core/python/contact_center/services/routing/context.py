@@ -16,8 +16,10 @@ from .ports import (
     EventSink,
     LiveContact,
     LiveContacts,
+    NoMetrics,
     Registrations,
     RoutingCatalog,
+    RoutingMetrics,
     RoutingQueue,
     SeatTransition,
 )
@@ -35,8 +37,10 @@ class RoutingContext:
         events: EventSink,
         policy: RoutingPolicy,
         decides: Callable[[str], bool] | None = None,
+        metrics: RoutingMetrics | None = None,
     ) -> None:
         self.catalog = catalog
+        self.metrics: RoutingMetrics = metrics or NoMetrics()
         # Two regions: whether this region decides for a merchant now (None: one region, always).
         self.decides = decides
         self.seats = seats
@@ -72,6 +76,20 @@ class RoutingContext:
 
     def publish_contact(self, event: ContactStateChanged, contact: LiveContact) -> None:
         self.events.publish(event, merchant_id=contact.merchant_id, edge_task_id=contact.edge_task_id)
+
+    def waited(self, outcome: str, contact: LiveContact, now_ms: int) -> None:
+        """Report the end of ``contact``'s wait in its queue (nothing when it never queued)."""
+        snapshot = contact.snapshot
+        if snapshot.queue_id is None or snapshot.enqueued_at_ms is None:
+            return
+        self.metrics.queue_waited(
+            outcome,
+            max(0, now_ms - snapshot.enqueued_at_ms),
+            merchant_id=contact.merchant_id,
+            queue_id=snapshot.queue_id,
+            contact_id=contact.contact_id,
+            at_ms=now_ms,
+        )
 
     def published(self, seat: SeatTransition) -> AgentSnapshot:
         """Publish the event of a seat transition just written; the seat as written."""

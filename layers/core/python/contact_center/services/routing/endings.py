@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from contact_center.contracts.metrics import ABANDONED
 from contact_center.domain.agent_state import (
     AgentCommand,
     AgentSnapshot,
@@ -57,14 +58,17 @@ class Endings:
                 release = self._release_of(contact, read_seat, now_ms)
             except NotFoundError:
                 release = None  # the seat was deleted: nobody to let go
+            outcome = outcome_of(contact.snapshot)
             try:
-                self._ctx.contacts.end(contact, record, outcome_of(contact.snapshot), release, dialog_keys)
+                self._ctx.contacts.end(contact, record, outcome, release, dialog_keys)
             except ConcurrentUpdateError as lost:
                 # The seat moved (a missed offer in flight): read it. The contact moved (offered or
                 # connected meanwhile): end it as it is now.
                 read_seat = lost.entity == "seat"
                 continue
             self._ctx.publish_contact(ended.event, contact)
+            if outcome == ABANDONED:
+                self._ctx.waited(outcome, contact, now_ms)
             seat_id = contact.snapshot.seat_id
             if seat_id is None or contact.merchant_id is None:
                 return Acknowledged(contact_id, ContactState.ENDED.value, merchant_id=contact.merchant_id)

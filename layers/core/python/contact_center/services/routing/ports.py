@@ -334,3 +334,44 @@ class Registrations(Protocol):
 
 class EventSink(Protocol):
     def publish(self, event: DomainEvent, **context: str | None) -> None: ...
+
+
+class RoutingMetrics(Protocol):
+    """Figures for the operators' dashboard (``contracts.metrics``): written, never read back, and
+    never allowed to fail a call. High-cardinality ids are context, not dimensions."""
+
+    def queue_waited(
+        self,
+        outcome: str,
+        wait_ms: int,
+        *,
+        merchant_id: str | None,
+        queue_id: str,
+        contact_id: str,
+        at_ms: int,
+    ) -> None:
+        """A queued contact's wait ended: an agent answered, or the caller gave up (``outcome``)."""
+        ...
+
+    def agents_counted(self, by_state: Mapping[str, int], at_ms: int) -> None:
+        """Every seat's state, counted (every state named, zeros included)."""
+        ...
+
+
+class NoMetrics:
+    """Local mode and tests: figures go nowhere."""
+
+    def queue_waited(
+        self,
+        outcome: str,
+        wait_ms: int,
+        *,
+        merchant_id: str | None,
+        queue_id: str,
+        contact_id: str,
+        at_ms: int,
+    ) -> None:
+        return None
+
+    def agents_counted(self, by_state: Mapping[str, int], at_ms: int) -> None:
+        return None

@@ -18,7 +18,15 @@ from .fleet import Fleet
 from .offers import Offers
 from .placement import Placement
 from .policy import RoutingPolicy
-from .ports import AgentSeats, CallDialog, EventSink, LiveContacts, Registrations, RoutingCatalog
+from .ports import (
+    AgentSeats,
+    CallDialog,
+    EventSink,
+    LiveContacts,
+    Registrations,
+    RoutingCatalog,
+    RoutingMetrics,
+)
 from .sweeps import SweepReport, Sweeps
 
 
@@ -32,9 +40,10 @@ class RoutingService:
         events: EventSink,
         policy: RoutingPolicy | None = None,
         decides: Callable[[str], bool] | None = None,
+        metrics: RoutingMetrics | None = None,
     ) -> None:
         context = RoutingContext(
-            catalog, seats, contacts, registrations, events, policy or RoutingPolicy(), decides
+            catalog, seats, contacts, registrations, events, policy or RoutingPolicy(), decides, metrics
         )
         self._offers = Offers(context)
         self._placement = Placement(context, self._offers)

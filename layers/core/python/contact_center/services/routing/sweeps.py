@@ -23,6 +23,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from contact_center.contracts.metrics import AGENT_STATES
 from contact_center.domain.agent_state import AgentCommand, AgentState, ReleaseReservation
 from contact_center.domain.contact import ContactState
 
@@ -44,6 +45,8 @@ class SweepReport:
     reservations_released: list[str] = field(default_factory=list)
     offers: list[AgentOffer] = field(default_factory=list)
     seats_relisted: list[str] = field(default_factory=list)  # see ``AgentSeats.relist``
+    # Seats per state as the sweep read them (before its own changes), every state named.
+    agents_by_state: dict[str, int] = field(default_factory=lambda: dict.fromkeys(AGENT_STATES, 0))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -61,7 +64,11 @@ class Sweeps:
         self._answers = answers
 
     def sweep(self, now_ms: int, merchant_ids: Iterable[str] | None = None) -> SweepReport:
-        """Sweep the seats of ``merchant_ids`` (every merchant when None)."""
+        """Sweep the seats of ``merchant_ids`` (every merchant when None).
+
+        A sweep of every merchant also reports how many seats are in each state: it reads every
+        seat anyway, so the dashboard's gauge costs no read of its own. A partial sweep reports
+        nothing (its counts would read as a fleet that lost seats)."""
         report = SweepReport()
         merchants = self._ctx.catalog.merchant_ids() if merchant_ids is None else merchant_ids
         for merchant_id in merchants:
@@ -72,9 +79,12 @@ class Sweeps:
                     if (offer := self._dequeue.agent_available(merchant_id, seat_id, now_ms)) is not None:
                         report.offers.append(offer)
             for seat in self._ctx.seats.all_for_merchant(merchant_id):
+                report.agents_by_state[seat.agent.state.value] += 1
                 # One seat's failure (a concurrent change that kept winning) must not stop the rest.
                 with contextlib.suppress(ConcurrentUpdateError, NotFoundError):
                     self._sweep_seat(seat, now_ms, report)
+        if merchant_ids is None:
+            self._ctx.metrics.agents_counted(report.agents_by_state, now_ms)
         return report
 
     def _sweep_seat(self, seat: AgentSeat, now_ms: int, report: SweepReport) -> None:
