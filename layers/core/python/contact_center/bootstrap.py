@@ -81,6 +81,7 @@ class Settings:
             object.__setattr__(self, "sip_registrar", self.sip_domain)
 
     region: str | None = None
+    regions: tuple[str, ...] = ()  # every deployed region (the other one is asked for pending offers)
     routing_function: str = "routing"
     region_endpoints: tuple[tuple[str, str], ...] = ()
     handoff_ms: int = 3_000  # a moved home waits this long before deciding (above the replication lag)
@@ -112,6 +113,7 @@ class Settings:
             busy_policy=loaded.busy_policy,
             record_retention_days=loaded.record_retention_days,
             region=loaded.region,
+            regions=loaded.regions,
             routing_function=loaded.home_routing_function,
             region_endpoints=loaded.region_endpoints,
             handoff_ms=loaded.handoff_ms,
@@ -219,6 +221,7 @@ class Container:
             JsonLogEventSink(),
             policy,
             self.fence.owns if self.fence is not None else None,
+            self.fence.require if self.fence is not None else None,
         )
 
 

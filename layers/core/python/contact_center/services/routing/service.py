@@ -32,9 +32,10 @@ class RoutingService:
         events: EventSink,
         policy: RoutingPolicy | None = None,
         decides: Callable[[str], bool] | None = None,
+        require_home: Callable[[str], object] | None = None,
     ) -> None:
         context = RoutingContext(
-            catalog, seats, contacts, registrations, events, policy or RoutingPolicy(), decides
+            catalog, seats, contacts, registrations, events, policy or RoutingPolicy(), decides, require_home
         )
         self._offers = Offers(context)
         self._placement = Placement(context, self._offers)
