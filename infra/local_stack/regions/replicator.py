@@ -78,7 +78,7 @@ def _key(record: Mapping[str, Any]) -> tuple[str, str]:
 
 class Replicator:
     def __init__(
-        self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.05, workers: int = 4
+        self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.05, workers: int = 8
     ) -> None:
         config = Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1})
         self._regions = {
