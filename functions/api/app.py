@@ -10,12 +10,14 @@ from typing import Any
 
 from chalice.app import Chalice
 from chalicelib import openapi, views
+from chalicelib.homes import add_home_routes
 from chalicelib.http import Call, endpoint, install
 
 from contact_center.services import agent_state, commands
 
 app = Chalice(app_name="switchboard-api")
 install(app)
+add_home_routes(app)  # the operator's moves of merchants' home regions
 
 Json = dict[str, Any]
 MERCHANT = "/merchants/{merchant_id}"

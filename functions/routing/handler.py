@@ -88,8 +88,7 @@ def _to_home_region(event: Any, refused: NotHomeRegionError) -> dict[str, Any]:
 def _other_regions() -> list[str]:
     """The deployed regions (and the local harness's) but this one."""
     settings = services().settings
-    named = [*settings.regions, *(name for name, _ in settings.region_endpoints)]
-    return [region for region in dict.fromkeys(named) if region != settings.region]
+    return [region for region in settings.deployed_regions if region != settings.region]
 
 
 def _from_the_contacts_home(event: Any, missing: NotFoundError) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from contact_center.domain.errors import (
     SeatLicenceExhaustedError,
     ValidationError,
 )
+from contact_center.domain.ownership import StaleEpochError
 from contact_center.services import errors as service_errors
 
 log = logging.getLogger("switchboard.api")
@@ -103,6 +104,10 @@ def error_response(error: Exception) -> Response:
             return _response(409, error_body("already_exists", str(error)))
         case service_errors.InUseError():
             return _response(409, error_body("in_use", str(error)))
+        case StaleEpochError():
+            return _response(
+                409, error_body("home_moved", f"{error}: someone else moved it meanwhile; read it again")
+            )
         case service_errors.ConcurrentUpdateError():
             return _response(409, error_body("concurrent_update", str(error)))
         case service_errors.IdempotencyKeyReusedError():

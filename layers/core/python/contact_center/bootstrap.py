@@ -86,6 +86,12 @@ class Settings:
     region_endpoints: tuple[tuple[str, str], ...] = ()
     handoff_ms: int = 3_000  # a moved home waits this long before deciding (above the replication lag)
 
+    @property
+    def deployed_regions(self) -> tuple[str, ...]:
+        """Every region of the deployment (the local harness's by its endpoints), this one first."""
+        named = [self.region or "", *self.regions, *(name for name, _ in self.region_endpoints)]
+        return tuple(name for name in dict.fromkeys(named) if name)
+
     @classmethod
     def from_env(
         cls,
@@ -148,7 +154,11 @@ class Container:
     @cached_property
     def regions(self) -> RegionControl:
         return RegionControl(
-            self.settings.region or "", OwnershipItems(), self.clock, self.settings.handoff_ms
+            self.settings.region or "",
+            OwnershipItems(),
+            self.clock,
+            self.settings.handoff_ms,
+            self.settings.deployed_regions,
         )
 
     @cached_property
@@ -165,7 +175,7 @@ class Container:
 
     @cached_property
     def merchants(self) -> MerchantService:
-        return MerchantService(self._merchants, self.clock)
+        return MerchantService(self._merchants, self.clock, self.settings.region)
 
     @cached_property
     def api_keys(self) -> ApiKeyService:

@@ -37,6 +37,17 @@ def _ownership(item: OwnershipItem) -> Ownership:
     )
 
 
+def _item(ownership: Ownership, now_ms: int) -> OwnershipItem:
+    item = _ref(ownership.merchant_id)
+    item.merchant_id = ownership.merchant_id
+    item.home_region = ownership.home_region
+    item.epoch = ownership.epoch
+    item.active_from = ownership.active_from_ms
+    item.preferred_region = ownership.preferred
+    item.updated_at = now_ms
+    return item
+
+
 class OwnershipItems:
     def get(self, merchant_id: str) -> Ownership | None:
         try:
@@ -53,18 +64,18 @@ class OwnershipItems:
             if isinstance(item, OwnershipItem)
         ]
 
+    @staticmethod
+    def stage_first(tx: TransactWrite, first: Ownership, now_ms: int) -> None:
+        """Add a new merchant's first ownership to ``tx`` (the onboarding's write)."""
+        # Invariant: a merchant gets its first home once; later homes are moves (``move``).
+        tx.save(_item(first, now_ms), condition=OwnershipItem.pk.does_not_exist())
+
     def move(self, current: Ownership | None, moved: Ownership, now_ms: int) -> None:
         """Write ``moved`` only over ``current`` (None: the merchant has no ownership yet).
 
         StaleEpochError when the stored epoch is no longer ``current``'s: someone else moved it.
         """
-        item = _ref(moved.merchant_id)
-        item.merchant_id = moved.merchant_id
-        item.home_region = moved.home_region
-        item.epoch = moved.epoch
-        item.active_from = moved.active_from_ms
-        item.preferred_region = moved.preferred
-        item.updated_at = now_ms
+        item = _item(moved, now_ms)
         # Invariant: one move per epoch; a region that read an older ownership cannot move it.
         condition = (
             OwnershipItem.pk.does_not_exist() if current is None else OwnershipItem.epoch == current.epoch
