@@ -93,3 +93,16 @@ def test_a_move_from_a_stale_epoch_is_409(api: Api, monkeypatch: pytest.MonkeyPa
     reply = api.put(f"/merchants/{merchant_id}/home", {"region": WEST})
 
     assert reply.status == 409 and reply.error["code"] == "home_moved"
+
+
+def test_an_agents_state_change_in_the_region_that_is_not_home_is_409_naming_the_home(api: Api) -> None:
+    merchant_id, key = api.merchant()
+    seat = api.seat(merchant_id, key)
+    assert api.put(f"/merchants/{merchant_id}/home", {"region": WEST}).status == 200
+
+    reply = api.put(
+        f"/merchants/{merchant_id}/seats/{seat['seat_id']}/state", {"state": "available"}, key=key
+    )
+
+    assert reply.status == 409
+    assert reply.error["code"] == "not_home_region" and reply.error["home_region"] == WEST
