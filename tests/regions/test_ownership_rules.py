@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contact_center.domain.errors import ValidationError
-from contact_center.domain.ownership import Hysteresis, Ownership
+from contact_center.domain.ownership import Hysteresis, Ownership, ProbeOutcome, SlowGrace
 from contact_center.services.errors import NotFoundError
 from contact_center.services.regions import FailoverMonitor, Moved, RegionControl, parse_move_home
 from tests.support.routing_fakes import FakeOwnerships, RoutingTable
@@ -169,3 +169,14 @@ def test_a_move_request_names_the_field_at_fault(body: object, field: str) -> No
 
 def test_a_move_request_gives_the_region() -> None:
     assert parse_move_home({"region": "us-west-2"}) == "us-west-2"
+
+
+def test_a_refused_probe_fails_at_once_a_slow_one_only_after_the_grace() -> None:
+    grace = SlowGrace(grace_ms=12_000)
+    assert grace.failed(ProbeOutcome.REFUSED, 0)
+    assert [grace.failed(ProbeOutcome.SLOW, at) for at in (1_000, 6_000, 12_999)] == [False] * 3
+    assert grace.failed(ProbeOutcome.SLOW, 13_000)
+    # One answer in time starts the grace over
+    assert not grace.failed(ProbeOutcome.OK, 14_000)
+    assert not grace.failed(ProbeOutcome.SLOW, 15_000)
+    assert grace.failed(ProbeOutcome.REFUSED, 16_000)

@@ -103,7 +103,7 @@ def reregister(
     for seat in sorted(seats, key=lambda _: random.random()):
         at = kill_at + random.uniform(*window)
         time.sleep(max(0.0, at - now()))
-        register(seat, f"edge-{SURVIVOR}-1", int(now()))
+        patiently(partial(register, seat, f"edge-{SURVIVOR}-1", int(now())))
         world.agent_region[seat] = SURVIVOR
         done[seat] = now()
     return done
