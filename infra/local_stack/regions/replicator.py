@@ -191,13 +191,17 @@ class Replicator:
 
     def copy_all(self, source: str, target: str) -> int:
         src, dst = self._regions[source], self._regions[target]
+        # A bulk copy waits for a busy engine rather than give up half way: longer timeouts, retries.
+        patient = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 10, "mode": "standard"})
+        reader = boto3.client("dynamodb", endpoint_url=src.endpoint, region_name="us-east-1", config=patient)
+        writer = boto3.client("dynamodb", endpoint_url=dst.endpoint, region_name="us-east-1", config=patient)
         copied = 0
-        paginator = src.client.get_paginator("scan")
+        paginator = reader.get_paginator("scan")
         for page in paginator.paginate(TableName=src.table, ConsistentRead=True):
             for item in page["Items"]:
                 stamp = time.time()
                 item = {**item, MARKER: {"S": f"{source}:copy:{copied}"}}
-                dst.client.put_item(TableName=dst.table, Item=item)
+                writer.put_item(TableName=dst.table, Item=item)
                 with self._lock:
                     self._last_write[(target, (item["pk"]["S"], item["sk"]["S"]))] = stamp
                 copied += 1
