@@ -169,7 +169,7 @@ def failback(regions: TwoRegions) -> str:
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,  # a loaded machine: the command's own start and scan take most of it
     )
     if done.returncode != 0:
         raise RuntimeError(f"failback failed ({done.returncode}):\n{done.stdout}{done.stderr}")
