@@ -1,42 +1,20 @@
-"""The platform operator's routes for merchants' home regions (planned maintenance): where a merchant
-lives, and a move to another region and back. They share ``services.regions.RegionControl`` with the
-``homes`` command of the region tools; a move is one conditional write in the serving region's replica.
+"""Views of the platform operator's home-region routes (``app.py``, "Merchants' home regions"): where a
+merchant lives, and a move to another region and back. The routes share
+``services.regions.RegionControl`` with the ``homes`` command of the region tools; a move is one
+conditional write in the serving region's replica.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice
-
 from contact_center.domain.ownership import Ownership
-from contact_center.services.regions import Moved, parse_move_home
-
-from .http import Call, endpoint
+from contact_center.services.regions import Moved
 
 Json = dict[str, Any]
-HOME = "/merchants/{merchant_id}/home"
 
 
-def add_home_routes(app: Chalice) -> None:
-    """Add the routes to ``app`` (a function, not a Blueprint: Chalice consumes a Blueprint's route
-    options when it registers it, and the tests build several apps)."""
-
-    @app.route(HOME, methods=["GET"])
-    @endpoint()
-    def get_home(call: Call, merchant_id: str) -> Json:
-        call.admin()
-        return _home(call.services.regions.ownership(merchant_id))
-
-    @app.route(HOME, methods=["PUT"])
-    @endpoint()
-    def move_home(call: Call, merchant_id: str) -> Json:
-        call.admin()
-        region = parse_move_home(call.body())
-        return _moved(call.services.regions.move_home(merchant_id, region))
-
-
-def _home(ownership: Ownership) -> Json:
+def home(ownership: Ownership) -> Json:
     return {
         "merchant_id": ownership.merchant_id,
         "home_region": ownership.home_region,
@@ -46,10 +24,10 @@ def _home(ownership: Ownership) -> Json:
     }
 
 
-def _moved(moved: Moved) -> Json:
+def moved(change: Moved) -> Json:
     return {
-        "merchant_id": moved.merchant_id,
-        "from_region": moved.from_region,
-        "to_region": moved.to_region,
-        "epoch": moved.epoch,
+        "merchant_id": change.merchant_id,
+        "from_region": change.from_region,
+        "to_region": change.to_region,
+        "epoch": change.epoch,
     }
