@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.models import OwnershipItem
+from contact_center.data.models import OwnershipItem, items_of
 from contact_center.data.transactions import failed_keys
 from contact_center.domain.ownership import NotHomeRegionError, Ownership, StaleEpochError
 
@@ -45,6 +45,8 @@ def _item(ownership: Ownership, now_ms: int) -> OwnershipItem:
     item.active_from = ownership.active_from_ms
     item.preferred_region = ownership.preferred
     item.updated_at = now_ms
+    item.gsi1pk = keys.OWNERSHIPS_INDEX_PK
+    item.gsi1sk = ownership.merchant_id
     return item
 
 
@@ -58,10 +60,11 @@ class OwnershipItems:
             return None
 
     def all(self) -> list[Ownership]:
+        """Every merchant's ownership, from the index (eventually consistent: a move re-reads its own
+        merchant's item strongly before writing)."""
         return [
             _ownership(item)
-            for item in OwnershipItem.scan(OwnershipItem.entity == "ownership")
-            if isinstance(item, OwnershipItem)
+            for item in items_of(OwnershipItem, OwnershipItem.gsi1.query(keys.OWNERSHIPS_INDEX_PK))
         ]
 
     @staticmethod
