@@ -24,6 +24,8 @@ PUBLIC = {("/health", "GET"), ("/openapi.json", "GET")}
 ADMIN_ONLY = {
     ("/merchants", "POST"),
     ("/merchants", "GET"),
+    ("/merchants/{merchant_id}/home", "GET"),
+    ("/merchants/{merchant_id}/home", "PUT"),
     ("/trunks", "POST"),
     ("/trunks", "GET"),
     ("/trunks/{trunk_id}", "PATCH"),
