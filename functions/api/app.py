@@ -10,11 +10,12 @@ from dataclasses import replace
 from typing import Any
 
 from chalice.app import Chalice
-from chalicelib import openapi, views
+from chalicelib import homes, openapi, views
 from chalicelib.http import Call, endpoint, install
 from chalicelib.routes import people, reports, webhooks
 
 from contact_center.services import agent_state, commands
+from contact_center.services.regions import parse_move_home
 
 app = Chalice(app_name="switchboard-api")
 install(app)
@@ -224,6 +225,23 @@ def release_seat(call: Call, merchant_id: str, seat_id: str) -> Json:
     owner = call.merchant(merchant_id)
     target = commands.parse_release(call.body(), agent_state.FORCED_RELEASE_REASON)
     return views.seat_state(call.services.agent_state.force_release(owner, seat_id, target))
+
+
+# Merchants' home regions (platform admin): where a merchant lives, a planned move and back
+
+
+@app.route(MERCHANT + "/home", methods=["GET"])
+@endpoint()
+def get_home(call: Call, merchant_id: str) -> Json:
+    call.admin()
+    return homes.home(call.services.regions.ownership(merchant_id))
+
+
+@app.route(MERCHANT + "/home", methods=["PUT"])
+@endpoint()
+def move_home(call: Call, merchant_id: str) -> Json:
+    call.admin()
+    return homes.moved(call.services.regions.move_home(merchant_id, parse_move_home(call.body())))
 
 
 # Carrier trunks (platform admin)

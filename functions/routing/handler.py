@@ -18,13 +18,18 @@ from contact_center.domain.ownership import NotHomeRegionError
 from contact_center.services.errors import ConcurrentUpdateError, NotFoundError
 from contact_center.services.routing.commands import (
     DeadlineExceededError,
+    EndContact,
+    ExpireQueueWait,
     InvalidRoutingRequestError,
     ListPendingOffers,
+    ReportOfferResult,
     execute,
     parse_routing_command,
 )
 
 log = logging.getLogger("functions.routing")
+# The edge's reports about one contact, which its merchant's home region may hold alone for a moment.
+ABOUT_A_CONTACT = (ReportOfferResult, EndContact, ExpireQueueWait)
 log.setLevel(logging.INFO)
 
 
@@ -54,6 +59,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     except DeadlineExceededError as exc:
         return _error("deadline_exceeded", str(exc), retryable=True)
     except NotFoundError as exc:
+        if isinstance(command, ABOUT_A_CONTACT) and container.settings.region and not event.get("forwarded"):
+            return _from_the_contacts_home(event, exc)
         return _error("not_found", str(exc))
     except ConcurrentUpdateError as exc:
         return _error("conflict", str(exc), retryable=True)
@@ -78,14 +85,32 @@ def _to_home_region(event: Any, refused: NotHomeRegionError) -> dict[str, Any]:
         return _error("home_unreachable", str(refused), retryable=True)
 
 
+def _other_regions() -> list[str]:
+    """The deployed regions (and the local harness's) but this one."""
+    settings = services().settings
+    return [region for region in settings.deployed_regions if region != settings.region]
+
+
+def _from_the_contacts_home(event: Any, missing: NotFoundError) -> dict[str, Any]:
+    """A contact this replica does not have may have been created by its merchant's home region (a
+    call forwarded there) and not be replicated here yet: the home answers for it."""
+    for region in _other_regions():
+        try:
+            answer = services().home_region.invoke(region, {**event, "forwarded": True})
+        except Exception:
+            log.warning("routing in region %s unavailable", region)
+            continue
+        if (answer.get("error") or {}).get("code") != "not_found":
+            return answer
+    return _error("not_found", str(missing))
+
+
 def _with_other_regions_offers(event: Any, result: dict[str, Any]) -> dict[str, Any]:
     """An edge task's pending offers, from every region: each region answers for the merchants it
     decides (its replica of the others' contacts may be stale), so the others are asked too."""
     container = services()
     offers = list(result.get("offers", []))
-    for region, _ in container.settings.region_endpoints:
-        if region == container.settings.region:
-            continue
+    for region in _other_regions():
         try:
             answer = container.home_region.invoke(region, {**event, "forwarded": True})
         except Exception:

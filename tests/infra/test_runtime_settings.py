@@ -41,6 +41,43 @@ def test_every_function_loads_its_settings_from_its_template_environment(
     assert seen == {Component.API, Component.ROUTING, Component.AGENT_EVENTS, Component.WEBHOOKS}
 
 
+def _routing_function(template: dict[str, Any]) -> dict[str, Any]:
+    (routing,) = [
+        resource["Properties"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and resource["Properties"].get("Environment", {}).get("Variables", {}).get(contract.COMPONENT.name)
+        == Component.ROUTING
+    ]
+    return routing
+
+
+@pytest.mark.parametrize(("region_key", "peer_key"), [("primary", "secondary"), ("secondary", "primary")])
+def test_every_function_decides_in_its_region_and_forwards_to_the_peers_routing_function(
+    synthesized: Synthesized, region_key: str, peer_key: str, config: Any
+) -> None:
+    region = config.primary_region if region_key == "primary" else config.secondary_region
+    peer = config.secondary_region if region_key == "primary" else config.primary_region
+    peer_routing = _routing_function(synthesized.template(peer_key))
+    for function in template_settings.functions(synthesized.template(region_key)):
+        settings = Settings.from_env(function.component, function.environment, secrets=lambda arn: "0" * 64)
+        # Each function fences its owned writes on this region; a request for a merchant homed in
+        # the peer goes to the routing function of that name there (its live alias).
+        assert settings.region == region, function.logical_id
+        assert settings.routing_function == f"{peer_routing['FunctionName']}:live", function.logical_id
+        assert settings.handoff_ms >= 1_000
+    # ... which this region's routing function may invoke, and nothing else of the peer's.
+    into_peer = [
+        statement
+        for resource in synthesized.resources(region_key, "AWS::IAM::Policy").values()
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if f":{peer}:" in json.dumps(statement["Resource"])
+    ]
+    assert len(into_peer) == 1 and into_peer[0]["Action"] == "lambda:InvokeFunction"
+    arn = json.dumps(into_peer[0]["Resource"])
+    assert f":lambda:{peer}:" in arn and f"function:{peer_routing['FunctionName']}:live" in arn
+
+
 class _TaskMetadata(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         body = json.dumps({"Networks": [{"NetworkMode": "awsvpc", "IPv4Addresses": [TASK_ADDRESS]}]}).encode()

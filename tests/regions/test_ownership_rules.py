@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from contact_center.domain.ownership import Hysteresis, Ownership
+from contact_center.domain.errors import ValidationError
+from contact_center.domain.ownership import Hysteresis, Ownership, ProbeOutcome, SlowGrace
 from contact_center.services.errors import NotFoundError
-from contact_center.services.regions import FailoverMonitor, Moved, RegionControl
+from contact_center.services.regions import FailoverMonitor, Moved, RegionControl, parse_move_home
 from tests.support.routing_fakes import FakeOwnerships, RoutingTable
 
 T0 = 1_790_000_000_000
@@ -110,3 +111,72 @@ def test_a_probe_that_raises_counts_as_a_failure() -> None:
     monitor = FailoverMonitor(regions, "east", broken, clock, Hysteresis(1, 1, 0))
     monitor.tick()
     assert not monitor.peer_healthy
+
+
+def test_a_takeover_that_fails_is_tried_again_on_the_next_probe_until_done() -> None:
+    regions, store, clock = control("west")
+    regions.home("m1", "east")
+    real_all = store.all
+    failures = iter([TimeoutError("scan timed out"), TimeoutError("scan timed out")])
+
+    def slow_then_fine() -> list[Ownership]:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real_all()
+
+    store.all = slow_then_fine  # type: ignore[method-assign]
+    taken: list[list[Moved]] = []
+    monitor = FailoverMonitor(
+        regions, "east", lambda: False, clock, Hysteresis(1, 1, 0), on_taken=taken.append
+    )
+
+    moved_per_tick = [len(monitor.tick()) for _ in range(4)]
+
+    assert moved_per_tick == [0, 0, 1, 0]
+    assert len(taken) == 1 and store.get("m1").home_region == "west"  # type: ignore[union-attr]
+
+
+def test_a_home_moves_only_to_a_deployed_region() -> None:
+    clock = Clock()
+    store = FakeOwnerships(RoutingTable(clock=clock))
+    regions = RegionControl("west", store, clock, regions=("west", "east"))
+    regions.home("m1", "east")
+    with pytest.raises(ValidationError) as refused:
+        regions.move_home("m1", "mars")
+    assert refused.value.field == "region" and "west, east" in refused.value.message
+    assert store.get("m1") == Ownership("m1", "east", 1, 0, "east")  # unchanged
+    single = RegionControl("west", store, clock, regions=("west",))
+    with pytest.raises(ValidationError, match="single region"):
+        single.move_home("m1", "west")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([], "body"),
+        ({}, "region"),
+        ({"region": 7}, "region"),
+        ({"region": " "}, "region"),
+        ({"home": "x"}, "home"),
+    ],
+)
+def test_a_move_request_names_the_field_at_fault(body: object, field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        parse_move_home(body)
+    assert refused.value.field == field
+
+
+def test_a_move_request_gives_the_region() -> None:
+    assert parse_move_home({"region": "us-west-2"}) == "us-west-2"
+
+
+def test_a_refused_probe_fails_at_once_a_slow_one_only_after_the_grace() -> None:
+    grace = SlowGrace(grace_ms=12_000)
+    assert grace.failed(ProbeOutcome.REFUSED, 0)
+    assert [grace.failed(ProbeOutcome.SLOW, at) for at in (1_000, 6_000, 12_999)] == [False] * 3
+    assert grace.failed(ProbeOutcome.SLOW, 13_000)
+    # One answer in time starts the grace over
+    assert not grace.failed(ProbeOutcome.OK, 14_000)
+    assert not grace.failed(ProbeOutcome.SLOW, 15_000)
+    assert grace.failed(ProbeOutcome.REFUSED, 16_000)

@@ -115,3 +115,36 @@ def test_a_returning_region_gets_a_copy_of_every_item(engines: tuple[str, str]) 
         assert item[MARKER]["S"].startswith("west:copy:")
     finally:
         replicating.stop()
+
+
+class _Flaky:
+    """A target engine that times out ``failures`` times before it takes a write."""
+
+    def __init__(self, real: Any, failures: int) -> None:
+        self._real = real
+        self.failures = failures
+
+    def put_item(self, **request: Any) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            raise TimeoutError("read timeout")
+        return self._real.put_item(**request)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_a_write_the_target_fails_to_take_is_applied_later_not_dropped(
+    engines: tuple[str, str], replicator: Replicator
+) -> None:
+    east, west = engines
+    target = replicator._regions["west"]
+    flaky = _Flaky(target.client, failures=3)
+    target.client = flaky
+    try:
+        put(east, "flaky", "1")
+        wait_for(lambda: value(west, "flaky") == "1", timeout=10.0)
+    finally:
+        target.client = flaky._real
+    assert flaky.failures == 0
+    wait_for(lambda: replicator.pending() == 0)

@@ -25,6 +25,7 @@ from contact_center.domain.errors import (
     SeatLicenceExhaustedError,
     ValidationError,
 )
+from contact_center.domain.ownership import NotHomeRegionError, StaleEpochError
 from contact_center.services import errors as service_errors
 
 log = logging.getLogger("switchboard.api")
@@ -109,6 +110,16 @@ def error_response(error: Exception) -> Response:
             return _response(409, error_body("already_exists", str(error)))
         case service_errors.InUseError():
             return _response(409, error_body("in_use", str(error)))
+        case NotHomeRegionError():
+            # Another region decides for this merchant now (or is taking over): ask its API.
+            return _response(
+                409,
+                error_body("not_home_region", str(error), None, home_region=error.home_region or None),
+            )
+        case StaleEpochError():
+            return _response(
+                409, error_body("home_moved", f"{error}: someone else moved it meanwhile; read it again")
+            )
         case service_errors.ConcurrentUpdateError():
             return _response(409, error_body("concurrent_update", str(error)))
         case service_errors.IdempotencyKeyReusedError():

@@ -48,6 +48,9 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         # by the use case (a field, not a route).
         ("POST", "/merchants"): PLATFORM,
         ("GET", "/merchants"): PLATFORM,
+        # A merchant's home region: moved by the operator (planned maintenance), never by the merchant
+        ("GET", MERCHANT + "/home"): PLATFORM,
+        ("PUT", MERCHANT + "/home"): PLATFORM,
         ("GET", MERCHANT): ADMINS,
         ("PATCH", MERCHANT): ADMINS,
         ("POST", MERCHANT + "/api-keys"): ADMINS,

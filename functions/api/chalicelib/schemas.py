@@ -265,6 +265,21 @@ SCHEMAS: dict[str, Schema] = {
             ),
         }
     ),
+    "Home": _obj(
+        {
+            "merchant_id": STRING,
+            "home_region": {**STRING, "description": "the region that alone decides for the merchant"},
+            "epoch": {**INTEGER, "description": "bumped by every move; writes under an older one fail"},
+            "preferred_region": {**STRING, "description": "where a failback returns the merchant"},
+            "active_from": {**TIMESTAMP, "description": "the new home decides from then (the handoff)"},
+        },
+        ["merchant_id", "home_region", "epoch", "preferred_region", "active_from"],
+    ),
+    "HomeMove": _obj({"region": {**STRING, "description": "one of the deployed regions"}}, ["region"]),
+    "HomeMoved": _obj(
+        {"merchant_id": STRING, "from_region": STRING, "to_region": STRING, "epoch": INTEGER},
+        ["merchant_id", "from_region", "to_region", "epoch"],
+    ),
     "Trunk": _obj(
         {
             "trunk_id": STRING,

@@ -19,18 +19,21 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from contact_center.data import table
 from contact_center.data.bindings import BindingItems
 from contact_center.data.ownership import OwnershipItems
 from contact_center.data.repositories.contacts import LiveContactRepository
 from contact_center.data.repositories.seats import AgentSeatRepository
+from contact_center.domain.agent_state import AgentState
 from local_stack.regions.harness import TwoRegions
 from local_stack.regions.load import Call, World, now
-from local_stack.regions.seed import aor, register, seed
+from local_stack.regions.seed import Merchant, aor, register, seed
 
 log = logging.getLogger("local_stack.regions.drill")
 KILLED, SURVIVOR = "east", "west"
@@ -55,6 +58,19 @@ class Plan:
     @classmethod
     def small(cls) -> Plan:
         return cls(4.0, (2.0, 5.0), 1, 14, 6.0, 6.0, 20.0, 8.0, (1.0, 4.0))
+
+
+T = TypeVar("T")
+
+
+def patiently(read: Callable[[], T], attempts: int = 10) -> T:
+    """A read of a region's table, again after a timeout: the machine may be loaded, not the drill wrong."""
+    for _ in range(attempts - 1):
+        try:
+            return read()
+        except Exception:
+            time.sleep(1.0)
+    return read()
 
 
 def say(text: str) -> None:
@@ -87,44 +103,82 @@ def reregister(
     for seat in sorted(seats, key=lambda _: random.random()):
         at = kill_at + random.uniform(*window)
         time.sleep(max(0.0, at - now()))
-        register(seat, f"edge-{SURVIVOR}-1", int(now()))
+        patiently(partial(register, seat, f"edge-{SURVIVOR}-1", int(now())))
         world.agent_region[seat] = SURVIVOR
         done[seat] = now()
     return done
 
 
+# States in which an agent takes (or is busy with, and will then take) calls without acting themselves.
+OFFERABLE = frozenset(
+    {AgentState.AVAILABLE, AgentState.RESERVED, AgentState.ON_CONTACT, AgentState.AFTER_CONTACT_WORK}
+)
+
+
 def reachable_at(seats: list[tuple[str, str]], since: float, limit: float) -> float | None:
     """When every agent of the dead region could be offered a call in the survivor: registered
-    there and not held by a contact the survivor does not have."""
+    there, in a state that takes calls (not parked NOT_RESPONDING), and not held by a contact the
+    survivor does not have."""
     agents, contacts, bindings = AgentSeatRepository(), LiveContactRepository(), BindingItems()
     while now() - since < limit:
-        ready = True
-        for merchant_id, seat_id in seats:
-            flows = {b.flow_owner for b in bindings.current(aor(seat_id), int(now()))}
-            agent = agents.get(merchant_id, seat_id).agent
-            held = agent.contact_id
-            if f"edge-{SURVIVOR}-1" not in flows or (held is not None and contacts.get(held) is None):
-                ready = False
-                break
-        if ready:
-            return now()
+        try:
+            if all(_reachable(agents, contacts, bindings, m, s) for m, s in seats):
+                return now()
+        except Exception:
+            log.warning("reading the survivor's agents failed; looking again", exc_info=True)
         time.sleep(1.0)
     return None
 
 
-def failback(regions: TwoRegions) -> str:
-    """The operator's one command, run with the survivor's settings."""
-    env = regions.regions[SURVIVOR].environment(regions.lambda_urls)
-    done = subprocess.run(
-        [sys.executable, "-m", "local_stack.regions.homes", "failback", KILLED],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+def _reachable(
+    agents: AgentSeatRepository,
+    contacts: LiveContactRepository,
+    bindings: BindingItems,
+    merchant_id: str,
+    seat_id: str,
+) -> bool:
+    flows = {b.flow_owner for b in bindings.current(aor(seat_id), int(now()))}
+    agent = agents.get(merchant_id, seat_id).agent
+    held = agent.contact_id
+    return (
+        f"edge-{SURVIVOR}-1" in flows
+        and agent.state in OFFERABLE
+        and (held is None or contacts.get(held) is not None)
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"failback failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return done.stdout
+
+
+def seat_states(merchants: list[Merchant], home: str) -> dict[str, int]:
+    """How the agents of merchants preferring ``home`` stand (state, and the system's reason)."""
+    agents = AgentSeatRepository()
+    counts: dict[str, int] = {}
+    for merchant in merchants:
+        if merchant.home != home:
+            continue
+        for seat in patiently(partial(agents.all_for_merchant, merchant.merchant_id)):
+            agent = seat.agent
+            key = agent.state.value + (f":{agent.reason}" if agent.reason else "")
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def failback(regions: TwoRegions, attempts: int = 3) -> str:
+    """The operator's one command, run with the survivor's settings; run again if it failed (a
+    read timed out on a loaded engine): each move is conditional, so a second run moves only the rest."""
+    env = regions.regions[SURVIVOR].environment(regions.lambda_urls)
+    for attempt in range(1, attempts + 1):
+        done = subprocess.run(
+            [sys.executable, "-m", "local_stack.regions.homes", "failback", KILLED],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,  # a loaded machine: the command's own start and reads take most of it
+        )
+        if done.returncode == 0:
+            return done.stdout
+        if attempt == attempts:
+            raise RuntimeError(f"failback failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        say(f"failback failed ({done.returncode}); running it again")
+    raise AssertionError("unreachable")
 
 
 def failures_by_phase(
@@ -171,9 +225,14 @@ def measure(
     lost = [
         c.contact_id
         for c in created
-        if bind_reader.record(c.contact_id) is None and bind_reader.get(c.contact_id) is None
+        if patiently(partial(bind_reader.record, c.contact_id)) is None
+        and patiently(partial(bind_reader.get, c.contact_id)) is None
     ]
-    live_left = [c.contact_id for c in created if c.done and bind_reader.get(c.contact_id) is not None]
+    live_left = [
+        c.contact_id
+        for c in created
+        if c.done and patiently(partial(bind_reader.get, c.contact_id)) is not None
+    ]
     doubles = world.phones.double_offers
     return {
         "calls": len(calls),
@@ -241,6 +300,8 @@ def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
         reachable = reachable_at(dead_seats, kill_at, plan.after_kill)
         say(f"agents of {KILLED} reachable in {SURVIVOR}: {reachable and round(reachable - kill_at, 1)} s")
         time.sleep(max(0.0, kill_at + plan.after_kill - now()))
+        survivors_view = seat_states(merchants, KILLED)
+        say(f"agents of {KILLED} in {SURVIVOR} before it comes back: {survivors_view}")
         copied = regions.restart(KILLED)
         world.alive[KILLED] = True
         caught_up = now() + 20
@@ -257,8 +318,9 @@ def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
         time.sleep(lag * 3 + 2)
         result = measure(world, kill_at, failback_at, rpo, reachable)
         result["partition_double_offers"] = partition_doubles
+        result["seats_of_killed_before_failback"] = survivors_view
         result["homes_after_failback"] = sorted(
-            {o.home_region for o in OwnershipItems().all() if o.preferred == KILLED}
+            {o.home_region for o in patiently(OwnershipItems().all) if o.preferred == KILLED}
         )
         return result
     finally:

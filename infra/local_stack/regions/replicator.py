@@ -9,6 +9,10 @@
 - A region's outgoing half dies with the region (``stop_region``): records it had not shipped yet
   are lost (the RPO). ``copy_all`` re-seeds a region that comes back empty, as adding a replica does.
 
+A write that fails to apply (the target engine slow or busy) is tried again until it is applied,
+superseded by a later write of the item in the target, or the target dies: global tables never drop
+a replicated write, they only delay it.
+
 Writes the replicator makes are echoed by the target's stream; they are recognised (by a marker
 attribute a local write never changes, and by the deletes it made) and not sent back.
 """
@@ -74,7 +78,7 @@ def _key(record: Mapping[str, Any]) -> tuple[str, str]:
 
 class Replicator:
     def __init__(
-        self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.05, workers: int = 4
+        self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.05, workers: int = 8
     ) -> None:
         config = Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1})
         self._regions = {
@@ -104,6 +108,8 @@ class Replicator:
         # Due records are applied by a few workers, each item always by the same one (by its key), so
         # one item's writes keep their order while different items go in parallel, as in DynamoDB.
         self._workers: list[queue.Queue[_Pending]] = [queue.Queue() for _ in range(workers)]
+        # What each worker is applying now (a write being retried is still pending).
+        self._in_flight: dict[int, _Pending] = {}
 
     # Control
 
@@ -115,7 +121,7 @@ class Replicator:
         self._threads.append(applier)
         for index, work in enumerate(self._workers):
             worker = threading.Thread(
-                target=self._work, args=(work,), name=f"replicator-{index}", daemon=True
+                target=self._work, args=(index, work), name=f"replicator-{index}", daemon=True
             )
             worker.start()
             self._threads.append(worker)
@@ -142,11 +148,13 @@ class Replicator:
                 for pending in dropped:
                     work.queue.remove(pending)
                 lost += dropped
+        with self._lock:
+            lost += [p for p in self._in_flight.values() if p.source == name]
         return len(lost)
 
     def _backlog(self) -> list[_Pending]:
         with self._lock:
-            waiting = list(self._queue)
+            waiting = [*self._queue, *self._in_flight.values()]
         for work in self._workers:
             with work.mutex:
                 waiting += list(work.queue)
@@ -183,13 +191,17 @@ class Replicator:
 
     def copy_all(self, source: str, target: str) -> int:
         src, dst = self._regions[source], self._regions[target]
+        # A bulk copy waits for a busy engine rather than give up half way: longer timeouts, retries.
+        patient = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 10, "mode": "standard"})
+        reader = boto3.client("dynamodb", endpoint_url=src.endpoint, region_name="us-east-1", config=patient)
+        writer = boto3.client("dynamodb", endpoint_url=dst.endpoint, region_name="us-east-1", config=patient)
         copied = 0
-        paginator = src.client.get_paginator("scan")
+        paginator = reader.get_paginator("scan")
         for page in paginator.paginate(TableName=src.table, ConsistentRead=True):
             for item in page["Items"]:
                 stamp = time.time()
                 item = {**item, MARKER: {"S": f"{source}:copy:{copied}"}}
-                dst.client.put_item(TableName=dst.table, Item=item)
+                writer.put_item(TableName=dst.table, Item=item)
                 with self._lock:
                     self._last_write[(target, (item["pk"]["S"], item["sk"]["S"]))] = stamp
                 copied += 1
@@ -265,24 +277,38 @@ class Replicator:
                 self._workers[hash(_key(pending.record)) % len(self._workers)].put(pending)
             self._stopped.wait(0.02)
 
-    def _work(self, work: queue.Queue[_Pending]) -> None:
+    def _work(self, index: int, work: queue.Queue[_Pending]) -> None:
         while not self._stopped.is_set():
             try:
                 pending = work.get(timeout=0.2)
             except queue.Empty:
                 continue
-            for target in list(self._regions.values()):
-                if target.name != pending.source:
-                    self._apply(pending, target)
+            with self._lock:
+                self._in_flight[index] = pending
+            try:
+                for target in list(self._regions.values()):
+                    if target.name != pending.source:
+                        self._apply_until_done(pending, target)
+            finally:
+                with self._lock:
+                    self._in_flight.pop(index, None)
 
-    def _apply(self, pending: _Pending, target: _Region) -> None:
-        if not target.alive:
-            return
+    def _apply_until_done(self, pending: _Pending, target: _Region) -> None:
+        delay = 0.1
+        while not self._stopped.is_set() and not self._apply(pending, target):
+            log.warning("replicator: applying to %s failed; trying again", target.name)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _apply(self, pending: _Pending, target: _Region) -> bool:
+        """Apply one record to ``target``; False when it must be tried again."""
+        if not target.alive or self._regions.get(target.name) is not target:
+            return True  # the region died (or came back as a new engine, filled by a copy)
         key = _key(pending.record)
         with self._lock:
             if self._last_write.get((target.name, key), 0.0) > pending.written_at:
                 self.dropped_older += 1  # the target wrote the item later: last writer wins
-                return
+                return True
             self._last_write[(target.name, key)] = pending.written_at
         dynamodb = pending.record["dynamodb"]
         try:
@@ -301,5 +327,6 @@ class Replicator:
                     TableName=target.table, Item={**_item(dynamodb["NewImage"]), MARKER: {"S": marker}}
                 )
             self.applied += 1
+            return True
         except Exception:
-            log.warning("replicator: applying to %s failed", target.name, exc_info=True)
+            return False

@@ -61,6 +61,7 @@ class ObservedFunction(Construct):
         timeout: cdk.Duration | None = None,
         reserved_concurrency: int | None = None,
         wildcard_reason: str = "",
+        function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -77,6 +78,7 @@ class ObservedFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
+            function_name=function_name,
             description=description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,

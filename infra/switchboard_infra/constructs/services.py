@@ -44,6 +44,7 @@ class Services(Construct):
         settings: Mapping[Setting, str],
         admin_key_sha256: secretsmanager.ISecret,
         log_retention: logs.RetentionDays,
+        routing_function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         namespace = contract.METRICS_NAMESPACE
@@ -63,6 +64,7 @@ class Services(Construct):
             memory_size=routing.memory_mib,
             timeout=cdk.Duration.seconds(routing.timeout_seconds),
             reserved_concurrency=routing.reserved_concurrency,
+            function_name=routing_function_name,
         )
         table.grant(self.routing.role, *permissions.ROUTING)
         nag.acknowledge_index_wildcard(

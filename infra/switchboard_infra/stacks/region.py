@@ -3,6 +3,10 @@
 Each region addresses its own replica of the global table by name, so the regional stacks need no
 cross-stack reference to the data stack (only a deploy-order dependency) and either region can be
 redeployed alone.
+
+Two regions (``services.regions``): every function is told the region it decides in, and the routing
+function has the same name in both regions, so a request for a merchant homed in the other region is
+one synchronous invoke of that region's routing function (its live alias) by name.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from switchboard_infra.api_routes import Route
 from switchboard_infra.config import Config
 from switchboard_infra.constructs.monitoring import Monitoring
 from switchboard_infra.constructs.secrets import Secrets
-from switchboard_infra.constructs.services import Services
+from switchboard_infra.constructs.services import LIVE_ALIAS, Services
 from switchboard_infra.constructs.sip_edge import SipEdge
 
 
@@ -51,6 +55,7 @@ class RegionStack(cdk.Stack):
             contract.PRIMARY_REGION: config.primary_region,
             contract.REGIONS: ",".join(config.regions),
         }
+        routing_name = routing_function_name(config)
         self.services = Services(
             self,
             "Services",
@@ -61,10 +66,13 @@ class RegionStack(cdk.Stack):
             settings={
                 **shared,
                 contract.CONTACT_RECORD_RETENTION_DAYS: str(config.contact_record_retention_days),
+                **self._region_settings(routing_name),
             },
             admin_key_sha256=self.secrets.admin_key_sha256,
             log_retention=retention,
+            routing_function_name=routing_name,
         )
+        self._allow_invoking_peer_routing(config, routing_name)
         self.edge = SipEdge(
             self,
             "Edge",
@@ -113,6 +121,36 @@ class RegionStack(cdk.Stack):
             description='Put {"certificate": PEM chain, "privateKey": PEM key} here, then set edgeTls',
         )
 
+    def _region_settings(self, routing_name: str) -> dict[contract.Setting, str]:
+        """Where the functions decide (their fence on ownership) and whom they ask for a merchant
+        homed in the other region."""
+        return {
+            contract.REGION: self.region,
+            contract.HOME_ROUTING_FUNCTION: f"{routing_name}:{LIVE_ALIAS}",
+            contract.HANDOFF_MS: str(HANDOFF_MS),
+        }
+
+    def _allow_invoking_peer_routing(self, config: Config, routing_name: str) -> None:
+        """The routing function forwards requests for merchants homed elsewhere to the other region's
+        routing function (its live alias): that, and nothing else, it may invoke there."""
+        peers = [region for region in config.regions if region != self.region]
+        role = self.services.routing.role
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[
+                    self.format_arn(
+                        service="lambda",
+                        region=peer,
+                        resource="function",
+                        resource_name=f"{routing_name}:{LIVE_ALIAS}",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                    for peer in peers
+                ],
+            )
+        )
+
     def _replica(self, config: Config, key: kms.IKey) -> dynamodb.ITableV2:
         """This region's replica, with the ARN of its own stream (which CloudFormation cannot export)."""
         table_arn = self.format_arn(service="dynamodb", resource="table", resource_name=config.table_name)
@@ -149,6 +187,16 @@ class RegionStack(cdk.Stack):
             global_indexes=[index.name for index in schema.TABLE.indexes],
             encryption_key=key,
         )
+
+
+# A moved home waits this long before deciding: above global tables' replication latency (typically
+# under a second between two regions), so it never decides on a seat state the old home had changed.
+HANDOFF_MS = 3_000
+
+
+def routing_function_name(config: Config) -> str:
+    """The routing function's name, the same in every region (the other region invokes it by name)."""
+    return f"{config.table_name}-routing"
 
 
 def _retention_name(days: int) -> str:

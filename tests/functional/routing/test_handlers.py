@@ -357,6 +357,7 @@ def test_the_scheduled_sweep_through_the_function_ends_a_wrap_up_a_dead_edge_lef
         "reservations_released": [],
         "offers": [],
         "seats_relisted": [],
+        "agents_reachable_again": [],
     }
     assert world.agent("a1").state is AgentState.AVAILABLE
     assert invoke({"action": "sweep", "merchant_ids": "m1"})["error"]["code"] == "invalid_request"

@@ -142,3 +142,15 @@ def test_a_merchant_without_an_ownership_is_decided_nowhere(backend: RoutingBack
     with pytest.raises(NotHomeRegionError) as refused:
         seats.save_state(M, "a1", idle.agent.version, apply(idle.agent, GoNotReady("x"), NOW).agent)
     assert refused.value.home_region == ""
+
+
+def test_every_merchants_ownership_is_listed_as_last_moved(backend: RoutingBackend) -> None:
+    backend.ownerships.move(None, Ownership("m-a", "east", 1, 0, "east"), now_ms())
+    backend.ownerships.move(None, Ownership("m-b", "west", 1, 0, "west"), now_ms())
+    first = backend.ownerships.get("m-a")
+    assert first is not None
+    backend.ownerships.move(first, first.moved_to("west", now_ms(), 0), now_ms())
+
+    listed = {o.merchant_id: (o.home_region, o.epoch, o.preferred) for o in backend.ownerships.all()}
+
+    assert listed["m-a"] == ("west", 2, "east") and listed["m-b"] == ("west", 1, "west")

@@ -9,6 +9,7 @@ import pytest
 from contact_center.domain.agent_state import AgentSnapshot, AgentState, GoAvailable, GoNotReady
 from contact_center.domain.credentials import digest_ha1, digest_ha1_set
 from contact_center.domain.errors import IllegalTransitionError, LicenceBelowUsageError, ValidationError
+from contact_center.domain.ownership import Ownership
 from contact_center.services import commands
 from contact_center.services.agent_state import AgentStateService
 from contact_center.services.api_keys import hash_secret
@@ -97,7 +98,9 @@ class FakeMerchants:
         self.calls.append("profile")
         self.merchant = replace(self.merchant, name=name or self.merchant.name)
 
-    def create(self, merchant: Merchant, first_key: ApiKey, secret_hash: str) -> None:
+    def create(
+        self, merchant: Merchant, first_key: ApiKey, secret_hash: str, home: Ownership | None = None
+    ) -> None:
         raise NotImplementedError
 
     def page(self, limit: int, next_token: str | None) -> Page[Merchant]:

@@ -94,10 +94,17 @@ class Settings:
             object.__setattr__(self, "sip_registrar", self.sip_domain)
 
     region: str | None = None
+    regions: tuple[str, ...] = ()  # every deployed region (the other one is asked for pending offers)
     routing_function: str = "routing"
     region_endpoints: tuple[tuple[str, str], ...] = ()
     handoff_ms: int = 3_000  # a moved home waits this long before deciding (above the replication lag)
     webhooks_allow_private: bool = False  # local mode and tests: receivers on loopback
+
+    @property
+    def deployed_regions(self) -> tuple[str, ...]:
+        """Every region of the deployment (the local harness's by its endpoints), this one first."""
+        named = [self.region or "", *self.regions, *(name for name, _ in self.region_endpoints)]
+        return tuple(name for name in dict.fromkeys(named) if name)
 
     @classmethod
     def from_env(
@@ -127,6 +134,7 @@ class Settings:
             record_retention_days=loaded.record_retention_days,
             metrics_namespace=loaded.metrics_namespace,
             region=loaded.region,
+            regions=loaded.regions,
             routing_function=loaded.home_routing_function,
             region_endpoints=loaded.region_endpoints,
             handoff_ms=loaded.handoff_ms,
@@ -162,7 +170,11 @@ class Container:
     @cached_property
     def regions(self) -> RegionControl:
         return RegionControl(
-            self.settings.region or "", OwnershipItems(), self.clock, self.settings.handoff_ms
+            self.settings.region or "",
+            OwnershipItems(),
+            self.clock,
+            self.settings.handoff_ms,
+            self.settings.deployed_regions,
         )
 
     @cached_property
@@ -203,7 +215,7 @@ class Container:
 
     @cached_property
     def merchants(self) -> MerchantService:
-        return MerchantService(self._merchants, self.clock)
+        return MerchantService(self._merchants, self.clock, self.settings.region)
 
     @cached_property
     def api_keys(self) -> ApiKeyService:
@@ -269,6 +281,7 @@ class Container:
             policy,
             self.fence.owns if self.fence is not None else None,
             EmfRoutingMetrics(namespace) if (namespace := self.settings.metrics_namespace) else None,
+            self.fence.require if self.fence is not None else None,
         )
 
 

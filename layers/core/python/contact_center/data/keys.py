@@ -19,6 +19,9 @@ MERCHANT_SK = "MERCHANT"
 # The merchant's home region and epoch: an item of its own, apart from the profile, because global
 # tables resolve conflicts per item and a profile edit in another region must never undo a move.
 OWNERSHIP_SK = "OWNERSHIP"
+# Every ownership item is listed under one index key: a takeover or failback reads the merchants'
+# ownerships, not the whole table (a scan would grow with contact records and slow the failover).
+OWNERSHIPS_INDEX_PK = "OWNERSHIPS"
 MERCHANTS_INDEX_PK = "MERCHANTS"
 
 

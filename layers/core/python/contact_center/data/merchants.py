@@ -9,9 +9,11 @@ from pynamodb.transactions import TransactWrite
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.models import ApiKeyItem, MerchantItem, items_of
+from contact_center.data.ownership import OwnershipItems
 from contact_center.data.pagination import Page, decode_token, encode_token
 from contact_center.data.transactions import failed_keys, transaction
 from contact_center.domain.errors import LicenceBelowUsageError
+from contact_center.domain.ownership import Ownership
 from contact_center.services.errors import AlreadyExistsError, NotFoundError
 
 
@@ -49,13 +51,15 @@ def new_api_key(
 
 
 class MerchantItems:
-    def create(self, merchant: MerchantItem, first_key: ApiKeyItem) -> None:
-        """Create a merchant and its first API key together, or neither."""
+    def create(self, merchant: MerchantItem, first_key: ApiKeyItem, home: Ownership | None = None) -> None:
+        """Create a merchant, its first API key and (two regions) its first home together, or none."""
         try:
             with transaction() as tx:
                 # Invariant: merchant ids are never reused.
                 tx.save(merchant, condition=MerchantItem.pk.does_not_exist())
                 ApiKeyItems.stage_create(tx, first_key)
+                if home is not None:
+                    OwnershipItems.stage_first(tx, home, int(merchant.created_at))
         except TransactWriteError as exc:
             if failed_keys(tx, exc):
                 raise AlreadyExistsError("merchant", merchant.merchant_id) from exc

@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
-from contact_center.data.models import OwnershipItem
+from contact_center.data.models import OwnershipItem, items_of
 from contact_center.data.transactions import failed_keys
 from contact_center.domain.ownership import NotHomeRegionError, Ownership, StaleEpochError
 
@@ -37,6 +37,19 @@ def _ownership(item: OwnershipItem) -> Ownership:
     )
 
 
+def _item(ownership: Ownership, now_ms: int) -> OwnershipItem:
+    item = _ref(ownership.merchant_id)
+    item.merchant_id = ownership.merchant_id
+    item.home_region = ownership.home_region
+    item.epoch = ownership.epoch
+    item.active_from = ownership.active_from_ms
+    item.preferred_region = ownership.preferred
+    item.updated_at = now_ms
+    item.gsi1pk = keys.OWNERSHIPS_INDEX_PK
+    item.gsi1sk = ownership.merchant_id
+    return item
+
+
 class OwnershipItems:
     def get(self, merchant_id: str) -> Ownership | None:
         try:
@@ -47,24 +60,25 @@ class OwnershipItems:
             return None
 
     def all(self) -> list[Ownership]:
+        """Every merchant's ownership, from the index (eventually consistent: a move re-reads its own
+        merchant's item strongly before writing)."""
         return [
             _ownership(item)
-            for item in OwnershipItem.scan(OwnershipItem.entity == "ownership")
-            if isinstance(item, OwnershipItem)
+            for item in items_of(OwnershipItem, OwnershipItem.gsi1.query(keys.OWNERSHIPS_INDEX_PK))
         ]
+
+    @staticmethod
+    def stage_first(tx: TransactWrite, first: Ownership, now_ms: int) -> None:
+        """Add a new merchant's first ownership to ``tx`` (the onboarding's write)."""
+        # Invariant: a merchant gets its first home once; later homes are moves (``move``).
+        tx.save(_item(first, now_ms), condition=OwnershipItem.pk.does_not_exist())
 
     def move(self, current: Ownership | None, moved: Ownership, now_ms: int) -> None:
         """Write ``moved`` only over ``current`` (None: the merchant has no ownership yet).
 
         StaleEpochError when the stored epoch is no longer ``current``'s: someone else moved it.
         """
-        item = _ref(moved.merchant_id)
-        item.merchant_id = moved.merchant_id
-        item.home_region = moved.home_region
-        item.epoch = moved.epoch
-        item.active_from = moved.active_from_ms
-        item.preferred_region = moved.preferred
-        item.updated_at = now_ms
+        item = _item(moved, now_ms)
         # Invariant: one move per epoch; a region that read an older ownership cannot move it.
         condition = (
             OwnershipItem.pk.does_not_exist() if current is None else OwnershipItem.epoch == current.epoch

@@ -24,7 +24,9 @@ class AgentState(StrEnum):
     ON_CONTACT = "on_contact"
     AFTER_CONTACT_WORK = "after_contact_work"  # timed wrap-up, length set per queue
     NOT_READY = "not_ready"
-    NOT_RESPONDING = "not_responding"  # missed or refused an offer; only the agent can clear it
+    # Missed or refused an offer: only the agent clears it. Unreachable (reason ``unreachable``): the
+    # routing sweep clears it once the phone is registered again.
+    NOT_RESPONDING = "not_responding"
 
 
 class AgentTrigger(StrEnum):
@@ -57,6 +59,9 @@ class SystemReason(StrEnum):
 
     MISSED_OFFER = "missed_offer"
     REJECTED_BUSY = "rejected_busy"
+    # The phone could not be reached at all (no registration, a transport failure, a dead flow):
+    # not the agent's doing, so a registration found again lets the system make them available.
+    UNREACHABLE = "unreachable"
 
 
 NOT_READY_REASON_MAX_LENGTH = 64
@@ -213,9 +218,10 @@ class RejectBusy:
 
 @dataclass(frozen=True, slots=True)
 class MissOffer:
-    """Ring-no-answer (RONA): the offer timed out."""
+    """Ring-no-answer (RONA): the offer timed out; or, ``unreachable``, the phone never rang."""
 
     contact_id: str
+    unreachable: bool = False
 
     @property
     def trigger(self) -> AgentTrigger:
@@ -377,7 +383,7 @@ def _reason_for(command: AgentCommand) -> str | None:
     if isinstance(command, GoNotReady):
         return command.reason
     if isinstance(command, MissOffer):
-        return SystemReason.MISSED_OFFER.value
+        return (SystemReason.UNREACHABLE if command.unreachable else SystemReason.MISSED_OFFER).value
     if isinstance(command, RejectBusy):
         return SystemReason.REJECTED_BUSY.value
     return None

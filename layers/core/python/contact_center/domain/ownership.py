@@ -15,6 +15,7 @@ seat state the old home had already changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from contact_center.domain.errors import DomainError
 
@@ -109,3 +110,28 @@ class Hysteresis:
             if self._healthy and self._failures >= self._fall and lasted >= self._min_down_ms:
                 self._healthy = False
         return HealthVerdict(self._healthy, self._healthy != before)
+
+
+class ProbeOutcome(StrEnum):
+    OK = "ok"
+    REFUSED = "refused"  # an error answer, or no listener: the region (or its database) is down
+    SLOW = "slow"  # no answer in time: down and black-holed, or only busy
+
+
+class SlowGrace:
+    """A probe that timed out is weaker evidence than a refusal: a dead region refuses at once (or,
+    cut off, keeps timing out), a busy one answers late. Timeouts count as failures only once they
+    have lasted ``grace_ms`` in a row, so a region that is merely slow for a while keeps its
+    merchants, and one that stays silent still fails over (after the grace and the hysteresis)."""
+
+    def __init__(self, grace_ms: int = 12_000) -> None:
+        self._grace_ms = grace_ms
+        self._slow_since: int | None = None
+
+    def failed(self, outcome: ProbeOutcome, now_ms: int) -> bool:
+        if outcome is not ProbeOutcome.SLOW:
+            self._slow_since = None
+            return outcome is ProbeOutcome.REFUSED
+        if self._slow_since is None:
+            self._slow_since = now_ms
+        return now_ms - self._slow_since >= self._grace_ms

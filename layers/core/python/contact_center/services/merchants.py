@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contact_center.domain.licensing import check_licence_change
+from contact_center.domain.ownership import Ownership
 
 from .api_keys import mint_key
 from .commands import CreateMerchant, PageRequest, UpdateMerchant
@@ -15,12 +16,15 @@ FIRST_KEY_NAME = "default"
 
 
 class MerchantService:
-    def __init__(self, merchants: MerchantPort, clock: Clock) -> None:
+    def __init__(self, merchants: MerchantPort, clock: Clock, region: str | None = None) -> None:
         self._merchants = merchants
         self._clock = clock
+        # Two regions: the region serving the sign-up becomes the merchant's home (epoch 1).
+        self._region = region
 
     def sign_up(self, command: CreateMerchant) -> MerchantSignup:
-        """The merchant and its first API key are written together, so no merchant is ever keyless."""
+        """The merchant, its first API key and (two regions) its home are written together, so no
+        merchant is ever keyless or homeless."""
         now = self._clock()
         merchant = Merchant(
             merchant_id=new_id("mer"),
@@ -31,7 +35,11 @@ class MerchantService:
             created_at=now,
         )
         issued, secret_hash = mint_key(merchant.merchant_id, FIRST_KEY_NAME, now)
-        self._merchants.create(merchant, issued.key, secret_hash)
+        home = None
+        if self._region:
+            # Owned from its first write: without a home no region could write its seats or contacts.
+            home = Ownership(merchant.merchant_id, self._region, 1, 0, self._region)
+        self._merchants.create(merchant, issued.key, secret_hash, home)
         return MerchantSignup(merchant, issued)
 
     def get(self, merchant_id: str) -> Merchant:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.ownership import Ownership
 
 from .commands import UpdateTrunk
 from .records import (
@@ -29,7 +30,12 @@ Clock = Callable[[], int]
 
 
 class MerchantPort(Protocol):
-    def create(self, merchant: Merchant, first_key: ApiKey, secret_hash: str) -> None: ...
+    def create(
+        self, merchant: Merchant, first_key: ApiKey, secret_hash: str, home: Ownership | None = None
+    ) -> None:
+        """The merchant, its first key and (two regions) its first home, in one write."""
+        ...
+
     def get(self, merchant_id: str) -> Merchant: ...
     def page(self, limit: int, next_token: str | None) -> Page[Merchant]: ...
     def update_profile(self, merchant_id: str, *, name: str | None, contact_email: str | None) -> None: ...

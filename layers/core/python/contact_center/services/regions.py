@@ -15,10 +15,11 @@ could offer that agent twice. Size it above the replication lag (global tables: 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from contact_center.domain.errors import ValidationError
 from contact_center.domain.ownership import Hysteresis, Ownership, StaleEpochError
 from contact_center.services.errors import NotFoundError
 
@@ -45,12 +46,26 @@ class RegionControl:
     """The ownership use cases of one region (``region``), against its own replica."""
 
     def __init__(
-        self, region: str, ownerships: OwnershipStore, clock: Callable[[], int], handoff_ms: int = 3_000
+        self,
+        region: str,
+        ownerships: OwnershipStore,
+        clock: Callable[[], int],
+        handoff_ms: int = 3_000,
+        regions: Sequence[str] = (),
     ) -> None:
         self.region = region
         self._ownerships = ownerships
         self._clock = clock
         self._handoff_ms = handoff_ms
+        # The deployed regions a home may move to (empty: not checked, as in the rules' own tests).
+        self.regions = tuple(regions)
+
+    def ownership(self, merchant_id: str) -> Ownership:
+        """Where the merchant lives now; NotFoundError when it has no home (not onboarded here)."""
+        current = self._ownerships.get(merchant_id)
+        if current is None:
+            raise NotFoundError("merchant home", merchant_id)
+        return current
 
     def home(self, merchant_id: str, region: str) -> Ownership:
         """Give a new merchant its first home (onboarding); the existing ownership if it has one."""
@@ -64,9 +79,8 @@ class RegionControl:
     def move_home(self, merchant_id: str, to_region: str, preferred: bool = True) -> Moved:
         """The operator's planned move (and its way back). ``preferred``: the new home is also where
         a failback returns the merchant."""
-        current = self._ownerships.get(merchant_id)
-        if current is None:
-            raise NotFoundError("ownership", merchant_id)
+        self._check_region(to_region)
+        current = self.ownership(merchant_id)
         now = self._clock()
         moved = current.moved_to(to_region, now, self._handoff_ms)
         if preferred:
@@ -76,6 +90,16 @@ class RegionControl:
             "merchant %s moved %s -> %s (epoch %d)", merchant_id, current.home_region, to_region, moved.epoch
         )
         return Moved(merchant_id, current.home_region, to_region, moved.epoch)
+
+    def _check_region(self, region: str) -> None:
+        if not self.regions:
+            return
+        if len(self.regions) < 2:
+            raise ValidationError(
+                "region", "this deployment has a single region: there is nowhere to move to"
+            )
+        if region not in self.regions:
+            raise ValidationError("region", f"must be one of the deployed regions: {', '.join(self.regions)}")
 
     def take_over(self, failed_region: str) -> list[Moved]:
         """Failover: every merchant homed in ``failed_region`` gets this region as home, one epoch up.
@@ -100,6 +124,19 @@ class RegionControl:
         return moved
 
 
+def parse_move_home(body: object) -> str:
+    """The operator's move request ``{"region": "<region>"}``: the region, or ValidationError naming it."""
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object")
+    unknown = sorted(set(body) - {"region"})
+    if unknown:
+        raise ValidationError(unknown[0], "is not a field of a move")
+    region = body.get("region")
+    if not isinstance(region, str) or not region.strip():
+        raise ValidationError("region", "is required: the region the merchant moves to")
+    return region.strip()
+
+
 class FailoverMonitor:
     """The surviving region's watch over its peer: probe results through ``Hysteresis``; when the
     peer turns unhealthy, this region takes over the peer's merchants (``on_taken`` then runs, e.g.
@@ -121,6 +158,9 @@ class FailoverMonitor:
         self._clock = clock
         self._hysteresis = hysteresis or Hysteresis()
         self._on_taken = on_taken
+        # The peer turned unhealthy but the takeover failed (this region's own table slow or
+        # throttled): every tick tries again until it is done or the peer is healthy again.
+        self._takeover_due = False
 
     @property
     def peer_healthy(self) -> bool:
@@ -133,13 +173,20 @@ class FailoverMonitor:
         except Exception:
             ok = False
         verdict = self._hysteresis.observe(ok, self._clock())
-        if not verdict.changed:
-            return []
-        if verdict.healthy:
+        if verdict.changed and verdict.healthy:
             log.info("region %s is healthy again", self._peer)
+            self._takeover_due = False
+        elif verdict.changed:
+            log.warning("region %s is unhealthy: taking over its merchants", self._peer)
+            self._takeover_due = True
+        if not self._takeover_due:
             return []
-        log.warning("region %s is unhealthy: taking over its merchants", self._peer)
-        moved = self._control.take_over(self._peer)
+        try:
+            moved = self._control.take_over(self._peer)
+        except Exception:
+            log.exception("taking over the merchants of %s failed; trying again", self._peer)
+            return []
+        self._takeover_due = False
         if self._on_taken is not None:
             self._on_taken(moved)
         return moved

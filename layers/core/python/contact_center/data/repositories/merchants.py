@@ -11,6 +11,7 @@ from contact_center.data.mappers.merchants import (
 )
 from contact_center.data.merchants import ApiKeyItems, MerchantItems
 from contact_center.data.repositories.paging import mapped_page
+from contact_center.domain.ownership import Ownership
 from contact_center.services import records
 
 
@@ -18,8 +19,14 @@ class MerchantRepository:
     def __init__(self) -> None:
         self._items = MerchantItems()
 
-    def create(self, merchant: records.Merchant, first_key: records.ApiKey, secret_hash: str) -> None:
-        self._items.create(merchant_item(merchant), api_key_item(first_key, secret_hash))
+    def create(
+        self,
+        merchant: records.Merchant,
+        first_key: records.ApiKey,
+        secret_hash: str,
+        home: Ownership | None = None,
+    ) -> None:
+        self._items.create(merchant_item(merchant), api_key_item(first_key, secret_hash), home)
 
     def get(self, merchant_id: str) -> records.Merchant:
         return merchant_from_item(self._items.get(merchant_id))

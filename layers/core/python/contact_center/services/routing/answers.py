@@ -54,6 +54,7 @@ class Answers:
         contact = self._ctx.contacts.get(contact_id)
         if contact is None:
             return self._placement.ended_ack(contact_id, stale=True)
+        self._ctx.answer_here(contact.merchant_id)
         snapshot = contact.snapshot
         if snapshot.state is not ContactState.OFFERED or snapshot.seat_id != seat_id:
             # A duplicate or late report (the caller hung up, a retry after a timeout): say how the
@@ -148,7 +149,7 @@ class Answers:
             return ReleaseReservation(contact_id)
         if outcome in (OfferOutcome.BUSY, OfferOutcome.REJECTED):
             return RejectBusy(contact_id)
-        return MissOffer(contact_id)
+        return MissOffer(contact_id, unreachable=outcome is OfferOutcome.UNREACHABLE)
 
 
 def _if_reserved_for(seat: AgentSeat, contact_id: str, command: AgentCommand) -> list[AgentCommand]:

@@ -38,17 +38,28 @@ class RoutingContext:
         policy: RoutingPolicy,
         decides: Callable[[str], bool] | None = None,
         metrics: RoutingMetrics | None = None,
+        require_home: Callable[[str], object] | None = None,
     ) -> None:
         self.catalog = catalog
         self.metrics: RoutingMetrics = metrics or NoMetrics()
-        # Two regions: whether this region decides for a merchant now (None: one region, always).
+        # Two regions: whether this region decides for a merchant now (None: one region, always), and
+        # the same as a refusal naming the home (NotHomeRegionError), which the routing function
+        # turns into a request to that home.
         self.decides = decides
+        self._require_home = require_home
         self.seats = seats
         self.contacts = contacts
         self.registrations = registrations
         self.events = events
         self.policy = policy
         self.agents = AgentTransitions(seats, events)
+
+    def answer_here(self, merchant_id: str | None) -> None:
+        """A question about a contact of another region's merchant goes to its home (NotHomeRegionError):
+        this replica's copy of it may be stale (an offer its home has since taken back), or newer
+        writes of its home may still be on their way here."""
+        if self._require_home is not None and merchant_id:
+            self._require_home(merchant_id)
 
     def aor(self, seat: AgentSeat) -> str:
         return f"sip:{seat.sip_username}@{self.policy.sip_domain}"

@@ -118,7 +118,7 @@ class Offers:
         def decide(current: AgentSeat) -> list[AgentCommand]:
             if current.agent.state is not AgentState.AVAILABLE:
                 return []
-            return [Reserve(contact_id), MissOffer(contact_id)]
+            return [Reserve(contact_id), MissOffer(contact_id, unreachable=True)]
 
         # A seat that keeps changing is busy anyway; the next routing attempt looks again.
         with contextlib.suppress(ConcurrentUpdateError):

@@ -41,9 +41,18 @@ class RoutingService:
         policy: RoutingPolicy | None = None,
         decides: Callable[[str], bool] | None = None,
         metrics: RoutingMetrics | None = None,
+        require_home: Callable[[str], object] | None = None,
     ) -> None:
         context = RoutingContext(
-            catalog, seats, contacts, registrations, events, policy or RoutingPolicy(), decides, metrics
+            catalog,
+            seats,
+            contacts,
+            registrations,
+            events,
+            policy or RoutingPolicy(),
+            decides,
+            metrics,
+            require_home,
         )
         self._offers = Offers(context)
         self._placement = Placement(context, self._offers)

@@ -10,6 +10,13 @@ a task that dies meanwhile reports neither. The sweep finds, for every merchant:
   moved, or offered to it longer than its ring timeout plus ``RoutingPolicy.stale_reservation_grace_ms``
   ago). A contact that is gone or moved lets the seat go back in its place in line; a contact still
   offered to it is a ring nobody reported, handled as the edge would have: no answer (``answers``).
+- agents parked NOT_RESPONDING because their phone could not be reached (reason ``unreachable``)
+  whose phone is registered again: AVAILABLE, and they take the next waiting contact. After a region
+  fails, its agents' phones register again through the surviving region; until then offers to them
+  fail through the dead region's edge tasks. That was no choice of the agent's, so no agent must act.
+
+Two regions: only the merchants this region decides are swept (the others' seats are written by their
+home, and this replica's copy of them may be stale).
 
 Every change is the same conditional write as the edge's own, decided on the seat as it is now, so a
 sweep racing a live edge's report changes nothing twice. Reading every seat once a minute costs a
@@ -24,7 +31,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from contact_center.contracts.metrics import AGENT_STATES
-from contact_center.domain.agent_state import AgentCommand, AgentState, ReleaseReservation
+from contact_center.domain.agent_state import (
+    AgentCommand,
+    AgentState,
+    GoAvailable,
+    ReleaseReservation,
+    SystemReason,
+)
 from contact_center.domain.contact import ContactState
 
 from ..errors import ConcurrentUpdateError, NotFoundError
@@ -47,6 +60,7 @@ class SweepReport:
     seats_relisted: list[str] = field(default_factory=list)  # see ``AgentSeats.relist``
     # Seats per state as the sweep read them (before its own changes), every state named.
     agents_by_state: dict[str, int] = field(default_factory=lambda: dict.fromkeys(AGENT_STATES, 0))
+    agents_reachable_again: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -54,6 +68,7 @@ class SweepReport:
             "reservations_released": self.reservations_released,
             "offers": [offer.contact_id for offer in self.offers],
             "seats_relisted": self.seats_relisted,
+            "agents_reachable_again": self.agents_reachable_again,
         }
 
 
@@ -72,6 +87,8 @@ class Sweeps:
         report = SweepReport()
         merchants = self._ctx.catalog.merchant_ids() if merchant_ids is None else merchant_ids
         for merchant_id in merchants:
+            if self._ctx.decides is not None and not self._ctx.decides(merchant_id):
+                continue
             for seat_id in self._ctx.seats.relist(merchant_id):
                 report.seats_relisted.append(seat_id)
                 # Invisible to new contacts until now: it takes whoever waits for it.
@@ -97,12 +114,33 @@ class Sweeps:
             if offer is not None:
                 report.offers.append(offer)
             log.info("sweep ended the wrap-up of seat %s past its deadline", seat.seat_id)
+        elif agent.state is AgentState.NOT_RESPONDING and agent.reason == SystemReason.UNREACHABLE:
+            if self._ctx.registrations.targets(self._ctx.aor(seat), now_ms):
+                self._reachable_again(seat, now_ms, report)
         elif agent.state is AgentState.RESERVED and agent.contact_id is not None:
             rings_until = agent.state_since_ms + seat.ring_timeout_seconds * 1000
             if now_ms < rings_until + self._ctx.policy.stale_reservation_grace_ms:
                 return
             if self._release_stale(seat, agent.contact_id, now_ms, report):
                 log.info("sweep let go of seat %s reserved for %s", seat.seat_id, agent.contact_id)
+
+    def _reachable_again(self, seat: AgentSeat, now_ms: int, report: SweepReport) -> None:
+        def decide(current: AgentSeat) -> list[AgentCommand]:
+            agent = current.agent
+            if agent.state is AgentState.NOT_RESPONDING and agent.reason == SystemReason.UNREACHABLE:
+                return [GoAvailable()]
+            return []
+
+        if (
+            self._ctx.agents.change(seat.merchant_id, seat.seat_id, decide, now_ms).state
+            is not AgentState.AVAILABLE
+        ):
+            return
+        report.agents_reachable_again.append(seat.seat_id)
+        log.info("sweep made seat %s available: its phone is registered again", seat.seat_id)
+        offer = self._dequeue.agent_available(seat.merchant_id, seat.seat_id, now_ms)
+        if offer is not None:
+            report.offers.append(offer)
 
     def _release_stale(self, seat: AgentSeat, contact_id: str, now_ms: int, report: SweepReport) -> bool:
         contact = self._ctx.contacts.get(contact_id)
