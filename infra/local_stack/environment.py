@@ -60,11 +60,15 @@ class LocalSettings:
                 contract.SIP_NONCE_KEY.name: self.nonce_key,
                 contract.ROUTING_FUNCTION_NAME.name: self.routing_function,
             }
-        return {
+        functions = {
             **common,
             contract.ADMIN_KEY.name: self.admin_key,
             contract.SIP_REGISTRAR.name: self.registrar,
         }
+        if component == "lambda":
+            # The router signs the offers it pushes to edge tasks with a key derived from this one.
+            functions[contract.SIP_NONCE_KEY.name] = self.nonce_key
+        return functions
 
 
 @dataclass(frozen=True)

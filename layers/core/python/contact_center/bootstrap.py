@@ -36,6 +36,7 @@ from contact_center.data.repositories.contacts import LiveContactRepository, Que
 from contact_center.data.repositories.merchants import ApiKeyRepository, MerchantRepository
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
+from contact_center.edge_push import EdgeOfferPush
 from contact_center.services.agent_state import AgentStateService
 from contact_center.services.api_keys import ApiKeyService
 from contact_center.services.auth import Authenticator
@@ -59,7 +60,7 @@ def system_clock_ms() -> int:
 
 
 def read_secret(arn: str) -> str:
-    """The string value of a Secrets Manager secret (only the API reads one: the admin key hash)."""
+    """The string value of a Secrets Manager secret (the admin key hash, the fleet key)."""
     import boto3  # no stubs installed; one call, typed by its use
 
     value = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
@@ -84,6 +85,9 @@ class Settings:
     routing_function: str = "routing"
     region_endpoints: tuple[tuple[str, str], ...] = ()
     handoff_ms: int = 3_000  # a moved home waits this long before deciding (above the replication lag)
+    # The fleet key: the router pushes the offers it claims to edge tasks, signed with a key derived
+    # from it. None: no pushes, edge tasks find offers by their slow poll.
+    fleet_key: str | None = None
 
     @classmethod
     def from_env(
@@ -105,6 +109,9 @@ class Settings:
                     f"the secret named by {contract.ADMIN_KEY_SHA256_SECRET_ARN.name} must hold the hex "
                     "SHA-256 of the admin key (64 lower-case hex digits)"
                 )
+        fleet_key = loaded.fleet_key
+        if fleet_key is None and loaded.fleet_key_secret_arn:
+            fleet_key = secrets(loaded.fleet_key_secret_arn)
         return cls(
             sip_domain=loaded.sip_domain,
             sip_registrar=loaded.sip_registrar,
@@ -115,6 +122,7 @@ class Settings:
             routing_function=loaded.home_routing_function,
             region_endpoints=loaded.region_endpoints,
             handoff_ms=loaded.handoff_ms,
+            fleet_key=fleet_key,
         )
 
 
@@ -219,7 +227,15 @@ class Container:
             JsonLogEventSink(),
             policy,
             self.fence.owns if self.fence is not None else None,
+            self.offer_push,
         )
+
+    @cached_property
+    def offer_push(self) -> EdgeOfferPush | None:
+        """Pushes claimed offers to the edge tasks holding their callers (``contracts.offer_push``)."""
+        if not self.settings.fleet_key:
+            return None
+        return EdgeOfferPush(self.settings.fleet_key, region=self.settings.region)
 
 
 _lock = threading.Lock()

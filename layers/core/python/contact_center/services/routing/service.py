@@ -12,7 +12,7 @@ from .answers import Answers
 from .arrivals import Arrivals
 from .context import RoutingContext
 from .decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
-from .dequeue import AgentOffer, Dequeue
+from .dequeue import AgentOffer, Dequeue, OfferPush
 from .endings import Endings
 from .fleet import Fleet
 from .offers import Offers
@@ -32,6 +32,7 @@ class RoutingService:
         events: EventSink,
         policy: RoutingPolicy | None = None,
         decides: Callable[[str], bool] | None = None,
+        push: OfferPush | None = None,
     ) -> None:
         context = RoutingContext(
             catalog, seats, contacts, registrations, events, policy or RoutingPolicy(), decides
@@ -40,7 +41,7 @@ class RoutingService:
         self._placement = Placement(context, self._offers)
         self._arrivals = Arrivals(context, self._placement)
         self._answers = Answers(context, self._placement)
-        self._dequeue = Dequeue(context, self._offers)
+        self._dequeue = Dequeue(context, self._offers, push)
         self._endings = Endings(context, self._dequeue)
         self._fleet = Fleet(context, self._placement, self._endings)
         self._sweeps = Sweeps(context, self._dequeue, self._answers)
