@@ -28,7 +28,7 @@ def _pushing_centre() -> tuple[FakeCentre, RecordedPushes]:
         ports.contacts,
         ports.registrations,
         ports.events,
-        RoutingPolicy(sip_domain=DOMAIN),
+        RoutingPolicy(sip_domain=DOMAIN, spread_candidates=1),
         push=pushes,
     )
     centre.queue()

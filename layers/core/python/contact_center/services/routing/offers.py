@@ -48,7 +48,9 @@ class Offers:
                 round_robin_cursor=queue.round_robin_cursor,
             )
             if queue.config.strategy is RoutingStrategy.LONGEST_IDLE:
-                ranked = spread_near_ties(ranked, contact.contact_id, policy.idle_tie_window_ms)
+                ranked = spread_near_ties(
+                    ranked, contact.contact_id, policy.idle_tie_window_ms, policy.spread_candidates
+                )
             for candidate in ranked[:attempts]:
                 outcome = self._offer_to(contact, available[candidate.seat_id], queue, now_ms)
                 if outcome is not None:
