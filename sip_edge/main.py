@@ -33,6 +33,7 @@ from sip_edge.app.calls.counters import CallCounters
 from sip_edge.app.calls.dialogs import DialogBook, DialogStore, MemoryDialogStore
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.media import MediaPort, NoRelay
+from sip_edge.app.calls.offer_push import OfferPushReceiver
 from sip_edge.app.calls.ports import CallSettings, RoutingPort
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.setup import CallSetup, CallSetups
@@ -187,7 +188,12 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     health = HealthMonitor(ports.probes, time.monotonic)
     edge.health = health.verdict
     workers.add("health", health.run)
-    policy = ContactCenterPolicy(registrar, calls.b2bua if calls is not None else None)
+    # Offers pushed by the router are signed with a key derived from the fleet key: a task without
+    # one (a lone local edge) cannot tell a push from a forgery and finds its offers by polling.
+    offers = (
+        OfferPushReceiver(calls.hold, config.nonce_key) if calls is not None and config.nonce_key else None
+    )
+    policy = ContactCenterPolicy(registrar, calls.b2bua if calls is not None else None, offers)
     edge.use(policy)
     return EdgeTask(config, edge, policy, location, counters, workers, calls)
 

@@ -67,13 +67,17 @@ class LocalSettings:
                 contract.ROUTING_FUNCTION_NAME.name: self.routing_function,
                 **media,
             }
-        return {
+        functions = {
             **common,
             contract.ADMIN_KEY.name: self.admin_key,
             contract.SIP_REGISTRAR.name: self.registrar,
             # Webhook receivers of a one-machine stack (and its tests) listen on loopback.
             contract.WEBHOOKS_ALLOW_PRIVATE.name: "true",
         }
+        if component == "lambda":
+            # The router signs the offers it pushes to edge tasks with a key derived from this one.
+            functions[contract.SIP_NONCE_KEY.name] = self.nonce_key
+        return functions
 
 
 @dataclass(frozen=True)

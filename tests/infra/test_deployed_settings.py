@@ -95,8 +95,17 @@ def test_the_lambda_service_runs_with_the_settings_its_functions_share(synthesiz
     settings, _ = deployed(synthesized.template("primary"))
     env = settings.settings("lambda")
     assert contract.COMPONENT.name not in env  # each handler names its own
-    for component in (Component.ROUTING, Component.AGENT_EVENTS, Component.WEBHOOKS):
-        Settings.from_env(component, env)
+    read: list[str] = []
+
+    def secret(arn: str) -> str:
+        read.append(arn)
+        return "fleet-key-from-the-secret"
+
+    for component in (Component.ROUTING, Component.AGENT_EVENTS):
+        # Both read the fleet key, to sign the offers they push to edge tasks, from the named secret.
+        assert Settings.from_env(component, env, secrets=secret).fleet_key == "fleet-key-from-the-secret"
+    assert read == [env[contract.FLEET_KEY_SECRET_ARN.name]] * 2
+    Settings.from_env(Component.WEBHOOKS, env)
 
 
 def test_a_setting_missing_in_the_template_is_missing_in_the_process_which_names_it(

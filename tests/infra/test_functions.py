@@ -175,6 +175,7 @@ def test_routing_concurrency_comes_from_the_config(tmp_path) -> None:
         api_routes=[Route("/health", "GET")],
         settings={contract.TABLE: "switchboard", contract.SIP_DOMAIN: "sip.example.com"},
         admin_key_sha256=secretsmanager.Secret(stack, "AdminKey"),
+        fleet_key=secretsmanager.Secret(stack, "FleetKey"),
         log_retention=logs.RetentionDays.ONE_DAY,
     )
     template = Template.from_stack(stack)
@@ -239,3 +240,22 @@ def test_the_local_stack_feeds_webhooks_the_entities_the_deployed_mapping_does()
 
     manifest = json.loads((paths.WEBHOOKS_FUNCTION / "function.json").read_text())
     assert manifest == {"events": [{"type": "dynamodb-stream", "filter": {"entity": list(WEBHOOK_ENTITIES)}}]}
+
+
+def test_the_routers_read_the_fleet_key_to_sign_offer_pushes_and_the_api_does_not(
+    synthesized: Synthesized,
+) -> None:
+    from contact_center.contracts import settings as contract
+
+    services = _services(synthesized, "primary")
+    functions = synthesized.resources("primary", "AWS::Lambda::Function")
+    secret = _logical_id(synthesized.deployment.regions[synthesized.deployment.config.primary_region]
+                         .secrets.nonce_key)  # fmt: skip
+    for observed in services.routers:
+        environment = functions[_logical_id(observed.function)]["Properties"]["Environment"]["Variables"]
+        assert environment[contract.FLEET_KEY_SECRET_ARN.name] == {"Ref": secret}
+        reads = [s for s in statements(synthesized.template("primary"), _logical_id(observed.role))
+                 if "secretsmanager:GetSecretValue" in as_list(s["Action"])]  # fmt: skip
+        assert [s["Resource"] for s in reads] == [{"Ref": secret}]
+    api = functions[_logical_id(services.api.handler.function)]["Properties"]["Environment"]["Variables"]
+    assert contract.FLEET_KEY_SECRET_ARN.name not in api

@@ -131,13 +131,35 @@ def test_nlb_security_group_is_open_only_on_sip_ports(synthesized: Synthesized) 
     assert _ingress(synthesized, edge.nlb_security_group) == {(p, n, "0.0.0.0/0") for p, n in SIP_PORTS}
 
 
-def test_tasks_accept_sip_and_health_from_the_nlb_and_sip_from_each_other(synthesized: Synthesized) -> None:
+def test_tasks_accept_sip_and_health_from_the_nlb_sip_from_each_other_and_pushes_from_routers(
+    synthesized: Synthesized,
+) -> None:
     edge = _edge(synthesized)
     nlb_group = _logical_id(edge.nlb_security_group)
     task_group = _logical_id(edge.task_security_group)
+    router_group = _logical_id(synthesized.deployment.regions[synthesized.deployment.config.primary_region]
+                               .router_security_group)  # fmt: skip
     assert _ingress(synthesized, edge.task_security_group) == {
         (p, n, nlb_group) for p, n in [*SIP_PORTS, ("tcp", 8080)]
-    } | {(p, n, task_group) for p, n in SIP_PORTS}
+    } | {(p, n, task_group) for p, n in SIP_PORTS} | {("udp", 5060, router_group)}
+
+
+def test_the_routing_functions_run_in_the_edge_s_private_subnets_under_their_own_group(
+    synthesized: Synthesized,
+) -> None:
+    region = synthesized.deployment.regions[synthesized.deployment.config.primary_region]
+    router_group = _logical_id(region.router_security_group)
+    functions = synthesized.resources("primary", "AWS::Lambda::Function")
+    for observed in region.services.routers:
+        vpc_config = functions[_logical_id(observed.function)]["Properties"]["VpcConfig"]
+        assert vpc_config["SecurityGroupIds"] == [{"Fn::GetAtt": [router_group, "GroupId"]}]
+        assert len(vpc_config["SubnetIds"]) == 2
+        assert all("edge" in subnet["Ref"].lower() for subnet in vpc_config["SubnetIds"])
+    # They reach Secrets Manager (the fleet key) through the VPC's endpoints, whose DNS they resolve.
+    endpoints = _ingress(synthesized, edge_group := _edge(synthesized).endpoint_security_group)
+    assert ("tcp", 443, router_group) in endpoints and edge_group is not None
+    api = functions[_logical_id(region.services.api.handler.function)]["Properties"]
+    assert "VpcConfig" not in api
 
 
 def test_edge_scales_on_cpu_and_on_active_calls(synthesized: Synthesized) -> None:

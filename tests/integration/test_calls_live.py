@@ -260,5 +260,5 @@ def test_queued_caller_reaches_an_agent_soon_after_availability_p95(
     ranked = sorted(latencies)
     p95 = ranked[math.ceil(0.95 * len(ranked)) - 1]
     print(f"available -> agent INVITE: p50 {ranked[len(ranked) // 2] * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
-    # The path: API write -> stream poller -> agent_events -> offer -> edge poll -> INVITE.
+    # The path: API write -> stream poller -> agent_events -> offer -> push to the edge -> INVITE.
     assert p95 <= 0.5, [round(x * 1000) for x in latencies]

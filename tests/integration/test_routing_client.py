@@ -1,8 +1,10 @@
 """The edge's RoutingClient against the real local Lambda service (and its seat stream poller).
 
-Measures what the issue asks of local mode: a queued caller is offered within 500 ms (p95) of an
-eligible agent becoming available — seat write -> stream -> agent_events -> offer -> the edge's
-poll of pending_offers every 100 ms.
+Measures what the issue asks of local mode: how soon (p95) a queued caller's offer reaches the
+edge task holding it after an eligible agent becomes available — seat write -> stream ->
+agent_events -> claim -> push (a signed SIP MESSAGE to the task's advertised address, found in its
+heartbeat) -> the task's queue hold. The task's poll of pending_offers is only a safety net every
+2 s: every offer here must arrive by push, none by the poll.
 """
 
 from __future__ import annotations
@@ -22,11 +24,16 @@ from contact_center.domain.agent_state import AgentState, GoAvailable, GoNotRead
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Connect, OfferOutcome, Queue, Reject
 from sip_edge.app.adapters.routing_client import RoutingClient, RoutingError
+from sip_edge.app.adapters.tables import TableEdgeDirectory
+from sip_edge.config import EdgeConfig
+from sip_edge.main import EdgePorts, build
 from tests.functional.routing.conftest import DOMAIN, EDGE, NOW, World
+from tests.sip.b2bua_support import NoBindings, NoCredentials
 from tests.support.dynamodb import dynamodb_local
 from tests.support.ports import free_port
 
 ROUNDS = 12
+FLEET_KEY = "integration-fleet-key"
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
@@ -48,7 +55,10 @@ def test_routing_client_over_the_local_lambda_service(monkeypatch: pytest.Monkey
         latencies = _measure(endpoint, monkeypatch)
     p50 = statistics.median(latencies)
     p95 = sorted(latencies)[max(0, round(0.95 * len(latencies)) - 1)]
-    print(f"\nagent available -> edge holds the offer: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+    print(f"\nagent available -> offer pushed to the holding task: p50 {p50 * 1000:.0f} ms, "
+          f"p95 {p95 * 1000:.0f} ms")  # fmt: skip
+    # The issue's target is 150 ms on a quiet machine (bench/queue_push_bench.py measures it against
+    # the 50 ms poll); this bound, the one the poll had, catches a push path that stopped working.
     assert p95 < 0.5
 
 
@@ -61,6 +71,7 @@ def _measure(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> list[float]:
         AWS_ENDPOINT_URL_DYNAMODB_STREAMS=endpoint,
         SWITCHBOARD_TABLE="routing-client",
         SIP_DOMAIN=DOMAIN,
+        SIP_NONCE_KEY=FLEET_KEY,  # the router signs its pushes with a key derived from the fleet key
         LOG_LEVEL="WARNING",
     )
     lambdas = None
@@ -89,6 +100,14 @@ def _measure(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 async def scenario(world: World) -> list[float]:
     client = RoutingClient(EDGE)
+    # A real edge task: its heartbeat advertises its address, where the router pushes offers.
+    edge = build(
+        EdgeConfig(host="127.0.0.1", port=free_port(), task_id=EDGE, nonce_key=FLEET_KEY),
+        EdgePorts(NoCredentials(), NoBindings(), routing=client, fleet=TableEdgeDirectory()),
+    )
+    await edge.start()
+    assert edge.calls is not None
+    hold = edge.calls.hold
     try:
         # The event loop keeps running while a call is in flight.
         ticks = 0
@@ -105,26 +124,30 @@ async def scenario(world: World) -> list[float]:
         assert decision == Reject(404, "number not in service") and ticks > 1
 
         latencies: list[float] = []
+        held_seconds = 0.0
         for round_ in range(ROUNDS):
             contact_id = f"c{round_}"
             queued = await client.new_contact("+15550100", "+4930", contact_id)
             assert isinstance(queued, Queue)
+            delivered: asyncio.Future[tuple[float, Connect]] = asyncio.get_running_loop().create_future()
+            held_at = time.monotonic()
+            hold.hold(contact_id, lambda offer, done=delivered: done.set_result((time.monotonic(), offer)))
             # When the agent becomes available (an API write to the seat),
             started = time.monotonic()
-            world.command("a1", GoAvailable(), NOW + round_ * 10_000)
-            # then the edge's 100 ms poll finds the offer for the caller it holds.
-            offers: list[Connect] = []
-            while not offers:
-                assert time.monotonic() - started < 5, "the offer never reached the edge"
-                await asyncio.sleep(0.1)
-                offers = await client.pending_offers()
-            latencies.append(time.monotonic() - started)
-            assert [(o.contact_id, o.seat_id) for o in offers] == [(contact_id, "a1")]
+            await asyncio.to_thread(world.command, "a1", GoAvailable(), NOW + round_ * 10_000)
+            # then the router pushes the offer to this task, which hands it to the held caller.
+            at, offer = await asyncio.wait_for(delivered, 5)
+            latencies.append(at - started)
+            held_seconds += at - held_at
+            assert (offer.contact_id, offer.seat_id) == (contact_id, "a1")
             assert (await client.offer_result(contact_id, "a1", OfferOutcome.ANSWERED)).state == "connected"
             ended = await client.contact_ended(contact_id, HangupSide.AGENT, HangupCause.NORMAL_CLEARING)
             assert ended.state == "ended"
             assert world.agent("a1").state is AgentState.AVAILABLE
             world.command("a1", GoNotReady("break"), NOW + round_ * 10_000 + 5000)
+        assert (hold.delivered_by_push, hold.delivered_by_poll) == (ROUNDS, 0)
+        print(f"\npending_offers polls: {hold.polls} over {held_seconds:.2f} s of held callers "
+              f"({hold.polls / held_seconds:.2f} invocations per queued caller per second)")  # fmt: skip
         try:
             await client.offer_result("missing", "a1", OfferOutcome.ANSWERED)
             raise AssertionError("expected a RoutingError")
@@ -132,4 +155,4 @@ async def scenario(world: World) -> list[float]:
             assert error.code == "not_found" and not error.retryable
         return latencies
     finally:
-        client.close()
+        await edge.close()

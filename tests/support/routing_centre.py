@@ -33,7 +33,9 @@ NUMBER = "+15550100"
 class FakeCentre:
     def __init__(self, policy: RoutingPolicy | None = None) -> None:
         self.ports = FakeRoutingPorts()
-        self.service = self.build(policy or RoutingPolicy(sip_domain=DOMAIN))
+        # The rules' tests read the strict longest-idle order; the spread of concurrent routers over
+        # the head of the index has its own (tests/unit/services/routing/test_spread.py).
+        self.service = self.build(policy or RoutingPolicy(sip_domain=DOMAIN, spread_candidates=1))
 
     def build(self, policy: RoutingPolicy) -> RoutingService:
         ports = self.ports

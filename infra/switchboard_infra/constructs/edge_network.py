@@ -34,6 +34,8 @@ class EdgeNetwork:
     vpc: ec2.Vpc
     nlb_security_group: ec2.SecurityGroup
     task_security_group: ec2.SecurityGroup
+    # The AWS API endpoints' group: HTTPS from the tasks, and from whatever else runs in the VPC.
+    endpoint_security_group: ec2.SecurityGroup
 
     @classmethod
     def build(
@@ -92,16 +94,18 @@ class EdgeNetwork:
         )
         for port in [*sip_ports, ec2.Port.tcp(HEALTH_PORT)]:
             task_security_group.add_ingress_rule(nlb_security_group, port, f"{port.to_string()} from the NLB")
-        cls._endpoints(scope, vpc, task_security_group)
+        endpoint_security_group = cls._endpoints(scope, vpc, task_security_group)
         # A call for an agent whose flow another task owns is relayed through that task.
         for port in sip_ports:
             task_security_group.add_ingress_rule(
                 task_security_group, port, f"{port.to_string()} from other edge tasks (flow-owner relay)"
             )
-        return cls(vpc, nlb_security_group, task_security_group)
+        return cls(vpc, nlb_security_group, task_security_group, endpoint_security_group)
 
     @staticmethod
-    def _endpoints(scope: Construct, vpc: ec2.Vpc, task_security_group: ec2.SecurityGroup) -> None:
+    def _endpoints(
+        scope: Construct, vpc: ec2.Vpc, task_security_group: ec2.SecurityGroup
+    ) -> ec2.SecurityGroup:
         """Every AWS API the tasks call in a call's path or at start stays inside the VPC (routing
         invokes, logs, image pulls, secrets, metrics); the NAT gateways carry only SIP to the world."""
         group = ec2.SecurityGroup(
@@ -121,3 +125,4 @@ class EdgeNetwork:
                 security_groups=[group],
                 open=False,
             )
+        return group

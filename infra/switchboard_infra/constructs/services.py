@@ -43,12 +43,16 @@ class Services(Construct):
         api_routes: Sequence[Route],
         settings: Mapping[Setting, str],
         admin_key_sha256: secretsmanager.ISecret,
+        fleet_key: secretsmanager.ISecret,
         log_retention: logs.RetentionDays,
         routing_function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         namespace = contract.METRICS_NAMESPACE
         self.layer = ContactCenterLayer(self, "Layer").layer
+        # The functions that claim offers push them to edge tasks, signed with a key derived from the
+        # fleet key they read once per environment (``constructs.offer_push`` opens the way).
+        pushes = {contract.FLEET_KEY_SECRET_ARN: fleet_key.secret_arn}
 
         self.routing = ObservedFunction(
             self,
@@ -58,15 +62,18 @@ class Services(Construct):
             handler="handler.handler",
             layer=self.layer,
             environment=contract.environment_for(
-                Component.ROUTING, {**settings, namespace: metrics.ROUTING_NAMESPACE}
+                Component.ROUTING, {**settings, **pushes, namespace: metrics.ROUTING_NAMESPACE}
             ),
             log_retention=log_retention,
             memory_size=routing.memory_mib,
             timeout=cdk.Duration.seconds(routing.timeout_seconds),
             reserved_concurrency=routing.reserved_concurrency,
             function_name=routing_function_name,
+            wildcard_reason="X-Ray's trace actions and the EC2 network-interface actions Lambda needs in a "
+            "VPC (to push offers to edge tasks) accept no resource ARN",
         )
         table.grant(self.routing.role, *permissions.ROUTING)
+        fleet_key.grant_read(self.routing.role)
         nag.acknowledge_index_wildcard(
             self.routing.role, table.table_name, "longest-idle available agent, oldest queued contact"
         )
@@ -87,15 +94,17 @@ class Services(Construct):
             handler="handler.handler",
             layer=self.layer,
             environment=contract.environment_for(
-                Component.AGENT_EVENTS, {**settings, namespace: metrics.ROUTING_NAMESPACE}
+                Component.AGENT_EVENTS, {**settings, **pushes, namespace: metrics.ROUTING_NAMESPACE}
             ),
             log_retention=log_retention,
             memory_size=512,
             timeout=cdk.Duration.seconds(30),
-            wildcard_reason="dynamodb:ListStreams (how the event source mapping finds the stream) and "
-            "X-Ray's trace actions accept no resource ARN",
+            wildcard_reason="dynamodb:ListStreams (how the event source mapping finds the stream), "
+            "X-Ray's trace actions and the EC2 network-interface actions Lambda needs in a VPC accept no "
+            "resource ARN",
         )
         table.grant(self.agent_events.role, *permissions.AGENT_EVENTS)
+        fleet_key.grant_read(self.agent_events.role)
         nag.acknowledge_index_wildcard(
             self.agent_events.role, table.table_name, "oldest queued contact for a freed agent"
         )
@@ -243,6 +252,11 @@ class Services(Construct):
                 )
             ],
         )
+
+    @property
+    def routers(self) -> list[ObservedFunction]:
+        """The functions that claim offers for queued callers, and push them to edge tasks."""
+        return [self.routing, self.agent_events]
 
     @property
     def functions(self) -> dict[str, lambda_.Function]:

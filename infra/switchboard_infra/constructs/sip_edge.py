@@ -75,6 +75,7 @@ class SipEdge(Construct):
         self.vpc = network.vpc
         self.nlb_security_group = network.nlb_security_group
         self.task_security_group = network.task_security_group
+        self.endpoint_security_group = network.endpoint_security_group
         self.cluster = ecs.Cluster(
             self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )

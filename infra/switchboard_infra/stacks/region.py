@@ -28,6 +28,7 @@ from switchboard_infra import nag, permissions
 from switchboard_infra.api_routes import Route
 from switchboard_infra.config import Config
 from switchboard_infra.constructs.monitoring import Monitoring
+from switchboard_infra.constructs.offer_push import reach_edge_tasks
 from switchboard_infra.constructs.secrets import Secrets
 from switchboard_infra.constructs.services import LIVE_ALIAS, Services
 from switchboard_infra.constructs.sip_edge import SipEdge
@@ -69,6 +70,7 @@ class RegionStack(cdk.Stack):
                 **self._region_settings(routing_name),
             },
             admin_key_sha256=self.secrets.admin_key_sha256,
+            fleet_key=self.secrets.nonce_key,
             log_retention=retention,
             routing_function_name=routing_name,
         )
@@ -83,6 +85,13 @@ class RegionStack(cdk.Stack):
             secrets=self.secrets,
             tls=config.edge_tls,
             log_retention=retention,
+        )
+        self.router_security_group = reach_edge_tasks(
+            self.services,
+            self.services.routers,
+            vpc=self.edge.vpc,
+            task_security_group=self.edge.task_security_group,
+            endpoint_security_group=self.edge.endpoint_security_group,
         )
         # The replica is encrypted with the region's own key: whoever reads or writes items uses it.
         roles: list[iam.IRole] = [f.role for f in self.services.functions.values() if f.role is not None]

@@ -108,7 +108,7 @@ class RoutingClient:
         return decision_from_dict(await self.call("queue_timeout", contact_id=contact_id))
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
-        """Offers for contacts this edge holds; poll every ~100 ms while holding queued callers."""
+        """Offers for contacts this edge holds that no push brought (the safety-net poll)."""
         answer = await self.call("pending_offers", edge_task_id=self.edge_task_id, retry_queued=retry_queued)
         return [Connect.from_dict(offer) for offer in answer.get("offers", [])]
 

@@ -41,7 +41,9 @@ class World:
         self.events = RecordingEvents()
         self.seats = AgentSeatRepository()
         self.contacts = LiveContactRepository()
-        self.service = self.build(policy or RoutingPolicy(sip_domain=DOMAIN))
+        # The rules' tests read the strict longest-idle order; the spread of concurrent routers over
+        # the head of the index has its own (tests/unit/services/routing/test_spread.py).
+        self.service = self.build(policy or RoutingPolicy(sip_domain=DOMAIN, spread_candidates=1))
         MerchantItems().create(
             new_merchant("m1", "Acme", "ops@acme.test", 100, NOW), new_api_key("h-m1", "k1", "m1", "sk_", NOW)
         )

@@ -427,7 +427,9 @@ def available_index_reads(world: World) -> list[int | None]:
 
 def small_pages(world: World) -> None:
     """A first page of 2 seats out of at most 10, so a handful of seats shows the paging."""
-    world.service = world.build(RoutingPolicy(sip_domain=DOMAIN, longest_idle_page=2, candidate_limit=10))
+    world.service = world.build(
+        RoutingPolicy(sip_domain=DOMAIN, longest_idle_page=2, candidate_limit=10, spread_candidates=1)
+    )
 
 
 def test_longest_idle_reads_a_first_page_and_the_rest_only_when_nobody_there_can_take_it(

@@ -7,7 +7,13 @@ import hashlib
 import pytest
 
 from contact_center.contracts import settings as contract
-from contact_center.contracts.settings import BusyPolicy, Component, SettingsError, environment_for
+from contact_center.contracts.settings import (
+    BusyPolicy,
+    Component,
+    SettingsError,
+    environment_for,
+    load_function_settings,
+)
 
 ROUTING_ENV = {"SWITCHBOARD_TABLE": "switchboard", "SIP_DOMAIN": "sip.example.com"}
 API_ENV = {
@@ -128,12 +134,26 @@ def test_environment_for_refuses_a_secret_as_a_plain_value() -> None:
 
 
 def test_environment_for_refuses_a_setting_the_component_does_not_read() -> None:
-    with pytest.raises(SettingsError, match="SIP_NONCE_KEY is not read by routing"):
+    with pytest.raises(SettingsError, match="SIP_TLS_KEY_PEM is not read by routing"):
         environment_for(
             Component.ROUTING,
             {contract.TABLE: "t", contract.SIP_DOMAIN: "d.example"},
-            secrets=[contract.SIP_NONCE_KEY],
+            secrets=[contract.SIP_TLS_KEY_PEM],
         )
+
+
+def test_the_routers_read_the_fleet_key_or_its_secret_to_sign_offer_pushes() -> None:
+    base = {contract.TABLE.name: "t", contract.SIP_DOMAIN.name: "d.example"}
+    for component in (Component.ROUTING, Component.AGENT_EVENTS):
+        local = load_function_settings(component, {**base, contract.SIP_NONCE_KEY.name: "k" * 16})
+        assert (local.fleet_key, local.fleet_key_secret_arn) == ("k" * 16, None)
+        arn = "arn:aws:secretsmanager:us-east-1:1:secret:fleet"
+        deployed = load_function_settings(component, {**base, contract.FLEET_KEY_SECRET_ARN.name: arn})
+        assert (deployed.fleet_key, deployed.fleet_key_secret_arn) == (None, arn)
+    with pytest.raises(SettingsError, match="SIP_NONCE_KEY must be at least 16 bytes"):
+        load_function_settings(Component.ROUTING, {**base, contract.SIP_NONCE_KEY.name: "short"})
+    with pytest.raises(SettingsError, match="must be a secret ARN"):
+        load_function_settings(Component.ROUTING, {**base, contract.FLEET_KEY_SECRET_ARN.name: "fleet"})
 
 
 def test_an_edge_secret_counts_as_provided() -> None:

@@ -40,6 +40,7 @@ from contact_center.data.repositories.merchants import ApiKeyRepository, Merchan
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
 from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
+from contact_center.edge_push import EdgeOfferPush
 from contact_center.outbound.webhook_post import WebhookPoster
 from contact_center.services.agent_state import AgentStateService
 from contact_center.services.api_keys import ApiKeyService
@@ -70,7 +71,7 @@ def system_clock_ms() -> int:
 
 
 def read_secret(arn: str) -> str:
-    """The string value of a Secrets Manager secret (only the API reads one: the admin key hash)."""
+    """The string value of a Secrets Manager secret (the admin key hash, the fleet key)."""
     import boto3  # no stubs installed; one call, typed by its use
 
     value = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
@@ -99,6 +100,9 @@ class Settings:
     region_endpoints: tuple[tuple[str, str], ...] = ()
     handoff_ms: int = 3_000  # a moved home waits this long before deciding (above the replication lag)
     webhooks_allow_private: bool = False  # local mode and tests: receivers on loopback
+    # The fleet key: the router pushes the offers it claims to edge tasks, signed with a key derived
+    # from it. None: no pushes, edge tasks find offers by their slow poll.
+    fleet_key: str | None = None
 
     @property
     def deployed_regions(self) -> tuple[str, ...]:
@@ -126,6 +130,9 @@ class Settings:
                     f"the secret named by {contract.ADMIN_KEY_SHA256_SECRET_ARN.name} must hold the hex "
                     "SHA-256 of the admin key (64 lower-case hex digits)"
                 )
+        fleet_key = loaded.fleet_key
+        if fleet_key is None and loaded.fleet_key_secret_arn:
+            fleet_key = secrets(loaded.fleet_key_secret_arn)
         return cls(
             sip_domain=loaded.sip_domain,
             sip_registrar=loaded.sip_registrar,
@@ -139,6 +146,7 @@ class Settings:
             region_endpoints=loaded.region_endpoints,
             handoff_ms=loaded.handoff_ms,
             webhooks_allow_private=loaded.webhooks_allow_private,
+            fleet_key=fleet_key,
         )
 
 
@@ -282,7 +290,15 @@ class Container:
             self.fence.owns if self.fence is not None else None,
             EmfRoutingMetrics(namespace) if (namespace := self.settings.metrics_namespace) else None,
             self.fence.require if self.fence is not None else None,
+            self.offer_push,
         )
+
+    @cached_property
+    def offer_push(self) -> EdgeOfferPush | None:
+        """Pushes claimed offers to the edge tasks holding their callers (``contracts.offer_push``)."""
+        if not self.settings.fleet_key:
+            return None
+        return EdgeOfferPush(self.settings.fleet_key, region=self.settings.region)
 
 
 _lock = threading.Lock()

@@ -74,7 +74,9 @@ def test_busy_leaves_the_agent_available_in_its_place_and_rings_the_next(centre:
 
 
 def test_busy_parks_the_agent_when_the_policy_says_so() -> None:
-    centre = FakeCentre(RoutingPolicy(sip_domain=DOMAIN, busy_leaves_agent_available=False))
+    centre = FakeCentre(
+        RoutingPolicy(sip_domain=DOMAIN, busy_leaves_agent_available=False, spread_candidates=1)
+    )
     two_agents(centre)
     centre.call()
     centre.service.offer_result("c1", "a1", BUSY, NOW + 2000)

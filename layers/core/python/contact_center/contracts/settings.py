@@ -30,6 +30,7 @@ __all__ = [
     "EDGE_HEALTH_PORT",
     "EDGE_METRICS_NAMESPACE",
     "EDGE_TASK_ID",
+    "FLEET_KEY_SECRET_ARN",
     "HANDOFF_MS",
     "HOME_ROUTING_FUNCTION",
     "LOG_LEVEL",
@@ -122,6 +123,11 @@ ADMIN_KEY_SHA256_SECRET_ARN = Setting(
     "SWITCHBOARD_ADMIN_KEY_SHA256_SECRET_ARN",
     "Secrets Manager secret holding the hex SHA-256 of the admin key, read once per Lambda environment",
 )
+FLEET_KEY_SECRET_ARN = Setting(
+    "SWITCHBOARD_FLEET_KEY_SECRET_ARN",
+    "Secrets Manager secret holding the edge fleet's key (the edge's SIP_NONCE_KEY), read once per "
+    "Lambda environment: the router signs the offers it pushes to edge tasks with a key derived from it",
+)
 ROUTING_BUSY_POLICY = Setting(
     "ROUTING_BUSY_POLICY", "where a busy (486) answer leaves the agent: available (default) or not_responding"
 )
@@ -192,6 +198,10 @@ _FUNCTION_OPTIONAL = (
     # Two regions (unset: one region, no ownership fence).
     REGION, HOME_ROUTING_FUNCTION, HANDOFF_MS, REGION_ENDPOINTS,
 )  # fmt: skip
+# The functions that claim offers push them to edge tasks, signed with a key derived from the fleet
+# key: local mode passes the key itself, AWS the secret's ARN. Without either, edges find offers by
+# their slow poll only.
+_ROUTER_OPTIONAL = (*_FUNCTION_OPTIONAL, SIP_NONCE_KEY, FLEET_KEY_SECRET_ARN)
 
 READS: Mapping[Component, Reads] = {
     Component.API: Reads(
@@ -200,8 +210,8 @@ READS: Mapping[Component, Reads] = {
         # Local mode passes the key; AWS passes the secret's ARN (the hash alone suits tests and tools).
         one_of=((ADMIN_KEY, ADMIN_KEY_SHA256, ADMIN_KEY_SHA256_SECRET_ARN),),
     ),
-    Component.ROUTING: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
-    Component.AGENT_EVENTS: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
+    Component.ROUTING: Reads(required=(TABLE, SIP_DOMAIN), optional=_ROUTER_OPTIONAL),
+    Component.AGENT_EVENTS: Reads(required=(TABLE, SIP_DOMAIN), optional=_ROUTER_OPTIONAL),
     Component.WEBHOOKS: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
     # The edge's required list holds in fleet mode (SWITCHBOARD_COMPONENT=edge, as ECS and the
     # harness run it); a developer's lone `python -m sip_edge` falls back to local defaults.
@@ -285,6 +295,9 @@ class FunctionSettings:
     region_endpoints: tuple[tuple[str, str], ...] = ()
     handoff_ms: int = 3_000
     webhooks_allow_private: bool = False
+    # The fleet key offer pushes are signed with (derived), or the secret holding it.
+    fleet_key: str | None = None
+    fleet_key_secret_arn: str | None = None
 
 
 def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
@@ -309,6 +322,11 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
     secret_arn = get(ADMIN_KEY_SHA256_SECRET_ARN)
     if secret_arn is not None and not secret_arn.startswith("arn:"):
         problems.append(f"{ADMIN_KEY_SHA256_SECRET_ARN.name} must be a secret ARN, not {secret_arn!r}")
+    fleet_key, fleet_key_arn = get(SIP_NONCE_KEY), get(FLEET_KEY_SECRET_ARN)
+    if fleet_key is not None and len(fleet_key.encode()) < 16:
+        problems.append(f"{SIP_NONCE_KEY.name} must be at least 16 bytes")
+    if fleet_key_arn is not None and not fleet_key_arn.startswith("arn:"):
+        problems.append(f"{FLEET_KEY_SECRET_ARN.name} must be a secret ARN, not {fleet_key_arn!r}")
     busy = (get(ROUTING_BUSY_POLICY) or BusyPolicy.AVAILABLE).lower()
     if busy not in set(BusyPolicy):
         problems.append(f"{ROUTING_BUSY_POLICY.name} must be one of {sorted(BusyPolicy)}, not {busy!r}")
@@ -352,6 +370,8 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         region_endpoints=_pairs(get(REGION_ENDPOINTS) or ""),
         handoff_ms=int(handoff),
         webhooks_allow_private=private == "true",
+        fleet_key=fleet_key,
+        fleet_key_secret_arn=None if fleet_key else fleet_key_arn,
     )
 
 

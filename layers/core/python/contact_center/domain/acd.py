@@ -7,7 +7,7 @@ Callers walk the ranked list and move on to the next candidate when a claim lose
 
 from __future__ import annotations
 
-import zlib
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -123,29 +123,38 @@ def rank_agents(
     return sorted(eligible, key=_idle_key)
 
 
+def _rendezvous(contact_id: str, seat_id: str) -> bytes:
+    return hashlib.blake2b(f"{contact_id}/{seat_id}".encode(), digest_size=8).digest()
+
+
 def spread_near_ties(
-    ranked: Sequence[AgentCandidate], contact_id: str, window_ms: int
+    ranked: Sequence[AgentCandidate], contact_id: str, window_ms: int, at_least: int = 1
 ) -> list[AgentCandidate]:
     """A longest-idle ranking with its head rotated per contact, so concurrent routers differ.
 
     Contacts routed at the same moment all see the same longest-idle agent first; all but one lose
     the reservation race and each loss costs a write and another look-up. The agents idle within
-    ``window_ms`` of the longest-idle one count as tied: each contact starts at a different one of
-    them (a stable hash of its id), then takes the rest in order. An agent idle more than the window
-    longer than another is still always offered first; with one contact at a time nothing changes
-    but the order among near ties.
+    ``window_ms`` of the longest-idle one count as tied, and so do the first ``at_least`` whatever
+    their idle times: each contact starts at a different one of them (a stable hash of its id),
+    then takes the rest in order. With ``at_least`` 1 an agent idle more than the window longer than
+    another is still always offered first; a larger head trades that strictness (the longest-idle
+    agent may wait for one more call) for routers that rarely collide.
     """
-    if window_ms <= 0 or len(ranked) < 2 or ranked[0].idle_since_ms is None:
+    if len(ranked) < 2 or (window_ms <= 0 and at_least <= 1) or ranked[0].idle_since_ms is None:
         return list(ranked)
     first = ranked[0].idle_since_ms
-    tied = 1
+    tied = min(max(1, at_least), len(ranked))
     while tied < len(ranked):
         idle = ranked[tied].idle_since_ms
         if idle is None or idle - first > window_ms:
             break
         tied += 1
-    start = zlib.crc32(contact_id.encode()) % tied
-    return [*ranked[start:tied], *ranked[:start], *ranked[tied:]]
+    # Each contact orders the head by its own hash of every agent (rendezvous hashing): routers
+    # start at different agents, and one that loses a race moves to an agent picked the same way,
+    # not to the next one in line, which a neighbour most likely took.
+    # (blake2b, not crc32: crc32 is linear, so ids that differ in one character order alike.)
+    head = sorted(ranked[:tied], key=lambda agent: _rendezvous(contact_id, agent.seat_id))
+    return [*head, *ranked[tied:]]
 
 
 def choose_contact_for_agent(

@@ -39,7 +39,7 @@ Where each rule lives (``service.RoutingService`` is the one entry point and onl
 - ``dequeue``   an agent became available (seat stream, end of wrap-up): the waiting contact it
                 should take first, across its queues
 - ``endings``   the end of a contact: record, counters and the agent's release in one write
-- ``fleet``     the edge tasks' questions: pending offers to ring, contacts of a lost task
+- ``fleet``     the edge tasks' questions: pending offers a push did not bring, contacts of a lost task
 - ``sweeps``    every minute: wrap-ups past their deadline, reservations that outlived their ring
 - ``records``   pure reckoning: the contact record, its segments, its statistics outcome
 - ``ports``, ``decisions``, ``commands``, ``events``: the values and ports, the decisions sent to
@@ -49,9 +49,10 @@ Where a queued caller gets connected: an agent turns AVAILABLE (an agent's own c
 of a call or of a wrap-up); the seat stream (``events.available_seats_in``, read by
 ``functions/agent_events``) or ``endings`` itself calls ``dequeue.Dequeue.agent_available``, which
 picks the contact and claims it with ``offers.Offers.claim`` (the contact is now OFFERED, the seat
-RESERVED). The edge task holding the caller polls ``fleet.Fleet.pending_offers`` (the routing
-function's ``pending_offers``, from ``sip_edge/app/calls/queue_hold.py``) and rings the agent; the ring's
-result comes back to ``answers``.
+RESERVED), then pushes the offer to the edge task holding the caller through the ``dequeue.OfferPush``
+port (``contact_center/edge_push.py``; the format is ``contracts/offer_push.py``). The task rings the
+agent; the ring's result comes back to ``answers``. A lost push is found by the task's safety-net
+poll of ``fleet.Fleet.pending_offers`` every few seconds (``sip_edge/app/calls/queue_hold.py``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from contact_center.domain.acd import choose_contact_for_agent
 from contact_center.domain.agent_state import AgentCommand, AgentState, FinishWrapUp
@@ -11,15 +13,25 @@ from contact_center.domain.queueing import QueueConfig
 
 from ..errors import ConcurrentUpdateError, NotFoundError
 from .context import RoutingContext
+from .decisions import Connect
 from .offers import Offers
 from .policy import ATTEMPTS
-from .ports import AgentSeat, LiveContact, RoutingQueue
+from .ports import AgentSeat, AgentTarget, LiveContact, RoutingQueue
 from .records import queued
+
+log = logging.getLogger("contact_center.routing")
+
+
+class OfferPush(Protocol):
+    """Tells the edge task holding a caller about the offer just claimed for it (best effort: the
+    task's slow poll of ``pending_offers`` finds an offer whose push was lost). Never raises."""
+
+    def offered(self, edge_task_id: str, offer: Connect) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
 class AgentOffer:
-    """A queued contact was offered to a seat; the edge holding the caller learns it by polling."""
+    """A queued contact was offered to a seat; the edge holding the caller is told by a push."""
 
     contact_id: str
     seat_id: str
@@ -35,9 +47,10 @@ _SEAT_CHANGED = _SeatChanged()
 
 
 class Dequeue:
-    def __init__(self, context: RoutingContext, offers: Offers) -> None:
+    def __init__(self, context: RoutingContext, offers: Offers, push: OfferPush | None = None) -> None:
         self._ctx = context
         self._offers = offers
+        self._push = push
 
     def agent_available(self, merchant_id: str, seat_id: str, now_ms: int) -> AgentOffer | None:
         """Offer the agent the waiting contact it should take first, across every queue it serves."""
@@ -91,24 +104,28 @@ class Dequeue:
         self, seat: AgentSeat, queues: dict[str, RoutingQueue], heads: dict[str, LiveContact], now_ms: int
     ) -> AgentOffer | _SeatChanged | None:
         configs: dict[str, QueueConfig] = {queue_id: queue.config for queue_id, queue in queues.items()}
-        checked_reachable = False
+        targets: list[AgentTarget] | None = None
         while heads:
             choice = choose_contact_for_agent(
                 seat.candidate, [queued(contact) for contact in heads.values()], configs
             )
             if choice is None:
                 return None
-            if not checked_reachable:
-                if not self._ctx.registrations.targets(self._ctx.aor(seat), now_ms):
+            if targets is None:
+                targets = self._ctx.registrations.targets(self._ctx.aor(seat), now_ms)
+                if not targets:
                     self._offers.mark_unreachable(seat, choice.contact_id, now_ms)
                     return None
-                checked_reachable = True
             contact = heads.pop(choice.contact_id)
+            queue = queues[choice.queue_id]
             try:
-                self._offers.claim(contact, seat, queues[choice.queue_id], now_ms)
+                self._offers.claim(contact, seat, queue, now_ms)
             except ConcurrentUpdateError as lost:
                 if lost.entity == "seat":
                     return _SEAT_CHANGED
                 continue  # that contact went to another agent or ended: the next head
+            if self._push is not None and contact.edge_task_id:
+                # The offer as the edge's poll would read it back, from the seat and phones read here.
+                self._push.offered(contact.edge_task_id, self._offers.connect(contact, seat, queue, targets))
             return AgentOffer(contact.contact_id, seat.seat_id, seat.merchant_id, contact.edge_task_id)
         return None

@@ -96,9 +96,11 @@ class Fleet:
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
         """Offers made to contacts this edge task holds (by ``agent_available``), to ring now.
 
-        Every call returns every pending offer: the edge ignores those it is already ringing (by
-        contact id and seat id). ``retry_queued`` also tries to offer the edge's queued contacts
-        again — a safety net for a dequeue missed through index lag; a few seconds apart is enough.
+        The task's safety net: each of these was pushed to it when claimed (``dequeue.OfferPush``),
+        and the task asks every few seconds for those a push did not bring. Every call returns every
+        pending offer: the edge applies each once (by contact id and seat id). ``retry_queued`` also
+        tries to offer the edge's queued contacts again — a safety net for a dequeue missed through
+        index lag.
         """
         connects: list[Connect] = []
         for contact in self._ctx.contacts.owned_by_edge(edge_task_id, ContactState.OFFERED.value):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from contact_center.domain.acd import rank_agents, spread_near_ties
 from contact_center.domain.agent_state import AgentCommand, AgentState, MissOffer, Reserve, apply
@@ -14,7 +15,7 @@ from contact_center.domain.queueing import RoutingStrategy
 from ..errors import ConcurrentUpdateError
 from .context import RoutingContext
 from .decisions import Connect
-from .ports import AgentSeat, LiveContact, RoutingQueue
+from .ports import AgentSeat, AgentTarget, LiveContact, RoutingQueue
 
 log = logging.getLogger("contact_center.routing")
 
@@ -47,7 +48,9 @@ class Offers:
                 round_robin_cursor=queue.round_robin_cursor,
             )
             if queue.config.strategy is RoutingStrategy.LONGEST_IDLE:
-                ranked = spread_near_ties(ranked, contact.contact_id, policy.idle_tie_window_ms)
+                ranked = spread_near_ties(
+                    ranked, contact.contact_id, policy.idle_tie_window_ms, policy.spread_candidates
+                )
             for candidate in ranked[:attempts]:
                 outcome = self._offer_to(contact, available[candidate.seat_id], queue, now_ms)
                 if outcome is not None:
@@ -87,11 +90,17 @@ class Offers:
             if lost.entity == "seat":
                 return None  # taken by another contact, or changed state: the next candidate
             return CONTACT_CHANGED
+        return self.connect(contact, seat, queue, targets)
+
+    def connect(
+        self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, targets: Sequence[AgentTarget]
+    ) -> Connect:
+        """The decision for the edge once ``contact`` is claimed for ``seat``: ring these phones."""
         return Connect(
             contact.contact_id,
             seat.seat_id,
             seat.merchant_id,
-            aor,
+            self._ctx.aor(seat),
             tuple(targets),
             seat.ring_timeout_seconds,
             queue.queue_id,

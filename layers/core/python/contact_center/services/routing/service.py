@@ -12,7 +12,7 @@ from .answers import Answers
 from .arrivals import Arrivals
 from .context import RoutingContext
 from .decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
-from .dequeue import AgentOffer, Dequeue
+from .dequeue import AgentOffer, Dequeue, OfferPush
 from .endings import Endings
 from .fleet import Fleet
 from .offers import Offers
@@ -42,6 +42,7 @@ class RoutingService:
         decides: Callable[[str], bool] | None = None,
         metrics: RoutingMetrics | None = None,
         require_home: Callable[[str], object] | None = None,
+        push: OfferPush | None = None,
     ) -> None:
         context = RoutingContext(
             catalog,
@@ -58,7 +59,7 @@ class RoutingService:
         self._placement = Placement(context, self._offers)
         self._arrivals = Arrivals(context, self._placement)
         self._answers = Answers(context, self._placement)
-        self._dequeue = Dequeue(context, self._offers)
+        self._dequeue = Dequeue(context, self._offers, push)
         self._endings = Endings(context, self._dequeue)
         self._fleet = Fleet(context, self._placement, self._endings)
         self._sweeps = Sweeps(context, self._dequeue, self._answers)
