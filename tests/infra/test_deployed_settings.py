@@ -105,7 +105,10 @@ def test_the_lambda_service_runs_with_the_settings_its_functions_share(synthesiz
         # Both read the fleet key, to sign the offers they push to edge tasks, from the named secret.
         assert Settings.from_env(component, env, secrets=secret).fleet_key == "fleet-key-from-the-secret"
     assert read == [env[contract.FLEET_KEY_SECRET_ARN.name]] * 2
-    Settings.from_env(Component.WEBHOOKS, env)
+    # The webhooks function, served by the same local Lambda service, finds all it requires there too.
+    assert (
+        Settings.from_env(Component.WEBHOOKS, env, secrets=secret).sip_domain == env[contract.SIP_DOMAIN.name]
+    )
 
 
 def test_a_setting_missing_in_the_template_is_missing_in_the_process_which_names_it(
