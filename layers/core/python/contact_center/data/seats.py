@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
-from contact_center.data import availability, keys
+from contact_center.aws.dynamodb import shared_client
+from contact_center.data import availability, keys, table
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.mappers.common import optional_int
 from contact_center.data.models import MerchantItem, SeatItem, SipUserItem
@@ -31,6 +34,13 @@ from contact_center.services.errors import (
     InUseError,
     NotFoundError,
 )
+
+BATCH_GET_ATTEMPTS = 6
+
+
+class BatchGetError(Exception):
+    """DynamoDB kept returning some keys of a batch read as unprocessed."""
+
 
 # A seat in these states is bound to a live contact and cannot be deleted under it.
 BUSY_STATES = (AgentState.RESERVED, AgentState.ON_CONTACT)
@@ -356,11 +366,44 @@ def state_update_actions(merchant_id: str, seat_id: str, new: SeatState) -> list
 
 
 class SipUserItems:
+    # DynamoDB's most keys in one BatchGetItem.
+    BATCH_GET_LIMIT = 100
+
     def get(self, username: str) -> SipUserItem | None:
         try:
             return SipUserItem.get(keys.sip_user_pk(username), keys.SIP_USER_SK)
         except DoesNotExist:
             return None
+
+    def ha1s_many(self, usernames: Sequence[str]) -> dict[str, dict[str, str] | None]:
+        """The HA1s (algorithm -> hex) of many users, 100 per BatchGetItem (a registration storm's
+        first registrations); None for a user that does not exist. Eventually consistent, as ``get``."""
+        found: dict[str, dict[str, str] | None] = dict.fromkeys(usernames)
+        client = shared_client(table.BINDING.region, table.BINDING.host)
+        for start in range(0, len(usernames), self.BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                table.BINDING.table_name: {
+                    "Keys": [
+                        {"pk": {"S": keys.sip_user_pk(name)}, "sk": {"S": keys.SIP_USER_SK}}
+                        for name in usernames[start : start + self.BATCH_GET_LIMIT]
+                    ],
+                    "ProjectionExpression": "#u, #h",
+                    "ExpressionAttributeNames": {"#u": "username", "#h": "ha1"},
+                }
+            }
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.05 * 2 ** (attempt - 1))  # DynamoDB returns keys it could not serve
+                answer = client.call("BatchGetItem", RequestItems=request)
+                for item in answer.get("Responses", {}).get(table.BINDING.table_name, []):
+                    ha1 = item.get("ha1", {}).get("M", {})
+                    found[item["username"]["S"]] = {str(k): str(v["S"]) for k, v in ha1.items()}
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise BatchGetError(f"BatchGetItem left keys unread after {BATCH_GET_ATTEMPTS} attempts")
+        return found
 
     def set_ha1(self, username: str, ha1: dict[str, str]) -> SipUserItem:
         user = SipUserItem(pk=keys.sip_user_pk(username), sk=keys.SIP_USER_SK)
