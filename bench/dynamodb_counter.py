@@ -18,6 +18,12 @@ latency); refused answers are those other than 200 (a failed condition, a cancel
 A reader takes two snapshots and subtracts. ``GET /__recent`` returns the last requests, numbered,
 each with its process, operation and the keys it touched (``summarize``): one call, request by
 request.
+
+``GET /__keys`` returns the busiest partitions, per second: for each partition key (the table's
+``pk``, or ``gsi1:<value>`` for a partition of an index) the read and write units it took in its
+busiest second and in total since the last ``GET /__keys?reset`` (``partition_units``: DynamoDB's
+rules applied to what the proxy sees, with the assumptions written there). DynamoDB's limits per
+partition are 3,000 read units and 1,000 write units a second.
 """
 
 from __future__ import annotations
@@ -40,7 +46,11 @@ __all__ = ["process_label", "socket_owner"]
 
 COUNTS_PATH = b"/__counts"
 RECENT_PATH = b"/__recent"
+KEYS_PATH = b"/__keys"
 RECENT_KEPT = 5000
+PARTITION_READ_LIMIT = 3000.0  # read units a second one partition serves (DynamoDB's documented limit)
+PARTITION_WRITE_LIMIT = 1000.0  # write units a second
+INDEX_KEYS = ("gsi1pk", "gsi2pk")  # the indexes' partition keys (contact_center/data/schema.py)
 
 
 def summarize(operation: str, body: bytes) -> str:
@@ -73,6 +83,210 @@ def summarize(operation: str, body: bytes) -> str:
         for kind, detail in entry.items():
             parts.append(f"{kind} {keys(detail.get('Key') or detail.get('Item'))}")
     return "; ".join(part for part in parts if part)
+
+
+def _value(attribute: object) -> str | None:
+    if isinstance(attribute, dict) and attribute:
+        return str(next(iter(attribute.values())))
+    return None
+
+
+class PartitionUnits:
+    """Read and write units per partition key, from requests and the sizes of their answers.
+
+    DynamoDB's rules (developer guide, "Read/write capacity mode", checked 2026-12): a write is one
+    unit per KB of the item, two within a transaction; a read is one unit per 4 KB strongly
+    consistent, half eventually consistent, two in a transaction. What the proxy cannot see it
+    assumes, and says so: an update or delete is taken as one KB of item (the items here are
+    smaller: seats, contacts, counters); a read's size is its answer's size shared evenly among the
+    partitions it read; a write to an item that is in an index (projection ALL) is also a write to
+    that index's partition, known from the item's index keys as the proxy last saw them written.
+    """
+
+    def __init__(self) -> None:
+        # (pk, sk) -> {index partition key attribute: value}, as last written through the proxy
+        self._indexed: dict[tuple[str, str], dict[str, str]] = {}
+
+    def writes(self, operation: str, data: dict[str, Any]) -> list[tuple[str, float]]:
+        """(partition, write units) of one request (reads are `reads`, once its answer is in)."""
+        name = operation.rsplit(".", 1)[-1]
+        out: list[tuple[str, float]] = []
+        if name == "PutItem":
+            out += self._put(data.get("Item", {}), 1.0)
+        elif name in ("UpdateItem", "DeleteItem"):
+            out += self._change(data, 1.0, delete=name == "DeleteItem")
+        elif name == "BatchWriteItem":
+            for requests in data.get("RequestItems", {}).values():
+                for request in requests:
+                    if "PutRequest" in request:
+                        out += self._put(request["PutRequest"].get("Item", {}), 1.0)
+                    elif "DeleteRequest" in request:
+                        out += self._change(request["DeleteRequest"], 1.0, delete=True)
+        elif name == "TransactWriteItems":
+            for entry in data.get("TransactItems", []):
+                for kind, detail in entry.items():
+                    if kind == "Put":
+                        out += self._put(detail.get("Item", {}), 2.0)
+                    else:  # Update, Delete, ConditionCheck: two units each, as a transactional write
+                        out += self._change(
+                            detail, 2.0, delete=kind == "Delete", check=kind == "ConditionCheck"
+                        )
+        return out
+
+    def read_partitions(self, operation: str, data: dict[str, Any]) -> tuple[list[str], float]:
+        """The partitions one read request touches and its units per 4 KB of answer."""
+        name = operation.rsplit(".", 1)[-1]
+        consistent = 1.0 if data.get("ConsistentRead") else 0.5
+        if name == "GetItem":
+            return [_value(data.get("Key", {}).get("pk")) or "?"], consistent
+        if name == "Query":
+            return [self._query_partition(data)], consistent
+        if name == "Scan":
+            return ["(scan)"], consistent
+        if name == "ExecuteStatement":
+            values = [_value(v) or "?" for v in data.get("Parameters", [])]
+            return values or ["(statement)"], consistent
+        if name == "BatchGetItem":
+            keys = [
+                _value(key.get("pk")) or "?"
+                for request in data.get("RequestItems", {}).values()
+                for key in request.get("Keys", [])
+            ]
+            return keys, 1.0 if any(
+                r.get("ConsistentRead") for r in data.get("RequestItems", {}).values()
+            ) else 0.5
+        if name == "TransactGetItems":
+            return [
+                _value(e.get("Get", {}).get("Key", {}).get("pk")) or "?"
+                for e in data.get("TransactItems", [])
+            ], 2.0
+        return [], 0.0
+
+    def _put(self, item: dict[str, Any], factor: float) -> list[tuple[str, float]]:
+        size_kb = max(1, -(-len(json.dumps(item)) // 1024))
+        pk, sk = _value(item.get("pk")) or "?", _value(item.get("sk")) or ""
+        out = [(pk, factor * size_kb)]
+        before = self._indexed.pop((pk, sk), {})
+        now = {attr: v for attr in INDEX_KEYS if (v := _value(item.get(attr))) is not None}
+        if now:
+            self._indexed[(pk, sk)] = now
+        for attr in set(before) | set(now):
+            for value in {before.get(attr), now.get(attr)} - {None}:
+                out.append((f"{attr[:-2]}:{value}", float(size_kb)))
+        return out
+
+    def _change(
+        self, detail: dict[str, Any], factor: float, *, delete: bool = False, check: bool = False
+    ) -> list[tuple[str, float]]:
+        key = detail.get("Key", {})
+        pk, sk = _value(key.get("pk")) or "?", _value(key.get("sk")) or ""
+        out = [(pk, factor)]
+        if check:
+            return out
+        before = self._indexed.get((pk, sk), {})
+        after = dict(before)
+        if delete:
+            after = {}
+        else:
+            after.update(_assigned_index_keys(detail))
+            for attr in _removed(detail):
+                after.pop(attr, None)
+        if after:
+            self._indexed[(pk, sk)] = after
+        else:
+            self._indexed.pop((pk, sk), None)
+        for attr in set(before) | set(after):
+            for value in {before.get(attr), after.get(attr)} - {None}:
+                out.append((f"{attr[:-2]}:{value}", 1.0))
+        return out
+
+    def _query_partition(self, data: dict[str, Any]) -> str:
+        index = data.get("IndexName")
+        wanted = f"{index}pk" if index else "pk"
+        names = data.get("ExpressionAttributeNames", {})
+        values = data.get("ExpressionAttributeValues", {})
+        for name, placeholder in re.findall(r"(#?\w+)\s*=\s*(:\w+)", data.get("KeyConditionExpression", "")):
+            if names.get(name, name) == wanted:
+                value = _value(values.get(placeholder)) or "?"
+                return f"{index}:{value}" if index else value
+        return f"{index or 'table'}:?"
+
+
+def _assigned_index_keys(detail: dict[str, Any]) -> dict[str, str]:
+    names = detail.get("ExpressionAttributeNames", {})
+    values = detail.get("ExpressionAttributeValues", {})
+    found: dict[str, str] = {}
+    for name, placeholder in re.findall(r"(#?\w+)\s*=\s*(:\w+)", detail.get("UpdateExpression", "")):
+        attr = names.get(name, name)
+        if attr in INDEX_KEYS and (value := _value(values.get(placeholder))) is not None:
+            found[attr] = value
+    return found
+
+
+def _removed(detail: dict[str, Any]) -> list[str]:
+    names = detail.get("ExpressionAttributeNames", {})
+    match = re.search(r"\bREMOVE\s+(.+?)(?:\b(?:SET|ADD|DELETE)\b|$)", detail.get("UpdateExpression", ""))
+    if not match:
+        return []
+    return [names.get(n.strip(), n.strip()) for n in match.group(1).split(",")]
+
+
+class BusiestKeys:
+    """Units per partition per second; the busiest second of each partition and its totals."""
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        self._t0 = self._clock()
+        self._second = 0
+        self._now_read: Counter[str] = Counter()
+        self._now_write: Counter[str] = Counter()
+        self.peak_read: Counter[str] = Counter()
+        self.peak_write: Counter[str] = Counter()
+        self.total_read: Counter[str] = Counter()
+        self.total_write: Counter[str] = Counter()
+
+    def add(self, partition: str, read: float = 0.0, write: float = 0.0) -> None:
+        second = int(self._clock() - self._t0)
+        if second != self._second:
+            self._second = second
+            self._now_read.clear()
+            self._now_write.clear()
+        for now, peak, total, units in (
+            (self._now_read, self.peak_read, self.total_read, read),
+            (self._now_write, self.peak_write, self.total_write, write),
+        ):
+            if units:
+                now[partition] += units
+                total[partition] += units
+                if now[partition] > peak[partition]:
+                    peak[partition] = now[partition]
+
+    def report(self, top: int = 15) -> dict[str, Any]:
+        seconds = max(1e-9, self._clock() - self._t0)
+        partitions = set(self.peak_read) | set(self.peak_write)
+
+        def share(p: str) -> float:
+            return max(self.peak_read[p] / PARTITION_READ_LIMIT, self.peak_write[p] / PARTITION_WRITE_LIMIT)
+
+        busiest = sorted(partitions, key=share, reverse=True)[:top]
+        return {
+            "seconds": round(seconds, 3),
+            "limits": {"read_units_s": PARTITION_READ_LIMIT, "write_units_s": PARTITION_WRITE_LIMIT},
+            "busiest": [
+                {
+                    "partition": p,
+                    "peak_read_units_s": round(self.peak_read[p], 2),
+                    "peak_write_units_s": round(self.peak_write[p], 2),
+                    "read_units": round(self.total_read[p], 2),
+                    "write_units": round(self.total_write[p], 2),
+                    "peak_share_of_limit": round(share(p), 4),
+                }
+                for p in busiest
+            ],
+        }
 
 
 def refusal_reason(answer: bytes) -> str:
@@ -188,6 +402,8 @@ class CountingProxy:
         self._numbered = 0
         self._t0 = time.monotonic()
         self._owners: dict[int, str] = {}  # pid -> label of the processes seen so far
+        self.units = PartitionUnits()
+        self.keys = BusiestKeys()
 
     async def serve(self) -> None:
         server = await asyncio.start_server(self._client, "127.0.0.1", self.port, limit=1 << 20)
@@ -210,7 +426,7 @@ class CountingProxy:
         upstream_writer: asyncio.StreamWriter | None = None
         copier: asyncio.Task[None] | None = None
         # The request waiting for its answer (no pipelining: one at a time per connection).
-        pending: list[tuple[str, float, list[Any]]] = []
+        pending: list[tuple[str, float, list[Any], tuple[list[str], float]]] = []
         try:
             while True:
                 try:
@@ -219,6 +435,17 @@ class CountingProxy:
                     return
                 first, _, rest = head.partition(b"\r\n")
                 path = (first.split(b" ")[1:2] or [b""])[0]
+                if path.startswith(KEYS_PATH):
+                    body = json.dumps(self.keys.report()).encode()
+                    if path.endswith(b"?reset"):
+                        self.keys.reset()
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                        + body
+                    )
+                    await writer.drain()
+                    continue
                 if path in (COUNTS_PATH, RECENT_PATH):
                     body = self.counts.as_json() if path == COUNTS_PATH else self._recent_json()
                     writer.write(
@@ -248,10 +475,11 @@ class CountingProxy:
                     "",
                 ]
                 self.recent.append(entry)
+                reads = self._account(operation, body)
                 if upstream_writer is None:
                     upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
                     copier = asyncio.create_task(self._copy(upstream_reader, writer, pending))
-                pending[:] = [(operation, time.monotonic(), entry)]
+                pending[:] = [(operation, time.monotonic(), entry, reads)]
                 upstream_writer.write(head + body)
                 await upstream_writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -263,6 +491,18 @@ class CountingProxy:
                 if stream is not None:
                     stream.close()
 
+    def _account(self, operation: str, body: bytes) -> tuple[list[str], float]:
+        """Write units now; the partitions a read touches, for when its answer's size is known."""
+        if not operation.startswith("DynamoDB_"):
+            return [], 0.0
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return [], 0.0
+        for partition, units in self.units.writes(operation, data):
+            self.keys.add(partition, write=units)
+        return self.units.read_partitions(operation, data)
+
     def _recent_json(self) -> bytes:
         return json.dumps({"last": self._numbered, "requests": list(self.recent)}).encode()
 
@@ -270,12 +510,18 @@ class CountingProxy:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        pending: list[tuple[str, float, list[Any]]],
+        pending: list[tuple[str, float, list[Any], tuple[list[str], float]]],
     ) -> None:
         with contextlib.suppress(ConnectionError):
             while data := await reader.read(1 << 16):
                 if pending:
-                    operation, sent, entry = pending.pop()
+                    operation, sent, entry, (read_partitions, per_4kb) = pending.pop()
+                    if read_partitions and per_4kb:
+                        # The answer's size, from its Content-Length (or this first chunk's).
+                        size = _content_length(data) or len(data)
+                        units = per_4kb * max(1, -(-size // 4096)) / len(read_partitions)
+                        for partition in read_partitions:
+                            self.keys.add(partition, read=units)
                     self.counts.wait_s[operation] += time.monotonic() - sent
                     self.counts.answered[operation] += 1
                     if not data.startswith(b"HTTP/1.1 200"):
@@ -286,6 +532,11 @@ class CountingProxy:
                 writer.write(data)
                 await writer.drain()
         writer.close()
+
+
+def _content_length(head: bytes) -> int | None:
+    match = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head[:4096])
+    return int(match.group(1)) if match else None
 
 
 def main() -> None:
