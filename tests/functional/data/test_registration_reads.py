@@ -1,7 +1,8 @@
 """A registration storm's reads: many seats' credentials and many AORs' bindings in few requests.
 
-Against moto and AWS DynamoDB Local (``any_table``); requests are counted on the data layer's own
-request path (its ``before-send`` event, emitted once per request sent).
+Credentials against moto and AWS DynamoDB Local (``any_table``); bindings against DynamoDB Local
+alone (moto answers a PartiQL ``IN`` with the first key's items only). Requests are counted on the
+data layer's own request path (its ``before-send`` event, emitted once per request sent).
 """
 
 from __future__ import annotations
@@ -18,13 +19,20 @@ from contact_center.data import table
 from contact_center.data.seats import new_sip_user
 from sip_edge.app.adapters.tables import TableBindingStore, TableCredentialSource
 from sip_edge.sip.registration import Binding
+from tests.support.dynamodb import fresh_table
 
 NOW = 1_790_000_000
 REALM = "sip.test"
 
 
 @pytest.fixture
-def requests(any_table: str) -> Iterator[Counter[str]]:
+def local_table(dynamodb_local_endpoint: str) -> str:
+    return fresh_table(dynamodb_local_endpoint)
+
+
+@pytest.fixture
+def requests() -> Iterator[Counter[str]]:
+    """Requests sent to the table the test's table fixture (named before this one) bound."""
     counted: Counter[str] = Counter()
     events = shared_client(table.BINDING.region, table.BINDING.host).meta.events
 
@@ -50,7 +58,7 @@ def _binding(n: int, expires_at: float, owner: str = "edge-a") -> Binding:
     )
 
 
-def test_credentials_of_250_seats_take_three_requests(requests: Counter[str]) -> None:
+def test_credentials_of_250_seats_take_three_requests(any_table: str, requests: Counter[str]) -> None:
     # Given 250 seats, and two names that are no seat
     for n in range(250):
         new_sip_user(f"seat{n:04d}", "m1", f"s{n}", REALM, {"MD5": f"{n:032x}"}).save()
@@ -66,7 +74,10 @@ def test_credentials_of_250_seats_take_three_requests(requests: Counter[str]) ->
     assert requests == Counter({"BatchGetItem": 3})
 
 
-def test_bindings_of_120_aors_take_three_requests_and_skip_expired_ones(requests: Counter[str]) -> None:
+@pytest.mark.dynamodb_local
+def test_bindings_of_120_aors_take_three_requests_and_skip_expired_ones(
+    local_table: str, requests: Counter[str]
+) -> None:
     # Given 120 AORs with a live binding, one AOR with two devices, one whose binding has expired
     store = TableBindingStore()
     live = [_binding(n, NOW + 600) for n in range(120)]

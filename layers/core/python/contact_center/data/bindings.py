@@ -92,17 +92,19 @@ class BindingItems:
 
     def current_many(self, aors: Sequence[str], now: int) -> dict[str, list[BindingItem]]:
         """Unexpired bindings of many AORs (a registration storm's first registrations), 50 AORs per
-        request rather than one Query each: PartiQL over their partitions, an ``OR`` of partition
-        keys, which DynamoDB runs as reads of those partitions, not a scan. (``OR`` rather than
-        ``IN``, whose answers moto gets wrong; a condition on other attributes too, so expiry is
-        filtered here.) Strongly consistent, as ``current``."""
+        request rather than one Query each: a PartiQL ``IN`` over their partition keys, which
+        DynamoDB runs as reads of those partitions (not a scan; an ``OR`` of equalities was a scan
+        in DynamoDB Local, 40 times slower). Expiry is filtered here, as TTL deletes lazily.
+        Strongly consistent, as ``current``. moto (5.2) answers an ``IN`` with the first key's
+        items alone: run storms against DynamoDB Local, as the local stack does by default."""
         found: dict[str, list[BindingItem]] = {aor: [] for aor in aors}
         client = shared_client(table.BINDING.region, table.BINDING.host)
         for start in range(0, len(aors), PARTIQL_KEY_LIMIT):
             chunk = aors[start : start + PARTIQL_KEY_LIMIT]
             params: dict[str, Any] = {
-                "Statement": f'SELECT * FROM "{table.BINDING.table_name}" WHERE '
-                + " OR ".join(["pk = ?"] * len(chunk)),
+                "Statement": f'SELECT * FROM "{table.BINDING.table_name}" WHERE pk IN ['
+                + ",".join(["?"] * len(chunk))
+                + "]",
                 "Parameters": [{"S": keys.aor_pk(aor)} for aor in chunk],
                 "ConsistentRead": True,
             }
