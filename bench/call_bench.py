@@ -631,7 +631,16 @@ def hot_partitions(report: dict[str, Any], rate: int, calls: int) -> dict[str, A
         f"RCU/s; busiest second scaled: {100 * r['busiest_second_share_at_hot_rate']:.0f} % of its limit"
         for r in rows
     ]
-    return {"rate": rate, "calls": calls, "hot_rate": HOT_RATE, "partitions": rows, "lines": lines}
+    return {
+        "rate": rate,
+        "calls": calls,
+        "hot_rate": HOT_RATE,
+        # every partition's units per call: bench/cost.py prices these
+        "read_units_per_call": round(report.get("read_units", 0.0) / max(1, calls), 3),
+        "write_units_per_call": round(report.get("write_units", 0.0) / max(1, calls), 3),
+        "partitions": rows,
+        "lines": lines,
+    }
 
 
 def warm_up_and_probe(result: ModeResult, load: CallLoad, warm_rate: int, warm_calls: int) -> bool:

@@ -275,6 +275,9 @@ class BusiestKeys:
         return {
             "seconds": round(seconds, 3),
             "limits": {"read_units_s": PARTITION_READ_LIMIT, "write_units_s": PARTITION_WRITE_LIMIT},
+            # every partition's units together (the table and its indexes): what the window costs
+            "read_units": round(sum(self.total_read.values()), 2),
+            "write_units": round(sum(self.total_write.values()), 2),
             "busiest": [
                 {
                     "partition": p,
