@@ -27,7 +27,7 @@ binding            AOR#{aor}                   BINDING#{key}       -            
 contact            CONTACT#{cid}               CONTACT             QUEUED#{qid} / {prio}#{enqueued}#{cid}  (only while QUEUED)  EDGE#{task} / {state}#{cid}
 dialog             DIALOG#{dialog key}         DIALOG              -                            -
 contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd} / {ended}#{cid}  -
-queue counters     QUEUE#{qid}                 STATS#{day}#{nn}    -                            -
+queue counters     QUEUE#{qid}#STATS#{day}#{nn}  STATS             -                            -
 edge task          EDGE#{task}                 EDGE                EDGES / {task}               -
 idempotency        IDEMPOTENCY#{scope}#{key}   IDEMPOTENCY         -                            -
 =================  ==========================  ==================  ===========================  =====================================
