@@ -201,13 +201,12 @@ def measured(path: Path | None) -> PerCall:
 
 
 def _from_calls_json(data: dict[str, Any], path: Path) -> PerCall | None:
-    for mode in data.get("modes", data.get("results", [])):
-        if not isinstance(mode, dict) or mode.get("name") != "routed":
-            continue
-        hot = mode.get("extra", {}).get("busiest_partitions", {})
+    mode = data.get("modes", {}).get("routed")
+    if isinstance(mode, dict):
+        hot = mode.get("busiest_partitions", {})
         steps = [s for s in mode.get("steps", []) if s.get("sustained") and str(s.get("rate")) in hot]
         if not steps:
-            continue
+            return None
         step = steps[-1]
         units = hot[str(step["rate"])]
         cpu = step.get("cpu_us_per_call", {})
