@@ -224,6 +224,30 @@ def test_lists_paginate_with_tokens() -> None:
     assert seen == [f"t{i}" for i in range(5)]
 
 
+def test_a_merchants_seats_are_spread_over_partitions_and_listed_whole_across_them() -> None:
+    # Given 40 seats of one merchant (and one of another)
+    make_merchant("m1", licences=40)
+    make_merchant("m2", licences=1)
+    for i in range(40):
+        make_seat(f"s{i:02d}")
+    make_seat("other", mid="m2")
+    # Then they lie in several partitions, none of them the merchant's own
+    partitions = {keys.seat_pk("m1", f"s{i:02d}") for i in range(40)}
+    assert len(partitions) > 8 and keys.merchant_pk("m1") not in partitions
+    # And pages of 7 list every seat once, across the partitions, then stop
+    seen: list[str] = []
+    token: str | None = None
+    for _ in range(20):
+        page = SeatItems().page("m1", 7, token)
+        assert len(page.items) <= 7
+        seen += [seat.seat_id for seat in page.items]
+        token = page.next_token
+        if token is None:
+            break
+    assert sorted(seen) == [f"s{i:02d}" for i in range(40)] and len(seen) == 40
+    assert sorted(s.seat_id for s in SeatItems().all_for_merchant("m1")) == sorted(seen)
+
+
 def test_bindings_filter_expired_contacts() -> None:
     repo = BindingItems()
     repo.write_batch(

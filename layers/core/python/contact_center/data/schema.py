@@ -17,7 +17,7 @@ entity             pk                          sk                  gsi1pk / gsi1
 =================  ==========================  ==================  ===========================  =====================================
 merchant           MERCHANT#{mid}              MERCHANT            MERCHANTS / {created}#{mid}  -
 api key            APIKEY#{sha256(secret)}     APIKEY              MERCHANT#{mid}#KEYS / {kid}  -
-seat (agent)       MERCHANT#{mid}              SEAT#{sid}          -                            -
+seat (agent)       MERCHANT#{mid}#SEATS#{nn}   SEAT#{sid}          -                            -
 seat availability  SEATQUEUES#{mid}#{sid}      QUEUE#{qid}         AVAILABLE#{mid}#{qid} / {idle}#{sid}  (one per queue served, only while AVAILABLE)  -
 sip user           SIPUSER#{username}          SIPUSER             -                            -
 queue              MERCHANT#{mid}              QUEUE#{qid}         -                            -

@@ -64,7 +64,7 @@ class SeatFromState:
 
 
 def seat_ref(merchant_id: str, seat_id: str) -> SeatItem:
-    return SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+    return SeatItem(pk=keys.seat_pk(merchant_id, seat_id), sk=keys.seat_sk(seat_id))
 
 
 def from_state_condition(seat: SeatFromState) -> Any:
@@ -89,7 +89,7 @@ def new_seat(
     ring_timeout_seconds: int = DEFAULT_RING_TIMEOUT_SECONDS,
 ) -> SeatItem:
     return SeatItem(
-        pk=keys.merchant_pk(merchant_id),
+        pk=keys.seat_pk(merchant_id, seat_id),
         sk=keys.seat_sk(seat_id),
         merchant_id=merchant_id,
         seat_id=seat_id,
@@ -163,28 +163,44 @@ class SeatItems:
     def get(self, merchant_id: str, seat_id: str, consistent: bool = True) -> SeatItem:
         try:
             return SeatItem.get(
-                keys.merchant_pk(merchant_id), keys.seat_sk(seat_id), consistent_read=consistent
+                keys.seat_pk(merchant_id, seat_id), keys.seat_sk(seat_id), consistent_read=consistent
             )
         except DoesNotExist as exc:
             raise NotFoundError("seat", seat_id) from exc
 
     def page(self, merchant_id: str, limit: int, next_token: str | None) -> Page[SeatItem]:
-        result = SeatItem.query(
-            keys.merchant_pk(merchant_id),
-            SeatItem.sk.startswith(keys.SEAT_SK_PREFIX),
-            limit=limit,
-            last_evaluated_key=decode_token(next_token),
-        )
-        items = list(result)
-        return Page(items, encode_token(result.last_evaluated_key))
+        """Up to ``limit`` seats, the merchant's partitions read in turn; the token is the last key
+        read (in the partition it names), or the start of the next partition."""
+        partitions = keys.seat_partitions(merchant_id)
+        start = decode_token(next_token)
+        index = partitions.index(start["pk"]["S"]) if start else 0
+        items: list[SeatItem] = []
+        while index < len(partitions):
+            result = SeatItem.query(
+                partitions[index],
+                SeatItem.sk.startswith(keys.SEAT_SK_PREFIX),
+                limit=limit - len(items),
+                last_evaluated_key=start,
+            )
+            items += list(result)
+            start = result.last_evaluated_key
+            if len(items) >= limit:
+                if start is None and index + 1 < len(partitions):
+                    start = {"pk": {"S": partitions[index + 1]}, "sk": {"S": keys.SEAT_SK_PREFIX}}
+                return Page(items, encode_token(start))
+            if start is None:
+                index += 1
+        return Page(items, None)
 
     def all_for_merchant(self, merchant_id: str) -> list[SeatItem]:
-        return list(
-            SeatItem.query(keys.merchant_pk(merchant_id), SeatItem.sk.startswith(keys.SEAT_SK_PREFIX))
-        )
+        return [
+            seat
+            for partition in keys.seat_partitions(merchant_id)
+            for seat in SeatItem.query(partition, SeatItem.sk.startswith(keys.SEAT_SK_PREFIX))
+        ]
 
     def update_profile(self, merchant_id: str, seat_id: str, fields: dict[str, Any]) -> SeatItem:
-        seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+        seat = SeatItem(pk=keys.seat_pk(merchant_id, seat_id), sk=keys.seat_sk(seat_id))
         # The version moves with the profile: a state change computed from the profile before this
         # one then fails its version condition, so it cannot list the seat under queues it left.
         actions = [getattr(SeatItem, name).set(value) for name, value in fields.items()]
@@ -292,7 +308,7 @@ class SeatItems:
 
     def save_state(self, merchant_id: str, seat_id: str, expected_version: int, new: SeatState) -> None:
         """Write a state change computed from the snapshot at ``expected_version``."""
-        seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+        seat = SeatItem(pk=keys.seat_pk(merchant_id, seat_id), sk=keys.seat_sk(seat_id))
         moved = ConcurrentUpdateError("seat", seat_id, f"expected version {expected_version}")
         if new.state != AgentState.AVAILABLE.value and self._fence is None:
             try:
