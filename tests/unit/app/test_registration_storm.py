@@ -85,9 +85,11 @@ def test_concurrent_first_registrations_share_their_reads_of_credentials_and_bin
     assert [r.status if r else None for r in replies] == [200] * len(SEATS)
     assert sum(seats.credential_reads) == len(SEATS)
     assert sum(seats.binding_reads) == len(SEATS)
-    assert len(seats.credential_reads) <= 4  # BatchGetItem: up to 100 seats each
-    assert len(seats.binding_reads) <= 5  # PartiQL: up to 50 AORs each
+    # How the keys fall into reads depends on which worker thread ends first; the bounds do not:
+    # BatchGetItem takes up to 100 seats, PartiQL up to 50 AORs, and two reads are in flight at once.
+    assert len(seats.credential_reads) <= 8 and len(seats.binding_reads) <= 10
     assert max(seats.credential_reads) <= 100 and max(seats.binding_reads) <= 50
+    assert max(seats.credential_reads) >= 40 and max(seats.binding_reads) >= 40
     assert registrar.credentials.loads == len(SEATS) and registrar.location.loads == len(SEATS)
 
 

@@ -187,7 +187,7 @@ class ContactSeatItems(ContactItems):
             else []
         )
         if record.queue_id:
-            record.gsi1pk = keys.records_index_pk(record.queue_id, day)
+            record.gsi1pk = keys.records_index_pk(record.queue_id, day, record.contact_id)
             record.gsi1sk = f"{int(record.ended_at):015d}#{record.contact_id}"
         fence = self._fence_for(contact.merchant_id)
         for attempt in itertools.count(1):
