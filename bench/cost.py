@@ -184,8 +184,8 @@ def cost_of(load: Load, call: PerCall) -> Cost:
 
 
 def measured(path: Path | None) -> PerCall:
-    """Per-call figures from a routed call benchmark's JSON (its last sustained step with unit
-    counts), else the recorded run."""
+    """Per-call figures from a routed call benchmark's JSON (its last step with unit counts and no
+    failed call), else the recorded run."""
     candidates = [path] if path is not None else sorted(OUT.glob("calls-*.json"), reverse=True)
     for candidate in candidates:
         try:
@@ -204,7 +204,14 @@ def _from_calls_json(data: dict[str, Any], path: Path) -> PerCall | None:
     mode = data.get("modes", {}).get("routed")
     if isinstance(mode, dict):
         hot = mode.get("busiest_partitions", {})
-        steps = [s for s in mode.get("steps", []) if s.get("sustained") and str(s.get("rate")) in hot]
+        # Units per call hold whatever the set-up times were, as long as no call failed.
+        steps = [
+            s
+            for s in mode.get("steps", [])
+            if str(s.get("rate")) in hot
+            and s.get("sipp", {}).get("successful")
+            and not s["sipp"].get("failed")
+        ]
         if not steps:
             return None
         step = steps[-1]
