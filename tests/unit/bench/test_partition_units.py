@@ -11,10 +11,10 @@ BENCH = Path(__file__).resolve().parents[3] / "bench"
 
 
 def _counter() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("dynamodb_counter", BENCH / "dynamodb_counter.py")
+    spec = importlib.util.spec_from_file_location("partition_units", BENCH / "partition_units.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("dynamodb_counter", module)
+    sys.modules.setdefault("partition_units", module)
     spec.loader.exec_module(module)
     return module
 
