@@ -607,7 +607,11 @@ HOT_RATE = 280  # new calls/s of one large merchant at 10x the seed load (the ke
 
 def hot_partitions(report: dict[str, Any], rate: int, calls: int) -> dict[str, Any]:
     """Each busy partition's units per call, and scaled linearly to HOT_RATE calls/s of one
-    merchant: per call x HOT_RATE (the mean) and the busiest second / rate x HOT_RATE (bursts kept)."""
+    merchant: per call x HOT_RATE (the mean) and the busiest second / rate x HOT_RATE (bursts kept).
+    The scaling holds for a partition the calls share (a merchant's seats, a queue's index, a task's
+    contacts); a partition of one contact or dialog takes what one call writes at any rate. A
+    family split over shards (``...#SEATS#07``) is scaled shard by shard: the shards' sum is the
+    family's."""
     rows = []
     for entry in report.get("busiest", []):
         read_per_call = entry["read_units"] / max(1, calls)
