@@ -24,7 +24,7 @@ queue              MERCHANT#{mid}              QUEUE#{qid}         -            
 phone number       NUMBER#{e164}               NUMBER              MERCHANT#{mid}#NUMBERS / {e164}  -
 sip trunk          TRUNK#{tid}                 TRUNK               TRUNKS / {name}#{tid}        -
 binding            AOR#{aor}                   BINDING#{key}       -                            FLOW#{edge task} / {aor}
-contact            CONTACT#{cid}               CONTACT             QUEUED#{qid} / {prio}#{enqueued}#{cid}  (only while QUEUED)  EDGE#{task}#{n} / {state}#{cid}
+contact            CONTACT#{cid}               CONTACT             QUEUED#{qid} / {prio}#{enqueued}#{cid}  (only while QUEUED)  EDGE#{task} / {state}#{cid}
 dialog             DIALOG#{dialog key}         DIALOG              -                            -
 contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd}#{n} / {ended}#{cid}  -
 queue counters     QUEUE#{qid}#STATS#{day}#{nn}  STATS             -                            -
