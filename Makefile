@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup prompts run test test-topology topology drill lint typecheck contracts bench-register bench-calls bench-media synth clean
+.PHONY: setup prompts run test test-topology topology drill lint typecheck contracts bench-register bench-calls bench-media bench-storm bench-center bench-cost synth clean
 
 setup: $(STAMP) node_modules/.installed system prompts
 
@@ -76,6 +76,17 @@ bench-calls: setup
 
 bench-media: setup
 	$(PY) bench/media_bench.py --record
+
+# Every seat registering at once onto one edge task (phones honour 503 Retry-After), Kamailio beside it.
+bench-storm: setup
+	$(PY) bench/register_bench.py --storm --no-calibration --memory-settle 0
+
+# The contact-center day in miniature: the cold storm, routed calls at 28/s, their cost (about 6 min).
+bench-center: setup
+	$(PY) bench/center.py $(ARGS)
+
+bench-cost: setup
+	$(PY) bench/cost.py $(ARGS)
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

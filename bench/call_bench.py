@@ -295,6 +295,13 @@ class DbCounts:
             data: dict[str, Any] = json.loads(response.read())
         return data
 
+    def busiest_partitions(self, *, reset: bool = False) -> dict[str, Any]:
+        """The proxy's units per partition in each one's busiest second, since the last reset."""
+        url = self.url.replace("/__counts", "/__keys" + ("?reset" if reset else ""))
+        with urllib.request.urlopen(url, timeout=5) as response:
+            data: dict[str, Any] = json.loads(response.read())
+        return data
+
     def recent(self, after: int) -> tuple[int, list[tuple[str, str, str]]]:
         """The requests numbered above `after` as (process, operation, keys), and the last number;
         a refused request's keys end with its reason."""
@@ -552,9 +559,16 @@ def ramp(
     for rate in rates:
         calls = max(min_calls, int(rate * step_seconds))
         say(f"{result.name}: {rate} calls/s, {calls} calls")
+        if meters.db is not None:
+            meters.db.busiest_partitions(reset=True)
         step = measured_step(result.name, rate, calls, meters, load, settle, args.max_setup_p99_ms)
         result.steps.append(step)
         say(f"{result.name}: {describe(step)}")
+        if meters.db is not None:
+            hot = hot_partitions(meters.db.busiest_partitions(), rate, step.sipp.successful)
+            result.extra.setdefault("busiest_partitions", {})[str(rate)] = hot
+            for line in hot["lines"][:4]:
+                say(f"{result.name}:   partition {line}")
         for line in step.errors:
             say(f"{result.name}:   sipp: {line}")
         if not step.sustained:
@@ -586,6 +600,51 @@ def ramp(
         time.sleep(1.0)
     else:
         result.stopped_because = f"every step up to {rates[-1]}/s sustained (the ramp's last step)"
+
+
+HOT_RATE = 280  # new calls/s of one large merchant at 10x the seed load (the key design's target)
+
+
+def hot_partitions(report: dict[str, Any], rate: int, calls: int) -> dict[str, Any]:
+    """Each busy partition's units per call, and scaled linearly to HOT_RATE calls/s of one
+    merchant: per call x HOT_RATE (the mean) and the busiest second / rate x HOT_RATE (bursts kept).
+    The scaling holds for a partition the calls share (a merchant's seats, a queue's index, a task's
+    contacts); a partition of one contact or dialog takes what one call writes at any rate. A
+    family split over shards (``...#SEATS#07``) is scaled shard by shard: the shards' sum is the
+    family's."""
+    rows = []
+    for entry in report.get("busiest", []):
+        read_per_call = entry["read_units"] / max(1, calls)
+        write_per_call = entry["write_units"] / max(1, calls)
+        peak_write = entry["peak_write_units_s"] / rate * HOT_RATE
+        peak_read = entry["peak_read_units_s"] / rate * HOT_RATE
+        rows.append(
+            {
+                **entry,
+                "read_units_per_call": round(read_per_call, 3),
+                "write_units_per_call": round(write_per_call, 3),
+                "write_units_s_at_hot_rate": round(write_per_call * HOT_RATE, 1),
+                "read_units_s_at_hot_rate": round(read_per_call * HOT_RATE, 1),
+                "busiest_second_share_at_hot_rate": round(max(peak_write / 1000.0, peak_read / 3000.0), 3),
+            }
+        )
+    rows.sort(key=lambda r: -r["busiest_second_share_at_hot_rate"])
+    lines = [
+        f"{r['partition']}: {r['write_units_per_call']} WCU + {r['read_units_per_call']} RCU per call; "
+        f"at {HOT_RATE} calls/s {r['write_units_s_at_hot_rate']:.0f} WCU/s, {r['read_units_s_at_hot_rate']:.0f} "
+        f"RCU/s; busiest second scaled: {100 * r['busiest_second_share_at_hot_rate']:.0f} % of its limit"
+        for r in rows
+    ]
+    return {
+        "rate": rate,
+        "calls": calls,
+        "hot_rate": HOT_RATE,
+        # every partition's units per call: bench/cost.py prices these
+        "read_units_per_call": round(report.get("read_units", 0.0) / max(1, calls), 3),
+        "write_units_per_call": round(report.get("write_units", 0.0) / max(1, calls), 3),
+        "partitions": rows,
+        "lines": lines,
+    }
 
 
 def warm_up_and_probe(result: ModeResult, load: CallLoad, warm_rate: int, warm_calls: int) -> bool:

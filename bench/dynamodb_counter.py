@@ -18,6 +18,12 @@ latency); refused answers are those other than 200 (a failed condition, a cancel
 A reader takes two snapshots and subtracts. ``GET /__recent`` returns the last requests, numbered,
 each with its process, operation and the keys it touched (``summarize``): one call, request by
 request.
+
+``GET /__keys`` returns the busiest partitions, per second: for each partition key (the table's
+``pk``, or ``gsi1:<value>`` for a partition of an index) the read and write units it took in its
+busiest second and in total since the last ``GET /__keys?reset`` (``partition_units``: DynamoDB's
+rules applied to what the proxy sees, with the assumptions written there). DynamoDB's limits per
+partition are 3,000 read units and 1,000 write units a second.
 """
 
 from __future__ import annotations
@@ -36,10 +42,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from partition_units import BusiestKeys, PartitionUnits
+
 __all__ = ["process_label", "socket_owner"]
 
 COUNTS_PATH = b"/__counts"
 RECENT_PATH = b"/__recent"
+KEYS_PATH = b"/__keys"
 RECENT_KEPT = 5000
 
 
@@ -188,6 +197,8 @@ class CountingProxy:
         self._numbered = 0
         self._t0 = time.monotonic()
         self._owners: dict[int, str] = {}  # pid -> label of the processes seen so far
+        self.units = PartitionUnits()
+        self.keys = BusiestKeys()
 
     async def serve(self) -> None:
         server = await asyncio.start_server(self._client, "127.0.0.1", self.port, limit=1 << 20)
@@ -210,7 +221,7 @@ class CountingProxy:
         upstream_writer: asyncio.StreamWriter | None = None
         copier: asyncio.Task[None] | None = None
         # The request waiting for its answer (no pipelining: one at a time per connection).
-        pending: list[tuple[str, float, list[Any]]] = []
+        pending: list[tuple[str, float, list[Any], tuple[list[str], float]]] = []
         try:
             while True:
                 try:
@@ -219,6 +230,17 @@ class CountingProxy:
                     return
                 first, _, rest = head.partition(b"\r\n")
                 path = (first.split(b" ")[1:2] or [b""])[0]
+                if path.startswith(KEYS_PATH):
+                    body = json.dumps(self.keys.report()).encode()
+                    if path.endswith(b"?reset"):
+                        self.keys.reset()
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                        + body
+                    )
+                    await writer.drain()
+                    continue
                 if path in (COUNTS_PATH, RECENT_PATH):
                     body = self.counts.as_json() if path == COUNTS_PATH else self._recent_json()
                     writer.write(
@@ -248,10 +270,11 @@ class CountingProxy:
                     "",
                 ]
                 self.recent.append(entry)
+                reads = self._account(operation, body)
                 if upstream_writer is None:
                     upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
                     copier = asyncio.create_task(self._copy(upstream_reader, writer, pending))
-                pending[:] = [(operation, time.monotonic(), entry)]
+                pending[:] = [(operation, time.monotonic(), entry, reads)]
                 upstream_writer.write(head + body)
                 await upstream_writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -263,6 +286,18 @@ class CountingProxy:
                 if stream is not None:
                     stream.close()
 
+    def _account(self, operation: str, body: bytes) -> tuple[list[str], float]:
+        """Write units now; the partitions a read touches, for when its answer's size is known."""
+        if not operation.startswith("DynamoDB_"):
+            return [], 0.0
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return [], 0.0
+        for partition, units in self.units.writes(operation, data):
+            self.keys.add(partition, write=units)
+        return self.units.read_partitions(operation, data)
+
     def _recent_json(self) -> bytes:
         return json.dumps({"last": self._numbered, "requests": list(self.recent)}).encode()
 
@@ -270,12 +305,18 @@ class CountingProxy:
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        pending: list[tuple[str, float, list[Any]]],
+        pending: list[tuple[str, float, list[Any], tuple[list[str], float]]],
     ) -> None:
         with contextlib.suppress(ConnectionError):
             while data := await reader.read(1 << 16):
                 if pending:
-                    operation, sent, entry = pending.pop()
+                    operation, sent, entry, (read_partitions, per_4kb) = pending.pop()
+                    if read_partitions and per_4kb:
+                        # The answer's size, from its Content-Length (or this first chunk's).
+                        size = _content_length(data) or len(data)
+                        units = per_4kb * max(1, -(-size // 4096)) / len(read_partitions)
+                        for partition in read_partitions:
+                            self.keys.add(partition, read=units)
                     self.counts.wait_s[operation] += time.monotonic() - sent
                     self.counts.answered[operation] += 1
                     if not data.startswith(b"HTTP/1.1 200"):
@@ -286,6 +327,11 @@ class CountingProxy:
                 writer.write(data)
                 await writer.drain()
         writer.close()
+
+
+def _content_length(head: bytes) -> int | None:
+    match = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head[:4096])
+    return int(match.group(1)) if match else None
 
 
 def main() -> None:

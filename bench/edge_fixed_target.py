@@ -115,10 +115,13 @@ class NoBindings:
     def load(self, aor: str, now: float) -> list[Binding]:
         return []
 
+    def load_many(self, aors: Sequence[str], now: float) -> dict[str, list[Binding]]:
+        return {}
+
 
 class NoCredentials:
-    def ha1s(self, username: str) -> Mapping[str, str] | None:
-        return None
+    def ha1s_many(self, usernames: Sequence[str]) -> dict[str, Mapping[str, str] | None]:
+        return {}
 
 
 def fixed_target_ports(target: str) -> EdgePorts:

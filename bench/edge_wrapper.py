@@ -13,18 +13,14 @@ import json
 import runpy
 import signal
 import sys
-import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from sip_edge.app.adapters import tables as stores
 from sip_edge.app.registration import credentials, location, registrar
 from sip_edge.sip import stack
 
 _instances: dict[str, list[Any]] = {"stack": [], "credentials": [], "location": [], "registrar": []}
-_binding_loads = 0
-_lock = threading.Lock()
 
 
 def _track(cls: type, kind: str) -> None:
@@ -35,18 +31,6 @@ def _track(cls: type, kind: str) -> None:
         _instances[kind].append(self)
 
     cls.__init__ = tracked  # type: ignore[misc]
-
-
-def _count_binding_loads() -> None:
-    load = stores.TableBindingStore.load
-
-    def counted(self: stores.TableBindingStore, aor: str, now: float) -> Any:
-        global _binding_loads
-        with _lock:
-            _binding_loads += 1
-        return load(self, aor, now)
-
-    stores.TableBindingStore.load = counted
 
 
 def counters() -> dict[str, int]:
@@ -61,7 +45,10 @@ def counters() -> dict[str, int]:
         "registrations": total("registrar", "registrations"),
         "auth_failures": total("registrar", "failures"),
         "credential_loads": total("credentials", "loads"),
-        "binding_loads": _binding_loads,
+        "binding_loads": total("location", "loads"),
+        "credential_reads": total("credentials", "reads"),
+        "binding_reads": total("location", "reads"),
+        "shed": sum(int(r.shedder.shed) for r in _instances["registrar"]),
         "binding_flushes": total("location", "flushes"),
         "bindings_written": total("location", "written"),
     }
@@ -78,7 +65,6 @@ def main() -> None:
     _track(credentials.CredentialCache, "credentials")
     _track(location.LocationService, "location")
     _track(registrar.Registrar, "registrar")
-    _count_binding_loads()
     signal.signal(signal.SIGUSR1, _dump)
     sys.argv = [module, *argv]
     runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -76,12 +76,13 @@ def sipp_command(
     out_dir: Path,
     tag: str,
     extra: Sequence[str] = (),
+    max_seconds: float | None = None,
 ) -> tuple[list[str], Path, Path]:
     stats = out_dir / f"{tag}.stats.csv"
     errors = out_dir / f"{tag}.errors.log"
     for stale in (stats, errors):
         stale.unlink(missing_ok=True)
-    global_timeout = int(calls / rate) + 30
+    global_timeout = int(max_seconds if max_seconds is not None else calls / rate + 30)
     command = [
         *_nice_prefix(),
         "sipp",
@@ -158,10 +159,11 @@ def run_sipp(
     out_dir: Path,
     tag: str,
     extra: Sequence[str] = (),
+    max_seconds: float | None = None,
 ) -> SippRun:
     """Run one bounded sipp load and return what it counted (the final cumulative statistics)."""
     command, stats, errors = sipp_command(
-        target, scenario, users_csv, rate, calls, domain, out_dir, tag, extra
+        target, scenario, users_csv, rate, calls, domain, out_dir, tag, extra, max_seconds
     )
     started = time.monotonic()
     with (out_dir / f"{tag}.sipp.log").open("w") as log:
@@ -171,7 +173,7 @@ def run_sipp(
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                timeout=calls / rate + 60,
+                timeout=(max_seconds if max_seconds is not None else calls / rate + 30) + 30,
                 check=False,
             )
             code = done.returncode

@@ -137,8 +137,8 @@ class StaticTrunks:
 
 
 class NoCredentials(CredentialSource):
-    def ha1s(self, username: str) -> None:
-        return None
+    def ha1s_many(self, usernames: Sequence[str]) -> dict[str, None]:
+        return dict.fromkeys(usernames)
 
 
 class NoBindings:
@@ -147,6 +147,9 @@ class NoBindings:
 
     def load(self, aor: str, now: float) -> list[Binding]:
         return []
+
+    def load_many(self, aors: Sequence[str], now: float) -> dict[str, list[Binding]]:
+        return {aor: self.load(aor, now) for aor in aors}
 
 
 class MemoryBindings:
@@ -175,6 +178,9 @@ class MemoryBindings:
 
     def load(self, aor: str, now: float) -> list[Binding]:
         return [b for (a, _), b in self.items.items() if a == aor and b.expires_at > now]
+
+    def load_many(self, aors: Sequence[str], now: float) -> dict[str, list[Binding]]:
+        return {aor: self.load(aor, now) for aor in aors}
 
 
 @dataclass

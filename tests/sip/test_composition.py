@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 
 from sip_edge.config import EdgeConfig
 from sip_edge.main import EdgePorts, build
@@ -20,6 +21,9 @@ class RecordingBindings:
 
     def load(self, aor: str, now: float) -> list[Binding]:
         return []
+
+    def load_many(self, aors: Sequence[str], now: float) -> dict[str, list[Binding]]:
+        return {aor: self.load(aor, now) for aor in aors}
 
 
 class Fleet:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sip_edge.app.abuse import FailedAuthLimiter
@@ -34,6 +34,9 @@ GUESSES = DEFAULTS.max_source_failures + DEFAULTS.per_good_user * GOOD_PHONES + 
 class Passwords:
     def __init__(self, passwords: Mapping[str, str]) -> None:
         self.passwords = dict(passwords)
+
+    def ha1s_many(self, usernames: Sequence[str]) -> dict[str, Mapping[str, str] | None]:
+        return {username: self.ha1s(username) for username in usernames}
 
     def ha1s(self, username: str) -> Mapping[str, str] | None:
         password = self.passwords.get(username)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,12 +20,8 @@ class TableCredentialSource:
     def __init__(self, users: SipUserItems | None = None) -> None:
         self._users = users or SipUserItems()
 
-    def ha1s(self, username: str) -> Mapping[str, str] | None:
-        user = self._users.get(username)
-        if user is None:
-            return None
-        ha1: Any = user.ha1  # a raw MapAttribute: PynamoDB leaves as_dict untyped
-        return {str(k): str(v) for k, v in ha1.as_dict().items()}
+    def ha1s_many(self, usernames: Sequence[str]) -> Mapping[str, Mapping[str, str] | None]:
+        return self._users.ha1s_many(usernames)
 
 
 class TableBindingStore:
@@ -38,6 +34,10 @@ class TableBindingStore:
 
     def load(self, aor: str, now: float) -> list[Binding]:
         return [_from_item(item) for item in self._bindings.current(aor, int(now))]
+
+    def load_many(self, aors: Sequence[str], now: float) -> Mapping[str, list[Binding]]:
+        found = self._bindings.current_many(aors, int(now))
+        return {aor: [_from_item(item) for item in items] for aor, items in found.items()}
 
 
 def binding_item_values(binding: Binding) -> dict[str, Any]:

@@ -9,18 +9,21 @@ API works at once on every edge task; the old password stops working within ``tt
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from sip_edge.app.registration.batching import BatchLoader
 
 
 class CredentialSource(Protocol):
     """Where HA1s come from (the data layer in production, a dict in tests). Blocking is fine: it
     runs in a worker thread."""
 
-    def ha1s(self, username: str) -> Mapping[str, str] | None: ...
+    def ha1s_many(self, usernames: Sequence[str]) -> Mapping[str, Mapping[str, str] | None]:
+        """HA1s (algorithm -> hex) of each username; None, or left out, for an unknown one."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +41,19 @@ class CredentialCache:
         negative_ttl: float = 5.0,
         refresh_after: float = 1.0,
         max_entries: int = 50_000,
+        max_batch: int = 100,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._source = source
         self._ttl = ttl
         self._negative_ttl = negative_ttl
         self._refresh_after = refresh_after
         self._max_entries = max_entries
         self._now = now
         self._entries: dict[str, _Entry] = {}
-        self._loading: dict[str, asyncio.Future[Mapping[str, str] | None]] = {}
-        self.loads = 0
+        # Concurrent misses (a registration storm) share BatchGetItem requests of up to 100 seats.
+        self._reads: BatchLoader[str, Mapping[str, str] | None] = BatchLoader(
+            source.ha1s_many, None, max_batch=max_batch
+        )
 
     def cached(self, username: str) -> tuple[Mapping[str, str] | None, bool]:
         """(HA1s, fresh): fresh is False when there is no usable entry and a load is needed."""
@@ -67,24 +72,24 @@ class CredentialCache:
             ha1s, fresh = self.cached(username)
             if fresh:
                 return ha1s
-        # One load per username at a time: a burst of REGISTERs for one seat makes one read.
-        pending = self._loading.get(username)
-        if pending is None:
-            pending = asyncio.get_running_loop().create_future()
-            self._loading[username] = pending
-            try:
-                ha1s = await asyncio.to_thread(self._source.ha1s, username)
-            except Exception as exc:
-                del self._loading[username]
-                pending.set_exception(exc)
-                pending.exception()  # consumed here; waiters re-raise it
-                raise
-            self.loads += 1
-            self._store(username, ha1s)
-            del self._loading[username]
-            pending.set_result(ha1s)
-            return ha1s
-        return await pending
+        ha1s = await self._reads.get(username)
+        self._store(username, ha1s)
+        return ha1s
+
+    @property
+    def loads(self) -> int:
+        """Seats read from the source (each read of a seat, however many REGISTERs waited for it)."""
+        return self._reads.keys_read
+
+    @property
+    def reads(self) -> int:
+        """Batch reads of credentials sent (each up to 100 seats)."""
+        return self._reads.batches
+
+    @property
+    def backlog(self) -> int:
+        """Seats waiting for their credentials to be read."""
+        return self._reads.backlog
 
     def invalidate(self, username: str) -> None:
         self._entries.pop(username, None)

@@ -26,9 +26,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
+from sip_edge.app.registration.batching import BatchLoader
 from sip_edge.sip.registration import Binding
 
 log = logging.getLogger("sip_edge.location")
@@ -39,7 +40,14 @@ class BindingStore(Protocol):
 
     def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None: ...
 
-    def load(self, aor: str, now: float) -> list[Binding]: ...
+    def load(self, aor: str, now: float) -> list[Binding]:
+        """One AOR's unexpired bindings, read now (a binding found stale)."""
+        ...
+
+    def load_many(self, aors: Sequence[str], now: float) -> Mapping[str, list[Binding]]:
+        """The unexpired bindings of each AOR, in as few reads as the store allows (first
+        registrations); an AOR left out has none."""
+        ...
 
 
 class LocationService:
@@ -49,6 +57,7 @@ class LocationService:
         *,
         flush_interval: float = 0.2,
         max_batch: int = 500,
+        max_read_batch: int = 50,
         now: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -63,6 +72,10 @@ class LocationService:
         # AORs whose pending changes move a device to a new flow.
         self._moved: set[str] = set()
         self._flushing = asyncio.Lock()
+        # First registrations of many AORs at once (a storm) share their reads of the table.
+        self._reads: BatchLoader[str, list[Binding]] = BatchLoader(
+            lambda aors: store.load_many(aors, self._now()), [], max_batch=max_read_batch
+        )
         self.flushes = 0
         self.written = 0
 
@@ -80,11 +93,26 @@ class LocationService:
         """Bring an AOR's bindings made through other edge tasks into memory (once per AOR)."""
         if aor in self._bindings:
             return
-        loaded = await asyncio.to_thread(self._store.load, aor, self._now())
+        loaded = await self._reads.get(aor)
         if aor not in self._bindings:
             self._bindings[aor] = {b.key: b for b in loaded}
             for b in loaded:
                 self._stored_expiry.setdefault((aor, b.key), b.expires_at)
+
+    @property
+    def reads(self) -> int:
+        """Batch reads of bindings sent (each up to 50 AORs)."""
+        return self._reads.batches
+
+    @property
+    def backlog(self) -> int:
+        """AORs waiting for their bindings to be read."""
+        return self._reads.backlog
+
+    @property
+    def loads(self) -> int:
+        """AORs read from the store."""
+        return self._reads.keys_read
 
     def owned(self, owner: str, transport: str | None = None) -> Iterable[Binding]:
         now = self._now()

@@ -19,6 +19,7 @@ from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.registration.challenges import ChallengeChooser, ClientKey
 from sip_edge.app.registration.credentials import CredentialCache
 from sip_edge.app.registration.location import LocationService
+from sip_edge.app.registration.shedding import RegistrationShedder
 from sip_edge.sip.decisions import Reply
 from sip_edge.sip.digest import AuthOutcome, AuthResult, DigestAuthenticator
 from sip_edge.sip.message import Request
@@ -91,6 +92,7 @@ class Registrar:
         edge_task_id: str,
         now: Callable[[], float] = time.time,
         challenges: ChallengeChooser | None = None,
+        shedder: RegistrationShedder | None = None,
     ) -> None:
         self.settings = settings
         self.auth = auth
@@ -99,6 +101,7 @@ class Registrar:
         self.limiter = limiter
         self.edge_task_id = edge_task_id
         self.challenges = challenges or ChallengeChooser()
+        self.shedder = shedder or RegistrationShedder()
         self._now = now
         self.bindings = BindingRules(settings.limits, location, edge_task_id)
         self.failures = 0
@@ -108,6 +111,11 @@ class Registrar:
     @property
     def registrations(self) -> int:
         return self.bindings.updates
+
+    @property
+    def backlog(self) -> int:
+        """REGISTERs' reads of the table not answered yet (credentials, then bindings)."""
+        return self.credentials.backlog + self.location.backlog
 
     def aor_for(self, username: str) -> str:
         return f"sip:{username}@{self.settings.domain}"
@@ -133,6 +141,10 @@ class Registrar:
         self.challenges.answered((source, username))
         ha1s, fresh = self.credentials.cached(username)
         if not fresh:
+            # A first registration: it waits for the table behind every other one that does.
+            shed = self.shedder.refusal(self.backlog)
+            if shed is not None:
+                return shed
             return self._verify_after_loading(request, flow, username, authorization)
         return self._verify(request, flow, username, authorization, ha1s)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -45,6 +45,9 @@ class FlakyStore:
 
     def load(self, aor: str, now: float) -> list[Binding]:
         return []
+
+    def load_many(self, aors: Sequence[str], now: float) -> dict[str, list[Binding]]:
+        return {aor: self.load(aor, now) for aor in aors}
 
 
 def run(coro):  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pytest
 
@@ -36,6 +36,9 @@ class Users:
         self.passwords = {"alice": "s3cret", "bob": "hunter2"}
         self.reads = 0
 
+    def ha1s_many(self, usernames: Sequence[str]) -> dict[str, Mapping[str, str] | None]:
+        return {username: self.ha1s(username) for username in usernames}
+
     def ha1s(self, username: str) -> Mapping[str, str] | None:
         self.reads += 1
         password = self.passwords.get(username)
@@ -58,6 +61,9 @@ class Store:
 
     def load(self, aor: str, now: float) -> list[Binding]:
         return [b for (a, _), b in self.rows.items() if a == aor and b.expires_at > now]
+
+    def load_many(self, aors: Sequence[str], now: float) -> dict[str, list[Binding]]:
+        return {aor: self.load(aor, now) for aor in aors}
 
 
 class FakeTransport:
@@ -448,7 +454,7 @@ def test_a_sips_contact_is_stored(world) -> None:  # type: ignore[no-untyped-def
 
 
 class DownStore:
-    def ha1s(self, username: str) -> Mapping[str, str] | None:
+    def ha1s_many(self, usernames: Sequence[str]) -> dict[str, Mapping[str, str] | None]:
         raise ConnectionError("table unreachable")
 
 

@@ -55,6 +55,7 @@ OWN_PATH_OPERATIONS = {
             "Scan",
             "BatchGetItem",
             "BatchWriteItem",
+            "ExecuteStatement",
             "TransactGetItems",
             "TransactWriteItems",
         }

@@ -72,7 +72,9 @@ def entries_on_release(
     if after.state != AVAILABLE:
         return []
     try:
-        current = SeatItem.get(keys.merchant_pk(merchant_id), keys.seat_sk(seat_id), consistent_read=True)
+        current = SeatItem.get(
+            keys.seat_pk(merchant_id, seat_id), keys.seat_sk(seat_id), consistent_read=True
+        )
     except DoesNotExist as exc:
         raise ConcurrentUpdateError("seat", seat_id, "no longer exists") from exc
     if int(current.version) != version or current.state != state:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypedDict, Unpack
 
+from contact_center.aws.dynamodb import shared_client
 from contact_center.data import keys, table
 from contact_center.data.batch_writer import BatchWriter, shared_writer
 from contact_center.data.encoding import ItemEncoder
 from contact_center.data.models import BindingItem, items_of
+
+# DynamoDB's most partition keys in one PartiQL statement (its documented limit for IN).
+PARTIQL_KEY_LIMIT = 50
 
 # Encodes binding values straight from BindingItem's declarations (write-behind: no model per item).
 _ENCODER = ItemEncoder(BindingItem)
@@ -85,6 +89,36 @@ class BindingItems:
                 consistent_read=True,
             )
         )
+
+    def current_many(self, aors: Sequence[str], now: int) -> dict[str, list[BindingItem]]:
+        """Unexpired bindings of many AORs (a registration storm's first registrations), 50 AORs per
+        request rather than one Query each: a PartiQL ``IN`` over their partition keys, which
+        DynamoDB runs as reads of those partitions (not a scan; an ``OR`` of equalities was a scan
+        in DynamoDB Local, 40 times slower). Expiry is filtered here, as TTL deletes lazily.
+        Strongly consistent, as ``current``. moto (5.2) answers an ``IN`` with the first key's
+        items alone: run storms against DynamoDB Local, as the local stack does by default."""
+        found: dict[str, list[BindingItem]] = {aor: [] for aor in aors}
+        client = shared_client(table.BINDING.region, table.BINDING.host)
+        for start in range(0, len(aors), PARTIQL_KEY_LIMIT):
+            chunk = aors[start : start + PARTIQL_KEY_LIMIT]
+            params: dict[str, Any] = {
+                "Statement": f'SELECT * FROM "{table.BINDING.table_name}" WHERE pk IN ['
+                + ",".join(["?"] * len(chunk))
+                + "]",
+                "Parameters": [{"S": keys.aor_pk(aor)} for aor in chunk],
+                "ConsistentRead": True,
+            }
+            while True:
+                answer = client.call("ExecuteStatement", **params)
+                for raw in answer.get("Items", []):
+                    item = BindingItem.from_raw_data(raw)
+                    if (item.expires_at or 0) > now and item.aor in found:
+                        found[item.aor].append(item)
+                token = answer.get("NextToken")
+                if not token:
+                    break
+                params["NextToken"] = token
+        return found
 
     def owned_by(self, edge_task_id: str, now: int) -> list[BindingItem]:
         """Bindings whose NAT flow an edge task holds (the ones it must keep alive)."""

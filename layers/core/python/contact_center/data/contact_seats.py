@@ -187,7 +187,7 @@ class ContactSeatItems(ContactItems):
             else []
         )
         if record.queue_id:
-            record.gsi1pk = keys.records_index_pk(record.queue_id, day)
+            record.gsi1pk = keys.records_index_pk(record.queue_id, day, record.contact_id)
             record.gsi1sk = keys.record_index_sk(int(record.ended_at), record.contact_id)
         if record.merchant_id:
             record.gsi2pk = keys.merchant_records_index_pk(record.merchant_id, day)

@@ -50,7 +50,8 @@ _RETRYABLE = (CONDITION_FAILED, TRANSACTION_CONFLICT)
 def _stats_update(queue_id: str, day: str, contact_id: str) -> tuple[QueueStatsItem, list[Any]]:
     """The contact's shard of a queue's counters for the day, and the actions that create it if it
     is the shard's first count."""
-    stats = QueueStatsItem(pk=keys.queue_stats_pk(queue_id), sk=keys.queue_stats_sk(day, contact_id))
+    shard = keys.queue_stats_shard(contact_id)
+    stats = QueueStatsItem(pk=keys.queue_stats_pk(queue_id, day, shard), sk=keys.QUEUE_STATS_SK)
     return stats, [
         QueueStatsItem.entity.set("queue_stats"),
         QueueStatsItem.queue_id.set(queue_id),
@@ -258,15 +259,17 @@ class ContactItems:
     def stats(self, queue_id: str, day: str) -> QueueStatsItem | None:
         """A queue's counters for the day, summed over their shards; None before its first count."""
         shards = list(
-            QueueStatsItem.query(
-                keys.queue_stats_pk(queue_id),
-                QueueStatsItem.sk.startswith(keys.queue_stats_day_prefix(day)),
+            QueueStatsItem.batch_get(
+                [
+                    (keys.queue_stats_pk(queue_id, day, shard), keys.QUEUE_STATS_SK)
+                    for shard in range(keys.QUEUE_STATS_SHARDS)
+                ],
                 consistent_read=True,
             )
         )
         if not shards:
             return None
-        total = QueueStatsItem(pk=keys.queue_stats_pk(queue_id), sk=keys.queue_stats_day_prefix(day))
+        total = QueueStatsItem(pk=keys.queue_stats_pk(queue_id, day, 0), sk=keys.QUEUE_STATS_SK)
         total.queue_id, total.day = queue_id, day
         for counter in ("offered", "answered", "abandoned", "timed_out"):
             setattr(total, counter, sum(int(getattr(shard, counter) or 0) for shard in shards))
@@ -279,7 +282,12 @@ class ContactItems:
             raise NotFoundError("contact record", contact_id) from exc
 
     def records_for_queue(self, queue_id: str, day: str) -> list[RecordItem]:
-        return items_of(RecordItem, RecordItem.gsi1.query(keys.records_index_pk(queue_id, day)))
+        found = [
+            record
+            for partition in keys.records_index_partitions(queue_id, day)
+            for record in items_of(RecordItem, RecordItem.gsi1.query(partition))
+        ]
+        return sorted(found, key=lambda record: str(record.gsi1sk))  # by end time, as one partition was
 
     def owned_by_edge(self, edge_task_id: str, state: str | None = None) -> list[ContactItem]:
         """Live contacts an edge task holds, optionally only those in ``state`` (eventually consistent)."""

@@ -293,8 +293,8 @@ class RecordItem(TableItem):
 
 
 class QueueStatsItem(TableItem):
-    """One shard of a queue's counters for one UTC day (``keys.queue_stats_sk``: a contact's counts
-    always go to the same shard; ``ContactItems.stats`` sums them).
+    """One shard of a queue's counters for one UTC day, a partition of its own (``keys.queue_stats_pk``:
+    a contact's counts always go to the same shard; ``ContactItems.stats`` sums them).
 
     ``offered`` counts contacts that reached the queue that day (created into it, or moved into it by
     an overflow), in the same transaction as that write; ``answered``/``abandoned``/``timed_out``

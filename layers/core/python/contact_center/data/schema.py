@@ -17,7 +17,7 @@ entity             pk                          sk                  gsi1pk / gsi1
 =================  ==========================  ==================  ===========================  =====================================
 merchant           MERCHANT#{mid}              MERCHANT            MERCHANTS / {created}#{mid}  -
 api key            APIKEY#{sha256(secret)}     APIKEY              MERCHANT#{mid}#KEYS / {kid}  -
-seat (agent)       MERCHANT#{mid}              SEAT#{sid}          -                            -
+seat (agent)       MERCHANT#{mid}#SEATS#{nn}   SEAT#{sid}          -                            -
 seat availability  SEATQUEUES#{mid}#{sid}      QUEUE#{qid}         AVAILABLE#{mid}#{qid} / {idle}#{sid}  (one per queue served, only while AVAILABLE)  -
 sip user           SIPUSER#{username}          SIPUSER             -                            -
 queue              MERCHANT#{mid}              QUEUE#{qid}         -                            -
@@ -26,8 +26,8 @@ sip trunk          TRUNK#{tid}                 TRUNK               TRUNKS / {nam
 binding            AOR#{aor}                   BINDING#{key}       -                            FLOW#{edge task} / {aor}
 contact            CONTACT#{cid}               CONTACT             QUEUED#{qid} / {prio}#{enqueued}#{cid}  (only while QUEUED)  EDGE#{task} / {state}#{cid}
 dialog             DIALOG#{dialog key}         DIALOG              -                            -
-contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd} / {ended}#{cid}  RECORDS#{mid}#{yyyy-mm-dd} / {ended}#{cid}
-queue counters     QUEUE#{qid}                 STATS#{day}#{nn}    -                            -
+contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd}#{n} / {ended}#{cid}  RECORDS#{mid}#{yyyy-mm-dd} / {ended}#{cid}
+queue counters     QUEUE#{qid}#STATS#{day}#{nn}  STATS             -                            -
 edge task          EDGE#{task}                 EDGE                EDGES / {task}               -
 idempotency        IDEMPOTENCY#{scope}#{key}   IDEMPOTENCY         -                            -
 user (person)      MERCHANT#{mid}              USER#{uid}          -                            -

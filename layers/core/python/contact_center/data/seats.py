@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import Attribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
-from contact_center.data import availability, keys
+from contact_center.aws.dynamodb import shared_client
+from contact_center.data import availability, keys, table
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.mappers.common import optional_int
 from contact_center.data.models import MerchantItem, SeatItem, SipUserItem
@@ -32,6 +35,13 @@ from contact_center.services.errors import (
     NotFoundError,
 )
 
+BATCH_GET_ATTEMPTS = 6
+
+
+class BatchGetError(Exception):
+    """DynamoDB kept returning some keys of a batch read as unprocessed."""
+
+
 # A seat in these states is bound to a live contact and cannot be deleted under it.
 BUSY_STATES = (AgentState.RESERVED, AgentState.ON_CONTACT)
 IDLE_STATES = tuple(s for s in AgentState if s not in BUSY_STATES)
@@ -54,7 +64,7 @@ class SeatFromState:
 
 
 def seat_ref(merchant_id: str, seat_id: str) -> SeatItem:
-    return SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+    return SeatItem(pk=keys.seat_pk(merchant_id, seat_id), sk=keys.seat_sk(seat_id))
 
 
 def from_state_condition(seat: SeatFromState) -> Any:
@@ -79,7 +89,7 @@ def new_seat(
     ring_timeout_seconds: int = DEFAULT_RING_TIMEOUT_SECONDS,
 ) -> SeatItem:
     return SeatItem(
-        pk=keys.merchant_pk(merchant_id),
+        pk=keys.seat_pk(merchant_id, seat_id),
         sk=keys.seat_sk(seat_id),
         merchant_id=merchant_id,
         seat_id=seat_id,
@@ -153,28 +163,44 @@ class SeatItems:
     def get(self, merchant_id: str, seat_id: str, consistent: bool = True) -> SeatItem:
         try:
             return SeatItem.get(
-                keys.merchant_pk(merchant_id), keys.seat_sk(seat_id), consistent_read=consistent
+                keys.seat_pk(merchant_id, seat_id), keys.seat_sk(seat_id), consistent_read=consistent
             )
         except DoesNotExist as exc:
             raise NotFoundError("seat", seat_id) from exc
 
     def page(self, merchant_id: str, limit: int, next_token: str | None) -> Page[SeatItem]:
-        result = SeatItem.query(
-            keys.merchant_pk(merchant_id),
-            SeatItem.sk.startswith(keys.SEAT_SK_PREFIX),
-            limit=limit,
-            last_evaluated_key=decode_token(next_token),
-        )
-        items = list(result)
-        return Page(items, encode_token(result.last_evaluated_key))
+        """Up to ``limit`` seats, the merchant's partitions read in turn; the token is the last key
+        read (in the partition it names), or the start of the next partition."""
+        partitions = keys.seat_partitions(merchant_id)
+        start = decode_token(next_token)
+        index = partitions.index(start["pk"]["S"]) if start else 0
+        items: list[SeatItem] = []
+        while index < len(partitions):
+            result = SeatItem.query(
+                partitions[index],
+                SeatItem.sk.startswith(keys.SEAT_SK_PREFIX),
+                limit=limit - len(items),
+                last_evaluated_key=start,
+            )
+            items += list(result)
+            start = result.last_evaluated_key
+            if len(items) >= limit:
+                if start is None and index + 1 < len(partitions):
+                    start = {"pk": {"S": partitions[index + 1]}, "sk": {"S": keys.SEAT_SK_PREFIX}}
+                return Page(items, encode_token(start))
+            if start is None:
+                index += 1
+        return Page(items, None)
 
     def all_for_merchant(self, merchant_id: str) -> list[SeatItem]:
-        return list(
-            SeatItem.query(keys.merchant_pk(merchant_id), SeatItem.sk.startswith(keys.SEAT_SK_PREFIX))
-        )
+        return [
+            seat
+            for partition in keys.seat_partitions(merchant_id)
+            for seat in SeatItem.query(partition, SeatItem.sk.startswith(keys.SEAT_SK_PREFIX))
+        ]
 
     def update_profile(self, merchant_id: str, seat_id: str, fields: dict[str, Any]) -> SeatItem:
-        seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+        seat = SeatItem(pk=keys.seat_pk(merchant_id, seat_id), sk=keys.seat_sk(seat_id))
         # The version moves with the profile: a state change computed from the profile before this
         # one then fails its version condition, so it cannot list the seat under queues it left.
         actions = [getattr(SeatItem, name).set(value) for name, value in fields.items()]
@@ -282,7 +308,7 @@ class SeatItems:
 
     def save_state(self, merchant_id: str, seat_id: str, expected_version: int, new: SeatState) -> None:
         """Write a state change computed from the snapshot at ``expected_version``."""
-        seat = SeatItem(pk=keys.merchant_pk(merchant_id), sk=keys.seat_sk(seat_id))
+        seat = SeatItem(pk=keys.seat_pk(merchant_id, seat_id), sk=keys.seat_sk(seat_id))
         moved = ConcurrentUpdateError("seat", seat_id, f"expected version {expected_version}")
         if new.state != AgentState.AVAILABLE.value and self._fence is None:
             try:
@@ -356,11 +382,44 @@ def state_update_actions(merchant_id: str, seat_id: str, new: SeatState) -> list
 
 
 class SipUserItems:
+    # DynamoDB's most keys in one BatchGetItem.
+    BATCH_GET_LIMIT = 100
+
     def get(self, username: str) -> SipUserItem | None:
         try:
             return SipUserItem.get(keys.sip_user_pk(username), keys.SIP_USER_SK)
         except DoesNotExist:
             return None
+
+    def ha1s_many(self, usernames: Sequence[str]) -> dict[str, dict[str, str] | None]:
+        """The HA1s (algorithm -> hex) of many users, 100 per BatchGetItem (a registration storm's
+        first registrations); None for a user that does not exist. Eventually consistent, as ``get``."""
+        found: dict[str, dict[str, str] | None] = dict.fromkeys(usernames)
+        client = shared_client(table.BINDING.region, table.BINDING.host)
+        for start in range(0, len(usernames), self.BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                table.BINDING.table_name: {
+                    "Keys": [
+                        {"pk": {"S": keys.sip_user_pk(name)}, "sk": {"S": keys.SIP_USER_SK}}
+                        for name in usernames[start : start + self.BATCH_GET_LIMIT]
+                    ],
+                    "ProjectionExpression": "#u, #h",
+                    "ExpressionAttributeNames": {"#u": "username", "#h": "ha1"},
+                }
+            }
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.05 * 2 ** (attempt - 1))  # DynamoDB returns keys it could not serve
+                answer = client.call("BatchGetItem", RequestItems=request)
+                for item in answer.get("Responses", {}).get(table.BINDING.table_name, []):
+                    ha1 = item.get("ha1", {}).get("M", {})
+                    found[item["username"]["S"]] = {str(k): str(v["S"]) for k, v in ha1.items()}
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise BatchGetError(f"BatchGetItem left keys unread after {BATCH_GET_ATTEMPTS} attempts")
+        return found
 
     def set_ha1(self, username: str, ha1: dict[str, str]) -> SipUserItem:
         user = SipUserItem(pk=keys.sip_user_pk(username), sk=keys.SIP_USER_SK)

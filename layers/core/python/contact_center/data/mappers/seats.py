@@ -142,7 +142,7 @@ def agent_seat_from_item(item: SeatItem | SeatQueueItem) -> AgentSeat:
 def agent_seat_ref(seat: AgentSeat) -> SeatItem:
     """The seat's key and the version it was read at: what an offer conditions on."""
     return SeatItem(
-        pk=keys.merchant_pk(seat.merchant_id),
+        pk=keys.seat_pk(seat.merchant_id, seat.seat_id),
         sk=keys.seat_sk(seat.seat_id),
         merchant_id=seat.merchant_id,
         seat_id=seat.seat_id,

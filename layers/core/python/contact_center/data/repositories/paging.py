@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -27,21 +27,25 @@ def client_token_errors() -> Iterator[None]:
         raise ValidationError("next_token", "is not a token this API issued") from exc
 
 
-def checked_token(token: str | None, partition_attribute: str, partition_value: str) -> str | None:
-    """Refuse a token that does not continue this very listing.
+def checked_token(
+    token: str | None, partition_attribute: str, partition_value: str | Collection[str]
+) -> str | None:
+    """Refuse a token that does not continue this very listing (one of its partitions, when the
+    listing reads several).
 
     A token is the last evaluated key; one edited or taken from another listing would make
     DynamoDB fail the query (a 500) rather than the client's request (a 400).
     """
     if token is None:
         return None
+    allowed = {partition_value} if isinstance(partition_value, str) else set(partition_value)
     value = decode_token(token)
     if (
         not value
         or not all(
             isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values()
         )
-        or value.get(partition_attribute) != {"S": partition_value}
+        or value.get(partition_attribute, {}).get("S") not in allowed
         or not {"pk", "sk"} <= set(value)
         or not set(value) <= _KEY_ATTRIBUTES
     ):
@@ -53,7 +57,7 @@ def mapped_page(
     fetch: Callable[[str | None], Page[T]],
     convert: Callable[[T], R],
     token: str | None,
-    partition: tuple[str, str],
+    partition: tuple[str, str | Collection[str]],
 ) -> records.Page[R]:
     """One page of ``fetch``'s listing (items converted), continuing from a checked ``token``."""
     with client_token_errors():

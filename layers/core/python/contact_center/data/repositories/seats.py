@@ -47,7 +47,7 @@ class SeatRepository:
             lambda token: self._items.page(merchant_id, limit, token),
             seat_from_item,
             next_token,
-            ("pk", keys.merchant_pk(merchant_id)),
+            ("pk", keys.seat_partitions(merchant_id)),
         )
 
     def all_for_merchant(self, merchant_id: str) -> list[records.Seat]:

@@ -1,0 +1,284 @@
+"""The cost of a call: measured resources per call turned into dollars per 1,000 call-minutes.
+
+Usage::
+
+    .venv/bin/python bench/cost.py                      # the newest routed call benchmark in bench/out
+    .venv/bin/python bench/cost.py --calls-json bench/out/calls-<time>.json
+    .venv/bin/python bench/cost.py --json               # the table as JSON
+
+What it prices, per call, and where each figure comes from:
+
+- DynamoDB read and write request units: the counting proxy's units of every partition (table and
+  indexes) over a routed step of ``call_bench.py`` (``read_units_per_call``,
+  ``write_units_per_call`` of its ``busiest_partitions``: DynamoDB's unit rules applied to the
+  requests it forwarded, see ``dynamodb_counter.PartitionUnits``), plus the replicated writes of
+  the global table's second region (every write once more).
+- Lambda: invocations per call (the call's path in docs/life-of-a-call.md: route, answered, ended,
+  the agent-events stream batch; a parameter, not counted) and billed milliseconds: the measured
+  CPU of the local Lambda endpoint per call plus the DynamoDB requests per call times a DynamoDB
+  round trip (the function waits for each), at the routing function's memory (512 MB, arm64).
+- The edge: Fargate tasks (1 vCPU, 2 GB, arm64; 2 at least) sized for the peak from the measured edge
+  CPU per call and per registration refresh, kept at most 50 % busy, paid all day.
+- The Network Load Balancer: its hour and its capacity units (UDP: active flows of 7,000 phones).
+- Data transfer: SIP signalling out of AWS per call and per registration refresh. Media (RTP
+  through a relay, G.711) is reported apart, as the issue asks: relay CPU does not exist yet.
+
+Loads: the seed (7,000 seats, 800,000 calls a day of 4 minutes, peak 28 calls/s) and 10x.
+
+Prices: US East (N. Virginia), on-demand, from AWS's public pricing pages below as published since
+DynamoDB's on-demand price reduction of 2024-11-01; written into this file 2026-12-07 from those
+pages as the project knows them, without an online check from the benchmark machine (it has no
+Internet access). Re-check them on the pages before quoting a figure outside the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+OUT = BENCH / "out"
+
+PRICES_AS_OF = "2024-11-01 (DynamoDB on-demand reduction); recorded 2026-12-07"
+PRICES = {
+    # https://aws.amazon.com/dynamodb/pricing/on-demand/
+    "dynamodb_write_request_unit": 0.625 / 1e6,
+    "dynamodb_read_request_unit": 0.125 / 1e6,
+    "dynamodb_replicated_write_unit": 0.625 / 1e6,
+    # https://aws.amazon.com/lambda/pricing/ (arm64)
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second": 0.0000133334,
+    # https://aws.amazon.com/fargate/pricing/ (Linux/ARM)
+    "fargate_vcpu_hour": 0.03238,
+    "fargate_gb_hour": 0.00356,
+    # https://aws.amazon.com/elasticloadbalancing/pricing/ (Network Load Balancer)
+    "nlb_hour": 0.0225,
+    "nlb_lcu_hour": 0.006,
+    # https://aws.amazon.com/ec2/pricing/on-demand/ (data transfer out to the Internet, first 10 TB)
+    "transfer_out_gb": 0.09,
+}
+SOURCES = [
+    "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    "https://aws.amazon.com/lambda/pricing/",
+    "https://aws.amazon.com/fargate/pricing/",
+    "https://aws.amazon.com/elasticloadbalancing/pricing/",
+    "https://aws.amazon.com/ec2/pricing/on-demand/ (Data Transfer)",
+]
+
+
+@dataclass(frozen=True)
+class Load:
+    name: str
+    seats: int
+    calls_per_day: int
+    call_minutes: float
+    peak_calls_s: float
+    register_interval_s: float = 120.0  # phones re-register every 2 minutes (the customer case)
+
+
+SEED = Load("seed", 7_000, 800_000, 4.0, 28.0)
+TEN_X = Load("10x", 70_000, 8_000_000, 4.0, 280.0)
+
+
+@dataclass(frozen=True)
+class PerCall:
+    """What one routed call uses, measured (``source`` says where each figure came from)."""
+
+    read_units: float
+    write_units: float
+    dynamodb_requests: float
+    lambda_cpu_ms: float
+    edge_cpu_ms: float
+    source: str
+    lambda_invocations: float = 4.0  # route, answered, ended, agent-events batch share
+    dynamodb_round_trip_ms: float = 5.0  # a request's wait inside the function (same region)
+    lambda_memory_gb: float = 0.5
+    register_cpu_ms: float = 0.3  # edge CPU per registration refresh (REGISTER benchmark)
+    signalling_bytes: float = 24_000.0  # SIP out of AWS per call: ~12 messages to carrier and phone
+    register_bytes: float = 2_000.0  # REGISTER answers (401 + 200) per refresh
+    regions: int = 2  # the global table's replicas: each write is replicated once per other region
+
+
+# The routed call benchmark of 2026-11-26 03:00 UTC (bench/RESULTS.md), 50 calls/s: 10.05 table
+# requests per call (4.34 TransactWriteItems, 3.34 Query, 3.03 GetItem), lambda 10,977 us and edge
+# 2,517 us of CPU per call. Units from its traced call: 14 transactional item writes (2 units each)
+# and about 6 index writes of the contact and availability entries; 5 reads.
+RECORDED = PerCall(
+    read_units=6.0,
+    write_units=34.0,
+    dynamodb_requests=10.05,
+    lambda_cpu_ms=10.98,
+    edge_cpu_ms=2.52,
+    source="bench/RESULTS.md, call benchmark 2026-11-26 03:00 UTC (routed, 50 calls/s); units from its traced call",
+)
+
+
+@dataclass
+class Cost:
+    load: Load
+    lines: dict[str, float] = field(default_factory=dict)  # $ per 1,000 call-minutes
+    apart: dict[str, float] = field(default_factory=dict)  # reported, not in the total
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return sum(self.lines.values())
+
+
+def call_minutes_per_hour(load: Load) -> float:
+    return load.calls_per_day * load.call_minutes / 24.0
+
+
+def cost_of(load: Load, call: PerCall) -> Cost:
+    cost = Cost(load)
+    calls_per_k_minutes = 1000.0 / load.call_minutes
+    p = PRICES
+    dynamodb = (
+        call.write_units * p["dynamodb_write_request_unit"]
+        + call.read_units * p["dynamodb_read_request_unit"]
+    )
+    cost.lines["DynamoDB requests"] = dynamodb * calls_per_k_minutes
+    cost.lines["DynamoDB replicated writes"] = (
+        call.write_units * (call.regions - 1) * p["dynamodb_replicated_write_unit"] * calls_per_k_minutes
+    )
+    billed_ms = call.lambda_cpu_ms + call.dynamodb_requests * call.dynamodb_round_trip_ms
+    lambda_cost = (
+        call.lambda_invocations * p["lambda_request"]
+        + billed_ms / 1000 * call.lambda_memory_gb * p["lambda_gb_second"]
+    )
+    cost.lines["Lambda"] = lambda_cost * calls_per_k_minutes
+    # The edge: tasks for the peak, each at most half busy, paid every hour of the day.
+    registrations_s = load.seats / load.register_interval_s
+    peak_vcpu = (load.peak_calls_s * call.edge_cpu_ms + registrations_s * call.register_cpu_ms) / 1000
+    tasks = max(2, math.ceil(peak_vcpu / 0.5))
+    task_hour = p["fargate_vcpu_hour"] * 1 + p["fargate_gb_hour"] * 2
+    minutes_hour = call_minutes_per_hour(load)
+    cost.lines["edge tasks (Fargate)"] = tasks * task_hour / minutes_hour * 1000
+    cost.notes.append(
+        f"edge: {tasks} tasks of 1 vCPU for a peak of {peak_vcpu:.2f} vCPU "
+        f"({load.peak_calls_s:g} calls/s x {call.edge_cpu_ms:.2f} ms + {registrations_s:.0f} refreshes/s "
+        f"x {call.register_cpu_ms:.2f} ms)"
+    )
+    # NLB: one UDP capacity unit is 50,000 active flows or 400 new flows/s or 1 GB/h processed.
+    signalling_gb_hour = (
+        load.calls_per_day / 24 * call.signalling_bytes + registrations_s * 3600 * call.register_bytes
+    ) / 1e9
+    lcus = max(load.seats / 50_000, load.peak_calls_s * 2 / 400, signalling_gb_hour * 2)
+    cost.lines["load balancer (NLB)"] = (p["nlb_hour"] + lcus * p["nlb_lcu_hour"]) / minutes_hour * 1000
+    cost.lines["signalling transfer out"] = signalling_gb_hour * p["transfer_out_gb"] / minutes_hour * 1000
+    # Media apart: G.711 at 20 ms is 87.2 kbit/s per direction with IP/UDP/RTP headers; a relay
+    # sends each party the other's audio: two streams out of AWS per call-minute.
+    media_gb_per_k_minutes = 87_200 / 8 * 60 * 2 * 1000 / 1e9
+    cost.apart["media transfer out (G.711, relay)"] = media_gb_per_k_minutes * p["transfer_out_gb"]
+    cost.notes.append(
+        f"Lambda: {call.lambda_invocations:g} invocations and {billed_ms:.0f} billed ms per call "
+        f"({call.lambda_cpu_ms:.1f} ms CPU + {call.dynamodb_requests:.1f} requests x "
+        f"{call.dynamodb_round_trip_ms:g} ms) at {call.lambda_memory_gb * 1024:.0f} MB"
+    )
+    return cost
+
+
+def measured(path: Path | None) -> PerCall:
+    """Per-call figures from a routed call benchmark's JSON (its last step with unit counts and no
+    failed call), else the recorded run."""
+    candidates = [path] if path is not None else sorted(OUT.glob("calls-*.json"), reverse=True)
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate.read_text())
+        except (OSError, ValueError):
+            continue
+        found = _from_calls_json(data, candidate)
+        if found is not None:
+            return found
+        if path is not None:
+            raise SystemExit(f"cost: {path} has no routed step with DynamoDB units per call")
+    return RECORDED
+
+
+def _from_calls_json(data: dict[str, Any], path: Path) -> PerCall | None:
+    mode = data.get("modes", {}).get("routed")
+    if isinstance(mode, dict):
+        hot = mode.get("busiest_partitions", {})
+        # Units per call hold whatever the set-up times were, as long as no call failed.
+        steps = [
+            s
+            for s in mode.get("steps", [])
+            if str(s.get("rate")) in hot
+            and s.get("sipp", {}).get("successful")
+            and not s["sipp"].get("failed")
+        ]
+        if not steps:
+            return None
+        step = steps[-1]
+        units = hot[str(step["rate"])]
+        cpu = step.get("cpu_us_per_call", {})
+        return PerCall(
+            read_units=units["read_units_per_call"],
+            write_units=units["write_units_per_call"],
+            dynamodb_requests=float(step.get("dynamodb_table_requests_per_call") or 0.0),
+            lambda_cpu_ms=float(cpu.get("lambda", 0.0)) / 1000,
+            edge_cpu_ms=float(cpu.get("edge", 0.0)) / 1000,
+            source=f"{path.relative_to(BENCH.parent) if path.is_relative_to(BENCH.parent) else path}, "
+            f"routed step at {step['rate']} calls/s",
+        )
+    return None
+
+
+def report(call: PerCall) -> tuple[str, list[Cost]]:
+    costs = [cost_of(load, call) for load in (SEED, TEN_X)]
+    out = [
+        f"Per call, measured: {call.write_units:.1f} write units, {call.read_units:.1f} read units, "
+        f"{call.dynamodb_requests:.1f} DynamoDB requests, Lambda {call.lambda_cpu_ms:.1f} ms CPU, "
+        f"edge {call.edge_cpu_ms:.2f} ms CPU ({call.source})",
+        f"Prices: us-east-1 on-demand, {PRICES_AS_OF}; {', '.join(SOURCES)}",
+        "",
+        "| $ per 1,000 call-minutes | " + " | ".join(c.load.name for c in costs) + " |",
+        "|---|" + "---|" * len(costs),
+    ]
+    for name in costs[0].lines:
+        out.append(f"| {name} | " + " | ".join(f"{c.lines[name]:.5f}" for c in costs) + " |")
+    out.append("| **signalling and routing** | " + " | ".join(f"**{c.total:.4f}**" for c in costs) + " |")
+    for name in costs[0].apart:
+        out.append(f"| {name} (apart) | " + " | ".join(f"{c.apart[name]:.4f}" for c in costs) + " |")
+    out.append("")
+    for c in costs:
+        verdict = "MET" if c.total <= 0.05 else "MISSED"
+        out.append(f"- {c.load.name}: {'; '.join(c.notes)}; target <= $0.05: {verdict}")
+    return "\n".join(out), costs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--calls-json", type=Path, help="a call benchmark's JSON (default: the newest in bench/out)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the costs as JSON")
+    args = parser.parse_args(argv)
+    call = measured(args.calls_json)
+    text, costs = report(call)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "per_call": call.__dict__,
+                    "prices": PRICES,
+                    "prices_as_of": PRICES_AS_OF,
+                    "costs": {c.load.name: {**c.lines, "total": c.total, "apart": c.apart} for c in costs},
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
