@@ -26,6 +26,7 @@ ADMIN_ONLY = {
     ("/merchants", "GET"),
     ("/trunks", "POST"),
     ("/trunks", "GET"),
+    ("/trunks/{trunk_id}", "GET"),
     ("/trunks/{trunk_id}", "PATCH"),
     ("/trunks/{trunk_id}", "DELETE"),
 }

@@ -99,6 +99,10 @@ TRUNK_SK = "TRUNK"
 TRUNKS_INDEX_PK = "TRUNKS"
 
 
+def merchant_trunks_index_pk(merchant_id: str) -> str:
+    return f"MERCHANT#{merchant_id}#TRUNKS"
+
+
 def aor_pk(aor: str) -> str:
     return f"AOR#{aor}"
 
@@ -183,3 +187,11 @@ def idempotency_pk(scope: str, key: str) -> str:
 
 
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+
+
+def number_audit_pk(merchant_id: str) -> str:
+    return f"NUMBERAUDIT#{merchant_id}"
+
+
+def number_audit_sk(changed_at: int, audit_id: str) -> str:
+    return f"{changed_at:013d}#{audit_id}"
