@@ -37,6 +37,7 @@ from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.setup import CallSetup, CallSetups
 from sip_edge.app.calls.stale import LocationStaleBindings
 from sip_edge.app.calls.tasks import CallTasks
+from sip_edge.app.calls.trunk_health import TrunkPinger
 from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
 from sip_edge.app.edge import Edge, build_edge
 from sip_edge.app.fleet.directory import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
@@ -80,6 +81,7 @@ class Calls:
     routing: RoutingPort
     hold: QueueHold
     tasks: CallTasks
+    pinger: TrunkPinger
 
     async def close(self) -> None:
         await self.hold.stop()
@@ -154,6 +156,8 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
         if ports.routing is None
         else _build_calls(config, ports, ports.routing, edge, counters, location, call_settings)
     )
+    if calls is not None:
+        workers.add("trunk-ping", calls.pinger.run)
     if ports.fleet is not None:
         heartbeat = Heartbeat(
             ports.fleet,
@@ -200,10 +204,18 @@ def _build_calls(
     settings = call_settings or CallSettings()
     bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings)
     hold = QueueHold(routing)
+    trunks = TrunkDirectory(ports.trunks or _NoTrunks())
+    pinger = TrunkPinger(
+        trunks,
+        stack,
+        interval=settings.trunk_ping_seconds,
+        down_after=settings.trunk_down_after,
+        up_after=settings.trunk_up_after,
+    )
     setups = CallSetups(
         stack=stack,
         routing=routing,
-        trunks=TrunkDirectory(ports.trunks or _NoTrunks()),
+        trunks=trunks,
         hold=hold,
         live=live,
         bridges=bridges,
@@ -218,7 +230,7 @@ def _build_calls(
         stale=LocationStaleBindings(location, ports.bindings),
     )
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
-    return Calls(b2bua, live, routing, hold, tasks)
+    return Calls(b2bua, live, routing, hold, tasks, pinger)
 
 
 class _NoTrunks:

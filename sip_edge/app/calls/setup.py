@@ -5,7 +5,8 @@ decisions one after the other until the call is answered or over:
 
     trunk check -> new_contact -> Connect  -> ring the agent ----------> answered: Bridge
                                   Queue    -> 182, hold, poll offers  \\-> busy/no answer/unreachable:
-                                  Forward  -> 480 (no trunk address)      offer_result -> next decision
+                                  Forward  -> ring the legacy trunk ---> answered: Bridge; failed:
+                                                                          legacy_failed -> next decision
                                   Reject   -> status + Retry-After
 
 Everything that happens to the call from outside (the agent leg's responses, the ring timer, the
@@ -43,6 +44,7 @@ from sip_edge.app.calls.events import (
     OfferFound,
     QueueDeadlinePassed,
 )
+from sip_edge.app.calls.legacy import PASSED_ON, legacy_connect
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.liveness import LegTerms, allows_update
 from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
@@ -268,12 +270,10 @@ class CallSetup:
                         return
                     decision = held
                 elif isinstance(decision, Forward):
-                    # The legacy trunk has a source CIDR but no signalling address in the catalogue,
-                    # so there is nowhere to send the call: say so instead of failing silently.
-                    text = f"legacy trunk {decision.trunk_id} has no signalling address"
-                    self._final(480, headers=(("Reason", f'SIP;cause=480;text="{text}"'), _warning(text)))
-                    await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
-                    return
+                    forwarded = await self._forward(decision)
+                    if forwarded is None:
+                        return
+                    decision = forwarded
                 elif isinstance(decision, Reject):
                     headers: list[tuple[str, str]] = [_warning(decision.reason)]
                     if decision.retry_after is not None:
@@ -288,6 +288,34 @@ class CallSetup:
                 self._final(503, headers=(("Retry-After", "5"), _warning("routing unavailable")))
                 await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
                 return
+
+    async def _forward(self, forward: Forward) -> RoutingDecision | None:
+        """Bridge the call to the legacy trunk (``legacy``); the router's next decision when the
+        legacy side failed and the number has a queue to fall back to, None when the call is settled."""
+        trunk = await self._trunks.trunk(forward.trunk_id)
+        up = trunk is not None and self._trunks.is_up(trunk.trunk_id)
+        connect = await legacy_connect(forward, trunk, self.called) if up else None
+        if connect is not None:
+            rung = await self._ringer.ring(connect)
+            if rung.outcome is None:
+                await self._report_end(HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED)
+                return None
+            if rung.outcome is OfferOutcome.ANSWERED and rung.answer is not None:
+                assert rung.leg is not None and rung.transaction is not None
+                await self._answered(connect, rung.answer, rung.leg, rung.transaction)
+                return None
+            if rung.outcome in PASSED_ON:
+                self._final(PASSED_ON[rung.outcome], headers=(_warning("refused by the legacy side"),))
+                await self._report_end(HangupSide.AGENT, HangupCause.NORMAL_CLEARING)
+                return None
+        if forward.fallback:
+            return await self._routing.legacy_failed(self.contact_id)
+        text = (
+            f"legacy trunk {forward.trunk_id} is {'down' if trunk is not None and not up else 'unreachable'}"
+        )
+        self._final(480, headers=(("Reason", f'SIP;cause=480;text="{text}"'), _warning(text)))
+        await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+        return None
 
     async def _report_end(self, side: HangupSide, cause: HangupCause) -> Acknowledged | None:
         try:
@@ -345,7 +373,8 @@ class CallSetup:
         bridge.expect_ack(tx, relay_from=None if self.request.body else CALLER)
         self._live.bridge_started(bridge)
         self.invite.on_error = lambda _t, error: self._caller_never_acked(bridge, error)
-        await bridge.answered(connect)
+        if connect.seat_id:  # the legacy leg has no seat: its contact stays forwarded until the end
+            await bridge.answered(connect)
 
     def _caller_never_acked(self, bridge: Bridge, error: TransactionError) -> None:
         log.info("caller never acknowledged the 200 of %s (%s): ending the call", self.contact_id, error)

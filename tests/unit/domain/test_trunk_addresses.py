@@ -8,6 +8,7 @@ from contact_center.domain.errors import ValidationError
 from contact_center.domain.trunks import (
     CallerIdRule,
     Transport,
+    TrunkHealth,
     caller_id_for,
     parse_address,
     parse_caller_id_rules,
@@ -76,3 +77,13 @@ def test_the_first_caller_id_rule_matching_the_dialled_number_wins_else_the_call
     assert caller_id_for(rules, "+442079460000", "+15550001") == "+442071234567"
     assert caller_id_for(rules, "+33140000000", "+15550001") == "+14155550100"
     assert caller_id_for((), "+33140000000", "+15550001") == "+15550001"
+
+
+def test_a_trunk_goes_down_after_n_failures_in_a_row_and_up_after_m_answers() -> None:
+    health = TrunkHealth()
+    for ok, up in [(False, True), (True, True), (False, True), (False, True), (False, False), (True, False)]:
+        health = health.after(ok, down_after=3, up_after=2)
+        assert health.up is up
+    health = health.after(False, 3, 2).after(True, 3, 2)
+    assert health.up is False  # the answers must come in a row
+    assert health.after(True, 3, 2).up is True

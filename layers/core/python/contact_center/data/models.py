@@ -312,6 +312,7 @@ class RecordItem(TableItem):
     hangup_side = UnicodeAttribute(null=True)
     hangup_cause = UnicodeAttribute(null=True)
     rona_attempts = NumberAttribute(default=0)
+    side = UnicodeAttribute(null=True)  # switchboard | legacy: which call centre handled it
     trunk_id = UnicodeAttribute(null=True)
     segments = ListAttribute[Any](default=list)
 

@@ -222,3 +222,22 @@ class OutboundAuth:
 
 def outbound_auth(username: str, password: str, realm: str) -> OutboundAuth:
     return OutboundAuth(username, realm, digest_ha1_set(username, realm, password))
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkHealth:
+    """A trunk's reachability as its OPTIONS pings tell it, with hysteresis: down after
+    ``down_after`` failures in a row, up again after ``up_after`` successes in a row, so one lost
+    ping never moves calls and one answer never brings back a flapping trunk. A trunk starts up:
+    calls go to it until it is seen failing."""
+
+    up: bool = True
+    failures: int = 0
+    successes: int = 0
+
+    def after(self, ok: bool, down_after: int, up_after: int) -> TrunkHealth:
+        if ok:
+            successes = self.successes + 1
+            return TrunkHealth(self.up or successes >= up_after, 0, successes)
+        failures = self.failures + 1
+        return TrunkHealth(self.up and failures < down_after, failures, 0)

@@ -227,6 +227,7 @@ class ContactRecord:
     hangup_cause: str | None
     rona_attempts: int
     segments: tuple[Segment, ...] = field(default_factory=tuple)
+    side: str = "switchboard"  # the call centre that handled it (domain.migration.Side)
 
 
 class RoutingCatalog(Protocol):
