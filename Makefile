@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-topology topology drill lint typecheck contracts bench-register bench-calls synth clean
+.PHONY: setup run test test-topology topology drill lint typecheck contracts bench-register bench-calls bench-migration synth clean
 
 setup: $(STAMP) node_modules/.installed system
 
@@ -67,6 +67,10 @@ bench-register: setup
 
 bench-calls: setup
 	$(PY) bench/call_bench.py
+
+# The issue's migration wave: 1,000 calls (200 per step of 0 -> 10 -> 50 -> 100 -> 0 %); make test places 200.
+bench-migration: setup
+	MIGRATION_CALLS=1000 $(VENV)/bin/pytest -p no:xdist -q tests/integration/test_migration_live.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
