@@ -19,14 +19,27 @@ task is answered 481 there).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from contact_center.services.routing.decisions import Connect, Forward, OfferOutcome
+from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.services.routing.decisions import (
+    Acknowledged,
+    Connect,
+    Forward,
+    OfferOutcome,
+    RoutingDecision,
+)
 from contact_center.services.routing.ports import AgentTarget
+from sip_edge.app.calls.ports import RoutingPort
+from sip_edge.app.calls.ring import AgentRinger
 from sip_edge.app.calls.trunk_health import destination_of
-from sip_edge.app.calls.trunks import Trunk
+from sip_edge.app.calls.trunks import Trunk, TrunkDirectory
+from sip_edge.sip.client_transaction import ClientTransaction
+from sip_edge.sip.dialog import Leg
 from sip_edge.sip.hostport import format_hostport
+from sip_edge.sip.message import Response
 
-__all__ = ["LEGACY_RING_SECONDS", "PASSED_ON", "legacy_connect"]
+__all__ = ["LEGACY_RING_SECONDS", "PASSED_ON", "LegacyLeg", "legacy_connect"]
 
 log = logging.getLogger("sip_edge.calls")
 
@@ -57,3 +70,60 @@ async def legacy_connect(forward: Forward, trunk: Trunk | None, called: str) -> 
         targets=(target,),
         ring_timeout_seconds=LEGACY_RING_SECONDS,
     )
+
+
+class LegacyLeg:
+    """One forwarded call's leg to the legacy side, acting on the call through its set-up's steps:
+    ``final`` answers the caller, ``report_end`` ends the contact, ``answered`` bridges."""
+
+    def __init__(
+        self,
+        trunks: TrunkDirectory,
+        ringer: AgentRinger,
+        routing: RoutingPort,
+        contact_id: str,
+        called: str,
+        *,
+        final: Callable[..., None],
+        report_end: Callable[[HangupSide, HangupCause], Awaitable[Acknowledged | None]],
+        answered: Callable[[Connect, Response, Leg, ClientTransaction], Awaitable[None]],
+    ) -> None:
+        self._trunks = trunks
+        self._ringer = ringer
+        self._routing = routing
+        self._contact_id = contact_id
+        self._called = called
+        self._final = final
+        self._report_end = report_end
+        self._answered = answered
+
+    async def forward(self, forward: Forward) -> RoutingDecision | None:
+        """Bridge the call to the legacy trunk; the router's next decision when the legacy side
+        failed and the number has a queue to fall back to, None when the call is settled."""
+        trunk = await self._trunks.trunk(forward.trunk_id)
+        up = trunk is not None and self._trunks.is_up(trunk.trunk_id)
+        connect = await legacy_connect(forward, trunk, self._called) if up else None
+        if connect is not None:
+            rung = await self._ringer.ring(connect)
+            if rung.outcome is None:
+                await self._report_end(HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED)
+                return None
+            if rung.outcome is OfferOutcome.ANSWERED and rung.answer is not None:
+                assert rung.leg is not None and rung.transaction is not None
+                await self._answered(connect, rung.answer, rung.leg, rung.transaction)
+                return None
+            if rung.outcome in PASSED_ON:
+                self._final(PASSED_ON[rung.outcome], headers=(_warning("refused by the legacy side"),))
+                await self._report_end(HangupSide.AGENT, HangupCause.NORMAL_CLEARING)
+                return None
+        if forward.fallback:
+            return await self._routing.legacy_failed(self._contact_id)
+        state = "down" if trunk is not None and not up else "unreachable"
+        text = f"legacy trunk {forward.trunk_id} is {state}"
+        self._final(480, headers=(("Reason", f'SIP;cause=480;text="{text}"'), _warning(text)))
+        await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+        return None
+
+
+def _warning(text: str) -> tuple[str, str]:
+    return ("Warning", f'399 switchboard "{text}"')

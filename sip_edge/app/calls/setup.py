@@ -44,7 +44,7 @@ from sip_edge.app.calls.events import (
     OfferFound,
     QueueDeadlinePassed,
 )
-from sip_edge.app.calls.legacy import PASSED_ON, legacy_connect
+from sip_edge.app.calls.legacy import LegacyLeg
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.liveness import LegTerms, allows_update
 from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
@@ -270,7 +270,7 @@ class CallSetup:
                         return
                     decision = held
                 elif isinstance(decision, Forward):
-                    forwarded = await self._forward(decision)
+                    forwarded = await _legacy_leg(self).forward(decision)
                     if forwarded is None:
                         return
                     decision = forwarded
@@ -288,34 +288,6 @@ class CallSetup:
                 self._final(503, headers=(("Retry-After", "5"), _warning("routing unavailable")))
                 await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
                 return
-
-    async def _forward(self, forward: Forward) -> RoutingDecision | None:
-        """Bridge the call to the legacy trunk (``legacy``); the router's next decision when the
-        legacy side failed and the number has a queue to fall back to, None when the call is settled."""
-        trunk = await self._trunks.trunk(forward.trunk_id)
-        up = trunk is not None and self._trunks.is_up(trunk.trunk_id)
-        connect = await legacy_connect(forward, trunk, self.called) if up else None
-        if connect is not None:
-            rung = await self._ringer.ring(connect)
-            if rung.outcome is None:
-                await self._report_end(HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED)
-                return None
-            if rung.outcome is OfferOutcome.ANSWERED and rung.answer is not None:
-                assert rung.leg is not None and rung.transaction is not None
-                await self._answered(connect, rung.answer, rung.leg, rung.transaction)
-                return None
-            if rung.outcome in PASSED_ON:
-                self._final(PASSED_ON[rung.outcome], headers=(_warning("refused by the legacy side"),))
-                await self._report_end(HangupSide.AGENT, HangupCause.NORMAL_CLEARING)
-                return None
-        if forward.fallback:
-            return await self._routing.legacy_failed(self.contact_id)
-        text = (
-            f"legacy trunk {forward.trunk_id} is {'down' if trunk is not None and not up else 'unreachable'}"
-        )
-        self._final(480, headers=(("Reason", f'SIP;cause=480;text="{text}"'), _warning(text)))
-        await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
-        return None
 
     async def _report_end(self, side: HangupSide, cause: HangupCause) -> Acknowledged | None:
         try:
@@ -410,6 +382,20 @@ class CallSetup:
             self._hold_poll.release(self.contact_id)
             deadline.cancel()
             refresh.cancel()
+
+
+def _legacy_leg(setup: CallSetup) -> LegacyLeg:
+    """The legacy leg of a forwarded call, acting on the call through its own steps."""
+    return LegacyLeg(
+        setup._trunks,
+        setup._ringer,
+        setup._routing,
+        setup.contact_id,
+        setup.called,
+        final=setup._final,
+        report_end=setup._report_end,
+        answered=setup._answered,
+    )
 
 
 class CallSetups:
