@@ -29,7 +29,8 @@ from tests.support.stack import RunningStack, running_stack
 CALLS = int(os.environ.get("MIGRATION_CALLS", "200"))
 STEPS = (0, 10, 50, 100, 0)
 PER_STEP = CALLS // len(STEPS)
-RATE = 3  # calls per second: steady, and within what the local stack routes on 2 shared cores
+# Calls per second: steady, and within what the local stack routes on 2 shared cores.
+RATE = int(os.environ.get("MIGRATION_RATE", "3"))
 SEATS = 6  # 1 s calls at 3/s: about 4 talking at once, all of them ours at 100 %
 CACHE_SECONDS = 6.0
 

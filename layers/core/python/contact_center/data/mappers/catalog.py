@@ -126,7 +126,8 @@ def number_route_from_item(item: NumberItem) -> NumberRoute:
         queue_id=item.queue_id,
         legacy_trunk=item.legacy_trunk,
         priority=optional_int(item.priority),
-        routing=number_routing_from_item(item),
+        # Only a mode the item stores: without one, ``NumberRoute.mode`` reads it from the fields.
+        routing=number_routing_from_item(item) if item.mode is not None else None,
     )
 
 
