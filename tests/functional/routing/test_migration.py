@@ -76,7 +76,7 @@ def test_a_failed_legacy_side_falls_back_to_the_numbers_queue_and_is_recorded_as
     world.service.contact_ended("c1", HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED, NOW + 9000)
     record = world.record("c1")
     assert record.side == "switchboard"
-    assert [(s.kind, s.outcome) for s in record.segments][0] == ("trunk", "failed")
+    assert (record.segments[0].kind, record.segments[0].outcome) == ("trunk", "failed")
 
 
 def test_without_a_queue_a_failed_legacy_side_ends_the_call(world: World) -> None:
