@@ -2,13 +2,14 @@
 split moves 0 -> 10 -> 50 -> 100 -> 0 %; a sipp UAS is the legacy PBX (the merchant's own trunk)
 and sipp agents answer Switchboard's share.
 
-Each step places ``MIGRATION_CALLS / 5`` calls (40 in ``make test``, 200 in ``make bench-migration``)
-from as many distinct callers, chosen so that their hash buckets (``domain.migration.bucket_of``)
-are spread evenly over 0-99: the share each side must get is then exactly the split, and the test
-allows 3 points. (Real callers' buckets are a sample: with N distinct callers the share's standard
-deviation is about 50/sqrt(N) points.) The next step's mode is written while the step's last calls
-are still talking: none of them may fail. Routing functions cache a number up to 5 s, so each step
-starts 6 s after its change. Every call's record must name its side.
+Each step places ``MIGRATION_CALLS / 5`` calls of 3 s (40 in ``make test``, 200 in
+``make bench-migration``) from as many distinct callers, chosen so that their hash buckets
+(``domain.migration.bucket_of``) are spread evenly over 0-99: the share each side must get is then
+exactly the split, and the test allows 3 points. (Real callers' buckets are a sample: with N
+distinct callers the share's standard deviation is about 50/sqrt(N) points.) The next step's mode
+is written once the step's calls are placed, while its last ones are still talking: none of them
+may fail. Routing functions cache a number up to 5 s, so each step starts 6 s after its change.
+Every call's record must name its side.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ STEPS = (0, 10, 50, 100, 0)
 PER_STEP = CALLS // len(STEPS)
 # Calls per second: steady, and within what the local stack routes on 2 shared cores.
 RATE = int(os.environ.get("MIGRATION_RATE", "3"))
-SEATS = 6  # 1 s calls at 3/s: about 4 talking at once, all of them ours at 100 %
+SEATS = 8  # 3 s calls at 3/s: about 9 talking at once, all of them ours at 100 % (a few wait)
 CACHE_SECONDS = 6.0
 
 
@@ -86,10 +87,22 @@ def wave_step(
             "-inf", str(fields), "-i", "127.0.0.1", "-p", str(free_port()), "-r", str(RATE),
             "-m", str(len(callers)), "-timeout", "120s", "-timeout_error", "-buff_size", "4194304",
             "-nostdin", "-nd", "-trace_err", "-error_file", str(tmp / f"{name}_errors.log"),
-            "-trace_stat", "-stf", str(tmp / f"{name}_stats.csv"),
+            "-trace_stat", "-fd", "1", "-stf", str(tmp / f"{name}_stats.csv"),
         ],
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True, cwd=tmp,
     )  # fmt: skip
+
+
+def placed(stats: Path, count: int, run: subprocess.Popen[str], timeout: float = 120.0) -> None:
+    """Until sipp says it has placed ``count`` calls (its statistics, written every second)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and run.poll() is None:
+        lines = stats.read_text(errors="replace").splitlines() if stats.exists() else []
+        if len(lines) > 1:
+            row = dict(zip(lines[0].split(";"), lines[-1].split(";"), strict=False))
+            if int(row.get("OutgoingCall(C)", "0") or 0) >= count:
+                return
+        time.sleep(0.2)
 
 
 def set_split(merchant: Merchant, trunk_id: str, percent: int) -> None:
@@ -136,8 +149,9 @@ def test_a_migration_wave_loses_no_call_and_each_side_gets_its_share(
             time.sleep(max(0.0, CACHE_SECONDS - (time.monotonic() - changed)))
             started = time.time()
             run = wave_step(stack, merchant.number, callers, tmp_path, f"step{index}")
-            # The next step's mode is written while this step's last calls are still talking.
-            time.sleep(PER_STEP / RATE + 0.5)
+            # The next step's mode is written once this step's calls are all placed, while its last
+            # ones are still talking.
+            placed(tmp_path / f"step{index}_stats.csv", PER_STEP, run)
             if index + 1 < len(STEPS):
                 set_split(merchant, trunk["trunk_id"], STEPS[index + 1])
                 changed = time.monotonic()
