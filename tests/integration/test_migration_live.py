@@ -35,6 +35,10 @@ RATE = int(os.environ.get("MIGRATION_RATE", "3"))
 SEATS = 8  # 3 s calls at 3/s: about 9 talking at once, all of them ours at 100 % (a few wait)
 CACHE_SECONDS = 6.0
 
+# Placing the calls takes CALLS / RATE seconds; the stack, the phones and the waits between steps
+# take about two minutes more on two busy cores.
+pytestmark = pytest.mark.timeout(int(2 * CALLS / RATE) + 300)
+
 
 def spread_callers(count: int) -> list[str]:
     """``count`` caller numbers whose buckets are floor(i * 100 / count): evenly spread."""
