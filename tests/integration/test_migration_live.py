@@ -89,7 +89,7 @@ def wave_step(
         [
             SIPP, f"127.0.0.1:{stack.sip_port}", "-sf", str(SCENARIOS / "wave_caller.xml"), "-s", number,
             "-inf", str(fields), "-i", "127.0.0.1", "-p", str(free_port()), "-r", str(RATE),
-            "-m", str(len(callers)), "-timeout", "120s", "-timeout_error", "-buff_size", "4194304",
+            "-m", str(len(callers)), "-timeout", f"{len(callers) // RATE + 120}s", "-timeout_error", "-buff_size", "4194304",
             "-nostdin", "-nd", "-trace_err", "-error_file", str(tmp / f"{name}_errors.log"),
             "-trace_stat", "-fd", "1", "-stf", str(tmp / f"{name}_stats.csv"),
         ],
