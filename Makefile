@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup prompts run test test-topology topology drill lint typecheck contracts bench-register bench-calls bench-media bench-storm bench-center bench-cost synth clean
+.PHONY: setup prompts run test test-topology topology drill lint typecheck contracts bench-register bench-calls bench-media bench-storm bench-center bench-cost synth clean bench-migration
 
 setup: $(STAMP) node_modules/.installed system prompts
 
@@ -87,6 +87,10 @@ bench-center: setup
 
 bench-cost: setup
 	$(PY) bench/cost.py $(ARGS)
+
+# The issue's migration wave: 1,000 calls (200 per step of 0 -> 10 -> 50 -> 100 -> 0 %); make test places 200.
+bench-migration: setup
+	MIGRATION_CALLS=1000 $(VENV)/bin/pytest -p no:xdist -q tests/integration/test_migration_live.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -39,6 +39,7 @@ from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.setup import CallSetup, CallSetups
 from sip_edge.app.calls.stale import LocationStaleBindings
 from sip_edge.app.calls.tasks import CallTasks
+from sip_edge.app.calls.trunk_health import TrunkPinger
 from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
 from sip_edge.app.edge import Edge, build_edge
 from sip_edge.app.fleet.directory import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
@@ -86,6 +87,7 @@ class Calls:
     routing: RoutingPort
     hold: QueueHold
     tasks: CallTasks
+    pinger: TrunkPinger
     relays: RelayPool | None = None
 
     async def close(self) -> None:
@@ -165,6 +167,8 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     )
     if calls is not None and calls.relays is not None:
         workers.add("media-relays", calls.relays.watch)
+    if calls is not None:
+        workers.add("trunk-ping", calls.pinger.run)
     if ports.fleet is not None:
         heartbeat = Heartbeat(
             ports.fleet,
@@ -218,10 +222,18 @@ def _build_calls(
     media: MediaPort = RelayMedia(relays, PromptSet(config.media_prompts)) if relays else NoRelay()
     bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings)
     hold = QueueHold(routing)
+    trunks = TrunkDirectory(ports.trunks or _NoTrunks())
+    pinger = TrunkPinger(
+        trunks,
+        stack,
+        interval=settings.trunk_ping_seconds,
+        down_after=settings.trunk_down_after,
+        up_after=settings.trunk_up_after,
+    )
     setups = CallSetups(
         stack=stack,
         routing=routing,
-        trunks=TrunkDirectory(ports.trunks or _NoTrunks()),
+        trunks=trunks,
         hold=hold,
         live=live,
         bridges=bridges,
@@ -237,7 +249,7 @@ def _build_calls(
         media=media,
     )
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
-    return Calls(b2bua, live, routing, hold, tasks, relays)
+    return Calls(b2bua, live, routing, hold, tasks, pinger, relays)
 
 
 class _NoTrunks:

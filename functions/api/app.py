@@ -14,7 +14,7 @@ from chalicelib import homes, openapi, views
 from chalicelib.http import Call, endpoint, install
 from chalicelib.routes import people, reports, webhooks
 
-from contact_center.services import agent_state, commands
+from contact_center.services import agent_state, commands, number_commands, trunk_commands
 from contact_center.services.regions import parse_move_home
 
 app = Chalice(app_name="switchboard-api")
@@ -152,6 +152,34 @@ def list_numbers(call: Call, merchant_id: str) -> Json:
     return views.page(call.services.numbers.list(call.merchant(merchant_id), call.page()), views.number)
 
 
+@app.route(MERCHANT + "/numbers/{number}", methods=["PATCH"])
+@endpoint()
+def update_number(call: Call, merchant_id: str, number: str) -> Json:
+    """A number's migration mode; it applies from the number's next call."""
+    owner = call.merchant(merchant_id)
+    command = number_commands.parse_set_number_mode(commands.parse_number_path(number), call.body())
+    (audit,) = call.services.numbers.set_modes(owner, [command], views.actor(call.principal))
+    return views.number_change(audit.changes[0], audit)
+
+
+@app.route(MERCHANT + "/number-changes", methods=["POST"])
+@endpoint(201)
+def change_numbers(call: Call, merchant_id: str) -> Json:
+    """A migration wave: many numbers' modes at once, all or nothing."""
+    owner = call.merchant(merchant_id)
+    changes = number_commands.parse_set_number_modes(call.body())
+    return views.number_changes(call.services.numbers.set_modes(owner, changes, views.actor(call.principal)))
+
+
+@app.route(MERCHANT + "/number-changes", methods=["GET"])
+@endpoint()
+def list_number_changes(call: Call, merchant_id: str) -> Json:
+    """The audit log of mode changes, newest first."""
+    return views.page(
+        call.services.numbers.audit(call.merchant(merchant_id), call.page()), views.number_audit
+    )
+
+
 @app.route(MERCHANT + "/numbers/{number}", methods=["DELETE"])
 @endpoint(204)
 def delete_number(call: Call, merchant_id: str, number: str) -> None:
@@ -242,13 +270,13 @@ def move_home(call: Call, merchant_id: str) -> Json:
     return homes.moved(call.services.regions.move_home(merchant_id, parse_move_home(call.body())))
 
 
-# Carrier trunks (platform admin)
+# Trunks: the platform's carriers (admin) and a merchant's own (its legacy PBX)
 
 
 @app.route("/trunks", methods=["POST"])
 @endpoint(201)
 def create_trunk(call: Call) -> Json:
-    return views.trunk(call.services.trunks.create(commands.parse_create_trunk(call.body())))
+    return views.trunk(call.services.trunks.create(trunk_commands.parse_create_trunk(call.body())))
 
 
 @app.route("/trunks", methods=["GET"])
@@ -257,13 +285,53 @@ def list_trunks(call: Call) -> Json:
     return views.page(call.services.trunks.list(call.page()), views.trunk)
 
 
+@app.route("/trunks/{trunk_id}", methods=["GET"])
+@endpoint()
+def get_trunk(call: Call, trunk_id: str) -> Json:
+    return views.trunk(call.services.trunks.get(trunk_id))
+
+
 @app.route("/trunks/{trunk_id}", methods=["PATCH"])
 @endpoint()
 def update_trunk(call: Call, trunk_id: str) -> Json:
-    return views.trunk(call.services.trunks.update(trunk_id, commands.parse_update_trunk(call.body())))
+    return views.trunk(call.services.trunks.update(trunk_id, trunk_commands.parse_update_trunk(call.body())))
 
 
 @app.route("/trunks/{trunk_id}", methods=["DELETE"])
 @endpoint(204)
 def delete_trunk(call: Call, trunk_id: str) -> None:
     call.services.trunks.delete(trunk_id)
+
+
+@app.route(MERCHANT + "/trunks", methods=["POST"])
+@endpoint(201)
+def create_merchant_trunk(call: Call, merchant_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    command = trunk_commands.parse_create_trunk(call.body())
+    return views.trunk(call.services.trunks.create(command, owner))
+
+
+@app.route(MERCHANT + "/trunks", methods=["GET"])
+@endpoint()
+def list_merchant_trunks(call: Call, merchant_id: str) -> Json:
+    return views.page(call.services.trunks.list(call.page(), call.merchant(merchant_id)), views.trunk)
+
+
+@app.route(MERCHANT + "/trunks/{trunk_id}", methods=["GET"])
+@endpoint()
+def get_merchant_trunk(call: Call, merchant_id: str, trunk_id: str) -> Json:
+    return views.trunk(call.services.trunks.get(trunk_id, call.merchant(merchant_id)))
+
+
+@app.route(MERCHANT + "/trunks/{trunk_id}", methods=["PATCH"])
+@endpoint()
+def update_merchant_trunk(call: Call, merchant_id: str, trunk_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    command = trunk_commands.parse_update_trunk(call.body())
+    return views.trunk(call.services.trunks.update(trunk_id, command, owner))
+
+
+@app.route(MERCHANT + "/trunks/{trunk_id}", methods=["DELETE"])
+@endpoint(204)
+def delete_merchant_trunk(call: Call, merchant_id: str, trunk_id: str) -> None:
+    call.services.trunks.delete(trunk_id, call.merchant(merchant_id))

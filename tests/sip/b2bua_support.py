@@ -50,6 +50,7 @@ class FakeRouting:
         self.new_contact_answer: RoutingDecision | None = None
         self.offer_answers: list[RoutingDecision] = []
         self.queue_timeout_answer: RoutingDecision | None = None
+        self.legacy_failed_answer: RoutingDecision | None = None
         self.pending: list[Connect] = []
         self.ended = asyncio.Event()
         self.wrap_up_deadline_ms: int | None = None
@@ -92,6 +93,11 @@ class FakeRouting:
         assert self.queue_timeout_answer is not None
         return _with_contact(self.queue_timeout_answer, contact_id)
 
+    async def legacy_failed(self, contact_id: str) -> RoutingDecision:
+        self.log.append(("legacy_failed", (contact_id,)))
+        assert self.legacy_failed_answer is not None
+        return _with_contact(self.legacy_failed_answer, contact_id)
+
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         self.log.append(("pending_offers", (retry_queued,)))
         return list(self.pending)
@@ -129,11 +135,12 @@ def connect_to(*phones: Phone, seat: str = "seat-1", ring: int = 5, contact_id: 
 
 
 class StaticTrunks:
-    def __init__(self, cidrs: Sequence[str] = ("127.0.0.0/8",)) -> None:
+    def __init__(self, cidrs: Sequence[str] = ("127.0.0.0/8",), extra: Sequence[Trunk] = ()) -> None:
         self.cidrs = tuple(cidrs)
+        self.extra = list(extra)
 
     def trunks(self) -> list[Trunk]:
-        return [Trunk("carrier", self.cidrs)]
+        return [Trunk("carrier", self.cidrs), *self.extra]
 
 
 class NoCredentials(CredentialSource):

@@ -102,7 +102,14 @@ def test_a_routed_edge_with_a_fleet_beats_with_its_bound_address_and_sweeps() ->
             await task.close()
 
     names, beats, port = asyncio.run(scenario())
-    assert names == ["location-flush", "nat-keepalive", "edge-heartbeat", "lost-edge-sweep", "health"]
+    assert names == [
+        "location-flush",
+        "nat-keepalive",
+        "trunk-ping",
+        "edge-heartbeat",
+        "lost-edge-sweep",
+        "health",
+    ]
     assert beats[0] == ("edge-c", f"{HOST}:{port}", 0)  # the first beat at once, with the bound port
 
 

@@ -25,6 +25,7 @@ from .schemas_reports import REPORT_PARAMETERS, REPORT_SCHEMAS
 # each operation comes from the route policy table (``policy``), shown as ``x-roles``.
 Operation = tuple[str, str, str, str, str | None, int, str | None]
 M = "/merchants/{merchant_id}"
+T = M + "/trunks"
 OPERATIONS: list[Operation] = [
     ("get", "/health", "health", "Liveness", None, 200, "Health"),
     ("get", "/openapi.json", "openapi_document", "This document", None, 200, None),
@@ -156,6 +157,33 @@ OPERATIONS: list[Operation] = [
     ),
     ("post", M + "/numbers", "create_number", "Claim a phone number", "NumberCreate", 201, "Number"),
     ("get", M + "/numbers", "list_numbers", "List phone numbers", None, 200, "NumberPage"),
+    (
+        "patch",
+        M + "/numbers/{number}",
+        "update_number",
+        "Move a number: switchboard, legacy or split (from its next call)",
+        "NumberModeChange",
+        200,
+        "NumberChange",
+    ),
+    (
+        "post",
+        M + "/number-changes",
+        "change_numbers",
+        "Move many numbers at once, all or nothing",
+        "NumberChangeBatch",
+        201,
+        "NumberChanges",
+    ),
+    (
+        "get",
+        M + "/number-changes",
+        "list_number_changes",
+        "The audit log of number moves, newest first",
+        None,
+        200,
+        "NumberAuditPage",
+    ),
     ("delete", M + "/numbers/{number}", "delete_number", "Release a phone number", None, 204, None),
     ("post", M + "/seats", "create_seat", "Create a seat (one licence)", "SeatCreate", 201, "SeatCreated"),
     ("get", M + "/seats", "list_seats", "List seats", None, 200, "SeatPage"),
@@ -201,9 +229,15 @@ OPERATIONS: list[Operation] = [
         "HomeMoved",
     ),
     ("post", "/trunks", "create_trunk", "Add a carrier trunk", "TrunkCreate", 201, "Trunk"),
-    ("get", "/trunks", "list_trunks", "List carrier trunks", None, 200, "TrunkPage"),
-    ("patch", "/trunks/{trunk_id}", "update_trunk", "Change a carrier trunk", "TrunkUpdate", 200, "Trunk"),
-    ("delete", "/trunks/{trunk_id}", "delete_trunk", "Remove a carrier trunk", None, 204, None),
+    ("get", "/trunks", "list_trunks", "List every trunk", None, 200, "TrunkPage"),
+    ("get", "/trunks/{trunk_id}", "get_trunk", "Read a trunk", None, 200, "Trunk"),
+    ("patch", "/trunks/{trunk_id}", "update_trunk", "Change a trunk", "TrunkUpdate", 200, "Trunk"),
+    ("delete", "/trunks/{trunk_id}", "delete_trunk", "Remove a trunk", None, 204, None),
+    ("post", T, "create_merchant_trunk", "Add the merchant's own trunk", "TrunkCreate", 201, "Trunk"),
+    ("get", T, "list_merchant_trunks", "List the merchant's trunks", None, 200, "TrunkPage"),
+    ("get", T + "/{trunk_id}", "get_merchant_trunk", "Read a trunk", None, 200, "Trunk"),
+    ("patch", T + "/{trunk_id}", "update_merchant_trunk", "Change a trunk", "TrunkUpdate", 200, "Trunk"),
+    ("delete", T + "/{trunk_id}", "delete_merchant_trunk", "Remove a trunk", None, 204, None),
 ]
 
 ERROR_RESPONSE: Schema = {"description": "Error", "content": {"application/json": {"schema": _ref("Error")}}}

@@ -84,6 +84,10 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("POST", MERCHANT + "/numbers"): ADMINS,
         ("GET", MERCHANT + "/numbers"): ADMINS,
         ("DELETE", MERCHANT + "/numbers/{number}"): ADMINS,
+        # Migration from the legacy call center: a number's mode, many at once, and their audit log
+        ("PATCH", MERCHANT + "/numbers/{number}"): ADMINS,
+        ("POST", MERCHANT + "/number-changes"): ADMINS,
+        ("GET", MERCHANT + "/number-changes"): ADMINS,
         # Seats and their agents' state
         ("POST", MERCHANT + "/seats"): ADMINS,
         ("GET", MERCHANT + "/seats"): QUEUE_READERS,  # a supervisor's: those serving its queues
@@ -94,11 +98,17 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("GET", SEAT + "/state"): SEAT_READERS,
         ("PUT", SEAT + "/state"): SEAT_STATE_WRITERS,
         ("POST", SEAT + "/release"): ADMINS,
-        # Carrier trunks
+        # Carrier trunks (the platform's), and a merchant's own (its legacy PBX)
         ("POST", "/trunks"): PLATFORM,
         ("GET", "/trunks"): PLATFORM,
+        ("GET", "/trunks/{trunk_id}"): PLATFORM,
         ("PATCH", "/trunks/{trunk_id}"): PLATFORM,
         ("DELETE", "/trunks/{trunk_id}"): PLATFORM,
+        ("POST", MERCHANT + "/trunks"): ADMINS,
+        ("GET", MERCHANT + "/trunks"): ADMINS,
+        ("GET", MERCHANT + "/trunks/{trunk_id}"): ADMINS,
+        ("PATCH", MERCHANT + "/trunks/{trunk_id}"): ADMINS,
+        ("DELETE", MERCHANT + "/trunks/{trunk_id}"): ADMINS,
     }
 )
 

@@ -9,6 +9,9 @@ from typing import Any
 
 from contact_center.contracts import values
 
+from .number_schemas import NUMBER_SCHEMAS
+from .trunk_schemas import TRUNK_SCHEMAS
+
 Schema = dict[str, Any]
 
 ID_PATTERN = values.anchored(values.ID_PATTERN)
@@ -191,9 +194,6 @@ SCHEMAS: dict[str, Schema] = {
         },
         ["waiting", "oldest_wait_seconds", "agents", "offered", "answered", "abandoned", "timed_out"],
     ),
-    "Number": _obj(
-        {"number": STRING, "queue_id": _nullable(STRING), "created_at": TIMESTAMP}, ["number", "queue_id"]
-    ),
     "NumberCreate": _obj(
         {"number": {"type": "string", "pattern": E164_PATTERN}, "queue_id": STRING}, ["number", "queue_id"]
     ),
@@ -280,38 +280,12 @@ SCHEMAS: dict[str, Schema] = {
         {"merchant_id": STRING, "from_region": STRING, "to_region": STRING, "epoch": INTEGER},
         ["merchant_id", "from_region", "to_region", "epoch"],
     ),
-    "Trunk": _obj(
-        {
-            "trunk_id": STRING,
-            "name": STRING,
-            "source_cidrs": {"type": "array", "items": STRING},
-            "legacy": {"type": "boolean"},
-            "created_at": TIMESTAMP,
-        },
-        ["trunk_id", "name", "source_cidrs", "legacy"],
-    ),
-    "TrunkUpdate": _obj(
-        {
-            "name": NAME,
-            "source_cidrs": {
-                "type": "array",
-                "items": STRING,
-                "minItems": 1,
-                "maxItems": 50,
-                "description": "IPv4 or IPv6 CIDR blocks; wider than /8 (IPv4) or /32 (IPv6) needs allow_world_open",
-            },
-            "legacy": {"type": "boolean", "default": False},
-            "allow_world_open": {
-                "type": "boolean",
-                "default": False,
-                "description": "accept source_cidrs wider than one carrier's network (calls from anywhere)",
-            },
-        }
-    ),
-    "TrunkCreate": {"allOf": [_ref("TrunkUpdate"), {"type": "object", "required": ["name", "source_cidrs"]}]},
 }
 
-for _name in ("Merchant", "ApiKey", "Queue", "Number", "Seat", "Trunk"):
+SCHEMAS.update(TRUNK_SCHEMAS)
+SCHEMAS.update(NUMBER_SCHEMAS)
+
+for _name in ("Merchant", "ApiKey", "Queue", "Number", "Seat", "Trunk", "NumberAudit"):
     SCHEMAS[f"{_name}Page"] = _obj(
         {"items": {"type": "array", "items": _ref(_name)}, "next_token": _nullable(STRING)},
         ["items", "next_token"],

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from contact_center.domain.migration import NumberRouting
+from contact_center.services.auth import Principal
 from contact_center.services.records import (
     ApiKey,
     CreatedSeat,
     IssuedApiKey,
     Merchant,
     MerchantSignup,
+    NumberAudit,
+    NumberChange,
     Page,
     PhoneNumber,
     Queue,
@@ -71,7 +75,59 @@ def queue(q: Queue) -> Json:
 
 
 def number(n: PhoneNumber) -> Json:
-    return {"number": n.number, "queue_id": n.queue_id, "created_at": n.created_at}
+    return {
+        "number": n.number,
+        "queue_id": n.queue_id,
+        "mode": n.mode.value,
+        "legacy_trunk_id": n.legacy_trunk_id,
+        "switchboard_percent": n.switchboard_percent,
+        "created_at": n.created_at,
+    }
+
+
+def actor(principal: Principal) -> str:
+    """Who made a change, as the audit log names it: the admin or the merchant's key."""
+    return "admin" if principal.is_admin else f"key:{principal.key_id}"
+
+
+def number_routing(r: NumberRouting) -> Json:
+    return {
+        "mode": r.mode.value,
+        "queue_id": r.queue_id,
+        "legacy_trunk_id": r.legacy_trunk_id,
+        "switchboard_percent": r.switchboard_percent,
+    }
+
+
+def number_change(c: NumberChange, audit: NumberAudit) -> Json:
+    return {
+        "number": c.number,
+        **number_routing(c.routing),
+        "previous": number_routing(c.previous),
+        "audit_id": audit.audit_id,
+    }
+
+
+def number_changes(audits: Sequence[NumberAudit]) -> Json:
+    return {
+        "batch_id": audits[0].batch_id if audits else None,
+        "audit_ids": [a.audit_id for a in audits],
+        "changes": [number_change(c, a) for a in audits for c in a.changes],
+    }
+
+
+def number_audit(a: NumberAudit) -> Json:
+    return {
+        "audit_id": a.audit_id,
+        "changed_at": a.changed_at,
+        "actor": a.actor,
+        "batch_id": a.batch_id,
+        "rollback_of": a.rollback_of,
+        "changes": [
+            {"number": c.number, **number_routing(c.routing), "previous": number_routing(c.previous)}
+            for c in a.changes
+        ],
+    }
 
 
 def seat_state(s: Seat) -> Json:
@@ -107,11 +163,19 @@ def created_seat(c: CreatedSeat) -> Json:
 
 
 def trunk(t: Trunk) -> Json:
+    """Never the credentials' HA1: the username and realm say which credentials are set."""
     return {
         "trunk_id": t.trunk_id,
+        "merchant_id": t.merchant_id,
         "name": t.name,
         "source_cidrs": list(t.source_cidrs),
         "legacy": t.legacy,
+        "address": str(t.address) if t.address is not None else None,
+        "transport": t.address.transport.value if t.address is not None else None,
+        "max_concurrent_calls": t.max_concurrent_calls,
+        "caller_id_rules": [{"prefix": r.prefix, "caller_id": r.caller_id} for r in t.caller_id_rules],
+        "username": t.auth.username if t.auth is not None else None,
+        "realm": t.auth.realm if t.auth is not None else None,
         "created_at": t.created_at,
     }
 

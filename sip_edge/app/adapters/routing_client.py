@@ -107,6 +107,9 @@ class RoutingClient:
     async def queue_timeout(self, contact_id: str) -> RoutingDecision:
         return decision_from_dict(await self.call("queue_timeout", contact_id=contact_id))
 
+    async def legacy_failed(self, contact_id: str) -> RoutingDecision:
+        return decision_from_dict(await self.call("legacy_failed", contact_id=contact_id))
+
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         """Offers for contacts this edge holds that no push brought (the safety-net poll)."""
         answer = await self.call("pending_offers", edge_task_id=self.edge_task_id, retry_queued=retry_queued)

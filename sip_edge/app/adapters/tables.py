@@ -8,6 +8,7 @@ from typing import Any
 
 from contact_center.data.bindings import BindingItems, binding_values
 from contact_center.data.catalog import TrunkItems
+from contact_center.data.mappers.catalog import trunk_from_item
 from contact_center.data.models import BindingItem
 from contact_center.data.seats import SipUserItems
 from contact_center.data.sessions import DialogItems, EdgeTaskItems, dialog_item
@@ -82,7 +83,8 @@ class TableTrunkSource:
         self._trunks = trunks or TrunkItems()
 
     def trunks(self) -> list[Trunk]:
-        return [Trunk(item.trunk_id, tuple(item.source_cidrs or ())) for item in self._trunks.all()]
+        trunks = [trunk_from_item(item) for item in self._trunks.all()]
+        return [Trunk(t.trunk_id, t.source_cidrs, t.address, t.auth, t.max_concurrent_calls) for t in trunks]
 
 
 class TableDialogStore:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from contact_center.contracts import values
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
 from contact_center.services.routing.ports import AgentTarget
@@ -48,6 +49,10 @@ class RoutingPort(Protocol):
 
     async def queue_timeout(self, contact_id: str) -> RoutingDecision: ...
 
+    async def legacy_failed(self, contact_id: str) -> RoutingDecision:
+        """A forwarded call's legacy side was down, unreachable or answered 5xx: what next."""
+        ...
+
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]: ...
 
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None: ...
@@ -84,3 +89,8 @@ class CallSettings:
     # A leg without a session timer gets an in-dialog OPTIONS this often; 408/481/no answer ends
     # the call, so a call whose ends vanished is freed within about this plus timer F (32 s).
     probe_interval_seconds: float = 30.0
+    # OPTIONS to every trunk with an address (``trunk_health``): this often, down after so many
+    # failures in a row, up after so many answers.
+    trunk_ping_seconds: float = values.TRUNK_OPTIONS_INTERVAL_SECONDS
+    trunk_down_after: int = values.TRUNK_DOWN_AFTER_FAILURES
+    trunk_up_after: int = values.TRUNK_UP_AFTER_SUCCESSES

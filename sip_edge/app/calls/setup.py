@@ -5,7 +5,8 @@ decisions one after the other until the call is answered or over:
 
     trunk check -> new_contact -> Connect  -> ring the agent ----------> answered: Bridge
                                   Queue    -> 182, hold, poll offers  \\-> busy/no answer/unreachable:
-                                  Forward  -> 480 (no trunk address)      offer_result -> next decision
+                                  Forward  -> ring the legacy trunk ---> answered: Bridge; failed:
+                                                                          legacy_failed -> next decision
                                   Reject   -> status + Retry-After
 
 Everything that happens to the call from outside (the agent leg's responses, the ring timer, the
@@ -44,6 +45,7 @@ from sip_edge.app.calls.events import (
     OfferFound,
     QueueDeadlinePassed,
 )
+from sip_edge.app.calls.legacy import LegacyLeg
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.liveness import LegTerms, allows_update
 from sip_edge.app.calls.media import MediaPort
@@ -274,12 +276,10 @@ class CallSetup:
                         return
                     decision = held
                 elif isinstance(decision, Forward):
-                    # The legacy trunk has a source CIDR but no signalling address in the catalogue,
-                    # so there is nowhere to send the call: say so instead of failing silently.
-                    text = f"legacy trunk {decision.trunk_id} has no signalling address"
-                    self._final(480, headers=(("Reason", f'SIP;cause=480;text="{text}"'), _warning(text)))
-                    await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
-                    return
+                    forwarded = await _legacy_leg(self).forward(decision)
+                    if forwarded is None:
+                        return
+                    decision = forwarded
                 elif isinstance(decision, Reject):
                     headers: list[tuple[str, str]] = [_warning(decision.reason)]
                     if decision.retry_after is not None:
@@ -353,7 +353,8 @@ class CallSetup:
         bridge.expect_ack(tx, relay_from=None if self.request.body else CALLER)
         self._live.bridge_started(bridge)
         self.invite.on_error = lambda _t, error: _caller_never_acked(self._tasks, bridge, error)
-        await bridge.answered(connect)
+        if connect.seat_id:  # the legacy leg has no seat: its contact stays forwarded until the end
+            await bridge.answered(connect)
 
     # --- holding in a queue ----------------------------------------------------------------------
 
@@ -392,6 +393,20 @@ class CallSetup:
 def _caller_never_acked(tasks: CallTasks, bridge: Bridge, error: TransactionError) -> None:
     log.info("caller never acknowledged the 200 of %s (%s): ending the call", bridge.contact_id, error)
     tasks.spawn(bridge.hang_up(HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE), name="no-ack")
+
+
+def _legacy_leg(setup: CallSetup) -> LegacyLeg:
+    """The legacy leg of a forwarded call, acting on the call through its own steps."""
+    return LegacyLeg(
+        setup._trunks,
+        setup._ringer,
+        setup._routing,
+        setup.contact_id,
+        setup.called,
+        final=setup._final,
+        report_end=setup._report_end,
+        answered=setup._answered,
+    )
 
 
 class CallSetups:

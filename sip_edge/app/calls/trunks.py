@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from contact_center.domain.trunks import OutboundAuth, TrunkAddress
+
 __all__ = ["Trunk", "TrunkDirectory", "TrunkListUnavailableError", "TrunkSource"]
 
 log = logging.getLogger("sip_edge.trunks")
@@ -28,6 +30,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 class Trunk:
     trunk_id: str
     source_cidrs: tuple[str, ...]
+    address: TrunkAddress | None = None  # where calls over it go (a legacy PBX, a carrier)
+    auth: OutboundAuth | None = None
+    max_concurrent_calls: int | None = None
 
 
 class TrunkSource(Protocol):
@@ -54,6 +59,8 @@ class TrunkDirectory:
         self._timeout = timeout
         self._now = now
         self._networks: list[tuple[Network, str]] | None = None
+        self._by_id: dict[str, Trunk] = {}
+        self._down: set[str] = set()
         self._loaded_at = 0.0
         self._refreshing: asyncio.Task[None] | None = None
 
@@ -71,10 +78,42 @@ class TrunkDirectory:
     async def _refresh(self) -> None:
         trunks = await asyncio.wait_for(asyncio.to_thread(self._source.trunks), self._timeout)
         self._networks = self._compile(trunks)
+        self._by_id = {trunk.trunk_id: trunk for trunk in trunks}
         self._loaded_at = self._now()
+
+    def is_up(self, trunk_id: str) -> bool:
+        """As the OPTIONS pings last said (``trunk_health``); a trunk never pinged counts as up."""
+        return trunk_id not in self._down
+
+    def mark(self, trunk_id: str, up: bool) -> None:
+        if up:
+            self._down.discard(trunk_id)
+        else:
+            self._down.add(trunk_id)
+
+    async def trunk(self, trunk_id: str) -> Trunk | None:
+        """The trunk as last read (within ``ttl``), or None when there is no such trunk."""
+        await self._fresh()
+        return self._by_id.get(trunk_id)
+
+    async def with_address(self) -> list[Trunk]:
+        """Every trunk the edge sends calls to (what the OPTIONS pinger watches)."""
+        await self._fresh()
+        return [trunk for trunk in self._by_id.values() if trunk.address is not None]
 
     async def trunk_for(self, source_ip: str) -> str | None:
         """The id of the trunk whose CIDRs hold ``source_ip``, or None."""
+        await self._fresh()
+        try:
+            address = ipaddress.ip_address(source_ip.strip("[]"))
+        except ValueError:
+            return None
+        for network, trunk_id in self._networks or ():
+            if address.version == network.version and address in network:
+                return trunk_id
+        return None
+
+    async def _fresh(self) -> None:
         if self._networks is None or self._now() - self._loaded_at >= self._ttl:
             # One refresh at a time: a burst of INVITEs after expiry waits on the same read.
             if self._refreshing is None or self._refreshing.done():
@@ -86,11 +125,3 @@ class TrunkDirectory:
                     raise TrunkListUnavailableError(str(exc) or type(exc).__name__) from exc
                 log.warning("refreshing the trunk list failed (%s); using the last one", exc)
                 self._loaded_at = self._now()  # do not hammer a failing table on every INVITE
-        try:
-            address = ipaddress.ip_address(source_ip.strip("[]"))
-        except ValueError:
-            return None
-        for network, trunk_id in self._networks or ():
-            if address.version == network.version and address in network:
-                return trunk_id
-        return None

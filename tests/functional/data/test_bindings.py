@@ -13,7 +13,7 @@ import pytest
 from contact_center.data import table
 from contact_center.data.bindings import BindingItems, binding_key, binding_values, new_binding
 from contact_center.data.encoding import ItemEncoder
-from contact_center.data.models import BindingItem, SipUserItem, TrunkItem
+from contact_center.data.models import BindingItem, MerchantItem, SipUserItem
 from sip_edge.app.adapters.tables import TableBindingStore
 from sip_edge.sip.registration import Binding
 
@@ -53,16 +53,24 @@ def test_encoder_writes_what_the_model_serializes(values: dict[str, Any]) -> Non
 
 
 def test_encoder_keeps_the_models_defaults_and_checks() -> None:
-    encoder = ItemEncoder(TrunkItem)
-    values = {"pk": "TRUNK#t1", "sk": "TRUNK", "trunk_id": "t1", "name": "Carrier", "created_at": 5}
-    # ENTITY, default=list, default=False: as TableItem and the attributes declare them.
-    assert encoder.encode(values) == TrunkItem(**values).serialize()
-    assert encoder.encode(values)["entity"] == {"S": "trunk"}
+    encoder = ItemEncoder(MerchantItem)
+    values = {
+        "pk": "MERCHANT#m1",
+        "sk": "MERCHANT",
+        "merchant_id": "m1",
+        "name": "Acme",
+        "contact_email": "ops@acme.test",
+        "seat_licenses": 2,
+        "created_at": 5,
+    }
+    # ENTITY, default=0, default=1: as TableItem and the attributes declare them.
+    assert encoder.encode(values) == MerchantItem(**values).serialize()
+    assert encoder.encode(values)["entity"] == {"S": "merchant"}
     with pytest.raises(ValueError, match="does not exist"):
         encoder.encode({**values, "nmae": "typo"})
     with pytest.raises(ValueError, match="name"):
         encoder.encode({k: v for k, v in values.items() if k != "name"})
-    assert encoder.key(values) == {"pk": {"S": "TRUNK#t1"}, "sk": {"S": "TRUNK"}}
+    assert encoder.key(values) == {"pk": {"S": "MERCHANT#m1"}, "sk": {"S": "MERCHANT"}}
 
 
 def test_encoder_refuses_map_attributes() -> None:

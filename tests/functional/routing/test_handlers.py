@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 
 from contact_center import bootstrap
+from contact_center.data import keys
+from contact_center.data.catalog import ROUTING_CACHE
+from contact_center.data.models import NumberItem
 from contact_center.data.sessions import DialogItems, dialog_item
 from contact_center.domain.agent_state import AgentState, GoAvailable
 
@@ -362,3 +365,23 @@ def test_the_scheduled_sweep_through_the_function_ends_a_wrap_up_a_dead_edge_lef
     }
     assert world.agent("a1").state is AgentState.AVAILABLE
     assert invoke({"action": "sweep", "merchant_ids": "m1"})["error"]["code"] == "invalid_request"
+
+
+def test_a_failed_legacy_side_is_reported_and_the_queue_takes_the_caller(world: World) -> None:
+    world.queue()
+    world.number()
+    NumberItem(pk=keys.number_pk("+15550100"), sk=keys.NUMBER_SK).update(
+        actions=[NumberItem.mode.set("legacy"), NumberItem.legacy_trunk.set("legacy-pbx")]
+    )
+    ROUTING_CACHE.clear()
+    forwarded = invoke(
+        {"action": "new_contact", "called": "+15550100", "contact_id": "c1", "edge_task_id": EDGE}
+    )
+    assert (forwarded["decision"], forwarded["trunk_id"], forwarded["fallback"]) == (
+        "forward",
+        "legacy-pbx",
+        True,
+    )
+    fallen_back = invoke({"action": "legacy_failed", "contact_id": "c1"})
+    assert fallen_back["decision"] == "queue" and fallen_back["contact_id"] == "c1"
+    assert invoke({"action": "legacy_failed"})["error"]["message"].startswith("contact_id")

@@ -83,6 +83,7 @@ def test_the_table_rows_are_the_lifecycle() -> None:
         (S.OFFERED, T.HANG_UP): S.ENDED,
         (S.CONNECTED, T.HANG_UP): S.ENDED,
         (S.FORWARDED, T.HANG_UP): S.ENDED,
+        (S.FORWARDED, T.ENQUEUE): S.QUEUED,
     }
 
 

@@ -43,3 +43,12 @@ API_SETTABLE_AGENT_STATES = ("available", "not_ready", "offline")
 def anchored(pattern: str) -> str:
     """The pattern as a whole-string match for JSON Schema, where ``pattern`` is a search."""
     return f"^{pattern}$"
+
+
+# Trunk health: each edge task sends OPTIONS to every trunk with an address this often, marks it
+# down after this many failures in a row (no answer, or 5xx) and up again after this many answers.
+# A down legacy trunk is skipped for the number's Switchboard queue from the next call: with these
+# values within one interval of the failure being seen the third time.
+TRUNK_OPTIONS_INTERVAL_SECONDS = 5.0
+TRUNK_DOWN_AFTER_FAILURES = 3
+TRUNK_UP_AFTER_SUCCESSES = 2

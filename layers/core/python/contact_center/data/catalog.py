@@ -218,11 +218,17 @@ class NumberItems:
 
 
 class TrunkItems:
+    """Every trunk is listed in the TRUNKS partition of gsi1 (the edge reads them all: a merchant's
+    legacy PBX sends calls in as any carrier does); a merchant's own are also in its gsi2 partition."""
+
     def create(self, trunk: TrunkItem) -> None:
         trunk.pk = keys.trunk_pk(trunk.trunk_id)
         trunk.sk = keys.TRUNK_SK
         trunk.gsi1pk = keys.TRUNKS_INDEX_PK
         trunk.gsi1sk = f"{trunk.name}#{trunk.trunk_id}"
+        if trunk.merchant_id is not None:
+            trunk.gsi2pk = keys.merchant_trunks_index_pk(trunk.merchant_id)
+            trunk.gsi2sk = trunk.gsi1sk
         try:
             # Invariant: trunk ids are never reused.
             trunk.save(condition=TrunkItem.pk.does_not_exist())
@@ -231,40 +237,44 @@ class TrunkItems:
                 raise AlreadyExistsError("trunk", trunk.trunk_id) from exc
             raise
 
-    def get(self, trunk_id: str) -> TrunkItem:
+    def get(self, trunk_id: str, owner: str | None = None) -> TrunkItem:
+        """The trunk; NotFoundError when it is missing or, with ``owner``, another merchant's."""
         try:
-            return TrunkItem.get(keys.trunk_pk(trunk_id), keys.TRUNK_SK)
+            item = TrunkItem.get(keys.trunk_pk(trunk_id), keys.TRUNK_SK)
         except DoesNotExist as exc:
             raise NotFoundError("trunk", trunk_id) from exc
+        if owner is not None and item.merchant_id != owner:
+            raise NotFoundError("trunk", trunk_id)
+        return item
 
     def update(
-        self, trunk_id: str, name: str | None, source_cidrs: Sequence[str] | None, legacy: bool | None
+        self, trunk_id: str, owner: str | None, fields: dict[str, Any], removed: Sequence[str] = ()
     ) -> TrunkItem:
-        """Set the fields given (None leaves one as it is); NotFoundError when there is no such trunk."""
+        """Set ``fields`` and remove ``removed``; NotFoundError when there is no such trunk (of ``owner``)."""
         trunk = TrunkItem(pk=keys.trunk_pk(trunk_id), sk=keys.TRUNK_SK)
-        actions: list[Any] = []
-        if name is not None:
-            # The listing index sorts by name: it moves with the name.
-            actions += [TrunkItem.name.set(name), TrunkItem.gsi1sk.set(f"{name}#{trunk_id}")]
-        if source_cidrs is not None:
-            actions.append(TrunkItem.source_cidrs.set(list(source_cidrs)))
-        if legacy is not None:
-            actions.append(TrunkItem.legacy.set(legacy))
+        actions: list[Any] = [getattr(TrunkItem, name).set(value) for name, value in fields.items()]
+        actions += [getattr(TrunkItem, name).remove() for name in removed]
+        if "name" in fields:
+            # The listing indexes sort by name: they move with the name.
+            actions.append(TrunkItem.gsi1sk.set(f"{fields['name']}#{trunk_id}"))
         if not actions:
-            return self.get(trunk_id)
+            return self.get(trunk_id, owner)
+        if "name" in fields and (owner is not None or self.get(trunk_id).merchant_id is not None):
+            actions.append(TrunkItem.gsi2sk.set(f"{fields['name']}#{trunk_id}"))
         try:
-            # Invariant: an update never creates a trunk.
-            trunk.update(actions=actions, condition=TrunkItem.pk.exists())
+            # Invariant: an update never creates a trunk, and a merchant changes only its own.
+            trunk.update(actions=actions, condition=_owned(owner))
         except UpdateError as exc:
             if is_condition_failure(exc):
                 raise NotFoundError("trunk", trunk_id) from exc
             raise
         return trunk
 
-    def delete(self, trunk_id: str) -> None:
+    def delete(self, trunk_id: str, owner: str | None = None) -> None:
         try:
-            # Invariant: deleting reports a trunk that was never there (404, not a silent success).
-            TrunkItem(pk=keys.trunk_pk(trunk_id), sk=keys.TRUNK_SK).delete(condition=TrunkItem.pk.exists())
+            # Invariant: deleting reports a trunk that was never there (404, not a silent success),
+            # and a merchant deletes only its own.
+            TrunkItem(pk=keys.trunk_pk(trunk_id), sk=keys.TRUNK_SK).delete(condition=_owned(owner))
         except DeleteError as exc:
             if is_condition_failure(exc):
                 raise NotFoundError("trunk", trunk_id) from exc
@@ -277,5 +287,21 @@ class TrunkItems:
         items = items_of(TrunkItem, result)
         return Page(items, encode_token(result.last_evaluated_key))
 
+    def page_for_merchant(
+        self, merchant_id: str, limit: int = 100, next_token: str | None = None
+    ) -> Page[TrunkItem]:
+        result = TrunkItem.gsi2.query(
+            keys.merchant_trunks_index_pk(merchant_id),
+            limit=limit,
+            last_evaluated_key=decode_token(next_token),
+        )
+        items = items_of(TrunkItem, result)
+        return Page(items, encode_token(result.last_evaluated_key))
+
     def all(self) -> list[TrunkItem]:
         return items_of(TrunkItem, TrunkItem.gsi1.query(keys.TRUNKS_INDEX_PK))
+
+
+def _owned(owner: str | None) -> Any:
+    condition = TrunkItem.pk.exists()
+    return condition if owner is None else condition & (TrunkItem.merchant_id == owner)

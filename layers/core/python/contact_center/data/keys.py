@@ -119,6 +119,10 @@ TRUNK_SK = "TRUNK"
 TRUNKS_INDEX_PK = "TRUNKS"
 
 
+def merchant_trunks_index_pk(merchant_id: str) -> str:
+    return f"MERCHANT#{merchant_id}#TRUNKS"
+
+
 def aor_pk(aor: str) -> str:
     return f"AOR#{aor}"
 
@@ -275,3 +279,11 @@ DELIVERIES_DUE_INDEX_PK = "DELIVERIES_DUE"
 
 def failed_deliveries_index_pk(merchant_id: str) -> str:
     return f"DELIVERIES_FAILED#{merchant_id}"
+
+
+def number_audit_pk(merchant_id: str) -> str:
+    return f"NUMBERAUDIT#{merchant_id}"
+
+
+def number_audit_sk(changed_at: int, audit_id: str) -> str:
+    return f"{changed_at:013d}#{audit_id}"

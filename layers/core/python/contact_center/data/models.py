@@ -193,9 +193,26 @@ class NumberItem(TableItem):
     number = UnicodeAttribute()
     merchant_id = UnicodeAttribute()
     queue_id = UnicodeAttribute(null=True)
-    legacy_trunk = UnicodeAttribute(null=True)  # route straight to the legacy PBX during cut-over
+    legacy_trunk = UnicodeAttribute(null=True)  # the legacy PBX's trunk during the cut-over
+    # switchboard | legacy | split (domain.migration); absent: legacy when there is no queue
+    mode = UnicodeAttribute(null=True)
+    switchboard_percent = NumberAttribute(null=True)
     priority = NumberAttribute(null=True)  # contact priority for calls to this number (default 5)
     created_at = NumberAttribute()
+    version = NumberAttribute(null=True)  # absent = 0; every mode change adds 1
+
+
+class NumberAuditItem(TableItem):
+    """One logged write of number modes (``services.records.NumberAudit``)."""
+
+    ENTITY = "number_audit"
+    audit_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    changed_at = NumberAttribute()
+    actor = UnicodeAttribute()
+    changes = ListAttribute(of=MapAttribute, default=list)
+    batch_id = UnicodeAttribute(null=True)
+    rollback_of = UnicodeAttribute(null=True)
 
 
 class TrunkItem(TableItem):
@@ -205,6 +222,14 @@ class TrunkItem(TableItem):
     source_cidrs = _strings()
     legacy = BooleanAttribute(default=False)
     created_at = NumberAttribute()
+    merchant_id = UnicodeAttribute(null=True)  # absent: a platform carrier
+    address = UnicodeAttribute(null=True)  # host, host:port or [v6]:port (see domain.trunks)
+    transport = UnicodeAttribute(null=True)
+    max_concurrent_calls = NumberAttribute(null=True)
+    caller_id_rules = ListAttribute(of=MapAttribute, default=list)
+    auth_username = UnicodeAttribute(null=True)
+    auth_realm = UnicodeAttribute(null=True)
+    auth_ha1 = _map(null=True)  # "MD5" / "SHA-256" -> hex, as a seat's; never the password
 
 
 class BindingItem(TableItem):
@@ -288,6 +313,7 @@ class RecordItem(TableItem):
     hangup_side = UnicodeAttribute(null=True)
     hangup_cause = UnicodeAttribute(null=True)
     rona_attempts = NumberAttribute(default=0)
+    side = UnicodeAttribute(null=True)  # switchboard | legacy: which call centre handled it
     trunk_id = UnicodeAttribute(null=True)
     segments = ListAttribute[Any](default=list)
 

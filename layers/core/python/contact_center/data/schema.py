@@ -22,7 +22,8 @@ seat availability  SEATQUEUES#{mid}#{sid}      QUEUE#{qid}         AVAILABLE#{mi
 sip user           SIPUSER#{username}          SIPUSER             -                            -
 queue              MERCHANT#{mid}              QUEUE#{qid}         -                            -
 phone number       NUMBER#{e164}               NUMBER              MERCHANT#{mid}#NUMBERS / {e164}  -
-sip trunk          TRUNK#{tid}                 TRUNK               TRUNKS / {name}#{tid}        -
+number audit       NUMBERAUDIT#{mid}           {changed}#{aid}     -                            -
+sip trunk          TRUNK#{tid}                 TRUNK               TRUNKS / {name}#{tid}        MERCHANT#{mid}#TRUNKS / {name}#{tid}  (a merchant's own)
 binding            AOR#{aor}                   BINDING#{key}       -                            FLOW#{edge task} / {aor}
 contact            CONTACT#{cid}               CONTACT             QUEUED#{qid} / {prio}#{enqueued}#{cid}  (only while QUEUED)  EDGE#{task} / {state}#{cid}
 dialog             DIALOG#{dialog key}         DIALOG              -                            -

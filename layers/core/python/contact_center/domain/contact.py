@@ -105,6 +105,8 @@ TRANSITIONS: Mapping[tuple[ContactState, ContactTrigger], ContactState] = Mappin
         (_S.OFFERED, _T.HANG_UP): _S.ENDED,
         (_S.CONNECTED, _T.HANG_UP): _S.ENDED,
         (_S.FORWARDED, _T.HANG_UP): _S.ENDED,
+        # The legacy side was unreachable or failed: the number's own queue takes the caller.
+        (_S.FORWARDED, _T.ENQUEUE): _S.QUEUED,
     }
 )
 

@@ -7,7 +7,6 @@ can send back what they read (ids, timestamps) without a 400.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,6 @@ from contact_center.domain.queueing import (
     RoutingStrategy,
 )
 from contact_center.domain.skills import SkillRequirement
-from contact_center.domain.trunks import WIDEST_IPV4_PREFIX, WIDEST_IPV6_PREFIX, is_world_open
 from contact_center.domain.validation import (
     DEFAULT_RING_TIMEOUT_SECONDS,
     validate_agent_target_state,
@@ -44,7 +42,6 @@ from contact_center.domain.validation import (
 SEAT_LICENSES_MAX = 100_000
 QUEUE_IDS_MAX = 50
 SKILLS_MAX = 50
-SOURCE_CIDRS_MAX = 50
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 100
 PAGE_TOKEN_MAX_LENGTH = 2048
@@ -368,80 +365,6 @@ def parse_release(body: object, default_reason: str) -> ApiStateCommand:
     if data.get("state") is None:
         return parse_state_change({"state": "not_ready", "reason": data.get("reason") or default_reason})
     return parse_state_change(data)
-
-
-# Trunks
-
-
-@dataclass(frozen=True)
-class CreateTrunk:
-    name: str
-    source_cidrs: tuple[str, ...]
-    legacy: bool = False
-
-
-@dataclass(frozen=True)
-class UpdateTrunk:
-    name: str | None = None
-    source_cidrs: tuple[str, ...] | None = None
-    legacy: bool | None = None
-
-
-def parse_create_trunk(body: object) -> CreateTrunk:
-    data = _object(body)
-    return CreateTrunk(
-        name=validate_display_name(data.get("name"), "name"),
-        source_cidrs=_source_cidrs(data.get("source_cidrs"), _allow_world_open(data)),
-        legacy=_bool(data.get("legacy", False), "legacy"),
-    )
-
-
-def parse_update_trunk(body: object) -> UpdateTrunk:
-    """Only the fields present change; ``allow_world_open`` confirms this request's networks."""
-    data = _object(body)
-    return UpdateTrunk(
-        name=None if data.get("name") is None else validate_display_name(data["name"], "name"),
-        source_cidrs=(
-            None
-            if data.get("source_cidrs") is None
-            else _source_cidrs(data["source_cidrs"], _allow_world_open(data))
-        ),
-        legacy=None if data.get("legacy") is None else _bool(data["legacy"], "legacy"),
-    )
-
-
-def _bool(value: object, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(field, "must be true or false")
-    return value
-
-
-def _allow_world_open(data: Mapping[str, Any]) -> bool:
-    return _bool(data.get("allow_world_open", False), "allow_world_open")
-
-
-def _source_cidrs(cidrs: object, allow_world_open: bool) -> tuple[str, ...]:
-    if not isinstance(cidrs, list) or not cidrs or len(cidrs) > SOURCE_CIDRS_MAX:
-        raise ValidationError("source_cidrs", f"must be a list of 1 to {SOURCE_CIDRS_MAX} CIDR blocks")
-    networks: list[str] = []
-    for index, cidr in enumerate(cidrs):
-        field = f"source_cidrs[{index}]"
-        try:
-            if not isinstance(cidr, str):
-                raise ValueError(cidr)
-            network = ipaddress.ip_network(cidr.strip(), strict=False)
-        except ValueError:
-            raise ValidationError(field, "must be an IPv4 or IPv6 CIDR block") from None
-        if is_world_open(network) and not allow_world_open:
-            raise ValidationError(
-                field,
-                f"{network} is wider than one carrier's network (IPv4 /{WIDEST_IPV4_PREFIX}, "
-                f"IPv6 /{WIDEST_IPV6_PREFIX}) and would take calls from anywhere; "
-                'send "allow_world_open": true to accept it',
-            )
-        # Normalised (host bits cleared) so the edge's match and the stored value agree.
-        networks.append(str(network))
-    return tuple(dict.fromkeys(networks))
 
 
 def parse_idempotency_key(value: str) -> str:

@@ -6,17 +6,19 @@ never a storage exception. Lists take an opaque ``next_token`` and return a ``Pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.migration import NumberRouting
 from contact_center.domain.ownership import Ownership
+from contact_center.domain.trunks import OutboundAuth
 
-from .commands import UpdateTrunk
 from .records import (
     ApiKey,
     IdempotencyRecord,
     Merchant,
+    NumberAudit,
     Page,
     PhoneNumber,
     Queue,
@@ -24,6 +26,7 @@ from .records import (
     SipUser,
     Trunk,
 )
+from .trunk_commands import UpdateTrunk
 
 Clock = Callable[[], int]
 """Now, in epoch milliseconds."""
@@ -61,6 +64,17 @@ class NumberPort(Protocol):
     def create(self, number: PhoneNumber) -> None: ...
     def page(self, merchant_id: str, limit: int, next_token: str | None) -> Page[PhoneNumber]: ...
     def delete(self, merchant_id: str, number: str) -> None: ...
+    def routing_of(self, merchant_id: str, number: str) -> tuple[NumberRouting, int]:
+        """The number's mode and version; NotFoundError when it is not the merchant's."""
+        ...
+
+    def apply(self, audit: NumberAudit, versions: Mapping[str, int], check_targets: bool = True) -> None:
+        """Write every change of ``audit`` and the audit entry in ONE transaction, each number on the
+        condition that it is still at ``versions[number]``; with ``check_targets``, every trunk named
+        must be the merchant's or the platform's and every queue the merchant's (NotFoundError)."""
+        ...
+
+    def audit_page(self, merchant_id: str, limit: int, next_token: str | None) -> Page[NumberAudit]: ...
 
 
 class SeatPort(Protocol):
@@ -86,13 +100,21 @@ class SeatPort(Protocol):
 
 
 class TrunkPort(Protocol):
+    """``owner`` scopes a request: a merchant id reaches only that merchant's trunks (another's is
+    NotFoundError), None (the platform admin) reaches every trunk."""
+
     def create(self, trunk: Trunk) -> None: ...
-    def update(self, trunk_id: str, change: UpdateTrunk) -> Trunk:
-        """The trunk as changed (only the fields given); NotFoundError when there is none."""
+    def get(self, trunk_id: str, owner: str | None) -> Trunk: ...
+    def update(
+        self, trunk_id: str, owner: str | None, change: UpdateTrunk, auth: OutboundAuth | None
+    ) -> Trunk:
+        """The trunk as changed (only the fields given; ``auth`` replaces the credentials when
+        given); NotFoundError when there is none."""
         ...
 
-    def delete(self, trunk_id: str) -> None: ...
+    def delete(self, trunk_id: str, owner: str | None) -> None: ...
     def page(self, limit: int, next_token: str | None) -> Page[Trunk]: ...
+    def page_for_merchant(self, merchant_id: str, limit: int, next_token: str | None) -> Page[Trunk]: ...
 
 
 class QueueActivityPort(Protocol):

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.migration import NumberMode, NumberRouting
 from contact_center.domain.queueing import Overflow, QueueMedia, RoutingStrategy
 from contact_center.domain.skills import SkillRequirement
+from contact_center.domain.trunks import CallerIdRule, OutboundAuth, TrunkAddress
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 
 T = TypeVar("T")
@@ -73,6 +75,34 @@ class PhoneNumber:
     merchant_id: str
     queue_id: str | None
     created_at: int
+    mode: NumberMode = NumberMode.SWITCHBOARD
+    legacy_trunk_id: str | None = None
+    switchboard_percent: int = 100
+
+
+@dataclass(frozen=True)
+class NumberChange:
+    """One number's move: from ``previous`` to ``routing``."""
+
+    number: str
+    routing: NumberRouting
+    previous: NumberRouting
+
+
+@dataclass(frozen=True)
+class NumberAudit:
+    """One all-or-nothing write of number modes (a PATCH, or one transaction of a batch), as logged.
+
+    ``batch_id`` ties the transactions of one batch request together; ``rollback_of`` names the
+    audit entry a rollback undid."""
+
+    audit_id: str
+    merchant_id: str
+    changed_at: int
+    actor: str
+    changes: tuple[NumberChange, ...]
+    batch_id: str | None = None
+    rollback_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,11 +145,18 @@ class CreatedSeat:
 
 @dataclass(frozen=True)
 class Trunk:
+    """A carrier's or a merchant's trunk (see ``services.trunk_commands`` for each field)."""
+
     trunk_id: str
     name: str
     source_cidrs: tuple[str, ...]
     legacy: bool
     created_at: int
+    merchant_id: str | None = None  # None: the platform's carrier; else the merchant's own (its PBX)
+    address: TrunkAddress | None = None  # where calls over it are sent; None: inbound only
+    max_concurrent_calls: int | None = None
+    caller_id_rules: tuple[CallerIdRule, ...] = ()
+    auth: OutboundAuth | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from contact_center.data.mappers.common import as_dict, optional_int
-from contact_center.data.models import NumberItem, QueueItem, TrunkItem
+from contact_center.data.models import NumberAuditItem, NumberItem, QueueItem, TrunkItem
+from contact_center.domain.migration import NumberMode, NumberRouting
 from contact_center.domain.queueing import (
     AnswerMode,
     Overflow,
@@ -15,7 +16,8 @@ from contact_center.domain.queueing import (
     RoutingStrategy,
 )
 from contact_center.domain.skills import SkillRequirement
-from contact_center.services.records import PhoneNumber, Queue, Trunk
+from contact_center.domain.trunks import CallerIdRule, OutboundAuth, Transport, TrunkAddress, parse_address
+from contact_center.services.records import NumberAudit, NumberChange, PhoneNumber, Queue, Trunk
 from contact_center.services.routing.ports import NumberRoute
 
 
@@ -109,8 +111,42 @@ def queue_item(queue: Queue) -> QueueItem:
     )
 
 
+def number_routing_from_item(item: NumberItem) -> NumberRouting:
+    """The stored mode; an item written before modes existed is legacy when it has no queue."""
+    if item.mode is not None:
+        mode = NumberMode(item.mode)
+    else:
+        mode = NumberMode.LEGACY if item.queue_id is None and item.legacy_trunk else NumberMode.SWITCHBOARD
+    percent = optional_int(item.switchboard_percent)
+    return NumberRouting(
+        mode,
+        item.queue_id,
+        item.legacy_trunk,
+        percent if percent is not None else (0 if mode is NumberMode.LEGACY else 100),
+    )
+
+
+def number_routing_attributes(routing: NumberRouting) -> dict[str, Any]:
+    """The number's mode attributes (None: removed)."""
+    return {
+        "mode": routing.mode.value,
+        "queue_id": routing.queue_id,
+        "legacy_trunk": routing.legacy_trunk_id,
+        "switchboard_percent": routing.switchboard_percent,
+    }
+
+
 def number_from_item(item: NumberItem) -> PhoneNumber:
-    return PhoneNumber(item.number, item.merchant_id, item.queue_id, int(item.created_at))
+    routing = number_routing_from_item(item)
+    return PhoneNumber(
+        item.number,
+        item.merchant_id,
+        item.queue_id,
+        int(item.created_at),
+        routing.mode,
+        routing.legacy_trunk_id,
+        routing.switchboard_percent,
+    )
 
 
 def number_route_from_item(item: NumberItem) -> NumberRoute:
@@ -120,6 +156,58 @@ def number_route_from_item(item: NumberItem) -> NumberRoute:
         queue_id=item.queue_id,
         legacy_trunk=item.legacy_trunk,
         priority=optional_int(item.priority),
+        # Only a mode the item stores: without one, ``NumberRoute.mode`` reads it from the fields.
+        routing=number_routing_from_item(item) if item.mode is not None else None,
+    )
+
+
+def routing_map(routing: NumberRouting) -> dict[str, Any]:
+    return {
+        "mode": routing.mode.value,
+        "queue_id": routing.queue_id,
+        "legacy_trunk_id": routing.legacy_trunk_id,
+        "switchboard_percent": routing.switchboard_percent,
+    }
+
+
+def routing_from_map(value: Any) -> NumberRouting:
+    data = as_dict(value)
+    return NumberRouting(
+        NumberMode(str(data["mode"])),
+        str(data["queue_id"]) if data.get("queue_id") else None,
+        str(data["legacy_trunk_id"]) if data.get("legacy_trunk_id") else None,
+        int(data["switchboard_percent"]),
+    )
+
+
+def audit_item(audit: NumberAudit) -> NumberAuditItem:
+    return NumberAuditItem(
+        audit_id=audit.audit_id,
+        merchant_id=audit.merchant_id,
+        changed_at=audit.changed_at,
+        actor=audit.actor,
+        changes=[
+            {"number": c.number, "routing": routing_map(c.routing), "previous": routing_map(c.previous)}
+            for c in audit.changes
+        ],
+        batch_id=audit.batch_id,
+        rollback_of=audit.rollback_of,
+    )
+
+
+def audit_from_item(item: NumberAuditItem) -> NumberAudit:
+    changes = [as_dict(change) for change in item.changes or ()]
+    return NumberAudit(
+        audit_id=item.audit_id,
+        merchant_id=item.merchant_id,
+        changed_at=int(item.changed_at),
+        actor=item.actor,
+        changes=tuple(
+            NumberChange(str(c["number"]), routing_from_map(c["routing"]), routing_from_map(c["previous"]))
+            for c in changes
+        ),
+        batch_id=item.batch_id,
+        rollback_of=item.rollback_of,
     )
 
 
@@ -133,9 +221,58 @@ def number_item(number: PhoneNumber) -> NumberItem:
 
 
 def trunk_from_item(item: TrunkItem) -> Trunk:
+    address = None
+    if item.address:
+        address = parse_address(item.address, Transport(item.transport or Transport.UDP.value))
+    auth = None
+    if item.auth_username and item.auth_realm:
+        auth = OutboundAuth(
+            item.auth_username, item.auth_realm, {str(k): str(v) for k, v in as_dict(item.auth_ha1).items()}
+        )
     return Trunk(
-        item.trunk_id, item.name, tuple(item.source_cidrs or ()), bool(item.legacy), int(item.created_at)
+        trunk_id=item.trunk_id,
+        name=item.name,
+        source_cidrs=tuple(item.source_cidrs or ()),
+        legacy=bool(item.legacy),
+        created_at=int(item.created_at),
+        merchant_id=item.merchant_id,
+        address=address,
+        max_concurrent_calls=optional_int(item.max_concurrent_calls),
+        caller_id_rules=tuple(
+            CallerIdRule(str(rule["prefix"]), str(rule["caller_id"]))
+            for rule in (as_dict(r) for r in item.caller_id_rules or ())
+        ),
+        auth=auth,
     )
+
+
+def trunk_attributes(
+    address: TrunkAddress | None = None,
+    max_concurrent_calls: int | None = None,
+    caller_id_rules: tuple[CallerIdRule, ...] | None = None,
+    auth: OutboundAuth | None = None,
+) -> dict[str, Any]:
+    """The optional attributes given (None: not given)."""
+    attributes: dict[str, Any] = {}
+    if address is not None:
+        attributes |= {"address": str(address), "transport": address.transport.value}
+    if max_concurrent_calls is not None:
+        attributes["max_concurrent_calls"] = max_concurrent_calls
+    if caller_id_rules is not None:
+        attributes["caller_id_rules"] = [
+            {"prefix": r.prefix, "caller_id": r.caller_id} for r in caller_id_rules
+        ]
+    if auth is not None:
+        attributes |= {"auth_username": auth.username, "auth_realm": auth.realm, "auth_ha1": dict(auth.ha1)}
+    return attributes
+
+
+# The attributes each clearable field of a PATCH removes (``trunk_commands.CLEARABLE``).
+TRUNK_CLEARED_ATTRIBUTES = {
+    "address": ("address", "transport"),
+    "max_concurrent_calls": ("max_concurrent_calls",),
+    "credentials": ("auth_username", "auth_realm", "auth_ha1"),
+}
 
 
 def trunk_item(trunk: Trunk) -> TrunkItem:
@@ -145,4 +282,6 @@ def trunk_item(trunk: Trunk) -> TrunkItem:
         source_cidrs=list(trunk.source_cidrs),
         legacy=trunk.legacy,
         created_at=trunk.created_at,
+        merchant_id=trunk.merchant_id,
+        **trunk_attributes(trunk.address, trunk.max_concurrent_calls, trunk.caller_id_rules, trunk.auth),
     )

@@ -129,6 +129,7 @@ def record_from_item(item: RecordItem) -> ContactRecord:
         hangup_cause=item.hangup_cause,
         rona_attempts=int(item.rona_attempts or 0),
         segments=segments_from(item.segments),
+        side=item.side or "switchboard",
     )
 
 
@@ -154,6 +155,7 @@ def record_item(record: ContactRecord, retention_days: int | None = None) -> Rec
         hangup_cause=record.hangup_cause,
         rona_attempts=record.rona_attempts,
         segments=[segment.to_dict() for segment in record.segments],
+        side=record.side,
     )
 
 

@@ -3,6 +3,7 @@ reads them (``services.routing.ports.RoutingCatalog``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from pynamodb.exceptions import UpdateError
@@ -19,6 +20,8 @@ from contact_center.data.catalog import (
 )
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.mappers.catalog import (
+    TRUNK_CLEARED_ATTRIBUTES,
+    audit_from_item,
     number_from_item,
     number_item,
     number_route_from_item,
@@ -26,15 +29,20 @@ from contact_center.data.mappers.catalog import (
     queue_config_from_item,
     queue_from_item,
     queue_item,
+    trunk_attributes,
     trunk_from_item,
     trunk_item,
 )
 from contact_center.data.merchants import MerchantItems
+from contact_center.data.migration import NumberModeItems
 from contact_center.data.models import QueueItem
 from contact_center.data.repositories.paging import mapped_page
-from contact_center.services import commands, records
+from contact_center.domain.migration import NumberRouting
+from contact_center.domain.trunks import OutboundAuth
+from contact_center.services import records
 from contact_center.services.errors import NotFoundError
 from contact_center.services.routing.ports import NumberRoute, RoutingQueue
+from contact_center.services.trunk_commands import UpdateTrunk
 
 MERCHANT_PAGE = 500  # merchants listed per read by the sweep
 
@@ -67,6 +75,7 @@ class QueueRepository:
 class NumberRepository:
     def __init__(self) -> None:
         self._items = NumberItems()
+        self._modes = NumberModeItems()
 
     def create(self, number: records.PhoneNumber) -> None:
         self._items.create(number_item(number))
@@ -82,6 +91,24 @@ class NumberRepository:
     def delete(self, merchant_id: str, number: str) -> None:
         self._items.delete(merchant_id, number)
 
+    def routing_of(self, merchant_id: str, number: str) -> tuple[NumberRouting, int]:
+        return self._modes.routing_of(merchant_id, number)
+
+    def apply(
+        self, audit: records.NumberAudit, versions: Mapping[str, int], check_targets: bool = True
+    ) -> None:
+        self._modes.apply(audit, versions, check_targets)
+
+    def audit_page(
+        self, merchant_id: str, limit: int, next_token: str | None
+    ) -> records.Page[records.NumberAudit]:
+        return mapped_page(
+            lambda token: self._modes.audit_page(merchant_id, limit, token),
+            audit_from_item,
+            next_token,
+            ("pk", keys.number_audit_pk(merchant_id)),
+        )
+
 
 class TrunkRepository:
     def __init__(self) -> None:
@@ -90,11 +117,30 @@ class TrunkRepository:
     def create(self, trunk: records.Trunk) -> None:
         self._items.create(trunk_item(trunk))
 
-    def update(self, trunk_id: str, change: commands.UpdateTrunk) -> records.Trunk:
-        return trunk_from_item(self._items.update(trunk_id, change.name, change.source_cidrs, change.legacy))
+    def get(self, trunk_id: str, owner: str | None) -> records.Trunk:
+        return trunk_from_item(self._items.get(trunk_id, owner))
 
-    def delete(self, trunk_id: str) -> None:
-        self._items.delete(trunk_id)
+    def update(
+        self, trunk_id: str, owner: str | None, change: UpdateTrunk, auth: OutboundAuth | None
+    ) -> records.Trunk:
+        fields = trunk_attributes(change.address, change.max_concurrent_calls, change.caller_id_rules, auth)
+        if change.name is not None:
+            fields["name"] = change.name
+        if change.source_cidrs is not None:
+            fields["source_cidrs"] = list(change.source_cidrs)
+        if change.legacy is not None:
+            fields["legacy"] = change.legacy
+        removed = [
+            attribute
+            for name in change.cleared
+            for attribute in TRUNK_CLEARED_ATTRIBUTES[name]
+            if attribute not in fields
+        ]
+        self._items.update(trunk_id, owner, fields, removed)
+        return trunk_from_item(self._items.get(trunk_id, owner))
+
+    def delete(self, trunk_id: str, owner: str | None) -> None:
+        self._items.delete(trunk_id, owner)
 
     def page(self, limit: int, next_token: str | None) -> records.Page[records.Trunk]:
         return mapped_page(
@@ -102,6 +148,16 @@ class TrunkRepository:
             trunk_from_item,
             next_token,
             ("gsi1pk", keys.TRUNKS_INDEX_PK),
+        )
+
+    def page_for_merchant(
+        self, merchant_id: str, limit: int, next_token: str | None
+    ) -> records.Page[records.Trunk]:
+        return mapped_page(
+            lambda token: self._items.page_for_merchant(merchant_id, limit, token),
+            trunk_from_item,
+            next_token,
+            ("gsi2pk", keys.merchant_trunks_index_pk(merchant_id)),
         )
 
 

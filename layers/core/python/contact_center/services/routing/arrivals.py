@@ -12,6 +12,7 @@ from contact_center.domain.contact import (
     ForwardToLegacy,
     apply_contact,
 )
+from contact_center.domain.migration import Side
 
 from .context import RoutingContext
 from .decisions import Forward, Reject, RoutingDecision
@@ -47,20 +48,25 @@ class Arrivals:
             route = catalog.number("+" + called)
         if route is None:
             return Reject(404, "number not in service")
-        if route.queue_id is None:
-            if route.legacy_trunk is None:
-                return Reject(404, "number not in service")
+        # The number's migration mode picks the side of this call only (sticky per caller in a
+        # split); a later change of mode never reaches a contact already created.
+        routing = route.mode
+        if routing.side_for(caller) is Side.LEGACY and routing.legacy_trunk_id is not None:
             forwarded = apply_contact(
-                ContactSnapshot.new(contact_id, channel, now_ms), ForwardToLegacy(route.legacy_trunk), now_ms
+                ContactSnapshot.new(contact_id, channel, now_ms),
+                ForwardToLegacy(routing.legacy_trunk_id),
+                now_ms,
             )
             live = LiveContact(forwarded.contact, called, caller, route.merchant_id, edge_task_id)
             if not self._ctx.create(live):
                 return self._placement.decision_for_id(contact_id, now_ms)
             self._ctx.publish_contact(forwarded.event, live)
-            return Forward(contact_id, route.legacy_trunk)
-        queue = catalog.queue(route.merchant_id, route.queue_id)
+            return Forward(contact_id, routing.legacy_trunk_id, fallback=routing.queue_id is not None)
+        if routing.queue_id is None:
+            return Reject(404, "number not in service")
+        queue = catalog.queue(route.merchant_id, routing.queue_id)
         if queue is None:
-            log.error("number %s routes to missing queue %s", called, route.queue_id)
+            log.error("number %s routes to missing queue %s", called, routing.queue_id)
             return Reject(404, "number not in service")
         # Created straight into the queue, unlisted (see the package docstring: no lost wake-up).
         enqueued = apply_contact(

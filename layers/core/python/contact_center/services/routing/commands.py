@@ -74,6 +74,11 @@ class ExpireQueueWait:
 
 
 @dataclass(frozen=True, slots=True)
+class FallBackFromLegacy:
+    contact_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ListPendingOffers:
     edge_task_id: str
     retry_queued: bool = False
@@ -106,6 +111,7 @@ RoutingCommand = (
     | ReportOfferResult
     | EndContact
     | ExpireQueueWait
+    | FallBackFromLegacy
     | ListPendingOffers
     | FinishWrapUp
     | EndLostEdgeContacts
@@ -216,6 +222,8 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         )
     if action == "queue_timeout":
         return ExpireQueueWait(contact_id=_required(event, "contact_id"))
+    if action == "legacy_failed":
+        return FallBackFromLegacy(contact_id=_required(event, "contact_id"))
     if action == "pending_offers":
         return ListPendingOffers(
             edge_task_id=_required(event, "edge_task_id"),
@@ -243,7 +251,7 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         return Sweep(tuple(merchants) if merchants is not None else None)
     raise InvalidRoutingRequestError(
         "action",
-        "must be one of new_contact, offer_result, contact_ended, queue_timeout, pending_offers,"
+        "must be one of new_contact, offer_result, contact_ended, queue_timeout, legacy_failed, pending_offers,"
         " finish_wrap_up, edge_lost, sweep",
     )
 
@@ -286,6 +294,8 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
             ).to_dict()
         case ExpireQueueWait():
             return service.queue_timeout(command.contact_id, now_ms).to_dict()
+        case FallBackFromLegacy():
+            return service.legacy_failed(command.contact_id, now_ms).to_dict()
         case ListPendingOffers():
             offers = service.pending_offers(command.edge_task_id, now_ms, command.retry_queued)
             return {"offers": [offer.to_dict() for offer in offers]}

@@ -128,17 +128,30 @@ def _media(data: Any) -> QueueMedia:
 
 @dataclass(frozen=True, slots=True)
 class Forward:
-    """Relay the call to the legacy call centre over ``trunk_id``; report its end with ``contact_ended``."""
+    """Relay the call to the legacy call centre over ``trunk_id``; report its end with ``contact_ended``.
+
+    ``fallback``: when the legacy side is unreachable or answers 5xx, the edge asks for the
+    number's Switchboard queue instead (``legacy_failed``) rather than failing the call."""
 
     contact_id: str
     trunk_id: str
+    fallback: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"decision": "forward", "contact_id": self.contact_id, "trunk_id": self.trunk_id}
+        return {
+            "decision": "forward",
+            "contact_id": self.contact_id,
+            "trunk_id": self.trunk_id,
+            "fallback": self.fallback,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Forward:
-        return cls(contact_id=str(data["contact_id"]), trunk_id=str(data["trunk_id"]))
+        return cls(
+            contact_id=str(data["contact_id"]),
+            trunk_id=str(data["trunk_id"]),
+            fallback=bool(data.get("fallback")),
+        )
 
 
 @dataclass(frozen=True, slots=True)

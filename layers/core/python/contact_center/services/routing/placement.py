@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from contact_center.domain.agent_state import AgentState
 from contact_center.domain.contact import (
+    DEFAULT_CONTACT_PRIORITY,
     ContactState,
     Enqueue,
     ForwardToLegacy,
@@ -85,6 +86,30 @@ class Placement:
         if attempt is CONTACT_CHANGED:
             return self.decision_for_id(contact_id, now_ms)
         return self.overflow(contact, queue, HangupCause.QUEUE_TIMEOUT, now_ms)
+
+    def legacy_failed(self, contact_id: str, now_ms: int) -> RoutingDecision:
+        """The legacy side did not take a forwarded call (unreachable, down, or 5xx): the number's
+        Switchboard queue takes it when the number has one, else the call is rejected with 480."""
+        contact = self._ctx.contacts.get(contact_id)
+        if contact is None:
+            return self.ended_ack(contact_id, stale=True)
+        snapshot = contact.snapshot
+        if snapshot.state is not ContactState.FORWARDED:
+            return self.decision_for(contact, now_ms)  # a retried request: where it went already
+        route = self._ctx.catalog.number(contact.called)
+        queue_id = route.mode.queue_id if route is not None else None
+        queue = self._ctx.catalog.queue(route.merchant_id, queue_id) if route and queue_id else None
+        if route is None or queue is None:
+            return self.end_by_system(contact, None, HangupCause.SYSTEM_ERROR, now_ms)
+        since = contact.segments[-1].ended_at_ms if contact.segments else snapshot.initiated_at_ms
+        left = Segment("trunk", since, now_ms, "failed", trunk_id=snapshot.trunk_id)
+        priority = route.priority or DEFAULT_CONTACT_PRIORITY
+        moved = apply_contact(snapshot, Enqueue(queue.queue_id, priority), now_ms)
+        updated = replace(contact, snapshot=moved.contact, segments=(*contact.segments, left))
+        if not self._ctx.save_or_none(contact, updated, count_offered=True):
+            return self.decision_for_id(contact_id, now_ms)
+        self._ctx.publish_contact(moved.event, updated)
+        return self.route_queued(updated, queue, now_ms)
 
     def overflow(
         self, contact: LiveContact, queue: RoutingQueue, cause: HangupCause, now_ms: int

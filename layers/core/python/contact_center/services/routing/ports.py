@@ -15,6 +15,7 @@ from contact_center.domain.acd import AgentCandidate
 from contact_center.domain.agent_state import AgentSnapshot, AgentTransition
 from contact_center.domain.contact import ContactSnapshot
 from contact_center.domain.events import AgentStateChanged, DomainEvent
+from contact_center.domain.migration import NumberMode, NumberRouting
 from contact_center.domain.queueing import QueueConfig
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 
@@ -28,6 +29,16 @@ class NumberRoute:
     queue_id: str | None = None
     legacy_trunk: str | None = None
     priority: int | None = None
+    routing: NumberRouting | None = None  # the migration mode; None: as queue_id and legacy_trunk say
+
+    @property
+    def mode(self) -> NumberRouting:
+        """The number's mode (``domain.migration``), from the fields when none was stored."""
+        if self.routing is not None:
+            return self.routing
+        if self.queue_id is None and self.legacy_trunk is not None:
+            return NumberRouting(NumberMode.LEGACY, None, self.legacy_trunk, 0)
+        return NumberRouting(NumberMode.SWITCHBOARD, self.queue_id, self.legacy_trunk, 100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +227,7 @@ class ContactRecord:
     hangup_cause: str | None
     rona_attempts: int
     segments: tuple[Segment, ...] = field(default_factory=tuple)
+    side: str = "switchboard"  # the call centre that handled it (domain.migration.Side)
 
 
 class RoutingCatalog(Protocol):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
 from contact_center.domain.contact import ContactSnapshot, ContactState
+from contact_center.domain.migration import Side
 from contact_center.domain.queueing import QueuedContact
 
 from ..errors import NotFoundError
@@ -102,7 +103,15 @@ def record_for(contact: LiveContact, ended: ContactSnapshot, now_ms: int) -> Con
         hangup_cause=ended.hangup_cause.value if ended.hangup_cause else None,
         rona_attempts=snapshot.rona_attempts,
         segments=(*contact.segments, *final_segments(contact, ended, now_ms)),
+        side=side_of(contact.snapshot).value,
     )
+
+
+def side_of(snapshot: ContactSnapshot) -> Side:
+    """A contact that ends forwarded was the legacy centre's to handle (a number in legacy mode,
+    its caller's share of a split, or a queue's overflow); any other, ours (a fallback from an
+    unreachable legacy side included: it ends queued or connected here)."""
+    return Side.LEGACY if snapshot.state is ContactState.FORWARDED else Side.SWITCHBOARD
 
 
 def final_segments(contact: LiveContact, ended: ContactSnapshot, now_ms: int) -> Sequence[Segment]:

@@ -106,6 +106,10 @@ class RoutingService:
         """The edge's max-wait timer fired: overflow to another queue, forward to legacy, or reject."""
         return self._placement.queue_timeout(contact_id, now_ms)
 
+    def legacy_failed(self, contact_id: str, now_ms: int) -> RoutingDecision:
+        """A forwarded call's legacy side failed: fall back to the number's queue, or reject."""
+        return self._placement.legacy_failed(contact_id, now_ms)
+
     def edge_lost(
         self,
         edge_task_id: str,

@@ -1,0 +1,129 @@
+"""The leg toward the legacy call centre: a forwarded call is rung on the legacy trunk's address.
+
+The edge stays a B2BUA: the legacy PBX gets a new INVITE from us (the caller's From and SDP passed
+through, as an agent leg gets them), its provisionals reach the caller, its answer opens a bridge,
+and the call's end is reported as any call's, so the contact record is ours to write and names the
+side that handled it. The leg is rung by the same ringer as an agent's device (one target: the
+trunk's address), so CANCEL, timeouts and late answers behave the same.
+
+When the trunk is down (``trunk_health``), has no address, cannot be resolved, or fails the call
+(no answer at all, a 5xx, or any refusal other than busy or declined), the router is asked for the
+number's Switchboard queue (``legacy_failed``) when the decision allows it. Busy (486, 600) and
+declined (603) are the legacy side's own answer to this caller and are passed on.
+
+Not done yet: answering a legacy trunk's digest challenge with its stored HA1, and storing the
+legacy call's dialog for recovery by another edge task (an in-dialog request landing on another
+task is answered 481 there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.services.routing.decisions import (
+    Acknowledged,
+    Connect,
+    Forward,
+    OfferOutcome,
+    RoutingDecision,
+)
+from contact_center.services.routing.ports import AgentTarget
+from sip_edge.app.calls.ports import RoutingPort
+from sip_edge.app.calls.ring import AgentRinger
+from sip_edge.app.calls.trunk_health import destination_of
+from sip_edge.app.calls.trunks import Trunk, TrunkDirectory
+from sip_edge.sip.client_transaction import ClientTransaction
+from sip_edge.sip.dialog import Leg
+from sip_edge.sip.hostport import format_hostport
+from sip_edge.sip.message import Response
+
+__all__ = ["LEGACY_RING_SECONDS", "PASSED_ON", "LegacyLeg", "legacy_connect"]
+
+log = logging.getLogger("sip_edge.calls")
+
+# The legacy centre queues its own callers (with early media or after answering): we give up on
+# its leg only after this long without an answer.
+LEGACY_RING_SECONDS = 300
+# The legacy side's refusals that are its answer to this caller, with the status sent back.
+PASSED_ON = {OfferOutcome.BUSY: 486, OfferOutcome.REJECTED: 603}
+
+
+async def legacy_connect(forward: Forward, trunk: Trunk | None, called: str) -> Connect | None:
+    """The one-target ring of the legacy leg, or None when the trunk cannot be dialled now."""
+    if trunk is None or trunk.address is None:
+        return None
+    try:
+        destination = await destination_of(trunk.address)
+    except OSError as exc:
+        log.warning("legacy trunk %s (%s) cannot be resolved: %s", trunk.trunk_id, trunk.address, exc)
+        return None
+    hostport = format_hostport(destination.host, destination.port)
+    uri = f"sip:{called}@{hostport};transport={trunk.address.transport.value}"
+    target = AgentTarget(contact_uri=uri, received=hostport, transport=destination.transport)
+    return Connect(
+        contact_id=forward.contact_id,
+        seat_id="",
+        merchant_id="",
+        aor=f"sip:{called}@{trunk.address}",
+        targets=(target,),
+        ring_timeout_seconds=LEGACY_RING_SECONDS,
+    )
+
+
+class LegacyLeg:
+    """One forwarded call's leg to the legacy side, acting on the call through its set-up's steps:
+    ``final`` answers the caller, ``report_end`` ends the contact, ``answered`` bridges."""
+
+    def __init__(
+        self,
+        trunks: TrunkDirectory,
+        ringer: AgentRinger,
+        routing: RoutingPort,
+        contact_id: str,
+        called: str,
+        *,
+        final: Callable[..., None],
+        report_end: Callable[[HangupSide, HangupCause], Awaitable[Acknowledged | None]],
+        answered: Callable[[Connect, Response, Leg, ClientTransaction], Awaitable[None]],
+    ) -> None:
+        self._trunks = trunks
+        self._ringer = ringer
+        self._routing = routing
+        self._contact_id = contact_id
+        self._called = called
+        self._final = final
+        self._report_end = report_end
+        self._answered = answered
+
+    async def forward(self, forward: Forward) -> RoutingDecision | None:
+        """Bridge the call to the legacy trunk; the router's next decision when the legacy side
+        failed and the number has a queue to fall back to, None when the call is settled."""
+        trunk = await self._trunks.trunk(forward.trunk_id)
+        up = trunk is not None and self._trunks.is_up(trunk.trunk_id)
+        connect = await legacy_connect(forward, trunk, self._called) if up else None
+        if connect is not None:
+            rung = await self._ringer.ring(connect)
+            if rung.outcome is None:
+                await self._report_end(HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED)
+                return None
+            if rung.outcome is OfferOutcome.ANSWERED and rung.answer is not None:
+                assert rung.leg is not None and rung.transaction is not None
+                await self._answered(connect, rung.answer, rung.leg, rung.transaction)
+                return None
+            if rung.outcome in PASSED_ON:
+                self._final(PASSED_ON[rung.outcome], headers=(_warning("refused by the legacy side"),))
+                await self._report_end(HangupSide.AGENT, HangupCause.NORMAL_CLEARING)
+                return None
+        if forward.fallback:
+            return await self._routing.legacy_failed(self._contact_id)
+        state = "down" if trunk is not None and not up else "unreachable"
+        text = f"legacy trunk {forward.trunk_id} is {state}"
+        self._final(480, headers=(("Reason", f'SIP;cause=480;text="{text}"'), _warning(text)))
+        await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+        return None
+
+
+def _warning(text: str) -> tuple[str, str]:
+    return ("Warning", f'399 switchboard "{text}"')
