@@ -37,6 +37,7 @@ from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.setup import CallSetup, CallSetups
 from sip_edge.app.calls.stale import LocationStaleBindings
 from sip_edge.app.calls.tasks import CallTasks
+from sip_edge.app.calls.transfers import CallTransfers
 from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
 from sip_edge.app.edge import Edge, build_edge
 from sip_edge.app.fleet.directory import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
@@ -198,8 +199,24 @@ def _build_calls(
     dialogs = DialogBook(ports.dialogs or MemoryDialogStore())
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
     settings = call_settings or CallSettings()
-    bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings)
     hold = QueueHold(routing)
+    # A fleet member answers for the fleet: outside parties reach it only through the balancer
+    # the SIP domain resolves to. A lone edge is reached at its own address.
+    addresses = CallAddresses(
+        stack, config.task_id, owners, config.sip_domain if ports.fleet is not None else None
+    )
+    stale = LocationStaleBindings(location, ports.bindings)
+    transfers = CallTransfers(
+        stack=stack,
+        routing=routing,
+        addresses=addresses,
+        hold=hold,
+        tasks=tasks,
+        clock=clock,
+        settings=settings,
+        stale=stale,
+    )
+    bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings, transfers)
     setups = CallSetups(
         stack=stack,
         routing=routing,
@@ -208,14 +225,10 @@ def _build_calls(
         live=live,
         bridges=bridges,
         tasks=tasks,
-        # A fleet member answers for the fleet: outside parties reach it only through the balancer
-        # the SIP domain resolves to. A lone edge is reached at its own address.
-        addresses=CallAddresses(
-            stack, config.task_id, owners, config.sip_domain if ports.fleet is not None else None
-        ),
+        addresses=addresses,
         clock=clock,
         settings=settings,
-        stale=LocationStaleBindings(location, ports.bindings),
+        stale=stale,
     )
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
     return Calls(b2bua, live, routing, hold, tasks)

@@ -22,6 +22,7 @@ from contact_center.services.routing.decisions import (
     RoutingDecision,
 )
 from contact_center.services.routing.ports import AgentTarget
+from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.app.calls.dialogs import MemoryDialogStore
 from sip_edge.app.calls.ports import CallSettings
 from sip_edge.app.calls.trunks import Trunk
@@ -50,6 +51,7 @@ class FakeRouting:
         self.new_contact_answer: RoutingDecision | None = None
         self.offer_answers: list[RoutingDecision] = []
         self.queue_timeout_answer: RoutingDecision | None = None
+        self.transfer_answers: list[TransferOutcome] = []
         self.pending: list[Connect] = []
         self.ended = asyncio.Event()
         self.wrap_up_deadline_ms: int | None = None
@@ -91,6 +93,13 @@ class FakeRouting:
         self.log.append(("queue_timeout", (contact_id,)))
         assert self.queue_timeout_answer is not None
         return _with_contact(self.queue_timeout_answer, contact_id)
+
+    async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
+        self.log.append(("transfer", (contact_id, seat_id, target)))
+        outcome = self.transfer_answers.pop(0)
+        return TransferOutcome(
+            _with_contact(outcome.decision, contact_id), seat_id, "m1", outcome.wrap_up_deadline_ms
+        )
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         self.log.append(("pending_offers", (retry_queued,)))

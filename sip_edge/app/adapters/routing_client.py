@@ -27,6 +27,7 @@ from contact_center.services.routing.decisions import (
     RoutingDecision,
     decision_from_dict,
 )
+from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.app.calls.ports import RoutingError
 
 __all__ = ["DEFAULT_FUNCTION_NAME", "RoutingClient", "RoutingError"]
@@ -106,6 +107,10 @@ class RoutingClient:
 
     async def queue_timeout(self, contact_id: str) -> RoutingDecision:
         return decision_from_dict(await self.call("queue_timeout", contact_id=contact_id))
+
+    async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
+        answer = await self.call("transfer", contact_id=contact_id, seat_id=seat_id, target=target)
+        return TransferOutcome.from_dict(answer)
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         """Offers for contacts this edge holds; poll every ~100 ms while holding queued callers."""

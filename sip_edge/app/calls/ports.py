@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
 from contact_center.services.routing.ports import AgentTarget
+from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.sip.session_timer import MIN_SE_FLOOR
 
 __all__ = ["ALLOW", "CallSettings", "RoutingError", "RoutingPort", "StaleBindings"]
@@ -47,6 +48,10 @@ class RoutingPort(Protocol):
         ...
 
     async def queue_timeout(self, contact_id: str) -> RoutingDecision: ...
+
+    async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
+        """The agent on ``seat_id`` hands the caller to ``target`` (a queue, seat or number)."""
+        ...
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]: ...
 

@@ -3,7 +3,8 @@
 The edge sends ``{"action": ..., ...}``; ``parse_routing_command`` validates it into one of these
 commands (InvalidRoutingRequestError names the field), ``execute`` runs it and returns the JSON
 the edge reads: a decision dict (``decisions``), or ``{"offers": [...]}`` for
-``pending_offers``, ``{"offer": ...}`` for ``finish_wrap_up``, ``{"ended": [contact ids]}`` for
+``pending_offers``, ``{"offer": ...}`` for ``finish_wrap_up``, ``{"transfer": decision, ...}`` for ``transfer``
+(``transfers.TransferOutcome``), ``{"ended": [contact ids]}`` for
 ``edge_lost``.
 """
 
@@ -69,6 +70,13 @@ class EndContact:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferContact:
+    contact_id: str
+    seat_id: str  # the agent handing the caller on
+    target: str  # a queue id, a seat id or a number of the merchant
+
+
+@dataclass(frozen=True, slots=True)
 class ExpireQueueWait:
     contact_id: str
 
@@ -105,6 +113,7 @@ RoutingCommand = (
     NewContact
     | ReportOfferResult
     | EndContact
+    | TransferContact
     | ExpireQueueWait
     | ListPendingOffers
     | FinishWrapUp
@@ -214,6 +223,12 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             cause=_choice(event, "cause", HangupCause, HangupCause.NORMAL_CLEARING),
             dialog_keys=_dialog_keys(event.get("dialog_keys"), "dialog_keys"),
         )
+    if action == "transfer":
+        return TransferContact(
+            contact_id=_required(event, "contact_id"),
+            seat_id=_required(event, "seat_id"),
+            target=_required(event, "target"),
+        )
     if action == "queue_timeout":
         return ExpireQueueWait(contact_id=_required(event, "contact_id"))
     if action == "pending_offers":
@@ -243,8 +258,8 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         return Sweep(tuple(merchants) if merchants is not None else None)
     raise InvalidRoutingRequestError(
         "action",
-        "must be one of new_contact, offer_result, contact_ended, queue_timeout, pending_offers,"
-        " finish_wrap_up, edge_lost, sweep",
+        "must be one of new_contact, offer_result, contact_ended, transfer, queue_timeout,"
+        " pending_offers, finish_wrap_up, edge_lost, sweep",
     )
 
 
@@ -284,6 +299,8 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
             return service.contact_ended(
                 command.contact_id, command.side, command.cause, now_ms, command.dialog_keys
             ).to_dict()
+        case TransferContact():
+            return service.transfer(command.contact_id, command.seat_id, command.target, now_ms).to_dict()
         case ExpireQueueWait():
             return service.queue_timeout(command.contact_id, now_ms).to_dict()
         case ListPendingOffers():

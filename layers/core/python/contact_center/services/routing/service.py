@@ -20,6 +20,7 @@ from .placement import Placement
 from .policy import RoutingPolicy
 from .ports import AgentSeats, CallDialog, EventSink, LiveContacts, Registrations, RoutingCatalog
 from .sweeps import SweepReport, Sweeps
+from .transfers import TransferOutcome, Transfers
 
 
 class RoutingService:
@@ -44,6 +45,7 @@ class RoutingService:
         self._endings = Endings(context, self._dequeue)
         self._fleet = Fleet(context, self._placement, self._endings)
         self._sweeps = Sweeps(context, self._dequeue, self._answers)
+        self._transfers = Transfers(context, self._placement, self._offers)
 
     # Use cases called by the edge
 
@@ -82,6 +84,11 @@ class RoutingService:
     ) -> Acknowledged:
         """The call is over (BYE, CANCEL, failure): record it and let the agent go. Idempotent."""
         return self._endings.contact_ended(contact_id, side, cause, now_ms, dialog_keys)
+
+    def transfer(self, contact_id: str, seat_id: str, target: str, now_ms: int) -> TransferOutcome:
+        """The agent on ``seat_id`` hands the caller to ``target`` (a queue, a seat, a number of the
+        merchant): the caller's next step, and the agent's wrap-up. A refusal changes nothing."""
+        return self._transfers.transfer(contact_id, seat_id, target, now_ms)
 
     def queue_timeout(self, contact_id: str, now_ms: int) -> RoutingDecision:
         """The edge's max-wait timer fired: overflow to another queue, forward to legacy, or reject."""
