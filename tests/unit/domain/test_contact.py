@@ -15,6 +15,7 @@ from contact_center.domain.contact import (
     ContactSnapshot,
     ContactState,
     ContactTrigger,
+    DialOut,
     Enqueue,
     ForwardToLegacy,
     HangUp,
@@ -42,7 +43,7 @@ def contact_in(state: ContactState) -> ContactSnapshot:
         state_since_ms=T0,
         queue_id="sales" if queued else None,
         enqueued_at_ms=T0 + 100 if queued else None,
-        seat_id="seat-1" if state in (S.OFFERED, S.CONNECTED) else None,
+        seat_id="seat-1" if state in (S.OFFERED, S.CONNECTED, S.DIALING) else None,
     )
 
 
@@ -53,6 +54,7 @@ COMMANDS: dict[ContactTrigger, ContactCommand] = {
     T.MISS_OFFER: MissContactOffer("seat-1"),
     T.FORWARD_TO_LEGACY: ForwardToLegacy("legacy-1"),
     T.TRANSFER: Transfer("billing"),
+    T.DIAL_OUT: DialOut("seat-1", "trunk-1"),
     T.HANG_UP: HangUp(HangupCause.CALLER_ABANDONED, HangupSide.CUSTOMER),
 }
 
@@ -78,6 +80,9 @@ def test_the_table_rows_are_the_lifecycle() -> None:
         (S.INITIATED, T.ENQUEUE): S.QUEUED,
         (S.INITIATED, T.FORWARD_TO_LEGACY): S.FORWARDED,
         (S.INITIATED, T.HANG_UP): S.ENDED,
+        (S.INITIATED, T.DIAL_OUT): S.DIALING,
+        (S.DIALING, T.CONNECT): S.CONNECTED,
+        (S.DIALING, T.HANG_UP): S.ENDED,
         (S.QUEUED, T.ENQUEUE): S.QUEUED,
         (S.QUEUED, T.OFFER): S.OFFERED,
         (S.QUEUED, T.FORWARD_TO_LEGACY): S.FORWARDED,

@@ -33,6 +33,7 @@ from contact_center.data.repositories.catalog import (
     TrunkRepository,
 )
 from contact_center.data.repositories.contacts import LiveContactRepository, QueueActivityRepository
+from contact_center.data.repositories.dialout import SeatDialers, TrunkOutbound
 from contact_center.data.repositories.merchants import ApiKeyRepository, MerchantRepository
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
@@ -219,6 +220,8 @@ class Container:
             JsonLogEventSink(),
             policy,
             self.fence.owns if self.fence is not None else None,
+            outbound_trunks=TrunkOutbound(),
+            dialers=SeatDialers(),
         )
 
 

@@ -33,6 +33,7 @@ class ContactState(StrEnum):
     INITIATED = "initiated"  # arrived, not yet routed
     QUEUED = "queued"
     OFFERED = "offered"  # an agent is reserved and ringing
+    DIALING = "dialing"  # an agent's outbound call, the far end not answered yet
     CONNECTED = "connected"
     FORWARDED = "forwarded"  # handed to the legacy trunk during cut-over; we only await its end
     ENDED = "ended"
@@ -45,6 +46,7 @@ class ContactTrigger(StrEnum):
     MISS_OFFER = "miss_offer"
     FORWARD_TO_LEGACY = "forward_to_legacy"
     TRANSFER = "transfer"
+    DIAL_OUT = "dial_out"
     HANG_UP = "hang_up"
 
 
@@ -97,6 +99,10 @@ TRANSITIONS: Mapping[tuple[ContactState, ContactTrigger], ContactState] = Mappin
         (_S.INITIATED, _T.ENQUEUE): _S.QUEUED,
         (_S.INITIATED, _T.FORWARD_TO_LEGACY): _S.FORWARDED,
         (_S.INITIATED, _T.HANG_UP): _S.ENDED,
+        # An agent's outbound call: on its agent from the start, connected when the far end answers.
+        (_S.INITIATED, _T.DIAL_OUT): _S.DIALING,
+        (_S.DIALING, _T.CONNECT): _S.CONNECTED,
+        (_S.DIALING, _T.HANG_UP): _S.ENDED,
         (_S.QUEUED, _T.ENQUEUE): _S.QUEUED,
         (_S.QUEUED, _T.OFFER): _S.OFFERED,
         (_S.QUEUED, _T.FORWARD_TO_LEGACY): _S.FORWARDED,
@@ -178,6 +184,22 @@ class ForwardToLegacy:
 
 
 @dataclass(frozen=True, slots=True)
+class DialOut:
+    """The agent on ``seat_id`` calls out over ``trunk_id``."""
+
+    seat_id: str
+    trunk_id: str
+
+    def __post_init__(self) -> None:
+        if not self.seat_id:
+            raise ValidationError("seat_id", "must not be empty")
+
+    @property
+    def trigger(self) -> ContactTrigger:
+        return ContactTrigger.DIAL_OUT
+
+
+@dataclass(frozen=True, slots=True)
 class Transfer:
     """The connected agent hands the caller to ``queue_id``; the caller waits there from now."""
 
@@ -202,7 +224,9 @@ class HangUp:
         return ContactTrigger.HANG_UP
 
 
-ContactCommand = Enqueue | Offer | ConnectAgent | MissContactOffer | ForwardToLegacy | Transfer | HangUp
+ContactCommand = (
+    Enqueue | Offer | DialOut | ConnectAgent | MissContactOffer | ForwardToLegacy | Transfer | HangUp
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +284,8 @@ def _with_command(contact: ContactSnapshot, command: ContactCommand, now_ms: int
             return replace(contact, queue_id=queue_id, priority=priority, enqueued_at_ms=now_ms, seat_id=None)
         case Offer(seat_id=seat_id):
             return replace(contact, seat_id=seat_id)
+        case DialOut(seat_id=seat_id, trunk_id=trunk_id):
+            return replace(contact, seat_id=seat_id, trunk_id=trunk_id)
         case ConnectAgent():
             # A transferred contact was answered by its first agent: the record keeps that answer.
             answered = contact.connected_at_ms if contact.connected_at_ms is not None else now_ms

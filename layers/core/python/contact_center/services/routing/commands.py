@@ -4,7 +4,8 @@ The edge sends ``{"action": ..., ...}``; ``parse_routing_command`` validates it 
 commands (InvalidRoutingRequestError names the field), ``execute`` runs it and returns the JSON
 the edge reads: a decision dict (``decisions``), or ``{"offers": [...]}`` for
 ``pending_offers``, ``{"offer": ...}`` for ``finish_wrap_up``, ``{"transfer": decision, ...}`` for ``transfer``
-(``transfers.TransferOutcome``), ``{"ended": [contact ids]}`` for
+(``transfers.TransferOutcome``), a ``dial`` or ``reject`` decision for ``dial_out``
+(``dialout.Dial``), ``{"ended": [contact ids]}`` for
 ``edge_lost``.
 """
 
@@ -77,6 +78,20 @@ class TransferContact:
 
 
 @dataclass(frozen=True, slots=True)
+class DialOut:
+    sip_username: str  # the seat's phone, as its digest credentials named it
+    dialled: str
+    contact_id: str
+    edge_task_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOutboundAnswer:
+    contact_id: str
+    seat_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExpireQueueWait:
     contact_id: str
 
@@ -114,6 +129,8 @@ RoutingCommand = (
     | ReportOfferResult
     | EndContact
     | TransferContact
+    | DialOut
+    | ReportOutboundAnswer
     | ExpireQueueWait
     | ListPendingOffers
     | FinishWrapUp
@@ -229,6 +246,15 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             seat_id=_required(event, "seat_id"),
             target=_required(event, "target"),
         )
+    if action == "dial_out":
+        return DialOut(
+            sip_username=_required(event, "sip_username"),
+            dialled=_required(event, "dialled"),
+            contact_id=_required(event, "contact_id"),
+            edge_task_id=_text(event, "edge_task_id", required=False),
+        )
+    if action == "outbound_answered":
+        return ReportOutboundAnswer(_required(event, "contact_id"), _required(event, "seat_id"))
     if action == "queue_timeout":
         return ExpireQueueWait(contact_id=_required(event, "contact_id"))
     if action == "pending_offers":
@@ -258,8 +284,8 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         return Sweep(tuple(merchants) if merchants is not None else None)
     raise InvalidRoutingRequestError(
         "action",
-        "must be one of new_contact, offer_result, contact_ended, transfer, queue_timeout,"
-        " pending_offers, finish_wrap_up, edge_lost, sweep",
+        "must be one of new_contact, offer_result, contact_ended, transfer, dial_out,"
+        " outbound_answered, queue_timeout, pending_offers, finish_wrap_up, edge_lost, sweep",
     )
 
 
@@ -301,6 +327,12 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
             ).to_dict()
         case TransferContact():
             return service.transfer(command.contact_id, command.seat_id, command.target, now_ms).to_dict()
+        case DialOut():
+            return service.dial_out(
+                command.sip_username, command.dialled, command.contact_id, command.edge_task_id, now_ms
+            ).to_dict()
+        case ReportOutboundAnswer():
+            return service.outbound_answered(command.contact_id, command.seat_id, now_ms).to_dict()
         case ExpireQueueWait():
             return service.queue_timeout(command.contact_id, now_ms).to_dict()
         case ListPendingOffers():

@@ -104,7 +104,7 @@ class Endings:
         snapshot = contact.snapshot
         if snapshot.seat_id is None or contact.merchant_id is None:
             return None
-        if snapshot.state not in (ContactState.OFFERED, ContactState.CONNECTED):
+        if snapshot.state not in (ContactState.OFFERED, ContactState.CONNECTED, ContactState.DIALING):
             return None
         held = None if read_seat or snapshot.state is ContactState.OFFERED else seat_as_left(contact)
         if held is None:

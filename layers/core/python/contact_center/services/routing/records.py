@@ -71,7 +71,11 @@ def seat_as_left(contact: LiveContact) -> AgentSnapshot | None:
     snapshot = contact.snapshot
     if snapshot.seat_id is None or contact.seat_version is None:
         return None  # written before the contact recorded it: read the seat
-    state = {ContactState.OFFERED: AgentState.RESERVED, ContactState.CONNECTED: AgentState.ON_CONTACT}
+    state = {
+        ContactState.OFFERED: AgentState.RESERVED,
+        ContactState.CONNECTED: AgentState.ON_CONTACT,
+        ContactState.DIALING: AgentState.ON_CONTACT,
+    }
     if snapshot.state not in state:
         return None
     return AgentSnapshot(
@@ -112,6 +116,18 @@ def final_segments(contact: LiveContact, ended: ContactSnapshot, now_ms: int) ->
     if snapshot.state is ContactState.FORWARDED:
         since = contact.segments[-1].ended_at_ms if contact.segments else snapshot.initiated_at_ms
         return [Segment("trunk", since, now_ms, cause, trunk_id=snapshot.trunk_id)]
+    if snapshot.queue_id is None and snapshot.trunk_id is not None and snapshot.seat_id is not None:
+        # An agent's outbound call: one leg, from the dial, on its agent and trunk.
+        return [
+            Segment(
+                "outbound",
+                snapshot.initiated_at_ms,
+                now_ms,
+                cause,
+                seat_id=snapshot.seat_id,
+                trunk_id=snapshot.trunk_id,
+            )
+        ]
     if snapshot.queue_id is None or snapshot.enqueued_at_ms is None:
         return []
     if snapshot.state is ContactState.QUEUED:
