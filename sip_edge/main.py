@@ -32,8 +32,10 @@ from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.counters import CallCounters
 from sip_edge.app.calls.dialogs import DialogBook, DialogStore, MemoryDialogStore
 from sip_edge.app.calls.live import LiveCalls
+from sip_edge.app.calls.outbound_calls import OutboundCalls
 from sip_edge.app.calls.ports import CallSettings, RoutingPort
 from sip_edge.app.calls.queue_hold import QueueHold
+from sip_edge.app.calls.seat_auth import SeatAuth
 from sip_edge.app.calls.setup import CallSetup, CallSetups
 from sip_edge.app.calls.stale import LocationStaleBindings
 from sip_edge.app.calls.tasks import CallTasks
@@ -153,7 +155,22 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     calls = (
         None
         if ports.routing is None
-        else _build_calls(config, ports, ports.routing, edge, counters, location, call_settings)
+        else _build_calls(
+            config,
+            ports,
+            ports.routing,
+            edge,
+            counters,
+            location,
+            call_settings,
+            # Seats' phones calling out prove themselves as they do to the registrar (407 here).
+            SeatAuth(
+                DigestAuthenticator(key, config.sip_domain, proxy=True),
+                registrar.credentials,
+                registrar.limiter,
+                registrar.challenges,
+            ),
+        )
     )
     if ports.fleet is not None:
         heartbeat = Heartbeat(
@@ -191,6 +208,7 @@ def _build_calls(
     counters: CallCounters,
     location: LocationService,
     call_settings: CallSettings | None = None,
+    seat_auth: SeatAuth | None = None,
 ) -> Calls:
     stack = edge.stack
     clock = CallClock(stack.clock)
@@ -230,6 +248,17 @@ def _build_calls(
         settings=settings,
         stale=stale,
     )
+    if seat_auth is not None:
+        setups.dial_out = OutboundCalls(
+            stack=stack,
+            routing=routing,
+            auth=seat_auth,
+            bridges=bridges,
+            dialogs=dialogs,
+            live=live,
+            addresses=addresses,
+            clock=clock,
+        ).place
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
     return Calls(b2bua, live, routing, hold, tasks)
 

@@ -382,20 +382,8 @@ class Bridge:
         if result is None:
             # The end's transaction did not run; the dialog must not outlive the call.
             await self._dialogs.delete(self.key, caller_call_id)
-        if (
-            result is not None
-            and result.wrap_up_deadline_ms is not None
-            and result.seat_id
-            and result.merchant_id
-        ):
-            schedule_wrap_up(
-                self._router,
-                self._tasks,
-                self.contact_id,
-                result.merchant_id,
-                result.seat_id,
-                result.wrap_up_deadline_ms,
-            )
+        if result is not None:
+            schedule_wrap_up(self._router, self._tasks, result)
 
 
 def send_bye(stack: SipStack, leg: Leg, reason: str, extra: list[tuple[str, str]] | None = None) -> None:
@@ -406,10 +394,13 @@ def send_bye(stack: SipStack, leg: Leg, reason: str, extra: list[tuple[str, str]
         log.warning("BYE on the %s leg of %s not sent: %s", leg.side, leg.call_id, exc)
 
 
-def schedule_wrap_up(
-    router: RoutingPort, tasks: CallTasks, contact_id: str, merchant_id: str, seat_id: str, deadline_ms: int
-) -> None:
-    """End the agent's wrap-up at its deadline (the router's sweep is the safety net)."""
+def schedule_wrap_up(router: RoutingPort, tasks: CallTasks, released: Acknowledged) -> None:
+    """End the wrap-up of the agent ``released`` let go at its deadline (the router's sweep is
+    the safety net)."""
+    contact_id, merchant_id, seat_id = released.contact_id, released.merchant_id, released.seat_id
+    deadline_ms = released.wrap_up_deadline_ms
+    if merchant_id is None or seat_id is None or deadline_ms is None:
+        return
 
     async def finish() -> None:
         try:

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
+from contact_center.services.routing.decisions import (
+    Acknowledged,
+    Connect,
+    OfferOutcome,
+    Reject,
+    RoutingDecision,
+)
+from contact_center.services.routing.dialout import Dial
 from contact_center.services.routing.ports import AgentTarget
 from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.sip.session_timer import MIN_SE_FLOOR
@@ -48,6 +55,12 @@ class RoutingPort(Protocol):
         ...
 
     async def queue_timeout(self, contact_id: str) -> RoutingDecision: ...
+
+    async def dial_out(self, sip_username: str, dialled: str, contact_id: str) -> Dial | Reject:
+        """A seat's phone calls ``dialled``: where the call goes, or why not."""
+        ...
+
+    async def outbound_answered(self, contact_id: str, seat_id: str) -> Acknowledged: ...
 
     async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
         """The agent on ``seat_id`` hands the caller to ``target`` (a queue, seat or number)."""

@@ -140,15 +140,10 @@ class CallTransfers:
         self._notify(agent, 200, refer_cseq)
         bridge.detach_agent()
         send_bye(self._stack, agent, REASON_TRANSFERRED)
-        if outcome.merchant_id and outcome.wrap_up_deadline_ms is not None:
-            schedule_wrap_up(
-                self._routing,
-                self._tasks,
-                bridge.contact_id,
-                outcome.merchant_id,
-                seat_id,
-                outcome.wrap_up_deadline_ms,
-            )
+        released = Acknowledged(
+            bridge.contact_id, "transferred", seat_id, outcome.merchant_id, outcome.wrap_up_deadline_ms
+        )
+        schedule_wrap_up(self._routing, self._tasks, released)
         events: asyncio.Queue[CallEvent] = asyncio.Queue()
         ringer = self._ringer(bridge, events)
         handover = _Handover(bridge, ringer, events, self._stack, self._routing, self._hold, self._clock)
