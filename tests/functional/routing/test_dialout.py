@@ -6,8 +6,13 @@ from __future__ import annotations
 from contact_center.data import keys
 from contact_center.data.catalog import TrunkItems
 from contact_center.data.models import MerchantItem, TrunkItem
+from contact_center.data.repositories.catalog import RoutingCatalogRepository
 from contact_center.data.repositories.dialout import SeatDialers, TrunkOutbound
-from contact_center.services.routing.dialout import DialPermissions, OutboundTrunk
+from contact_center.data.repositories.sessions import RegistrationRepository
+from contact_center.domain.agent_state import AgentState
+from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.services.routing import RoutingPolicy, RoutingService
+from contact_center.services.routing.dialout import Dial, DialPermissions, OutboundTrunk
 
 from .conftest import NOW, World
 
@@ -57,3 +62,29 @@ def test_a_merchant_without_prefixes_may_dial_any_number_and_one_with_them_only_
     merchant.update(actions=[MerchantItem.dial_prefixes.set(["+44"])])
     assert SeatDialers().permissions("m9") == DialPermissions(("+44",))
     assert SeatDialers().permissions("unknown") == DialPermissions(())
+
+
+def test_an_outbound_call_over_the_table_holds_its_agent_and_ends_in_an_outbound_record(world: World) -> None:
+    world.queue()
+    world.number("+15550100")
+    world.seat("a1")
+    _trunk("carrier", ["203.0.113.5/32"], NOW - 1000)
+    service = RoutingService(
+        RoutingCatalogRepository(),
+        world.seats,
+        world.contacts,
+        RegistrationRepository(),
+        world.events,
+        RoutingPolicy(sip_domain="sip.test"),
+        outbound_trunks=TrunkOutbound(),
+        dialers=SeatDialers(),
+    )
+    dial = service.dial_out("u-a1", "+442079460000", "o1", "edge-1", NOW)
+    assert isinstance(dial, Dial) and dial.trunk.caller_id == "+15550100"
+    assert (world.agent("a1").state, world.contact("o1").snapshot.seat_id) == (AgentState.ON_CONTACT, "a1")
+    assert service.outbound_answered("o1", "a1", NOW + 3000).state == "connected"
+    service.contact_ended("o1", HangupSide.AGENT, HangupCause.NORMAL_CLEARING, NOW + 30_000)
+    record = world.record("o1")
+    assert (record.seat_id, record.trunk_id, record.answered_at_ms) == ("a1", "carrier", NOW + 3000)
+    assert [segment.kind for segment in record.segments] == ["outbound"]
+    assert world.agent("a1").state is AgentState.AVAILABLE

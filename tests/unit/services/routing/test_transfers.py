@@ -103,3 +103,13 @@ def test_the_routing_function_takes_a_transfer_command_and_answers_its_json(cent
     outcome = TransferOutcome.from_dict(answer)
     assert isinstance(outcome.decision, Queue) and outcome.seat_id == "a1"
     assert outcome.wrap_up_deadline_ms == NOW + 90_000
+
+
+def test_a_caller_leaving_the_queue_it_was_transferred_to_abandons_that_queue(centre: FakeCentre) -> None:
+    talking(centre)
+    centre.service.transfer("c1", "a1", "q2", NOW + 60_000)
+    centre.service.contact_ended("c1", HangupSide.CUSTOMER, HangupCause.NORMAL_CLEARING, NOW + 70_000)
+    record = centre.record("c1")
+    assert (record.queue_id, record.hangup_cause) == ("q2", "caller_abandoned")
+    stats = centre.stats("q2")
+    assert (stats.get("abandoned", 0), stats.get("answered", 0)) == (1, 0)

@@ -20,7 +20,7 @@ from .decisions import Acknowledged
 from .dequeue import Dequeue
 from .policy import ATTEMPTS
 from .ports import AgentSeat, LiveContact, RoutingQueue, SeatTransition
-from .records import ended_ack, outcome_of, record_for, seat_as_left
+from .records import ended_ack, outcome_of, record_for, seat_as_left, waiting_hung_up
 
 
 class Endings:
@@ -51,6 +51,8 @@ class Endings:
                 if dialog_keys:
                     self._ctx.contacts.drop_dialogs(dialog_keys)
                 return self._ended_ack_releasing(contact_id, now_ms)
+            if waiting_hung_up(contact, side, cause):
+                cause = HangupCause.CALLER_ABANDONED
             ended = apply_contact(contact.snapshot, HangUp(cause, side), now_ms)
             record = record_for(contact, ended.contact, now_ms)
             try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
-from contact_center.domain.contact import ContactSnapshot, ContactState
+from contact_center.domain.contact import ContactSnapshot, ContactState, HangupCause, HangupSide
 from contact_center.domain.queueing import QueuedContact
 
 from ..errors import NotFoundError
@@ -47,11 +47,18 @@ def outcome_of(snapshot: ContactSnapshot) -> str | None:
     out of its queue apart from its abandons. None when it was in no queue."""
     if snapshot.queue_id is None:
         return None  # a number routed straight to the legacy trunk: the legacy centre counts it
-    if snapshot.connected_at_ms is not None:
-        return "answered"
+    if snapshot.connected_at_ms is not None and snapshot.state is ContactState.CONNECTED:
+        return "answered"  # (a transferred contact keeps its first answer: it must be talking here)
     if snapshot.state is ContactState.FORWARDED:
         return "timed_out"  # overflowed to the legacy trunk at max wait (or the RONA limit)
     return "abandoned"
+
+
+def waiting_hung_up(contact: LiveContact, side: HangupSide, cause: HangupCause) -> bool:
+    """A caller whose call was answered, then transferred, hung up while waiting for the next
+    agent: for the queue it waits in, that is an abandon, whatever the BYE said."""
+    waiting = contact.snapshot.state in (ContactState.QUEUED, ContactState.OFFERED)
+    return waiting and side is HangupSide.CUSTOMER and cause is HangupCause.NORMAL_CLEARING
 
 
 def seat_as_left(contact: LiveContact) -> AgentSnapshot | None:
