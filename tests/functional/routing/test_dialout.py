@@ -79,6 +79,8 @@ def test_an_outbound_call_over_the_table_holds_its_agent_and_ends_in_an_outbound
         outbound_trunks=TrunkOutbound(),
         dialers=SeatDialers(),
     )
+    assert isinstance(service.dial_out("u-a1", "+442079460001", "o0", "edge-9", NOW - 5000), Dial)
+    assert service.edge_lost("edge-9", NOW - 4000) == ["o0"]  # its task died while it dialled
     dial = service.dial_out("u-a1", "+442079460000", "o1", "edge-1", NOW)
     assert isinstance(dial, Dial) and dial.trunk.caller_id == "+15550100"
     assert (world.agent("a1").state, world.contact("o1").snapshot.seat_id) == (AgentState.ON_CONTACT, "a1")

@@ -145,3 +145,10 @@ def test_what_counts_as_a_dialled_number(text: str, number: str | None) -> None:
 
 def test_the_default_emergency_numbers_are_in_the_policy() -> None:
     assert "112" in RoutingPolicy(sip_domain=DOMAIN).emergency_numbers
+
+
+def test_a_dialling_call_of_a_lost_edge_task_is_ended_and_its_agent_freed(centre: DialingCentre) -> None:
+    centre.dial("+442079460000")
+    assert centre.service.edge_lost("edge-1", NOW + 60_000) == ["o1"]
+    assert centre.agent("a1").state is AgentState.AVAILABLE
+    assert centre.record("o1").hangup_cause == "system_error"
