@@ -34,11 +34,14 @@ from sip_edge.app.calls.dialogs import DialogBook, DialogStore, MemoryDialogStor
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.media import MediaPort, NoRelay
 from sip_edge.app.calls.offer_push import OfferPushReceiver
+from sip_edge.app.calls.outbound_calls import OutboundCalls
 from sip_edge.app.calls.ports import CallSettings, RoutingPort
 from sip_edge.app.calls.queue_hold import QueueHold
+from sip_edge.app.calls.seat_auth import SeatAuth
 from sip_edge.app.calls.setup import CallSetup, CallSetups
 from sip_edge.app.calls.stale import LocationStaleBindings
 from sip_edge.app.calls.tasks import CallTasks
+from sip_edge.app.calls.transfers import CallTransfers
 from sip_edge.app.calls.trunk_health import TrunkPinger
 from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
 from sip_edge.app.edge import Edge, build_edge
@@ -163,7 +166,22 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     calls = (
         None
         if ports.routing is None
-        else _build_calls(config, ports, ports.routing, edge, counters, location, call_settings)
+        else _build_calls(
+            config,
+            ports,
+            ports.routing,
+            edge,
+            counters,
+            location,
+            call_settings,
+            # Seats' phones calling out prove themselves as they do to the registrar (407 here).
+            SeatAuth(
+                DigestAuthenticator(key, config.sip_domain, proxy=True),
+                registrar.credentials,
+                registrar.limiter,
+                registrar.challenges,
+            ),
+        )
     )
     if calls is not None and calls.relays is not None:
         workers.add("media-relays", calls.relays.watch)
@@ -210,6 +228,7 @@ def _build_calls(
     counters: CallCounters,
     location: LocationService,
     call_settings: CallSettings | None = None,
+    seat_auth: SeatAuth | None = None,
 ) -> Calls:
     stack = edge.stack
     clock = CallClock(stack.clock)
@@ -220,8 +239,6 @@ def _build_calls(
     settings = call_settings or CallSettings()
     relays = RelayPool(NgClient(address) for address in config.media_relays) if config.media_relays else None
     media: MediaPort = RelayMedia(relays, PromptSet(config.media_prompts)) if relays else NoRelay()
-    bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings)
-    hold = QueueHold(routing)
     trunks = TrunkDirectory(ports.trunks or _NoTrunks())
     pinger = TrunkPinger(
         trunks,
@@ -230,6 +247,24 @@ def _build_calls(
         down_after=settings.trunk_down_after,
         up_after=settings.trunk_up_after,
     )
+    hold = QueueHold(routing)
+    # A fleet member answers for the fleet: outside parties reach it only through the balancer
+    # the SIP domain resolves to. A lone edge is reached at its own address.
+    addresses = CallAddresses(
+        stack, config.task_id, owners, config.sip_domain if ports.fleet is not None else None
+    )
+    stale = LocationStaleBindings(location, ports.bindings)
+    transfers = CallTransfers(
+        stack=stack,
+        routing=routing,
+        addresses=addresses,
+        hold=hold,
+        tasks=tasks,
+        clock=clock,
+        settings=settings,
+        stale=stale,
+    )
+    bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings, transfers)
     setups = CallSetups(
         stack=stack,
         routing=routing,
@@ -238,16 +273,23 @@ def _build_calls(
         live=live,
         bridges=bridges,
         tasks=tasks,
-        # A fleet member answers for the fleet: outside parties reach it only through the balancer
-        # the SIP domain resolves to. A lone edge is reached at its own address.
-        addresses=CallAddresses(
-            stack, config.task_id, owners, config.sip_domain if ports.fleet is not None else None
-        ),
+        addresses=addresses,
         clock=clock,
         settings=settings,
-        stale=LocationStaleBindings(location, ports.bindings),
+        stale=stale,
         media=media,
     )
+    if seat_auth is not None:
+        setups.dial_out = OutboundCalls(
+            stack=stack,
+            routing=routing,
+            auth=seat_auth,
+            bridges=bridges,
+            dialogs=dialogs,
+            live=live,
+            addresses=addresses,
+            clock=clock,
+        ).place
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
     return Calls(b2bua, live, routing, hold, tasks, pinger, relays)
 

@@ -11,7 +11,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
@@ -19,9 +19,12 @@ from contact_center.services.routing.decisions import (
     Acknowledged,
     Connect,
     OfferOutcome,
+    Reject,
     RoutingDecision,
 )
+from contact_center.services.routing.dialout import Dial
 from contact_center.services.routing.ports import AgentTarget
+from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.app.calls.dialogs import MemoryDialogStore
 from sip_edge.app.calls.ports import CallSettings
 from sip_edge.app.calls.trunks import Trunk
@@ -51,6 +54,8 @@ class FakeRouting:
         self.offer_answers: list[RoutingDecision] = []
         self.queue_timeout_answer: RoutingDecision | None = None
         self.legacy_failed_answer: RoutingDecision | None = None
+        self.transfer_answers: list[TransferOutcome] = []
+        self.dial_answer: Dial | Reject | None = None
         self.pending: list[Connect] = []
         self.ended = asyncio.Event()
         self.wrap_up_deadline_ms: int | None = None
@@ -97,6 +102,23 @@ class FakeRouting:
         self.log.append(("legacy_failed", (contact_id,)))
         assert self.legacy_failed_answer is not None
         return _with_contact(self.legacy_failed_answer, contact_id)
+
+    async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
+        self.log.append(("transfer", (contact_id, seat_id, target)))
+        outcome = self.transfer_answers.pop(0)
+        return TransferOutcome(
+            _with_contact(outcome.decision, contact_id), seat_id, "m1", outcome.wrap_up_deadline_ms
+        )
+
+    async def dial_out(self, sip_username: str, dialled: str, contact_id: str) -> Dial | Reject:
+        self.log.append(("dial_out", (sip_username, dialled, contact_id)))
+        answer = self.dial_answer
+        assert answer is not None
+        return replace(answer, contact_id=contact_id) if isinstance(answer, Dial) else answer
+
+    async def outbound_answered(self, contact_id: str, seat_id: str) -> Acknowledged:
+        self.log.append(("outbound_answered", (contact_id, seat_id)))
+        return Acknowledged(contact_id, "connected", seat_id, "m1")
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         self.log.append(("pending_offers", (retry_queued,)))
@@ -217,13 +239,14 @@ async def running_edge(
     settings: CallSettings | None = None,
     media_relays: tuple[tuple[str, int], ...] = (),
     media_prompts: str = "build/prompts",
+    credentials: CredentialSource | None = None,
 ) -> AsyncIterator[RunningEdge]:
     routing = routing or FakeRouting()
     dialogs = dialogs if dialogs is not None else MemoryDialogStore()
     if routing.dialogs is None:
         routing.dialogs = dialogs
     ports = EdgePorts(
-        credentials=NoCredentials(),
+        credentials=credentials or NoCredentials(),
         bindings=bindings or NoBindings(),
         routing=routing,
         trunks=trunks or StaticTrunks(),

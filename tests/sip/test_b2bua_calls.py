@@ -308,14 +308,15 @@ def test_a_second_edge_ends_a_call_from_the_stored_dialog() -> None:
     run(scenario)
 
 
-def test_invite_from_outside_the_trunks_gets_403_and_max_forwards_zero_483() -> None:
+def test_invite_from_outside_the_trunks_must_prove_a_seat_and_max_forwards_zero_gets_483() -> None:
     async def scenario() -> None:
         caller = await Phone.open("stranger")
         routing = FakeRouting()
         async with running_edge(routing, trunks=StaticTrunks(("10.0.0.0/8",))) as edge:
             caller.invite(edge.address, NUMBER)
             final = await caller.response("INVITE", final=True)
-            assert final.status == 403 and "trunk" in (final.headers.get("Warning") or "")
+            # Only a seat's phone may call from outside the trunks (`outbound_calls`): prove it.
+            assert final.status == 407 and final.headers.get("Proxy-Authenticate")
         assert routing.log == []
         async with running_edge(routing) as edge:
             caller.invite(edge.address, NUMBER, max_forwards=0)

@@ -45,6 +45,13 @@ RING_TIMEOUT: Schema = {
     "description": "seconds an offered call rings the seat's phones before it counts as not answered",
 }
 AGENT_STATES = list(values.AGENT_STATES)
+DIAL_PREFIXES = {
+    "type": "array",
+    "maxItems": values.DIAL_PREFIXES_MAX,
+    "items": {"type": "string", "pattern": values.anchored(values.DIAL_PREFIX_PATTERN)},
+    "description": "prefixes of the numbers the merchant's agents may call out to; empty: any number. "
+    "Emergency numbers are always dialled.",
+}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": _obj(
@@ -66,8 +73,17 @@ SCHEMAS: dict[str, Schema] = {
             "seat_licenses": INTEGER,
             "seats_used": INTEGER,
             "created_at": TIMESTAMP,
+            "dial_prefixes": DIAL_PREFIXES,
         },
-        ["merchant_id", "name", "contact_email", "seat_licenses", "seats_used", "created_at"],
+        [
+            "merchant_id",
+            "name",
+            "contact_email",
+            "seat_licenses",
+            "seats_used",
+            "created_at",
+            "dial_prefixes",
+        ],
     ),
     "MerchantCreated": {
         "allOf": [
@@ -91,6 +107,7 @@ SCHEMAS: dict[str, Schema] = {
             "name": NAME,
             "contact_email": {"type": "string", "format": "email"},
             "seat_licenses": {"type": "integer", "minimum": 0, "maximum": 100000},
+            "dial_prefixes": DIAL_PREFIXES,
         }
     ),
     "ApiKey": _obj(

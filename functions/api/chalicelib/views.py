@@ -40,6 +40,7 @@ def merchant(m: Merchant) -> Json:
         "seat_licenses": m.seat_licenses,
         "seats_used": m.seats_used,
         "created_at": m.created_at,
+        "dial_prefixes": list(m.dial_prefixes),
     }
 
 

@@ -24,9 +24,12 @@ from contact_center.services.routing.decisions import (
     Acknowledged,
     Connect,
     OfferOutcome,
+    Reject,
     RoutingDecision,
     decision_from_dict,
 )
+from contact_center.services.routing.dialout import Dial
+from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.app.calls.ports import RoutingError
 
 __all__ = ["DEFAULT_FUNCTION_NAME", "RoutingClient", "RoutingError"]
@@ -109,6 +112,33 @@ class RoutingClient:
 
     async def legacy_failed(self, contact_id: str) -> RoutingDecision:
         return decision_from_dict(await self.call("legacy_failed", contact_id=contact_id))
+
+    async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
+        answer = await self.call("transfer", contact_id=contact_id, seat_id=seat_id, target=target)
+        return TransferOutcome.from_dict(answer)
+
+    async def dial_out(self, sip_username: str, dialled: str, contact_id: str) -> Dial | Reject:
+        answer = await self.call(
+            "dial_out",
+            sip_username=sip_username,
+            dialled=dialled,
+            contact_id=contact_id,
+            edge_task_id=self.edge_task_id,
+        )
+        if answer.get("decision") == "dial":
+            return Dial.from_dict(answer)
+        decision = decision_from_dict(answer)
+        if not isinstance(decision, Reject):
+            raise RoutingError("unexpected_answer", f"dial_out answered {decision!r}")
+        return decision
+
+    async def outbound_answered(self, contact_id: str, seat_id: str) -> Acknowledged:
+        decision = decision_from_dict(
+            await self.call("outbound_answered", contact_id=contact_id, seat_id=seat_id)
+        )
+        if not isinstance(decision, Acknowledged):
+            raise RoutingError("unexpected_answer", f"outbound_answered answered {decision!r}")
+        return decision
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         """Offers for contacts this edge holds that no push brought (the safety-net poll)."""

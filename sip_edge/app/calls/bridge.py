@@ -11,6 +11,8 @@ other leg and relaying the final response back (RFC 7092's signalling-only B2BUA
   non-INVITE requests: relayed, final response relayed back.
 - ACK: only consumed (each leg's 2xx is acknowledged independently), or relayed with its body
   when it completes a late-offer exchange.
+- REFER from the agent's phone: a transfer (`transfers`); the agent leg it replaces is then
+  "departed": its BYE is answered 200 without ending the call.
 
 Each leg proves now and then that its far end is still there (`liveness`: its RFC 4028 session
 timer, else in-dialog OPTIONS); when one is gone the bridge BYEs both legs and reports a network
@@ -26,8 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome
@@ -47,7 +49,7 @@ from sip_edge.sip.session_timer import timer_headers
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.transaction import ServerTransaction, TransactionError
 
-__all__ = ["Bridge", "Bridges"]
+__all__ = ["Bridge", "Bridges", "Referrals", "schedule_wrap_up", "send_bye"]
 
 log = logging.getLogger("sip_edge.bridge")
 
@@ -85,6 +87,14 @@ def _copy(message: Request | Response, names: tuple[str, ...] = _RELAYED) -> lis
     return copied
 
 
+class Referrals(Protocol):
+    """Who carries out a REFER from the agent's phone (`transfers.CallTransfers`)."""
+
+    async def refer(
+        self, bridge: Bridge, transaction: ServerTransaction, request: Request
+    ) -> Reply | None: ...
+
+
 class Bridge:
     def __init__(
         self,
@@ -105,8 +115,12 @@ class Bridge:
         merchant_id: str | None = None,
         terms: Mapping[str, LegTerms] | None = None,
         media: CallMedia | None = None,
+        referrals: Referrals | None = None,
     ) -> None:
         self._stack = stack
+        self._referrals = referrals
+        self._departed: set[str] = set()  # Call-IDs of agent legs a transfer took the caller from
+        self.on_end: list[Callable[[], None]] = []  # told when the call ends
         self._router = routing
         self._dialogs = dialogs
         self._live = live
@@ -124,22 +138,27 @@ class Bridge:
         self._pending_ack: dict[str, tuple[Leg, ClientTransaction]] = {}
         # The ACK sent for a client INVITE transaction, re-sent on each 2xx retransmission.
         self._acks: dict[ClientTransaction, Request] = {}
-        # Each leg proves its far end is still there (session timer, else in-dialog OPTIONS).
-        self._guards = LegGuards(
-            self.legs,
-            terms or {},
-            stack=stack,
-            clock=clock,
-            tasks=tasks,
-            probe_interval=settings.probe_interval_seconds,
-            min_se=settings.session_min_se,
-            ended=self._leg_gone,
-        )
-        self._guards.start()
+        self._clock, self._settings = clock, settings
+        self._guards = self._guard(terms or {})
         # The call's media on the relay (a bridge read from the table does not know it: unanchored).
         # A dead relay leaves both ends in silence for good: end the call cleanly instead.
         self.media = media or Unanchored()
         self.media.lost = lambda: self._leg_gone("relay")
+
+    def _guard(self, terms: Mapping[str, LegTerms]) -> LegGuards:
+        """Each leg proves its far end is still there (session timer, else in-dialog OPTIONS)."""
+        guards = LegGuards(
+            self.legs,
+            terms,
+            stack=self._stack,
+            clock=self._clock,
+            tasks=self._tasks,
+            probe_interval=self._settings.probe_interval_seconds,
+            min_se=self._settings.session_min_se,
+            ended=self._leg_gone,
+        )
+        guards.start()
+        return guards
 
     def stored(self) -> StoredCall:
         return StoredCall(
@@ -168,9 +187,16 @@ class Bridge:
 
     # --- 2xx acknowledgement ----------------------------------------------------------------------
 
-    def expect_ack(self, tx: ClientTransaction, relay_from: str | None) -> None:
-        """Acknowledge the 2xx of `tx` (an INVITE we sent on the far leg) now, or when `relay_from`
-        sends its ACK (late offer: that ACK carries the SDP answer)."""
+    def expect_ack(
+        self,
+        tx: ClientTransaction,
+        relay_from: str | None,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> None:
+        """Acknowledge the 2xx of `tx` (an INVITE we sent on the far leg) now (with ``body``: the
+        answer to an offer in that 2xx), or when `relay_from` sends its ACK (late offer: that ACK
+        carries the SDP answer)."""
         far = (
             self.legs[AGENT]
             if tx.request.headers.get("Call-ID") == self.legs[AGENT].call_id
@@ -178,7 +204,7 @@ class Bridge:
         )
         tx.on_response = self._on_2xx_again
         if relay_from is None:
-            self._send_ack(far, tx, b"", None)
+            self._send_ack(far, tx, body, content_type)
         else:
             self._pending_ack[relay_from] = (far, tx)
 
@@ -226,6 +252,8 @@ class Bridge:
     # --- requests on either leg -------------------------------------------------------------------
 
     async def on_request(self, transaction: ServerTransaction, request: Request, side: str) -> Reply | None:
+        if side == AGENT and request.call_id in self._departed:  # its BYE no longer ends the call
+            return Reply(200) if request.method == "BYE" else Reply(481)
         leg = self.legs[side]
         method = request.method
         cseq = request.cseq[0]
@@ -246,7 +274,25 @@ class Bridge:
             return Reply(200)  # a late PRACK for a provisional of the set-up: nothing left to do
         if method in ("UPDATE", "INFO", "MESSAGE", "NOTIFY", "OPTIONS"):
             return await self._relay(request, side)
+        if method == "REFER" and side == AGENT and self._referrals is not None:
+            return await self._referrals.refer(self, transaction, request)
         return Reply(501, headers=(("Allow", ALLOW),))
+
+    def detach_agent(self) -> Leg:
+        """The agent leg leaves (a transfer); no leg is probed until `join_agent`."""
+        agent = self.legs[AGENT]
+        self._departed.add(agent.call_id)
+        self._guards.stop()
+        self._pending_ack.pop(CALLER, None)
+        return agent
+
+    def join_agent(self, agent: Leg, seat_id: str) -> None:
+        """The caller's new agent leg, answered; `answered` then stores the dialog anew."""
+        self._guards.stop()
+        self.legs[AGENT] = agent
+        self.seat_id = seat_id
+        self._live.bridge_started(self)
+        self._guards = self._guard({})
 
     def _relayed_headers(self, request: Request) -> list[tuple[str, str]]:
         hops = request.max_forwards
@@ -316,15 +362,8 @@ class Bridge:
         self.ended = True
         far = self.legs[_other(side)]
         reason = request.headers.get("Reason") or REASON_NORMAL
-        self._send_bye(far, reason, self._relayed_headers(request)[:1])
+        send_bye(self._stack, far, reason, self._relayed_headers(request)[:1])
         await self._finish(_HANGUP_SIDE[side], HangupCause.NORMAL_CLEARING)
-
-    def _send_bye(self, leg: Leg, reason: str, extra: list[tuple[str, str]] | None = None) -> None:
-        bye = leg.request("BYE", headers=[*(extra or []), ("Reason", reason)])
-        try:
-            self._stack.send_request(bye, leg.destination_of())
-        except Exception as exc:
-            log.warning("BYE on the %s leg of %s not sent: %s", leg.side, self.contact_id, exc)
 
     async def hang_up(self, side: HangupSide, cause: HangupCause) -> None:
         """End both legs from here (no ACK from the caller, the contact gone, shutdown)."""
@@ -332,11 +371,13 @@ class Bridge:
             return
         self.ended = True
         for leg in self.legs.values():
-            self._send_bye(leg, REASON_SYSTEM)
+            send_bye(self._stack, leg, REASON_SYSTEM)
         await self._finish(side, cause)
 
     async def _finish(self, side: HangupSide, cause: HangupCause) -> None:
         self._guards.stop()
+        for ended in self.on_end:
+            ended()
         self._live.bridge_ended(self)
         await self.media.release()
         self._pending_ack.clear()
@@ -352,25 +393,33 @@ class Bridge:
         if result is None:
             # The end's transaction did not run; the dialog must not outlive the call.
             await self._dialogs.delete(self.key, caller_call_id)
-        if (
-            result is not None
-            and result.wrap_up_deadline_ms is not None
-            and result.seat_id
-            and result.merchant_id
-        ):
-            self._schedule_wrap_up(result.merchant_id, result.seat_id, result.wrap_up_deadline_ms)
+        if result is not None:
+            schedule_wrap_up(self._router, self._tasks, result)
 
-    def _schedule_wrap_up(self, merchant_id: str, seat_id: str, deadline_ms: int) -> None:
-        """End the agent's wrap-up at its deadline (the router's sweep is the safety net)."""
-        router, contact_id = self._router, self.contact_id
 
-        async def finish() -> None:
-            try:
-                await router.finish_wrap_up(merchant_id, seat_id, contact_id)
-            except Exception as exc:
-                log.warning("finish_wrap_up for seat %s failed: %s", seat_id, exc)
+def send_bye(stack: SipStack, leg: Leg, reason: str, extra: list[tuple[str, str]] | None = None) -> None:
+    bye = leg.request("BYE", headers=[*(extra or []), ("Reason", reason)])
+    try:
+        stack.send_request(bye, leg.destination_of())
+    except Exception as exc:
+        log.warning("BYE on the %s leg of %s not sent: %s", leg.side, leg.call_id, exc)
 
-        self._tasks.spawn_at_ms(deadline_ms, finish, name="finish-wrap-up")
+
+def schedule_wrap_up(router: RoutingPort, tasks: CallTasks, released: Acknowledged) -> None:
+    """End the wrap-up of the agent ``released`` let go at its deadline (the router's sweep is
+    the safety net)."""
+    contact_id, merchant_id, seat_id = released.contact_id, released.merchant_id, released.seat_id
+    deadline_ms = released.wrap_up_deadline_ms
+    if merchant_id is None or seat_id is None or deadline_ms is None:
+        return
+
+    async def finish() -> None:
+        try:
+            await router.finish_wrap_up(merchant_id, seat_id, contact_id)
+        except Exception as exc:
+            log.warning("finish_wrap_up for seat %s failed: %s", seat_id, exc)
+
+    tasks.spawn_at_ms(deadline_ms, finish, name="finish-wrap-up")
 
 
 class Bridges:
@@ -386,6 +435,7 @@ class Bridges:
         task_id: str,
         clock: CallClock,
         settings: CallSettings,
+        referrals: Referrals | None = None,
     ) -> None:
         self._stack = stack
         self._routing = routing
@@ -395,6 +445,7 @@ class Bridges:
         self._task_id = task_id
         self._clock = clock
         self._settings = settings
+        self.referrals = referrals
 
     def open(
         self,
@@ -427,6 +478,7 @@ class Bridges:
             merchant_id=merchant_id,
             terms=terms,
             media=media,
+            referrals=self.referrals,
         )
 
     def restore(self, stored: StoredCall) -> Bridge:

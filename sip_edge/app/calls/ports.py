@@ -9,8 +9,16 @@ from typing import Any, Protocol
 
 from contact_center.contracts import values
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing.decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
+from contact_center.services.routing.decisions import (
+    Acknowledged,
+    Connect,
+    OfferOutcome,
+    Reject,
+    RoutingDecision,
+)
+from contact_center.services.routing.dialout import Dial
 from contact_center.services.routing.ports import AgentTarget
+from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.sip.session_timer import MIN_SE_FLOOR
 
 __all__ = ["ALLOW", "CallSettings", "RoutingError", "RoutingPort", "StaleBindings"]
@@ -51,6 +59,16 @@ class RoutingPort(Protocol):
 
     async def legacy_failed(self, contact_id: str) -> RoutingDecision:
         """A forwarded call's legacy side was down, unreachable or answered 5xx: what next."""
+        ...
+
+    async def dial_out(self, sip_username: str, dialled: str, contact_id: str) -> Dial | Reject:
+        """A seat's phone calls ``dialled``: where the call goes, or why not."""
+        ...
+
+    async def outbound_answered(self, contact_id: str, seat_id: str) -> Acknowledged: ...
+
+    async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
+        """The agent on ``seat_id`` hands the caller to ``target`` (a queue, seat or number)."""
         ...
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]: ...

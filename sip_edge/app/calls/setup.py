@@ -3,6 +3,7 @@
 One `CallSetup` per carrier INVITE, driven by one coroutine (`run`) that executes the router's
 decisions one after the other until the call is answered or over:
 
+    no trunk: a seat's phone calling out (`outbound_calls`), or 403
     trunk check -> new_contact -> Connect  -> ring the agent ----------> answered: Bridge
                                   Queue    -> 182, hold, poll offers  \\-> busy/no answer/unreachable:
                                   Forward  -> ring the legacy trunk ---> answered: Bridge; failed:
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
@@ -110,8 +112,10 @@ class CallSetup:
         settings: CallSettings,
         stale: StaleBindings | None = None,
         media: MediaPort | None = None,
+        dial_out: Callable[[CallSetup], Awaitable[bool]] | None = None,
     ) -> None:
         self.key = key
+        self._dial_out = dial_out
         self.invite = invite
         self.request = request
         self.flow = flow
@@ -229,6 +233,9 @@ class CallSetup:
             log.error("refusing a call: the trunk list is unavailable (%s)", exc)
             retry = str(self._settings.unavailable_retry_after)
             self._final(503, headers=(("Retry-After", retry), _warning("trunk list unavailable")))
+            return
+        if trunk is None and self._dial_out is not None:
+            self._counted = await self._dial_out(self)  # a seat's phone calling out (counted once known)
             return
         if trunk is None:
             self._final(403, headers=(_warning("source address is not a configured trunk"),))
@@ -431,6 +438,8 @@ class CallSetups:
         self._stack = stack
         self._routing = routing
         self._trunks = trunks
+        # Set by the composition root once the outbound calls (which need the bridges) exist.
+        self.dial_out: Callable[[CallSetup], Awaitable[bool]] | None = None
         self._hold = hold
         self._live = live
         self._bridges = bridges
@@ -459,4 +468,5 @@ class CallSetups:
             settings=self._settings,
             stale=self._stale,
             media=self._media,
+            dial_out=self.dial_out,
         )

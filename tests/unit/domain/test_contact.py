@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from contact_center.domain.contact import (
@@ -13,6 +15,7 @@ from contact_center.domain.contact import (
     ContactSnapshot,
     ContactState,
     ContactTrigger,
+    DialOut,
     Enqueue,
     ForwardToLegacy,
     HangUp,
@@ -20,6 +23,7 @@ from contact_center.domain.contact import (
     HangupSide,
     MissContactOffer,
     Offer,
+    Transfer,
     apply_contact,
 )
 from contact_center.domain.errors import IllegalTransitionError, SeatMismatchError, ValidationError
@@ -39,7 +43,7 @@ def contact_in(state: ContactState) -> ContactSnapshot:
         state_since_ms=T0,
         queue_id="sales" if queued else None,
         enqueued_at_ms=T0 + 100 if queued else None,
-        seat_id="seat-1" if state in (S.OFFERED, S.CONNECTED) else None,
+        seat_id="seat-1" if state in (S.OFFERED, S.CONNECTED, S.DIALING) else None,
     )
 
 
@@ -49,6 +53,8 @@ COMMANDS: dict[ContactTrigger, ContactCommand] = {
     T.CONNECT: ConnectAgent("seat-1"),
     T.MISS_OFFER: MissContactOffer("seat-1"),
     T.FORWARD_TO_LEGACY: ForwardToLegacy("legacy-1"),
+    T.TRANSFER: Transfer("billing"),
+    T.DIAL_OUT: DialOut("seat-1", "trunk-1"),
     T.HANG_UP: HangUp(HangupCause.CALLER_ABANDONED, HangupSide.CUSTOMER),
 }
 
@@ -74,6 +80,9 @@ def test_the_table_rows_are_the_lifecycle() -> None:
         (S.INITIATED, T.ENQUEUE): S.QUEUED,
         (S.INITIATED, T.FORWARD_TO_LEGACY): S.FORWARDED,
         (S.INITIATED, T.HANG_UP): S.ENDED,
+        (S.INITIATED, T.DIAL_OUT): S.DIALING,
+        (S.DIALING, T.CONNECT): S.CONNECTED,
+        (S.DIALING, T.HANG_UP): S.ENDED,
         (S.QUEUED, T.ENQUEUE): S.QUEUED,
         (S.QUEUED, T.OFFER): S.OFFERED,
         (S.QUEUED, T.FORWARD_TO_LEGACY): S.FORWARDED,
@@ -81,6 +90,7 @@ def test_the_table_rows_are_the_lifecycle() -> None:
         (S.OFFERED, T.CONNECT): S.CONNECTED,
         (S.OFFERED, T.MISS_OFFER): S.QUEUED,
         (S.OFFERED, T.HANG_UP): S.ENDED,
+        (S.CONNECTED, T.TRANSFER): S.QUEUED,
         (S.CONNECTED, T.HANG_UP): S.ENDED,
         (S.FORWARDED, T.HANG_UP): S.ENDED,
         (S.FORWARDED, T.ENQUEUE): S.QUEUED,
@@ -157,3 +167,18 @@ def test_enqueue_priority_limits(priority: int) -> None:
 
 def test_channel_values() -> None:
     assert [c.value for c in Channel] == ["voice", "video", "chat", "email"]
+
+
+def test_a_transfer_queues_the_contact_afresh_in_the_target_queue_and_keeps_the_first_answer() -> None:
+    connected = replace(contact_in(S.CONNECTED), connected_at_ms=T0 + 2_000)
+    moved = apply_contact(connected, Transfer("billing"), T0 + 60_000).contact
+    assert (moved.state, moved.queue_id, moved.enqueued_at_ms, moved.seat_id) == (
+        S.QUEUED,
+        "billing",
+        T0 + 60_000,
+        None,
+    )
+    offered = apply_contact(
+        apply_contact(moved, Offer("seat-2"), T0 + 61_000).contact, ConnectAgent("seat-2"), T0 + 63_000
+    )
+    assert offered.contact.connected_at_ms == T0 + 2_000

@@ -98,6 +98,10 @@ class FakeMerchants:
         self.calls.append("profile")
         self.merchant = replace(self.merchant, name=name or self.merchant.name)
 
+    def set_dial_prefixes(self, merchant_id: str, prefixes: tuple[str, ...]) -> None:
+        self.calls.append("prefixes")
+        self.merchant = replace(self.merchant, dial_prefixes=prefixes)
+
     def create(
         self, merchant: Merchant, first_key: ApiKey, secret_hash: str, home: Ownership | None = None
     ) -> None:

@@ -36,6 +36,7 @@ from contact_center.data.repositories.catalog import (
     TrunkRepository,
 )
 from contact_center.data.repositories.contacts import LiveContactRepository, QueueActivityRepository
+from contact_center.data.repositories.dialout import SeatDialers, TrunkOutbound
 from contact_center.data.repositories.merchants import ApiKeyRepository, MerchantRepository
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
@@ -291,6 +292,8 @@ class Container:
             EmfRoutingMetrics(namespace) if (namespace := self.settings.metrics_namespace) else None,
             self.fence.require if self.fence is not None else None,
             self.offer_push,
+            outbound_trunks=TrunkOutbound(),
+            dialers=SeatDialers(),
         )
 
     @cached_property

@@ -12,6 +12,9 @@ ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 # E.164: "+", a country code that cannot start with 0, at most 15 digits in all. Separators are
 # refused rather than stripped so a stored number is always in the one canonical form.
 E164_PATTERN = r"\+[1-9][0-9]{0,14}"
+# A prefix of the numbers a merchant's agents may call out to: "+" alone allows every number.
+DIAL_PREFIX_PATTERN = r"\+[0-9]{0,15}"
+DIAL_PREFIXES_MAX = 50
 
 # How long an offered call rings a seat's phones before it counts as no answer (RONA). Below 5 s a
 # person cannot reach the phone; above 2 minutes the caller waits on one absent agent too long.

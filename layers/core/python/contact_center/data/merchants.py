@@ -96,6 +96,19 @@ class MerchantItems:
             raise
         return merchant
 
+    def set_dial_prefixes(self, merchant_id: str, prefixes: list[str]) -> None:
+        merchant = MerchantItem(pk=keys.merchant_pk(merchant_id), sk=keys.MERCHANT_SK)
+        try:
+            # Invariant: an update never creates a merchant (no upsert of a half item).
+            merchant.update(
+                actions=[MerchantItem.dial_prefixes.set(prefixes), MerchantItem.version.add(1)],
+                condition=MerchantItem.pk.exists(),
+            )
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                raise NotFoundError("merchant", merchant_id) from exc
+            raise
+
     def set_seat_licenses(self, merchant_id: str, seat_licenses: int) -> MerchantItem:
         merchant = MerchantItem(pk=keys.merchant_pk(merchant_id), sk=keys.MERCHANT_SK)
         try:

@@ -92,6 +92,8 @@ class MerchantItem(TableItem):
     seats_used = NumberAttribute(default=0)
     created_at = NumberAttribute()
     home_region = UnicodeAttribute(null=True)
+    # E.164 prefixes the merchant's agents may call out to (empty: any number).
+    dial_prefixes = _strings()
     version = NumberAttribute(default=1)
 
 

@@ -34,6 +34,7 @@ class AgentTrigger(StrEnum):
     GO_AVAILABLE = "go_available"
     GO_NOT_READY = "go_not_ready"
     RESERVE = "reserve"
+    DIAL_OUT = "dial_out"
     CONNECT = "connect"
     REJECT_BUSY = "reject_busy"
     MISS_OFFER = "miss_offer"
@@ -109,6 +110,9 @@ TRANSITIONS: Mapping[tuple[AgentState, AgentTrigger], AgentState] = MappingProxy
         (_S.AVAILABLE, _T.GO_AVAILABLE): _S.AVAILABLE,
         (_S.AVAILABLE, _T.GO_NOT_READY): _S.NOT_READY,
         (_S.AVAILABLE, _T.RESERVE): _S.RESERVED,
+        # DIAL_OUT: the agent's own phone calls a customer; it is busy from the dial, so no offer
+        # rings it meanwhile. Allowed while free, not ready (a callback list) or wrapping up.
+        (_S.AVAILABLE, _T.DIAL_OUT): _S.ON_CONTACT,
         (_S.AVAILABLE, _T.LOG_OUT): _S.OFFLINE,
         (_S.RESERVED, _T.CONNECT): _S.ON_CONTACT,
         (_S.RESERVED, _T.REJECT_BUSY): _S.NOT_RESPONDING,
@@ -119,9 +123,11 @@ TRANSITIONS: Mapping[tuple[AgentState, AgentTrigger], AgentState] = MappingProxy
         (_S.AFTER_CONTACT_WORK, _T.FINISH_WRAP_UP): _S.AVAILABLE,
         (_S.AFTER_CONTACT_WORK, _T.GO_AVAILABLE): _S.AVAILABLE,
         (_S.AFTER_CONTACT_WORK, _T.GO_NOT_READY): _S.NOT_READY,
+        (_S.AFTER_CONTACT_WORK, _T.DIAL_OUT): _S.ON_CONTACT,
         (_S.AFTER_CONTACT_WORK, _T.LOG_OUT): _S.OFFLINE,
         (_S.NOT_READY, _T.GO_AVAILABLE): _S.AVAILABLE,
         (_S.NOT_READY, _T.GO_NOT_READY): _S.NOT_READY,
+        (_S.NOT_READY, _T.DIAL_OUT): _S.ON_CONTACT,
         (_S.NOT_READY, _T.LOG_OUT): _S.OFFLINE,
         (_S.NOT_RESPONDING, _T.GO_AVAILABLE): _S.AVAILABLE,
         (_S.NOT_RESPONDING, _T.GO_NOT_READY): _S.NOT_READY,
@@ -269,6 +275,20 @@ class FinishWrapUp:
 
 
 @dataclass(frozen=True, slots=True)
+class DialOut:
+    """The agent calls out: ``contact_id`` is the outbound contact it is now on."""
+
+    contact_id: str
+
+    def __post_init__(self) -> None:
+        _check_contact_id(self.contact_id)
+
+    @property
+    def trigger(self) -> AgentTrigger:
+        return AgentTrigger.DIAL_OUT
+
+
+@dataclass(frozen=True, slots=True)
 class LogOut:
     @property
     def trigger(self) -> AgentTrigger:
@@ -280,6 +300,7 @@ AgentCommand = (
     | GoAvailable
     | GoNotReady
     | Reserve
+    | DialOut
     | Connect
     | RejectBusy
     | MissOffer
@@ -390,7 +411,7 @@ def _reason_for(command: AgentCommand) -> str | None:
 
 
 def _contact_for(agent: AgentSnapshot, target: AgentState, command: AgentCommand) -> str | None:
-    if isinstance(command, Reserve):
+    if isinstance(command, Reserve | DialOut):
         return command.contact_id
     # ACW keeps the contact being wrapped up, so notes and the timer can name it.
     if target in (AgentState.ON_CONTACT, AgentState.AFTER_CONTACT_WORK):

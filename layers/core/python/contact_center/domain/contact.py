@@ -33,6 +33,7 @@ class ContactState(StrEnum):
     INITIATED = "initiated"  # arrived, not yet routed
     QUEUED = "queued"
     OFFERED = "offered"  # an agent is reserved and ringing
+    DIALING = "dialing"  # an agent's outbound call, the far end not answered yet
     CONNECTED = "connected"
     FORWARDED = "forwarded"  # handed to the legacy trunk during cut-over; we only await its end
     ENDED = "ended"
@@ -44,6 +45,8 @@ class ContactTrigger(StrEnum):
     CONNECT = "connect"
     MISS_OFFER = "miss_offer"
     FORWARD_TO_LEGACY = "forward_to_legacy"
+    TRANSFER = "transfer"
+    DIAL_OUT = "dial_out"
     HANG_UP = "hang_up"
 
 
@@ -96,6 +99,10 @@ TRANSITIONS: Mapping[tuple[ContactState, ContactTrigger], ContactState] = Mappin
         (_S.INITIATED, _T.ENQUEUE): _S.QUEUED,
         (_S.INITIATED, _T.FORWARD_TO_LEGACY): _S.FORWARDED,
         (_S.INITIATED, _T.HANG_UP): _S.ENDED,
+        # An agent's outbound call: on its agent from the start, connected when the far end answers.
+        (_S.INITIATED, _T.DIAL_OUT): _S.DIALING,
+        (_S.DIALING, _T.CONNECT): _S.CONNECTED,
+        (_S.DIALING, _T.HANG_UP): _S.ENDED,
         (_S.QUEUED, _T.ENQUEUE): _S.QUEUED,
         (_S.QUEUED, _T.OFFER): _S.OFFERED,
         (_S.QUEUED, _T.FORWARD_TO_LEGACY): _S.FORWARDED,
@@ -103,6 +110,9 @@ TRANSITIONS: Mapping[tuple[ContactState, ContactTrigger], ContactState] = Mappin
         (_S.OFFERED, _T.CONNECT): _S.CONNECTED,
         (_S.OFFERED, _T.MISS_OFFER): _S.QUEUED,
         (_S.OFFERED, _T.HANG_UP): _S.ENDED,
+        # A transfer hands the talking caller back to a queue (its own or another, or toward one
+        # seat of it): the next agent is offered the contact as any queued one.
+        (_S.CONNECTED, _T.TRANSFER): _S.QUEUED,
         (_S.CONNECTED, _T.HANG_UP): _S.ENDED,
         (_S.FORWARDED, _T.HANG_UP): _S.ENDED,
         # The legacy side was unreachable or failed: the number's own queue takes the caller.
@@ -176,6 +186,37 @@ class ForwardToLegacy:
 
 
 @dataclass(frozen=True, slots=True)
+class DialOut:
+    """The agent on ``seat_id`` calls out over ``trunk_id``."""
+
+    seat_id: str
+    trunk_id: str
+
+    def __post_init__(self) -> None:
+        if not self.seat_id:
+            raise ValidationError("seat_id", "must not be empty")
+
+    @property
+    def trigger(self) -> ContactTrigger:
+        return ContactTrigger.DIAL_OUT
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """The connected agent hands the caller to ``queue_id``; the caller waits there from now."""
+
+    queue_id: str
+
+    def __post_init__(self) -> None:
+        if not self.queue_id:
+            raise ValidationError("queue_id", "must not be empty")
+
+    @property
+    def trigger(self) -> ContactTrigger:
+        return ContactTrigger.TRANSFER
+
+
+@dataclass(frozen=True, slots=True)
 class HangUp:
     cause: HangupCause = HangupCause.NORMAL_CLEARING
     side: HangupSide = HangupSide.CUSTOMER
@@ -185,7 +226,9 @@ class HangUp:
         return ContactTrigger.HANG_UP
 
 
-ContactCommand = Enqueue | Offer | ConnectAgent | MissContactOffer | ForwardToLegacy | HangUp
+ContactCommand = (
+    Enqueue | Offer | DialOut | ConnectAgent | MissContactOffer | ForwardToLegacy | Transfer | HangUp
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,11 +286,17 @@ def _with_command(contact: ContactSnapshot, command: ContactCommand, now_ms: int
             return replace(contact, queue_id=queue_id, priority=priority, enqueued_at_ms=now_ms, seat_id=None)
         case Offer(seat_id=seat_id):
             return replace(contact, seat_id=seat_id)
+        case DialOut(seat_id=seat_id, trunk_id=trunk_id):
+            return replace(contact, seat_id=seat_id, trunk_id=trunk_id)
         case ConnectAgent():
-            return replace(contact, connected_at_ms=now_ms)
+            # A transferred contact was answered by its first agent: the record keeps that answer.
+            answered = contact.connected_at_ms if contact.connected_at_ms is not None else now_ms
+            return replace(contact, connected_at_ms=answered)
         case MissContactOffer():
             # Back to the same queue with its original enqueue time: the caller keeps its place.
             return replace(contact, seat_id=None, rona_attempts=contact.rona_attempts + 1)
+        case Transfer(queue_id=queue_id):
+            return replace(contact, queue_id=queue_id, enqueued_at_ms=now_ms, seat_id=None)
         case ForwardToLegacy(trunk_id=trunk_id):
             return replace(contact, trunk_id=trunk_id, seat_id=None)
         case HangUp(cause=cause, side=side):

@@ -7,10 +7,12 @@ can send back what they read (ids, timestamps) without a 400.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from contact_center.contracts import values
 from contact_center.domain.agent_state import ApiStateCommand, command_for_api_target
 from contact_center.domain.errors import ValidationError
 from contact_center.domain.queueing import (
@@ -40,6 +42,7 @@ from contact_center.domain.validation import (
 )
 
 SEAT_LICENSES_MAX = 100_000
+DIAL_PREFIX = re.compile(values.DIAL_PREFIX_PATTERN)
 QUEUE_IDS_MAX = 50
 SKILLS_MAX = 50
 PAGE_LIMIT_DEFAULT = 50
@@ -99,6 +102,7 @@ class UpdateMerchant:
     name: str | None = None
     contact_email: str | None = None
     seat_licenses: int | None = None
+    dial_prefixes: tuple[str, ...] | None = None
 
 
 def _seat_licenses(value: object) -> int:
@@ -122,7 +126,22 @@ def parse_update_merchant(body: object) -> UpdateMerchant:
         name=_optional_name(data.get("name"), "name"),
         contact_email=None if email is None else validate_email(email, "contact_email"),
         seat_licenses=None if licences is None else _seat_licenses(licences),
+        dial_prefixes=_dial_prefixes(data.get("dial_prefixes")),
     )
+
+
+def _dial_prefixes(value: object) -> tuple[str, ...] | None:
+    """E.164 prefixes: "+" and up to 15 digits each (just "+": any number); [] clears them."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > values.DIAL_PREFIXES_MAX:
+        raise ValidationError(
+            "dial_prefixes", f"must be a list of at most {values.DIAL_PREFIXES_MAX} prefixes"
+        )
+    for prefix in value:
+        if not isinstance(prefix, str) or DIAL_PREFIX.fullmatch(prefix) is None:
+            raise ValidationError("dial_prefixes", 'each must be "+" and up to 15 digits, e.g. "+44"')
+    return tuple(dict.fromkeys(value))
 
 
 @dataclass(frozen=True)

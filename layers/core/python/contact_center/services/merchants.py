@@ -60,6 +60,8 @@ class MerchantService:
             check_licence_change(command.seat_licenses, current.seats_used)
             # The store re-checks atomically: a seat created since the read still wins.
             self._merchants.set_seat_licenses(merchant_id, command.seat_licenses)
+        if command.dial_prefixes is not None:
+            self._merchants.set_dial_prefixes(merchant_id, command.dial_prefixes)
         if command.name is not None or command.contact_email is not None:
             self._merchants.update_profile(
                 merchant_id, name=command.name, contact_email=command.contact_email

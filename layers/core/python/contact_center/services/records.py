@@ -29,6 +29,8 @@ class Merchant:
     seat_licenses: int
     seats_used: int
     created_at: int  # epoch ms
+    # E.164 prefixes its agents may call out to; empty: any number (emergency numbers always).
+    dial_prefixes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

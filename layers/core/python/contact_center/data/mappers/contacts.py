@@ -66,6 +66,10 @@ def contact_item(contact: LiveContact) -> ContactItem:
         segments=[segment.to_dict() for segment in contact.segments],
         created_at=snapshot.initiated_at_ms,
         version=snapshot.version,
+        # An agent's outbound call is created on its agent (None for a call that arrives).
+        offered_seat=snapshot.seat_id,
+        seat_version=contact.seat_version if snapshot.seat_id else None,
+        offered_at=contact.offered_at_ms,
     )
 
 

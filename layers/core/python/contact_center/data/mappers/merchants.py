@@ -15,6 +15,7 @@ def merchant_from_item(item: MerchantItem) -> Merchant:
         seat_licenses=int(item.seat_licenses),
         seats_used=int(item.seats_used or 0),
         created_at=int(item.created_at),
+        dial_prefixes=tuple(str(prefix) for prefix in item.dial_prefixes or ()),
     )
 
 

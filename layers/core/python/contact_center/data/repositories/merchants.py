@@ -45,6 +45,9 @@ class MerchantRepository:
     def set_seat_licenses(self, merchant_id: str, seat_licenses: int) -> None:
         self._items.set_seat_licenses(merchant_id, seat_licenses)
 
+    def set_dial_prefixes(self, merchant_id: str, prefixes: tuple[str, ...]) -> None:
+        self._items.set_dial_prefixes(merchant_id, list(prefixes))
+
 
 class ApiKeyRepository:
     def __init__(self) -> None:

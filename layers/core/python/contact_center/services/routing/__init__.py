@@ -18,6 +18,9 @@ Invariants, and where they are held:
   written on the agent's from-state, so an agent is never left holding an ended contact.
 - An answer moves the agent (RESERVED -> ON_CONTACT) and the contact (OFFERED -> CONNECTED) in one
   transaction (``LiveContacts.connect``), each conditioned on its from-state.
+- A transfer moves the contact (CONNECTED -> QUEUED in the target's queue) and its agent
+  (ON_CONTACT -> wrap-up) in one transaction (``LiveContacts.connect`` again, each on its from-state),
+  so the caller is never held by two agents nor by none; the next agent gets it by the ordinary offer.
 
 Seat writes that go with a contact's are computed by the domain's ``apply`` from the state the
 contact's offer left the seat in (``records.seat_as_left``), not from a read: the write is
@@ -40,6 +43,7 @@ Where each rule lives (``service.RoutingService`` is the one entry point and onl
                 should take first, across its queues
 - ``endings``   the end of a contact: record, counters and the agent's release in one write
 - ``fleet``     the edge tasks' questions: pending offers a push did not bring, contacts of a lost task
+- ``transfers`` a connected agent hands the caller to a queue, a seat or a number of the merchant
 - ``sweeps``    every minute: wrap-ups past their deadline, reservations that outlived their ring
 - ``records``   pure reckoning: the contact record, its segments, its statistics outcome
 - ``ports``, ``decisions``, ``commands``, ``events``: the values and ports, the decisions sent to

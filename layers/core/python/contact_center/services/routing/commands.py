@@ -3,7 +3,9 @@
 The edge sends ``{"action": ..., ...}``; ``parse_routing_command`` validates it into one of these
 commands (InvalidRoutingRequestError names the field), ``execute`` runs it and returns the JSON
 the edge reads: a decision dict (``decisions``), or ``{"offers": [...]}`` for
-``pending_offers``, ``{"offer": ...}`` for ``finish_wrap_up``, ``{"ended": [contact ids]}`` for
+``pending_offers``, ``{"offer": ...}`` for ``finish_wrap_up``, ``{"transfer": decision, ...}`` for ``transfer``
+(``transfers.TransferOutcome``), a ``dial`` or ``reject`` decision for ``dial_out``
+(``dialout.Dial``), ``{"ended": [contact ids]}`` for
 ``edge_lost``.
 """
 
@@ -69,6 +71,27 @@ class EndContact:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferContact:
+    contact_id: str
+    seat_id: str  # the agent handing the caller on
+    target: str  # a queue id, a seat id or a number of the merchant
+
+
+@dataclass(frozen=True, slots=True)
+class DialOut:
+    sip_username: str  # the seat's phone, as its digest credentials named it
+    dialled: str
+    contact_id: str
+    edge_task_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOutboundAnswer:
+    contact_id: str
+    seat_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExpireQueueWait:
     contact_id: str
 
@@ -110,6 +133,9 @@ RoutingCommand = (
     NewContact
     | ReportOfferResult
     | EndContact
+    | TransferContact
+    | DialOut
+    | ReportOutboundAnswer
     | ExpireQueueWait
     | FallBackFromLegacy
     | ListPendingOffers
@@ -220,6 +246,21 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             cause=_choice(event, "cause", HangupCause, HangupCause.NORMAL_CLEARING),
             dialog_keys=_dialog_keys(event.get("dialog_keys"), "dialog_keys"),
         )
+    if action == "transfer":
+        return TransferContact(
+            contact_id=_required(event, "contact_id"),
+            seat_id=_required(event, "seat_id"),
+            target=_required(event, "target"),
+        )
+    if action == "dial_out":
+        return DialOut(
+            sip_username=_required(event, "sip_username"),
+            dialled=_required(event, "dialled"),
+            contact_id=_required(event, "contact_id"),
+            edge_task_id=_text(event, "edge_task_id", required=False),
+        )
+    if action == "outbound_answered":
+        return ReportOutboundAnswer(_required(event, "contact_id"), _required(event, "seat_id"))
     if action == "queue_timeout":
         return ExpireQueueWait(contact_id=_required(event, "contact_id"))
     if action == "legacy_failed":
@@ -251,8 +292,8 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         return Sweep(tuple(merchants) if merchants is not None else None)
     raise InvalidRoutingRequestError(
         "action",
-        "must be one of new_contact, offer_result, contact_ended, queue_timeout, legacy_failed, pending_offers,"
-        " finish_wrap_up, edge_lost, sweep",
+        "must be one of new_contact, offer_result, contact_ended, transfer, dial_out, outbound_answered,"
+        " queue_timeout, legacy_failed, pending_offers, finish_wrap_up, edge_lost, sweep",
     )
 
 
@@ -292,6 +333,14 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
             return service.contact_ended(
                 command.contact_id, command.side, command.cause, now_ms, command.dialog_keys
             ).to_dict()
+        case TransferContact():
+            return service.transfer(command.contact_id, command.seat_id, command.target, now_ms).to_dict()
+        case DialOut():
+            return service.dial_out(
+                command.sip_username, command.dialled, command.contact_id, command.edge_task_id, now_ms
+            ).to_dict()
+        case ReportOutboundAnswer():
+            return service.outbound_answered(command.contact_id, command.seat_id, now_ms).to_dict()
         case ExpireQueueWait():
             return service.queue_timeout(command.contact_id, now_ms).to_dict()
         case FallBackFromLegacy():

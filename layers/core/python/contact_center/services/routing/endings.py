@@ -21,7 +21,7 @@ from .decisions import Acknowledged
 from .dequeue import Dequeue
 from .policy import ATTEMPTS
 from .ports import AgentSeat, LiveContact, RoutingQueue, SeatTransition
-from .records import ended_ack, outcome_of, record_for, seat_as_left
+from .records import ended_ack, outcome_of, record_for, seat_as_left, waiting_hung_up
 
 
 class Endings:
@@ -52,6 +52,8 @@ class Endings:
                 if dialog_keys:
                     self._ctx.contacts.drop_dialogs(dialog_keys)
                 return self._ended_ack_releasing(contact_id, now_ms)
+            if waiting_hung_up(contact, side, cause):
+                cause = HangupCause.CALLER_ABANDONED
             ended = apply_contact(contact.snapshot, HangUp(cause, side), now_ms)
             record = record_for(contact, ended.contact, now_ms)
             try:
@@ -108,7 +110,7 @@ class Endings:
         snapshot = contact.snapshot
         if snapshot.seat_id is None or contact.merchant_id is None:
             return None
-        if snapshot.state not in (ContactState.OFFERED, ContactState.CONNECTED):
+        if snapshot.state not in (ContactState.OFFERED, ContactState.CONNECTED, ContactState.DIALING):
             return None
         held = None if read_seat or snapshot.state is ContactState.OFFERED else seat_as_left(contact)
         if held is None:

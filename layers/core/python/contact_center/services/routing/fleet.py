@@ -32,7 +32,7 @@ class Fleet:
         held: Collection[str] = (),
         initiated_before_ms: int | None = None,
     ) -> list[str]:
-        """End the ringing and queued contacts an edge task no longer holds.
+        """End the ringing, queued and dialling contacts an edge task no longer holds.
 
         A task that died holds none: its callers' INVITE transactions died with it, so nobody will
         answer or cancel them. A live task lists the contacts it still holds (``held``), and only
@@ -45,7 +45,8 @@ class Fleet:
         ended: list[str] = []
         # Queued ones first: an agent released by ending an offered one takes the oldest waiting
         # contact, which must not be another contact about to be ended.
-        for state in (ContactState.QUEUED, ContactState.OFFERED):
+        # An agent's outbound call still dialling (DIALING) died with its task's INVITE the same way.
+        for state in (ContactState.QUEUED, ContactState.OFFERED, ContactState.DIALING):
             for contact in self._ctx.contacts.owned_by_edge(edge_task_id, state.value):
                 if contact.contact_id in held or (
                     initiated_before_ms is not None

@@ -38,4 +38,6 @@ class RoutingPolicy:
     max_overflow_hops: int = 3
     # A reservation this long past its seat's ring timeout has no edge ringing it any more: the sweep
     # lets it go. Beyond the edge's own ring timer and the time its report takes.
+    # Numbers an agent's phone may always call out to, whatever its merchant's allowed prefixes.
+    emergency_numbers: tuple[str, ...] = ("112", "911", "999", "000")
     stale_reservation_grace_ms: int = 30_000  # queue -> queue moves per contact, so a cycle of overflows ends

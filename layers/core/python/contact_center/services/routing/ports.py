@@ -104,7 +104,7 @@ class AgentTarget:
 class Segment:
     """One leg of a contact's life: a stay in a queue or an offer to an agent, with its outcome."""
 
-    kind: str  # "queue" | "agent" | "trunk"
+    kind: str  # "queue" | "agent" | "trunk" | "outbound" (an agent's own call)
     started_at_ms: int
     ended_at_ms: int
     outcome: str  # answered, no_answer, busy, rejected, unreachable, overflow, abandoned, ...

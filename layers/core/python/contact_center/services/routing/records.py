@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
-from contact_center.domain.contact import ContactSnapshot, ContactState
+from contact_center.domain.contact import ContactSnapshot, ContactState, HangupCause, HangupSide
 from contact_center.domain.migration import Side
 from contact_center.domain.queueing import QueuedContact
 
@@ -48,11 +48,18 @@ def outcome_of(snapshot: ContactSnapshot) -> str | None:
     out of its queue apart from its abandons. None when it was in no queue."""
     if snapshot.queue_id is None:
         return None  # a number routed straight to the legacy trunk: the legacy centre counts it
-    if snapshot.connected_at_ms is not None:
-        return "answered"
+    if snapshot.connected_at_ms is not None and snapshot.state is ContactState.CONNECTED:
+        return "answered"  # (a transferred contact keeps its first answer: it must be talking here)
     if snapshot.state is ContactState.FORWARDED:
         return "timed_out"  # overflowed to the legacy trunk at max wait (or the RONA limit)
     return "abandoned"
+
+
+def waiting_hung_up(contact: LiveContact, side: HangupSide, cause: HangupCause) -> bool:
+    """A caller whose call was answered, then transferred, hung up while waiting for the next
+    agent: for the queue it waits in, that is an abandon, whatever the BYE said."""
+    waiting = contact.snapshot.state in (ContactState.QUEUED, ContactState.OFFERED)
+    return waiting and side is HangupSide.CUSTOMER and cause is HangupCause.NORMAL_CLEARING
 
 
 def seat_as_left(contact: LiveContact) -> AgentSnapshot | None:
@@ -72,7 +79,11 @@ def seat_as_left(contact: LiveContact) -> AgentSnapshot | None:
     snapshot = contact.snapshot
     if snapshot.seat_id is None or contact.seat_version is None:
         return None  # written before the contact recorded it: read the seat
-    state = {ContactState.OFFERED: AgentState.RESERVED, ContactState.CONNECTED: AgentState.ON_CONTACT}
+    state = {
+        ContactState.OFFERED: AgentState.RESERVED,
+        ContactState.CONNECTED: AgentState.ON_CONTACT,
+        ContactState.DIALING: AgentState.ON_CONTACT,
+    }
     if snapshot.state not in state:
         return None
     return AgentSnapshot(
@@ -121,6 +132,18 @@ def final_segments(contact: LiveContact, ended: ContactSnapshot, now_ms: int) ->
     if snapshot.state is ContactState.FORWARDED:
         since = contact.segments[-1].ended_at_ms if contact.segments else snapshot.initiated_at_ms
         return [Segment("trunk", since, now_ms, cause, trunk_id=snapshot.trunk_id)]
+    if snapshot.queue_id is None and snapshot.trunk_id is not None and snapshot.seat_id is not None:
+        # An agent's outbound call: one leg, from the dial, on its agent and trunk.
+        return [
+            Segment(
+                "outbound",
+                snapshot.initiated_at_ms,
+                now_ms,
+                cause,
+                seat_id=snapshot.seat_id,
+                trunk_id=snapshot.trunk_id,
+            )
+        ]
     if snapshot.queue_id is None or snapshot.enqueued_at_ms is None:
         return []
     if snapshot.state is ContactState.QUEUED:

@@ -11,8 +11,9 @@ from contact_center.domain.contact import Channel, HangupCause, HangupSide
 from .answers import Answers
 from .arrivals import Arrivals
 from .context import RoutingContext
-from .decisions import Acknowledged, Connect, OfferOutcome, RoutingDecision
+from .decisions import Acknowledged, Connect, OfferOutcome, Reject, RoutingDecision
 from .dequeue import AgentOffer, Dequeue, OfferPush
+from .dialout import Dial, Dialers, Outbound, OutboundTrunks
 from .endings import Endings
 from .fleet import Fleet
 from .offers import Offers
@@ -28,6 +29,7 @@ from .ports import (
     RoutingMetrics,
 )
 from .sweeps import SweepReport, Sweeps
+from .transfers import TransferOutcome, Transfers
 
 
 class RoutingService:
@@ -43,6 +45,8 @@ class RoutingService:
         metrics: RoutingMetrics | None = None,
         require_home: Callable[[str], object] | None = None,
         push: OfferPush | None = None,
+        outbound_trunks: OutboundTrunks | None = None,
+        dialers: Dialers | None = None,
     ) -> None:
         context = RoutingContext(
             catalog,
@@ -63,6 +67,8 @@ class RoutingService:
         self._endings = Endings(context, self._dequeue)
         self._fleet = Fleet(context, self._placement, self._endings)
         self._sweeps = Sweeps(context, self._dequeue, self._answers)
+        self._transfers = Transfers(context, self._placement, self._offers)
+        self._outbound = Outbound(context, outbound_trunks, dialers)
 
     # Use cases called by the edge
 
@@ -101,6 +107,21 @@ class RoutingService:
     ) -> Acknowledged:
         """The call is over (BYE, CANCEL, failure): record it and let the agent go. Idempotent."""
         return self._endings.contact_ended(contact_id, side, cause, now_ms, dialog_keys)
+
+    def transfer(self, contact_id: str, seat_id: str, target: str, now_ms: int) -> TransferOutcome:
+        """The agent on ``seat_id`` hands the caller to ``target`` (a queue, a seat, a number of the
+        merchant): the caller's next step, and the agent's wrap-up. A refusal changes nothing."""
+        return self._transfers.transfer(contact_id, seat_id, target, now_ms)
+
+    def dial_out(
+        self, sip_username: str, dialled: str, contact_id: str, edge_task_id: str | None, now_ms: int
+    ) -> Dial | Reject:
+        """A seat's phone calls ``dialled``: the merchant's trunk and caller ID, or the refusal."""
+        return self._outbound.dial_out(sip_username, dialled, contact_id, edge_task_id, now_ms)
+
+    def outbound_answered(self, contact_id: str, seat_id: str, now_ms: int) -> Acknowledged:
+        """The far end of an agent's outbound call answered."""
+        return self._outbound.outbound_answered(contact_id, seat_id, now_ms)
 
     def queue_timeout(self, contact_id: str, now_ms: int) -> RoutingDecision:
         """The edge's max-wait timer fired: overflow to another queue, forward to legacy, or reject."""
