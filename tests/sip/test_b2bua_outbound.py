@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from contact_center.domain.contact import HangupSide
 from contact_center.services.routing.decisions import Reject
@@ -38,6 +38,9 @@ class SeatCredentials:
             "MD5": compute_ha1("u-a1", REALM, "secret"),
             "SHA-256": compute_ha1("u-a1", REALM, "secret", "SHA-256"),
         }
+
+    def ha1s_many(self, usernames: Sequence[str]) -> dict[str, Mapping[str, str] | None]:
+        return {username: self.ha1s(username) for username in usernames}
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:

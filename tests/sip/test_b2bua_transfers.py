@@ -112,7 +112,7 @@ def test_a_refer_to_a_queue_without_agents_holds_the_caller_until_an_offer() -> 
                 b"SIP/2.0 200 OK\r\n"
             )
             await first_agent_let_go(first)
-            for _ in range(50):  # held: the queue poll runs for it
+            for _ in range(200):  # held: the safety-net poll (every 2 s) runs for it
                 if routing.actions("pending_offers"):
                     break
                 await asyncio.sleep(0.02)

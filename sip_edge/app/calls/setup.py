@@ -92,6 +92,30 @@ def _warning(text: str) -> tuple[str, str]:
     return ("Warning", f'399 switchboard "{text}"')
 
 
+def _caller_leg(
+    key: str, invite: ServerInviteTransaction, request: Request, flow: Flow, addresses: CallAddresses
+) -> Leg:
+    """The caller's side of the dialog as its INVITE opens it (our tag, its CSeq, its route set)."""
+    try:
+        caller_target = str(request.contacts[0].uri) if request.contacts else str(request.from_.uri)
+    except SipParseError:
+        caller_target = str(request.from_.uri)
+    transport = flow.transport.name
+    return Leg(
+        side=CALLER,
+        call_id=request.call_id,
+        local=f"{request.headers.get('To')};tag={invite.local_tag}",
+        remote=str(request.headers.get("From")),
+        local_cseq=0,
+        remote_cseq=request.cseq[0],
+        remote_target=caller_target,
+        transport=transport,
+        destination=format_hostport(*flow.remote),
+        contact=addresses.contact(key, CALLER, transport),
+        route_set=list(request.headers.get_all("Record-Route")),
+    )
+
+
 class CallSetup:
     def __init__(
         self,
@@ -132,24 +156,7 @@ class CallSetup:
         self.cancelled = False
         self.contact_created = False
         self._counted = False
-        try:
-            caller_target = str(request.contacts[0].uri) if request.contacts else str(request.from_.uri)
-        except SipParseError:
-            caller_target = str(request.from_.uri)
-        transport = flow.transport.name
-        self.caller = Leg(
-            side=CALLER,
-            call_id=request.call_id,
-            local=f"{request.headers.get('To')};tag={invite.local_tag}",
-            remote=str(request.headers.get("From")),
-            local_cseq=0,
-            remote_cseq=request.cseq[0],
-            remote_target=caller_target,
-            transport=transport,
-            destination=format_hostport(*flow.remote),
-            contact=addresses.contact(key, CALLER, transport),
-            route_set=list(request.headers.get_all("Record-Route")),
-        )
+        self.caller = _caller_leg(key, invite, request, flow, addresses)
         self._media = CallerMedia(media, request, invite.local_tag, flow.remote[0], self.contact_id)
         self._provisionals = ReliableProvisionals(invite, clock, stack.timers.t1)
         # RFC 4028 with the caller: what its INVITE asked for, decided before anything is routed.
