@@ -57,6 +57,9 @@ def rtpengine_argv(ports: RelayPorts) -> list[str]:
         raise FileNotFoundError("rtpengine is not installed (Debian package rtpengine-daemon; make setup)")
     return [
         binary,
+        # Not Debian's /etc/rtpengine/rtpengine.conf: its fixed CLI and HTTP ports (2224, 2225) would
+        # let only one rtpengine run on a machine, and every setting we rely on is given here.
+        "--config-file=none",
         f"--interface={ports.host}",
         f"--listen-ng={ports.ng}",
         f"--port-min={ports.media_min}",

@@ -1,9 +1,8 @@
 """Transfers and agents calling out, end to end on the local stack, with sipp on every side.
 
-The stack's one trunk is a single address, 127.0.0.2: carriers' calls come from there, and (as
-today's trunks stand for a merchant's outbound trunk, see ``data.repositories.dialout``) the
-merchant's outbound calls go to 127.0.0.2:5060, where a sipp UAS plays the carrier. Seats'
-phones are on 127.0.0.1, outside the trunk, so their INVITEs are agents calling out.
+The stack's one trunk is the platform's carrier on 127.0.0.2: carriers' calls come from there, and
+the merchant's outbound calls go to its signalling address on 127.0.0.2, where a sipp UAS plays the
+carrier. Seats' phones are on 127.0.0.1, outside the trunk, so their INVITEs are agents calling out.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from tests.support.ports import free_port
 from tests.support.stack import RunningStack, running_stack
 
 CARRIER_HOST = "127.0.0.2"
-CARRIER_PORT = 5060  # where today's trunks put a merchant's outbound calls
+CARRIER_PORT = free_port()  # the carrier trunk's signalling address
 _numbers = itertools.count(1)
 
 
@@ -49,7 +48,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     kind = os.environ.get("CALLS_DYNAMODB", "dynamodb-local")
     with running_stack(tmp_path_factory.mktemp("transfers"), dynamodb=kind) as running:
         status, trunk = call_api(
-            running, "POST", "/trunks", {"name": "Carrier", "source_cidrs": ["127.0.0.2/32"]}
+            running,
+            "POST",
+            "/trunks",
+            {
+                "name": "Carrier",
+                "source_cidrs": ["127.0.0.2/32"],
+                "address": f"{CARRIER_HOST}:{CARRIER_PORT}",
+            },
         )
         assert status == 201, trunk
         yield running

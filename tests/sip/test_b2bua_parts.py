@@ -125,6 +125,24 @@ def test_trunks_are_cached_and_a_failed_refresh_keeps_the_last_list() -> None:
     asyncio.run(scenario())
 
 
+def test_a_trunk_created_a_moment_ago_is_found_and_unknown_sources_cost_one_read_a_second() -> None:
+    async def scenario() -> None:
+        now = [0.0]
+        source = Source()
+        directory = TrunkDirectory(source, ttl=10, miss_ttl=1, now=lambda: now[0])
+        assert await directory.trunk_for("203.0.113.7") is None  # the list read: nobody there
+        original = source.trunks
+        source.trunks = lambda: [*original(), Trunk("new", ("203.0.113.0/24",))]  # type: ignore[method-assign]
+        for _ in range(50):  # a flood within the second: no read of the table
+            assert await directory.trunk_for("198.51.100.1") is None
+        assert source.reads == 1
+        now[0] = 1.5
+        assert await directory.trunk_for("203.0.113.7") == "new"  # created since: found at once
+        assert source.reads == 2
+
+    asyncio.run(scenario())
+
+
 def test_one_poll_serves_every_held_caller_and_stops_when_none_is_left() -> None:
     class Offers:
         def __init__(self) -> None:

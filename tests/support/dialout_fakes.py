@@ -10,7 +10,7 @@ class FakeOutboundTrunks:
     def __init__(self) -> None:
         self.trunks: dict[str, OutboundTrunk] = {}
 
-    def outbound_trunk(self, merchant_id: str) -> OutboundTrunk | None:
+    def outbound_trunk(self, merchant_id: str, dialled: str) -> OutboundTrunk | None:
         return self.trunks.get(merchant_id)
 
 

@@ -3,8 +3,10 @@
 An INVITE is only taken from an address inside a configured trunk's ``source_cidrs``; anything
 else is refused with 403 before routing is asked (toll fraud and scanners never cost a Lambda
 call). The list is read from the table at most every ``ttl`` seconds (10 s: a new trunk is usable
-within that, and 28 calls/s cost one read per 10 s instead of 280). A failed refresh keeps the last
-good list; with no list at all the check fails with `TrunkListUnavailableError`.
+within that, and 28 calls/s cost one read per 10 s instead of 280). An address no trunk holds gets
+the list read again if it is older than ``miss_ttl`` (1 s), so a trunk created a moment ago is
+usable at once while a scanner's flood costs at most one read a second. A failed refresh keeps the
+last good list; with no list at all the check fails with `TrunkListUnavailableError`.
 """
 
 from __future__ import annotations
@@ -51,17 +53,20 @@ class TrunkDirectory:
         source: TrunkSource,
         *,
         ttl: float = 10.0,
+        miss_ttl: float = 1.0,
         timeout: float = 2.0,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._ttl = ttl
+        self._miss_ttl = miss_ttl
         self._timeout = timeout
         self._now = now
         self._networks: list[tuple[Network, str]] | None = None
         self._by_id: dict[str, Trunk] = {}
         self._down: set[str] = set()
         self._loaded_at = 0.0
+        self._read_at = -float("inf")  # when the list last loaded was read from the source
         self._refreshing: asyncio.Task[None] | None = None
 
     @staticmethod
@@ -76,7 +81,9 @@ class TrunkDirectory:
         return networks
 
     async def _refresh(self) -> None:
+        started = self._now()
         trunks = await asyncio.wait_for(asyncio.to_thread(self._source.trunks), self._timeout)
+        self._read_at = started
         self._networks = self._compile(trunks)
         self._by_id = {trunk.trunk_id: trunk for trunk in trunks}
         self._loaded_at = self._now()
@@ -103,18 +110,31 @@ class TrunkDirectory:
 
     async def trunk_for(self, source_ip: str) -> str | None:
         """The id of the trunk whose CIDRs hold ``source_ip``, or None."""
-        await self._fresh()
         try:
             address = ipaddress.ip_address(source_ip.strip("[]"))
         except ValueError:
             return None
+        await self._fresh()
+        found = self._holding(address)
+        if found is None and self._now() - self._read_at >= self._miss_ttl:
+            # A list read before this INVITE arrived may predate the trunk: a read begun now.
+            missed_at = self._now()
+            for _ in range(2):  # the read in flight (begun earlier), then one of our own if need be
+                if self._read_at >= missed_at:
+                    break
+                await self._fresh(0.0)
+            found = self._holding(address)
+        return found
+
+    def _holding(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         for network, trunk_id in self._networks or ():
             if address.version == network.version and address in network:
                 return trunk_id
         return None
 
-    async def _fresh(self) -> None:
-        if self._networks is None or self._now() - self._loaded_at >= self._ttl:
+    async def _fresh(self, max_age: float | None = None) -> None:
+        age = self._ttl if max_age is None else max_age
+        if self._networks is None or self._now() - self._loaded_at >= age:
             # One refresh at a time: a burst of INVITEs after expiry waits on the same read.
             if self._refreshing is None or self._refreshing.done():
                 self._refreshing = asyncio.ensure_future(self._refresh())

@@ -1,5 +1,5 @@
 """Agents calling out over the table (moto): the seat found by its phone's SIP username, the
-merchant's prefixes, and today's trunks standing for the outbound trunk."""
+merchant's prefixes, and the trunk its calls leave by."""
 
 from __future__ import annotations
 
@@ -17,9 +17,28 @@ from contact_center.services.routing.dialout import Dial, DialPermissions, Outbo
 from .conftest import NOW, World
 
 
-def _trunk(trunk_id: str, cidrs: list[str], created_at: int, legacy: bool = False) -> None:
+def _trunk(
+    trunk_id: str,
+    created_at: int,
+    *,
+    address: str | None = None,
+    transport: str | None = None,
+    merchant_id: str | None = None,
+    legacy: bool = False,
+    rules: tuple[tuple[str, str], ...] = (),
+) -> None:
     TrunkItems().create(
-        TrunkItem(trunk_id=trunk_id, name=trunk_id, source_cidrs=cidrs, legacy=legacy, created_at=created_at)
+        TrunkItem(
+            trunk_id=trunk_id,
+            name=trunk_id,
+            source_cidrs=["192.0.2.0/24"],
+            legacy=legacy,
+            created_at=created_at,
+            merchant_id=merchant_id,
+            address=address,
+            transport=transport,
+            caller_id_rules=[{"prefix": prefix, "caller_id": shown} for prefix, shown in rules],
+        )
     )
 
 
@@ -30,19 +49,31 @@ def test_a_phone_is_found_as_its_seat(world: World) -> None:
     assert SeatDialers().seat_of("nobody") is None
 
 
-def test_the_first_single_address_platform_trunk_and_the_first_number_make_the_outbound_trunk(
-    world: World,
-) -> None:
+def test_calls_leave_by_the_merchants_own_trunk_before_the_platforms_never_a_legacy_one(world: World) -> None:
     world.queue()
     world.number("+15550199")
     world.number("+15550100")
-    _trunk("wide", ["198.51.100.0/24"], NOW - 3000)
-    _trunk("legacy", ["192.0.2.9/32"], NOW - 2000, legacy=True)
-    _trunk("carrier", ["203.0.113.5/32"], NOW - 1000)
-    assert TrunkOutbound().outbound_trunk("m1") == OutboundTrunk(
+    _trunk("inbound-only", NOW - 5000)  # no address: carriers call in from it, nothing goes out
+    _trunk("legacy", NOW - 4000, address="192.0.2.9:5080", merchant_id="m1", legacy=True)
+    _trunk("carrier", NOW - 3000, address="203.0.113.5")
+    # Given only the platform's carrier: it carries the call, shown as the merchant's first number
+    assert TrunkOutbound().outbound_trunk("m1", "+4930123") == OutboundTrunk(
         "carrier", "203.0.113.5:5060", "udp", "+15550100"
     )
-    assert TrunkOutbound().outbound_trunk("m-without-numbers") is None
+    # When the merchant adds its own (TLS, with a caller-ID rule for Germany): its own wins
+    _trunk(
+        "own",
+        NOW - 1000,
+        address="pbx.m1.test",
+        transport="tls",
+        merchant_id="m1",
+        rules=(("+49", "+4930999"),),
+    )
+    assert TrunkOutbound().outbound_trunk("m1", "+4930123") == OutboundTrunk(
+        "own", "pbx.m1.test:5061", "tls", "+4930999"
+    )
+    assert TrunkOutbound().outbound_trunk("m1", "+15550123").caller_id == "+15550100"  # type: ignore[union-attr]
+    assert TrunkOutbound().outbound_trunk("m-without-numbers", "+15550123") is None
 
 
 def test_a_merchant_without_prefixes_may_dial_any_number_and_one_with_them_only_those(
@@ -68,7 +99,7 @@ def test_an_outbound_call_over_the_table_holds_its_agent_and_ends_in_an_outbound
     world.queue()
     world.number("+15550100")
     world.seat("a1")
-    _trunk("carrier", ["203.0.113.5/32"], NOW - 1000)
+    _trunk("carrier", NOW - 1000, address="203.0.113.5:5060")
     service = RoutingService(
         RoutingCatalogRepository(),
         world.seats,

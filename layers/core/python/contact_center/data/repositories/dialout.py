@@ -1,23 +1,22 @@
 """The router's outbound ports over the table: which seat a phone is, what its merchant may dial,
 and where the merchant's outbound calls go.
 
-``TrunkOutbound`` reads today's trunks, which name only the addresses a carrier calls from: the
-first platform trunk whose first range is a single address is taken as the carrier's signalling
-address (port 5060, UDP), and the merchant's first number as its caller ID. Trunks with a
-signalling address of their own replace that guess.
+``TrunkOutbound`` sends a merchant's calls over its own trunk with a signalling address (its PBX or
+its own carrier) when it has one, else over the platform's first such carrier; a legacy trunk never
+carries outbound calls. The caller ID is the trunk's first caller-ID rule matching the dialled
+number, else the merchant's first number. A bare domain is sent to its own name on the transport's
+port (no SRV lookup yet).
 """
 
 from __future__ import annotations
 
-import ipaddress
-
 from contact_center.data.catalog import NumberItems, TrunkItems
+from contact_center.data.mappers.catalog import trunk_from_item
 from contact_center.data.merchants import MerchantItems
 from contact_center.data.seats import SipUserItems
+from contact_center.domain.trunks import caller_id_for
 from contact_center.services.errors import NotFoundError
 from contact_center.services.routing.dialout import DialPermissions, OutboundTrunk
-
-SIP_PORT = 5060
 
 
 class SeatDialers:
@@ -42,23 +41,26 @@ class TrunkOutbound:
         self._trunks = TrunkItems()
         self._numbers = NumberItems()
 
-    def outbound_trunk(self, merchant_id: str) -> OutboundTrunk | None:
+    def outbound_trunk(self, merchant_id: str, dialled: str) -> OutboundTrunk | None:
         numbers = sorted(str(item.number) for item in self._numbers.all_for_merchant(merchant_id))
         if not numbers:
             return None  # no caller ID to show
-        for trunk in sorted(self._trunks.all(), key=lambda item: (int(item.created_at), str(item.trunk_id))):
-            host = _single_host(list(trunk.source_cidrs or ()))
-            if host is not None and not trunk.legacy:
-                address = f"[{host}]:{SIP_PORT}" if ":" in host else f"{host}:{SIP_PORT}"
-                return OutboundTrunk(str(trunk.trunk_id), address, "udp", numbers[0])
-        return None
-
-
-def _single_host(cidrs: list[str]) -> str | None:
-    if not cidrs:
-        return None
-    try:
-        network = ipaddress.ip_network(cidrs[0], strict=False)
-    except ValueError:
-        return None
-    return str(network.network_address) if network.num_addresses == 1 else None
+        items = sorted(self._trunks.all(), key=lambda item: (int(item.created_at), str(item.trunk_id)))
+        usable = [
+            trunk
+            for trunk in map(trunk_from_item, items)
+            if trunk.address is not None and not trunk.legacy and trunk.merchant_id in (merchant_id, None)
+        ]
+        usable.sort(key=lambda trunk: trunk.merchant_id is None)  # the merchant's own first
+        if not usable:
+            return None
+        trunk = usable[0]
+        address = trunk.address
+        assert address is not None
+        host = f"[{address.host}]" if ":" in address.host else address.host
+        return OutboundTrunk(
+            trunk.trunk_id,
+            f"{host}:{address.target_port}",
+            address.transport.value,
+            caller_id_for(trunk.caller_id_rules, dialled, numbers[0]),
+        )

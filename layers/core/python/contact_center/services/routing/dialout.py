@@ -84,8 +84,9 @@ class DialPermissions:
 
 
 class OutboundTrunks(Protocol):
-    def outbound_trunk(self, merchant_id: str) -> OutboundTrunk | None:
-        """Where the merchant's outbound calls go; None when it has nowhere to send them."""
+    def outbound_trunk(self, merchant_id: str, dialled: str) -> OutboundTrunk | None:
+        """Where the merchant's call to ``dialled`` goes (and the caller ID it shows); None when it
+        has nowhere to send it."""
         ...
 
 
@@ -166,7 +167,7 @@ class Outbound:
         allowed = self._dialers.permissions(merchant_id).allowed_prefixes
         if not emergency and not any(number.startswith(prefix) for prefix in allowed):
             return Reject(403, f"{number} is outside the numbers this merchant may call")
-        trunk = self._trunks.outbound_trunk(merchant_id)
+        trunk = self._trunks.outbound_trunk(merchant_id, number)
         if trunk is None:
             what = "emergency call" if emergency else "call"
             return Reject(

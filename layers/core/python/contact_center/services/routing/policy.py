@@ -30,9 +30,11 @@ class RoutingPolicy:
     # Longest-idle agents idle within this of each other count as tied: concurrent contacts start
     # at different ones of them instead of racing for one (``acd.spread_near_ties``).
     idle_tie_window_ms: int = 2000
-    # Concurrent routers start at different ones of the queue's first this-many free agents too,
-    # however far apart their idle times: without it every router collides on the head of the index.
-    spread_candidates: int = 4
+    # Concurrent routers may also start at different ones of the queue's first this-many free agents,
+    # however far apart their idle times (fewer lost reservation races, bench/RESULTS.md). Off (1) by
+    # default: the agent idle longest is offered first, as every contact center's agents expect; a
+    # deployment that prefers fewer races to that strictness raises it.
+    spread_candidates: int = 1
     heads_per_queue: int = 3  # queued contacts read per queue when an agent frees up
     max_offer_attempts: int = 10  # candidates tried per call before queueing
     max_overflow_hops: int = 3
