@@ -108,42 +108,14 @@ class Services(Construct):
         nag.acknowledge_index_wildcard(
             self.agent_events.role, table.table_name, "oldest queued contact for a freed agent"
         )
-        self.agent_events_failures = sqs.Queue(
-            self,
+        # Only seats, only inserts and updates: the handler compares the old and new state.
+        self.agent_events_failures = self._stream_consumer(
             "AgentEventsFailures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        nag.acknowledge(
-            self.agent_events_failures,
-            "AwsSolutions-SQS3",
-            "This queue is itself the on-failure destination of the agent-events stream mapping; it "
-            "holds the stream records that exhausted their retries for inspection and replay",
-        )
-        self.agent_events.function.add_event_source(
-            sources.DynamoEventSource(
-                table,
-                starting_position=lambda_.StartingPosition.LATEST,
-                batch_size=100,
-                max_batching_window=cdk.Duration.seconds(1),
-                bisect_batch_on_error=True,
-                retry_attempts=5,
-                max_record_age=cdk.Duration.hours(1),
-                report_batch_item_failures=True,
-                on_failure=sources.SqsDlq(self.agent_events_failures),
-                # Only seats, only inserts and updates: the handler compares the old and new state.
-                filters=[
-                    lambda_.FilterCriteria.filter(
-                        {
-                            "eventName": lambda_.FilterRule.or_("INSERT", "MODIFY"),
-                            "dynamodb": {
-                                "NewImage": {"entity": {"S": lambda_.FilterRule.is_equal(SEAT_ENTITY)}}
-                            },
-                        }
-                    )
-                ],
-            )
+            "agent-events",
+            self.agent_events.function,
+            table,
+            lambda_.FilterRule.is_equal(SEAT_ENTITY),
+            "; it holds the stream records that exhausted their retries for inspection and replay",
         )
 
         self.webhooks = self._webhooks(table, settings, log_retention)
@@ -195,43 +167,62 @@ class Services(Construct):
         )
         table.grant(webhooks.role, *permissions.WEBHOOKS)
         nag.acknowledge_index_wildcard(webhooks.role, table.table_name, "pending and failed deliveries")
-        self.webhooks_failures = sqs.Queue(
-            self,
+        # Delivery within 5 s at p95: a batch waits at most 1 s to fill.
+        self.webhooks_failures = self._stream_consumer(
             "WebhooksFailures",
+            "webhooks",
+            webhooks.function,
+            table,
+            lambda_.FilterRule.or_(*WEBHOOK_ENTITIES),
+        )
+        return webhooks
+
+    def _stream_consumer(
+        self,
+        queue_id: str,
+        name: str,
+        function: lambda_.IFunction,
+        table: dynamodb.ITable,
+        entities: list[str],
+        why_more: str = "",
+    ) -> sqs.Queue:
+        """``function`` reads the table's stream (inserts and updates of ``entities`` only), in
+        batches that wait at most 1 s, retried and bisected; what still fails lands in the queue
+        this returns."""
+        failures = sqs.Queue(
+            self,
+            queue_id,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
         nag.acknowledge(
-            self.webhooks_failures,
+            failures,
             "AwsSolutions-SQS3",
-            "This queue is itself the on-failure destination of the webhooks stream mapping",
+            f"This queue is itself the on-failure destination of the {name} stream mapping{why_more}",
         )
-        webhooks.function.add_event_source(
+        function.add_event_source(
             sources.DynamoEventSource(
                 table,
                 starting_position=lambda_.StartingPosition.LATEST,
                 batch_size=100,
-                # Delivery within 5 s at p95: a batch waits at most 1 s to fill.
                 max_batching_window=cdk.Duration.seconds(1),
                 bisect_batch_on_error=True,
                 retry_attempts=5,
                 max_record_age=cdk.Duration.hours(1),
                 report_batch_item_failures=True,
-                on_failure=sources.SqsDlq(self.webhooks_failures),
+                on_failure=sources.SqsDlq(failures),
                 filters=[
                     lambda_.FilterCriteria.filter(
                         {
                             "eventName": lambda_.FilterRule.or_("INSERT", "MODIFY"),
-                            "dynamodb": {
-                                "NewImage": {"entity": {"S": lambda_.FilterRule.or_(*WEBHOOK_ENTITIES)}}
-                            },
+                            "dynamodb": {"NewImage": {"entity": {"S": entities}}},
                         }
                     )
                 ],
             )
         )
-        return webhooks
+        return failures
 
     def _schedule(self, schedule: Schedule) -> events.Rule:
         """An EventBridge rule invoking the function (through its live alias) on the schedule."""
