@@ -34,6 +34,18 @@ def call_api(
     return status, json.loads(raw) if raw else None
 
 
+# An edge re-reads the trunk list for an unknown source at most once a second (sip_edge trunks.py).
+TRUNK_TAKES_CALLS_AFTER = 1.1
+
+
+def add_trunk(stack: RunningStack, body: dict[str, Any]) -> dict[str, Any]:
+    """Creates a trunk over the API and returns once every edge takes calls from it."""
+    status, trunk = call_api(stack, "POST", "/trunks", body)
+    assert status == 201, trunk
+    time.sleep(TRUNK_TAKES_CALLS_AFTER)
+    return dict(trunk)
+
+
 @dataclass
 class Seat:
     seat_id: str

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.calls_support import add_trunk
 from tests.support.ports import free_port
 from tests.support.stack import RunningStack, http_json, running_stack
 
@@ -238,10 +239,7 @@ class Softphone:
 
 def test_a_call_to_the_number_rings_the_seat(stack: RunningStack, tmp_path: Path) -> None:
     # Given a carrier trunk on loopback and an onboarded merchant whose seat is registered and available
-    status, trunk = call_api(
-        stack, "POST", "/trunks", {"name": "Loopback carrier", "source_cidrs": ["127.0.0.0/8"]}
-    )
-    assert status == 201, trunk
+    add_trunk(stack, {"name": "Loopback carrier", "source_cidrs": ["127.0.0.0/8"]})
     onboarded = onboard(stack, NUMBER)
     sip = onboarded["seat"]["sip"]
     phone = Softphone(sip["username"], sip["password"], sip["domain"], ("127.0.0.1", stack.sip_port))

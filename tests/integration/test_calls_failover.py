@@ -22,7 +22,7 @@ import pytest
 
 from sip_edge.sip.dialog import parse_contact_user
 from sip_edge.sip.message import Response
-from tests.integration.calls_support import agent, bind_table, call_api, onboard, records, register
+from tests.integration.calls_support import add_trunk, agent, bind_table, onboard, records, register
 from tests.sip.b2bua_support import Phone
 from tests.support.ports import free_port
 from tests.support.stack import ROOT, RunningStack, running_stack
@@ -33,10 +33,7 @@ NUMBER = "+14155559001"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     with running_stack(tmp_path_factory.mktemp("failover")) as running:
-        status, trunk = call_api(
-            running, "POST", "/trunks", {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]}
-        )
-        assert status == 201, trunk
+        add_trunk(running, {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]})
         yield running
 
 

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.calls_support import agent, bind_table, call_api, caller, onboard, records, register
+from tests.integration.calls_support import (
+    add_trunk,
+    agent,
+    bind_table,
+    caller,
+    onboard,
+    records,
+    register,
+)
 from tests.support.ports import free_port
 from tests.support.stack import RunningStack, running_stack
 
@@ -23,10 +31,7 @@ from tests.support.stack import RunningStack, running_stack
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     with running_stack(tmp_path_factory.mktemp("forking"), dynamodb="dynamodb-local") as running:
-        status, trunk = call_api(
-            running, "POST", "/trunks", {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]}
-        )
-        assert status == 201, trunk
+        add_trunk(running, {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]})
         yield running
 
 

@@ -22,9 +22,9 @@ from sip_edge.sip.message import Request
 from sip_edge.sip.parsing import parse_message
 from tests.integration.calls_support import (
     Merchant,
+    add_trunk,
     agent,
     bind_table,
-    call_api,
     caller,
     onboard,
     records,
@@ -47,10 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     # can go unseen. CALLS_DYNAMODB=moto runs the same calls on moto's server.
     kind = os.environ.get("CALLS_DYNAMODB", "dynamodb-local")
     with running_stack(tmp_path_factory.mktemp("calls"), dynamodb=kind) as running:
-        status, trunk = call_api(
-            running, "POST", "/trunks", {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]}
-        )
-        assert status == 201, trunk
+        add_trunk(running, {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]})
         yield running
 
 

@@ -23,6 +23,7 @@ from tests.integration.calls_support import (
     SIPP,
     Merchant,
     Seat,
+    add_trunk,
     call_api,
     onboard,
     wait_for_binding,
@@ -43,10 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     with running_stack(
         tmp, dynamodb="dynamodb-local", args=["--edges", "3", "--data", str(tmp / "data")]
     ) as running:
-        status, trunk = call_api(
-            running, "POST", "/trunks", {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]}
-        )
-        assert status == 201, trunk
+        add_trunk(running, {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]})
         yield running
 
 

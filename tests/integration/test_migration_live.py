@@ -23,7 +23,16 @@ from pathlib import Path
 import pytest
 
 from contact_center.domain.migration import BUCKETS, bucket_of
-from tests.integration.calls_support import SCENARIOS, SIPP, Merchant, bind_table, call_api, onboard, register
+from tests.integration.calls_support import (
+    SCENARIOS,
+    SIPP,
+    Merchant,
+    add_trunk,
+    bind_table,
+    call_api,
+    onboard,
+    register,
+)
 from tests.support.ports import free_port
 from tests.support.stack import RunningStack, running_stack
 
@@ -61,10 +70,7 @@ def spread_callers(count: int) -> list[str]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     kind = os.environ.get("CALLS_DYNAMODB", "dynamodb-local")
     with running_stack(tmp_path_factory.mktemp("migration"), dynamodb=kind) as running:
-        status, trunk = call_api(
-            running, "POST", "/trunks", {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]}
-        )
-        assert status == 201, trunk
+        add_trunk(running, {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]})
         yield running
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from tests.integration.calls_support import (
     Merchant,
     Seat,
     Sipp,
+    add_trunk,
     bind_table,
     call_api,
     onboard,
@@ -47,23 +49,25 @@ def number() -> str:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     kind = os.environ.get("CALLS_DYNAMODB", "dynamodb-local")
     with running_stack(tmp_path_factory.mktemp("transfers"), dynamodb=kind) as running:
-        status, trunk = call_api(
+        add_trunk(
             running,
-            "POST",
-            "/trunks",
             {
                 "name": "Carrier",
                 "source_cidrs": ["127.0.0.2/32"],
                 "address": f"{CARRIER_HOST}:{CARRIER_PORT}",
             },
         )
-        assert status == 201, trunk
         yield running
 
 
-def sipp(name: str, args: Sequence[str], tmp: Path, *, host: str, port: int) -> Sipp:
+def sipp(name: str, args: Sequence[str], tmp: Path, *, host: str, port: int, calls: int | None = 1) -> Sipp:
+    """sipp on host:port; ``calls=None`` runs until it is sent SIGUSR1 (then ends its calls and exits)."""
     base = sipp_args(tmp, name, port)
     base[base.index("-i") + 1] = host
+    if calls is None:
+        del base[base.index("-m") : base.index("-m") + 2]
+    else:
+        base[base.index("-m") + 1] = str(calls)
     proc = subprocess.Popen(
         [SIPP, *args, *base], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True, cwd=tmp
     )
@@ -176,13 +180,21 @@ def test_a_seat_calls_out_and_the_carrier_sees_the_merchants_caller_id(
 ) -> None:
     merchant = ready(stack, tmp_path, seats=1, wrap_up=0)
     [seat] = merchant.seats
+    # The edge pings the trunk with OPTIONS at any moment, and each ping is a call to sipp: the
+    # carrier answers them and takes calls until it is told to stop.
     carrier = sipp(
-        "carrier", ["-sf", str(SCENARIOS / "carrier_uas.xml")], tmp_path, host=CARRIER_HOST, port=CARRIER_PORT
+        "carrier",
+        ["-sf", str(SCENARIOS / "carrier_uas.xml")],
+        tmp_path,
+        host=CARRIER_HOST,
+        port=CARRIER_PORT,
+        calls=None,
     )
     time.sleep(0.3)  # the carrier listens before the call leaves
     dialled = "+442079460000"
     out = seat_dials(stack, seat, dialled, "seat_calls_out.xml", tmp_path)
-    assert out.wait() == 0, out.report() + stack.log()[-3000:]
+    assert out.wait() == 0, out.report() + carrier.report() + stack.log()[-3000:]
+    carrier.proc.send_signal(signal.SIGUSR1)
     assert carrier.wait() == 0, carrier.report()
     received = carrier.messages()
     invite = received[received.find("INVITE sip:") :]

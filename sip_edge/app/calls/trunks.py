@@ -4,9 +4,11 @@ An INVITE is only taken from an address inside a configured trunk's ``source_cid
 else is refused with 403 before routing is asked (toll fraud and scanners never cost a Lambda
 call). The list is read from the table at most every ``ttl`` seconds (10 s: a new trunk is usable
 within that, and 28 calls/s cost one read per 10 s instead of 280). An address no trunk holds gets
-the list read again if it is older than ``miss_ttl`` (1 s), so a trunk created a moment ago is
-usable at once while a scanner's flood costs at most one read a second. A failed refresh keeps the
-last good list; with no list at all the check fails with `TrunkListUnavailableError`.
+the list read again if it is older than ``miss_ttl`` (1 s), so a trunk takes calls within a second
+of its creation while a scanner's flood costs at most one read a second. (Waiting on a miss for a
+read begun after it would make a new trunk usable at once, but would add up to a second to every
+seat's call out, whose first INVITE is a miss too.) A failed refresh keeps the last good list; with
+no list at all the check fails with `TrunkListUnavailableError`.
 """
 
 from __future__ import annotations
