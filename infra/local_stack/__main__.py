@@ -1,7 +1,8 @@
 """``python -m local_stack`` (what ``make run`` starts): the whole of Switchboard on 127.0.0.1.
 
 Starts a local DynamoDB (AWS DynamoDB Local, moto's server, or an endpoint you give), creates the
-table, then the local Lambda service (Invoke API + stream pollers), the HTTP API, the media relay
+table, then the local Lambda service (Invoke API + stream pollers), the HTTP API, the web pages
+(``web/``, with the API under ``/api``), the media relay
 (rtpengine; ``--no-media`` leaves calls' media unanchored) and one or more SIP edge tasks. Stays in the foreground and keeps every child running: one that dies is started again
 (with backoff) and the console says so. Ctrl-C or SIGTERM stops every child and leaves nothing
 listening.
@@ -149,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         (args.data / "admin-key").unlink(missing_ok=True)
     sip_port = port_or_free(os.environ.get("SIP_PORT"), 5060)
     api_port = port_or_free(os.environ.get("API_PORT"), 8000)
+    web_port = port_or_free(os.environ.get("WEB_PORT"), 8080)
     lambda_port = port_or_free(os.environ.get("LAMBDA_PORT"), 0)
     db_port = port_or_free(os.environ.get("DYNAMODB_PORT"), 0)
     hosts = edge_hosts(args.edges)
@@ -200,8 +202,17 @@ def run(args: argparse.Namespace) -> int:
         api = Child(
             "api", [python, "-m", "local_stack.api_server", "--port", str(api_port)], environment("api", site)
         )
+        web = Child(
+            "web",
+            [
+                python, "-m", "local_stack.web_server",
+                "--port", str(web_port), "--api", f"http://127.0.0.1:{api_port}",
+            ],
+            environment("api", site),
+        )  # fmt: skip
         supervisor.add(Supervised(lambdas, ready=lambda: http_ok(f"http://127.0.0.1:{lambda_port}/")))
         supervisor.add(Supervised(api, ready=lambda: http_ok(f"http://127.0.0.1:{api_port}/health")))
+        supervisor.add(Supervised(web, ready=lambda: http_ok(f"http://127.0.0.1:{web_port}/config.json")))
         relay_child = None
         if relay is not None:
             ports = relay
@@ -221,10 +232,17 @@ def run(args: argparse.Namespace) -> int:
             )
             supervisor.add(Supervised(edge, ready=functools.partial(tcp_open, sip_port, host)))
             edges.append((edge, host))
-        for child in (lambdas, api, *([relay_child] if relay_child else []), *(edge for edge, _ in edges)):
+        for child in (
+            lambdas,
+            api,
+            web,
+            *([relay_child] if relay_child else []),
+            *(edge for edge, _ in edges),
+        ):
             supervisor.start(child.name)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{lambda_port}/"), "the Lambda API", lambdas)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{api_port}/health"), "the HTTP API", api)
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{web_port}/config.json"), "the web pages", web)
         for edge, host in edges:
             wait_until(functools.partial(tcp_open, sip_port, host), f"the SIP edge on {host}", edge)
         if relay is not None and relay_child is not None:
@@ -234,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
             )
         print_banner(
             api_port,
+            web_port,
             [f"{host}:{sip_port}" for host in hosts],
             lambda_port,
             relay,
@@ -269,6 +288,7 @@ def create_table(endpoint: str, site: Site) -> None:
 
 def print_banner(
     api_port: int,
+    web_port: int,
     edges: list[str],
     lambda_port: int,
     relay: media_relay.RelayPorts | None,
@@ -294,6 +314,7 @@ def print_banner(
 Switchboard is up on 127.0.0.1 (started in {took:.1f} s). Ctrl-C stops everything.
 
   HTTP API       http://127.0.0.1:{api_port}        (GET /health, GET /openapi.json)
+  Web pages      http://127.0.0.1:{web_port}/       (the API under /api, as CloudFront serves it)
 {edge_lines}
   Lambda API     http://127.0.0.1:{lambda_port}     (AWS_ENDPOINT_URL_LAMBDA for boto3)
   Media relay    {media}

@@ -26,6 +26,7 @@ class RunningStack:
     admin_key: str
     dynamodb_endpoint: str | None
     log_path: Path
+    web_url: str  # the pages of web/, with the API under /api
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -48,11 +49,13 @@ def running_stack(
     args: Sequence[str] = (),
 ) -> Iterator[RunningStack]:
     api_port, sip_port, lambda_port, db_port = free_port(), free_port(), free_port(), free_port()
+    web_port = free_port()
     admin_key = "sb_admin_test_" + os.urandom(6).hex()
     env = dict(os.environ)
     env.update(
         {
             "API_PORT": str(api_port),
+            "WEB_PORT": str(web_port),
             "SIP_PORT": str(sip_port),
             "LAMBDA_PORT": str(lambda_port),
             "DYNAMODB_PORT": str(db_port),
@@ -78,6 +81,7 @@ def running_stack(
         admin_key,
         f"http://127.0.0.1:{db_port}",
         log_path,
+        f"http://127.0.0.1:{web_port}",
     )
     try:
         deadline = time.monotonic() + timeout
