@@ -16,6 +16,8 @@ declare -A need=(
   [rtpengine]=rtpengine-daemon
   [espeak-ng]=espeak-ng
   [sox]=sox
+  # The web pages' tests: Playwright drives Debian's browser (the registries serve no browser builds).
+  [chromium]=chromium
 )
 missing=()
 for cmd in "${!need[@]}"; do
