@@ -38,6 +38,7 @@ ENVIRONMENT = {
     "health_port": contract.EDGE_HEALTH_PORT.name,
     "task_id": contract.EDGE_TASK_ID.name,
     "tcp_idle_timeout": contract.SIP_TCP_IDLE_TIMEOUT.name,
+    "nat_keepalive": contract.SIP_NAT_KEEPALIVE_SECONDS.name,
     "log_level": contract.LOG_LEVEL.name,
     "sip_domain": contract.SIP_DOMAIN.name,
     "nonce_key": contract.SIP_NONCE_KEY.name,
@@ -65,6 +66,8 @@ class EdgeConfig:
     health_port: int | None = None
     task_id: str = ""
     tcp_idle_timeout: float = 300.0
+    # Home routers forget a silent UDP mapping after 30 to 180 s, the NLB a UDP flow after 120 s.
+    nat_keepalive_seconds: float = 25.0
     log_level: str = "INFO"
     # The registrar's domain and digest realm: seats register as sip:<username>@<sip_domain>.
     sip_domain: str = "sip.switchboard.local"
@@ -111,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--health-port", help="TCP health check port (EDGE_HEALTH_PORT)")
     parser.add_argument("--task-id", help="identity of this edge task (EDGE_TASK_ID)")
     parser.add_argument("--tcp-idle-timeout", help="seconds before an idle TCP/TLS connection is closed")
+    parser.add_argument(
+        "--nat-keepalive", help="seconds between keep-alives to each UDP phone (SIP_NAT_KEEPALIVE_SECONDS)"
+    )
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (LOG_LEVEL, default INFO)")
     parser.add_argument("--sip-domain", help="registrar domain and digest realm (SIP_DOMAIN)")
     parser.add_argument("--nonce-key", help="fleet-wide digest nonce key, 16+ bytes (SIP_NONCE_KEY)")
@@ -193,6 +199,13 @@ def parse_config(
         idle_timeout = float(idle) if idle is not None else defaults.tcp_idle_timeout
     except ValueError:
         raise ConfigError(f"tcp idle timeout must be a number, not {idle!r}") from None
+    keepalive = pick("nat_keepalive")
+    try:
+        keepalive_seconds = float(keepalive) if keepalive is not None else defaults.nat_keepalive_seconds
+    except ValueError:
+        raise ConfigError(f"NAT keep-alive interval must be a number, not {keepalive!r}") from None
+    if not 1 <= keepalive_seconds <= 600:
+        raise ConfigError(f"NAT keep-alive interval must be between 1 and 600 s, not {keepalive_seconds:g}")
     tls_cert, tls_key = pick("tls_cert"), pick("tls_key")
     cert_pem, key_pem = env.get(contract.SIP_TLS_CERT_PEM.name), env.get(contract.SIP_TLS_KEY_PEM.name)
     if cert_pem is not None or key_pem is not None:
@@ -217,6 +230,7 @@ def parse_config(
         health_port=_port(health_port, "health port") if health_port is not None else None,
         task_id=pick("task_id") or socket.gethostname(),
         tcp_idle_timeout=idle_timeout,
+        nat_keepalive_seconds=keepalive_seconds,
         log_level=(pick("log_level") or defaults.log_level).upper(),
         sip_domain=pick("sip_domain") or defaults.sip_domain,
         nonce_key=pick("nonce_key"),

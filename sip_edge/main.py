@@ -160,7 +160,10 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     workers = Supervisor()
     workers.add("location-flush", location.run)
     keepalive = NatKeepAlive(
-        location, config.task_id, lambda data, to: stack.transport_for("UDP").send_to(data, to)
+        location,
+        config.task_id,
+        lambda data, to: stack.transport_for("UDP").send_to(data, to),
+        interval=config.nat_keepalive_seconds,
     )
     workers.add("nat-keepalive", keepalive.run)
     calls = (

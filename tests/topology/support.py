@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from local_stack.topology.harness import Harness
 from local_stack.topology.network import CARRIER
+from tests.integration.calls_support import TRUNK_TAKES_CALLS_AFTER
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ def onboard(harness: Harness, number: str, seats: int) -> Merchant:
         )
         assert status == 201, trunk
         _trunk_added.add(id(harness))
+        time.sleep(TRUNK_TAKES_CALLS_AFTER)
     status, merchant = harness.http(
         "POST", "/merchants", {"name": "Acme", "seat_licenses": seats, "contact_email": "ops@acme.test"}
     )

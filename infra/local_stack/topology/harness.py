@@ -232,6 +232,9 @@ class Harness:
             self.edge_address(index),
             "--task-id",
             f"task-{index}",
+            # Under the home NAT's UDP timeout, as a deployment sets it under its phones' NATs.
+            "--nat-keepalive",
+            str(self.layout.keepalive_seconds),
         ]
         if isinstance(self.settings, LocalSettings):
             argv += ["--port", str(SIP_PORT), "--health-port", str(HEALTH_PORT)]

@@ -43,7 +43,13 @@ class Layout:
 
     edges: int = 3
     prefix: str = ""
-    udp_mapping_seconds: int = 30
+    # Short, so a test can outwait it: consumer routers keep a silent mapping 30 to 180 s.
+    udp_mapping_seconds: int = 12
+
+    @property
+    def keepalive_seconds(self) -> int:
+        """The edge's keep-alive interval: three to a mapping's lifetime, so one lost ping is harmless."""
+        return max(1, self.udp_mapping_seconds // 3)
 
     def __post_init__(self) -> None:
         if not 1 <= self.edges <= 50:

@@ -161,3 +161,12 @@ def test_media_relays_are_read_as_ng_addresses_and_absent_means_none() -> None:
 def test_a_media_relay_without_a_port_stops_the_edge_naming_the_setting() -> None:
     with pytest.raises(ConfigError, match="MEDIA_RELAYS"):
         parse_config([], {"MEDIA_RELAYS": "10.0.0.5"})
+
+
+def test_the_nat_keepalive_interval_comes_from_its_setting_and_nonsense_is_refused() -> None:
+    assert parse_config([], {}).nat_keepalive_seconds == 25.0
+    assert parse_config([], {**FLEET, "SIP_NAT_KEEPALIVE_SECONDS": "4"}).nat_keepalive_seconds == 4.0
+    assert parse_config(["--nat-keepalive", "10"], {}).nat_keepalive_seconds == 10.0
+    for bad in ("soon", "0", "900"):
+        with pytest.raises(ConfigError, match="NAT keep-alive interval"):
+            parse_config([], {"SIP_NAT_KEEPALIVE_SECONDS": bad})

@@ -47,6 +47,7 @@ __all__ = [
     "SIP_ADVERTISED_HOST",
     "SIP_DOMAIN",
     "SIP_HOST",
+    "SIP_NAT_KEEPALIVE_SECONDS",
     "SIP_NONCE_KEY",
     "SIP_PORT",
     "SIP_REGISTRAR",
@@ -157,6 +158,11 @@ SIP_ADVERTISED_HOST = Setting(
 )
 SIP_NONCE_KEY = Setting("SIP_NONCE_KEY", "fleet-wide digest nonce key, 16+ bytes", secret=True)
 SIP_TCP_IDLE_TIMEOUT = Setting("SIP_TCP_IDLE_TIMEOUT", "seconds before an idle TCP/TLS connection is closed")
+SIP_NAT_KEEPALIVE_SECONDS = Setting(
+    "SIP_NAT_KEEPALIVE_SECONDS",
+    "seconds between the keep-alives the edge sends each UDP phone it owns (default 25): under the "
+    "shortest UDP timeout of the phones' NATs and the load balancer",
+)
 EDGE_HEALTH_PORT = Setting("EDGE_HEALTH_PORT", "TCP health check port the load balancer probes")
 EDGE_TASK_ID = Setting("EDGE_TASK_ID", "identity of this edge task (default: the host name)")
 EDGE_METRICS_NAMESPACE = Setting("EDGE_METRICS_NAMESPACE", "CloudWatch namespace of the edge's metrics")
@@ -219,7 +225,7 @@ READS: Mapping[Component, Reads] = {
         required=(COMPONENT, TABLE, SIP_DOMAIN, SIP_NONCE_KEY, ROUTING_FUNCTION_NAME, SIP_HOST, SIP_PORT,
                   EDGE_HEALTH_PORT),
         optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
-                  SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, EDGE_TASK_ID, EDGE_METRICS_NAMESPACE,
+                  SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, SIP_NAT_KEEPALIVE_SECONDS, EDGE_TASK_ID, EDGE_METRICS_NAMESPACE,
                   LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS),
         platform=(ECS_CONTAINER_METADATA_URI,),
     ),
