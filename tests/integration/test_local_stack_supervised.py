@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from local_stack import media_relay
 from tests.integration.calls_support import (
     SCENARIOS,
     SIPP,
@@ -30,7 +31,7 @@ from tests.integration.calls_support import (
 )
 from tests.integration.test_local_stack import descendants
 from tests.support.ports import free_port
-from tests.support.stack import ROOT, RunningStack, running_stack
+from tests.support.stack import ROOT, RunningStack, http_json, running_stack
 
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
 HERE = Path(__file__).resolve().parent
@@ -129,6 +130,8 @@ def child_pid(stack: RunningStack, marker: str) -> int:
         ("dynamodb (DynamoDB Local)", "DynamoDBLocal.jar"),
         ("lambda", "local_stack.lambda_endpoint"),
         ("api", "local_stack.api_server"),
+        ("web", "local_stack.web_server"),
+        ("media relay", "rtpengine"),
         ("sip edge 1", f"--host {EDGES[0]}"),
         ("sip edge 2", f"--host {EDGES[1]}"),
     ],
@@ -153,7 +156,13 @@ def test_a_killed_child_comes_back_and_the_stack_serves_again(
     status, seats = call_api(stack, "GET", f"/merchants/{merchant.merchant_id}/seats", key=merchant.key)
     assert status == 200, seats
     assert [s["seat_id"] for s in seats["items"]] == [merchant.seats[0].seat_id]
-    # and a phone registers through each edge.
+    # a phone registers through each edge,
     for edge in EDGES:
         register(stack, merchant.seats[0], edge, tmp_path)
+    # and the child itself serves again.
+    if name == "web":
+        assert http_json("GET", stack.web_url + "/api/health")[0] == 200
+    if name == "media relay":
+        ng = re.search(r"rtpengine, ng ([\d.]+):(\d+)", stack.log())
+        assert ng is not None and media_relay.ng_answers(ng.group(1), int(ng.group(2)))
     print(f"{name}: back in {back:.1f} s")
