@@ -82,6 +82,19 @@ def test_a_400_is_shown_beside_the_field_the_api_names(
     assert page.inner_text('[data-error-for="name"]') == ""
     screenshot(page, "console-field-error")
 
+    # A field inside the queue's media object: the message lands beside that field.
+    page.fill("#field-max_wait_seconds", "")
+    page.fill("#field-media-announce_every_seconds", "5")
+    page.click("#queues-submit")
+    expect(page.locator('[data-error-for="media.announce_every_seconds"]')).to_contain_text("from 10 to 600")
+    expect(page.locator('[data-error-for="max_wait_seconds"]')).to_have_text("")
+    page.fill("#field-media-announce_every_seconds", "45")
+    page.fill("#field-media-greeting", "welcome")
+    page.click("#queues-submit")
+    row = page.locator("#queues-list tr", has_text="Too patient")
+    expect(row).to_contain_text("welcome")
+    expect(row).to_contain_text("45")
+
     # A number the API refuses: its message lands beside the number field.
     page.click("nav a[href='#numbers']")
     page.fill("#field-number", "12345")

@@ -30,7 +30,7 @@ function valueOf(field, input) {
 }
 
 function inputFor(field) {
-  const id = `field-${field.name}`;
+  const id = `field-${field.name.replaceAll(".", "-")}`;
   if (field.type === "select") {
     return el("select", { id, name: field.name },
       el("option", { value: "", text: "—" }),
@@ -70,7 +70,7 @@ function resourceSection(session, resource) {
     editing = item;
     for (const f of resource.fields) {
       const input = inputs.get(f.name);
-      const value = f.read ? f.read(item) : item[f.name];
+      const value = getPath(item, f.name);
       input.value = value === null || value === undefined ? "" : Array.isArray(value) ? value.join(", ") : String(value);
       input.disabled = Boolean(f.createOnly);
     }
@@ -119,7 +119,7 @@ function resourceSection(session, resource) {
     for (const f of resource.fields) {
       if (editing && f.createOnly) continue;
       const value = valueOf(f, inputs.get(f.name));
-      if (value !== undefined) body[f.name] = value;
+      if (value !== undefined) setPath(body, f.name, value);
     }
     const result = editing
       ? await call("PATCH", `${path}/${encodeURIComponent(editing[resource.id])}`, body)
@@ -139,6 +139,19 @@ function resourceSection(session, resource) {
     el("h1", { text: resource.title }),
     resource.help ? el("p", { text: resource.help }) : null,
     form, notice, table);
+}
+
+// "media.greeting" is the field "greeting" of the object "media", as the API's error fields name it.
+function setPath(target, path, value) {
+  const names = path.split(".");
+  const last = names.pop();
+  let node = target;
+  for (const name of names) node = node[name] ??= {};
+  node[last] = value;
+}
+
+function getPath(item, path) {
+  return path.split(".").reduce((node, name) => (node === null || node === undefined ? node : node[name]), item);
 }
 
 function format(value) {

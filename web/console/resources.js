@@ -18,6 +18,9 @@ export const RESOURCES = [
       { name: "max_wait_seconds", type: "number", placeholder: "300" },
       { name: "wrap_up_seconds", type: "number", placeholder: "0" },
       { name: "service_level_seconds", type: "number", placeholder: "20" },
+      // What a queued caller hears; a change replaces the three together (the API's media object).
+      { name: "media.greeting", label: "greeting prompt", placeholder: "greeting" },
+      { name: "media.announce_every_seconds", type: "number", label: "announce every seconds", placeholder: "30" },
     ],
     columns: [
       { name: "queue_id", label: "id" },
@@ -28,6 +31,7 @@ export const RESOURCES = [
       { name: "wrap_up_seconds", label: "wrap-up s" },
       { name: "service_level_seconds", label: "service level s" },
       { name: "greeting", value: (q) => q.media?.greeting },
+      { name: "announce every s", value: (q) => q.media?.announce_every_seconds },
     ],
   },
   {
