@@ -8,12 +8,13 @@ The figures are pure functions of what the stores already hold (``queue_figures`
   (answered within the queue's ``service_level_seconds``, over offered) and the abandon rate.
 
 What a refresh reads (``WallboardService.board``), for a merchant with Q queues and S seats: one
-query of the queues, one of the seats (one page per ~1 MB of seats: 2,000 seats are 1-2 pages), one
-query per queue of its waiting contacts, and the records ended since the previous refresh. Records
-are written once, when a contact ends, so each process keeps the day's records it has read
-(``DayRecords``) and asks only for the newest, re-reading a short overlap for records whose write
-lagged their end. At 50 queues and 2,000 seats that is about 54 queries a refresh, each of one page,
-whatever the day's volume; the first refresh of a process (or of a day) reads the day once.
+query of the queues, one per seat shard (16, ``data.keys.SEAT_SHARDS``), one per queue of its
+waiting contacts, and the records ended since the previous refresh. Records are written once, when
+a contact ends, so each process keeps the day's records it has read (``DayRecords``) and asks only
+for the newest, re-reading a short overlap for records whose write lagged their end. At 50 queues
+and 2,000 seats that is about 68 queries of one page each, whatever the day's volume: about 300
+read units, most of them the seats (2,000 items of about 1 KB, eventually consistent); the first
+refresh of a process (or of a day) reads the day's records once.
 """
 
 from __future__ import annotations
