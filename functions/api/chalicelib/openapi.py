@@ -20,6 +20,7 @@ from .schemas import (
 )
 from .schemas_people import PEOPLE_SCHEMAS
 from .schemas_reports import REPORT_PARAMETERS, REPORT_SCHEMAS
+from .schemas_wallboard import WALLBOARD_SCHEMAS
 
 # (method, path, operation id, summary, request schema, success status, response schema); who may call
 # each operation comes from the route policy table (``policy``), shown as ``x-roles``.
@@ -98,6 +99,15 @@ OPERATIONS: list[Operation] = [
         None,
         200,
         "QueueStats",
+    ),
+    (
+        "get",
+        M + "/wallboard",
+        "wallboard",
+        "Live figures of every queue in view (today and this 15-minute interval) and every agent's state",
+        None,
+        200,
+        "Wallboard",
     ),
     (
         "get",
@@ -297,7 +307,7 @@ def document() -> Schema:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**SCHEMAS, **PEOPLE_SCHEMAS, **REPORT_SCHEMAS},
+            "schemas": {**SCHEMAS, **PEOPLE_SCHEMAS, **REPORT_SCHEMAS, **WALLBOARD_SCHEMAS},
         },
     }
 

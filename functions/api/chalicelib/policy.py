@@ -70,6 +70,8 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("PATCH", QUEUE): ADMINS,
         ("DELETE", QUEUE): ADMINS,
         ("GET", QUEUE + "/stats"): QUEUE_READERS,
+        # The wallboard: a supervisor sees its queues and the seats serving them (``services.wallboard``)
+        ("GET", MERCHANT + "/wallboard"): QUEUE_READERS,
         # Reports: a supervisor's are kept within its queues (``services.reports``)
         ("GET", MERCHANT + "/contacts"): QUEUE_READERS,
         ("GET", MERCHANT + "/reports/queues"): QUEUE_READERS,

@@ -139,6 +139,7 @@ SCHEMAS: dict[str, Schema] = {
             "overflow": _ref("Overflow"),
             "wrap_up_seconds": INTEGER,
             "media": _ref("QueueMedia"),
+            "service_level_seconds": INTEGER,
             "created_at": TIMESTAMP,
         },
         [
@@ -151,6 +152,7 @@ SCHEMAS: dict[str, Schema] = {
             "overflow",
             "wrap_up_seconds",
             "media",
+            "service_level_seconds",
         ],
     ),
     "QueueUpdate": _obj(
@@ -167,6 +169,13 @@ SCHEMAS: dict[str, Schema] = {
             "overflow": _ref("Overflow"),
             "wrap_up_seconds": {"type": "integer", "minimum": 0, "maximum": 3600, "default": 0},
             "media": _ref("QueueMedia"),
+            "service_level_seconds": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 3600,
+                "default": 20,
+                "description": "the wallboard's service level: answered within this many seconds",
+            },
         }
     ),
     "QueueMedia": {

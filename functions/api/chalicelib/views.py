@@ -71,6 +71,7 @@ def queue(q: Queue) -> Json:
             "greeting": q.media.greeting,
             "announce_every_seconds": q.media.announce_every_seconds,
         },
+        "service_level_seconds": q.service_level_seconds,
         "created_at": q.created_at,
     }
 

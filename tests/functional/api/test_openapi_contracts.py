@@ -72,6 +72,6 @@ def test_agent_state_enums_are_the_contract_states() -> None:
         if node.get("type") == "string" and "enum" in node and "available" in node["enum"]
     ]
     assert sorted(map(tuple, enums)) == sorted(
-        # seat reads (2), the state change and the forced release's target
-        [values.AGENT_STATES, values.AGENT_STATES, *[values.API_SETTABLE_AGENT_STATES] * 2]
+        # seat reads (2) and the wallboard's agents, the state change and the forced release's target
+        [*[values.AGENT_STATES] * 3, *[values.API_SETTABLE_AGENT_STATES] * 2]
     )

@@ -51,6 +51,7 @@ def test_the_policy_table_reads_as_the_roles_intend() -> None:
         policy.MERCHANT + "/contacts",
         policy.MERCHANT + "/reports/queues",
         policy.MERCHANT + "/reports/agents",
+        policy.MERCHANT + "/wallboard",
     }
 
 

@@ -28,6 +28,7 @@ from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.people import SignInAttemptRepository, UserRepository
+from contact_center.data.recent_records import RecentRecordRepository
 from contact_center.data.reports import RecordRepository
 from contact_center.data.repositories.catalog import (
     NumberRepository,
@@ -62,6 +63,7 @@ from contact_center.services.sign_in import SignInService
 from contact_center.services.stats import QueueStatsService
 from contact_center.services.tokens import TokenSigner, signing_key
 from contact_center.services.trunks import TrunkService
+from contact_center.services.wallboard import WallboardService
 from contact_center.services.webhooks import WebhookService
 
 SecretReader = Callable[[str], str]
@@ -255,6 +257,12 @@ class Container:
     @cached_property
     def stats(self) -> QueueStatsService:
         return QueueStatsService(self._queues, self._seats, QueueActivityRepository(), self.clock)
+
+    @cached_property
+    def wallboard(self) -> WallboardService:
+        return WallboardService(
+            self._queues, self._seats, QueueActivityRepository(), RecentRecordRepository(), self.clock
+        )
 
     @cached_property
     def reports(self) -> ReportService:

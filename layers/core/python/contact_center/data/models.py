@@ -185,6 +185,7 @@ class QueueItem(TableItem):
     overflow = _map(null=True)  # {"type": "queue"|"legacy_trunk", "target": ...}
     wrap_up_seconds = NumberAttribute(default=0)
     media = _map(null=True)  # {"answer", "greeting", "announce_every_seconds"}; absent: the defaults
+    service_level_seconds = NumberAttribute(null=True)  # absent: the default (20)
     rr_cursor = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     version = NumberAttribute(default=1)

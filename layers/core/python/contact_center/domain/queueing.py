@@ -23,6 +23,10 @@ from .skills import SkillRequirement
 DEFAULT_QUEUE_PRIORITY = 5
 DEFAULT_MAX_WAIT_SECONDS = 300
 MAX_WAIT_SECONDS_MAX = 7200
+# A queue's service level counts contacts answered within this many seconds (the wallboard's figure).
+DEFAULT_SERVICE_LEVEL_SECONDS = 20
+SERVICE_LEVEL_SECONDS_MIN = 1
+SERVICE_LEVEL_SECONDS_MAX = 3600
 
 SORT_KEY_SEPARATOR = "#"
 # Widths of the fixed fields of the sort key. 15 digits of epoch milliseconds last until the

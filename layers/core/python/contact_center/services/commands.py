@@ -18,6 +18,9 @@ from contact_center.domain.errors import ValidationError
 from contact_center.domain.queueing import (
     DEFAULT_MAX_WAIT_SECONDS,
     DEFAULT_QUEUE_PRIORITY,
+    DEFAULT_SERVICE_LEVEL_SECONDS,
+    SERVICE_LEVEL_SECONDS_MAX,
+    SERVICE_LEVEL_SECONDS_MIN,
     AnswerMode,
     Overflow,
     OverflowKind,
@@ -168,6 +171,7 @@ class QueueSettings:
     overflow: Overflow | None = None
     wrap_up_seconds: int = 0
     media: QueueMedia = field(default_factory=QueueMedia)
+    service_level_seconds: int = DEFAULT_SERVICE_LEVEL_SECONDS
 
     def check(self, queue_id: str) -> None:
         """The domain's rules on the whole configuration (ranges, no overflow into itself)."""
@@ -247,6 +251,9 @@ _QUEUE_FIELD_PARSERS: dict[str, Any] = {
     "overflow": _overflow,
     "wrap_up_seconds": lambda v: _int(v, "wrap_up_seconds", 0, 3600),
     "media": _media,
+    "service_level_seconds": lambda v: _int(
+        v, "service_level_seconds", SERVICE_LEVEL_SECONDS_MIN, SERVICE_LEVEL_SECONDS_MAX
+    ),
 }
 
 

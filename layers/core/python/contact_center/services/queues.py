@@ -62,6 +62,7 @@ def _queue(merchant_id: str, queue_id: str, created_at: int, settings: QueueSett
         wrap_up_seconds=settings.wrap_up_seconds,
         created_at=created_at,
         media=settings.media,
+        service_level_seconds=settings.service_level_seconds,
     )
 
 
@@ -75,4 +76,5 @@ def _settings(queue: Queue) -> QueueSettings:
         overflow=queue.overflow,
         wrap_up_seconds=queue.wrap_up_seconds,
         media=queue.media,
+        service_level_seconds=queue.service_level_seconds,
     )

@@ -7,7 +7,12 @@ from typing import Generic, TypeVar
 
 from contact_center.domain.agent_state import AgentSnapshot
 from contact_center.domain.migration import NumberMode, NumberRouting
-from contact_center.domain.queueing import Overflow, QueueMedia, RoutingStrategy
+from contact_center.domain.queueing import (
+    DEFAULT_SERVICE_LEVEL_SECONDS,
+    Overflow,
+    QueueMedia,
+    RoutingStrategy,
+)
 from contact_center.domain.skills import SkillRequirement
 from contact_center.domain.trunks import CallerIdRule, OutboundAuth, TrunkAddress
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
@@ -69,6 +74,8 @@ class Queue:
     wrap_up_seconds: int = 0
     created_at: int = 0
     media: QueueMedia = field(default_factory=QueueMedia)
+    # The wallboard's service level: the share of contacts answered within this many seconds.
+    service_level_seconds: int = DEFAULT_SERVICE_LEVEL_SECONDS
 
 
 @dataclass(frozen=True)

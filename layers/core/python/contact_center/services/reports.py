@@ -28,6 +28,7 @@ from typing import Protocol
 
 from contact_center.contracts import values
 from contact_center.domain.errors import ValidationError
+from contact_center.domain.queueing import DEFAULT_SERVICE_LEVEL_SECONDS as DEFAULT_SERVICE_LEVEL_SECONDS
 from contact_center.domain.validation import validate_identifier
 
 from .errors import ForbiddenError
@@ -37,7 +38,6 @@ DAY_MS = 86_400_000
 RANGE_MAX_DAYS = 31
 PAGE_MAX = 1000
 EXPORT_MAX_ROWS = 10_000
-DEFAULT_SERVICE_LEVEL_SECONDS = 20
 E164 = re.compile(values.E164_PATTERN)
 
 

@@ -8,6 +8,7 @@ from contact_center.data.mappers.common import as_dict, optional_int
 from contact_center.data.models import NumberAuditItem, NumberItem, QueueItem, TrunkItem
 from contact_center.domain.migration import NumberMode, NumberRouting
 from contact_center.domain.queueing import (
+    DEFAULT_SERVICE_LEVEL_SECONDS,
     AnswerMode,
     Overflow,
     OverflowKind,
@@ -87,6 +88,7 @@ def queue_from_item(item: QueueItem) -> Queue:
         wrap_up_seconds=config.wrap_up_seconds,
         created_at=int(item.created_at),
         media=config.media,
+        service_level_seconds=int(item.service_level_seconds or DEFAULT_SERVICE_LEVEL_SECONDS),
     )
 
 
@@ -101,6 +103,7 @@ def queue_attributes(queue: Queue) -> dict[str, Any]:
         "overflow": overflow_map(queue.overflow),
         "wrap_up_seconds": queue.wrap_up_seconds,
         "media": media_map(queue.media),
+        "service_level_seconds": queue.service_level_seconds,
     }
 
 
