@@ -4,8 +4,10 @@ by the edge to the merchant's legacy trunk."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,12 @@ from tests.integration.calls_support import (
     Merchant,
     Sipp,
     add_trunk,
+    agent,
+    bind_table,
     call_api,
     caller,
     onboard,
-    records,
+    register,
     sipp_args,
 )
 from tests.support.ports import free_port
@@ -38,17 +42,41 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         yield running
 
 
-def pbx(scenario: str, tmp: Path, port: int, name: str, *keys: tuple[str, str]) -> Sipp:
-    """The legacy PBX: one call, OPTIONS pings answered by -aa."""
+@contextlib.contextmanager
+def pbx(scenario: str, tmp: Path, port: int, name: str, *keys: tuple[str, str]) -> Iterator[Sipp]:
+    """The legacy PBX while the test runs. Each OPTIONS ping is a call of its own to sipp (answered
+    by -aa), so it takes any number of calls and is stopped at the end; the test judges it by the
+    calls' outcomes and its message log."""
     key_args = [arg for key, value in keys for arg in ("-key", key, value)]
+    args = sipp_args(tmp, name, port, timeout=120)
+    args[args.index("-m") + 1] = "1000"
     proc = subprocess.Popen(
-        [SIPP, "-sf", str(SCENARIOS / scenario), *sipp_args(tmp, name, port), "-aa", *key_args],
+        [SIPP, "-sf", str(SCENARIOS / scenario), *args, "-aa", *key_args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=tmp,
     )
-    return Sipp(name, proc, tmp)
+    try:
+        yield Sipp(name, proc, tmp)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def records_of(stack: RunningStack, number: str, count: int, timeout: float = 10.0) -> list[Any]:
+    """The contact records of calls to ``number`` (a forwarded call's record names no queue)."""
+    from contact_center.data.models import RecordItem
+
+    bind_table(stack)
+    deadline = time.monotonic() + timeout
+    while True:
+        found = list(
+            RecordItem.scan((RecordItem.called == number) & (RecordItem.entity == RecordItem.ENTITY))
+        )
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.3)
 
 
 def legacy_number(merchant: Merchant, trunk: dict[str, Any]) -> None:
@@ -74,12 +102,45 @@ def test_a_legacy_pbx_that_challenges_gets_the_trunks_credentials_and_takes_the_
     port = free_port()
     credentials = {"username": "switchboard", "password": "legacy-secret", "realm": "legacy.example"}
     legacy_number(merchant, legacy_trunk(merchant, port, **credentials))
-    legacy = pbx("legacy_challenges.xml", tmp_path, port, "pbx", ("password", "legacy-secret"))
-    call = caller(stack, merchant.number, "caller_bye.xml", tmp_path)
-    assert call.wait() == 0, call.report()
-    assert legacy.wait() == 0, legacy.report()
-    messages = legacy.messages()
-    assert messages.count("INVITE sip:") == 2  # challenged once, then taken
+    with pbx("legacy_challenges.xml", tmp_path, port, "pbx", ("password", "legacy-secret")) as legacy:
+        call = caller(stack, merchant.number, "caller_bye.xml", tmp_path)
+        assert call.wait() == 0, call.report()
+        messages = legacy.messages()
+    # Challenged once, then taken: sipp's verifyauth found the digest right (a wrong one gets 403,
+    # and the number's queue has no agent to take the call).
+    assert messages.count("INVITE sip:") == 2, legacy.report()
     assert 'Authorization: Digest username="switchboard", realm="legacy.example"' in messages
-    [record] = records(stack, merchant)
+    [record] = records_of(stack, merchant.number, 1)
     assert record.side == "legacy" and record.hangup_cause == "normal_clearing"
+
+
+def test_a_call_over_the_trunks_limit_goes_to_the_numbers_queue_while_the_first_talks(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    merchant = onboard(stack, "+14155558200")
+    port = free_port()
+    legacy_number(merchant, legacy_trunk(merchant, port, max_concurrent_calls=1))
+    [seat] = merchant.seats
+    register(stack, seat, tmp_path)
+    phone = agent(seat, "agent_answer.xml", tmp_path)
+    merchant.set_state(seat, "available")
+    # Two callers a second apart, each talking 3 s: the second arrives while the first holds the
+    # trunk's one slot.
+    fields = tmp_path / "callers.csv"
+    fields.write_text("SEQUENTIAL\n+17775550001;\n+17775550002;\n")
+    args = sipp_args(tmp_path, "callers", free_port(), timeout=30)
+    args[args.index("-m") + 1] = "2"
+    with pbx("agent_answer.xml", tmp_path, port, "pbx") as legacy:
+        calls = subprocess.Popen(
+            [
+                SIPP, f"127.0.0.1:{stack.sip_port}", "-sf", str(SCENARIOS / "wave_caller.xml"),
+                "-s", merchant.number, "-inf", str(fields), "-r", "1", "-rp", "1000", *args,
+            ],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        )  # fmt: skip
+        callers = Sipp("callers", calls, tmp_path)
+        assert callers.wait(40) == 0, callers.report() + legacy.report()
+    assert phone.wait() == 0, phone.report()
+    found = records_of(stack, merchant.number, 2)
+    assert sorted(r.side for r in found) == ["legacy", "switchboard"]
+    assert all(r.hangup_cause == "normal_clearing" for r in found)
