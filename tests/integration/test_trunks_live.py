@@ -1,6 +1,7 @@
 """Trunks on the local stack: a sipp UAS stands for the legacy PBX (it answers the edge's OPTIONS
 pings with -aa), a sipp UAC for the carrier. The number is in legacy mode, so each call is bridged
-by the edge to the merchant's legacy trunk."""
+by the edge to the merchant's legacy trunk; a DNS server on 127.0.0.1 (dnslib) is the edge's nameserver
+(SIP_TRUNK_DNS) for trunks named by a bare domain."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from contact_center.contracts.settings import SIP_TRUNK_DNS
 from tests.integration.calls_support import (
     SCENARIOS,
     SIPP,
@@ -28,16 +30,26 @@ from tests.integration.calls_support import (
     register,
     sipp_args,
 )
+from tests.support.dns_zone import Zone, dns_zone
 from tests.support.ports import free_port
 from tests.support.stack import RunningStack, running_stack
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def zone() -> Iterator[Zone]:
+    with dns_zone() as (served, _):
+        yield served
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, zone: Zone) -> Iterator[RunningStack]:
     kind = os.environ.get("CALLS_DYNAMODB", "dynamodb-local")
-    with running_stack(tmp_path_factory.mktemp("trunks"), dynamodb=kind) as running:
+    host, port = zone.nameserver
+    # The edge asks the test's DNS server for trunks' SRV and address records.
+    env = {SIP_TRUNK_DNS.name: f"{host}:{port}"}
+    with running_stack(tmp_path_factory.mktemp("trunks"), dynamodb=kind, extra_env=env) as running:
         add_trunk(running, {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]})
         yield running
 
@@ -144,3 +156,28 @@ def test_a_call_over_the_trunks_limit_goes_to_the_numbers_queue_while_the_first_
     found = records_of(stack, merchant.number, 2)
     assert sorted(r.side for r in found) == ["legacy", "switchboard"]
     assert all(r.hangup_cause == "normal_clearing" for r in found)
+
+
+def test_a_trunk_named_by_a_bare_domain_reaches_its_srv_servers_in_order_past_one_that_fails(
+    stack: RunningStack, zone: Zone, tmp_path: Path
+) -> None:
+    merchant = onboard(stack, "+14155558300")
+    broken, working = free_port(), free_port()
+    zone.srv("_sip._udp.legacy.test", 10, 0, broken, "pbx1.legacy.test.")
+    zone.srv("_sip._udp.legacy.test", 20, 0, working, "pbx2.legacy.test.")
+    zone.a("pbx1.legacy.test", "127.0.0.1")
+    zone.a("pbx2.legacy.test", "127.0.0.1")
+    body = {"name": "Legacy PBX", "address": "legacy.test", "source_cidrs": ["127.0.0.0/8"]}
+    status, trunk = call_api(stack, "POST", f"/merchants/{merchant.merchant_id}/trunks", body, merchant.key)
+    assert status == 201, trunk
+    legacy_number(merchant, trunk)
+    with (
+        pbx("legacy_unavailable.xml", tmp_path, broken, "pbx1") as first,
+        pbx("agent_answer.xml", tmp_path, working, "pbx2") as second,
+    ):
+        call = caller(stack, merchant.number, "caller_bye.xml", tmp_path)
+        assert call.wait() == 0, call.report() + first.report() + second.report()
+        assert "SIP/2.0 503" in first.messages() and "INVITE sip:" in second.messages()
+    assert zone.asked("_sip._udp.legacy.test", "SRV") >= 1
+    [record] = records_of(stack, merchant.number, 1)
+    assert record.side == "legacy" and record.hangup_cause == "normal_clearing"

@@ -20,6 +20,7 @@ class Zone(BaseResolver):  # type: ignore[misc]
         self.ttl = ttl
         self.records: dict[tuple[str, str], list[Any]] = {}
         self.queries: list[tuple[str, str]] = []
+        self.nameserver = ("127.0.0.1", 53)  # where it is served (set by `dns_zone`)
         self._lock = threading.Lock()
 
     def srv(self, name: str, priority: int, weight: int, port: int, target: str) -> None:
@@ -51,6 +52,7 @@ def dns_zone(ttl: int = 60) -> Iterator[tuple[Zone, tuple[str, int]]]:
     """The zone and the nameserver's address while the server runs."""
     zone = Zone(ttl)
     port = free_port()
+    zone.nameserver = ("127.0.0.1", port)
     server = DNSServer(zone, port=port, address="127.0.0.1")
     server.start_thread()
     try:
