@@ -18,6 +18,9 @@ Retry-After and a Reason naming the limit.
 A 401/407 from the legacy side is answered once with the trunk's stored HA1 (`trunk_auth`); one
 that cannot be answered (another realm, no credentials) counts as the trunk being unreachable.
 
+A call that came over the legacy trunk itself (the legacy centre sending a caller to a number still
+in legacy or split mode) is never forwarded back: it goes to the number's queue (482 without one).
+
 Not done yet: storing the legacy call's dialog for recovery by another edge task (an in-dialog
 request landing on another task is answered 481 there).
 """
@@ -99,6 +102,7 @@ class LegacyLeg:
         contact_id: str,
         called: str,
         *,
+        source_trunk: str | None = None,
         final: Callable[..., None],
         report_end: Callable[[HangupSide, HangupCause], Awaitable[Acknowledged | None]],
         answered: Callable[[Connect, Response, Leg, ClientTransaction], Awaitable[None]],
@@ -108,6 +112,7 @@ class LegacyLeg:
         self._routing = routing
         self._contact_id = contact_id
         self._called = called
+        self._source_trunk = source_trunk
         self._final = final
         self._report_end = report_end
         self._answered = answered
@@ -115,6 +120,8 @@ class LegacyLeg:
     async def forward(self, forward: Forward) -> RoutingDecision | None:
         """Bridge the call to the legacy trunk; the router's next decision when the legacy side
         failed and the number has a queue to fall back to, None when the call is settled."""
+        if forward.trunk_id == self._source_trunk:
+            return await self._came_from_legacy(forward)
         trunk = await self._trunks.trunk(forward.trunk_id)
         up = trunk is not None and self._trunks.is_up(trunk.trunk_id)
         destinations = await _destinations(self._trunks, trunk) if up else []
@@ -154,6 +161,18 @@ class LegacyLeg:
         state = "down" if trunk is not None and not up else "unreachable"
         text = f"legacy trunk {forward.trunk_id} is {state}"
         self._final(480, headers=(("Reason", f'SIP;cause=480;text="{text}"'), _warning(text)))
+        await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+        return None
+
+    async def _came_from_legacy(self, forward: Forward) -> RoutingDecision | None:
+        """The legacy centre sent this call to us over the very trunk it would be forwarded to (its
+        agent transferred a caller to a number still in legacy or split mode): it is ours to take,
+        in the number's queue; sent back it would loop."""
+        log.info("call %s came over legacy trunk %s: kept for the queue", self._contact_id, forward.trunk_id)
+        if forward.fallback:
+            return await self._routing.legacy_failed(self._contact_id)
+        text = f"the number forwards to legacy trunk {forward.trunk_id}, which sent this call"
+        self._final(482, headers=(("Reason", f'SIP;cause=482;text="{text}"'), _warning(text)))
         await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
         return None
 
