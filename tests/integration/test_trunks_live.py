@@ -181,3 +181,34 @@ def test_a_trunk_named_by_a_bare_domain_reaches_its_srv_servers_in_order_past_on
     assert zone.asked("_sip._udp.legacy.test", "SRV") >= 1
     [record] = records_of(stack, merchant.number, 1)
     assert record.side == "legacy" and record.hangup_cause == "normal_clearing"
+
+
+def test_the_legacy_centre_sends_a_caller_to_a_number_still_in_legacy_mode_and_it_lands_in_the_queue(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    merchant = onboard(stack, "+14155558400")
+    port = free_port()
+    # The legacy PBX signals from 127.0.0.3, inside the platform's loopback carrier range: the most
+    # specific network names the trunk.
+    trunk = legacy_trunk(merchant, port, source_cidrs=["127.0.0.3/32"])
+    legacy_number(merchant, trunk)
+    [seat] = merchant.seats
+    register(stack, seat, tmp_path)
+    phone = agent(seat, "agent_answer.xml", tmp_path)
+    merchant.set_state(seat, "available")
+    # 127.0.0.3 is no unknown source (the loopback carrier holds it), so the edges see the new trunk
+    # when their list expires: within 10 s (sip_edge/app/calls/trunks.py).
+    time.sleep(10.5)
+    with pbx("agent_answer.xml", tmp_path, port, "pbx") as legacy:
+        args = sipp_args(tmp_path, "transferred", free_port())
+        args[args.index("-i") + 1] = "127.0.0.3"
+        call = subprocess.Popen(
+            [SIPP, f"127.0.0.1:{stack.sip_port}", "-sf", str(SCENARIOS / "caller_bye.xml"), "-s", merchant.number, *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        )  # fmt: skip
+        transferred = Sipp("transferred", call, tmp_path)
+        assert transferred.wait() == 0, transferred.report()
+        assert "INVITE sip:" not in legacy.messages()  # never sent back to the legacy centre
+    assert phone.wait() == 0, phone.report()
+    [record] = records_of(stack, merchant.number, 1)
+    assert record.side == "switchboard" and record.hangup_cause == "normal_clearing"

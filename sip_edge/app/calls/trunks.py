@@ -87,6 +87,8 @@ class TrunkDirectory:
                     networks.append((ipaddress.ip_network(cidr, strict=False), trunk.trunk_id))
                 except ValueError:
                     log.warning("trunk %s has an invalid CIDR %r; ignored", trunk.trunk_id, cidr)
+        # The most specific network names the trunk: a legacy PBX inside a carrier's range is itself.
+        networks.sort(key=lambda entry: entry[0].prefixlen, reverse=True)
         return networks
 
     async def _refresh(self) -> None:
