@@ -212,3 +212,21 @@ def test_the_legacy_centre_sends_a_caller_to_a_number_still_in_legacy_mode_and_i
     assert phone.wait() == 0, phone.report()
     [record] = records_of(stack, merchant.number, 1)
     assert record.side == "switchboard" and record.hangup_cause == "normal_clearing"
+
+
+def test_switchboard_first_a_caller_the_queue_cannot_take_within_its_max_wait_goes_to_the_legacy_trunk(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    merchant = onboard(stack, "+14155558500", max_wait_seconds=2)  # no agent is logged in
+    port = free_port()
+    trunk = legacy_trunk(merchant, port)
+    path = f"/merchants/{merchant.merchant_id}/numbers/{merchant.number}"
+    body = {"mode": "switchboard", "fallback_trunk_id": trunk["trunk_id"]}
+    status, answer = call_api(stack, "PATCH", path, body, merchant.key)
+    assert (status, answer["fallback_trunk_id"]) == (200, trunk["trunk_id"]), answer
+    with pbx("agent_answer.xml", tmp_path, port, "pbx") as legacy:
+        call = caller(stack, merchant.number, "caller_bye.xml", tmp_path)
+        assert call.wait() == 0, call.report() + legacy.report()
+    [record] = records_of(stack, merchant.number, 1)
+    assert record.side == "legacy" and record.hangup_cause == "normal_clearing"
+    assert [segment["kind"] for segment in record.segments] == ["queue", "trunk"]
