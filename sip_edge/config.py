@@ -83,6 +83,8 @@ class EdgeConfig:
     media_relays: tuple[tuple[str, int], ...] = ()
     # Where the relays find the prompt files (a path on the relays' machines).
     media_prompts: str = "build/prompts"
+    # The nameserver asked for trunks' SRV and address records; None: the system's.
+    trunk_dns: tuple[str, int] | None = None
 
     @property
     def tls_enabled(self) -> bool:
@@ -101,6 +103,21 @@ def _port(value: str, name: str) -> int:
     if not 0 <= port <= 65535:
         raise ConfigError(f"{name} must be between 0 and 65535, not {port}")
     return port
+
+
+def _nameserver(text: str | None) -> tuple[str, int] | None:
+    """``host`` or ``host:port`` (``[v6]:port``) of the trunks' nameserver; port 53 by default."""
+    if text is None:
+        return None
+    host, port = text, "53"
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{contract.SIP_TRUNK_DNS.name} must be host or host:port, not {text!r}")
+    return host, int(port)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -216,6 +233,7 @@ def parse_config(
         relays = parse_addresses(pick("media_relays") or "")
     except ValueError as exc:
         raise ConfigError(f"media relays ({contract.MEDIA_RELAYS.name}): {exc}") from None
+    trunk_dns = _nameserver(setting(contract.SIP_TRUNK_DNS))
     advertised = pick("advertised_host")
     metadata_uri = setting(contract.ECS_CONTAINER_METADATA_URI)
     if advertised is None and metadata_uri is not None:
@@ -239,6 +257,7 @@ def parse_config(
         metrics_namespace=setting(contract.EDGE_METRICS_NAMESPACE),
         media_relays=relays,
         media_prompts=pick("media_prompts") or defaults.media_prompts,
+        trunk_dns=trunk_dns,
     )
     if config.nonce_key is not None and len(config.nonce_key.encode()) < 16:
         raise ConfigError("the nonce key (SIP_NONCE_KEY) must be at least 16 bytes")

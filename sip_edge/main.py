@@ -42,7 +42,9 @@ from sip_edge.app.calls.setup import CallSetup, CallSetups
 from sip_edge.app.calls.stale import LocationStaleBindings
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.app.calls.transfers import CallTransfers
+from sip_edge.app.calls.trunk_dns import TrunkResolver
 from sip_edge.app.calls.trunk_health import TrunkPinger
+from sip_edge.app.calls.trunk_limits import TrunkLimits, TrunkSlotStore
 from sip_edge.app.calls.trunks import Trunk, TrunkDirectory, TrunkSource
 from sip_edge.app.edge import Edge, build_edge
 from sip_edge.app.fleet.directory import EdgeDirectory, Heartbeat, LostEdgeSweeper, OwnerAddresses
@@ -75,6 +77,7 @@ class EdgePorts:
     bindings: BindingStore
     routing: RoutingPort | None = None
     trunks: TrunkSource | None = None
+    trunk_slots: TrunkSlotStore | None = None  # without it max_concurrent_calls is not enforced
     dialogs: DialogStore | None = None
     fleet: EdgeDirectory | None = None
     # What the health endpoint checks beside the event loop (`sip_edge.app.health`).
@@ -92,6 +95,7 @@ class Calls:
     tasks: CallTasks
     pinger: TrunkPinger
     relays: RelayPool | None = None
+    trunk_limits: TrunkLimits | None = None
 
     async def close(self) -> None:
         await self.hold.stop()
@@ -190,6 +194,8 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
         workers.add("media-relays", calls.relays.watch)
     if calls is not None:
         workers.add("trunk-ping", calls.pinger.run)
+        if calls.trunk_limits is not None:
+            workers.add("trunk-slot-leases", calls.trunk_limits.run)
     if ports.fleet is not None:
         heartbeat = Heartbeat(
             ports.fleet,
@@ -242,7 +248,10 @@ def _build_calls(
     settings = call_settings or CallSettings()
     relays = RelayPool(NgClient(address) for address in config.media_relays) if config.media_relays else None
     media: MediaPort = RelayMedia(relays, PromptSet(config.media_prompts)) if relays else NoRelay()
-    trunks = TrunkDirectory(ports.trunks or _NoTrunks())
+    limits = TrunkLimits(ports.trunk_slots, config.task_id, live.held_contacts) if ports.trunk_slots else None
+    trunks = TrunkDirectory(
+        ports.trunks or _NoTrunks(), limits=limits, resolver=TrunkResolver(config.trunk_dns)
+    )
     pinger = TrunkPinger(
         trunks,
         stack,
@@ -294,7 +303,7 @@ def _build_calls(
             clock=clock,
         ).place
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
-    return Calls(b2bua, live, routing, hold, tasks, pinger, relays)
+    return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits)
 
 
 class _NoTrunks:
@@ -307,6 +316,7 @@ class _NoTrunks:
 def table_ports(config: EdgeConfig) -> EdgePorts:
     """The ports ``python -m sip_edge`` runs with: the table and the routing function."""
     from contact_center.data.table import BINDING
+    from contact_center.data.trunk_slots import TrunkSlots
     from sip_edge.app.adapters.health_probes import DynamoDBProbe, RoutingFunctionProbe
     from sip_edge.app.adapters.routing_client import DEFAULT_FUNCTION_NAME, RoutingClient
     from sip_edge.app.adapters.tables import (
@@ -323,6 +333,7 @@ def table_ports(config: EdgeConfig) -> EdgePorts:
         bindings=TableBindingStore(),
         routing=RoutingClient(config.task_id, function_name=function),
         trunks=TableTrunkSource(),
+        trunk_slots=TrunkSlots(),
         dialogs=TableDialogStore(),
         fleet=TableEdgeDirectory(),
         probes=(

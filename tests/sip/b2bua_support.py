@@ -234,6 +234,8 @@ async def running_edge(
     task_id: str = "edge-a",
     dialogs: MemoryDialogStore | None = None,
     trunks: StaticTrunks | None = None,
+    trunk_slots: Any = None,
+    trunk_dns: tuple[str, int] | None = None,
     fleet: Any = None,
     bindings: BindingStore | None = None,
     settings: CallSettings | None = None,
@@ -250,6 +252,7 @@ async def running_edge(
         bindings=bindings or NoBindings(),
         routing=routing,
         trunks=trunks or StaticTrunks(),
+        trunk_slots=trunk_slots,
         dialogs=dialogs,
         fleet=fleet,
     )
@@ -260,6 +263,7 @@ async def running_edge(
         nonce_key="k" * 16,
         media_relays=media_relays,
         media_prompts=media_prompts,
+        trunk_dns=trunk_dns,
     )
     task = build(config, ports, settings)
     await task.start()

@@ -172,3 +172,16 @@ def test_one_poll_serves_every_held_caller_and_stops_when_none_is_left() -> None
 def test_metrics_are_only_published_when_a_namespace_is_configured() -> None:
     assert metrics_publisher(CallCounters(), None) is None
     assert metrics_publisher(CallCounters(), "Switchboard/Edge") is not None
+
+
+def test_a_source_inside_two_trunks_networks_belongs_to_the_most_specific_one() -> None:
+    class Nested:
+        def trunks(self) -> list[Trunk]:
+            return [Trunk("carrier", ("10.0.0.0/8",)), Trunk("legacy-pbx", ("10.1.2.3/32",))]
+
+    async def scenario() -> None:
+        directory = TrunkDirectory(Nested())
+        assert await directory.trunk_for("10.1.2.3") == "legacy-pbx"
+        assert await directory.trunk_for("10.1.2.4") == "carrier"
+
+    asyncio.run(scenario())

@@ -5,6 +5,7 @@ refusals on, and falls back to the number's queue when the legacy side is down o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from contact_center.domain.contact import HangupCause, HangupSide
@@ -149,5 +150,30 @@ def test_without_a_queue_to_fall_back_to_an_unreachable_legacy_side_is_480_and_r
             await asyncio.wait_for(routing.ended.wait(), 5)
             assert routing.actions("contact_ended")[0][2] is HangupCause.SYSTEM_ERROR
         caller.close()
+
+    run(scenario)
+
+
+def test_a_call_the_legacy_centre_sends_over_its_trunk_is_queued_here_never_sent_back() -> None:
+    async def scenario() -> None:
+        legacy_centre, agent = await Phone.open("pbx"), await Phone.open("agent")
+        routing = FakeRouting()
+        # The number is still in legacy mode; the INVITE comes from the legacy trunk's own network.
+        routing.new_contact_answer = Forward("?", "legacy", fallback=True)
+        routing.legacy_failed_answer = connect_to(agent)
+        address = parse_address(f"{HOST}:{legacy_centre.port}", None)
+        trunks = StaticTrunks(cidrs=("192.0.2.0/24",), extra=[Trunk("legacy", ("127.0.0.0/8",), address)])
+        async with running_edge(routing, trunks=trunks) as edge:
+            legacy_centre.invite(edge.address, NUMBER)
+            agent_invite, at = await agent.request("INVITE")
+            agent.answer(agent_invite, at, 200, body=AGENT_SDP)
+            ok = await legacy_centre.response("INVITE", 200)
+            assert ok.body == AGENT_SDP
+            assert len(routing.actions("legacy_failed")) == 1
+            with contextlib.suppress(asyncio.TimeoutError):
+                looped, _ = await legacy_centre.request("INVITE", timeout=0.3)
+                raise AssertionError(f"the call was sent back to the legacy centre: {looped}")
+        legacy_centre.close()
+        agent.close()
 
     run(scenario)

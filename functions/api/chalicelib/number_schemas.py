@@ -21,6 +21,7 @@ _ROUTING_PROPERTIES: Schema = {
     "queue_id": {**_STRING, "nullable": True},
     "legacy_trunk_id": {**_STRING, "nullable": True},
     "switchboard_percent": _PERCENT,
+    "fallback_trunk_id": {**_STRING, "nullable": True},
 }
 _ROUTING: Schema = {
     "type": "object",
@@ -32,6 +33,12 @@ _MODE_CHANGE_PROPERTIES: Schema = {
     "legacy_trunk_id": {**_ID, "description": "with legacy and split; default: the number's current one"},
     "switchboard_percent": {**_PERCENT, "description": "with split: the callers (by hash) sent to the queue"},
     "queue_id": {**_ID, "description": "default: the number's current queue"},
+    "fallback_trunk_id": {
+        **_ID,
+        "nullable": True,
+        "description": "switchboard and split: calls the queue cannot take (max wait or RONA limit, no "
+        "overflow of its own) go to this trunk; default: the number's current one; null removes it",
+    },
 }
 _CHANGE: Schema = {
     "type": "object",

@@ -83,6 +83,7 @@ def number(n: PhoneNumber) -> Json:
         "mode": n.mode.value,
         "legacy_trunk_id": n.legacy_trunk_id,
         "switchboard_percent": n.switchboard_percent,
+        "fallback_trunk_id": n.fallback_trunk_id,
         "created_at": n.created_at,
     }
 
@@ -98,6 +99,7 @@ def number_routing(r: NumberRouting) -> Json:
         "queue_id": r.queue_id,
         "legacy_trunk_id": r.legacy_trunk_id,
         "switchboard_percent": r.switchboard_percent,
+        "fallback_trunk_id": r.fallback_trunk_id,
     }
 
 

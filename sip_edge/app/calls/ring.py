@@ -44,13 +44,14 @@ from sip_edge.app.fleet.routes import AgentRoute, agent_route
 from sip_edge.sip.building import generate_call_id, generate_tag
 from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.dialog import AGENT, Leg
+from sip_edge.sip.headers import Headers
 from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.timers import TimerHandle
 from sip_edge.sip.transaction import Transaction
 
-__all__ = ["AgentRinger", "Rung", "fork_outcome", "outcome_for_status"]
+__all__ = ["AgentRinger", "Authorize", "Rung", "fork_outcome", "outcome_for_status"]
 
 log = logging.getLogger("sip_edge.calls")
 
@@ -58,6 +59,11 @@ log = logging.getLogger("sip_edge.calls")
 REASON_CALLER_CANCELLED = 'SIP;cause=487;text="Caller cancelled"'
 REASON_RING_TIMEOUT = 'SIP;cause=480;text="No answer within the ring timeout"'
 REASON_DECLINED = 'SIP;cause=603;text="Declined on another device"'
+
+# A 401/407 to a leg's INVITE and that INVITE -> the header answering it, or None (not answered).
+Authorize = Callable[[Response, Request], tuple[str, str] | None]
+# Headers of a challenged INVITE that its retry gets afresh (§8.1.3.5: new transaction, CSeq + 1).
+_NOT_RESENT = frozenset({"via", "cseq", "content-length", "authorization", "proxy-authorization"})
 
 
 def outcome_for_status(status: int) -> OfferOutcome:
@@ -201,9 +207,9 @@ class AgentRinger:
             branch.failed = True
         return branch
 
-    async def ring(self, connect: Connect) -> Rung:
+    async def ring(self, connect: Connect, authorize: Authorize | None = None) -> Rung:
         """Ring every device of the seat until one answers, all refuse, the ring times out, or the
-        caller abandons."""
+        caller abandons. ``authorize`` answers a 401/407 once per branch (a trunk's challenge)."""
         if self._cancelled():
             return _ABANDONED
         if not connect.targets:
@@ -215,7 +221,7 @@ class AgentRinger:
         if not by_tx:
             self._late.prune(branches)
             return Rung(OfferOutcome.UNREACHABLE)
-        fork = _Fork(self._call, connect, branches)
+        fork = _Fork(self._call, connect, branches, authorize)
         try:
             return await fork.run(by_tx)
         finally:
@@ -227,9 +233,14 @@ class AgentRinger:
 class _Fork:
     """One ring of one seat: the driver's loop over the call's events while the branches ring."""
 
-    def __init__(self, call: _Call, connect: Connect, branches: list[Branch]) -> None:
+    def __init__(
+        self, call: _Call, connect: Connect, branches: list[Branch], authorize: Authorize | None = None
+    ) -> None:
         self._call = call
         self._branches = branches
+        self._authorize = authorize
+        self._by_tx: dict[Transaction, Branch] = {}
+        self._challenged: set[int] = set()  # id() of the branches whose challenge was answered
         self._stopped_by: str | None = None  # "timeout" | "cancel"
         self._forwarded: set[int] = set()
         clock, events, token = call.clock, call.events, self
@@ -278,6 +289,7 @@ class _Fork:
         return Rung(fork_outcome([branch.final for branch in self._branches]))
 
     async def run(self, by_tx: dict[Transaction, Branch]) -> Rung:
+        self._by_tx = by_tx
         call = self._call
         if call.cancelled():
             self._stop("cancel", REASON_CALLER_CANCELLED)
@@ -310,6 +322,38 @@ class _Fork:
                 return rung
         return self._concluded()
 
+    def _retry_authorized(self, branch: Branch, challenge: Response) -> bool:
+        """Send the branch's INVITE again with the answer to its challenge; False when it is not
+        answered (no ``authorize``, already answered once, the ring stopped, or no credentials)."""
+        if self._authorize is None or id(branch) in self._challenged or self._stopped_by is not None:
+            return False
+        assert branch.tx is not None
+        first = branch.tx.request
+        answer = self._authorize(challenge, first)
+        if answer is None:
+            return False
+        self._challenged.add(id(branch))
+        headers = [(n, v) for n, v in first.headers if n.lower() not in _NOT_RESENT]
+        branch.leg.local_cseq += 1
+        headers.append(("CSeq", f"{branch.leg.local_cseq} INVITE"))
+        headers.append(answer)
+        retry = Request("INVITE", first.uri, first.version, Headers(headers), first.body)
+        events = self._call.events
+        try:
+            tx = self._call.stack.send_request(
+                retry,
+                branch.route.destination,
+                on_response=lambda t, r: events.put_nowait(AgentResponded(t, r)),
+                on_error=lambda t, e: events.put_nowait(AgentLegFailed(t, e)),
+            )
+        except Exception as exc:
+            log.warning("cannot resend the INVITE of %s with credentials: %s", self._call.contact_id, exc)
+            return False
+        del self._by_tx[branch.tx]
+        branch.tx = tx
+        self._by_tx[tx] = branch
+        return True
+
     def _on_response(self, branch: Branch, response: Response) -> Rung | None:
         status = response.status
         branch.responded = True
@@ -317,6 +361,8 @@ class _Fork:
             if status > 100 and self._stopped_by is None and status not in self._forwarded:
                 self._forwarded.add(status)
                 self._call.provisional(status, response.body, response.content_type)
+            return None
+        if status in (401, 407) and self._retry_authorized(branch, response):
             return None
         branch.final = status
         if status >= 300:

@@ -181,6 +181,7 @@ class CallSetup:
         )
         self._ringer.offer = self._media.anchor
         self.seat_id: str | None = None
+        self.source_trunk: str | None = None  # the trunk the INVITE came over
         self.merchant_id: str | None = None
 
     @property
@@ -247,6 +248,7 @@ class CallSetup:
         if trunk is None:
             self._final(403, headers=(_warning("source address is not a configured trunk"),))
             return
+        self.source_trunk = trunk
         if isinstance(self._session, TooSmall):
             self._final(422, headers=(("Min-SE", str(self._session.min_se)),))
             return
@@ -417,6 +419,7 @@ def _legacy_leg(setup: CallSetup) -> LegacyLeg:
         setup._routing,
         setup.contact_id,
         setup.called,
+        source_trunk=setup.source_trunk,
         final=setup._final,
         report_end=setup._report_end,
         answered=setup._answered,

@@ -7,17 +7,14 @@ it is there); no answer, a transport error or a 5xx is a failure. ``domain.trunk
 turns the results into up/down with hysteresis, kept in the ``TrunkDirectory`` the calls read
 (``is_up``). A trunk never pinged yet counts as up.
 
-Where to send: an IP address and port as given; a name with a port, or a bare name, is resolved at
-each ping (A/AAAA), so DNS changes apply from the next ping. RFC 3263 SRV lookup of a bare domain is
-not done here yet: the name's own address records are used with the transport's default port (the
-fallback RFC 3263 §4.2 prescribes when a domain has no SRV records).
+Where to send: the trunk's first destination as `trunk_dns` resolves it (SRV for a bare domain,
+cached by TTL), so DNS changes apply from the next ping; a lookup that fails counts as a failed ping.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 
 from contact_center.contracts import values
 from contact_center.domain.trunks import TrunkAddress, TrunkHealth
@@ -29,28 +26,9 @@ from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request
 from sip_edge.sip.stack import SipStack
 
-__all__ = ["TrunkPinger", "destination_of"]
+__all__ = ["TrunkPinger"]
 
 log = logging.getLogger("sip_edge.trunks")
-
-
-async def destination_of(address: TrunkAddress) -> Destination:
-    """Where a request to ``address`` goes now (see the module docstring on names)."""
-    host = address.host
-    if not _is_ip(host):
-        infos = await asyncio.get_running_loop().getaddrinfo(host.rstrip("."), None, type=socket.SOCK_DGRAM)
-        if not infos:
-            raise OSError(f"{host} has no address")
-        host = str(infos[0][4][0])
-    return Destination(address.transport.value.upper(), host, address.target_port)
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
-    except OSError:
-        return False
-    return True
 
 
 class TrunkPinger:
@@ -102,7 +80,7 @@ class TrunkPinger:
     async def _ping(self, trunk: Trunk) -> bool:
         assert trunk.address is not None
         try:
-            destination = await destination_of(trunk.address)
+            destination = (await self._trunks.resolver.destinations(trunk.address))[0]
             transaction = self._stack.send_request(self._options(trunk.address, destination), destination)
             # A ping must settle within the interval, whatever the transport's own timer F says.
             response = await asyncio.wait_for(transaction.final_response(), self._interval)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from contact_center.domain.trunks import OutboundAuth, TrunkAddress
+from sip_edge.app.calls.trunk_dns import TrunkResolver
+from sip_edge.app.calls.trunk_limits import TrunkLimits
 
 __all__ = ["Trunk", "TrunkDirectory", "TrunkListUnavailableError", "TrunkSource"]
 
@@ -58,8 +60,13 @@ class TrunkDirectory:
         miss_ttl: float = 1.0,
         timeout: float = 2.0,
         now: Callable[[], float] = time.monotonic,
+        limits: TrunkLimits | None = None,
+        resolver: TrunkResolver | None = None,
     ) -> None:
         self._source = source
+        self.resolver = resolver or TrunkResolver()  # where each trunk's requests go (DNS)
+        # Leases of the limited trunks' call slots; None: limits are not enforced (no table).
+        self.limits = limits
         self._ttl = ttl
         self._miss_ttl = miss_ttl
         self._timeout = timeout
@@ -80,6 +87,8 @@ class TrunkDirectory:
                     networks.append((ipaddress.ip_network(cidr, strict=False), trunk.trunk_id))
                 except ValueError:
                     log.warning("trunk %s has an invalid CIDR %r; ignored", trunk.trunk_id, cidr)
+        # The most specific network names the trunk: a legacy PBX inside a carrier's range is itself.
+        networks.sort(key=lambda entry: entry[0].prefixlen, reverse=True)
         return networks
 
     async def _refresh(self) -> None:
@@ -101,8 +110,12 @@ class TrunkDirectory:
             self._down.add(trunk_id)
 
     async def trunk(self, trunk_id: str) -> Trunk | None:
-        """The trunk as last read (within ``ttl``), or None when there is no such trunk."""
+        """The trunk as last read (within ``ttl``), or None when there is no such trunk. An id the
+        list lacks is looked up again as an unknown source is (``miss_ttl``): a trunk the router
+        names was just created."""
         await self._fresh()
+        if trunk_id not in self._by_id and self._now() - self._read_at >= self._miss_ttl:
+            await self._fresh(0.0)
         return self._by_id.get(trunk_id)
 
     async def with_address(self) -> list[Trunk]:

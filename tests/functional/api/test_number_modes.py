@@ -84,6 +84,14 @@ def test_the_router_sends_each_caller_to_the_side_the_split_gives_from_the_next_
         ({"mode": "legacy"}, 400, "legacy_trunk_id"),
         ({"mode": "legacy", "legacy_trunk_id": "trk_unknown"}, 404, None),
         ({"mode": "legacy", "legacy_trunk_id": "OTHER"}, 404, None),
+        ({"mode": "switchboard", "fallback_trunk_id": "trk_unknown"}, 404, None),
+        ({"mode": "switchboard", "fallback_trunk_id": "OTHER"}, 404, None),
+        ({"mode": "switchboard", "fallback_trunk_id": 7}, 400, "fallback_trunk_id"),
+        (
+            {"mode": "legacy", "legacy_trunk_id": "TRUNK", "fallback_trunk_id": "TRUNK"},
+            400,
+            "fallback_trunk_id",
+        ),
     ],
 )
 def test_bad_modes_and_trunks_change_nothing(
@@ -162,3 +170,20 @@ def test_a_wave_naming_a_number_twice_or_no_number_is_400(api: Api) -> None:
     assert (reply.status, reply.error["field"]) == (400, "changes[1].number")
     reply = api.post(f"/merchants/{merchant}/number-changes", {"changes": []}, key=key)
     assert (reply.status, reply.error["field"]) == (400, "changes")
+
+
+def test_a_fallback_trunk_is_set_kept_across_changes_logged_and_removed_with_null(api: Api) -> None:
+    merchant, key, _, trunk, (number,) = onboard(api)
+    path = f"/merchants/{merchant}/numbers/{number}"
+    reply = api.patch(path, {"mode": "switchboard", "fallback_trunk_id": trunk}, key=key)
+    assert (reply.status, reply.body["fallback_trunk_id"]) == (200, trunk), reply.body
+    assert listed(api, merchant, key)[number]["fallback_trunk_id"] == trunk
+    route = RoutingCatalogRepository().number(number)
+    assert route is not None and route.mode.fallback_trunk_id == trunk
+    # Not given: kept (a split keeps its Switchboard side's fallback).
+    split = api.patch(path, {"mode": "split", "legacy_trunk_id": trunk, "switchboard_percent": 20}, key=key)
+    assert split.body["fallback_trunk_id"] == trunk
+    cleared = api.patch(path, {"mode": "switchboard", "fallback_trunk_id": None}, key=key)
+    assert (cleared.body["fallback_trunk_id"], cleared.body["previous"]["fallback_trunk_id"]) == (None, trunk)
+    log = api.get(f"/merchants/{merchant}/number-changes", key=key).body["items"]
+    assert [e["changes"][0]["fallback_trunk_id"] for e in log] == [None, trunk, trunk]

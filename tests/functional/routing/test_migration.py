@@ -88,3 +88,42 @@ def test_without_a_queue_a_failed_legacy_side_ends_the_call(world: World) -> Non
     record = world.record("c1")
     # It was the legacy side's call, and it failed there: the record says both.
     assert world.contact("c1") is None and (record.side, record.hangup_cause) == ("legacy", "system_error")
+
+
+def set_fallback(trunk_id: str, mode: NumberMode = NumberMode.SWITCHBOARD) -> None:
+    item = NumberItem.get(keys.number_pk(NUMBER), keys.NUMBER_SK)
+    item.update(actions=[NumberItem.mode.set(mode.value), NumberItem.fallback_trunk.set(trunk_id)])
+    ROUTING_CACHE.clear()
+
+
+def test_a_switchboard_call_its_queue_cannot_take_goes_to_the_numbers_fallback_trunk(world: World) -> None:
+    world.queue(max_wait=10)
+    world.number()
+    set_fallback("legacy-pbx")
+    assert isinstance(world.service.new_contact(NUMBER, "+15551234", EDGE, "c1", NOW), Queue)
+    # Max wait reached with nobody free: forwarded (no fallback back to the queue it left).
+    assert world.service.queue_timeout("c1", NOW + 10_000) == Forward("c1", "legacy-pbx")
+    world.service.contact_ended("c1", HangupSide.CUSTOMER, HangupCause.NORMAL_CLEARING, NOW + 20_000)
+    record = world.record("c1")
+    assert record.side == "legacy"
+    assert [s.kind for s in record.segments] == ["queue", "trunk"]
+
+
+def test_the_queues_own_overflow_comes_before_the_numbers_fallback_trunk(world: World) -> None:
+    world.queue("q2")
+    world.queue(max_wait=10, overflow={"kind": "queue", "target": "q2"})
+    world.number()
+    set_fallback("legacy-pbx")
+    world.service.new_contact(NUMBER, "+15551234", EDGE, "c1", NOW)
+    assert isinstance(world.service.queue_timeout("c1", NOW + 10_000), Queue)
+
+
+def test_a_call_the_legacy_side_already_failed_is_not_forwarded_to_the_fallback_trunk(world: World) -> None:
+    world.queue(max_wait=10)
+    world.number()
+    set_mode(NumberMode.SPLIT, 0)
+    set_fallback("legacy-pbx", NumberMode.SPLIT)
+    world.service.new_contact(NUMBER, "+15551234", EDGE, "c1", NOW)
+    assert isinstance(world.service.legacy_failed("c1", NOW + 1000), Queue)
+    decision = world.service.queue_timeout("c1", NOW + 12_000)
+    assert not isinstance(decision, Forward)

@@ -57,6 +57,7 @@ __all__ = [
     "SIP_TLS_KEY",
     "SIP_TLS_KEY_PEM",
     "SIP_TLS_PORT",
+    "SIP_TRUNK_DNS",
     "TABLE",
     "WEBHOOKS_ALLOW_PRIVATE",
     "BusyPolicy",
@@ -157,6 +158,9 @@ SIP_ADVERTISED_HOST = Setting(
     "SIP_ADVERTISED_HOST", "host in our Via/Contact; unset in ECS, the task's own private address is used"
 )
 SIP_NONCE_KEY = Setting("SIP_NONCE_KEY", "fleet-wide digest nonce key, 16+ bytes", secret=True)
+SIP_TRUNK_DNS = Setting(
+    "SIP_TRUNK_DNS", "nameserver (host[:port]) for trunks' SRV and address records (default: the system's)"
+)
 SIP_TCP_IDLE_TIMEOUT = Setting("SIP_TCP_IDLE_TIMEOUT", "seconds before an idle TCP/TLS connection is closed")
 SIP_NAT_KEEPALIVE_SECONDS = Setting(
     "SIP_NAT_KEEPALIVE_SECONDS",
@@ -225,8 +229,9 @@ READS: Mapping[Component, Reads] = {
         required=(COMPONENT, TABLE, SIP_DOMAIN, SIP_NONCE_KEY, ROUTING_FUNCTION_NAME, SIP_HOST, SIP_PORT,
                   EDGE_HEALTH_PORT),
         optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
-                  SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, SIP_NAT_KEEPALIVE_SECONDS, EDGE_TASK_ID, EDGE_METRICS_NAMESPACE,
-                  LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS),
+                  SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, SIP_NAT_KEEPALIVE_SECONDS, EDGE_TASK_ID,
+                  EDGE_METRICS_NAMESPACE, LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS,
+                  SIP_TRUNK_DNS),
         platform=(ECS_CONTAINER_METADATA_URI,),
     ),
 }  # fmt: skip

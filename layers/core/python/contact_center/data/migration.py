@@ -65,9 +65,12 @@ class NumberModeItems:
                     )
                     tx.update(item, actions=actions, condition=condition)
                 if check_targets:
-                    for trunk_id in sorted(
-                        {c.routing.legacy_trunk_id for c in audit.changes if c.routing.legacy_trunk_id}
-                    ):
+                    named = {
+                        t
+                        for c in audit.changes
+                        for t in (c.routing.legacy_trunk_id, c.routing.fallback_trunk_id)
+                    }
+                    for trunk_id in sorted(t for t in named if t):
                         # Invariant: a number forwards only over its merchant's own trunk or a platform one.
                         tx.condition_check(
                             TrunkItem,

@@ -197,6 +197,7 @@ class NumberItem(TableItem):
     merchant_id = UnicodeAttribute()
     queue_id = UnicodeAttribute(null=True)
     legacy_trunk = UnicodeAttribute(null=True)  # the legacy PBX's trunk during the cut-over
+    fallback_trunk = UnicodeAttribute(null=True)  # where Switchboard-side calls go when the queue cannot
     # switchboard | legacy | split (domain.migration); absent: legacy when there is no queue
     mode = UnicodeAttribute(null=True)
     switchboard_percent = NumberAttribute(null=True)

@@ -43,12 +43,18 @@ class Side(StrEnum):
 @dataclass(frozen=True, slots=True)
 class NumberRouting:
     """A number's mode; ``legacy_trunk_id`` is set for legacy and split, ``queue_id`` for
-    switchboard and split (and, in legacy mode, is where calls fall back when the legacy side fails)."""
+    switchboard and split (and, in legacy mode, is where calls fall back when the legacy side fails).
+
+    ``fallback_trunk_id`` is the other direction: a Switchboard-side call whose queue cannot take it
+    (its max wait reached, or its RONA limit, with no overflow of the queue's own) is forwarded to
+    that trunk instead of being refused, so a wave can start with Switchboard first and the legacy
+    centre behind it."""
 
     mode: NumberMode
     queue_id: str | None = None
     legacy_trunk_id: str | None = None
     switchboard_percent: int = 100
+    fallback_trunk_id: str | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.switchboard_percent <= 100:
@@ -56,10 +62,19 @@ class NumberRouting:
 
     @classmethod
     def of(
-        cls, mode: NumberMode, queue_id: str | None, legacy_trunk_id: str | None, percent: int | None
+        cls,
+        mode: NumberMode,
+        queue_id: str | None,
+        legacy_trunk_id: str | None,
+        percent: int | None,
+        fallback_trunk_id: str | None = None,
     ) -> NumberRouting:
         """A new mode, checked: each side it may send calls to is named. The percent is the
         request's in a split, the mode's own otherwise."""
+        if mode is NumberMode.LEGACY and fallback_trunk_id is not None:
+            raise ValidationError(
+                "fallback_trunk_id", "is for modes with a Switchboard side (switchboard, split)"
+            )
         if mode is not NumberMode.SWITCHBOARD and legacy_trunk_id is None:
             raise ValidationError("legacy_trunk_id", f"is required with mode {mode.value}")
         if mode is not NumberMode.LEGACY and queue_id is None:
@@ -67,8 +82,9 @@ class NumberRouting:
         if mode is NumberMode.SPLIT:
             if percent is None:
                 raise ValidationError("switchboard_percent", "is required with mode split")
-            return cls(mode, queue_id, legacy_trunk_id, percent)
-        return cls(mode, queue_id, legacy_trunk_id, 100 if mode is NumberMode.SWITCHBOARD else 0)
+            return cls(mode, queue_id, legacy_trunk_id, percent, fallback_trunk_id)
+        percent = 100 if mode is NumberMode.SWITCHBOARD else 0
+        return cls(mode, queue_id, legacy_trunk_id, percent, fallback_trunk_id)
 
     def side_for(self, caller: str) -> Side:
         if self.mode is NumberMode.SPLIT:

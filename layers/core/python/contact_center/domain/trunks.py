@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -241,3 +241,38 @@ class TrunkHealth:
             return TrunkHealth(self.up or successes >= up_after, 0, successes)
         failures = self.failures + 1
         return TrunkHealth(self.up and failures < down_after, failures, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SrvRecord:
+    """One server of a domain's SRV record set (RFC 2782)."""
+
+    priority: int
+    weight: int
+    port: int
+    target: str
+
+
+def order_srv(records: Sequence[SrvRecord], pick: Callable[[int], int]) -> list[SrvRecord]:
+    """The order in which to try ``records`` (RFC 2782): lowest priority first; within a priority,
+    servers drawn one at a time with probability proportional to weight (weight 0 only rarely
+    first). ``pick(n)`` returns a number in [0, n] (``random.randint(0, n)`` in production).
+    A target of "." means the service is not offered there and is dropped."""
+    ordered: list[SrvRecord] = []
+    for priority in sorted({record.priority for record in records}):
+        # Weight 0 first, as the RFC's selection algorithm arranges them.
+        group = sorted(
+            (r for r in records if r.priority == priority and r.target.rstrip(".")),
+            key=lambda r: r.weight != 0,
+        )
+        while group:
+            running, chosen = 0, len(group) - 1
+            total = sum(record.weight for record in group)
+            drawn = pick(total)
+            for index, record in enumerate(group):
+                running += record.weight
+                if running >= drawn:
+                    chosen = index
+                    break
+            ordered.append(group.pop(chosen))
+    return ordered

@@ -2,7 +2,8 @@
 
 ``PATCH /merchants/{id}/numbers/{number}`` takes ``mode`` (switchboard | legacy | split) with
 ``legacy_trunk_id`` (legacy, split), ``switchboard_percent`` (split, 0-100) and optionally
-``queue_id``; a trunk or queue not given is the number's current one. The batch endpoint takes
+``queue_id``, and ``fallback_trunk_id`` (switchboard, split: where calls go when the queue cannot
+take them; null removes it); a trunk or queue not given is the number's current one. The batch endpoint takes
 ``{"changes": [{"number": ..., <the same fields>}, ...]}``.
 """
 
@@ -26,6 +27,8 @@ class SetNumberMode:
     legacy_trunk_id: str | None = None
     switchboard_percent: int | None = None
     queue_id: str | None = None
+    fallback_trunk_id: str | None = None
+    fallback_given: bool = False  # False: the number keeps its fallback trunk
 
 
 def parse_set_number_mode(number: str, body: object, prefix: str = "") -> SetNumberMode:
@@ -33,6 +36,7 @@ def parse_set_number_mode(number: str, body: object, prefix: str = "") -> SetNum
     percent = data.get("switchboard_percent")
     trunk = data.get("legacy_trunk_id")
     queue = data.get("queue_id")
+    fallback = data.get("fallback_trunk_id")
     return SetNumberMode(
         number=number,
         mode=parse_mode(data.get("mode"), prefix + "mode"),
@@ -41,6 +45,10 @@ def parse_set_number_mode(number: str, body: object, prefix: str = "") -> SetNum
         if percent is None
         else parse_percent(percent, prefix + "switchboard_percent"),
         queue_id=None if queue is None else validate_identifier(queue, prefix + "queue_id"),
+        fallback_trunk_id=None
+        if fallback is None
+        else validate_identifier(fallback, prefix + "fallback_trunk_id"),
+        fallback_given="fallback_trunk_id" in data,
     )
 
 

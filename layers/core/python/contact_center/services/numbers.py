@@ -34,7 +34,7 @@ def items_needed(routings: Iterable[NumberRouting]) -> int:
     """Items of a transaction writing these modes: the numbers, a check per distinct trunk and queue
     they name, and the audit entry."""
     listed = list(routings)
-    trunks = {r.legacy_trunk_id for r in listed if r.legacy_trunk_id}
+    trunks = {t for r in listed for t in (r.legacy_trunk_id, r.fallback_trunk_id) if t}
     queues = {r.queue_id for r in listed if r.queue_id}
     return len(listed) + len(trunks) + len(queues) + 1
 
@@ -74,6 +74,7 @@ class NumberService:
                 command.queue_id or previous.queue_id,
                 command.legacy_trunk_id or previous.legacy_trunk_id,
                 command.switchboard_percent,
+                command.fallback_trunk_id if command.fallback_given else previous.fallback_trunk_id,
             )
             changes.append(NumberChange(command.number, routing, previous))
         chunks = _chunks(changes)

@@ -87,6 +87,7 @@ class PhoneNumber:
     mode: NumberMode = NumberMode.SWITCHBOARD
     legacy_trunk_id: str | None = None
     switchboard_percent: int = 100
+    fallback_trunk_id: str | None = None
 
 
 @dataclass(frozen=True)

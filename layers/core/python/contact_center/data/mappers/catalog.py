@@ -126,6 +126,7 @@ def number_routing_from_item(item: NumberItem) -> NumberRouting:
         item.queue_id,
         item.legacy_trunk,
         percent if percent is not None else (0 if mode is NumberMode.LEGACY else 100),
+        item.fallback_trunk,
     )
 
 
@@ -136,6 +137,7 @@ def number_routing_attributes(routing: NumberRouting) -> dict[str, Any]:
         "queue_id": routing.queue_id,
         "legacy_trunk": routing.legacy_trunk_id,
         "switchboard_percent": routing.switchboard_percent,
+        "fallback_trunk": routing.fallback_trunk_id,
     }
 
 
@@ -149,6 +151,7 @@ def number_from_item(item: NumberItem) -> PhoneNumber:
         routing.mode,
         routing.legacy_trunk_id,
         routing.switchboard_percent,
+        routing.fallback_trunk_id,
     )
 
 
@@ -170,6 +173,7 @@ def routing_map(routing: NumberRouting) -> dict[str, Any]:
         "queue_id": routing.queue_id,
         "legacy_trunk_id": routing.legacy_trunk_id,
         "switchboard_percent": routing.switchboard_percent,
+        "fallback_trunk_id": routing.fallback_trunk_id,
     }
 
 
@@ -180,6 +184,7 @@ def routing_from_map(value: Any) -> NumberRouting:
         str(data["queue_id"]) if data.get("queue_id") else None,
         str(data["legacy_trunk_id"]) if data.get("legacy_trunk_id") else None,
         int(data["switchboard_percent"]),
+        str(data["fallback_trunk_id"]) if data.get("fallback_trunk_id") else None,
     )
 
 

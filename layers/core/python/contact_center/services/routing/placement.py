@@ -114,7 +114,8 @@ class Placement:
     def overflow(
         self, contact: LiveContact, queue: RoutingQueue, cause: HangupCause, now_ms: int
     ) -> RoutingDecision:
-        """Max wait reached (or the RONA limit): the queue's overflow target, or 480."""
+        """Max wait reached (or the RONA limit): the queue's overflow target, the number's fallback
+        trunk, or 480."""
         snapshot = contact.snapshot
         overflow = queue.config.overflow
         left = Segment(
@@ -135,13 +136,21 @@ class Placement:
                 self._ctx.publish_contact(moved.event, updated)
                 return self.route_queued(updated, target, now_ms)
             log.error("queue %s overflows to missing queue %s", queue.queue_id, overflow.target)
-        if overflow is not None and overflow.kind is OverflowKind.LEGACY_TRUNK:
-            forwarded = apply_contact(snapshot, ForwardToLegacy(overflow.target), now_ms)
+        trunk_id = (
+            overflow.target if overflow is not None and overflow.kind is OverflowKind.LEGACY_TRUNK else None
+        )
+        if trunk_id is None and not any(segment.kind == "trunk" for segment in contact.segments):
+            # The number's own fallback (Switchboard first, the legacy centre behind it); never for
+            # a call the legacy side already failed to take.
+            route = self._ctx.catalog.number(contact.called)
+            trunk_id = route.mode.fallback_trunk_id if route is not None else None
+        if trunk_id is not None:
+            forwarded = apply_contact(snapshot, ForwardToLegacy(trunk_id), now_ms)
             updated = replace(contact, snapshot=forwarded.contact, segments=(*contact.segments, left))
             if not self._ctx.save_or_none(contact, updated):
                 return self.decision_for_id(contact.contact_id, now_ms)
             self._ctx.publish_contact(forwarded.event, updated)
-            return Forward(contact.contact_id, overflow.target)
+            return Forward(contact.contact_id, trunk_id)
         return self.end_by_system(contact, queue, cause, now_ms)
 
     def end_by_system(
