@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.adapters.metrics import metrics_publisher
 from sip_edge.app.calls.addresses import CallAddresses
+from sip_edge.app.calls.attended import AttendedTransfers
 from sip_edge.app.calls.b2bua import B2bua
 from sip_edge.app.calls.bridge import Bridge, Bridges
 from sip_edge.app.calls.clock import CallClock
+from sip_edge.app.calls.consults import ConsultCalls
 from sip_edge.app.calls.counters import CallCounters
 from sip_edge.app.calls.dialogs import DialogBook, DialogStore, MemoryDialogStore
 from sip_edge.app.calls.live import LiveCalls
@@ -280,6 +282,19 @@ def _build_calls(
         media=media,
     )
     if seat_auth is not None:
+        consults = ConsultCalls(
+            stack=stack,
+            routing=routing,
+            bridges=bridges,
+            live=live,
+            addresses=addresses,
+            clock=clock,
+            settings=settings,
+            stale=stale,
+        )
+        transfers.attended = AttendedTransfers(
+            stack=stack, routing=routing, consults=consults, addresses=addresses, tasks=tasks
+        )
         setups.dial_out = OutboundCalls(
             stack=stack,
             routing=routing,
@@ -289,6 +304,7 @@ def _build_calls(
             live=live,
             addresses=addresses,
             clock=clock,
+            consults=consults,
         ).place
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
     return Calls(b2bua, live, routing, hold, tasks, pinger, relays)
