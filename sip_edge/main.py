@@ -94,6 +94,7 @@ class Calls:
     tasks: CallTasks
     pinger: TrunkPinger
     relays: RelayPool | None = None
+    transfers: CallTransfers | None = None
 
     async def close(self) -> None:
         await self.hold.stop()
@@ -215,7 +216,9 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     # Offers pushed by the router are signed with a key derived from the fleet key: a task without
     # one (a lone local edge) cannot tell a push from a forgery and finds its offers by polling.
     offers = (
-        OfferPushReceiver(calls.hold, config.nonce_key) if calls is not None and config.nonce_key else None
+        OfferPushReceiver(calls.hold, config.nonce_key, commands=calls.transfers)
+        if calls is not None and config.nonce_key
+        else None
     )
     policy = ContactCenterPolicy(registrar, calls.b2bua if calls is not None else None, offers)
     edge.use(policy)
@@ -265,6 +268,7 @@ def _build_calls(
         clock=clock,
         settings=settings,
         stale=stale,
+        live=live,
     )
     bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings, transfers)
     setups = CallSetups(
@@ -307,7 +311,7 @@ def _build_calls(
             consults=consults,
         ).place
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
-    return Calls(b2bua, live, routing, hold, tasks, pinger, relays)
+    return Calls(b2bua, live, routing, hold, tasks, pinger, relays, transfers)
 
 
 class _NoTrunks:

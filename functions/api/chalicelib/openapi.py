@@ -19,6 +19,7 @@ from .schemas import (
     _ref,
 )
 from .schemas_people import PEOPLE_SCHEMAS
+from .routes.transfers import SCHEMAS as TRANSFER_SCHEMAS
 from .schemas_reports import REPORT_PARAMETERS, REPORT_SCHEMAS
 
 # (method, path, operation id, summary, request schema, success status, response schema); who may call
@@ -238,6 +239,15 @@ OPERATIONS: list[Operation] = [
     ("get", T + "/{trunk_id}", "get_merchant_trunk", "Read a trunk", None, 200, "Trunk"),
     ("patch", T + "/{trunk_id}", "update_merchant_trunk", "Change a trunk", "TrunkUpdate", 200, "Trunk"),
     ("delete", T + "/{trunk_id}", "delete_merchant_trunk", "Remove a trunk", None, 204, None),
+    (
+        "post",
+        M + "/contacts/{contact_id}/transfer",
+        "transfer_contact",
+        "Hand a live call on to a queue, a seat or a number (accepted by the edge holding it)",
+        "TransferRequest",
+        202,
+        "TransferAccepted",
+    ),
 ]
 
 ERROR_RESPONSE: Schema = {"description": "Error", "content": {"application/json": {"schema": _ref("Error")}}}
@@ -297,7 +307,7 @@ def document() -> Schema:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**SCHEMAS, **PEOPLE_SCHEMAS, **REPORT_SCHEMAS},
+            "schemas": {**SCHEMAS, **PEOPLE_SCHEMAS, **REPORT_SCHEMAS, **TRANSFER_SCHEMAS},
         },
     }
 
