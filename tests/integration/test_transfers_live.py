@@ -372,3 +372,31 @@ def test_an_attended_transfer_keeps_the_callers_dialog_and_records_both_agents(
     [record] = records(stack, merchant)
     assert agent_segments(record) == [(first.seat_id, "transferred"), (second.seat_id, "normal_clearing")]
     assert (record.seat_id, record.hangup_side) == (second.seat_id, "customer")
+
+
+def test_a_transfer_requested_over_the_api_moves_the_caller_to_the_second_agent(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    merchant = ready(stack, tmp_path, seats=2)
+    first, second = merchant.seats
+    answering = phone(first, "agent_answer.xml", tmp_path)
+    taking = phone(second, "agent_answer.xml", tmp_path)
+    call = carrier_call(stack, merchant.number, "caller_transferred.xml", tmp_path)
+    assert merchant.wait_state(first, "on_contact", timeout=10) == "on_contact", stack.log()[-3000:]
+    state_path = f"/merchants/{merchant.merchant_id}/seats/{first.seat_id}/state"
+    status, state = call_api(stack, "GET", state_path, None, merchant.key)
+    assert status == 200 and state["contact_id"], state
+    path = f"/merchants/{merchant.merchant_id}/contacts/{state['contact_id']}/transfer"
+    status, bad = call_api(stack, "POST", path, {"target": {"seat": second.seat_id}}, merchant.key)
+    assert (status, bad["error"]["field"]) == (400, "target.seat"), bad
+    status, accepted = call_api(stack, "POST", path, {"target": {"seat_id": second.seat_id}}, merchant.key)
+    assert status == 202, accepted
+    assert answering.wait() == 0, answering.report() + stack.log()[-3000:]  # its BYE came
+    assert merchant.wait_state(first, "after_contact_work") == "after_contact_work"
+    assert call.wait() == 0, call.report() + stack.log()[-3000:]
+    assert taking.wait() == 0, taking.report()
+    [record] = records(stack, merchant)
+    assert agent_segments(record) == [(first.seat_id, "transferred"), (second.seat_id, "normal_clearing")]
+    # The call is over: no live contact by that id any more.
+    status, over = call_api(stack, "POST", path, {"target": {"seat_id": second.seat_id}}, merchant.key)
+    assert status == 404, over
