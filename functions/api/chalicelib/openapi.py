@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from . import policy
+from .routes.transfers import SCHEMAS as TRANSFER_SCHEMAS
 from .schemas import (
     IDEMPOTENCY_PARAMETER,
     PAGE_PARAMETERS,
@@ -19,7 +20,6 @@ from .schemas import (
     _ref,
 )
 from .schemas_people import PEOPLE_SCHEMAS
-from .routes.transfers import SCHEMAS as TRANSFER_SCHEMAS
 from .schemas_reports import REPORT_PARAMETERS, REPORT_SCHEMAS
 
 # (method, path, operation id, summary, request schema, success status, response schema); who may call

@@ -29,9 +29,9 @@ from typing import Any
 __all__ = [
     "COMMAND_CONTENT_TYPE",
     "CONTENT_TYPE",
-    "TRANSFER",
     "MAX_AGE_SECONDS",
     "SIGNATURE_HEADER",
+    "TRANSFER",
     "command_message",
     "decode",
     "decode_command",
