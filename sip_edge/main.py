@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.adapters.metrics import metrics_publisher
 from sip_edge.app.calls.addresses import CallAddresses
+from sip_edge.app.calls.attended import AttendedTransfers
 from sip_edge.app.calls.b2bua import B2bua
 from sip_edge.app.calls.bridge import Bridge, Bridges
 from sip_edge.app.calls.clock import CallClock
+from sip_edge.app.calls.consults import ConsultCalls
 from sip_edge.app.calls.counters import CallCounters
 from sip_edge.app.calls.dialogs import DialogBook, DialogStore, MemoryDialogStore
 from sip_edge.app.calls.live import LiveCalls
@@ -96,6 +98,7 @@ class Calls:
     pinger: TrunkPinger
     relays: RelayPool | None = None
     trunk_limits: TrunkLimits | None = None
+    transfers: CallTransfers | None = None
 
     async def close(self) -> None:
         await self.hold.stop()
@@ -222,7 +225,9 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     # Offers pushed by the router are signed with a key derived from the fleet key: a task without
     # one (a lone local edge) cannot tell a push from a forgery and finds its offers by polling.
     offers = (
-        OfferPushReceiver(calls.hold, config.nonce_key) if calls is not None and config.nonce_key else None
+        OfferPushReceiver(calls.hold, config.nonce_key, commands=calls.transfers)
+        if calls is not None and config.nonce_key
+        else None
     )
     policy = ContactCenterPolicy(registrar, calls.b2bua if calls is not None else None, offers)
     edge.use(policy)
@@ -275,6 +280,7 @@ def _build_calls(
         clock=clock,
         settings=settings,
         stale=stale,
+        live=live,
     )
     bridges = Bridges(stack, routing, dialogs, live, tasks, config.task_id, clock, settings, transfers)
     setups = CallSetups(
@@ -292,6 +298,19 @@ def _build_calls(
         media=media,
     )
     if seat_auth is not None:
+        consults = ConsultCalls(
+            stack=stack,
+            routing=routing,
+            bridges=bridges,
+            live=live,
+            addresses=addresses,
+            clock=clock,
+            settings=settings,
+            stale=stale,
+        )
+        transfers.attended = AttendedTransfers(
+            stack=stack, routing=routing, consults=consults, addresses=addresses, tasks=tasks
+        )
         setups.dial_out = OutboundCalls(
             stack=stack,
             routing=routing,
@@ -301,9 +320,10 @@ def _build_calls(
             live=live,
             addresses=addresses,
             clock=clock,
+            consults=consults,
         ).place
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
-    return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits)
+    return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits, transfers)
 
 
 class _NoTrunks:

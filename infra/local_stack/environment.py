@@ -74,8 +74,9 @@ class LocalSettings:
             # Webhook receivers of a one-machine stack (and its tests) listen on loopback.
             contract.WEBHOOKS_ALLOW_PRIVATE.name: "true",
         }
-        if component == "lambda":
-            # The router signs the offers it pushes to edge tasks with a key derived from this one.
+        if component in ("lambda", "api"):
+            # The router signs the offers it pushes to edge tasks, and the API its transfer
+            # commands, with a key derived from this one.
             functions[contract.SIP_NONCE_KEY.name] = self.nonce_key
         return functions
 

@@ -242,7 +242,7 @@ def test_the_local_stack_feeds_webhooks_the_entities_the_deployed_mapping_does()
     assert manifest == {"events": [{"type": "dynamodb-stream", "filter": {"entity": list(WEBHOOK_ENTITIES)}}]}
 
 
-def test_the_routers_read_the_fleet_key_to_sign_offer_pushes_and_the_api_does_not(
+def test_the_routers_and_the_api_read_the_fleet_key_to_sign_what_they_send_edge_tasks(
     synthesized: Synthesized,
 ) -> None:
     from contact_center.contracts import settings as contract
@@ -251,11 +251,16 @@ def test_the_routers_read_the_fleet_key_to_sign_offer_pushes_and_the_api_does_no
     functions = synthesized.resources("primary", "AWS::Lambda::Function")
     secret = _logical_id(synthesized.deployment.regions[synthesized.deployment.config.primary_region]
                          .secrets.nonce_key)  # fmt: skip
+    # The routers sign offer pushes; the API signs transfer commands.
     for observed in services.routers:
         environment = functions[_logical_id(observed.function)]["Properties"]["Environment"]["Variables"]
         assert environment[contract.FLEET_KEY_SECRET_ARN.name] == {"Ref": secret}
         reads = [s for s in statements(synthesized.template("primary"), _logical_id(observed.role))
                  if "secretsmanager:GetSecretValue" in as_list(s["Action"])]  # fmt: skip
         assert [s["Resource"] for s in reads] == [{"Ref": secret}]
-    api = functions[_logical_id(services.api.handler.function)]["Properties"]["Environment"]["Variables"]
-    assert contract.FLEET_KEY_SECRET_ARN.name not in api
+    api = services.api.handler
+    environment = functions[_logical_id(api.function)]["Properties"]["Environment"]["Variables"]
+    assert environment[contract.FLEET_KEY_SECRET_ARN.name] == {"Ref": secret}
+    reads = [r for s in statements(synthesized.template("primary"), _logical_id(api.role))
+             if "secretsmanager:GetSecretValue" in as_list(s["Action"]) for r in as_list(s["Resource"])]  # fmt: skip
+    assert {"Ref": secret} in reads

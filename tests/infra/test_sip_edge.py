@@ -144,13 +144,13 @@ def test_tasks_accept_sip_and_health_from_the_nlb_sip_from_each_other_and_pushes
     } | {(p, n, task_group) for p, n in SIP_PORTS} | {("udp", 5060, router_group)}
 
 
-def test_the_routing_functions_run_in_the_edge_s_private_subnets_under_their_own_group(
+def test_the_functions_sending_to_edge_tasks_run_in_the_edge_s_private_subnets_under_their_own_group(
     synthesized: Synthesized,
 ) -> None:
     region = synthesized.deployment.regions[synthesized.deployment.config.primary_region]
     router_group = _logical_id(region.router_security_group)
     functions = synthesized.resources("primary", "AWS::Lambda::Function")
-    for observed in region.services.routers:
+    for observed in region.services.edge_senders:  # the routers, and the API (transfer commands)
         vpc_config = functions[_logical_id(observed.function)]["Properties"]["VpcConfig"]
         assert vpc_config["SecurityGroupIds"] == [{"Fn::GetAtt": [router_group, "GroupId"]}]
         assert len(vpc_config["SubnetIds"]) == 2
@@ -158,8 +158,7 @@ def test_the_routing_functions_run_in_the_edge_s_private_subnets_under_their_own
     # They reach Secrets Manager (the fleet key) through the VPC's endpoints, whose DNS they resolve.
     endpoints = _ingress(synthesized, edge_group := _edge(synthesized).endpoint_security_group)
     assert ("tcp", 443, router_group) in endpoints and edge_group is not None
-    api = functions[_logical_id(region.services.api.handler.function)]["Properties"]
-    assert "VpcConfig" not in api
+    assert region.services.api.handler in region.services.edge_senders
 
 
 def test_edge_scales_on_cpu_and_on_active_calls(synthesized: Synthesized) -> None:

@@ -56,6 +56,7 @@ class FakeRouting:
         self.legacy_failed_answer: RoutingDecision | None = None
         self.transfer_answers: list[TransferOutcome] = []
         self.dial_answer: Dial | Reject | None = None
+        self.consult_answer: Connect | Reject | None = None
         self.pending: list[Connect] = []
         self.ended = asyncio.Event()
         self.wrap_up_deadline_ms: int | None = None
@@ -103,12 +104,27 @@ class FakeRouting:
         assert self.legacy_failed_answer is not None
         return _with_contact(self.legacy_failed_answer, contact_id)
 
-    async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
-        self.log.append(("transfer", (contact_id, seat_id, target)))
+    async def transfer(
+        self, contact_id: str, seat_id: str, target: str, consulted: bool = False
+    ) -> TransferOutcome:
+        self.log.append(
+            (
+                "transfer",
+                (contact_id, seat_id, target, consulted) if consulted else (contact_id, seat_id, target),
+            )
+        )
         outcome = self.transfer_answers.pop(0)
         return TransferOutcome(
             _with_contact(outcome.decision, contact_id), seat_id, "m1", outcome.wrap_up_deadline_ms
         )
+
+    async def consult(self, sip_username: str, dialled: str) -> Connect | Reject:
+        self.log.append(("consult", (sip_username, dialled)))
+        assert self.consult_answer is not None
+        return self.consult_answer
+
+    async def consult_result(self, merchant_id: str, seat_id: str, contact_id: str, answered: bool) -> None:
+        self.log.append(("consult_result", (merchant_id, seat_id, contact_id, answered)))
 
     async def dial_out(self, sip_username: str, dialled: str, contact_id: str) -> Dial | Reject:
         self.log.append(("dial_out", (sip_username, dialled, contact_id)))

@@ -27,6 +27,7 @@ from contact_center.domain.errors import (
 )
 from contact_center.domain.ownership import NotHomeRegionError, StaleEpochError
 from contact_center.services import errors as service_errors
+from contact_center.services.contact_transfers import TransferRefusedError, TransferUnavailableError
 
 log = logging.getLogger("switchboard.api")
 
@@ -120,6 +121,12 @@ def error_response(error: Exception) -> Response:
             return _response(
                 409, error_body("home_moved", f"{error}: someone else moved it meanwhile; read it again")
             )
+        case TransferRefusedError():
+            return _response(
+                409, error_body("transfer_refused", str(error), "contact_id", current_state=error.state)
+            )
+        case TransferUnavailableError():
+            return _response(503, error_body("edge_unavailable", str(error)), {"Retry-After": "1"})
         case service_errors.ConcurrentUpdateError():
             return _response(409, error_body("concurrent_update", str(error)))
         case service_errors.IdempotencyKeyReusedError():

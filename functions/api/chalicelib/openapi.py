@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from . import policy
+from .routes.transfers import SCHEMAS as TRANSFER_SCHEMAS
 from .schemas import (
     IDEMPOTENCY_PARAMETER,
     PAGE_PARAMETERS,
@@ -248,6 +249,15 @@ OPERATIONS: list[Operation] = [
     ("get", T + "/{trunk_id}", "get_merchant_trunk", "Read a trunk", None, 200, "Trunk"),
     ("patch", T + "/{trunk_id}", "update_merchant_trunk", "Change a trunk", "TrunkUpdate", 200, "Trunk"),
     ("delete", T + "/{trunk_id}", "delete_merchant_trunk", "Remove a trunk", None, 204, None),
+    (
+        "post",
+        M + "/contacts/{contact_id}/transfer",
+        "transfer_contact",
+        "Hand a live call on to a queue, a seat or a number (accepted by the edge holding it)",
+        "TransferRequest",
+        202,
+        "TransferAccepted",
+    ),
 ]
 
 ERROR_RESPONSE: Schema = {"description": "Error", "content": {"application/json": {"schema": _ref("Error")}}}
@@ -307,7 +317,13 @@ def document() -> Schema:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**SCHEMAS, **PEOPLE_SCHEMAS, **REPORT_SCHEMAS, **WALLBOARD_SCHEMAS},
+            "schemas": {
+                **SCHEMAS,
+                **PEOPLE_SCHEMAS,
+                **REPORT_SCHEMAS,
+                **WALLBOARD_SCHEMAS,
+                **TRANSFER_SCHEMAS,
+            },
         },
     }
 

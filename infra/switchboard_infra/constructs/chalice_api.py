@@ -56,6 +56,7 @@ class ChaliceApi(Construct):
         log_retention: logs.RetentionDays,
         throttle_rate: int = 200,
         throttle_burst: int = 400,
+        wildcard_reason: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         self.handler = ObservedFunction(
@@ -73,6 +74,7 @@ class ChaliceApi(Construct):
             log_retention=log_retention,
             memory_size=512,
             timeout=cdk.Duration.seconds(29),
+            wildcard_reason=wildcard_reason,
         )
         access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
         self.api = apigw.RestApi(

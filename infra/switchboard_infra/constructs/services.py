@@ -133,12 +133,18 @@ class Services(Construct):
                     # Softphones register at the SIP domain itself (Global Accelerator's addresses).
                     contract.SIP_REGISTRAR: settings[contract.SIP_DOMAIN],
                     contract.ADMIN_KEY_SHA256_SECRET_ARN: admin_key_sha256.secret_arn,
+                    # Transfers from the desk are commands to the edge task holding the call,
+                    # signed as offer pushes are.
+                    **pushes,
                 },
             ),
             log_retention=log_retention,
+            wildcard_reason="X-Ray's trace actions and the EC2 network-interface actions Lambda needs in a "
+            "VPC (to send transfer commands to edge tasks) accept no resource ARN",
         )
         table.grant(self.api.handler.role, *permissions.API)
         admin_key_sha256.grant_read(self.api.handler.role)
+        fleet_key.grant_read(self.api.handler.role)
         nag.acknowledge_index_wildcard(
             self.api.handler.role, table.table_name, "merchant listings, keys, numbers, trunks"
         )
@@ -248,6 +254,12 @@ class Services(Construct):
     def routers(self) -> list[ObservedFunction]:
         """The functions that claim offers for queued callers, and push them to edge tasks."""
         return [self.routing, self.agent_events]
+
+    @property
+    def edge_senders(self) -> list[ObservedFunction]:
+        """The functions that send signed MESSAGEs to edge tasks: the routers' offers, the API's
+        transfer commands (``constructs.offer_push`` puts them in the edge's VPC)."""
+        return [*self.routers, self.api.handler]
 
     @property
     def functions(self) -> dict[str, lambda_.Function]:

@@ -88,7 +88,7 @@ class RegionStack(cdk.Stack):
         )
         self.router_security_group = reach_edge_tasks(
             self.services,
-            self.services.routers,
+            self.services.edge_senders,
             vpc=self.edge.vpc,
             task_security_group=self.edge.task_security_group,
             endpoint_security_group=self.edge.endpoint_security_group,

@@ -113,9 +113,28 @@ class RoutingClient:
     async def legacy_failed(self, contact_id: str) -> RoutingDecision:
         return decision_from_dict(await self.call("legacy_failed", contact_id=contact_id))
 
-    async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
-        answer = await self.call("transfer", contact_id=contact_id, seat_id=seat_id, target=target)
+    async def transfer(
+        self, contact_id: str, seat_id: str, target: str, consulted: bool = False
+    ) -> TransferOutcome:
+        answer = await self.call(
+            "transfer", contact_id=contact_id, seat_id=seat_id, target=target, consulted=consulted
+        )
         return TransferOutcome.from_dict(answer)
+
+    async def consult(self, sip_username: str, dialled: str) -> Connect | Reject:
+        decision = decision_from_dict(await self.call("consult", sip_username=sip_username, dialled=dialled))
+        if not isinstance(decision, Connect | Reject):
+            raise RoutingError("unexpected_answer", f"consult answered {decision!r}")
+        return decision
+
+    async def consult_result(self, merchant_id: str, seat_id: str, contact_id: str, answered: bool) -> None:
+        await self.call(
+            "consult_result",
+            merchant_id=merchant_id,
+            seat_id=seat_id,
+            contact_id=contact_id,
+            answered=answered,
+        )
 
     async def dial_out(self, sip_username: str, dialled: str, contact_id: str) -> Dial | Reject:
         answer = await self.call(

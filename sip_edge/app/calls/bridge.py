@@ -458,10 +458,11 @@ class Bridges:
         merchant_id: str | None = None,
         terms: Mapping[str, LegTerms] | None = None,
         media: CallMedia | None = None,
+        kind: type[Bridge] = Bridge,
     ) -> Bridge:
         """``terms``: what each leg agreed on at set-up; without them (a dialog read from the table)
-        both legs are probed."""
-        return Bridge(
+        both legs are probed. ``kind``: a Bridge with its own ending (a consult)."""
+        return kind(
             key,
             contact_id,
             caller,

@@ -8,13 +8,17 @@ safety-net poll brings it first. The answer is 202 whatever was applied (an offe
 longer held is news for nobody, not an error); a push that is not signed, or signed with another
 key, or too old, is refused with 403 and a Warning naming why, and the router's poll stays the way
 the offer arrives.
+
+Commands (``offer_push.COMMAND_CONTENT_TYPE``, signed alike) ask for something of a call this task
+holds: a transfer from the API runs `TransferCommands.requested` and its verdict is the answer.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from contact_center.contracts import offer_push
 from contact_center.services.routing.decisions import Connect
@@ -31,9 +35,23 @@ def _warning(text: str) -> tuple[str, str]:
     return ("Warning", f'399 switchboard "{text}"')
 
 
+class TransferCommands(Protocol):
+    """Who carries out a transfer asked over the API (`transfers.CallTransfers`)."""
+
+    async def requested(self, contact_id: str, target: str) -> Reply: ...
+
+
 class OfferPushReceiver:
-    def __init__(self, hold: QueueHold, fleet_key: str, now: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        hold: QueueHold,
+        fleet_key: str,
+        now: Callable[[], float] = time.time,
+        *,
+        commands: TransferCommands | None = None,
+    ) -> None:
         self._hold = hold
+        self._commands = commands
         self._key = offer_push.push_key(fleet_key)
         self._now = now
         self.received = 0
@@ -41,16 +59,17 @@ class OfferPushReceiver:
 
     @staticmethod
     def wants(request: Request) -> bool:
-        """A MESSAGE carrying offers; any other MESSAGE is not this receiver's."""
-        content_type = request.headers.get("Content-Type") or ""
-        return request.method == "MESSAGE" and content_type.split(";")[0].strip() == offer_push.CONTENT_TYPE
+        """A MESSAGE carrying offers or a command; any other MESSAGE is not this receiver's."""
+        return request.method == "MESSAGE" and _content_type(request) in _CONTENT_TYPES
 
-    def receive(self, request: Request) -> Reply:
+    def receive(self, request: Request) -> Reply | Awaitable[Reply]:
         header = request.headers.get(offer_push.SIGNATURE_HEADER)
         if not offer_push.verify(header, request.body, self._key, self._now()):
             self.refused += 1
             log.warning("refused an offer push with a missing, wrong or expired signature")
             return Reply(403, headers=(_warning("offer push signature missing, wrong or expired"),))
+        if _content_type(request) == offer_push.COMMAND_CONTENT_TYPE:
+            return self._command(request)
         try:
             offers = [Connect.from_dict(offer) for offer in offer_push.decode(request.body)]
         except (ValueError, KeyError, TypeError) as exc:
@@ -59,3 +78,23 @@ class OfferPushReceiver:
         for offer in offers:
             self._hold.deliver(offer, pushed=True)
         return Reply(202)
+
+    def _command(self, request: Request) -> Reply | Awaitable[Reply]:
+        try:
+            command = offer_push.decode_command(request.body)
+        except ValueError as exc:
+            return Reply(400, headers=(_warning(f"malformed command: {exc}"),))
+        contact_id, target = command.get("contact_id"), command.get("target")
+        if command["command"] != offer_push.TRANSFER or self._commands is None:
+            return Reply(501, headers=(_warning(f"command {command['command']!r} is not carried out here"),))
+        if not isinstance(contact_id, str) or not isinstance(target, str) or not contact_id or not target:
+            return Reply(400, headers=(_warning("a transfer names its contact_id and target"),))
+        self.received += 1
+        return self._commands.requested(contact_id, target)
+
+
+_CONTENT_TYPES = frozenset({offer_push.CONTENT_TYPE, offer_push.COMMAND_CONTENT_TYPE})
+
+
+def _content_type(request: Request) -> str:
+    return (request.headers.get("Content-Type") or "").split(";")[0].strip()

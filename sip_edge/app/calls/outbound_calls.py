@@ -8,6 +8,8 @@
                      on the agent side, the called party's on the caller side), ``outbound_answered``;
                      a refusal or failure -> its status to the phone, ``contact_ended``
 
+A target that is no phone number names a seat: a consult before an attended transfer (``consults``).
+
 The phone's CANCEL (or BYE on the early dialog) CANCELs the trunk's INVITE; a 2xx that still
 arrives is acknowledged and ended with a BYE. The SDP passes through untouched, as for inbound calls.
 """
@@ -18,10 +20,11 @@ import logging
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing.dialout import Dial
+from contact_center.services.routing.dialout import Dial, dialled_number
 from sip_edge.app.calls.addresses import CallAddresses
 from sip_edge.app.calls.bridge import Bridge, Bridges, send_bye
 from sip_edge.app.calls.clock import CallClock
+from sip_edge.app.calls.consults import ConsultCalls
 from sip_edge.app.calls.dialogs import DialogBook
 from sip_edge.app.calls.events import AgentLegFailed, AgentResponded, CallerCancelled, CallEvent, RingTimedOut
 from sip_edge.app.calls.live import LiveCalls
@@ -67,8 +70,10 @@ class OutboundCalls:
         live: LiveCalls[Any, Bridge],
         addresses: CallAddresses,
         clock: CallClock,
+        consults: ConsultCalls | None = None,
     ) -> None:
         self.stack = stack
+        self._consults = consults
         self.addresses = addresses
         self.clock = clock
         self._routing = routing
@@ -86,7 +91,10 @@ class OutboundCalls:
         if setup.cancelled:
             return False
         self._live.counters.call_started()
-        await self._place(setup, identity)
+        if self._consults is not None and dialled_number(setup.called) is None:
+            await self._consults.place(setup, identity)  # no number: a seat, consulted
+        else:
+            await self._place(setup, identity)
         return True
 
     async def _place(self, setup: CallSetup, identity: str) -> None:

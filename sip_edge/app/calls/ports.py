@@ -67,8 +67,19 @@ class RoutingPort(Protocol):
 
     async def outbound_answered(self, contact_id: str, seat_id: str) -> Acknowledged: ...
 
-    async def transfer(self, contact_id: str, seat_id: str, target: str) -> TransferOutcome:
-        """The agent on ``seat_id`` hands the caller to ``target`` (a queue, seat or number)."""
+    async def transfer(
+        self, contact_id: str, seat_id: str, target: str, consulted: bool = False
+    ) -> TransferOutcome:
+        """The agent on ``seat_id`` hands the caller to ``target`` (a queue, seat or number);
+        ``consulted``: the seat it consulted (an attended transfer)."""
+        ...
+
+    async def consult(self, sip_username: str, dialled: str) -> Connect | Reject:
+        """A seat's phone on a call dials another seat: that seat to ring (reserved), or why not."""
+        ...
+
+    async def consult_result(self, merchant_id: str, seat_id: str, contact_id: str, answered: bool) -> None:
+        """The consulted seat answered, or the consult ended without a transfer."""
         ...
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]: ...

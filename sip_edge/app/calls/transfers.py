@@ -12,6 +12,9 @@
         Queue:   held by the queue poll until an offer (then Connect) or the deadline.
         Reject, Forward (the queue's verdict at its deadline): the caller is sent BYE.
 
+A transfer asked over the API (`requested`, by a signed command, ``offer_push``) runs the same
+path without a REFER: its verdict is the command's answer instead of NOTIFYs.
+
 A's subscription ends with the router's verdict, not with the new agent's answer: once accepted,
 the caller belongs to the queue (and its record to the next agent), whatever happens next. The
 caller keeps the media it had until the new agent's session arrives. A caller who hangs up
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import (
@@ -33,29 +38,32 @@ from contact_center.services.routing.decisions import (
     RoutingDecision,
 )
 from sip_edge.app.calls.addresses import CallAddresses
+from sip_edge.app.calls.attended import REASON_TRANSFERRED, AttendedTransfers, join_caller
 from sip_edge.app.calls.bridge import Bridge, schedule_wrap_up, send_bye
 from sip_edge.app.calls.clock import CallClock
+from sip_edge.app.calls.consults import ConsultBridge
 from sip_edge.app.calls.events import CallerCancelled, CallEvent, OfferFound, QueueDeadlinePassed
-from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
+from sip_edge.app.calls.live import LiveCalls
+from sip_edge.app.calls.ports import CallSettings, RoutingError, RoutingPort, StaleBindings
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.ring import AgentRinger, Rung
 from sip_edge.app.calls.tasks import CallTasks
-from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
 from sip_edge.sip.dialog import AGENT, CALLER, Leg
 from sip_edge.sip.errors import SipParseError
 from sip_edge.sip.headers import Headers
 from sip_edge.sip.message import Request
-from sip_edge.sip.refer import notify_headers, parse_refer_to, sipfrag
+from sip_edge.sip.refer import Replaces, notify_headers, parse_refer_to, sipfrag
 from sip_edge.sip.session_timer import offer_headers
 from sip_edge.sip.stack import SipStack
-from sip_edge.sip.transaction import ServerTransaction, TransactionError
+from sip_edge.sip.transaction import ServerTransaction
 
 __all__ = ["CallTransfers"]
 
 log = logging.getLogger("sip_edge.transfers")
 
-REASON_TRANSFERRED = 'SIP;cause=200;text="Call transferred"'
+Report = Callable[[int, str | None], None]  # a transfer's progress: the status, and why
+
 REASON_QUEUE_GAVE_UP = 'SIP;cause=480;text="Transferred call not answered"'
 
 
@@ -77,6 +85,7 @@ class CallTransfers:
         clock: CallClock,
         settings: CallSettings,
         stale: StaleBindings | None = None,
+        live: LiveCalls[Any, Bridge] | None = None,
     ) -> None:
         self._stack = stack
         self._routing = routing
@@ -87,30 +96,94 @@ class CallTransfers:
         self._settings = settings
         self._stale = stale
         self._busy: set[str] = set()  # bridges with a transfer under way
+        # Set by the composition root once the consult calls (which need the bridges) exist.
+        self.attended: AttendedTransfers | None = None
+        self.live = live  # where `requested` finds the call
 
     async def refer(self, bridge: Bridge, transaction: ServerTransaction, request: Request) -> Reply | None:
         try:
             target = parse_refer_to(request)
         except SipParseError as exc:
             return Reply(400, "Bad Refer-To", headers=(_warning(str(exc)),))
-        if target.replaces is not None:
-            return Reply(501, headers=(_warning("attended transfer is not supported yet"),))
-        if not target.user:
+        if target.replaces is None and not target.user:
             return Reply(400, "Bad Refer-To", headers=(_warning("Refer-To names no queue, seat or number"),))
+        if target.replaces is not None and self.attended is None:
+            return Reply(501, headers=(_warning("attended transfer is not supported here"),))
         if bridge.seat_id is None or bridge.key in self._busy:
             return Reply(491, headers=(_warning("a transfer of this call is already under way"),))
         self._busy.add(bridge.key)
         transaction.reply(202)
         agent = bridge.legs[AGENT]
-        self._notify(agent, 100, request.cseq[0])
-        self._tasks.spawn(self._run(bridge, agent, target.user, request.cseq[0]), name="transfer")
+        refer_cseq = request.cseq[0]
+        self._notify(agent, 100, refer_cseq)
+        if target.replaces is None:
+            assert target.user is not None
+            run = self._transfer(bridge, agent, target.user, self._notifier(agent, refer_cseq))
+        else:
+            run = self._attended(bridge, agent, target.replaces, refer_cseq)
+        self._tasks.spawn(self._run(bridge, run), name="transfer")
         return None
 
-    async def _run(self, bridge: Bridge, agent: Leg, target: str, refer_cseq: int) -> None:
+    async def _run(self, bridge: Bridge, transfer: Awaitable[None]) -> None:
         try:
-            await self._transfer(bridge, agent, target, refer_cseq)
+            await transfer
         finally:
             self._busy.discard(bridge.key)
+
+    async def _attended(self, bridge: Bridge, agent: Leg, replaces: Replaces, refer_cseq: int) -> None:
+        attended = self.attended
+        assert attended is not None
+        consult = attended.consult_of(bridge, replaces)
+        if consult is None:
+            self._notify(agent, 481, refer_cseq, "Replaces names no consult of this call")
+            return
+        await attended.run(bridge, agent, consult, self._notifier(agent, refer_cseq), self._hand_over)
+
+    def _notifier(self, agent: Leg, refer_cseq: int) -> Report:
+        """Reports a transfer's progress to the REFERring phone (its implicit subscription)."""
+        return lambda status, reason: self._notify(agent, status, refer_cseq, reason)
+
+    async def requested(self, contact_id: str, target: str) -> Reply:
+        """A transfer asked over the API (``offer_push`` commands): the blind transfer a REFER from
+        the agent's phone would run, answered with the router's verdict (202 once accepted)."""
+        live = self.live
+        bridge = next(
+            (
+                b
+                for b in (live.bridges.values() if live is not None else ())
+                if b.contact_id == contact_id and not isinstance(b, ConsultBridge) and not b.ended
+            ),
+            None,
+        )
+        if bridge is None:
+            return Reply(481, headers=(_warning(f"no call of contact {contact_id} here"),))
+        if bridge.seat_id is None or bridge.key in self._busy:
+            return Reply(491, headers=(_warning("a transfer of this call is already under way"),))
+        self._busy.add(bridge.key)
+        verdict: asyncio.Future[tuple[int, str | None]] = asyncio.get_running_loop().create_future()
+
+        def report(status: int, reason: str | None) -> None:
+            if not verdict.done():
+                verdict.set_result((status, reason))
+
+        async def carry_out() -> None:
+            try:
+                await self._transfer(bridge, bridge.legs[AGENT], target, report)
+            finally:
+                report(500, "the transfer failed")  # nothing if the verdict is known
+
+        self._tasks.spawn(self._run(bridge, carry_out()), name="transfer")
+        status, reason = await verdict
+        if status == 200:
+            return Reply(202)
+        return Reply(status, headers=(_warning(reason or "transfer refused"),))
+
+    async def _hand_over(self, bridge: Bridge, decision: RoutingDecision) -> None:
+        """The caller's way to its next agent, as for a new call (ring, queue, or the end)."""
+        events: asyncio.Queue[CallEvent] = asyncio.Queue()
+        ringer = self._ringer(bridge, events)
+        handover = _Handover(bridge, ringer, events, self._stack, self._routing, self._hold, self._clock)
+        await handover.run(decision)
 
     def _notify(self, leg: Leg, status: int, refer_cseq: int, reason: str | None = None) -> None:
         notify = leg.request(
@@ -121,33 +194,30 @@ class CallTransfers:
         except Exception as exc:
             log.info("NOTIFY of a transfer not sent on %s: %s", leg.call_id, exc)
 
-    async def _transfer(self, bridge: Bridge, agent: Leg, target: str, refer_cseq: int) -> None:
+    async def _transfer(self, bridge: Bridge, agent: Leg, target: str, report: Report) -> None:
         seat_id = bridge.seat_id
         assert seat_id is not None
         try:
             outcome = await self._routing.transfer(bridge.contact_id, seat_id, target)
         except RoutingError as exc:
             log.error("transfer of %s failed: %s", bridge.contact_id, exc)
-            self._notify(agent, 503, refer_cseq)
+            report(503, None)
             return
         decision = outcome.decision
         if isinstance(decision, Reject):
-            self._notify(agent, decision.status, refer_cseq, decision.reason)
+            report(decision.status, decision.reason)
             return
         if isinstance(decision, Acknowledged):  # the call ended meanwhile
-            self._notify(agent, 487, refer_cseq)
+            report(487, None)
             return
-        self._notify(agent, 200, refer_cseq)
+        report(200, None)
         bridge.detach_agent()
         send_bye(self._stack, agent, REASON_TRANSFERRED)
         released = Acknowledged(
             bridge.contact_id, "transferred", seat_id, outcome.merchant_id, outcome.wrap_up_deadline_ms
         )
         schedule_wrap_up(self._routing, self._tasks, released)
-        events: asyncio.Queue[CallEvent] = asyncio.Queue()
-        ringer = self._ringer(bridge, events)
-        handover = _Handover(bridge, ringer, events, self._stack, self._routing, self._hold, self._clock)
-        await handover.run(decision)
+        await self._hand_over(bridge, decision)
 
     def _ringer(self, bridge: Bridge, events: asyncio.Queue[CallEvent]) -> AgentRinger:
         """Rings the next agent as for a new call: the caller's From, and no offer (the new agent's
@@ -248,32 +318,4 @@ class _Handover:
             deadline.cancel()
 
     async def _join(self, connect: Connect, rung: Rung) -> None:
-        """The new agent answered with an offer: the caller gets it in a re-INVITE of its own
-        dialog, and its answer goes back in our ACK to the agent."""
-        answer, agent, agent_tx = rung.answer, rung.leg, rung.transaction
-        assert answer is not None and agent is not None and agent_tx is not None
-        bridge, stack = self._bridge, self._stack
-        caller = bridge.legs[CALLER]
-        headers = [("Allow", ALLOW), ("Max-Forwards", "70")]
-        if answer.content_type:
-            headers.append(("Content-Type", answer.content_type))
-        reinvite = caller.request("INVITE", body=answer.body, headers=headers)
-        bridge.join_agent(agent, connect.seat_id)
-        try:
-            tx = stack.send_request(reinvite, caller.destination_of())
-            final = await tx.final_response()
-        except TransactionError as exc:
-            log.info("the caller of %s did not take the new agent's session: %s", bridge.contact_id, exc)
-            final = None
-        if final is None or not 200 <= final.status < 300:
-            # The caller is gone or refused the new session: the agent's 2xx is acknowledged and
-            # the call ended (BYE on both legs), the agent released by the end's report.
-            bridge.expect_ack(agent_tx, None)
-            await bridge.answered(connect)
-            await bridge.hang_up(HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE)
-            return
-        caller.learn_target(final)
-        assert isinstance(tx, ClientTransaction)
-        bridge.expect_ack(tx, None)
-        bridge.expect_ack(agent_tx, None, final.body, final.content_type)
-        await bridge.answered(connect)
+        await join_caller(self._bridge, self._stack, connect, rung)

@@ -38,9 +38,13 @@ def test_the_policy_table_reads_as_the_roles_intend() -> None:
     assert roles[("PATCH", "/merchants/{merchant_id}")] == {Role.PLATFORM_ADMIN, Role.MERCHANT_ADMIN}
     assert roles[("PUT", policy.SEAT + "/state")] == {Role.PLATFORM_ADMIN, Role.MERCHANT_ADMIN, Role.AGENT}
     assert Role.SUPERVISOR in roles[("GET", policy.QUEUE + "/stats")]
-    # Nothing of a merchant's setup is a person's: reads of a seat, a queue, the reports, and its state.
+    # Nothing of a merchant's setup is a person's: reads of a seat, a queue, the reports, its state,
+    # and handing on a live call.
     person_routes = {route for route, allowed in roles.items() if allowed & {Role.AGENT, Role.SUPERVISOR}}
-    assert all(method == "GET" or path.endswith("/state") for method, path in person_routes)
+    transfer = policy.MERCHANT + "/contacts/{contact_id}/transfer"
+    assert all(
+        method == "GET" or path.endswith("/state") or path == transfer for method, path in person_routes
+    )
     assert {path for _, path in person_routes} <= {
         "/auth/me",
         policy.QUEUE,
@@ -49,6 +53,7 @@ def test_the_policy_table_reads_as_the_roles_intend() -> None:
         policy.SEAT + "/state",
         policy.MERCHANT + "/seats",
         policy.MERCHANT + "/contacts",
+        transfer,
         policy.MERCHANT + "/reports/queues",
         policy.MERCHANT + "/reports/agents",
         policy.MERCHANT + "/wallboard",

@@ -42,11 +42,13 @@ from contact_center.data.repositories.merchants import ApiKeyRepository, Merchan
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
 from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
+from contact_center.edge_commands import EdgeCommands
 from contact_center.edge_push import EdgeOfferPush
 from contact_center.outbound.webhook_post import WebhookPoster
 from contact_center.services.agent_state import AgentStateService
 from contact_center.services.api_keys import ApiKeyService
 from contact_center.services.auth import Authenticator
+from contact_center.services.contact_transfers import ContactTransfers
 from contact_center.services.event_log import JsonLogEventSink
 from contact_center.services.idempotency import IdempotencyService
 from contact_center.services.merchants import MerchantService
@@ -303,6 +305,12 @@ class Container:
             outbound_trunks=TrunkOutbound(),
             dialers=SeatDialers(),
         )
+
+    @cached_property
+    def contact_transfers(self) -> ContactTransfers:
+        """Transfers asked over the API, carried out by the edge task holding the call."""
+        edge = EdgeCommands(self.settings.fleet_key) if self.settings.fleet_key else None
+        return ContactTransfers(LiveContactRepository(self.fence, self.settings.record_retention_days), edge)
 
     @cached_property
     def offer_push(self) -> EdgeOfferPush | None:

@@ -27,7 +27,7 @@ from contact_center.contracts import offer_push
 from contact_center.data.sessions import EdgeTaskItems
 from contact_center.services.routing.decisions import Connect
 
-__all__ = ["EdgeOfferPush", "TaskAddress", "task_address_reader"]
+__all__ = ["EdgeOfferPush", "TaskAddress", "TaskAnswer", "exchange", "task_address_reader"]
 
 log = logging.getLogger("contact_center.edge_push")
 
@@ -113,13 +113,8 @@ class EdgeOfferPush:
         return found
 
     def _send(self, address: str, offer: Connect) -> bool:
-        host, port = _host_port(address)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.connect((host, port))
-            local = sock.getsockname()
-            sender = f"[{local[0]}]:{local[1]}" if family == socket.AF_INET6 else f"{local[0]}:{local[1]}"
-            data = offer_push.message(
+        def data(sender: str) -> bytes:
+            return offer_push.message(
                 [offer.to_dict()],
                 self._key,
                 int(self._clock()),
@@ -127,28 +122,66 @@ class EdgeOfferPush:
                 sender=sender,
                 branch=secrets.token_hex(12),
             )
-            start = time.monotonic()
-            deadline = start + self._give_up_after
-            interval = self._resend_after
-            next_send = start
-            while True:
-                now = time.monotonic()
-                if now >= deadline:
-                    return False
-                if now >= next_send:
-                    sock.send(data)
-                    self.sent += 1
-                    next_send = now + interval
-                    interval *= 2
-                ready, _, _ = select.select([sock], [], [], max(0.0, min(next_send, deadline) - now))
-                if not ready:
-                    continue
-                try:
-                    answer = sock.recv(4096)
-                except OSError:
-                    return False  # ICMP port unreachable: nobody listens there any more
-                status = answer.split(b" ", 2)[1:2]
-                if status and status[0].startswith(b"1"):
-                    continue  # provisional; wait for the final answer
-                self.answered += bool(status and status[0].startswith(b"2"))
-                return bool(status and status[0].startswith(b"2"))
+
+        answer = exchange(address, data, self._resend_after, self._give_up_after)
+        self.sent += 1
+        answered = answer is not None and answer.status // 100 == 2
+        self.answered += answered
+        return answered
+
+
+@dataclass(frozen=True, slots=True)
+class TaskAnswer:
+    """A task's final answer to a MESSAGE: its status and the Warning's text, if any."""
+
+    status: int
+    warning: str | None = None
+
+
+def _answer_of(data: bytes) -> TaskAnswer | None:
+    head = data.split(b"\r\n\r\n", 1)[0].decode(errors="replace").split("\r\n")
+    parts = head[0].split(" ", 2)
+    if len(parts) < 2 or not parts[1].isdigit():
+        return None
+    warning = None
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "warning":
+            warning = value.strip().split(" ", 2)[-1].strip('"')
+    return TaskAnswer(int(parts[1]), warning)
+
+
+def exchange(
+    address: str, data: Callable[[str], bytes], resend_after: float, give_up_after: float
+) -> TaskAnswer | None:
+    """Send the datagram ``data(sender)`` to ``address`` (resent with RFC 3261's doubling) and wait
+    for the final answer; None when none came within ``give_up_after`` seconds."""
+    host, port = _host_port(address)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.connect((host, port))
+        local = sock.getsockname()
+        sender = f"[{local[0]}]:{local[1]}" if family == socket.AF_INET6 else f"{local[0]}:{local[1]}"
+        message = data(sender)
+        start = time.monotonic()
+        deadline = start + give_up_after
+        interval = resend_after
+        next_send = start
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return None
+            if now >= next_send:
+                sock.send(message)
+                next_send = now + interval
+                interval *= 2
+            ready, _, _ = select.select([sock], [], [], max(0.0, min(next_send, deadline) - now))
+            if not ready:
+                continue
+            try:
+                answer = _answer_of(sock.recv(4096))
+            except OSError:
+                return None  # ICMP port unreachable: nobody listens there any more
+            if answer is not None and answer.status < 200:
+                continue  # provisional; wait for the final answer
+            return answer

@@ -11,6 +11,11 @@ can make a task ring an agent, and a push replayed after ``MAX_AGE_SECONDS`` is 
 
 Delivery is best effort: the edge applies an offer only to a caller it still holds and only once, and
 its slow poll of ``pending_offers`` finds any offer whose push was lost.
+
+The same signed MESSAGE carries commands to the task holding a call (``COMMAND_CONTENT_TYPE``): the
+API's transfer of a contact (``TRANSFER``: ``contact_id`` and ``target``, a queue, seat or number of
+the merchant). The task's final answer is the command's outcome: 202 accepted, else the refusal's
+status with a Warning naming why.
 """
 
 from __future__ import annotations
@@ -22,10 +27,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "COMMAND_CONTENT_TYPE",
     "CONTENT_TYPE",
     "MAX_AGE_SECONDS",
     "SIGNATURE_HEADER",
+    "TRANSFER",
+    "command_message",
     "decode",
+    "decode_command",
     "message",
     "push_key",
     "sign",
@@ -33,6 +42,8 @@ __all__ = [
 ]
 
 CONTENT_TYPE = "application/vnd.switchboard.offers+json"
+COMMAND_CONTENT_TYPE = "application/vnd.switchboard.command+json"
+TRANSFER = "transfer"  # the one command kind: {"command": "transfer", "contact_id", "target"}
 SIGNATURE_HEADER = "X-Switchboard-Signature"
 # Older pushes are refused: a replay cannot ring an agent for an offer long since settled. Well
 # under the router's re-offer cooldown, so a push can never be mistaken for a later offer.
@@ -79,6 +90,14 @@ def decode(body: bytes) -> list[dict[str, Any]]:
     return offers
 
 
+def decode_command(body: bytes) -> dict[str, Any]:
+    """A command (``{"command": kind, ...}``); ValueError when malformed."""
+    document = json.loads(body)
+    if not isinstance(document, dict) or not isinstance(document.get("command"), str):
+        raise ValueError("a command is {'command': kind, ...}")
+    return document
+
+
 def message(
     offers: Sequence[Mapping[str, Any]],
     key: bytes,
@@ -92,15 +111,42 @@ def message(
     ``sender`` (host:port of the sending socket, where the answer goes). ``branch`` is unique per
     push (RFC 3261's magic cookie is added); the same branch resent is the same transaction."""
     body = json.dumps({"offers": list(offers)}, separators=(",", ":")).encode()
+    return _signed("offers", CONTENT_TYPE, body, key, now_s, task_address, sender, branch)
+
+
+def command_message(
+    command: Mapping[str, Any],
+    key: bytes,
+    now_s: int,
+    *,
+    task_address: str,
+    sender: str,
+    branch: str,
+) -> bytes:
+    """The SIP MESSAGE carrying ``command`` (with its ``"command"`` kind), as ``message`` does offers."""
+    body = json.dumps(dict(command), separators=(",", ":")).encode()
+    return _signed("commands", COMMAND_CONTENT_TYPE, body, key, now_s, task_address, sender, branch)
+
+
+def _signed(
+    user: str,
+    content_type: str,
+    body: bytes,
+    key: bytes,
+    now_s: int,
+    task_address: str,
+    sender: str,
+    branch: str,
+) -> bytes:
     lines = [
-        f"MESSAGE sip:offers@{task_address} SIP/2.0",
+        f"MESSAGE sip:{user}@{task_address} SIP/2.0",
         f"Via: SIP/2.0/UDP {sender};branch=z9hG4bK{branch};rport",
         "Max-Forwards: 1",
         f"From: <sip:router@{sender}>;tag={branch[:16]}",
-        f"To: <sip:offers@{task_address}>",
+        f"To: <sip:{user}@{task_address}>",
         f"Call-ID: {branch}",
         "CSeq: 1 MESSAGE",
-        f"Content-Type: {CONTENT_TYPE}",
+        f"Content-Type: {content_type}",
         f"{SIGNATURE_HEADER}: {sign(body, key, now_s)}",
         f"Content-Length: {len(body)}",
     ]

@@ -216,7 +216,8 @@ _ROUTER_OPTIONAL = (*_FUNCTION_OPTIONAL, SIP_NONCE_KEY, FLEET_KEY_SECRET_ARN)
 READS: Mapping[Component, Reads] = {
     Component.API: Reads(
         required=(TABLE, SIP_DOMAIN, SIP_REGISTRAR),
-        optional=_FUNCTION_OPTIONAL,
+        # The fleet key signs the transfer commands the API sends to edge tasks, as offer pushes.
+        optional=_ROUTER_OPTIONAL,
         # Local mode passes the key; AWS passes the secret's ARN (the hash alone suits tests and tools).
         one_of=((ADMIN_KEY, ADMIN_KEY_SHA256, ADMIN_KEY_SHA256_SECRET_ARN),),
     ),

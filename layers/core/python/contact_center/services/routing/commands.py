@@ -4,7 +4,7 @@ The edge sends ``{"action": ..., ...}``; ``parse_routing_command`` validates it 
 commands (InvalidRoutingRequestError names the field), ``execute`` runs it and returns the JSON
 the edge reads: a decision dict (``decisions``), or ``{"offers": [...]}`` for
 ``pending_offers``, ``{"offer": ...}`` for ``finish_wrap_up``, ``{"transfer": decision, ...}`` for ``transfer``
-(``transfers.TransferOutcome``), a ``dial`` or ``reject`` decision for ``dial_out``
+(``transfers.TransferOutcome``), a ``connect`` or ``reject`` decision for ``consult`` (``consults``), a ``dial`` or ``reject`` decision for ``dial_out``
 (``dialout.Dial``), ``{"ended": [contact ids]}`` for
 ``edge_lost``.
 """
@@ -75,6 +75,21 @@ class TransferContact:
     contact_id: str
     seat_id: str  # the agent handing the caller on
     target: str  # a queue id, a seat id or a number of the merchant
+    consulted: bool = False  # an attended transfer to the seat the agent consulted
+
+
+@dataclass(frozen=True, slots=True)
+class Consult:
+    sip_username: str  # the consulting seat's phone, as its digest credentials named it
+    dialled: str  # the seat consulted
+
+
+@dataclass(frozen=True, slots=True)
+class ReportConsultResult:
+    merchant_id: str
+    seat_id: str  # the seat consulted
+    contact_id: str  # the call consulted about
+    answered: bool  # False: the consult ended without a transfer
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +149,8 @@ RoutingCommand = (
     | ReportOfferResult
     | EndContact
     | TransferContact
+    | Consult
+    | ReportConsultResult
     | DialOut
     | ReportOutboundAnswer
     | ExpireQueueWait
@@ -179,6 +196,13 @@ def _epoch_ms(event: Mapping[str, Any], name: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidRoutingRequestError(name, "must be a non-negative integer (epoch milliseconds)")
+    return value
+
+
+def _flag(event: Mapping[str, Any], name: str) -> bool:
+    value = event.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidRoutingRequestError(name, "must be true or false")
     return value
 
 
@@ -251,6 +275,16 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             contact_id=_required(event, "contact_id"),
             seat_id=_required(event, "seat_id"),
             target=_required(event, "target"),
+            consulted=_flag(event, "consulted"),
+        )
+    if action == "consult":
+        return Consult(_required(event, "sip_username"), _required(event, "dialled"))
+    if action == "consult_result":
+        return ReportConsultResult(
+            merchant_id=_required(event, "merchant_id"),
+            seat_id=_required(event, "seat_id"),
+            contact_id=_required(event, "contact_id"),
+            answered=_flag(event, "answered"),
         )
     if action == "dial_out":
         return DialOut(
@@ -292,7 +326,8 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         return Sweep(tuple(merchants) if merchants is not None else None)
     raise InvalidRoutingRequestError(
         "action",
-        "must be one of new_contact, offer_result, contact_ended, transfer, dial_out, outbound_answered,"
+        "must be one of new_contact, offer_result, contact_ended, transfer, consult, consult_result,"
+        " dial_out, outbound_answered,"
         " queue_timeout, legacy_failed, pending_offers, finish_wrap_up, edge_lost, sweep",
     )
 
@@ -334,7 +369,15 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
                 command.contact_id, command.side, command.cause, now_ms, command.dialog_keys
             ).to_dict()
         case TransferContact():
-            return service.transfer(command.contact_id, command.seat_id, command.target, now_ms).to_dict()
+            return service.transfer(
+                command.contact_id, command.seat_id, command.target, now_ms, command.consulted
+            ).to_dict()
+        case Consult():
+            return service.consult(command.sip_username, command.dialled, now_ms).to_dict()
+        case ReportConsultResult():
+            return service.consult_result(
+                command.merchant_id, command.seat_id, command.contact_id, command.answered, now_ms
+            ).to_dict()
         case DialOut():
             return service.dial_out(
                 command.sip_username, command.dialled, command.contact_id, command.edge_task_id, now_ms

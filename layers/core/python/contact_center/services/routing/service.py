@@ -10,6 +10,7 @@ from contact_center.domain.contact import Channel, HangupCause, HangupSide
 
 from .answers import Answers
 from .arrivals import Arrivals
+from .consults import Consults
 from .context import RoutingContext
 from .decisions import Acknowledged, Connect, OfferOutcome, Reject, RoutingDecision
 from .dequeue import AgentOffer, Dequeue, OfferPush
@@ -69,6 +70,7 @@ class RoutingService:
         self._sweeps = Sweeps(context, self._dequeue, self._answers)
         self._transfers = Transfers(context, self._placement, self._offers)
         self._outbound = Outbound(context, outbound_trunks, dialers)
+        self._consults = Consults(context, dialers)
 
     # Use cases called by the edge
 
@@ -108,10 +110,23 @@ class RoutingService:
         """The call is over (BYE, CANCEL, failure): record it and let the agent go. Idempotent."""
         return self._endings.contact_ended(contact_id, side, cause, now_ms, dialog_keys)
 
-    def transfer(self, contact_id: str, seat_id: str, target: str, now_ms: int) -> TransferOutcome:
+    def transfer(
+        self, contact_id: str, seat_id: str, target: str, now_ms: int, consulted: bool = False
+    ) -> TransferOutcome:
         """The agent on ``seat_id`` hands the caller to ``target`` (a queue, a seat, a number of the
-        merchant): the caller's next step, and the agent's wrap-up. A refusal changes nothing."""
-        return self._transfers.transfer(contact_id, seat_id, target, now_ms)
+        merchant): the caller's next step, and the agent's wrap-up. A refusal changes nothing.
+        ``consulted``: the seat it consulted, in an attended transfer."""
+        return self._transfers.transfer(contact_id, seat_id, target, now_ms, consulted)
+
+    def consult(self, sip_username: str, dialled: str, now_ms: int) -> Connect | Reject:
+        """An agent on a call consults another seat: that seat, reserved and to ring, or why not."""
+        return self._consults.consult(sip_username, dialled, now_ms)
+
+    def consult_result(
+        self, merchant_id: str, seat_id: str, contact_id: str, answered: bool, now_ms: int
+    ) -> Acknowledged:
+        """The consulted seat answered (on the call), or the consult ended untransferred (let go)."""
+        return self._consults.consult_result(merchant_id, seat_id, contact_id, answered, now_ms)
 
     def dial_out(
         self, sip_username: str, dialled: str, contact_id: str, edge_task_id: str | None, now_ms: int

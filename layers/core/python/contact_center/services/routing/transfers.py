@@ -22,6 +22,7 @@ from contact_center.domain.agent_state import AgentSnapshot, AgentState, EndCont
 from contact_center.domain.contact import ContactState, Transfer, apply_contact
 
 from ..errors import ConcurrentUpdateError, NotFoundError
+from .consults import let_go
 from .context import RoutingContext
 from .decisions import Connect, Reject, RoutingDecision, decision_from_dict
 from .offers import Offers
@@ -80,12 +81,15 @@ class Transfers:
         self._placement = placement
         self._offers = offers
 
-    def transfer(self, contact_id: str, seat_id: str, target: str, now_ms: int) -> TransferOutcome:
+    def transfer(
+        self, contact_id: str, seat_id: str, target: str, now_ms: int, consulted: bool = False
+    ) -> TransferOutcome:
         """Hand the caller of ``contact_id``, connected to ``seat_id``, to ``target``.
 
         Refusals change nothing (the call goes on with the agent): 404 for a contact not connected
         to that seat or a target that names nothing of the merchant, 486 for a seat that is not free.
-        NotFoundError when the contact never existed.
+        NotFoundError when the contact never existed. ``consulted``: an attended transfer to the
+        seat the agent consulted (``consults``), which is let go of the consult first.
         """
         contact = self._ctx.contacts.get(contact_id)
         if contact is None:
@@ -103,6 +107,10 @@ class Transfers:
             return TransferOutcome(
                 Reject(409, "a seat cannot take its own call", contact_id=contact_id), seat_id
             )
+        if consulted and resolved.seat is not None:
+            seat = resolved.seat
+            let_go(self._ctx, merchant_id, seat.seat_id, contact_id, now_ms)
+            resolved = _Target(resolved.queue, self._ctx.seats.get(merchant_id, seat.seat_id))
         if resolved.seat is not None and resolved.seat.agent.state is not AgentState.AVAILABLE:
             reason = f"seat {resolved.seat.seat_id} is not available"
             return TransferOutcome(Reject(486, reason, contact_id=contact_id), seat_id, merchant_id)
