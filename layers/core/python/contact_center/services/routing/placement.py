@@ -24,6 +24,7 @@ from ..errors import ConcurrentUpdateError, NotFoundError
 from .context import RoutingContext
 from .decisions import Acknowledged, Connect, Forward, Queue, Reject, RoutingDecision
 from .offers import CONTACT_CHANGED, Offers
+from .outlook import queue_outlook
 from .policy import ATTEMPTS
 from .ports import LiveContact, RoutingQueue, Segment
 from .records import ended_ack, hops, record_for
@@ -205,12 +206,15 @@ class Placement:
 
     def queue_decision(self, contact: LiveContact, queue: RoutingQueue, now_ms: int) -> Queue:
         deadline = queue.config.wait_deadline_ms(contact.snapshot.enqueued_at_ms or now_ms)
+        position, wait = queue_outlook(self._ctx.contacts, contact, queue.queue_id, now_ms)
         return Queue(
             contact.contact_id,
             queue.queue_id,
             max(0, math.ceil((deadline - now_ms) / 1000)),
             deadline,
+            position=position,
             media=queue.config.media,
+            wait_seconds=wait,
         )
 
     def ended_ack(self, contact_id: str, stale: bool = False) -> Acknowledged:
