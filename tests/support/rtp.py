@@ -19,6 +19,7 @@ __all__ = [
     "Received",
     "RtpEndpoint",
     "best_match",
+    "best_match_at",
     "envelope",
     "sdp_media_address",
     "sdp_offer",
@@ -197,13 +198,18 @@ def wav_samples(path: str) -> list[int]:
 def best_match(heard: list[float], expected: list[float]) -> float:
     """The highest normalised cross-correlation of two energy envelopes over every alignment of
     ``expected`` inside ``heard`` (1.0: the same shape of loudness and silence)."""
+    return best_match_at(heard, expected)[0]
+
+
+def best_match_at(heard: list[float], expected: list[float]) -> tuple[float, int]:
+    """`best_match` and the window of ``heard`` where that alignment starts."""
     n = len(expected)
     if n == 0 or len(heard) < n:
-        return 0.0
+        return 0.0, 0
     mean_e = sum(expected) / n
     centred_e = [x - mean_e for x in expected]
     norm_e = math.sqrt(sum(x * x for x in centred_e))
-    best = 0.0
+    best, best_lag = 0.0, 0
     for lag in range(len(heard) - n + 1):
         window = heard[lag : lag + n]
         mean_w = sum(window) / n
@@ -212,5 +218,6 @@ def best_match(heard: list[float], expected: list[float]) -> float:
         if norm_w == 0 or norm_e == 0:
             continue
         score = sum(a * b for a, b in zip(centred_w, centred_e, strict=True)) / (norm_w * norm_e)
-        best = max(best, score)
-    return best
+        if score > best:
+            best, best_lag = score, lag
+    return best, best_lag
