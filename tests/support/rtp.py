@@ -114,6 +114,8 @@ class RtpEndpoint:
     remote: tuple[str, int] | None = None
     received: list[Received] = field(default_factory=list)
     sent: int = 0
+    # (monotonic time, sequence number) of every packet sent
+    sent_log: list[tuple[float, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -157,6 +159,7 @@ class RtpEndpoint:
                 try:
                     self.sock.sendto(header + self._payload(index), self.remote)
                     self.sent += 1
+                    self.sent_log.append((time.monotonic(), seq & 0xFFFF))
                 except OSError:
                     pass
                 seq, timestamp, index = seq + 1, timestamp + SAMPLES_PER_PACKET, index + 1
