@@ -74,6 +74,10 @@ ANNOUNCE_EVERY_SECONDS_MAX = 600
 _PROMPT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
+def is_prompt_name(name: object) -> bool:
+    return isinstance(name, str) and _PROMPT_NAME.fullmatch(name) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class QueueMedia:
     """What a queued caller hears: ``greeting`` (a prompt name, None for none) once, then its place
