@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 PT_PCMU = 0
+PT_EVENT = 101  # telephone-event, as sdp_offer names it
+DTMF_KEYS = "0123456789*#"
 SAMPLES_PER_PACKET = 160  # 20 ms at 8 kHz
 
 
@@ -125,6 +127,7 @@ class RtpEndpoint:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._ssrc = random.getrandbits(32)
+        self._keys: list[str] = []
 
     def start(self, send: bool = True) -> None:
         self._threads = [threading.Thread(target=self._receive, daemon=True)]
@@ -148,16 +151,44 @@ class RtpEndpoint:
             for n in range(SAMPLES_PER_PACKET)
         )
 
+    def press(self, digit: str) -> None:
+        """Send ``digit`` as an RFC 4733 telephone-event (payload type 101, 100 ms) in place of the
+        audio, as a phone does when its key is pressed."""
+        self._keys.append(digit)
+
+    def _event_packets(self, digit: str) -> list[tuple[bool, bytes]]:
+        """(marker, payload) of one event: 5 packets of growing duration, then 3 ends (RFC 4733 §2.5)."""
+        code = DTMF_KEYS.index(digit)
+        packets = [(n == 0, struct.pack("!BBH", code, 10, (n + 1) * SAMPLES_PER_PACKET)) for n in range(5)]
+        end = struct.pack("!BBH", code, 0x80 | 10, 5 * SAMPLES_PER_PACKET)
+        return [*packets, (False, end), (False, end), (False, end)]
+
     def _send(self) -> None:
         seq, timestamp, index = random.getrandbits(16), random.getrandbits(32), 0
         next_at = time.monotonic()
+        event: list[tuple[bool, bytes]] = []
+        event_timestamp = 0
         while not self._stop.is_set():
             if self.remote is not None:
-                header = struct.pack(
-                    "!BBHII", 0x80, PT_PCMU, seq & 0xFFFF, timestamp & 0xFFFFFFFF, self._ssrc
-                )
+                if not event and self._keys:
+                    event, event_timestamp = self._event_packets(self._keys.pop(0)), timestamp
+                if event:
+                    marker, payload = event.pop(0)
+                    header = struct.pack(
+                        "!BBHII",
+                        0x80,
+                        (0x80 if marker else 0) | PT_EVENT,
+                        seq & 0xFFFF,
+                        event_timestamp & 0xFFFFFFFF,
+                        self._ssrc,
+                    )
+                else:
+                    header = struct.pack(
+                        "!BBHII", 0x80, PT_PCMU, seq & 0xFFFF, timestamp & 0xFFFFFFFF, self._ssrc
+                    )
+                    payload = self._payload(index)
                 try:
-                    self.sock.sendto(header + self._payload(index), self.remote)
+                    self.sock.sendto(header + payload, self.remote)
                     self.sent += 1
                     self.sent_log.append((time.monotonic(), seq & 0xFFFF))
                 except OSError:
