@@ -24,7 +24,7 @@ from ..errors import ConcurrentUpdateError, NotFoundError
 from .context import RoutingContext
 from .decisions import Acknowledged, Connect, Forward, Queue, Reject, RoutingDecision
 from .offers import CONTACT_CHANGED, Offers
-from .outlook import queue_outlook
+from .outlook import QueueOutlook
 from .policy import ATTEMPTS
 from .ports import LiveContact, RoutingQueue, Segment
 from .records import ended_ack, hops, record_for
@@ -36,6 +36,7 @@ class Placement:
     def __init__(self, context: RoutingContext, offers: Offers) -> None:
         self._ctx = context
         self._offers = offers
+        self._outlook = QueueOutlook(context.contacts)
 
     def route_queued(self, contact: LiveContact, queue: RoutingQueue, now_ms: int) -> RoutingDecision:
         """An agent for a QUEUED contact now, or the caller waits (or overflows at max wait)."""
@@ -206,7 +207,7 @@ class Placement:
 
     def queue_decision(self, contact: LiveContact, queue: RoutingQueue, now_ms: int) -> Queue:
         deadline = queue.config.wait_deadline_ms(contact.snapshot.enqueued_at_ms or now_ms)
-        position, wait = queue_outlook(self._ctx.contacts, contact, queue.queue_id, now_ms)
+        position, wait = self._outlook.of(contact, queue.queue_id, now_ms)
         return Queue(
             contact.contact_id,
             queue.queue_id,
