@@ -9,9 +9,11 @@ import itertools
 import time
 from pathlib import Path
 
+from contact_center.domain.contact import HangupCause
 from contact_center.domain.queueing import AnswerMode, QueueMedia
 from contact_center.services.routing.decisions import Queue, Reject
 from local_stack.media_relay import RelayPorts
+from sip_edge.media.ng import NgClient, NgRefusedError
 from sip_edge.sip.message import Response
 from tests.sip.b2bua_support import HOST, FakeRouting, Phone, connect_to, running_edge
 from tests.support.rtp import RtpEndpoint, envelope, sdp_media_address, sdp_offer
@@ -145,3 +147,42 @@ def test_an_answered_queued_caller_is_sent_a_bye_with_the_reason_when_the_queue_
     reason, timeouts = asyncio.run(scenario())
     assert reason == 'SIP;cause=480;text="no agent available"'
     assert len(timeouts) == 1
+
+
+def test_an_answered_queued_caller_hanging_up_ends_the_contact_as_abandoned_and_frees_the_relay(
+    relay: RelayPorts, prompts: Path
+) -> None:
+    async def scenario() -> tuple[int, list[tuple[object, ...]], bool]:
+        carrier = await Phone.open("carrier")
+        routing = FakeRouting()
+        routing.new_contact_answer = _queue()
+        caller_rtp = RtpEndpoint()
+        try:
+            async with running_edge(
+                routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
+            ) as edge:
+                invite = carrier.invite(edge.address, "100", body=sdp_offer(HOST, caller_rtp.port))
+                ok = await carrier.response("INVITE", 200)
+                carrier.send(carrier.in_dialog("ACK", invite, ok, edge.address, cseq=1), edge.address)
+                await asyncio.sleep(1.0)
+                carrier.send(carrier.in_dialog("BYE", invite, ok, edge.address), edge.address)
+                bye_ok = await carrier.response("BYE", final=True)
+                await asyncio.wait_for(routing.ended.wait(), 5)
+                await asyncio.sleep(0.3)
+                ng = NgClient((relay.host, relay.ng_port))
+                try:
+                    await ng.query(invite.call_id)
+                    deleted = False
+                except NgRefusedError:
+                    deleted = True
+                finally:
+                    ng.close()
+                return bye_ok.status, routing.actions("contact_ended"), deleted
+        finally:
+            carrier.close()
+            caller_rtp.sock.close()
+
+    status, ended, deleted = asyncio.run(scenario())
+    assert status == 200
+    assert [cause for _, _, cause in ended] == [HangupCause.CALLER_ABANDONED]
+    assert deleted, "the relay still holds the call after the caller left"
