@@ -38,8 +38,12 @@ class Placement:
         self._offers = offers
         self._outlook = QueueOutlook(context.contacts)
 
-    def route_queued(self, contact: LiveContact, queue: RoutingQueue, now_ms: int) -> RoutingDecision:
-        """An agent for a QUEUED contact now, or the caller waits (or overflows at max wait)."""
+    def route_queued(
+        self, contact: LiveContact, queue: RoutingQueue, now_ms: int, *, told: bool = True
+    ) -> RoutingDecision:
+        """An agent for a QUEUED contact now, or the caller waits (or overflows at max wait).
+        ``told``: the caller is told a Queue decision's place and wait (False for a retry whose
+        Queue decision nobody reads, which spares the reads)."""
         for _ in range(ATTEMPTS):
             attempt = self._offers.try_offer(contact, queue, now_ms)
             if isinstance(attempt, Connect):
@@ -56,7 +60,7 @@ class Placement:
             elif attempt is None:
                 if queue.config.wait_expired(contact.snapshot.enqueued_at_ms or now_ms, now_ms):
                     return self.overflow(contact, queue, HangupCause.QUEUE_TIMEOUT, now_ms)
-                return self.queue_decision(contact, queue, now_ms)
+                return self.queue_decision(contact, queue, now_ms, told=told)
             fresh = self._ctx.contacts.get(contact.contact_id)
             if fresh is None or fresh.snapshot.state is not ContactState.QUEUED:
                 return (
@@ -66,7 +70,7 @@ class Placement:
                 )
             contact = fresh
             queue = self._ctx.queue_of(contact) or queue
-        return self.queue_decision(contact, queue, now_ms)
+        return self.queue_decision(contact, queue, now_ms, told=told)
 
     def queue_timeout(self, contact_id: str, now_ms: int) -> RoutingDecision:
         """The edge's max-wait timer fired: overflow to another queue, forward to legacy, or reject."""
@@ -205,9 +209,11 @@ class Placement:
             contact.snapshot.queue_id,
         )
 
-    def queue_decision(self, contact: LiveContact, queue: RoutingQueue, now_ms: int) -> Queue:
+    def queue_decision(
+        self, contact: LiveContact, queue: RoutingQueue, now_ms: int, *, told: bool = True
+    ) -> Queue:
         deadline = queue.config.wait_deadline_ms(contact.snapshot.enqueued_at_ms or now_ms)
-        position, wait = self._outlook.of(contact, queue.queue_id, now_ms)
+        position, wait = self._outlook.of(contact, queue.queue_id, now_ms) if told else (None, None)
         return Queue(
             contact.contact_id,
             queue.queue_id,
