@@ -51,7 +51,9 @@ def ng_answers(host: str, port: int, timeout: float = 0.5) -> bool:
     return reply.startswith(b"ready ") and b"pong" in reply
 
 
-def rtpengine_argv(ports: RelayPorts) -> list[str]:
+def rtpengine_argv(ports: RelayPorts, dtmf_dest: tuple[str, int] | None = None) -> list[str]:
+    """``dtmf_dest``: where the relay sends each DTMF event it detects (JSON over UDP, the edge's
+    `sip_edge.media.dtmf.DtmfListener`); None: digits are not reported."""
     binary = _binary()
     if binary is None:
         raise FileNotFoundError("rtpengine is not installed (Debian package rtpengine-daemon; make setup)")
@@ -74,4 +76,5 @@ def rtpengine_argv(ports: RelayPorts) -> list[str]:
         "--timeout=60",
         "--silent-timeout=3600",
         "--delete-delay=0",
+        *([f"--dtmf-log-dest={dtmf_dest[0]}:{dtmf_dest[1]}"] if dtmf_dest is not None else []),
     ]

@@ -410,6 +410,17 @@ class FakeLiveContacts:
     def record(self, contact_id: str) -> ContactRecord | None:
         return self._table.records.get(contact_id)
 
+    def recent_answers(self, queue_id: str, since_ms: int, now_ms: int) -> list[int]:
+        with self._table.lock:
+            return [
+                record.answered_at_ms
+                for record in self._table.records.values()
+                if record.queue_id == queue_id
+                and since_ms <= record.ended_at_ms <= now_ms
+                and record.answered_at_ms is not None
+                and record.answered_at_ms >= since_ms
+            ]
+
     def drop_dialogs(self, dialog_keys: Sequence[str]) -> None:
         with self._table.lock:
             for key in dialog_keys:

@@ -19,6 +19,7 @@ __all__ = [
     "Received",
     "RtpEndpoint",
     "best_match",
+    "best_match_at",
     "envelope",
     "sdp_media_address",
     "sdp_offer",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 PT_PCMU = 0
+PT_EVENT = 101  # telephone-event, as sdp_offer names it
+DTMF_KEYS = "0123456789*#"
 SAMPLES_PER_PACKET = 160  # 20 ms at 8 kHz
 
 
@@ -113,6 +116,8 @@ class RtpEndpoint:
     remote: tuple[str, int] | None = None
     received: list[Received] = field(default_factory=list)
     sent: int = 0
+    # (monotonic time, sequence number) of every packet sent
+    sent_log: list[tuple[float, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -122,6 +127,7 @@ class RtpEndpoint:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._ssrc = random.getrandbits(32)
+        self._keys: list[str] = []
 
     def start(self, send: bool = True) -> None:
         self._threads = [threading.Thread(target=self._receive, daemon=True)]
@@ -145,17 +151,46 @@ class RtpEndpoint:
             for n in range(SAMPLES_PER_PACKET)
         )
 
+    def press(self, digit: str) -> None:
+        """Send ``digit`` as an RFC 4733 telephone-event (payload type 101, 100 ms) in place of the
+        audio, as a phone does when its key is pressed."""
+        self._keys.append(digit)
+
+    def _event_packets(self, digit: str) -> list[tuple[bool, bytes]]:
+        """(marker, payload) of one event: 5 packets of growing duration, then 3 ends (RFC 4733 §2.5)."""
+        code = DTMF_KEYS.index(digit)
+        packets = [(n == 0, struct.pack("!BBH", code, 10, (n + 1) * SAMPLES_PER_PACKET)) for n in range(5)]
+        end = struct.pack("!BBH", code, 0x80 | 10, 5 * SAMPLES_PER_PACKET)
+        return [*packets, (False, end), (False, end), (False, end)]
+
     def _send(self) -> None:
         seq, timestamp, index = random.getrandbits(16), random.getrandbits(32), 0
         next_at = time.monotonic()
+        event: list[tuple[bool, bytes]] = []
+        event_timestamp = 0
         while not self._stop.is_set():
             if self.remote is not None:
-                header = struct.pack(
-                    "!BBHII", 0x80, PT_PCMU, seq & 0xFFFF, timestamp & 0xFFFFFFFF, self._ssrc
-                )
+                if not event and self._keys:
+                    event, event_timestamp = self._event_packets(self._keys.pop(0)), timestamp
+                if event:
+                    marker, payload = event.pop(0)
+                    header = struct.pack(
+                        "!BBHII",
+                        0x80,
+                        (0x80 if marker else 0) | PT_EVENT,
+                        seq & 0xFFFF,
+                        event_timestamp & 0xFFFFFFFF,
+                        self._ssrc,
+                    )
+                else:
+                    header = struct.pack(
+                        "!BBHII", 0x80, PT_PCMU, seq & 0xFFFF, timestamp & 0xFFFFFFFF, self._ssrc
+                    )
+                    payload = self._payload(index)
                 try:
-                    self.sock.sendto(header + self._payload(index), self.remote)
+                    self.sock.sendto(header + payload, self.remote)
                     self.sent += 1
+                    self.sent_log.append((time.monotonic(), seq & 0xFFFF))
                 except OSError:
                     pass
                 seq, timestamp, index = seq + 1, timestamp + SAMPLES_PER_PACKET, index + 1
@@ -197,13 +232,18 @@ def wav_samples(path: str) -> list[int]:
 def best_match(heard: list[float], expected: list[float]) -> float:
     """The highest normalised cross-correlation of two energy envelopes over every alignment of
     ``expected`` inside ``heard`` (1.0: the same shape of loudness and silence)."""
+    return best_match_at(heard, expected)[0]
+
+
+def best_match_at(heard: list[float], expected: list[float]) -> tuple[float, int]:
+    """`best_match` and the window of ``heard`` where that alignment starts."""
     n = len(expected)
     if n == 0 or len(heard) < n:
-        return 0.0
+        return 0.0, 0
     mean_e = sum(expected) / n
     centred_e = [x - mean_e for x in expected]
     norm_e = math.sqrt(sum(x * x for x in centred_e))
-    best = 0.0
+    best, best_lag = 0.0, 0
     for lag in range(len(heard) - n + 1):
         window = heard[lag : lag + n]
         mean_w = sum(window) / n
@@ -212,5 +252,6 @@ def best_match(heard: list[float], expected: list[float]) -> float:
         if norm_w == 0 or norm_e == 0:
             continue
         score = sum(a * b for a, b in zip(centred_w, centred_e, strict=True)) / (norm_w * norm_e)
-        best = max(best, score)
-    return best
+        if score > best:
+            best, best_lag = score, lag
+    return best, best_lag

@@ -183,9 +183,12 @@ SCHEMAS: dict[str, Schema] = {
             {
                 "answer": {
                     "type": "string",
-                    "enum": ["early_media"],
+                    "enum": ["early_media", "200"],
                     "default": "early_media",
-                    "description": "early_media: 183 with the relay's audio until an agent answers",
+                    "description": (
+                        "early_media: 183 with the relay's audio until an agent answers; "
+                        "200: the caller is answered at once (billing starts) and hears the relay"
+                    ),
                 },
                 "greeting": {
                     "type": "string",

@@ -52,6 +52,7 @@ from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.liveness import LegTerms, allows_update
 from sip_edge.app.calls.media import MediaPort
 from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
+from sip_edge.app.calls.queue_answer import QueueAnswer
 from sip_edge.app.calls.queue_hold import QueueHold
 from sip_edge.app.calls.ring import AgentRinger
 from sip_edge.app.calls.tasks import CallTasks
@@ -158,6 +159,7 @@ class CallSetup:
         self._counted = False
         self.caller = _caller_leg(key, invite, request, flow, addresses)
         self._media = CallerMedia(media, request, invite.local_tag, flow.remote[0], self.contact_id)
+        self._queue_answer = QueueAnswer(stack, invite, self.caller)
         self._provisionals = ReliableProvisionals(invite, clock, stack.timers.t1)
         # RFC 4028 with the caller: what its INVITE asked for, decided before anything is routed.
         self._session = answer_invite(
@@ -326,7 +328,7 @@ class CallSetup:
         self, status: int, reason: str | None = None, headers: tuple[tuple[str, str], ...] = ()
     ) -> None:
         self._provisionals.stop()
-        if self.invite.final_sent or self.invite.terminated:
+        if self._queue_answer.hang_up(status, headers) or self.invite.final_sent or self.invite.terminated:
             return
         self.invite.reply(status, reason, headers=headers)
 
@@ -338,15 +340,24 @@ class CallSetup:
             headers.append(("Content-Type", content_type))
         self._provisionals.send(status, headers, body)
 
-    async def _answered(self, connect: Connect, answer: Response, agent: Leg, tx: ClientTransaction) -> None:
+    def _answer_headers(self, content_type: str | None) -> list[tuple[str, str]]:
         session = self._session if isinstance(self._session, Session) else None
         headers = [("Contact", f"<{self.caller.contact}>"), ("Allow", ALLOW)]
         headers += timer_headers(session, we_are_uac=False) or [("Supported", "timer")]
-        if answer.body and answer.content_type:
-            headers.append(("Content-Type", answer.content_type))
+        return headers + ([("Content-Type", content_type)] if content_type else [])
+
+    async def _answered(self, connect: Connect, answer: Response, agent: Leg, tx: ClientTransaction) -> None:
+        session = self._session if isinstance(self._session, Session) else None
+        if self._queue_answer.sdp is not None:  # the music gives way as the relay takes the agent
+            await self._media.stop_announcing()
         body = await self._media.answer(answer.body)
         self._provisionals.stop()
-        self.invite.reply(200, headers=headers, body=body)
+        if self._queue_answer.sdp is None:
+            self.invite.reply(
+                200, headers=self._answer_headers(answer.content_type if answer.body else None), body=body
+            )
+        else:  # answered while queued: the relay now carries the agent, the caller keeps its SDP
+            body = self._queue_answer.sdp
         request = self.request
         bridge = self._bridges.open(
             self.key,
@@ -380,6 +391,8 @@ class CallSetup:
             return None
         events, clock = self.events, self._clock
         early = await self._media.early_media(queue)
+        if QueueAnswer.wanted(queue, early):
+            self._queue_answer.answer(early[1], self._answer_headers(early[2]))
         self.provisional(*early)
         self._hold_poll.hold(self.contact_id, lambda offer: events.put_nowait(OfferFound(offer)))
         deadline = clock.call_at_ms(queue.deadline_ms, lambda: events.put_nowait(QueueDeadlinePassed()))
@@ -403,7 +416,8 @@ class CallSetup:
             self._hold_poll.release(self.contact_id)
             deadline.cancel()
             refresh.cancel()
-            await self._media.stop_announcing()
+            if self._queue_answer.sdp is None:  # an answered caller hears the music until the agent
+                await self._media.stop_announcing()
 
 
 def _caller_never_acked(tasks: CallTasks, bridge: Bridge, error: TransactionError) -> None:

@@ -31,6 +31,8 @@ _TENS = {
 MUSIC = "music"
 TEXTS: dict[str, str] = {
     "greeting": "Thank you for calling. All of our agents are busy. Please stay on the line.",
+    # The default menu prompt (a number's menu names its own prompt; merchants upload theirs).
+    "menu": "For sales, press one. For support, press two.",
     "caller-number": "You are caller number",
     "expected-wait": "Your expected wait is about",
     "less-than-a-minute": "Your expected wait is less than a minute.",

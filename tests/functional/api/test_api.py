@@ -130,13 +130,16 @@ def test_a_queues_media_settings_are_kept_and_a_patch_replaces_them_whole(api: A
     assert api.get(path, key=key).body["media"] == media
     patched = api.patch(path, {"media": {"announce_every_seconds": 0}}, key=key).body["media"]
     assert patched == {"answer": "early_media", "greeting": "greeting", "announce_every_seconds": 0}
+    answered = api.patch(path, {"media": {"answer": "200"}}, key=key).body["media"]
+    assert answered["answer"] == "200" and api.get(path, key=key).body["media"]["answer"] == "200"
 
 
 @pytest.mark.parametrize(
     ("media", "field"),
     [
         ({"answer": "ring"}, "media.answer"),
-        ({"answer": "answer"}, "media.answer"),  # not built yet: refused rather than ignored
+        ({"answer": "answer"}, "media.answer"),
+        ({"answer": 200}, "media.answer"),  # the status as a string, as the enum names it
         ({"greeting": "../etc/passwd"}, "media.greeting"),
         ({"announce_every_seconds": 5}, "media.announce_every_seconds"),
         ({"announce_every_seconds": True}, "media.announce_every_seconds"),

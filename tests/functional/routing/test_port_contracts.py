@@ -513,3 +513,25 @@ def test_only_unexpired_bindings_are_targets(backend: RoutingBackend) -> None:
     backend.given_binding(aor, AgentTarget("sip:u-a1@10.0.0.8:5060"), NOW // 1000)
     assert backend.registrations.targets(aor, NOW) == [live]
     assert backend.registrations.targets("sip:nobody@sip.test", NOW) == []
+
+
+def test_recent_answers_are_the_answer_times_of_the_queue_s_contacts_that_ended_since(
+    backend: RoutingBackend,
+) -> None:
+    minute = 60_000
+    # (contact, answered, ended): one answered before the window, two inside, one never answered.
+    calls = [
+        ("old", NOW - 21 * minute, NOW - 20 * minute),
+        ("c1", NOW - 11 * minute, NOW - 10 * minute),
+        ("c2", NOW - 2 * minute, NOW - minute),
+        ("gone", None, NOW - minute // 2),
+    ]
+    for contact_id, answered_at, ended_at in calls:
+        backend.contacts.create(queued_contact(contact_id, at=NOW - 30 * minute))
+        live = backend.contacts.get(contact_id)
+        assert live is not None
+        record = replace(record_for(live, ended(live, ended_at), ended_at), answered_at_ms=answered_at)
+        backend.contacts.end(live, record, "answered" if answered_at else "abandoned")
+    answers = backend.contacts.recent_answers("q1", NOW - 15 * minute, NOW)
+    assert sorted(answers) == [NOW - 11 * minute, NOW - 2 * minute]
+    assert backend.contacts.recent_answers("q2", NOW - 15 * minute, NOW) == []

@@ -103,12 +103,45 @@ def test_a_call_with_nobody_free_waits_in_the_queue(world: World) -> None:
     world.number()
     world.seat("a1", available_at=None)  # logged in, not ready
     decision = call(world)
-    assert decision == Queue("c1", "q1", 90, NOW + 90_000)
+    assert decision == Queue("c1", "q1", 90, NOW + 90_000, position=1)
     assert decision_from_dict(decision.to_dict()) == decision
     assert [c.contact_id for c in world.contacts.queue_heads("q1", 5)] == ["c1"]
     # A retried request (the edge timed out) returns the same answer and creates nothing new.
-    assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000)
+    assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000, position=1)
     assert ContactItems().stats("q1", utc_day(NOW)).offered == 1  # type: ignore[union-attr]
+
+
+def test_a_queued_caller_is_told_its_place_and_the_wait_the_queue_s_recent_answers_give(world: World) -> None:
+    world.queue(max_wait=600)
+    world.number()
+    world.seat("a1")
+    # Two answers give no estimate yet (fewer than three: nothing rather than a guess).
+    for index, at in enumerate((NOW, NOW + 60_000)):
+        assert isinstance(call(world, f"done{index}", at=at), Connect)
+        world.service.offer_result(f"done{index}", "a1", ANSWERED, at + 1000)
+        world.service.contact_ended(
+            f"done{index}", HangupSide.CUSTOMER, HangupCause.NORMAL_CLEARING, at + 30_000
+        )
+    world.not_ready("a1", at=NOW + 100_000)
+    early = call(world, "early", at=NOW + 110_000)
+    assert isinstance(early, Queue) and (early.position, early.wait_seconds) == (1, None)
+    world.service.contact_ended("early", HangupSide.CUSTOMER, HangupCause.NORMAL_CLEARING, NOW + 111_000)
+    world.command("a1", GoAvailable(), NOW + 115_000)
+    assert isinstance(call(world, "done2", at=NOW + 120_000), Connect)
+    world.service.offer_result("done2", "a1", ANSWERED, NOW + 121_000)
+    world.service.contact_ended("done2", HangupSide.CUSTOMER, HangupCause.NORMAL_CLEARING, NOW + 150_000)
+    world.not_ready("a1", at=NOW + 160_000)
+    # Three answers over the 180 s from the oldest (NOW + 1 s) to now: one a minute, so the second
+    # caller in line waits about two minutes.
+    first = call(world, "c1", at=NOW + 180_000)
+    second = call(world, "c2", at=NOW + 181_000)
+    assert isinstance(first, Queue) and isinstance(second, Queue)
+    assert (first.position, first.wait_seconds) == (1, 60)
+    assert (second.position, second.wait_seconds) == (2, 120)
+    assert decision_from_dict(second.to_dict()) == second
+    # Answers older than the window (15 minutes) no longer count.
+    later = call(world, "c2", at=NOW + 1_000_000)
+    assert isinstance(later, Queue) and (later.position, later.wait_seconds) == (2, None)
 
 
 def test_a_new_contact_stays_out_of_the_queue_index_while_its_router_finds_an_agent(world: World) -> None:
@@ -167,7 +200,7 @@ def test_a_contact_left_unlisted_by_a_router_that_died_is_listed_by_the_retry(wo
     assert world.contacts.queue_heads("q1", 5) == []
     world.service._offers.try_offer = real_try_offer  # type: ignore[method-assign]
     # The edge retries new_contact: nobody is free, and the caller waits where agents find it.
-    assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000)
+    assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000, position=1)
     assert [c.contact_id for c in world.contacts.queue_heads("q1", 5)] == ["c1"]
     world.command("a1", GoAvailable(), NOW + 1000)
     offer = world.service.agent_available("m1", "a1", NOW + 1000)
@@ -334,7 +367,7 @@ def test_queue_timeout_overflows_to_another_queue_where_an_agent_is_free(world: 
     world.seat("a2", queues={"q2": 1})
     assert isinstance(call(world), Queue)
     # Early timer (clock skew): still waiting, with what is left of the wait.
-    assert world.service.queue_timeout("c1", NOW + 9000) == Queue("c1", "q1", 1, NOW + 10_000)
+    assert world.service.queue_timeout("c1", NOW + 9000) == Queue("c1", "q1", 1, NOW + 10_000, position=1)
     decision = world.service.queue_timeout("c1", NOW + 10_000)
     assert isinstance(decision, Connect) and (decision.seat_id, decision.queue_id) == ("a2", "q2")
 
@@ -344,7 +377,9 @@ def test_queue_timeout_overflows_into_a_queue_with_nobody_and_the_wait_restarts(
     world.queue("q1", max_wait=10, overflow={"type": "queue", "target": "q2"})
     world.number()
     call(world)
-    assert world.service.queue_timeout("c1", NOW + 10_000) == Queue("c1", "q2", 120, NOW + 130_000)
+    assert world.service.queue_timeout("c1", NOW + 10_000) == Queue(
+        "c1", "q2", 120, NOW + 130_000, position=1
+    )
     world.service.contact_ended("c1", HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED, NOW + 20_000)
     record = world.record("c1")
     assert record.queue_id == "q2"

@@ -51,7 +51,7 @@ def test_ring_no_answer_with_nobody_else_free_puts_the_caller_back_in_the_queue(
     centre.seat("a1")
     centre.call()
     decision = centre.service.offer_result("c1", "a1", NO_ANSWER, NOW + 20_000)
-    assert decision == Queue("c1", "q1", 40, NOW + 60_000)
+    assert decision == Queue("c1", "q1", 40, NOW + 60_000, position=1)
     assert [c.contact_id for c in centre.ports.contacts.queue_heads("q1", 5)] == ["c1"]
 
 

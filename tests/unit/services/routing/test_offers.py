@@ -79,10 +79,10 @@ def test_a_caller_with_nobody_free_is_listed_in_the_queue_with_its_deadline(cent
     centre.queue(max_wait=90)
     centre.number()
     centre.seat("a1", available_at=None)
-    assert centre.call() == Queue("c1", "q1", 90, NOW + 90_000)
+    assert centre.call() == Queue("c1", "q1", 90, NOW + 90_000, position=1)
     assert [c.contact_id for c in centre.ports.contacts.queue_heads("q1", 5)] == ["c1"]
     # A retried request returns the same answer and counts the caller once.
-    assert centre.call(at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000)
+    assert centre.call(at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000, position=1)
     assert centre.stats()["offered"] == 1
 
 

@@ -15,7 +15,7 @@ def test_an_early_timer_keeps_the_caller_waiting_with_what_is_left(centre: FakeC
     centre.queue(max_wait=10)
     centre.number()
     centre.call()
-    assert centre.service.queue_timeout("c1", NOW + 9000) == Queue("c1", "q1", 1, NOW + 10_000)
+    assert centre.service.queue_timeout("c1", NOW + 9000) == Queue("c1", "q1", 1, NOW + 10_000, position=1)
 
 
 def test_at_max_wait_an_agent_free_by_then_still_takes_the_caller(centre: FakeCentre) -> None:
@@ -47,7 +47,9 @@ def test_an_overflow_into_a_queue_with_nobody_restarts_the_wait_there(centre: Fa
     centre.queue("q1", max_wait=10, overflow=TO_Q2)
     centre.number()
     centre.call()
-    assert centre.service.queue_timeout("c1", NOW + 10_000) == Queue("c1", "q2", 120, NOW + 130_000)
+    assert centre.service.queue_timeout("c1", NOW + 10_000) == Queue(
+        "c1", "q2", 120, NOW + 130_000, position=1
+    )
     centre.service.contact_ended("c1", HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED, NOW + 20_000)
     record = centre.record("c1")
     assert [(s.kind, s.queue_id, s.outcome) for s in record.segments] == [

@@ -53,7 +53,7 @@ def test_the_record_holds_a_segment_per_agent_and_the_first_answer(centre: FakeC
 def test_a_transfer_to_a_queue_without_free_agents_queues_the_caller_there(centre: FakeCentre) -> None:
     talking(centre)
     outcome = centre.service.transfer("c1", "a1", "q2", NOW + 60_000)
-    assert outcome.decision == Queue("c1", "q2", 120, NOW + 180_000)
+    assert outcome.decision == Queue("c1", "q2", 120, NOW + 180_000, position=1)
     assert [c.contact_id for c in centre.ports.contacts.queue_heads("q2", 5)] == ["c1"]
     assert centre.agent("a1").state is AgentState.AFTER_CONTACT_WORK
 

@@ -289,6 +289,18 @@ class ContactItems:
         ]
         return sorted(found, key=lambda record: str(record.gsi1sk))  # by end time, as one partition was
 
+    def records_ended_since(self, queue_id: str, since_ms: int, now_ms: int) -> list[RecordItem]:
+        """The queue's records of contacts that ended from ``since_ms`` to ``now_ms`` (a range read of
+        the day's index partitions: one or two days)."""
+        days = sorted({utc_day(since_ms), utc_day(now_ms)})
+        start = keys.record_index_sk(since_ms, "")
+        return [
+            record
+            for day in days
+            for partition in keys.records_index_partitions(queue_id, day)
+            for record in items_of(RecordItem, RecordItem.gsi1.query(partition, RecordItem.gsi1sk >= start))
+        ]
+
     def owned_by_edge(self, edge_task_id: str, state: str | None = None) -> list[ContactItem]:
         """Live contacts an edge task holds, optionally only those in ``state`` (eventually consistent)."""
         condition = ContactItem.gsi2sk.startswith(f"{state}#") if state else None

@@ -64,9 +64,11 @@ class AnswerMode(StrEnum):
 
     # 183 Session Progress with the relay's SDP: the caller hears the queue's media before any
     # answer, so the call is not billed (nor counted answered by the carrier) until an agent takes it.
-    # (Answering queued callers at once, 200 OK, for carriers that drop unanswered calls after
-    # 60-180 s, is not built yet: the edge would have to hold a confirmed dialog while queued.)
     EARLY_MEDIA = "early_media"
+    # 200 OK with the relay's SDP as the caller is queued: billing starts, and carriers that drop an
+    # unanswered INVITE after 60-180 s keep the call through a long wait. The agent is bridged on
+    # the relay (the caller's port does not change), with no second answer toward the caller.
+    ANSWER = "200"
 
 
 DEFAULT_GREETING = "greeting"
@@ -74,6 +76,10 @@ ANNOUNCE_EVERY_SECONDS_MIN = 10
 ANNOUNCE_EVERY_SECONDS_MAX = 600
 # A prompt is a file the media relay plays: a plain name, never a path.
 _PROMPT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def is_prompt_name(name: object) -> bool:
+    return isinstance(name, str) and _PROMPT_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True)

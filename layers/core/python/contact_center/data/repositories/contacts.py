@@ -98,6 +98,13 @@ class LiveContactRepository:
         except NotFoundError:
             return None
 
+    def recent_answers(self, queue_id: str, since_ms: int, now_ms: int) -> list[int]:
+        return [
+            int(record.answered_at)
+            for record in self._items.records_ended_since(queue_id, since_ms, now_ms)
+            if record.answered_at is not None and int(record.answered_at) >= since_ms
+        ]
+
     def owned_by_edge(self, edge_task_id: str, state: str) -> list[LiveContact]:
         return [live_contact_from_item(item) for item in self._items.owned_by_edge(edge_task_id, state)]
 

@@ -122,7 +122,7 @@ class Fleet:
                 if queue is None:
                     continue
                 try:
-                    decision = self._placement.route_queued(contact, queue, now_ms)
+                    decision = self._placement.route_queued(contact, queue, now_ms, told=False)
                 except NotHomeRegionError:
                     continue  # its merchant's home region dequeues it; the offer arrives replicated
                 if isinstance(decision, Connect) and decision not in connects:

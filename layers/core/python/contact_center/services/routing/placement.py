@@ -24,6 +24,7 @@ from ..errors import ConcurrentUpdateError, NotFoundError
 from .context import RoutingContext
 from .decisions import Acknowledged, Connect, Forward, Queue, Reject, RoutingDecision
 from .offers import CONTACT_CHANGED, Offers
+from .outlook import QueueOutlook
 from .policy import ATTEMPTS
 from .ports import LiveContact, RoutingQueue, Segment
 from .records import ended_ack, hops, record_for
@@ -35,9 +36,14 @@ class Placement:
     def __init__(self, context: RoutingContext, offers: Offers) -> None:
         self._ctx = context
         self._offers = offers
+        self._outlook = QueueOutlook(context.contacts)
 
-    def route_queued(self, contact: LiveContact, queue: RoutingQueue, now_ms: int) -> RoutingDecision:
-        """An agent for a QUEUED contact now, or the caller waits (or overflows at max wait)."""
+    def route_queued(
+        self, contact: LiveContact, queue: RoutingQueue, now_ms: int, *, told: bool = True
+    ) -> RoutingDecision:
+        """An agent for a QUEUED contact now, or the caller waits (or overflows at max wait).
+        ``told``: the caller is told a Queue decision's place and wait (False for a retry whose
+        Queue decision nobody reads, which spares the reads)."""
         for _ in range(ATTEMPTS):
             attempt = self._offers.try_offer(contact, queue, now_ms)
             if isinstance(attempt, Connect):
@@ -54,7 +60,7 @@ class Placement:
             elif attempt is None:
                 if queue.config.wait_expired(contact.snapshot.enqueued_at_ms or now_ms, now_ms):
                     return self.overflow(contact, queue, HangupCause.QUEUE_TIMEOUT, now_ms)
-                return self.queue_decision(contact, queue, now_ms)
+                return self.queue_decision(contact, queue, now_ms, told=told)
             fresh = self._ctx.contacts.get(contact.contact_id)
             if fresh is None or fresh.snapshot.state is not ContactState.QUEUED:
                 return (
@@ -64,7 +70,7 @@ class Placement:
                 )
             contact = fresh
             queue = self._ctx.queue_of(contact) or queue
-        return self.queue_decision(contact, queue, now_ms)
+        return self.queue_decision(contact, queue, now_ms, told=told)
 
     def queue_timeout(self, contact_id: str, now_ms: int) -> RoutingDecision:
         """The edge's max-wait timer fired: overflow to another queue, forward to legacy, or reject."""
@@ -212,14 +218,19 @@ class Placement:
             contact.snapshot.queue_id,
         )
 
-    def queue_decision(self, contact: LiveContact, queue: RoutingQueue, now_ms: int) -> Queue:
+    def queue_decision(
+        self, contact: LiveContact, queue: RoutingQueue, now_ms: int, *, told: bool = True
+    ) -> Queue:
         deadline = queue.config.wait_deadline_ms(contact.snapshot.enqueued_at_ms or now_ms)
+        position, wait = self._outlook.of(contact, queue.queue_id, now_ms) if told else (None, None)
         return Queue(
             contact.contact_id,
             queue.queue_id,
             max(0, math.ceil((deadline - now_ms) / 1000)),
             deadline,
+            position=position,
             media=queue.config.media,
+            wait_seconds=wait,
         )
 
     def ended_ack(self, contact_id: str, stale: bool = False) -> Acknowledged:

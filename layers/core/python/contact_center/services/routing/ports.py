@@ -331,6 +331,11 @@ class LiveContacts(Protocol):
 
     def record(self, contact_id: str) -> ContactRecord | None: ...
 
+    def recent_answers(self, queue_id: str, since_ms: int, now_ms: int) -> list[int]:
+        """When the queue's contacts that ended since ``since_ms`` were answered (those answered
+        since then; a call still talking counts once it ends)."""
+        ...
+
     def drop_dialogs(self, dialog_keys: Sequence[str]) -> None:
         """Delete stored dialogs of a contact that ended without them (a report that came late)."""
         ...
