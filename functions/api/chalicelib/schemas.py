@@ -317,6 +317,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "user_id": {"type": "string", "pattern": ID_PATTERN},
     "webhook_id": {"type": "string", "pattern": ID_PATTERN},
     "delivery_id": {"type": "string", "pattern": ID_PATTERN},
+    "contact_id": {"type": "string", "pattern": ID_PATTERN},
     "number": {"type": "string", "pattern": E164_PATTERN, "description": "E.164, e.g. +14155550100"},
 }
 
