@@ -127,7 +127,15 @@ OPERATIONS: list[Operation] = [
         200,
         "IntervalReport",
     ),
-    ("get", M + "/desk-settings", "get_desk_settings", "The agents' desk settings", None, 200, "DeskSettings"),
+    (
+        "get",
+        M + "/desk-settings",
+        "get_desk_settings",
+        "The agents' desk settings",
+        None,
+        200,
+        "DeskSettings",
+    ),
     (
         "put",
         M + "/desk-settings",
@@ -137,7 +145,15 @@ OPERATIONS: list[Operation] = [
         200,
         "DeskSettings",
     ),
-    ("get", M + "/seats/{seat_id}/desk", "get_seat_desk", "What the seat's desk shows", None, 200, "SeatDesk"),
+    (
+        "get",
+        M + "/seats/{seat_id}/desk",
+        "get_seat_desk",
+        "What the seat's desk shows",
+        None,
+        200,
+        "SeatDesk",
+    ),
     (
         "put",
         M + "/contacts/{contact_id}/wrap-up",

@@ -41,9 +41,7 @@ def test_the_policy_table_reads_as_the_roles_intend() -> None:
     # Nothing of a merchant's setup is a person's: reads of a seat, a queue, the reports, its state,
     # and the wrap-up code of its own contact.
     person_routes = {route for route, allowed in roles.items() if allowed & {Role.AGENT, Role.SUPERVISOR}}
-    assert all(
-        method == "GET" or path.endswith(("/state", "/wrap-up")) for method, path in person_routes
-    )
+    assert all(method == "GET" or path.endswith(("/state", "/wrap-up")) for method, path in person_routes)
     assert Role.SUPERVISOR not in roles[("PUT", policy.MERCHANT + "/contacts/{contact_id}/wrap-up")]
     assert {path for _, path in person_routes} <= {
         "/auth/me",
