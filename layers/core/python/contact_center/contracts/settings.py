@@ -362,8 +362,6 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
     if not handoff.isdigit():
         problems.append(f"{HANDOFF_MS.name} must be a whole number of milliseconds, not {handoff!r}")
     socket_endpoint = get(EVENTS_SOCKET_ENDPOINT)
-    if socket_endpoint is not None and not socket_endpoint.startswith(("https://", "http://127.0.0.1")):
-        problems.append(f"{EVENTS_SOCKET_ENDPOINT.name} must be an https:// URL, not {socket_endpoint!r}")
     private = (get(WEBHOOKS_ALLOW_PRIVATE) or "false").lower()
     if private not in ("true", "false"):
         problems.append(f"{WEBHOOKS_ALLOW_PRIVATE.name} must be true or false, not {private!r}")
