@@ -10,6 +10,7 @@ key derives from it) and touch the table's items with the actions in ``permissio
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -79,7 +80,7 @@ class EventSocket(Construct):
         admin_key_sha256.grant_read(self.handler.role)
         self.stage.grant_management_api_access(self.handler.role)
         stack = cdk.Stack.of(self)
-        api_id = stack.resolve(stack.get_logical_id(self.api.node.default_child))
+        api_id = stack.resolve(stack.get_logical_id(cast(cdk.CfnElement, self.api.node.default_child)))
         nag.acknowledge(
             self.handler.role,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:{stack.region}:{stack.account}:"

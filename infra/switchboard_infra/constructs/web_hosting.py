@@ -9,6 +9,8 @@ request.
 
 from __future__ import annotations
 
+from typing import cast
+
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
@@ -84,7 +86,7 @@ class WebHosting(Construct):
         ):  # fmt: skip
             nag.acknowledge(construct, rule, reason)
         # BucketDeployment's provider: one function per stack, CDK's own code, role and grants.
-        bucket_id = stack.resolve(stack.get_logical_id(self.bucket.node.default_child))
+        bucket_id = stack.resolve(stack.get_logical_id(cast(cdk.CfnElement, self.bucket.node.default_child)))
         findings = [
             "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             *(

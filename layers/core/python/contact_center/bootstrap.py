@@ -24,7 +24,6 @@ from functools import cached_property
 
 from contact_center.aws.home_region import HomeRegionInvoker
 from contact_center.aws.metrics import EmfRoutingMetrics
-from contact_center.aws.socket_management import ManagementApiPoster
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.desk import DeskSettingsRepository, SocketConnectionRepository, WrapUpRepository
@@ -44,6 +43,7 @@ from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepo
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
 from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
 from contact_center.edge_push import EdgeOfferPush
+from contact_center.outbound.socket_post import ManagementApiPoster
 from contact_center.outbound.webhook_post import WebhookPoster
 from contact_center.services.agent_state import AgentStateService
 from contact_center.services.api_keys import ApiKeyService
