@@ -12,13 +12,14 @@ from typing import Any
 from chalice.app import Chalice
 from chalicelib import homes, openapi, views
 from chalicelib.http import Call, endpoint, install
-from chalicelib.routes import people, reports, transfers, wallboard, webhooks
+from chalicelib.routes import desk, people, reports, transfers, wallboard, webhooks
 
 from contact_center.services import agent_state, commands, number_commands, trunk_commands
 from contact_center.services.regions import parse_move_home
 
 app = Chalice(app_name="switchboard-api")
 install(app)
+desk.routes.register(app)
 people.routes.register(app)
 reports.routes.register(app)
 webhooks.routes.register(app)

@@ -1,7 +1,8 @@
 """``python -m local_stack`` (what ``make run`` starts): the whole of Switchboard on 127.0.0.1.
 
 Starts a local DynamoDB (AWS DynamoDB Local, moto's server, or an endpoint you give), creates the
-table, then the local Lambda service (Invoke API + stream pollers), the HTTP API, the web pages
+table, then the local Lambda service (Invoke API + stream pollers), the HTTP API, the event socket
+(API Gateway's WebSocket protocol, ``socket_server``), the web pages
 (``web/``, with the API under ``/api``), the media relay
 (rtpengine; ``--no-media`` leaves calls' media unanchored) and one or more SIP edge tasks. Stays in the foreground and keeps every child running: one that dies is started again
 (with backoff) and the console says so. Ctrl-C or SIGTERM stops every child and leaves nothing
@@ -151,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
     sip_port = port_or_free(os.environ.get("SIP_PORT"), 5060)
     api_port = port_or_free(os.environ.get("API_PORT"), 8000)
     web_port = port_or_free(os.environ.get("WEB_PORT"), 8080)
+    ws_port = port_or_free(os.environ.get("WS_PORT"), 8081)
+    ws_management_port = port_or_free(os.environ.get("WS_MANAGEMENT_PORT"), 0)
     lambda_port = port_or_free(os.environ.get("LAMBDA_PORT"), 0)
     db_port = port_or_free(os.environ.get("DYNAMODB_PORT"), 0)
     hosts = edge_hosts(args.edges)
@@ -174,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         region=region,
         media_relays=relay.ng if relay else "",
         media_prompts=str(PROMPTS) if relay else "",
+        events_socket_endpoint=f"http://127.0.0.1:{ws_management_port}",
     )
     site = Site(settings, Endpoints(dynamodb=endpoint, lambda_=f"http://127.0.0.1:{lambda_port}"), region)
     supervisor = Supervisor(say)
@@ -207,12 +211,22 @@ def run(args: argparse.Namespace) -> int:
             [
                 python, "-m", "local_stack.web_server",
                 "--port", str(web_port), "--api", f"http://127.0.0.1:{api_port}",
+                "--ws", f"ws://127.0.0.1:{ws_port}",
             ],
             environment("api", site),
+        )  # fmt: skip
+        socket = Child(
+            "event socket",
+            [
+                python, "-m", "local_stack.socket_server",
+                "--port", str(ws_port), "--management-port", str(ws_management_port),
+            ],
+            environment("dynamodb", site),
         )  # fmt: skip
         supervisor.add(Supervised(lambdas, ready=lambda: http_ok(f"http://127.0.0.1:{lambda_port}/")))
         supervisor.add(Supervised(api, ready=lambda: http_ok(f"http://127.0.0.1:{api_port}/health")))
         supervisor.add(Supervised(web, ready=lambda: http_ok(f"http://127.0.0.1:{web_port}/config.json")))
+        supervisor.add(Supervised(socket, ready=functools.partial(tcp_open, ws_port)))
         relay_child = None
         if relay is not None:
             ports = relay
@@ -236,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
             lambdas,
             api,
             web,
+            socket,
             *([relay_child] if relay_child else []),
             *(edge for edge, _ in edges),
         ):
@@ -243,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
         wait_until(lambda: http_ok(f"http://127.0.0.1:{lambda_port}/"), "the Lambda API", lambdas)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{api_port}/health"), "the HTTP API", api)
         wait_until(lambda: http_ok(f"http://127.0.0.1:{web_port}/config.json"), "the web pages", web)
+        wait_until(functools.partial(tcp_open, ws_port), "the event socket", socket)
         for edge, host in edges:
             wait_until(functools.partial(tcp_open, sip_port, host), f"the SIP edge on {host}", edge)
         if relay is not None and relay_child is not None:
@@ -253,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
         print_banner(
             api_port,
             web_port,
+            ws_port,
             [f"{host}:{sip_port}" for host in hosts],
             lambda_port,
             relay,
@@ -289,6 +306,7 @@ def create_table(endpoint: str, site: Site) -> None:
 def print_banner(
     api_port: int,
     web_port: int,
+    ws_port: int,
     edges: list[str],
     lambda_port: int,
     relay: media_relay.RelayPorts | None,
@@ -315,6 +333,7 @@ Switchboard is up on 127.0.0.1 (started in {took:.1f} s). Ctrl-C stops everythin
 
   HTTP API       http://127.0.0.1:{api_port}        (GET /health, GET /openapi.json)
   Web pages      http://127.0.0.1:{web_port}/       (the API under /api, as CloudFront serves it)
+  Event socket   ws://127.0.0.1:{ws_port}/?token=…  (API Gateway's WebSocket protocol; the agent desk's events)
 {edge_lines}
   Lambda API     http://127.0.0.1:{lambda_port}     (AWS_ENDPOINT_URL_LAMBDA for boto3)
   Media relay    {media}

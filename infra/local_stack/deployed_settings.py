@@ -147,6 +147,9 @@ class TemplateSettings:
             Component.WEBHOOKS: "webhooks",
         }
     )
+    # The event socket's Management API as this machine serves it (``socket_server``); the template
+    # names its WebSocket API's stage.
+    events_socket_endpoint: str = "http://127.0.0.1:8082"
     # Read once: the secrets' values as ECS would inject them at the tasks' start.
     _read: dict[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -243,6 +246,8 @@ class TemplateSettings:
             component = self._function_component(ref)
             if component is not None:
                 return self.function_names[component]
+            if kind == "AWS::ApiGatewayV2::Api":
+                return self.events_socket_endpoint
         raise SettingsError(f"no local stand-in for {json.dumps(value)}")
 
     def _function_component(self, logical_id: str) -> Component | None:

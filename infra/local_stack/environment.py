@@ -52,6 +52,8 @@ class LocalSettings:
     # The media relay's ng address and the prompts' directory; empty: calls' media is not anchored.
     media_relays: str = ""
     media_prompts: str = ""
+    # The local event socket's Management API (``socket_server``); empty: no socket runs.
+    events_socket_endpoint: str = ""
 
     def settings(self, component: str) -> Mapping[str, str]:
         if component == "dynamodb":
@@ -78,6 +80,8 @@ class LocalSettings:
             # The router signs the offers it pushes to edge tasks, and the API its transfer
             # commands, with a key derived from this one.
             functions[contract.SIP_NONCE_KEY.name] = self.nonce_key
+            if self.events_socket_endpoint:
+                functions[contract.EVENTS_SOCKET_ENDPOINT.name] = self.events_socket_endpoint
         return functions
 
 

@@ -65,7 +65,13 @@ def _component(logical_id: str, environment: Mapping[str, str]) -> Component:
 def functions(template: Template, resolve: Resolver = default_resolve) -> list[ProcessSettings]:
     """Every function running the contact_center layer (not CDK's own helper functions)."""
     resources = template["Resources"]
-    layers = {k for k, r in resources.items() if r["Type"] == "AWS::Lambda::LayerVersion"}
+    # CDK's BucketDeployment brings a layer of its own (the AWS CLI), which is not ours.
+    layers = {
+        k
+        for k, r in resources.items()
+        if r["Type"] == "AWS::Lambda::LayerVersion"
+        and not str(r.get("Properties", {}).get("Description", "")).startswith("/opt/awscli")
+    }
     found = []
     for logical_id, resource in resources.items():
         properties = resource.get("Properties", {})

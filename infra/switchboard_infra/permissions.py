@@ -23,6 +23,9 @@ ROUTING = (
 AGENT_EVENTS = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 # Webhooks: reads merchants' webhooks, stores and updates the deliveries that failed.
 WEBHOOKS = (*_READ, "dynamodb:PutItem")
+# The event socket: connections stored and deleted in batches (one item per topic), listeners queried,
+# queue names and API keys read.
+EVENTS_SOCKET = (*_READ, "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 # The HTTP API onboards merchants, manages seats, numbers, trunks and API keys (revocation deletes).
 API = (*_READ, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 # The SIP edge: registrations (bindings come and go), dialogs, queued contacts, its heartbeat.

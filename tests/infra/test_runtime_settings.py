@@ -38,7 +38,13 @@ def test_every_function_loads_its_settings_from_its_template_environment(
         if function.component is Component.API:
             assert settings.admin_key_sha256 == "0" * 64
             assert settings.sip_registrar == config.sip_domain
-    assert seen == {Component.API, Component.ROUTING, Component.AGENT_EVENTS, Component.WEBHOOKS}
+    assert seen == {
+        Component.API,
+        Component.ROUTING,
+        Component.AGENT_EVENTS,
+        Component.WEBHOOKS,
+        Component.EVENTS_SOCKET,
+    }
 
 
 def _routing_function(template: dict[str, Any]) -> dict[str, Any]:

@@ -49,13 +49,15 @@ def running_stack(
     args: Sequence[str] = (),
 ) -> Iterator[RunningStack]:
     api_port, sip_port, lambda_port, db_port = free_port(), free_port(), free_port(), free_port()
-    web_port = free_port()
+    web_port, ws_port, ws_management_port = free_port(), free_port(), free_port()
     admin_key = "sb_admin_test_" + os.urandom(6).hex()
     env = dict(os.environ)
     env.update(
         {
             "API_PORT": str(api_port),
             "WEB_PORT": str(web_port),
+            "WS_PORT": str(ws_port),
+            "WS_MANAGEMENT_PORT": str(ws_management_port),
             "SIP_PORT": str(sip_port),
             "LAMBDA_PORT": str(lambda_port),
             "DYNAMODB_PORT": str(db_port),

@@ -19,6 +19,7 @@ from .schemas import (
     Schema,
     _ref,
 )
+from .schemas_desk import DESK_SCHEMAS
 from .schemas_people import PEOPLE_SCHEMAS
 from .schemas_reports import REPORT_PARAMETERS, REPORT_SCHEMAS
 from .schemas_wallboard import WALLBOARD_SCHEMAS
@@ -136,6 +137,42 @@ OPERATIONS: list[Operation] = [
         None,
         200,
         "IntervalReport",
+    ),
+    (
+        "get",
+        M + "/desk-settings",
+        "get_desk_settings",
+        "The agents' desk settings",
+        None,
+        200,
+        "DeskSettings",
+    ),
+    (
+        "put",
+        M + "/desk-settings",
+        "put_desk_settings",
+        "Set the CRM link template and the wrap-up codes",
+        "DeskSettingsUpdate",
+        200,
+        "DeskSettings",
+    ),
+    (
+        "get",
+        M + "/seats/{seat_id}/desk",
+        "get_seat_desk",
+        "What the seat's desk shows",
+        None,
+        200,
+        "SeatDesk",
+    ),
+    (
+        "put",
+        M + "/contacts/{contact_id}/wrap-up",
+        "put_wrap_up",
+        "The wrap-up code of a contact (an agent: its own contacts only)",
+        "WrapUp",
+        200,
+        "WrapUpDone",
     ),
     (
         "post",
@@ -323,6 +360,7 @@ def document() -> Schema:
                 **REPORT_SCHEMAS,
                 **WALLBOARD_SCHEMAS,
                 **TRANSFER_SCHEMAS,
+                **DESK_SCHEMAS,
             },
         },
     }

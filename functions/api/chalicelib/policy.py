@@ -79,6 +79,11 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("POST", MERCHANT + "/contacts/{contact_id}/transfer"): SEAT_READERS,
         ("GET", MERCHANT + "/reports/queues"): QUEUE_READERS,
         ("GET", MERCHANT + "/reports/agents"): QUEUE_READERS,
+        # The agent desk: an agent reads its own seat's desk and wraps up its own contacts only
+        ("GET", MERCHANT + "/desk-settings"): ADMINS,
+        ("PUT", MERCHANT + "/desk-settings"): ADMINS,
+        ("GET", SEAT + "/desk"): SEAT_READERS,
+        ("PUT", MERCHANT + "/contacts/{contact_id}/wrap-up"): SEAT_STATE_WRITERS,
         # Webhooks
         ("POST", MERCHANT + "/webhooks"): ADMINS,
         ("GET", MERCHANT + "/webhooks"): ADMINS,

@@ -100,6 +100,7 @@ REPORT_SCHEMAS: dict[str, Schema] = {
             "ended_at": TIMESTAMP,
             "hangup_side": _nullable(STRING),
             "hangup_cause": _nullable(STRING),
+            "wrap_up_code": _nullable(STRING),
         },
         ["contact_id", "outcome", "ended_at"],
     ),

@@ -24,6 +24,7 @@ from switchboard_infra import nag, paths, permissions
 from switchboard_infra.api_routes import Route
 from switchboard_infra.config import RoutingConfig
 from switchboard_infra.constructs.chalice_api import ChaliceApi
+from switchboard_infra.constructs.event_socket import EventSocket
 from switchboard_infra.constructs.functions import ContactCenterLayer, ObservedFunction, code_from
 
 LIVE_ALIAS = "live"
@@ -119,6 +120,16 @@ class Services(Construct):
         )
 
         self.webhooks = self._webhooks(table, settings, log_retention)
+        self.event_socket = EventSocket(
+            self,
+            "EventSocket",
+            layer=self.layer,
+            table=table,
+            settings=settings,
+            admin_key_sha256=admin_key_sha256,
+            log_retention=log_retention,
+            stream_consumer=self._stream_consumer,
+        )
         self.schedules = [self._schedule(schedule) for schedule in SCHEDULES]
 
         self.api = ChaliceApi(
@@ -267,5 +278,6 @@ class Services(Construct):
             "Routing": self.routing.function,
             "AgentEvents": self.agent_events.function,
             "Webhooks": self.webhooks.function,
+            "EventSocket": self.event_socket.handler.function,
             "Api": self.api.handler.function,
         }

@@ -32,6 +32,7 @@ from switchboard_infra.constructs.offer_push import reach_edge_tasks
 from switchboard_infra.constructs.secrets import Secrets
 from switchboard_infra.constructs.services import LIVE_ALIAS, Services
 from switchboard_infra.constructs.sip_edge import SipEdge
+from switchboard_infra.constructs.web_hosting import WebHosting
 
 
 class RegionStack(cdk.Stack):
@@ -114,6 +115,11 @@ class RegionStack(cdk.Stack):
             edge_service=self.edge.service,
         )
         cdk.CfnOutput(self, "ApiUrl", value=self.services.api.api.url, description="Switchboard HTTP API")
+        self.web = WebHosting(self, "Web", api=self.services.api.api, ws_url=self.services.event_socket.url)
+        cdk.CfnOutput(self, "WebUrl", value=self.web.url, description="The agent desk and the other pages")
+        cdk.CfnOutput(
+            self, "EventSocketUrl", value=self.services.event_socket.url, description="Event socket"
+        )
         cdk.CfnOutput(
             self, "EdgeNlbDns", value=self.edge.nlb.load_balancer_dns_name, description="Regional SIP"
         )

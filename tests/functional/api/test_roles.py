@@ -39,18 +39,22 @@ def test_the_policy_table_reads_as_the_roles_intend() -> None:
     assert roles[("PUT", policy.SEAT + "/state")] == {Role.PLATFORM_ADMIN, Role.MERCHANT_ADMIN, Role.AGENT}
     assert Role.SUPERVISOR in roles[("GET", policy.QUEUE + "/stats")]
     # Nothing of a merchant's setup is a person's: reads of a seat, a queue, the reports, its state,
-    # and handing on a live call.
+    # handing on a live call, and the wrap-up code of its own contact.
     person_routes = {route for route, allowed in roles.items() if allowed & {Role.AGENT, Role.SUPERVISOR}}
     transfer = policy.MERCHANT + "/contacts/{contact_id}/transfer"
     assert all(
-        method == "GET" or path.endswith("/state") or path == transfer for method, path in person_routes
+        method == "GET" or path.endswith(("/state", "/wrap-up")) or path == transfer
+        for method, path in person_routes
     )
+    assert Role.SUPERVISOR not in roles[("PUT", policy.MERCHANT + "/contacts/{contact_id}/wrap-up")]
     assert {path for _, path in person_routes} <= {
         "/auth/me",
         policy.QUEUE,
         policy.QUEUE + "/stats",
         policy.SEAT,
         policy.SEAT + "/state",
+        policy.SEAT + "/desk",
+        policy.MERCHANT + "/contacts/{contact_id}/wrap-up",
         policy.MERCHANT + "/seats",
         policy.MERCHANT + "/contacts",
         transfer,
@@ -96,6 +100,7 @@ def _merchant_with_people(api: Api, name: str) -> tuple[dict[str, str], dict[Rol
         "trunk_id": "trk_x",
         "webhook_id": "whk_x",
         "delivery_id": "dlv_x",
+        "contact_id": "con_x",
     }
     credentials = {
         Role.MERCHANT_ADMIN: key,

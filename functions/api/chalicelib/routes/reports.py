@@ -33,6 +33,7 @@ def record_view(r: reports.RecordRow) -> Json:
         "ended_at": r.ended_at,
         "hangup_side": r.hangup_side,
         "hangup_cause": r.hangup_cause,
+        "wrap_up_code": r.wrap_up_code,
     }
 
 

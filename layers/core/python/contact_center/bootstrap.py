@@ -26,6 +26,7 @@ from contact_center.aws.home_region import HomeRegionInvoker
 from contact_center.aws.metrics import EmfRoutingMetrics
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
+from contact_center.data.desk import DeskSettingsRepository, SocketConnectionRepository, WrapUpRepository
 from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.people import SignInAttemptRepository, UserRepository
 from contact_center.data.recent_records import RecentRecordRepository
@@ -44,12 +45,15 @@ from contact_center.data.repositories.sessions import IdempotencyRepository, Reg
 from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
 from contact_center.edge_commands import EdgeCommands
 from contact_center.edge_push import EdgeOfferPush
+from contact_center.outbound.socket_post import ManagementApiPoster
 from contact_center.outbound.webhook_post import WebhookPoster
 from contact_center.services.agent_state import AgentStateService
 from contact_center.services.api_keys import ApiKeyService
 from contact_center.services.auth import Authenticator
 from contact_center.services.contact_transfers import ContactTransfers
+from contact_center.services.desk import DeskService
 from contact_center.services.event_log import JsonLogEventSink
+from contact_center.services.event_socket import EventSocketService
 from contact_center.services.idempotency import IdempotencyService
 from contact_center.services.merchants import MerchantService
 from contact_center.services.numbers import NumberService
@@ -108,6 +112,8 @@ class Settings:
     # The fleet key: the router pushes the offers it claims to edge tasks, signed with a key derived
     # from it. None: no pushes, edge tasks find offers by their slow poll.
     fleet_key: str | None = None
+    # The event socket's Management API (``contracts.settings.EVENTS_SOCKET_ENDPOINT``).
+    events_socket_endpoint: str | None = None
 
     @property
     def deployed_regions(self) -> tuple[str, ...]:
@@ -128,7 +134,8 @@ class Settings:
         component = component or Component(env.get(contract.COMPONENT.name) or Component.API)
         loaded = contract.load_function_settings(component, env)
         admin_hash = loaded.admin_key_sha256
-        if admin_hash is None and loaded.admin_key_secret_arn and component is Component.API:
+        verifies_tokens = component in (Component.API, Component.EVENTS_SOCKET)
+        if admin_hash is None and loaded.admin_key_secret_arn and verifies_tokens:
             admin_hash = secrets(loaded.admin_key_secret_arn)
             if len(admin_hash) != 64 or admin_hash.strip("0123456789abcdef"):
                 raise SettingsError(
@@ -152,6 +159,7 @@ class Settings:
             handoff_ms=loaded.handoff_ms,
             webhooks_allow_private=loaded.webhooks_allow_private,
             fleet_key=fleet_key,
+            events_socket_endpoint=loaded.events_socket_endpoint,
         )
 
 
@@ -274,6 +282,16 @@ class Container:
     def webhooks(self) -> WebhookService:
         poster = WebhookPoster(allow_private=self.settings.webhooks_allow_private)
         return WebhookService(WebhookRepository(), DeliveryRepository(), poster, self.clock)
+
+    @cached_property
+    def desk(self) -> DeskService:
+        return DeskService(DeskSettingsRepository(), WrapUpRepository(), self.clock)
+
+    @cached_property
+    def event_socket(self) -> EventSocketService:
+        endpoint = self.settings.events_socket_endpoint
+        poster = ManagementApiPoster(endpoint, self.settings.region) if endpoint else None
+        return EventSocketService(self.auth, SocketConnectionRepository(), poster, self._queues, self.clock)
 
     @cached_property
     def trunks(self) -> TrunkService:

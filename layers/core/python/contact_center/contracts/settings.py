@@ -30,6 +30,7 @@ __all__ = [
     "EDGE_HEALTH_PORT",
     "EDGE_METRICS_NAMESPACE",
     "EDGE_TASK_ID",
+    "EVENTS_SOCKET_ENDPOINT",
     "FLEET_KEY_SECRET_ARN",
     "HANDOFF_MS",
     "HOME_ROUTING_FUNCTION",
@@ -83,6 +84,7 @@ class Component(StrEnum):
     ROUTING = "routing"
     AGENT_EVENTS = "agent_events"
     WEBHOOKS = "webhooks"
+    EVENTS_SOCKET = "events_socket"
     EDGE = "edge"
 
 
@@ -139,6 +141,11 @@ CONTACT_RECORD_RETENTION_DAYS = Setting(
     "days a contact record (CDR) is kept before the table's TTL removes it (default 400)",
 )
 DEFAULT_CONTACT_RECORD_RETENTION_DAYS = 400
+EVENTS_SOCKET_ENDPOINT = Setting(
+    "EVENTS_SOCKET_ENDPOINT",
+    "the event socket's Management API endpoint (the WebSocket API's stage URL; locally the socket "
+    "server's): where events are posted to connections",
+)
 WEBHOOKS_ALLOW_PRIVATE = Setting(
     "WEBHOOKS_ALLOW_PRIVATE_TARGETS",
     "local mode and tests only: 'true' lets webhooks reach loopback and private addresses",
@@ -224,6 +231,13 @@ READS: Mapping[Component, Reads] = {
     Component.ROUTING: Reads(required=(TABLE, SIP_DOMAIN), optional=_ROUTER_OPTIONAL),
     Component.AGENT_EVENTS: Reads(required=(TABLE, SIP_DOMAIN), optional=_ROUTER_OPTIONAL),
     Component.WEBHOOKS: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
+    # The event socket verifies the API's session tokens ($connect), so it reads the admin key's
+    # hash the signing key derives from, and posts to connections through the Management API.
+    Component.EVENTS_SOCKET: Reads(
+        required=(TABLE, SIP_DOMAIN, EVENTS_SOCKET_ENDPOINT),
+        optional=_FUNCTION_OPTIONAL,
+        one_of=((ADMIN_KEY, ADMIN_KEY_SHA256, ADMIN_KEY_SHA256_SECRET_ARN),),
+    ),
     # The edge's required list holds in fleet mode (SWITCHBOARD_COMPONENT=edge, as ECS and the
     # harness run it); a developer's lone `python -m sip_edge` falls back to local defaults.
     Component.EDGE: Reads(
@@ -310,6 +324,7 @@ class FunctionSettings:
     # The fleet key offer pushes are signed with (derived), or the secret holding it.
     fleet_key: str | None = None
     fleet_key_secret_arn: str | None = None
+    events_socket_endpoint: str | None = None
 
 
 def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
@@ -358,6 +373,7 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
     handoff = get(HANDOFF_MS) or "3000"
     if not handoff.isdigit():
         problems.append(f"{HANDOFF_MS.name} must be a whole number of milliseconds, not {handoff!r}")
+    socket_endpoint = get(EVENTS_SOCKET_ENDPOINT)
     private = (get(WEBHOOKS_ALLOW_PRIVATE) or "false").lower()
     if private not in ("true", "false"):
         problems.append(f"{WEBHOOKS_ALLOW_PRIVATE.name} must be true or false, not {private!r}")
@@ -384,6 +400,7 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         webhooks_allow_private=private == "true",
         fleet_key=fleet_key,
         fleet_key_secret_arn=None if fleet_key else fleet_key_arn,
+        events_socket_endpoint=socket_endpoint,
     )
 
 

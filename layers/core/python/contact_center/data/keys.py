@@ -287,3 +287,19 @@ def number_audit_pk(merchant_id: str) -> str:
 
 def number_audit_sk(changed_at: int, audit_id: str) -> str:
     return f"{changed_at:013d}#{audit_id}"
+
+
+# The agent desk: a merchant's desk settings, and the event socket's open connections.
+DESK_SETTINGS_SK = "DESK"
+
+
+def socket_connection_pk(connection_id: str) -> str:
+    return f"SOCKET#{connection_id}"
+
+
+def socket_topic_sk(topic: str) -> str:
+    return f"TOPIC#{topic}"
+
+
+def socket_listeners_index_pk(topic: str) -> str:
+    return f"LISTENERS#{topic}"

@@ -320,6 +320,7 @@ class RecordItem(TableItem):
     side = UnicodeAttribute(null=True)  # switchboard | legacy: which call centre handled it
     trunk_id = UnicodeAttribute(null=True)
     segments = ListAttribute[Any](default=list)
+    wrap_up_code = UnicodeAttribute(null=True)  # picked by the agent at its desk after the call
 
 
 class QueueStatsItem(TableItem):

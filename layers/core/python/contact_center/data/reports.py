@@ -25,6 +25,7 @@ def row_of(item: RecordItem) -> RecordRow:
         hangup_side=item.hangup_side,
         hangup_cause=item.hangup_cause,
         trunk_id=item.trunk_id,
+        wrap_up_code=item.wrap_up_code,
     )
 
 

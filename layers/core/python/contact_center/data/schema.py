@@ -36,10 +36,13 @@ invite             INVITE#{sha256(token)}      INVITE              -            
 sign-in failures   SIGNIN#{mid}#{uid}          WINDOW#{n}          -                            -
 webhook            MERCHANT#{mid}              WEBHOOK#{wid}       -                            -
 webhook delivery   DELIVERIES#{mid}            DELIVERY#{did}      DELIVERIES_DUE / {due}#{did}  (only while pending)  DELIVERIES_FAILED#{mid} / {updated}#{did}  (only when failed)
+desk settings      MERCHANT#{mid}              DESK                -                            -
+socket connection  SOCKET#{connection id}      TOPIC#{topic}       LISTENERS#{topic} / {connection id}  (one per topic listened to)  -
 =================  ==========================  ==================  ===========================  =====================================
 
 ``expires_at`` (epoch seconds) is the TTL attribute: bindings, dialogs, edge heartbeats,
-idempotency records, invites, sign-in failure counters and webhook deliveries carry it. DynamoDB deletes expired items lazily (up to days later) and local
+idempotency records, invites, sign-in failure counters, webhook deliveries and event socket
+connections (two hours, API Gateway's longest) carry it. DynamoDB deletes expired items lazily (up to days later) and local
 engines never do, so every read of an expiring item also filters on it.
 
 A seat's availability entries (``availability``) make the "who is free" index one partition per

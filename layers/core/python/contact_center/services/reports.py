@@ -74,6 +74,7 @@ class RecordRow:
     hangup_side: str | None
     hangup_cause: str | None
     trunk_id: str | None
+    wrap_up_code: str | None = None
 
     @property
     def outcome(self) -> Outcome:
