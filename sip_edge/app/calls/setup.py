@@ -117,6 +117,11 @@ def _caller_leg(
     )
 
 
+def _rejection_headers(decision: Reject) -> tuple[tuple[str, str], ...]:
+    retry = () if decision.retry_after is None else (("Retry-After", str(decision.retry_after)),)
+    return (_warning(decision.reason), *retry)
+
+
 class CallSetup:
     def __init__(
         self,
@@ -299,10 +304,7 @@ class CallSetup:
                         return
                     decision = forwarded
                 elif isinstance(decision, Reject):
-                    headers: list[tuple[str, str]] = [_warning(decision.reason)]
-                    if decision.retry_after is not None:
-                        headers.append(("Retry-After", str(decision.retry_after)))
-                    self._final(decision.status, headers=tuple(headers))
+                    self._final(decision.status, headers=_rejection_headers(decision))
                     return
                 else:  # Acknowledged: the contact already ended (a duplicate, a lost race)
                     self._final(480, headers=(_warning(f"contact is {decision.state}"),))
