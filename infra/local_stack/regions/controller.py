@@ -8,11 +8,12 @@ read (in AWS: a canary invoking the peer's routing function, which reads its tab
 probes in a row over at least eight seconds turn the peer unhealthy (a probe that only timed out counts
 as failed after twelve seconds of timeouts) (``domain.ownership.Hysteresis``); this
 region then moves every merchant homed there to itself (one conditional write each, in its own
-replica), waits out the handoff, and ends every contact the peer's edge tasks held. The phones whose
-flows those edge tasks held are unreachable until they register again (through this region): their
-bindings are forgotten, so no offer is rung into the dead region; and for a while the moved merchants
-are swept every few seconds, so an agent parked unreachable is available again as soon as its phone
-has registered (the minute sweep would do it too, later).
+replica), waits out the handoff, ends every contact the peer's edge tasks held, and lets go of every
+seat the dead home had reserved (``release_lost_region``: those rings' results are lost with it). The
+phones whose flows those edge tasks held are unreachable until they register again (through this
+region): their bindings are forgotten, so no offer is rung into the dead region; and for a while the
+moved merchants are swept every few seconds, so an agent parked unreachable is available again as
+soon as its phone has registered (the minute sweep would do it too, later).
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ def deep_probe(lambda_url: str, dynamodb_url: str, table: str) -> ProbeOutcome:
         return ProbeOutcome.REFUSED
 
 
-def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int) -> None:
+def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int, taken_at_ms: int) -> None:
     """After the handoff, end what the dead region's edge tasks held and free the agents held by
-    contacts that never arrived here (retrying while refused)."""
+    contacts that never arrived here or reserved by the dead home (retrying while refused)."""
     container = services(Component.ROUTING)
     time.sleep(handoff_ms / 1000 + 0.2)
     for change in moved:
@@ -100,6 +101,12 @@ def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int) -> None:
     until = time.monotonic() + REREGISTRATION_WINDOW
     while time.monotonic() < until:
         try:
+            # Again on every round: a ring still within its timeout at the last one may be over now.
+            released = container.routing.release_lost_region(
+                merchant_ids, peer_edges, taken_at_ms, container.clock()
+            )
+            if released:
+                log.info("let go of %d seats the dead home had reserved", len(released))
             report = container.routing.sweep(container.clock(), merchant_ids)
             if report.agents_reachable_again:
                 log.info("%d agents reachable again", len(report.agents_reachable_again))
@@ -147,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     def taken(moved: list[Moved]) -> None:
         log.warning("took over %d merchants of %s", len(moved), args.peer)
         threading.Thread(
-            target=sweep, args=(edges, moved, container.settings.handoff_ms), daemon=True
+            target=sweep, args=(edges, moved, container.settings.handoff_ms, container.clock()), daemon=True
         ).start()
 
     grace = SlowGrace(SLOW_GRACE_MS)

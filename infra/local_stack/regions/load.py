@@ -183,7 +183,21 @@ class World:
                 if not call.died:
                     reason = kind or str((decision or {}).get("error", {}).get("code", "no answer"))
                     call.failed = f"{call.last_action}:{reason}"
+                    if call.created and kind is None:
+                        self._give_up(call)
                 return
+
+    def _give_up(self, call: Call) -> None:
+        """The edge task gives up on a caller it could not route (a 5xx to the carrier) and says so,
+        as ``sip_edge``'s own sweep of the contacts it no longer holds would: the contact must not
+        keep an agent reserved or a place in line with nobody on the line."""
+        event = {
+            "action": "contact_ended",
+            "contact_id": call.contact_id,
+            "side": "system",
+            "cause": "system_error",
+        }
+        self.ask(call, event, patience=30.0)
 
     def _wait_in_queue(self, call: Call, queued: dict[str, Any]) -> dict[str, Any] | None:
         offered: list[dict[str, Any]] = []
