@@ -25,12 +25,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import boto3
+from botocore.config import Config
+
 from contact_center.data import table
 from contact_center.data.bindings import BindingItems
+from contact_center.data.keys import CONTACT_SK, RECORD_SK, contact_pk
 from contact_center.data.ownership import OwnershipItems
 from contact_center.data.repositories.contacts import LiveContactRepository
 from contact_center.data.repositories.seats import AgentSeatRepository
-from contact_center.domain.agent_state import AgentState
+from contact_center.domain.agent_state import AgentSnapshot, AgentState
 from local_stack.regions.harness import TwoRegions
 from local_stack.regions.load import Call, World, now
 from local_stack.regions.seed import Merchant, aor, register, seed
@@ -53,7 +57,11 @@ class Plan:
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(12.0, (5.0, 20.0), 2, 40, 20.0, 30.0, 60.0, 30.0, (2.0, 8.0))
+        # 10 calls/s of 12.5 s on average: 125 Erlangs over 200 agents, about 75% busy counting the
+        # rings and reports, so callers queue when the failover takes agents away but a queue that
+        # never drains (a staffing problem, not a failover one) does not swamp the measures; 12/s
+        # over 160 agents (about 95% busy) did, with callers rejected at the queue's maximum wait.
+        return cls(10.0, (5.0, 20.0), 2, 50, 20.0, 30.0, 60.0, 30.0, (2.0, 8.0))
 
     @classmethod
     def small(cls) -> Plan:
@@ -75,6 +83,18 @@ def patiently(read: Callable[[], T], attempts: int = 10) -> T:
 
 def say(text: str) -> None:
     print(time.strftime("%H:%M:%S"), text, flush=True)
+
+
+def wait_for(what: str, done: Callable[[], bool], seconds: float, state: Callable[[], object] = str) -> bool:
+    """Wait until ``done`` (polled every 0.2 s), at most ``seconds``; a wait that gives up says what it
+    was waiting for and how things stood, and the drill goes on (its measures show the consequence)."""
+    deadline = now() + seconds
+    while not done():
+        if now() > deadline:
+            say(f"gave up waiting for {what} after {seconds:.0f} s ({state()})")
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def bind(endpoint: str) -> None:
@@ -118,33 +138,55 @@ OFFERABLE = frozenset(
 def reachable_at(seats: list[tuple[str, str]], since: float, limit: float) -> float | None:
     """When every agent of the dead region could be offered a call in the survivor: registered
     there, in a state that takes calls (not parked NOT_RESPONDING), and not held by a contact the
-    survivor does not have."""
+    survivor does not have. Gives up ``limit`` seconds after ``since`` (None), saying which agents
+    were not reachable then."""
     agents, contacts, bindings = AgentSeatRepository(), LiveContactRepository(), BindingItems()
+    merchant_ids = sorted({merchant_id for merchant_id, _ in seats})
+    wanted = {seat_id for _, seat_id in seats}
+    registered: set[str] = set()  # a phone registered through the survivor stays so
+    missing: dict[str, str] = {}
     while now() - since < limit:
+        missing = {}
         try:
-            if all(_reachable(agents, contacts, bindings, m, s) for m, s in seats):
+            for merchant_id in merchant_ids:
+                for seat in agents.all_for_merchant(merchant_id):
+                    if seat.seat_id not in wanted:
+                        continue
+                    why = _unreachable(seat.seat_id, seat.agent, contacts, bindings, registered)
+                    if why:
+                        missing[seat.seat_id] = why
+                    if now() - since >= limit:
+                        break
+            if not missing:
                 return now()
         except Exception:
             log.warning("reading the survivor's agents failed; looking again", exc_info=True)
+            missing = {"?": "read failed"}
         time.sleep(1.0)
+    reasons: dict[str, int] = {}
+    for why in missing.values():
+        reasons[why] = reasons.get(why, 0) + 1
+    say(f"gave up waiting for every agent to be reachable after {limit:.0f} s: not yet {reasons}")
     return None
 
 
-def _reachable(
-    agents: AgentSeatRepository,
+def _unreachable(
+    seat_id: str,
+    agent: AgentSnapshot,
     contacts: LiveContactRepository,
     bindings: BindingItems,
-    merchant_id: str,
-    seat_id: str,
-) -> bool:
-    flows = {b.flow_owner for b in bindings.current(aor(seat_id), int(now()))}
-    agent = agents.get(merchant_id, seat_id).agent
-    held = agent.contact_id
-    return (
-        f"edge-{SURVIVOR}-1" in flows
-        and agent.state in OFFERABLE
-        and (held is None or contacts.get(held) is not None)
-    )
+    registered: set[str],
+) -> str:
+    """Why the agent cannot be offered a call in the survivor now ("" when it can)."""
+    if seat_id not in registered:
+        if f"edge-{SURVIVOR}-1" not in {b.flow_owner for b in bindings.current(aor(seat_id), int(now()))}:
+            return "not registered"
+        registered.add(seat_id)
+    if agent.state not in OFFERABLE:
+        return agent.state.value + (f":{agent.reason}" if agent.reason else "")
+    if agent.contact_id is not None and contacts.get(agent.contact_id) is None:
+        return "held by a contact the survivor lacks"
+    return ""
 
 
 def seat_states(merchants: list[Merchant], home: str) -> dict[str, int]:
@@ -161,24 +203,30 @@ def seat_states(merchants: list[Merchant], home: str) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def failback(regions: TwoRegions, attempts: int = 3) -> str:
+def failback(regions: TwoRegions, seconds: float = 240.0) -> str:
     """The operator's one command, run with the survivor's settings; run again if it failed (a
-    read timed out on a loaded engine): each move is conditional, so a second run moves only the rest."""
+    read timed out on a loaded engine): each move is conditional, so a second run moves only the
+    rest. All attempts together get ``seconds``."""
     env = regions.regions[SURVIVOR].environment(regions.lambda_urls)
-    for attempt in range(1, attempts + 1):
-        done = subprocess.run(
-            [sys.executable, "-m", "local_stack.regions.homes", "failback", KILLED],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,  # a loaded machine: the command's own start and reads take most of it
-        )
+    deadline = now() + seconds
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "local_stack.regions.homes", "failback", KILLED],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=max(10.0, deadline - now()),
+            )
+        except subprocess.TimeoutExpired:
+            return f"failback: gave up after {seconds:.0f} s ({attempt} attempts), the command still running"
         if done.returncode == 0:
             return done.stdout
-        if attempt == attempts:
-            raise RuntimeError(f"failback failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-        say(f"failback failed ({done.returncode}); running it again")
-    raise AssertionError("unreachable")
+        say(f"failback attempt {attempt} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
+        if now() > deadline - 10:
+            return f"failback: gave up after {attempt} attempts"
 
 
 def failures_by_phase(
@@ -199,11 +247,28 @@ def failures_by_phase(
     return dict(sorted(counts.items()))
 
 
+def contact_keys() -> set[tuple[str, str]]:
+    """The keys of every live contact and record in the bound region's table: one scan, not a read
+    per call (thousands of reads on a loaded engine took minutes)."""
+    patient = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 5, "mode": "standard"})
+    client = boto3.client(
+        "dynamodb", endpoint_url=table.BINDING.host, region_name="us-east-1", config=patient
+    )
+    keys: set[tuple[str, str]] = set()
+    for page in client.get_paginator("scan").paginate(
+        TableName="switchboard",
+        ProjectionExpression="pk, sk",
+        FilterExpression="sk IN (:live, :record)",
+        ExpressionAttributeValues={":live": {"S": CONTACT_SK}, ":record": {"S": RECORD_SK}},
+    ):
+        keys.update((item["pk"]["S"], item["sk"]["S"]) for item in page["Items"])
+    return keys
+
+
 def measure(
     world: World, kill_at: float, failback_at: float, rpo: int, reachable: float | None
 ) -> dict[str, Any]:
     calls = list(world.calls)
-    bind_reader = LiveContactRepository()
     homed_killed = [c for c in calls if c.merchant.home == KILLED and c.started >= kill_at and c.answered_at]
     first = min((c.answered_at for c in homed_killed if c.answered_at), default=None)
     rto = None if first is None else round(first - kill_at, 2)
@@ -222,17 +287,14 @@ def measure(
     after_rto = [c for c in calls if rto is not None and c.started >= kill_at + rto]
     failed_after = [c for c in after_rto if c.failed]
     created = [c for c in calls if c.created]
+    kept = patiently(contact_keys)
     lost = [
         c.contact_id
         for c in created
-        if patiently(partial(bind_reader.record, c.contact_id)) is None
-        and patiently(partial(bind_reader.get, c.contact_id)) is None
+        if (contact_pk(c.contact_id), RECORD_SK) not in kept
+        and (contact_pk(c.contact_id), CONTACT_SK) not in kept
     ]
-    live_left = [
-        c.contact_id
-        for c in created
-        if c.done and patiently(partial(bind_reader.get, c.contact_id)) is not None
-    ]
+    live_left = [c.contact_id for c in created if c.done and (contact_pk(c.contact_id), CONTACT_SK) in kept]
     doubles = world.phones.double_offers
     return {
         "calls": len(calls),
@@ -285,14 +347,21 @@ def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
         say(f"partition: replication paused {plan.partition:.0f} s while both regions take calls")
         time.sleep(plan.partition)
         regions.replicator.resume()
-        drained = now() + 60
-        while regions.replicator.pending_older_than(lag) > 0 and now() < drained:
-            time.sleep(0.2)
+        replicator = regions.replicator
+        say("partition over: replication resumed; waiting for its backlog")
+        wait_for(
+            "the partition's replication backlog to drain",
+            lambda: replicator.pending_older_than(lag) == 0,
+            60,
+            lambda: f"{replicator.pending()} writes waiting",
+        )
         partition_doubles = len(world.phones.double_offers)
         kill_at = now()
         world.alive[KILLED] = False
         rpo = regions.kill(KILLED)
-        say(f"killed {KILLED}: {rpo} writes not replicated yet")
+        say(
+            f"killed {KILLED}: {rpo} writes not replicated yet; waiting for its agents to be reachable in {SURVIVOR}"
+        )
         dead_seats = [(m.merchant_id, s) for m in merchants if m.home == KILLED for s in m.seats]
         threading.Thread(
             target=reregister, args=(world, [s for _, s in dead_seats], plan.reregister, kill_at), daemon=True
@@ -302,20 +371,31 @@ def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
         time.sleep(max(0.0, kill_at + plan.after_kill - now()))
         survivors_view = seat_states(merchants, KILLED)
         say(f"agents of {KILLED} in {SURVIVOR} before it comes back: {survivors_view}")
+        say(f"bringing {KILLED} back: a new engine filled from {SURVIVOR}")
         copied = regions.restart(KILLED)
         world.alive[KILLED] = True
-        caught_up = now() + 20
-        while regions.replicator.pending_older_than(lag) > 0 and now() < caught_up:
-            time.sleep(0.2)
-        say(f"{KILLED} is back ({copied} items copied); failing back")
+        say(f"{KILLED} is back ({copied} items copied); waiting for replication to catch up")
+        wait_for(
+            "replication into the returning region to catch up",
+            lambda: replicator.pending_older_than(lag) == 0,
+            20,
+            lambda: f"{replicator.pending()} writes waiting",
+        )
+        say("failing back")
         failback_at = now()
         say(failback(regions).strip())
+        say(f"load goes on {plan.after_failback:.0f} s after the failback")
         time.sleep(plan.after_failback)
         world.stopped.set()
-        drain_until = now() + plan.talk[1] + 30
-        while not all(c.done for c in world.calls) and now() < drain_until:
-            time.sleep(0.5)
+        say("load stopped; waiting for the calls in progress to end")
+        wait_for(
+            "the calls in progress to end",
+            lambda: all(c.done for c in world.calls),
+            plan.talk[1] + 30,
+            lambda: f"{sum(1 for c in world.calls if not c.done)} calls not over",
+        )
         time.sleep(lag * 3 + 2)
+        say("measuring (both regions' records after replication settles)")
         result = measure(world, kill_at, failback_at, rpo, reachable)
         result["partition_double_offers"] = partition_doubles
         result["seats_of_killed_before_failback"] = survivors_view
