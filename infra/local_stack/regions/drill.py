@@ -71,14 +71,26 @@ class Plan:
 T = TypeVar("T")
 
 
-def patiently(read: Callable[[], T], attempts: int = 10) -> T:
-    """A read of a region's table, again after a timeout: the machine may be loaded, not the drill wrong."""
-    for _ in range(attempts - 1):
+def patiently(read: Callable[[], T], seconds: float = 60.0) -> T:
+    """A read of a region's table, again after a failure until ``seconds`` have passed (then its
+    error): the machine may be loaded, not the drill wrong."""
+    deadline = now() + seconds
+    while True:
         try:
             return read()
         except Exception:
+            if now() > deadline:
+                raise
             time.sleep(1.0)
-    return read()
+
+
+def or_none(what: str, read: Callable[[], T]) -> T | None:
+    """A measure that could not be read in time is reported as None, saying so, not a crash."""
+    try:
+        return read()
+    except Exception as error:
+        say(f"gave up reading {what}: {type(error).__name__}")
+        return None
 
 
 def say(text: str) -> None:
@@ -196,7 +208,13 @@ def seat_states(merchants: list[Merchant], home: str) -> dict[str, int]:
     for merchant in merchants:
         if merchant.home != home:
             continue
-        for seat in patiently(partial(agents.all_for_merchant, merchant.merchant_id)):
+        seats = or_none(
+            f"the seats of {merchant.merchant_id}", partial(agents.all_for_merchant, merchant.merchant_id)
+        )
+        if seats is None:
+            counts["unread"] = counts.get("unread", 0) + len(merchant.seats)
+            continue
+        for seat in seats:
             agent = seat.agent
             key = agent.state.value + (f":{agent.reason}" if agent.reason else "")
             counts[key] = counts.get(key, 0) + 1
@@ -287,14 +305,22 @@ def measure(
     after_rto = [c for c in calls if rto is not None and c.started >= kill_at + rto]
     failed_after = [c for c in after_rto if c.failed]
     created = [c for c in calls if c.created]
-    kept = patiently(contact_keys)
-    lost = [
-        c.contact_id
-        for c in created
-        if (contact_pk(c.contact_id), RECORD_SK) not in kept
-        and (contact_pk(c.contact_id), CONTACT_SK) not in kept
-    ]
-    live_left = [c.contact_id for c in created if c.done and (contact_pk(c.contact_id), CONTACT_SK) in kept]
+    kept = or_none("the contacts and records", partial(patiently, contact_keys, 120.0))
+    lost = (
+        None
+        if kept is None
+        else [
+            c.contact_id
+            for c in created
+            if (contact_pk(c.contact_id), RECORD_SK) not in kept
+            and (contact_pk(c.contact_id), CONTACT_SK) not in kept
+        ]
+    )
+    live_left = (
+        None
+        if kept is None
+        else [c.contact_id for c in created if c.done and (contact_pk(c.contact_id), CONTACT_SK) in kept]
+    )
     doubles = world.phones.double_offers
     return {
         "calls": len(calls),
@@ -304,8 +330,8 @@ def measure(
         "double_offers": len(doubles),
         "talking_calls_dropped_in_surviving_region": len(dropped),
         "talking_calls_in_surviving_region_at_kill": len(surviving_talks),
-        "contacts_lost": len(lost),
-        "contacts_left_live": len(live_left),
+        "contacts_lost": None if lost is None else len(lost),
+        "contacts_left_live": None if live_left is None else len(live_left),
         "calls_failed_after_rto": len(failed_after),
         "calls_after_rto": len(after_rto),
         "calls_died_with_region": sum(1 for c in calls if c.died),
@@ -399,8 +425,9 @@ def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
         result = measure(world, kill_at, failback_at, rpo, reachable)
         result["partition_double_offers"] = partition_doubles
         result["seats_of_killed_before_failback"] = survivors_view
-        result["homes_after_failback"] = sorted(
-            {o.home_region for o in patiently(OwnershipItems().all) if o.preferred == KILLED}
+        homes = or_none("the ownerships", partial(patiently, OwnershipItems().all))
+        result["homes_after_failback"] = (
+            None if homes is None else sorted({o.home_region for o in homes if o.preferred == KILLED})
         )
         return result
     finally:
