@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -130,14 +131,25 @@ def watch_entry_point(world: World, regions: TwoRegions) -> None:
 def reregister(
     world: World, seats: list[str], window: tuple[float, float], kill_at: float
 ) -> dict[str, float]:
-    """The dead region's agents' phones register again through the survivor's edge task."""
+    """The dead region's agents' phones register again through the survivor's edge task, each on
+    its own (a phone does not wait for another's REGISTER), each trying again until it is through."""
     done: dict[str, float] = {}
-    for seat in sorted(seats, key=lambda _: random.random()):
-        at = kill_at + random.uniform(*window)
+
+    def one(seat: str, at: float) -> None:
         time.sleep(max(0.0, at - now()))
-        patiently(partial(register, seat, f"edge-{SURVIVOR}-1", int(now())))
+        while not world.stopped.is_set():
+            try:
+                register(seat, f"edge-{SURVIVOR}-1", int(now()))
+                break
+            except Exception:
+                time.sleep(1.0)
         world.agent_region[seat] = SURVIVOR
         done[seat] = now()
+
+    with ThreadPoolExecutor(max_workers=16) as phones:
+        # In the order the phones notice, so no phone waits for a worker held by a later one.
+        for at, seat in sorted((kill_at + random.uniform(*window), seat) for seat in seats):
+            phones.submit(one, seat, at)
     return done
 
 
