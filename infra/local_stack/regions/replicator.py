@@ -76,9 +76,12 @@ def _key(record: Mapping[str, Any]) -> tuple[str, str]:
     return (keys["pk"]["S"], keys["sk"]["S"])
 
 
+SHARDS_EVERY = 2.0  # seconds between listings of a stream's shards
+
+
 class Replicator:
     def __init__(
-        self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.05, workers: int = 8
+        self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.1, workers: int = 8
     ) -> None:
         config = Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1})
         self._regions = {
@@ -241,9 +244,16 @@ class Replicator:
             log.exception("replicator: no stream in %s", region.name)
             return
         first = True
+        described_at = 0.0
         while not self._stopped.is_set() and region.alive:
             try:
-                shards = region.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+                # New shards are rare: list them every few seconds, not on every poll (each call is
+                # work for an engine that also serves the region).
+                if time.monotonic() - described_at > SHARDS_EVERY:
+                    shards = region.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+                    described_at = time.monotonic()
+                else:
+                    shards = []
                 for shard in shards:
                     if shard["ShardId"] not in region.iterators:
                         region.iterators[shard["ShardId"]] = region.streams.get_shard_iterator(
