@@ -146,10 +146,13 @@ def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int, taken_at_m
     until = time.monotonic() + REREGISTRATION_WINDOW
     while time.monotonic() < until:
         try:
-            # Again on every round: a ring still within its timeout at the last one may be over now.
+            # Again on every round: a ring still within its timeout at the last one may be over now,
+            # and a seat's write still crossing the link at the last one may have landed since.
             released = container.routing.release_lost_region(
                 merchant_ids, peer_edges, taken_at_ms, container.clock()
             )
+            for merchant_id in merchant_ids:
+                released += container.routing.release_orphaned_agents(merchant_id, container.clock())
             if released:
                 log.info("let go of %d seats the dead home had reserved", len(released))
             report = container.routing.sweep(container.clock(), merchant_ids)
