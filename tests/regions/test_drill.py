@@ -29,4 +29,9 @@ def test_failover_and_failback_offer_no_agent_twice_and_keep_the_survivors_calls
     assert result["talking_calls_in_surviving_region_at_kill"] > 0
     assert result["talking_calls_dropped_in_surviving_region"] == 0
     assert result["agents_reachable_seconds"] is not None
+    # The rings the dead home had under way were let go at the takeover, none left parked or held
+    parked = [
+        state for state in result["seats_of_killed_before_failback"] if state.startswith("not_responding")
+    ]
+    assert parked == []
     assert result["homes_after_failback"] == ["east"]

@@ -4,35 +4,40 @@ Run beside a region's Lambda service, with the region's own settings (``SWITCHBO
 DynamoDB endpoint): ``python -m local_stack.regions.controller --peer east --probe URL...``.
 
 The probe is deep: the peer's routing endpoint must answer AND the peer's database must answer a
-read (in AWS: a canary invoking the peer's routing function, which reads its table). Five failed
-probes in a row over at least eight seconds turn the peer unhealthy (a probe that only timed out counts
-as failed after twelve seconds of timeouts) (``domain.ownership.Hysteresis``); this
-region then moves every merchant homed there to itself (one conditional write each, in its own
-replica), waits out the handoff, and ends every contact the peer's edge tasks held. The phones whose
-flows those edge tasks held are unreachable until they register again (through this region): their
-bindings are forgotten, so no offer is rung into the dead region; and for a while the moved merchants
-are swept every few seconds, so an agent parked unreachable is available again as soon as its phone
-has registered (the minute sweep would do it too, later).
+read (in AWS: a canary invoking the peer's routing function, which reads its table). Only a refused
+connection or an error answer is a failure at once; a probe that timed out or was cut counts as failed
+after twelve seconds of such probes (a busy region answers late, a dead one refuses). With
+``--witness``, a failed probe counts only if the witness cannot reach the peer either (``witness.py``,
+``domain.ownership.peer_failed``). Five failed probes in a row over at least eight seconds turn the
+peer unhealthy (``domain.ownership.Hysteresis``); this region then moves every merchant homed there to itself (one conditional write each, in its own
+replica), waits out the handoff, ends every contact the peer's edge tasks held, and lets go of every
+seat the dead home had reserved (``release_lost_region``: those rings' results are lost with it). The
+phones whose flows those edge tasks held are unreachable until they register again (through this
+region): their bindings are forgotten, so no offer is rung into the dead region; and for a while the
+moved merchants are swept every few seconds, so an agent parked unreachable is available again as
+soon as its phone has registered (the minute sweep would do it too, later).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import threading
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError
 
 from contact_center.bootstrap import services
 from contact_center.contracts.settings import Component
 from contact_center.data.bindings import BindingItems
-from contact_center.domain.ownership import Hysteresis, ProbeOutcome, SlowGrace
+from contact_center.domain.ownership import Hysteresis, ProbeOutcome, SlowGrace, WitnessView
 from contact_center.services.regions import FailoverMonitor, Moved
 from local_stack.logs import configure
 
@@ -47,33 +52,74 @@ PROBE_TIMEOUT = 3.0
 # 20 s to a takeover, still inside it.
 FALL_PROBES, DOWN_FOR_MS, RISE_PROBES = 5, 8_000, 3
 SLOW_GRACE_MS = 12_000
+PROBE_KEY = {"pk": {"S": "HEALTH#probe"}, "sk": {"S": "PROBE"}}
+# The witness's own answer must come back well inside a probe round.
+WITNESS_TIMEOUT = 2.0
 # After a takeover: how long, and how often, the moved merchants are swept while phones register again.
 REREGISTRATION_WINDOW = 90.0
 RESWEEP_EVERY = 3.0
 
 
 def deep_probe(lambda_url: str, dynamodb_url: str, table: str) -> ProbeOutcome:
+    """REFUSED only on clear evidence of a dead region: no listener (a connection refused) or an
+    answer that is not a success. Anything else (a timeout, a reset, a dropped connection) is what a
+    busy region does too, and counts as SLOW (``SlowGrace``)."""
     try:
         with urllib.request.urlopen(lambda_url, timeout=PROBE_TIMEOUT) as response:
             if response.status != 200:
                 return ProbeOutcome.REFUSED
-        config = Config(
-            connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT, retries={"max_attempts": 1}
-        )
-        client = boto3.client("dynamodb", endpoint_url=dynamodb_url, region_name="us-east-1", config=config)
-        client.describe_table(TableName=table)
+        # A read of one item (absent or not): what the routing function does, at the least cost
+        # (several probers each probe twice a second), rather than a control-plane DescribeTable.
+        _database(dynamodb_url).get_item(TableName=table, Key=PROBE_KEY)
         return ProbeOutcome.OK
-    except (TimeoutError, ConnectTimeoutError, ReadTimeoutError):
-        return ProbeOutcome.SLOW
-    except urllib.error.URLError as error:
-        return ProbeOutcome.SLOW if isinstance(error.reason, TimeoutError) else ProbeOutcome.REFUSED
-    except Exception:
+    except urllib.error.HTTPError:
         return ProbeOutcome.REFUSED
+    except ClientError:
+        return ProbeOutcome.REFUSED  # the database answered: no such table
+    except Exception as error:
+        return ProbeOutcome.REFUSED if _refused(error) else ProbeOutcome.SLOW
 
 
-def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int) -> None:
+def _refused(error: BaseException) -> bool:
+    """Whether a connection was refused somewhere in the error's chain (the SDKs wrap it deeply)."""
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        reason = getattr(seen, "reason", None)
+        seen = reason if isinstance(reason, BaseException) else (seen.__cause__ or seen.__context__)
+    return False
+
+
+_clients: dict[str, Any] = {}
+
+
+def _database(endpoint: str) -> Any:
+    # One client per endpoint: building one costs more CPU than the probe itself on a busy machine.
+    if endpoint not in _clients:
+        config = Config(
+            connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT, retries={"total_max_attempts": 1}
+        )
+        _clients[endpoint] = boto3.client(
+            "dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=config
+        )
+    return _clients[endpoint]
+
+
+def ask_witness(witness_url: str, region: str) -> WitnessView:
+    """The witness's view of ``region`` (``witness.py``); SILENT when it does not answer sensibly."""
+    try:
+        with urllib.request.urlopen(f"{witness_url}/regions/{region}", timeout=WITNESS_TIMEOUT) as response:
+            return WitnessView(json.loads(response.read())["view"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return WitnessView.SILENT
+
+
+def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int, taken_at_ms: int) -> None:
     """After the handoff, end what the dead region's edge tasks held and free the agents held by
-    contacts that never arrived here (retrying while refused)."""
+    contacts that never arrived here or reserved by the dead home (retrying while refused)."""
     container = services(Component.ROUTING)
     time.sleep(handoff_ms / 1000 + 0.2)
     for change in moved:
@@ -100,6 +146,15 @@ def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int) -> None:
     until = time.monotonic() + REREGISTRATION_WINDOW
     while time.monotonic() < until:
         try:
+            # Again on every round: a ring still within its timeout at the last one may be over now,
+            # and a seat's write still crossing the link at the last one may have landed since.
+            released = container.routing.release_lost_region(
+                merchant_ids, peer_edges, taken_at_ms, container.clock()
+            )
+            for merchant_id in merchant_ids:
+                released += container.routing.release_orphaned_agents(merchant_id, container.clock())
+            if released:
+                log.info("let go of %d seats the dead home had reserved", len(released))
             report = container.routing.sweep(container.clock(), merchant_ids)
             if report.agents_reachable_again:
                 log.info("%d agents reachable again", len(report.agents_reachable_again))
@@ -137,6 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-dynamodb", required=True, help="the other region's DynamoDB endpoint")
     parser.add_argument("--peer-edges", default="", help="edge task ids of the other region, comma-separated")
     parser.add_argument("--table", default="switchboard")
+    parser.add_argument("--witness", default="", help="the witness's URL (none: this region's probe decides)")
     parser.add_argument("--interval", type=float, default=0.5)
     args = parser.parse_args(argv)
     configure("controller")
@@ -147,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     def taken(moved: list[Moved]) -> None:
         log.warning("took over %d merchants of %s", len(moved), args.peer)
         threading.Thread(
-            target=sweep, args=(edges, moved, container.settings.handoff_ms), daemon=True
+            target=sweep, args=(edges, moved, container.settings.handoff_ms, container.clock()), daemon=True
         ).start()
 
     grace = SlowGrace(SLOW_GRACE_MS)
@@ -160,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         container.clock,
         Hysteresis(fall=FALL_PROBES, rise=RISE_PROBES, min_down_ms=DOWN_FOR_MS),
         on_taken=taken,
+        witness=(lambda: ask_witness(args.witness, args.peer)) if args.witness else None,
     )
     log.info("region %s watching %s", control.region, args.peer)
     while True:

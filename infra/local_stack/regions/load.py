@@ -183,7 +183,21 @@ class World:
                 if not call.died:
                     reason = kind or str((decision or {}).get("error", {}).get("code", "no answer"))
                     call.failed = f"{call.last_action}:{reason}"
+                    if call.created and kind is None:
+                        self._give_up(call)
                 return
+
+    def _give_up(self, call: Call) -> None:
+        """The edge task gives up on a caller it could not route (a 5xx to the carrier) and says so,
+        as ``sip_edge``'s own sweep of the contacts it no longer holds would: the contact must not
+        keep an agent reserved or a place in line with nobody on the line."""
+        event = {
+            "action": "contact_ended",
+            "contact_id": call.contact_id,
+            "side": "system",
+            "cause": "system_error",
+        }
+        self.ask(call, event, patience=30.0)
 
     def _wait_in_queue(self, call: Call, queued: dict[str, Any]) -> dict[str, Any] | None:
         offered: list[dict[str, Any]] = []
@@ -209,9 +223,10 @@ class World:
 
     def _ring(self, call: Call, connect: dict[str, Any]) -> dict[str, Any] | None:
         seat = str(connect["seat_id"])
-        targets = connect.get("targets") or [{}]
-        flow = str(targets[0].get("flow_owner") or "")
-        agent_region = flow.split("-")[1] if flow.count("-") >= 2 else call.entry
+        # The edge forks the INVITE to every registered device of the agent: the phone rings if any
+        # flow to it is held by a live edge task (one through a dead region fails on its own).
+        regions = [self._region_of(target) or call.entry for target in connect.get("targets") or [{}]]
+        agent_region = next((region for region in regions if self.alive[region]), regions[0])
         call.seat, call.agent_region = seat, agent_region
         if not self.phones.ring(seat, call):
             outcome = "busy"
@@ -236,6 +251,11 @@ class World:
         call.answered_at, call.talking = now(), True
         self._talk(call, seat)
         return None
+
+    @staticmethod
+    def _region_of(target: dict[str, Any]) -> str | None:
+        flow = str(target.get("flow_owner") or "")
+        return flow.split("-")[1] if flow.count("-") >= 2 else None
 
     def _talk(self, call: Call, seat: str) -> None:
         until = now() + random.uniform(*self.talk_seconds)

@@ -76,9 +76,12 @@ def _key(record: Mapping[str, Any]) -> tuple[str, str]:
     return (keys["pk"]["S"], keys["sk"]["S"])
 
 
+SHARDS_EVERY = 2.0  # seconds between listings of a stream's shards
+
+
 class Replicator:
     def __init__(
-        self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.05, workers: int = 8
+        self, regions: Mapping[str, str], table: str, lag: float = 1.0, poll: float = 0.1, workers: int = 8
     ) -> None:
         config = Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 1})
         self._regions = {
@@ -198,14 +201,32 @@ class Replicator:
         copied = 0
         paginator = reader.get_paginator("scan")
         for page in paginator.paginate(TableName=src.table, ConsistentRead=True):
-            for item in page["Items"]:
+            items = page["Items"]
+            # 25 items a request (DynamoDB's batch limit): thousands of single puts took minutes on a
+            # loaded engine, while the returning region waited.
+            for start in range(0, len(items), 25):
+                batch = [
+                    {**item, MARKER: {"S": f"{source}:copy:{copied + n}"}}
+                    for n, item in enumerate(items[start : start + 25])
+                ]
                 stamp = time.time()
-                item = {**item, MARKER: {"S": f"{source}:copy:{copied}"}}
-                writer.put_item(TableName=dst.table, Item=item)
                 with self._lock:
-                    self._last_write[(target, (item["pk"]["S"], item["sk"]["S"]))] = stamp
-                copied += 1
+                    for item in batch:
+                        self._last_write[(target, (item["pk"]["S"], item["sk"]["S"]))] = stamp
+                self._write_batch(writer, dst.table, batch)
+                copied += len(batch)
         return copied
+
+    @staticmethod
+    def _write_batch(writer: Any, table: str, items: list[dict[str, Any]]) -> None:
+        requests = [{"PutRequest": {"Item": item}} for item in items]
+        delay = 0.1
+        while requests:
+            left = writer.batch_write_item(RequestItems={table: requests}).get("UnprocessedItems", {})
+            requests = left.get(table, [])
+            if requests:
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     # Reading each region's stream
 
@@ -223,9 +244,16 @@ class Replicator:
             log.exception("replicator: no stream in %s", region.name)
             return
         first = True
+        described_at = 0.0
         while not self._stopped.is_set() and region.alive:
             try:
-                shards = region.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+                # New shards are rare: list them every few seconds, not on every poll (each call is
+                # work for an engine that also serves the region).
+                if time.monotonic() - described_at > SHARDS_EVERY:
+                    shards = region.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+                    described_at = time.monotonic()
+                else:
+                    shards = []
                 for shard in shards:
                     if shard["ShardId"] not in region.iterators:
                         region.iterators[shard["ShardId"]] = region.streams.get_shard_iterator(

@@ -135,3 +135,26 @@ class SlowGrace:
         if self._slow_since is None:
             self._slow_since = now_ms
         return now_ms - self._slow_since >= self._grace_ms
+
+
+class WitnessView(StrEnum):
+    """What a third vantage point (neither region) says of the peer's deep health."""
+
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"
+    SILENT = "silent"  # the witness did not answer this region either
+
+
+def peer_failed(own_probe_ok: bool, witness: WitnessView | None) -> bool:
+    """Whether one round of probes counts as a failure of the peer.
+
+    Without a witness (``None``) this region's own probe decides. With one, the peer has failed only
+    when this region AND the witness both fail to reach it: a peer that only this region cannot
+    reach (a partition between the two, or a peer too slow for this region's probes) keeps its
+    merchants; and a region that reaches neither its peer nor the witness is the one cut off, so it
+    must not take anything over (two of three vantage points must agree)."""
+    if own_probe_ok:
+        return False
+    if witness is None:
+        return True
+    return witness is WitnessView.UNREACHABLE

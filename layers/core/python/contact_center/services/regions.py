@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from contact_center.domain.errors import ValidationError
-from contact_center.domain.ownership import Hysteresis, Ownership, StaleEpochError
+from contact_center.domain.ownership import Hysteresis, Ownership, StaleEpochError, WitnessView, peer_failed
 from contact_center.services.errors import NotFoundError
 
 log = logging.getLogger("contact_center.regions")
@@ -141,7 +141,11 @@ class FailoverMonitor:
     """The surviving region's watch over its peer: probe results through ``Hysteresis``; when the
     peer turns unhealthy, this region takes over the peer's merchants (``on_taken`` then runs, e.g.
     ending the contacts the peer's edge tasks held). A failback is the operator's (or the monitor's
-    caller's) decision, once the peer is healthy and caught up on replication."""
+    caller's) decision, once the peer is healthy and caught up on replication.
+
+    ``witness``: a third vantage point's view of the peer, asked when this region's own probe fails;
+    the probe then counts as failed only if the witness cannot reach the peer either (``peer_failed``).
+    """
 
     def __init__(
         self,
@@ -151,8 +155,10 @@ class FailoverMonitor:
         clock: Callable[[], int],
         hysteresis: Hysteresis | None = None,
         on_taken: Callable[[list[Moved]], None] | None = None,
+        witness: Callable[[], WitnessView] | None = None,
     ) -> None:
         self._control = control
+        self._witness = witness
         self._peer = peer
         self._probe = probe
         self._clock = clock
@@ -172,7 +178,18 @@ class FailoverMonitor:
             ok = self._probe()
         except Exception:
             ok = False
-        verdict = self._hysteresis.observe(ok, self._clock())
+        view: WitnessView | None = None
+        if not ok and self._witness is not None:
+            try:
+                view = self._witness()
+            except Exception:
+                view = WitnessView.SILENT
+        failed = peer_failed(ok, view)
+        if not ok and not failed:
+            log.info(
+                "region %s did not answer here, but the witness says %s: not a failure", self._peer, view
+            )
+        verdict = self._hysteresis.observe(not failed, self._clock())
         if verdict.changed and verdict.healthy:
             log.info("region %s is healthy again", self._peer)
             self._takeover_due = False

@@ -67,7 +67,7 @@ class RoutingService:
         self._dequeue = Dequeue(context, self._offers, push)
         self._endings = Endings(context, self._dequeue)
         self._fleet = Fleet(context, self._placement, self._endings)
-        self._sweeps = Sweeps(context, self._dequeue, self._answers)
+        self._sweeps = Sweeps(context, self._dequeue, self._answers, self._endings)
         self._transfers = Transfers(context, self._placement, self._offers)
         self._outbound = Outbound(context, outbound_trunks, dialers)
         self._consults = Consults(context, dialers)
@@ -163,6 +163,12 @@ class RoutingService:
     def release_orphaned_agents(self, merchant_id: str, now_ms: int) -> list[str]:
         """After a takeover: free the merchant's agents held by contacts this region never received."""
         return self._fleet.release_orphaned_agents(merchant_id, now_ms)
+
+    def release_lost_region(
+        self, merchant_ids: Collection[str], lost_edges: Collection[str], taken_at_ms: int, now_ms: int
+    ) -> list[str]:
+        """After a takeover: let go of the seats the dead home had reserved (``Sweeps``)."""
+        return self._sweeps.release_lost_region(merchant_ids, lost_edges, taken_at_ms, now_ms)
 
     def pending_offers(self, edge_task_id: str, now_ms: int, retry_queued: bool = False) -> list[Connect]:
         """Offers made to contacts this edge task holds (by ``agent_available``), to ring now."""

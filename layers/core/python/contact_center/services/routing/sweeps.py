@@ -16,7 +16,9 @@ a task that dies meanwhile reports neither. The sweep finds, for every merchant:
   fail through the dead region's edge tasks. That was no choice of the agent's, so no agent must act.
 
 Two regions: only the merchants this region decides are swept (the others' seats are written by their
-home, and this replica's copy of them may be stale).
+home, and this replica's copy of them may be stale). After this region took over a dead region's
+merchants, ``release_lost_region`` lets go at once of the reservations the dead home made that nobody
+will report on any more, instead of a minute later as a missed offer (see its docstring).
 
 Every change is the same conditional write as the edge's own, decided on the seat as it is now, so a
 sweep racing a live edge's report changes nothing twice. Reading every seat once a minute costs a
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from contact_center.contracts.metrics import AGENT_STATES
@@ -38,13 +40,14 @@ from contact_center.domain.agent_state import (
     ReleaseReservation,
     SystemReason,
 )
-from contact_center.domain.contact import ContactState
+from contact_center.domain.contact import ContactState, HangupCause, HangupSide
 
 from ..errors import ConcurrentUpdateError, NotFoundError
 from .answers import Answers
 from .context import RoutingContext
 from .decisions import OfferOutcome
 from .dequeue import AgentOffer, Dequeue
+from .endings import Endings
 from .ports import AgentSeat
 
 log = logging.getLogger("contact_center.routing")
@@ -73,10 +76,11 @@ class SweepReport:
 
 
 class Sweeps:
-    def __init__(self, context: RoutingContext, dequeue: Dequeue, answers: Answers) -> None:
+    def __init__(self, context: RoutingContext, dequeue: Dequeue, answers: Answers, endings: Endings) -> None:
         self._ctx = context
         self._dequeue = dequeue
         self._answers = answers
+        self._endings = endings
 
     def sweep(self, now_ms: int, merchant_ids: Iterable[str] | None = None) -> SweepReport:
         """Sweep the seats of ``merchant_ids`` (every merchant when None).
@@ -124,6 +128,66 @@ class Sweeps:
             if self._release_stale(seat, agent.contact_id, now_ms, report):
                 log.info("sweep let go of seat %s reserved for %s", seat.seat_id, agent.contact_id)
 
+    def release_lost_region(
+        self, merchant_ids: Iterable[str], lost_edges: Collection[str], taken_at_ms: int, now_ms: int
+    ) -> list[str]:
+        """After this region took over ``merchant_ids`` from a dead region (at ``taken_at_ms``): let go
+        of every seat the dead home had RESERVED, without waiting out the stale-reservation grace.
+
+        Such a reservation is the dead home's offer, and its ring's result is lost: the edge task that
+        rang it died with the region, or (a task of this region) reported to the dead home, or rang
+        the phone through a flow a dead task held. This replica may also have only part of the
+        offer (replication is item by item, and the dead region's last writes never arrive).
+
+        - the contact is missing, ended, queued or offered elsewhere here: the seat goes back in its
+          place in line and takes the next waiting contact;
+        - the contact is offered to the seat and its caller was on a dead edge task: it ends with a
+          record (``region_lost``'s rule, for a contact that reached this replica late);
+        - it is offered to the seat by a live edge task and its ring timeout is over: the phone was
+          not reached (``unreachable``): the contact is offered again or queued, and the agent comes
+          back as soon as their phone is registered here (``sweep``). A ring still within its
+          timeout is left to its edge task's report.
+
+        Reservations made here after the takeover are this region's own and left alone. Returns the
+        seats let go; call it again while phones register (it changes nothing twice)."""
+        released: list[str] = []
+        for merchant_id in merchant_ids:
+            if self._ctx.decides is not None and not self._ctx.decides(merchant_id):
+                continue
+            for seat in self._ctx.seats.all_for_merchant(merchant_id):
+                agent = seat.agent
+                if (
+                    agent.state is not AgentState.RESERVED
+                    or agent.contact_id is None
+                    or agent.state_since_ms >= taken_at_ms
+                ):
+                    continue
+                with contextlib.suppress(ConcurrentUpdateError, NotFoundError):
+                    if self._release_lost(seat, agent.contact_id, lost_edges, now_ms):
+                        released.append(seat.seat_id)
+        if released:
+            log.warning("let go of %d seats the lost region had reserved", len(released))
+        return released
+
+    def _release_lost(
+        self, seat: AgentSeat, contact_id: str, lost_edges: Collection[str], now_ms: int
+    ) -> bool:
+        contact = self._ctx.contacts.get(contact_id)
+        if (
+            contact is None
+            or contact.snapshot.state is not ContactState.OFFERED
+            or contact.snapshot.seat_id != seat.seat_id
+        ):
+            return self._release_reservation(seat, contact_id, now_ms, SweepReport())
+        if contact.edge_task_id in lost_edges:
+            self._endings.contact_ended(contact_id, HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR, now_ms)
+            return True
+        rang_at = contact.offered_at_ms or seat.agent.state_since_ms
+        if now_ms < rang_at + seat.ring_timeout_seconds * 1000:
+            return False
+        self._answers.offer_result(contact_id, seat.seat_id, OfferOutcome.UNREACHABLE, now_ms)
+        return True
+
     def _reachable_again(self, seat: AgentSeat, now_ms: int, report: SweepReport) -> None:
         def decide(current: AgentSeat) -> list[AgentCommand]:
             agent = current.agent
@@ -153,6 +217,13 @@ class Sweeps:
             self._answers.offer_result(contact_id, seat.seat_id, OfferOutcome.NO_ANSWER, now_ms)
             report.reservations_released.append(seat.seat_id)
             return True
+        return self._release_reservation(seat, contact_id, now_ms, report)
+
+    def _release_reservation(
+        self, seat: AgentSeat, contact_id: str, now_ms: int, report: SweepReport
+    ) -> bool:
+        """The seat, still RESERVED for ``contact_id``, goes back in its place in line and takes the
+        next waiting contact."""
 
         def decide(current: AgentSeat) -> list[AgentCommand]:
             agent = current.agent
