@@ -1,0 +1,180 @@
+"""The deployed failover controller's watch over the other region, one probe at a time.
+
+In AWS the controller is a function invoked by a schedule (``contracts.schedules.FAILOVER_WATCH``):
+each invocation probes a few times and ends, so what the watch knows between probes (the
+hysteresis, how long the peer has been silent, a takeover decided but not done) is kept in this
+region's replica (``WatchStore``), not in memory. Each probe runs the same decision as the local
+harness's controller: ``SlowGrace`` then ``Hysteresis`` (``domain.ownership``) inside
+``FailoverMonitor``, whose takeover is ``RegionControl.take_over`` (one conditional write per
+merchant, in this region's replica): nothing needs the failed region's control plane or a deploy.
+
+Timings (``DEPLOYED``), with a probe every 10 s: a peer that refuses (its routing function or its
+table answers an error) is taken over at the second refusal, 10-20 s after it failed; one that is
+silent (every probe times out) once the silence has lasted 10 s and two probes failed, 20-30 s
+after. The moved merchants' new home decides ``handoff_ms`` later (``services.regions``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from contact_center.domain.ownership import HealthMemory, Hysteresis, ProbeOutcome, SlowGrace
+from contact_center.services.regions import FailoverMonitor, Moved, RegionControl
+
+log = logging.getLogger("contact_center.peer_watch")
+
+
+@dataclass(frozen=True, slots=True)
+class WatchPolicy:
+    """When a peer counts as failed: ``fall`` failed probes in a row over at least ``min_down_ms``
+    (a probe that timed out counts only after ``slow_grace_ms`` of timeouts in a row); healthy
+    again after ``rise`` good probes in a row."""
+
+    fall: int
+    rise: int
+    min_down_ms: int
+    slow_grace_ms: int
+
+
+# The deployed controller's policy: a 30 s recovery target leaves room for two probes 10 s apart.
+DEPLOYED = WatchPolicy(fall=2, rise=3, min_down_ms=10_000, slow_grace_ms=10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchState:
+    """What the watch of one peer remembers between probes."""
+
+    health: HealthMemory = field(default_factory=HealthMemory)
+    slow_since_ms: int | None = None
+    takeover_due: bool = False
+
+
+class WatchStore(Protocol):
+    def load(self, region: str, peer: str) -> WatchState | None: ...
+    def save(self, region: str, peer: str, state: WatchState, now_ms: int) -> None: ...
+
+
+class FailoverMetrics(Protocol):
+    """What the alarms watch: every probe, and every takeover."""
+
+    def probed(self, peer: str, failed: bool, at_ms: int) -> None: ...
+    def taken_over(self, peer: str, merchants: int, at_ms: int) -> None: ...
+
+
+# Merchants just taken over, to sweep once their new home decides (the routing function's sweep).
+SweepRequest = Callable[[Sequence[str]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    outcome: ProbeOutcome
+    # The probe counted as failed (a refusal, or a timeout past the grace).
+    failed: bool
+    peer_healthy: bool
+    # This probe's tick took the peer's merchants over (``moved``: those that were homed there).
+    took_over: bool = False
+    moved: tuple[Moved, ...] = ()
+
+
+class PeerWatch:
+    """This region (``control.region``) watching ``peer``; ``probe`` asks the peer once."""
+
+    def __init__(
+        self,
+        control: RegionControl,
+        peer: str,
+        store: WatchStore,
+        probe: Callable[[], ProbeOutcome],
+        clock: Callable[[], int],
+        policy: WatchPolicy = DEPLOYED,
+        metrics: FailoverMetrics | None = None,
+        sweep: SweepRequest | None = None,
+        handoff_ms: int = 3_000,
+    ) -> None:
+        if peer == control.region:
+            raise ValueError("a region does not watch itself")
+        self.region = control.region
+        self.peer = peer
+        self._control = control
+        self._store = store
+        self._probe = probe
+        self._clock = clock
+        self._policy = policy
+        self._metrics = metrics
+        self._sweep = sweep
+        self._handoff_ms = handoff_ms
+
+    def run(
+        self, ticks: int, tick_ms: int, sleep: Callable[[float], None], deadline_ms: int
+    ) -> list[TickReport]:
+        """``ticks`` probes ``tick_ms`` apart (one scheduled invocation), none started after
+        ``deadline_ms``; merchants taken over are swept once their handoff is over."""
+        reports: list[TickReport] = []
+        start = self._clock()
+        to_sweep: list[str] = []
+        sweep_from = 0
+        for index in range(ticks):
+            due = start + index * tick_ms
+            if due > deadline_ms:
+                break
+            if due > self._clock():
+                sleep((due - self._clock()) / 1000)
+            if to_sweep and self._clock() >= sweep_from:
+                self._request_sweep(to_sweep)
+                to_sweep = []
+            report = self.tick()
+            reports.append(report)
+            if report.moved:
+                to_sweep += [change.merchant_id for change in report.moved]
+                sweep_from = self._clock() + self._handoff_ms
+        if to_sweep:
+            sleep(max(0, sweep_from - self._clock()) / 1000)
+            self._request_sweep(to_sweep)
+        return reports
+
+    def _request_sweep(self, merchant_ids: list[str]) -> None:
+        if self._sweep is None:
+            return
+        try:
+            self._sweep(merchant_ids)
+        except Exception:
+            # The routing function's minute sweep covers them too, a little later.
+            log.exception("asking for a sweep of %d merchants taken over failed", len(merchant_ids))
+
+    def tick(self) -> TickReport:
+        """One probe through the remembered state; the merchants taken over if it decided so."""
+        policy = self._policy
+        state = self._store.load(self.region, self.peer) or WatchState()
+        hysteresis = Hysteresis.remembering(state.health, policy.fall, policy.rise, policy.min_down_ms)
+        grace = SlowGrace(policy.slow_grace_ms, state.slow_since_ms)
+        seen: list[tuple[ProbeOutcome, bool]] = []
+
+        def probe() -> bool:
+            try:
+                outcome = self._probe()
+            except Exception:
+                log.exception("probing %s failed", self.peer)
+                outcome = ProbeOutcome.REFUSED
+            failed = grace.failed(outcome, self._clock())
+            seen.append((outcome, failed))
+            return not failed
+
+        monitor = FailoverMonitor(
+            self._control, self.peer, probe, self._clock, hysteresis, takeover_due=state.takeover_due
+        )
+        moved = monitor.tick()
+        decided = state.takeover_due or (state.health.healthy and not monitor.peer_healthy)
+        took_over = decided and not monitor.takeover_due
+        outcome, failed = seen[0] if seen else (ProbeOutcome.REFUSED, True)
+        kept = WatchState(hysteresis.memory(), grace.slow_since_ms, monitor.takeover_due)
+        # Saved after the takeover: a run that dies in between probes again and finds it still due.
+        now = self._clock()
+        self._store.save(self.region, self.peer, kept, now)
+        if self._metrics is not None:
+            self._metrics.probed(self.peer, failed, now)
+            if took_over:
+                self._metrics.taken_over(self.peer, len(moved), now)
+        return TickReport(outcome, failed, monitor.peer_healthy, took_over, tuple(moved))
