@@ -38,7 +38,13 @@ def test_every_function_loads_its_settings_from_its_template_environment(
         if function.component is Component.API:
             assert settings.admin_key_sha256 == "0" * 64
             assert settings.sip_registrar == config.sip_domain
-    assert seen == {Component.API, Component.ROUTING, Component.AGENT_EVENTS, Component.WEBHOOKS}
+    assert seen == {
+        Component.API,
+        Component.ROUTING,
+        Component.AGENT_EVENTS,
+        Component.WEBHOOKS,
+        Component.FAILOVER,
+    }
 
 
 def _routing_function(template: dict[str, Any]) -> dict[str, Any]:
@@ -73,9 +79,11 @@ def test_every_function_decides_in_its_region_and_forwards_to_the_peers_routing_
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
         if f":{peer}:" in json.dumps(statement["Resource"])
     ]
-    assert len(into_peer) == 1 and into_peer[0]["Action"] == "lambda:InvokeFunction"
-    arn = json.dumps(into_peer[0]["Resource"])
-    assert f":lambda:{peer}:" in arn and f"function:{peer_routing['FunctionName']}:live" in arn
+    # (the routing role's, and the failover controller's canary: tests/infra/test_failover.py)
+    assert len(into_peer) == 2 and all(s["Action"] == "lambda:InvokeFunction" for s in into_peer)
+    for statement in into_peer:
+        arn = json.dumps(statement["Resource"])
+        assert f":lambda:{peer}:" in arn and f"function:{peer_routing['FunctionName']}:live" in arn
 
 
 class _TaskMetadata(BaseHTTPRequestHandler):

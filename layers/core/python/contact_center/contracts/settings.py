@@ -30,6 +30,7 @@ __all__ = [
     "EDGE_HEALTH_PORT",
     "EDGE_METRICS_NAMESPACE",
     "EDGE_TASK_ID",
+    "FAILOVER_PEER",
     "FLEET_KEY_SECRET_ARN",
     "HANDOFF_MS",
     "HOME_ROUTING_FUNCTION",
@@ -82,6 +83,7 @@ class Component(StrEnum):
     AGENT_EVENTS = "agent_events"
     WEBHOOKS = "webhooks"
     EDGE = "edge"
+    FAILOVER = "failover"
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class Setting:
 TABLE = Setting("SWITCHBOARD_TABLE", "the DynamoDB table (this region's replica of the global table)")
 COMPONENT = Setting(
     "SWITCHBOARD_COMPONENT",
-    "which process this is (api, routing, agent_events, webhooks, edge); the edge is in fleet mode",
+    "which process this is (api, routing, agent_events, webhooks, failover, edge); the edge is in fleet mode",
 )
 SIP_DOMAIN = Setting("SIP_DOMAIN", "the registrar's domain and digest realm: seats are sip:<user>@<domain>")
 PRIMARY_REGION = Setting("SWITCHBOARD_PRIMARY_REGION", "the region that is home to merchants by default")
@@ -113,6 +115,11 @@ REGION_ENDPOINTS = Setting(
 )
 HANDOFF_MS = Setting(
     "SWITCHBOARD_HANDOFF_MS", "how long a moved home waits before deciding (ms, default 3000)"
+)
+FAILOVER_PEER = Setting(
+    "SWITCHBOARD_FAILOVER_PEER",
+    "the region whose failure the failover controller watches for and whose merchants it takes over "
+    "(unset: it watches none)",
 )
 
 # Functions.
@@ -213,6 +220,9 @@ READS: Mapping[Component, Reads] = {
     Component.ROUTING: Reads(required=(TABLE, SIP_DOMAIN), optional=_ROUTER_OPTIONAL),
     Component.AGENT_EVENTS: Reads(required=(TABLE, SIP_DOMAIN), optional=_ROUTER_OPTIONAL),
     Component.WEBHOOKS: Reads(required=(TABLE, SIP_DOMAIN), optional=_FUNCTION_OPTIONAL),
+    # The failover controller probes the peer through its routing function and moves homes in this
+    # region's replica; without a region and a peer it has nothing to watch (one region, local mode).
+    Component.FAILOVER: Reads(required=(TABLE,), optional=(*_FUNCTION_OPTIONAL, SIP_DOMAIN, FAILOVER_PEER)),
     # The edge's required list holds in fleet mode (SWITCHBOARD_COMPONENT=edge, as ECS and the
     # harness run it); a developer's lone `python -m sip_edge` falls back to local defaults.
     Component.EDGE: Reads(
@@ -298,6 +308,8 @@ class FunctionSettings:
     # The fleet key offer pushes are signed with (derived), or the secret holding it.
     fleet_key: str | None = None
     fleet_key_secret_arn: str | None = None
+    # The failover controller's peer (``FAILOVER_PEER``).
+    failover_peer: str | None = None
 
 
 def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
@@ -346,6 +358,11 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
     handoff = get(HANDOFF_MS) or "3000"
     if not handoff.isdigit():
         problems.append(f"{HANDOFF_MS.name} must be a whole number of milliseconds, not {handoff!r}")
+    peer = get(FAILOVER_PEER)
+    if peer is not None and (not get(REGION) or peer == get(REGION)):
+        problems.append(
+            f"{FAILOVER_PEER.name} must name another region than {REGION.name}, which must be set"
+        )
     private = (get(WEBHOOKS_ALLOW_PRIVATE) or "false").lower()
     if private not in ("true", "false"):
         problems.append(f"{WEBHOOKS_ALLOW_PRIVATE.name} must be true or false, not {private!r}")
@@ -372,6 +389,7 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         webhooks_allow_private=private == "true",
         fleet_key=fleet_key,
         fleet_key_secret_arn=None if fleet_key else fleet_key_arn,
+        failover_peer=peer,
     )
 
 
