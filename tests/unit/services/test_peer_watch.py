@@ -219,3 +219,46 @@ def test_hysteresis_and_grace_resume_from_their_memory_as_if_never_stopped() -> 
     grace = SlowGrace(10_000)
     assert not grace.failed(SLOW, T0)
     assert SlowGrace(10_000, grace.slow_since_ms).failed(SLOW, T0 + 10_000)
+
+
+def test_a_slow_first_refusal_does_not_push_the_takeover_a_tick_later() -> None:
+    world = World([REFUSED, REFUSED])
+    durations = iter([1_500, 10])  # a new connection refused slowly, then at once
+
+    def probe() -> ProbeOutcome:
+        outcome = next(world.outcomes)
+        world.clock.now += next(durations)
+        return outcome
+
+    world.probe = probe  # type: ignore[method-assign]
+    reports = world.watch().run(2, TICK_MS, world.clock.sleep, T0 + 50_000)
+    assert [r.took_over for r in reports] == [False, True]
+
+
+def test_a_silent_peer_whose_first_timeout_was_the_longest_is_still_taken_over_at_the_third() -> None:
+    world = World([SLOW, SLOW, SLOW])
+    durations = iter([6_000, 1_000, 1_000])  # connect and read timeouts, then a quicker failure
+
+    def probe() -> ProbeOutcome:
+        outcome = next(world.outcomes)
+        world.clock.now += next(durations)
+        return outcome
+
+    world.probe = probe  # type: ignore[method-assign]
+    reports = world.watch().run(3, TICK_MS, world.clock.sleep, T0 + 50_000)
+    assert [r.took_over for r in reports] == [False, False, True]
+
+
+def test_a_timeout_then_a_refusal_are_two_failures_a_tick_apart() -> None:
+    world = World([SLOW, SLOW, REFUSED])
+    durations = iter([6_000, 6_000, 10])  # silent past the grace, then refused at once
+
+    def probe() -> ProbeOutcome:
+        outcome = next(world.outcomes)
+        world.clock.now += next(durations)
+        return outcome
+
+    world.probe = probe  # type: ignore[method-assign]
+    reports = world.watch().run(3, TICK_MS, world.clock.sleep, T0 + 50_000)
+    assert [r.failed for r in reports] == [False, True, True]
+    assert [r.took_over for r in reports] == [False, False, True]

@@ -10,8 +10,9 @@ merchant, in this region's replica): nothing needs the failed region's control p
 
 Timings (``DEPLOYED``), with a probe every 10 s: a peer that refuses (its routing function or its
 table answers an error) is taken over at the second refusal, 10-20 s after it failed; one that is
-silent (every probe times out) once the silence has lasted 10 s and two probes failed, 20-30 s
-after. The moved merchants' new home decides ``handoff_ms`` later (``services.regions``).
+silent (every probe times out) at the third timeout (silence counts once it has lasted 8 s, and two
+failures are needed), 20-30 s after (plus the probe's 6 s of timeouts). The moved merchants' new
+home decides ``handoff_ms`` later (``services.regions``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ class WatchPolicy:
 
 
 # The deployed controller's policy: a 30 s recovery target leaves room for two probes 10 s apart.
-DEPLOYED = WatchPolicy(fall=2, rise=3, min_down_ms=10_000, slow_grace_ms=10_000)
+# The failures' span is measured between the ends of probes, which the schedule keeps a tick apart
+# less a probe's longest budget (6 s of timeouts): a first probe that took longer must not push the
+# decision a whole tick later. The silence is measured from the send of the first silent probe.
+DEPLOYED = WatchPolicy(fall=2, rise=3, min_down_ms=4_000, slow_grace_ms=8_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +157,14 @@ class PeerWatch:
         seen: list[tuple[ProbeOutcome, bool]] = []
 
         def probe() -> bool:
+            sent = self._clock()
             try:
                 outcome = self._probe()
             except Exception:
                 log.exception("probing %s failed", self.peer)
                 outcome = ProbeOutcome.REFUSED
-            failed = grace.failed(outcome, self._clock())
+            # Silent since the first unanswered probe was sent, not since it gave up.
+            failed = grace.failed(outcome, sent)
             seen.append((outcome, failed))
             return not failed
 
