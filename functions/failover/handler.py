@@ -2,7 +2,8 @@
 
 Invoked every minute by its schedule (``contracts.schedules.FAILOVER_WATCH``, an EventBridge rule;
 the local stack's timer), it probes the peer region every 10 s through the peer's routing function
-and, once the peer has failed, takes its merchants over in this region's replica. Event:
+and, once the peer has failed, takes its merchants over in this region's replica and asks this
+region's routing function to end every contact the peer's lost edge tasks held (``region_lost``). Event:
 ``{"action": "watch"}``. Result: ``{"peer", "probes": [{"outcome", "failed", "peer_healthy"}],
 "taken_over": [merchant ids]}``, or ``{"peer": null}`` where there is no peer to watch (one region,
 or the local harness, whose controller is its own process).
@@ -24,6 +25,8 @@ log.setLevel(logging.INFO)
 
 # Room left at the end of an invocation for a probe (its timeouts) and the state's write.
 PROBE_BUDGET_MS = 8_000
+# Room left for returning: the last page of a region loss must be over by then.
+RETURN_BUDGET_MS = 1_000
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -31,9 +34,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     if peer is None:
         return {"peer": None}
     container = services(Component.FAILOVER)
-    deadline = container.clock() + context.get_remaining_time_in_millis() - PROBE_BUDGET_MS
+    end = container.clock() + context.get_remaining_time_in_millis()
     reports = container.peer_watch(peer).run(
-        FAILOVER_WATCH.ticks, FAILOVER_WATCH.tick_seconds * 1000, time.sleep, deadline
+        FAILOVER_WATCH.ticks,
+        FAILOVER_WATCH.tick_seconds * 1000,
+        time.sleep,
+        end - PROBE_BUDGET_MS,
+        end - RETURN_BUDGET_MS,
     )
     return {
         "peer": peer,

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pytest
 
 from contact_center.domain.ownership import HealthMemory, Hysteresis, ProbeOutcome, SlowGrace
-from contact_center.services.peer_watch import DEPLOYED, PeerWatch, WatchState
+from contact_center.services.peer_watch import (
+    DEPLOYED,
+    LOST_REGION_PAGE,
+    LOST_REGION_PAGE_BUDGET_MS,
+    PeerWatch,
+    WatchState,
+)
 from contact_center.services.regions import RegionControl
 from tests.support.routing_fakes import FakeOwnerships, RoutingTable
 
@@ -262,3 +269,77 @@ def test_a_timeout_then_a_refusal_are_two_failures_a_tick_apart() -> None:
     reports = world.watch().run(3, TICK_MS, world.clock.sleep, T0 + 50_000)
     assert [r.failed for r in reports] == [False, True, True]
     assert [r.took_over for r in reports] == [False, False, True]
+
+
+class Routing:
+    """This region's routing function as the watch asks it: ``pending`` contacts per lost task,
+    ended ``limit`` at a time."""
+
+    def __init__(self, clock: Clock, pending: dict[str, int], page_ms: int = 100) -> None:
+        self.clock = clock
+        self.pending = pending
+        self.page_ms = page_ms
+        self.asked: list[tuple[int, list[str], int]] = []
+
+    def __call__(self, event: Mapping[str, Any]) -> Mapping[str, Any]:
+        assert event["action"] == "region_lost"
+        edges, limit = list(event["edge_task_ids"]), event["limit"]
+        self.asked.append((self.clock.now, edges, limit))
+        self.clock.now += self.page_ms
+        ended: list[str] = []
+        for edge in edges:
+            while self.pending.get(edge, 0) and len(ended) < limit:
+                self.pending[edge] -= 1
+                ended.append(f"{edge}-{self.pending[edge]}")
+        return {"ended": ended, "more": any(self.pending.get(edge, 0) for edge in edges)}
+
+
+def lost_region_watch(world: World, routing: Routing, beats: dict[str, int]) -> PeerWatch:
+    return PeerWatch(
+        world.control,
+        "us-east-1",
+        world.store,
+        world.probe,
+        world.clock,
+        DEPLOYED,
+        sweep=world.sweep,
+        handoff_ms=3_000,
+        silent_edges=lambda before_ms: [task for task, beat in beats.items() if beat < before_ms],
+        routing=routing,
+    )
+
+
+def test_after_a_takeover_the_peers_lost_tasks_contacts_are_ended_page_by_page_after_the_handoff() -> None:
+    world = World([REFUSED] * 6)
+    routing = Routing(world.clock, {"east-1": 30, "east-2": 10})
+    # east-1 and east-2 stopped beating when the peer died; east-3 beat a moment ago (alive).
+    beats = {"east-1": T0 - 5_000, "east-2": T0 - 1_000, "east-3": T0 + 9_000}
+
+    lost_region_watch(world, routing, beats).run(6, TICK_MS, world.clock.sleep, T0 + 50_000, T0 + 57_000)
+
+    taken_at = T0 + TICK_MS + 50
+    assert routing.asked and routing.asked[0][0] - taken_at >= 3_000  # the new home decides by then
+    assert {tuple(edges) for _, edges, _ in routing.asked} == {("east-1", "east-2")}
+    assert all(limit == LOST_REGION_PAGE for _, _, limit in routing.asked)
+    assert len(routing.asked) == 2 and routing.pending == {"east-1": 0, "east-2": 0}
+
+
+def test_what_a_run_had_no_time_for_the_next_run_ends_and_a_healthy_peer_is_never_asked() -> None:
+    world = World([REFUSED] * 2 + [REFUSED] * 3)
+    routing = Routing(world.clock, {"east-1": 200}, page_ms=2_000)
+    beats = {"east-1": T0 - 20_000}
+
+    # The takeover at 10 s, the handoff over at 13 s, the run ends at 20 s: room for a page or two
+    lost_region_watch(world, routing, beats).run(2, TICK_MS, world.clock.sleep, T0 + 12_000, T0 + 20_000)
+    first = len(routing.asked)
+    assert first == 1 and routing.pending["east-1"] == 175
+    assert all(asked_at + LOST_REGION_PAGE_BUDGET_MS <= T0 + 20_000 for asked_at, _, _ in routing.asked[1:])
+    # The peer is still down at the next run: the rest is ended, and again finds nothing
+    world.clock.now = T0 + 60_000
+    lost_region_watch(world, routing, beats).run(3, TICK_MS, world.clock.sleep, T0 + 110_000, T0 + 120_000)
+    assert routing.pending["east-1"] == 0 and len(routing.asked) == 8
+
+    healthy = World([OK] * 3)
+    untouched = Routing(healthy.clock, {"east-1": 5})
+    lost_region_watch(healthy, untouched, beats).run(3, TICK_MS, healthy.clock.sleep, T0 + 50_000)
+    assert untouched.asked == []

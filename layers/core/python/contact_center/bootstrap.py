@@ -42,6 +42,7 @@ from contact_center.data.repositories.dialout import SeatDialers, TrunkOutbound
 from contact_center.data.repositories.merchants import ApiKeyRepository, MerchantRepository
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
+from contact_center.data.sessions import EdgeTaskItems
 from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
 from contact_center.domain.ownership import ProbeOutcome
 from contact_center.edge_push import EdgeOfferPush
@@ -208,6 +209,8 @@ class Container:
             metrics=EmfFailoverMetrics(namespace) if namespace else None,
             sweep=RoutingSweepRequest(self.settings.routing_function, region, endpoints.get(region)),
             handoff_ms=self.settings.handoff_ms,
+            silent_edges=lambda before_ms: EdgeTaskItems().silent_in(peer, before_ms // 1000),
+            routing=lambda event: self.home_region.invoke(region, event),
         )
 
     @cached_property

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from contact_center.domain.ownership import HealthMemory, Hysteresis, ProbeOutcome, SlowGrace
 from contact_center.services.regions import FailoverMonitor, Moved, RegionControl
+from contact_center.services.routing.region_loss import AskRouting, request_region_lost
 
 log = logging.getLogger("contact_center.peer_watch")
 
@@ -70,6 +71,16 @@ class FailoverMetrics(Protocol):
 
 # Merchants just taken over, to sweep once their new home decides (the routing function's sweep).
 SweepRequest = Callable[[Sequence[str]], None]
+# The peer's edge tasks silent since ``before_ms`` (their heartbeats as this replica has them).
+SilentEdges = Callable[[int], Sequence[str]]
+
+# A task beats every 10 s: one of a failed peer that missed a beat (and a replication delay) is lost
+# with its region, well before its heartbeat's 30 s lapse.
+PEER_TASK_SILENT_MS = 15_000
+# The controller's region_lost pages: small enough for the invoke's 5 s read timeout, and a page is
+# begun only with that much left before the run's end.
+LOST_REGION_PAGE = 25
+LOST_REGION_PAGE_BUDGET_MS = 6_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,7 @@ class TickReport:
     # This probe's tick took the peer's merchants over (``moved``: those that were homed there).
     took_over: bool = False
     moved: tuple[Moved, ...] = ()
+    takeover_pending: bool = False  # decided, but not every merchant moved yet
 
 
 class PeerWatch:
@@ -97,6 +109,8 @@ class PeerWatch:
         metrics: FailoverMetrics | None = None,
         sweep: SweepRequest | None = None,
         handoff_ms: int = 3_000,
+        silent_edges: SilentEdges | None = None,
+        routing: AskRouting | None = None,
     ) -> None:
         if peer == control.region:
             raise ValueError("a region does not watch itself")
@@ -110,16 +124,27 @@ class PeerWatch:
         self._metrics = metrics
         self._sweep = sweep
         self._handoff_ms = handoff_ms
+        self._silent_edges = silent_edges
+        self._routing = routing
 
     def run(
-        self, ticks: int, tick_ms: int, sleep: Callable[[float], None], deadline_ms: int
+        self,
+        ticks: int,
+        tick_ms: int,
+        sleep: Callable[[float], None],
+        deadline_ms: int,
+        finish_by_ms: int | None = None,
     ) -> list[TickReport]:
         """``ticks`` probes ``tick_ms`` apart (one scheduled invocation), none started after
-        ``deadline_ms``; merchants taken over are swept once their handoff is over."""
+        ``deadline_ms``; merchants taken over are swept once their handoff is over, and the contacts
+        the peer's lost edge tasks held are ended (pages begun before ``finish_by_ms``). While the
+        peer stays failed, every run ends what is left of them (idempotent)."""
+        finish_by = deadline_ms if finish_by_ms is None else finish_by_ms
         reports: list[TickReport] = []
         start = self._clock()
         to_sweep: list[str] = []
         sweep_from = 0
+        lost_ended = False
         for index in range(ticks):
             due = start + index * tick_ms
             if due > deadline_ms:
@@ -129,6 +154,7 @@ class PeerWatch:
             if to_sweep and self._clock() >= sweep_from:
                 self._request_sweep(to_sweep)
                 to_sweep = []
+                lost_ended = self._end_lost_edges(finish_by)
             report = self.tick()
             reports.append(report)
             if report.moved:
@@ -137,7 +163,38 @@ class PeerWatch:
         if to_sweep:
             sleep(max(0, sweep_from - self._clock()) / 1000)
             self._request_sweep(to_sweep)
+            lost_ended = self._end_lost_edges(finish_by)
+        if not lost_ended and reports and not reports[-1].peer_healthy and not reports[-1].takeover_pending:
+            self._end_lost_edges(finish_by)
         return reports
+
+    def _end_lost_edges(self, finish_by_ms: int) -> bool:
+        """Ask this region's routing function to end every contact the peer's lost edge tasks held
+        (``region_lost``), talking ones too: their legs died with the peer. True once asked."""
+        if self._silent_edges is None or self._routing is None:
+            return False
+        try:
+            edges = self._silent_edges(self._clock() - PEER_TASK_SILENT_MS)
+            if not edges:
+                return True
+            ended, done = request_region_lost(
+                self._routing,
+                edges,
+                lambda: self._clock() + LOST_REGION_PAGE_BUDGET_MS < finish_by_ms,
+                LOST_REGION_PAGE,
+            )
+        except Exception:
+            # The next run asks again while the peer stays failed.
+            log.exception("ending the contacts of %s's lost edge tasks failed", self.peer)
+            return True
+        log.warning(
+            "ended %d contacts of %d lost edge tasks of %s%s",
+            ended,
+            len(edges),
+            self.peer,
+            "" if done else "; the rest at the next run",
+        )
+        return True
 
     def _request_sweep(self, merchant_ids: list[str]) -> None:
         if self._sweep is None:
@@ -183,4 +240,6 @@ class PeerWatch:
             self._metrics.probed(self.peer, failed, now)
             if took_over:
                 self._metrics.taken_over(self.peer, len(moved), now)
-        return TickReport(outcome, failed, monitor.peer_healthy, took_over, tuple(moved))
+        return TickReport(
+            outcome, failed, monitor.peer_healthy, took_over, tuple(moved), monitor.takeover_due
+        )
