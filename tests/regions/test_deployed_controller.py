@@ -141,6 +141,6 @@ def test_the_survivors_controller_takes_the_killed_regions_merchants_over(region
     contacts = LiveContactRepository()
     assert contacts.get("talking") is None
     record = contacts.record("talking")
-    assert (record.hangup_side, record.hangup_cause) == ("system", "network_failure")
+    assert record is not None and (record.hangup_side, record.hangup_cause) == ("system", "network_failure")
     agent = AgentSeatRepository().get("m1", "a1").agent
     assert agent.state in (AgentState.AVAILABLE, AgentState.AFTER_CONTACT_WORK)

@@ -6,7 +6,8 @@ canary through the peer's routing function (the request the survivor forwards to
 ``contact_center.aws.failover``) and, once the peer has failed (``services.peer_watch``), moves every
 merchant homed there to this region with one conditional write each in this region's replica. The
 role allows exactly that: items of this region's replica (ownerships, the watch's own item), the
-peer's routing function by name (the canary) and this region's (a sweep of the moved merchants).
+peer's routing function by name (the canary) and this region's (a sweep of the moved merchants, and
+``region_lost`` for the contacts the peer's lost edge tasks held, read from the fleet items by Query).
 No permission on anything of the peer's control plane, and no deploy-time value of the peer's stack:
 either region can be deployed, and fail, alone.
 
