@@ -1,7 +1,7 @@
 """The routing function: the SIP edge asks what to do with a call and gets a decision (JSON).
 
 Event: ``{"action": "new_contact" | "offer_result" | "contact_ended" | "queue_timeout" |
-"pending_offers" | "finish_wrap_up" | "edge_lost" | "sweep", ...}`` (fields in ``contact_center.services.routing.commands``).
+"pending_offers" | "finish_wrap_up" | "edge_lost" | "region_lost" | "sweep", ...}`` (fields in ``contact_center.services.routing.commands``).
 Result: the decision's dict, or ``{"error": {"code", "message", "retryable"}}``. A failure is always
 an answer the edge can act on, never a stack trace: the edge must answer its caller either way.
 """

@@ -36,6 +36,9 @@ EDGE = (
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",  # the registrar's write-behind: bindings, 25 per request
 )
+# The failover controller: reads every merchant's ownership (GetItem, the ownerships index), moves a
+# home with one conditional PutItem, and keeps its watch's own item (GetItem, PutItem).
+FAILOVER = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem")
 # Every reader and writer of the table uses its region's key through DynamoDB: spelled out rather
 # than the grant helpers' wildcards (kms:ReEncrypt*, kms:GenerateDataKey*).
 TABLE_KEY = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")

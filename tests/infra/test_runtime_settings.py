@@ -44,6 +44,7 @@ def test_every_function_loads_its_settings_from_its_template_environment(
         Component.AGENT_EVENTS,
         Component.WEBHOOKS,
         Component.EVENTS_SOCKET,
+        Component.FAILOVER,
     }
 
 
@@ -79,9 +80,11 @@ def test_every_function_decides_in_its_region_and_forwards_to_the_peers_routing_
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
         if f":{peer}:" in json.dumps(statement["Resource"])
     ]
-    assert len(into_peer) == 1 and into_peer[0]["Action"] == "lambda:InvokeFunction"
-    arn = json.dumps(into_peer[0]["Resource"])
-    assert f":lambda:{peer}:" in arn and f"function:{peer_routing['FunctionName']}:live" in arn
+    # (the routing role's, and the failover controller's canary: tests/infra/test_failover.py)
+    assert len(into_peer) == 2 and all(s["Action"] == "lambda:InvokeFunction" for s in into_peer)
+    for statement in into_peer:
+        arn = json.dumps(statement["Resource"])
+        assert f":lambda:{peer}:" in arn and f"function:{peer_routing['FunctionName']}:live" in arn
 
 
 class _TaskMetadata(BaseHTTPRequestHandler):

@@ -40,6 +40,7 @@ from contact_center.data.bindings import BindingItems
 from contact_center.domain.ownership import Hysteresis, ProbeOutcome, SlowGrace, WitnessView
 from contact_center.services.regions import FailoverMonitor, Moved
 from local_stack.logs import configure
+from local_stack.regions.lost_region import end_lost_region
 
 log = logging.getLogger("local_stack.regions.controller")
 
@@ -131,15 +132,7 @@ def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int, taken_at_m
             except Exception:
                 log.exception("freeing agents of %s failed; retrying", change.merchant_id)
                 time.sleep(0.5)
-    for edge in peer_edges:
-        for _ in range(20):
-            try:
-                ended = container.routing.region_lost(edge, container.clock())
-                log.info("ended %d contacts of lost edge task %s", len(ended), edge)
-                break
-            except Exception:
-                log.exception("sweeping edge task %s failed; retrying", edge)
-                time.sleep(0.5)
+    end_lost_region(peer_edges)
     for edge in peer_edges:
         forget_flows(edge)
     merchant_ids = [change.merchant_id for change in moved]

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -26,11 +25,14 @@ from switchboard_infra.config import RoutingConfig
 from switchboard_infra.constructs.chalice_api import ChaliceApi
 from switchboard_infra.constructs.event_socket import EventSocket
 from switchboard_infra.constructs.functions import ContactCenterLayer, ObservedFunction, code_from
+from switchboard_infra.constructs.schedules import scheduled_rule
 
 LIVE_ALIAS = "live"
 SEAT_ENTITY = "seat"
 # What webhooks tell of: contacts' progress, their records (the end), seats' state.
 WEBHOOK_ENTITIES = ("contact", "record", "seat")
+# The functions of this construct that run on a schedule (``contracts.schedules``).
+SCHEDULED_HERE = (paths.ROUTING_FUNCTION.name, paths.WEBHOOKS_FUNCTION.name)
 
 
 class Services(Construct):
@@ -130,7 +132,8 @@ class Services(Construct):
             log_retention=log_retention,
             stream_consumer=self._stream_consumer,
         )
-        self.schedules = [self._schedule(schedule) for schedule in SCHEDULES]
+        # The failover controller's schedule is its own construct's (``constructs.failover``).
+        self.schedules = [self._schedule(s) for s in SCHEDULES if s.function in SCHEDULED_HERE]
 
         self.api = ChaliceApi(
             self,
@@ -247,19 +250,7 @@ class Services(Construct):
             paths.ROUTING_FUNCTION.name: self.routing_alias,
             paths.WEBHOOKS_FUNCTION.name: self.webhooks.function,
         }
-        return events.Rule(
-            self,
-            f"Every{schedule.every_seconds}s{schedule.function.title()}",
-            description=f"Switchboard: {dict(schedule.event)} to the {schedule.function} function",
-            schedule=events.Schedule.rate(cdk.Duration.seconds(schedule.every_seconds)),
-            targets=[
-                targets.LambdaFunction(
-                    targets_by_folder[schedule.function],
-                    event=events.RuleTargetInput.from_object(dict(schedule.event)),
-                    retry_attempts=0,  # the next run comes a minute later and does the same
-                )
-            ],
-        )
+        return scheduled_rule(self, schedule, targets_by_folder[schedule.function])
 
     @property
     def routers(self) -> list[ObservedFunction]:

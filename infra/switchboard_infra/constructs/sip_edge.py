@@ -36,6 +36,11 @@ from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP
 from switchboard_infra.constructs.secrets import TLS_CERTIFICATE_FIELD, TLS_PRIVATE_KEY_FIELD, Secrets
 
 CONTAINER_NAME = "edge"
+# The NLB's (and so Global Accelerator's) check of the edge's deep health: a task whose dependency is
+# lost answers 503 after 4-6 s (``sip_edge.app.health``), two failed checks 10 s apart take it out,
+# so a region whose edges all fail loses its traffic 14-26 s after the loss: inside the 30 s target.
+HEALTH_CHECK_INTERVAL = cdk.Duration.seconds(10)
+UNHEALTHY_THRESHOLD = 2
 
 # Only these files reach the image build context (the repository root): the edge and the package
 # it shares with the functions. Everything else (node_modules, .venv, cdk.out...) stays out.
@@ -267,10 +272,10 @@ class SipEdge(Construct):
                 port=str(HEALTH_PORT),
                 path=EDGE_HEALTH_PATH,
                 healthy_http_codes="200",
-                interval=cdk.Duration.seconds(10),
+                interval=HEALTH_CHECK_INTERVAL,
                 timeout=cdk.Duration.seconds(5),
                 healthy_threshold_count=2,
-                unhealthy_threshold_count=2,
+                unhealthy_threshold_count=UNHEALTHY_THRESHOLD,
             ),
         )
         # Keep talking calls up through the whole delay instead of cutting them when it starts.

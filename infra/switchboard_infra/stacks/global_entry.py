@@ -1,9 +1,12 @@
 """The global entry: Global Accelerator's two static anycast IPs in front of both regions' NLBs.
 
 Carriers and softphones are configured once with these addresses (or the SIP domain that points
-at them). Global Accelerator sends each caller to the nearest region whose endpoint is healthy
-(the NLB's own target health, i.e. the edge's TCP health port); when a region's edge goes
-unhealthy its share moves to the other region within seconds, with the same IPs.
+at them). Global Accelerator sends each caller to the nearest region whose endpoint is healthy and
+moves a region's share to the other one, with the same IPs, when it is not. For an NLB endpoint it
+follows the NLB's own target health (the endpoint group's health settings apply to EC2 and EIP
+endpoints only; they are set to the same check here so that the template says one thing): the
+edge's deep health, ``GET /health`` on port 8080 (``constructs.sip_edge``). Moving traffic is
+Global Accelerator's own data-plane decision: no API call, no deploy, nothing of the failed region.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
+from contact_center.contracts.values import EDGE_HEALTH_PATH
 from switchboard_infra.config import Config
 from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT
+from switchboard_infra.constructs.sip_edge import HEALTH_CHECK_INTERVAL, UNHEALTHY_THRESHOLD
 
 
 class GlobalEntryStack(cdk.Stack):
@@ -61,11 +66,12 @@ class GlobalEntryStack(cdk.Stack):
                     endpoints=[endpoints.NetworkLoadBalancerEndpoint(nlb, preserve_client_ip=True)],
                     traffic_dial_percentage=config.traffic_dial_for(region),
                     # For NLB endpoints the accelerator follows the NLB's target health; these
-                    # settings document the same TCP health port the NLB checks.
+                    # settings state the same deep check the NLB's target groups make.
                     health_check_port=HEALTH_PORT,
-                    health_check_protocol=ga.HealthCheckProtocol.TCP,
-                    health_check_interval=cdk.Duration.seconds(10),
-                    health_check_threshold=2,
+                    health_check_protocol=ga.HealthCheckProtocol.HTTP,
+                    health_check_path=EDGE_HEALTH_PATH,
+                    health_check_interval=HEALTH_CHECK_INTERVAL,
+                    health_check_threshold=UNHEALTHY_THRESHOLD,
                 )
         cdk.CfnOutput(self, "AcceleratorDns", value=self.accelerator.dns_name)
         cdk.CfnOutput(

@@ -1,4 +1,5 @@
-"""Everything one region runs: functions and API, the SIP edge, and their alarms and dashboard.
+"""Everything one region runs: functions and API, the SIP edge, the failover controller watching the
+other region, and their alarms and dashboard.
 
 Each region addresses its own replica of the global table by name, so the regional stacks need no
 cross-stack reference to the data stack (only a deploy-order dependency) and either region can be
@@ -27,6 +28,7 @@ from contact_center.data import schema
 from switchboard_infra import nag, permissions
 from switchboard_infra.api_routes import Route
 from switchboard_infra.config import Config
+from switchboard_infra.constructs.failover import FailoverController
 from switchboard_infra.constructs.monitoring import Monitoring
 from switchboard_infra.constructs.offer_push import reach_edge_tasks
 from switchboard_infra.constructs.secrets import Secrets
@@ -58,18 +60,19 @@ class RegionStack(cdk.Stack):
             contract.REGIONS: ",".join(config.regions),
         }
         routing_name = routing_function_name(config)
+        # The functions write the contact records (the routing service), so they set their TTL.
+        function_settings = {
+            **shared,
+            contract.CONTACT_RECORD_RETENTION_DAYS: str(config.contact_record_retention_days),
+            **self._region_settings(routing_name),
+        }
         self.services = Services(
             self,
             "Services",
             table=self.table,
             routing=config.routing,
             api_routes=api_routes,
-            # The functions write the contact records (the routing service), so they set their TTL.
-            settings={
-                **shared,
-                contract.CONTACT_RECORD_RETENTION_DAYS: str(config.contact_record_retention_days),
-                **self._region_settings(routing_name),
-            },
+            settings=function_settings,
             admin_key_sha256=self.secrets.admin_key_sha256,
             fleet_key=self.secrets.nonce_key,
             log_retention=retention,
@@ -114,6 +117,20 @@ class RegionStack(cdk.Stack):
             api=self.services.api.api,
             edge_service=self.edge.service,
         )
+        (peer,) = [region for region in config.regions if region != self.region]
+        self.failover = FailoverController(
+            self,
+            "Failover",
+            peer=peer,
+            layer=self.services.layer,
+            settings=function_settings,
+            table=self.table,
+            table_key=table_key,
+            routing_alias=self.services.routing_alias,
+            peer_routing_alias_arn=self._routing_alias_arn(peer, routing_name),
+            log_retention=retention,
+            alarm_topic=self.monitoring.topic,
+        )
         cdk.CfnOutput(self, "ApiUrl", value=self.services.api.api.url, description="Switchboard HTTP API")
         self.web = WebHosting(self, "Web", api=self.services.api.api, ws_url=self.services.event_socket.url)
         cdk.CfnOutput(self, "WebUrl", value=self.web.url, description="The agent desk and the other pages")
@@ -153,17 +170,18 @@ class RegionStack(cdk.Stack):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"],
-                resources=[
-                    self.format_arn(
-                        service="lambda",
-                        region=peer,
-                        resource="function",
-                        resource_name=f"{routing_name}:{LIVE_ALIAS}",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                    for peer in peers
-                ],
+                resources=[self._routing_alias_arn(peer, routing_name) for peer in peers],
             )
+        )
+
+    def _routing_alias_arn(self, region: str, routing_name: str) -> str:
+        """The live alias of the routing function in ``region``: the same name in every region."""
+        return self.format_arn(
+            service="lambda",
+            region=region,
+            resource="function",
+            resource_name=f"{routing_name}:{LIVE_ALIAS}",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
 
     def _replica(self, config: Config, key: kms.IKey) -> dynamodb.ITableV2:

@@ -22,11 +22,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
+from contact_center.aws.failover import EmfFailoverMetrics, RoutingSweepRequest, probe_region
 from contact_center.aws.home_region import HomeRegionInvoker
 from contact_center.aws.metrics import EmfRoutingMetrics
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.desk import DeskSettingsRepository, SocketConnectionRepository, WrapUpRepository
+from contact_center.data.failover import FailoverWatchItems
 from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.people import SignInAttemptRepository, UserRepository
 from contact_center.data.recent_records import RecentRecordRepository
@@ -42,7 +44,9 @@ from contact_center.data.repositories.dialout import SeatDialers, TrunkOutbound
 from contact_center.data.repositories.merchants import ApiKeyRepository, MerchantRepository
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
+from contact_center.data.sessions import EdgeTaskItems
 from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
+from contact_center.domain.ownership import ProbeOutcome
 from contact_center.edge_commands import EdgeCommands
 from contact_center.edge_push import EdgeOfferPush
 from contact_center.outbound.socket_post import ManagementApiPoster
@@ -58,6 +62,7 @@ from contact_center.services.idempotency import IdempotencyService
 from contact_center.services.merchants import MerchantService
 from contact_center.services.numbers import NumberService
 from contact_center.services.passwords import DEFAULT_COST, ScryptCost
+from contact_center.services.peer_watch import PeerWatch
 from contact_center.services.people import PeopleService
 from contact_center.services.ports import Clock
 from contact_center.services.queues import QueueService
@@ -201,6 +206,24 @@ class Container:
     @cached_property
     def home_region(self) -> HomeRegionInvoker:
         return HomeRegionInvoker(self.settings.routing_function, dict(self.settings.region_endpoints))
+
+    def peer_watch(self, peer: str) -> PeerWatch:
+        """The failover controller's watch over ``peer`` (``services.peer_watch``), from this region."""
+        region = self.settings.region or ""
+        endpoints = dict(self.settings.region_endpoints)
+        namespace = self.settings.metrics_namespace
+        return PeerWatch(
+            self.regions,
+            peer,
+            FailoverWatchItems(),
+            lambda: ProbeOutcome(probe_region(self.home_region, peer)),
+            self.clock,
+            metrics=EmfFailoverMetrics(namespace) if namespace else None,
+            sweep=RoutingSweepRequest(self.settings.routing_function, region, endpoints.get(region)),
+            handoff_ms=self.settings.handoff_ms,
+            silent_edges=lambda before_ms: EdgeTaskItems().silent_in(peer, before_ms // 1000),
+            routing=lambda event: self.home_region.invoke(region, event),
+        )
 
     @cached_property
     def _seats(self) -> SeatRepository:

@@ -43,3 +43,13 @@ AGENTS = "Agents"
 AGENTS_UNIT = "Count"
 AGENT_STATE_DIMENSION = "State"
 AGENT_STATES = _AGENT_STATES
+
+# --- the failover controller (EMF log lines of the failover function) ------------------------------
+FAILOVER_NAMESPACE = "Switchboard/Failover"
+# Each probe of the other region: 1 when it failed (refused, or silent past the grace), else 0.
+PEER_PROBE_FAILED = "PeerProbeFailed"
+# Merchants this region took over from the other (written only by a takeover).
+MERCHANTS_TAKEN_OVER = "MerchantsTakenOver"
+FAILOVER_UNIT = "Count"
+# Which region was probed or taken over from (two regions: one value per region's controller).
+PEER_DIMENSION = "Peer"

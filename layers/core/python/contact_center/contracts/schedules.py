@@ -16,10 +16,19 @@ class Schedule:
     function: str  # the handler's folder under functions/
     every_seconds: int  # EventBridge's rate: whole minutes
     event: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # A finer cadence than EventBridge's minute: each invocation works ``ticks`` times,
+    # ``tick_seconds`` apart, and returns before the next one is due.
+    ticks: int = 1
 
     def __post_init__(self) -> None:
         if self.every_seconds < 60 or self.every_seconds % 60:
             raise ValueError("a schedule's rate is a whole number of minutes (EventBridge's rate)")
+        if self.ticks < 1 or self.every_seconds % self.ticks:
+            raise ValueError("a schedule's ticks divide its period into whole seconds")
+
+    @property
+    def tick_seconds(self) -> int:
+        return self.every_seconds // self.ticks
 
 
 # The routing function's safety net: wrap-ups past their deadline, reservations past their ring
@@ -30,4 +39,8 @@ ROUTING_SWEEP = Schedule("routing", 60, MappingProxyType({"action": "sweep"}))
 # (``contact_center.services.webhooks``).
 WEBHOOK_RETRY = Schedule("webhooks", 60, MappingProxyType({"action": "retry"}))
 
-SCHEDULES: tuple[Schedule, ...] = (ROUTING_SWEEP, WEBHOOK_RETRY)
+# The failover controller's watch over the other region: a probe every 10 s, six per invocation
+# (``contact_center.services.peer_watch``).
+FAILOVER_WATCH = Schedule("failover", 60, MappingProxyType({"action": "watch"}), ticks=6)
+
+SCHEDULES: tuple[Schedule, ...] = (ROUTING_SWEEP, WEBHOOK_RETRY, FAILOVER_WATCH)

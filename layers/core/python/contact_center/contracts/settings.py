@@ -31,6 +31,7 @@ __all__ = [
     "EDGE_METRICS_NAMESPACE",
     "EDGE_TASK_ID",
     "EVENTS_SOCKET_ENDPOINT",
+    "FAILOVER_PEER",
     "FLEET_KEY_SECRET_ARN",
     "HANDOFF_MS",
     "HOME_ROUTING_FUNCTION",
@@ -86,6 +87,7 @@ class Component(StrEnum):
     WEBHOOKS = "webhooks"
     EVENTS_SOCKET = "events_socket"
     EDGE = "edge"
+    FAILOVER = "failover"
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class Setting:
 TABLE = Setting("SWITCHBOARD_TABLE", "the DynamoDB table (this region's replica of the global table)")
 COMPONENT = Setting(
     "SWITCHBOARD_COMPONENT",
-    "which process this is (api, routing, agent_events, webhooks, edge); the edge is in fleet mode",
+    "which process this is (api, routing, agent_events, webhooks, failover, edge); the edge is in fleet mode",
 )
 SIP_DOMAIN = Setting("SIP_DOMAIN", "the registrar's domain and digest realm: seats are sip:<user>@<domain>")
 PRIMARY_REGION = Setting("SWITCHBOARD_PRIMARY_REGION", "the region that is home to merchants by default")
@@ -117,6 +119,11 @@ REGION_ENDPOINTS = Setting(
 )
 HANDOFF_MS = Setting(
     "SWITCHBOARD_HANDOFF_MS", "how long a moved home waits before deciding (ms, default 3000)"
+)
+FAILOVER_PEER = Setting(
+    "SWITCHBOARD_FAILOVER_PEER",
+    "the region whose failure the failover controller watches for and whose merchants it takes over "
+    "(unset: it watches none)",
 )
 
 # Functions.
@@ -238,6 +245,9 @@ READS: Mapping[Component, Reads] = {
         optional=_FUNCTION_OPTIONAL,
         one_of=((ADMIN_KEY, ADMIN_KEY_SHA256, ADMIN_KEY_SHA256_SECRET_ARN),),
     ),
+    # The failover controller probes the peer through its routing function and moves homes in this
+    # region's replica; without a region and a peer it has nothing to watch (one region, local mode).
+    Component.FAILOVER: Reads(required=(TABLE,), optional=(*_FUNCTION_OPTIONAL, SIP_DOMAIN, FAILOVER_PEER)),
     # The edge's required list holds in fleet mode (SWITCHBOARD_COMPONENT=edge, as ECS and the
     # harness run it); a developer's lone `python -m sip_edge` falls back to local defaults.
     Component.EDGE: Reads(
@@ -325,6 +335,8 @@ class FunctionSettings:
     fleet_key: str | None = None
     fleet_key_secret_arn: str | None = None
     events_socket_endpoint: str | None = None
+    # The failover controller's peer (``FAILOVER_PEER``).
+    failover_peer: str | None = None
 
 
 def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
@@ -374,6 +386,11 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
     if not handoff.isdigit():
         problems.append(f"{HANDOFF_MS.name} must be a whole number of milliseconds, not {handoff!r}")
     socket_endpoint = get(EVENTS_SOCKET_ENDPOINT)
+    peer = get(FAILOVER_PEER)
+    if peer is not None and (not get(REGION) or peer == get(REGION)):
+        problems.append(
+            f"{FAILOVER_PEER.name} must name another region than {REGION.name}, which must be set"
+        )
     private = (get(WEBHOOKS_ALLOW_PRIVATE) or "false").lower()
     if private not in ("true", "false"):
         problems.append(f"{WEBHOOKS_ALLOW_PRIVATE.name} must be true or false, not {private!r}")
@@ -401,6 +418,7 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         fleet_key=fleet_key,
         fleet_key_secret_arn=None if fleet_key else fleet_key_arn,
         events_socket_endpoint=socket_endpoint,
+        failover_peer=peer,
     )
 
 

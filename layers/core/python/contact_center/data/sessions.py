@@ -100,6 +100,10 @@ class EdgeTaskItems:
         """Tasks whose heartbeat stopped: their items are kept until the fleet has acted on them."""
         return [item for item in self._all() if item.alive_until is not None and not _alive(item, now)]
 
+    def silent_in(self, region: str, since: int) -> list[str]:
+        """The ids of ``region``'s tasks whose last beat was before ``since`` (epoch seconds)."""
+        return [item.task_id for item in self._all() if item.region == region and item.heartbeat_at < since]
+
     def get(self, task_id: str, now: int) -> EdgeTaskItem | None:
         try:
             item = EdgeTaskItem.get(keys.edge_pk(task_id), keys.EDGE_SK)

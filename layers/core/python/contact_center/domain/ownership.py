@@ -76,6 +76,17 @@ class HealthVerdict:
     changed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class HealthMemory:
+    """What ``Hysteresis`` knows between probes, for a watch that lives longer than its process (a
+    scheduled function keeps it in the table between runs)."""
+
+    healthy: bool = True
+    failures: int = 0
+    first_failure_ms: int | None = None
+    successes: int = 0
+
+
 class Hysteresis:
     """A region's health from probe results: it turns unhealthy after ``fall`` failures in a row
     lasting at least ``min_down_ms``, healthy again after ``rise`` successes in a row. One lost probe
@@ -89,6 +100,17 @@ class Hysteresis:
         self._failures = 0
         self._first_failure_ms: int | None = None
         self._successes = 0
+
+    @classmethod
+    def remembering(cls, memory: HealthMemory, fall: int, rise: int, min_down_ms: int) -> Hysteresis:
+        """A hysteresis that goes on from ``memory`` (``memory()`` of an earlier one)."""
+        resumed = cls(fall, rise, min_down_ms)
+        resumed._healthy, resumed._failures = memory.healthy, memory.failures
+        resumed._first_failure_ms, resumed._successes = memory.first_failure_ms, memory.successes
+        return resumed
+
+    def memory(self) -> HealthMemory:
+        return HealthMemory(self._healthy, self._failures, self._first_failure_ms, self._successes)
 
     @property
     def healthy(self) -> bool:
@@ -124,9 +146,14 @@ class SlowGrace:
     have lasted ``grace_ms`` in a row, so a region that is merely slow for a while keeps its
     merchants, and one that stays silent still fails over (after the grace and the hysteresis)."""
 
-    def __init__(self, grace_ms: int = 12_000) -> None:
+    def __init__(self, grace_ms: int = 12_000, slow_since_ms: int | None = None) -> None:
         self._grace_ms = grace_ms
-        self._slow_since: int | None = None
+        self._slow_since = slow_since_ms
+
+    @property
+    def slow_since_ms(self) -> int | None:
+        """Since when every probe timed out (None: the last one did not); kept between runs."""
+        return self._slow_since
 
     def failed(self, outcome: ProbeOutcome, now_ms: int) -> bool:
         if outcome is not ProbeOutcome.SLOW:

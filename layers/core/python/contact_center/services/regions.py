@@ -156,6 +156,7 @@ class FailoverMonitor:
         hysteresis: Hysteresis | None = None,
         on_taken: Callable[[list[Moved]], None] | None = None,
         witness: Callable[[], WitnessView] | None = None,
+        takeover_due: bool = False,
     ) -> None:
         self._control = control
         self._witness = witness
@@ -166,11 +167,16 @@ class FailoverMonitor:
         self._on_taken = on_taken
         # The peer turned unhealthy but the takeover failed (this region's own table slow or
         # throttled): every tick tries again until it is done or the peer is healthy again.
-        self._takeover_due = False
+        self._takeover_due = takeover_due
 
     @property
     def peer_healthy(self) -> bool:
         return self._hysteresis.healthy
+
+    @property
+    def takeover_due(self) -> bool:
+        """A takeover decided and not done yet (a watch that outlives its process keeps it)."""
+        return self._takeover_due
 
     def tick(self) -> list[Moved]:
         """One probe; the merchants taken over, if this probe made the peer unhealthy."""

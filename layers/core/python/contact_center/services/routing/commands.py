@@ -6,7 +6,8 @@ the edge reads: a decision dict (``decisions``), or ``{"offers": [...]}`` for
 ``pending_offers``, ``{"offer": ...}`` for ``finish_wrap_up``, ``{"transfer": decision, ...}`` for ``transfer``
 (``transfers.TransferOutcome``), a ``connect`` or ``reject`` decision for ``consult`` (``consults``), a ``dial`` or ``reject`` decision for ``dial_out``
 (``dialout.Dial``), ``{"ended": [contact ids]}`` for
-``edge_lost``.
+``edge_lost``, ``{"ended": [contact ids], "more": bool}`` for ``region_lost`` (``more``: send it
+again for the rest).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from ..errors import ServiceError
 from .decisions import OfferOutcome
 from .dequeue import AgentOffer
 from .ports import CallDialog
+from .region_loss import MAX_LOST_EDGE_TASKS, REGION_LOSS_PAGE
 from .service import RoutingService
 
 # A call's dialog is stored under its dialog key and its caller's Call-ID; a few spare.
 MAX_DIALOG_KEYS = 4
 MAX_DIALOG_KEY_LENGTH = 256
 MAX_DIALOG_TTL_SECONDS = 24 * 3600
+# The most contacts one region_lost page may end.
+MAX_REGION_LOSS_PAGE = 500
 
 
 class InvalidRoutingRequestError(ServiceError):
@@ -138,6 +142,14 @@ class EndLostEdgeContacts:
 
 
 @dataclass(frozen=True, slots=True)
+class EndLostRegionContacts:
+    """After a takeover: end every contact the failed region's edge tasks held, a page at a time."""
+
+    edge_task_ids: tuple[str, ...]
+    limit: int = REGION_LOSS_PAGE
+
+
+@dataclass(frozen=True, slots=True)
 class Sweep:
     """The scheduled sweep (an EventBridge rule every minute; the local stack's timer)."""
 
@@ -158,6 +170,7 @@ RoutingCommand = (
     | ListPendingOffers
     | FinishWrapUp
     | EndLostEdgeContacts
+    | EndLostRegionContacts
     | Sweep
 )
 
@@ -317,6 +330,8 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             raise InvalidRoutingRequestError("held", "must be a list of contact ids")
         before = _epoch_ms(event, "initiated_before_ms")
         return EndLostEdgeContacts(_required(event, "edge_task_id"), tuple(held), before)
+    if action == "region_lost":
+        return _region_lost(event)
     if action == "sweep":
         merchants = event.get("merchant_ids")
         if merchants is not None and (
@@ -328,8 +343,24 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         "action",
         "must be one of new_contact, offer_result, contact_ended, transfer, consult, consult_result,"
         " dial_out, outbound_answered,"
-        " queue_timeout, legacy_failed, pending_offers, finish_wrap_up, edge_lost, sweep",
+        " queue_timeout, legacy_failed, pending_offers, finish_wrap_up, edge_lost, region_lost, sweep",
     )
+
+
+def _region_lost(event: Mapping[str, Any]) -> EndLostRegionContacts:
+    edges = event.get("edge_task_ids")
+    if (
+        not isinstance(edges, list)
+        or not 0 < len(edges) <= MAX_LOST_EDGE_TASKS
+        or not all(isinstance(edge, str) and edge for edge in edges)
+    ):
+        raise InvalidRoutingRequestError(
+            "edge_task_ids", f"must be a list of 1 to {MAX_LOST_EDGE_TASKS} edge task ids"
+        )
+    limit = event.get("limit", REGION_LOSS_PAGE)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_REGION_LOSS_PAGE:
+        raise InvalidRoutingRequestError("limit", f"must be an integer from 1 to {MAX_REGION_LOSS_PAGE}")
+    return EndLostRegionContacts(tuple(edges), limit)
 
 
 def _offer_dict(offer: AgentOffer | None) -> dict[str, Any] | None:
@@ -399,5 +430,7 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
                 command.edge_task_id, now_ms, frozenset(command.held), command.initiated_before_ms
             )
             return {"ended": ended}
+        case EndLostRegionContacts():
+            return service.end_lost_region(command.edge_task_ids, now_ms, command.limit).to_dict()
         case Sweep():
             return service.sweep(now_ms, command.merchant_ids).to_dict()

@@ -61,18 +61,6 @@ class Fleet:
             log.warning("ended %d contacts edge task %s no longer holds", len(ended), edge_task_id)
         return ended
 
-    def region_lost(self, edge_task_id: str, now_ms: int) -> list[str]:
-        """End every contact an edge task of a dead region held, talking ones too: their callers'
-        legs died with the region, and no BYE will ever come for them. Their agents are released
-        in this (the surviving) region. Returns the ended contacts' ids."""
-        ended = self.edge_lost(edge_task_id, now_ms)
-        for contact in self._ctx.contacts.owned_by_edge(edge_task_id, ContactState.CONNECTED.value):
-            self._endings.contact_ended(
-                contact.contact_id, HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE, now_ms
-            )
-            ended.append(contact.contact_id)
-        return ended
-
     def release_orphaned_agents(self, merchant_id: str, now_ms: int) -> list[str]:
         """Free the merchant's agents held by a contact this region does not have: after a failover,
         the failed region's last writes may have reached this replica for the seat but not for its

@@ -29,6 +29,7 @@ from .ports import (
     RoutingCatalog,
     RoutingMetrics,
 )
+from .region_loss import REGION_LOSS_PAGE, RegionLoss, RegionLossPage
 from .sweeps import SweepReport, Sweeps
 from .transfers import TransferOutcome, Transfers
 
@@ -71,6 +72,7 @@ class RoutingService:
         self._transfers = Transfers(context, self._placement, self._offers)
         self._outbound = Outbound(context, outbound_trunks, dialers)
         self._consults = Consults(context, dialers)
+        self._region_loss = RegionLoss(context, self._endings)
 
     # Use cases called by the edge
 
@@ -156,9 +158,12 @@ class RoutingService:
         """End the ringing and queued contacts an edge task no longer holds; their ids."""
         return self._fleet.edge_lost(edge_task_id, now_ms, held, initiated_before_ms)
 
-    def region_lost(self, edge_task_id: str, now_ms: int) -> list[str]:
-        """End every contact a task of a failed region held (after its merchants moved here)."""
-        return self._fleet.region_lost(edge_task_id, now_ms)
+    def end_lost_region(
+        self, edge_task_ids: Sequence[str], now_ms: int, limit: int = REGION_LOSS_PAGE
+    ) -> RegionLossPage:
+        """After a takeover: end every contact the failed region's edge tasks held, talking ones
+        too, at most ``limit`` a page (``region_loss``)."""
+        return self._region_loss.end_held(edge_task_ids, now_ms, limit)
 
     def release_orphaned_agents(self, merchant_id: str, now_ms: int) -> list[str]:
         """After a takeover: free the merchant's agents held by contacts this region never received."""
