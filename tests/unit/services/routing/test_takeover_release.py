@@ -65,7 +65,7 @@ def test_a_seat_reserved_for_a_contact_this_replica_has_as_queued_takes_the_next
     table.contacts["c1"] = replace(
         offered, snapshot=replace(offered.snapshot, state=ContactState.QUEUED, seat_id=None)
     )
-    centre.service.region_lost(DEAD_EDGE, TAKEN_AT)  # not that edge's contact: nothing to end
+    centre.service.end_lost_region([DEAD_EDGE], TAKEN_AT)  # not that edge's contact: nothing to end
     assert centre.agent("a1").state is AgentState.RESERVED
 
     released = centre.service.release_lost_region([MERCHANT], [DEAD_EDGE], TAKEN_AT, TAKEN_AT + 1_000)
