@@ -83,6 +83,10 @@ class EdgeConfig:
     media_relays: tuple[tuple[str, int], ...] = ()
     # Where the relays find the prompt files (a path on the relays' machines).
     media_prompts: str = "build/prompts"
+    # Where merchants' uploaded prompts are stored (``PROMPTS_BUCKET`` / ``PROMPTS_DIRECTORY``); neither:
+    # queues play the default prompts only.
+    prompts_bucket: str | None = None
+    prompts_directory: str | None = None
     # The nameserver asked for trunks' SRV and address records; None: the system's.
     trunk_dns: tuple[str, int] | None = None
 
@@ -257,6 +261,8 @@ def parse_config(
         metrics_namespace=setting(contract.EDGE_METRICS_NAMESPACE),
         media_relays=relays,
         media_prompts=pick("media_prompts") or defaults.media_prompts,
+        prompts_bucket=setting(contract.PROMPTS_BUCKET),
+        prompts_directory=setting(contract.PROMPTS_DIRECTORY),
         trunk_dns=trunk_dns,
     )
     if config.nonce_key is not None and len(config.nonce_key.encode()) < 16:

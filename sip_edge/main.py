@@ -23,6 +23,7 @@ import signal
 import time
 from dataclasses import dataclass
 
+from contact_center.services.prompts import PromptStore
 from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.adapters.metrics import metrics_publisher
 from sip_edge.app.calls.addresses import CallAddresses
@@ -55,6 +56,7 @@ from sip_edge.app.health import HealthMonitor, HealthProbe
 from sip_edge.app.media.anchor import RelayMedia
 from sip_edge.app.media.prompts import PromptSet
 from sip_edge.app.media.relays import RelayPool
+from sip_edge.app.media.uploaded import UploadedPrompts
 from sip_edge.app.policy import ContactCenterPolicy
 from sip_edge.app.registration.credentials import CredentialCache, CredentialSource
 from sip_edge.app.registration.keepalive import NatKeepAlive
@@ -252,7 +254,7 @@ def _build_calls(
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
     settings = call_settings or CallSettings()
     relays = RelayPool(NgClient(address) for address in config.media_relays) if config.media_relays else None
-    media: MediaPort = RelayMedia(relays, PromptSet(config.media_prompts)) if relays else NoRelay()
+    media: MediaPort = RelayMedia(relays, _prompt_set(config)) if relays else NoRelay()
     limits = TrunkLimits(ports.trunk_slots, config.task_id, live.held_contacts) if ports.trunk_slots else None
     trunks = TrunkDirectory(
         ports.trunks or _NoTrunks(), limits=limits, resolver=TrunkResolver(config.trunk_dns)
@@ -324,6 +326,19 @@ def _build_calls(
         ).place
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
     return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits, transfers)
+
+
+def _prompt_set(config: EdgeConfig) -> PromptSet:
+    """The default prompts, and the merchants' uploaded ones when a prompt store is configured."""
+    from contact_center.data.prompt_store import DirectoryPromptStore, S3PromptStore
+
+    store: PromptStore | None = None
+    if config.prompts_bucket:
+        store = S3PromptStore(config.prompts_bucket)
+    elif config.prompts_directory:
+        store = DirectoryPromptStore(config.prompts_directory)
+    uploaded = UploadedPrompts(store, config.media_prompts) if store is not None else None
+    return PromptSet(config.media_prompts, uploaded)
 
 
 class _NoTrunks:

@@ -12,7 +12,7 @@ from typing import Any
 from chalice.app import Chalice
 from chalicelib import homes, openapi, views
 from chalicelib.http import Call, endpoint, install
-from chalicelib.routes import desk, people, reports, transfers, wallboard, webhooks
+from chalicelib.routes import desk, people, prompts, reports, transfers, wallboard, webhooks
 
 from contact_center.services import agent_state, commands, number_commands, trunk_commands
 from contact_center.services.regions import parse_move_home
@@ -23,6 +23,8 @@ desk.routes.register(app)
 people.routes.register(app)
 reports.routes.register(app)
 webhooks.routes.register(app)
+prompts.routes.register(app)
+prompts.accept_binary(app)
 wallboard.routes.register(app)
 transfers.routes.register(app)
 

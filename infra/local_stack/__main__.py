@@ -148,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     if args.fresh:
         shutil.rmtree(args.data / "dynamodb", ignore_errors=True)
+        shutil.rmtree(args.data / "merchant-prompts", ignore_errors=True)  # the table's prompts went
         (args.data / "admin-key").unlink(missing_ok=True)
     sip_port = port_or_free(os.environ.get("SIP_PORT"), 5060)
     api_port = port_or_free(os.environ.get("API_PORT"), 8000)
@@ -178,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         media_relays=relay.ng if relay else "",
         media_prompts=str(PROMPTS) if relay else "",
         events_socket_endpoint=f"http://127.0.0.1:{ws_management_port}",
+        prompts_directory=str((args.data / "merchant-prompts").resolve()),
     )
     site = Site(settings, Endpoints(dynamodb=endpoint, lambda_=f"http://127.0.0.1:{lambda_port}"), region)
     supervisor = Supervisor(say)

@@ -54,11 +54,15 @@ class LocalSettings:
     media_prompts: str = ""
     # The local event socket's Management API (``socket_server``); empty: no socket runs.
     events_socket_endpoint: str = ""
+    # Where merchants' uploaded prompts are kept (the API writes, the edge reads); empty: no uploads.
+    prompts_directory: str = ""
 
     def settings(self, component: str) -> Mapping[str, str]:
         if component == "dynamodb":
             return {}
         common = {contract.TABLE.name: self.table, contract.SIP_DOMAIN.name: self.sip_domain}
+        if self.prompts_directory and component in ("api", "edge"):
+            common[contract.PROMPTS_DIRECTORY.name] = self.prompts_directory
         if component == "edge":
             media = {contract.MEDIA_RELAYS.name: self.media_relays} if self.media_relays else {}
             if self.media_prompts:

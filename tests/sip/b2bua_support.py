@@ -257,6 +257,7 @@ async def running_edge(
     settings: CallSettings | None = None,
     media_relays: tuple[tuple[str, int], ...] = (),
     media_prompts: str = "build/prompts",
+    prompts_directory: str | None = None,
     credentials: CredentialSource | None = None,
 ) -> AsyncIterator[RunningEdge]:
     routing = routing or FakeRouting()
@@ -279,6 +280,7 @@ async def running_edge(
         nonce_key="k" * 16,
         media_relays=media_relays,
         media_prompts=media_prompts,
+        prompts_directory=prompts_directory,
         trunk_dns=trunk_dns,
     )
     task = build(config, ports, settings)

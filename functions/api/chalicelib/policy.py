@@ -68,6 +68,10 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("GET", MERCHANT + "/queues"): ADMINS,
         ("GET", QUEUE): QUEUE_READERS,
         ("PATCH", QUEUE): ADMINS,
+        # Prompts a merchant uploads for its queues
+        ("PUT", MERCHANT + "/prompts/{name}"): ADMINS,
+        ("GET", MERCHANT + "/prompts"): ADMINS,
+        ("DELETE", MERCHANT + "/prompts/{name}"): ADMINS,
         ("DELETE", QUEUE): ADMINS,
         ("GET", QUEUE + "/stats"): QUEUE_READERS,
         # The wallboard: a supervisor sees its queues and the seats serving them (``services.wallboard``)

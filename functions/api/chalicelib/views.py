@@ -66,11 +66,7 @@ def queue(q: Queue) -> Json:
         "max_wait_seconds": q.max_wait_seconds,
         "overflow": {"type": q.overflow.kind.value, "target": q.overflow.target} if q.overflow else None,
         "wrap_up_seconds": q.wrap_up_seconds,
-        "media": {
-            "answer": q.media.answer.value,
-            "greeting": q.media.greeting,
-            "announce_every_seconds": q.media.announce_every_seconds,
-        },
+        "media": q.media.as_dict(),
         "service_level_seconds": q.service_level_seconds,
         "created_at": q.created_at,
     }

@@ -49,6 +49,7 @@ class Services(Construct):
         fleet_key: secretsmanager.ISecret,
         log_retention: logs.RetentionDays,
         routing_function_name: str | None = None,
+        prompts_bucket: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         namespace = contract.METRICS_NAMESPACE
@@ -150,6 +151,8 @@ class Services(Construct):
                     # Transfers from the desk are commands to the edge task holding the call,
                     # signed as offer pushes are.
                     **pushes,
+                    # Merchants' uploaded prompts (``constructs.prompt_bucket``).
+                    **({contract.PROMPTS_BUCKET: prompts_bucket} if prompts_bucket else {}),
                 },
             ),
             log_retention=log_retention,

@@ -92,7 +92,13 @@ class CallerMedia:
             return 182, b"", None
         media = queue.media
         self.media.announce(
-            Announcements(media.greeting, queue.position, queue.wait_seconds, media.announce_every_seconds)
+            Announcements(
+                media.greeting,
+                queue.position,
+                queue.wait_seconds,
+                media.announce_every_seconds,
+                queue.prompts,
+            )
         )
         return 183, sdp, self._request.content_type or "application/sdp"
 

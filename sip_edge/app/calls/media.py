@@ -15,8 +15,10 @@ audio any more and should end).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+from contact_center.domain.prompts import QueuePrompts
 
 __all__ = ["Announcements", "CallMedia", "MediaError", "MediaPort", "Unanchored"]
 
@@ -34,6 +36,8 @@ class Announcements:
     position: int | None
     wait_seconds: int | None
     interval_seconds: int
+    # The merchant's uploaded greeting and music, played instead of the defaults when they can be had.
+    uploaded: QueuePrompts = field(default_factory=QueuePrompts)
 
 
 class CallMedia(Protocol):

@@ -31,6 +31,8 @@ from contact_center.data.desk import DeskSettingsRepository, SocketConnectionRep
 from contact_center.data.failover import FailoverWatchItems
 from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.people import SignInAttemptRepository, UserRepository
+from contact_center.data.prompt_store import DirectoryPromptStore, S3PromptStore
+from contact_center.data.prompts import PromptRepository
 from contact_center.data.recent_records import RecentRecordRepository
 from contact_center.data.reports import RecordRepository
 from contact_center.data.repositories.catalog import (
@@ -65,6 +67,7 @@ from contact_center.services.passwords import DEFAULT_COST, ScryptCost
 from contact_center.services.peer_watch import PeerWatch
 from contact_center.services.people import PeopleService
 from contact_center.services.ports import Clock
+from contact_center.services.prompts import PromptService, PromptStore
 from contact_center.services.queues import QueueService
 from contact_center.services.regions import RegionControl
 from contact_center.services.reports import ReportService
@@ -119,6 +122,9 @@ class Settings:
     fleet_key: str | None = None
     # The event socket's Management API (``contracts.settings.EVENTS_SOCKET_ENDPOINT``).
     events_socket_endpoint: str | None = None
+    # Merchants' uploaded prompts: a bucket (AWS) or a directory (local); neither, no uploads.
+    prompts_bucket: str | None = None
+    prompts_directory: str | None = None
 
     @property
     def deployed_regions(self) -> tuple[str, ...]:
@@ -165,6 +171,8 @@ class Settings:
             webhooks_allow_private=loaded.webhooks_allow_private,
             fleet_key=fleet_key,
             events_socket_endpoint=loaded.events_socket_endpoint,
+            prompts_bucket=loaded.prompts_bucket,
+            prompts_directory=loaded.prompts_directory,
         )
 
 
@@ -267,7 +275,20 @@ class Container:
 
     @cached_property
     def queues(self) -> QueueService:
-        return QueueService(self._queues, self.clock)
+        return QueueService(self._queues, self.clock, PromptRepository())
+
+    @cached_property
+    def prompt_store(self) -> PromptStore | None:
+        """The prompts' files: the bucket in AWS, the directory locally, None when neither is set."""
+        if self.settings.prompts_bucket:
+            return S3PromptStore(self.settings.prompts_bucket)
+        if self.settings.prompts_directory:
+            return DirectoryPromptStore(self.settings.prompts_directory)
+        return None
+
+    @cached_property
+    def prompts(self) -> PromptService:
+        return PromptService(PromptRepository(), self.prompt_store, self._queues, self.clock)
 
     @cached_property
     def numbers(self) -> NumberService:

@@ -40,6 +40,8 @@ __all__ = [
     "MEDIA_RELAYS",
     "METRICS_NAMESPACE",
     "PRIMARY_REGION",
+    "PROMPTS_BUCKET",
+    "PROMPTS_DIRECTORY",
     "READS",
     "REGION",
     "REGIONS",
@@ -197,6 +199,12 @@ MEDIA_PROMPTS = Setting(
     "MEDIA_PROMPTS", "directory of the prompt files as the media relays see them (default build/prompts)"
 )
 # Set by ECS itself in every task (never by the template): where the task reads its own metadata.
+# Merchants' uploaded prompts: a bucket in AWS, a directory locally (the bucket wins when both are
+# set; neither: uploads are refused with 503 and queues play the default prompts).
+PROMPTS_BUCKET = Setting("PROMPTS_BUCKET", "S3 bucket holding merchants' uploaded prompts")
+PROMPTS_DIRECTORY = Setting(
+    "PROMPTS_DIRECTORY", "directory holding merchants' uploaded prompts (local mode, instead of a bucket)"
+)
 ECS_CONTAINER_METADATA_URI = Setting("ECS_CONTAINER_METADATA_URI_V4", "ECS task metadata endpoint v4")
 
 
@@ -231,7 +239,7 @@ READS: Mapping[Component, Reads] = {
     Component.API: Reads(
         required=(TABLE, SIP_DOMAIN, SIP_REGISTRAR),
         # The fleet key signs the transfer commands the API sends to edge tasks, as offer pushes.
-        optional=_ROUTER_OPTIONAL,
+        optional=(*_ROUTER_OPTIONAL, PROMPTS_BUCKET, PROMPTS_DIRECTORY),
         # Local mode passes the key; AWS passes the secret's ARN (the hash alone suits tests and tools).
         one_of=((ADMIN_KEY, ADMIN_KEY_SHA256, ADMIN_KEY_SHA256_SECRET_ARN),),
     ),
@@ -256,7 +264,7 @@ READS: Mapping[Component, Reads] = {
         optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
                   SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, SIP_NAT_KEEPALIVE_SECONDS, EDGE_TASK_ID,
                   EDGE_METRICS_NAMESPACE, LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS,
-                  SIP_TRUNK_DNS),
+                  SIP_TRUNK_DNS, PROMPTS_BUCKET, PROMPTS_DIRECTORY),
         platform=(ECS_CONTAINER_METADATA_URI,),
     ),
 }  # fmt: skip
@@ -337,6 +345,8 @@ class FunctionSettings:
     events_socket_endpoint: str | None = None
     # The failover controller's peer (``FAILOVER_PEER``).
     failover_peer: str | None = None
+    prompts_bucket: str | None = None
+    prompts_directory: str | None = None
 
 
 def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
@@ -419,6 +429,8 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         fleet_key_secret_arn=None if fleet_key else fleet_key_arn,
         events_socket_endpoint=socket_endpoint,
         failover_peer=peer,
+        prompts_bucket=get(PROMPTS_BUCKET),
+        prompts_directory=get(PROMPTS_DIRECTORY),
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .errors import ValidationError
-from .queueing import is_prompt_name
+from .prompts import is_prompt_name
 
 __all__ = [
     "DIGITS",

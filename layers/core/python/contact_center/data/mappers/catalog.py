@@ -47,15 +47,13 @@ def media_from_map(value: Any) -> QueueMedia:
         answer=AnswerMode(data.get("answer") or defaults.answer.value),
         greeting=data.get("greeting", defaults.greeting),
         announce_every_seconds=every if every is not None else defaults.announce_every_seconds,
+        greeting_prompt=data.get("greeting_prompt"),
+        music_prompt=data.get("music_prompt"),
     )
 
 
 def media_map(media: QueueMedia) -> dict[str, Any]:
-    return {
-        "answer": media.answer.value,
-        "greeting": media.greeting,
-        "announce_every_seconds": media.announce_every_seconds,
-    }
+    return media.as_dict()
 
 
 def queue_config_from_item(item: QueueItem) -> QueueConfig:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contact_center.domain.prompts import QueuePrompts
 from contact_center.domain.queueing import AnswerMode, QueueMedia
 
 from .ports import AgentTarget
@@ -83,6 +84,8 @@ class Queue:
     # What the caller hears while it waits (the queue's settings) and its expected wait, if known.
     media: QueueMedia = field(default_factory=QueueMedia)
     wait_seconds: int | None = None
+    # Where the edge fetches the merchant's prompts the media names (the defaults play without).
+    prompts: QueuePrompts = field(default_factory=QueuePrompts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,12 +95,9 @@ class Queue:
             "max_wait_seconds": self.max_wait_seconds,
             "deadline_ms": self.deadline_ms,
             "position": self.position,
-            "media": {
-                "answer": self.media.answer.value,
-                "greeting": self.media.greeting,
-                "announce_every_seconds": self.media.announce_every_seconds,
-            },
+            "media": self.media.as_dict(),
             "wait_seconds": self.wait_seconds,
+            "prompts": self.prompts.as_dict(),
         }
 
     @classmethod
@@ -112,6 +112,7 @@ class Queue:
             # A decision from a router older than queue media carries none: the defaults.
             media=_media(data.get("media")),
             wait_seconds=int(data["wait_seconds"]) if data.get("wait_seconds") is not None else None,
+            prompts=QueuePrompts.from_dict(data.get("prompts")),
         )
 
 
@@ -123,6 +124,8 @@ def _media(data: Any) -> QueueMedia:
         answer=AnswerMode(data.get("answer", defaults.answer.value)),
         greeting=data.get("greeting", defaults.greeting),
         announce_every_seconds=int(data.get("announce_every_seconds", defaults.announce_every_seconds)),
+        greeting_prompt=data.get("greeting_prompt"),
+        music_prompt=data.get("music_prompt"),
     )
 
 

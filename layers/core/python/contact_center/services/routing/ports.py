@@ -16,6 +16,7 @@ from contact_center.domain.agent_state import AgentSnapshot, AgentTransition
 from contact_center.domain.contact import ContactSnapshot
 from contact_center.domain.events import AgentStateChanged, DomainEvent
 from contact_center.domain.migration import NumberMode, NumberRouting
+from contact_center.domain.prompts import QueuePrompts
 from contact_center.domain.queueing import QueueConfig
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 
@@ -46,6 +47,8 @@ class RoutingQueue:
     merchant_id: str
     config: QueueConfig
     round_robin_cursor: str | None = None
+    # The stored versions of the uploaded prompts its media names, read with the queue.
+    prompts: QueuePrompts = field(default_factory=QueuePrompts)
 
     @property
     def queue_id(self) -> str:
