@@ -139,6 +139,9 @@ def test_a_migration_wave_loses_no_call_and_each_side_gets_its_share(
 ) -> None:
     merchant = onboard(stack, "+14155557000", seats=SEATS)
     legacy_port = free_port()
+    # The PBX answers the edge's OPTIONS pings from the moment its trunk exists: pings lost while the
+    # seats register would mark the trunk down and send the first step's calls to the fallback queue.
+    pbx = uas(legacy_port, tmp_path, "pbx", CALLS)
     status, trunk = call_api(
         stack, "POST", f"/merchants/{merchant.merchant_id}/trunks",
         {"name": "Legacy PBX", "address": f"127.0.0.1:{legacy_port}", "source_cidrs": ["127.0.0.0/8"]},
@@ -148,7 +151,6 @@ def test_a_migration_wave_loses_no_call_and_each_side_gets_its_share(
     for seat in merchant.seats:
         register(stack, seat, tmp_path)
     phones = [uas(seat.port, tmp_path, f"agent{i}", CALLS) for i, seat in enumerate(merchant.seats)]
-    pbx = uas(legacy_port, tmp_path, "pbx", CALLS)
     merchant.make_available_in_order(merchant.seats)
     callers = spread_callers(PER_STEP)
     steps: list[tuple[int, float, float]] = []  # (percent, first call, last call) wall-clock seconds
