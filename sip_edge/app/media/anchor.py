@@ -128,10 +128,17 @@ class RelayMedia:
     def __init__(self, pool: RelayPool, prompts: PromptSet) -> None:
         self.pool = pool
         self._prompts = prompts
+        self._said_none_registered = False
 
     def for_call(self, call_id: str, caller_tag: str, our_tag: str, source: str) -> CallMedia:
         relay = self.pool.pick()
         if relay is None:
-            log.error("no live media relay: call %s goes unanchored", call_id)
+            if self.pool.relays:
+                log.error("no live media relay: call %s goes unanchored", call_id)
+            elif not self._said_none_registered:
+                # A registry listing no relay (none deployed, none booted yet): said once, not per call.
+                log.warning("no media relay is registered: calls go unanchored until one is")
+                self._said_none_registered = True
             return Unanchored()
+        self._said_none_registered = False
         return AnchoredCall(self.pool, relay, call_id, caller_tag, our_tag, self._prompts)

@@ -38,6 +38,7 @@ __all__ = [
     "LOG_LEVEL",
     "MEDIA_PROMPTS",
     "MEDIA_RELAYS",
+    "MEDIA_RELAY_REGISTRY",
     "METRICS_NAMESPACE",
     "PRIMARY_REGION",
     "READS",
@@ -193,6 +194,11 @@ MEDIA_RELAYS = Setting(
     "rtpengine ng control addresses (host:port, comma-separated) anchoring calls' media; "
     "unset, SDP passes through and queued callers hear nothing",
 )
+MEDIA_RELAY_REGISTRY = Setting(
+    "MEDIA_RELAY_REGISTRY",
+    "the region whose registered media relays (the table's relay items, contracts.media_relays) anchor "
+    "calls, followed as relays join and leave; instead of MEDIA_RELAYS",
+)
 MEDIA_PROMPTS = Setting(
     "MEDIA_PROMPTS", "directory of the prompt files as the media relays see them (default build/prompts)"
 )
@@ -256,7 +262,7 @@ READS: Mapping[Component, Reads] = {
         optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
                   SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, SIP_NAT_KEEPALIVE_SECONDS, EDGE_TASK_ID,
                   EDGE_METRICS_NAMESPACE, LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS,
-                  SIP_TRUNK_DNS),
+                  MEDIA_RELAY_REGISTRY, SIP_TRUNK_DNS),
         platform=(ECS_CONTAINER_METADATA_URI,),
     ),
 }  # fmt: skip
