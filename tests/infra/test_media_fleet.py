@@ -5,6 +5,7 @@ role that may write only the relay's own registry item."""
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -184,6 +185,9 @@ def test_each_relay_is_given_the_agent_and_its_regions_configuration(
     assert "configure /etc/switchboard/relay-agent.json /etc/rtpengine/rtpengine.conf" in user_data
     # EC2 refuses user data over 16 KB.
     assert len(user_data.encode()) < 16 * 1024
+    # The script parses as bash, every here-document closed (nothing of it runs here).
+    checked = subprocess.run(["bash", "-n"], input=user_data, text=True, capture_output=True, check=False)
+    assert checked.returncode == 0, checked.stderr
 
 
 @pytest.mark.parametrize("key", REGION_KEYS)
