@@ -258,7 +258,9 @@ async def running_edge(
     media_relays: tuple[tuple[str, int], ...] = (),
     media_prompts: str = "build/prompts",
     credentials: CredentialSource | None = None,
+    relay_registry: Any = None,
 ) -> AsyncIterator[RunningEdge]:
+    """``relay_registry``: a `RelaySource` the edge follows instead of fixed ``media_relays``."""
     routing = routing or FakeRouting()
     dialogs = dialogs if dialogs is not None else MemoryDialogStore()
     if routing.dialogs is None:
@@ -271,6 +273,7 @@ async def running_edge(
         trunk_slots=trunk_slots,
         dialogs=dialogs,
         fleet=fleet,
+        relay_source=relay_registry,
     )
     config = EdgeConfig(
         host=HOST,
@@ -278,6 +281,7 @@ async def running_edge(
         task_id=task_id,
         nonce_key="k" * 16,
         media_relays=media_relays,
+        media_registry="us-east-1" if relay_registry is not None else None,
         media_prompts=media_prompts,
         trunk_dns=trunk_dns,
     )
