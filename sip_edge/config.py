@@ -45,6 +45,7 @@ ENVIRONMENT = {
     "media_relays": contract.MEDIA_RELAYS.name,
     "media_prompts": contract.MEDIA_PROMPTS.name,
     "media_registry": contract.MEDIA_RELAY_REGISTRY.name,
+    "media_dtmf": contract.MEDIA_DTMF_LISTEN.name,
 }
 
 MetadataReader = Callable[[str], Mapping[str, object]]
@@ -86,6 +87,8 @@ class EdgeConfig:
     media_registry: str | None = None
     # Where the relays find the prompt files (a path on the relays' machines).
     media_prompts: str = "build/prompts"
+    # Where the relays send their reports of RFC 4733 key presses (rtpengine --dtmf-log-dest).
+    media_dtmf: tuple[str, int] | None = None
     # The nameserver asked for trunks' SRV and address records; None: the system's.
     trunk_dns: tuple[str, int] | None = None
 
@@ -145,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
         "--media-registry", help="region whose registered relays anchor media (MEDIA_RELAY_REGISTRY)"
     )
     parser.add_argument("--media-prompts", help="prompt directory as the relays see it (MEDIA_PROMPTS)")
+    parser.add_argument(
+        "--media-dtmf", help="UDP host:port receiving the relays' key presses (MEDIA_DTMF_LISTEN)"
+    )
     return parser
 
 
@@ -246,6 +252,12 @@ def parse_config(
             f"give {contract.MEDIA_RELAYS.name} (fixed relays) or {contract.MEDIA_RELAY_REGISTRY.name} "
             "(the region's registered relays), not both"
         )
+    try:
+        dtmf = parse_addresses(pick("media_dtmf") or "")
+    except ValueError as exc:
+        raise ConfigError(f"DTMF address ({contract.MEDIA_DTMF_LISTEN.name}): {exc}") from None
+    if len(dtmf) > 1:
+        raise ConfigError(f"DTMF address ({contract.MEDIA_DTMF_LISTEN.name}): one host:port")
     trunk_dns = _nameserver(setting(contract.SIP_TRUNK_DNS))
     advertised = pick("advertised_host")
     metadata_uri = setting(contract.ECS_CONTAINER_METADATA_URI)
@@ -271,6 +283,7 @@ def parse_config(
         media_relays=relays,
         media_registry=registry,
         media_prompts=pick("media_prompts") or defaults.media_prompts,
+        media_dtmf=dtmf[0] if dtmf else None,
         trunk_dns=trunk_dns,
     )
     if config.nonce_key is not None and len(config.nonce_key.encode()) < 16:

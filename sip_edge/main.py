@@ -22,6 +22,7 @@ import secrets
 import signal
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.adapters.metrics import metrics_publisher
@@ -63,6 +64,7 @@ from sip_edge.app.registration.location import BindingStore, LocationService
 from sip_edge.app.registration.registrar import Registrar, RegistrarSettings
 from sip_edge.app.workers import Supervisor
 from sip_edge.config import EdgeConfig
+from sip_edge.media.dtmf import DtmfListener
 from sip_edge.media.ng import NgClient
 from sip_edge.sip.digest import DigestAuthenticator
 from sip_edge.sip.hostport import format_hostport
@@ -102,6 +104,7 @@ class Calls:
     relays: RelayPool | None = None
     trunk_limits: TrunkLimits | None = None
     transfers: CallTransfers | None = None
+    dtmf: DtmfListener | None = None
 
     async def close(self) -> None:
         await self.hold.stop()
@@ -200,6 +203,8 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
         workers.add("media-relays", calls.relays.watch)
         if ports.relay_source is not None and config.media_registry is not None:
             workers.add("media-relay-registry", RelayRegistry(ports.relay_source, calls.relays).run)
+        if calls.dtmf is not None and config.media_dtmf is not None:
+            workers.add("media-dtmf", partial(_listen_for_keys, calls.dtmf, config.media_dtmf))
     if calls is not None:
         workers.add("trunk-ping", calls.pinger.run)
         if calls.trunk_limits is not None:
@@ -257,7 +262,8 @@ def _build_calls(
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
     settings = call_settings or CallSettings()
     relays = _relay_pool(config, ports)
-    media: MediaPort = RelayMedia(relays, PromptSet(config.media_prompts)) if relays else NoRelay()
+    dtmf = DtmfListener()  # menus' keys: SIP INFO always, the relays' reports once it listens
+    media: MediaPort = RelayMedia(relays, PromptSet(config.media_prompts), dtmf) if relays else NoRelay()
     limits = TrunkLimits(ports.trunk_slots, config.task_id, live.held_contacts) if ports.trunk_slots else None
     trunks = TrunkDirectory(
         ports.trunks or _NoTrunks(), limits=limits, resolver=TrunkResolver(config.trunk_dns)
@@ -328,7 +334,16 @@ def _build_calls(
             consults=consults,
         ).place
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
-    return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits, transfers)
+    return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits, transfers, dtmf)
+
+
+async def _listen_for_keys(listener: DtmfListener, address: tuple[str, int]) -> None:
+    """The relays' reports of RFC 4733 key presses, received as long as the task runs."""
+    await listener.start(*address)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        listener.close()
 
 
 def _relay_pool(config: EdgeConfig, ports: EdgePorts) -> RelayPool | None:

@@ -165,6 +165,22 @@ def update_number(call: Call, merchant_id: str, number: str) -> Json:
     return views.number_change(audit.changes[0], audit)
 
 
+@app.route(MERCHANT + "/numbers/{number}/menu", methods=["PUT"])
+@endpoint()
+def set_number_menu(call: Call, merchant_id: str, number: str) -> Json:
+    """The menu the number's callers hear before a queue takes them; it applies from the next call."""
+    owner, e164 = call.merchant(merchant_id), commands.parse_number_path(number)
+    menu = call.services.numbers.set_menu(owner, e164, number_commands.parse_number_menu(call.body()))
+    return views.number_menu(e164, menu)
+
+
+@app.route(MERCHANT + "/numbers/{number}/menu", methods=["DELETE"])
+@endpoint(204)
+def delete_number_menu(call: Call, merchant_id: str, number: str) -> None:
+    owner = call.merchant(merchant_id)
+    call.services.numbers.set_menu(owner, commands.parse_number_path(number), None)
+
+
 @app.route(MERCHANT + "/number-changes", methods=["POST"])
 @endpoint(201)
 def change_numbers(call: Call, merchant_id: str) -> Json:

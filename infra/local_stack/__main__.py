@@ -228,10 +228,13 @@ def run(args: argparse.Namespace) -> int:
         supervisor.add(Supervised(web, ready=lambda: http_ok(f"http://127.0.0.1:{web_port}/config.json")))
         supervisor.add(Supervised(socket, ready=functools.partial(tcp_open, ws_port)))
         relay_child = None
+        # rtpengine 10.5 reports key presses to one address only: the first edge task's. Calls set up
+        # on the other tasks hear keys sent as SIP INFO only (docs/media.md).
+        dtmf = (hosts[0], port_or_free(os.environ.get("MEDIA_DTMF_PORT"), 0))
         if relay is not None:
             ports = relay
             relay_child = Child(
-                "media relay", media_relay.rtpengine_argv(ports), environment("dynamodb", site)
+                "media relay", media_relay.rtpengine_argv(ports, dtmf), environment("dynamodb", site)
             )
             supervisor.add(
                 Supervised(relay_child, ready=lambda: media_relay.ng_answers(ports.host, ports.ng_port))
@@ -239,9 +242,21 @@ def run(args: argparse.Namespace) -> int:
         edges = []
         for index, host in enumerate(hosts, start=1):
             task_id = f"local-edge-{index}"
+            keys = ["--media-dtmf", f"{dtmf[0]}:{dtmf[1]}"] if relay is not None and index == 1 else []
             edge = Child(
                 "sip edge" if len(hosts) == 1 else f"sip edge {index}",
-                [python, "-m", "sip_edge", "--host", host, "--port", str(sip_port), "--task-id", task_id],
+                [
+                    python,
+                    "-m",
+                    "sip_edge",
+                    "--host",
+                    host,
+                    "--port",
+                    str(sip_port),
+                    "--task-id",
+                    task_id,
+                    *keys,
+                ],
                 environment("edge", site),
             )
             supervisor.add(Supervised(edge, ready=functools.partial(tcp_open, sip_port, host)))

@@ -89,7 +89,9 @@ def error_response(error: Exception) -> Response:
             )
             return _response(402, {**body, "licensed": error.licensed, "used": error.used})
         case service_errors.NotFoundError():
-            return _response(404, error_body("not_found", f"{error.entity} {error.key} not found"))
+            return _response(
+                404, error_body("not_found", f"{error.entity} {error.key} not found", error.field)
+            )
         case LicenceBelowUsageError():
             message = (
                 f"{error.used} seats are in use: remove {error.to_remove} seats before lowering seat_licenses"

@@ -94,6 +94,8 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("POST", MERCHANT + "/numbers"): ADMINS,
         ("GET", MERCHANT + "/numbers"): ADMINS,
         ("DELETE", MERCHANT + "/numbers/{number}"): ADMINS,
+        ("PUT", MERCHANT + "/numbers/{number}/menu"): ADMINS,
+        ("DELETE", MERCHANT + "/numbers/{number}/menu"): ADMINS,
         # Migration from the legacy call center: a number's mode, many at once, and their audit log
         ("PATCH", MERCHANT + "/numbers/{number}"): ADMINS,
         ("POST", MERCHANT + "/number-changes"): ADMINS,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from contact_center.contracts import values
+from contact_center.domain.queueing import PROMPT_NAME_PATTERN
 
 from .number_schemas import NUMBER_SCHEMAS
 from .trunk_schemas import TRUNK_SCHEMAS
@@ -193,7 +194,7 @@ SCHEMAS: dict[str, Schema] = {
                 "greeting": {
                     "type": "string",
                     "nullable": True,
-                    "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$",
+                    "pattern": values.anchored(PROMPT_NAME_PATTERN),
                     "default": "greeting",
                     "description": "prompt played once on entry; null for none",
                 },

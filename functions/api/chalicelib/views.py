@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberRouting
 from contact_center.services.auth import Principal
 from contact_center.services.records import (
@@ -84,8 +85,13 @@ def number(n: PhoneNumber) -> Json:
         "legacy_trunk_id": n.legacy_trunk_id,
         "switchboard_percent": n.switchboard_percent,
         "fallback_trunk_id": n.fallback_trunk_id,
+        "menu": n.menu.to_dict() if n.menu is not None else None,
         "created_at": n.created_at,
     }
+
+
+def number_menu(number: str, menu: Menu | None) -> Json:
+    return {"number": number, "menu": menu.to_dict() if menu is not None else None}
 
 
 def actor(principal: Principal) -> str:

@@ -4,8 +4,9 @@ A call's set-up and bridge never talk to rtpengine themselves. They hand each SD
 `CallMedia`: the caller's offer (``offer``) becomes the SDP sent to agents, an agent's answer
 (``answer``) the SDP sent to the caller (``from_caller=False``: a re-INVITE the agent's side
 offered, answered by the caller); a queued caller gets the relay's own answer (``hold``)
-and hears what `announce` plays until `stop_announcing`; ``release`` ends the media when the call
-ends. With no relay configured every SDP passes through untouched (`Unanchored`), as the edge did
+and hears what `announce` plays until `stop_announcing`; a caller in a number's menu hears its
+prompt and is heard pressing keys (`run_menu`; `pressed` for a key that came as SIP INFO);
+``release`` ends the media when the call ends. With no relay configured every SDP passes through untouched (`Unanchored`), as the edge did
 before it had a media plane, and a queued caller hears nothing.
 
 ``lost``: set by the call, called when the relay anchoring its media is gone (the call cannot have
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from contact_center.domain.menus import NOT_PLAYED, Menu, MenuStep, StepKind
 
 __all__ = ["Announcements", "CallMedia", "MediaError", "MediaPort", "Unanchored"]
 
@@ -50,6 +53,14 @@ class CallMedia(Protocol):
 
     async def stop_announcing(self) -> None: ...
 
+    async def run_menu(self, menu: Menu) -> MenuStep:
+        """Play ``menu`` to the caller and listen for its keys until it leads to a queue."""
+        ...
+
+    def pressed(self, digit: str) -> None:
+        """A key the caller sent another way than in its RTP (SIP INFO), for `run_menu`."""
+        ...
+
     async def release(self) -> None: ...
 
 
@@ -81,6 +92,13 @@ class Unanchored:
         return None
 
     async def stop_announcing(self) -> None:
+        return None
+
+    async def run_menu(self, menu: Menu) -> MenuStep:
+        # Nothing can be played or heard: the caller goes where silence would take it.
+        return MenuStep(StepKind.ROUTE, menu.default_queue, 0, NOT_PLAYED)
+
+    def pressed(self, digit: str) -> None:
         return None
 
     async def release(self) -> None:

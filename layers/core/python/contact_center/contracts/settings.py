@@ -36,6 +36,7 @@ __all__ = [
     "HANDOFF_MS",
     "HOME_ROUTING_FUNCTION",
     "LOG_LEVEL",
+    "MEDIA_DTMF_LISTEN",
     "MEDIA_PROMPTS",
     "MEDIA_RELAYS",
     "MEDIA_RELAY_REGISTRY",
@@ -202,6 +203,11 @@ MEDIA_RELAY_REGISTRY = Setting(
 MEDIA_PROMPTS = Setting(
     "MEDIA_PROMPTS", "directory of the prompt files as the media relays see them (default build/prompts)"
 )
+MEDIA_DTMF_LISTEN = Setting(
+    "MEDIA_DTMF_LISTEN",
+    "UDP host:port where the edge receives the relays' reports of RFC 4733 key presses (rtpengine "
+    "--dtmf-log-dest names it); unset, menus hear keys sent as SIP INFO only",
+)
 # Set by ECS itself in every task (never by the template): where the task reads its own metadata.
 ECS_CONTAINER_METADATA_URI = Setting("ECS_CONTAINER_METADATA_URI_V4", "ECS task metadata endpoint v4")
 
@@ -262,7 +268,7 @@ READS: Mapping[Component, Reads] = {
         optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
                   SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, SIP_NAT_KEEPALIVE_SECONDS, EDGE_TASK_ID,
                   EDGE_METRICS_NAMESPACE, LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS,
-                  MEDIA_RELAY_REGISTRY, SIP_TRUNK_DNS),
+                  MEDIA_DTMF_LISTEN, MEDIA_RELAY_REGISTRY, SIP_TRUNK_DNS),
         platform=(ECS_CONTAINER_METADATA_URI,),
     ),
 }  # fmt: skip

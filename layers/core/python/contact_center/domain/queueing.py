@@ -75,7 +75,8 @@ DEFAULT_GREETING = "greeting"
 ANNOUNCE_EVERY_SECONDS_MIN = 10
 ANNOUNCE_EVERY_SECONDS_MAX = 600
 # A prompt is a file the media relay plays: a plain name, never a path.
-_PROMPT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+PROMPT_NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+_PROMPT_NAME = re.compile(PROMPT_NAME_PATTERN)
 
 
 def is_prompt_name(name: object) -> bool:

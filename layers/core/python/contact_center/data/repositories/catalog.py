@@ -37,6 +37,7 @@ from contact_center.data.merchants import MerchantItems
 from contact_center.data.migration import NumberModeItems
 from contact_center.data.models import QueueItem
 from contact_center.data.repositories.paging import mapped_page
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberRouting
 from contact_center.domain.trunks import OutboundAuth
 from contact_center.services import records
@@ -90,6 +91,9 @@ class NumberRepository:
 
     def delete(self, merchant_id: str, number: str) -> None:
         self._items.delete(merchant_id, number)
+
+    def set_menu(self, merchant_id: str, number: str, menu: Menu | None) -> None:
+        self._items.set_menu(merchant_id, number, menu)
 
     def routing_of(self, merchant_id: str, number: str) -> tuple[NumberRouting, int]:
         return self._modes.routing_of(merchant_id, number)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contact_center.domain.menus import Menu
 from contact_center.domain.queueing import AnswerMode, QueueMedia
 
 from .ports import AgentTarget
@@ -187,6 +188,29 @@ class Reject:
 
 
 @dataclass(frozen=True, slots=True)
+class PlayMenu:
+    """Answer the caller and run the number's ``menu`` on its leg; then ask ``new_contact`` again
+    with the caller's choice (the contact is created then, in the queue chosen).
+    ``started_at_ms``: the router's time now, sent back with the choice for the contact record."""
+
+    contact_id: str
+    menu: Menu
+    started_at_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": "menu",
+            "contact_id": self.contact_id,
+            "menu": self.menu.to_dict(),
+            "started_at_ms": self.started_at_ms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlayMenu:
+        return cls(str(data["contact_id"]), Menu.from_dict(data["menu"]), int(data["started_at_ms"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Acknowledged:
     """Nothing for the edge to do: the event was applied, or was stale and ignored.
 
@@ -227,6 +251,8 @@ class Acknowledged:
 
 
 RoutingDecision = Connect | Queue | Forward | Reject | Acknowledged
+# What ``new_contact`` may answer: a number with a menu is answered with the menu first.
+Arrival = RoutingDecision | PlayMenu
 
 _KINDS: dict[str, Any] = {
     "connect": Connect,
@@ -247,3 +273,10 @@ def decision_from_dict(data: Mapping[str, Any]) -> RoutingDecision:
         raise UnknownDecisionError(f"unknown routing decision {data.get('decision')!r}")
     decision: RoutingDecision = kind.from_dict(data)
     return decision
+
+
+def arrival_from_dict(data: Mapping[str, Any]) -> Arrival:
+    """``new_contact``'s answer: a menu to play, or any decision."""
+    if data.get("decision") == "menu":
+        return PlayMenu.from_dict(data)
+    return decision_from_dict(data)
