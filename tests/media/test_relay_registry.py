@@ -8,6 +8,7 @@ import time
 
 from contact_center.domain.media_relays import RelayBeat
 from local_stack.media_relay import RelayPorts
+from sip_edge.media.ng import NgClient
 from tests.sip.b2bua_support import HOST, FakeRouting, Phone, connect_to, running_edge
 from tests.support.relay import needs_rtpengine, running_relay
 from tests.support.rtp import RtpEndpoint, sdp_media_address, sdp_offer
@@ -28,6 +29,12 @@ class Registry:
         ]
 
 
+def _delivered(sender: RtpEndpoint, receiver: RtpEndpoint, since: float) -> int:
+    """Packets ``sender`` sent from ``since`` on that reached ``receiver`` (the relay keeps seqs)."""
+    sent = {seq for at, seq in sender.sent_log if at >= since}
+    return sum(1 for packet in receiver.received if packet.seq in sent)
+
+
 def _on(relay: RelayPorts, sdp: bytes) -> bool:
     _host, port = sdp_media_address(sdp)
     return relay.media_min <= port <= relay.media_max
@@ -40,7 +47,7 @@ def test_a_draining_relay_keeps_its_talking_call_and_the_next_call_goes_to_anoth
         carrier_rtp, agent_rtp = RtpEndpoint(tone_hz=500), RtpEndpoint(tone_hz=1000)
         other_rtp = RtpEndpoint(tone_hz=700)
 
-        async def scenario() -> tuple[bytes, bytes, int, int]:
+        async def scenario() -> tuple[bytes, bytes, float, list[tuple[object, ...]]]:
             carrier, agent, other = (
                 await Phone.open("carrier"),
                 await Phone.open("agent"),
@@ -69,9 +76,10 @@ def test_a_draining_relay_keeps_its_talking_call_and_the_next_call_goes_to_anoth
                     carrier_rtp.start()
                     agent_rtp.start()
                     # when its instance starts to drain, and the edge has read the registry again (5 s),
-                    registry.draining.add(first if _on(first, ok.body) else second)
+                    draining = first if _on(first, ok.body) else second
+                    registry.draining.add(draining)
+                    drained_at = time.monotonic()
                     await asyncio.sleep(5.5)
-                    before = len(agent_rtp.received), len(carrier_rtp.received)
                     # then the next call is anchored on the second relay,
                     routing.new_contact_answer = connect_to(other, seat="seat-2")
                     second_invite = carrier.invite(edge.address, "101", body=sdp_offer(HOST, other_rtp.port))
@@ -81,21 +89,26 @@ def test_a_draining_relay_keeps_its_talking_call_and_the_next_call_goes_to_anoth
                     carrier.send(
                         carrier.in_dialog("ACK", second_invite, second_ok, edge.address, cseq=1), edge.address
                     )
-                    # and the talking call's audio goes on both ways.
-                    await asyncio.sleep(1.0)
-                    after = len(agent_rtp.received), len(carrier_rtp.received)
+                    # and the talking call goes on: the edge has not ended it, the relay still holds it,
+                    await asyncio.sleep(2.0)
+                    ended_before_bye = routing.actions("contact_ended")
+                    ng = NgClient((draining.host, draining.ng_port))
+                    try:
+                        await ng.query(invite.call_id)  # NgRefusedError if the relay had dropped it
+                    finally:
+                        ng.close()
                     for call, answer, phone in ((invite, ok, agent), (second_invite, second_ok, other)):
                         carrier.send(carrier.in_dialog("BYE", call, answer, edge.address), edge.address)
                         bye, source = await phone.request("BYE")
                         phone.answer(bye, source, 200)
-                    return ok.body, second_offer.body, after[0] - before[0], after[1] - before[1]
+                    return ok.body, second_offer.body, drained_at, ended_before_bye
             finally:
                 carrier.close()
                 agent.close()
                 other.close()
 
         try:
-            talking, next_call, to_agent, to_caller = asyncio.run(scenario())
+            talking, next_call, drained_at, ended_before_bye = asyncio.run(scenario())
         finally:
             carrier_rtp.stop()
             agent_rtp.stop()
@@ -103,5 +116,9 @@ def test_a_draining_relay_keeps_its_talking_call_and_the_next_call_goes_to_anoth
     drained, other_relay = (first, second) if _on(first, talking) else (second, first)
     assert _on(drained, talking)
     assert _on(other_relay, next_call)
-    # A second at 50 packets/s each way after the drain began: the call was not touched.
-    assert to_agent >= 40 and to_caller >= 40, (to_agent, to_caller)
+    assert ended_before_bye == []
+    # and its audio still flows both ways after the drain began (7.5 s of it; counted loosely: a
+    # userspace relay on a busy shared machine can stall for seconds, as the media benchmark shows).
+    to_agent = _delivered(carrier_rtp, agent_rtp, drained_at)
+    to_caller = _delivered(agent_rtp, carrier_rtp, drained_at)
+    assert to_agent >= 50 and to_caller >= 50, (to_agent, to_caller)
