@@ -274,7 +274,9 @@ async def running_edge(
     prompts_directory: str | None = None,
     media_dtmf: tuple[str, int] | None = None,
     credentials: CredentialSource | None = None,
+    relay_registry: Any = None,
 ) -> AsyncIterator[RunningEdge]:
+    """``relay_registry``: a `RelaySource` the edge follows instead of fixed ``media_relays``."""
     routing = routing or FakeRouting()
     dialogs = dialogs if dialogs is not None else MemoryDialogStore()
     if routing.dialogs is None:
@@ -287,6 +289,7 @@ async def running_edge(
         trunk_slots=trunk_slots,
         dialogs=dialogs,
         fleet=fleet,
+        relay_source=relay_registry,
     )
     config = EdgeConfig(
         host=HOST,
@@ -294,6 +297,7 @@ async def running_edge(
         task_id=task_id,
         nonce_key="k" * 16,
         media_relays=media_relays,
+        media_registry="us-east-1" if relay_registry is not None else None,
         media_prompts=media_prompts,
         prompts_directory=prompts_directory,
         media_dtmf=media_dtmf,
