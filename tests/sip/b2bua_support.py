@@ -16,6 +16,7 @@ from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.domain.menus import MenuChoice
+from contact_center.domain.queue_address import QueueCall
 from contact_center.services.routing.decisions import (
     Acknowledged,
     Arrival,
@@ -67,14 +68,21 @@ class FakeRouting:
         self.ended = asyncio.Event()
         self.wrap_up_deadline_ms: int | None = None
         self.delay = 0.0
+        self.queue_calls: list[QueueCall | None] = []  # new_contact's, in order
         self.dialogs: MemoryDialogStore | None = None  # where answered calls' dialogs are stored
 
     def actions(self, name: str) -> list[tuple[Any, ...]]:
         return [args for action, args in self.log if action == name]
 
     async def new_contact(
-        self, called: str, caller: str, contact_id: str, menu: MenuChoice | None = None
+        self,
+        called: str,
+        caller: str,
+        contact_id: str,
+        menu: MenuChoice | None = None,
+        queue_call: QueueCall | None = None,
     ) -> Arrival:
+        self.queue_calls.append(queue_call)
         self.log.append(
             ("new_contact", (called, caller, contact_id, menu) if menu else (called, caller, contact_id))
         )
