@@ -22,6 +22,7 @@ from tests.integration.calls_support import (
     Merchant,
     Sipp,
     add_trunk,
+    agent,
     call_api,
     caller,
     onboard,
@@ -67,7 +68,12 @@ def phone(merchant: Merchant, tmp: Path) -> Sipp:
 @pytest.fixture(scope="module")
 def merchant(stack: RunningStack) -> Merchant:
     add_trunk(stack, {"name": "Loopback carrier", "source_cidrs": ["127.0.0.0/8"]})
-    made = onboard(stack, NUMBER, seats=2)
+    return desk_merchant(stack, NUMBER)
+
+
+def desk_merchant(stack: RunningStack, number: str) -> Merchant:
+    """A merchant with two seats, desk settings and the agent "ana" on the first seat."""
+    made = onboard(stack, number, seats=2)
     path = f"/merchants/{made.merchant_id}"
     status, body = call_api(
         stack, "PUT", path + "/desk-settings", {"crm_link_template": CRM, "wrap_up_codes": CODES}, made.key
@@ -171,3 +177,48 @@ def test_an_agents_token_reaches_its_own_seat_only_and_no_merchant_setting(
         for route in forbidden
     }
     assert {route: status for route, (status, _) in answers.items()} == {route: 403 for route in forbidden}
+
+
+def test_an_agent_transfers_the_talking_caller_to_another_seat_from_the_desk(
+    stack: RunningStack, merchant: Merchant, page: Page, tmp_path: Path
+) -> None:
+    # Given ana available at the desk of a merchant of her own (the module's first seat has had its
+    # call), her colleague not yet
+    del merchant  # the module's carrier trunk
+    mine = desk_merchant(stack, "+14155557018")
+    first, second = mine.seats
+    register(stack, first, tmp_path)
+    register(stack, second, tmp_path)
+    sign_in(page, stack, mine)
+    page.get_by_role("button", name="Available").click()
+    expect(page.locator("#state")).to_have_attribute("data-state", "available")
+    answering = agent(first, "agent_answer.xml", tmp_path, name="ana_phone")
+    taking = agent(second, "agent_answer.xml", tmp_path, name="colleague_phone")
+    call = caller(stack, "+14155557018", "caller_transferred.xml", tmp_path)
+
+    # When ana is on the call, the desk offers a transfer
+    form = page.locator("#transfer-form")
+    expect(form).to_be_visible(timeout=10_000)
+    mine.set_state(second, "available")
+    # and a target the API refuses is shown beside the field, the call untouched
+    page.get_by_label("To", exact=True).select_option("number")
+    page.get_by_label("Seat, queue or number").fill("not a number")
+    page.get_by_role("button", name="Transfer").click()
+    expect(form.locator('[data-field="target"]')).to_contain_text("is not a phone number")
+    assert mine.state(first) == "on_contact"
+
+    # When she transfers the caller to her colleague's seat
+    page.get_by_label("To", exact=True).select_option("seat_id")
+    page.get_by_label("Seat, queue or number").fill(second.seat_id)
+    page.get_by_role("button", name="Transfer").click()
+    expect(page.locator("#transfer-result")).to_have_text(f"Transferring to {second.seat_id}…")
+    screenshot(page, "desk-transfer")
+
+    # Then her phone is hung up and her desk says the call went on without her
+    assert answering.wait() == 0, answering.report() + stack.log()[-3000:]
+    expect(page.locator("#call-status")).to_have_text("Transferred", timeout=10_000)
+    expect(form).to_be_hidden()
+    assert mine.state(first) != "on_contact"
+    # and the colleague talks to the caller to the end
+    assert call.wait() == 0, call.report() + stack.log()[-3000:]
+    assert taking.wait() == 0, taking.report()

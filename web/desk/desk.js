@@ -1,5 +1,5 @@
 // The agent desk: sign in, change state, see the offered call (caller, queue, wait, CRM link) the
-// moment the event socket says so, and pick a wrap-up code once it ends.
+// moment the event socket says so, transfer it while talking, and pick a wrap-up code once it ends.
 import { api, ApiError, forget, session, signIn } from "../lib/api.js";
 import { listen } from "../lib/socket.js";
 
@@ -17,6 +17,7 @@ const STATE_NAMES = {
 let desk = null; // {merchant_id, seat_id, crm_link_template, wrap_up_codes}
 let socket = null;
 let endedContact = null;
+let transferring = null; // the contact this agent asked to transfer, until their seat leaves it
 
 // The same rule as contact_center.domain.desk.fill_crm_link.
 export function fillCrmLink(template, caller) {
@@ -82,6 +83,7 @@ function showOffer(data) {
   if (link) $("call-crm").href = link;
   $("call-status").textContent = "Ringing — answer on your phone";
   $("call-title").textContent = "Incoming call";
+  $("transfer-form").hidden = true;
   $("wrap-up").hidden = true;
   const call = $("call");
   call.dataset.contactId = data.contact_id;
@@ -93,6 +95,7 @@ function showOffer(data) {
 function showEnded(data) {
   const call = $("call");
   if (call.dataset.contactId === data.contact_id) {
+    $("transfer-form").hidden = true;
     $("call-title").textContent = "Last call";
     $("call-status").textContent = `Ended (${data.outcome})`;
   }
@@ -109,11 +112,21 @@ function onEvent(event) {
   if (event.type === "agent.state_changed" && data.seat_id === desk.seat_id) {
     showState(data.to_state, data.reason);
     note(`state: ${STATE_NAMES[data.to_state] || data.to_state}`);
+    // The caller talks on with someone else: this agent's part of the call is over.
+    if (transferring && data.to_state !== "on_contact") {
+      transferring = null;
+      $("transfer-form").hidden = true;
+      $("call-title").textContent = "Last call";
+      $("call-status").textContent = "Transferred";
+    }
   } else if (event.type === "contact.offered" && data.seat_id === desk.seat_id) {
     showOffer(data);
     note(`call offered from ${data.caller}`);
   } else if (event.type === "contact.answered" && data.seat_id === desk.seat_id) {
     $("call-status").textContent = "On the call";
+    showFieldErrors($("transfer-form"), null);
+    $("transfer-result").textContent = "";
+    $("transfer-form").hidden = false;
     note(`call answered`);
   } else if (event.type === "contact.ended" && data.seat_id === desk.seat_id) {
     showEnded(data);
@@ -189,9 +202,34 @@ async function submitWrapUp(event) {
   }
 }
 
+// The API names the target's field ("target.number"); the form has one slot for the target.
+async function submitTransfer(event) {
+  event.preventDefault();
+  const form = event.target;
+  const kind = $("transfer-kind").value;
+  const to = $("transfer-to").value.trim();
+  showFieldErrors(form, null);
+  $("transfer-result").textContent = "";
+  // Set before the request: the seat's state change can arrive over the socket before the 202.
+  transferring = $("call").dataset.contactId;
+  try {
+    await api("POST", `/merchants/${desk.merchant_id}/contacts/${transferring}/transfer`, {
+      target: { [kind]: to },
+    });
+    $("transfer-result").textContent = `Transferring to ${to}…`;
+    note(`transfer to ${to} requested`);
+  } catch (error) {
+    transferring = null;
+    const slot = form.querySelector('[data-field="target"]');
+    if (error instanceof ApiError && error.field && error.field.startsWith("target")) slot.textContent = error.message;
+    else $("transfer-result").textContent = error.message;
+  }
+}
+
 function main() {
   $("sign-in-form").addEventListener("submit", submitSignIn);
   $("wrap-up-form").addEventListener("submit", submitWrapUp);
+  $("transfer-form").addEventListener("submit", submitTransfer);
   $("go-available").addEventListener("click", () => changeState("available"));
   $("go-not-ready").addEventListener("click", () => changeState("not_ready", $("not-ready-reason").value));
   $("go-offline").addEventListener("click", () => changeState("offline"));
