@@ -150,6 +150,9 @@ class TemplateSettings:
     # The event socket's Management API as this machine serves it (``socket_server``); the template
     # names its WebSocket API's stage.
     events_socket_endpoint: str = "http://127.0.0.1:8082"
+    # The call recordings' bucket as a name only: the harness runs no media relay, so no call of its
+    # is recorded and nothing reads the bucket.
+    recordings_bucket: str = "switchboard-recordings"
     # Read once: the secrets' values as ECS would inject them at the tasks' start.
     _read: dict[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -248,6 +251,8 @@ class TemplateSettings:
                 return self.function_names[component]
             if kind == "AWS::ApiGatewayV2::Api":
                 return self.events_socket_endpoint
+            if kind == "AWS::S3::Bucket":
+                return self.recordings_bucket
         raise SettingsError(f"no local stand-in for {json.dumps(value)}")
 
     def _function_component(self, logical_id: str) -> Component | None:

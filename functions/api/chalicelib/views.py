@@ -72,6 +72,7 @@ def queue(q: Queue) -> Json:
             "announce_every_seconds": q.media.announce_every_seconds,
         },
         "service_level_seconds": q.service_level_seconds,
+        "recording_percent": q.recording_percent,
         "created_at": q.created_at,
     }
 

@@ -49,7 +49,9 @@ class Services(Construct):
         fleet_key: secretsmanager.ISecret,
         log_retention: logs.RetentionDays,
         routing_function_name: str | None = None,
+        api_settings: Mapping[Setting, str] | None = None,
     ) -> None:
+        """``api_settings``: what the API alone is told (where the call recordings are)."""
         super().__init__(scope, construct_id)
         namespace = contract.METRICS_NAMESPACE
         self.layer = ContactCenterLayer(self, "Layer").layer
@@ -150,6 +152,7 @@ class Services(Construct):
                     # Transfers from the desk are commands to the edge task holding the call,
                     # signed as offer pushes are.
                     **pushes,
+                    **(api_settings or {}),
                 },
             ),
             log_retention=log_retention,

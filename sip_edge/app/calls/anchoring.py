@@ -80,6 +80,16 @@ class CallerMedia:
             log.error("anchoring the answer of %s failed: %s", self._contact_id, exc)
             return body
 
+    async def record(self, key: str | None) -> None:
+        """Start recording an answered call when its queue records it (a ``Connect``'s key); a
+        relay that refuses leaves the call unrecorded, never ended."""
+        if key is None or not self.media.anchored:
+            return
+        try:
+            await self.media.record(key)
+        except MediaError as exc:
+            log.error("call %s is not recorded: %s", self._contact_id, exc)
+
     async def early_media(self, queue: Queue) -> tuple[int, bytes, str | None]:
         """The provisional a held caller is sent (and sent again to keep the transaction)."""
         await self.anchor()

@@ -50,6 +50,10 @@ class CallMedia(Protocol):
 
     async def stop_announcing(self) -> None: ...
 
+    async def record(self, key: str) -> None:
+        """Record the call from now until it is released, stored under ``key`` once it ends."""
+        ...
+
     async def release(self) -> None: ...
 
 
@@ -82,6 +86,9 @@ class Unanchored:
 
     async def stop_announcing(self) -> None:
         return None
+
+    async def record(self, key: str) -> None:
+        return None  # media end to end: nothing passes the relay, nothing can be recorded
 
     async def release(self) -> None:
         return None

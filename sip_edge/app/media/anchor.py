@@ -24,6 +24,7 @@ from typing import TypeVar
 from sip_edge.app.calls.media import Announcements, CallMedia, MediaError, Unanchored
 from sip_edge.app.media.hold import HoldPlayer
 from sip_edge.app.media.prompts import PromptSet
+from sip_edge.app.media.recorder import recording_metadata
 from sip_edge.app.media.relays import Relay, RelayPool
 from sip_edge.media.ng import NgError, NgTimeoutError, SdpOptions
 from sip_edge.media.sdp import parked_answer
@@ -108,6 +109,11 @@ class AnchoredCall:
     async def stop_announcing(self) -> None:
         if self._player is not None:
             await self._player.stop()
+
+    async def record(self, key: str) -> None:
+        await self._ng(
+            "start recording", self._relay.client.start_recording(self._call_id, recording_metadata(key))
+        )
 
     async def release(self) -> None:
         self._relay.calls.discard(self._relay_lost)

@@ -169,6 +169,7 @@ def test_queue_defaults_update_and_delete(api: Api) -> None:
         "wrap_up_seconds": 0,
         "media": {"answer": "early_media", "greeting": "greeting", "announce_every_seconds": 30},
         "service_level_seconds": 20,
+        "recording_percent": 0,
         "created_at": queue["created_at"],
     }
     other = api.queue(merchant_id, key, name="Overflow")
