@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.domain.menus import MenuChoice
 from contact_center.services.routing.decisions import (
     Acknowledged,
     Connect,
@@ -56,7 +57,9 @@ class FixedTargetRouting:
         self.aor = f"sip:{BENCH_SEAT}@{target}"
         self.device = AgentTarget(contact_uri=f"sip:{BENCH_SEAT}@{target}", received=target, transport="UDP")
 
-    async def new_contact(self, called: str, caller: str, contact_id: str) -> RoutingDecision:
+    async def new_contact(
+        self, called: str, caller: str, contact_id: str, menu: MenuChoice | None = None
+    ) -> RoutingDecision:
         return Connect(
             contact_id=contact_id,
             seat_id=BENCH_SEAT,

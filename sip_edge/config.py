@@ -44,6 +44,7 @@ ENVIRONMENT = {
     "nonce_key": contract.SIP_NONCE_KEY.name,
     "media_relays": contract.MEDIA_RELAYS.name,
     "media_prompts": contract.MEDIA_PROMPTS.name,
+    "media_dtmf": contract.MEDIA_DTMF_LISTEN.name,
 }
 
 MetadataReader = Callable[[str], Mapping[str, object]]
@@ -83,6 +84,12 @@ class EdgeConfig:
     media_relays: tuple[tuple[str, int], ...] = ()
     # Where the relays find the prompt files (a path on the relays' machines).
     media_prompts: str = "build/prompts"
+    # Where the relays send their reports of RFC 4733 key presses (rtpengine --dtmf-log-dest).
+    media_dtmf: tuple[str, int] | None = None
+    # Where merchants' uploaded prompts are stored (``PROMPTS_BUCKET`` / ``PROMPTS_DIRECTORY``); neither:
+    # queues play the default prompts only.
+    prompts_bucket: str | None = None
+    prompts_directory: str | None = None
     # The nameserver asked for trunks' SRV and address records; None: the system's.
     trunk_dns: tuple[str, int] | None = None
 
@@ -139,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--nonce-key", help="fleet-wide digest nonce key, 16+ bytes (SIP_NONCE_KEY)")
     parser.add_argument("--media-relays", help="rtpengine ng addresses, host:port,... (MEDIA_RELAYS)")
     parser.add_argument("--media-prompts", help="prompt directory as the relays see it (MEDIA_PROMPTS)")
+    parser.add_argument(
+        "--media-dtmf", help="UDP host:port receiving the relays' key presses (MEDIA_DTMF_LISTEN)"
+    )
     return parser
 
 
@@ -233,6 +243,12 @@ def parse_config(
         relays = parse_addresses(pick("media_relays") or "")
     except ValueError as exc:
         raise ConfigError(f"media relays ({contract.MEDIA_RELAYS.name}): {exc}") from None
+    try:
+        dtmf = parse_addresses(pick("media_dtmf") or "")
+    except ValueError as exc:
+        raise ConfigError(f"DTMF address ({contract.MEDIA_DTMF_LISTEN.name}): {exc}") from None
+    if len(dtmf) > 1:
+        raise ConfigError(f"DTMF address ({contract.MEDIA_DTMF_LISTEN.name}): one host:port")
     trunk_dns = _nameserver(setting(contract.SIP_TRUNK_DNS))
     advertised = pick("advertised_host")
     metadata_uri = setting(contract.ECS_CONTAINER_METADATA_URI)
@@ -257,6 +273,9 @@ def parse_config(
         metrics_namespace=setting(contract.EDGE_METRICS_NAMESPACE),
         media_relays=relays,
         media_prompts=pick("media_prompts") or defaults.media_prompts,
+        media_dtmf=dtmf[0] if dtmf else None,
+        prompts_bucket=setting(contract.PROMPTS_BUCKET),
+        prompts_directory=setting(contract.PROMPTS_DIRECTORY),
         trunk_dns=trunk_dns,
     )
     if config.nonce_key is not None and len(config.nonce_key.encode()) < 16:

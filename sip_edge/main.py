@@ -22,7 +22,9 @@ import secrets
 import signal
 import time
 from dataclasses import dataclass
+from functools import partial
 
+from contact_center.services.prompts import PromptStore
 from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.adapters.metrics import metrics_publisher
 from sip_edge.app.calls.addresses import CallAddresses
@@ -55,6 +57,7 @@ from sip_edge.app.health import HealthMonitor, HealthProbe
 from sip_edge.app.media.anchor import RelayMedia
 from sip_edge.app.media.prompts import PromptSet
 from sip_edge.app.media.relays import RelayPool
+from sip_edge.app.media.uploaded import UploadedPrompts
 from sip_edge.app.policy import ContactCenterPolicy
 from sip_edge.app.registration.credentials import CredentialCache, CredentialSource
 from sip_edge.app.registration.keepalive import NatKeepAlive
@@ -62,6 +65,7 @@ from sip_edge.app.registration.location import BindingStore, LocationService
 from sip_edge.app.registration.registrar import Registrar, RegistrarSettings
 from sip_edge.app.workers import Supervisor
 from sip_edge.config import EdgeConfig
+from sip_edge.media.dtmf import DtmfListener
 from sip_edge.media.ng import NgClient
 from sip_edge.sip.digest import DigestAuthenticator
 from sip_edge.sip.hostport import format_hostport
@@ -99,6 +103,7 @@ class Calls:
     relays: RelayPool | None = None
     trunk_limits: TrunkLimits | None = None
     transfers: CallTransfers | None = None
+    dtmf: DtmfListener | None = None
 
     async def close(self) -> None:
         await self.hold.stop()
@@ -195,6 +200,8 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     )
     if calls is not None and calls.relays is not None:
         workers.add("media-relays", calls.relays.watch)
+        if calls.dtmf is not None and config.media_dtmf is not None:
+            workers.add("media-dtmf", partial(_listen_for_keys, calls.dtmf, config.media_dtmf))
     if calls is not None:
         workers.add("trunk-ping", calls.pinger.run)
         if calls.trunk_limits is not None:
@@ -252,7 +259,8 @@ def _build_calls(
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
     settings = call_settings or CallSettings()
     relays = RelayPool(NgClient(address) for address in config.media_relays) if config.media_relays else None
-    media: MediaPort = RelayMedia(relays, PromptSet(config.media_prompts)) if relays else NoRelay()
+    dtmf = DtmfListener()  # menus' keys: SIP INFO always, the relays' reports once it listens
+    media: MediaPort = RelayMedia(relays, _prompt_set(config), dtmf) if relays else NoRelay()
     limits = TrunkLimits(ports.trunk_slots, config.task_id, live.held_contacts) if ports.trunk_slots else None
     trunks = TrunkDirectory(
         ports.trunks or _NoTrunks(), limits=limits, resolver=TrunkResolver(config.trunk_dns)
@@ -323,7 +331,29 @@ def _build_calls(
             consults=consults,
         ).place
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
-    return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits, transfers)
+    return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits, transfers, dtmf)
+
+
+async def _listen_for_keys(listener: DtmfListener, address: tuple[str, int]) -> None:
+    """The relays' reports of RFC 4733 key presses, received as long as the task runs."""
+    await listener.start(*address)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        listener.close()
+
+
+def _prompt_set(config: EdgeConfig) -> PromptSet:
+    """The default prompts, and the merchants' uploaded ones when a prompt store is configured."""
+    from contact_center.data.prompt_store import DirectoryPromptStore, S3PromptStore
+
+    store: PromptStore | None = None
+    if config.prompts_bucket:
+        store = S3PromptStore(config.prompts_bucket)
+    elif config.prompts_directory:
+        store = DirectoryPromptStore(config.prompts_directory)
+    uploaded = UploadedPrompts(store, config.media_prompts) if store is not None else None
+    return PromptSet(config.media_prompts, uploaded)
 
 
 class _NoTrunks:

@@ -12,7 +12,7 @@ from typing import Any
 from chalice.app import Chalice
 from chalicelib import homes, openapi, views
 from chalicelib.http import Call, endpoint, install
-from chalicelib.routes import desk, people, reports, transfers, wallboard, webhooks
+from chalicelib.routes import desk, people, prompts, reports, transfers, wallboard, webhooks
 
 from contact_center.services import agent_state, commands, number_commands, trunk_commands
 from contact_center.services.regions import parse_move_home
@@ -23,6 +23,8 @@ desk.routes.register(app)
 people.routes.register(app)
 reports.routes.register(app)
 webhooks.routes.register(app)
+prompts.routes.register(app)
+prompts.accept_binary(app)
 wallboard.routes.register(app)
 transfers.routes.register(app)
 
@@ -163,6 +165,22 @@ def update_number(call: Call, merchant_id: str, number: str) -> Json:
     command = number_commands.parse_set_number_mode(commands.parse_number_path(number), call.body())
     (audit,) = call.services.numbers.set_modes(owner, [command], views.actor(call.principal))
     return views.number_change(audit.changes[0], audit)
+
+
+@app.route(MERCHANT + "/numbers/{number}/menu", methods=["PUT"])
+@endpoint()
+def set_number_menu(call: Call, merchant_id: str, number: str) -> Json:
+    """The menu the number's callers hear before a queue takes them; it applies from the next call."""
+    owner, e164 = call.merchant(merchant_id), commands.parse_number_path(number)
+    menu = call.services.numbers.set_menu(owner, e164, number_commands.parse_number_menu(call.body()))
+    return views.number_menu(e164, menu)
+
+
+@app.route(MERCHANT + "/numbers/{number}/menu", methods=["DELETE"])
+@endpoint(204)
+def delete_number_menu(call: Call, merchant_id: str, number: str) -> None:
+    owner = call.merchant(merchant_id)
+    call.services.numbers.set_menu(owner, commands.parse_number_path(number), None)
 
 
 @app.route(MERCHANT + "/number-changes", methods=["POST"])

@@ -148,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     if args.fresh:
         shutil.rmtree(args.data / "dynamodb", ignore_errors=True)
+        shutil.rmtree(args.data / "merchant-prompts", ignore_errors=True)  # the table's prompts went
         (args.data / "admin-key").unlink(missing_ok=True)
     sip_port = port_or_free(os.environ.get("SIP_PORT"), 5060)
     api_port = port_or_free(os.environ.get("API_PORT"), 8000)
@@ -183,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
         events_socket_endpoint=f"http://127.0.0.1:{ws_management_port}",
         recordings_dir=str(recordings.resolve()),
         recordings_link_base=f"http://127.0.0.1:{web_port}/recordings",
+        prompts_directory=str((args.data / "merchant-prompts").resolve()),
     )
     site = Site(settings, Endpoints(dynamodb=endpoint, lambda_=f"http://127.0.0.1:{lambda_port}"), region)
     supervisor = Supervisor(say)
@@ -233,11 +235,14 @@ def run(args: argparse.Namespace) -> int:
         supervisor.add(Supervised(web, ready=lambda: http_ok(f"http://127.0.0.1:{web_port}/config.json")))
         supervisor.add(Supervised(socket, ready=functools.partial(tcp_open, ws_port)))
         relay_child = collector = None
+        # rtpengine 10.5 reports key presses to one address only: the first edge task's. Calls set up
+        # on the other tasks hear keys sent as SIP INFO only (docs/media.md).
+        dtmf = (hosts[0], port_or_free(os.environ.get("MEDIA_DTMF_PORT"), 0))
         if relay is not None:
             ports = relay
             relay_child = Child(
                 "media relay",
-                media_relay.rtpengine_argv(ports, recording_dir=spool.resolve()),
+                media_relay.rtpengine_argv(ports, dtmf, recording_dir=spool.resolve()),
                 environment("dynamodb", site),
             )
             supervisor.add(
@@ -252,9 +257,21 @@ def run(args: argparse.Namespace) -> int:
         edges = []
         for index, host in enumerate(hosts, start=1):
             task_id = f"local-edge-{index}"
+            keys = ["--media-dtmf", f"{dtmf[0]}:{dtmf[1]}"] if relay is not None and index == 1 else []
             edge = Child(
                 "sip edge" if len(hosts) == 1 else f"sip edge {index}",
-                [python, "-m", "sip_edge", "--host", host, "--port", str(sip_port), "--task-id", task_id],
+                [
+                    python,
+                    "-m",
+                    "sip_edge",
+                    "--host",
+                    host,
+                    "--port",
+                    str(sip_port),
+                    "--task-id",
+                    task_id,
+                    *keys,
+                ],
                 environment("edge", site),
             )
             supervisor.add(Supervised(edge, ready=functools.partial(tcp_open, sip_port, host)))

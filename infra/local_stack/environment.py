@@ -57,11 +57,15 @@ class LocalSettings:
     # Call recordings: the directory they are stored in, and the web server's URL serving them.
     recordings_dir: str = ""
     recordings_link_base: str = ""
+    # Where merchants' uploaded prompts are kept (the API writes, the edge reads); empty: no uploads.
+    prompts_directory: str = ""
 
     def settings(self, component: str) -> Mapping[str, str]:
         if component == "dynamodb":
             return {}
         common = {contract.TABLE.name: self.table, contract.SIP_DOMAIN.name: self.sip_domain}
+        if self.prompts_directory and component in ("api", "edge"):
+            common[contract.PROMPTS_DIRECTORY.name] = self.prompts_directory
         if component == "edge":
             media = {contract.MEDIA_RELAYS.name: self.media_relays} if self.media_relays else {}
             if self.media_prompts:

@@ -43,6 +43,7 @@ PER_STEP = CALLS // len(STEPS)
 RATE = int(os.environ.get("MIGRATION_RATE", "3"))
 SEATS = 8  # 3 s calls at 3/s: about 9 talking at once, all of them ours at 100 % (a few wait)
 CACHE_SECONDS = 6.0
+LEGACY_HOST = "127.0.0.3"
 
 # Placing the calls takes CALLS / RATE seconds; the stack, the phones and the waits between steps
 # take about two minutes more on two busy cores.
@@ -74,11 +75,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         yield running
 
 
-def uas(port: int, tmp: Path, name: str, calls: int) -> subprocess.Popen[str]:
-    """A sipp UAS answering ``calls`` calls on ``port`` (``-aa``: OPTIONS pings get a 200)."""
+def uas(port: int, tmp: Path, name: str, calls: int, host: str = "127.0.0.1") -> subprocess.Popen[str]:
+    """A sipp UAS answering ``calls`` calls on ``host:port`` (``-aa``: OPTIONS pings get a 200)."""
     return subprocess.Popen(
         [
-            SIPP, "-sf", str(SCENARIOS / "agent_answer.xml"), "-i", "127.0.0.1", "-p", str(port),
+            SIPP, "-sf", str(SCENARIOS / "agent_answer.xml"), "-i", host, "-p", str(port),
             "-m", str(calls), "-aa", "-buff_size", "4194304", "-nostdin", "-nd",
             "-trace_err", "-error_file", str(tmp / f"{name}_errors.log"),
         ],
@@ -139,16 +140,20 @@ def test_a_migration_wave_loses_no_call_and_each_side_gets_its_share(
 ) -> None:
     merchant = onboard(stack, "+14155557000", seats=SEATS)
     legacy_port = free_port()
+    # The PBX answers the edge's OPTIONS pings from the moment its trunk exists: pings lost while the
+    # seats register would mark the trunk down and send the first step's calls to the fallback queue.
+    # It has an address of its own, as a real one does: a trunk naming the carrier's whole range
+    # would make the carrier's calls look as if the legacy centre sent them.
+    pbx = uas(legacy_port, tmp_path, "pbx", CALLS, host=LEGACY_HOST)
     status, trunk = call_api(
         stack, "POST", f"/merchants/{merchant.merchant_id}/trunks",
-        {"name": "Legacy PBX", "address": f"127.0.0.1:{legacy_port}", "source_cidrs": ["127.0.0.0/8"]},
+        {"name": "Legacy PBX", "address": f"{LEGACY_HOST}:{legacy_port}", "source_cidrs": [f"{LEGACY_HOST}/32"]},
         merchant.key,
     )  # fmt: skip
     assert status == 201, trunk
     for seat in merchant.seats:
         register(stack, seat, tmp_path)
     phones = [uas(seat.port, tmp_path, f"agent{i}", CALLS) for i, seat in enumerate(merchant.seats)]
-    pbx = uas(legacy_port, tmp_path, "pbx", CALLS)
     merchant.make_available_in_order(merchant.seats)
     callers = spread_callers(PER_STEP)
     steps: list[tuple[int, float, float]] = []  # (percent, first call, last call) wall-clock seconds

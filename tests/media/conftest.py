@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from local_stack.media_relay import RelayPorts
+from tests.support.ports import HOST, free_port
 from tests.support.relay import rtpengine_installed, running_relay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +23,17 @@ def relay() -> Iterator[RelayPorts]:
         pytest.skip("rtpengine-daemon is not installed")
     with running_relay() as (ports, _process):
         yield ports
+
+
+@pytest.fixture(scope="module")
+def dtmf_relay() -> Iterator[tuple[RelayPorts, int]]:
+    """A relay reporting the RFC 4733 key presses it sees to the returned UDP port on HOST (where
+    the test's, or the edge's, DTMF listener binds)."""
+    if not rtpengine_installed():
+        pytest.skip("rtpengine-daemon is not installed")
+    listen_port = free_port()
+    with running_relay(dtmf_dest=(HOST, listen_port)) as (ports, _process):
+        yield ports, listen_port
 
 
 @pytest.fixture(scope="session")

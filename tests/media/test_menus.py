@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-import pytest
 
 from contact_center.domain.menus import Menu, MenuStep, StepKind
 from local_stack.media_relay import RelayPorts
@@ -20,22 +18,12 @@ from sip_edge.app.media.prompts import PromptSet
 from sip_edge.media.dtmf import DtmfListener
 from sip_edge.media.ng import NgClient
 from sip_edge.media.sdp import parked_answer
-from tests.support.ports import HOST, free_port
-from tests.support.relay import rtpengine_installed, running_relay
-from tests.support.rtp import RtpEndpoint, sdp_media_address, sdp_offer, wav_samples
+from tests.support.ports import HOST
+from tests.support.rtp import RtpEndpoint, sdp_media_address, sdp_offer, wav_seconds
 
 MENU = Menu("menu", "general", {"1": "sales", "2": "support"}, timeout_seconds=1, retries=1)
 
 Presses = Callable[[RtpEndpoint, MenuPlayer], Awaitable[None]]
-
-
-@pytest.fixture(scope="module")
-def dtmf_relay() -> Iterator[tuple[RelayPorts, int]]:
-    if not rtpengine_installed():
-        pytest.skip("rtpengine-daemon is not installed")
-    listen_port = free_port()
-    with running_relay(dtmf_dest=(HOST, listen_port)) as (ports, _process):
-        yield ports, listen_port
 
 
 def _run_menu(
@@ -74,10 +62,6 @@ def _run_menu(
         caller.stop()
 
 
-def _prompt_seconds(prompts: Path) -> float:
-    return len(wav_samples(str(prompts / "menu.wav"))) / 8000
-
-
 def test_pressing_a_menu_digit_during_the_prompt_chooses_its_queue(
     dtmf_relay: tuple[RelayPorts, int], prompts: Path
 ) -> None:
@@ -86,10 +70,10 @@ def test_pressing_a_menu_digit_during_the_prompt_chooses_its_queue(
         caller.press("2")
 
     step, played, took = _run_menu(*dtmf_relay, prompts, press_two)
-    assert step == MenuStep(StepKind.ROUTE, "support", 0, "chosen")
+    assert step == MenuStep(StepKind.ROUTE, "support", 0, "chosen", "2")
     assert played == 1
     # Barge-in: the digit ends the menu before the prompt would have.
-    assert took < _prompt_seconds(prompts)
+    assert took < wav_seconds(str(prompts / "menu.wav"))
 
 
 def test_an_invalid_digit_replays_the_menu_and_a_valid_one_then_chooses(
@@ -107,7 +91,7 @@ def test_an_invalid_digit_replays_the_menu_and_a_valid_one_then_chooses(
 
     step, played, _ = _run_menu(*dtmf_relay, prompts, press_nine_then_one)
     assert played == 2
-    assert step == MenuStep(StepKind.ROUTE, "sales", 1, "chosen")
+    assert step == MenuStep(StepKind.ROUTE, "sales", 1, "chosen", "1")
 
 
 def test_no_digit_before_the_timeout_goes_to_the_default_queue(
@@ -120,4 +104,5 @@ def test_no_digit_before_the_timeout_goes_to_the_default_queue(
     assert step == MenuStep(StepKind.ROUTE, "general", 0, "timeout")
     assert played == 1
     # The whole prompt, then the menu's one second.
-    assert _prompt_seconds(prompts) + 0.8 < took < _prompt_seconds(prompts) + 3
+    prompt = wav_seconds(str(prompts / "menu.wav"))
+    assert prompt + 0.8 < took < prompt + 3

@@ -102,7 +102,9 @@ def test_an_answered_queued_caller_hears_the_queue_then_the_agent_without_a_gap(
     # relay's steady playback in the seconds before (its jitter on this shared machine).
     agent_seqs = [p.seq for p in received[first_agent:] if p.payload == from_agent]
     sent_after_answer = [seq for at, seq in agent_rtp.sent_log if at >= agent_answered]
-    clipped = (agent_seqs[0] - sent_after_answer[0]) % 65536
+    # Signed, modulo the 16-bit sequence: a packet the phone sent just before its answer may arrive
+    # first (-1), which clips nothing.
+    clipped = max(0, (agent_seqs[0] - sent_after_answer[0] + 32768) % 65536 - 32768)
     switch_gap = received[first_agent].at - received[first_agent - 1].at
     steady = [p.at for p in received[:first_agent] if p.at >= agent_answered - 2.0]
     steady_worst = max(b - a for a, b in itertools.pairwise(steady))

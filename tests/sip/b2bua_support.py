@@ -15,10 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.domain.menus import MenuChoice
 from contact_center.services.routing.decisions import (
     Acknowledged,
+    Arrival,
     Connect,
     OfferOutcome,
+    PlayMenu,
     Reject,
     RoutingDecision,
 )
@@ -50,7 +53,10 @@ class FakeRouting:
 
     def __init__(self) -> None:
         self.log: list[tuple[str, tuple[Any, ...]]] = []
-        self.new_contact_answer: RoutingDecision | None = None
+        self.new_contact_answer: Arrival | None = None
+        # new_contact's answer to a caller's menu choice, by the queue chosen (as the router's
+        # would be: that queue's agent to ring, or the queue)
+        self.menu_answers: dict[str, RoutingDecision] = {}
         self.offer_answers: list[RoutingDecision] = []
         self.queue_timeout_answer: RoutingDecision | None = None
         self.legacy_failed_answer: RoutingDecision | None = None
@@ -66,10 +72,18 @@ class FakeRouting:
     def actions(self, name: str) -> list[tuple[Any, ...]]:
         return [args for action, args in self.log if action == name]
 
-    async def new_contact(self, called: str, caller: str, contact_id: str) -> RoutingDecision:
-        self.log.append(("new_contact", (called, caller, contact_id)))
+    async def new_contact(
+        self, called: str, caller: str, contact_id: str, menu: MenuChoice | None = None
+    ) -> Arrival:
+        self.log.append(
+            ("new_contact", (called, caller, contact_id, menu) if menu else (called, caller, contact_id))
+        )
         await asyncio.sleep(self.delay)
+        if menu is not None:  # a number's menu played, the caller chose: where that queue leads
+            return _with_contact(self.menu_answers[menu.queue_id], contact_id)
         assert self.new_contact_answer is not None
+        if isinstance(self.new_contact_answer, PlayMenu):
+            return replace(self.new_contact_answer, contact_id=contact_id)
         return _with_contact(self.new_contact_answer, contact_id)
 
     async def offer_result(
@@ -257,6 +271,8 @@ async def running_edge(
     settings: CallSettings | None = None,
     media_relays: tuple[tuple[str, int], ...] = (),
     media_prompts: str = "build/prompts",
+    prompts_directory: str | None = None,
+    media_dtmf: tuple[str, int] | None = None,
     credentials: CredentialSource | None = None,
 ) -> AsyncIterator[RunningEdge]:
     routing = routing or FakeRouting()
@@ -279,6 +295,8 @@ async def running_edge(
         nonce_key="k" * 16,
         media_relays=media_relays,
         media_prompts=media_prompts,
+        prompts_directory=prompts_directory,
+        media_dtmf=media_dtmf,
         trunk_dns=trunk_dns,
     )
     task = build(config, ports, settings)
@@ -424,6 +442,7 @@ class Phone:
         cseq: int | None = None,
         body: bytes = b"",
         headers: Sequence[tuple[str, str]] = (),
+        content_type: str = "application/sdp",
     ) -> Request:
         """A request inside the dialog of `invite`/`response`, to the peer's Contact (§12.2.1.1)."""
         contact = (response if not uas else invite).contacts[0]
@@ -448,7 +467,7 @@ class Phone:
         if method in ("INVITE", "UPDATE"):
             lines.append(f"Contact: <sip:{self.name}@{HOST}:{self.port}>")
         if body:
-            lines.append("Content-Type: application/sdp")
+            lines.append(f"Content-Type: {content_type}")
         data = ("\r\n".join(lines) + f"\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
         request = parse_message(data)
         assert isinstance(request, Request)

@@ -185,3 +185,21 @@ def test_a_source_inside_two_trunks_networks_belongs_to_the_most_specific_one() 
         assert await directory.trunk_for("10.1.2.4") == "carrier"
 
     asyncio.run(scenario())
+
+
+def test_between_equal_networks_the_platforms_carrier_wins_over_a_merchants_trunk() -> None:
+    class Overlapping:
+        def trunks(self) -> list[Trunk]:
+            # The merchant's trunk is listed first: the order it comes in decides nothing.
+            return [
+                Trunk("merchant-pbx", ("10.0.0.0/8",), merchant_id="m-1"),
+                Trunk("carrier", ("10.0.0.0/8",)),
+                Trunk("merchant-host", ("10.9.9.9/32",), merchant_id="m-1"),
+            ]
+
+    async def scenario() -> None:
+        directory = TrunkDirectory(Overlapping())
+        assert await directory.trunk_for("10.1.2.3") == "carrier"
+        assert await directory.trunk_for("10.9.9.9") == "merchant-host"
+
+    asyncio.run(scenario())

@@ -15,10 +15,11 @@ from contact_center.domain.agent_state import (
     apply,
 )
 from contact_center.domain.contact import Channel
+from contact_center.domain.menus import Menu, MenuChoice
 from contact_center.domain.queueing import Overflow, QueueConfig, RoutingStrategy
 from contact_center.domain.skills import SkillRequirement
 from contact_center.services.routing import RoutingPolicy, RoutingService
-from contact_center.services.routing.decisions import RoutingDecision
+from contact_center.services.routing.decisions import Arrival
 from contact_center.services.routing.ports import AgentTarget, ContactRecord, LiveContact, NumberRoute
 
 from .routing_fakes import FakeRoutingPorts, utc_day
@@ -79,9 +80,13 @@ class FakeCentre:
         )
 
     def number(
-        self, e164: str = NUMBER, queue_id: str | None = "q1", legacy_trunk: str | None = None
+        self,
+        e164: str = NUMBER,
+        queue_id: str | None = "q1",
+        legacy_trunk: str | None = None,
+        menu: Menu | None = None,
     ) -> None:
-        self.ports.catalog.add_number(NumberRoute(e164, MERCHANT, queue_id, legacy_trunk))
+        self.ports.catalog.add_number(NumberRoute(e164, MERCHANT, queue_id, legacy_trunk, menu=menu))
 
     def seat(
         self,
@@ -130,9 +135,16 @@ class FakeCentre:
     # When
 
     def call(
-        self, contact_id: str = "c1", number: str = NUMBER, at: int = NOW, priority: int | None = None
-    ) -> RoutingDecision:
-        return self.service.new_contact(number, "+4930123", EDGE, contact_id, at, Channel.VOICE, priority)
+        self,
+        contact_id: str = "c1",
+        number: str = NUMBER,
+        at: int = NOW,
+        priority: int | None = None,
+        menu: MenuChoice | None = None,
+    ) -> Arrival:
+        return self.service.new_contact(
+            number, "+4930123", EDGE, contact_id, at, Channel.VOICE, priority, menu
+        )
 
     # Then
 

@@ -26,6 +26,7 @@ __all__ = [
     "ulaw_decode",
     "ulaw_encode",
     "wav_samples",
+    "wav_seconds",
 ]
 
 PT_PCMU = 0
@@ -227,6 +228,11 @@ def wav_samples(path: str) -> list[int]:
     with wave.open(path, "rb") as handle:
         frames = handle.readframes(handle.getnframes())
     return list(struct.unpack(f"<{len(frames) // 2}h", frames))
+
+
+def wav_seconds(path: str) -> float:
+    """The length of an 8 kHz prompt file."""
+    return len(wav_samples(path)) / 8000
 
 
 def best_match(heard: list[float], expected: list[float]) -> float:

@@ -26,18 +26,20 @@ export function forget() {
 }
 
 // A network failure or a non-JSON answer becomes an error of the same shape as the API's own.
+// A Blob body (a file) is sent as it is, labelled with its own type; anything else as JSON.
 export async function call(method, path, body, token) {
   const { api_url: base } = await config();
   const credentials = token ?? saved()?.token;
   const headers = { Accept: "application/json" };
   if (credentials) headers.Authorization = `Bearer ${credentials}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const file = body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = file ? body.type || "application/octet-stream" : "application/json";
   let response;
   try {
     response = await fetch(base + path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : file ? body : JSON.stringify(body),
       cache: "no-store",
     });
   } catch (e) {

@@ -4,6 +4,7 @@ import { call, el, errorOf, forget, saved } from "../common/api.js";
 import { signInForm } from "../common/signin.js";
 import { RESOURCES } from "./resources.js";
 import { reportsSection } from "./reports.js";
+import { promptsSection } from "./prompts.js";
 import { clearErrors, labelled, showErrors } from "./forms.js";
 
 const app = document.getElementById("app");
@@ -189,6 +190,7 @@ async function merchantSection(session) {
 const SECTIONS = [
   { key: "merchant", title: "Merchant", build: merchantSection },
   ...RESOURCES.map((r) => ({ key: r.key, title: r.title, build: async (s) => resourceSection(s, r) })),
+  { key: "prompts", title: "Prompts", build: async (s) => promptsSection(s, base(s)) },
   { key: "reports", title: "Reports", build: async (s) => reportsSection(s, base(s)) },
 ];
 

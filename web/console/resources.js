@@ -20,9 +20,12 @@ export const RESOURCES = [
       { name: "service_level_seconds", type: "number", placeholder: "20" },
       // The share of answered calls recorded (0 to 100; a per-contact hash picks them).
       { name: "recording_percent", type: "number", label: "recorded %", placeholder: "0" },
-      // What a queued caller hears; a change replaces the three together (the API's media object).
-      { name: "media.greeting", label: "greeting prompt", placeholder: "greeting" },
+      // What a queued caller hears; a change replaces them together (the API's media object).
+      { name: "media.greeting", label: "default greeting", placeholder: "greeting" },
       { name: "media.announce_every_seconds", type: "number", label: "announce every seconds", placeholder: "30" },
+      // The merchant's own uploads (the Prompts section), played instead of the defaults.
+      { name: "media.greeting_prompt", label: "your greeting prompt", placeholder: "an uploaded prompt's name" },
+      { name: "media.music_prompt", label: "your music prompt", placeholder: "an uploaded prompt's name" },
     ],
     columns: [
       { name: "queue_id", label: "id" },
@@ -35,6 +38,8 @@ export const RESOURCES = [
       { name: "recording_percent", label: "recorded %" },
       { name: "greeting", value: (q) => q.media?.greeting },
       { name: "announce every s", value: (q) => q.media?.announce_every_seconds },
+      { name: "your greeting", value: (q) => q.media?.greeting_prompt },
+      { name: "your music", value: (q) => q.media?.music_prompt },
     ],
   },
   {

@@ -26,8 +26,10 @@ from contact_center.domain.errors import (
     ValidationError,
 )
 from contact_center.domain.ownership import NotHomeRegionError, StaleEpochError
+from contact_center.domain.prompts import PromptTooLargeError, UnsupportedAudioError
 from contact_center.services import errors as service_errors
 from contact_center.services.contact_transfers import TransferRefusedError, TransferUnavailableError
+from contact_center.services.prompts import PromptStorageMissingError
 
 log = logging.getLogger("switchboard.api")
 
@@ -58,6 +60,12 @@ def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None 
 
 def error_response(error: Exception) -> Response:
     match error:
+        case UnsupportedAudioError():
+            return _response(415, error_body("unsupported_media_type", error.message, error.field))
+        case PromptTooLargeError():
+            return _response(413, error_body("payload_too_large", error.message, error.field))
+        case PromptStorageMissingError():
+            return _response(503, error_body("unavailable", str(error)))
         case ValidationError():
             return _response(400, error_body("validation_error", error.message, error.field))
         case MalformedRequestError():
@@ -89,7 +97,9 @@ def error_response(error: Exception) -> Response:
             )
             return _response(402, {**body, "licensed": error.licensed, "used": error.used})
         case service_errors.NotFoundError():
-            return _response(404, error_body("not_found", f"{error.entity} {error.key} not found"))
+            return _response(
+                404, error_body("not_found", f"{error.entity} {error.key} not found", error.field)
+            )
         case LicenceBelowUsageError():
             message = (
                 f"{error.used} seats are in use: remove {error.to_remove} seats before lowering seat_licenses"

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from chalice.app import Chalice, Request, Response
 
 from contact_center.bootstrap import Container, services
+from contact_center.contracts.values import PROMPT_BYTES_MAX
 from contact_center.domain.access import Principal
 from contact_center.domain.errors import ValidationError
 from contact_center.domain.validation import validate_identifier
@@ -37,9 +38,11 @@ _local = threading.local()
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-# The largest body any route needs is a seat or queue with 50 skills: a few KiB. 64 KiB leaves room
-# and keeps a hostile body from costing more than a moment of parsing (API Gateway's own cap is 10 MB).
+# The largest JSON body any route needs is a seat or queue with 50 skills: a few KiB. 64 KiB leaves
+# room and keeps a hostile body from costing more than a moment of parsing (API Gateway's own cap is
+# 10 MB). A prompt upload is audio, checked against its own cap.
 MAX_BODY_BYTES = 64 * 1024
+PROMPT_ROUTE = "/merchants/{merchant_id}/prompts/{name}"
 
 
 def install(app: Chalice) -> None:
@@ -47,8 +50,9 @@ def install(app: Chalice) -> None:
     def keep_request(event: Request, get_response: Callable[[Request], Response]) -> Response:
         _local.request = event
         try:
-            if len(event.raw_body or b"") > MAX_BODY_BYTES:
-                return error_response(PayloadTooLargeError(MAX_BODY_BYTES))
+            limit = PROMPT_BYTES_MAX if event.path == PROMPT_ROUTE else MAX_BODY_BYTES
+            if len(event.raw_body or b"") > limit:
+                return error_response(PayloadTooLargeError(limit))
             return _in_api_shape(get_response(event))
         except Exception as error:  # outside the routes' own handling (the body's base64, say)
             return error_response(error)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from contact_center.contracts import values
+from contact_center.contracts.values import PROMPT_NAME_PATTERN
+from contact_center.domain.menus import DIGITS, RETRIES_MAX, TIMEOUT_SECONDS_MAX, TIMEOUT_SECONDS_MIN
 from contact_center.domain.migration import NumberMode
 from contact_center.services.number_commands import BATCH_MAX
 
@@ -46,11 +48,54 @@ _CHANGE: Schema = {
     "required": ["number", "mode", "previous"],
 }
 
+_MENU: Schema = {
+    "type": "object",
+    "description": "Played to the number's Switchboard-side callers before a queue takes them: a key "
+    "of options chooses its queue, an invalid key replays the prompt (up to retries), silence for "
+    "timeout_seconds after the prompt goes to default_queue",
+    "additionalProperties": False,
+    "required": ["options", "default_queue"],
+    "properties": {
+        "prompt": {
+            **_STRING,
+            "pattern": values.anchored(PROMPT_NAME_PATTERN),
+            "description": "a prompt file of the media relays; default: menu",
+        },
+        "options": {
+            "type": "object",
+            "minProperties": 1,
+            "description": f"one key of {DIGITS} -> a queue id of the merchant",
+            "additionalProperties": _ID,
+        },
+        "default_queue": _ID,
+        "timeout_seconds": {
+            "type": "integer",
+            "minimum": TIMEOUT_SECONDS_MIN,
+            "maximum": TIMEOUT_SECONDS_MAX,
+            "default": 5,
+        },
+        "retries": {"type": "integer", "minimum": 0, "maximum": RETRIES_MAX, "default": 2},
+    },
+}
+
+_MENU_REF: Schema = {"$ref": "#/components/schemas/Menu"}
+
 NUMBER_SCHEMAS: dict[str, Schema] = {
     "Number": {
         "type": "object",
-        "properties": {"number": _STRING, **_ROUTING_PROPERTIES, "created_at": {"type": "integer"}},
+        "properties": {
+            "number": _STRING,
+            **_ROUTING_PROPERTIES,
+            "menu": {"allOf": [_MENU_REF], "nullable": True},
+            "created_at": {"type": "integer"},
+        },
         "required": ["number", "queue_id", "mode"],
+    },
+    "Menu": _MENU,
+    "NumberMenu": {
+        "type": "object",
+        "properties": {"number": _E164, "menu": _MENU_REF},
+        "required": ["number", "menu"],
     },
     "NumberModeChange": {"type": "object", "properties": _MODE_CHANGE_PROPERTIES, "required": ["mode"]},
     "NumberChange": {

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+from contact_center.contracts import values
+
 from . import policy
 from .routes.transfers import SCHEMAS as TRANSFER_SCHEMAS
 from .schemas import (
@@ -29,6 +31,7 @@ from .schemas_wallboard import WALLBOARD_SCHEMAS
 Operation = tuple[str, str, str, str, str | None, int, str | None]
 M = "/merchants/{merchant_id}"
 T = M + "/trunks"
+PROMPT_AUDIO = "(audio)"
 OPERATIONS: list[Operation] = [
     ("get", "/health", "health", "Liveness", None, 200, "Health"),
     ("get", "/openapi.json", "openapi_document", "This document", None, 200, None),
@@ -192,6 +195,26 @@ OPERATIONS: list[Operation] = [
         201,
         "WebhookCreated",
     ),
+    (
+        "put",
+        M + "/prompts/{name}",
+        "upload_prompt",
+        f"Upload a prompt: a WAV body, mono, 8 or 16 kHz, 16-bit PCM or G.711, at most "
+        f"{values.PROMPT_SECONDS_MAX} s and {values.PROMPT_BYTES_MAX} bytes (415: format, 413: size)",
+        PROMPT_AUDIO,
+        200,
+        "Prompt",
+    ),
+    ("get", M + "/prompts", "list_prompts", "List the merchant's prompts", None, 200, "PromptList"),
+    (
+        "delete",
+        M + "/prompts/{name}",
+        "delete_prompt",
+        "Delete a prompt (409 while a queue names it)",
+        None,
+        204,
+        None,
+    ),
     ("get", M + "/webhooks", "list_webhooks", "List webhooks", None, 200, "WebhookList"),
     ("delete", M + "/webhooks/{webhook_id}", "delete_webhook", "Delete a webhook", None, 204, None),
     (
@@ -242,6 +265,16 @@ OPERATIONS: list[Operation] = [
         "NumberAuditPage",
     ),
     ("delete", M + "/numbers/{number}", "delete_number", "Release a phone number", None, 204, None),
+    (
+        "put",
+        M + "/numbers/{number}/menu",
+        "set_number_menu",
+        "Give a number a menu: a key chooses the queue (from its next call)",
+        "Menu",
+        200,
+        "NumberMenu",
+    ),
+    ("delete", M + "/numbers/{number}/menu", "delete_number_menu", "Remove a number's menu", None, 204, None),
     ("post", M + "/seats", "create_seat", "Create a seat (one licence)", "SeatCreate", 201, "SeatCreated"),
     ("get", M + "/seats", "list_seats", "List seats", None, 200, "SeatPage"),
     ("get", M + "/seats/{seat_id}", "get_seat", "Read a seat", None, 200, "Seat"),
@@ -333,7 +366,13 @@ def _operation(op: Operation) -> Schema:
         "parameters": parameters,
         "responses": {str(status): body, "default": ERROR_RESPONSE},
     }
-    if request is not None:
+    if request == PROMPT_AUDIO:  # the raw file, not JSON
+        audio = {"schema": {"type": "string", "format": "binary"}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": dict.fromkeys(values.PROMPT_CONTENT_TYPES, audio),
+        }
+    elif request is not None:
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _ref(request)}},

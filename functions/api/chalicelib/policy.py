@@ -68,6 +68,10 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("GET", MERCHANT + "/queues"): ADMINS,
         ("GET", QUEUE): QUEUE_READERS,
         ("PATCH", QUEUE): ADMINS,
+        # Prompts a merchant uploads for its queues
+        ("PUT", MERCHANT + "/prompts/{name}"): ADMINS,
+        ("GET", MERCHANT + "/prompts"): ADMINS,
+        ("DELETE", MERCHANT + "/prompts/{name}"): ADMINS,
         ("DELETE", QUEUE): ADMINS,
         ("GET", QUEUE + "/stats"): QUEUE_READERS,
         # The wallboard: a supervisor sees its queues and the seats serving them (``services.wallboard``)
@@ -96,6 +100,8 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("POST", MERCHANT + "/numbers"): ADMINS,
         ("GET", MERCHANT + "/numbers"): ADMINS,
         ("DELETE", MERCHANT + "/numbers/{number}"): ADMINS,
+        ("PUT", MERCHANT + "/numbers/{number}/menu"): ADMINS,
+        ("DELETE", MERCHANT + "/numbers/{number}/menu"): ADMINS,
         # Migration from the legacy call center: a number's mode, many at once, and their audit log
         ("PATCH", MERCHANT + "/numbers/{number}"): ADMINS,
         ("POST", MERCHANT + "/number-changes"): ADMINS,

@@ -16,6 +16,7 @@ Schema = dict[str, Any]
 
 ID_PATTERN = values.anchored(values.ID_PATTERN)
 E164_PATTERN = values.anchored(values.E164_PATTERN)
+PROMPT_NAME_PATTERN = values.anchored(values.PROMPT_NAME_PATTERN)
 
 
 def _ref(name: str) -> Schema:
@@ -202,9 +203,23 @@ SCHEMAS: dict[str, Schema] = {
                 "greeting": {
                     "type": "string",
                     "nullable": True,
-                    "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$",
+                    "pattern": PROMPT_NAME_PATTERN,
                     "default": "greeting",
-                    "description": "prompt played once on entry; null for none",
+                    "description": "default prompt played once on entry; null for none",
+                },
+                "greeting_prompt": {
+                    "type": "string",
+                    "nullable": True,
+                    "pattern": PROMPT_NAME_PATTERN,
+                    "default": None,
+                    "description": "the merchant's uploaded prompt played as the greeting instead (must exist)",
+                },
+                "music_prompt": {
+                    "type": "string",
+                    "nullable": True,
+                    "pattern": PROMPT_NAME_PATTERN,
+                    "default": None,
+                    "description": "the merchant's uploaded prompt looped as music on hold instead (must exist)",
                 },
                 "announce_every_seconds": {
                     "type": "integer",
@@ -340,6 +355,7 @@ PATH_PARAMETERS: dict[str, Schema] = {
     "delivery_id": {"type": "string", "pattern": ID_PATTERN},
     "contact_id": {"type": "string", "pattern": ID_PATTERN},
     "number": {"type": "string", "pattern": E164_PATTERN, "description": "E.164, e.g. +14155550100"},
+    "name": {"type": "string", "pattern": PROMPT_NAME_PATTERN, "description": "a prompt name"},
 }
 
 PAGE_PARAMETERS: list[Schema] = [

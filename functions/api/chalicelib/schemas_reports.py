@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contact_center.domain.prompts import PromptEncoding
 from contact_center.services import reports, webhooks
 
 from .schemas import ID_PATTERN, INTEGER, STRING, TIMESTAMP, Schema, _nullable, _obj, _ref
@@ -65,6 +66,22 @@ REPORT_SCHEMAS: dict[str, Schema] = {
             ),
         ]
     },
+    "Prompt": _obj(
+        {
+            "name": STRING,
+            "encoding": {"type": "string", "enum": [e.value for e in PromptEncoding]},
+            "sample_rate": {"type": "integer", "enum": [8000, 16000]},
+            "duration_ms": INTEGER,
+            "size_bytes": INTEGER,
+            "sha256": STRING,
+            "uploaded_at": TIMESTAMP,
+        },
+        ["name", "encoding", "sample_rate", "duration_ms", "size_bytes", "sha256", "uploaded_at"],
+    ),
+    "PromptList": _obj(
+        {"items": {"type": "array", "items": _ref("Prompt")}, "next_token": _nullable(STRING)},
+        ["items", "next_token"],
+    ),
     "WebhookList": _obj(
         {"items": {"type": "array", "items": _ref("Webhook")}, "next_token": _nullable(STRING)},
         ["items", "next_token"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberRouting
 from contact_center.services.auth import Principal
 from contact_center.services.records import (
@@ -66,11 +67,7 @@ def queue(q: Queue) -> Json:
         "max_wait_seconds": q.max_wait_seconds,
         "overflow": {"type": q.overflow.kind.value, "target": q.overflow.target} if q.overflow else None,
         "wrap_up_seconds": q.wrap_up_seconds,
-        "media": {
-            "answer": q.media.answer.value,
-            "greeting": q.media.greeting,
-            "announce_every_seconds": q.media.announce_every_seconds,
-        },
+        "media": q.media.as_dict(),
         "service_level_seconds": q.service_level_seconds,
         "recording_percent": q.recording_percent,
         "created_at": q.created_at,
@@ -85,8 +82,13 @@ def number(n: PhoneNumber) -> Json:
         "legacy_trunk_id": n.legacy_trunk_id,
         "switchboard_percent": n.switchboard_percent,
         "fallback_trunk_id": n.fallback_trunk_id,
+        "menu": n.menu.to_dict() if n.menu is not None else None,
         "created_at": n.created_at,
     }
+
+
+def number_menu(number: str, menu: Menu | None) -> Json:
+    return {"number": number, "menu": menu.to_dict() if menu is not None else None}
 
 
 def actor(principal: Principal) -> str:

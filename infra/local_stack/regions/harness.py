@@ -41,6 +41,8 @@ class Region:
     name: str
     log_dir: Path
     handoff_ms: int
+    # A long drill's engines run for throughput (full JIT, a larger heap); short runs start quickly.
+    throughput: bool = False
     dynamodb_port: int = field(default_factory=free_port)
     lambda_port: int = field(default_factory=free_port)
     children: list[Child] = field(default_factory=list)
@@ -78,7 +80,9 @@ class Region:
             f"{self.name}-dynamodb",
             # Streams are kept in memory: at 384 MB the engine spent a sixth of a drill collecting
             # garbage (40 full collections in 13 minutes), and every reader timed out meanwhile.
-            dynamodb_local.command(self.dynamodb_port, heap_mb=1024, quick_start=True),
+            dynamodb_local.command(
+                self.dynamodb_port, heap_mb=2048 if self.throughput else 1024, quick_start=not self.throughput
+            ),
             dict(os.environ),
             cwd=str(jar_dir),
             log_path=self.log_dir / f"{self.name}-dynamodb.log",
@@ -151,10 +155,15 @@ class Region:
 
 class TwoRegions:
     def __init__(
-        self, log_dir: Path, lag: float = 1.0, handoff_ms: int = 3_000, witness: bool = True
+        self,
+        log_dir: Path,
+        lag: float = 1.0,
+        handoff_ms: int = 3_000,
+        witness: bool = True,
+        throughput: bool = False,
     ) -> None:
         self.log_dir = log_dir
-        self.regions = {name: Region(name, log_dir, handoff_ms) for name in ("east", "west")}
+        self.regions = {name: Region(name, log_dir, handoff_ms, throughput) for name in ("east", "west")}
         self.lag = lag
         self.replicator: Replicator | None = None
         # The third vantage point the controllers ask before failing a peer over (``witness.py``); on

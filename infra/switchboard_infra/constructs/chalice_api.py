@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from contact_center.contracts import values
 from switchboard_infra import bundling, nag, paths
 from switchboard_infra.api_routes import Route
 from switchboard_infra.constructs.functions import ObservedFunction
@@ -83,6 +84,10 @@ class ChaliceApi(Construct):
             rest_api_name="switchboard-api",
             description="Switchboard merchant onboarding, seats, queues and agent state",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # A prompt upload is a WAV body: API Gateway hands these types to Lambda base64-encoded
+            # (any other type as UTF-8 text, which would mangle the audio); Chalice decodes the same
+            # list (functions/api/chalicelib/routes/prompts.py).
+            binary_media_types=list(values.PROMPT_CONTENT_TYPES),
             # The account-level role API Gateway needs to write execution logs in this region.
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
@@ -134,7 +139,10 @@ class ChaliceApi(Construct):
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=_visibility("switchboard-api"),
             rules=[
-                _managed_rule("AWSManagedRulesCommonRuleSet", 0),
+                # Its SizeRestrictions_BODY blocks any body over 8 KB, which every prompt upload is:
+                # counted instead. The app refuses a JSON body over 64 KB and a prompt over its
+                # limit itself (413), and API Gateway any body over 10 MB.
+                _managed_rule("AWSManagedRulesCommonRuleSet", 0, count=("SizeRestrictions_BODY",)),
                 _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 1),
                 wafv2.CfnWebACL.RuleProperty(
                     name="RatePerAddress",
@@ -182,14 +190,21 @@ def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
-def _managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+def _managed_rule(name: str, priority: int, count: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:
+    """AWS's rule group ``name``; the rules named in ``count`` only count what they match."""
+    overrides = [
+        wafv2.CfnWebACL.RuleActionOverrideProperty(
+            name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+        )
+        for rule in count
+    ]
     return wafv2.CfnWebACL.RuleProperty(
         name=name,
         priority=priority,
         override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
         statement=wafv2.CfnWebACL.StatementProperty(
             managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                vendor_name="AWS", name=name
+                vendor_name="AWS", name=name, rule_action_overrides=overrides or None
             )
         ),
         visibility_config=_visibility(name),

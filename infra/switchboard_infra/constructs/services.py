@@ -50,6 +50,7 @@ class Services(Construct):
         log_retention: logs.RetentionDays,
         routing_function_name: str | None = None,
         api_settings: Mapping[Setting, str] | None = None,
+        prompts_bucket: str | None = None,
     ) -> None:
         """``api_settings``: what the API alone is told (where the call recordings are)."""
         super().__init__(scope, construct_id)
@@ -153,6 +154,8 @@ class Services(Construct):
                     # signed as offer pushes are.
                     **pushes,
                     **(api_settings or {}),
+                    # Merchants' uploaded prompts (``constructs.prompt_bucket``).
+                    **({contract.PROMPTS_BUCKET: prompts_bucket} if prompts_bucket else {}),
                 },
             ),
             log_retention=log_retention,

@@ -31,6 +31,7 @@ from switchboard_infra.config import Config
 from switchboard_infra.constructs.failover import FailoverController
 from switchboard_infra.constructs.monitoring import Monitoring
 from switchboard_infra.constructs.offer_push import reach_edge_tasks
+from switchboard_infra.constructs.prompt_bucket import PromptBucket
 from switchboard_infra.constructs.recordings import CallRecordings
 from switchboard_infra.constructs.secrets import Secrets
 from switchboard_infra.constructs.services import LIVE_ALIAS, Services
@@ -65,6 +66,7 @@ class RegionStack(cdk.Stack):
         self.recordings = CallRecordings(
             self, "Recordings", retention_days=config.contact_record_retention_days
         )
+        self.prompts = PromptBucket(self, "Prompts")
         # The functions write the contact records (the routing service), so they set their TTL.
         function_settings = {
             **shared,
@@ -83,8 +85,10 @@ class RegionStack(cdk.Stack):
             log_retention=retention,
             routing_function_name=routing_name,
             api_settings={contract.RECORDINGS_BUCKET: self.recordings.bucket.bucket_name},
+            prompts_bucket=self.prompts.bucket.bucket_name,
         )
         self.recordings.grant_links(self.services.api.handler.role)
+        self.prompts.grant_api(self.services.api.handler.role)
         self._allow_invoking_peer_routing(config, routing_name)
         self.edge = SipEdge(
             self,
@@ -92,7 +96,7 @@ class RegionStack(cdk.Stack):
             config=config.edge,
             table=self.table,
             routing_function=self.services.routing_alias,
-            settings=shared,
+            settings={**shared, contract.PROMPTS_BUCKET: self.prompts.bucket.bucket_name},
             secrets=self.secrets,
             tls=config.edge_tls,
             log_retention=retention,
@@ -106,6 +110,7 @@ class RegionStack(cdk.Stack):
         )
         # The replica is encrypted with the region's own key: whoever reads or writes items uses it.
         roles: list[iam.IRole] = [f.role for f in self.services.functions.values() if f.role is not None]
+        self.prompts.grant_edge(self.edge.task_definition.task_role)
         for role in [*roles, self.edge.task_definition.task_role]:
             table_key.grant(role, *permissions.TABLE_KEY)
         self.monitoring = Monitoring(

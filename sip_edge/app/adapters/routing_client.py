@@ -20,12 +20,15 @@ from typing import Any
 
 from contact_center.aws.lambda_invoke import InvokeError, LambdaInvoker
 from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.domain.menus import MenuChoice
 from contact_center.services.routing.decisions import (
     Acknowledged,
+    Arrival,
     Connect,
     OfferOutcome,
     Reject,
     RoutingDecision,
+    arrival_from_dict,
     decision_from_dict,
 )
 from contact_center.services.routing.dialout import Dial
@@ -66,11 +69,12 @@ class RoutingClient:
         called: str,
         caller: str,
         contact_id: str,
+        menu: MenuChoice | None = None,
         *,
         channel: str = "voice",
         priority: int | None = None,
-    ) -> RoutingDecision:
-        return decision_from_dict(
+    ) -> Arrival:
+        return arrival_from_dict(
             await self.call(
                 "new_contact",
                 called=called,
@@ -79,6 +83,7 @@ class RoutingClient:
                 edge_task_id=self.edge_task_id,
                 channel=channel,
                 priority=priority,
+                menu=menu.to_dict() if menu is not None else None,
             )
         )
 

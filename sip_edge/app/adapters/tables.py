@@ -84,7 +84,10 @@ class TableTrunkSource:
 
     def trunks(self) -> list[Trunk]:
         trunks = [trunk_from_item(item) for item in self._trunks.all()]
-        return [Trunk(t.trunk_id, t.source_cidrs, t.address, t.auth, t.max_concurrent_calls) for t in trunks]
+        return [
+            Trunk(t.trunk_id, t.source_cidrs, t.address, t.auth, t.max_concurrent_calls, t.merchant_id)
+            for t in trunks
+        ]
 
 
 class TableDialogStore:

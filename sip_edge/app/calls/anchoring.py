@@ -82,7 +82,8 @@ class CallerMedia:
 
     async def record(self, key: str | None) -> None:
         """Start recording an answered call when its queue records it (a ``Connect``'s key); a
-        relay that refuses leaves the call unrecorded, never ended."""
+        relay that refuses leaves the call unrecorded, never ended. Asked once both legs have their
+        200 and the bridge holds the call, so a slow relay never delays the answer."""
         if key is None or not self.media.anchored:
             return
         try:
@@ -90,21 +91,34 @@ class CallerMedia:
         except MediaError as exc:
             log.error("call %s is not recorded: %s", self._contact_id, exc)
 
-    async def early_media(self, queue: Queue) -> tuple[int, bytes, str | None]:
-        """The provisional a held caller is sent (and sent again to keep the transaction)."""
+    async def parked(self) -> tuple[bytes, str] | None:
+        """The relay's SDP toward the caller while nobody is bridged to it (a queue, a menu), and its
+        content type; None when the call is not anchored (no audio can reach the caller)."""
         await self.anchor()
         if not self.media.anchored:
-            return 182, b"", None
+            return None
         try:
-            sdp = await self.media.hold()
+            return await self.media.hold(), self._request.content_type or "application/sdp"
         except MediaError as exc:
-            log.error("no early media for %s: %s", self._contact_id, exc)
+            log.error("no relay audio for %s: %s", self._contact_id, exc)
+            return None
+
+    async def early_media(self, queue: Queue) -> tuple[int, bytes, str | None]:
+        """The provisional a held caller is sent (and sent again to keep the transaction)."""
+        parked = await self.parked()
+        if parked is None:
             return 182, b"", None
         media = queue.media
         self.media.announce(
-            Announcements(media.greeting, queue.position, queue.wait_seconds, media.announce_every_seconds)
+            Announcements(
+                media.greeting,
+                queue.position,
+                queue.wait_seconds,
+                media.announce_every_seconds,
+                queue.prompts,
+            )
         )
-        return 183, sdp, self._request.content_type or "application/sdp"
+        return 183, *parked
 
     def bridged_media(self) -> CallMedia:
         """The media, handed over to the bridge (which releases it at the end)."""

@@ -4,8 +4,9 @@ A call's set-up and bridge never talk to rtpengine themselves. They hand each SD
 `CallMedia`: the caller's offer (``offer``) becomes the SDP sent to agents, an agent's answer
 (``answer``) the SDP sent to the caller (``from_caller=False``: a re-INVITE the agent's side
 offered, answered by the caller); a queued caller gets the relay's own answer (``hold``)
-and hears what `announce` plays until `stop_announcing`; ``release`` ends the media when the call
-ends. With no relay configured every SDP passes through untouched (`Unanchored`), as the edge did
+and hears what `announce` plays until `stop_announcing`; a caller in a number's menu hears its
+prompt and is heard pressing keys (`run_menu`; `pressed` for a key that came as SIP INFO);
+``release`` ends the media when the call ends. With no relay configured every SDP passes through untouched (`Unanchored`), as the edge did
 before it had a media plane, and a queued caller hears nothing.
 
 ``lost``: set by the call, called when the relay anchoring its media is gone (the call cannot have
@@ -15,8 +16,11 @@ audio any more and should end).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+from contact_center.domain.menus import NOT_PLAYED, Menu, MenuStep, StepKind
+from contact_center.domain.prompts import QueuePrompts
 
 __all__ = ["Announcements", "CallMedia", "MediaError", "MediaPort", "Unanchored"]
 
@@ -34,6 +38,8 @@ class Announcements:
     position: int | None
     wait_seconds: int | None
     interval_seconds: int
+    # The merchant's uploaded greeting and music, played instead of the defaults when they can be had.
+    uploaded: QueuePrompts = field(default_factory=QueuePrompts)
 
 
 class CallMedia(Protocol):
@@ -52,6 +58,13 @@ class CallMedia(Protocol):
 
     async def record(self, key: str) -> None:
         """Record the call from now until it is released, stored under ``key`` once it ends."""
+
+    async def run_menu(self, menu: Menu) -> MenuStep:
+        """Play ``menu`` to the caller and listen for its keys until it leads to a queue."""
+        ...
+
+    def pressed(self, digit: str) -> None:
+        """A key the caller sent another way than in its RTP (SIP INFO), for `run_menu`."""
         ...
 
     async def release(self) -> None: ...
@@ -89,6 +102,13 @@ class Unanchored:
 
     async def record(self, key: str) -> None:
         return None  # media end to end: nothing passes the relay, nothing can be recorded
+
+    async def run_menu(self, menu: Menu) -> MenuStep:
+        # Nothing can be played or heard: the caller goes where silence would take it.
+        return MenuStep(StepKind.ROUTE, menu.default_queue, 0, NOT_PLAYED)
+
+    def pressed(self, digit: str) -> None:
+        return None
 
     async def release(self) -> None:
         return None

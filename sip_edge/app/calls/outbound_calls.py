@@ -36,8 +36,7 @@ from sip_edge.sip.building import generate_call_id, generate_tag
 from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
 from sip_edge.sip.dialog import AGENT, CALLER, Leg
-from sip_edge.sip.errors import SipParseError
-from sip_edge.sip.hostport import format_hostport, split_hostport
+from sip_edge.sip.hostport import split_hostport
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.session_timer import from_answer
 from sip_edge.sip.stack import SipStack
@@ -159,25 +158,7 @@ class _Dialling:
         self._setup = setup
         self._dial = dial
         self._stack = calls.stack
-        request = setup.request
-        transport = setup.flow.transport.name
-        try:
-            target = str(request.contacts[0].uri) if request.contacts else str(request.from_.uri)
-        except SipParseError:
-            target = str(request.from_.uri)
-        self.seat = Leg(
-            side=AGENT,
-            call_id=request.call_id,
-            local=f"{request.headers.get('To')};tag={setup.invite.local_tag}",
-            remote=str(request.headers.get("From")),
-            local_cseq=0,
-            remote_cseq=request.cseq[0],
-            remote_target=target,
-            transport=transport,
-            destination=format_hostport(*setup.flow.remote),
-            contact=calls.addresses.contact(setup.key, AGENT, transport),
-            route_set=list(request.headers.get_all("Record-Route")),
-        )
+        self.seat = calls.addresses.inviting_leg(setup.key, setup.invite, setup.request, setup.flow, AGENT)
         self.far = self._far_leg()
         self._relayed: set[int] = set()
 

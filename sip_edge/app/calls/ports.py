@@ -9,8 +9,10 @@ from typing import Any, Protocol
 
 from contact_center.contracts import values
 from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.domain.menus import MenuChoice
 from contact_center.services.routing.decisions import (
     Acknowledged,
+    Arrival,
     Connect,
     OfferOutcome,
     Reject,
@@ -41,7 +43,11 @@ class RoutingPort(Protocol):
     """The routing function as the edge calls it (`RoutingClient`; a fake in tests). Every method
     raises `RoutingError` when the function fails or does not answer in time."""
 
-    async def new_contact(self, called: str, caller: str, contact_id: str) -> RoutingDecision: ...
+    async def new_contact(
+        self, called: str, caller: str, contact_id: str, menu: MenuChoice | None = None
+    ) -> Arrival:
+        """``menu``: the caller's way out of the number's menu, after the router answered `PlayMenu`."""
+        ...
 
     async def offer_result(
         self, contact_id: str, seat_id: str, outcome: OfferOutcome, dialog: Mapping[str, Any] | None = None

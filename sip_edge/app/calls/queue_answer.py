@@ -1,5 +1,5 @@
-"""A queued caller answered at once (a queue's ``media.answer`` of ``"200"``), and what that
-changes for the rest of its set-up.
+"""A queued caller answered at once (a queue's ``media.answer`` of ``"200"``, or a number's menu,
+which answers before it plays), and what that changes for the rest of its set-up.
 
 The caller's INVITE gets 200 OK with the relay's SDP as it is queued: the carrier bills from here
 and keeps the call however long the wait (many drop an INVITE unanswered after 60-180 s). The
@@ -22,7 +22,9 @@ import logging
 from contact_center.domain.queueing import AnswerMode
 from contact_center.services.routing.decisions import Queue
 from sip_edge.app.calls.bridge import send_bye
+from sip_edge.app.calls.ports import ALLOW
 from sip_edge.sip.dialog import Leg
+from sip_edge.sip.session_timer import Session, TooSmall, timer_headers
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.transaction import ServerInviteTransaction
 
@@ -32,10 +34,17 @@ log = logging.getLogger("sip_edge.calls")
 
 
 class QueueAnswer:
-    def __init__(self, stack: SipStack, invite: ServerInviteTransaction, caller: Leg) -> None:
+    def __init__(
+        self,
+        stack: SipStack,
+        invite: ServerInviteTransaction,
+        caller: Leg,
+        session: Session | TooSmall | None,
+    ) -> None:
         self._stack = stack
         self._invite = invite
         self._caller = caller
+        self._session = session if isinstance(session, Session) else None  # RFC 4028, as answered
         # The SDP the caller was answered with (the relay's); None while not answered this way.
         self.sdp: bytes | None = None
 
@@ -43,6 +52,12 @@ class QueueAnswer:
     def wanted(queue: Queue, early: tuple[int, bytes, str | None]) -> bool:
         """Whether this queue answers its callers, and the relay gave the audio to answer with."""
         return queue.media.answer is AnswerMode.ANSWER and early[0] == 183 and bool(early[1])
+
+    def headers(self, content_type: str | None) -> list[tuple[str, str]]:
+        """The headers of a 200 to the caller's INVITE (whoever answers it: an agent, a queue, a menu)."""
+        headers = [("Contact", f"<{self._caller.contact}>"), ("Allow", ALLOW)]
+        headers += timer_headers(self._session, we_are_uac=False) or [("Supported", "timer")]
+        return headers + ([("Content-Type", content_type)] if content_type else [])
 
     def answer(self, sdp: bytes, headers: list[tuple[str, str]]) -> None:
         if self.sdp is not None or self._invite.final_sent or self._invite.terminated:

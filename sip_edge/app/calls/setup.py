@@ -32,6 +32,7 @@ from contact_center.services.routing.decisions import (
     Connect,
     Forward,
     OfferOutcome,
+    PlayMenu,
     Queue,
     Reject,
     RoutingDecision,
@@ -51,6 +52,7 @@ from sip_edge.app.calls.legacy import LegacyLeg
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.liveness import LegTerms, allows_update
 from sip_edge.app.calls.media import MediaPort
+from sip_edge.app.calls.menu_stage import MenuStage
 from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
 from sip_edge.app.calls.queue_answer import QueueAnswer
 from sip_edge.app.calls.queue_hold import QueueHold
@@ -61,7 +63,6 @@ from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.decisions import Reply
 from sip_edge.sip.dialog import AGENT, CALLER, Leg
 from sip_edge.sip.errors import SipParseError
-from sip_edge.sip.hostport import format_hostport
 from sip_edge.sip.message import Request, Response
 from sip_edge.sip.reliable import ReliableProvisionals
 from sip_edge.sip.session_timer import (
@@ -70,7 +71,6 @@ from sip_edge.sip.session_timer import (
     answer_invite,
     from_answer,
     offer_headers,
-    timer_headers,
 )
 from sip_edge.sip.stack import SipStack
 from sip_edge.sip.transaction import ServerInviteTransaction, ServerTransaction, TransactionError
@@ -91,30 +91,6 @@ def _user_of(uri: Any) -> str:
 
 def _warning(text: str) -> tuple[str, str]:
     return ("Warning", f'399 switchboard "{text}"')
-
-
-def _caller_leg(
-    key: str, invite: ServerInviteTransaction, request: Request, flow: Flow, addresses: CallAddresses
-) -> Leg:
-    """The caller's side of the dialog as its INVITE opens it (our tag, its CSeq, its route set)."""
-    try:
-        caller_target = str(request.contacts[0].uri) if request.contacts else str(request.from_.uri)
-    except SipParseError:
-        caller_target = str(request.from_.uri)
-    transport = flow.transport.name
-    return Leg(
-        side=CALLER,
-        call_id=request.call_id,
-        local=f"{request.headers.get('To')};tag={invite.local_tag}",
-        remote=str(request.headers.get("From")),
-        local_cseq=0,
-        remote_cseq=request.cseq[0],
-        remote_target=caller_target,
-        transport=transport,
-        destination=format_hostport(*flow.remote),
-        contact=addresses.contact(key, CALLER, transport),
-        route_set=list(request.headers.get_all("Record-Route")),
-    )
 
 
 def _rejection_headers(decision: Reject) -> tuple[tuple[str, str], ...]:
@@ -162,14 +138,15 @@ class CallSetup:
         self.cancelled = False
         self.contact_created = False
         self._counted = False
-        self.caller = _caller_leg(key, invite, request, flow, addresses)
+        self.caller = addresses.inviting_leg(key, invite, request, flow)
         self._media = CallerMedia(media, request, invite.local_tag, flow.remote[0], self.contact_id)
-        self._queue_answer = QueueAnswer(stack, invite, self.caller)
         self._provisionals = ReliableProvisionals(invite, clock, stack.timers.t1)
         # RFC 4028 with the caller: what its INVITE asked for, decided before anything is routed.
         self._session = answer_invite(
             request, min_se=settings.session_min_se, default_interval=settings.session_interval
         )
+        self._queue_answer = QueueAnswer(stack, invite, self.caller, self._session)
+        self._menu = MenuStage(routing, self._media, self._queue_answer, self.events)
         self._ringer = AgentRinger(
             request,
             key,
@@ -222,6 +199,8 @@ class CallSetup:
         if method == "BYE":
             self.cancel(request)
             return Reply(200)
+        if method == "INFO":  # a key (a menu's) sent as SIP INFO rather than in the RTP
+            return self._menu.on_info(request)
         # A target refresh before the agent answered would have to reach an agent not chosen yet.
         return Reply(500, "Not while ringing", headers=(("Retry-After", "1"),))
 
@@ -266,6 +245,8 @@ class CallSetup:
         try:
             self.contact_created = True
             decision = await self._routing.new_contact(self.called, self.caller_number, self.contact_id)
+            if isinstance(decision, PlayMenu):  # answered, played; the caller's key routes the call
+                decision = await self._menu.route(decision, self.called, self.caller_number)
         except RoutingError as exc:
             log.error("routing a new call failed: %s", exc)
             self._final(503, headers=(("Retry-After", "5"), _warning("routing unavailable")))
@@ -342,12 +323,6 @@ class CallSetup:
             headers.append(("Content-Type", content_type))
         self._provisionals.send(status, headers, body)
 
-    def _answer_headers(self, content_type: str | None) -> list[tuple[str, str]]:
-        session = self._session if isinstance(self._session, Session) else None
-        headers = [("Contact", f"<{self.caller.contact}>"), ("Allow", ALLOW)]
-        headers += timer_headers(session, we_are_uac=False) or [("Supported", "timer")]
-        return headers + ([("Content-Type", content_type)] if content_type else [])
-
     async def _answered(self, connect: Connect, answer: Response, agent: Leg, tx: ClientTransaction) -> None:
         session = self._session if isinstance(self._session, Session) else None
         if self._queue_answer.sdp is not None:  # the music gives way as the relay takes the agent
@@ -356,7 +331,9 @@ class CallSetup:
         self._provisionals.stop()
         if self._queue_answer.sdp is None:
             self.invite.reply(
-                200, headers=self._answer_headers(answer.content_type if answer.body else None), body=body
+                200,
+                headers=self._queue_answer.headers(answer.content_type if answer.body else None),
+                body=body,
             )
         else:  # answered while queued: the relay now carries the agent, the caller keeps its SDP
             body = self._queue_answer.sdp
@@ -382,7 +359,6 @@ class CallSetup:
         bridge.expect_ack(tx, relay_from=None if self.request.body else CALLER)
         self._live.bridge_started(bridge)
         self.invite.on_error = lambda _t, error: _caller_never_acked(self._tasks, bridge, error)
-        # Once both legs have their 200 and the bridge holds the call: a slow relay never delays them.
         await self._media.record(connect.recording_key)
         if connect.seat_id:  # the legacy leg has no seat: its contact stays forwarded until the end
             await bridge.answered(connect)
@@ -396,7 +372,7 @@ class CallSetup:
         events, clock = self.events, self._clock
         early = await self._media.early_media(queue)
         if QueueAnswer.wanted(queue, early):
-            self._queue_answer.answer(early[1], self._answer_headers(early[2]))
+            self._queue_answer.answer(early[1], self._queue_answer.headers(early[2]))
         self.provisional(*early)
         self._hold_poll.hold(self.contact_id, lambda offer: events.put_nowait(OfferFound(offer)))
         deadline = clock.call_at_ms(queue.deadline_ms, lambda: events.put_nowait(QueueDeadlinePassed()))

@@ -17,7 +17,7 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,6 +39,7 @@ class Trunk:
     address: TrunkAddress | None = None  # where calls over it go (a legacy PBX, a carrier)
     auth: OutboundAuth | None = None
     max_concurrent_calls: int | None = None
+    merchant_id: str | None = None  # a merchant's own trunk (its legacy PBX); None: a platform carrier
 
 
 class TrunkSource(Protocol):
@@ -79,7 +80,7 @@ class TrunkDirectory:
         self._refreshing: asyncio.Task[None] | None = None
 
     @staticmethod
-    def _compile(trunks: Iterable[Trunk]) -> list[tuple[Network, str]]:
+    def _compile(trunks: Sequence[Trunk]) -> list[tuple[Network, str]]:
         networks: list[tuple[Network, str]] = []
         for trunk in trunks:
             for cidr in trunk.source_cidrs:
@@ -88,7 +89,10 @@ class TrunkDirectory:
                 except ValueError:
                     log.warning("trunk %s has an invalid CIDR %r; ignored", trunk.trunk_id, cidr)
         # The most specific network names the trunk: a legacy PBX inside a carrier's range is itself.
-        networks.sort(key=lambda entry: entry[0].prefixlen, reverse=True)
+        # Between equal networks the platform's carrier wins, so a merchant naming a carrier's range
+        # for its own trunk cannot take the carrier's calls for its legacy centre's.
+        platform = {trunk.trunk_id for trunk in trunks if trunk.merchant_id is None}
+        networks.sort(key=lambda entry: (entry[0].prefixlen, entry[1] in platform), reverse=True)
         return networks
 
     async def _refresh(self) -> None:

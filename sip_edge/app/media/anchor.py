@@ -21,11 +21,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from contact_center.domain.menus import Menu, MenuStep
 from sip_edge.app.calls.media import Announcements, CallMedia, MediaError, Unanchored
 from sip_edge.app.media.hold import HoldPlayer
+from sip_edge.app.media.menu import MenuPlayer
 from sip_edge.app.media.prompts import PromptSet
 from sip_edge.app.media.recorder import recording_metadata
 from sip_edge.app.media.relays import Relay, RelayPool
+from sip_edge.media.dtmf import DtmfListener
 from sip_edge.media.ng import NgError, NgTimeoutError, SdpOptions
 from sip_edge.media.sdp import parked_answer
 
@@ -45,9 +48,17 @@ class AnchoredCall:
     anchored = True
 
     def __init__(
-        self, pool: RelayPool, relay: Relay, call_id: str, caller_tag: str, our_tag: str, prompts: PromptSet
+        self,
+        pool: RelayPool,
+        relay: Relay,
+        call_id: str,
+        caller_tag: str,
+        our_tag: str,
+        prompts: PromptSet,
+        dtmf: DtmfListener,
     ) -> None:
         self._pool = pool
+        self._dtmf = dtmf
         self._relay = relay
         self._call_id = call_id
         self._caller_tag = caller_tag
@@ -115,6 +126,17 @@ class AnchoredCall:
             "start recording", self._relay.client.start_recording(self._call_id, recording_metadata(key))
         )
 
+    async def run_menu(self, menu: Menu) -> MenuStep:
+        digits = self._dtmf.digits(self._call_id)
+        try:
+            player = MenuPlayer(self._relay.client, self._call_id, self._caller_tag, self._prompts, digits)
+            return await player.run(menu)
+        finally:
+            self._dtmf.forget(self._call_id)
+
+    def pressed(self, digit: str) -> None:
+        self._dtmf.pressed(self._call_id, digit)
+
     async def release(self) -> None:
         self._relay.calls.discard(self._relay_lost)
         if self._player is not None:
@@ -131,13 +153,16 @@ class RelayMedia:
     with every relay dead, the call goes unanchored (audio end to end, as without a relay) rather
     than being refused."""
 
-    def __init__(self, pool: RelayPool, prompts: PromptSet) -> None:
+    def __init__(self, pool: RelayPool, prompts: PromptSet, dtmf: DtmfListener) -> None:
         self.pool = pool
         self._prompts = prompts
+        # The keys callers press in menus: the relays' RFC 4733 reports (when the task listens for
+        # them) and SIP INFO, one queue per call.
+        self._dtmf = dtmf
 
     def for_call(self, call_id: str, caller_tag: str, our_tag: str, source: str) -> CallMedia:
         relay = self.pool.pick()
         if relay is None:
             log.error("no live media relay: call %s goes unanchored", call_id)
             return Unanchored()
-        return AnchoredCall(self.pool, relay, call_id, caller_tag, our_tag, self._prompts)
+        return AnchoredCall(self.pool, relay, call_id, caller_tag, our_tag, self._prompts, self._dtmf)

@@ -5,6 +5,8 @@ file's length); the player waits that long and plays the next. Music runs betwee
 and is cut when the next one is due. The position is the caller's place when it was queued: it is
 said on entry; later announcements give the expected wait that remains (the first estimate less
 the time already waited), since the edge is not told of moves in the queue while it waits.
+A queue naming the merchant's uploaded greeting or music plays those instead (``uploaded``: fetched
+where the relay reads them), or the defaults when they cannot be had.
 `stop` (the agent answered) stops the playback at once, so the agent's audio follows without a gap
 beyond the packet in flight.
 """
@@ -17,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from contact_center.domain.prompts import PromptFile
 from sip_edge.app.calls.media import Announcements
 from sip_edge.app.media.prompts import MUSIC, PromptSet, announcement
 from sip_edge.media.ng import NgClient, NgError
@@ -25,6 +28,8 @@ __all__ = ["HoldPlayer"]
 
 log = logging.getLogger("sip_edge.media")
 
+# How ``played`` marks a merchant's uploaded prompt played in place of a default one.
+UPLOADED = "uploaded"
 # A file whose length the relay could not tell is given this long before the next.
 _UNKNOWN_LENGTH = 2.0
 # Enough repeats of the music to outlast any announcement interval.
@@ -67,12 +72,22 @@ class HoldPlayer:
         with contextlib.suppress(NgError):  # nothing playing (between files) is fine
             await self._client.stop_media(self._call_id, self._tag)
 
-    async def _play(self, name: str, repeat: int = 1) -> float:
-        result = await self._client.play_media(
-            self._call_id, self._tag, self._prompts.path(name), repeat_times=repeat
-        )
-        self.played.append(name)
+    async def _play(self, name: str, repeat: int = 1, uploaded: PromptFile | None = None) -> float:
+        """Play the default prompt ``name``, or the merchant's ``uploaded`` one when it can be had."""
+        path = await self._uploaded_path(uploaded)
+        if path is not None:
+            return await self._play_path(path, f"{UPLOADED}:{name}", repeat)
+        return await self._play_path(self._prompts.path(name), name, repeat)
+
+    async def _play_path(self, path: str, label: str, repeat: int = 1) -> float:
+        result = await self._client.play_media(self._call_id, self._tag, path, repeat_times=repeat)
+        self.played.append(label)
         return result.duration_ms / 1000 if result.duration_ms else _UNKNOWN_LENGTH
+
+    async def _uploaded_path(self, uploaded: PromptFile | None) -> str | None:
+        if uploaded is None or self._prompts.uploaded is None:
+            return None
+        return await self._prompts.uploaded.path(uploaded)
 
     async def _say(self, names: list[str]) -> None:
         for name in names:
@@ -81,7 +96,11 @@ class HoldPlayer:
     async def _run(self, what: Announcements) -> None:
         started = self._now()
         try:
-            if what.greeting:
+            # The merchant's greeting; one that cannot be had falls back to the queue's default one.
+            uploaded = await self._uploaded_path(what.uploaded.greeting)
+            if uploaded is not None:
+                await asyncio.sleep(await self._play_path(uploaded, f"{UPLOADED}:greeting"))
+            elif what.greeting:
                 await self._say([what.greeting])
             position: int | None = what.position
             while True:
@@ -90,7 +109,7 @@ class HoldPlayer:
                     wait = max(0, wait - int(self._now() - started))
                 await self._say(announcement(position, wait))
                 position = None  # said once: the edge does not learn of later moves
-                await self._play(MUSIC, repeat=_MUSIC_REPEATS)
+                await self._play(MUSIC, repeat=_MUSIC_REPEATS, uploaded=what.uploaded.music)
                 if what.interval_seconds <= 0:
                     return  # announced on entry only: the music plays on
                 await asyncio.sleep(what.interval_seconds)

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sip_edge.app.media.uploaded import UploadedPrompts
 
 __all__ = ["MUSIC", "TEXTS", "PromptSet", "announcement", "spoken_number"]
 
@@ -82,9 +86,11 @@ def announcement(position: int | None, wait_seconds: int | None) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class PromptSet:
-    """Where the prompt files are, as the relay sees them (rtpengine opens them itself)."""
+    """Where the prompt files are, as the relay sees them (rtpengine opens them itself), and the
+    merchants' uploaded prompts copied beside them (None: the defaults only)."""
 
     directory: str
+    uploaded: UploadedPrompts | None = None
 
     def path(self, name: str) -> str:
         return str(PurePosixPath(self.directory) / f"{name}.wav")

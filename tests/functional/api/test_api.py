@@ -125,11 +125,17 @@ def test_a_queues_media_settings_are_kept_and_a_patch_replaces_them_whole(api: A
     merchant_id, key = api.merchant()
     queue_id = api.queue(merchant_id, key)
     path = f"/merchants/{merchant_id}/queues/{queue_id}"
-    media = {"answer": "early_media", "greeting": None, "announce_every_seconds": 45}
+    uploads = {"greeting_prompt": None, "music_prompt": None}  # none uploaded: the defaults play
+    media = {"answer": "early_media", "greeting": None, "announce_every_seconds": 45, **uploads}
     assert api.patch(path, {"media": media}, key=key).body["media"] == media
     assert api.get(path, key=key).body["media"] == media
     patched = api.patch(path, {"media": {"announce_every_seconds": 0}}, key=key).body["media"]
-    assert patched == {"answer": "early_media", "greeting": "greeting", "announce_every_seconds": 0}
+    assert patched == {
+        "answer": "early_media",
+        "greeting": "greeting",
+        "announce_every_seconds": 0,
+        **uploads,
+    }
     answered = api.patch(path, {"media": {"answer": "200"}}, key=key).body["media"]
     assert answered["answer"] == "200" and api.get(path, key=key).body["media"]["answer"] == "200"
 
@@ -167,7 +173,13 @@ def test_queue_defaults_update_and_delete(api: Api) -> None:
         "max_wait_seconds": 300,
         "overflow": None,
         "wrap_up_seconds": 0,
-        "media": {"answer": "early_media", "greeting": "greeting", "announce_every_seconds": 30},
+        "media": {
+            "answer": "early_media",
+            "greeting": "greeting",
+            "announce_every_seconds": 30,
+            "greeting_prompt": None,
+            "music_prompt": None,
+        },
         "service_level_seconds": 20,
         "recording_percent": 0,
         "created_at": queue["created_at"],

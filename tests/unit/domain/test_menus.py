@@ -7,21 +7,21 @@ from typing import Any
 import pytest
 
 from contact_center.domain.errors import ValidationError
-from contact_center.domain.menus import Menu, MenuStep, StepKind, menu_step
+from contact_center.domain.menus import Menu, MenuChoice, MenuStep, StepKind, menu_step
 
 MENU = Menu("main-menu", "general", {"1": "sales", "2": "support"}, timeout_seconds=5, retries=1)
 
 
 def test_a_menu_digit_routes_to_its_queue() -> None:
-    assert menu_step(MENU, 0, "2") == MenuStep(StepKind.ROUTE, "support", 0, "chosen")
+    assert menu_step(MENU, 0, "2") == MenuStep(StepKind.ROUTE, "support", 0, "chosen", "2")
 
 
 def test_an_invalid_digit_replays_the_menu_until_the_retries_are_spent_then_the_default() -> None:
     first = menu_step(MENU, 0, "9")
-    assert first == MenuStep(StepKind.REPLAY, None, 1, "invalid")
-    assert menu_step(MENU, first.invalid, "#") == MenuStep(StepKind.ROUTE, "general", 2, "invalid")
+    assert first == MenuStep(StepKind.REPLAY, None, 1, "invalid", "9")
+    assert menu_step(MENU, first.invalid, "#") == MenuStep(StepKind.ROUTE, "general", 2, "invalid", "#")
     # A valid digit after an invalid one still chooses.
-    assert menu_step(MENU, first.invalid, "1") == MenuStep(StepKind.ROUTE, "sales", 1, "chosen")
+    assert menu_step(MENU, first.invalid, "1") == MenuStep(StepKind.ROUTE, "sales", 1, "chosen", "1")
 
 
 def test_no_digit_before_the_timeout_routes_to_the_default_queue() -> None:
@@ -52,3 +52,15 @@ def test_a_menu_that_breaks_a_rule_is_refused_naming_the_field(change: dict[str,
     with pytest.raises(ValidationError) as refused:
         Menu.from_dict({**MENU.to_dict(), **change})
     assert refused.value.field == field
+
+
+def test_a_choice_routes_to_its_queue_while_the_menu_offers_it_else_to_the_default() -> None:
+    assert MenuChoice("support", "chosen", "2").queue_in(MENU) == "support"
+    assert MenuChoice("general", "timeout").queue_in(MENU) == "general"
+    # The menu changed while the caller chose, or the edge named a queue the menu never had.
+    assert MenuChoice("billing", "chosen", "3").queue_in(MENU) == "general"
+
+
+def test_an_error_about_a_queue_names_the_setting_that_gave_it() -> None:
+    assert MENU.field_of("general") == "menu.default_queue"
+    assert MENU.field_of("support") == "menu.options.2"

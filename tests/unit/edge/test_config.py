@@ -158,6 +158,15 @@ def test_media_relays_are_read_as_ng_addresses_and_absent_means_none() -> None:
     assert config.media_prompts == "/srv/p"
 
 
+def test_the_dtmf_listen_address_is_one_host_and_port_and_absent_means_none() -> None:
+    assert parse_config([], {}).media_dtmf is None
+    assert parse_config([], {"MEDIA_DTMF_LISTEN": "10.0.0.7:5999"}).media_dtmf == ("10.0.0.7", 5999)
+    assert parse_config(["--media-dtmf", "127.0.0.1:6000"], {}).media_dtmf == ("127.0.0.1", 6000)
+    for bad in ("10.0.0.7", "10.0.0.7:1,10.0.0.8:2"):
+        with pytest.raises(ConfigError, match="MEDIA_DTMF_LISTEN"):
+            parse_config([], {"MEDIA_DTMF_LISTEN": bad})
+
+
 def test_a_media_relay_without_a_port_stops_the_edge_naming_the_setting() -> None:
     with pytest.raises(ConfigError, match="MEDIA_RELAYS"):
         parse_config([], {"MEDIA_RELAYS": "10.0.0.5"})

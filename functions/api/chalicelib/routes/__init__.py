@@ -19,15 +19,20 @@ class Routes:
     """Routes declared beside their views, added to an app by ``register``."""
 
     def __init__(self) -> None:
-        self._routes: list[tuple[str, str, View]] = []
+        self._routes: list[tuple[str, str, View, list[str] | None]] = []
 
-    def route(self, path: str, methods: list[str]) -> Callable[[View], View]:
+    def route(
+        self, path: str, methods: list[str], content_types: list[str] | None = None
+    ) -> Callable[[View], View]:
         def add(view: View) -> View:
-            self._routes.extend((path, method, view) for method in methods)
+            self._routes.extend((path, method, view, content_types) for method in methods)
             return view
 
         return add
 
     def register(self, app: Chalice) -> None:
-        for path, method, view in self._routes:
-            app.route(path, methods=[method])(view)
+        for path, method, view, content_types in self._routes:
+            if content_types is None:
+                app.route(path, methods=[method])(view)
+            else:
+                app.route(path, methods=[method], content_types=content_types)(view)

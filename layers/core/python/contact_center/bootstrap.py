@@ -32,6 +32,8 @@ from contact_center.data.desk import DeskSettingsRepository, SocketConnectionRep
 from contact_center.data.failover import FailoverWatchItems
 from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.people import SignInAttemptRepository, UserRepository
+from contact_center.data.prompt_store import DirectoryPromptStore, S3PromptStore
+from contact_center.data.prompts import PromptRepository
 from contact_center.data.recent_records import RecentRecordRepository
 from contact_center.data.recording_store import DirectoryStore, S3Store, link_secret
 from contact_center.data.reports import RecordRepository
@@ -67,6 +69,7 @@ from contact_center.services.passwords import DEFAULT_COST, ScryptCost
 from contact_center.services.peer_watch import PeerWatch
 from contact_center.services.people import PeopleService
 from contact_center.services.ports import Clock
+from contact_center.services.prompts import PromptService, PromptStore
 from contact_center.services.queues import QueueService
 from contact_center.services.recordings import RecordingLinks, RecordingStore
 from contact_center.services.regions import RegionControl
@@ -126,6 +129,9 @@ class Settings:
     recordings_bucket: str | None = None
     recordings_dir: str | None = None
     recordings_link_base: str | None = None
+    # Merchants' uploaded prompts: a bucket (AWS) or a directory (local); neither, no uploads.
+    prompts_bucket: str | None = None
+    prompts_directory: str | None = None
 
     @property
     def deployed_regions(self) -> tuple[str, ...]:
@@ -175,6 +181,8 @@ class Settings:
             recordings_bucket=loaded.recordings_bucket,
             recordings_dir=loaded.recordings_dir,
             recordings_link_base=loaded.recordings_link_base,
+            prompts_bucket=loaded.prompts_bucket,
+            prompts_directory=loaded.prompts_directory,
         )
 
 
@@ -277,7 +285,20 @@ class Container:
 
     @cached_property
     def queues(self) -> QueueService:
-        return QueueService(self._queues, self.clock)
+        return QueueService(self._queues, self.clock, PromptRepository())
+
+    @cached_property
+    def prompt_store(self) -> PromptStore | None:
+        """The prompts' files: the bucket in AWS, the directory locally, None when neither is set."""
+        if self.settings.prompts_bucket:
+            return S3PromptStore(self.settings.prompts_bucket)
+        if self.settings.prompts_directory:
+            return DirectoryPromptStore(self.settings.prompts_directory)
+        return None
+
+    @cached_property
+    def prompts(self) -> PromptService:
+        return PromptService(PromptRepository(), self.prompt_store, self._queues, self.clock)
 
     @cached_property
     def numbers(self) -> NumberService:

@@ -36,10 +36,13 @@ __all__ = [
     "HANDOFF_MS",
     "HOME_ROUTING_FUNCTION",
     "LOG_LEVEL",
+    "MEDIA_DTMF_LISTEN",
     "MEDIA_PROMPTS",
     "MEDIA_RELAYS",
     "METRICS_NAMESPACE",
     "PRIMARY_REGION",
+    "PROMPTS_BUCKET",
+    "PROMPTS_DIRECTORY",
     "READS",
     "RECORDINGS_BUCKET",
     "RECORDINGS_DIR",
@@ -212,7 +215,18 @@ RECORDINGS_DIR = Setting(
 RECORDINGS_LINK_BASE = Setting(
     "RECORDINGS_LINK_BASE", "local: the URL the web server serves recordings under (signed, expiring links)"
 )
+MEDIA_DTMF_LISTEN = Setting(
+    "MEDIA_DTMF_LISTEN",
+    "UDP host:port where the edge receives the relays' reports of RFC 4733 key presses (rtpengine "
+    "--dtmf-log-dest names it); unset, menus hear keys sent as SIP INFO only",
+)
 # Set by ECS itself in every task (never by the template): where the task reads its own metadata.
+# Merchants' uploaded prompts: a bucket in AWS, a directory locally (the bucket wins when both are
+# set; neither: uploads are refused with 503 and queues play the default prompts).
+PROMPTS_BUCKET = Setting("PROMPTS_BUCKET", "S3 bucket holding merchants' uploaded prompts")
+PROMPTS_DIRECTORY = Setting(
+    "PROMPTS_DIRECTORY", "directory holding merchants' uploaded prompts (local mode, instead of a bucket)"
+)
 ECS_CONTAINER_METADATA_URI = Setting("ECS_CONTAINER_METADATA_URI_V4", "ECS task metadata endpoint v4")
 
 
@@ -247,7 +261,10 @@ READS: Mapping[Component, Reads] = {
     Component.API: Reads(
         required=(TABLE, SIP_DOMAIN, SIP_REGISTRAR),
         # The fleet key signs the transfer commands the API sends to edge tasks, as offer pushes.
-        optional=(*_ROUTER_OPTIONAL, RECORDINGS_BUCKET, RECORDINGS_DIR, RECORDINGS_LINK_BASE),
+        optional=(
+            *_ROUTER_OPTIONAL, PROMPTS_BUCKET, PROMPTS_DIRECTORY,
+            RECORDINGS_BUCKET, RECORDINGS_DIR, RECORDINGS_LINK_BASE,
+        ),
         # Local mode passes the key; AWS passes the secret's ARN (the hash alone suits tests and tools).
         one_of=((ADMIN_KEY, ADMIN_KEY_SHA256, ADMIN_KEY_SHA256_SECRET_ARN),),
     ),
@@ -272,7 +289,7 @@ READS: Mapping[Component, Reads] = {
         optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
                   SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, SIP_NAT_KEEPALIVE_SECONDS, EDGE_TASK_ID,
                   EDGE_METRICS_NAMESPACE, LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS,
-                  SIP_TRUNK_DNS),
+                  MEDIA_DTMF_LISTEN, SIP_TRUNK_DNS, PROMPTS_BUCKET, PROMPTS_DIRECTORY),
         platform=(ECS_CONTAINER_METADATA_URI,),
     ),
 }  # fmt: skip
@@ -357,6 +374,8 @@ class FunctionSettings:
     recordings_bucket: str | None = None
     recordings_dir: str | None = None
     recordings_link_base: str | None = None
+    prompts_bucket: str | None = None
+    prompts_directory: str | None = None
 
 
 def load_function_settings(component: Component, environ: Mapping[str, str]) -> FunctionSettings:
@@ -442,6 +461,8 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         recordings_bucket=get(RECORDINGS_BUCKET),
         recordings_dir=get(RECORDINGS_DIR),
         recordings_link_base=get(RECORDINGS_LINK_BASE),
+        prompts_bucket=get(PROMPTS_BUCKET),
+        prompts_directory=get(PROMPTS_DIRECTORY),
     )
 
 

@@ -55,3 +55,14 @@ def anchored(pattern: str) -> str:
 TRUNK_OPTIONS_INTERVAL_SECONDS = 5.0
 TRUNK_DOWN_AFTER_FAILURES = 3
 TRUNK_UP_AFTER_SUCCESSES = 2
+
+# A prompt the media relay plays (a default one or a merchant's upload): a plain name, never a path.
+PROMPT_NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+# What a prompt upload may be labelled (the registered WAV type and the ones browsers and tools
+# send): the API treats them as binary, and API Gateway must pass them as binary (base64) too.
+PROMPT_CONTENT_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
+# One minute is a long greeting and a short music loop (the player repeats it). At 16 kHz 16-bit that
+# is 1.92 MB; the byte cap keeps the body (base64 through API Gateway, 4/3 of it) far below Lambda's
+# 6 MB request limit.
+PROMPT_SECONDS_MAX = 60
+PROMPT_BYTES_MAX = 2 * 1024 * 1024

@@ -11,10 +11,12 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, U
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
+from contact_center.data.mappers.catalog import menu_map, menu_queue_ids
 from contact_center.data.models import NumberItem, QueueItem, TrunkItem, items_of
 from contact_center.data.pagination import Page, decode_token, encode_token
 from contact_center.data.table import BINDING
 from contact_center.data.transactions import failed_keys, key_of, transaction
+from contact_center.domain.menus import Menu
 from contact_center.services.errors import AlreadyExistsError, InUseError, NotFoundError
 
 T = TypeVar("T")
@@ -141,7 +143,11 @@ class QueueItems:
         return queue
 
     def delete(self, merchant_id: str, queue_id: str) -> None:
-        numbers = [n.number for n in NumberItems().all_for_merchant(merchant_id) if n.queue_id == queue_id]
+        numbers = [
+            n.number
+            for n in NumberItems().all_for_merchant(merchant_id)
+            if n.queue_id == queue_id or queue_id in menu_queue_ids(n)
+        ]
         if numbers:
             raise InUseError("queue", queue_id, f"numbers {', '.join(numbers)} route to it")
         try:
@@ -202,6 +208,38 @@ class NumberItems:
 
     def all_for_merchant(self, merchant_id: str) -> list[NumberItem]:
         return items_of(NumberItem, NumberItem.gsi1.query(keys.merchant_numbers_index_pk(merchant_id)))
+
+    def set_menu(self, merchant_id: str, number: str, menu: Menu | None) -> None:
+        """Give the number ``menu`` (None: remove it); its queues must exist at the same instant.
+
+        NotFoundError: the number is not the merchant's, or a queue of the menu is not (naming the
+        menu's field that gave it); nothing is written then."""
+        item = NumberItem(pk=keys.number_pk(number), sk=keys.NUMBER_SK)
+        action = NumberItem.menu.set(menu_map(menu)) if menu is not None else NumberItem.menu.remove()
+        queue_ids = sorted(menu.queue_ids()) if menu is not None else []
+        try:
+            with transaction() as tx:
+                # Invariant: a merchant changes only its own numbers.
+                tx.update(item, actions=[action], condition=NumberItem.merchant_id == merchant_id)
+                for queue_id in queue_ids:
+                    # Invariant: a menu never routes to a queue that does not exist.
+                    tx.condition_check(
+                        QueueItem,
+                        keys.merchant_pk(merchant_id),
+                        keys.queue_sk(queue_id),
+                        condition=QueueItem.pk.exists(),
+                    )
+        except TransactWriteError as exc:
+            failed = failed_keys(tx, exc)
+            if key_of(item) in failed:
+                raise NotFoundError("number", number) from exc
+            for _, sk in sorted(failed):
+                if menu is not None and sk.startswith(keys.QUEUE_SK_PREFIX):
+                    queue_id = sk.removeprefix(keys.QUEUE_SK_PREFIX)
+                    raise NotFoundError("queue", queue_id, menu.field_of(queue_id)) from exc
+            raise
+        finally:
+            ROUTING_CACHE.invalidate(number_cache_key(number))
 
     def delete(self, merchant_id: str, number: str) -> None:
         try:

@@ -264,6 +264,13 @@ def webhook_sk(webhook_id: str) -> str:
 WEBHOOK_SK_PREFIX = "WEBHOOK#"
 
 
+def prompt_sk(name: str) -> str:
+    return f"PROMPT#{name}"
+
+
+PROMPT_SK_PREFIX = "PROMPT#"
+
+
 def delivery_pk(merchant_id: str) -> str:
     return f"DELIVERIES#{merchant_id}"
 

@@ -203,6 +203,9 @@ class NumberItem(TableItem):
     mode = UnicodeAttribute(null=True)
     switchboard_percent = NumberAttribute(null=True)
     priority = NumberAttribute(null=True)  # contact priority for calls to this number (default 5)
+    # domain.menus.Menu.to_dict(): {"prompt", "options": {digit: queue id}, "default_queue",
+    # "timeout_seconds", "retries"}; absent: no menu
+    menu = _map(null=True)
     created_at = NumberAttribute()
     version = NumberAttribute(null=True)  # absent = 0; every mode change adds 1
 

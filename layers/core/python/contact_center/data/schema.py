@@ -35,6 +35,7 @@ user (person)      MERCHANT#{mid}              USER#{uid}          -            
 invite             INVITE#{sha256(token)}      INVITE              -                            -
 sign-in failures   SIGNIN#{mid}#{uid}          WINDOW#{n}          -                            -
 webhook            MERCHANT#{mid}              WEBHOOK#{wid}       -                            -
+prompt (uploaded)  MERCHANT#{mid}              PROMPT#{name}       -                            -
 webhook delivery   DELIVERIES#{mid}            DELIVERY#{did}      DELIVERIES_DUE / {due}#{did}  (only while pending)  DELIVERIES_FAILED#{mid} / {updated}#{did}  (only when failed)
 desk settings      MERCHANT#{mid}              DESK                -                            -
 socket connection  SOCKET#{connection id}      TOPIC#{topic}       LISTENERS#{topic} / {connection id}  (one per topic listened to)  -

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .errors import ValidationError
-from .queueing import is_prompt_name
+from .prompts import is_prompt_name
 
 __all__ = [
     "DIGITS",
+    "NOT_PLAYED",
+    "OUTCOMES",
     "Menu",
+    "MenuChoice",
     "MenuStep",
     "StepKind",
     "menu_step",
@@ -27,6 +30,10 @@ __all__ = [
 DIGITS = "0123456789*#"
 TIMEOUT_SECONDS_MIN, TIMEOUT_SECONDS_MAX = 1, 60
 RETRIES_MAX = 5
+# How a caller leaves a menu (`MenuStep.why`): a key of the menu, silence, too many invalid keys, or
+# no menu at all (a call whose media is not anchored cannot be played to: the default queue).
+NOT_PLAYED = "not_played"
+OUTCOMES = ("chosen", "timeout", "invalid", NOT_PLAYED)
 
 
 class StepKind(StrEnum):
@@ -39,7 +46,8 @@ class MenuStep:
     kind: StepKind
     queue_id: str | None = None
     invalid: int = 0  # invalid digits so far
-    why: str = ""  # "chosen", "timeout", "invalid": for the contact record and logs
+    why: str = ""  # one of OUTCOMES: for the contact record and logs
+    digit: str | None = None  # the key that chose (or the last invalid one); None: silence
 
 
 def _int_in(value: object, field_name: str, low: int, high: int) -> None:
@@ -78,6 +86,13 @@ class Menu:
     def queue_ids(self) -> set[str]:
         return {self.default_queue, *self.options.values()}
 
+    def field_of(self, queue_id: str) -> str:
+        """The setting that names ``queue_id`` (the default first), for an error about that queue."""
+        if queue_id == self.default_queue:
+            return "menu.default_queue"
+        digit = next((d for d, q in sorted(self.options.items()) if q == queue_id), None)
+        return f"menu.options.{digit}" if digit is not None else "menu"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "prompt": self.prompt,
@@ -110,8 +125,34 @@ def menu_step(menu: Menu, invalid_so_far: int, digit: str | None) -> MenuStep:
         return MenuStep(StepKind.ROUTE, menu.default_queue, invalid_so_far, "timeout")
     chosen = menu.options.get(digit)
     if chosen is not None:
-        return MenuStep(StepKind.ROUTE, chosen, invalid_so_far, "chosen")
+        return MenuStep(StepKind.ROUTE, chosen, invalid_so_far, "chosen", digit)
     invalid = invalid_so_far + 1
     if invalid > menu.retries:
-        return MenuStep(StepKind.ROUTE, menu.default_queue, invalid, "invalid")
-    return MenuStep(StepKind.REPLAY, None, invalid, "invalid")
+        return MenuStep(StepKind.ROUTE, menu.default_queue, invalid, "invalid", digit)
+    return MenuStep(StepKind.REPLAY, None, invalid, "invalid", digit)
+
+
+@dataclass(frozen=True, slots=True)
+class MenuChoice:
+    """How a caller left the number's menu, as the edge reports it when it routes the call:
+    ``queue_id`` the menu gave, ``outcome`` its `MenuStep.why`, ``started_at_ms`` when the menu
+    began (the router's time, from its menu decision)."""
+
+    queue_id: str
+    outcome: str
+    digit: str | None = None
+    started_at_ms: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "queue_id": self.queue_id,
+            "outcome": self.outcome,
+            "digit": self.digit,
+            "started_at_ms": self.started_at_ms,
+        }
+
+    def queue_in(self, menu: Menu) -> str:
+        """The queue this choice routes to under ``menu`` as it stands now: the chosen one while the
+        menu still offers it, else the menu's default (a menu changed while the caller chose, or an
+        edge naming a queue the menu never had: the caller is answered, never misrouted)."""
+        return self.queue_id if self.queue_id in menu.queue_ids() else menu.default_queue

@@ -6,7 +6,6 @@ number is always served first and the natural ascending sort is the service orde
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -18,6 +17,7 @@ from .contact import (
     Channel,
 )
 from .errors import ValidationError
+from .prompts import PROMPT_NAME_RULE, is_prompt_name
 from .recording import check_recording_percent
 from .skills import SkillRequirement
 
@@ -75,32 +75,32 @@ class AnswerMode(StrEnum):
 DEFAULT_GREETING = "greeting"
 ANNOUNCE_EVERY_SECONDS_MIN = 10
 ANNOUNCE_EVERY_SECONDS_MAX = 600
-# A prompt is a file the media relay plays: a plain name, never a path.
-_PROMPT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-
-
-def is_prompt_name(name: object) -> bool:
-    return isinstance(name, str) and _PROMPT_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True)
 class QueueMedia:
     """What a queued caller hears: ``greeting`` (a prompt name, None for none) once, then its place
-    and expected wait every ``announce_every_seconds`` (0: on entry only), music in between."""
+    and expected wait every ``announce_every_seconds`` (0: on entry only), music in between.
+
+    ``greeting_prompt`` and ``music_prompt`` name prompts the merchant uploaded, played instead of
+    the default greeting (when there is one) and the default music."""
 
     answer: AnswerMode = AnswerMode.EARLY_MEDIA
     greeting: str | None = DEFAULT_GREETING
     announce_every_seconds: int = 30
+    greeting_prompt: str | None = None
+    music_prompt: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.answer, AnswerMode):
             raise ValidationError("media.answer", f"must be one of {[mode.value for mode in AnswerMode]}")
-        if self.greeting is not None and (
-            not isinstance(self.greeting, str) or not _PROMPT_NAME.fullmatch(self.greeting)
+        for name, value in (
+            ("greeting", self.greeting),
+            ("greeting_prompt", self.greeting_prompt),
+            ("music_prompt", self.music_prompt),
         ):
-            raise ValidationError(
-                "media.greeting", "must be a prompt name (lower-case letters, digits, - and _) or null"
-            )
+            if value is not None and not is_prompt_name(value):
+                raise ValidationError(f"media.{name}", f"must be {PROMPT_NAME_RULE}, or null")
         every = self.announce_every_seconds
         if (
             isinstance(every, bool)
@@ -112,6 +112,16 @@ class QueueMedia:
                 f"must be 0 (on entry only) or an integer from {ANNOUNCE_EVERY_SECONDS_MIN} "
                 f"to {ANNOUNCE_EVERY_SECONDS_MAX}",
             )
+
+    def as_dict(self) -> dict[str, object]:
+        """The settings as the API shows them, the table stores them and a decision carries them."""
+        return {
+            "answer": self.answer.value,
+            "greeting": self.greeting,
+            "announce_every_seconds": self.announce_every_seconds,
+            "greeting_prompt": self.greeting_prompt,
+            "music_prompt": self.music_prompt,
+        }
 
 
 def _check_int_range(field: str, value: int, low: int, high: int) -> None:

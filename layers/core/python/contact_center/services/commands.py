@@ -219,7 +219,7 @@ def _overflow(value: object) -> Overflow | None:
     return Overflow(overflow_kind, target)
 
 
-_MEDIA_FIELDS = ("answer", "greeting", "announce_every_seconds")
+_MEDIA_FIELDS = ("answer", "greeting", "announce_every_seconds", "greeting_prompt", "music_prompt")
 
 
 def _media(value: object) -> QueueMedia:
@@ -242,6 +242,8 @@ def _media(value: object) -> QueueMedia:
         answer=mode,
         greeting=value.get("greeting", defaults.greeting),
         announce_every_seconds=value.get("announce_every_seconds", defaults.announce_every_seconds),
+        greeting_prompt=value.get("greeting_prompt"),
+        music_prompt=value.get("music_prompt"),
     )
 
 

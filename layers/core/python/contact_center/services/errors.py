@@ -12,10 +12,13 @@ class ServiceError(Exception):
 
 
 class NotFoundError(ServiceError):
-    def __init__(self, entity: str, key: str) -> None:
+    """``field``: the request field that named the missing item, when a request did."""
+
+    def __init__(self, entity: str, key: str, field: str | None = None) -> None:
         super().__init__(f"{entity} {key} not found")
         self.entity = entity
         self.key = key
+        self.field = field
 
 
 class AlreadyExistsError(ServiceError):

@@ -75,6 +75,7 @@ class EventSocketService:
         self._auth = auth
         self._connections = connections
         self._poster = poster
+        self._said_dropped = False
         self._queues = queues
         self._clock = clock
 
@@ -95,8 +96,11 @@ class EventSocketService:
 
     def fan_out(self, events: Iterable[Event]) -> list[Sent]:
         if self._poster is None:
-            # A one-machine stack started without the socket server: nobody can be listening.
-            log.warning("no event socket endpoint configured (EVENTS_SOCKET_ENDPOINT): events dropped")
+            # A one-machine stack started without the socket server: nobody can be listening. Said
+            # once per process, not once per event.
+            if not self._said_dropped:
+                log.warning("no event socket endpoint configured (EVENTS_SOCKET_ENDPOINT): events dropped")
+                self._said_dropped = True
             return []
         sent: list[Sent] = []
         names: dict[tuple[str, str], str | None] = {}

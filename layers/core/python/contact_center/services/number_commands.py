@@ -5,6 +5,9 @@
 ``queue_id``, and ``fallback_trunk_id`` (switchboard, split: where calls go when the queue cannot
 take them; null removes it); a trunk or queue not given is the number's current one. The batch endpoint takes
 ``{"changes": [{"number": ..., <the same fields>}, ...]}``.
+
+``PUT /merchants/{id}/numbers/{number}/menu`` takes the number's menu (``domain.menus``): ``prompt``
+(default ``menu``), ``options`` (digit -> queue id), ``default_queue``, ``timeout_seconds``, ``retries``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contact_center.domain.errors import ValidationError
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberMode, parse_mode, parse_percent
 from contact_center.domain.validation import validate_e164, validate_identifier
 
@@ -66,6 +70,19 @@ def parse_set_number_modes(body: object) -> tuple[SetNumberMode, ...]:
         seen.add(number)
         parsed.append(parse_set_number_mode(number, change, prefix))
     return tuple(parsed)
+
+
+DEFAULT_MENU_PROMPT = "menu"  # the default prompts' menu (`make prompts`)
+
+
+def parse_number_menu(body: object) -> Menu:
+    """A number's menu from a request body; ValidationError naming the field (``menu.options.1``)."""
+    data = _object(body, "body")
+    menu = Menu.from_dict({"prompt": DEFAULT_MENU_PROMPT, **data})
+    validate_identifier(menu.default_queue, "menu.default_queue")
+    for digit, queue_id in menu.options.items():
+        validate_identifier(queue_id, f"menu.options.{digit}")
+    return menu
 
 
 def _object(body: object, field: str) -> Mapping[str, Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberRouting
 
 from .commands import CreateNumber, PageRequest
@@ -56,6 +57,12 @@ class NumberService:
 
     def release(self, merchant_id: str, number: str) -> None:
         self._numbers.delete(merchant_id, number)
+
+    def set_menu(self, merchant_id: str, number: str, menu: Menu | None) -> Menu | None:
+        """The menu Switchboard-side callers of the number hear from its next call (None: none, the
+        number's queue takes them). NotFoundError for a number or a queue not the merchant's."""
+        self._numbers.set_menu(merchant_id, number, menu)
+        return menu
 
     def set_modes(
         self, merchant_id: str, commands: Iterable[SetNumberMode], actor: str

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberRouting
 from contact_center.domain.ownership import Ownership
 from contact_center.domain.trunks import OutboundAuth
@@ -76,6 +77,11 @@ class NumberPort(Protocol):
         ...
 
     def audit_page(self, merchant_id: str, limit: int, next_token: str | None) -> Page[NumberAudit]: ...
+
+    def set_menu(self, merchant_id: str, number: str, menu: Menu | None) -> None:
+        """The number's menu (None: none), written with a check that every queue it names is the
+        merchant's; NotFoundError (naming the menu's field for a queue) otherwise."""
+        ...
 
 
 class SeatPort(Protocol):

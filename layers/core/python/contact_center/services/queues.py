@@ -9,18 +9,22 @@ from contact_center.domain.queueing import OverflowKind
 from .commands import PageRequest, QueuePatch, QueueSettings
 from .ids import new_id
 from .ports import Clock, QueuePort
+from .prompts import PromptPort, check_queue_prompts
 from .records import Page, Queue
 
 
 class QueueService:
-    def __init__(self, queues: QueuePort, clock: Clock) -> None:
+    def __init__(self, queues: QueuePort, clock: Clock, prompts: PromptPort | None = None) -> None:
         self._queues = queues
         self._clock = clock
+        # The merchant's uploaded prompts, which a queue's media may name (None: no check, as in
+        # tests of queues alone).
+        self._prompts = prompts
 
     def create(self, merchant_id: str, settings: QueueSettings) -> Queue:
         queue_id = new_id("que")
         settings.check(queue_id)
-        self._check_overflow_target(merchant_id, settings)
+        self._check_references(merchant_id, settings)
         queue = _queue(merchant_id, queue_id, self._clock(), settings)
         self._queues.create(queue)
         return queue
@@ -35,7 +39,7 @@ class QueueService:
         current = self._queues.get(merchant_id, queue_id)
         settings = replace(_settings(current), **patch.values)
         settings.check(queue_id)
-        self._check_overflow_target(merchant_id, settings)
+        self._check_references(merchant_id, settings)
         updated = _queue(current.merchant_id, current.queue_id, current.created_at, settings)
         self._queues.replace(updated)
         return updated
@@ -43,10 +47,12 @@ class QueueService:
     def delete(self, merchant_id: str, queue_id: str) -> None:
         self._queues.delete(merchant_id, queue_id)
 
-    def _check_overflow_target(self, merchant_id: str, settings: QueueSettings) -> None:
+    def _check_references(self, merchant_id: str, settings: QueueSettings) -> None:
         # A queue may only overflow into another queue of the same merchant.
         if settings.overflow is not None and settings.overflow.kind is OverflowKind.QUEUE:
             self._queues.get(merchant_id, settings.overflow.target)
+        if self._prompts is not None:
+            check_queue_prompts(self._prompts, merchant_id, settings.media)
 
 
 def _queue(merchant_id: str, queue_id: str, created_at: int, settings: QueueSettings) -> Queue:

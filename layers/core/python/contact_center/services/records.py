@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberMode, NumberRouting
 from contact_center.domain.queueing import (
     DEFAULT_SERVICE_LEVEL_SECONDS,
@@ -89,6 +90,7 @@ class PhoneNumber:
     legacy_trunk_id: str | None = None
     switchboard_percent: int = 100
     fallback_trunk_id: str | None = None
+    menu: Menu | None = None
 
 
 @dataclass(frozen=True)

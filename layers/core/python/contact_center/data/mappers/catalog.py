@@ -6,6 +6,7 @@ from typing import Any
 
 from contact_center.data.mappers.common import as_dict, optional_int
 from contact_center.data.models import NumberAuditItem, NumberItem, QueueItem, TrunkItem
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberMode, NumberRouting
 from contact_center.domain.queueing import (
     DEFAULT_SERVICE_LEVEL_SECONDS,
@@ -47,15 +48,13 @@ def media_from_map(value: Any) -> QueueMedia:
         answer=AnswerMode(data.get("answer") or defaults.answer.value),
         greeting=data.get("greeting", defaults.greeting),
         announce_every_seconds=every if every is not None else defaults.announce_every_seconds,
+        greeting_prompt=data.get("greeting_prompt"),
+        music_prompt=data.get("music_prompt"),
     )
 
 
 def media_map(media: QueueMedia) -> dict[str, Any]:
-    return {
-        "answer": media.answer.value,
-        "greeting": media.greeting,
-        "announce_every_seconds": media.announce_every_seconds,
-    }
+    return media.as_dict()
 
 
 def queue_config_from_item(item: QueueItem) -> QueueConfig:
@@ -144,6 +143,30 @@ def number_routing_attributes(routing: NumberRouting) -> dict[str, Any]:
     }
 
 
+def menu_from_map(value: Any) -> Menu | None:
+    """The number's stored menu; None when it has none."""
+    data = as_dict(value)
+    if not data:
+        return None
+    return Menu(
+        prompt=str(data["prompt"]),
+        default_queue=str(data["default_queue"]),
+        options={str(digit): str(queue) for digit, queue in as_dict(data.get("options")).items()},
+        timeout_seconds=int(data["timeout_seconds"]),
+        retries=int(data["retries"]),
+    )
+
+
+def menu_map(menu: Menu) -> dict[str, Any]:
+    return menu.to_dict()
+
+
+def menu_queue_ids(item: NumberItem) -> set[str]:
+    """The queues the number's menu routes to (none without a menu)."""
+    menu = menu_from_map(item.menu)
+    return menu.queue_ids() if menu is not None else set()
+
+
 def number_from_item(item: NumberItem) -> PhoneNumber:
     routing = number_routing_from_item(item)
     return PhoneNumber(
@@ -155,6 +178,7 @@ def number_from_item(item: NumberItem) -> PhoneNumber:
         routing.legacy_trunk_id,
         routing.switchboard_percent,
         routing.fallback_trunk_id,
+        menu_from_map(item.menu),
     )
 
 
@@ -167,6 +191,7 @@ def number_route_from_item(item: NumberItem) -> NumberRoute:
         priority=optional_int(item.priority),
         # Only a mode the item stores: without one, ``NumberRoute.mode`` reads it from the fields.
         routing=number_routing_from_item(item) if item.mode is not None else None,
+        menu=menu_from_map(item.menu),
     )
 
 

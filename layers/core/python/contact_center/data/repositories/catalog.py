@@ -36,8 +36,12 @@ from contact_center.data.mappers.catalog import (
 from contact_center.data.merchants import MerchantItems
 from contact_center.data.migration import NumberModeItems
 from contact_center.data.models import QueueItem
+from contact_center.data.prompts import PromptRepository
 from contact_center.data.repositories.paging import mapped_page
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberRouting
+from contact_center.domain.prompts import PromptFile, QueuePrompts
+from contact_center.domain.queueing import QueueMedia
 from contact_center.domain.trunks import OutboundAuth
 from contact_center.services import records
 from contact_center.services.errors import NotFoundError
@@ -90,6 +94,9 @@ class NumberRepository:
 
     def delete(self, merchant_id: str, number: str) -> None:
         self._items.delete(merchant_id, number)
+
+    def set_menu(self, merchant_id: str, number: str, menu: Menu | None) -> None:
+        self._items.set_menu(merchant_id, number, menu)
 
     def routing_of(self, merchant_id: str, number: str) -> tuple[NumberRouting, int]:
         return self._modes.routing_of(merchant_id, number)
@@ -175,6 +182,7 @@ class RoutingCatalogRepository:
         self._numbers = NumberItems()
         self._queues = QueueItems()
         self._merchants = MerchantItems()
+        self._prompts = PromptRepository()
         self._cache = cache
 
     def number(self, number: str) -> NumberRoute | None:
@@ -194,7 +202,20 @@ class RoutingCatalogRepository:
             item = self._queues.get(merchant_id, queue_id)
         except NotFoundError:
             return None
-        return RoutingQueue(merchant_id, queue_config_from_item(item), item.rr_cursor)
+        config = queue_config_from_item(item)
+        return RoutingQueue(
+            merchant_id, config, item.rr_cursor, self._prompt_files(merchant_id, config.media)
+        )
+
+    def _prompt_files(self, merchant_id: str, media: QueueMedia) -> QueuePrompts:
+        """The stored versions of the uploaded prompts the queue names, cached with the queue (a
+        replaced prompt is heard within the cache's TTL); a prompt gone plays the default."""
+
+        def file(name: str | None) -> PromptFile | None:
+            prompt = self._prompts.find(merchant_id, name) if name is not None else None
+            return PromptFile(prompt.key, prompt.sha256) if prompt is not None else None
+
+        return QueuePrompts(file(media.greeting_prompt), file(media.music_prompt))
 
     def merchant_ids(self) -> list[str]:
         ids: list[str] = []

@@ -12,12 +12,13 @@ from contact_center.domain.contact import (
     ForwardToLegacy,
     apply_contact,
 )
+from contact_center.domain.menus import MenuChoice
 from contact_center.domain.migration import Side
 
 from .context import RoutingContext
-from .decisions import Forward, Reject, RoutingDecision
+from .decisions import Arrival, Forward, PlayMenu, Reject
 from .placement import Placement
-from .ports import LiveContact
+from .ports import LiveContact, Segment
 
 log = logging.getLogger("contact_center.routing")
 
@@ -36,8 +37,11 @@ class Arrivals:
         now_ms: int,
         channel: Channel = Channel.VOICE,
         priority: int | None = None,
-    ) -> RoutingDecision:
-        """A call arrived for ``called``: connect it, queue it, forward it or reject it.
+        menu_choice: MenuChoice | None = None,
+    ) -> Arrival:
+        """A call arrived for ``called``: connect it, queue it, forward it or reject it; a number
+        with a menu first answers `PlayMenu` (nothing is written), and the edge asks again with
+        the caller's ``menu_choice``, which picks the queue and is noted in the record.
 
         Idempotent per ``contact_id``: a retried request returns the decision for the contact as
         it stands, and never creates a second contact.
@@ -62,11 +66,18 @@ class Arrivals:
                 return self._placement.decision_for_id(contact_id, now_ms)
             self._ctx.publish_contact(forwarded.event, live)
             return Forward(contact_id, routing.legacy_trunk_id, fallback=routing.queue_id is not None)
-        if routing.queue_id is None:
+        queue_id = routing.queue_id
+        segments: tuple[Segment, ...] = ()
+        if route.menu is not None and channel is Channel.VOICE:
+            if menu_choice is None:
+                return PlayMenu(contact_id, route.menu, now_ms)
+            queue_id = menu_choice.queue_in(route.menu)
+            segments = (_menu_segment(menu_choice, queue_id, now_ms),)
+        if queue_id is None:
             return Reject(404, "number not in service")
-        queue = catalog.queue(route.merchant_id, routing.queue_id)
+        queue = catalog.queue(route.merchant_id, queue_id)
         if queue is None:
-            log.error("number %s routes to missing queue %s", called, routing.queue_id)
+            log.error("number %s routes to missing queue %s", called, queue_id)
             return Reject(404, "number not in service")
         # Created straight into the queue, unlisted (see the package docstring: no lost wake-up).
         enqueued = apply_contact(
@@ -74,8 +85,23 @@ class Arrivals:
             Enqueue(queue.queue_id, priority or route.priority or DEFAULT_CONTACT_PRIORITY),
             now_ms,
         )
-        live = LiveContact(enqueued.contact, called, caller, route.merchant_id, edge_task_id, unlisted=True)
+        live = LiveContact(
+            enqueued.contact,
+            called,
+            caller,
+            route.merchant_id,
+            edge_task_id,
+            segments=segments,
+            unlisted=True,
+        )
         if not self._ctx.create(live):
             return self._placement.decision_for_id(contact_id, now_ms)
         self._ctx.publish_contact(enqueued.event, live)
         return self._placement.route_queued(live, queue, now_ms)
+
+
+def _menu_segment(choice: MenuChoice, queue_id: str, now_ms: int) -> Segment:
+    started = choice.started_at_ms if choice.started_at_ms is not None else now_ms
+    return Segment(
+        "menu", min(started, now_ms), now_ms, choice.outcome, queue_id=queue_id, digit=choice.digit
+    )

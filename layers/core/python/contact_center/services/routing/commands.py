@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contact_center.domain.contact import Channel, HangupCause, HangupSide
+from contact_center.domain.menus import DIGITS, OUTCOMES, MenuChoice
 
 from ..errors import ServiceError
 from .decisions import OfferOutcome
@@ -56,6 +57,7 @@ class NewContact:
     channel: Channel = Channel.VOICE
     priority: int | None = None
     deadline_ms: int | None = None  # epoch ms after which the edge no longer waits for the answer
+    menu: MenuChoice | None = None  # the caller's way out of the number's menu (second request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +236,27 @@ def _dialog_keys(value: Any, name: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _menu_choice(event: Mapping[str, Any]) -> MenuChoice | None:
+    value = event.get("menu")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidRoutingRequestError("menu", "must be an object")
+    outcome = value.get("outcome")
+    if outcome not in OUTCOMES:
+        raise InvalidRoutingRequestError("menu.outcome", f"must be one of {', '.join(OUTCOMES)}")
+    digit = value.get("digit")
+    if digit is not None and (not isinstance(digit, str) or len(digit) != 1 or digit not in DIGITS):
+        raise InvalidRoutingRequestError("menu.digit", f"must be one key of {DIGITS}")
+    queue_id = value.get("queue_id")
+    if not isinstance(queue_id, str) or not queue_id:
+        raise InvalidRoutingRequestError("menu.queue_id", "must be a queue id")
+    started = value.get("started_at_ms")
+    if started is not None and (isinstance(started, bool) or not isinstance(started, int) or started < 0):
+        raise InvalidRoutingRequestError("menu.started_at_ms", "must be a non-negative integer (epoch ms)")
+    return MenuChoice(queue_id, str(outcome), digit, started)
+
+
 def _dialog(event: Mapping[str, Any]) -> CallDialog | None:
     value = event.get("dialog")
     if value is None:
@@ -268,6 +291,7 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             channel=_choice(event, "channel", Channel, Channel.VOICE),
             priority=priority,
             deadline_ms=_epoch_ms(event, "deadline_ms"),
+            menu=_menu_choice(event),
         )
     if action == "offer_result":
         return ReportOfferResult(
@@ -390,6 +414,7 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
                 now_ms,
                 channel=command.channel,
                 priority=command.priority,
+                menu_choice=command.menu,
             ).to_dict()
         case ReportOfferResult():
             return service.offer_result(

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contact_center.domain.menus import Menu
+from contact_center.domain.prompts import QueuePrompts
 from contact_center.domain.queueing import AnswerMode, QueueMedia
 
 from .ports import AgentTarget
@@ -88,6 +90,8 @@ class Queue:
     # What the caller hears while it waits (the queue's settings) and its expected wait, if known.
     media: QueueMedia = field(default_factory=QueueMedia)
     wait_seconds: int | None = None
+    # Where the edge fetches the merchant's prompts the media names (the defaults play without).
+    prompts: QueuePrompts = field(default_factory=QueuePrompts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,12 +101,9 @@ class Queue:
             "max_wait_seconds": self.max_wait_seconds,
             "deadline_ms": self.deadline_ms,
             "position": self.position,
-            "media": {
-                "answer": self.media.answer.value,
-                "greeting": self.media.greeting,
-                "announce_every_seconds": self.media.announce_every_seconds,
-            },
+            "media": self.media.as_dict(),
             "wait_seconds": self.wait_seconds,
+            "prompts": self.prompts.as_dict(),
         }
 
     @classmethod
@@ -117,6 +118,7 @@ class Queue:
             # A decision from a router older than queue media carries none: the defaults.
             media=_media(data.get("media")),
             wait_seconds=int(data["wait_seconds"]) if data.get("wait_seconds") is not None else None,
+            prompts=QueuePrompts.from_dict(data.get("prompts")),
         )
 
 
@@ -128,6 +130,8 @@ def _media(data: Any) -> QueueMedia:
         answer=AnswerMode(data.get("answer", defaults.answer.value)),
         greeting=data.get("greeting", defaults.greeting),
         announce_every_seconds=int(data.get("announce_every_seconds", defaults.announce_every_seconds)),
+        greeting_prompt=data.get("greeting_prompt"),
+        music_prompt=data.get("music_prompt"),
     )
 
 
@@ -192,6 +196,29 @@ class Reject:
 
 
 @dataclass(frozen=True, slots=True)
+class PlayMenu:
+    """Answer the caller and run the number's ``menu`` on its leg; then ask ``new_contact`` again
+    with the caller's choice (the contact is created then, in the queue chosen).
+    ``started_at_ms``: the router's time now, sent back with the choice for the contact record."""
+
+    contact_id: str
+    menu: Menu
+    started_at_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": "menu",
+            "contact_id": self.contact_id,
+            "menu": self.menu.to_dict(),
+            "started_at_ms": self.started_at_ms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlayMenu:
+        return cls(str(data["contact_id"]), Menu.from_dict(data["menu"]), int(data["started_at_ms"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Acknowledged:
     """Nothing for the edge to do: the event was applied, or was stale and ignored.
 
@@ -232,6 +259,8 @@ class Acknowledged:
 
 
 RoutingDecision = Connect | Queue | Forward | Reject | Acknowledged
+# What ``new_contact`` may answer: a number with a menu is answered with the menu first.
+Arrival = RoutingDecision | PlayMenu
 
 _KINDS: dict[str, Any] = {
     "connect": Connect,
@@ -252,3 +281,10 @@ def decision_from_dict(data: Mapping[str, Any]) -> RoutingDecision:
         raise UnknownDecisionError(f"unknown routing decision {data.get('decision')!r}")
     decision: RoutingDecision = kind.from_dict(data)
     return decision
+
+
+def arrival_from_dict(data: Mapping[str, Any]) -> Arrival:
+    """``new_contact``'s answer: a menu to play, or any decision."""
+    if data.get("decision") == "menu":
+        return PlayMenu.from_dict(data)
+    return decision_from_dict(data)

@@ -233,6 +233,7 @@ class Placement:
             position=position,
             media=queue.config.media,
             wait_seconds=wait,
+            prompts=queue.prompts,
         )
 
     def ended_ack(self, contact_id: str, stale: bool = False) -> Acknowledged:

@@ -15,7 +15,9 @@ from contact_center.domain.acd import AgentCandidate
 from contact_center.domain.agent_state import AgentSnapshot, AgentTransition
 from contact_center.domain.contact import ContactSnapshot
 from contact_center.domain.events import AgentStateChanged, DomainEvent
+from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberMode, NumberRouting
+from contact_center.domain.prompts import QueuePrompts
 from contact_center.domain.queueing import QueueConfig
 from contact_center.domain.recording import recording_key_for
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
@@ -31,6 +33,7 @@ class NumberRoute:
     legacy_trunk: str | None = None
     priority: int | None = None
     routing: NumberRouting | None = None  # the migration mode; None: as queue_id and legacy_trunk say
+    menu: Menu | None = None  # played to Switchboard-side callers; its choice replaces queue_id
 
     @property
     def mode(self) -> NumberRouting:
@@ -47,6 +50,8 @@ class RoutingQueue:
     merchant_id: str
     config: QueueConfig
     round_robin_cursor: str | None = None
+    # The stored versions of the uploaded prompts its media names, read with the queue.
+    prompts: QueuePrompts = field(default_factory=QueuePrompts)
 
     @property
     def queue_id(self) -> str:
@@ -109,13 +114,16 @@ class AgentTarget:
 class Segment:
     """One leg of a contact's life: a stay in a queue or an offer to an agent, with its outcome."""
 
-    kind: str  # "queue" | "agent" | "trunk" | "outbound" (an agent's own call)
+    kind: str  # "menu" | "queue" | "agent" | "trunk" | "outbound" (an agent's own call)
     started_at_ms: int
     ended_at_ms: int
-    outcome: str  # answered, no_answer, busy, rejected, unreachable, overflow, abandoned, ...
+    # answered, no_answer, busy, rejected, unreachable, overflow, abandoned, ...; a menu's:
+    # chosen, timeout, invalid (``domain.menus``)
+    outcome: str
     queue_id: str | None = None
     seat_id: str | None = None
     trunk_id: str | None = None
+    digit: str | None = None  # the key a menu was left with
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -128,6 +136,7 @@ class Segment:
             ("queue_id", self.queue_id),
             ("seat_id", self.seat_id),
             ("trunk_id", self.trunk_id),
+            ("digit", self.digit),
         ):
             if value is not None:
                 data[name] = value
@@ -143,6 +152,7 @@ class Segment:
             queue_id=data.get("queue_id"),
             seat_id=data.get("seat_id"),
             trunk_id=data.get("trunk_id"),
+            digit=data.get("digit"),
         )
 
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 
 from contact_center.domain.contact import Channel, HangupCause, HangupSide
+from contact_center.domain.menus import MenuChoice
 
 from .answers import Answers
 from .arrivals import Arrivals
 from .consults import Consults
 from .context import RoutingContext
-from .decisions import Acknowledged, Connect, OfferOutcome, Reject, RoutingDecision
+from .decisions import Acknowledged, Arrival, Connect, OfferOutcome, Reject, RoutingDecision
 from .dequeue import AgentOffer, Dequeue, OfferPush
 from .dialout import Dial, Dialers, Outbound, OutboundTrunks
 from .endings import Endings
@@ -85,10 +86,13 @@ class RoutingService:
         now_ms: int,
         channel: Channel = Channel.VOICE,
         priority: int | None = None,
-    ) -> RoutingDecision:
-        """A call arrived for ``called``: connect it, queue it, forward it or reject it. Idempotent
-        per ``contact_id``."""
-        return self._arrivals.new_contact(called, caller, edge_task_id, contact_id, now_ms, channel, priority)
+        menu_choice: MenuChoice | None = None,
+    ) -> Arrival:
+        """A call arrived for ``called``: connect it, queue it, forward it or reject it (or play the
+        number's menu first, then route by ``menu_choice``). Idempotent per ``contact_id``."""
+        return self._arrivals.new_contact(
+            called, caller, edge_task_id, contact_id, now_ms, channel, priority, menu_choice
+        )
 
     def offer_result(
         self,
