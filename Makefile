@@ -41,7 +41,7 @@ contracts: $(STAMP)
 	PYTHONPATH=infra $(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy -p contact_center -p sip_edge -p local_stack -p switchboard_infra
+	$(VENV)/bin/mypy -p contact_center -p sip_edge -p local_stack -p switchboard_infra -p media_relay
 	$(VENV)/bin/mypy infra/app.py
 	$(VENV)/bin/mypy functions/api/app.py
 	$(VENV)/bin/mypy functions/routing/handler.py

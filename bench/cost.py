@@ -20,14 +20,18 @@ What it prices, per call, and where each figure comes from:
 - The edge: Fargate tasks (1 vCPU, 2 GB, arm64; 2 at least) sized for the peak from the measured edge
   CPU per call and per registration refresh, kept at most 50 % busy, paid all day.
 - The Network Load Balancer: its hour and its capacity units (UDP: active flows of 7,000 phones).
-- Data transfer: SIP signalling out of AWS per call and per registration refresh. Media (RTP
-  through a relay, G.711) is reported apart, as the issue asks: relay CPU does not exist yet.
+- Data transfer: SIP signalling out of AWS per call and per registration refresh.
+- Media, reported apart from the signalling-and-routing total: RTP out of AWS through a relay
+  (G.711), and the media fleet's instances (``MediaFleet``: rtpengine on c7g.large, each with a
+  public IPv4 address and an 8 GB gp3 disk) sized for the peak's concurrent calls (peak calls/s x
+  call length) at the sessions one relay carries, an assumption derived from the media benchmark
+  (``RELAY_SIZING``), and paid all day like the edge (an upper bound: the fleet scales on sessions).
 
 Loads: the seed (7,000 seats, 800,000 calls a day of 4 minutes, peak 28 calls/s) and 10x.
 
 Prices: US East (N. Virginia), on-demand, from AWS's public pricing pages below as published since
-DynamoDB's on-demand price reduction of 2024-11-01; written into this file 2026-12-07 from those
-pages as the project knows them, without an online check from the benchmark machine (it has no
+DynamoDB's on-demand price reduction of 2024-11-01 (EC2 c7g.large, public IPv4 and EBS gp3 as
+published for 2026); written into this file 2026-12-07 from those pages as the project knows them, without an online check from the benchmark machine (it has no
 Internet access). Re-check them on the pages before quoting a figure outside the project.
 """
 
@@ -44,7 +48,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 
-PRICES_AS_OF = "2024-11-01 (DynamoDB on-demand reduction); recorded 2026-12-07"
+PRICES_AS_OF = "2024-11-01 (DynamoDB on-demand reduction); EC2, IPv4 and EBS as of 2026; recorded 2026-12-07"
 PRICES = {
     # https://aws.amazon.com/dynamodb/pricing/on-demand/
     "dynamodb_write_request_unit": 0.625 / 1e6,
@@ -61,13 +65,21 @@ PRICES = {
     "nlb_lcu_hour": 0.006,
     # https://aws.amazon.com/ec2/pricing/on-demand/ (data transfer out to the Internet, first 10 TB)
     "transfer_out_gb": 0.09,
+    # https://aws.amazon.com/ec2/pricing/on-demand/ (Linux, c7g.large: 2 vCPU Graviton3, 4 GiB)
+    "ec2_c7g_large_hour": 0.0725,
+    # https://aws.amazon.com/vpc/pricing/ (each public IPv4 address, in use or not, since 2024-02-01)
+    "public_ipv4_hour": 0.005,
+    # https://aws.amazon.com/ebs/pricing/ (gp3 storage)
+    "ebs_gp3_gb_month": 0.08,
 }
 SOURCES = [
     "https://aws.amazon.com/dynamodb/pricing/on-demand/",
     "https://aws.amazon.com/lambda/pricing/",
     "https://aws.amazon.com/fargate/pricing/",
     "https://aws.amazon.com/elasticloadbalancing/pricing/",
-    "https://aws.amazon.com/ec2/pricing/on-demand/ (Data Transfer)",
+    "https://aws.amazon.com/ec2/pricing/on-demand/ (Data Transfer; c7g.large)",
+    "https://aws.amazon.com/vpc/pricing/ (public IPv4)",
+    "https://aws.amazon.com/ebs/pricing/",
 ]
 
 
@@ -115,6 +127,33 @@ RECORDED = PerCall(
     lambda_cpu_ms=10.98,
     edge_cpu_ms=2.52,
     source="bench/RESULTS.md, call benchmark 2026-11-26 03:00 UTC (routed, 50 calls/s); units from its traced call",
+)
+
+
+@dataclass(frozen=True)
+class MediaFleet:
+    """The relays anchoring calls' media (infra/switchboard_infra/constructs/media_fleet.py)."""
+
+    sessions_per_instance: int
+    source: str
+    min_instances: int = 4  # two per region, one per availability zone
+    disk_gb: float = 8.0
+    hours_per_month: float = 730.0
+
+
+# An assumption, not a measurement of a relay instance: the media benchmark of 2026-12-07 03:54 UTC
+# (bench/RESULTS.md) delivered every packet of 200 queued callers' music from one userspace rtpengine
+# at 1,159 us of relay CPU per stream-second (23 % of a core, on the shared 2-vCPU x86 machine). A
+# talking call is one rtpengine session forwarding two streams (caller to agent, agent to caller), and
+# forwarding costs no more than playing a file, so 2 x 1.16 ms = 2.3 ms of CPU per call-second is an
+# upper bound. A c7g.large (2 vCPU) kept 35 % busy (room for the survivors of a lost zone to carry
+# twice their calls until new relays boot) carries 0.7 / 0.0023 = ~300 sessions: the fleet's scaling
+# target (cdk.json media.sessionsPerInstance). 300 calls are 4 x 300 x 50 = 60,000 packets/s and
+# 105 Mbit/s in each direction, far inside the instance's network baseline.
+RELAY_SIZING = MediaFleet(
+    sessions_per_instance=300,
+    source="assumed from bench/RESULTS.md, media benchmark 2026-12-07 03:54 UTC (200 streams, 1,159 us "
+    "CPU per stream-second): 2.3 ms per call-second, c7g.large at 35 % busy",
 )
 
 
@@ -175,12 +214,34 @@ def cost_of(load: Load, call: PerCall) -> Cost:
     # sends each party the other's audio: two streams out of AWS per call-minute.
     media_gb_per_k_minutes = 87_200 / 8 * 60 * 2 * 1000 / 1e9
     cost.apart["media transfer out (G.711, relay)"] = media_gb_per_k_minutes * p["transfer_out_gb"]
+    relays, relay_notes = media_relays(load, RELAY_SIZING)
+    relay_hour = (
+        p["ec2_c7g_large_hour"]
+        + p["public_ipv4_hour"]
+        + RELAY_SIZING.disk_gb * p["ebs_gp3_gb_month"] / RELAY_SIZING.hours_per_month
+    )
+    cost.apart["media relays (EC2 c7g.large, sized for the peak)"] = relays * relay_hour / minutes_hour * 1000
+    cost.notes.append(relay_notes)
     cost.notes.append(
         f"Lambda: {call.lambda_invocations:g} invocations and {billed_ms:.0f} billed ms per call "
         f"({call.lambda_cpu_ms:.1f} ms CPU + {call.dynamodb_requests:.1f} requests x "
         f"{call.dynamodb_round_trip_ms:g} ms) at {call.lambda_memory_gb * 1024:.0f} MB"
     )
     return cost
+
+
+def media_relays(load: Load, fleet: MediaFleet) -> tuple[int, str]:
+    """Relay instances for the peak's concurrent calls, and how they were counted."""
+    peak_calls = load.peak_calls_s * load.call_minutes * 60
+    instances = max(fleet.min_instances, math.ceil(peak_calls / fleet.sessions_per_instance))
+    mean_calls = load.calls_per_day * load.call_minutes / (24 * 60)
+    mean_instances = max(fleet.min_instances, math.ceil(mean_calls / fleet.sessions_per_instance))
+    note = (
+        f"media relays: {instances} c7g.large for {peak_calls:,.0f} concurrent calls at the peak "
+        f"({load.peak_calls_s:g} calls/s x {load.call_minutes * 60:.0f} s), {fleet.sessions_per_instance} "
+        f"sessions each; at the day's mean ({mean_calls:,.0f} calls) the scaling keeps {mean_instances}"
+    )
+    return instances, note
 
 
 def measured(path: Path | None) -> PerCall:
@@ -235,6 +296,7 @@ def report(call: PerCall) -> tuple[str, list[Cost]]:
         f"Per call, measured: {call.write_units:.1f} write units, {call.read_units:.1f} read units, "
         f"{call.dynamodb_requests:.1f} DynamoDB requests, Lambda {call.lambda_cpu_ms:.1f} ms CPU, "
         f"edge {call.edge_cpu_ms:.2f} ms CPU ({call.source})",
+        f"Media relays: {RELAY_SIZING.sessions_per_instance} sessions per c7g.large, {RELAY_SIZING.source}",
         f"Prices: us-east-1 on-demand, {PRICES_AS_OF}; {', '.join(SOURCES)}",
         "",
         "| $ per 1,000 call-minutes | " + " | ".join(c.load.name for c in costs) + " |",

@@ -44,6 +44,7 @@ ENVIRONMENT = {
     "nonce_key": contract.SIP_NONCE_KEY.name,
     "media_relays": contract.MEDIA_RELAYS.name,
     "media_prompts": contract.MEDIA_PROMPTS.name,
+    "media_registry": contract.MEDIA_RELAY_REGISTRY.name,
     "media_dtmf": contract.MEDIA_DTMF_LISTEN.name,
 }
 
@@ -82,6 +83,8 @@ class EdgeConfig:
     metrics_namespace: str | None = None
     # The rtpengine relays anchoring media (ng addresses); none: SDP passes through unanchored.
     media_relays: tuple[tuple[str, int], ...] = ()
+    # Or the region whose registered relays (the media fleet) anchor media, followed as they change.
+    media_registry: str | None = None
     # Where the relays find the prompt files (a path on the relays' machines).
     media_prompts: str = "build/prompts"
     # Where the relays send their reports of RFC 4733 key presses (rtpengine --dtmf-log-dest).
@@ -145,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sip-domain", help="registrar domain and digest realm (SIP_DOMAIN)")
     parser.add_argument("--nonce-key", help="fleet-wide digest nonce key, 16+ bytes (SIP_NONCE_KEY)")
     parser.add_argument("--media-relays", help="rtpengine ng addresses, host:port,... (MEDIA_RELAYS)")
+    parser.add_argument(
+        "--media-registry", help="region whose registered relays anchor media (MEDIA_RELAY_REGISTRY)"
+    )
     parser.add_argument("--media-prompts", help="prompt directory as the relays see it (MEDIA_PROMPTS)")
     parser.add_argument(
         "--media-dtmf", help="UDP host:port receiving the relays' key presses (MEDIA_DTMF_LISTEN)"
@@ -243,6 +249,13 @@ def parse_config(
         relays = parse_addresses(pick("media_relays") or "")
     except ValueError as exc:
         raise ConfigError(f"media relays ({contract.MEDIA_RELAYS.name}): {exc}") from None
+    registry = pick("media_registry")
+    if registry is not None and relays:
+        # The registry removes relays it does not list: a fixed relay beside it would be dropped.
+        raise ConfigError(
+            f"give {contract.MEDIA_RELAYS.name} (fixed relays) or {contract.MEDIA_RELAY_REGISTRY.name} "
+            "(the region's registered relays), not both"
+        )
     try:
         dtmf = parse_addresses(pick("media_dtmf") or "")
     except ValueError as exc:
@@ -272,6 +285,7 @@ def parse_config(
         routing_function_name=setting(contract.ROUTING_FUNCTION_NAME),
         metrics_namespace=setting(contract.EDGE_METRICS_NAMESPACE),
         media_relays=relays,
+        media_registry=registry,
         media_prompts=pick("media_prompts") or defaults.media_prompts,
         media_dtmf=dtmf[0] if dtmf else None,
         prompts_bucket=setting(contract.PROMPTS_BUCKET),

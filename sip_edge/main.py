@@ -56,6 +56,7 @@ from sip_edge.app.fleet.routes import use_flow_key
 from sip_edge.app.health import HealthMonitor, HealthProbe
 from sip_edge.app.media.anchor import RelayMedia
 from sip_edge.app.media.prompts import PromptSet
+from sip_edge.app.media.registry import RelayRegistry, RelaySource
 from sip_edge.app.media.relays import RelayPool
 from sip_edge.app.media.uploaded import UploadedPrompts
 from sip_edge.app.policy import ContactCenterPolicy
@@ -86,6 +87,8 @@ class EdgePorts:
     trunk_slots: TrunkSlotStore | None = None  # without it max_concurrent_calls is not enforced
     dialogs: DialogStore | None = None
     fleet: EdgeDirectory | None = None
+    # The region's registered media relays, when the config names a registry (the media fleet).
+    relay_source: RelaySource | None = None
     # What the health endpoint checks beside the event loop (`sip_edge.app.health`).
     probes: tuple[HealthProbe, ...] = ()
 
@@ -200,6 +203,8 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     )
     if calls is not None and calls.relays is not None:
         workers.add("media-relays", calls.relays.watch)
+        if ports.relay_source is not None and config.media_registry is not None:
+            workers.add("media-relay-registry", RelayRegistry(ports.relay_source, calls.relays).run)
         if calls.dtmf is not None and config.media_dtmf is not None:
             workers.add("media-dtmf", partial(_listen_for_keys, calls.dtmf, config.media_dtmf))
     if calls is not None:
@@ -258,7 +263,7 @@ def _build_calls(
     dialogs = DialogBook(ports.dialogs or MemoryDialogStore())
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
     settings = call_settings or CallSettings()
-    relays = RelayPool(NgClient(address) for address in config.media_relays) if config.media_relays else None
+    relays = _relay_pool(config, ports)
     dtmf = DtmfListener()  # menus' keys: SIP INFO always, the relays' reports once it listens
     media: MediaPort = RelayMedia(relays, _prompt_set(config), dtmf) if relays else NoRelay()
     limits = TrunkLimits(ports.trunk_slots, config.task_id, live.held_contacts) if ports.trunk_slots else None
@@ -356,6 +361,15 @@ def _prompt_set(config: EdgeConfig) -> PromptSet:
     return PromptSet(config.media_prompts, uploaded)
 
 
+def _relay_pool(config: EdgeConfig, ports: EdgePorts) -> RelayPool | None:
+    """Fixed relays, or an empty pool the registry fills; None: media passes through unanchored."""
+    if config.media_relays:
+        return RelayPool(NgClient(address) for address in config.media_relays)
+    if config.media_registry is not None and ports.relay_source is not None:
+        return RelayPool(())
+    return None
+
+
 class _NoTrunks:
     """No trunk is configured: every INVITE is refused with 403."""
 
@@ -374,6 +388,7 @@ def table_ports(config: EdgeConfig) -> EdgePorts:
         TableCredentialSource,
         TableDialogStore,
         TableEdgeDirectory,
+        TableRelaySource,
         TableTrunkSource,
     )
 
@@ -386,6 +401,7 @@ def table_ports(config: EdgeConfig) -> EdgePorts:
         trunk_slots=TrunkSlots(),
         dialogs=TableDialogStore(),
         fleet=TableEdgeDirectory(),
+        relay_source=TableRelaySource(config.media_registry) if config.media_registry else None,
         probes=(
             DynamoDBProbe(config.table_name or BINDING.table_name, config.task_id),
             RoutingFunctionProbe(function),

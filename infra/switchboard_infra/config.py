@@ -65,6 +65,23 @@ class EdgeConfig:
 
 
 @dataclass(frozen=True)
+class MediaConfig:
+    """The media relays of each region (``constructs.media_fleet``)."""
+
+    # Graviton, compute-optimised: 2 vCPU, 4 GiB, up to 12.5 Gbit/s.
+    instance_type: str = "c7g.large"
+    # One per availability zone at least: a zone can fail and calls still find a relay.
+    min_instances: int = 2
+    max_instances: int = 40
+    # Target of the sessions autoscaling policy: the average rtpengine sessions (calls) one relay
+    # carries. An assumption from the media benchmark (bench/RESULTS.md; bench/cost.py says how).
+    sessions_per_instance: int = 300
+    # How long a relay being terminated waits for its calls to end (the lifecycle hook's timeout;
+    # Auto Scaling allows 30..7200 s).
+    drain_seconds: int = 3600
+
+
+@dataclass(frozen=True)
 class RoutingConfig:
     memory_mib: int = 512
     timeout_seconds: int = 5
@@ -92,6 +109,7 @@ class Config:
     # Contact records (CDRs) expire through the table's TTL this many days after the contact ends.
     contact_record_retention_days: int = 400
     edge: EdgeConfig = field(default_factory=EdgeConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     # Share of each region's traffic Global Accelerator sends (0 drains a region: manual failover).
     traffic_dial: Mapping[str, int] = field(default_factory=dict)
@@ -115,6 +133,7 @@ class Config:
         raw = dict(context)
         edge = EdgeConfig(**_known(raw.pop("edge", {}) or {}, EdgeConfig, "edge"))
         routing = RoutingConfig(**_known(raw.pop("routing", {}) or {}, RoutingConfig, "routing"))
+        media = MediaConfig(**_known(raw.pop("media", {}) or {}, MediaConfig, "media"))
         zone = raw.pop("hostedZone", None)
         hosted_zone = HostedZone(**_known(zone, HostedZone, "hostedZone")) if zone else None
         if "tlsCertificateArn" in raw:
@@ -124,8 +143,9 @@ class Config:
                 'and set "edgeTls": true'
             )
         config = cls(
-            **_known(raw, cls, CONTEXT_KEY, skip={"edge", "routing", "hosted_zone"}),
+            **_known(raw, cls, CONTEXT_KEY, skip={"edge", "media", "routing", "hosted_zone"}),
             edge=edge,
+            media=media,
             routing=routing,
             hosted_zone=hosted_zone,
         )
@@ -171,6 +191,15 @@ class Config:
             problems.append("edge natGateways must be 1..3")
         if not isinstance(self.contact_record_retention_days, int) or self.contact_record_retention_days < 1:
             problems.append("contactRecordRetentionDays must be a whole number of days, at least 1")
+        media = self.media
+        if not 1 <= media.min_instances <= media.max_instances:
+            problems.append(
+                f"media needs 1 <= minInstances <= maxInstances, got {media.min_instances}..{media.max_instances}"
+            )
+        if media.sessions_per_instance < 1:
+            problems.append("media sessionsPerInstance must be positive")
+        if not 30 <= media.drain_seconds <= 7200:
+            problems.append("media drainSeconds must be 30..7200 (the lifecycle hook's timeout range)")
         routing = self.routing
         if routing.reserved_concurrency is not None and routing.reserved_concurrency < 1:
             problems.append("routing reservedConcurrency must be >= 1 or null")

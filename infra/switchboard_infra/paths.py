@@ -22,3 +22,5 @@ BUILD_CACHE = REPO_ROOT / "build" / "cdk-cache"
 
 # Never packaged into a Lambda asset: byte code, local Chalice state, tests next to handlers.
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".chalice", "tests", "**/.pytest_cache", "**/.mypy_cache"]
+# The agent beside rtpengine on every media relay instance (shipped as text in the user data).
+RELAY_AGENT = REPO_ROOT / "media_relay" / "agent.py"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +18,8 @@ from typing import Any
 import pytest
 
 from contact_center.contracts.settings import SIP_TRUNK_DNS
+from sip_edge.sip.message import Response
+from sip_edge.sip.parsing import parse_message
 from tests.integration.calls_support import (
     SCENARIOS,
     SIPP,
@@ -192,26 +196,109 @@ def test_the_legacy_centre_sends_a_caller_to_a_number_still_in_legacy_mode_and_i
     # specific network names the trunk.
     trunk = legacy_trunk(merchant, port, source_cidrs=["127.0.0.3/32"])
     legacy_number(merchant, trunk)
-    [seat] = merchant.seats
-    register(stack, seat, tmp_path)
-    phone = agent(seat, "agent_answer.xml", tmp_path)
-    merchant.set_state(seat, "available")
+    phone = available_agent(stack, merchant, tmp_path)
     # 127.0.0.3 is no unknown source (the loopback carrier holds it), so the edges see the new trunk
     # when their list expires: within 10 s (sip_edge/app/calls/trunks.py).
     time.sleep(10.5)
-    with pbx("agent_answer.xml", tmp_path, port, "pbx") as legacy:
-        args = sipp_args(tmp_path, "transferred", free_port())
-        args[args.index("-i") + 1] = "127.0.0.3"
-        call = subprocess.Popen(
-            [SIPP, f"127.0.0.1:{stack.sip_port}", "-sf", str(SCENARIOS / "caller_bye.xml"), "-s", merchant.number, *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-        )  # fmt: skip
-        transferred = Sipp("transferred", call, tmp_path)
-        assert transferred.wait() == 0, transferred.report()
-        assert "INVITE sip:" not in legacy.messages()  # never sent back to the legacy centre
+    from_legacy_centre(stack, tmp_path, port, "127.0.0.3", merchant.number)
     assert phone.wait() == 0, phone.report()
     [record] = records_of(stack, merchant.number, 1)
     assert record.side == "switchboard" and record.hangup_cause == "normal_clearing"
+
+
+def available_agent(stack: RunningStack, merchant: Merchant, tmp: Path) -> Sipp:
+    """The merchant's one seat, registered and available, its phone answering one call."""
+    [seat] = merchant.seats
+    register(stack, seat, tmp)
+    phone = agent(seat, "agent_answer.xml", tmp)
+    merchant.set_state(seat, "available")
+    return phone
+
+
+def from_legacy_centre(stack: RunningStack, tmp: Path, port: int, source_ip: str, called: str) -> None:
+    """A call the legacy PBX (listening on ``port``) sends from ``source_ip`` to ``called``, talked
+    through and hung up by the caller; the PBX never gets it back."""
+    with pbx("agent_answer.xml", tmp, port, "pbx") as legacy:
+        args = sipp_args(tmp, "transferred", free_port())
+        args[args.index("-i") + 1] = source_ip
+        call = subprocess.Popen(
+            [SIPP, f"127.0.0.1:{stack.sip_port}", "-sf", str(SCENARIOS / "caller_bye.xml"), "-s", called, *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, text=True, cwd=tmp,
+        )  # fmt: skip
+        transferred = Sipp("transferred", call, tmp)
+        assert transferred.wait() == 0, transferred.report()
+        assert "INVITE sip:" not in legacy.messages()  # never sent back to the legacy centre
+
+
+def test_the_legacy_centre_sends_a_caller_to_a_queue_address_and_it_lands_in_that_queue(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    merchant = onboard(stack, "+14155558450")
+    port = free_port()
+    # From 127.0.0.4, inside the platform's loopback carrier range, as the number's test above.
+    trunk = legacy_trunk(merchant, port, source_cidrs=["127.0.0.4/32"])
+    phone = available_agent(stack, merchant, tmp_path)
+    time.sleep(10.5)  # the edges see the new trunk when their list expires (trunks.py)
+    address = f"queue-{merchant.queue_id}"
+    from_legacy_centre(stack, tmp_path, port, "127.0.0.4", address)
+    assert phone.wait() == 0, phone.report()
+    [record] = records_of(stack, address, 1)
+    assert (record.queue_id, record.trunk_id, record.side) == (
+        merchant.queue_id,
+        trunk["trunk_id"],
+        "switchboard",
+    )
+    assert record.merchant_id == merchant.merchant_id and record.hangup_cause == "normal_clearing"
+
+
+def refused(stack: RunningStack, source_ip: str, user: str) -> Response:
+    """The final answer to an INVITE for ``user`` sent from ``source_ip`` (acknowledged, as a UAC does)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source_ip, 0))
+        sock.settimeout(10)
+        local = f"{source_ip}:{sock.getsockname()[1]}"
+        branch, call_id = f"z9hG4bK{secrets.token_hex(6)}", secrets.token_hex(8)
+        uri = f"sip:{user}@127.0.0.1:{stack.sip_port}"
+        common = [
+            f"Via: SIP/2.0/UDP {local};branch={branch};rport",
+            f"From: <sip:+4930123@{source_ip}>;tag=legacy",
+            f"Call-ID: {call_id}",
+            "Max-Forwards: 70",
+        ]
+        invite = [
+            f"INVITE {uri} SIP/2.0",
+            *common,
+            f"To: <{uri}>",
+            "CSeq: 1 INVITE",
+            f"Contact: <sip:pbx@{local}>",
+        ]
+        sock.sendto(
+            ("\r\n".join(invite) + "\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", stack.sip_port)
+        )
+        while True:
+            answer = parse_message(sock.recv(65535))
+            if isinstance(answer, Response) and answer.status >= 200:
+                break
+        ack = [f"ACK {uri} SIP/2.0", *common, f"To: {answer.headers.get('To')}", "CSeq: 1 ACK"]
+        sock.sendto(
+            ("\r\n".join(ack) + "\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", stack.sip_port)
+        )
+        return answer
+
+
+def test_a_queue_address_from_a_platform_carrier_or_for_another_merchants_queue_is_refused_saying_why(
+    stack: RunningStack,
+) -> None:
+    ours, theirs = onboard(stack, "+14155558460"), onboard(stack, "+14155558470")
+    legacy_trunk(ours, free_port(), source_cidrs=["127.0.0.5/32"])
+    time.sleep(10.5)  # the edges see the new trunk when their list expires (trunks.py)
+    # 127.0.0.1 is the platform's loopback carrier: it has no merchant, so no queue is its to name.
+    carrier = refused(stack, "127.0.0.1", f"queue-{ours.queue_id}")
+    assert carrier.status == 403 and "merchant's trunk" in (carrier.headers.get("Warning") or "")
+    for queue_id in (theirs.queue_id, "no-such-queue"):
+        answer = refused(stack, "127.0.0.5", f"queue-{queue_id}")
+        assert answer.status == 404 and f"no queue {queue_id}" in (answer.headers.get("Warning") or "")
+    assert records_of(stack, f"queue-{theirs.queue_id}", 1, timeout=1) == []  # no contact was made
 
 
 def test_switchboard_first_a_caller_the_queue_cannot_take_within_its_max_wait_goes_to_the_legacy_trunk(

@@ -16,6 +16,7 @@ from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.domain.menus import MenuChoice
+from contact_center.domain.queue_address import QueueCall
 from contact_center.services.routing.decisions import (
     Acknowledged,
     Arrival,
@@ -67,14 +68,21 @@ class FakeRouting:
         self.ended = asyncio.Event()
         self.wrap_up_deadline_ms: int | None = None
         self.delay = 0.0
+        self.queue_calls: list[QueueCall | None] = []  # new_contact's, in order
         self.dialogs: MemoryDialogStore | None = None  # where answered calls' dialogs are stored
 
     def actions(self, name: str) -> list[tuple[Any, ...]]:
         return [args for action, args in self.log if action == name]
 
     async def new_contact(
-        self, called: str, caller: str, contact_id: str, menu: MenuChoice | None = None
+        self,
+        called: str,
+        caller: str,
+        contact_id: str,
+        menu: MenuChoice | None = None,
+        queue_call: QueueCall | None = None,
     ) -> Arrival:
+        self.queue_calls.append(queue_call)
         self.log.append(
             ("new_contact", (called, caller, contact_id, menu) if menu else (called, caller, contact_id))
         )
@@ -274,7 +282,9 @@ async def running_edge(
     prompts_directory: str | None = None,
     media_dtmf: tuple[str, int] | None = None,
     credentials: CredentialSource | None = None,
+    relay_registry: Any = None,
 ) -> AsyncIterator[RunningEdge]:
+    """``relay_registry``: a `RelaySource` the edge follows instead of fixed ``media_relays``."""
     routing = routing or FakeRouting()
     dialogs = dialogs if dialogs is not None else MemoryDialogStore()
     if routing.dialogs is None:
@@ -287,6 +297,7 @@ async def running_edge(
         trunk_slots=trunk_slots,
         dialogs=dialogs,
         fleet=fleet,
+        relay_source=relay_registry,
     )
     config = EdgeConfig(
         host=HOST,
@@ -294,6 +305,7 @@ async def running_edge(
         task_id=task_id,
         nonce_key="k" * 16,
         media_relays=media_relays,
+        media_registry="us-east-1" if relay_registry is not None else None,
         media_prompts=media_prompts,
         prompts_directory=prompts_directory,
         media_dtmf=media_dtmf,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
+import time
 from collections.abc import Sequence
 
+from contact_center.domain.media_relays import RelayBeat
 from sip_edge.config import EdgeConfig
 from sip_edge.main import EdgePorts, build
 from sip_edge.sip.registration import Binding
@@ -111,6 +114,45 @@ def test_a_routed_edge_with_a_fleet_beats_with_its_bound_address_and_sweeps() ->
         "health",
     ]
     assert beats[0] == ("edge-c", f"{HOST}:{port}", 0)  # the first beat at once, with the bound port
+
+
+class Relays:
+    """The region's relay registry with one relay, as its agent would have written it."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def beats(self) -> list[RelayBeat]:
+        self.reads += 1
+        return [RelayBeat("i-1", (HOST, 2223), "203.0.113.7", int(time.time()))]
+
+
+def test_an_edge_with_a_relay_registry_fills_its_pool_from_it() -> None:
+    async def scenario() -> tuple[list[str], list[tuple[str, int]]]:
+        relays = Relays()
+        ports = EdgePorts(
+            credentials=NoCredentials(),
+            bindings=RecordingBindings(),
+            routing=FakeRouting(),
+            trunks=StaticTrunks(),
+            relay_source=relays,
+        )
+        task = build(dataclasses.replace(config(), media_registry="us-east-1"), ports)
+        assert task.calls is not None and task.calls.relays is not None
+        assert task.calls.relays.relays == []  # nothing until the registry is read
+        await task.start()
+        try:
+            for _ in range(100):
+                if task.calls.relays.relays:
+                    break
+                await asyncio.sleep(0.02)
+            return task.workers.names, [relay.client.address for relay in task.calls.relays.relays]
+        finally:
+            await task.close()
+
+    names, pool = asyncio.run(scenario())
+    assert "media-relays" in names and "media-relay-registry" in names
+    assert pool == [(HOST, 2223)]
 
 
 def test_closing_the_task_writes_the_bindings_still_pending() -> None:

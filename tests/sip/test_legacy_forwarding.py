@@ -9,8 +9,9 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 from contact_center.domain.contact import HangupCause, HangupSide
+from contact_center.domain.queue_address import QueueCall
 from contact_center.domain.trunks import parse_address
-from contact_center.services.routing.decisions import Forward, OfferOutcome
+from contact_center.services.routing.decisions import Forward, OfferOutcome, Reject
 from sip_edge.app.calls.ports import CallSettings
 from sip_edge.app.calls.trunks import Trunk
 from tests.sip.b2bua_support import (
@@ -29,6 +30,12 @@ NUMBER = "+14155550100"
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+async def never_sent_back(legacy_centre: Phone) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        looped, _ = await legacy_centre.request("INVITE", timeout=0.3)
+        raise AssertionError(f"the call was sent back to the legacy centre: {looped}")
 
 
 def legacy_trunk(port: int) -> StaticTrunks:
@@ -137,6 +144,52 @@ def test_a_trunk_down_by_its_pings_is_skipped_for_the_queue_within_one_interval(
     run(scenario)
 
 
+def test_a_queue_address_from_a_merchants_trunk_is_routed_to_that_queue_never_sent_back() -> None:
+    async def scenario() -> None:
+        legacy_centre, agent = await Phone.open("pbx"), await Phone.open("agent")
+        routing = FakeRouting()
+        routing.new_contact_answer = connect_to(agent)
+        address = parse_address(f"{HOST}:{legacy_centre.port}", None)
+        merchants = Trunk("legacy", ("127.0.0.0/8",), address, merchant_id="m1")
+        async with running_edge(
+            routing, trunks=StaticTrunks(cidrs=("192.0.2.0/24",), extra=[merchants])
+        ) as edge:
+            legacy_centre.invite(edge.address, "queue-q7")
+            agent_invite, at = await agent.request("INVITE")
+            agent.answer(agent_invite, at, 200, body=AGENT_SDP)
+            ok = await legacy_centre.response("INVITE", 200)
+            assert ok.body == AGENT_SDP
+            # The edge parsed the address; the router was asked for that queue, naming the trunk.
+            [(called, _, _)] = routing.actions("new_contact")
+            assert (called, routing.queue_calls) == ("queue-q7", [QueueCall("q7", "legacy", "m1")])
+            await never_sent_back(legacy_centre)
+        legacy_centre.close()
+        agent.close()
+
+    run(scenario)
+
+
+def test_a_queue_address_the_router_refuses_is_answered_with_its_status_and_why() -> None:
+    async def scenario() -> None:
+        carrier = await Phone.open("carrier")
+        routing = FakeRouting()
+        why = "trunk carrier is a platform carrier: queue addresses need a merchant's trunk"
+        routing.new_contact_answer = Reject(403, why)
+        async with running_edge(routing) as edge:
+            carrier.invite(edge.address, "queue-q7")
+            final = await carrier.response("INVITE", final=True)
+            assert final.status == 403 and why in (final.headers.get("Warning") or "")
+            # A platform carrier's trunk has no merchant: the router is told so, and decides.
+            assert routing.queue_calls == [QueueCall("q7", "carrier", None)]
+            routing.new_contact_answer = Reject(404, "no queue q7 of the trunk's merchant")
+            carrier.invite(edge.address, "queue-q7")
+            final = await carrier.response("INVITE", 404, final=True)
+            assert "no queue q7" in (final.headers.get("Warning") or "")
+        carrier.close()
+
+    run(scenario)
+
+
 def test_without_a_queue_to_fall_back_to_an_unreachable_legacy_side_is_480_and_recorded() -> None:
     async def scenario() -> None:
         caller = await Phone.open("carrier")
@@ -170,9 +223,7 @@ def test_a_call_the_legacy_centre_sends_over_its_trunk_is_queued_here_never_sent
             ok = await legacy_centre.response("INVITE", 200)
             assert ok.body == AGENT_SDP
             assert len(routing.actions("legacy_failed")) == 1
-            with contextlib.suppress(asyncio.TimeoutError):
-                looped, _ = await legacy_centre.request("INVITE", timeout=0.3)
-                raise AssertionError(f"the call was sent back to the legacy centre: {looped}")
+            await never_sent_back(legacy_centre)
         legacy_centre.close()
         agent.close()
 

@@ -3,8 +3,8 @@
 Keys are ``<merchant id>/<contact id>.wav`` (``contact_center.domain.recording``), so one prefix
 holds a merchant's recordings. The bucket refuses plain HTTP and any upload naming another key than
 the recordings' (its default encryption is that key); objects expire with the contact records that name them. The recording collector
-beside each media relay (``sip_edge.app.media.recorder``) writes with the ``writer`` role (an
-instance role for the relays' hosts, which this app does not run); the API only reads, to sign the
+beside each media relay (``sip_edge.app.media.recorder``) writes with the ``writer`` role (for the
+relays' hosts; the media fleet's instances do not take it, nor run the collector, yet); the API only reads, to sign the
 short-lived links it hands out (S3 presigned GETs: the reader's browser fetches from S3 directly,
 and the key's decrypt permission goes with the signer's role).
 """

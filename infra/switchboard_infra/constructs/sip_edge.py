@@ -21,7 +21,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -34,6 +33,7 @@ from switchboard_infra import nag, paths, permissions
 from switchboard_infra.config import EdgeConfig
 from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT, EdgeNetwork
 from switchboard_infra.constructs.secrets import TLS_CERTIFICATE_FIELD, TLS_PRIVATE_KEY_FIELD, Secrets
+from switchboard_infra.fleet_metrics import grant_put_metrics, member_average
 
 CONTAINER_NAME = "edge"
 # The NLB's (and so Global Accelerator's) check of the edge's deep health: a task whose dependency is
@@ -204,6 +204,8 @@ class SipEdge(Construct):
             contract.EDGE_HEALTH_PORT: str(HEALTH_PORT),
             contract.ROUTING_FUNCTION_NAME: routing.function_arn,
             contract.EDGE_METRICS_NAMESPACE: metrics.EDGE_NAMESPACE,
+            # The region's media fleet (constructs.media_fleet) registers its relays in the table.
+            contract.MEDIA_RELAY_REGISTRY: cdk.Stack.of(self).region,
         }
         # No SIP_ADVERTISED_HOST: each task names itself by its own private address (task metadata).
         if self.tls:
@@ -231,14 +233,7 @@ class SipEdge(Construct):
         role = self.task_definition.task_role
         table.grant(role, *permissions.EDGE)
         routing_function.grant_invoke(role)
-        # No grant_* method scopes PutMetricData to a namespace; the condition keeps the edge to its own.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": metrics.EDGE_NAMESPACE}},
-            )
-        )
+        grant_put_metrics(role, metrics.EDGE_NAMESPACE)
         nag.acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -303,10 +298,4 @@ class SipEdge(Construct):
 
     @staticmethod
     def active_calls_per_task() -> cloudwatch.Metric:
-        # Every task publishes the dimension-less metric, so the Average is calls per task.
-        return cloudwatch.Metric(
-            namespace=metrics.EDGE_NAMESPACE,
-            metric_name=metrics.ACTIVE_CALLS,
-            statistic=cloudwatch.Stats.AVERAGE,
-            period=cdk.Duration.minutes(1),
-        )
+        return member_average(metrics.EDGE_NAMESPACE, metrics.ACTIVE_CALLS)

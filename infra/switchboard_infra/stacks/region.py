@@ -1,5 +1,5 @@
-"""Everything one region runs: functions and API, the SIP edge, the failover controller watching the
-other region, and their alarms and dashboard.
+"""Everything one region runs: functions and API, the SIP edge and its media relays, the failover
+controller watching the other region, and their alarms and dashboard.
 
 Each region addresses its own replica of the global table by name, so the regional stacks need no
 cross-stack reference to the data stack (only a deploy-order dependency) and either region can be
@@ -29,6 +29,7 @@ from switchboard_infra import nag, permissions
 from switchboard_infra.api_routes import Route
 from switchboard_infra.config import Config
 from switchboard_infra.constructs.failover import FailoverController
+from switchboard_infra.constructs.media_fleet import MediaFleet
 from switchboard_infra.constructs.monitoring import Monitoring
 from switchboard_infra.constructs.offer_push import reach_edge_tasks
 from switchboard_infra.constructs.prompt_bucket import PromptBucket
@@ -108,10 +109,21 @@ class RegionStack(cdk.Stack):
             task_security_group=self.edge.task_security_group,
             endpoint_security_group=self.edge.endpoint_security_group,
         )
+        # The relays anchoring calls' media; the edge tasks learn them from their items in the table.
+        self.media = MediaFleet(
+            self,
+            "Media",
+            config=config.media,
+            vpc=self.edge.vpc,
+            edge_security_group=self.edge.task_security_group,
+            endpoint_security_group=self.edge.endpoint_security_group,
+            table=self.table,
+            table_name=config.table_name,
+        )
         # The replica is encrypted with the region's own key: whoever reads or writes items uses it.
         roles: list[iam.IRole] = [f.role for f in self.services.functions.values() if f.role is not None]
         self.prompts.grant_edge(self.edge.task_definition.task_role)
-        for role in [*roles, self.edge.task_definition.task_role]:
+        for role in [*roles, self.edge.task_definition.task_role, self.media.role]:
             table_key.grant(role, *permissions.TABLE_KEY)
         self.monitoring = Monitoring(
             self,
@@ -129,6 +141,7 @@ class RegionStack(cdk.Stack):
             api=self.services.api.api,
             edge_service=self.edge.service,
         )
+        self.media.alarm_into(self.monitoring.topic)
         (peer,) = [region for region in config.regions if region != self.region]
         self.failover = FailoverController(
             self,

@@ -21,6 +21,7 @@ from typing import Any
 from contact_center.aws.lambda_invoke import InvokeError, LambdaInvoker
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.domain.menus import MenuChoice
+from contact_center.domain.queue_address import QueueCall
 from contact_center.services.routing.decisions import (
     Acknowledged,
     Arrival,
@@ -70,10 +71,20 @@ class RoutingClient:
         caller: str,
         contact_id: str,
         menu: MenuChoice | None = None,
+        queue_call: QueueCall | None = None,
         *,
         channel: str = "voice",
         priority: int | None = None,
     ) -> Arrival:
+        to_queue = (
+            {}
+            if queue_call is None
+            else {
+                "queue_id": queue_call.queue_id,
+                "trunk_id": queue_call.trunk_id,
+                "trunk_merchant_id": queue_call.merchant_id,
+            }
+        )
         return arrival_from_dict(
             await self.call(
                 "new_contact",
@@ -84,6 +95,7 @@ class RoutingClient:
                 channel=channel,
                 priority=priority,
                 menu=menu.to_dict() if menu is not None else None,
+                **to_queue,
             )
         )
 

@@ -9,9 +9,11 @@ from typing import Any
 from contact_center.data.bindings import BindingItems, binding_values
 from contact_center.data.catalog import TrunkItems
 from contact_center.data.mappers.catalog import trunk_from_item
+from contact_center.data.media_relays import MediaRelayItems
 from contact_center.data.models import BindingItem
 from contact_center.data.seats import SipUserItems
 from contact_center.data.sessions import DialogItems, EdgeTaskItems, dialog_item
+from contact_center.domain.media_relays import RelayBeat
 from sip_edge.app.calls.dialogs import StoredCall
 from sip_edge.app.calls.trunks import Trunk
 from sip_edge.sip.registration import Binding
@@ -135,6 +137,17 @@ class TableEdgeDirectory:
 
     def forget(self, task_id: str, heartbeat_at: int) -> bool:
         return self._tasks.forget(task_id, heartbeat_at)
+
+
+class TableRelaySource:
+    """The beats of one region's media relays (`sip_edge.app.media.registry.RelaySource`)."""
+
+    def __init__(self, region: str, relays: MediaRelayItems | None = None) -> None:
+        self._region = region
+        self._relays = relays or MediaRelayItems()
+
+    def beats(self) -> list[RelayBeat]:
+        return self._relays.beats(self._region)
 
 
 def _plain(value: Any) -> Any:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from contact_center.contracts import values
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.domain.menus import MenuChoice
+from contact_center.domain.queue_address import QueueCall
 from contact_center.services.routing.decisions import (
     Acknowledged,
     Arrival,
@@ -44,9 +45,15 @@ class RoutingPort(Protocol):
     raises `RoutingError` when the function fails or does not answer in time."""
 
     async def new_contact(
-        self, called: str, caller: str, contact_id: str, menu: MenuChoice | None = None
+        self,
+        called: str,
+        caller: str,
+        contact_id: str,
+        menu: MenuChoice | None = None,
+        queue_call: QueueCall | None = None,
     ) -> Arrival:
-        """``menu``: the caller's way out of the number's menu, after the router answered `PlayMenu`."""
+        """``menu``: the caller's way out of the number's menu, after the router answered `PlayMenu`;
+        ``queue_call``: ``called`` is a queue address (`contact_center.domain.queue_address`)."""
         ...
 
     async def offer_result(

@@ -29,6 +29,7 @@ from typing import Any
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing.decisions import (
     Acknowledged,
+    Arrival,
     Connect,
     Forward,
     OfferOutcome,
@@ -244,7 +245,7 @@ class CallSetup:
         self._counted = True
         try:
             self.contact_created = True
-            decision = await self._routing.new_contact(self.called, self.caller_number, self.contact_id)
+            decision = await _arrival(self, trunk)
             if isinstance(decision, PlayMenu):  # answered, played; the caller's key routes the call
                 decision = await self._menu.route(decision, self.called, self.caller_number)
         except RoutingError as exc:
@@ -403,6 +404,15 @@ class CallSetup:
 def _caller_never_acked(tasks: CallTasks, bridge: Bridge, error: TransactionError) -> None:
     log.info("caller never acknowledged the 200 of %s (%s): ending the call", bridge.contact_id, error)
     tasks.spawn(bridge.hang_up(HangupSide.SYSTEM, HangupCause.NETWORK_FAILURE), name="no-ack")
+
+
+async def _arrival(setup: CallSetup, trunk: str) -> Arrival:
+    """The router's first answer; a queue address (`queue-<id>`, the legacy centre's) goes with the
+    trunk it came over and that trunk's merchant, for the router to judge."""
+    queue_call = await setup._trunks.queue_call(trunk, setup.called)
+    return await setup._routing.new_contact(
+        setup.called, setup.caller_number, setup.contact_id, queue_call=queue_call
+    )
 
 
 def _legacy_leg(setup: CallSetup) -> LegacyLeg:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from contact_center.domain.queue_address import QueueCall, queue_id_of
 from contact_center.domain.trunks import OutboundAuth, TrunkAddress
 from sip_edge.app.calls.trunk_dns import TrunkResolver
 from sip_edge.app.calls.trunk_limits import TrunkLimits
@@ -121,6 +122,15 @@ class TrunkDirectory:
         if trunk_id not in self._by_id and self._now() - self._read_at >= self._miss_ttl:
             await self._fresh(0.0)
         return self._by_id.get(trunk_id)
+
+    async def queue_call(self, trunk_id: str, called: str) -> QueueCall | None:
+        """A call over ``trunk_id`` to a queue address (``queue-<queue_id>``), with the trunk's
+        merchant; None for a number. Whether the trunk may call that queue is the router's to say."""
+        queue_id = queue_id_of(called)
+        if queue_id is None:
+            return None
+        trunk = await self.trunk(trunk_id)
+        return QueueCall(queue_id, trunk_id, trunk.merchant_id if trunk is not None else None)
 
     async def with_address(self) -> list[Trunk]:
         """Every trunk the edge sends calls to (what the OPTIONS pinger watches)."""

@@ -156,6 +156,7 @@ class RelayMedia:
     def __init__(self, pool: RelayPool, prompts: PromptSet, dtmf: DtmfListener) -> None:
         self.pool = pool
         self._prompts = prompts
+        self._said_none_registered = False
         # The keys callers press in menus: the relays' RFC 4733 reports (when the task listens for
         # them) and SIP INFO, one queue per call.
         self._dtmf = dtmf
@@ -163,6 +164,12 @@ class RelayMedia:
     def for_call(self, call_id: str, caller_tag: str, our_tag: str, source: str) -> CallMedia:
         relay = self.pool.pick()
         if relay is None:
-            log.error("no live media relay: call %s goes unanchored", call_id)
+            if self.pool.relays:
+                log.error("no live media relay: call %s goes unanchored", call_id)
+            elif not self._said_none_registered:
+                # A registry listing no relay (none deployed, none booted yet): said once, not per call.
+                log.warning("no media relay is registered: calls go unanchored until one is")
+                self._said_none_registered = True
             return Unanchored()
+        self._said_none_registered = False
         return AnchoredCall(self.pool, relay, call_id, caller_tag, our_tag, self._prompts, self._dtmf)

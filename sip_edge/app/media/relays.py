@@ -1,6 +1,9 @@
 """The media relays of this edge task and which of them are alive.
 
-Every relay in the `MEDIA_RELAYS` setting is pinged every ``interval`` seconds, each ping allowed
+The relays come from the `MEDIA_RELAYS` setting (fixed: the local stack, the tests) or from the
+region's relay registry (`sip_edge.app.media.registry`, the media fleet in AWS), which adds relays
+as instances join, and stops new calls to a relay that drains or falls silent (`apply`). Every relay
+in the pool is pinged every ``interval`` seconds, each ping allowed
 ``ping_timeout``. ``failures`` lost pings in a row (about 4.5 s with the defaults) make it dead; one answered ping makes it alive again. A new call is anchored on the
 live relay holding the fewest of this task's calls; when a relay dies, every call anchored on it
 is told (`CallMedia.lost`), and the call ends with a BYE on both legs and a record.
@@ -20,6 +23,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from contact_center.domain.media_relays import PoolChanges
 from sip_edge.media.ng import NgClient, NgError
 
 __all__ = ["Relay", "RelayPool"]
@@ -31,6 +35,9 @@ log = logging.getLogger("sip_edge.media")
 class Relay:
     client: NgClient
     alive: bool = True
+    # The registry's word: False while the relay drains or is silent there. Its calls go on; the
+    # pings above, not the registry, decide when they are lost.
+    accepting: bool = True
     missed: int = 0
     calls: set[Callable[[], None]] = field(default_factory=set)
 
@@ -48,16 +55,49 @@ class RelayPool:
         interval: float = 1.0,
         ping_timeout: float = 0.5,
         failures: int = 3,
+        connect: Callable[[tuple[str, int]], NgClient] = NgClient,
     ) -> None:
         self.relays = [Relay(client) for client in clients]
+        # The client of a relay the registry adds (tests give a fake).
+        self._connect = connect
         self._interval = interval
         self._ping_timeout = ping_timeout
         self._failures = failures
 
     def pick(self) -> Relay | None:
-        """The live relay with the fewest calls of this task; None when every relay is dead."""
-        live = [relay for relay in self.relays if relay.alive]
+        """The live, accepting relay with the fewest calls of this task; None when there is none."""
+        live = [relay for relay in self.relays if relay.alive and relay.accepting]
         return min(live, key=lambda relay: len(relay.calls)) if live else None
+
+    def known(self) -> dict[tuple[str, int], tuple[bool, int]]:
+        """Each relay's ng address -> (accepting new calls, calls of this task on it)."""
+        return {relay.client.address: (relay.accepting, len(relay.calls)) for relay in self.relays}
+
+    def apply(self, changes: PoolChanges) -> None:
+        """Follow the registry (`contact_center.domain.media_relays.pool_changes`)."""
+        by_address = {relay.client.address: relay for relay in self.relays}
+        for address in changes.add:
+            if address not in by_address:
+                log.warning("media relay %s:%d joined: new calls may use it", *address)
+                self.relays.append(Relay(self._connect(address)))
+        for address in changes.accept:
+            if address in by_address:
+                by_address[address].accepting = True
+        for address in changes.stop_accepting:
+            if address in by_address:
+                stopping = by_address[address]
+                stopping.accepting = False
+                log.warning(
+                    "media relay %s takes no new call (%d calls stay on it)",
+                    stopping.name,
+                    len(stopping.calls),
+                )
+        for address in changes.remove:
+            leaving = by_address.get(address)
+            if leaving is not None and not leaving.calls:
+                self.relays.remove(leaving)
+                leaving.client.close()
+                log.warning("media relay %s left the pool", leaving.name)
 
     def failed(self, relay: Relay) -> None:
         """A command to ``relay`` timed out: count it as a missed ping."""
@@ -68,7 +108,7 @@ class RelayPool:
             relay.client.close()
 
     async def check_once(self) -> None:
-        await asyncio.gather(*(self._ping(relay) for relay in self.relays))
+        await asyncio.gather(*(self._ping(relay) for relay in list(self.relays)))
 
     async def watch(self) -> None:
         """Ping every relay every ``interval`` (the edge's supervisor runs this)."""

@@ -172,6 +172,14 @@ def test_a_media_relay_without_a_port_stops_the_edge_naming_the_setting() -> Non
         parse_config([], {"MEDIA_RELAYS": "10.0.0.5"})
 
 
+def test_the_media_relay_registry_names_a_region_instead_of_fixed_relays() -> None:
+    assert parse_config([], {}).media_registry is None
+    config = parse_config([], {"MEDIA_RELAY_REGISTRY": "us-east-1"})
+    assert (config.media_registry, config.media_relays) == ("us-east-1", ())
+    with pytest.raises(ConfigError, match=r"MEDIA_RELAYS.*MEDIA_RELAY_REGISTRY.*not both"):
+        parse_config([], {"MEDIA_RELAY_REGISTRY": "us-east-1", "MEDIA_RELAYS": "10.0.0.5:2223"})
+
+
 def test_the_nat_keepalive_interval_comes_from_its_setting_and_nonsense_is_refused() -> None:
     assert parse_config([], {}).nat_keepalive_seconds == 25.0
     assert parse_config([], {**FLEET, "SIP_NAT_KEEPALIVE_SECONDS": "4"}).nat_keepalive_seconds == 4.0

@@ -22,6 +22,12 @@ EDGE_NAMESPACE = "Switchboard/Edge"
 ACTIVE_CALLS = "ActiveCalls"
 CALLS_STARTED = "CallsStarted"
 
+# --- the media relays (PutMetricData by each relay's agent every minute, no dimensions) -------------
+MEDIA_NAMESPACE = "Switchboard/Media"
+# rtpengine's own sessions on one relay. Without dimensions the Average over a minute is "sessions per
+# relay", the media fleet's target-tracking figure; a draining relay stops publishing it.
+RELAY_SESSIONS = "Sessions"
+
 # --- the routing service (EMF log lines of the routing and agent-events functions) -----------------
 # The value of the functions' METRICS_NAMESPACE setting: both run the routing service.
 ROUTING_NAMESPACE = "Switchboard/Routing"

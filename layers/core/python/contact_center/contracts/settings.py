@@ -39,6 +39,7 @@ __all__ = [
     "MEDIA_DTMF_LISTEN",
     "MEDIA_PROMPTS",
     "MEDIA_RELAYS",
+    "MEDIA_RELAY_REGISTRY",
     "METRICS_NAMESPACE",
     "PRIMARY_REGION",
     "PROMPTS_BUCKET",
@@ -200,6 +201,11 @@ MEDIA_RELAYS = Setting(
     "rtpengine ng control addresses (host:port, comma-separated) anchoring calls' media; "
     "unset, SDP passes through and queued callers hear nothing",
 )
+MEDIA_RELAY_REGISTRY = Setting(
+    "MEDIA_RELAY_REGISTRY",
+    "the region whose registered media relays (the table's relay items, contracts.media_relays) anchor "
+    "calls, followed as relays join and leave; instead of MEDIA_RELAYS",
+)
 MEDIA_PROMPTS = Setting(
     "MEDIA_PROMPTS", "directory of the prompt files as the media relays see them (default build/prompts)"
 )
@@ -289,7 +295,7 @@ READS: Mapping[Component, Reads] = {
         optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
                   SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, SIP_NAT_KEEPALIVE_SECONDS, EDGE_TASK_ID,
                   EDGE_METRICS_NAMESPACE, LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS,
-                  MEDIA_DTMF_LISTEN, SIP_TRUNK_DNS, PROMPTS_BUCKET, PROMPTS_DIRECTORY),
+                  MEDIA_DTMF_LISTEN, MEDIA_RELAY_REGISTRY, SIP_TRUNK_DNS, PROMPTS_BUCKET, PROMPTS_DIRECTORY),
         platform=(ECS_CONTAINER_METADATA_URI,),
     ),
 }  # fmt: skip

@@ -19,6 +19,7 @@ from pynamodb.connection import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from contact_center.contracts import media_relays
 from contact_center.data import schema
 from contact_center.data.table import BINDING, on_item_connection
 
@@ -360,6 +361,18 @@ class EdgeTaskItem(TableItem):
     alive_until = NumberAttribute(null=True)
 
 
+class MediaRelayItem(TableItem):
+    """Written by a relay instance's agent, not by this package: names from the registry contract."""
+
+    ENTITY = media_relays.ENTITY
+    relay_id = UnicodeAttribute(attr_name=media_relays.Attributes.RELAY_ID)
+    ng_address = UnicodeAttribute(attr_name=media_relays.Attributes.NG_ADDRESS)
+    public_address = UnicodeAttribute(attr_name=media_relays.Attributes.PUBLIC_ADDRESS)
+    heartbeat_at = NumberAttribute(attr_name=media_relays.Attributes.HEARTBEAT_AT)
+    sessions = NumberAttribute(attr_name=media_relays.Attributes.SESSIONS, default=0)
+    draining = BooleanAttribute(attr_name=media_relays.Attributes.DRAINING, default=False)
+
+
 class IdempotencyItem(TableItem):
     ENTITY = "idempotency"
     request_hash = UnicodeAttribute()
@@ -385,6 +398,7 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     RecordItem,
     QueueStatsItem,
     EdgeTaskItem,
+    MediaRelayItem,
     IdempotencyItem,
 )
 # ``table.bind`` re-points these when a test or the local stack moves to another table.

@@ -30,6 +30,7 @@ dialog             DIALOG#{dialog key}         DIALOG              -            
 contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd}#{n} / {ended}#{cid}  RECORDS#{mid}#{yyyy-mm-dd} / {ended}#{cid}
 queue counters     QUEUE#{qid}#STATS#{day}#{nn}  STATS             -                            -
 edge task          EDGE#{task}                 EDGE                EDGES / {task}               -
+media relay        RELAY#{instance}            RELAY               RELAYS#{region} / {instance}  -
 idempotency        IDEMPOTENCY#{scope}#{key}   IDEMPOTENCY         -                            -
 user (person)      MERCHANT#{mid}              USER#{uid}          -                            -
 invite             INVITE#{sha256(token)}      INVITE              -                            -
@@ -41,7 +42,10 @@ desk settings      MERCHANT#{mid}              DESK                -            
 socket connection  SOCKET#{connection id}      TOPIC#{topic}       LISTENERS#{topic} / {connection id}  (one per topic listened to)  -
 =================  ==========================  ==================  ===========================  =====================================
 
-``expires_at`` (epoch seconds) is the TTL attribute: bindings, dialogs, edge heartbeats,
+The media relay items are written by each relay instance's agent, outside this package; their keys
+and attributes are spelled by ``contact_center.contracts.media_relays``.
+
+``expires_at`` (epoch seconds) is the TTL attribute: bindings, dialogs, edge and media relay heartbeats,
 idempotency records, invites, sign-in failure counters, webhook deliveries and event socket
 connections (two hours, API Gateway's longest) carry it. DynamoDB deletes expired items lazily (up to days later) and local
 engines never do, so every read of an expiring item also filters on it.

@@ -1,8 +1,10 @@
-"""A contact arrives for a number: forward it, reject it, or create it in its queue and place it."""
+"""A contact arrives for a number: forward it, reject it, or create it in its queue and place it.
+A call to a queue address (``domain.queue_address``) arrives straight into that queue."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from contact_center.domain.contact import (
     DEFAULT_CONTACT_PRIORITY,
@@ -14,11 +16,12 @@ from contact_center.domain.contact import (
 )
 from contact_center.domain.menus import MenuChoice
 from contact_center.domain.migration import Side
+from contact_center.domain.queue_address import QueueCall
 
 from .context import RoutingContext
-from .decisions import Arrival, Forward, PlayMenu, Reject
+from .decisions import Arrival, Forward, PlayMenu, Reject, RoutingDecision
 from .placement import Placement
-from .ports import LiveContact, Segment
+from .ports import LiveContact, RoutingQueue, Segment
 
 log = logging.getLogger("contact_center.routing")
 
@@ -38,6 +41,7 @@ class Arrivals:
         channel: Channel = Channel.VOICE,
         priority: int | None = None,
         menu_choice: MenuChoice | None = None,
+        queue_call: QueueCall | None = None,
     ) -> Arrival:
         """A call arrived for ``called``: connect it, queue it, forward it or reject it; a number
         with a menu first answers `PlayMenu` (nothing is written), and the edge asks again with
@@ -46,6 +50,10 @@ class Arrivals:
         Idempotent per ``contact_id``: a retried request returns the decision for the contact as
         it stands, and never creates a second contact.
         """
+        if queue_call is not None:
+            return self._to_queue_address(
+                queue_call, called, caller, edge_task_id, contact_id, now_ms, channel
+            )
         catalog = self._ctx.catalog
         route = catalog.number(called)
         if route is None and not called.startswith("+"):
@@ -79,23 +87,57 @@ class Arrivals:
         if queue is None:
             log.error("number %s routes to missing queue %s", called, queue_id)
             return Reject(404, "number not in service")
+        new = ContactSnapshot.new(contact_id, channel, now_ms)
+        enqueue = Enqueue(queue.queue_id, priority or route.priority or DEFAULT_CONTACT_PRIORITY)
+        return self._enqueue(new, enqueue, queue, called, caller, edge_task_id, now_ms, segments)
+
+    def _to_queue_address(
+        self,
+        call: QueueCall,
+        called: str,
+        caller: str,
+        edge_task_id: str | None,
+        contact_id: str,
+        now_ms: int,
+        channel: Channel,
+    ) -> RoutingDecision:
+        """Into the queue the legacy centre named, when it is a queue of the trunk's merchant."""
+        if call.merchant_id is None:
+            return Reject(
+                403, f"trunk {call.trunk_id} is a platform carrier: queue addresses need a merchant's trunk"
+            )
+        queue = self._ctx.catalog.queue(call.merchant_id, call.queue_id)
+        if queue is None:  # missing, or another merchant's: the same answer, so nothing leaks
+            return Reject(404, f"no queue {call.queue_id} of the trunk's merchant")
+        # The contact names the legacy trunk it came over, as a number's call from there does.
+        new = replace(ContactSnapshot.new(contact_id, channel, now_ms), trunk_id=call.trunk_id)
+        enqueue = Enqueue(queue.queue_id, DEFAULT_CONTACT_PRIORITY)
+        return self._enqueue(new, enqueue, queue, called, caller, edge_task_id, now_ms)
+
+    def _enqueue(
+        self,
+        new: ContactSnapshot,
+        enqueue: Enqueue,
+        queue: RoutingQueue,
+        called: str,
+        caller: str,
+        edge_task_id: str | None,
+        now_ms: int,
+        segments: tuple[Segment, ...] = (),
+    ) -> RoutingDecision:
         # Created straight into the queue, unlisted (see the package docstring: no lost wake-up).
-        enqueued = apply_contact(
-            ContactSnapshot.new(contact_id, channel, now_ms),
-            Enqueue(queue.queue_id, priority or route.priority or DEFAULT_CONTACT_PRIORITY),
-            now_ms,
-        )
+        enqueued = apply_contact(new, enqueue, now_ms)
         live = LiveContact(
             enqueued.contact,
             called,
             caller,
-            route.merchant_id,
+            queue.merchant_id,
             edge_task_id,
             segments=segments,
             unlisted=True,
         )
         if not self._ctx.create(live):
-            return self._placement.decision_for_id(contact_id, now_ms)
+            return self._placement.decision_for_id(new.contact_id, now_ms)
         self._ctx.publish_contact(enqueued.event, live)
         return self._placement.route_queued(live, queue, now_ms)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from contact_center.domain.contact import Channel, HangupCause, HangupSide
 from contact_center.domain.menus import DIGITS, OUTCOMES, MenuChoice
+from contact_center.domain.queue_address import QueueCall
 
 from ..errors import ServiceError
 from .decisions import OfferOutcome
@@ -58,6 +59,7 @@ class NewContact:
     priority: int | None = None
     deadline_ms: int | None = None  # epoch ms after which the edge no longer waits for the answer
     menu: MenuChoice | None = None  # the caller's way out of the number's menu (second request)
+    queue_call: QueueCall | None = None  # ``called`` is a queue address, sent over this trunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +277,16 @@ def _dialog(event: Mapping[str, Any]) -> CallDialog | None:
     return CallDialog(_dialog_keys(value.get("keys"), "dialog.keys"), legs, owner, ttl)
 
 
+def _queue_call(event: Mapping[str, Any]) -> QueueCall | None:
+    """``queue_id`` with the ``trunk_id`` it came over (and that trunk's ``trunk_merchant_id``)."""
+    queue_id = _text(event, "queue_id", required=False)
+    if queue_id is None:
+        return None
+    return QueueCall(
+        queue_id, _required(event, "trunk_id"), _text(event, "trunk_merchant_id", required=False)
+    )
+
+
 def parse_routing_command(event: Any) -> RoutingCommand:
     if not isinstance(event, Mapping):
         raise InvalidRoutingRequestError("event", "must be a JSON object")
@@ -292,6 +304,7 @@ def parse_routing_command(event: Any) -> RoutingCommand:
             priority=priority,
             deadline_ms=_epoch_ms(event, "deadline_ms"),
             menu=_menu_choice(event),
+            queue_call=_queue_call(event),
         )
     if action == "offer_result":
         return ReportOfferResult(
@@ -415,6 +428,7 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
                 channel=command.channel,
                 priority=command.priority,
                 menu_choice=command.menu,
+                queue_call=command.queue_call,
             ).to_dict()
         case ReportOfferResult():
             return service.offer_result(

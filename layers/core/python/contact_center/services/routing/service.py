@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from contact_center.domain.contact import Channel, HangupCause, HangupSide
 from contact_center.domain.menus import MenuChoice
+from contact_center.domain.queue_address import QueueCall
 
 from .answers import Answers
 from .arrivals import Arrivals
@@ -87,11 +88,13 @@ class RoutingService:
         channel: Channel = Channel.VOICE,
         priority: int | None = None,
         menu_choice: MenuChoice | None = None,
+        queue_call: QueueCall | None = None,
     ) -> Arrival:
         """A call arrived for ``called``: connect it, queue it, forward it or reject it (or play the
-        number's menu first, then route by ``menu_choice``). Idempotent per ``contact_id``."""
+        number's menu first, then route by ``menu_choice``). Idempotent per ``contact_id``.
+        ``queue_call``: ``called`` is a queue address (``domain.queue_address``)."""
         return self._arrivals.new_contact(
-            called, caller, edge_task_id, contact_id, now_ms, channel, priority, menu_choice
+            called, caller, edge_task_id, contact_id, now_ms, channel, priority, menu_choice, queue_call
         )
 
     def offer_result(

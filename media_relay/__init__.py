@@ -1,0 +1,1 @@
+"""What runs on a media relay instance beside rtpengine (`agent`): shipped alone, in its user data."""

@@ -1,0 +1,212 @@
+"""The media fleet of each region: rtpengine relays in an Auto Scaling group in public subnets, RTP open
+to the world and ng only to the edge, scaling on sessions, a termination hook that drains calls, and a
+role that may write only the relay's own registry item."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+import pytest
+
+from contact_center.contracts import media_relays
+from contact_center.contracts import settings as contract
+from switchboard_infra import permissions
+from switchboard_infra.constructs.media_fleet import DEBIAN_12_ARM64
+from switchboard_infra.relay_agent import LIFECYCLE_HOOK, agent_config, agent_source
+from tests.infra.conftest import Synthesized, as_list, only, statements
+
+REGION_KEYS = ["primary", "secondary"]
+
+
+def _region(synthesized: Synthesized, key: str) -> Any:
+    d = synthesized.deployment
+    return d.regions[d.config.primary_region if key == "primary" else d.config.secondary_region]
+
+
+def _logical_id(construct: Any) -> str:
+    import aws_cdk as cdk
+
+    return str(cdk.Stack.of(construct).get_logical_id(construct.node.default_child))
+
+
+def _group(synthesized: Synthesized, key: str) -> dict[str, Any]:
+    return only(synthesized.resources(key, "AWS::AutoScaling::AutoScalingGroup"))["Properties"]
+
+
+def _launch_data(synthesized: Synthesized, key: str) -> dict[str, Any]:
+    template = only(synthesized.resources(key, "AWS::EC2::LaunchTemplate"))
+    return dict(template["Properties"]["LaunchTemplateData"])
+
+
+def _user_data(synthesized: Synthesized, key: str) -> str:
+    encoded = _launch_data(synthesized, key)["UserData"]["Fn::Base64"]
+    assert isinstance(encoded, str), "the user data holds no deploy-time token: it is all literal"
+    return encoded
+
+
+def _ingress(synthesized: Synthesized, key: str, group: Any) -> set[tuple[str, int, int, str]]:
+    """(protocol, from port, to port, CIDR or source group's logical id) of every rule into ``group``."""
+    group_id = _logical_id(group)
+    resources = synthesized.template(key)["Resources"]
+    rules = {
+        (r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"])
+        for r in resources[group_id]["Properties"].get("SecurityGroupIngress", [])
+    }
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::EC2::SecurityGroupIngress" and props["GroupId"] == {
+            "Fn::GetAtt": [group_id, "GroupId"]
+        }:
+            source = props["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+            rules.add((props["IpProtocol"], props["FromPort"], props["ToPort"], source))
+    return rules
+
+
+@pytest.mark.parametrize("key", REGION_KEYS)
+def test_each_region_runs_its_relays_in_an_auto_scaling_group_sized_by_the_config(
+    synthesized: Synthesized, config: Any, key: str
+) -> None:
+    group = _group(synthesized, key)
+    assert (int(group["MinSize"]), int(group["MaxSize"])) == (
+        config.media.min_instances,
+        config.media.max_instances,
+    )
+    assert config.media.min_instances >= 2  # one relay per availability zone at least
+
+
+def test_relays_run_in_the_public_subnets_with_public_addresses(synthesized: Synthesized) -> None:
+    subnets = _group(synthesized, "primary")["VPCZoneIdentifier"]
+    assert len(subnets) == 2 and all("public" in subnet["Ref"].lower() for subnet in subnets)
+    (interface,) = _launch_data(synthesized, "primary")["NetworkInterfaces"]
+    assert interface["AssociatePublicIpAddress"] is True
+
+
+def test_relays_are_graviton_instances_of_debian_12_arm64_with_imdsv2_only(
+    synthesized: Synthesized, config: Any
+) -> None:
+    data = _launch_data(synthesized, "primary")
+    family = data["InstanceType"].split(".")[0]
+    assert data["InstanceType"] == config.media.instance_type and family.endswith("g")
+    parameters = synthesized.template("primary")["Parameters"]
+    image = parameters[data["ImageId"]["Ref"]]
+    assert image["Default"] == DEBIAN_12_ARM64 and "SSM::Parameter" in image["Type"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    (disk,) = data["BlockDeviceMappings"]
+    assert disk["Ebs"]["Encrypted"] is True
+
+
+def test_rtp_is_open_to_the_world_and_ng_only_to_the_edge_tasks(synthesized: Synthesized) -> None:
+    region = _region(synthesized, "primary")
+    edge_group = _logical_id(region.edge.task_security_group)
+    assert _ingress(synthesized, "primary", region.media.security_group) == {
+        ("udp", media_relays.RTP_PORT_MIN, media_relays.RTP_PORT_MAX, "0.0.0.0/0"),
+        ("udp", media_relays.NG_PORT, media_relays.NG_PORT, edge_group),
+    }
+
+
+def test_relays_reach_cloudwatch_through_the_vpc_endpoints(synthesized: Synthesized) -> None:
+    region = _region(synthesized, "primary")
+    endpoints = _ingress(synthesized, "primary", region.edge.endpoint_security_group)
+    assert ("tcp", 443, 443, _logical_id(region.media.security_group)) in endpoints
+
+
+@pytest.mark.parametrize("key", REGION_KEYS)
+def test_the_fleet_scales_on_sessions_per_relay(synthesized: Synthesized, config: Any, key: str) -> None:
+    policy = only(synthesized.resources(key, "AWS::AutoScaling::ScalingPolicy"))["Properties"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    tracking = policy["TargetTrackingConfiguration"]
+    metric = tracking["CustomizedMetricSpecification"]
+    assert (metric["Namespace"], metric["MetricName"], metric["Statistic"]) == (
+        "Switchboard/Media",
+        "Sessions",
+        "Average",
+    )
+    assert metric.get("Dimensions", []) == []  # what the agent puts: no dimension
+    assert tracking["TargetValue"] == config.media.sessions_per_instance
+    assert not tracking.get("DisableScaleIn", False)
+
+
+@pytest.mark.parametrize("key", REGION_KEYS)
+def test_a_terminating_relay_waits_in_a_hook_for_its_calls_to_end(
+    synthesized: Synthesized, config: Any, key: str
+) -> None:
+    hook = only(synthesized.resources(key, "AWS::AutoScaling::LifecycleHook"))["Properties"]
+    assert hook["LifecycleTransition"] == "autoscaling:EC2_INSTANCE_TERMINATING"
+    assert hook["LifecycleHookName"] == LIFECYCLE_HOOK
+    assert hook["HeartbeatTimeout"] == config.media.drain_seconds
+    # A hung agent must not keep the instance for ever: past the timeout it goes.
+    assert hook["DefaultResult"] == "CONTINUE"
+
+
+def _role_statements(synthesized: Synthesized, key: str) -> list[dict[str, Any]]:
+    return statements(synthesized.template(key), _logical_id(_region(synthesized, key).media.role))
+
+
+def test_the_relay_role_writes_only_relay_items_and_acts_only_on_its_own_group(
+    synthesized: Synthesized,
+) -> None:
+    found = _role_statements(synthesized, "primary")
+    actions = {action for s in found for action in as_list(s["Action"])}
+    assert actions == {
+        "dynamodb:PutItem",
+        "cloudwatch:PutMetricData",
+        "autoscaling:CompleteLifecycleAction",
+        "autoscaling:SetInstanceHealth",
+        "autoscaling:DescribeAutoScalingInstances",
+        *permissions.TABLE_KEY,
+    }
+    (put,) = [s for s in found if s["Action"] == "dynamodb:PutItem"]
+    assert put["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["RELAY#*"]}}
+    assert "index" not in json.dumps(put["Resource"])
+    (metric,) = [s for s in found if s["Action"] == "cloudwatch:PutMetricData"]
+    assert metric["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Switchboard/Media"}}
+    (own_group,) = [s for s in found if "autoscaling:CompleteLifecycleAction" in as_list(s["Action"])]
+    assert sorted(own_group["Action"]) == [
+        "autoscaling:CompleteLifecycleAction",
+        "autoscaling:SetInstanceHealth",
+    ]
+    group_id = _logical_id(_region(synthesized, "primary").media.group)
+    assert group_id in json.dumps(own_group["Resource"])
+
+
+@pytest.mark.parametrize("key", REGION_KEYS)
+def test_each_relay_is_given_the_agent_and_its_regions_configuration(
+    synthesized: Synthesized, config: Any, key: str
+) -> None:
+    region = _region(synthesized, key).region
+    user_data = _user_data(synthesized, key)
+    assert agent_source().rstrip() in user_data
+    rendered = user_data.split("<<'SWITCHBOARD_CONFIG'\n", 1)[1].split("\nSWITCHBOARD_CONFIG", 1)[0]
+    assert json.loads(rendered) == agent_config(config.table_name, region)
+    assert json.loads(rendered)["item"]["index_pk"] == f"RELAYS#{region}"
+    assert "apt-get install -y --no-install-recommends rtpengine-daemon python3-boto3" in user_data
+    assert "configure /etc/switchboard/relay-agent.json /etc/rtpengine/rtpengine.conf" in user_data
+    # EC2 refuses user data over 16 KB.
+    assert len(user_data.encode()) < 16 * 1024
+    # The script parses as bash, every here-document closed (nothing of it runs here).
+    checked = subprocess.run(["bash", "-n"], input=user_data, text=True, capture_output=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("key", REGION_KEYS)
+def test_the_edge_learns_its_regions_relays_from_the_registry(synthesized: Synthesized, key: str) -> None:
+    definition = only(synthesized.resources(key, "AWS::ECS::TaskDefinition"))["Properties"]
+    (container,) = definition["ContainerDefinitions"]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment[contract.MEDIA_RELAY_REGISTRY.name] == _region(synthesized, key).region
+    assert contract.MEDIA_RELAYS.name not in environment
+
+
+def test_an_alarm_says_when_no_relay_serves(synthesized: Synthesized) -> None:
+    alarms = synthesized.resources("primary", "AWS::CloudWatch::Alarm").values()
+    (alarm,) = [a["Properties"] for a in alarms if a["Properties"].get("Namespace") == "Switchboard/Media"]
+    assert (alarm["MetricName"], alarm["Statistic"]) == ("Sessions", "SampleCount")
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["TreatMissingData"]) == (
+        "LessThanThreshold",
+        1,
+        "breaching",
+    )
+    topic = next(iter(synthesized.resources("primary", "AWS::SNS::Topic")))
+    assert alarm["AlarmActions"] == [{"Ref": topic}]
