@@ -166,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             say("rtpengine is not installed (make setup installs it): calls' media is not anchored")
     endpoint = args.dynamodb_endpoint or f"http://127.0.0.1:{db_port}"
+    # Recorded calls: rtpengine's spool (pcaps and metadata), and the WAV files per merchant.
+    recordings, spool = args.data / "recordings", args.data / "recording-spool"
+    spool.mkdir(parents=True, exist_ok=True)
     region = os.environ.get("AWS_REGION", "us-east-1")
     settings = LocalSettings(
         table=args.table,
@@ -179,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         media_relays=relay.ng if relay else "",
         media_prompts=str(PROMPTS) if relay else "",
         events_socket_endpoint=f"http://127.0.0.1:{ws_management_port}",
+        recordings_dir=str(recordings.resolve()),
+        recordings_link_base=f"http://127.0.0.1:{web_port}/recordings",
         prompts_directory=str((args.data / "merchant-prompts").resolve()),
     )
     site = Site(settings, Endpoints(dynamodb=endpoint, lambda_=f"http://127.0.0.1:{lambda_port}"), region)
@@ -229,18 +234,26 @@ def run(args: argparse.Namespace) -> int:
         supervisor.add(Supervised(api, ready=lambda: http_ok(f"http://127.0.0.1:{api_port}/health")))
         supervisor.add(Supervised(web, ready=lambda: http_ok(f"http://127.0.0.1:{web_port}/config.json")))
         supervisor.add(Supervised(socket, ready=functools.partial(tcp_open, ws_port)))
-        relay_child = None
+        relay_child = collector = None
         # rtpengine 10.5 reports key presses to one address only: the first edge task's. Calls set up
         # on the other tasks hear keys sent as SIP INFO only (docs/media.md).
         dtmf = (hosts[0], port_or_free(os.environ.get("MEDIA_DTMF_PORT"), 0))
         if relay is not None:
             ports = relay
             relay_child = Child(
-                "media relay", media_relay.rtpengine_argv(ports, dtmf), environment("dynamodb", site)
+                "media relay",
+                media_relay.rtpengine_argv(ports, dtmf, recording_dir=spool.resolve()),
+                environment("dynamodb", site),
             )
             supervisor.add(
                 Supervised(relay_child, ready=lambda: media_relay.ng_answers(ports.host, ports.ng_port))
             )
+            collector = Child(
+                "recordings",
+                [python, "-m", "sip_edge.app.media.recorder", "--spool", str(spool.resolve())],
+                environment("dynamodb", site, {contract.RECORDINGS_DIR.name: str(recordings.resolve())}),
+            )
+            supervisor.add(Supervised(collector, ready=lambda: True))
         edges = []
         for index, host in enumerate(hosts, start=1):
             task_id = f"local-edge-{index}"
@@ -269,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
             web,
             socket,
             *([relay_child] if relay_child else []),
+            *([collector] if collector else []),
             *(edge for edge, _ in edges),
         ):
             supervisor.start(child.name)
@@ -339,9 +353,10 @@ def print_banner(
     )
     storage = f"data kept in {kept_in}; --fresh empties it" if kept_in else "in memory"
     media = (
-        f"rtpengine, ng {relay.ng}, RTP {relay.media_min}-{relay.media_max}"
+        f"rtpengine, ng {relay.ng}, RTP {relay.media_min}-{relay.media_max}; recordings in "
+        f"{settings.recordings_dir}"
         if relay
-        else "none: SDP passes through"
+        else "none: SDP passes through, nothing is recorded"
     )
     ping = OPTIONS_PING.relative_to(REPO_ROOT)
     print(

@@ -150,6 +150,9 @@ class TemplateSettings:
     # The event socket's Management API as this machine serves it (``socket_server``); the template
     # names its WebSocket API's stage.
     events_socket_endpoint: str = "http://127.0.0.1:8082"
+    # The call recordings' bucket as a name only: the harness runs no media relay, so no call of its
+    # is recorded and nothing reads the bucket.
+    recordings_bucket: str = "switchboard-recordings"
     # The prompts bucket's name (the template's is generated at deploy time). Nothing on this machine
     # serves it: the harness does not exercise uploads, and an edge that cannot fetch an uploaded
     # prompt plays the default one.
@@ -253,7 +256,8 @@ class TemplateSettings:
             if kind == "AWS::ApiGatewayV2::Api":
                 return self.events_socket_endpoint
             if kind == "AWS::S3::Bucket":
-                return self.prompts_bucket
+                # Two buckets reach the API: the call recordings' (``constructs.recordings``) and the prompts'.
+                return self.recordings_bucket if ref.startswith("Recordings") else self.prompts_bucket
         raise SettingsError(f"no local stand-in for {json.dumps(value)}")
 
     def _function_component(self, logical_id: str) -> Component | None:

@@ -54,6 +54,9 @@ class LocalSettings:
     media_prompts: str = ""
     # The local event socket's Management API (``socket_server``); empty: no socket runs.
     events_socket_endpoint: str = ""
+    # Call recordings: the directory they are stored in, and the web server's URL serving them.
+    recordings_dir: str = ""
+    recordings_link_base: str = ""
     # Where merchants' uploaded prompts are kept (the API writes, the edge reads); empty: no uploads.
     prompts_directory: str = ""
 
@@ -86,6 +89,9 @@ class LocalSettings:
             functions[contract.SIP_NONCE_KEY.name] = self.nonce_key
             if self.events_socket_endpoint:
                 functions[contract.EVENTS_SOCKET_ENDPOINT.name] = self.events_socket_endpoint
+        if component == "api" and self.recordings_dir:
+            functions[contract.RECORDINGS_DIR.name] = self.recordings_dir
+            functions[contract.RECORDINGS_LINK_BASE.name] = self.recordings_link_base
         return functions
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["RTPENGINE", "RelayPorts", "installed", "ng_answers", "rtpengine_argv"]
 
@@ -51,9 +52,13 @@ def ng_answers(host: str, port: int, timeout: float = 0.5) -> bool:
     return reply.startswith(b"ready ") and b"pong" in reply
 
 
-def rtpengine_argv(ports: RelayPorts, dtmf_dest: tuple[str, int] | None = None) -> list[str]:
+def rtpengine_argv(
+    ports: RelayPorts, dtmf_dest: tuple[str, int] | None = None, recording_dir: Path | None = None
+) -> list[str]:
     """``dtmf_dest``: where the relay sends each DTMF event it detects (JSON over UDP, the edge's
-    `sip_edge.media.dtmf.DtmfListener`); None: digits are not reported."""
+    `sip_edge.media.dtmf.DtmfListener`); None: digits are not reported. ``recording_dir``: the
+    spool of recorded calls (pcap files and their metadata, `sip_edge.app.media.recorder` collects
+    them); None: a ``start recording`` records nothing."""
     binary = _binary()
     if binary is None:
         raise FileNotFoundError("rtpengine is not installed (Debian package rtpengine-daemon; make setup)")
@@ -77,4 +82,10 @@ def rtpengine_argv(ports: RelayPorts, dtmf_dest: tuple[str, int] | None = None) 
         "--silent-timeout=3600",
         "--delete-delay=0",
         *([f"--dtmf-log-dest={dtmf_dest[0]}:{dtmf_dest[1]}"] if dtmf_dest is not None else []),
+        *(
+            # pcap: userspace, no kernel module (the recording daemon's proc method needs one).
+            [f"--recording-dir={recording_dir}", "--recording-method=pcap", "--recording-format=raw"]
+            if recording_dir is not None
+            else []
+        ),
     ]

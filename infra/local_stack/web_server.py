@@ -3,26 +3,35 @@
 ``/api/...`` goes to the HTTP API (``/api/merchants`` -> ``/merchants``), as CloudFront's ``/api/*``
 behaviour sends it to API Gateway's ``api`` stage, so the pages never make a cross-origin request.
 ``/config.json`` tells the pages where the API and the event socket are; in AWS the deployment
-writes the same file into the bucket. Everything else is a file under ``web/``.
+writes the same file into the bucket. ``/recordings/<key>?expires=..&signature=..`` is a call
+recording, served only on a link the API signed and before it expires (S3's presigned URLs play
+that part in AWS). Everything else is a file under ``web/``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import mimetypes
+import os
+import time
 import urllib.error
 import urllib.request
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from contact_center.contracts.settings import ADMIN_KEY, RECORDINGS_DIR
+from contact_center.data.recording_store import DirectoryStore, link_secret
 from local_stack.functions import REPO_ROOT
 
 WEB_ROOT = REPO_ROOT / "web"
 API_PREFIX = "/api"
+RECORDINGS_PREFIX = "/recordings/"
 MAX_BODY = 64 * 1024  # the API's own cap; a larger body is refused here with the same 413
 PROXIED_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "Accept")
 
@@ -56,6 +65,7 @@ class WebHandler(BaseHTTPRequestHandler):
     api_url: ClassVar[str] = ""
     config: ClassVar[bytes] = b"{}"
     root: ClassVar[Path] = WEB_ROOT
+    recordings: ClassVar[DirectoryStore | None] = None
 
     def do_GET(self) -> None:
         self._serve()
@@ -84,6 +94,8 @@ class WebHandler(BaseHTTPRequestHandler):
             )
         elif self.path.split("?", 1)[0] == "/config.json":
             self._send(HTTPStatus.OK, self.config, JSON, cache=False)
+        elif self.path.startswith(RECORDINGS_PREFIX):
+            self._recording()
         else:
             found = resolve(self.root, self.path)
             if found is None:
@@ -93,6 +105,28 @@ class WebHandler(BaseHTTPRequestHandler):
                 if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
                     kind += "; charset=utf-8"
                 self._send(HTTPStatus.OK, found.read_bytes(), kind)
+
+    def _recording(self) -> None:
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        key = unquote(url.path[len(RECORDINGS_PREFIX) :])
+        found = (
+            self.recordings.open_link(
+                key,
+                (query.get("expires") or [""])[0],
+                (query.get("signature") or [""])[0],
+                int(time.time()),
+            )
+            if self.recordings is not None
+            else None
+        )
+        if found is None:
+            # One answer for a bad, expired or unknown link: a link tells nothing of other recordings.
+            self._send(
+                HTTPStatus.FORBIDDEN, _error("forbidden", "no such link, or it expired"), JSON, cache=False
+            )
+            return
+        self._send(HTTPStatus.OK, found.read_bytes(), "audio/wav", cache=False)
 
     def _proxy(self, path: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -144,11 +178,22 @@ class WebHandler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
-def serve(port: int, api_url: str, ws_url: str | None = None, root: Path = WEB_ROOT) -> ThreadingHTTPServer:
+def serve(
+    port: int,
+    api_url: str,
+    ws_url: str | None = None,
+    root: Path = WEB_ROOT,
+    recordings: DirectoryStore | None = None,
+) -> ThreadingHTTPServer:
     handler = type(
         "BoundWebHandler",
         (WebHandler,),
-        {"api_url": api_url.rstrip("/"), "config": json.dumps(site_config(ws_url)).encode(), "root": root},
+        {
+            "api_url": api_url.rstrip("/"),
+            "config": json.dumps(site_config(ws_url)).encode(),
+            "root": root,
+            "recordings": recordings,
+        },
     )
     return ThreadingHTTPServer(("127.0.0.1", port), handler)
 
@@ -160,7 +205,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ws", default=None, help="the event socket's URL (ws://...)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s web %(levelname)s %(message)s")
-    server = serve(args.port, args.api, args.ws)
+    # The API signs recording links with a secret derived from the admin key; both are given it.
+    admin_key, folder = os.environ.get(ADMIN_KEY.name), os.environ.get(RECORDINGS_DIR.name)
+    recordings = None
+    if admin_key and folder:
+        secret = link_secret(hashlib.sha256(admin_key.encode()).hexdigest())
+        recordings = DirectoryStore(Path(folder), secret=secret)
+    server = serve(args.port, args.api, args.ws, recordings=recordings)
     log.info("web pages on http://127.0.0.1:%d", args.port)
     server.serve_forever()
 

@@ -10,7 +10,7 @@ twice (a second ``offer`` would otherwise allocate ports again). No reply within
 
 Commands and keys are those of rtpengine's docs/ng_control_protocol.md (10.5): ``offer``,
 ``answer``, ``delete``, ``play media``, ``stop media``, ``block DTMF``, ``unblock DTMF``,
-``ping``, ``query``.
+``ping``, ``query``, ``start recording``.
 """
 
 from __future__ import annotations
@@ -242,6 +242,11 @@ class NgClient:
         reply = await self.command("play media", keys)
         duration = reply.get("duration")
         return PlayResult(duration if isinstance(duration, int) else None)
+
+    async def start_recording(self, call_id: str, metadata: str) -> None:
+        """Record the whole call (both directions) from now until it is deleted. ``metadata`` is
+        written at the end of the recording's metadata file (``--recording-dir``/metadata)."""
+        await self.command("start recording", {"call-id": call_id, "metadata": metadata})
 
     async def stop_media(self, call_id: str, from_tag: str) -> None:
         await self.command("stop media", {"call-id": call_id, "from-tag": from_tag})

@@ -45,6 +45,7 @@ def test_a_merchant_admin_creates_a_queue_and_edits_it(
     page.click("nav a[href='#queues']")
     page.fill("#field-name", "Sales line")
     page.fill("#field-service_level_seconds", "30")
+    page.fill("#field-recording_percent", "25")
     page.select_option("#field-strategy", "round_robin")
     page.click("#queues-submit")
     row = page.locator("#queues-list tr", has_text="Sales line")
@@ -56,7 +57,11 @@ def test_a_merchant_admin_creates_a_queue_and_edits_it(
     )
     assert status == 200
     [queue] = [q for q in listed["items"] if q["name"] == "Sales line"]
-    assert (queue["strategy"], queue["service_level_seconds"]) == ("round_robin", 30)
+    assert (queue["strategy"], queue["service_level_seconds"], queue["recording_percent"]) == (
+        "round_robin",
+        30,
+        25,
+    )
 
     row.locator("button", has_text="Edit").click()
     page.fill("#field-name", "Sales")
@@ -82,8 +87,17 @@ def test_a_400_is_shown_beside_the_field_the_api_names(
     assert page.inner_text('[data-error-for="name"]') == ""
     screenshot(page, "console-field-error")
 
-    # A field inside the queue's media object: the message lands beside that field.
+    # The recording percent: its message lands beside it.
     page.fill("#field-max_wait_seconds", "")
+    page.fill("#field-recording_percent", "150")
+    page.click("#queues-submit")
+    expect(page.locator('[data-error-for="recording_percent"]')).to_have_text(
+        "must be an integer from 0 to 100"
+    )
+    expect(page.locator('[data-error-for="max_wait_seconds"]')).to_have_text("")
+    page.fill("#field-recording_percent", "")
+
+    # A field inside the queue's media object: the message lands beside that field.
     page.fill("#field-media-announce_every_seconds", "5")
     page.click("#queues-submit")
     expect(page.locator('[data-error-for="media.announce_every_seconds"]')).to_contain_text("from 10 to 600")

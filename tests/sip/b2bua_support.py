@@ -340,11 +340,12 @@ class Phone:
     seen: list[Request | Response] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, name: str) -> Phone:
+    async def open(cls, name: str, port: int = 0) -> Phone:
+        """``port``: a given one (a seat's phone where it registered), else any free one."""
         phone = cls(name)
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Protocol(phone.inbox), local_addr=(HOST, 0)
+            lambda: _Protocol(phone.inbox), local_addr=(HOST, port)
         )
         phone.transport = transport
         phone.port = transport.get_extra_info("sockname")[1]

@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -67,11 +68,12 @@ async def _wait_ping(address: tuple[str, int], deadline: float) -> None:
 def running_relay(
     dtmf_dest: tuple[str, int] | None = None,
     argv: Callable[[RelayPorts], list[str]] | None = None,
+    recording_dir: Path | None = None,
 ) -> Iterator[tuple[RelayPorts, subprocess.Popen[bytes]]]:
     """``argv``: the command line for the chosen ports, when not the local stack's."""
     low, high = _media_range()
     ports = RelayPorts(HOST, free_port(), low, high)
-    command = argv(ports) if argv is not None else rtpengine_argv(ports, dtmf_dest)
+    command = argv(ports) if argv is not None else rtpengine_argv(ports, dtmf_dest, recording_dir)
     # Its log goes to a file: a pipe nobody reads would fill and stall the daemon.
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below, after the daemon
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)

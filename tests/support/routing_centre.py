@@ -62,6 +62,7 @@ class FakeCentre:
         max_wait: int = 60,
         overflow: Overflow | None = None,
         wrap_up: int = 0,
+        recording_percent: int = 0,
     ) -> None:
         self.ports.catalog.add_queue(
             MERCHANT,
@@ -74,6 +75,7 @@ class FakeCentre:
                 max_wait_seconds=max_wait,
                 overflow=overflow,
                 wrap_up_seconds=wrap_up,
+                recording_percent=recording_percent,
             ),
         )
 

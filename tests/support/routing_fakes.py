@@ -146,6 +146,7 @@ def _stored_contact(
         segments=contact.segments,
         seat_version=contact.seat_version if identity is not None and snapshot.seat_id else None,
         unlisted=stored.state is ContactState.QUEUED and not listed,
+        recording_key=contact.recording_key,
     )
 
 

@@ -18,6 +18,8 @@ export const RESOURCES = [
       { name: "max_wait_seconds", type: "number", placeholder: "300" },
       { name: "wrap_up_seconds", type: "number", placeholder: "0" },
       { name: "service_level_seconds", type: "number", placeholder: "20" },
+      // The share of answered calls recorded (0 to 100; a per-contact hash picks them).
+      { name: "recording_percent", type: "number", label: "recorded %", placeholder: "0" },
       // What a queued caller hears; a change replaces them together (the API's media object).
       { name: "media.greeting", label: "default greeting", placeholder: "greeting" },
       { name: "media.announce_every_seconds", type: "number", label: "announce every seconds", placeholder: "30" },
@@ -33,6 +35,7 @@ export const RESOURCES = [
       { name: "max_wait_seconds", label: "max wait s" },
       { name: "wrap_up_seconds", label: "wrap-up s" },
       { name: "service_level_seconds", label: "service level s" },
+      { name: "recording_percent", label: "recorded %" },
       { name: "greeting", value: (q) => q.media?.greeting },
       { name: "announce every s", value: (q) => q.media?.announce_every_seconds },
       { name: "your greeting", value: (q) => q.media?.greeting_prompt },

@@ -125,6 +125,15 @@ OPERATIONS: list[Operation] = [
     ),
     (
         "get",
+        M + "/contacts/{contact_id}/recording",
+        "get_recording",
+        "A short-lived link to the call's recording (404 when it has none)",
+        None,
+        200,
+        "RecordingLink",
+    ),
+    (
+        "get",
         M + "/reports/queues",
         "queue_intervals",
         "Interval figures per queue",

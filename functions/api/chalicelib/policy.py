@@ -78,6 +78,8 @@ ROUTE_ROLES: Mapping[Route, frozenset[Role]] = MappingProxyType(
         ("GET", MERCHANT + "/wallboard"): QUEUE_READERS,
         # Reports: a supervisor's are kept within its queues (``services.reports``)
         ("GET", MERCHANT + "/contacts"): QUEUE_READERS,
+        # A call's recording: a supervisor's within its queues (``services.recordings``), never an agent's
+        ("GET", MERCHANT + "/contacts/{contact_id}/recording"): QUEUE_READERS,
         # A live call handed on from the desk: the use case keeps an agent to its own contact and a
         # supervisor to its queues' contacts.
         ("POST", MERCHANT + "/contacts/{contact_id}/transfer"): SEAT_READERS,

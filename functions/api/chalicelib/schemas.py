@@ -141,6 +141,7 @@ SCHEMAS: dict[str, Schema] = {
             "wrap_up_seconds": INTEGER,
             "media": _ref("QueueMedia"),
             "service_level_seconds": INTEGER,
+            "recording_percent": INTEGER,
             "created_at": TIMESTAMP,
         },
         [
@@ -154,6 +155,7 @@ SCHEMAS: dict[str, Schema] = {
             "wrap_up_seconds",
             "media",
             "service_level_seconds",
+            "recording_percent",
         ],
     ),
     "QueueUpdate": _obj(
@@ -176,6 +178,13 @@ SCHEMAS: dict[str, Schema] = {
                 "maximum": 3600,
                 "default": 20,
                 "description": "the wallboard's service level: answered within this many seconds",
+            },
+            "recording_percent": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 100,
+                "default": 0,
+                "description": "the share of calls answered by this queue's agents that are recorded",
             },
         }
     ),

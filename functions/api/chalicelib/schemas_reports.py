@@ -118,8 +118,20 @@ REPORT_SCHEMAS: dict[str, Schema] = {
             "hangup_side": _nullable(STRING),
             "hangup_cause": _nullable(STRING),
             "wrap_up_code": _nullable(STRING),
+            "recording_key": {
+                **_nullable(STRING),
+                "description": "set when the call was recorded; GET .../recording gives a link to it",
+            },
         },
         ["contact_id", "outcome", "ended_at"],
+    ),
+    "RecordingLink": _obj(
+        {
+            "contact_id": STRING,
+            "url": {"type": "string", "description": "reads the recording (audio/wav) until expires_at"},
+            "expires_at": {"type": "integer", "description": "epoch seconds"},
+        },
+        ["contact_id", "url", "expires_at"],
     ),
     "ContactRecordPage": _obj(
         {"items": {"type": "array", "items": _ref("ContactRecord")}, "next_token": _nullable(STRING)},

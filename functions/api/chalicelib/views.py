@@ -69,6 +69,7 @@ def queue(q: Queue) -> Json:
         "wrap_up_seconds": q.wrap_up_seconds,
         "media": q.media.as_dict(),
         "service_level_seconds": q.service_level_seconds,
+        "recording_percent": q.recording_percent,
         "created_at": q.created_at,
     }
 

@@ -49,8 +49,10 @@ class Services(Construct):
         fleet_key: secretsmanager.ISecret,
         log_retention: logs.RetentionDays,
         routing_function_name: str | None = None,
+        api_settings: Mapping[Setting, str] | None = None,
         prompts_bucket: str | None = None,
     ) -> None:
+        """``api_settings``: what the API alone is told (where the call recordings are)."""
         super().__init__(scope, construct_id)
         namespace = contract.METRICS_NAMESPACE
         self.layer = ContactCenterLayer(self, "Layer").layer
@@ -151,6 +153,7 @@ class Services(Construct):
                     # Transfers from the desk are commands to the edge task holding the call,
                     # signed as offer pushes are.
                     **pushes,
+                    **(api_settings or {}),
                     # Merchants' uploaded prompts (``constructs.prompt_bucket``).
                     **({contract.PROMPTS_BUCKET: prompts_bucket} if prompts_bucket else {}),
                 },

@@ -33,6 +33,7 @@ from switchboard_infra.constructs.media_fleet import MediaFleet
 from switchboard_infra.constructs.monitoring import Monitoring
 from switchboard_infra.constructs.offer_push import reach_edge_tasks
 from switchboard_infra.constructs.prompt_bucket import PromptBucket
+from switchboard_infra.constructs.recordings import CallRecordings
 from switchboard_infra.constructs.secrets import Secrets
 from switchboard_infra.constructs.services import LIVE_ALIAS, Services
 from switchboard_infra.constructs.sip_edge import SipEdge
@@ -62,6 +63,10 @@ class RegionStack(cdk.Stack):
             contract.REGIONS: ",".join(config.regions),
         }
         routing_name = routing_function_name(config)
+        # Recordings expire with the contact records that name them.
+        self.recordings = CallRecordings(
+            self, "Recordings", retention_days=config.contact_record_retention_days
+        )
         self.prompts = PromptBucket(self, "Prompts")
         # The functions write the contact records (the routing service), so they set their TTL.
         function_settings = {
@@ -80,8 +85,10 @@ class RegionStack(cdk.Stack):
             fleet_key=self.secrets.nonce_key,
             log_retention=retention,
             routing_function_name=routing_name,
+            api_settings={contract.RECORDINGS_BUCKET: self.recordings.bucket.bucket_name},
             prompts_bucket=self.prompts.bucket.bucket_name,
         )
+        self.recordings.grant_links(self.services.api.handler.role)
         self.prompts.grant_api(self.services.api.handler.role)
         self._allow_invoking_peer_routing(config, routing_name)
         self.edge = SipEdge(

@@ -80,6 +80,17 @@ class CallerMedia:
             log.error("anchoring the answer of %s failed: %s", self._contact_id, exc)
             return body
 
+    async def record(self, key: str | None) -> None:
+        """Start recording an answered call when its queue records it (a ``Connect``'s key); a
+        relay that refuses leaves the call unrecorded, never ended. Asked once both legs have their
+        200 and the bridge holds the call, so a slow relay never delays the answer."""
+        if key is None or not self.media.anchored:
+            return
+        try:
+            await self.media.record(key)
+        except MediaError as exc:
+            log.error("call %s is not recorded: %s", self._contact_id, exc)
+
     async def parked(self) -> tuple[bytes, str] | None:
         """The relay's SDP toward the caller while nobody is bridged to it (a queue, a menu), and its
         content type; None when the call is not anchored (no audio can reach the caller)."""

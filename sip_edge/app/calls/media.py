@@ -56,6 +56,9 @@ class CallMedia(Protocol):
 
     async def stop_announcing(self) -> None: ...
 
+    async def record(self, key: str) -> None:
+        """Record the call from now until it is released, stored under ``key`` once it ends."""
+
     async def run_menu(self, menu: Menu) -> MenuStep:
         """Play ``menu`` to the caller and listen for its keys until it leads to a queue."""
         ...
@@ -96,6 +99,9 @@ class Unanchored:
 
     async def stop_announcing(self) -> None:
         return None
+
+    async def record(self, key: str) -> None:
+        return None  # media end to end: nothing passes the relay, nothing can be recorded
 
     async def run_menu(self, menu: Menu) -> MenuStep:
         # Nothing can be played or heard: the caller goes where silence would take it.

@@ -360,6 +360,7 @@ class CallSetup:
         bridge.expect_ack(tx, relay_from=None if self.request.body else CALLER)
         self._live.bridge_started(bridge)
         self.invite.on_error = lambda _t, error: _caller_never_acked(self._tasks, bridge, error)
+        await self._media.record(connect.recording_key)
         if connect.seat_id:  # the legacy leg has no seat: its contact stays forwarded until the end
             await bridge.answered(connect)
 

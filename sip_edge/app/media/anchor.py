@@ -26,6 +26,7 @@ from sip_edge.app.calls.media import Announcements, CallMedia, MediaError, Unanc
 from sip_edge.app.media.hold import HoldPlayer
 from sip_edge.app.media.menu import MenuPlayer
 from sip_edge.app.media.prompts import PromptSet
+from sip_edge.app.media.recorder import recording_metadata
 from sip_edge.app.media.relays import Relay, RelayPool
 from sip_edge.media.dtmf import DtmfListener
 from sip_edge.media.ng import NgError, NgTimeoutError, SdpOptions
@@ -119,6 +120,11 @@ class AnchoredCall:
     async def stop_announcing(self) -> None:
         if self._player is not None:
             await self._player.stop()
+
+    async def record(self, key: str) -> None:
+        await self._ng(
+            "start recording", self._relay.client.start_recording(self._call_id, recording_metadata(key))
+        )
 
     async def run_menu(self, menu: Menu) -> MenuStep:
         digits = self._dtmf.digits(self._call_id)

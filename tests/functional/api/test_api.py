@@ -181,6 +181,7 @@ def test_queue_defaults_update_and_delete(api: Api) -> None:
             "music_prompt": None,
         },
         "service_level_seconds": 20,
+        "recording_percent": 0,
         "created_at": queue["created_at"],
     }
     other = api.queue(merchant_id, key, name="Overflow")

@@ -57,6 +57,7 @@ def test_the_policy_table_reads_as_the_roles_intend() -> None:
         policy.MERCHANT + "/contacts/{contact_id}/wrap-up",
         policy.MERCHANT + "/seats",
         policy.MERCHANT + "/contacts",
+        policy.MERCHANT + "/contacts/{contact_id}/recording",
         transfer,
         policy.MERCHANT + "/reports/queues",
         policy.MERCHANT + "/reports/agents",

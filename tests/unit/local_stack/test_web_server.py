@@ -77,3 +77,34 @@ def test_nothing_outside_web_is_served_and_unknown_files_are_404(site: str, tmp_
     assert http_json("GET", f"{site}/nope.html")[0] == 404
     status, body = http_json("DELETE", f"{site}/desk/")
     assert status == 405 and json.loads(body)["error"]["code"] == "method_not_allowed"
+
+
+def test_a_recording_is_served_on_a_signed_link_until_it_expires_and_never_otherwise(tmp_path: Path) -> None:
+    import time
+    import urllib.parse
+
+    from contact_center.data.recording_store import DirectoryStore
+
+    secret = b"links of this test"
+    wav = tmp_path / "call.wav"
+    wav.write_bytes(b"RIFF-recording")
+    web = serve(
+        free_port(),
+        "http://127.0.0.1:9",
+        root=tmp_path,
+        recordings=DirectoryStore(tmp_path / "r", secret=secret),
+    )
+    for base in running(web):
+        store = DirectoryStore(tmp_path / "r", f"{base}/recordings", secret)
+        store.put("m1/c1.wav", wav)
+        link = store.link("m1/c1.wav", int(time.time()) + 60)
+        assert http_json("GET", link) == (200, b"RIFF-recording")
+        query = urllib.parse.urlsplit(link).query
+        refused = [
+            store.link("m1/c1.wav", int(time.time()) - 1),  # expired
+            f"{base}/recordings/m1/c2.wav?{query}",  # another recording's name on this link
+            link.replace("signature=", "signature=0"),  # tampered
+            f"{base}/recordings/m1/c1.wav",  # no signature at all
+            f"{base}/recordings/../call.wav?{query}",
+        ]
+        assert [http_json("GET", url)[0] for url in refused] == [403] * len(refused)

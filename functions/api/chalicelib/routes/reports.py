@@ -34,6 +34,7 @@ def record_view(r: reports.RecordRow) -> Json:
         "hangup_side": r.hangup_side,
         "hangup_cause": r.hangup_cause,
         "wrap_up_code": r.wrap_up_code,
+        "recording_key": r.recording_key,
     }
 
 
@@ -87,6 +88,14 @@ def list_contacts(call: Call, merchant_id: str) -> Json | Response:
     limit = parse_page(paging).limit
     page = service.contacts(owner, contacts, limit, query.get("next_token"))
     return {"items": [record_view(r) for r in page.items], "next_token": page.next_token}
+
+
+@routes.route(MERCHANT + "/contacts/{contact_id}/recording", methods=["GET"])
+@endpoint()
+def get_recording(call: Call, merchant_id: str, contact_id: str) -> Json:
+    owner = call.merchant(merchant_id)
+    link = call.services.recordings.link(owner, contact_id, _allowed_queues(call.principal))
+    return {"contact_id": contact_id, "url": link.url, "expires_at": link.expires_at}
 
 
 def _intervals(call: Call, merchant_id: str, group_by: reports.GroupBy) -> Json:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from contact_center.aws.failover import EmfFailoverMetrics, RoutingSweepRequest, probe_region
 from contact_center.aws.home_region import HomeRegionInvoker
@@ -34,6 +35,7 @@ from contact_center.data.people import SignInAttemptRepository, UserRepository
 from contact_center.data.prompt_store import DirectoryPromptStore, S3PromptStore
 from contact_center.data.prompts import PromptRepository
 from contact_center.data.recent_records import RecentRecordRepository
+from contact_center.data.recording_store import DirectoryStore, S3Store, link_secret
 from contact_center.data.reports import RecordRepository
 from contact_center.data.repositories.catalog import (
     NumberRepository,
@@ -69,6 +71,7 @@ from contact_center.services.people import PeopleService
 from contact_center.services.ports import Clock
 from contact_center.services.prompts import PromptService, PromptStore
 from contact_center.services.queues import QueueService
+from contact_center.services.recordings import RecordingLinks, RecordingStore
 from contact_center.services.regions import RegionControl
 from contact_center.services.reports import ReportService
 from contact_center.services.routing import RoutingPolicy, RoutingService
@@ -122,6 +125,10 @@ class Settings:
     fleet_key: str | None = None
     # The event socket's Management API (``contracts.settings.EVENTS_SOCKET_ENDPOINT``).
     events_socket_endpoint: str | None = None
+    # Call recordings: a bucket (AWS), else a directory whose links the local web server serves.
+    recordings_bucket: str | None = None
+    recordings_dir: str | None = None
+    recordings_link_base: str | None = None
     # Merchants' uploaded prompts: a bucket (AWS) or a directory (local); neither, no uploads.
     prompts_bucket: str | None = None
     prompts_directory: str | None = None
@@ -171,6 +178,9 @@ class Settings:
             webhooks_allow_private=loaded.webhooks_allow_private,
             fleet_key=fleet_key,
             events_socket_endpoint=loaded.events_socket_endpoint,
+            recordings_bucket=loaded.recordings_bucket,
+            recordings_dir=loaded.recordings_dir,
+            recordings_link_base=loaded.recordings_link_base,
             prompts_bucket=loaded.prompts_bucket,
             prompts_directory=loaded.prompts_directory,
         )
@@ -321,6 +331,23 @@ class Container:
     @cached_property
     def reports(self) -> ReportService:
         return ReportService(RecordRepository(), self.clock)
+
+    @cached_property
+    def recording_store(self) -> RecordingStore | None:
+        """S3 when a bucket is set; a directory with a link base (local mode); else none (no links)."""
+        s = self.settings
+        if s.recordings_bucket:
+            return S3Store(s.recordings_bucket)
+        if s.recordings_dir and s.recordings_link_base and s.admin_key_sha256:
+            return DirectoryStore(
+                Path(s.recordings_dir), s.recordings_link_base, link_secret(s.admin_key_sha256)
+            )
+        return None
+
+    @cached_property
+    def recordings(self) -> RecordingLinks:
+        contacts = LiveContactRepository(self.fence, self.settings.record_retention_days)
+        return RecordingLinks(contacts, self.recording_store, self.clock)
 
     @cached_property
     def webhooks(self) -> WebhookService:

@@ -45,6 +45,10 @@ __all__ = [
     "PROMPTS_BUCKET",
     "PROMPTS_DIRECTORY",
     "READS",
+    "RECORDINGS_BUCKET",
+    "RECORDINGS_DIR",
+    "RECORDINGS_KMS_KEY",
+    "RECORDINGS_LINK_BASE",
     "REGION",
     "REGIONS",
     "REGION_ENDPOINTS",
@@ -205,6 +209,18 @@ MEDIA_RELAY_REGISTRY = Setting(
 MEDIA_PROMPTS = Setting(
     "MEDIA_PROMPTS", "directory of the prompt files as the media relays see them (default build/prompts)"
 )
+# Call recordings (``contact_center.services.recordings``): an S3 bucket in AWS, a directory locally.
+RECORDINGS_BUCKET = Setting("RECORDINGS_BUCKET", "S3 bucket of the call recordings (AWS)")
+RECORDINGS_KMS_KEY = Setting(
+    "RECORDINGS_KMS_KEY", "KMS key (ARN) the recordings are encrypted with in the bucket (AWS)"
+)
+RECORDINGS_DIR = Setting(
+    "RECORDINGS_DIR",
+    "local: directory of the call recordings, one folder per merchant (default build/recordings)",
+)
+RECORDINGS_LINK_BASE = Setting(
+    "RECORDINGS_LINK_BASE", "local: the URL the web server serves recordings under (signed, expiring links)"
+)
 MEDIA_DTMF_LISTEN = Setting(
     "MEDIA_DTMF_LISTEN",
     "UDP host:port where the edge receives the relays' reports of RFC 4733 key presses (rtpengine "
@@ -251,7 +267,10 @@ READS: Mapping[Component, Reads] = {
     Component.API: Reads(
         required=(TABLE, SIP_DOMAIN, SIP_REGISTRAR),
         # The fleet key signs the transfer commands the API sends to edge tasks, as offer pushes.
-        optional=(*_ROUTER_OPTIONAL, PROMPTS_BUCKET, PROMPTS_DIRECTORY),
+        optional=(
+            *_ROUTER_OPTIONAL, PROMPTS_BUCKET, PROMPTS_DIRECTORY,
+            RECORDINGS_BUCKET, RECORDINGS_DIR, RECORDINGS_LINK_BASE,
+        ),
         # Local mode passes the key; AWS passes the secret's ARN (the hash alone suits tests and tools).
         one_of=((ADMIN_KEY, ADMIN_KEY_SHA256, ADMIN_KEY_SHA256_SECRET_ARN),),
     ),
@@ -357,6 +376,10 @@ class FunctionSettings:
     events_socket_endpoint: str | None = None
     # The failover controller's peer (``FAILOVER_PEER``).
     failover_peer: str | None = None
+    # Where call recordings are (the API links them): a bucket, else a directory and its link base.
+    recordings_bucket: str | None = None
+    recordings_dir: str | None = None
+    recordings_link_base: str | None = None
     prompts_bucket: str | None = None
     prompts_directory: str | None = None
 
@@ -441,6 +464,9 @@ def load_function_settings(component: Component, environ: Mapping[str, str]) -> 
         fleet_key_secret_arn=None if fleet_key else fleet_key_arn,
         events_socket_endpoint=socket_endpoint,
         failover_peer=peer,
+        recordings_bucket=get(RECORDINGS_BUCKET),
+        recordings_dir=get(RECORDINGS_DIR),
+        recordings_link_base=get(RECORDINGS_LINK_BASE),
         prompts_bucket=get(PROMPTS_BUCKET),
         prompts_directory=get(PROMPTS_DIRECTORY),
     )

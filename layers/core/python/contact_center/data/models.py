@@ -187,6 +187,7 @@ class QueueItem(TableItem):
     wrap_up_seconds = NumberAttribute(default=0)
     media = _map(null=True)  # {"answer", "greeting", "announce_every_seconds"}; absent: the defaults
     service_level_seconds = NumberAttribute(null=True)  # absent: the default (20)
+    recording_percent = NumberAttribute(null=True)  # absent: 0, nothing recorded
     rr_cursor = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     version = NumberAttribute(default=1)
@@ -282,6 +283,7 @@ class ContactItem(TableItem):
     trunk_id = UnicodeAttribute(null=True)  # set once forwarded to the legacy trunk
     # Earlier legs of the contact (queues left, agents that missed it), carried into the record.
     segments = ListAttribute[Any](default=list)
+    recording_key = UnicodeAttribute(null=True)  # set when an agent answers a recorded call
     created_at = NumberAttribute()
     # The region and epoch of its merchant's ownership when it was last written (stream consumers
     # act only on what their own region wrote as home).
@@ -325,6 +327,7 @@ class RecordItem(TableItem):
     trunk_id = UnicodeAttribute(null=True)
     segments = ListAttribute[Any](default=list)
     wrap_up_code = UnicodeAttribute(null=True)  # picked by the agent at its desk after the call
+    recording_key = UnicodeAttribute(null=True)  # the call's recording (``domain.recording``)
 
 
 class QueueStatsItem(TableItem):

@@ -26,6 +26,7 @@ def row_of(item: RecordItem) -> RecordRow:
         hangup_cause=item.hangup_cause,
         trunk_id=item.trunk_id,
         wrap_up_code=item.wrap_up_code,
+        recording_key=item.recording_key,
     )
 
 

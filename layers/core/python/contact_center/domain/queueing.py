@@ -18,6 +18,7 @@ from .contact import (
 )
 from .errors import ValidationError
 from .prompts import PROMPT_NAME_RULE, is_prompt_name
+from .recording import check_recording_percent
 from .skills import SkillRequirement
 
 DEFAULT_QUEUE_PRIORITY = 5
@@ -141,6 +142,8 @@ class QueueConfig:
     overflow: Overflow | None = None
     wrap_up_seconds: int = 0
     media: QueueMedia = field(default_factory=QueueMedia)
+    # The share of answered calls recorded (``domain.recording``): 0 records none.
+    recording_percent: int = 0
 
     def __post_init__(self) -> None:
         if not self.queue_id:
@@ -148,6 +151,7 @@ class QueueConfig:
         _check_int_range("priority", self.priority, PRIORITY_MOST_URGENT, PRIORITY_LEAST_URGENT)
         _check_int_range("max_wait_seconds", self.max_wait_seconds, 1, MAX_WAIT_SECONDS_MAX)
         _check_int_range("wrap_up_seconds", self.wrap_up_seconds, 0, WRAP_UP_SECONDS_MAX)
+        check_recording_percent(self.recording_percent)
         names = [requirement.name for requirement in self.required_skills]
         if len(names) != len(set(names)):
             raise ValidationError("required_skills", "a skill may be required only once")

@@ -28,6 +28,7 @@ from contact_center.domain.queueing import (
     QueueMedia,
     RoutingStrategy,
 )
+from contact_center.domain.recording import check_recording_percent
 from contact_center.domain.skills import SkillRequirement
 from contact_center.domain.validation import (
     DEFAULT_RING_TIMEOUT_SECONDS,
@@ -172,6 +173,7 @@ class QueueSettings:
     wrap_up_seconds: int = 0
     media: QueueMedia = field(default_factory=QueueMedia)
     service_level_seconds: int = DEFAULT_SERVICE_LEVEL_SECONDS
+    recording_percent: int = 0
 
     def check(self, queue_id: str) -> None:
         """The domain's rules on the whole configuration (ranges, no overflow into itself)."""
@@ -185,6 +187,7 @@ class QueueSettings:
             overflow=self.overflow,
             wrap_up_seconds=self.wrap_up_seconds,
             media=self.media,
+            recording_percent=self.recording_percent,
         )
 
 
@@ -256,6 +259,7 @@ _QUEUE_FIELD_PARSERS: dict[str, Any] = {
     "service_level_seconds": lambda v: _int(
         v, "service_level_seconds", SERVICE_LEVEL_SECONDS_MIN, SERVICE_LEVEL_SECONDS_MAX
     ),
+    "recording_percent": check_recording_percent,
 }
 
 

@@ -69,6 +69,7 @@ def _queue(merchant_id: str, queue_id: str, created_at: int, settings: QueueSett
         created_at=created_at,
         media=settings.media,
         service_level_seconds=settings.service_level_seconds,
+        recording_percent=settings.recording_percent,
     )
 
 
@@ -83,4 +84,5 @@ def _settings(queue: Queue) -> QueueSettings:
         wrap_up_seconds=queue.wrap_up_seconds,
         media=queue.media,
         service_level_seconds=queue.service_level_seconds,
+        recording_percent=queue.recording_percent,
     )

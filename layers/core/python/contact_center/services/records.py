@@ -77,6 +77,7 @@ class Queue:
     media: QueueMedia = field(default_factory=QueueMedia)
     # The wallboard's service level: the share of contacts answered within this many seconds.
     service_level_seconds: int = DEFAULT_SERVICE_LEVEL_SECONDS
+    recording_percent: int = 0  # the share of answered calls recorded
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class RecordRow:
     hangup_cause: str | None
     trunk_id: str | None
     wrap_up_code: str | None = None
+    recording_key: str | None = None  # the call was recorded (``services.recordings`` links it)
 
     @property
     def outcome(self) -> Outcome:

@@ -70,6 +70,7 @@ def queue_config_from_item(item: QueueItem) -> QueueConfig:
         overflow=overflow_from_map(item.overflow),
         wrap_up_seconds=int(item.wrap_up_seconds or 0),
         media=media_from_map(item.media),
+        recording_percent=int(item.recording_percent or 0),
     )
 
 
@@ -88,6 +89,7 @@ def queue_from_item(item: QueueItem) -> Queue:
         created_at=int(item.created_at),
         media=config.media,
         service_level_seconds=int(item.service_level_seconds or DEFAULT_SERVICE_LEVEL_SECONDS),
+        recording_percent=config.recording_percent,
     )
 
 
@@ -103,6 +105,7 @@ def queue_attributes(queue: Queue) -> dict[str, Any]:
         "wrap_up_seconds": queue.wrap_up_seconds,
         "media": media_map(queue.media),
         "service_level_seconds": queue.service_level_seconds,
+        "recording_percent": queue.recording_percent,
     }
 
 

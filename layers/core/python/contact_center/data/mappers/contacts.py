@@ -44,6 +44,7 @@ def live_contact_from_item(item: ContactItem) -> LiveContact:
         segments=segments_from(item.segments),
         seat_version=optional_int(item.seat_version),
         unlisted=snapshot.state is ContactState.QUEUED and item.gsi1pk is None,
+        recording_key=item.recording_key,
     )
 
 
@@ -91,6 +92,7 @@ def contact_fields(contact: LiveContact) -> dict[str, Any]:
         "trunk_id": snapshot.trunk_id,
         "rona_attempts": snapshot.rona_attempts,
         "segments": [segment.to_dict() for segment in contact.segments],
+        "recording_key": contact.recording_key,
         # Queue index membership follows the state: only QUEUED contacts are in it.
         "gsi1pk": keys.queued_index_pk(snapshot.queue_id) if queued and snapshot.queue_id else None,
         "gsi1sk": None,
@@ -134,6 +136,7 @@ def record_from_item(item: RecordItem) -> ContactRecord:
         rona_attempts=int(item.rona_attempts or 0),
         segments=segments_from(item.segments),
         side=item.side or "switchboard",
+        recording_key=item.recording_key,
     )
 
 
@@ -160,6 +163,7 @@ def record_item(record: ContactRecord, retention_days: int | None = None) -> Rec
         rona_attempts=record.rona_attempts,
         segments=[segment.to_dict() for segment in record.segments],
         side=record.side,
+        recording_key=record.recording_key,
     )
 
 

@@ -112,6 +112,10 @@ class Answers:
         """
         contact_id = contact.contact_id
         held: AgentSnapshot | None = seat_as_left(contact)
+        # The same choice as the Connect's (a pure function of the contact id): the record names
+        # the recording the edge starts now.
+        queue = self._ctx.queue_of(contact)
+        recording = queue.recording_key(contact_id) if queue is not None else None
         for _ in range(ATTEMPTS):
             if held is None:
                 try:
@@ -124,7 +128,12 @@ class Answers:
                 )
             seat = SeatTransition.of(merchant_id, held, apply(held, ConnectAgentCommand(contact_id), now_ms))
             connected = apply_contact(contact.snapshot, ConnectAgent(seat_id), now_ms)
-            updated = replace(contact, snapshot=connected.contact, seat_version=seat.after.version)
+            updated = replace(
+                contact,
+                snapshot=connected.contact,
+                seat_version=seat.after.version,
+                recording_key=recording,
+            )
             try:
                 self._ctx.contacts.connect(contact.version, updated, seat, dialog, now_ms)
             except ConcurrentUpdateError as lost:

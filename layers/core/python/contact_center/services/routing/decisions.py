@@ -34,6 +34,8 @@ class Connect:
     """Ring ``targets`` (every registered device of the seat, in parallel) for ``ring_timeout_seconds``.
 
     The seat is RESERVED for the contact; the edge must report the result with ``offer_result``.
+    ``recording_key``: the queue records this call (``domain.recording``); once the agent answers,
+    the edge asks the media relay to record it under this key.
     """
 
     contact_id: str
@@ -43,6 +45,7 @@ class Connect:
     targets: tuple[AgentTarget, ...]
     ring_timeout_seconds: int
     queue_id: str | None = None
+    recording_key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,7 @@ class Connect:
             "targets": [target.to_dict() for target in self.targets],
             "ring_timeout_seconds": self.ring_timeout_seconds,
             "queue_id": self.queue_id,
+            "recording_key": self.recording_key,
         }
 
     @classmethod
@@ -66,6 +70,7 @@ class Connect:
             targets=tuple(AgentTarget.from_dict(t) for t in data.get("targets") or ()),
             ring_timeout_seconds=int(data["ring_timeout_seconds"]),
             queue_id=data.get("queue_id"),
+            recording_key=data.get("recording_key"),
         )
 
 

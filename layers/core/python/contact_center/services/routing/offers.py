@@ -104,6 +104,7 @@ class Offers:
             tuple(targets),
             seat.ring_timeout_seconds,
             queue.queue_id,
+            queue.recording_key(contact.contact_id),
         )
 
     def claim(self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int) -> None:

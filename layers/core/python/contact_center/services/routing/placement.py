@@ -208,6 +208,7 @@ class Placement:
         if seat.agent.state is not AgentState.RESERVED or seat.agent.contact_id != contact.contact_id:
             return None
         aor = self._ctx.aor(seat)
+        queue = self._ctx.queue_of(contact)
         return Connect(
             contact.contact_id,
             seat_id,
@@ -216,6 +217,7 @@ class Placement:
             tuple(self._ctx.registrations.targets(aor, now_ms)),
             seat.ring_timeout_seconds,
             contact.snapshot.queue_id,
+            queue.recording_key(contact.contact_id) if queue is not None else None,
         )
 
     def queue_decision(

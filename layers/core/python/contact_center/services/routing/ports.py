@@ -19,6 +19,7 @@ from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberMode, NumberRouting
 from contact_center.domain.prompts import QueuePrompts
 from contact_center.domain.queueing import QueueConfig
+from contact_center.domain.recording import recording_key_for
 from contact_center.domain.validation import DEFAULT_RING_TIMEOUT_SECONDS
 
 
@@ -55,6 +56,10 @@ class RoutingQueue:
     @property
     def queue_id(self) -> str:
         return self.config.queue_id
+
+    def recording_key(self, contact_id: str) -> str | None:
+        """Where the contact's call is recorded when this queue's agent answers it; None: not recorded."""
+        return recording_key_for(self.merchant_id, contact_id, self.config.recording_percent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +172,8 @@ class LiveContact:
     # QUEUED but not in its queue's index yet: its own router is still looking for an agent (see
     # ``routing``). Saving a QUEUED contact lists it.
     unlisted: bool = False
+    # Set when an agent answers a call its queue records: where the recording is kept.
+    recording_key: str | None = None
 
     @property
     def contact_id(self) -> str:
@@ -238,6 +245,7 @@ class ContactRecord:
     rona_attempts: int
     segments: tuple[Segment, ...] = field(default_factory=tuple)
     side: str = "switchboard"  # the call centre that handled it (domain.migration.Side)
+    recording_key: str | None = None  # the call's recording (``domain.recording``), if recorded
 
 
 class RoutingCatalog(Protocol):

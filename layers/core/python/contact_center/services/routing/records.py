@@ -115,6 +115,7 @@ def record_for(contact: LiveContact, ended: ContactSnapshot, now_ms: int) -> Con
         rona_attempts=snapshot.rona_attempts,
         segments=(*contact.segments, *final_segments(contact, ended, now_ms)),
         side=side_of(contact.snapshot).value,
+        recording_key=contact.recording_key,
     )
 
 
