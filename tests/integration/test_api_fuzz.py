@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from contact_center.contracts.values import PROMPT_CONTENT_TYPES
 from tests.support.stack import RunningStack, http_json, running_stack
 
 
@@ -45,6 +46,10 @@ def merchant_key(stack: RunningStack) -> str:
     assert status == 201, raw
     return str(json.loads(raw)["api_key"])
 
+
+# A prompt upload's body is a WAV file: bytes, sent as schemathesis sends application/octet-stream.
+for _wav in PROMPT_CONTENT_TYPES:
+    schemathesis.serializer.alias(_wav, "application/octet-stream")
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = int(os.environ.get("API_FUZZ_EXAMPLES", "8"))
