@@ -339,6 +339,9 @@ def test_an_attended_transfer_keeps_the_callers_dialog_and_records_both_agents(
             ring, source = await agent.request("INVITE", timeout=10)
             agent_ok = agent.answer(ring, source, 200, body=AGENT_SDP)
             await agent.request("ACK")
+            # The edge reports the answer to the router beside the ACK; a person consults seconds
+            # later, a script at once: it waits until the router has the seat on the call.
+            assert await asyncio.to_thread(merchant.wait_state, first, "on_contact") == "on_contact"
             # On hold while consulting is the phone's own re-INVITE, relayed as any; then the consult.
             consulting = ConsultingPhone(await Phone.open("consulting"), stack, first)
             consult_invite, consult_ok = await consulting.consult(second.seat_id)
