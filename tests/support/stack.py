@@ -50,6 +50,9 @@ def running_stack(
 ) -> Iterator[RunningStack]:
     api_port, sip_port, lambda_port, db_port = free_port(), free_port(), free_port(), free_port()
     web_port, ws_port, ws_management_port = free_port(), free_port(), free_port()
+    # The relay's control port and the edge's key-report port too: left to the stack, they would come
+    # from the ephemeral range, where another test's outgoing sockets can take them first.
+    ng_port, dtmf_port = free_port(), free_port()
     admin_key = "sb_admin_test_" + os.urandom(6).hex()
     env = dict(os.environ)
     env.update(
@@ -61,6 +64,8 @@ def running_stack(
             "SIP_PORT": str(sip_port),
             "LAMBDA_PORT": str(lambda_port),
             "DYNAMODB_PORT": str(db_port),
+            "MEDIA_NG_PORT": str(ng_port),
+            "MEDIA_DTMF_PORT": str(dtmf_port),
             "SWITCHBOARD_ADMIN_KEY": admin_key,
             "PYTHONUNBUFFERED": "1",
         }
