@@ -10,7 +10,12 @@ comes from its configuration file, which the CDK app renders from
     Writes rtpengine's configuration: ``interface = <private>!<public>`` from the instance metadata,
     so rtpengine binds the private address the VPC delivers to and writes the public one into SDP,
     where callers and carriers send their RTP; ng on the private address (the edge tasks' security
-    group alone may reach it), the CLI on the loopback.
+    group alone may reach it), the CLI on the loopback; key reports (``dtmf-log-dest``) to the
+    agent on the loopback; recordings as pcap files into the collector's spool.
+
+``python3 agent.py prompts CONFIG BUNDLE``
+    Copies the default prompts of the relay's bundle (``BUNDLE/prompts``, made by ``make prompts``)
+    into the prompts' directory, the one the edges name as MEDIA_PROMPTS.
 
 ``python3 agent.py run CONFIG``
     Every ``beat_seconds``: reads rtpengine's session count (its CLI) and the instance's Auto
@@ -22,15 +27,23 @@ comes from its configuration file, which the CDK app renders from
     completes the lifecycle action. Calls still talking when the hook's timeout runs out end with
     the instance. rtpengine not answering: no beat (the edges' pings judge its calls), and after
     ``unhealthy_after_seconds`` the agent reports the instance unhealthy, so the group replaces it.
+    Beside the beat, two threads: `KeyForwarder` sends each of rtpengine's key reports on to the edge
+    task holding the call, and `UploadSync` copies merchants' uploaded prompts from the prompts bucket
+    into ``<prompts>/uploaded/<sha256>.wav`` every ``sync_seconds``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import re
+import shutil
 import socket
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -84,8 +97,17 @@ class InstanceMetadata:
             raise
 
 
-def rtpengine_conf(private: str, public: str, ports: Mapping[str, int]) -> str:
-    """rtpengine's configuration file: userspace forwarding, the private!public interface."""
+def rtpengine_conf(
+    private: str, public: str, ports: Mapping[str, int], recording_spool: str | None = None
+) -> str:
+    """rtpengine's configuration file: userspace forwarding, the private!public interface; key reports
+    to the agent on the loopback (``ports["dtmf_log"]``); recordings into ``recording_spool``."""
+    extra = []
+    if "dtmf_log" in ports:
+        extra.append(f"dtmf-log-dest = 127.0.0.1:{ports['dtmf_log']}")
+    if recording_spool is not None:
+        # pcap: the userspace relay has no kernel module for rtpengine's recording daemon to read.
+        extra += [f"recording-dir = {recording_spool}", "recording-method = pcap"]
     return "\n".join(
         [
             "[rtpengine]",
@@ -104,6 +126,7 @@ def rtpengine_conf(private: str, public: str, ports: Mapping[str, int]) -> str:
             "delete-delay = 0",
             "tos = 184",
             "log-level = 5",
+            *extra,
             "",
         ]
     )
@@ -151,6 +174,182 @@ def relay_item(
         item["sessions"]: {"N": str(sessions)},
         item["draining"]: {"BOOL": draining},
     }
+
+
+def ng_labels(address: tuple[str, int], call_id: str, timeout: float = 1.0) -> dict[str, str]:
+    """The ``label`` of each tag of rtpengine's call ``call_id`` (ng ``query``); OSError when rtpengine
+    does not answer, ValueError when it answers something else."""
+    # rtpengine takes an ng message in JSON as well as bencode, and answers in kind: no bencode here.
+    cookie = os.urandom(6).hex().encode()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(cookie + b" " + json.dumps({"command": "query", "call-id": call_id}).encode(), address)
+        while True:
+            got, _, body = sock.recv(65_535).partition(b" ")
+            if got == cookie:
+                break
+    reply = json.loads(body)
+    if not isinstance(reply, dict) or reply.get("result") != "ok":
+        raise ValueError(f"rtpengine's query of {call_id} answered {reply!r:.200}")
+    tags = reply.get("tags")
+    if not isinstance(tags, dict):
+        return {}
+    return {
+        str(tag): info["label"]
+        for tag, info in tags.items()
+        if isinstance(info, dict) and isinstance(info.get("label"), str)
+    }
+
+
+def label_destination(labels: Mapping[str, str], source_tag: object, prefix: str) -> tuple[str, int] | None:
+    """Where the edge that labelled the call wants its key reports: the pressing leg's label first,
+    then any leg's (a re-offer from the other side keeps the caller's label)."""
+    ordered = [labels[source_tag]] if isinstance(source_tag, str) and source_tag in labels else []
+    for label in [*ordered, *labels.values()]:
+        if not label.startswith(prefix):
+            continue
+        host, _, port = label[len(prefix) :].rpartition(":")
+        if host and port.isdigit() and 0 < int(port) < 65_536:
+            return host, int(port)
+    return None
+
+
+class KeyForwarder:
+    """rtpengine's key reports (its one ``dtmf-log-dest``, this agent on the loopback), each sent on to
+    the edge task holding the call: the address the edge put in the call's label. A call's address is
+    asked of rtpengine once and remembered (the last ``remembered`` calls)."""
+
+    def __init__(
+        self,
+        labels: Callable[[str], Mapping[str, str]],
+        prefix: str,
+        send: Callable[[bytes, tuple[str, int]], object],
+        remembered: int = 4_096,
+    ) -> None:
+        self._labels = labels
+        self._prefix = prefix
+        self._send = send
+        self._remembered = remembered
+        self._destinations: dict[str, tuple[str, int]] = {}
+        self.forwarded = 0
+        self.unclaimed = 0
+
+    def forward(self, datagram: bytes) -> tuple[str, int] | None:
+        """Send one report on; where it went, None when no edge named the call (the report is dropped:
+        a menu on such a call hears SIP INFO keys only)."""
+        try:
+            report = json.loads(datagram)
+        except ValueError:
+            return None
+        call_id = report.get("callid") if isinstance(report, dict) else None
+        if not isinstance(call_id, str):
+            return None
+        destination = self._destinations.get(call_id)
+        if destination is None:
+            try:
+                labels = self._labels(call_id)
+            except (OSError, ValueError) as exc:
+                log.warning("key report of %s not forwarded: rtpengine's query failed (%s)", call_id, exc)
+                return None
+            destination = label_destination(labels, report.get("source_tag"), self._prefix)
+            if destination is None:
+                self.unclaimed += 1
+                log.info("key report of %s not forwarded: no edge labelled the call", call_id)
+                return None
+            if len(self._destinations) >= self._remembered:
+                self._destinations.pop(next(iter(self._destinations)))  # the oldest call
+            self._destinations[call_id] = destination
+        self._send(datagram, destination)
+        self.forwarded += 1
+        return destination
+
+    def serve(self, sock: socket.socket) -> None:
+        while True:
+            datagram = sock.recv(65_535)
+            try:
+                self.forward(datagram)
+            except OSError as exc:  # an edge task gone: the next report may go elsewhere
+                log.warning("key report not sent: %s", exc)
+
+
+_UPLOADED_NAME = re.compile(r"([0-9a-f]{64})\.wav")
+
+
+class UploadSync:
+    """Merchants' uploaded prompts, copied from the prompts bucket (keys end in ``<sha256>.wav``) into
+    ``directory/<sha256>.wav``, where the edges name them. Content-addressed, as the edge's own copy
+    is: a file is written aside, checked against its name and renamed, so rtpengine never opens half
+    of one; a version no longer in the bucket (replaced or deleted) is removed (a playback that has
+    it open keeps reading)."""
+
+    def __init__(self, s3: Any, bucket: str, directory: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._directory = directory
+        self.copied = 0
+
+    def _listed(self) -> dict[str, str]:
+        """sha256 -> key of every prompt version in the bucket."""
+        versions: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            page = self._s3.list_objects_v2(
+                Bucket=self._bucket, **({"ContinuationToken": token} if token else {})
+            )
+            for listed in page.get("Contents", []):
+                found = _UPLOADED_NAME.fullmatch(str(listed["Key"]).rsplit("/", 1)[-1])
+                if found:
+                    versions[found.group(1)] = str(listed["Key"])
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return versions
+
+    def sync_once(self) -> int:
+        """Copy what the bucket has and the directory lacks, remove what it no longer has; files copied."""
+        versions = self._listed()
+        os.makedirs(self._directory, exist_ok=True)
+        copied = 0
+        for sha256, key in versions.items():
+            target = os.path.join(self._directory, f"{sha256}.wav")
+            if os.path.exists(target):
+                continue
+            data = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            if hashlib.sha256(data).hexdigest() != sha256:
+                log.warning("uploaded prompt %s does not match its name: not copied", key)
+                continue
+            fd, scratch = tempfile.mkstemp(dir=self._directory, prefix=".sync-")
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.chmod(scratch, 0o644)  # rtpengine runs as its own user
+            os.replace(scratch, target)
+            copied += 1
+        for name in os.listdir(self._directory):
+            found = _UPLOADED_NAME.fullmatch(name)
+            if found and found.group(1) not in versions:
+                os.unlink(os.path.join(self._directory, name))
+        self.copied += copied
+        return copied
+
+    def run(self, every: float) -> None:
+        while True:
+            try:
+                copied = self.sync_once()
+                if copied:
+                    log.info("%d uploaded prompts copied", copied)
+            except Exception:
+                log.exception("uploaded prompts not synced; trying again")
+            time.sleep(every)
+
+
+def install_prompts(bundle: str, directory: str) -> int:
+    """The default prompts of the relay's bundle copied into the prompts' directory; files copied."""
+    source = os.path.join(bundle, "prompts")
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    names = sorted(n for n in os.listdir(source) if n.endswith(".wav"))
+    for name in names:
+        shutil.copyfile(os.path.join(source, name), os.path.join(directory, name))
+        os.chmod(os.path.join(directory, name), 0o644)
+    return len(names)
 
 
 class Agent:
@@ -267,13 +466,16 @@ def main(argv: list[str]) -> int:
     command, config_path, *rest = argv
     with open(config_path) as handle:
         config = json.load(handle)
+    if command == "prompts":
+        log.info("%d default prompts installed", install_prompts(rest[0], config["prompts"]["directory"]))
+        return 0
     metadata = InstanceMetadata()
     if command == "configure":
         private, public = metadata.get("local-ipv4"), metadata.get("public-ipv4")
         if not (private and public):
             raise SystemExit("the instance has no private or public IPv4: a relay needs both")
         with open(rest[0], "w") as handle:
-            handle.write(rtpengine_conf(private, public, config["ports"]))
+            handle.write(rtpengine_conf(private, public, config["ports"], config["recordings"]["spool"]))
         return 0
     import boto3
 
@@ -286,12 +488,31 @@ def main(argv: list[str]) -> int:
         boto3.client("cloudwatch", region_name=region),
         boto3.client("autoscaling", region_name=region),
     )
+    _start_helpers(config, agent.ng_address, boto3.client("s3", region_name=region))
     while True:
         try:
             agent.step()
         except Exception:
             log.exception("a beat failed; trying again")
         time.sleep(int(config["beat_seconds"]))
+
+
+def _start_helpers(config: Mapping[str, Any], ng_address: str, s3: Any) -> None:
+    """The key reports' forwarder and the uploads' sync, each in a thread of its own."""
+    host, _, port = ng_address.rpartition(":")
+    reports = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    reports.bind(("127.0.0.1", int(config["ports"]["dtmf_log"])))
+    forwarder = KeyForwarder(
+        lambda call_id: ng_labels((host, int(port)), call_id),
+        config["key_reports"]["label_prefix"],
+        reports.sendto,
+    )
+    threading.Thread(target=forwarder.serve, args=(reports,), name="key-reports", daemon=True).start()
+    prompts = config["prompts"]
+    sync = UploadSync(s3, prompts["bucket"], prompts["uploads"])
+    threading.Thread(
+        target=sync.run, args=(int(prompts["sync_seconds"]),), name="uploads", daemon=True
+    ).start()
 
 
 if __name__ == "__main__":

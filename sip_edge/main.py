@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
+from contact_center.contracts import media_relays
 from contact_center.services.prompts import PromptStore
 from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.adapters.metrics import metrics_publisher
@@ -264,7 +265,8 @@ def _build_calls(
     owners = OwnerAddresses(ports.fleet) if ports.fleet is not None else None
     settings = call_settings or CallSettings()
     relays = _relay_pool(config, ports)
-    dtmf = DtmfListener()  # menus' keys: SIP INFO always, the relays' reports once it listens
+    # Menus' keys: SIP INFO always, the relays' reports once it listens.
+    dtmf = DtmfListener(_key_report_label(config))
     media: MediaPort = RelayMedia(relays, _prompt_set(config), dtmf) if relays else NoRelay()
     limits = TrunkLimits(ports.trunk_slots, config.task_id, live.held_contacts) if ports.trunk_slots else None
     trunks = TrunkDirectory(
@@ -348,11 +350,28 @@ async def _listen_for_keys(listener: DtmfListener, address: tuple[str, int]) -> 
         listener.close()
 
 
+def _key_report_label(config: EdgeConfig) -> str | None:
+    """Where a media fleet relay's agent sends this task's key reports (the task's own address); a
+    fixed relay sends them to its ``--dtmf-log-dest`` itself, and needs no label."""
+    if config.media_registry is None or config.media_dtmf is None:
+        return None
+    host, port = config.media_dtmf
+    if host in ("0.0.0.0", ""):  # listening on every address: the relays reach the task's own
+        host = config.advertised_host or ""
+    return media_relays.key_report_label(host, port) if host else None
+
+
 def _prompt_set(config: EdgeConfig) -> PromptSet:
     """The default prompts, and the merchants' uploaded ones when a prompt store is configured."""
     from contact_center.data.prompt_store import DirectoryPromptStore, S3PromptStore
 
     store: PromptStore | None = None
+    if config.media_registry:
+        # The media fleet: each relay's agent copies the bucket's uploads itself (no shared disk).
+        relays_copy = config.prompts_bucket or config.prompts_directory
+        return PromptSet(
+            config.media_prompts, UploadedPrompts(None, config.media_prompts) if relays_copy else None
+        )
     if config.prompts_bucket:
         store = S3PromptStore(config.prompts_bucket)
     elif config.prompts_directory:

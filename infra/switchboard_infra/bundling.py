@@ -1,8 +1,9 @@
 """Local (Docker-free) bundling of the Lambda layer and the Chalice function.
 
 CDK's default bundling runs in a container and there is no Docker engine where we synthesize, so
-both assets are assembled in-process with ``ILocalBundling``: copy the sources, and for the layer
-``pip install --target`` its pure-Python dependencies into a cache that later synths reuse.
+both assets (and the media relay's bundle) are assembled in-process with ``ILocalBundling``: copy
+the sources, and for the layer ``pip install --target`` its pure-Python dependencies into a cache
+that later synths reuse.
 """
 
 from __future__ import annotations
@@ -121,6 +122,17 @@ class ChaliceAppBundler:
         # Exactly the two files `chalice package` ships: the runtime and its re-exporting init.
         for name in ("app.py", "__init__.py"):
             shutil.copy2(installed / name, runtime / name)
+        return True
+
+
+@jsii.implements(cdk.ILocalBundling)
+class RelayBundler:
+    """The media relay's bundle (``relay_agent.write_bundle``)."""
+
+    def try_bundle(self, output_dir: str, options: Any = None, **_ignored: Any) -> bool:
+        from switchboard_infra.relay_agent import write_bundle
+
+        write_bundle(Path(output_dir))
         return True
 
 

@@ -22,5 +22,8 @@ BUILD_CACHE = REPO_ROOT / "build" / "cdk-cache"
 
 # Never packaged into a Lambda asset: byte code, local Chalice state, tests next to handlers.
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", ".chalice", "tests", "**/.pytest_cache", "**/.mypy_cache"]
-# The agent beside rtpengine on every media relay instance (shipped as text in the user data).
+# The agent beside rtpengine on every media relay instance (shipped in the relay's bundle).
 RELAY_AGENT = REPO_ROOT / "media_relay" / "agent.py"
+# The default prompts, made by `make prompts` (espeak-ng and sox), played by every relay.
+DEFAULT_PROMPTS = REPO_ROOT / "build" / "prompts"
+SIP_EDGE_PACKAGE = REPO_ROOT / "sip_edge"

@@ -6,6 +6,8 @@ sends one JSON datagram per event when the event ends (its ``daemon/dtmf.c``): `
 `DtmfListener` receives them and hands each call's digits to whoever waits for that call.
 Phones that send digits as SIP INFO (``application/dtmf-relay``: ``Signal=5``) are read by
 `digit_of_info` and fed to the same waiters, so a menu does not care how a digit came.
+On the media fleet each relay's agent receives the reports and forwards each to the edge task whose
+``report_label`` the call's leg carries (``media_relay.agent.KeyForwarder``).
 """
 
 from __future__ import annotations
@@ -77,8 +79,11 @@ class DtmfListener(asyncio.DatagramProtocol):
     keys (by Call-ID) while someone listens for it (`forget` when done). Digits of calls nobody
     listens for are dropped: a key pressed outside a menu means nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, report_label: str | None = None) -> None:
         self._calls: dict[str, asyncio.Queue[str]] = {}
+        # The ng label an anchored call's leg carries so that a media fleet relay's agent, which
+        # receives every call's reports, forwards them here (contracts.media_relays.key_report_label).
+        self.report_label = report_label
         self._transport: asyncio.DatagramTransport | None = None
         self.received = 0
 

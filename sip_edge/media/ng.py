@@ -196,12 +196,21 @@ class NgClient:
         await self.command("ping", timeout=timeout)
 
     async def offer(
-        self, call_id: str, from_tag: str, sdp: bytes, options: SdpOptions, to_tag: str | None = None
+        self,
+        call_id: str,
+        from_tag: str,
+        sdp: bytes,
+        options: SdpOptions,
+        to_tag: str | None = None,
+        label: str | None = None,
     ) -> SdpResult:
-        """``to_tag``: for an offer inside an established dialog (a re-INVITE)."""
+        """``to_tag``: for an offer inside an established dialog (a re-INVITE). ``label``: kept by
+        rtpengine on the ``from_tag`` leg and returned by ``query``."""
         keys: dict[str, Value] = {**options.keys(), "call-id": call_id, "from-tag": from_tag, "sdp": sdp}
         if to_tag is not None:
             keys["to-tag"] = to_tag
+        if label is not None:
+            keys["label"] = label
         return _sdp_result(await self.command("offer", keys))
 
     async def answer(

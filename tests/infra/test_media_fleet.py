@@ -1,11 +1,14 @@
 """The media fleet of each region: rtpengine relays in an Auto Scaling group in public subnets, RTP open
 to the world and ng only to the edge, scaling on sessions, a termination hook that drains calls, and a
-role that may write only the relay's own registry item."""
+role that may write only the relay's own registry item, read its bundle and the merchants' prompts and
+put recordings; each relay plays the prompts, forwards key reports and runs the recording collector."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +16,12 @@ import pytest
 from contact_center.contracts import media_relays
 from contact_center.contracts import settings as contract
 from switchboard_infra import permissions
-from switchboard_infra.constructs.media_fleet import DEBIAN_12_ARM64
-from switchboard_infra.relay_agent import LIFECYCLE_HOOK, agent_config, agent_source
+from switchboard_infra.constructs.media_fleet import AGENT_UNIT, COLLECTOR_UNIT, DEBIAN_12_ARM64
+from switchboard_infra.relay_agent import COLLECTOR_MODULES, LIFECYCLE_HOOK, agent_config
 from tests.infra.conftest import Synthesized, as_list, only, statements
 
 REGION_KEYS = ["primary", "secondary"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _region(synthesized: Synthesized, key: str) -> Any:
@@ -40,10 +44,31 @@ def _launch_data(synthesized: Synthesized, key: str) -> dict[str, Any]:
     return dict(template["Properties"]["LaunchTemplateData"])
 
 
+def _token(value: dict[str, Any]) -> str:
+    """A deploy-time value of the user data, written as the logical id it refers to."""
+    if "Ref" in value:
+        return f"<{value['Ref']}>"
+    if "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    return f"<{json.dumps(value, sort_keys=True)}>"
+
+
 def _user_data(synthesized: Synthesized, key: str) -> str:
+    """The user data with each deploy-time value (the buckets, the key, the bundle) as ``<id>``."""
     encoded = _launch_data(synthesized, key)["UserData"]["Fn::Base64"]
-    assert isinstance(encoded, str), "the user data holds no deploy-time token: it is all literal"
-    return encoded
+    if isinstance(encoded, str):
+        return encoded
+    separator, parts = encoded["Fn::Join"]
+    return str(separator).join(p if isinstance(p, str) else _token(p) for p in parts)
+
+
+def _ids(synthesized: Synthesized, key: str) -> dict[str, str]:
+    region = _region(synthesized, key)
+    return {
+        "prompts": _logical_id(region.prompts.bucket),
+        "recordings": _logical_id(region.recordings.bucket),
+        "recordings_key": _logical_id(region.recordings.key),
+    }
 
 
 def _ingress(synthesized: Synthesized, key: str, group: Any) -> set[tuple[str, int, int, str]]:
@@ -150,6 +175,12 @@ def test_the_relay_role_writes_only_relay_items_and_acts_only_on_its_own_group(
     found = _role_statements(synthesized, "primary")
     actions = {action for s in found for action in as_list(s["Action"])}
     assert actions == {
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
         "dynamodb:PutItem",
         "cloudwatch:PutMetricData",
         "autoscaling:CompleteLifecycleAction",
@@ -177,16 +208,75 @@ def test_each_relay_is_given_the_agent_and_its_regions_configuration(
 ) -> None:
     region = _region(synthesized, key).region
     user_data = _user_data(synthesized, key)
-    assert agent_source().rstrip() in user_data
     rendered = user_data.split("<<'SWITCHBOARD_CONFIG'\n", 1)[1].split("\nSWITCHBOARD_CONFIG", 1)[0]
-    assert json.loads(rendered) == agent_config(config.table_name, region)
+    ids = _ids(synthesized, key)
+    assert json.loads(rendered) == agent_config(
+        config.table_name,
+        region,
+        prompts_bucket=f"<{ids['prompts']}>",
+        recordings_bucket=f"<{ids['recordings']}>",
+        recordings_kms_key=f"<{ids['recordings_key']}.Arn>",
+    )
     assert json.loads(rendered)["item"]["index_pk"] == f"RELAYS#{region}"
     assert "apt-get install -y --no-install-recommends rtpengine-daemon python3-boto3" in user_data
-    assert "configure /etc/switchboard/relay-agent.json /etc/rtpengine/rtpengine.conf" in user_data
+    assert (
+        "relay_agent.py configure /etc/switchboard/relay-agent.json /etc/rtpengine/rtpengine.conf"
+        in user_data
+    )
     # EC2 refuses user data over 16 KB.
     assert len(user_data.encode()) < 16 * 1024
     # The script parses as bash, every here-document closed (nothing of it runs here).
     checked = subprocess.run(["bash", "-n"], input=user_data, text=True, capture_output=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("key", REGION_KEYS)
+def test_each_relay_copies_its_bundle_installs_the_prompts_and_starts_the_collector_and_the_agent(
+    synthesized: Synthesized, key: str
+) -> None:
+    user_data = _user_data(synthesized, key)
+    bundle = _region(synthesized, key).media.bundle
+    stack = _region(synthesized, key)
+    assert f"{stack.resolve(bundle.s3_object_key)} /tmp/relay.zip" in user_data
+    assert "relay_agent.py prompts /etc/switchboard/relay-agent.json /opt/switchboard/relay" in user_data
+    assert f"-m 0755 {media_relays.PROMPTS_DIRECTORY}/uploaded" in user_data
+    assert f"-o rtpengine -g rtpengine -m 0750 {media_relays.RECORDING_SPOOL}" in user_data
+    collector = user_data.split(f"{COLLECTOR_UNIT}.service", 1)[1].split("SWITCHBOARD_UNIT", 2)[1]
+    assert f"python3 -m sip_edge.app.media.recorder --spool {media_relays.RECORDING_SPOOL}" in collector
+    ids = _ids(synthesized, key)
+    assert f"{contract.RECORDINGS_BUCKET.name}=<{ids['recordings']}>" in collector
+    assert f"{contract.RECORDINGS_KMS_KEY.name}=<{ids['recordings_key']}.Arn>" in collector
+    assert "User=rtpengine" in collector
+    agent = user_data.split(f"{AGENT_UNIT}.service", 1)[1].split("SWITCHBOARD_UNIT", 2)[1]
+    assert "User=switchboard-relay" in agent  # not root, not rtpengine's user
+    assert f"systemctl enable --now {COLLECTOR_UNIT} {AGENT_UNIT}" in user_data
+
+
+def test_the_bundle_holds_the_agent_the_default_prompts_and_the_collector(synthesized: Synthesized) -> None:
+    bundle = _region(synthesized, "primary").media.bundle
+    staged = synthesized.outdir / bundle.asset_path
+    assert (staged / "relay_agent.py").read_text() == (ROOT / "media_relay" / "agent.py").read_text()
+    assert (
+        {p.name for p in (staged / "prompts").glob("*.wav")}
+        == {p.name for p in (ROOT / "build" / "prompts").glob("*.wav")}
+        >= {"greeting.wav", "music.wav", "menu.wav"}
+    )
+    for module in COLLECTOR_MODULES:
+        assert (staged / "python" / "sip_edge" / module).is_file()
+    assert (staged / "python" / "contact_center" / "data" / "recording_store.py").is_file()
+    # The collector imports nothing the instance lacks (standard library, boto3 when it stores).
+    checked = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, 'python'); import sip_edge.app.media.recorder",
+        ],
+        cwd=staged,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stderr
 
 
@@ -197,6 +287,18 @@ def test_the_edge_learns_its_regions_relays_from_the_registry(synthesized: Synth
     environment = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert environment[contract.MEDIA_RELAY_REGISTRY.name] == _region(synthesized, key).region
     assert contract.MEDIA_RELAYS.name not in environment
+    # The prompts where the relays' agents put them; key reports on the port the agents send to.
+    assert environment[contract.MEDIA_PROMPTS.name] == media_relays.PROMPTS_DIRECTORY
+    assert environment[contract.MEDIA_DTMF_LISTEN.name] == f"0.0.0.0:{media_relays.KEY_REPORT_PORT}"
+
+
+def test_the_edge_tasks_take_key_reports_from_the_relays_only(synthesized: Synthesized) -> None:
+    region = _region(synthesized, "primary")
+    rules = _ingress(synthesized, "primary", region.edge.task_security_group)
+    port = media_relays.KEY_REPORT_PORT
+    assert {r for r in rules if r[1] <= port <= r[2]} == {
+        ("udp", port, port, _logical_id(region.media.security_group))
+    }
 
 
 def test_an_alarm_says_when_no_relay_serves(synthesized: Synthesized) -> None:
@@ -210,3 +312,32 @@ def test_an_alarm_says_when_no_relay_serves(synthesized: Synthesized) -> None:
     )
     topic = next(iter(synthesized.resources("primary", "AWS::SNS::Topic")))
     assert alarm["AlarmActions"] == [{"Ref": topic}]
+
+
+def test_the_relay_role_reads_only_its_bundle_and_the_prompts_and_only_puts_recordings(
+    synthesized: Synthesized,
+) -> None:
+    region = _region(synthesized, "primary")
+    ids = _ids(synthesized, "primary")
+    granted: dict[str, set[str]] = {}  # S3 action -> the resources it is granted on
+    for statement in _role_statements(synthesized, "primary"):
+        for action in as_list(statement["Action"]):
+            if action.startswith("s3:"):
+                granted.setdefault(action, set()).update(
+                    json.dumps(r) for r in as_list(statement["Resource"])
+                )
+    assert set(granted) == {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:AbortMultipartUpload"}
+    assert [ids["prompts"] in r for r in granted["s3:ListBucket"]] == [True]
+    assert all(ids["recordings"] in r for r in granted["s3:PutObject"] | granted["s3:AbortMultipartUpload"])
+    (prompts,) = [r for r in granted["s3:GetObject"] if ids["prompts"] in r]
+    (bundle,) = [r for r in granted["s3:GetObject"] if r != prompts]
+    assert (
+        region.resolve(region.media.bundle.s3_object_key) in bundle and "*" not in bundle
+    )  # that one object
+    assert not any(ids["recordings"] in r for r in granted["s3:GetObject"])  # recordings: put, never read
+    on_key = [
+        s
+        for s in _role_statements(synthesized, "primary")
+        if ids["recordings_key"] in json.dumps(s["Resource"])
+    ]
+    assert {a for s in on_key for a in as_list(s["Action"])} == {"kms:GenerateDataKey", "kms:Decrypt"}

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from contact_center.contracts import media_relays
 from switchboard_infra import paths, permissions
 from tests.infra.conftest import REPO_ROOT, Synthesized, as_list, only, statements
 
@@ -131,17 +132,20 @@ def test_nlb_security_group_is_open_only_on_sip_ports(synthesized: Synthesized) 
     assert _ingress(synthesized, edge.nlb_security_group) == {(p, n, "0.0.0.0/0") for p, n in SIP_PORTS}
 
 
-def test_tasks_accept_sip_and_health_from_the_nlb_sip_from_each_other_and_pushes_from_routers(
+def test_tasks_accept_sip_and_health_from_the_nlb_sip_from_each_other_pushes_from_routers_and_keys_from_relays(
     synthesized: Synthesized,
 ) -> None:
     edge = _edge(synthesized)
     nlb_group = _logical_id(edge.nlb_security_group)
     task_group = _logical_id(edge.task_security_group)
-    router_group = _logical_id(synthesized.deployment.regions[synthesized.deployment.config.primary_region]
-                               .router_security_group)  # fmt: skip
+    region = synthesized.deployment.regions[synthesized.deployment.config.primary_region]
+    router_group = _logical_id(region.router_security_group)
+    relay_group = _logical_id(region.media.security_group)
     assert _ingress(synthesized, edge.task_security_group) == {
         (p, n, nlb_group) for p, n in [*SIP_PORTS, ("tcp", 8080)]
-    } | {(p, n, task_group) for p, n in SIP_PORTS} | {("udp", 5060, router_group)}
+    } | {(p, n, task_group) for p, n in SIP_PORTS} | {("udp", 5060, router_group)} | {
+        ("udp", media_relays.KEY_REPORT_PORT, relay_group)  # key reports, forwarded by the relays' agents
+    }
 
 
 def test_the_functions_sending_to_edge_tasks_run_in_the_edge_s_private_subnets_under_their_own_group(

@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from local_stack.media_relay import RelayPorts, rtpengine_argv
-from media_relay.agent import cli_sessions, rtpengine_conf
+from media_relay.agent import cli_sessions
 from sip_edge.app.media.anchor import ANCHOR
 from sip_edge.media.ng import NgClient
 from tests.support.ports import free_port
-from tests.support.relay import needs_rtpengine, running_relay
+from tests.support.relay import as_the_agent_configures_it, needs_rtpengine, running_relay
 from tests.support.rtp import sdp_media_address, sdp_offer
 
 # The instance's public IPv4 (documentation range): what callers must send their RTP to.
@@ -23,19 +22,8 @@ PUBLIC = "203.0.113.7"
 def test_the_relay_advertises_its_public_address_and_counts_its_sessions(tmp_path: Path) -> None:
     cli = free_port()
 
-    def as_the_agent_configures_it(ports: RelayPorts) -> list[str]:
-        conf = tmp_path / "rtpengine.conf"
-        conf.write_text(
-            rtpengine_conf(
-                ports.host,
-                PUBLIC,
-                {"ng": ports.ng_port, "cli": cli, "rtp_min": ports.media_min, "rtp_max": ports.media_max},
-            )
-        )
-        binary = rtpengine_argv(ports)[0]
-        return [binary, f"--config-file={conf}", "--foreground", "--log-stderr", "--no-fallback"]
-
-    with running_relay(argv=as_the_agent_configures_it) as (ports, _process):
+    argv = as_the_agent_configures_it(tmp_path / "rtpengine.conf", PUBLIC, cli)
+    with running_relay(argv=argv) as (ports, _process):
         assert cli_sessions(cli) == 0
 
         async def offer_then_delete() -> tuple[tuple[str, int], int]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from local_stack.media_relay import RelayPorts, rtpengine_argv
+from media_relay.agent import rtpengine_conf
 from sip_edge.media.ng import NgClient, NgError
 from tests.support.ports import HOST, free_port
 
@@ -96,3 +97,26 @@ def running_relay(
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
         log.close()
+
+
+def as_the_agent_configures_it(
+    conf: Path, public: str, cli: int, dtmf_log: int | None = None, spool: Path | None = None
+) -> Callable[[RelayPorts], list[str]]:
+    """``running_relay``'s ``argv``: rtpengine from the configuration the relay agent writes on a media
+    fleet instance (``interface = <ports.host>!<public>``, its CLI at ``cli``, key reports to
+    ``dtmf_log``, recordings into ``spool``)."""
+
+    def argv(ports: RelayPorts) -> list[str]:
+        numbers = {"ng": ports.ng_port, "cli": cli, "rtp_min": ports.media_min, "rtp_max": ports.media_max}
+        if dtmf_log is not None:
+            numbers["dtmf_log"] = dtmf_log
+        conf.write_text(rtpengine_conf(ports.host, public, numbers, None if spool is None else str(spool)))
+        return [
+            rtpengine_argv(ports)[0],
+            f"--config-file={conf}",
+            "--foreground",
+            "--log-stderr",
+            "--no-fallback",
+        ]
+
+    return argv

@@ -1,10 +1,18 @@
-"""Reading the digits a caller pressed: rtpengine's DTMF reports and SIP INFO bodies."""
+"""Reading the digits a caller pressed: rtpengine's DTMF reports and SIP INFO bodies; the label that
+sends a media fleet relay's reports of a call to the edge task holding it."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
+from contact_center.contracts.media_relays import key_report_label
+from sip_edge.app.media.anchor import RelayMedia
+from sip_edge.app.media.prompts import PromptSet
+from sip_edge.app.media.relays import RelayPool
+from sip_edge.media.bencode import Value
 from sip_edge.media.dtmf import DtmfEvent, DtmfListener, digit_of_info, parse_event
+from tests.unit.test_media_relays import FakeRelay
 
 # As rtpengine 10.5's daemon/dtmf.c prints it.
 REPORT = (
@@ -46,3 +54,33 @@ def test_the_listener_hands_each_call_its_own_keys_and_drops_the_others() -> Non
         return [keys.get_nowait() for _ in range(keys.qsize())], listener.received
 
     assert asyncio.run(scenario()) == (["#", "7"], 2)
+
+
+class OfferingRelay(FakeRelay):
+    def __init__(self) -> None:
+        super().__init__("fleet")
+        self.labels: list[str | None] = []
+
+    async def command(
+        self, name: str, params: Mapping[str, Value] | None = None, timeout: float | None = None
+    ) -> dict[str, Value]:
+        """rtpengine's reply to an offer: the SDP given back; the offer's label (if any) kept."""
+        assert name == "offer" and params is not None
+        label = params.get("label")
+        self.labels.append(label if isinstance(label, str) else None)
+        return {"result": "ok", "sdp": params["sdp"]}
+
+
+def test_the_first_offer_labels_the_callers_leg_with_where_its_key_reports_go() -> None:
+    relay = OfferingRelay()
+    label = key_report_label("10.0.3.7", 5070)
+    media = RelayMedia(RelayPool([relay]), PromptSet("build/prompts"), DtmfListener(label))
+
+    async def scenario() -> None:
+        call = media.for_call("call-1", "caller", "edge", "203.0.113.5")
+        await call.offer(b"v=0\r\n")
+        await call.offer(b"v=0\r\n", from_caller=False)  # a re-INVITE from the agent's side
+        await call.offer(b"v=0\r\n")
+
+    asyncio.run(scenario())
+    assert relay.labels == [label, None, None]  # rtpengine keeps the first offer's label

@@ -1,19 +1,25 @@
 """A queue's uploaded greeting and music: fetched from the prompt store into the directory the relay
 reads (once per content hash), played instead of the defaults, and the defaults when they cannot be
-had. The relay and the store are fakes here (the real relay: tests/media/test_uploaded_prompts.py)."""
+had; on the media fleet, the relay's own copy named, and the defaults while it has none. The relay and
+the store are fakes here (the real relay: tests/media/test_uploaded_prompts.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
+from contact_center.contracts.media_relays import key_report_label
 from contact_center.domain.prompts import PromptFile, QueuePrompts
 from contact_center.services.errors import NotFoundError
 from sip_edge.app.calls.media import Announcements
 from sip_edge.app.media.hold import HoldPlayer
 from sip_edge.app.media.prompts import PromptSet
 from sip_edge.app.media.uploaded import UploadedPrompts
+from sip_edge.config import EdgeConfig
+from sip_edge.main import _key_report_label
+from sip_edge.media.ng import NgRefusedError, PlayResult
 from tests.unit.test_media_relays import FakeRelay
 
 
@@ -41,8 +47,11 @@ def _file(name: str, data: bytes) -> tuple[PromptFile, dict[str, bytes]]:
     return PromptFile(key, sha), {key: data}
 
 
-def _hear(tmp_path: Path, store: MemoryStore, what: Announcements) -> list[str]:
-    relay = FakeRelay("a")
+def _hear(
+    tmp_path: Path, store: MemoryStore | None, what: Announcements, relay: FakeRelay | None = None
+) -> list[str]:
+    """What ``relay`` plays; ``store`` None: a media fleet edge, naming the relay's own copies."""
+    relay = relay or FakeRelay("a")
 
     async def scenario() -> None:
         uploaded = UploadedPrompts(store, str(tmp_path))
@@ -110,3 +119,50 @@ def test_the_directory_keeps_at_most_its_bound_of_files(tmp_path: Path) -> None:
     asyncio.run(scenario())
     kept = {f.stem for f in (tmp_path / "uploaded").glob("*.wav")}
     assert len(kept) == 3 and versions[-1][0].sha256 in kept
+
+
+class CopyingRelay(FakeRelay):
+    """A media fleet relay: it opens only the uploads its agent has copied (``copied``)."""
+
+    def __init__(self, copied: set[str]) -> None:
+        super().__init__("fleet")
+        self.copied = copied
+        self.asked: list[str] = []
+
+    async def play_media(
+        self, call_id: str, from_tag: str, file: str, *, repeat_times: int = 1
+    ) -> PlayResult:
+        self.asked.append(file)
+        if "/uploaded/" in file and file.rsplit("/", 1)[-1] not in self.copied:
+            raise NgRefusedError("play media", "Failed to start media playback from file")
+        return await super().play_media(call_id, from_tag, file, repeat_times=repeat_times)
+
+
+def test_on_the_media_fleet_the_edge_names_the_relays_copy_of_an_upload(tmp_path: Path) -> None:
+    greeting, _files = _file("welcome", b"RIFF-greeting")
+    relay = CopyingRelay({f"{greeting.sha256}.wav"})
+    what = Announcements(None, None, None, 0, QueuePrompts(greeting=greeting))
+    played = _hear(tmp_path, None, what, relay)
+    assert played[0] == greeting.sha256
+    assert relay.asked[0] == str(tmp_path / "uploaded" / f"{greeting.sha256}.wav")
+    assert not (tmp_path / "uploaded").exists()  # nothing written on the edge's side
+
+
+def test_an_upload_the_relay_has_not_copied_yet_plays_the_default_instead(tmp_path: Path) -> None:
+    greeting, _files = _file("welcome", b"RIFF-greeting")
+    music, _more = _file("jingle", b"RIFF-music")
+    relay = CopyingRelay(set())
+    what = Announcements("greeting", None, None, 0, QueuePrompts(greeting=greeting, music=music))
+    played = _hear(tmp_path, None, what, relay)
+    assert played == ["greeting", "music"]  # the defaults, never silence
+
+
+def test_an_edge_of_the_media_fleet_labels_its_calls_with_its_own_report_address() -> None:
+    fleet = EdgeConfig(media_registry="us-east-1", media_dtmf=("0.0.0.0", 5070), advertised_host="10.0.3.7")
+    assert _key_report_label(fleet) == key_report_label("10.0.3.7", 5070)
+    assert _key_report_label(replace(fleet, media_dtmf=("10.0.3.9", 5071))) == key_report_label(
+        "10.0.3.9", 5071
+    )
+    # Fixed relays send reports to their --dtmf-log-dest themselves; no listener, nothing to name.
+    assert _key_report_label(replace(fleet, media_registry=None)) is None
+    assert _key_report_label(replace(fleet, media_dtmf=None)) is None

@@ -13,7 +13,13 @@ import pytest
 from media_relay.agent import TERMINATING, Agent, cli_sessions, relay_item, rtpengine_conf
 from switchboard_infra.relay_agent import LIFECYCLE_HOOK, agent_config
 
-CONFIG = agent_config("switchboard", "us-east-1")
+CONFIG = agent_config(
+    "switchboard",
+    "us-east-1",
+    prompts_bucket="prompts",
+    recordings_bucket="recordings",
+    recordings_kms_key="arn:aws:kms:us-east-1:111122223333:key/recordings",
+)
 
 
 class Metadata:

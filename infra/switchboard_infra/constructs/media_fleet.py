@@ -11,10 +11,15 @@ instance runs, and ECS would still need this group's lifecycle hook to drain cal
 ``rtpengine-daemon`` package, the version the project tests against; Amazon Linux has no rtpengine
 package), installed by user data at boot, one relay per instance, nothing else to run.
 
-Each instance, at boot (user data): installs rtpengine and boto3, writes rtpengine's configuration
-with ``interface = <private>!<public>`` from the instance metadata (``media_relay/agent.py
-configure``: rtpengine binds the private address and writes the public one into SDP), starts it, and
-starts the relay agent, which beats the relay's item into the table every 5 s
+Each instance, at boot (user data): installs rtpengine and boto3, copies the relay's bundle (an S3
+asset: the agent, the default prompts, the recording collector; ``switchboard_infra.relay_agent``),
+writes rtpengine's configuration with ``interface = <private>!<public>`` from the instance metadata
+(``media_relay/agent.py configure``: rtpengine binds the private address and writes the public one
+into SDP; key reports to the agent on the loopback; recordings as pcap into the collector's spool),
+installs the default prompts where the edges name them (``MEDIA_PROMPTS``), starts rtpengine, the
+recording collector (``sip_edge.app.media.recorder``, writing to the recordings bucket) and the relay
+agent, which forwards each key report to the edge task that labelled the call, copies merchants'
+uploaded prompts from the prompts bucket, and beats the relay's item into the table every 5 s
 (``contact_center.contracts.media_relays``) and puts rtpengine's session count to CloudWatch every
 minute (``Switchboard/Media`` ``Sessions``, no dimension: the Average is sessions per relay); an
 rtpengine silent for a minute gets its instance reported unhealthy and replaced. Edge
@@ -23,7 +28,7 @@ the live relay holding the fewest of their calls.
 
 Security group: RTP (UDP 30000-39999) from anywhere, as callers' and carriers' media comes from any
 address; rtpengine's ng control port (UDP 2223) only from the edge tasks' security group. Nothing
-else is open (no SSH).
+else is open (no SSH). The edge tasks' group takes the key reports (UDP 5070) from the relays' group.
 
 Scaling: target tracking on sessions per relay (``sessions_per_instance``), between
 ``min_instances`` (one per availability zone, so a zone can fail) and ``max_instances``.
@@ -41,6 +46,7 @@ with a BYE on both legs and a record (``network_failure``).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_autoscaling as autoscaling
@@ -49,17 +55,26 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from contact_center.contracts import media_relays, metrics
-from switchboard_infra import nag, relay_agent
+from contact_center.contracts import settings as contract
+from switchboard_infra import nag, paths, relay_agent
+from switchboard_infra.bundling import RelayBundler, bundling_options
 from switchboard_infra.config import MediaConfig
+from switchboard_infra.constructs.prompt_bucket import PromptBucket
+from switchboard_infra.constructs.recordings import CallRecordings
 from switchboard_infra.fleet_metrics import grant_put_metrics, member_average
 
 # Debian's own public parameter: the current Debian 12 arm64 AMI, resolved at deploy (no lookup).
 DEBIAN_12_ARM64 = "/aws/service/debian/release/12/latest/arm64"
 AGENT_UNIT = "switchboard-relay-agent"
+COLLECTOR_UNIT = "switchboard-recording-collector"
+# The agent's own system user: it writes the uploaded prompts' directory and nothing of rtpengine's.
+AGENT_USER = "switchboard-relay"
 
 
 class MediaFleet(Construct):
@@ -74,11 +89,25 @@ class MediaFleet(Construct):
         endpoint_security_group: ec2.ISecurityGroup,
         table: dynamodb.ITableV2,
         table_name: str,
+        prompts: PromptBucket,
+        recordings: CallRecordings,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
         region = cdk.Stack.of(self).region
         self.security_group = self._security_group(vpc, edge_security_group)
+        # Key reports: the relay's agent forwards each to the edge task that labelled the call.
+        edge_security_group.add_ingress_rule(
+            self.security_group,
+            ec2.Port.udp(media_relays.KEY_REPORT_PORT),
+            "Key reports from the media relays",
+        )
+        self.bundle = s3_assets.Asset(
+            self,
+            "Bundle",
+            path=str(paths.RELAY_AGENT.parent),
+            bundling=bundling_options(RelayBundler()),
+        )
         # The relays reach CloudWatch through the VPC's endpoint (its private DNS name resolves there).
         endpoint_security_group.add_ingress_rule(
             self.security_group, ec2.Port.tcp(443), "HTTPS from the media relays"
@@ -93,7 +122,15 @@ class MediaFleet(Construct):
             machine_image=ec2.MachineImage.from_ssm_parameter(
                 DEBIAN_12_ARM64, os=ec2.OperatingSystemType.LINUX
             ),
-            user_data=self._user_data(table_name, region),
+            user_data=self._user_data(
+                relay_agent.agent_config(
+                    table_name,
+                    region,
+                    prompts_bucket=prompts.bucket.bucket_name,
+                    recordings_bucket=recordings.bucket.bucket_name,
+                    recordings_kms_key=recordings.key.key_arn,
+                )
+            ),
             role=self.role,
             security_group=self.security_group,
             associate_public_ip_address=True,
@@ -140,6 +177,7 @@ class MediaFleet(Construct):
             estimated_instance_warmup=cdk.Duration.minutes(3),
         )
         self._grant(table)
+        self._grant_files(prompts.bucket, recordings)
 
     def alarm_into(self, topic: sns.ITopic) -> cloudwatch.Alarm:
         """No relay has put its sessions for three minutes: every relay is down or draining, and
@@ -197,29 +235,82 @@ class MediaFleet(Construct):
         )
         return group
 
-    def _user_data(self, table_name: str, region: str) -> ec2.UserData:
-        config = json.dumps(relay_agent.agent_config(table_name, region), indent=1, sort_keys=True)
-        agent, conf = relay_agent.AGENT_PATH, relay_agent.CONFIG_PATH
+    def _user_data(self, agent_config: dict[str, Any]) -> ec2.UserData:
+        config = json.dumps(agent_config, indent=1, sort_keys=True)
+        conf, bundle, agent = relay_agent.CONFIG_PATH, relay_agent.BUNDLE_DIRECTORY, relay_agent.AGENT_PATH
+        prompts, spool = agent_config["prompts"], agent_config["recordings"]["spool"]
+        # The collector writes with the instance's role; boto3 takes the region from the environment.
+        collector_environment = " ".join(
+            f"{name}={value}"
+            for name, value in (
+                ("PYTHONPATH", relay_agent.PYTHON_PATH),
+                ("AWS_DEFAULT_REGION", agent_config["region"]),
+                (contract.RECORDINGS_BUCKET.name, agent_config["recordings"]["bucket"]),
+                (contract.RECORDINGS_KMS_KEY.name, agent_config["recordings"]["kms_key"]),
+            )
+        )
         user_data = ec2.UserData.for_linux()
         user_data.add_commands(
             "set -euo pipefail",
             "export DEBIAN_FRONTEND=noninteractive",
             "apt-get update",
             "apt-get install -y --no-install-recommends rtpengine-daemon python3-boto3",
-            f"mkdir -p {agent.rsplit('/', 1)[0]} {conf.rsplit('/', 1)[0]}",
-            f"cat > {agent} <<'SWITCHBOARD_AGENT'\n{relay_agent.agent_source().rstrip()}\nSWITCHBOARD_AGENT",
+            f"id {AGENT_USER} || useradd --system --no-create-home --shell /usr/sbin/nologin {AGENT_USER}",
+            f"mkdir -p {conf.rsplit('/', 1)[0]}",
             f"cat > {conf} <<'SWITCHBOARD_CONFIG'\n{config}\nSWITCHBOARD_CONFIG",
+            # The bundle: the agent, the default prompts, the collector (an S3 asset of this deploy).
+            "python3 -c 'import sys, boto3; boto3.client(\"s3\", region_name=sys.argv[1]).download_file(*sys.argv[2:])' "
+            f"{agent_config['region']} {self.bundle.s3_bucket_name} {self.bundle.s3_object_key} /tmp/relay.zip",
+            f"rm -rf {bundle} && python3 -m zipfile -e /tmp/relay.zip {bundle} && rm /tmp/relay.zip",
             f"python3 {agent} configure {conf} /etc/rtpengine/rtpengine.conf",
+            f"python3 {agent} prompts {conf} {bundle}",
+            f"install -d -o {AGENT_USER} -m 0755 {prompts['uploads']}",
+            f"install -d -o rtpengine -g rtpengine -m 0750 {spool}",
             "systemctl enable rtpengine-daemon",
             "systemctl restart rtpengine-daemon",
-            f"cat > /etc/systemd/system/{AGENT_UNIT}.service <<'SWITCHBOARD_UNIT'\n"
-            "[Unit]\nDescription=Switchboard media relay agent\nAfter=rtpengine-daemon.service\n"
-            f"[Service]\nExecStart=/usr/bin/python3 {agent} run {conf}\nRestart=always\nRestartSec=2\n"
-            "DynamicUser=yes\n[Install]\nWantedBy=multi-user.target\nSWITCHBOARD_UNIT",
+            _unit(
+                COLLECTOR_UNIT,
+                "Switchboard recording collector",
+                f"/usr/bin/python3 -m sip_edge.app.media.recorder --spool {spool}",
+                # rtpengine's user: it reads and removes the files rtpengine writes into the spool.
+                user="rtpengine",
+                environment=collector_environment,
+            ),
+            _unit(
+                AGENT_UNIT,
+                "Switchboard media relay agent",
+                f"/usr/bin/python3 {agent} run {conf}",
+                user=AGENT_USER,
+            ),
             "systemctl daemon-reload",
-            f"systemctl enable --now {AGENT_UNIT}",
+            f"systemctl enable --now {COLLECTOR_UNIT} {AGENT_UNIT}",
         )
         return user_data
+
+    def _grant_files(self, prompts: s3.IBucket, recordings: CallRecordings) -> None:
+        """Its bundle (that one object), the merchants' prompts (read, to copy them) and the recordings
+        (write, the collector)."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[self.bundle.bucket.arn_for_objects(self.bundle.s3_object_key)],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[prompts.bucket_arn])
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[prompts.arn_for_objects("*")])
+        )
+        stack = cdk.Stack.of(self)
+        prompts_id = stack.resolve(stack.get_logical_id(prompts.node.default_child))  # type: ignore[arg-type]
+        nag.acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::<{prompts_id}.Arn>/*]",
+            "The agent copies every merchant's prompt version of this one bucket (keys are made per upload); "
+            "it may only get them, and list the bucket",
+        )
+        recordings.grant_write(self.role)
 
     def _grant(self, table: dynamodb.ITableV2) -> None:
         # The agent writes its own relay item and nothing else: PutItem on items whose key is a relay's.
@@ -265,3 +356,15 @@ class MediaFleet(Construct):
             "cloudwatch:PutMetricData (limited to the Switchboard/Media namespace by condition) and "
             "autoscaling:DescribeAutoScalingInstances (read-only) have no resource ARN",
         )
+
+
+def _unit(name: str, description: str, command: str, *, user: str, environment: str = "") -> str:
+    """A shell command writing the systemd unit ``name``: restarted when it stops, started after
+    rtpengine."""
+    environment = f"Environment={environment}\n" if environment else ""
+    return (
+        f"cat > /etc/systemd/system/{name}.service <<'SWITCHBOARD_UNIT'\n"
+        f"[Unit]\nDescription={description}\nAfter=rtpengine-daemon.service\n"
+        f"[Service]\nExecStart={command}\n{environment}User={user}\n"
+        "Restart=always\nRestartSec=2\n[Install]\nWantedBy=multi-user.target\nSWITCHBOARD_UNIT"
+    )

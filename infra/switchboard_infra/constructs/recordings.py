@@ -3,8 +3,8 @@
 Keys are ``<merchant id>/<contact id>.wav`` (``contact_center.domain.recording``), so one prefix
 holds a merchant's recordings. The bucket refuses plain HTTP and any upload naming another key than
 the recordings' (its default encryption is that key); objects expire with the contact records that name them. The recording collector
-beside each media relay (``sip_edge.app.media.recorder``) writes with the ``writer`` role (for the
-relays' hosts; the media fleet's instances do not take it, nor run the collector, yet); the API only reads, to sign the
+beside each media relay (``sip_edge.app.media.recorder``) writes with ``grant_write``: the media
+fleet's instance role, and the ``writer`` role for relays' hosts outside the fleet; the API only reads, to sign the
 short-lived links it hands out (S3 presigned GETs: the reader's browser fetches from S3 directly,
 and the key's decrypt permission goes with the signer's role).
 """
@@ -68,10 +68,7 @@ class CallRecordings(Construct):
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             description="The media relays' hosts: the recording collector puts finished calls here",
         )
-        # Put (a large file goes in parts, which S3 encrypts with data keys it decrypts again).
-        self._allow(self.writer, "s3:PutObject", "s3:AbortMultipartUpload")
-        self.key.grant(self.writer, "kms:GenerateDataKey", "kms:Decrypt")
-        self._acknowledge_objects(self.writer, "writes one object per call")
+        self.grant_write(self.writer)
         nag.acknowledge(
             self.bucket,
             "AwsSolutions-S1",
@@ -83,6 +80,13 @@ class CallRecordings(Construct):
         cdk.CfnOutput(
             self, "WriterRoleArn", value=self.writer.role_arn, description="Role of the media relays' hosts"
         )
+
+    def grant_write(self, role: iam.IRole) -> None:
+        """The recording collector's rights: put recordings (a large file goes in parts, which S3
+        encrypts with data keys it decrypts again), nothing else."""
+        self._allow(role, "s3:PutObject", "s3:AbortMultipartUpload")
+        self.key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+        self._acknowledge_objects(role, "writes one object per call")
 
     def grant_links(self, role: iam.IRole) -> None:
         """``role`` signs links to recordings (a presigned GET acts with the signer's permissions)

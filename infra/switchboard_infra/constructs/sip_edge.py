@@ -25,7 +25,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from contact_center.contracts import metrics
+from contact_center.contracts import media_relays, metrics
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import Component, Setting
 from contact_center.contracts.values import EDGE_HEALTH_PATH, EDGE_LIVE_PATH
@@ -206,6 +206,9 @@ class SipEdge(Construct):
             contract.EDGE_METRICS_NAMESPACE: metrics.EDGE_NAMESPACE,
             # The region's media fleet (constructs.media_fleet) registers its relays in the table.
             contract.MEDIA_RELAY_REGISTRY: cdk.Stack.of(self).region,
+            # Where the relays' agents put the prompts, and where they send this task's key reports.
+            contract.MEDIA_PROMPTS: media_relays.PROMPTS_DIRECTORY,
+            contract.MEDIA_DTMF_LISTEN: f"0.0.0.0:{media_relays.KEY_REPORT_PORT}",
         }
         # No SIP_ADVERTISED_HOST: each task names itself by its own private address (task metadata).
         if self.tls:

@@ -119,6 +119,8 @@ class RegionStack(cdk.Stack):
             endpoint_security_group=self.edge.endpoint_security_group,
             table=self.table,
             table_name=config.table_name,
+            prompts=self.prompts,
+            recordings=self.recordings,
         )
         # The replica is encrypted with the region's own key: whoever reads or writes items uses it.
         roles: list[iam.IRole] = [f.role for f in self.services.functions.values() if f.role is not None]

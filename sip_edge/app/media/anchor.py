@@ -94,7 +94,15 @@ class AnchoredCall:
         first = self._offered is None
         result = await self._ng(
             "offer",
-            self._relay.client.offer(self._call_id, from_tag, sdp, ANCHOR, to_tag=None if first else to_tag),
+            self._relay.client.offer(
+                self._call_id,
+                from_tag,
+                sdp,
+                ANCHOR,
+                to_tag=None if first else to_tag,
+                # The leg's label names where its key reports go (a fleet relay's agent forwards them).
+                label=self._dtmf.report_label if first else None,
+            ),
         )
         if first:
             self._offered = result.sdp

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from contact_center.domain.prompts import PromptFile
 from sip_edge.app.calls.media import Announcements
 from sip_edge.app.media.prompts import MUSIC, PromptSet, announcement
-from sip_edge.media.ng import NgClient, NgError
+from sip_edge.media.ng import NgClient, NgError, NgRefusedError
 
 __all__ = ["HoldPlayer"]
 
@@ -76,8 +76,18 @@ class HoldPlayer:
         """Play the default prompt ``name``, or the merchant's ``uploaded`` one when it can be had."""
         path = await self._uploaded_path(uploaded)
         if path is not None:
-            return await self._play_path(path, f"{UPLOADED}:{name}", repeat)
+            played = await self._play_uploaded(path, f"{UPLOADED}:{name}", repeat)
+            if played is not None:
+                return played
         return await self._play_path(self._prompts.path(name), name, repeat)
+
+    async def _play_uploaded(self, path: str, label: str, repeat: int = 1) -> float | None:
+        """None when the relay cannot open the file (a media fleet relay that has not copied it yet)."""
+        try:
+            return await self._play_path(path, label, repeat)
+        except NgRefusedError as exc:
+            log.warning("uploaded prompt %s not played on %s: %s", path, self._call_id, exc)
+            return None
 
     async def _play_path(self, path: str, label: str, repeat: int = 1) -> float:
         result = await self._client.play_media(self._call_id, self._tag, path, repeat_times=repeat)
@@ -98,8 +108,9 @@ class HoldPlayer:
         try:
             # The merchant's greeting; one that cannot be had falls back to the queue's default one.
             uploaded = await self._uploaded_path(what.uploaded.greeting)
-            if uploaded is not None:
-                await asyncio.sleep(await self._play_path(uploaded, f"{UPLOADED}:greeting"))
+            played = None if uploaded is None else await self._play_uploaded(uploaded, f"{UPLOADED}:greeting")
+            if played is not None:
+                await asyncio.sleep(played)
             elif what.greeting:
                 await self._say([what.greeting])
             position: int | None = what.position

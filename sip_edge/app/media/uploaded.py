@@ -15,6 +15,11 @@ has a removed file open keeps reading it).
 
 Whatever fails (the store unreachable, a prompt deleted since the decision, a hash that does not
 match) the caller hears the default prompt instead: silence is never the fallback.
+
+The media fleet's relays share no disk with the edge: there each relay's agent copies the bucket's
+prompts into the same ``uploaded/<sha256>.wav`` itself (``media_relay.agent.UploadSync``), and the
+edge (no store given) only names the path; a file the relay has not copied yet is refused by
+rtpengine's ``play media``, and the hold player plays the default prompt instead.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from contact_center.contracts.media_relays import UPLOADED_PROMPTS_FOLDER
 from contact_center.domain.prompts import PromptFile
 from contact_center.services.prompts import PromptStore
 
@@ -33,12 +39,15 @@ __all__ = ["UploadedPrompts"]
 
 log = logging.getLogger("sip_edge.media")
 
-UPLOADED_FOLDER = "uploaded"
+UPLOADED_FOLDER = UPLOADED_PROMPTS_FOLDER
 _MAX_FILES = 512  # 512 one-minute 16 kHz prompts are about 1 GB
 
 
 class UploadedPrompts:
-    def __init__(self, store: PromptStore, prompts_directory: str, max_files: int = _MAX_FILES) -> None:
+    def __init__(
+        self, store: PromptStore | None, prompts_directory: str, max_files: int = _MAX_FILES
+    ) -> None:
+        """``store`` None: the relays copy the uploads themselves; the edge names their path only."""
         self._store = store
         self._directory = Path(prompts_directory) / UPLOADED_FOLDER
         self._max_files = max_files
@@ -48,7 +57,7 @@ class UploadedPrompts:
     async def path(self, file: PromptFile) -> str | None:
         """The path of ``file`` for the relay, fetched on first use; None when it cannot be had."""
         target = self._directory / f"{file.sha256}.wav"
-        if target.exists():
+        if self._store is None or target.exists():
             return str(target)
         # Callers queued at once for the same new prompt share one fetch.
         task = self._fetching.get(file.sha256)
@@ -59,6 +68,7 @@ class UploadedPrompts:
         return await asyncio.shield(task)
 
     def _fetch(self, file: PromptFile, target: Path) -> str | None:
+        assert self._store is not None
         try:
             data = self._store.get(file.key)
         except Exception as exc:  # any store failure: the default prompt plays

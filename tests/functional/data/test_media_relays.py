@@ -15,7 +15,9 @@ NOW = 1_790_000_000
 
 def beat(table: str, region: str, relay_id: str, ng: str, *, at: int = NOW, draining: bool = False) -> None:
     item = relay_item(
-        agent_config(table, region),
+        agent_config(
+            table, region, prompts_bucket="prompts", recordings_bucket="recordings", recordings_kms_key="key"
+        ),
         relay_id=relay_id,
         ng_address=ng,
         public_address="203.0.113.9",

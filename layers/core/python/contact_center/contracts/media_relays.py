@@ -23,19 +23,27 @@ from typing import Any
 __all__ = [
     "BEAT_SECONDS",
     "CLI_PORT",
+    "DTMF_LOG_PORT",
     "ENTITY",
     "ENTITY_ATTRIBUTE",
     "KEPT_SECONDS",
+    "KEY_REPORT_LABEL_PREFIX",
+    "KEY_REPORT_PORT",
     "LIVE_SECONDS",
     "METRIC_SECONDS",
     "NG_PORT",
+    "PROMPTS_DIRECTORY",
+    "RECORDING_SPOOL",
     "RELAY_PK_PREFIX",
     "RELAY_SK",
     "RTP_PORT_MAX",
     "RTP_PORT_MIN",
     "UNHEALTHY_AFTER_SECONDS",
+    "UPLOADED_PROMPTS_FOLDER",
+    "UPLOADS_SYNC_SECONDS",
     "Attributes",
     "agent_config",
+    "key_report_label",
     "relays_index_pk",
 ]
 
@@ -85,6 +93,31 @@ CLI_PORT = 2224
 RTP_PORT_MIN = 30_000
 RTP_PORT_MAX = 39_999
 
+# The prompts' directory on a relay instance: the edge names files under it in ``play media``
+# (its MEDIA_PROMPTS), the agent fills it: the default prompts at boot, merchants' uploads under
+# ``uploaded/<sha256>.wav`` (the name the edge's ``sip_edge.app.media.uploaded`` gives them).
+PROMPTS_DIRECTORY = "/var/lib/switchboard/prompts"
+UPLOADED_PROMPTS_FOLDER = "uploaded"
+# The agent lists the prompts bucket this often; a prompt uploaded since is played as the default
+# one until the next sync has copied it (the edge falls back when rtpengine cannot open the file).
+UPLOADS_SYNC_SECONDS = 30
+# rtpengine's ``--recording-dir`` on a relay (pcap method); the collector beside it stores the calls.
+RECORDING_SPOOL = "/var/spool/switchboard-recording"
+
+# Key reports. rtpengine 10.5 sends every RFC 4733 event to one ``dtmf-log-dest``: the agent's
+# socket on the instance's loopback (DTMF_LOG_PORT). The report names the call but not the edge task
+# holding it, so each edge labels its caller's leg in the first ``offer`` with its own report
+# address (``key_report_label``); the agent reads the call's labels back (ng ``query``) and forwards
+# the report there, to the edge's MEDIA_DTMF_LISTEN port (KEY_REPORT_PORT).
+DTMF_LOG_PORT = 2225
+KEY_REPORT_PORT = 5070
+KEY_REPORT_LABEL_PREFIX = "keys@"
+
+
+def key_report_label(host: str, port: int) -> str:
+    """The ng ``label`` an edge gives its caller's leg: where that call's key reports go."""
+    return f"{KEY_REPORT_LABEL_PREFIX}{host}:{port}"
+
 
 def agent_config(
     *,
@@ -98,6 +131,9 @@ def agent_config(
     metrics_namespace: str,
     metric_name: str,
     lifecycle_hook: str,
+    prompts_bucket: str,
+    recordings_bucket: str,
+    recordings_kms_key: str,
 ) -> dict[str, Any]:
     """The relay agent's configuration file (JSON), every name spelled by this contract or the schema."""
     return {
@@ -129,5 +165,19 @@ def agent_config(
         "unhealthy_after_seconds": UNHEALTHY_AFTER_SECONDS,
         "metrics": {"namespace": metrics_namespace, "name": metric_name},
         "lifecycle_hook": lifecycle_hook,
-        "ports": {"ng": NG_PORT, "cli": CLI_PORT, "rtp_min": RTP_PORT_MIN, "rtp_max": RTP_PORT_MAX},
+        "ports": {
+            "ng": NG_PORT,
+            "cli": CLI_PORT,
+            "rtp_min": RTP_PORT_MIN,
+            "rtp_max": RTP_PORT_MAX,
+            "dtmf_log": DTMF_LOG_PORT,
+        },
+        "prompts": {
+            "directory": PROMPTS_DIRECTORY,
+            "uploads": f"{PROMPTS_DIRECTORY}/{UPLOADED_PROMPTS_FOLDER}",
+            "bucket": prompts_bucket,
+            "sync_seconds": UPLOADS_SYNC_SECONDS,
+        },
+        "key_reports": {"label_prefix": KEY_REPORT_LABEL_PREFIX},
+        "recordings": {"spool": RECORDING_SPOOL, "bucket": recordings_bucket, "kms_key": recordings_kms_key},
     }
