@@ -39,7 +39,7 @@ class SheddingSettings:
     min_window: int = 4  # seconds the returns are spread over, at least
     max_window: int = 120  # ... and at most
     memory: float = 10.0  # seconds a shed REGISTER counts toward the window
-    return_backlog: int = 2000  # ... and the backlog a shed phone coming back is admitted below
+    return_backlog: int = 2000  # a shed phone coming back when told is admitted below this backlog
     max_owed: int = 100_000  # shed phones remembered for their return (oldest forgotten first)
 
 
