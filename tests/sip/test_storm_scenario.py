@@ -10,34 +10,22 @@ itself, none failed, after waiting the Retry-After, with a new transaction for i
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from tests.support.bench import bench_module
 from tests.support.ports import HOST, free_port
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 PHONES = 20
 RETRY_AFTER_S = 1
 DOMAIN = "storm.test"
-
-
-def _sipp_load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_sipp_load", BENCH / "sipp_load.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_sipp_load"] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -130,7 +118,7 @@ def registrar() -> Iterator[OverloadedRegistrar]:
 def test_storm_phones_register_through_late_answers_lost_requests_and_503s(
     registrar: OverloadedRegistrar, tmp_path: Path
 ) -> None:
-    sipp_load = _sipp_load()
+    sipp_load = bench_module("sipp_load.py", "bench_sipp_load")
     users = sipp_load.write_users_csv(tmp_path / "users.csv", [(f"seat{n:03d}", "pw") for n in range(PHONES)])
     run = sipp_load.run_sipp(
         f"{HOST}:{registrar.port}",
