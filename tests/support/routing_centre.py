@@ -14,6 +14,7 @@ from contact_center.domain.agent_state import (
     LogIn,
     apply,
 )
+from contact_center.domain.callbacks import CallbackPolicy
 from contact_center.domain.contact import Channel
 from contact_center.domain.menus import Menu, MenuChoice
 from contact_center.domain.queueing import Overflow, QueueConfig, RoutingStrategy
@@ -63,6 +64,7 @@ class FakeCentre:
         overflow: Overflow | None = None,
         wrap_up: int = 0,
         recording_percent: int = 0,
+        callback: CallbackPolicy | None = None,
     ) -> None:
         self.ports.catalog.add_queue(
             MERCHANT,
@@ -76,6 +78,7 @@ class FakeCentre:
                 overflow=overflow,
                 wrap_up_seconds=wrap_up,
                 recording_percent=recording_percent,
+                callback=callback,
             ),
         )
 
