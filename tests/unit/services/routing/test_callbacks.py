@@ -10,6 +10,11 @@ from contact_center.domain.callbacks import CallbackPolicy
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
 from contact_center.services.routing import RoutingPolicy, RoutingService
 from contact_center.services.routing.callbacks import CallbackRefusedError
+from contact_center.services.routing.commands import (
+    InvalidRoutingRequestError,
+    execute,
+    parse_routing_command,
+)
 from contact_center.services.routing.decisions import Connect, OfferOutcome, Queue
 from tests.support.routing_centre import DOMAIN, EDGE, NOW, FakeCentre
 
@@ -198,3 +203,38 @@ def test_no_live_task_leaves_the_callback_waiting_and_the_agent_free() -> None:
     centre.command("a1", GoAvailable(), NOW + 2000)
     assert centre.service.agent_available("m1", "a1", NOW + 2000) is None
     assert pushes.sent == [] and centre.agent("a1").state is AgentState.AVAILABLE
+
+
+def test_the_sweep_offers_a_callback_whose_retry_fell_due_while_the_agent_was_free() -> None:
+    centre, pushes = _centre()
+    centre.call("c1")
+    centre.service.leave_callback("c1", EDGE, "1", NOW + 1000)
+    centre.command("a1", GoAvailable(), NOW + 2000)
+    centre.service.agent_available("m1", "a1", NOW + 2000)
+    centre.service.callback_dialled("c1", "a1", 480, NOW + 5000, NOW + 30_000)
+    assert centre.agent("a1").state is AgentState.AVAILABLE
+    # Before the retry is due the sweep leaves it; after, it offers it
+    assert centre.service.sweep(NOW + 60_000).offers == []
+    offers = centre.service.sweep(NOW + 91_000).offers
+    assert [(offer.contact_id, offer.edge_task_id) for offer in offers] == [("c1", RUNNER)]
+    assert pushes.sent[-1][0] == RUNNER and len(pushes.sent) == 2
+
+
+def test_the_routing_function_takes_the_key_and_each_dial_as_requests() -> None:
+    centre, _ = _centre()
+    centre.call("c1")
+    leave = {"action": "leave_callback", "contact_id": "c1", "edge_task_id": EDGE, "digit": "1"}
+    assert execute(centre.service, parse_routing_command(leave), NOW + 1000)["state"] == "queued"
+    centre.command("a1", GoAvailable(), NOW + 2000)
+    centre.service.agent_available("m1", "a1", NOW + 2000)
+    dial = {"action": "callback_dialled", "contact_id": "c1", "seat_id": "a1", "status": 486}
+    with pytest.raises(InvalidRoutingRequestError) as missing:
+        parse_routing_command(dial)
+    assert missing.value.field == "started_at_ms"
+    with pytest.raises(InvalidRoutingRequestError) as bad:
+        parse_routing_command({**dial, "status": 99, "started_at_ms": NOW})
+    assert bad.value.field == "status"
+    answer = execute(centre.service, parse_routing_command({**dial, "started_at_ms": NOW + 3000}), NOW + 9000)
+    assert answer["state"] == "queued"
+    contact = centre.contact("c1")
+    assert contact is not None and [s.status for s in contact.segments if s.kind == "dial"] == [486]
