@@ -15,20 +15,11 @@ from contact_center.services.routing.commands import (
     execute,
     parse_routing_command,
 )
-from contact_center.services.routing.decisions import Connect, OfferOutcome, Queue
-from tests.support.routing_centre import DOMAIN, EDGE, NOW, FakeCentre
+from contact_center.services.routing.decisions import OfferOutcome, Queue
+from tests.support.routing_centre import DOMAIN, EDGE, NOW, FakeCentre, RecordedPushes
 
 RUNNER = "edge-2"
 TWO_DIALS = CallbackPolicy("1", max_attempts=2, retry_seconds=60)
-
-
-class RecordedPushes:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, Connect]] = []
-
-    def offered(self, edge_task_id: str, offer: Connect) -> bool:
-        self.sent.append((edge_task_id, offer))
-        return True
 
 
 class OneRunner:
