@@ -49,6 +49,8 @@ def counters() -> dict[str, int]:
         "credential_reads": total("credentials", "reads"),
         "binding_reads": total("location", "reads"),
         "shed": sum(int(r.shedder.shed) for r in _instances["registrar"]),
+        "readmitted": sum(int(r.shedder.readmitted) for r in _instances["registrar"]),
+        "lockouts": sum(int(r.limiter.lockouts) for r in _instances["registrar"]),
         "binding_flushes": total("location", "flushes"),
         "bindings_written": total("location", "written"),
     }

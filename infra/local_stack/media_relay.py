@@ -13,7 +13,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RTPENGINE", "RelayPorts", "installed", "ng_answers", "rtpengine_argv"]
+__all__ = ["RTPENGINE", "RelayPorts", "installed", "ng_answers", "rtpengine_argv", "rtpengine_binary"]
 
 RTPENGINE = "rtpengine"
 
@@ -40,6 +40,13 @@ def installed() -> bool:
     return _binary() is not None
 
 
+def rtpengine_binary() -> str:
+    binary = _binary()
+    if binary is None:
+        raise FileNotFoundError("rtpengine is not installed (Debian package rtpengine-daemon; make setup)")
+    return binary
+
+
 def ng_answers(host: str, port: int, timeout: float = 0.5) -> bool:
     """True when an rtpengine answers an ng ``ping`` at host:port (the supervisor's readiness check)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -59,11 +66,8 @@ def rtpengine_argv(
     `sip_edge.media.dtmf.DtmfListener`); None: digits are not reported. ``recording_dir``: the
     spool of recorded calls (pcap files and their metadata, `sip_edge.app.media.recorder` collects
     them); None: a ``start recording`` records nothing."""
-    binary = _binary()
-    if binary is None:
-        raise FileNotFoundError("rtpengine is not installed (Debian package rtpengine-daemon; make setup)")
     return [
-        binary,
+        rtpengine_binary(),
         # Not Debian's /etc/rtpengine/rtpengine.conf: its fixed CLI and HTTP ports (2224, 2225) would
         # let only one rtpengine run on a machine, and every setting we rely on is given here.
         "--config-file=none",

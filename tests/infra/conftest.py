@@ -23,6 +23,7 @@ for _path in (REPO_ROOT / "infra", REPO_ROOT / "layers" / "core" / "python"):
         sys.path.insert(0, str(_path))
 
 SYNTH_GROUP = "cdk-synth"
+ALARM_EMAIL = "contact-center-ops@example.com"
 END_TO_END_GROUP = "cdk-end-to-end"
 
 
@@ -73,9 +74,10 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
 
     outdir = tmp_path_factory.mktemp("cdk.out")
     context = load_context(REPO_ROOT)
-    # The fuller shape: SIP over TLS on. The committed cdk.json (TLS off until an operator has put a
-    # certificate in the secret) is synthesized by the end-to-end tests in test_quality.
-    context["switchboard"] = {**context["switchboard"], "edgeTls": True}
+    # The fuller shape: SIP over TLS on, alarms mailed to the operators. The committed cdk.json (TLS
+    # off until an operator has put a certificate in the secret, no address) is synthesized by the
+    # end-to-end tests in test_quality.
+    context["switchboard"] = {**context["switchboard"], "edgeTls": True, "alarmEmail": ALARM_EMAIL}
     app = cdk.App(outdir=str(outdir), context=context)
     deployment = build(app)
     assembly = app.synth()

@@ -14,7 +14,7 @@ from contact_center.contracts import settings as contract
 from local_stack import template_settings
 from sip_edge.app.adapters.metrics import MetricsPublisher
 from sip_edge.app.calls.counters import CallCounters
-from tests.infra.conftest import Synthesized, only
+from tests.infra.conftest import ALARM_EMAIL, Synthesized, only
 
 PublishedMetric = tuple[str, str, frozenset[tuple[str, str]]]
 
@@ -62,6 +62,18 @@ def test_replication_latency_is_watched_towards_the_other_region(synthesized: Sy
 def test_every_alarm_notifies_the_topic(synthesized: Synthesized) -> None:
     topic = next(iter(synthesized.resources("primary", "AWS::SNS::Topic")))
     assert all(a["AlarmActions"] == [{"Ref": topic}] for a in _alarms(synthesized))
+
+
+@pytest.mark.parametrize("region", ["primary", "secondary"])
+def test_the_operators_address_is_subscribed_to_each_regions_alarm_topic(
+    synthesized: Synthesized, region: str
+) -> None:
+    topic = next(iter(synthesized.resources(region, "AWS::SNS::Topic")))
+    subscriptions = [
+        s["Properties"] for s in synthesized.resources(region, "AWS::SNS::Subscription").values()
+    ]
+    mailed = [s for s in subscriptions if s["Protocol"] == "email"]
+    assert mailed == [{"Protocol": "email", "Endpoint": ALARM_EMAIL, "TopicArn": {"Ref": topic}}]
 
 
 def test_alarm_topic_is_encrypted_with_a_rotating_key(synthesized: Synthesized) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -19,6 +18,7 @@ from contact_center.contracts.settings import Component
 from local_stack import template_settings
 from sip_edge.config import parse_config
 from tests.infra.conftest import Synthesized
+from tests.support.serving import running
 
 REGIONS = ("primary", "secondary")
 TASK_ADDRESS = "10.0.17.9"
@@ -103,15 +103,8 @@ class _TaskMetadata(BaseHTTPRequestHandler):
 @pytest.fixture
 def task_metadata_uri() -> Iterator[str]:
     """The ECS task metadata endpoint v4, served on loopback as ECS serves it to the task."""
-    server = HTTPServer(("127.0.0.1", 0), _TaskMetadata)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v4/task-container"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    for base in running(HTTPServer(("127.0.0.1", 0), _TaskMetadata)):
+        yield f"{base}/v4/task-container"
 
 
 def _secret_value(name: str) -> str:

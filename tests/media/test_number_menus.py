@@ -1,7 +1,8 @@
 """A number's menu through the edge and a real rtpengine: the caller is answered with the relay's
 SDP and hears the menu; its RFC 4733 key (reported by the relay) or SIP INFO key routes the call
 through ``new_contact`` with the chosen queue, whose agent is rung; an invalid key replays the menu,
-measured as the prompt's audio reaching the caller again after the key."""
+measured as the prompt's audio reaching the caller again after the key; a caller hanging up in the
+menu is reported as having left it (the router writes its record), and no agent rings."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from contact_center.domain.menus import Menu, MenuChoice
+from contact_center.domain.menus import LEFT, Menu, MenuChoice
 from contact_center.services.routing.decisions import PlayMenu
 from local_stack.media_relay import RelayPorts
 from sip_edge.sip.message import Request, Response
@@ -192,3 +193,24 @@ def test_an_invalid_key_replays_the_menu_and_a_valid_one_then_routes(
         f"match with the prompt {match:.2f} over {len(expected) * 20} ms"
     )
     assert match > 0.8, match
+
+
+def test_a_caller_hanging_up_in_the_menu_is_reported_as_left_and_no_agent_rings(
+    dtmf_relay: tuple[RelayPorts, int], prompts: Path
+) -> None:
+    async def hang_up(call: Call) -> None:
+        assert call.invite is not None and call.ok is not None
+        await asyncio.sleep(1.0)  # in the middle of the prompt
+        call.carrier.send(
+            call.carrier.in_dialog("BYE", call.invite, call.ok, call.edge.address), call.edge.address
+        )
+        assert (await call.carrier.response("BYE", final=True)).status == 200
+        deadline = time.monotonic() + 5
+        while not _choices(call.edge.routing) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    call, routing = _run(dtmf_relay, prompts, hang_up)
+    # Reported with the menu's default queue named and no key: the router writes its record only.
+    (choice,) = _choices(routing)
+    assert (choice.queue_id, choice.outcome, choice.digit) == ("general", LEFT, None)
+    assert all(agent.inbox.empty() for agent in call.agents.values())

@@ -228,3 +228,24 @@ def test_a_call_the_legacy_centre_sends_over_its_trunk_is_queued_here_never_sent
         agent.close()
 
     run(scenario)
+
+
+def test_a_call_from_the_legacy_trunk_that_would_go_back_to_it_with_no_queue_is_482_saying_why() -> None:
+    async def scenario() -> None:
+        legacy_centre = await Phone.open("pbx")
+        routing = FakeRouting()
+        # A number in legacy mode with no queue (or a queue address whose queue overflows there).
+        routing.new_contact_answer = Forward("?", "legacy", fallback=False)
+        address = parse_address(f"{HOST}:{legacy_centre.port}", None)
+        trunks = StaticTrunks(cidrs=("192.0.2.0/24",), extra=[Trunk("legacy", ("127.0.0.0/8",), address)])
+        async with running_edge(routing, trunks=trunks) as edge:
+            legacy_centre.invite(edge.address, NUMBER)
+            final = await legacy_centre.response("INVITE", final=True)
+            assert final.status == 482
+            assert "would go back to legacy trunk legacy" in (final.headers.get("Warning") or "")
+            await asyncio.wait_for(routing.ended.wait(), 5)
+            assert routing.actions("contact_ended")[0][2] is HangupCause.SYSTEM_ERROR
+            await never_sent_back(legacy_centre)
+        legacy_centre.close()
+
+    run(scenario)

@@ -14,12 +14,13 @@ from contact_center.domain.agent_state import (
     LogIn,
     apply,
 )
+from contact_center.domain.callbacks import CallbackPolicy
 from contact_center.domain.contact import Channel
 from contact_center.domain.menus import Menu, MenuChoice
 from contact_center.domain.queueing import Overflow, QueueConfig, RoutingStrategy
 from contact_center.domain.skills import SkillRequirement
 from contact_center.services.routing import RoutingPolicy, RoutingService
-from contact_center.services.routing.decisions import Arrival
+from contact_center.services.routing.decisions import Arrival, Connect
 from contact_center.services.routing.ports import AgentTarget, ContactRecord, LiveContact, NumberRoute
 
 from .routing_fakes import FakeRoutingPorts, utc_day
@@ -29,6 +30,17 @@ DOMAIN = "sip.test"
 EDGE = "edge-1"
 MERCHANT = "m1"
 NUMBER = "+15550100"
+
+
+class RecordedPushes:
+    """The ``OfferPush`` port, keeping every offer pushed and the task it went to."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Connect]] = []
+
+    def offered(self, edge_task_id: str, offer: Connect) -> bool:
+        self.sent.append((edge_task_id, offer))
+        return True
 
 
 class FakeCentre:
@@ -63,6 +75,7 @@ class FakeCentre:
         overflow: Overflow | None = None,
         wrap_up: int = 0,
         recording_percent: int = 0,
+        callback: CallbackPolicy | None = None,
     ) -> None:
         self.ports.catalog.add_queue(
             MERCHANT,
@@ -76,6 +89,7 @@ class FakeCentre:
                 overflow=overflow,
                 wrap_up_seconds=wrap_up,
                 recording_percent=recording_percent,
+                callback=callback,
             ),
         )
 

@@ -115,8 +115,9 @@ def _stored_contact(
 ) -> LiveContact:
     """The contact as it reads back: the stored fields only, at ``version``.
 
-    ``identity``: the stored contact whose fixed fields (caller, called, merchant, edge, channel,
-    creation time) an update leaves as they are.
+    ``identity``: the stored contact whose fixed fields (caller, called, merchant, channel, creation
+    time) an update leaves as they are; the owning edge task is written as the update has it (a
+    callback left lets go of it).
     """
     fixed = identity or contact
     snapshot = contact.snapshot
@@ -141,7 +142,7 @@ def _stored_contact(
         called=fixed.called,
         caller=fixed.caller,
         merchant_id=fixed.merchant_id if identity is not None else contact.merchant_id,
-        edge_task_id=fixed.edge_task_id,
+        edge_task_id=contact.edge_task_id,
         offered_at_ms=contact.offered_at_ms if identity is not None else None,
         segments=contact.segments,
         seat_version=contact.seat_version if identity is not None and snapshot.seat_id else None,
@@ -336,6 +337,8 @@ class FakeLiveContacts:
                     version=stored.version + 1,
                 ),
                 merchant_id=seat.merchant_id,
+                # The claim names the task holding the caller, or the one running a callback.
+                edge_task_id=contact.edge_task_id or stored.edge_task_id,
                 offered_at_ms=now_ms,
                 seat_version=reserved.version,
                 unlisted=False,

@@ -106,6 +106,8 @@ class Received:
     ssrc: int
     payload_type: int
     payload: bytes
+    # Where it came from (behind a NAT or through a relay: not the address any SDP names).
+    source: tuple[str, int] = ("", 0)
 
 
 @dataclass
@@ -201,7 +203,7 @@ class RtpEndpoint:
     def _receive(self) -> None:
         while not self._stop.is_set():
             try:
-                data, _ = self.sock.recvfrom(4096)
+                data, source = self.sock.recvfrom(4096)
             except (TimeoutError, OSError):
                 continue
             if len(data) < 12 or data[0] >> 6 != 2:
@@ -209,7 +211,7 @@ class RtpEndpoint:
             count = data[0] & 0x0F
             seq, _, ssrc = struct.unpack("!HII", data[2:12])
             self.received.append(
-                Received(time.monotonic(), seq, ssrc, data[1] & 0x7F, data[12 + 4 * count :])
+                Received(time.monotonic(), seq, ssrc, data[1] & 0x7F, data[12 + 4 * count :], source)
             )
 
     def audio(self) -> list[int]:

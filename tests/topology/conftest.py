@@ -1,6 +1,6 @@
 """The production topology on one machine (root, network namespaces, iptables, conntrack).
 
-Every test here is marked ``topology`` and shares one harness per module (about 15 s to start).
+Every test here is marked ``topology`` and shares one harness (about 15 s to start).
 ``TOPOLOGY_CALLS`` sets the calls per transport (``make test``: 20; ``make test-topology``: 100).
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import dynamodb_local
+from local_stack import dynamodb_local, media_relay
 from local_stack.topology.harness import Harness
 from local_stack.topology.network import Layout
 from tests.conftest import WHOLE_MACHINE_GROUP
@@ -30,6 +30,8 @@ def missing() -> str | None:
             return f"needs {tool} (make setup installs it)"
     if dynamodb_local.jar_dir() is None:
         return dynamodb_local.MISSING
+    if not media_relay.installed():
+        return "needs rtpengine (Debian package rtpengine-daemon; make setup installs it)"
     return None
 
 
@@ -46,7 +48,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     with Harness(
         Layout(edges=3, prefix=f"sbt{os.getpid() % 10000}"), tmp_path_factory.mktemp("topology")

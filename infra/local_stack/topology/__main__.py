@@ -1,8 +1,8 @@
 """``python -m local_stack.topology`` (``make topology``): the production shape on this machine, by hand.
 
 ``up`` synthesizes the region template (every process's settings come from it), builds the
-namespaces, starts DynamoDB Local, a local Secrets Manager, the Lambda service, the API, N edge tasks
-and the balancer, prints how to reach each place, and stays up until Ctrl-C, then removes everything.
+namespaces, starts DynamoDB Local, a local Secrets Manager, the Lambda service, the API, a media relay
+instance, N edge tasks and the balancer, prints how to reach each place, and stays up until Ctrl-C, then removes everything.
 ``down --prefix P`` removes what a killed ``up`` left behind. Needs root.
 """
 
@@ -20,7 +20,17 @@ from types import FrameType
 from local_stack.logs import NOISY
 from local_stack.topology import netns
 from local_stack.topology.harness import API_PORT, DOMAIN, Harness
-from local_stack.topology.network import AWS, CARRIER, PHONES, SIP_PORT, VIP, Layout, teardown
+from local_stack.topology.network import (
+    AWS,
+    CARRIER,
+    PHONES,
+    RELAY_PRIVATE,
+    RELAY_PUBLIC,
+    SIP_PORT,
+    VIP,
+    Layout,
+    teardown,
+)  # fmt: skip
 
 
 def banner(harness: Harness) -> str:
@@ -38,6 +48,7 @@ The topology is up (namespaces {layout.prefix}-*). Ctrl-C removes everything.
 {tasks}
   HTTP API       http://{AWS}:{API_PORT}  (netns {layout.aws})   admin key {harness.admin_key}
   SIP domain     {DOMAIN}
+  media relay    {RELAY_PUBLIC} (private {RELAY_PRIVATE}; netns {layout.media})
   phones         {PHONES} behind the home NAT (netns {layout.phones})
   carrier        {CARRIER}  (netns {layout.carrier}; add a trunk for {CARRIER}/32)
   logs           {harness.workdir}

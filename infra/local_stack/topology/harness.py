@@ -10,6 +10,11 @@ region template (`local_stack.deployed_settings`), deployed here as CloudFormati
 would: its secrets created from their specs, then the admin key's hash and a self-signed
 certificate for the SIP domain put in them. A `LocalSettings` may be given instead.
 
+When the edge's settings name a relay registry (the template's do), a media relay instance boots in
+the ``media`` namespace as the media fleet's user data boots one (`relay_instance`): its metadata
+service, ``agent.py configure`` writing rtpengine's configuration, rtpengine, and ``agent.py run``
+beating the relay's item into the table, where the edge tasks find it.
+
 Used as a context manager, it always tears everything down: processes (by PID), then namespaces
 (their interfaces, iptables rules and conntrack entries go with them).
 """
@@ -44,7 +49,18 @@ from local_stack.template_settings import Template
 from local_stack.topology import netns
 from local_stack.topology.balancer import Balancer, Listener
 from local_stack.topology.certificates import self_signed
-from local_stack.topology.network import AWS, CARRIER, HEALTH_PORT, SIP_PORT, VIP, Layout, build, teardown
+from local_stack.topology.network import (
+    AWS,
+    CARRIER,
+    HEALTH_PORT,
+    PHONES,
+    SIP_PORT,
+    VIP,
+    Layout,
+    build,
+    teardown,
+)
+from local_stack.topology.relay_instance import relay_instance
 from local_stack.topology.runs import CarrierRun, PhoneProcess, SippResult
 
 __all__ = ["CarrierRun", "Harness", "PhoneProcess", "SippResult", "topology"]
@@ -187,6 +203,9 @@ class Harness:
             )
         self._wait(lambda: netns.call_in(aws, lambda: tcp_open(DYNAMODB_PORT, AWS)), "DynamoDB", timeout)
         netns.call_in(aws, lambda: create_table(environment("api", self.site)))
+        relay = relay_instance(self.site.settings.settings("edge"), self.layout.media, self.workdir)
+        if relay is not None:  # the edges read a relay registry: without a relay, calls go unanchored
+            relay.boot(self._start, self._wait, environment("dynamodb", self.site), ENDPOINTS.cloudwatch)
         self._start(
             "lambda",
             aws,
@@ -199,6 +218,14 @@ class Harness:
             [python, "-m", "local_stack.api_server", "--host", AWS, "--port", str(API_PORT)],
             environment("api", self.site),
         )
+        if relay is not None:
+            # Before the edges: their first read of the registry finds the relay.
+            table = _client("dynamodb", environment("api", self.site), "AWS_ENDPOINT_URL_DYNAMODB")
+            self._wait(
+                lambda: netns.call_in(aws, lambda: relay.registered(table)),
+                "the media relay's first beat",
+                timeout,
+            )
         for index in self.layout.tasks:
             self.start_edge(index)
         listeners = [Listener("udp", SIP_PORT), Listener("tcp", SIP_PORT)]
@@ -279,7 +306,7 @@ class Harness:
         while not ready():
             for child in self.children.values():
                 if child.exited() is not None and child.name.startswith(
-                    ("dynamodb", "secretsmanager", "lambda", "api")
+                    ("dynamodb", "secretsmanager", "lambda", "api", "relay")
                 ):
                     raise RuntimeError(f"{child.name} exited before {what} was ready:\n{self.logs()}")
             if time.monotonic() > deadline:
@@ -298,22 +325,8 @@ class Harness:
 
     def http(self, method: str, path: str, body: Any = None, key: str | None = None) -> tuple[int, Any]:
         """A call to the HTTP API (from the aws namespace, where it listens)."""
-        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key or self.admin_key}"}
-        data = json.dumps(body).encode() if body is not None else None
-
-        def send() -> tuple[int, Any]:
-            request = urllib.request.Request(self.api_url + path, data=data, method=method, headers=headers)
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    raw = response.read()
-                    return response.status, json.loads(raw) if raw else None
-            except urllib.error.HTTPError as error:
-                raw = error.read()
-                return error.code, json.loads(raw) if raw else None
-            except OSError:
-                return 0, None
-
-        return netns.call_in(self.layout.aws, send)
+        url, bearer = self.api_url + path, key or self.admin_key
+        return netns.call_in(self.layout.aws, lambda: api_request(method, url, body, bearer))
 
     def phone(
         self,
@@ -324,14 +337,13 @@ class Harness:
         port: int = 5070,
         expires: int = 300,
         refresh: float = 0.0,
+        rtp_port: int = 40000,
     ) -> PhoneProcess:
-        from local_stack.topology.network import PHONES
-
         registrar = f"{VIP}:{self.tls_port if transport == 'tls' else SIP_PORT}"
         argv = [
             sys.executable, "-m", "local_stack.topology.phone", "--transport", transport,
             "--bind", f"{PHONES}:{port}", "--registrar", registrar, "--domain", DOMAIN,
-            "--expires", str(expires), "--refresh", str(refresh), *(arg for user, password in seats for arg in ("--seat", f"{user}:{password}")),
+            "--expires", str(expires), "--refresh", str(refresh), "--rtp-port", str(rtp_port), *(arg for user, password in seats for arg in ("--seat", f"{user}:{password}")),
             *(["--ca", str(self.ca_file)] if transport == "tls" else []),
         ]  # fmt: skip
         child = self._start(name, self.layout.phones, argv, environment("dynamodb", self.site))
@@ -373,14 +385,18 @@ class Harness:
         name: str = "carrier",
         trace: bool = False,
         port: int | None = None,
+        rtp_port: int | None = None,
     ) -> CarrierRun:
         """`carrier`, without waiting for the calls to end. With ``port`` (UDP), every call leaves
-        from that one port: one flow, whose task `Balancer.target_of` tells."""
+        from that one port: one flow, whose task `Balancer.target_of` tells. With ``rtp_port``, one
+        call offering RTP there; `CarrierRun.answered_media` says where to send it."""
         stats = self.workdir / f"{name}_stats.csv"
         errors = self.workdir / f"{name}_errors.log"
         messages = self.workdir / f"{name}_messages.log" if trace else None
+        answer = self.workdir / f"{name}_answer.txt" if rtp_port is not None else None
+        media = {"rtp_port": str(rtp_port), "answer_file": str(answer)} if answer is not None else None
         argv = carrier_argv(
-            number, calls, transport, rate, limit, talk_ms, timeout, stats, errors, messages, port
+            number, calls, transport, rate, limit, talk_ms, timeout, stats, errors, messages, port, media
         )
         proc = subprocess.Popen(
             netns.inside(self.layout.carrier, argv),
@@ -388,23 +404,42 @@ class Harness:
             stderr=subprocess.DEVNULL,
             cwd=self.workdir,
         )
-        return CarrierRun(proc, stats, errors, time.monotonic())
+        return CarrierRun(proc, stats, errors, time.monotonic(), answer)
 
 
 def carrier_argv(
     number: str, calls: int, transport: str, rate: int, limit: int, talk_ms: int, timeout: float,
-    stats: Path, errors: Path, messages: Path | None, port: int | None,
+    stats: Path, errors: Path, messages: Path | None, port: int | None, media: dict[str, str] | None = None,
 ) -> list[str]:  # fmt: skip
-    """sipp as the carrier: ``calls`` calls to ``number`` through the VIP, statistics in ``stats``."""
+    """sipp as the carrier: ``calls`` calls to ``number`` through the VIP, statistics in ``stats``;
+    with ``media``, the scenario with RTP (its ``-key`` values)."""
+    scenario = "carrier_media_call.xml" if media else "carrier_call.xml"
     return [
-        SIPP, f"{VIP}:{SIP_PORT}", "-sf", str(SCENARIOS / "carrier_call.xml"), "-s", number,
+        SIPP, f"{VIP}:{SIP_PORT}", "-sf", str(SCENARIOS / scenario), "-s", number,
         "-t", ("u1" if port else "un") if transport == "udp" else "tn", *(["-p", str(port)] if port else []), "-m", str(calls), "-r", str(rate), "-l", str(limit),
         "-d", str(talk_ms), "-i", CARRIER, "-timeout", f"{int(timeout)}s", "-timeout_error",
         "-recv_timeout", "15000", "-trace_err", "-error_file", str(errors),
         "-trace_stat", "-stf", str(stats), "-fd", "1", "-buff_size", "4194304", "-max_socket", "1000",
         "-nostdin", "-nd",
         *(["-trace_msg", "-message_file", str(messages)] if messages else []),
+        *(arg for key, value in (media or {}).items() for arg in ("-key", key, value)),
     ]  # fmt: skip
+
+
+def api_request(method: str, url: str, body: Any, key: str) -> tuple[int, Any]:
+    """(status, decoded JSON body) of one API call; (0, None) when the API does not answer."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, json.loads(raw) if raw else None
+    except OSError:
+        return 0, None
 
 
 def _client(service: str, env: dict[str, str], endpoint: str) -> Any:

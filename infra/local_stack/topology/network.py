@@ -5,7 +5,7 @@
     phones 192.168.77.2 --- 192.168.77.1 home (MASQUERADE) 10.77.3.2 ---+
     carrier 10.77.2.2 ----------------------------------------------------+--- region (router + balancer)
     aws 10.77.9.2 (DynamoDB, Lambda, API) --------------------------------+     VIP 10.77.0.10:5060 udp/tcp
-                                                                          |     bridge 10.77.1.1/24
+    media 10.77.4.2, public 10.77.5.2 (rtpengine, relay agent) ----------+     bridge 10.77.1.1/24
                                  task1 10.77.1.11, task2 10.77.1.12, ... -+
 
 - ``region`` routes between everything and balances new flows to the VIP over the tasks (see
@@ -16,6 +16,10 @@
   ``udp_mapping_seconds`` of silence (consumer routers: 30 to 180 s), so only traffic (the edge's
   keep-alives) keeps a phone reachable.
 - ``aws`` holds the services the tasks call; tasks reach it through the region router.
+- ``media`` is a media relay instance as the media fleet runs it (EC2 in a public subnet): bound to its
+  private address, reached from outside at its public one, which the region maps 1:1 to it as an
+  internet gateway does. Its security group: RTP from anywhere, the ng control port from the tasks
+  only. Its metadata service (IMDS) answers on the link-local address inside it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from contact_center.contracts import media_relays
 from local_stack.topology import netns
 
 VIP = "10.77.0.10"
@@ -33,6 +38,9 @@ CARRIER = "10.77.2.2"
 HOME_PUBLIC = "10.77.3.2"
 PHONES = "192.168.77.2"
 AWS = "10.77.9.2"
+RELAY_PRIVATE = "10.77.4.2"
+RELAY_PUBLIC = "10.77.5.2"
+INSTANCE_METADATA = "169.254.169.254"
 SIP_PORT = 5060
 HEALTH_PORT = 8080
 
@@ -69,6 +77,10 @@ class Layout:
         return self.ns("aws")
 
     @property
+    def media(self) -> str:
+        return self.ns("media")
+
+    @property
     def carrier(self) -> str:
         return self.ns("carrier")
 
@@ -91,7 +103,15 @@ class Layout:
         return list(range(1, self.edges + 1))
 
     def namespaces(self) -> list[str]:
-        return [self.region, self.aws, self.carrier, self.home, self.phones, *map(self.task, self.tasks)]
+        return [
+            self.region,
+            self.aws,
+            self.media,
+            self.carrier,
+            self.home,
+            self.phones,
+            *map(self.task, self.tasks),
+        ]
 
 
 def build(layout: Layout) -> None:
@@ -109,6 +129,8 @@ def build(layout: Layout) -> None:
         netns.address(task, "eth0", f"{layout.task_address(index)}/24")
         netns.default_route(task, TASKS_GATEWAY)
     _link(region, "to-aws", "10.77.9.1", layout.aws, AWS)
+    _link(region, "to-media", "10.77.4.1", layout.media, RELAY_PRIVATE)
+    _relay_instance(layout)
     _link(region, "to-carrier", "10.77.2.1", layout.carrier, CARRIER)
     _link(region, "to-home", "10.77.3.1", layout.home, HOME_PUBLIC, their_if="wan")
     home = layout.home
@@ -122,7 +144,7 @@ def build(layout: Layout) -> None:
         netns.sysctl(home, f"net.netfilter.{key}", layout.udp_mapping_seconds)
     for outside in ("to-carrier", "to-home"):
         # Private subnets: from outside, only flows the balancer translated reach a task or AWS.
-        for private in (TASKS_SUBNET, "10.77.9.0/24"):
+        for private in (TASKS_SUBNET, "10.77.9.0/24", "10.77.4.0/24"):
             netns.sh(
                 region,
                 [
@@ -164,6 +186,21 @@ def build(layout: Layout) -> None:
                 NAT_GATEWAY,
             ],
         )
+
+
+def _relay_instance(layout: Layout) -> None:
+    """The relay's public address (1:1 NAT, as the internet gateway gives an instance its public IPv4),
+    its security group (`switchboard_infra.constructs.media_fleet`) and its metadata address."""
+    region, media = layout.region, layout.media
+    netns.sh(region, ["iptables", "-t", "nat", "-A", "PREROUTING", "-d", RELAY_PUBLIC, "-j", "DNAT",
+                      "--to-destination", RELAY_PRIVATE])  # fmt: skip
+    for outside in ("to-carrier", "to-home"):
+        netns.sh(region, ["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", RELAY_PRIVATE, "-o", outside,
+                          "-j", "SNAT", "--to-source", RELAY_PUBLIC])  # fmt: skip
+    ng = str(media_relays.NG_PORT)
+    netns.sh(media, ["iptables", "-A", "INPUT", "-i", "eth0", "-p", "udp", "--dport", ng, "!", "-s",
+                     TASKS_SUBNET, "-j", "DROP"])  # fmt: skip
+    netns.address(media, "lo", f"{INSTANCE_METADATA}/32")
 
 
 def _link(

@@ -121,6 +121,8 @@ class Phone:
     refresh: float = 0.0
     # TLS: the CA file the edge's certificate must chain to (its name must be ``domain``).
     ca: str | None = None
+    # The port its answers name for RTP (a test's RTP endpoint binds it beside the phone).
+    rtp_port: int = 40000
     sock: socket.socket = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _outbox: queue.SimpleQueue[bytes] = field(default_factory=queue.SimpleQueue)
@@ -227,7 +229,8 @@ class Phone:
         self.send(CRLF.join([*lines, f"Content-Length: {len(body)}", "", ""]) + sdp)
 
 
-def sdp(host: str) -> str:
+def sdp(host: str, rtp_port: int) -> str:
+    """The answer of a phone behind NAT: its own (private) address, where its RTP leaves from."""
     return CRLF.join(
         [
             "v=0",
@@ -235,11 +238,22 @@ def sdp(host: str) -> str:
             "s=-",
             f"c=IN IP4 {host}",
             "t=0 0",
-            "m=audio 40000 RTP/AVP 0",
+            f"m=audio {rtp_port} RTP/AVP 0",
             "a=rtpmap:0 PCMU/8000",
             "",
         ]
     )
+
+
+def media_address(body: bytes) -> str:
+    """host:port of an SDP's connection address and first audio stream ("" without SDP)."""
+    host = port = ""
+    for line in body.decode(errors="replace").splitlines():
+        if line.startswith("c=IN IP4 "):
+            host = line.split()[-1]
+        elif line.startswith("m=audio ") and not port:
+            port = line.split()[1]
+    return f"{host}:{port}" if host and port else ""
 
 
 def event(name: str, **fields: object) -> None:
@@ -312,9 +326,10 @@ def serve(phone: Phone) -> None:
         if method == "INVITE":
             invites[call_id] = message
             tag = hashlib.sha256(call_id.encode()).hexdigest()[:10]
-            event("invite", call_id=call_id)
+            # Where the offer says to send RTP: a test's RTP endpoint beside the phone sends there.
+            event("invite", call_id=call_id, media=media_address(message.body))
             phone.reply(message, 180, "Ringing", tag=tag)
-            phone.reply(message, 200, "OK", tag=tag, sdp=sdp(phone.local[0]))
+            phone.reply(message, 200, "OK", tag=tag, sdp=sdp(phone.local[0], phone.rtp_port))
         elif method == "BYE":
             phone.reply(message, 200, "OK")
             invites.pop(call_id, None)
@@ -341,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seat", action="append", required=True, help="username:password (repeatable)")
     parser.add_argument("--expires", type=int, default=300, help="registration lifetime asked for")
     parser.add_argument("--refresh", type=float, default=0.0, help="seconds between re-registrations")
+    parser.add_argument("--rtp-port", type=int, default=40000, help="the RTP port its SDP answers name")
     args = parser.parse_args(argv)
     host, _, port = args.bind.rpartition(":")
     registrar_host, _, registrar_port = args.registrar.rpartition(":")
@@ -353,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         args.expires,
         args.refresh,
         args.ca,
+        args.rtp_port,
     )
     phone.open()
     event("started", local=f"{phone.local[0]}:{phone.local[1]}", transport=args.transport)

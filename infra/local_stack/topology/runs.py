@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from local_stack.processes import Child
+from local_stack.topology.phone import media_address
 
 
 @dataclass
@@ -52,6 +53,19 @@ class CarrierRun:
     stats: Path
     errors: Path
     started: float
+    # Where the scenario writes the answer's media lines (c= and m=), for a call with media.
+    answer: Path | None = None
+
+    def answered_media(self, timeout: float = 15.0) -> tuple[str, int]:
+        """Where the answer to the carrier's offer says to send its RTP."""
+        assert self.answer is not None, "a carrier run without media"
+        deadline = time.monotonic() + timeout
+        while not (self.answer.exists() and (found := media_address(self.answer.read_bytes()))):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise TimeoutError(f"no answer with media (sipp exited {self.proc.poll()}): {self.errors}")
+            time.sleep(0.05)
+        host, _, port = found.rpartition(":")
+        return host, int(port)
 
     def wait(self, timeout: float) -> SippResult:
         try:

@@ -166,12 +166,13 @@ class LegacyLeg:
 
     async def _came_from_legacy(self, forward: Forward) -> RoutingDecision | None:
         """The legacy centre sent this call to us over the very trunk it would be forwarded to (its
-        agent transferred a caller to a number still in legacy or split mode): it is ours to take,
-        in the number's queue; sent back it would loop."""
+        agent transferred a caller to a number still in legacy or split mode, or to a queue address
+        whose queue overflows to that trunk): it is ours to take, in the number's queue; sent back
+        it would loop."""
         log.info("call %s came over legacy trunk %s: kept for the queue", self._contact_id, forward.trunk_id)
         if forward.fallback:
             return await self._routing.legacy_failed(self._contact_id)
-        text = f"the number forwards to legacy trunk {forward.trunk_id}, which sent this call"
+        text = f"this call would go back to legacy trunk {forward.trunk_id}, which sent it"
         self._final(482, headers=(("Reason", f'SIP;cause=482;text="{text}"'), _warning(text)))
         await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
         return None

@@ -15,7 +15,9 @@ yet). The set-up then:
 
 A call whose media is not anchored is not answered: no prompt could be heard, so it goes straight
 to the menu's default queue (outcome ``not_played``). The caller leaving during the menu (CANCEL
-before the answer, BYE after) ends the menu at once; no contact was created, so there is no record.
+before the answer, BYE after) ends the menu at once, and the set-up reports it with ``new_contact``
+(outcome ``caller_left``): the router writes the contact's record, ended in the menu, and answers a
+Reject the set-up never sends.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 
-from contact_center.domain.menus import MenuChoice, MenuStep
+from contact_center.domain.menus import LEFT, MenuChoice, MenuStep
 from contact_center.services.routing.decisions import PlayMenu, Reject, RoutingDecision
 from sip_edge.app.calls.anchoring import CallerMedia
 from sip_edge.app.calls.events import CallerCancelled, CallEvent
@@ -54,12 +56,17 @@ class MenuStage:
 
     async def route(self, play: PlayMenu, called: str, caller: str) -> RoutingDecision:
         """The call's route once the caller has chosen. A caller who left during the menu gets a
-        Reject the set-up never sends (it sees the caller gone first)."""
+        Reject the set-up never sends (it sees the caller gone first), once its record is written."""
         parked = await self._media.parked()
         if parked is not None:
             self._answer.answer(parked[0], self._answer.headers(parked[1]))
         step = await self._run(play)
         if step is None:
+            choice = MenuChoice(play.menu.default_queue, LEFT, None, play.started_at_ms)
+            try:
+                await self._routing.new_contact(called, caller, play.contact_id, menu=choice)
+            except RoutingError as exc:
+                log.warning("call %s left its menu; its record was not written: %s", play.contact_id, exc)
             return Reject(487, "caller left the menu", contact_id=play.contact_id)
         choice = MenuChoice(str(step.queue_id), step.why, step.digit, play.started_at_ms)
         log.info("call %s left its menu: %s %s -> %s", play.contact_id, step.why, step.digit, step.queue_id)

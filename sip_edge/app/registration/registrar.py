@@ -142,7 +142,7 @@ class Registrar:
         ha1s, fresh = self.credentials.cached(username)
         if not fresh:
             # A first registration: it waits for the table behind every other one that does.
-            shed = self.shedder.refusal(self.backlog)
+            shed = self.shedder.refusal(self.backlog, (source, username))
             if shed is not None:
                 return shed
             return self._verify_after_loading(request, flow, username, authorization)

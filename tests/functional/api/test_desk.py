@@ -185,3 +185,26 @@ def test_a_socket_hears_its_seats_offer_with_queue_name_and_wait_and_forgets_gon
     assert SocketConnectionRepository().listening(topics, NOW) == {"agent"}
     socket.disconnect("agent")
     assert SocketConnectionRepository().listening(topics, NOW) == set()
+
+
+def test_a_supervisor_hears_its_queues_contacts_and_the_state_of_the_seats_serving_them(desk: Desk) -> None:
+    other_queue = desk.api.queue(desk.merchant_id, desk.key)
+    elsewhere = desk.api.seat(desk.merchant_id, desk.key, queue_ids=[other_queue])["seat_id"]
+    supervisor = {"user_id": "sam", "role": "supervisor", "queue_ids": [desk.queue_id], "password": PASSWORD}
+    assert desk.api.post(f"/merchants/{desk.merchant_id}/users", supervisor, key=desk.key).status == 201
+    signed = desk.api.post(
+        "/auth/sign-in", {"merchant_id": desk.merchant_id, "user_id": "sam", "password": PASSWORD}, key=None
+    )
+    poster = Poster()
+    socket = _socket(poster)
+    socket.connect("supervisor", signed.body["token"])
+
+    def seat_event(seat_id: str, queue_ids: list[str]) -> Event:
+        data = {"seat_id": seat_id, "to_state": "available", "queue_ids": queue_ids}
+        return Event(f"{seat_id}.4", EventType.AGENT_STATE_CHANGED, desk.merchant_id, NOW, data)
+
+    # As the stream reads them (``webhook_events``): a seat's event names the queues it serves.
+    served, not_served = seat_event(desk.seats[1], [desk.queue_id]), seat_event(elsewhere, [other_queue])
+    socket.fan_out([served, not_served])
+    heard = [message["id"] for connection, message in poster.sent if connection == "supervisor"]
+    assert heard == [served.event_id]

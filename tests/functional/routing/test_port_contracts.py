@@ -339,6 +339,37 @@ def test_a_contact_moved_to_another_queue_is_counted_offered_there(backend: Rout
     assert backend.stats("q2", DAY)["offered"] == 1
 
 
+def test_a_contact_let_go_by_its_edge_task_is_no_longer_that_task_s_and_keeps_its_place(
+    backend: RoutingBackend,
+) -> None:
+    backend.contacts.create(queued_contact())
+    stored = backend.contacts.get("c1")
+    assert stored is not None
+    note = Segment("callback", NOW + 5000, NOW + 5000, "left", queue_id="q1", digit="1")
+    backend.contacts.save(stored.version, replace(stored, edge_task_id=None, segments=(note,)))
+    after = backend.contacts.get("c1")
+    assert after is not None and after.edge_task_id is None and after.segments == (note,)
+    assert backend.contacts.owned_by_edge("edge-1", "queued") == []
+    assert [c.contact_id for c in backend.contacts.queue_heads("q1", 5)] == ["c1"]
+    assert after.snapshot.enqueued_at_ms == NOW
+
+
+def test_an_offer_names_the_task_that_will_ring_it_when_none_held_it(backend: RoutingBackend) -> None:
+    seat = available_seat(backend, "a1")
+    backend.contacts.create(queued_contact(edge=""))
+    contact = backend.contacts.get("c1")
+    assert contact is not None and not contact.edge_task_id
+    runner = replace(contact, edge_task_id="edge-2")
+    backend.contacts.offer(runner, seat, apply(seat.agent, Reserve("c1"), NOW).agent, NOW)
+    assert [c.contact_id for c in backend.contacts.owned_by_edge("edge-2", "offered")] == ["c1"]
+    dial = Segment("dial", NOW + 1000, NOW + 9000, "busy", queue_id="q1", seat_id="a1", status=486)
+    offered_now = backend.contacts.get("c1")
+    assert offered_now is not None and offered_now.edge_task_id == "edge-2"
+    backend.contacts.save(offered_now.version, replace(offered_now, segments=(dial,)))
+    after = backend.contacts.get("c1")
+    assert after is not None and after.segments == (dial,)
+
+
 # The atomic offer
 
 

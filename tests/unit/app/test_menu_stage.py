@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from contact_center.domain.menus import Menu, MenuChoice, MenuStep, StepKind
+from contact_center.domain.menus import LEFT, Menu, MenuChoice, MenuStep, StepKind
 from contact_center.services.routing.decisions import PlayMenu, Queue, Reject
 from sip_edge.app.calls.events import CallerCancelled, CallEvent
 from sip_edge.app.calls.menu_stage import MenuStage
@@ -85,14 +85,17 @@ def test_an_unanchored_call_is_not_answered_and_still_routed() -> None:
     assert routing.asked[0][3] == MenuChoice("general", "not_played", None, 1_000)
 
 
-def test_the_caller_leaving_during_the_menu_stops_it_and_nothing_is_routed() -> None:
+def test_the_caller_leaving_during_the_menu_stops_it_and_only_its_record_is_asked_for() -> None:
     async def scenario() -> object:
         stage, routing, _, events = _stage(Media((b"sdp", "application/sdp"), None))
         running = asyncio.ensure_future(stage.route(PLAY, "+15550100", "+4930"))
         await asyncio.sleep(0.01)
         events.put_nowait(CallerCancelled(None))
         decision = await asyncio.wait_for(running, 1)
-        assert routing.asked == []
+        # The menu's default queue named, not chosen: the router records the call as left in the menu.
+        assert routing.asked == [
+            ("+15550100", "+4930", "c1", MenuChoice(PLAY.menu.default_queue, LEFT, None, 1_000))
+        ]
         return decision
 
     decision = asyncio.run(scenario())

@@ -138,17 +138,94 @@ def test_the_retry_window_grows_with_the_storm_and_stays_bounded() -> None:
     settings = SheddingSettings(max_backlog=1, rate=100, min_retry=1, min_window=4, max_window=30)
     shedder = RegistrationShedder(settings, now=lambda: clock[0], uniform=lambda: 0.999)
     values = []
-    for _ in range(5000):
-        reply = shedder.refusal(backlog=10)
+    for n in range(5000):
+        reply = shedder.refusal(backlog=10, client=("192.0.2.1", f"seat{n}"))
         assert reply is not None and reply.status == 503
         values.append(int(dict(reply.headers)["Retry-After"]))
     assert values[0] == 4  # 1 + the smallest window (4 s), drawn at its top
     assert values[999] == 10  # 1,000 shed at 100/s: spread over 10 s
     assert values[-1] == 30  # never past max_window
-    assert shedder.refusal(backlog=0) is None
+    assert shedder.refusal(backlog=0, client=("192.0.2.1", "seat0")) is None
     clock[0] = 100.0  # long after: the window is small again
-    reply = shedder.refusal(backlog=10)
+    reply = shedder.refusal(backlog=10, client=("192.0.2.1", "seat-new"))
     assert reply is not None and dict(reply.headers)["Retry-After"] == "4"
+
+
+def retry_after(reply: Reply | None) -> int:
+    assert reply is not None and reply.status == 503
+    return int(dict(reply.headers)["Retry-After"])
+
+
+def test_a_shed_phone_coming_back_when_told_is_admitted_though_the_backlog_is_still_full() -> None:
+    # Given a storm that keeps the backlog past its bound
+    clock = [50.0]
+    settings = SheddingSettings(max_backlog=10, return_backlog=20, min_retry=2, min_window=4)
+    shedder = RegistrationShedder(settings, now=lambda: clock[0], uniform=lambda: 0.5)
+    phone, newcomer = ("192.0.2.7", "seat1"), ("192.0.2.8", "seat2")
+    wait = retry_after(shedder.refusal(backlog=15, client=phone))
+    # When the phone comes back as told, behind as many new first registrations as before
+    clock[0] += wait
+    assert retry_after(shedder.refusal(backlog=15, client=newcomer)) >= 2
+    # Then it is let in, where a newcomer is shed; once only: its next first registration is new
+    assert shedder.refusal(backlog=15, client=phone) is None
+    assert shedder.readmitted == 1
+    assert shedder.refusal(backlog=15, client=phone) is not None
+
+
+def test_a_returning_phone_is_shed_again_past_the_return_bound_or_long_after_its_time() -> None:
+    clock = [0.0]
+    settings = SheddingSettings(max_backlog=10, return_backlog=20, min_retry=1, min_window=4)
+    shedder = RegistrationShedder(settings, now=lambda: clock[0], uniform=lambda: 0.0)
+    phone = ("192.0.2.7", "seat1")
+    clock[0] += retry_after(shedder.refusal(backlog=15, client=phone))
+    assert shedder.refusal(backlog=20, client=phone) is not None  # the backlog is at its ceiling
+    clock[0] += retry_after(shedder.refusal(backlog=15, client=phone)) + 60
+    assert shedder.refusal(backlog=15, client=phone) is not None  # a minute late: a newcomer again
+    assert shedder.readmitted == 0
+
+
+def test_a_retransmission_of_a_shed_register_is_told_the_same_time_and_keeps_the_place() -> None:
+    clock = [0.0]
+    settings = SheddingSettings(max_backlog=10, min_retry=3, min_window=4)
+    shedder = RegistrationShedder(settings, now=lambda: clock[0], uniform=lambda: 0.5)
+    phone = ("192.0.2.7", "seat1")
+    told = retry_after(shedder.refusal(backlog=15, client=phone))
+    clock[0] += 0.5  # its retransmission, sent before the 503 reached it
+    assert retry_after(shedder.refusal(backlog=15, client=phone)) == told
+    clock[0] += told - 0.5
+    assert shedder.refusal(backlog=15, client=phone) is None
+
+
+def test_a_shed_phone_returning_to_the_registrar_waits_for_its_read_instead_of_a_second_503() -> None:
+    # Given reads held while 30 phones register against a backlog bound of 20
+    gate = threading.Event()
+    seats = CountingSeats(gate)
+    clock = [0.0]
+    settings = SheddingSettings(max_backlog=20, return_backlog=40, min_retry=1, min_window=4)
+    shedder = RegistrationShedder(settings, now=lambda: clock[0], uniform=lambda: 0.0)
+    registrar = registrar_over(seats, shedder)
+
+    async def go() -> tuple[list[Reply | None], list[Reply | None]]:
+        first = asyncio.ensure_future(storm(registrar, SEATS[:30]))
+        for _ in range(500):
+            await asyncio.sleep(0.001)
+            if shedder.shed == 10:
+                break
+        # When the shed phones come back as told, the first 20 still waiting for the table
+        clock[0] += 1
+        again = asyncio.ensure_future(storm(registrar, SEATS[20:30]))
+        for _ in range(500):
+            await asyncio.sleep(0.001)
+            if registrar.backlog == 30:
+                break
+        gate.set()
+        return await first, await again
+
+    first, again = asyncio.run(go())
+    # Then the 10 shed once are let in on their return and registered, none shed twice
+    assert [r.status if r else None for r in first].count(503) == 10
+    assert [r.status if r else None for r in again] == [200] * 10
+    assert shedder.shed == 10 and shedder.readmitted == 10
 
 
 def test_a_failed_batch_read_fails_each_of_its_waiters() -> None:

@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
+from tests.support.bench import bench_module
 
-BENCH = Path(__file__).resolve().parents[3] / "bench"
-
-
-def _counter() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("partition_units", BENCH / "partition_units.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("partition_units", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-counter = _counter()
+counter = bench_module("partition_units.py", "partition_units")
 
 
 def s(value: str) -> dict[str, str]:

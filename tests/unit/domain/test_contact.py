@@ -21,8 +21,10 @@ from contact_center.domain.contact import (
     HangUp,
     HangupCause,
     HangupSide,
+    LeaveCallback,
     MissContactOffer,
     Offer,
+    RetryCallback,
     Transfer,
     apply_contact,
 )
@@ -55,6 +57,8 @@ COMMANDS: dict[ContactTrigger, ContactCommand] = {
     T.FORWARD_TO_LEGACY: ForwardToLegacy("legacy-1"),
     T.TRANSFER: Transfer("billing"),
     T.DIAL_OUT: DialOut("seat-1", "trunk-1"),
+    T.LEAVE_CALLBACK: LeaveCallback(),
+    T.RETRY_CALLBACK: RetryCallback("seat-1"),
     T.HANG_UP: HangUp(HangupCause.CALLER_ABANDONED, HangupSide.CUSTOMER),
 }
 
@@ -87,6 +91,8 @@ def test_the_table_rows_are_the_lifecycle() -> None:
         (S.QUEUED, T.OFFER): S.OFFERED,
         (S.QUEUED, T.FORWARD_TO_LEGACY): S.FORWARDED,
         (S.QUEUED, T.HANG_UP): S.ENDED,
+        (S.QUEUED, T.LEAVE_CALLBACK): S.QUEUED,
+        (S.OFFERED, T.RETRY_CALLBACK): S.QUEUED,
         (S.OFFERED, T.CONNECT): S.CONNECTED,
         (S.OFFERED, T.MISS_OFFER): S.QUEUED,
         (S.OFFERED, T.HANG_UP): S.ENDED,

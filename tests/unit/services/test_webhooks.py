@@ -58,9 +58,11 @@ def test_a_seat_state_change_is_told_but_a_profile_edit_is_not() -> None:
     edited = _record(
         "MODIFY", {**seat, "state": "available", "display_name": "B"}, {**seat, "state": "available"}
     )
+    changed["dynamodb"]["NewImage"]["queues"] = {"M": {"q2": {"N": "1"}, "q1": {"N": "3"}}}  # type: ignore[index]
     (event,) = [e.event for e in webhook_events_in({"Records": [changed, edited]})]
     assert event.type is EventType.AGENT_STATE_CHANGED and event.event_id == "s1.9"
     assert (event.data["from_state"], event.data["to_state"]) == ("available", "offline")
+    assert event.data["queue_ids"] == ["q1", "q2"]  # the queues it serves: their supervisors hear it
 
 
 def test_removals_and_other_entities_tell_nothing() -> None:

@@ -52,7 +52,7 @@ from contact_center.data.sessions import EdgeTaskItems
 from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
 from contact_center.domain.ownership import ProbeOutcome
 from contact_center.edge_commands import EdgeCommands
-from contact_center.edge_push import EdgeOfferPush
+from contact_center.edge_push import EdgeOfferPush, LiveTaskRunners
 from contact_center.outbound.socket_post import ManagementApiPoster
 from contact_center.outbound.webhook_post import WebhookPoster
 from contact_center.services.agent_state import AgentStateService
@@ -393,6 +393,8 @@ class Container:
             self.offer_push,
             outbound_trunks=TrunkOutbound(),
             dialers=SeatDialers(),
+            # Callbacks run on a live task the offer can be pushed to: none without the push.
+            runners=LiveTaskRunners(region=self.settings.region) if self.offer_push is not None else None,
         )
 
     @cached_property

@@ -15,6 +15,7 @@ poll asks every region.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import select
@@ -27,7 +28,15 @@ from contact_center.contracts import offer_push
 from contact_center.data.sessions import EdgeTaskItems
 from contact_center.services.routing.decisions import Connect
 
-__all__ = ["EdgeOfferPush", "TaskAddress", "TaskAnswer", "exchange", "task_address_reader"]
+__all__ = [
+    "EdgeOfferPush",
+    "LiveTaskRunners",
+    "TaskAddress",
+    "TaskAnswer",
+    "exchange",
+    "live_tasks_reader",
+    "task_address_reader",
+]
 
 log = logging.getLogger("contact_center.edge_push")
 
@@ -50,6 +59,64 @@ def task_address_reader(tasks: EdgeTaskItems | None = None) -> TaskAddressReader
         return None if item is None or not item.address else TaskAddress(item.address, item.region)
 
     return read
+
+
+LiveTasksReader = Callable[[int], list[tuple[str, str | None]]]
+
+
+def live_tasks_reader(tasks: EdgeTaskItems | None = None) -> LiveTasksReader:
+    """Epoch seconds -> the (id, region) of every edge task whose heartbeat is live and advertises
+    an address (one an offer can be pushed to)."""
+    items = tasks or EdgeTaskItems()
+
+    def read(now_s: int) -> list[tuple[str, str | None]]:
+        return [(item.task_id, item.region) for item in items.live(now_s) if item.address]
+
+    return read
+
+
+class LiveTaskRunners:
+    """The routing service's ``CallbackRunners`` port: a live task of this region runs a callback.
+
+    The same contact always maps to the same task while the fleet stays the same (a stable hash), so
+    a retried claim does not wander; the list is read once per ``ttl`` seconds, as task addresses are.
+    """
+
+    def __init__(
+        self,
+        tasks: LiveTasksReader | None = None,
+        *,
+        region: str | None = None,
+        ttl: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._tasks = tasks or live_tasks_reader()
+        self._region = region
+        self._ttl = ttl
+        self._clock = clock
+        self._cached: tuple[list[str], float] = ([], 0.0)
+
+    def pick(self, contact_id: str, now_ms: int) -> str | None:
+        ids = self._live()
+        if not ids:
+            return None
+        spread = int.from_bytes(hashlib.sha256(contact_id.encode()).digest()[:8], "big")
+        return ids[spread % len(ids)]
+
+    def _live(self) -> list[str]:
+        now = self._clock()
+        ids, until = self._cached
+        if until > now:
+            return ids
+        try:
+            found = self._tasks(int(now))
+        except Exception:
+            log.exception("reading the live edge tasks failed")
+            return ids  # the last list read: a callback waits rather than fails
+        # Another region's task is not pushed to (``EdgeOfferPush``): it could not be told.
+        ids = sorted(task for task, region in found if self._region is None or region in (None, self._region))
+        self._cached = (ids, now + self._ttl)
+        return ids
 
 
 def _host_port(address: str) -> tuple[str, int]:

@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import pytest
 
+from contact_center.domain.agent_state import AgentState
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.domain.menus import Menu, MenuChoice
+from contact_center.domain.menus import LEFT, Menu, MenuChoice
 from contact_center.services.routing.commands import (
     InvalidRoutingRequestError,
     NewContact,
     parse_routing_command,
 )
-from contact_center.services.routing.decisions import Connect, Forward, PlayMenu, Queue, arrival_from_dict
+from contact_center.services.routing.decisions import (
+    Connect,
+    Forward,
+    PlayMenu,
+    Queue,
+    Reject,
+    arrival_from_dict,
+)
 from tests.support.routing_centre import NOW, FakeCentre
 
 MENU = Menu("menu", "general", {"1": "sales", "2": "support"}, timeout_seconds=3, retries=1)
@@ -60,6 +68,29 @@ def test_the_record_notes_the_menu_choice_before_the_queue(centre: FakeCentre) -
         ("menu", NOW, NOW + 4000, "chosen", "sales", "1"),
         ("queue", NOW + 4000, NOW + 9000, "caller_abandoned", "sales", None),
     ]
+
+
+def test_a_caller_who_hung_up_in_the_menu_leaves_a_record_and_no_queue_counts_it(centre: FakeCentre) -> None:
+    _menu_number(centre)
+    centre.seat("a-general", queues={"general": 1})
+    decision = centre.call(at=NOW + 5000, menu=MenuChoice("general", LEFT, None, NOW))
+    assert isinstance(decision, Reject) and decision.status == 487
+    assert centre.contact("c1") is None  # ended at once: never queued, never offered
+    record = centre.record("c1")
+    assert (record.queue_id, record.hangup_cause, record.hangup_side) == (
+        None,
+        "caller_abandoned",
+        "customer",
+    )
+    assert [(s.kind, s.started_at_ms, s.ended_at_ms, s.outcome, s.queue_id) for s in record.segments] == [
+        ("menu", NOW, NOW + 5000, LEFT, None)
+    ]
+    assert centre.agent("a-general").state is AgentState.AVAILABLE  # never offered a caller gone
+    assert not any(centre.stats("general", at=NOW + 5000).values())  # no queue offered, no abandon
+    # A retry finds the ended contact: nothing is created or recorded twice.
+    again = centre.call(at=NOW + 5100, menu=MenuChoice("general", LEFT, None, NOW))
+    assert isinstance(again, Reject) and centre.contact("c1") is None
+    assert centre.record("c1").ended_at_ms == NOW + 5000
 
 
 def test_silence_is_recorded_as_a_timeout_into_the_default_queue(centre: FakeCentre) -> None:

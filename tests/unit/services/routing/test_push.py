@@ -6,16 +6,7 @@ from contact_center.domain.agent_state import GoAvailable
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.services.routing import RoutingPolicy, RoutingService
 from contact_center.services.routing.decisions import Connect, Queue
-from tests.support.routing_centre import DOMAIN, EDGE, NOW, FakeCentre
-
-
-class RecordedPushes:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, Connect]] = []
-
-    def offered(self, edge_task_id: str, offer: Connect) -> bool:
-        self.sent.append((edge_task_id, offer))
-        return True
+from tests.support.routing_centre import DOMAIN, EDGE, NOW, FakeCentre, RecordedPushes
 
 
 def _pushing_centre() -> tuple[FakeCentre, RecordedPushes]:

@@ -77,11 +77,15 @@ class ContactSeatItems(ContactItems):
                         ContactItem.gsi1sk.remove(),
                         *(
                             [
+                                # The task holding the caller, or the one that runs a callback
+                                # (which nobody held until now).
+                                ContactItem.owning_edge.set(contact.owning_edge),
+                                ContactItem.gsi2pk.set(keys.edge_contacts_index_pk(contact.owning_edge)),
                                 ContactItem.gsi2sk.set(
                                     keys.edge_contacts_index_sk(
                                         ContactState.OFFERED.value, contact.contact_id
                                     )
-                                )
+                                ),
                             ]
                             if contact.owning_edge
                             else []

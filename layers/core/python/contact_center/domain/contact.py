@@ -47,6 +47,8 @@ class ContactTrigger(StrEnum):
     FORWARD_TO_LEGACY = "forward_to_legacy"
     TRANSFER = "transfer"
     DIAL_OUT = "dial_out"
+    LEAVE_CALLBACK = "leave_callback"
+    RETRY_CALLBACK = "retry_callback"
     HANG_UP = "hang_up"
 
 
@@ -66,6 +68,7 @@ class HangupCause(StrEnum):
     NETWORK_FAILURE = "network_failure"
     SYSTEM_ERROR = "system_error"
     FORCED_RELEASE = "forced_release"  # an admin freed the seat stuck on it (both ends gone silent)
+    CALLBACK_FAILED = "callback_failed"  # every dial of a callback's customer failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,10 @@ TRANSITIONS: Mapping[tuple[ContactState, ContactTrigger], ContactState] = Mappin
         (_S.QUEUED, _T.OFFER): _S.OFFERED,
         (_S.QUEUED, _T.FORWARD_TO_LEGACY): _S.FORWARDED,
         (_S.QUEUED, _T.HANG_UP): _S.ENDED,
+        # The caller leaves a callback: it hangs up and keeps its place (``domain.callbacks``).
+        (_S.QUEUED, _T.LEAVE_CALLBACK): _S.QUEUED,
+        # A callback's customer did not answer: back in line at its place, for the next attempt.
+        (_S.OFFERED, _T.RETRY_CALLBACK): _S.QUEUED,
         (_S.OFFERED, _T.CONNECT): _S.CONNECTED,
         (_S.OFFERED, _T.MISS_OFFER): _S.QUEUED,
         (_S.OFFERED, _T.HANG_UP): _S.ENDED,
@@ -217,6 +224,26 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaveCallback:
+    """The queued caller asked to be called back: nobody holds its call any more."""
+
+    @property
+    def trigger(self) -> ContactTrigger:
+        return ContactTrigger.LEAVE_CALLBACK
+
+
+@dataclass(frozen=True, slots=True)
+class RetryCallback:
+    """The customer of a callback offered to ``seat_id`` was dialled and did not answer."""
+
+    seat_id: str
+
+    @property
+    def trigger(self) -> ContactTrigger:
+        return ContactTrigger.RETRY_CALLBACK
+
+
+@dataclass(frozen=True, slots=True)
 class HangUp:
     cause: HangupCause = HangupCause.NORMAL_CLEARING
     side: HangupSide = HangupSide.CUSTOMER
@@ -227,7 +254,16 @@ class HangUp:
 
 
 ContactCommand = (
-    Enqueue | Offer | DialOut | ConnectAgent | MissContactOffer | ForwardToLegacy | Transfer | HangUp
+    Enqueue
+    | Offer
+    | DialOut
+    | ConnectAgent
+    | MissContactOffer
+    | ForwardToLegacy
+    | Transfer
+    | LeaveCallback
+    | RetryCallback
+    | HangUp
 )
 
 
@@ -295,6 +331,12 @@ def _with_command(contact: ContactSnapshot, command: ContactCommand, now_ms: int
         case MissContactOffer():
             # Back to the same queue with its original enqueue time: the caller keeps its place.
             return replace(contact, seat_id=None, rona_attempts=contact.rona_attempts + 1)
+        case LeaveCallback():
+            # Priority and enqueue time untouched: that is the place the callback keeps.
+            return contact
+        case RetryCallback():
+            # Its place again, and no missed offer counted: the agent answered, the customer did not.
+            return replace(contact, seat_id=None)
         case Transfer(queue_id=queue_id):
             return replace(contact, queue_id=queue_id, enqueued_at_ms=now_ms, seat_id=None)
         case ForwardToLegacy(trunk_id=trunk_id):
@@ -310,7 +352,10 @@ def apply_contact(contact: ContactSnapshot, command: ContactCommand, now_ms: int
     a connect or missed offer names an agent other than the one offered.
     """
     target = next_contact_state(contact.state, command.trigger, contact.contact_id)
-    if isinstance(command, ConnectAgent | MissContactOffer) and command.seat_id != contact.seat_id:
+    if (
+        isinstance(command, ConnectAgent | MissContactOffer | RetryCallback)
+        and command.seat_id != contact.seat_id
+    ):
         raise SeatMismatchError(contact.contact_id, contact.seat_id, command.seat_id)
     new = replace(
         _with_command(contact, command, now_ms),

@@ -18,6 +18,7 @@ from .prompts import is_prompt_name
 
 __all__ = [
     "DIGITS",
+    "LEFT",
     "NOT_PLAYED",
     "OUTCOMES",
     "Menu",
@@ -31,9 +32,11 @@ DIGITS = "0123456789*#"
 TIMEOUT_SECONDS_MIN, TIMEOUT_SECONDS_MAX = 1, 60
 RETRIES_MAX = 5
 # How a caller leaves a menu (`MenuStep.why`): a key of the menu, silence, too many invalid keys, or
-# no menu at all (a call whose media is not anchored cannot be played to: the default queue).
+# no menu at all (a call whose media is not anchored cannot be played to: the default queue); or
+# by hanging up in it (`LEFT`: the call ends there, and only its record is written).
 NOT_PLAYED = "not_played"
-OUTCOMES = ("chosen", "timeout", "invalid", NOT_PLAYED)
+LEFT = "caller_left"
+OUTCOMES = ("chosen", "timeout", "invalid", NOT_PLAYED, LEFT)
 
 
 class StepKind(StrEnum):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .agent_state import WRAP_UP_SECONDS_MAX
+from .callbacks import CallbackPolicy
 from .contact import (
     DEFAULT_CONTACT_PRIORITY,
     PRIORITY_LEAST_URGENT,
@@ -144,6 +145,8 @@ class QueueConfig:
     media: QueueMedia = field(default_factory=QueueMedia)
     # The share of answered calls recorded (``domain.recording``): 0 records none.
     recording_percent: int = 0
+    # None: a queued caller's keys leave no callback (``domain.callbacks``).
+    callback: CallbackPolicy | None = None
 
     def __post_init__(self) -> None:
         if not self.queue_id:

@@ -6,8 +6,10 @@ API Gateway's WebSocket API (and the local socket server, which speaks its proto
 same JSON a webhook receives, so a page and a receiver read one contract. An offer also names its
 queue and how long the caller waited, which the agent's desk shows.
 
-A connection listens to the topics its credentials reach (``domain.desk.listening_topics``); a
-connection API Gateway reports gone (410) is forgotten at once.
+A connection listens to the topics its credentials reach (``domain.desk.listening_topics``): an agent
+its seat, a supervisor its queues (a contact's event in one of them, and a seat's state change when
+the seat serves one), an admin its merchant. A connection API Gateway reports gone (410) is
+forgotten at once.
 """
 
 from __future__ import annotations
@@ -107,10 +109,13 @@ class EventSocketService:
         for event in events:
             seat = event.data.get("seat_id")
             queue = event.data.get("queue_id")
+            # A contact's event names its queue; a seat's names every queue the seat serves.
+            served = event.data.get("queue_ids")
+            queues = [q for q in served if isinstance(q, str)] if isinstance(served, list) else []
             topics = event_topics(
                 event.merchant_id,
                 seat if isinstance(seat, str) else None,
-                [queue if isinstance(queue, str) else None],
+                [queue if isinstance(queue, str) else None, *queues],
             )
             listeners = self._connections.listening(topics, self._clock())
             if not listeners:

@@ -47,6 +47,12 @@ def _n(image: Mapping[str, Any], name: str) -> int | None:
         return None
 
 
+def _keys(image: Mapping[str, Any], name: str) -> list[str]:
+    value = image.get(name)
+    entries = value.get("M") if isinstance(value, Mapping) else None
+    return sorted(entries) if isinstance(entries, Mapping) else []
+
+
 def _contact(new: Mapping[str, Any], old: Mapping[str, Any]) -> Event | None:
     state = (_s(new, "state") or "").lower()
     kind = CONTACT_EVENTS.get(state)
@@ -132,6 +138,8 @@ def _seat(new: Mapping[str, Any], old: Mapping[str, Any]) -> Event | None:
             "reason": reason,
             "contact_id": _s(new, "contact_id"),
             "version": version,
+            # The queues the seat serves, so their supervisors hear of it (``event_socket``).
+            "queue_ids": _keys(new, "queues"),
         },
     )
 

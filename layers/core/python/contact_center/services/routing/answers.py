@@ -30,7 +30,7 @@ from .decisions import Acknowledged, OfferOutcome, RoutingDecision
 from .placement import Placement
 from .policy import ATTEMPTS
 from .ports import AgentSeat, CallDialog, LiveContact, SeatTransition, Segment
-from .records import merchant_of, misses_in_current_queue, seat_as_left
+from .records import is_callback, merchant_of, misses_in_current_queue, seat_as_left
 
 
 class Answers:
@@ -81,14 +81,22 @@ class Answers:
             queue_id=snapshot.queue_id,
             seat_id=seat_id,
         )
+        callback = is_callback(contact)
         requeued = replace(
-            contact, snapshot=missed.contact, offered_at_ms=None, segments=(*contact.segments, segment)
+            contact,
+            snapshot=missed.contact,
+            offered_at_ms=None,
+            segments=(*contact.segments, segment),
+            # A callback's runner task lets it go: it waits at its place for the next free agent.
+            edge_task_id=None if callback else contact.edge_task_id,
         )
         try:
             self._ctx.contacts.save(contact.version, requeued)
         except ConcurrentUpdateError:
             return self._placement.decision_for_id(contact_id, now_ms)
         self._ctx.publish_contact(missed.event, requeued)
+        if callback:
+            return Acknowledged(contact_id, ContactState.QUEUED.value, merchant_id=merchant_id)
         if queue is None:
             return self._placement.end_by_system(requeued, None, HangupCause.SYSTEM_ERROR, now_ms)
         if misses_in_current_queue(requeued) >= self._ctx.policy.max_rona_attempts:

@@ -12,9 +12,11 @@ from contact_center.domain.contact import (
     ContactSnapshot,
     Enqueue,
     ForwardToLegacy,
+    HangUp,
+    HangupCause,
     apply_contact,
 )
-from contact_center.domain.menus import MenuChoice
+from contact_center.domain.menus import LEFT, MenuChoice
 from contact_center.domain.migration import Side
 from contact_center.domain.queue_address import QueueCall
 
@@ -22,6 +24,7 @@ from .context import RoutingContext
 from .decisions import Arrival, Forward, PlayMenu, Reject, RoutingDecision
 from .placement import Placement
 from .ports import LiveContact, RoutingQueue, Segment
+from .records import record_for
 
 log = logging.getLogger("contact_center.routing")
 
@@ -45,7 +48,8 @@ class Arrivals:
     ) -> Arrival:
         """A call arrived for ``called``: connect it, queue it, forward it or reject it; a number
         with a menu first answers `PlayMenu` (nothing is written), and the edge asks again with
-        the caller's ``menu_choice``, which picks the queue and is noted in the record.
+        the caller's ``menu_choice``, which picks the queue and is noted in the record (a caller
+        who hung up in the menu gets only the record: see ``_left_in_menu``).
 
         Idempotent per ``contact_id``: a retried request returns the decision for the contact as
         it stands, and never creates a second contact.
@@ -79,6 +83,11 @@ class Arrivals:
         if route.menu is not None and channel is Channel.VOICE:
             if menu_choice is None:
                 return PlayMenu(contact_id, route.menu, now_ms)
+            if menu_choice.outcome == LEFT:
+                new = ContactSnapshot.new(contact_id, channel, now_ms)
+                segments = (_menu_segment(menu_choice, None, now_ms),)
+                left = LiveContact(new, called, caller, route.merchant_id, edge_task_id, segments=segments)
+                return self._left_in_menu(left, now_ms)
             queue_id = menu_choice.queue_in(route.menu)
             segments = (_menu_segment(menu_choice, queue_id, now_ms),)
         if queue_id is None:
@@ -90,6 +99,20 @@ class Arrivals:
         new = ContactSnapshot.new(contact_id, channel, now_ms)
         enqueue = Enqueue(queue.queue_id, priority or route.priority or DEFAULT_CONTACT_PRIORITY)
         return self._enqueue(new, enqueue, queue, called, caller, edge_task_id, now_ms, segments)
+
+    def _left_in_menu(self, contact: LiveContact, now_ms: int) -> RoutingDecision:
+        """A caller who hung up in the menu: the contact is created and ended at once, in no queue (no
+        queue saw it, so no queue counts an abandon), its record naming the menu it left. A read and
+        two writes for a rare path: a retry finds the record (or the contact) and writes nothing."""
+        left = Reject(487, "caller left the menu", contact_id=contact.contact_id)
+        if self._ctx.contacts.record(contact.contact_id) is not None:
+            return left
+        if not self._ctx.create(contact):
+            return self._placement.decision_for_id(contact.contact_id, now_ms)
+        ended = apply_contact(contact.snapshot, HangUp(HangupCause.CALLER_ABANDONED), now_ms)
+        self._ctx.contacts.end(contact, record_for(contact, ended.contact, now_ms), None)
+        self._ctx.publish_contact(ended.event, contact)
+        return left
 
     def _to_queue_address(
         self,
@@ -142,7 +165,7 @@ class Arrivals:
         return self._placement.route_queued(live, queue, now_ms)
 
 
-def _menu_segment(choice: MenuChoice, queue_id: str, now_ms: int) -> Segment:
+def _menu_segment(choice: MenuChoice, queue_id: str | None, now_ms: int) -> Segment:
     started = choice.started_at_ms if choice.started_at_ms is not None else now_ms
     return Segment(
         "menu", min(started, now_ms), now_ms, choice.outcome, queue_id=queue_id, digit=choice.digit

@@ -21,6 +21,13 @@ from contact_center.domain.menus import DIGITS, OUTCOMES, MenuChoice
 from contact_center.domain.queue_address import QueueCall
 
 from ..errors import ServiceError
+from .callback_commands import CALLBACK_ACTIONS, CallbackCommand, execute_callback, parse_callback
+from .command_fields import InvalidRoutingRequestError as InvalidRoutingRequestError
+from .command_fields import choice as _choice
+from .command_fields import epoch_ms as _epoch_ms
+from .command_fields import flag as _flag
+from .command_fields import required as _required
+from .command_fields import text as _text
 from .decisions import OfferOutcome
 from .dequeue import AgentOffer
 from .ports import CallDialog
@@ -33,12 +40,6 @@ MAX_DIALOG_KEY_LENGTH = 256
 MAX_DIALOG_TTL_SECONDS = 24 * 3600
 # The most contacts one region_lost page may end.
 MAX_REGION_LOSS_PAGE = 500
-
-
-class InvalidRoutingRequestError(ServiceError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 class DeadlineExceededError(ServiceError):
@@ -176,51 +177,8 @@ RoutingCommand = (
     | EndLostEdgeContacts
     | EndLostRegionContacts
     | Sweep
+    | CallbackCommand
 )
-
-
-def _text(event: Mapping[str, Any], name: str, required: bool = True) -> str | None:
-    value = event.get(name)
-    if value is None or value == "":
-        if required:
-            raise InvalidRoutingRequestError(name, "is required")
-        return None
-    if not isinstance(value, str):
-        raise InvalidRoutingRequestError(name, "must be a string")
-    return value
-
-
-def _required(event: Mapping[str, Any], name: str) -> str:
-    value = _text(event, name)
-    assert value is not None
-    return value
-
-
-def _choice(event: Mapping[str, Any], name: str, kind: Any, default: Any = None) -> Any:
-    value = event.get(name)
-    if value is None and default is not None:
-        return default
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(member.value for member in kind)
-        raise InvalidRoutingRequestError(name, f"must be one of {allowed}") from None
-
-
-def _epoch_ms(event: Mapping[str, Any], name: str) -> int | None:
-    value = event.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidRoutingRequestError(name, "must be a non-negative integer (epoch milliseconds)")
-    return value
-
-
-def _flag(event: Mapping[str, Any], name: str) -> bool:
-    value = event.get(name, False)
-    if not isinstance(value, bool):
-        raise InvalidRoutingRequestError(name, "must be true or false")
-    return value
 
 
 def _dialog_keys(value: Any, name: str) -> tuple[str, ...]:
@@ -369,6 +327,8 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         return EndLostEdgeContacts(_required(event, "edge_task_id"), tuple(held), before)
     if action == "region_lost":
         return _region_lost(event)
+    if action in CALLBACK_ACTIONS:
+        return parse_callback(str(action), event)
     if action == "sweep":
         merchants = event.get("merchant_ids")
         if merchants is not None and (
@@ -380,7 +340,8 @@ def parse_routing_command(event: Any) -> RoutingCommand:
         "action",
         "must be one of new_contact, offer_result, contact_ended, transfer, consult, consult_result,"
         " dial_out, outbound_answered,"
-        " queue_timeout, legacy_failed, pending_offers, finish_wrap_up, edge_lost, region_lost, sweep",
+        " queue_timeout, legacy_failed, pending_offers, finish_wrap_up, edge_lost, region_lost, sweep,"
+        f" {', '.join(CALLBACK_ACTIONS)}",
     )
 
 
@@ -473,3 +434,5 @@ def execute(service: RoutingService, command: RoutingCommand, now_ms: int) -> di
             return service.end_lost_region(command.edge_task_ids, now_ms, command.limit).to_dict()
         case Sweep():
             return service.sweep(now_ms, command.merchant_ids).to_dict()
+        case _:
+            return execute_callback(service, command, now_ms)

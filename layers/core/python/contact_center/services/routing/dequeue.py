@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from contact_center.domain.acd import choose_contact_for_agent
@@ -16,8 +16,8 @@ from .context import RoutingContext
 from .decisions import Connect
 from .offers import Offers
 from .policy import ATTEMPTS
-from .ports import AgentSeat, AgentTarget, LiveContact, RoutingQueue
-from .records import queued
+from .ports import AgentSeat, AgentTarget, CallbackRunners, LiveContact, RoutingQueue
+from .records import callback_waits, is_callback, queued
 
 log = logging.getLogger("contact_center.routing")
 
@@ -47,10 +47,18 @@ _SEAT_CHANGED = _SeatChanged()
 
 
 class Dequeue:
-    def __init__(self, context: RoutingContext, offers: Offers, push: OfferPush | None = None) -> None:
+    def __init__(
+        self,
+        context: RoutingContext,
+        offers: Offers,
+        push: OfferPush | None = None,
+        runners: CallbackRunners | None = None,
+    ) -> None:
         self._ctx = context
         self._offers = offers
         self._push = push
+        # None: no task can run a callback here; callbacks keep their place until one can.
+        self._runners = runners
 
     def agent_available(self, merchant_id: str, seat_id: str, now_ms: int) -> AgentOffer | None:
         """Offer the agent the waiting contact it should take first, across every queue it serves."""
@@ -73,6 +81,7 @@ class Dequeue:
                 for contact in self._ctx.contacts.queue_heads(queue_id, policy.heads_per_queue)
                 if contact.snapshot.state is ContactState.QUEUED
                 and seat_id not in contact.recently_offered_to(now_ms, policy.reoffer_cooldown_ms)
+                and not callback_waits(contact, queues[queue_id].config.callback, now_ms)
             }
             outcome = self._offer_heads(seat, queues, heads, now_ms)
             if outcome is not _SEAT_CHANGED:
@@ -118,6 +127,12 @@ class Dequeue:
                     return None
             contact = heads.pop(choice.contact_id)
             queue = queues[choice.queue_id]
+            if is_callback(contact):
+                runner = self._runners.pick(contact.contact_id, now_ms) if self._runners else None
+                if runner is None:
+                    continue  # nobody can run it now: it keeps its place for a later agent
+                # The claim names the task that runs it, as it names the task holding a caller.
+                contact = replace(contact, edge_task_id=runner)
             try:
                 self._offers.claim(contact, seat, queue, now_ms)
             except ConcurrentUpdateError as lost:

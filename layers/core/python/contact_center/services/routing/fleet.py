@@ -3,6 +3,7 @@ to end because no task holds their callers any more."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Collection
 
@@ -11,19 +12,24 @@ from contact_center.domain.contact import ContactState, HangupCause, HangupSide
 from contact_center.domain.ownership import NotHomeRegionError
 from contact_center.services.errors import ConcurrentUpdateError
 
+from .callbacks import Callbacks
 from .context import RoutingContext
 from .decisions import Connect
 from .endings import Endings
 from .placement import Placement
+from .records import is_callback
 
 log = logging.getLogger("contact_center.routing")
 
 
 class Fleet:
-    def __init__(self, context: RoutingContext, placement: Placement, endings: Endings) -> None:
+    def __init__(
+        self, context: RoutingContext, placement: Placement, endings: Endings, callbacks: Callbacks
+    ) -> None:
         self._ctx = context
         self._placement = placement
         self._endings = endings
+        self._callbacks = callbacks
 
     def edge_lost(
         self,
@@ -52,6 +58,13 @@ class Fleet:
                     initiated_before_ms is not None
                     and contact.snapshot.initiated_at_ms >= initiated_before_ms
                 ):
+                    continue
+                seat_id = contact.snapshot.seat_id
+                if is_callback(contact) and state is ContactState.OFFERED and seat_id is not None:
+                    # Nobody's call died with the task: the callback goes back to its place, the
+                    # agent back in line, and another task runs it.
+                    with contextlib.suppress(ConcurrentUpdateError):
+                        self._callbacks.requeue(contact, seat_id, now_ms)
                     continue
                 self._endings.contact_ended(
                     contact.contact_id, HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR, now_ms

@@ -114,7 +114,9 @@ class AgentTarget:
 class Segment:
     """One leg of a contact's life: a stay in a queue or an offer to an agent, with its outcome."""
 
-    kind: str  # "menu" | "queue" | "agent" | "trunk" | "outbound" (an agent's own call)
+    # "menu" | "queue" | "agent" | "trunk" | "outbound" (an agent's own call) | "callback" (the
+    # caller left one) | "dial" (one dial of a callback's customer, ``domain.callbacks``)
+    kind: str
     started_at_ms: int
     ended_at_ms: int
     # answered, no_answer, busy, rejected, unreachable, overflow, abandoned, ...; a menu's:
@@ -123,7 +125,8 @@ class Segment:
     queue_id: str | None = None
     seat_id: str | None = None
     trunk_id: str | None = None
-    digit: str | None = None  # the key a menu was left with
+    digit: str | None = None  # the key a menu (or the queue, for a callback) was left with
+    status: int | None = None  # a dial's final SIP status (None: it never had one)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -137,6 +140,7 @@ class Segment:
             ("seat_id", self.seat_id),
             ("trunk_id", self.trunk_id),
             ("digit", self.digit),
+            ("status", self.status),
         ):
             if value is not None:
                 data[name] = value
@@ -153,6 +157,7 @@ class Segment:
             seat_id=data.get("seat_id"),
             trunk_id=data.get("trunk_id"),
             digit=data.get("digit"),
+            status=int(data["status"]) if data.get("status") is not None else None,
         )
 
 
@@ -359,6 +364,16 @@ class LiveContacts(Protocol):
         ...
 
     def owned_by_edge(self, edge_task_id: str, state: str) -> list[LiveContact]: ...
+
+
+class CallbackRunners(Protocol):
+    """Picks the live edge task that runs a callback once an agent is claimed for it: nobody holds
+    the caller's call, so any task may ring the agent and dial the customer."""
+
+    def pick(self, contact_id: str, now_ms: int) -> str | None:
+        """A live task's id (spread by ``contact_id``); None when no task is live (the callback
+        keeps its place and is offered again later)."""
+        ...
 
 
 class Registrations(Protocol):

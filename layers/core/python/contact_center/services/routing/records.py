@@ -6,6 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
+from contact_center.domain.callbacks import (
+    CallbackAttempt,
+    CallbackPolicy,
+    CallbackVerdict,
+    DialResult,
+    callback_state,
+)
 from contact_center.domain.contact import ContactSnapshot, ContactState, HangupCause, HangupSide
 from contact_center.domain.migration import Side
 from contact_center.domain.queueing import QueuedContact
@@ -35,6 +42,29 @@ def queued(contact: LiveContact) -> QueuedContact:
 def hops(contact: LiveContact) -> int:
     """Queues the contact has already left (each left a "queue" segment)."""
     return sum(1 for segment in contact.segments if segment.kind == "queue")
+
+
+def is_callback(contact: LiveContact) -> bool:
+    """The caller left a callback: nobody holds its call, an edge task dials it back."""
+    return any(segment.kind == "callback" for segment in contact.segments)
+
+
+def callback_attempts(contact: LiveContact) -> list[CallbackAttempt]:
+    """The dials of a callback's customer so far, oldest first (each a "dial" segment)."""
+    return [
+        CallbackAttempt(
+            segment.started_at_ms, segment.ended_at_ms, DialResult(segment.outcome), segment.status
+        )
+        for segment in contact.segments
+        if segment.kind == "dial"
+    ]
+
+
+def callback_waits(contact: LiveContact, policy: CallbackPolicy | None, now_ms: int) -> bool:
+    """A callback whose last dial failed too recently to dial again (it keeps its place meanwhile)."""
+    if policy is None or not is_callback(contact):
+        return False
+    return callback_state(policy, callback_attempts(contact), now_ms).verdict is CallbackVerdict.WAIT
 
 
 def misses_in_current_queue(contact: LiveContact) -> int:

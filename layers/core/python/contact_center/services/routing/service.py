@@ -12,6 +12,7 @@ from contact_center.domain.queue_address import QueueCall
 
 from .answers import Answers
 from .arrivals import Arrivals
+from .callbacks import Callbacks
 from .consults import Consults
 from .context import RoutingContext
 from .decisions import Acknowledged, Arrival, Connect, OfferOutcome, Reject, RoutingDecision
@@ -24,6 +25,7 @@ from .placement import Placement
 from .policy import RoutingPolicy
 from .ports import (
     AgentSeats,
+    CallbackRunners,
     CallDialog,
     EventSink,
     LiveContacts,
@@ -51,6 +53,7 @@ class RoutingService:
         push: OfferPush | None = None,
         outbound_trunks: OutboundTrunks | None = None,
         dialers: Dialers | None = None,
+        runners: CallbackRunners | None = None,
     ) -> None:
         context = RoutingContext(
             catalog,
@@ -67,9 +70,10 @@ class RoutingService:
         self._placement = Placement(context, self._offers)
         self._arrivals = Arrivals(context, self._placement)
         self._answers = Answers(context, self._placement)
-        self._dequeue = Dequeue(context, self._offers, push)
+        self._dequeue = Dequeue(context, self._offers, push, runners)
         self._endings = Endings(context, self._dequeue)
-        self._fleet = Fleet(context, self._placement, self._endings)
+        self._callbacks = Callbacks(context, self._dequeue, self._endings)
+        self._fleet = Fleet(context, self._placement, self._endings, self._callbacks)
         self._sweeps = Sweeps(context, self._dequeue, self._answers, self._endings)
         self._transfers = Transfers(context, self._placement, self._offers)
         self._outbound = Outbound(context, outbound_trunks, dialers)
@@ -107,6 +111,17 @@ class RoutingService:
     ) -> RoutingDecision:
         """The agent leg of an offer ended: answered, or not (RONA: re-offer to the next agent)."""
         return self._answers.offer_result(contact_id, seat_id, outcome, now_ms, dialog)
+
+    def leave_callback(self, contact_id: str, edge_task_id: str, digit: str, now_ms: int) -> Acknowledged:
+        """The caller held by ``edge_task_id`` pressed ``digit``: it leaves a callback that keeps its
+        place (``callbacks``); CallbackRefusedError when its queue takes none with that key."""
+        return self._callbacks.leave(contact_id, edge_task_id, digit, now_ms)
+
+    def callback_dialled(
+        self, contact_id: str, seat_id: str, status: int | None, started_at_ms: int, now_ms: int
+    ) -> Acknowledged:
+        """A callback's customer was dialled: the attempt noted; a failed one retried or given up."""
+        return self._callbacks.dialled(contact_id, seat_id, status, started_at_ms, now_ms)
 
     def contact_ended(
         self,

@@ -10,6 +10,8 @@ a task that dies meanwhile reports neither. The sweep finds, for every merchant:
   moved, or offered to it longer than its ring timeout plus ``RoutingPolicy.stale_reservation_grace_ms``
   ago). A contact that is gone or moved lets the seat go back in its place in line; a contact still
   offered to it is a ring nobody reported, handled as the edge would have: no answer (``answers``).
+- AVAILABLE seats of queues that take callbacks: a callback whose retry fell due while they were
+  free is offered (nothing else would offer it: no agent changed state);
 - agents parked NOT_RESPONDING because their phone could not be reached (reason ``unreachable``)
   whose phone is registered again: AVAILABLE, and they take the next waiting contact. After a region
   fails, its agents' phones register again through the surviving region; until then offers to them
@@ -121,12 +123,23 @@ class Sweeps:
         elif agent.state is AgentState.NOT_RESPONDING and agent.reason == SystemReason.UNREACHABLE:
             if self._ctx.registrations.targets(self._ctx.aor(seat), now_ms):
                 self._reachable_again(seat, now_ms, report)
+        elif agent.state is AgentState.AVAILABLE and self._serves_callbacks(seat):
+            # A callback's retry falls due while agents are free: no change of theirs would offer it.
+            offer = self._dequeue.agent_available(seat.merchant_id, seat.seat_id, now_ms)
+            if offer is not None:
+                report.offers.append(offer)
         elif agent.state is AgentState.RESERVED and agent.contact_id is not None:
             rings_until = agent.state_since_ms + seat.ring_timeout_seconds * 1000
             if now_ms < rings_until + self._ctx.policy.stale_reservation_grace_ms:
                 return
             if self._release_stale(seat, agent.contact_id, now_ms, report):
                 log.info("sweep let go of seat %s reserved for %s", seat.seat_id, agent.contact_id)
+
+    def _serves_callbacks(self, seat: AgentSeat) -> bool:
+        return any(
+            queue is not None and queue.config.callback is not None
+            for queue in (self._ctx.catalog.queue(seat.merchant_id, q) for q in seat.candidate.queues)
+        )
 
     def release_lost_region(
         self, merchant_ids: Iterable[str], lost_edges: Collection[str], taken_at_ms: int, now_ms: int
