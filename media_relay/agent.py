@@ -509,6 +509,8 @@ def _start_helpers(config: Mapping[str, Any], ng_address: str, s3: Any) -> None:
     )
     threading.Thread(target=forwarder.serve, args=(reports,), name="key-reports", daemon=True).start()
     prompts = config["prompts"]
+    if not prompts["bucket"]:
+        return  # no merchant uploads to copy (a relay outside a region's stack)
     sync = UploadSync(s3, prompts["bucket"], prompts["uploads"])
     threading.Thread(
         target=sync.run, args=(int(prompts["sync_seconds"]),), name="uploads", daemon=True
