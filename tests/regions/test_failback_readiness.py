@@ -13,9 +13,9 @@ from contact_center.domain.ownership import (
     forward_retry_wait_ms,
 )
 from contact_center.services.regions import RegionControl, ReturnNotReadyError
+from tests.support.clocks import T0, SleepingClock
 from tests.support.routing_fakes import FakeOwnerships, RoutingTable
 
-T0 = 1_790_000_000_000
 POLICY = FailbackPolicy(passes=3, max_canary_ms=1_000, max_lag_ms=3_000)
 GOOD = ReturnCheck(ProbeOutcome.OK, 80, 1_100)
 
@@ -48,22 +48,11 @@ def test_one_failed_round_starts_the_count_again_and_says_why(check: ReturnCheck
     assert [readiness.observe(GOOD).ready for _ in range(3)] == [False, False, True]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += int(seconds * 1000)
-
-
 class Marks:
     """Two replicas' replication marks: what a region writes in its own reaches the other after
     ``lag_ms`` (None: never)."""
 
-    def __init__(self, clock: Clock, lag_ms: int | None = 1_000) -> None:
+    def __init__(self, clock: SleepingClock, lag_ms: int | None = 1_000) -> None:
         self.clock = clock
         self.lag_ms = lag_ms
         self.written: list[tuple[str, int]] = []
@@ -84,7 +73,7 @@ class Marks:
 class Returning:
     """The returning region's routing function: the canary's outcomes and times, round by round."""
 
-    def __init__(self, clock: Clock, marks: Marks, canaries: list[tuple[ProbeOutcome, int]]) -> None:
+    def __init__(self, clock: SleepingClock, marks: Marks, canaries: list[tuple[ProbeOutcome, int]]) -> None:
         self.clock = clock
         self.marks = marks
         self.canaries = canaries
@@ -101,8 +90,8 @@ class Returning:
         return self.marks.seen_elsewhere(marking_region)
 
 
-def survivor(lag_ms: int | None = 1_000) -> tuple[RegionControl, FakeOwnerships, Clock, Marks]:
-    clock = Clock()
+def survivor(lag_ms: int | None = 1_000) -> tuple[RegionControl, FakeOwnerships, SleepingClock, Marks]:
+    clock = SleepingClock()
     store = FakeOwnerships(RoutingTable(clock=clock))
     marks = Marks(clock, lag_ms)
     west = RegionControl("west", store, clock, 3_000, marks=marks)

@@ -11,27 +11,14 @@ from typing import Any
 from contact_center.domain.ownership import NotHomeRegionError
 from contact_center.services.errors import NotFoundError
 from contact_center.services.routing.forwarding import Forwarding, routing_error
+from tests.support.clocks import T0, SleepingClock
 
-T0 = 1_790_000_000_000
 HANDOFF = 3_000
 NEW_CONTACT = {"action": "new_contact", "called": "+1555", "contact_id": "c1", "edge_task_id": "edge-west-1"}
 REPORT = {"action": "offer_result", "contact_id": "c1", "seat_id": "a1", "outcome": "answered"}
 CONNECT = {"decision": "connect", "contact_id": "c1", "seat_id": "a1"}
 NOT_HOME = routing_error("not_home", "merchant 'm1' is decided in 'west'", retryable=True)
 NOT_FOUND = routing_error("not_found", "contact c1")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-        self.slept: list[float] = []
-
-    def __call__(self) -> int:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += int(seconds * 1000)
 
 
 class Home:
@@ -49,8 +36,8 @@ class Home:
         return answer
 
 
-def west(home: Home) -> tuple[Forwarding, Clock]:
-    clock = Clock()
+def west(home: Home) -> tuple[Forwarding, SleepingClock]:
+    clock = SleepingClock()
     return Forwarding(home, "west", ("east", "west"), HANDOFF, clock, clock.sleep), clock
 
 
