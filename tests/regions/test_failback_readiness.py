@@ -153,3 +153,23 @@ def test_a_forwarded_request_waits_out_the_handoff_before_its_one_retry_within_b
     assert forward_retry_wait_ms(T0 + 2_000, T0, handoff) == 2_000  # the rest of the handoff
     assert forward_retry_wait_ms(T0 + 60_000, T0, handoff) == handoff  # never more than a handoff
     assert forward_retry_wait_ms(T0 - 10_000, T0, handoff) == handoff // 4  # over: a moment still
+
+
+class FailingMarks(Marks):
+    def mark(self, region: str, now_ms: int) -> None:
+        raise TimeoutError("this replica did not answer")
+
+
+def test_a_mark_this_replica_could_not_write_fails_the_round_not_the_failback() -> None:
+    west, store, clock, _ = survivor()
+    marks = FailingMarks(clock)
+    west = RegionControl("west", store, clock, 3_000, marks=marks)
+    east = Returning(clock, marks, [(ProbeOutcome.OK, 50)])
+    rounds: list[str] = []
+
+    with pytest.raises(ReturnNotReadyError):
+        west.fail_back_when_ready(
+            "east", east, 5_000, POLICY, sleep=clock.sleep, on_round=lambda v: rounds.append(v.reason)
+        )
+
+    assert rounds and all(reason.startswith("replication lags more than") for reason in rounds)
