@@ -82,7 +82,9 @@ class RoutingTable:
         if ownership is None:
             raise NotHomeRegionError(merchant_id, region, "", 0)
         if not ownership.decides_in(region, self.clock()):
-            raise NotHomeRegionError(merchant_id, region, ownership.home_region, ownership.epoch)
+            raise NotHomeRegionError(
+                merchant_id, region, ownership.home_region, ownership.epoch, ownership.active_from_ms
+            )
 
     def count(self, queue_id: str, day: str, counter: str) -> None:
         self.counters.setdefault((queue_id, day), Counter())[counter] += 1

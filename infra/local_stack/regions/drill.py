@@ -254,6 +254,10 @@ def failback(regions: TwoRegions, seconds: float = 240.0) -> str:
         except subprocess.TimeoutExpired:
             return f"failback: gave up after {seconds:.0f} s ({attempt} attempts), the command still running"
         if done.returncode == 0:
+            # The command's rounds of checks of the returning region (on stderr), then what moved.
+            rounds = [line for line in done.stderr.splitlines() if line.startswith(f"{KILLED}:")]
+            if rounds:
+                say(f"failback checked {KILLED} {len(rounds)} times: " + " | ".join(rounds[-8:]))
             return done.stdout
         say(f"failback attempt {attempt} failed ({done.returncode}): {done.stderr.strip()[-300:]}")
         if now() > deadline - 10:

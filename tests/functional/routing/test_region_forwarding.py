@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from contact_center import bootstrap
+from contact_center.data.failover import ReplicationMarkItems
 
 from .conftest import DOMAIN, NOW
 from .test_handlers import invoke
@@ -36,7 +37,7 @@ def east(moto_table: str) -> Iterator[None]:
     bootstrap.reset()
 
 
-def use(home: FakeHomeRegion) -> None:
+def use(home: FakeHomeRegion | SilentRegion) -> None:
     bootstrap.services().__dict__["home_region"] = home  # the cached property's slot
 
 
@@ -57,3 +58,30 @@ def test_a_contact_no_region_has_is_not_found_and_a_forwarded_report_is_not_sent
     assert invoke(REPORT)["error"]["code"] == "not_found"
     assert invoke({**REPORT, "forwarded": True})["error"]["code"] == "not_found"
     assert len(west.asked) == 1
+
+
+class SilentRegion:
+    def invoke(self, region: str, event: dict[str, Any]) -> dict[str, Any]:
+        raise TimeoutError(f"{region} did not answer")
+
+
+def test_a_report_about_a_contact_this_replica_lacks_is_retried_while_the_other_region_is_silent(
+    east: None,
+) -> None:
+    use(SilentRegion())
+
+    error = invoke(REPORT)["error"]
+
+    assert error["code"] == "home_unreachable" and error["retryable"] is True
+
+
+def test_a_region_answers_with_another_regions_replication_mark_as_its_replica_has_it(east: None) -> None:
+    assert invoke({"action": "replication_mark", "region": "west"}) == {"region": "west", "mark_ms": None}
+    ReplicationMarkItems().mark("west", NOW)  # replicated here from west
+    ReplicationMarkItems().mark("west", NOW + 500)
+
+    assert invoke({"action": "replication_mark", "region": "west"}) == {
+        "region": "west",
+        "mark_ms": NOW + 500,
+    }
+    assert invoke({"action": "replication_mark"})["error"]["code"] == "invalid_request"

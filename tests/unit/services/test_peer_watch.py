@@ -16,22 +16,11 @@ from contact_center.services.peer_watch import (
     WatchState,
 )
 from contact_center.services.regions import RegionControl
+from tests.support.clocks import T0, SleepingClock
 from tests.support.routing_fakes import FakeOwnerships, RoutingTable
 
-T0 = 1_790_000_000_000
 TICK_MS = 10_000
 OK, REFUSED, SLOW = ProbeOutcome.OK, ProbeOutcome.REFUSED, ProbeOutcome.SLOW
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += round(seconds * 1000)
 
 
 class Store:
@@ -63,7 +52,7 @@ class Metrics:
 
 class World:
     def __init__(self, outcomes: Sequence[ProbeOutcome], merchants: Sequence[str] = ("m1", "m2")) -> None:
-        self.clock = Clock()
+        self.clock = SleepingClock()
         self.ownerships = FakeOwnerships(RoutingTable(clock=self.clock))
         self.control = RegionControl("us-west-2", self.ownerships, self.clock, 3_000)
         for merchant in merchants:
@@ -275,7 +264,7 @@ class Routing:
     """This region's routing function as the watch asks it: ``pending`` contacts per lost task,
     ended ``limit`` at a time."""
 
-    def __init__(self, clock: Clock, pending: dict[str, int], page_ms: int = 100) -> None:
+    def __init__(self, clock: SleepingClock, pending: dict[str, int], page_ms: int = 100) -> None:
         self.clock = clock
         self.pending = pending
         self.page_ms = page_ms

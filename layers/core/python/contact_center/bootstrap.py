@@ -23,13 +23,18 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from contact_center.aws.failover import EmfFailoverMetrics, RoutingSweepRequest, probe_region
+from contact_center.aws.failover import (
+    EmfFailoverMetrics,
+    RoutingSweepRequest,
+    probe_region,
+    read_replication_mark,
+)
 from contact_center.aws.home_region import HomeRegionInvoker
 from contact_center.aws.metrics import EmfRoutingMetrics
 from contact_center.contracts import settings as contract
 from contact_center.contracts.settings import BusyPolicy, Component, SettingsError
 from contact_center.data.desk import DeskSettingsRepository, SocketConnectionRepository, WrapUpRepository
-from contact_center.data.failover import FailoverWatchItems
+from contact_center.data.failover import FailoverWatchItems, ReplicationMarkItems
 from contact_center.data.ownership import OwnershipItems, RegionFence
 from contact_center.data.people import SignInAttemptRepository, UserRepository
 from contact_center.data.prompt_store import DirectoryPromptStore, S3PromptStore
@@ -75,6 +80,7 @@ from contact_center.services.recordings import RecordingLinks, RecordingStore
 from contact_center.services.regions import RegionControl
 from contact_center.services.reports import ReportService
 from contact_center.services.routing import RoutingPolicy, RoutingService
+from contact_center.services.routing.forwarding import Forwarding
 from contact_center.services.seats import SeatService
 from contact_center.services.sign_in import SignInService
 from contact_center.services.stats import QueueStatsService
@@ -186,6 +192,20 @@ class Settings:
         )
 
 
+class RoutingFunctionsOfRegions:
+    """``services.regions.ReturningRegion`` through each region's routing function (as the failover
+    controller's canary reaches it)."""
+
+    def __init__(self, invoker: HomeRegionInvoker) -> None:
+        self._invoker = invoker
+
+    def canary(self, region: str) -> ProbeOutcome:
+        return ProbeOutcome(probe_region(self._invoker, region))
+
+    def mark_of(self, region: str, marking_region: str) -> int | None:
+        return read_replication_mark(self._invoker, region, marking_region)
+
+
 class Container:
     """The services, each built once on first use."""
 
@@ -219,11 +239,28 @@ class Container:
             self.clock,
             self.settings.handoff_ms,
             self.settings.deployed_regions,
+            ReplicationMarkItems(),
         )
 
     @cached_property
     def home_region(self) -> HomeRegionInvoker:
         return HomeRegionInvoker(self.settings.routing_function, dict(self.settings.region_endpoints))
+
+    @cached_property
+    def returning_regions(self) -> RoutingFunctionsOfRegions:
+        """A region coming back, as a failback checks it (``RegionControl.fail_back_when_ready``)."""
+        return RoutingFunctionsOfRegions(self.home_region)
+
+    @cached_property
+    def forwarding(self) -> Forwarding:
+        """What the routing function sends to the other region (``services.routing.forwarding``)."""
+        return Forwarding(
+            self.home_region,
+            self.settings.region or "",
+            self.settings.deployed_regions,
+            self.settings.handoff_ms,
+            self.clock,
+        )
 
     def peer_watch(self, peer: str) -> PeerWatch:
         """The failover controller's watch over ``peer`` (``services.peer_watch``), from this region."""

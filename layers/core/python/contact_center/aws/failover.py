@@ -29,7 +29,13 @@ from contact_center.aws.home_region import HomeRegionInvoker
 from contact_center.aws.metrics import emf_record
 from contact_center.contracts import metrics
 
-__all__ = ["CANARY_EVENT", "EmfFailoverMetrics", "RoutingSweepRequest", "probe_region"]
+__all__ = [
+    "CANARY_EVENT",
+    "EmfFailoverMetrics",
+    "RoutingSweepRequest",
+    "probe_region",
+    "read_replication_mark",
+]
 
 log = logging.getLogger("contact_center.failover")
 
@@ -61,6 +67,19 @@ def probe_region(invoker: HomeRegionInvoker, region: str) -> str:
         log.warning("the canary in %s answered %s", region, answer)
         return REFUSED
     return OK
+
+
+def read_replication_mark(invoker: HomeRegionInvoker, region: str, marking_region: str) -> int | None:
+    """``marking_region``'s replication mark (epoch ms) as ``region``'s replica has it, asked of
+    ``region``'s routing function (``services.regions``: a failback's check); None when it has none.
+    Raises when the function does not answer or answers an error."""
+    answer = invoker.invoke(
+        region, {"action": "replication_mark", "region": marking_region, "forwarded": True}
+    )
+    if "error" in answer:
+        raise RuntimeError(f"the replication mark in {region}: {answer['error']}")
+    mark = answer.get("mark_ms")
+    return mark if isinstance(mark, int) and not isinstance(mark, bool) else None
 
 
 def _stdout(line: str) -> None:

@@ -73,3 +73,37 @@ class FailoverWatchItems:
             takeover_due=state.takeover_due,
             updated_at=now_ms,
         ).save()
+
+
+MARK_SORT_KEY = "REPLICATION_MARK"
+
+
+def mark_pk(region: str) -> str:
+    return f"REPLICATION#{region}"
+
+
+class ReplicationMarkItem(TableItem):
+    """When a region last wrote its replication mark; the other region's replica shows how far
+    replication from it has come (``services.regions.ReplicationMarks``)."""
+
+    ENTITY = "replication_mark"
+    region = UnicodeAttribute()
+    marked_at = NumberAttribute()  # epoch ms
+
+
+BINDING.register(ReplicationMarkItem)
+
+
+class ReplicationMarkItems:
+    """``services.regions.ReplicationMarks`` on this region's replica."""
+
+    def mark(self, region: str, now_ms: int) -> None:
+        # One writer per item (the region it names): a plain put.
+        ReplicationMarkItem(pk=mark_pk(region), sk=MARK_SORT_KEY, region=region, marked_at=now_ms).save()
+
+    def of(self, region: str) -> int | None:
+        try:
+            item = ReplicationMarkItem.get(mark_pk(region), MARK_SORT_KEY, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return int(item.marked_at)

@@ -164,7 +164,9 @@ class RegionFence:
     def _refusal(self, merchant_id: str, ownership: Ownership | None) -> NotHomeRegionError:
         if ownership is None:
             return NotHomeRegionError(merchant_id, self.region, "", 0)
-        return NotHomeRegionError(merchant_id, self.region, ownership.home_region, ownership.epoch)
+        return NotHomeRegionError(
+            merchant_id, self.region, ownership.home_region, ownership.epoch, ownership.active_from_ms
+        )
 
 
 def stamp(item_class: Any, ownership: Ownership) -> list[Any]:

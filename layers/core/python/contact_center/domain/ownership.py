@@ -22,9 +22,12 @@ from contact_center.domain.errors import DomainError
 
 class NotHomeRegionError(DomainError):
     """An owned write was attempted outside the merchant's home region, at a stale epoch, or during
-    the handoff of a move: the caller sends the request to ``home_region`` instead."""
+    the handoff of a move: the caller sends the request to ``home_region`` instead (which decides from
+    ``active_from_ms``, when the refusal's ownership says so)."""
 
-    def __init__(self, merchant_id: str, region: str, home_region: str, epoch: int) -> None:
+    def __init__(
+        self, merchant_id: str, region: str, home_region: str, epoch: int, active_from_ms: int = 0
+    ) -> None:
         super().__init__(
             f"merchant {merchant_id!r} is decided in {home_region!r} (epoch {epoch}), not in {region!r}"
         )
@@ -32,6 +35,7 @@ class NotHomeRegionError(DomainError):
         self.region = region
         self.home_region = home_region
         self.epoch = epoch
+        self.active_from_ms = active_from_ms
 
 
 class StaleEpochError(DomainError):
@@ -185,3 +189,71 @@ def peer_failed(own_probe_ok: bool, witness: WitnessView | None) -> bool:
     if witness is None:
         return True
     return witness is WitnessView.UNREACHABLE
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnCheck:
+    """One round of the checks a returning region passes before merchants move back to it."""
+
+    canary: ProbeOutcome
+    canary_ms: int  # how long its routing function took to answer the canary
+    # How long a mark written in this region's replica took to appear in the returning region's
+    # replica (its replication lag now); None: it did not appear within the round.
+    replication_lag_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FailbackPolicy:
+    """When a region that came back may be home again: ``passes`` rounds in a row in which its canary
+    answered OK within ``max_canary_ms`` and replication into it lagged at most ``max_lag_ms``.
+
+    A region that has just started answers its first requests slowly (imports, connections, a cold
+    database engine): one good answer says it is up, not that it can carry its merchants' calls, and
+    calls forwarded to it meanwhile fail. The lag bound keeps the new home from deciding on a replica
+    that still misses what the survivor wrote (the handoff covers only writes in flight, not a
+    backlog)."""
+
+    passes: int = 5
+    max_canary_ms: int = 1_000
+    max_lag_ms: int = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessVerdict:
+    ready: bool
+    passes: int  # rounds passed in a row so far
+    reason: str  # why the last round did not pass ("" when it did)
+
+
+class FailbackReadiness:
+    """``FailbackPolicy`` over the rounds as they come: one failed round starts the count again."""
+
+    def __init__(self, policy: FailbackPolicy | None = None) -> None:
+        self.policy = policy or FailbackPolicy()
+        self._passes = 0
+
+    def observe(self, check: ReturnCheck) -> ReadinessVerdict:
+        reason = self._failure(check)
+        self._passes = 0 if reason else self._passes + 1
+        return ReadinessVerdict(self._passes >= self.policy.passes, self._passes, reason)
+
+    def _failure(self, check: ReturnCheck) -> str:
+        if check.canary is not ProbeOutcome.OK:
+            return f"canary {check.canary.value}"
+        if check.canary_ms > self.policy.max_canary_ms:
+            return f"canary answered in {check.canary_ms} ms (more than {self.policy.max_canary_ms})"
+        if check.replication_lag_ms is None:
+            return f"replication lags more than {self.policy.max_lag_ms} ms"
+        if check.replication_lag_ms > self.policy.max_lag_ms:
+            return f"replication lags {check.replication_lag_ms} ms (more than {self.policy.max_lag_ms})"
+        return ""
+
+
+def forward_retry_wait_ms(active_from_ms: int, now_ms: int, handoff_ms: int) -> int:
+    """How long a request sent to a merchant's home waits before its one retry, when the home did not
+    take it (it did not answer, refused as not the home yet, or lacks the contact this region holds):
+    until the move's handoff is over (by then the move, and every write of the old home, has reached
+    the new home's replica), at least a quarter of the handoff (a home that is starting, or a
+    replication lag, needs a moment even after it), at most the whole handoff."""
+    floor = handoff_ms // 4
+    return max(floor, min(handoff_ms, active_from_ms - now_ms))

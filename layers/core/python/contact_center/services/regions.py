@@ -15,15 +15,30 @@ could offer that agent twice. Size it above the replication lag (global tables: 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from contact_center.domain.errors import ValidationError
-from contact_center.domain.ownership import Hysteresis, Ownership, StaleEpochError, WitnessView, peer_failed
+from contact_center.domain.errors import DomainError, ValidationError
+from contact_center.domain.ownership import (
+    FailbackPolicy,
+    FailbackReadiness,
+    Hysteresis,
+    Ownership,
+    ProbeOutcome,
+    ReadinessVerdict,
+    ReturnCheck,
+    StaleEpochError,
+    WitnessView,
+    peer_failed,
+)
 from contact_center.services.errors import NotFoundError
 
 log = logging.getLogger("contact_center.regions")
+
+# How often a failback looks for its replication mark in the returning region.
+MARK_POLL_SECONDS = 0.2
 
 
 class OwnershipStore(Protocol):
@@ -32,6 +47,38 @@ class OwnershipStore(Protocol):
     def move(self, current: Ownership | None, moved: Ownership, now_ms: int) -> None:
         """Write ``moved`` over ``current`` only; StaleEpochError when the epoch moved meanwhile."""
         ...
+
+
+class ReplicationMarks(Protocol):
+    """A mark per region in this region's replica: when that region last wrote it. A mark this region
+    wrote, read in the other region's replica, shows how far replication into it has come."""
+
+    def mark(self, region: str, now_ms: int) -> None: ...
+    def of(self, region: str) -> int | None: ...
+
+
+class ReturningRegion(Protocol):
+    """The returning region as a failback sees it: through its routing function, from here."""
+
+    def canary(self, region: str) -> ProbeOutcome:
+        """The failover controller's canary (``aws.failover.probe_region``)."""
+        ...
+
+    def mark_of(self, region: str, marking_region: str) -> int | None:
+        """``marking_region``'s replication mark as ``region``'s replica has it."""
+        ...
+
+
+class ReturnNotReadyError(DomainError):
+    """The returning region did not pass the failback's checks in time: nothing moved."""
+
+    def __init__(self, region: str, verdict: ReadinessVerdict) -> None:
+        super().__init__(
+            f"region {region} is not ready for its merchants: {verdict.passes} rounds passed in a row,"
+            f" last: {verdict.reason or 'passed'}"
+        )
+        self.region = region
+        self.verdict = verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +99,7 @@ class RegionControl:
         clock: Callable[[], int],
         handoff_ms: int = 3_000,
         regions: Sequence[str] = (),
+        marks: ReplicationMarks | None = None,
     ) -> None:
         self.region = region
         self._ownerships = ownerships
@@ -59,6 +107,8 @@ class RegionControl:
         self._handoff_ms = handoff_ms
         # The deployed regions a home may move to (empty: not checked, as in the rules' own tests).
         self.regions = tuple(regions)
+        # Needed by a failback's check of replication (``fail_back_when_ready``) alone.
+        self._marks = marks
 
     def ownership(self, merchant_id: str) -> Ownership:
         """Where the merchant lives now; NotFoundError when it has no home (not onboarded here)."""
@@ -112,6 +162,72 @@ class RegionControl:
             lambda o: o.preferred == region and o.home_region != region, region, preferred=False
         )
 
+    def fail_back_when_ready(
+        self,
+        region: str,
+        returning: ReturningRegion,
+        within_ms: int,
+        policy: FailbackPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        every_ms: int = 1_000,
+        on_round: Callable[[ReadinessVerdict], None] | None = None,
+    ) -> list[Moved]:
+        """``fail_back`` once ``region`` passes ``policy`` (``FailbackReadiness``): its canary, quick,
+        and replication into it caught up, several rounds in a row, ``every_ms`` apart.
+        ReturnNotReadyError when it has not within ``within_ms``; nothing moves then."""
+        marks = self._marks
+        if marks is None:
+            raise RuntimeError("a failback's check needs this region's replication marks")
+        readiness = FailbackReadiness(policy or FailbackPolicy(max_lag_ms=self._handoff_ms))
+        deadline = self._clock() + within_ms
+        while True:
+            verdict = readiness.observe(self._return_check(region, returning, marks, readiness.policy, sleep))
+            if on_round is not None:
+                on_round(verdict)
+            if verdict.ready:
+                return self.fail_back(region)
+            if self._clock() >= deadline:
+                raise ReturnNotReadyError(region, verdict)
+            sleep(every_ms / 1000)
+
+    def _return_check(
+        self,
+        region: str,
+        returning: ReturningRegion,
+        marks: ReplicationMarks,
+        policy: FailbackPolicy,
+        sleep: Callable[[float], None],
+    ) -> ReturnCheck:
+        """One round: the canary, timed; then a fresh mark in this replica, looked for in the returning
+        region's until ``policy.max_lag_ms`` have passed."""
+        started = self._clock()
+        canary = returning.canary(region)
+        canary_ms = self._clock() - started
+        marked = self._clock()
+        try:
+            marks.mark(self.region, marked)
+        except Exception as error:
+            # A busy replica here says nothing about the returning region, but nothing was measured.
+            log.warning("writing the replication mark failed: %s", error)
+            return ReturnCheck(canary, canary_ms, None)
+        while True:
+            try:
+                seen = returning.mark_of(region, self.region)
+            except Exception as error:
+                log.warning("reading the replication mark in %s failed: %s", region, error)
+                seen = None
+            waited = self._clock() - marked
+            if seen is not None and seen >= marked:
+                return ReturnCheck(canary, canary_ms, waited)
+            if waited > policy.max_lag_ms:
+                return ReturnCheck(canary, canary_ms, None)
+            sleep(MARK_POLL_SECONDS)
+
+    def replication_mark(self, region: str) -> int | None:
+        """``region``'s replication mark as this region's replica has it (the returning region's
+        answer to a failback's check)."""
+        return None if self._marks is None else self._marks.of(region)
+
     def _move_all(self, which: Callable[[Ownership], bool], to_region: str, preferred: bool) -> list[Moved]:
         moved: list[Moved] = []
         for ownership in self._ownerships.all():
@@ -134,6 +250,19 @@ def parse_move_home(body: object) -> str:
     region = body.get("region")
     if not isinstance(region, str) or not region.strip():
         raise ValidationError("region", "is required: the region the merchant moves to")
+    return region.strip()
+
+
+# The routing function's read of a region's replication mark: ``{"action": "replication_mark",
+# "region": <the region that wrote it>}`` -> ``{"region": ..., "mark_ms": <epoch ms or null>}``.
+REPLICATION_MARK_ACTION = "replication_mark"
+
+
+def parse_replication_mark(event: Mapping[str, Any]) -> str:
+    """The region whose replication mark is asked for; ValidationError naming ``region``."""
+    region = event.get("region")
+    if not isinstance(region, str) or not region.strip():
+        raise ValidationError("region", "is required: the region whose replication mark to read")
     return region.strip()
 
 
