@@ -53,6 +53,9 @@ def counters() -> dict[str, int]:
         "lockouts": sum(int(r.limiter.lockouts) for r in _instances["registrar"]),
         "binding_flushes": total("location", "flushes"),
         "bindings_written": total("location", "written"),
+        "binding_write_requests": total("location", "write_requests"),
+        "answered_before_written": total("registrar", "answered_unwritten"),
+        "refused_unwritten": total("registrar", "refused_unwritten"),
     }
 
 

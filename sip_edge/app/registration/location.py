@@ -15,9 +15,16 @@ A binding that changes where the device is reached (a new device, or a phone tha
 from another, as after its flow owner died) is different: until it is written, the table still
 names the old flow and a call routed meanwhile is relayed into the void, the ring times out and the
 agent is parked NOT_RESPONDING. The registrar answers such a REGISTER once it is written
-(`moved` and `durable`): it flushes at once, after any flush under way (flushes take turns, so
-two writes of one binding never race), and REGISTERs moving together share that write. A
-refresh's answer never waits.
+(`moved` and `durable`): it flushes at once, after any flush under way, and REGISTERs moving
+together share that write. A refresh's answer never waits.
+
+A flush sends its changes as requests of ``WRITE_BATCH`` (one BatchWriteItem each), up to
+``MAX_WRITES_IN_FLIGHT`` at once: a cold storm queues thousands of bindings, and one request after
+another could not keep up. Two writes of one binding never race, for two reasons: a flush holds
+each binding once (its newest state), and flushes take turns, so a later change is sent only
+after every request of the flush holding the earlier one has returned. All changes of one AOR go
+in the same request, so a REGISTER waits for one request and fails only when that one failed
+(`BindingWriteError`); the store retries unprocessed items with backoff before giving up.
 """
 
 from __future__ import annotations
@@ -33,6 +40,26 @@ from sip_edge.app.registration.batching import BatchLoader
 from sip_edge.sip.registration import Binding
 
 log = logging.getLogger("sip_edge.location")
+
+# Queued changes by (AOR, binding key); None is a removal.
+_Changes = dict[tuple[str, str], Binding | None]
+
+# Changes per store request: DynamoDB's BatchWriteItem takes at most 25.
+WRITE_BATCH = 25
+# Store requests of one flush in flight at once. They run on the loop's default executor, which
+# has min(32, cores + 4) threads (6 on a 2-core task) shared with the reads of credentials and
+# bindings: 4 leaves reads two threads, and a flush of 1,000 bindings (40 requests) takes 10
+# round trips instead of 40.
+MAX_WRITES_IN_FLIGHT = 4
+
+
+class BindingWriteError(Exception):
+    """Some changes of a flush were not written (they are kept and written again later)."""
+
+    def __init__(self, aors: frozenset[str], cause: BaseException) -> None:
+        super().__init__(f"{len(aors)} AORs' bindings not written: {cause!r}")
+        self.aors = aors
+        self.cause = cause
 
 
 class BindingStore(Protocol):
@@ -58,14 +85,18 @@ class LocationService:
         flush_interval: float = 0.2,
         max_batch: int = 500,
         max_read_batch: int = 50,
+        write_batch: int = WRITE_BATCH,
+        max_writes_in_flight: int = MAX_WRITES_IN_FLIGHT,
         now: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._flush_interval = flush_interval
         self._max_batch = max_batch
+        self._write_batch = write_batch
+        self._max_writes_in_flight = max_writes_in_flight
         self._now = now
         self._bindings: dict[str, dict[str, Binding]] = {}
-        self._dirty: dict[tuple[str, str], Binding | None] = {}  # None = removal
+        self._dirty: _Changes = {}
         # The expiry each binding has in the table, once the pending writes are done.
         self._stored_expiry: dict[tuple[str, str], float] = {}
         self._wake = asyncio.Event()
@@ -78,6 +109,7 @@ class LocationService:
         )
         self.flushes = 0
         self.written = 0
+        self.write_requests = 0
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -145,9 +177,14 @@ class LocationService:
         """Whether a change not yet being written moves one of ``aor``'s devices to a new flow."""
         return aor in self._moved
 
-    async def durable(self) -> None:
-        """Return once every change made so far is in the store. Raises what the store raised."""
-        await self.flush()
+    async def durable(self, aor: str | None = None) -> None:
+        """Return once every change made so far (of ``aor``, when given) is in the store. Raises
+        `BindingWriteError` when the request holding those changes failed."""
+        try:
+            await self.flush()
+        except BindingWriteError as exc:
+            if aor is None or aor in exc.aors:
+                raise
 
     def remove(self, aor: str, key: str) -> None:
         self._bindings.get(aor, {}).pop(key, None)
@@ -199,20 +236,51 @@ class LocationService:
         return len(self._dirty)
 
     async def flush(self) -> None:
+        """Write every queued change, ``max_writes_in_flight`` requests at a time. Raises
+        `BindingWriteError` naming the AORs of the requests that failed; their changes are queued
+        again under any newer ones."""
         async with self._flushing:
             if not self._dirty:
                 return
             batch, self._dirty = self._dirty, {}
             moved, self._moved = self._moved, set()
-            upserts = [b for b in batch.values() if b is not None]
-            removals = [key for key, b in batch.items() if b is None]
-            try:
-                await asyncio.to_thread(self._store.write, upserts, removals)
-            except Exception:
-                log.exception("writing %d binding changes failed; retrying", len(batch))
-                # Newer changes made meanwhile win over the failed batch.
-                self._dirty = {**batch, **self._dirty}
-                self._moved |= moved
-                raise
+            slots = asyncio.Semaphore(self._max_writes_in_flight)
+            chunks = self._chunks(batch)
+            outcomes = await asyncio.gather(
+                *(self._write_chunk(chunk, slots) for chunk in chunks), return_exceptions=True
+            )
             self.flushes += 1
-            self.written += len(batch)
+            failed: set[str] = set()
+            cause: BaseException | None = None
+            for chunk, outcome in zip(chunks, outcomes, strict=True):
+                if outcome is None:
+                    self.written += len(chunk)
+                    continue
+                cause = outcome
+                # Newer changes made meanwhile win over the failed ones.
+                self._dirty = {**chunk, **self._dirty}
+                failed |= {aor for aor, _ in chunk}
+            if cause is not None:
+                self._moved |= moved & failed
+                log.error("writing the bindings of %d AORs failed; retrying: %r", len(failed), cause)
+                raise BindingWriteError(frozenset(failed), cause)
+
+    def _chunks(self, batch: _Changes) -> list[_Changes]:
+        """The changes in requests of at most ``write_batch``, those of one AOR in the same one."""
+        by_aor: dict[str, _Changes] = {}
+        for key, value in batch.items():
+            by_aor.setdefault(key[0], {})[key] = value
+        chunks: list[_Changes] = [{}]
+        for changes in by_aor.values():
+            # An AOR has at most max_contacts bindings, far fewer than a request holds.
+            if chunks[-1] and len(chunks[-1]) + len(changes) > self._write_batch:
+                chunks.append({})
+            chunks[-1].update(changes)
+        return chunks
+
+    async def _write_chunk(self, chunk: _Changes, slots: asyncio.Semaphore) -> None:
+        upserts = [b for b in chunk.values() if b is not None]
+        removals = [key for key, b in chunk.items() if b is None]
+        async with slots:
+            self.write_requests += 1
+            await asyncio.to_thread(self._store.write, upserts, removals)

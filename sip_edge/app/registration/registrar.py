@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.registration.challenges import ChallengeChooser, ClientKey
 from sip_edge.app.registration.credentials import CredentialCache
-from sip_edge.app.registration.location import LocationService
+from sip_edge.app.registration.location import BindingWriteError, LocationService
 from sip_edge.app.registration.shedding import RegistrationShedder
 from sip_edge.sip.decisions import Reply
 from sip_edge.sip.digest import AuthOutcome, AuthResult, DigestAuthenticator
@@ -105,6 +105,9 @@ class Registrar:
         self._now = now
         self.bindings = BindingRules(settings.limits, location, edge_task_id)
         self.failures = 0
+        # REGISTERs of a moved device answered before its write was done / refused as it failed.
+        self.answered_unwritten = 0
+        self.refused_unwritten = 0
         self._usernames: _Memo[str, str] = _Memo()
         self._contacts: _Memo[tuple[str, ...], tuple[ContactFacts, ...]] = _Memo()
 
@@ -256,14 +259,21 @@ class Registrar:
         it (see `location`), so a call right after the 200 is not relayed to the flow it left."""
         if reply.status != 200 or not self.location.moved(aor):
             return reply
-        return self._after_written(reply)
+        return self._after_written(aor, reply)
 
-    async def _after_written(self, reply: Reply) -> Reply:
+    async def _after_written(self, aor: str, reply: Reply) -> Reply:
         try:
-            await asyncio.wait_for(asyncio.shield(self.location.durable()), MOVE_WRITE_TIMEOUT)
-        except Exception as exc:
-            # The store is slow or down: the binding is kept and retried; the phone is answered.
-            log.warning("REGISTER answered before its new binding was written: %r", exc)
+            await asyncio.wait_for(asyncio.shield(self.location.durable(aor)), MOVE_WRITE_TIMEOUT)
+        except BindingWriteError as exc:
+            # Its own write failed (after the store's retries): the fleet cannot reach the phone
+            # there, so it is told to come back rather than promised a binding nobody else sees.
+            self.refused_unwritten += 1
+            log.warning("REGISTER answered 503: its binding was not written (%r)", exc.cause)
+            return _try_again_shortly("binding not stored")
+        except TimeoutError:
+            # The store is slow: the binding is kept and written behind; the phone is answered.
+            self.answered_unwritten += 1
+            log.warning("REGISTER answered before its new binding was written")
         return reply
 
     def _challenge(self, request: Request, client: ClientKey, *, stale: bool = False) -> Reply:
@@ -278,7 +288,11 @@ class Registrar:
 
 def _store_unavailable(what: str, error: Exception) -> Reply:
     log.warning("REGISTER answered 503: cannot read %s (%s)", what, error)
-    return Reply(503, headers=(("Retry-After", "5"), warning(f"{what} unavailable, try again shortly")))
+    return _try_again_shortly(f"{what} unavailable")
+
+
+def _try_again_shortly(what: str) -> Reply:
+    return Reply(503, headers=(("Retry-After", "5"), warning(f"{what}, try again shortly")))
 
 
 async def _settle(result: Decision) -> Reply | None:

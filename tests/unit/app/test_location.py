@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
+import time
 from collections.abc import Callable, Sequence
 
 import pytest
 
-from sip_edge.app.registration.location import LocationService
+from sip_edge.app.registration.location import BindingWriteError, LocationService
 from sip_edge.sip.registration import Binding
 
 AOR = "sip:alice@sip.test"
@@ -73,7 +75,7 @@ def test_a_failed_write_keeps_its_changes_and_newer_ones_win() -> None:
     location.put(binding("a", 200, cseq=1))
     location.put(binding("b", 200))
     # When the flush fails
-    with pytest.raises(OSError):
+    with pytest.raises(BindingWriteError):
         run(location.flush())
     # Then nothing is lost: both bindings are pending again, "a" with its newer state
     assert location.pending == 2 and store.writes == []
@@ -154,8 +156,137 @@ def test_a_failed_write_keeps_the_move_marked() -> None:
     store = FlakyStore(failures=1)
     location = LocationService(store, now=lambda: 100.0)
     location.put(binding("a", 400))
-    with pytest.raises(OSError):
+    with pytest.raises(BindingWriteError):
         run(location.durable())
     assert location.moved(AOR) and location.pending == 1
     run(location.durable())
     assert not location.moved(AOR) and location.pending == 0
+
+
+def seat(n: int, expires_at: float = 400, cseq: int = 1) -> Binding:
+    return dataclasses.replace(binding("a", expires_at, cseq), aor=f"sip:seat{n}@sip.test")
+
+
+class SlowStore(FlakyStore):
+    """Takes ``delay`` per request and records how many requests it had in hand at once."""
+
+    def __init__(self, delay: float = 0.02, failing_aors: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.delay = delay
+        self.failing_aors = failing_aors
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._lock = threading.Lock()
+
+    def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            time.sleep(self.delay)
+            if self.failing_aors & {b.aor for b in upserts}:
+                raise OSError("request failed after the store's retries")
+            with self._lock:
+                self.writes.append((upserts, removals))
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def test_a_flush_sends_its_requests_side_by_side_never_more_than_the_bound() -> None:
+    # Given 200 new seats (8 requests of 25) and at most 3 requests in flight
+    store = SlowStore()
+    location = LocationService(store, now=lambda: 100.0, max_writes_in_flight=3)
+    for n in range(200):
+        location.put(seat(n))
+    # When they are flushed
+    run(location.flush())
+    # Then requests overlapped up to the bound and no further, and every binding was written once
+    assert store.most_in_flight == 3
+    assert sorted(len(upserts) for upserts, _ in store.writes) == [25] * 8
+    assert sorted(b.aor for upserts, _ in store.writes for b in upserts) == sorted(
+        seat(n).aor for n in range(200)
+    )
+    assert location.written == 200 and location.write_requests == 8 and location.pending == 0
+
+
+def test_the_changes_of_one_aor_share_a_request() -> None:
+    store = SlowStore(delay=0)
+    location = LocationService(store, now=lambda: 100.0, write_batch=4)
+    for n in range(3):
+        for key in "abc":
+            location.put(dataclasses.replace(seat(n), key=key))
+    run(location.flush())
+    # (the requests run side by side: they may reach the store in any order)
+    assert sorted(sorted({b.aor for b in upserts}) for upserts, _ in store.writes) == [
+        [seat(0).aor],
+        [seat(1).aor],
+        [seat(2).aor],
+    ]
+
+
+def test_a_later_write_of_a_binding_is_sent_only_after_the_earlier_one_returned() -> None:
+    # Given a write of alice's binding the store holds on to
+    release = threading.Event()
+    entered = threading.Event()
+    order: list[str] = []
+
+    class HeldStore(FlakyStore):
+        def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
+            order.append(f"start cseq {upserts[0].cseq}")
+            entered.set()
+            if upserts[0].cseq == 1:
+                release.wait(5)
+            order.append(f"done cseq {upserts[0].cseq}")
+            super().write(upserts, removals)
+
+    store = HeldStore()
+    location = LocationService(store, now=lambda: 100.0)
+
+    async def go() -> None:
+        location.put(binding("a", 400, cseq=1))
+        first = asyncio.create_task(location.durable(AOR))
+        await asyncio.to_thread(entered.wait, 5)
+        # When a newer REGISTER of hers moves the device while that write is in flight
+        location.put(dataclasses.replace(binding("a", 400, cseq=2), flow_owner="edge-b"))
+        second = asyncio.create_task(location.durable(AOR))
+        await asyncio.sleep(0.05)
+        # Then its write waits for the first to return, and the table ends with the newer state
+        assert order == ["start cseq 1"]
+        release.set()
+        await asyncio.gather(first, second)
+
+    run(go())
+    assert order == ["start cseq 1", "done cseq 1", "start cseq 2", "done cseq 2"]
+    assert store.writes[-1][0] == [dataclasses.replace(binding("a", 400, cseq=2), flow_owner="edge-b")]
+
+
+def test_a_failed_request_fails_only_its_own_aors_and_is_written_again_alone() -> None:
+    # Given 60 seats (3 requests) and a store that fails the request holding seat 30
+    store = SlowStore(delay=0, failing_aors=frozenset({seat(30).aor}))
+    location = LocationService(store, now=lambda: 100.0)
+    for n in range(60):
+        location.put(seat(n))
+
+    async def durable(aor: str) -> str:
+        try:
+            await location.durable(aor)
+        except BindingWriteError:
+            return "failed"
+        return "written"
+
+    async def go() -> list[str]:
+        return list(await asyncio.gather(*(durable(seat(n).aor) for n in (0, 30, 59))))
+
+    # When seats 0, 30 and 59 wait for their writes
+    # Then only seat 30, whose request failed, is told so; the other requests were written
+    assert run(go()) == ["written", "failed", "written"]
+    failed = {seat(n).aor for n in range(25, 50)}
+    assert location.pending == 25 and location.written == 35
+    assert all(location.moved(aor) for aor in failed) and not location.moved(seat(0).aor)
+    # and the next flush writes that request's changes again, and only those
+    store.failing_aors = frozenset()
+    store.writes.clear()
+    run(location.flush())
+    assert {b.aor for upserts, _ in store.writes for b in upserts} == failed
+    assert location.pending == 0

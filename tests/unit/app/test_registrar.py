@@ -508,3 +508,34 @@ def test_a_phone_that_moved_from_another_tasks_flow_is_answered_once_the_fleet_c
         register("alice", cseq=4, authorization=answer(challenge, "alice", "s3cret")), FakeFlow()
     )
     assert isinstance(refresh, Reply) and refresh.status == 200 and store.writes == writes
+
+
+def test_a_register_whose_own_binding_write_failed_gets_503_with_a_warning_and_others_do_not() -> None:
+    # Given a table that refuses every write of alice's binding (each AOR its own request here)
+    class RefusesAlice(Store):
+        def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
+            if any(b.aor.startswith("sip:alice@") for b in upserts):
+                raise OSError("throttled after the store's retries")
+            super().write(upserts, removals)
+
+    clock = Clock()
+    store = RefusesAlice()
+    registrar = Registrar(
+        RegistrarSettings(domain=DOMAIN),
+        DigestAuthenticator(KEY, DOMAIN, now=clock),
+        CredentialCache(Users(), now=clock),
+        LocationService(store, now=clock, write_batch=1),
+        FailedAuthLimiter(now=clock),
+        edge_task_id="edge-a",
+        now=clock,
+    )
+    # When alice's first REGISTER is written, then bob's (alice's change is retried beside it)
+    alice = register_with_auth(registrar, "alice", "s3cret")
+    bob = register_with_auth(registrar, "bob", "hunter2")
+    # Then alice is told to come back, with the reason; bob is registered and in the table
+    assert alice is not None and alice.status == 503
+    headers = dict(alice.headers)
+    assert headers["Retry-After"] == "5" and "binding not stored" in headers["Warning"]
+    assert bob is not None and bob.status == 200
+    assert [aor for aor, _ in store.rows] == [f"sip:bob@{DOMAIN}"]
+    assert registrar.refused_unwritten == 1

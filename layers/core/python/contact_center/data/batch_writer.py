@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -61,7 +62,8 @@ class BatchWriter:
         reason = ""
         for attempt in range(self._attempts):
             if attempt:
-                time.sleep(self._backoff * 2 ** (attempt - 1))
+                # Jittered: requests throttled together (a flush sends several at once) come back apart.
+                time.sleep(self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
             body = json.dumps({"RequestItems": {self._table: writes}}).encode()
             try:
                 answer = self._client.call_once("BatchWriteItem", body)
