@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
-BENCH = Path(__file__).resolve().parents[3] / "bench"
+from tests.unit.bench import bench_module
 
-
-def _cost() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_cost", BENCH / "cost.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_cost"] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-cost = _cost()
+cost = bench_module("bench_cost", "cost.py")
 
 
 def test_the_seed_peak_of_6720_calls_takes_23_relays_of_300_sessions() -> None:
