@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import center_day
+
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
 
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         storm = newest("register-*.json", started)
     day_started = time.time()
     quick = ["--quick"] if args.quick else []
-    # The day records itself in RESULTS.md with the cost below; cost.py prices the day's JSON.
+    # The day's section of RESULTS.md is written here, with the cost of the day's JSON beside it.
     code = run([python, str(BENCH / "center_day.py"), *quick, "--no-record", *day_args], timeout=3600)
     day = newest("center-*.json", day_started)
     print("\n=== contact-center day in miniature ===", flush=True)
@@ -110,13 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         text=True,
         check=False,
     )
-    print(cost.stdout, flush=True)
+    print(cost.stdout or cost.stderr, flush=True)  # cost.py refuses a day where calls failed
     if not args.quick:
-        import center_day
-
         summary = json.loads(day.read_text())
         center_day.append_results(
-            center_day.results_section(summary, summary["machine"], cost.stdout.strip(), storm_summary(storm))
+            center_day.results_section(
+                summary,
+                summary["machine"],
+                cost.stdout.strip(),
+                storm_summary(storm) if storm is not None else [],
+            )
         )
     return code
 

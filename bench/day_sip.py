@@ -26,6 +26,7 @@ CRLF = "\r\n"
 T1 = 0.5
 RETRANSMISSIONS = 6  # 0.5 + 1 + 2 + 4 + 4 + 4 s: a peer that stays silent longer has gone
 USER_AGENT = "switchboard-center-day"
+STATE_RETRIES = 10
 
 
 def branch() -> str:
@@ -194,6 +195,7 @@ class AgentTally:
     wrap_ups: int = 0
     breaks: int = 0
     state_errors: list[str] = field(default_factory=list)
+    state_conflicts: int = 0  # 409 answers to a state change, each tried again a second later
     ringing_at: dict[str, float] = field(default_factory=dict)  # contact id -> 180 sent (monotonic)
     contact_of_caller: dict[str, str] = field(default_factory=dict)  # caller user -> contact id
 
@@ -408,6 +410,14 @@ class Agents(Sockets):
 
     async def _set(self, seat: Seat, state: str) -> None:
         status = await self.set_state(seat, state)
+        for _ in range(STATE_RETRIES):
+            if status != 409:
+                break
+            # The phone heard the BYE before the router ended the contact (the seat is still on it),
+            # as a person's click can come first: the desk says so, the person clicks again.
+            self.tally.state_conflicts += 1
+            await asyncio.sleep(1.0)
+            status = await self.set_state(seat, state)
         if status != 200 and len(self.tally.state_errors) < 20:
             self.tally.state_errors.append(f"{seat.seat_id} -> {state}: {status}")
 
