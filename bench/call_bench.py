@@ -1043,27 +1043,27 @@ def wait_for_text(child: Child, text: str, timeout: float) -> None:
 
 
 @dataclass
-class RoutedStack:
-    """A running local stack with onboarded, registered, available agents, ready for carrier calls."""
+class CountedStack:
+    """``python -m local_stack`` on DynamoDB Local behind the counting proxy, nothing onboarded yet."""
 
-    load: CallLoad
     roles: dict[str, int]  # edge, lambda, api -> pid
     db_pid: int
     counter_pid: int
     counts: DbCounts
     stack: Child
+    sip_port: int
+    api: Api
+    db_endpoint: str  # DynamoDB Local itself, past the proxy (reads that must not be counted)
 
 
 @contextlib.contextmanager
-def routed_stack(
-    args: argparse.Namespace, out_dir: Path, users_csv: Path, agents: int, profile: Path | None = None
-) -> Iterator[RoutedStack]:
-    """DynamoDB Local behind the counting proxy, ``python -m local_stack`` on it, a merchant with
-    `agents` seats onboarded over the API, registered from one sipp socket and made available, and
-    the sipp UAS answering them. With `profile`, the stack's edge profiles itself (every thread)
-    into that file (bench/profiling/sitecustomize.py). Everything is stopped on the way out."""
+def counted_stack(
+    out_dir: Path, tag: str = "", profile: Path | None = None, stack_args: Sequence[str] = ()
+) -> Iterator[CountedStack]:
+    """DynamoDB Local behind the counting proxy and ``python -m local_stack`` on it (``stack_args``
+    added to its command line). With `profile`, the stack's edge profiles itself (every thread) into
+    that file (bench/profiling/sitecustomize.py). Everything is stopped on the way out."""
     children: list[Child] = []
-    tag = "profiled-" if profile is not None else ""
     try:
         db_port, proxy_port = free_port(), free_port()
         db = dynamodb_child(db_port, out_dir)
@@ -1101,6 +1101,11 @@ def routed_stack(
             "SIP_PORT": str(sip_port),
             "API_PORT": str(api_port),
             "LAMBDA_PORT": str(lambda_port),
+            # Every port of the stack from this machine's free ones: it may be shared.
+            **{
+                name: str(free_port())
+                for name in ("WEB_PORT", "WS_PORT", "WS_MANAGEMENT_PORT", "MEDIA_NG_PORT", "MEDIA_DTMF_PORT")
+            },
             "SWITCHBOARD_ADMIN_KEY": admin_key,
             "SWITCHBOARD_TABLE": f"switchboard-bench-{uuid.uuid4().hex[:6]}",
             "PYTHONUNBUFFERED": "1",
@@ -1116,7 +1121,7 @@ def routed_stack(
             env.update(profiling_env("sip_edge", profile, env))
         stack = Child(
             f"{tag}local-stack",
-            [sys.executable, "-m", "local_stack", "--dynamodb-endpoint", endpoint],
+            [sys.executable, "-m", "local_stack", "--dynamodb-endpoint", endpoint, *stack_args],
             out_dir / f"{tag}local-stack.log",
             env=env,
             cwd=ROOT,
@@ -1132,8 +1137,42 @@ def routed_stack(
             f"local stack up: SIP udp:127.0.0.1:{sip_port}, API :{api_port}, Lambda :{lambda_port}; "
             + ", ".join(f"{name} pid {pid}" for name, pid in roles.items())
         )
+        yield CountedStack(
+            roles,
+            db.pid,
+            counter.pid,
+            DbCounts(proxy_port),
+            stack,
+            sip_port,
+            Api(f"http://127.0.0.1:{api_port}", admin_key),
+            f"http://127.0.0.1:{db_port}",
+        )
+    finally:
+        for child in reversed(children):
+            child.stop()
 
-        api = Api(f"http://127.0.0.1:{api_port}", admin_key)
+
+@dataclass
+class RoutedStack:
+    """A running local stack with onboarded, registered, available agents, ready for carrier calls."""
+
+    load: CallLoad
+    roles: dict[str, int]  # edge, lambda, api -> pid
+    db_pid: int
+    counter_pid: int
+    counts: DbCounts
+    stack: Child
+
+
+@contextlib.contextmanager
+def routed_stack(
+    args: argparse.Namespace, out_dir: Path, users_csv: Path, agents: int, profile: Path | None = None
+) -> Iterator[RoutedStack]:
+    """The counted stack (`counted_stack`) with a merchant of `agents` seats onboarded over the API,
+    registered from one sipp socket and made available, and the sipp UAS answering them."""
+    tag = "profiled-" if profile is not None else ""
+    with counted_stack(out_dir, tag, profile) as counted, contextlib.ExitStack() as children:
+        api, sip_port = counted.api, counted.sip_port
         number = "+14155550100"
         started = time.monotonic()
         onboarded = onboard(api, agents, number)
@@ -1161,20 +1200,17 @@ def routed_stack(
         make_available(api, onboarded)
         say(f"agents: {agents} seats available")
         phones = uas_child(f"{tag}agents", agent_port, out_dir, args.mode_budget_s)
-        children.append(phones)
+        children.callback(phones.stop)
         phones.start()
         time.sleep(0.5)
         yield RoutedStack(
             CallLoad(f"127.0.0.1:{sip_port}", number, args.routed_hold_ms, out_dir, users_csv),
-            roles,
-            db.pid,
-            counter.pid,
-            DbCounts(proxy_port),
-            stack,
+            counted.roles,
+            counted.db_pid,
+            counted.counter_pid,
+            counted.counts,
+            counted.stack,
         )
-    finally:
-        for child in reversed(children):
-            child.stop()
 
 
 def bench_routed(args: argparse.Namespace, out_dir: Path, users_csv: Path) -> ModeResult:
@@ -1192,9 +1228,9 @@ def bench_routed(args: argparse.Namespace, out_dir: Path, users_csv: Path) -> Mo
             meters = Meters(
                 {
                     "edge": CpuMeter(running.roles["edge"]),
-                    "lambda": CpuMeter(running.roles["lambda"]),
+                    "lambda": CpuMeter(running.roles["lambda"], with_exited_threads=True),
                     "dynamodb": CpuMeter(running.db_pid),
-                    "api": CpuMeter(running.roles["api"]),
+                    "api": CpuMeter(running.roles["api"], with_exited_threads=True),
                     "counter": CpuMeter(running.counter_pid),
                 },
                 main="edge",

@@ -1,25 +1,29 @@
 """A contact-center day in miniature, as far as one 2-core machine allows (``make bench-center``).
 
-Three parts, each an existing benchmark run as a child, then one summary:
+Three parts, each a benchmark of its own run as a child, then one summary:
 
 1. **Cold storm**: every seat registers at once onto one edge task (``register_bench.py --storm``:
    sipp phones that honour 503 Retry-After), against the targets: all registered within 15 s, none
-   failed, <= 500 us of edge CPU per first registration.
-2. **Calls**: the local stack (``python -m local_stack`` on DynamoDB Local behind the counting proxy)
-   takes routed calls at the seed's peak rate, 28 calls/s (``call_bench.py --modes routed``): set-up
-   p50/p99, CPU per call of each process, DynamoDB requests per call and the busiest partitions,
-   scaled to 280 calls/s of one merchant.
-3. **Cost**: ``cost.py`` on the calls' JSON: dollars per 1,000 call-minutes, seed and 10x.
+   failed, <= 500 us of edge CPU per first registration. ``--no-storm`` leaves it out.
+2. **The day** (``center_day.py``): the local stack (``python -m local_stack --no-media`` on DynamoDB
+   Local behind the counting proxy) with 3 merchants onboarded over the API (7,000 seats, one
+   merchant with 2,000; 50 queues with overlapping skills, the understaffed ones overflowing), every
+   seat registered from a few shared UDP sockets, agents that ring, answer, talk until the caller
+   hangs up (5-30 s), wrap up 2-5 s and come back over the agent-state API, some not ready, some
+   taking breaks, some never answering (RONA); Poisson callers at 28 calls/s with bursts to 50/s
+   for 3 minutes. It reports set-up p50/p99 (INVITE to the agent's 180), queued wait p50/p95 and
+   the wait beyond the unavoidable, stranded callers and double offers reckoned from the router's
+   own records (``day_records.py`` documents how), DynamoDB requests per call, the busiest
+   partitions per second, CPU per call of every process.
+3. **Cost**: ``cost.py`` on the day's JSON: dollars per 1,000 call-minutes, seed and 10x.
 
-Scaled down, and said so in the output: the storm registers ``--seats`` (default 7,000); the
-calls go to one merchant with ``--agents`` sipp agents (default 150, from one sipp socket) in one
-queue, at a constant rate (sipp has no Poisson arrivals), holding 1 s. Not covered here: three
-merchants and 50 queues with overlapping skills, agents cycling through wrap-up and not-ready,
-RONA, overflow, and the counts of stranded callers and double offers (the routing rules' tests
-check those two invariants).
+Not covered here: media (the day runs without the relay; ``media_bench.py`` measures it), a
+second region, several edge tasks. ``--quick`` runs the day at 300 seats, 5 queues, 5 calls/s for
+30 s (what ``tests/integration/test_center_day.py`` runs) and no storm.
 
-Bounded: the storm about 2-3 minutes (seeding DynamoDB Local included), the calls ``--call-seconds``
-(default 60) plus about a minute of stack start, on 127.0.0.1 only.
+Bounded: the storm about 2-3 minutes, the day its onboarding (about 3 seats created per second per
+API worker: several minutes at 7,000 seats on a busy machine), at most 3 minutes of arrivals and the
+callers' end, on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import center_day
+
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
-SEED_PEAK = 28  # calls/s
 
 
 def newest(pattern: str, after: float) -> Path | None:
@@ -72,64 +77,53 @@ def storm_summary(path: Path | None) -> list[str]:
     return lines
 
 
-def calls_summary(path: Path | None) -> list[str]:
-    if path is None:
-        return ["calls: no result"]
-    data: dict[str, Any] = json.loads(path.read_text())
-    lines = []
-    mode = data.get("modes", {}).get("routed") or {}
-    for step in mode.get("steps", []):
-        cpu = ", ".join(f"{k} {v:.0f} us" for k, v in step.get("cpu_us_per_call", {}).items())
-        sipp = step.get("sipp", {})
-        lines.append(
-            f"calls at {step.get('rate')}/s: {sipp.get('successful')} ok, {sipp.get('failed')} failed; "
-            f"setup p50 {step.get('setup_ms_p50')} ms, p99 {step.get('setup_ms_p99')} ms; "
-            f"DynamoDB {step.get('dynamodb_table_requests_per_call')} requests per call; CPU per call: {cpu}"
-        )
-    for rate, found in mode.get("busiest_partitions", {}).items():
-        for line in found.get("lines", [])[:3]:
-            lines.append(f"busiest partition at {rate}/s, scaled to {found.get('hot_rate')}/s: {line}")
-    if mode.get("error"):
-        lines.append(f"calls: {mode['error']}")
-    return lines or ["calls: no routed step"]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seats", type=int, default=7000, help="seats in the cold storm (default 7000)")
-    parser.add_argument("--agents", type=int, default=150, help="sipp agents taking calls (default 150)")
-    parser.add_argument("--rate", type=int, default=SEED_PEAK, help="calls/s (default 28, the seed's peak)")
-    parser.add_argument(
-        "--call-seconds", type=float, default=60.0, help="length of the call step (default 60 s)"
-    )
-    args = parser.parse_args(argv)
+    parser.add_argument("--seats", type=int, default=7000, help="seats in the storm (default 7000)")
+    parser.add_argument("--no-storm", dest="storm", action="store_false", help="the day and its cost only")
+    parser.add_argument("--quick", action="store_true", help="the day's quick size, no storm")
+    args, day_args = parser.parse_known_args(argv)
     python = sys.executable
     started = time.time()
-    run(
-        [python, str(BENCH / "register_bench.py"), "--storm", "--servers", "kamailio,edge", "--no-calibration",
-         "--memory-settle", "0", "--no-record", "--seats", str(args.seats)],
-        timeout=420,
-    )  # fmt: skip
-    storm = newest("register-*.json", started)
-    calls_started = time.time()
-    run(
-        [python, str(BENCH / "call_bench.py"), "--modes", "routed", "--no-record", "--no-profile",
-         "--routed-rates", str(args.rate), "--routed-step-seconds", f"{args.call_seconds:g}",
-         "--agents", str(args.agents)],
-        timeout=args.call_seconds + 300,
-    )  # fmt: skip
-    calls = newest("calls-*.json", calls_started)
+    storm = None
+    if args.storm and not args.quick:
+        run(
+            [python, str(BENCH / "register_bench.py"), "--storm", "--servers", "kamailio,edge", "--no-calibration",
+             "--memory-settle", "0", "--no-record", "--seats", str(args.seats)],
+            timeout=420,
+        )  # fmt: skip
+        storm = newest("register-*.json", started)
+    day_started = time.time()
+    quick = ["--quick"] if args.quick else []
+    # The day's section of RESULTS.md is written here, with the cost of the day's JSON beside it.
+    code = run([python, str(BENCH / "center_day.py"), *quick, "--no-record", *day_args], timeout=3600)
+    day = newest("center-*.json", day_started)
     print("\n=== contact-center day in miniature ===", flush=True)
-    for line in [*storm_summary(storm), *calls_summary(calls)]:
+    for line in storm_summary(storm) if storm is not None else []:
         print(f"- {line}", flush=True)
-    cost_command = [python, str(BENCH / "cost.py")] + (["--calls-json", str(calls)] if calls else [])
-    run(cost_command, timeout=60)
-    print(
-        f"(scaled down: {args.agents} agents in one queue of one merchant at a constant {args.rate} calls/s)"
+    if day is None:
+        print("- the day left no result", flush=True)
+        return code or 1
+    cost = subprocess.run(
+        [python, str(BENCH / "cost.py"), "--calls-json", str(day)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    return 0
+    print(cost.stdout or cost.stderr, flush=True)  # cost.py refuses a day where calls failed
+    if not args.quick:
+        summary = json.loads(day.read_text())
+        center_day.append_results(
+            center_day.results_section(
+                summary,
+                summary["machine"],
+                cost.stdout.strip(),
+                storm_summary(storm) if storm is not None else [],
+            )
+        )
+    return code
 
 
 if __name__ == "__main__":

@@ -71,6 +71,22 @@ def cpu_ns(pids: list[int]) -> int:
     return schedstat_ns(pids)[0]
 
 
+_TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_ns(pids: list[int]) -> int:
+    """User + system time of ``pids`` from ``/proc/<pid>/stat``, exited threads included, in 10 ms
+    ticks: for servers that run each request on a thread of its own (http.server's threading mixin)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) * _TICK_NS
+        except (OSError, ValueError, IndexError):
+            continue
+    return int(total)
+
+
 @dataclass
 class CpuMeter:
     """CPU of a process tree over a window, minus what the tree burns when idle (its timers).
@@ -87,9 +103,13 @@ class CpuMeter:
     main_thread_ns: int = 0  # raw run time of the root's main thread over the last window
     wait_ns: int = 0  # run-queue wait of the whole tree over the last window
     _started_wait_ns: int = 0
+    # Read /proc/<pid>/stat instead of the threads' schedstat: coarser, but a thread that served one
+    # request and exited still counts (the local API and Lambda endpoint: a thread per request).
+    with_exited_threads: bool = False
 
     def sample(self) -> int:
-        return cpu_ns(descendants(self.pid))
+        pids = descendants(self.pid)
+        return process_cpu_ns(pids) if self.with_exited_threads else cpu_ns(pids)
 
     def sample_main_thread(self) -> int:
         """Run time of the root process's main thread (for an asyncio server: its event loop)."""
@@ -113,6 +133,8 @@ class CpuMeter:
     def stop(self) -> tuple[int, int]:
         """(busy ns above idle, raw ns) since ``start``; also sets ``main_thread_ns``."""
         run, wait = schedstat_ns(descendants(self.pid))
+        if self.with_exited_threads:
+            run = self.sample()
         raw = run - self._started_ns
         self.wait_ns = wait - self._started_wait_ns
         self.main_thread_ns = self.sample_main_thread() - self._started_main_ns

@@ -1,0 +1,1 @@
+"""Unit tests of the benchmarks' pure parts (bench/ is scripts, not a package: ``tests.support.bench``)."""
