@@ -153,16 +153,11 @@ def agent_seat_ref(seat: AgentSeat) -> SeatItem:
 
 def seat_profile_item(seat: AgentSeat) -> SeatItem:
     """The profile of a seat as read (what its availability entries carry), keyed as the seat."""
-    return SeatItem(
-        pk=keys.seat_pk(seat.merchant_id, seat.seat_id),
-        sk=keys.seat_sk(seat.seat_id),
-        merchant_id=seat.merchant_id,
-        seat_id=seat.seat_id,
-        skills=dict(seat.candidate.skills),
-        queues=dict(seat.candidate.queues),
-        sip_username=seat.sip_username,
-        ring_timeout_seconds=seat.ring_timeout_seconds,
-    )
+    item = agent_seat_ref(seat)
+    item.skills = dict(seat.candidate.skills)
+    item.sip_username = seat.sip_username
+    item.ring_timeout_seconds = seat.ring_timeout_seconds
+    return item
 
 
 def seat_from_state(seat: SeatTransition) -> SeatFromState:
