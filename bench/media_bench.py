@@ -139,6 +139,7 @@ def main() -> None:
         raise SystemExit("no prompts: run make prompts")
     with wave.open(str(music), "rb") as handle:
         rate = handle.getframerate()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     ports = RelayPorts("127.0.0.1", 39999, 12000, 15999)
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     process = subprocess.Popen(rtpengine_argv(ports), stdout=subprocess.DEVNULL, stderr=log)
@@ -156,7 +157,6 @@ def main() -> None:
         os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
         log.close()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
         f"\n## Media benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n",
         f"Machine: {os.cpu_count()} vCPU, kernel {platform.release()}; Python {platform.python_version()}; "
