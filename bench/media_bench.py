@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import wave
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,7 @@ from sip_edge.media.sdp import parked_answer  # noqa: E402
 from tests.support.rtp import sdp_media_address, sdp_offer  # noqa: E402
 
 TARGET_GAP_MS = 60.0
+DEFAULT_MUSIC = ROOT / "build" / "prompts" / "music.wav"
 
 
 def schedstat_ns(pid: int) -> int:
@@ -125,10 +127,19 @@ def main() -> None:
     parser.add_argument("--callers", default="50,200,500", help="levels of concurrent queued callers")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--record", action="store_true", help="append the table to bench/RESULTS.md")
+    parser.add_argument(
+        "--music",
+        type=Path,
+        default=DEFAULT_MUSIC,
+        help="the file played (another rate or format, to compare with the prompts' own)",
+    )
     args = parser.parse_args()
-    music = ROOT / "build" / "prompts" / "music.wav"
+    music = args.music
     if not music.exists():
         raise SystemExit("no prompts: run make prompts")
+    with wave.open(str(music), "rb") as handle:
+        rate = handle.getframerate()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     ports = RelayPorts("127.0.0.1", 39999, 12000, 15999)
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     process = subprocess.Popen(rtpengine_argv(ports), stdout=subprocess.DEVNULL, stderr=log)
@@ -146,13 +157,14 @@ def main() -> None:
         os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
         log.close()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
         f"\n## Media benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n",
         f"Machine: {os.cpu_count()} vCPU, kernel {platform.release()}; Python {platform.python_version()}; "
         f"rtpengine (Debian, userspace); load average at start {load} (shared machine).\n",
-        f"Command: `.venv/bin/python bench/media_bench.py --callers {args.callers} --seconds {args.seconds:g}`"
-        " — queued callers set up as the edge does (offer, parked answer, play media of the music),"
+        f"Command: `.venv/bin/python bench/media_bench.py --callers {args.callers} --seconds {args.seconds:g}"
+        f"{'' if args.music == DEFAULT_MUSIC else f' --music {args.music.name}'}`"
+        f" — queued callers set up as the edge does (offer, parked answer, play media of {music.name},"
+        f" {rate} Hz),"
         f" {args.seconds:g} s of receiving per level; one receiver thread for every stream.\n",
         "| callers | packets/s (expected) | silent streams | gap p50 ms | gap p99 ms | gap max ms "
         "| relay CPU % | relay us CPU per stream-second | edge us CPU per call (ng) |",

@@ -1,9 +1,10 @@
-"""Speaks the default prompts into 8 kHz mono 16-bit WAV files (``make prompts``, run by ``make setup``).
+"""Speaks the default prompts into mono 16-bit WAV files (``make prompts``, run by ``make setup``).
 
 The words come from `sip_edge.app.media.prompts.TEXTS`, the catalogue the edge plays from; espeak-ng
-speaks them and sox resamples to telephone rate. The music on hold is a generated tone loop (two
+speaks them and sox band-limits them to telephone audio (8 kHz) and writes them at the relay's rate
+(`RELAY_SAMPLE_RATE`, 96 kHz: why, in that module). The music on hold is a generated tone loop (two
 soft alternating chords), so nothing licensed ships with the project. A file is made again only
-when its words changed (``manifest.json`` remembers them).
+when its words or the file format changed (``manifest.json`` remembers both).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sip_edge.app.media.prompts import MUSIC, TEXTS
+from sip_edge.app.media.prompts import MUSIC, RELAY_SAMPLE_RATE, TEXTS, TRAILING_SILENCE_S
 
-_FORMAT = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
+_FORMAT = ["-r", str(RELAY_SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer"]
+# Telephone band first (8 kHz), then the relay's rate: the files hold what a call can carry.
+_TELEPHONE = ["rate", "8000", "rate", str(RELAY_SAMPLE_RATE)]
 _MUSIC_RECIPE = "chords:523,659,784/440,554,659"
 
 
@@ -26,8 +29,9 @@ def _speak(text: str, out: Path) -> None:
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
         # Leading and trailing silence trimmed, then a short pause after: concatenated words flow.
         trim = ["silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse"]
+        pad = ["pad", "0", str(TRAILING_SILENCE_S)]
         subprocess.run(
-            ["sox", str(raw), *_FORMAT, str(out), *trim, "pad", "0", "0.12", "gain", "-n", "-3"], check=True
+            ["sox", str(raw), *_FORMAT, str(out), *trim, *pad, "gain", "-n", "-3", *_TELEPHONE], check=True
         )
 
 
@@ -70,13 +74,14 @@ def build(directory: Path) -> int:
     made = 0
     for name, text in wanted.items():
         out = directory / f"{name}.wav"
-        if manifest.get(name) == text and out.exists():
+        recipe = f"{text} @ {RELAY_SAMPLE_RATE} Hz"  # a new rate remakes every file
+        if manifest.get(name) == recipe and out.exists():
             continue
         if name == MUSIC:
             _music(out)
         else:
             _speak(text, out)
-        manifest[name] = text
+        manifest[name] = recipe
         made += 1
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return made

@@ -108,6 +108,7 @@ class Received:
     payload: bytes
     # Where it came from (behind a NAT or through a relay: not the address any SDP names).
     source: tuple[str, int] = ("", 0)
+    timestamp: int = 0  # the RTP timestamp (8 kHz for PCMU)
 
 
 @dataclass
@@ -209,9 +210,11 @@ class RtpEndpoint:
             if len(data) < 12 or data[0] >> 6 != 2:
                 continue  # not RTP (rtpengine's empty NAT-piercing packets, RTCP on this port)
             count = data[0] & 0x0F
-            seq, _, ssrc = struct.unpack("!HII", data[2:12])
+            seq, timestamp, ssrc = struct.unpack("!HII", data[2:12])
             self.received.append(
-                Received(time.monotonic(), seq, ssrc, data[1] & 0x7F, data[12 + 4 * count :], source)
+                Received(
+                    time.monotonic(), seq, ssrc, data[1] & 0x7F, data[12 + 4 * count :], source, timestamp
+                )
             )
 
     def audio(self) -> list[int]:
@@ -224,16 +227,18 @@ class RtpEndpoint:
 
 
 def wav_samples(path: str) -> list[int]:
-    """16-bit mono WAV samples (the prompts are 8 kHz, as the received audio)."""
+    """16-bit mono WAV samples at 8 kHz, the received audio's rate. A file at a multiple of it (the
+    prompts are 96 kHz for the relay, band-limited to telephone audio) is taken every n-th sample."""
     import wave
 
     with wave.open(path, "rb") as handle:
+        step = handle.getframerate() // 8000
         frames = handle.readframes(handle.getnframes())
-    return list(struct.unpack(f"<{len(frames) // 2}h", frames))
+    return list(struct.unpack(f"<{len(frames) // 2}h", frames))[::step]
 
 
 def wav_seconds(path: str) -> float:
-    """The length of an 8 kHz prompt file."""
+    """The length of a prompt file."""
     return len(wav_samples(path)) / 8000
 
 

@@ -1,7 +1,9 @@
 """What a queued caller hears: the greeting once, then its place and expected wait, then music.
 
 The relay plays one file at a time into the caller's leg (ng ``play media``, which answers with the
-file's length); the player waits that long and plays the next. Music runs between announcements
+file's length); the player waits that long and plays the next. The words of one announcement (the
+default greeting too, on entry) are joined into one file (`joined`): each switch between files left
+the caller without packets for 65-125 ms. Music runs between announcements
 and is cut when the next one is due. The position is the caller's place when it was queued: it is
 said on entry; later announcements give the expected wait that remains (the first estimate less
 the time already waited), since the edge is not told of moves in the queue while it waits.
@@ -21,7 +23,8 @@ from collections.abc import Callable
 
 from contact_center.domain.prompts import PromptFile
 from sip_edge.app.calls.media import Announcements
-from sip_edge.app.media.prompts import MUSIC, PromptSet, announcement
+from sip_edge.app.media.joined import joined_prompt
+from sip_edge.app.media.prompts import MUSIC, TRAILING_SILENCE_S, PromptSet, announcement
 from sip_edge.media.ng import NgClient, NgError, NgRefusedError
 
 __all__ = ["HoldPlayer"]
@@ -34,6 +37,11 @@ UPLOADED = "uploaded"
 _UNKNOWN_LENGTH = 2.0
 # Enough repeats of the music to outlast any announcement interval.
 _MUSIC_REPEATS = 1000
+# How long before the joined words end the music is started: the relay ends a file up to ~100 ms
+# before its length has passed since it answered (`joined` says why), and a new ``play media``
+# replaces the one playing, so this much early cuts at most the silence the last word ends with.
+_MUSIC_LEAD = 0.1
+assert _MUSIC_LEAD < TRAILING_SILENCE_S
 
 
 class HoldPlayer:
@@ -100,7 +108,14 @@ class HoldPlayer:
         return await self._prompts.uploaded.path(uploaded)
 
     async def _say(self, names: list[str]) -> None:
-        for name in names:
+        """Say the default prompts ``names`` and return when the music may start."""
+        if not names:
+            return
+        joined = await asyncio.to_thread(joined_prompt, self._prompts.directory, names)
+        if joined is not None:
+            await asyncio.sleep(max(0.0, await self._play_path(joined, "+".join(names)) - _MUSIC_LEAD))
+            return
+        for name in names:  # not readable here (the relay may still have them): one by one
             await asyncio.sleep(await self._play(name))
 
     async def _run(self, what: Announcements) -> None:
@@ -108,17 +123,19 @@ class HoldPlayer:
         try:
             # The merchant's greeting; one that cannot be had falls back to the queue's default one.
             uploaded = await self._uploaded_path(what.uploaded.greeting)
+            greeting: list[str] = []
             played = None if uploaded is None else await self._play_uploaded(uploaded, f"{UPLOADED}:greeting")
             if played is not None:
                 await asyncio.sleep(played)
             elif what.greeting:
-                await self._say([what.greeting])
+                greeting = [what.greeting]  # said with the first announcement, as one file
             position: int | None = what.position
             while True:
                 wait = what.wait_seconds
                 if wait is not None:
                     wait = max(0, wait - int(self._now() - started))
-                await self._say(announcement(position, wait))
+                await self._say([*greeting, *announcement(position, wait)])
+                greeting = []
                 position = None  # said once: the edge does not learn of later moves
                 await self._play(MUSIC, repeat=_MUSIC_REPEATS, uploaded=what.uploaded.music)
                 if what.interval_seconds <= 0:

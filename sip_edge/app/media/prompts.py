@@ -1,9 +1,17 @@
 """The default prompts: their names, their words, and how a number or a wait is spoken.
 
 One catalogue for both sides: `scripts/make_prompts.py` speaks ``TEXTS`` with espeak-ng and sox into
-8 kHz mono WAV files at setup, and the hold player names the same files to the relay. Numbers are
+mono WAV files at setup, and the hold player names the same files to the relay. Numbers are
 said by concatenating number prompts, as telephone systems do: 0-19 and the tens are recorded,
 37 is "thirty" + "seven", 120 is "one" "hundred" "twenty".
+
+Why the files are 96 kHz although a call hears 8 kHz: the relay (Debian's rtpengine 10.5) reads a
+WAV file 4096 bytes at a time and queues each read's packets ahead of their time; its clock-skew
+correction then pulls queued packets 10 ms earlier each, so an 8 kHz file (256 ms a read) reached a
+caller as bursts of 13 packets 10 ms apart and about 110 ms of nothing, every quarter second (a
+phone's jitter buffer runs dry: audible). At 96 kHz a read is 21 ms, under the 50 ms the correction
+waits for, and the packets leave every 20 ms. (rtpengine 13.4 stopped correcting skew during
+playback; the files can return to 8 kHz once the relays run it.) The relay resamples to the call.
 """
 
 from __future__ import annotations
@@ -15,7 +23,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sip_edge.app.media.uploaded import UploadedPrompts
 
-__all__ = ["MUSIC", "TEXTS", "PromptSet", "announcement", "spoken_number"]
+__all__ = [
+    "MUSIC",
+    "RELAY_SAMPLE_RATE",
+    "TEXTS",
+    "TRAILING_SILENCE_S",
+    "PromptSet",
+    "announcement",
+    "spoken_number",
+]
 
 _UNITS = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -31,6 +47,11 @@ _TENS = {
     80: "eighty",
     90: "ninety",
 }
+
+RELAY_SAMPLE_RATE = 96_000
+# Every spoken prompt ends in this much silence, so concatenated words flow and the next file may be
+# started a little before this one ends (the hold player's switch lead) without cutting a word.
+TRAILING_SILENCE_S = 0.12
 
 MUSIC = "music"
 TEXTS: dict[str, str] = {

@@ -34,6 +34,7 @@ from pathlib import Path
 from contact_center.contracts.media_relays import UPLOADED_PROMPTS_FOLDER
 from contact_center.domain.prompts import PromptFile
 from contact_center.services.prompts import PromptStore
+from sip_edge.app.media.joined import keep_newest
 
 __all__ = ["UploadedPrompts"]
 
@@ -84,20 +85,5 @@ class UploadedPrompts:
         os.chmod(scratch, 0o644)  # the relay may run as another user
         os.replace(scratch, target)
         self.fetched += 1
-        self._trim(keep=target)
+        keep_newest(self._directory, self._max_files, keep=target)
         return str(target)
-
-    def _trim(self, keep: Path) -> None:
-        files = [f for f in self._directory.glob("*.wav") if f != keep]
-        if len(files) < self._max_files:
-            return
-        files.sort(key=_written_at)
-        for old in files[: len(files) - self._max_files + 1]:
-            old.unlink(missing_ok=True)
-
-
-def _written_at(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:  # removed meanwhile (another edge process sharing the directory)
-        return 0.0
