@@ -34,10 +34,16 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DeleteError
 
-from contact_center.bootstrap import services
+from contact_center.bootstrap import Container, services
 from contact_center.contracts.settings import Component
 from contact_center.data.bindings import BindingItems
-from contact_center.domain.ownership import Hysteresis, ProbeOutcome, SlowGrace, WitnessView
+from contact_center.domain.ownership import (
+    Hysteresis,
+    NotHomeRegionError,
+    ProbeOutcome,
+    SlowGrace,
+    WitnessView,
+)
 from contact_center.services.regions import FailoverMonitor, Moved
 from local_stack.logs import configure
 from local_stack.regions.lost_region import end_lost_region
@@ -137,23 +143,31 @@ def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int, taken_at_m
         forget_flows(edge)
     merchant_ids = [change.merchant_id for change in moved]
     until = time.monotonic() + REREGISTRATION_WINDOW
-    while time.monotonic() < until:
-        try:
-            # Again on every round: a ring still within its timeout at the last one may be over now,
-            # and a seat's write still crossing the link at the last one may have landed since.
-            released = container.routing.release_lost_region(
-                merchant_ids, peer_edges, taken_at_ms, container.clock()
-            )
-            for merchant_id in merchant_ids:
-                released += container.routing.release_orphaned_agents(merchant_id, container.clock())
-            if released:
-                log.info("let go of %d seats the dead home had reserved", len(released))
-            report = container.routing.sweep(container.clock(), merchant_ids)
-            if report.agents_reachable_again:
-                log.info("%d agents reachable again", len(report.agents_reachable_again))
-        except Exception:
-            log.exception("sweeping the moved merchants failed")
+    while merchant_ids and time.monotonic() < until:
+        # Again on every round: a ring still within its timeout at the last one may be over now,
+        # and a seat's write still crossing the link at the last one may have landed since. Each
+        # merchant on its own: one moved home again meanwhile (a fail back) is no longer ours to
+        # sweep, and must not stop the others' round.
+        for merchant_id in list(merchant_ids):
+            try:
+                _resweep(container, merchant_id, peer_edges, taken_at_ms)
+            except NotHomeRegionError as moved_on:
+                log.info("no longer sweeping %s: %s", merchant_id, moved_on)
+                merchant_ids.remove(merchant_id)
+            except Exception:
+                log.exception("sweeping %s failed", merchant_id)
         time.sleep(RESWEEP_EVERY)
+
+
+def _resweep(container: Container, merchant_id: str, peer_edges: list[str], taken_at_ms: int) -> None:
+    clock = container.clock()
+    released = container.routing.release_lost_region([merchant_id], peer_edges, taken_at_ms, clock)
+    released += container.routing.release_orphaned_agents(merchant_id, clock)
+    if released:
+        log.info("let go of %d seats of %s the dead home had reserved", len(released), merchant_id)
+    report = container.routing.sweep(clock, [merchant_id])
+    if report.agents_reachable_again:
+        log.info("%d agents of %s reachable again", len(report.agents_reachable_again), merchant_id)
 
 
 def forget_flows(edge: str) -> None:
