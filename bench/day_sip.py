@@ -26,6 +26,7 @@ CRLF = "\r\n"
 T1 = 0.5
 RETRANSMISSIONS = 6  # 0.5 + 1 + 2 + 4 + 4 + 4 s: a peer that stays silent longer has gone
 USER_AGENT = "switchboard-center-day"
+NO_MEDIA_PORT = 40000  # the SDP's audio port: the day's phones and callers send no RTP
 STATE_RETRIES = 10
 
 
@@ -371,7 +372,9 @@ class Agents(Sockets):
 
     def _ok(self, call: AgentCall, endpoint: Endpoint) -> str:
         contact = f"Contact: <sip:{call.seat.username}@127.0.0.1:{endpoint.port}>"
-        return reply(call.invite, 200, "OK", to_tag=call.to_tag, extra=[contact], body=sdp("127.0.0.1"))
+        return reply(
+            call.invite, 200, "OK", to_tag=call.to_tag, extra=[contact], body=sdp("127.0.0.1", NO_MEDIA_PORT)
+        )
 
     async def _answer(self, endpoint: Endpoint, call: AgentCall) -> None:
         await asyncio.sleep(self.rng.uniform(*self.behaviour.ring))
@@ -474,7 +477,7 @@ class Callers(Sockets):
         return len(self.tasks)
 
     def _invite(self, endpoint: Endpoint, caller: Caller) -> str:
-        body = sdp("127.0.0.1")
+        body = sdp("127.0.0.1", NO_MEDIA_PORT)
         lines = [
             f"INVITE sip:{caller.number}@{self.edge[0]}:{self.edge[1]} SIP/2.0",
             f"Via: SIP/2.0/UDP 127.0.0.1:{endpoint.port};branch={caller.branch};rport",

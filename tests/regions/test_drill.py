@@ -23,7 +23,7 @@ def test_failover_and_failback_offer_no_agent_twice_and_keep_the_survivors_calls
     finally:
         table.bind(*binding)
     assert result["partition_double_offers"] == 0
-    assert result["double_offers"] == 0
+    assert result["double_offers"] == 0, result["double_offer_details"]
     assert result["failback_double_offers"] == 0
     assert result["rto_seconds"] is not None and result["rto_seconds"] <= 30
     assert result["talking_calls_in_surviving_region_at_kill"] > 0

@@ -356,6 +356,11 @@ def measure(
         "failback_double_offers": sum(1 for d in doubles if d[0] >= failback_at),
         "rpo_unreplicated_writes_at_kill": rpo,
         "failed_by_phase": failures_by_phase(calls, kill_at, rto, failback_at),
+        # Each double offer as seen by the phone: seconds from the kill, the seat, the call it held and
+        # the one that rang it anyway (the records of both regions name who offered each).
+        "double_offer_details": [
+            f"{at - kill_at:+.1f}s {seat}: held {held}, rung for {rung}" for at, seat, held, rung in doubles
+        ],
     }
 
 
