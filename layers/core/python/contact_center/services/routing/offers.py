@@ -6,18 +6,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 
 from contact_center.domain.acd import rank_agents, spread_near_ties
 from contact_center.domain.agent_state import AgentCommand, AgentState, MissOffer, Reserve, apply
 from contact_center.domain.contact import Offer, apply_contact
-from contact_center.domain.events import ContactStateChanged
 from contact_center.domain.queueing import RoutingStrategy
 
-from ..errors import AlreadyExistsError, ConcurrentUpdateError
+from ..errors import ConcurrentUpdateError
 from .context import RoutingContext
 from .decisions import Connect
-from .ports import AgentSeat, AgentTarget, LiveContact, RoutingQueue, SeatProfile
+from .ports import AgentSeat, AgentTarget, LiveContact, RoutingQueue
 
 log = logging.getLogger("contact_center.routing")
 
@@ -34,15 +32,9 @@ class Offers:
         self._ctx = context
 
     def try_offer(
-        self,
-        contact: LiveContact,
-        queue: RoutingQueue,
-        now_ms: int,
-        arrived: ContactStateChanged | None = None,
+        self, contact: LiveContact, queue: RoutingQueue, now_ms: int
     ) -> Connect | ContactChanged | None:
-        """Offer ``contact`` to the best available agent of ``queue``; None when nobody can take it.
-        ``arrived``: the contact is new and not written yet (the event of its arrival in the queue):
-        it is created with its offer, in the offer's write; CONTACT_CHANGED when its id is taken."""
+        """Offer ``contact`` to the best available agent of ``queue``; None when nobody can take it."""
         policy = self._ctx.policy
         tried = set(contact.recently_offered_to(now_ms, policy.reoffer_cooldown_ms))
         attempts = policy.max_offer_attempts
@@ -60,7 +52,7 @@ class Offers:
                     ranked, contact.contact_id, policy.idle_tie_window_ms, policy.spread_candidates
                 )
             for candidate in ranked[:attempts]:
-                outcome = self._offer_to(contact, available[candidate.seat_id], queue, now_ms, arrived)
+                outcome = self._offer_to(contact, available[candidate.seat_id], queue, now_ms)
                 if outcome is not None:
                     return outcome
                 tried.add(candidate.seat_id)
@@ -84,12 +76,7 @@ class Offers:
         return (policy.longest_idle_page, policy.candidate_limit, None)
 
     def _offer_to(
-        self,
-        contact: LiveContact,
-        seat: AgentSeat,
-        queue: RoutingQueue,
-        now_ms: int,
-        arrived: ContactStateChanged | None = None,
+        self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int
     ) -> Connect | ContactChanged | None:
         """Offer ``contact`` to ``seat``; None when the seat cannot take it (unregistered, taken)."""
         aor = self._ctx.aor(seat)
@@ -98,9 +85,7 @@ class Offers:
             self.mark_unreachable(seat, contact.contact_id, now_ms)
             return None
         try:
-            self.claim(contact, seat, queue, now_ms, arrived)
-        except AlreadyExistsError:
-            return CONTACT_CHANGED  # a retried new_contact created it meanwhile
+            self.claim(contact, seat, queue, now_ms)
         except ConcurrentUpdateError as lost:
             if lost.entity == "seat":
                 return None  # taken by another contact, or changed state: the next candidate
@@ -122,32 +107,11 @@ class Offers:
             queue.recording_key(contact.contact_id),
         )
 
-    def claim(
-        self,
-        contact: LiveContact,
-        seat: AgentSeat,
-        queue: RoutingQueue,
-        now_ms: int,
-        arrived: ContactStateChanged | None = None,
-    ) -> None:
-        """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race
-        (AlreadyExistsError for a new contact, ``arrived``, whose id is taken)."""
+    def claim(self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int) -> None:
+        """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race."""
         reserved = apply(seat.agent, Reserve(contact.contact_id), now_ms)
         offered = apply_contact(contact.snapshot, Offer(seat.seat_id), now_ms)
-        if arrived is None:
-            self._ctx.contacts.offer(contact, seat, reserved.agent, now_ms)
-        else:
-            created = replace(
-                contact,
-                snapshot=offered.contact,
-                merchant_id=seat.merchant_id,
-                offered_at_ms=now_ms,
-                seat_version=reserved.agent.version,
-                seat_profile=SeatProfile.of(seat),
-                unlisted=False,
-            )
-            self._ctx.contacts.create_offered(created, seat, reserved.agent)
-            self._ctx.publish_contact(arrived, contact)
+        self._ctx.contacts.offer(contact, seat, reserved.agent, now_ms)
         if reserved.event is not None:
             self._ctx.events.publish(reserved.event, merchant_id=seat.merchant_id)
         self._ctx.publish_contact(offered.event, contact)
