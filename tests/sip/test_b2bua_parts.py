@@ -143,6 +143,30 @@ def test_a_trunk_created_a_moment_ago_is_found_and_unknown_sources_cost_one_read
     asyncio.run(scenario())
 
 
+def test_a_forward_to_a_trunk_created_since_the_last_read_waits_for_the_next_read_and_reaches_it() -> None:
+    async def scenario() -> None:
+        now = [0.0]
+        slept: list[float] = []
+
+        async def sleep(seconds: float) -> None:
+            slept.append(seconds)
+            now[0] += seconds
+
+        source = Source()
+        directory = TrunkDirectory(source, ttl=10, miss_ttl=1, now=lambda: now[0], sleep=sleep)
+        assert await directory.trunk_for("192.0.2.9") == "carrier"  # the list read at 0
+        original = source.trunks
+        source.trunks = lambda: [*original(), Trunk("legacy", ("198.51.100.0/24",))]  # type: ignore[method-assign]
+        now[0] = 0.25  # the router names the trunk created a moment after the read
+        found = await directory.trunk("legacy")
+        assert found is not None and found.trunk_id == "legacy"
+        assert slept == [0.75] and source.reads == 2  # the rest of the second, then one read
+        assert await directory.trunk("deleted") is None  # a second miss: one more read after a wait
+        assert source.reads == 3
+
+    asyncio.run(scenario())
+
+
 def test_one_poll_serves_every_held_caller_and_stops_when_none_is_left() -> None:
     class Offers:
         def __init__(self) -> None:

@@ -17,7 +17,7 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,10 +62,12 @@ class TrunkDirectory:
         miss_ttl: float = 1.0,
         timeout: float = 2.0,
         now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limits: TrunkLimits | None = None,
         resolver: TrunkResolver | None = None,
     ) -> None:
         self._source = source
+        self._sleep = sleep
         self.resolver = resolver or TrunkResolver()  # where each trunk's requests go (DNS)
         # Leases of the limited trunks' call slots; None: limits are not enforced (no table).
         self.limits = limits
@@ -116,11 +118,17 @@ class TrunkDirectory:
 
     async def trunk(self, trunk_id: str) -> Trunk | None:
         """The trunk as last read (within ``ttl``), or None when there is no such trunk. An id the
-        list lacks is looked up again as an unknown source is (``miss_ttl``): a trunk the router
-        names was just created."""
+        list lacks was named by the router, so it was created since the last read: the list is read
+        again, no sooner than ``miss_ttl`` after the last read (the call waits up to that), so a
+        forward to a trunk made a moment ago reaches it, and a deleted trunk costs one read a
+        ``miss_ttl``."""
         await self._fresh()
-        if trunk_id not in self._by_id and self._now() - self._read_at >= self._miss_ttl:
-            await self._fresh(0.0)
+        if trunk_id not in self._by_id:
+            wait = self._miss_ttl - (self._now() - self._read_at)
+            if wait > 0:
+                await self._sleep(wait)
+            if trunk_id not in self._by_id:
+                await self._fresh(0.0)
         return self._by_id.get(trunk_id)
 
     async def queue_call(self, trunk_id: str, called: str) -> QueueCall | None:
