@@ -6,6 +6,8 @@ seats logged in and available at a given time, registered phones, agents' own co
 
 from __future__ import annotations
 
+from typing import Any
+
 from contact_center.domain.agent_state import (
     AgentCommand,
     AgentSnapshot,
@@ -48,9 +50,10 @@ class FakeCentre:
         self.ports = FakeRoutingPorts()
         # The rules' tests read the strict longest-idle order; the spread of concurrent routers over
         # the head of the index has its own (tests/unit/services/routing/test_spread.py).
-        self.service = self.build(policy or RoutingPolicy(sip_domain=DOMAIN, spread_candidates=1))
+        self.service = self.build(policy)
 
-    def build(self, policy: RoutingPolicy) -> RoutingService:
+    def build(self, policy: RoutingPolicy | None = None, **more: Any) -> RoutingService:
+        """The service over these ports; ``more``: the optional ports a test adds (push, runners...)."""
         ports = self.ports
         return RoutingService(
             ports.catalog,
@@ -58,8 +61,9 @@ class FakeCentre:
             ports.contacts,
             ports.registrations,
             ports.events,
-            policy,
+            policy or RoutingPolicy(sip_domain=DOMAIN, spread_candidates=1),
             metrics=ports.metrics,
+            **more,
         )
 
     # Given

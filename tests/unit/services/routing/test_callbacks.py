@@ -8,7 +8,6 @@ import pytest
 from contact_center.domain.agent_state import AgentState, GoAvailable
 from contact_center.domain.callbacks import CallbackPolicy
 from contact_center.domain.contact import ContactState, HangupCause, HangupSide
-from contact_center.services.routing import RoutingPolicy, RoutingService
 from contact_center.services.routing.callbacks import CallbackRefusedError
 from contact_center.services.routing.commands import (
     InvalidRoutingRequestError,
@@ -16,7 +15,7 @@ from contact_center.services.routing.commands import (
     parse_routing_command,
 )
 from contact_center.services.routing.decisions import OfferOutcome, Queue
-from tests.support.routing_centre import DOMAIN, EDGE, NOW, FakeCentre, RecordedPushes
+from tests.support.routing_centre import EDGE, NOW, FakeCentre, RecordedPushes
 
 RUNNER = "edge-2"
 TWO_DIALS = CallbackPolicy("1", max_attempts=2, retry_seconds=60)
@@ -35,26 +34,11 @@ def _centre(
     runner: str | None = RUNNER,
 ) -> tuple[FakeCentre, RecordedPushes]:
     centre, pushes = FakeCentre(), RecordedPushes()
-    centre.service = _with_runner(centre, pushes, OneRunner(runner))
+    centre.service = centre.build(push=pushes, runners=OneRunner(runner))
     centre.queue(max_wait=600, callback=policy)
     centre.number()
     centre.seat("a1", available_at=None)
     return centre, pushes
-
-
-def _with_runner(centre: FakeCentre, pushes: RecordedPushes, runner: OneRunner) -> RoutingService:
-    ports = centre.ports
-    return RoutingService(
-        ports.catalog,
-        ports.seats,
-        ports.contacts,
-        ports.registrations,
-        ports.events,
-        RoutingPolicy(sip_domain=DOMAIN, spread_candidates=1),
-        metrics=ports.metrics,
-        push=pushes,
-        runners=runner,
-    )
 
 
 def _three_queued(centre: FakeCentre) -> None:
@@ -158,7 +142,7 @@ def test_the_caller_s_task_ending_does_not_end_the_callback() -> None:
 def test_a_lost_runner_gives_the_callback_back_its_place_and_another_task_runs_it() -> None:
     runner = OneRunner()
     centre, pushes = _centre()
-    centre.service = _with_runner(centre, pushes, runner)
+    centre.service = centre.build(push=pushes, runners=runner)
     centre.call("c1")
     centre.service.leave_callback("c1", EDGE, "1", NOW + 1000)
     centre.command("a1", GoAvailable(), NOW + 2000)

@@ -3,6 +3,8 @@ by prefix with emergency numbers always let through, and an outbound record."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from contact_center.domain.agent_state import AgentState
@@ -23,18 +25,8 @@ class DialingCentre(FakeCentre):
         self.dialers = FakeDialers()
         super().__init__()
 
-    def build(self, policy: RoutingPolicy) -> RoutingService:
-        ports = self.ports
-        return RoutingService(
-            ports.catalog,
-            ports.seats,
-            ports.contacts,
-            ports.registrations,
-            ports.events,
-            policy,
-            outbound_trunks=self.trunks,
-            dialers=self.dialers,
-        )
+    def build(self, policy: RoutingPolicy | None = None, **more: Any) -> RoutingService:
+        return super().build(policy, outbound_trunks=self.trunks, dialers=self.dialers, **more)
 
     def phone_of(self, seat_id: str) -> None:
         self.dialers.seats[f"u-{seat_id}"] = (MERCHANT, seat_id)
