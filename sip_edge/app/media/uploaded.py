@@ -40,7 +40,6 @@ __all__ = ["UploadedPrompts"]
 
 log = logging.getLogger("sip_edge.media")
 
-UPLOADED_FOLDER = UPLOADED_PROMPTS_FOLDER
 _MAX_FILES = 512  # 512 one-minute 16 kHz prompts are about 1 GB
 
 
@@ -50,7 +49,7 @@ class UploadedPrompts:
     ) -> None:
         """``store`` None: the relays copy the uploads themselves; the edge names their path only."""
         self._store = store
-        self._directory = Path(prompts_directory) / UPLOADED_FOLDER
+        self._directory = Path(prompts_directory) / UPLOADED_PROMPTS_FOLDER
         self._max_files = max_files
         self._fetching: dict[str, asyncio.Task[str | None]] = {}
         self.fetched = 0  # files copied from the store (the rest were found in the directory)
