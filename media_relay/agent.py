@@ -27,13 +27,20 @@ comes from its configuration file, which the CDK app renders from
     completes the lifecycle action. Calls still talking when the hook's timeout runs out end with
     the instance. rtpengine not answering: no beat (the edges' pings judge its calls), and after
     ``unhealthy_after_seconds`` the agent reports the instance unhealthy, so the group replaces it.
-    Beside the beat, two threads: `KeyForwarder` sends each of rtpengine's key reports on to the edge
-    task holding the call, and `UploadSync` copies merchants' uploaded prompts from the prompts bucket
-    into ``<prompts>/uploaded/<sha256>.wav`` every ``sync_seconds``.
+    Beside the beat, three threads: `KeyForwarder` sends each of rtpengine's key reports on to the
+    edge task holding the call, `UploadSync` copies merchants' uploaded prompts from the prompts
+    bucket into ``<prompts>/uploaded/<sha256>.wav`` every ``sync_seconds``, and `PromptJoiner` joins
+    the prompts an edge names into one file for rtpengine to play (`serve_joins`).
+
+``python3 agent.py joins DIRECTORY HOST:PORT [UPLOADS]``
+    For a relay outside a fleet (the local stack, the media tests): the same `PromptJoiner` over the
+    prompts in DIRECTORY, answering on HOST:PORT, and the same `UploadSync` copying the uploads of
+    the prompt store's directory UPLOADS (``PROMPTS_DIRECTORY``) into ``DIRECTORY/uploaded``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -41,12 +48,14 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+import wave
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -157,9 +166,11 @@ def relay_item(
     now: int,
     sessions: int,
     draining: bool,
+    agent_address: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The relay's item in DynamoDB's attribute-value form."""
     keys, item = config["keys"], config["item"]
+    joins = {item["agent_address"]: {"S": agent_address}} if agent_address else {}
     return {
         keys["pk"]: {"S": item["pk_prefix"] + relay_id},
         keys["sk"]: {"S": item["sk"]},
@@ -173,6 +184,7 @@ def relay_item(
         item["heartbeat_at"]: {"N": str(now)},
         item["sessions"]: {"N": str(sessions)},
         item["draining"]: {"BOOL": draining},
+        **joins,
     }
 
 
@@ -273,62 +285,142 @@ class KeyForwarder:
 
 
 _UPLOADED_NAME = re.compile(r"([0-9a-f]{64})\.wav")
+# The format rtpengine 10.5 plays without bunching (``sip_edge.app.media.prompts.RELAY_SAMPLE_RATE``
+# says why; a test holds the two equal): 16-bit mono at 96 kHz, band-limited to what a call carries.
+RELAY_SAMPLE_RATE = 96_000
 
 
-class UploadSync:
-    """Merchants' uploaded prompts, copied from the prompts bucket (keys end in ``<sha256>.wav``) into
-    ``directory/<sha256>.wav``, where the edges name them. Content-addressed, as the edge's own copy
-    is: a file is written aside, checked against its name and renamed, so rtpengine never opens half
-    of one; a version no longer in the bucket (replaced or deleted) is removed (a playback that has
-    it open keeps reading)."""
+class S3Uploads:
+    """The region's prompts bucket (the media fleet)."""
 
-    def __init__(self, s3: Any, bucket: str, directory: str) -> None:
+    def __init__(self, s3: Any, bucket: str) -> None:
         self._s3 = s3
         self._bucket = bucket
-        self._directory = directory
-        self.copied = 0
 
-    def _listed(self) -> dict[str, str]:
-        """sha256 -> key of every prompt version in the bucket."""
-        versions: dict[str, str] = {}
+    def stored(self) -> list[str]:
+        keys: list[str] = []
         token: str | None = None
         while True:
             page = self._s3.list_objects_v2(
                 Bucket=self._bucket, **({"ContinuationToken": token} if token else {})
             )
-            for listed in page.get("Contents", []):
-                found = _UPLOADED_NAME.fullmatch(str(listed["Key"]).rsplit("/", 1)[-1])
-                if found:
-                    versions[found.group(1)] = str(listed["Key"])
+            keys += [str(listed["Key"]) for listed in page.get("Contents", [])]
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
-                return versions
+                return keys
+
+    def read(self, key: str) -> bytes:
+        return bytes(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
+
+
+class DirectoryUploads:
+    """The prompt store's directory (``PROMPTS_DIRECTORY``: the local stack), keys relative to it."""
+
+    def __init__(self, root: str) -> None:
+        self._root = root
+
+    def stored(self) -> list[str]:
+        return [
+            os.path.relpath(os.path.join(folder, name), self._root)
+            for folder, _, names in os.walk(self._root)
+            for name in names
+        ]
+
+    def read(self, key: str) -> bytes:
+        with open(os.path.join(self._root, key), "rb") as handle:
+            return handle.read()
+
+
+class Uploads(Protocol):
+    def stored(self) -> list[str]: ...
+    def read(self, key: str) -> bytes: ...
+
+
+def to_relay_format(source: str, target: str) -> None:
+    """``source`` (any WAV a merchant may upload: 8 or 16 kHz, PCM or G.711) written as the relay's
+    prompts are: by sox, as `make prompts` writes the default ones; CalledProcessError when sox
+    cannot read it."""
+    subprocess.run(
+        ["sox", "-t", "wav", source, "-t", "wav", "-b", "16", "-e", "signed-integer", target,
+         "channels", "1", "rate", "8000", "rate", str(RELAY_SAMPLE_RATE)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+
+
+class UploadSync:
+    """Merchants' uploaded prompts, copied from the prompt store (keys end in ``<sha256>.wav``) into
+    ``directory/<sha256>.wav``, where the edges name them: the bucket on the media fleet, the store's
+    directory locally, so no edge ever writes on a relay's disk. Each copy is resampled to the
+    relay's format (`to_relay_format`): an upload at 8 or 16 kHz would play in the bunches the 8 kHz
+    default prompts did. Content-addressed by the upload's own hash, checked before the conversion;
+    a file is written aside and renamed, so rtpengine never opens half of one; a version no longer
+    in the store (replaced or deleted) is removed (a playback that has it open keeps reading)."""
+
+    def __init__(self, uploads: Uploads, directory: str, soonest: float = 1.0) -> None:
+        self._uploads = uploads
+        self._directory = directory
+        # An on-demand sync (a part the edge named is missing) runs at most this often.
+        self._soonest = soonest
+        self._last = -soonest
+        self._lock = threading.Lock()
+        self.copied = 0
+
+    def _listed(self) -> dict[str, str]:
+        """sha256 -> key of every prompt version in the store."""
+        versions: dict[str, str] = {}
+        for key in self._uploads.stored():
+            found = _UPLOADED_NAME.fullmatch(key.rsplit("/", 1)[-1])
+            if found:
+                versions[found.group(1)] = key
+        return versions
 
     def sync_once(self) -> int:
-        """Copy what the bucket has and the directory lacks, remove what it no longer has; files copied."""
-        versions = self._listed()
-        os.makedirs(self._directory, exist_ok=True)
-        copied = 0
-        for sha256, key in versions.items():
-            target = os.path.join(self._directory, f"{sha256}.wav")
-            if os.path.exists(target):
-                continue
-            data = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-            if hashlib.sha256(data).hexdigest() != sha256:
-                log.warning("uploaded prompt %s does not match its name: not copied", key)
-                continue
-            fd, scratch = tempfile.mkstemp(dir=self._directory, prefix=".sync-")
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.chmod(scratch, 0o644)  # rtpengine runs as its own user
-            os.replace(scratch, target)
-            copied += 1
-        for name in os.listdir(self._directory):
-            found = _UPLOADED_NAME.fullmatch(name)
-            if found and found.group(1) not in versions:
-                os.unlink(os.path.join(self._directory, name))
-        self.copied += copied
-        return copied
+        """Copy what the store has and the directory lacks, remove what it no longer has; files copied."""
+        with self._lock:
+            self._last = time.monotonic()
+            versions = self._listed()
+            os.makedirs(self._directory, exist_ok=True)
+            copied = sum(
+                self._copy(sha256, key)
+                for sha256, key in versions.items()
+                if not os.path.exists(os.path.join(self._directory, f"{sha256}.wav"))
+            )
+            for name in os.listdir(self._directory):
+                found = _UPLOADED_NAME.fullmatch(name)
+                if found and found.group(1) not in versions:
+                    os.unlink(os.path.join(self._directory, name))
+            self.copied += copied
+            return copied
+
+    def sync_soon(self) -> None:
+        """A sync now unless one ran within ``soonest`` (an edge named an upload not copied yet)."""
+        if time.monotonic() - self._last >= self._soonest:
+            try:
+                self.sync_once()
+            except Exception:
+                log.exception("uploaded prompts not synced on demand")
+
+    def _copy(self, sha256: str, key: str) -> bool:
+        data = self._uploads.read(key)
+        if hashlib.sha256(data).hexdigest() != sha256:
+            log.warning("uploaded prompt %s does not match its name: not copied", key)
+            return False
+        fd, original = tempfile.mkstemp(dir=self._directory, prefix=".upload-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        fd, scratch = tempfile.mkstemp(dir=self._directory, prefix=".sync-")
+        os.close(fd)
+        try:
+            to_relay_format(original, scratch)
+        except (OSError, subprocess.SubprocessError) as exc:
+            os.unlink(scratch)
+            log.warning("uploaded prompt %s not converted for the relay: %s", key, exc)
+            return False
+        finally:
+            os.unlink(original)
+        os.chmod(scratch, 0o644)  # rtpengine runs as its own user
+        os.replace(scratch, os.path.join(self._directory, f"{sha256}.wav"))
+        return True
 
     def run(self, every: float) -> None:
         while True:
@@ -339,6 +431,151 @@ class UploadSync:
             except Exception:
                 log.exception("uploaded prompts not synced; trying again")
             time.sleep(every)
+
+
+# A part is a prompt of the relay's prompts directory, named without ".wav": a default prompt
+# ("n3") or a folder's file ("uploaded/<sha256>"); never a path that could leave the directory.
+_PART = re.compile(r"[A-Za-z0-9_-]{1,100}(/[A-Za-z0-9_-]{1,100})?")
+
+
+class JoinError(Exception):
+    """The parts cannot be one file here (one missing, unreadable, or of another format)."""
+
+
+class PromptJoiner:
+    """The prompts an edge names joined into one WAV file on this relay's disk, for rtpengine to play
+    without the gap it leaves at every switch from one file to the next (rtpengine 10.5 times a new
+    file from a clock reading taken before it opened it). The edge and a relay share no disk, so the
+    relay's agent joins the relay's own copies: the default prompts of its bundle and the uploads it
+    synced. A joined file is named by the content hashes of its parts (a part that changes makes a
+    new file; the same words asked again are the file already made), written aside and renamed so
+    rtpengine never opens half of one, and ``joined/`` keeps the ``max_files`` most recently used (a
+    playback that has a removed file open keeps reading it)."""
+
+    def __init__(
+        self,
+        directory: str,
+        joined: str | None = None,
+        max_files: int = 256,
+        missing: Callable[[], object] | None = None,
+    ) -> None:
+        """``joined``: where the joined files go (the contract's ``<directory>/said``); ``missing``:
+        called when a part is not here, before it is looked for again (the uploads' sync on demand,
+        so the first caller of a new upload need not wait for the next periodic sync)."""
+        # An announcement is 2-6 s: at 96 kHz 0.4-1.2 MB, so 256 files are at most about 300 MB.
+        self._missing = missing
+        self.directory = directory
+        self._joined = joined or os.path.join(directory, "said")
+        self._max_files = max_files
+        # (path, size, mtime) -> the file's sha256: a file is hashed once, not per request.
+        self._hashes: dict[tuple[str, int, int], str] = {}
+        self.written = 0
+
+    def _part(self, name: object) -> str:
+        if not isinstance(name, str) or not _PART.fullmatch(name):
+            raise JoinError(f"not a prompt name: {name!r:.80}")
+        return os.path.join(self.directory, f"{name}.wav")
+
+    def _hash(self, path: str) -> str:
+        try:
+            stat = os.stat(path)
+        except OSError as exc:
+            raise JoinError(f"no prompt {os.path.basename(path)}: {exc.strerror}") from None
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        if key not in self._hashes:
+            with open(path, "rb") as handle:
+                self._hashes[key] = hashlib.file_digest(handle, "sha256").hexdigest()
+        return self._hashes[key]
+
+    def joined(self, names: list[object]) -> str:
+        """The path of one file saying ``names`` in turn (a single part: its own path)."""
+        if not names:
+            raise JoinError("no parts to join")
+        parts = [self._part(name) for name in names]
+        if self._missing is not None and not all(os.path.exists(part) for part in parts):
+            self._missing()
+        digest = hashlib.sha256(" ".join(self._hash(part) for part in parts).encode()).hexdigest()
+        if len(parts) == 1:
+            return parts[0]
+        target = os.path.join(self._joined, f"{digest}.wav")
+        if os.path.exists(target):
+            os.utime(target)  # used again: kept over the least recently used
+            return target
+        self._write(parts, target)
+        return target
+
+    def _write(self, parts: list[str], target: str) -> None:
+        frames: list[bytes] = []
+        params = None
+        try:
+            for part in parts:
+                with wave.open(part, "rb") as reader:
+                    if params is not None and reader.getparams()[:3] != params[:3]:
+                        raise JoinError(f"{os.path.basename(part)} is not of the other parts' format")
+                    params = reader.getparams()
+                    frames.append(reader.readframes(reader.getnframes()))
+        except (OSError, EOFError, wave.Error) as exc:
+            raise JoinError(f"a part cannot be read: {exc}") from None
+        assert params is not None
+        os.makedirs(self._joined, exist_ok=True)
+        fd, scratch = tempfile.mkstemp(dir=self._joined, prefix=".join-")
+        with os.fdopen(fd, "wb") as out, wave.open(out, "wb") as writer:
+            writer.setnchannels(params.nchannels)
+            writer.setsampwidth(params.sampwidth)
+            writer.setframerate(params.framerate)
+            writer.writeframes(b"".join(frames))
+        os.chmod(scratch, 0o644)  # rtpengine runs as its own user
+        os.replace(scratch, target)
+        self.written += 1
+        self._keep_newest(target)
+
+    def _keep_newest(self, keep: str) -> None:
+        files = []
+        for name in os.listdir(self._joined):
+            path = os.path.join(self._joined, name)
+            if name.endswith(".wav") and path != keep:
+                with contextlib.suppress(FileNotFoundError):
+                    files.append((os.stat(path).st_mtime, path))
+        files.sort()
+        for _, old in files[: max(0, len(files) - self._max_files + 1)]:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(old)
+
+    def answer(self, datagram: bytes) -> bytes | None:
+        """One request in the ng protocol's framing (``<cookie> <JSON>``, as rtpengine takes it):
+        ``{"command": "join", "parts": [...]}`` -> ``{"result": "ok", "file": path}``, or
+        ``"result": "error"`` with its ``error-reason``; ``ping`` -> ``pong``. None: not a request."""
+        cookie, _, body = datagram.partition(b" ")
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(request, dict):
+            return None
+        reply: dict[str, Any]
+        if request.get("command") == "ping":
+            reply = {"result": "pong"}
+        elif request.get("command") == "join" and isinstance(request.get("parts"), list):
+            try:
+                reply = {"result": "ok", "file": self.joined(request["parts"])}
+            except JoinError as exc:
+                reply = {"result": "error", "error-reason": str(exc)}
+        else:
+            reply = {"result": "error", "error-reason": "unknown command"}
+        return cookie + b" " + json.dumps(reply).encode()
+
+
+def serve_joins(sock: socket.socket, joiner: PromptJoiner) -> None:
+    """Answer the edges' join requests on ``sock``, one at a time (a repeated request finds the file
+    the first one made)."""
+    while True:
+        datagram, sender = sock.recvfrom(65_535)
+        try:
+            reply = joiner.answer(datagram)
+            if reply is not None:
+                sock.sendto(reply, sender)
+        except OSError as exc:
+            log.warning("join request of %s not answered: %s", sender, exc)
 
 
 def install_prompts(bundle: str, directory: str) -> int:
@@ -378,6 +615,8 @@ class Agent:
         self.relay_id = instance
         self.ng_address = f"{private}:{config['ports']['ng']}"
         self.public_address = public
+        # Where the edges ask this relay's agent for joined prompts (`PromptJoiner`).
+        self.agent_address = f"{private}:{config['ports']['join']}"
         self.draining_since: float | None = None
         self.completed = False
         self.reported_unhealthy = False
@@ -413,6 +652,7 @@ class Agent:
                 now=int(now),
                 sessions=sessions,
                 draining=self.draining_since is not None,
+                agent_address=self.agent_address,
             ),
         )
         if self.draining_since is None and now >= self._metric_due:
@@ -464,6 +704,16 @@ class Agent:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     command, config_path, *rest = argv
+    if command == "joins":
+        # A relay outside a fleet: its prompts directory, where it answers, the uploads' directory.
+        host, _, port = rest[0].rpartition(":")
+        sync = None
+        if rest[1:]:
+            sync = UploadSync(DirectoryUploads(rest[1]), os.path.join(config_path, "uploaded"))
+            threading.Thread(target=sync.run, args=(30,), name="uploads", daemon=True).start()
+        joiner = PromptJoiner(config_path, missing=None if sync is None else sync.sync_soon)
+        _serve_joins_on(joiner, (host, int(port)))
+        return 0
     with open(config_path) as handle:
         config = json.load(handle)
     if command == "prompts":
@@ -488,7 +738,7 @@ def main(argv: list[str]) -> int:
         boto3.client("cloudwatch", region_name=region),
         boto3.client("autoscaling", region_name=region),
     )
-    _start_helpers(config, agent.ng_address, boto3.client("s3", region_name=region))
+    _start_helpers(config, agent, boto3.client("s3", region_name=region))
     while True:
         try:
             agent.step()
@@ -497,9 +747,16 @@ def main(argv: list[str]) -> int:
         time.sleep(int(config["beat_seconds"]))
 
 
-def _start_helpers(config: Mapping[str, Any], ng_address: str, s3: Any) -> None:
-    """The key reports' forwarder and the uploads' sync, each in a thread of its own."""
-    host, _, port = ng_address.rpartition(":")
+def _serve_joins_on(joiner: PromptJoiner, address: tuple[str, int]) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(address)
+    log.info("joining prompts of %s on %s:%d", joiner.directory, *address)
+    serve_joins(sock, joiner)
+
+
+def _start_helpers(config: Mapping[str, Any], agent: Agent, s3: Any) -> None:
+    """The key reports' forwarder, the prompts' joins and the uploads' sync, each in a thread of its own."""
+    host, _, port = agent.ng_address.rpartition(":")
     reports = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     reports.bind(("127.0.0.1", int(config["ports"]["dtmf_log"])))
     forwarder = KeyForwarder(
@@ -509,11 +766,18 @@ def _start_helpers(config: Mapping[str, Any], ng_address: str, s3: Any) -> None:
     )
     threading.Thread(target=forwarder.serve, args=(reports,), name="key-reports", daemon=True).start()
     prompts = config["prompts"]
-    if not prompts["bucket"]:
-        return  # no merchant uploads to copy (a relay outside a region's stack)
-    sync = UploadSync(s3, prompts["bucket"], prompts["uploads"])
+    sync = None
+    if prompts["bucket"]:  # none: no merchant uploads to copy (a relay outside a region's stack)
+        sync = UploadSync(S3Uploads(s3, prompts["bucket"]), prompts["uploads"])
+        threading.Thread(
+            target=sync.run, args=(int(prompts["sync_seconds"]),), name="uploads", daemon=True
+        ).start()
+    joiner = PromptJoiner(
+        prompts["directory"], prompts["joined"], missing=None if sync is None else sync.sync_soon
+    )
+    join_host, _, join_port = agent.agent_address.rpartition(":")
     threading.Thread(
-        target=sync.run, args=(int(prompts["sync_seconds"]),), name="uploads", daemon=True
+        target=_serve_joins_on, args=(joiner, (join_host, int(join_port))), name="joins", daemon=True
     ).start()
 
 

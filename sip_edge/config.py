@@ -43,6 +43,7 @@ ENVIRONMENT = {
     "sip_domain": contract.SIP_DOMAIN.name,
     "nonce_key": contract.SIP_NONCE_KEY.name,
     "media_relays": contract.MEDIA_RELAYS.name,
+    "media_agents": contract.MEDIA_RELAY_AGENTS.name,
     "media_prompts": contract.MEDIA_PROMPTS.name,
     "media_registry": contract.MEDIA_RELAY_REGISTRY.name,
     "media_dtmf": contract.MEDIA_DTMF_LISTEN.name,
@@ -83,6 +84,8 @@ class EdgeConfig:
     metrics_namespace: str | None = None
     # The rtpengine relays anchoring media (ng addresses); none: SDP passes through unanchored.
     media_relays: tuple[tuple[str, int], ...] = ()
+    # Their agents' join addresses, one per relay in the same order (none: announcements word by word).
+    media_agents: tuple[tuple[str, int], ...] = ()
     # Or the region whose registered relays (the media fleet) anchor media, followed as they change.
     media_registry: str | None = None
     # Where the relays find the prompt files (a path on the relays' machines).
@@ -148,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sip-domain", help="registrar domain and digest realm (SIP_DOMAIN)")
     parser.add_argument("--nonce-key", help="fleet-wide digest nonce key, 16+ bytes (SIP_NONCE_KEY)")
     parser.add_argument("--media-relays", help="rtpengine ng addresses, host:port,... (MEDIA_RELAYS)")
+    parser.add_argument(
+        "--media-agents", help="their agents' join addresses, host:port,... (MEDIA_RELAY_AGENTS)"
+    )
     parser.add_argument(
         "--media-registry", help="region whose registered relays anchor media (MEDIA_RELAY_REGISTRY)"
     )
@@ -249,6 +255,15 @@ def parse_config(
         relays = parse_addresses(pick("media_relays") or "")
     except ValueError as exc:
         raise ConfigError(f"media relays ({contract.MEDIA_RELAYS.name}): {exc}") from None
+    try:
+        agents = parse_addresses(pick("media_agents") or "")
+    except ValueError as exc:
+        raise ConfigError(f"media relay agents ({contract.MEDIA_RELAY_AGENTS.name}): {exc}") from None
+    if agents and len(agents) != len(relays):
+        raise ConfigError(
+            f"{contract.MEDIA_RELAY_AGENTS.name} names one agent per relay of {contract.MEDIA_RELAYS.name}: "
+            f"{len(agents)} agents for {len(relays)} relays"
+        )
     registry = pick("media_registry")
     if registry is not None and relays:
         # The registry removes relays it does not list: a fixed relay beside it would be dropped.
@@ -285,6 +300,7 @@ def parse_config(
         routing_function_name=setting(contract.ROUTING_FUNCTION_NAME),
         metrics_namespace=setting(contract.EDGE_METRICS_NAMESPACE),
         media_relays=relays,
+        media_agents=agents,
         media_registry=registry,
         media_prompts=pick("media_prompts") or defaults.media_prompts,
         media_dtmf=dtmf[0] if dtmf else None,

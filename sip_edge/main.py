@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from functools import partial
 
 from contact_center.contracts import media_relays
-from contact_center.services.prompts import PromptStore
 from sip_edge.app.abuse import FailedAuthLimiter
 from sip_edge.app.adapters.metrics import metrics_publisher
 from sip_edge.app.calls.addresses import CallAddresses
@@ -362,28 +361,17 @@ def _key_report_label(config: EdgeConfig) -> str | None:
 
 
 def _prompt_set(config: EdgeConfig) -> PromptSet:
-    """The default prompts, and the merchants' uploaded ones when a prompt store is configured."""
-    from contact_center.data.prompt_store import DirectoryPromptStore, S3PromptStore
-
-    store: PromptStore | None = None
-    if config.media_registry:
-        # The media fleet: each relay's agent copies the bucket's uploads itself (no shared disk).
-        relays_copy = config.prompts_bucket or config.prompts_directory
-        return PromptSet(
-            config.media_prompts, UploadedPrompts(None, config.media_prompts) if relays_copy else None
-        )
-    if config.prompts_bucket:
-        store = S3PromptStore(config.prompts_bucket)
-    elif config.prompts_directory:
-        store = DirectoryPromptStore(config.prompts_directory)
-    uploaded = UploadedPrompts(store, config.media_prompts) if store is not None else None
-    return PromptSet(config.media_prompts, uploaded)
+    """The default prompts, and the merchants' uploaded ones when a prompt store is configured (the
+    relays' agents copy them from it: the edge writes nothing on a relay's disk)."""
+    uploads = config.prompts_bucket or config.prompts_directory
+    return PromptSet(config.media_prompts, UploadedPrompts(config.media_prompts) if uploads else None)
 
 
 def _relay_pool(config: EdgeConfig, ports: EdgePorts) -> RelayPool | None:
     """Fixed relays, or an empty pool the registry fills; None: media passes through unanchored."""
     if config.media_relays:
-        return RelayPool(NgClient(address) for address in config.media_relays)
+        agents = dict(zip(config.media_relays, config.media_agents, strict=False))
+        return RelayPool((NgClient(address) for address in config.media_relays), agents=agents)
     if config.media_registry is not None and ports.relay_source is not None:
         return RelayPool(())
     return None

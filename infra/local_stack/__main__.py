@@ -158,11 +158,12 @@ def run(args: argparse.Namespace) -> int:
     lambda_port = port_or_free(os.environ.get("LAMBDA_PORT"), 0)
     db_port = port_or_free(os.environ.get("DYNAMODB_PORT"), 0)
     hosts = edge_hosts(args.edges)
-    relay = None
+    relay, agent_port = None, 0
     if not args.no_media:
         if media_relay.installed():
             ng_port = port_or_free(os.environ.get("MEDIA_NG_PORT"), 0)
             relay = media_relay.RelayPorts("127.0.0.1", ng_port, *MEDIA_PORTS)
+            agent_port = port_or_free(os.environ.get("MEDIA_AGENT_PORT"), 0)
         else:
             say("rtpengine is not installed (make setup installs it): calls' media is not anchored")
     endpoint = args.dynamodb_endpoint or f"http://127.0.0.1:{db_port}"
@@ -181,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         region=region,
         media_relays=relay.ng if relay else "",
         media_prompts=str(PROMPTS) if relay else "",
+        media_agents=f"{relay.host}:{agent_port}" if relay else "",
         events_socket_endpoint=f"http://127.0.0.1:{ws_management_port}",
         recordings_dir=str(recordings.resolve()),
         recordings_link_base=f"http://127.0.0.1:{web_port}/recordings",
@@ -234,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
         supervisor.add(Supervised(api, ready=lambda: http_ok(f"http://127.0.0.1:{api_port}/health")))
         supervisor.add(Supervised(web, ready=lambda: http_ok(f"http://127.0.0.1:{web_port}/config.json")))
         supervisor.add(Supervised(socket, ready=functools.partial(tcp_open, ws_port)))
-        relay_child = collector = None
+        relay_child = collector = relay_agent = None
         # rtpengine 10.5 reports key presses to one address only: the first edge task's. Calls set up
         # on the other tasks hear keys sent as SIP INFO only (docs/media.md).
         dtmf = (hosts[0], port_or_free(os.environ.get("MEDIA_DTMF_PORT"), 0))
@@ -254,6 +256,19 @@ def run(args: argparse.Namespace) -> int:
                 environment("dynamodb", site, {contract.RECORDINGS_DIR.name: str(recordings.resolve())}),
             )
             supervisor.add(Supervised(collector, ready=lambda: True))
+            relay_agent = Child(
+                "relay agent",
+                media_relay.agent_argv(
+                    PROMPTS.resolve(), ports.host, agent_port, (args.data / "merchant-prompts").resolve()
+                ),
+                environment("dynamodb", site),
+            )
+            supervisor.add(
+                Supervised(
+                    relay_agent,
+                    ready=lambda: media_relay.ng_answers(ports.host, agent_port, as_json=True),
+                )
+            )
         edges = []
         for index, host in enumerate(hosts, start=1):
             task_id = f"local-edge-{index}"
@@ -283,6 +298,7 @@ def run(args: argparse.Namespace) -> int:
             socket,
             *([relay_child] if relay_child else []),
             *([collector] if collector else []),
+            *([relay_agent] if relay_agent else []),
             *(edge for edge, _ in edges),
         ):
             supervisor.start(child.name)

@@ -52,6 +52,8 @@ class LocalSettings:
     # The media relay's ng address and the prompts' directory; empty: calls' media is not anchored.
     media_relays: str = ""
     media_prompts: str = ""
+    # The relay's agent, which joins an announcement's words into one file; empty: said one by one.
+    media_agents: str = ""
     # The local event socket's Management API (``socket_server``); empty: no socket runs.
     events_socket_endpoint: str = ""
     # Call recordings: the directory they are stored in, and the web server's URL serving them.
@@ -70,6 +72,8 @@ class LocalSettings:
             media = {contract.MEDIA_RELAYS.name: self.media_relays} if self.media_relays else {}
             if self.media_prompts:
                 media[contract.MEDIA_PROMPTS.name] = self.media_prompts
+            if self.media_agents:
+                media[contract.MEDIA_RELAY_AGENTS.name] = self.media_agents
             return {
                 **common,
                 contract.SIP_NONCE_KEY.name: self.nonce_key,

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import shutil
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RTPENGINE", "RelayPorts", "installed", "ng_answers", "rtpengine_argv", "rtpengine_binary"]
+from switchboard_infra import paths
+
+__all__ = [
+    "RTPENGINE",
+    "RelayPorts",
+    "agent_argv",
+    "installed",
+    "ng_answers",
+    "rtpengine_argv",
+    "rtpengine_binary",
+]
 
 RTPENGINE = "rtpengine"
 
@@ -47,12 +58,14 @@ def rtpengine_binary() -> str:
     return binary
 
 
-def ng_answers(host: str, port: int, timeout: float = 0.5) -> bool:
-    """True when an rtpengine answers an ng ``ping`` at host:port (the supervisor's readiness check)."""
+def ng_answers(host: str, port: int, timeout: float = 0.5, as_json: bool = False) -> bool:
+    """True when an rtpengine answers an ng ``ping`` at host:port (the supervisor's readiness check);
+    ``as_json``: the ping in JSON (the relay's agent, which speaks JSON only)."""
+    ping = b'{"command": "ping"}' if as_json else b"d7:command4:pinge"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         try:
-            sock.sendto(b"ready d7:command4:pinge", (host, port))
+            sock.sendto(b"ready " + ping, (host, port))
             reply, _ = sock.recvfrom(512)
         except OSError:
             return False
@@ -93,3 +106,11 @@ def rtpengine_argv(
             else []
         ),
     ]
+
+
+def agent_argv(prompts: Path, host: str, port: int, uploads: Path | None = None) -> list[str]:
+    """The relay's agent joining the prompts of ``prompts`` for the edges, answering on host:port, and
+    copying merchants' uploads from the prompt store's directory ``uploads`` into the relay's format:
+    the agent every media fleet relay runs (``media_relay/agent.py``), without the fleet's beat."""
+    store = [str(uploads)] if uploads is not None else []
+    return [sys.executable, str(paths.RELAY_AGENT), "joins", str(prompts), f"{host}:{port}", *store]

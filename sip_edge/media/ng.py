@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,8 +113,12 @@ class NgClient:
         *,
         timeout: float = 2.0,
         retransmit: float = 0.25,
+        as_json: bool = False,
     ) -> None:
+        """``as_json``: dictionaries in JSON rather than bencode (rtpengine takes both and answers in
+        kind; the relay's agent speaks JSON only)."""
         self.address = address
+        self._json = as_json
         self._timeout = timeout
         self._retransmit = retransmit
         self._prefix = secrets.token_hex(4)
@@ -145,8 +150,8 @@ class NgClient:
         if future is None or future.done():
             return  # a reply to a retransmission already answered, or to a command given up on
         try:
-            reply = decode(body)
-        except BencodeError as exc:
+            reply = json.loads(body) if self._json else decode(body)
+        except (BencodeError, ValueError) as exc:
             future.set_exception(NgError(f"undecodable reply: {exc}"))
             return
         if not isinstance(reply, dict):
@@ -162,7 +167,8 @@ class NgClient:
         transport = await self._open()
         self._serial += 1
         cookie = f"{self._prefix}_{self._serial}".encode()
-        message = cookie + b" " + encode({"command": name, **(params or {})})
+        request: dict[str, Value] = {"command": name, **(params or {})}
+        message = cookie + b" " + (json.dumps(request).encode() if self._json else encode(request))
         future: asyncio.Future[dict[str, Value]] = asyncio.get_running_loop().create_future()
         self._pending[cookie] = future
         loop = asyncio.get_running_loop()

@@ -122,12 +122,13 @@ def test_relays_are_graviton_instances_of_debian_12_arm64_with_imdsv2_only(
     assert disk["Ebs"]["Encrypted"] is True
 
 
-def test_rtp_is_open_to_the_world_and_ng_only_to_the_edge_tasks(synthesized: Synthesized) -> None:
+def test_rtp_is_open_to_the_world_and_ng_and_joins_only_to_the_edge_tasks(synthesized: Synthesized) -> None:
     region = _region(synthesized, "primary")
     edge_group = _logical_id(region.edge.task_security_group)
     assert _ingress(synthesized, "primary", region.media.security_group) == {
         ("udp", media_relays.RTP_PORT_MIN, media_relays.RTP_PORT_MAX, "0.0.0.0/0"),
         ("udp", media_relays.NG_PORT, media_relays.NG_PORT, edge_group),
+        ("udp", media_relays.JOIN_PORT, media_relays.JOIN_PORT, edge_group),
     }
 
 
@@ -218,7 +219,10 @@ def test_each_relay_is_given_the_agent_and_its_regions_configuration(
         recordings_kms_key=f"<{ids['recordings_key']}.Arn>",
     )
     assert json.loads(rendered)["item"]["index_pk"] == f"RELAYS#{region}"
-    assert "apt-get install -y --no-install-recommends rtpengine-daemon python3-boto3" in user_data
+    assert "apt-get install -y --no-install-recommends rtpengine-daemon python3-boto3 sox" in user_data
+    # The agent writes the uploads it copies and the announcements it joins, nothing else of the prompts.
+    prompts = media_relays.PROMPTS_DIRECTORY
+    assert f"install -d -o switchboard-relay -m 0755 {prompts}/uploaded {prompts}/said" in user_data
     assert (
         "relay_agent.py configure /etc/switchboard/relay-agent.json /etc/rtpengine/rtpengine.conf"
         in user_data

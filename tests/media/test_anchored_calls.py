@@ -14,7 +14,8 @@ from contact_center.domain.queueing import QueueMedia
 from contact_center.services.routing.decisions import Queue
 from local_stack.media_relay import RelayPorts
 from sip_edge.media.ng import NgClient, NgRefusedError
-from tests.sip.b2bua_support import HOST, FakeRouting, Phone, connect_to, running_edge
+from sip_edge.sip.message import Request, Response
+from tests.sip.b2bua_support import HOST, FakeRouting, Phone, RunningEdge, connect_to, running_edge
 from tests.support.relay import relay_pid
 from tests.support.rtp import (
     RtpEndpoint,
@@ -29,6 +30,17 @@ from tests.support.rtp import (
 def _in_relay(relay: RelayPorts, sdp: bytes) -> bool:
     host, port = sdp_media_address(sdp)
     return host == relay.host and relay.media_min <= port <= relay.media_max
+
+
+async def early_media(carrier: Phone, edge: RunningEdge, rtp: RtpEndpoint) -> tuple[Request, Response, float]:
+    """The carrier's INVITE to ``edge``, its caller's audio received at ``rtp`` from the 183 on; the
+    INVITE, the 183 and when it came."""
+    invite = carrier.invite(edge.address, "100", body=sdp_offer(HOST, rtp.port))
+    early = await carrier.response("INVITE", 183)
+    got_183 = time.monotonic()
+    rtp.remote = sdp_media_address(early.body)
+    rtp.start()
+    return invite, early, got_183
 
 
 async def _answer_agent(agent: Phone, rtp: RtpEndpoint) -> bytes:
@@ -111,11 +123,7 @@ def test_a_queued_caller_gets_early_media_within_a_second_and_hears_its_place_th
             async with running_edge(
                 routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
             ) as edge:
-                invite = carrier.invite(edge.address, "100", body=sdp_offer(HOST, caller_rtp.port))
-                early = await carrier.response("INVITE", 183)
-                got_183 = time.monotonic()
-                caller_rtp.remote = sdp_media_address(early.body)
-                caller_rtp.start()
+                invite, early, got_183 = await early_media(carrier, edge, caller_rtp)
                 # "You are caller number three", then the music.
                 await asyncio.sleep(4.0)
                 first_rtp = caller_rtp.received[0].at - got_183 if caller_rtp.received else 99.0

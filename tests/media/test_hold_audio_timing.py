@@ -7,25 +7,37 @@ callers as 13 packets 10 ms apart, then about 110 ms of nothing, every 256 ms (t
 116 ms p99 gap at every load); at 96 kHz (`sip_edge.app.media.prompts`) a read is 21 ms and the
 packets leave evenly. And each ``play media`` switch left 65-125 ms without packets, the RTP
 timestamps jumping as much (the relay times a new file from a clock reading taken before it opened
-it, so a file ends before the edge starts the next): the words are now one joined file
-(`sip_edge.app.media.joined`), and the music starts inside the silence the last word ends with.
+it, so a file ends before the edge starts the next): the words are now one file, joined by the
+relay's agent from the relay's own prompts (`sip_edge.app.media.joined`, the same agent process
+``make run`` and every media fleet relay run), and the music starts inside the silence the last
+word ends with.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import time
+import wave
 from pathlib import Path
 
+import pytest
+
+from contact_center.data.prompt_store import DirectoryPromptStore
+from contact_center.domain.prompts import PromptFile, QueuePrompts, prompt_key
 from local_stack.media_relay import RelayPorts
 from sip_edge.app.calls.media import Announcements
 from sip_edge.app.media.anchor import ANCHOR
 from sip_edge.app.media.hold import HoldPlayer
-from sip_edge.app.media.prompts import PromptSet, announcement
+from sip_edge.app.media.joined import RelayAgent
+from sip_edge.app.media.prompts import RELAY_SAMPLE_RATE, PromptSet, announcement
+from sip_edge.app.media.uploaded import UploadedPrompts
 from sip_edge.media.ng import NgClient, PlayResult
 from sip_edge.media.sdp import parked_answer
+from tests.support.audio import pcm_wav, tone
 from tests.support.ports import HOST
+from tests.support.relay import running_agent
 from tests.support.rtp import (
     PT_PCMU,
     SAMPLES_PER_PACKET,
@@ -46,6 +58,7 @@ class TimedClient(NgClient):
     def __init__(self, address: tuple[str, int], plays: list[tuple[float, float]]) -> None:
         super().__init__(address, timeout=5.0)
         self.plays = plays
+        self.files: list[str] = []
 
     async def play_media(
         self, call_id: str, from_tag: str, file: str, *, repeat_times: int = 1
@@ -53,14 +66,21 @@ class TimedClient(NgClient):
         sent = time.monotonic()
         result = await super().play_media(call_id, from_tag, file, repeat_times=repeat_times)
         self.plays.append((sent, time.monotonic()))
+        self.files.append(file)
         return result
 
 
 def _hear(
-    relay: RelayPorts, prompts: Path, what: Announcements, seconds: float
+    relay: RelayPorts,
+    prompts: Path,
+    what: Announcements,
+    seconds: float,
+    files: list[str] | None = None,
+    store: Path | None = None,
 ) -> tuple[list[Received], list[tuple[float, float]]]:
     """The audio packets a caller held with ``what`` receives for ``seconds``, and when each play
-    was sent and answered."""
+    was sent and answered (``files``: the paths played, when given; ``store``: the prompt store's
+    directory, whose uploads the relay's agent copies)."""
     caller = RtpEndpoint()
     plays: list[tuple[float, float]] = []
 
@@ -70,12 +90,18 @@ def _hear(
         answered = await client.answer("timing-1", "caller", "edge", parked_answer(offered.sdp), ANCHOR)
         caller.remote = sdp_media_address(answered.sdp)
         caller.start()  # the caller's RTP latches the relay onto it, as a phone's does
-        player = HoldPlayer(client, "timing-1", "caller", PromptSet(str(prompts)))
-        player.start(what)
-        await asyncio.sleep(seconds)
-        await player.stop()
+        with running_agent(prompts, store) as address:
+            agent = RelayAgent(address)
+            uploaded = UploadedPrompts(str(prompts)) if store is not None else None
+            player = HoldPlayer(client, "timing-1", "caller", PromptSet(str(prompts), uploaded), agent=agent)
+            player.start(what)
+            await asyncio.sleep(seconds)
+            await player.stop()
+            agent.close()
         await client.delete("timing-1", "caller")
         client.close()
+        if files is not None:
+            files.extend(client.files)
 
     try:
         asyncio.run(scenario())
@@ -110,10 +136,12 @@ def test_the_greeting_place_wait_and_music_follow_each_other_without_a_gap(
     # "Thank you for calling ... you are caller number three, your expected wait is about two minutes"
     words = ["greeting", *announcement(3, 120)]
     seconds = sum(wav_seconds(str(prompts / f"{w}.wav")) for w in words) + MUSIC_SECONDS
-    heard, plays = _hear(relay, prompts, Announcements("greeting", 3, 120, 0), seconds)
-    # The words as one file, then the music.
+    files: list[str] = []
+    heard, plays = _hear(relay, prompts, Announcements("greeting", 3, 120, 0), seconds, files)
+    # The words as one file the relay's agent wrote, then the music.
     assert len(plays) == 2
-    assert (prompts / "said" / f"{'+'.join(words)}.wav").exists()
+    assert Path(files[0]).parent == prompts / "said"
+    assert wav_seconds(files[0]) == pytest.approx(sum(wav_seconds(str(prompts / f"{w}.wav")) for w in words))
     assert len(heard) > (seconds - 1) * 50
     sent, answered = plays[1]  # the music's
     before = [p for p in heard if p.at < sent]
@@ -125,3 +153,35 @@ def test_the_greeting_place_wait_and_music_follow_each_other_without_a_gap(
     # and the music coming as soon as the relay answers (how long it takes to is the machine's).
     assert (sent - before[-1].at) * 1000 < GAP_MS, (sent - before[-1].at, answered - sent)
     assert (after[0].at - answered) * 1000 < GAP_MS, (after[0].at - answered, answered - sent)
+
+
+def test_an_uploaded_8_khz_greeting_arrives_every_20_ms_not_in_bursts(
+    relay: RelayPorts, prompts: Path, tmp_path: Path
+) -> None:
+    # Given a merchant's greeting uploaded as 8 kHz PCM (what the API accepts), in the prompt store:
+    data = pcm_wav(tone(1000.0, 3.0), rate=8000)
+    sha = hashlib.sha256(data).hexdigest()
+    store = DirectoryPromptStore(tmp_path / "store")
+    store.put(prompt_key("m1", "welcome", sha), data)
+    upload = PromptFile(prompt_key("m1", "welcome", sha), sha)
+    files: list[str] = []
+    # When a caller is held with it (the relay's agent copies it on demand, as the edge asks):
+    heard, plays = _hear(
+        relay,
+        prompts,
+        Announcements(None, None, None, 0, QueuePrompts(greeting=upload)),
+        2.5,
+        files,
+        tmp_path / "store",
+    )
+    # Then the relay played the agent's copy, at the default prompts' rate,
+    assert files[0] == str(prompts / "uploaded" / f"{sha}.wav")
+    with wave.open(files[0], "rb") as reader:
+        assert reader.getframerate() == RELAY_SAMPLE_RATE
+    # and its packets came evenly, not 13 at 10 ms then ~110 ms of nothing, as the 8 kHz file did.
+    greeting = [p for p in heard if p.at < plays[1][0]] if len(plays) > 1 else heard
+    assert len(greeting) > 1.5 * 50
+    gaps = sorted((b.at - a.at) * 1000 for a, b in itertools.pairwise(greeting))
+    assert 15 < gaps[len(gaps) // 2] < 25, gaps[len(gaps) // 2]
+    late = [gap for gap in gaps if gap > GAP_MS]
+    assert len(late) < 0.04 * len(gaps), late

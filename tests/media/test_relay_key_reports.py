@@ -113,9 +113,9 @@ def test_an_uploaded_prompt_the_relay_has_not_copied_is_refused_and_the_default_
                 refused = ""
             except NgRefusedError as exc:
                 refused = str(exc)
-            # The edge of the media fleet names the relay's copy without fetching it (no store).
+            # An edge names the relay's copy; it writes nothing on the relay's disk.
             player = HoldPlayer(
-                client, call_id, "caller", PromptSet(str(prompts), UploadedPrompts(None, str(prompts)))
+                client, call_id, "caller", PromptSet(str(prompts), UploadedPrompts(str(prompts)))
             )
             player.start(Announcements("greeting", None, None, 0, QueuePrompts(greeting=missing)))
             await asyncio.sleep(1.0)

@@ -1,5 +1,6 @@
-"""A queued caller hears the merchant's uploaded greeting and music, through the edge and a real
-rtpengine: the edge fetches them from the prompt store into the relay's prompt directory. The
+"""A queued caller hears the merchant's uploaded greeting and music, through the edge, a real
+rtpengine and its agent: the agent copies them from the prompt store into the relay's prompt
+directory (resampled to the relay's format) when the edge names them; the edge writes nothing there. The
 uploads are tones (1 kHz greeting, 1.5 kHz music) that neither the spoken default greeting nor the
 default music (chords of 440-784 Hz) holds, so the received audio tells which was played."""
 
@@ -17,6 +18,7 @@ from local_stack.media_relay import RelayPorts
 from sip_edge.sip.client_transaction import build_cancel
 from tests.sip.b2bua_support import HOST, FakeRouting, Phone, running_edge
 from tests.support.audio import pcm_wav, tone, tone_share
+from tests.support.relay import running_agent
 from tests.support.rtp import RtpEndpoint, sdp_media_address, sdp_offer
 
 GREETING_HZ, MUSIC_HZ = 1000.0, 1500.0
@@ -48,19 +50,21 @@ def _hear(relay: RelayPorts, prompts: Path, store: Path, uploaded: QueuePrompts,
             prompts=uploaded,
         )
         try:
-            async with running_edge(
-                routing,
-                media_relays=((relay.host, relay.ng_port),),
-                media_prompts=str(prompts),
-                prompts_directory=str(store),
-            ) as edge:
-                invite = carrier.invite(edge.address, "100", body=sdp_offer(HOST, caller_rtp.port))
-                early = await carrier.response("INVITE", 183)
-                caller_rtp.remote = sdp_media_address(early.body)
-                caller_rtp.start()
-                await asyncio.sleep(seconds)
-                carrier.send(build_cancel(invite), edge.address)
-                assert (await carrier.response("CANCEL", final=True)).status == 200
+            with running_agent(prompts, store) as agent:
+                async with running_edge(
+                    routing,
+                    media_relays=((relay.host, relay.ng_port),),
+                    media_agents=(agent,),
+                    media_prompts=str(prompts),
+                    prompts_directory=str(store),
+                ) as edge:
+                    invite = carrier.invite(edge.address, "100", body=sdp_offer(HOST, caller_rtp.port))
+                    early = await carrier.response("INVITE", 183)
+                    caller_rtp.remote = sdp_media_address(early.body)
+                    caller_rtp.start()
+                    await asyncio.sleep(seconds)
+                    carrier.send(build_cancel(invite), edge.address)
+                    assert (await carrier.response("CANCEL", final=True)).status == 200
         finally:
             carrier.close()
 
@@ -88,7 +92,7 @@ def test_a_queued_caller_hears_the_merchants_uploaded_greeting_and_music(
     # A pure tone puts half the energy at its frequency (tone_share): the uploads, not the defaults.
     assert tone_share(first, GREETING_HZ) > 0.35, tone_share(first, GREETING_HZ)
     assert tone_share(later, MUSIC_HZ) > 0.35, tone_share(later, MUSIC_HZ)
-    # Fetched once into the directory the relay reads, by content hash.
+    # Copied by the relay's agent into the directory the relay reads, by content hash.
     assert (prompts / "uploaded" / f"{greeting.sha256}.wav").exists()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.media_relay import RelayPorts, rtpengine_argv
+from local_stack.media_relay import RelayPorts, agent_argv, ng_answers, rtpengine_argv
 from media_relay.agent import rtpengine_conf
 from sip_edge.media.ng import NgClient, NgError
 from tests.support.ports import HOST, free_port
@@ -120,3 +120,20 @@ def as_the_agent_configures_it(
         ]
 
     return argv
+
+
+@contextmanager
+def running_agent(prompts: Path, uploads: Path | None = None) -> Iterator[tuple[str, int]]:
+    """The relay's agent joining the prompts of ``prompts`` and copying the uploads of the prompt
+    store's directory ``uploads`` (as ``make run`` runs it): its address."""
+    address = (HOST, free_port())
+    process = subprocess.Popen(agent_argv(prompts, *address, uploads), stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not ng_answers(*address, timeout=0.2, as_json=True):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the relay's agent did not answer its ping")
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=5)

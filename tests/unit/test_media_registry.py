@@ -21,10 +21,17 @@ class FakeRegistry:
         self.failing = False
         self.reads = 0
 
-    def beat(self, name: str, *, age: int = 0, draining: bool = False) -> None:
+    def beat(self, name: str, *, age: int = 0, draining: bool = False, agent: bool = False) -> None:
         self.beats_now = [b for b in self.beats_now if b.relay_id != f"i-{name}"]
         self.beats_now.append(
-            RelayBeat(f"i-{name}", (name, 2223), f"203.0.113.{len(name)}", int(NOW) - age, draining=draining)
+            RelayBeat(
+                f"i-{name}",
+                (name, 2223),
+                f"203.0.113.{len(name)}",
+                int(NOW) - age,
+                draining=draining,
+                agent_address=(name, 2226) if agent else None,
+            )
         )
 
     def beats(self) -> list[RelayBeat]:
@@ -150,3 +157,15 @@ def test_the_registry_is_read_at_once_and_then_every_interval_through_failures()
 
     asyncio.run(scenario())
     assert [relay.client.address for relay in pool.relays] == [("a", 2223)]
+
+
+def test_a_relay_is_given_the_agent_its_beat_names_even_when_the_agent_came_later() -> None:
+    fleet = Fleet()
+    fleet.registry_source.beat("a")
+    fleet.refresh()
+    (relay,) = fleet.pool.relays
+    assert relay.agent is None  # an agent older than the joins: words are said one by one
+    fleet.registry_source.beat("a", agent=True)
+    fleet.refresh()
+    assert relay.agent is not None and relay.agent.address == ("a", 2226)
+    assert fleet.pool.relays == [relay]  # the same relay, its calls untouched

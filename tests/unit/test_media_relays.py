@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from sip_edge.app.calls.media import Announcements
 from sip_edge.app.media.hold import HoldPlayer
 from sip_edge.app.media.prompts import PromptSet
 from sip_edge.app.media.relays import RelayPool
-from sip_edge.media.ng import NgClient, NgTimeoutError, PlayResult
+from sip_edge.media.ng import NgClient, NgRefusedError, NgTimeoutError, PlayResult
 
 
 class FakeRelay(NgClient):
@@ -75,8 +77,40 @@ def test_with_every_relay_dead_there_is_none_to_pick() -> None:
     assert pool.pick() is None
 
 
-def _hear(announcements: Announcements, seconds: float, **kw: Any) -> tuple[list[str], int]:
-    relay = FakeRelay("a")
+class FakeAgent:
+    """A relay's agent: joins whatever it is asked (``joins`` None: it cannot)."""
+
+    def __init__(self, joins: bool = True) -> None:
+        self.asked: list[list[str]] = []
+        self.joins = joins
+
+    async def joined(self, parts: list[str]) -> str | None:
+        self.asked.append(parts)
+        return f"/relay/said/{'+'.join(parts)}.wav" if self.joins else None
+
+
+class RefusingJoined(FakeRelay):
+    """A relay that no longer has the joined file the agent named (removed from its cache since)."""
+
+    async def play_media(
+        self, call_id: str, from_tag: str, file: str, *, repeat_times: int = 1
+    ) -> PlayResult:
+        if "/said/" in file:
+            raise NgRefusedError("play media", "Failed to start media playback from file")
+        return await super().play_media(call_id, from_tag, file, repeat_times=repeat_times)
+
+
+def test_fixed_relays_are_given_their_agents() -> None:
+    pool = RelayPool([FakeRelay("a"), FakeRelay("b")], agents={("a", 2223): ("a", 2226)})
+    agent = pool.relays[0].agent
+    assert agent is not None and agent.address == ("a", 2226)
+    assert pool.relays[1].agent is None
+
+
+def _hear(
+    announcements: Announcements, seconds: float, relay: FakeRelay | None = None, **kw: Any
+) -> tuple[list[str], int]:
+    relay = relay or FakeRelay("a")
 
     async def scenario() -> None:
         player = HoldPlayer(relay, "call", "caller", PromptSet("/p"), **kw)
@@ -92,6 +126,23 @@ def test_the_greeting_comes_first_then_the_place_and_wait_then_music() -> None:
     played, stopped = _hear(Announcements("greeting", 3, 90, 0), 0.2)
     assert played == ["greeting", "caller-number", "n3", "expected-wait", "n2", "minutes", "music"]
     assert stopped == 1  # the agent answered: the playback is stopped at once
+
+
+def test_the_relays_agent_joins_the_words_and_the_relay_plays_its_file() -> None:
+    agent = FakeAgent()
+    played, _ = _hear(Announcements("greeting", 3, 90, 0), 0.2, agent=agent)
+    words = ["greeting", "caller-number", "n3", "expected-wait", "n2", "minutes"]
+    assert agent.asked == [words]
+    assert played == ["+".join(words), "music"]  # one file from the relay's disk, then the music
+
+
+@pytest.mark.parametrize("relay", [FakeRelay("a"), RefusingJoined("a")], ids=["no file", "refused"])
+def test_words_the_agent_cannot_join_or_the_relay_cannot_play_joined_are_said_one_by_one(
+    relay: FakeRelay,
+) -> None:
+    agent = FakeAgent(joins=isinstance(relay, RefusingJoined))
+    played, _ = _hear(Announcements(None, 3, 90, 0), 0.2, relay=relay, agent=agent)
+    assert played == ["caller-number", "n3", "expected-wait", "n2", "minutes", "music"]
 
 
 def test_later_announcements_give_the_remaining_wait_without_the_stale_position() -> None:

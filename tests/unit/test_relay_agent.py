@@ -109,6 +109,7 @@ def test_each_beat_writes_the_relay_item_with_its_addresses_and_sessions() -> No
     assert item["sessions"] == {"N": "3"} and item["draining"] == {"BOOL": False}
     assert item["heartbeat_at"] == {"N": "1000"} and item["expires_at"] == {"N": str(1000 + 3600)}
     assert item["entity"] == {"S": "media_relay"}
+    assert item["agent_address"] == {"S": "10.0.0.12:2226"}  # where the edges ask for joined prompts
     assert relay.dynamodb.calls[0][1]["TableName"] == "switchboard"
 
 

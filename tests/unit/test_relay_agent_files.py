@@ -11,8 +11,11 @@ import json
 import os
 import socket
 import threading
+import wave
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from contact_center.contracts.media_relays import (
     DTMF_LOG_PORT,
@@ -20,7 +23,20 @@ from contact_center.contracts.media_relays import (
     RECORDING_SPOOL,
     key_report_label,
 )
-from media_relay.agent import KeyForwarder, UploadSync, install_prompts, label_destination, rtpengine_conf
+from media_relay.agent import (
+    RELAY_SAMPLE_RATE,
+    DirectoryUploads,
+    JoinError,
+    KeyForwarder,
+    PromptJoiner,
+    S3Uploads,
+    UploadSync,
+    install_prompts,
+    label_destination,
+    rtpengine_conf,
+)
+from sip_edge.app.media import prompts
+from tests.support.audio import g711_wav, pcm_wav, tone
 from tests.unit.test_relay_agent import CONFIG
 
 
@@ -154,35 +170,83 @@ def _version(merchant: str, name: str, data: bytes) -> tuple[str, bytes]:
     return f"{merchant}/{name}/{hashlib.sha256(data).hexdigest()}.wav", data
 
 
-def test_uploaded_prompts_are_copied_under_their_hash_once(tmp_path: Path) -> None:
-    versions = dict(_version("m-1", n, WAV + n.encode()) for n in ("greeting", "music", "hold"))
+def _upload(hz: float, rate: int = 8000) -> bytes:
+    return pcm_wav(tone(hz, 0.5, rate=rate), rate=rate)
+
+
+def _format(path: Path) -> tuple[int, int, int, float]:
+    with wave.open(str(path), "rb") as reader:
+        rate = reader.getframerate()
+        return reader.getnchannels(), reader.getsampwidth(), rate, reader.getnframes() / rate
+
+
+def test_uploaded_prompts_are_copied_under_their_hash_once_in_the_relays_format(tmp_path: Path) -> None:
+    versions = dict(
+        [
+            _version("m-1", "greeting", _upload(1000)),
+            _version("m-1", "music", _upload(1500, rate=16000)),
+            _version("m-1", "hold", g711_wav(bytes(4000))),  # mu-law, 8 kHz
+        ]
+    )
     bucket = Bucket({**versions, "m-1/readme.txt": b"not a prompt"})
-    sync = UploadSync(bucket, "prompts", str(tmp_path / "uploaded"))
+    sync = UploadSync(S3Uploads(bucket, "prompts"), str(tmp_path / "uploaded"))
     assert sync.sync_once() == 3
-    for key, data in versions.items():
+    for key in versions:
         copied = tmp_path / "uploaded" / key.rsplit("/", 1)[1]
-        assert copied.read_bytes() == data
+        # 16-bit mono at 96 kHz, as the default prompts: an 8 or 16 kHz file plays in bunches.
+        channels, width, rate, seconds = _format(copied)
+        assert (channels, width, rate) == (1, 2, RELAY_SAMPLE_RATE)
+        assert seconds == pytest.approx(0.5, abs=0.01)
         assert copied.stat().st_mode & 0o777 == 0o644  # rtpengine reads as its own user
     assert sync.sync_once() == 0
     assert len(bucket.gets) == 3  # nothing fetched twice
     assert not [p for p in (tmp_path / "uploaded").iterdir() if p.name.startswith(".")]
 
 
+def test_the_relays_rate_is_the_default_prompts_rate() -> None:
+    assert RELAY_SAMPLE_RATE == prompts.RELAY_SAMPLE_RATE
+
+
 def test_a_version_gone_from_the_bucket_leaves_the_relay(tmp_path: Path) -> None:
-    old, new = _version("m-1", "greeting", WAV + b"old"), _version("m-1", "greeting", WAV + b"new")
+    old, new = _version("m-1", "greeting", _upload(1000)), _version("m-1", "greeting", _upload(1200))
     bucket = Bucket(dict([old]))
-    sync = UploadSync(bucket, "prompts", str(tmp_path))
+    sync = UploadSync(S3Uploads(bucket, "prompts"), str(tmp_path))
     sync.sync_once()
     bucket.objects = dict([new])  # replaced: the API deleted the old version's object
     sync.sync_once()
     assert sorted(os.listdir(tmp_path)) == [new[0].rsplit("/", 1)[1]]
 
 
-def test_an_object_whose_bytes_do_not_match_its_name_is_not_copied(tmp_path: Path) -> None:
-    key, _data = _version("m-1", "greeting", WAV + b"said")
-    sync = UploadSync(Bucket({key: WAV + b"other"}), "prompts", str(tmp_path))
+@pytest.mark.parametrize("stored", [b"RIFF-tampered", b"not audio"], ids=["not its hash", "not a WAV"])
+def test_an_object_not_matching_its_name_or_not_audio_is_not_copied(tmp_path: Path, stored: bytes) -> None:
+    key, _data = _version("m-1", "greeting", b"not audio" if stored == b"not audio" else _upload(1000))
+    sync = UploadSync(S3Uploads(Bucket({key: stored}), "prompts"), str(tmp_path))
     assert sync.sync_once() == 0
     assert os.listdir(tmp_path) == []
+
+
+def test_the_local_stores_directory_is_synced_as_the_bucket_is(tmp_path: Path) -> None:
+    key, data = _version("m-1", "greeting", _upload(1000))
+    (tmp_path / "store" / "m-1" / "greeting").mkdir(parents=True)
+    (tmp_path / "store" / key).write_bytes(data)
+    sync = UploadSync(DirectoryUploads(str(tmp_path / "store")), str(tmp_path / "prompts" / "uploaded"))
+    assert sync.sync_once() == 1
+    assert _format(tmp_path / "prompts" / "uploaded" / key.rsplit("/", 1)[1])[2] == RELAY_SAMPLE_RATE
+
+
+def test_an_upload_an_edge_names_before_the_sync_is_copied_on_demand(tmp_path: Path) -> None:
+    key, data = _version("m-1", "greeting", _upload(1000))
+    sha = key.rsplit("/", 1)[1].removesuffix(".wav")
+    bucket = Bucket({})
+    sync = UploadSync(S3Uploads(bucket, "prompts"), str(tmp_path / "uploaded"), soonest=60)
+    joiner = PromptJoiner(str(tmp_path), missing=sync.sync_soon)
+    sync.sync_once()  # the periodic sync, before the upload
+    bucket.objects[key] = data
+    with pytest.raises(JoinError):
+        joiner.joined([f"uploaded/{sha}"])  # a sync ran within ``soonest``: none on demand yet
+    sync = UploadSync(S3Uploads(bucket, "prompts"), str(tmp_path / "uploaded"), soonest=60)
+    joiner = PromptJoiner(str(tmp_path), missing=sync.sync_soon)
+    assert joiner.joined([f"uploaded/{sha}"]) == str(tmp_path / "uploaded" / f"{sha}.wav")
 
 
 def test_the_default_prompts_of_the_bundle_are_installed_readable(tmp_path: Path) -> None:

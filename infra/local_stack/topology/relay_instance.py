@@ -102,6 +102,7 @@ class RelayInstance:
         spool, uploads = self.workdir / "recording-spool", self.workdir / "prompts" / "uploaded"
         spool.mkdir(parents=True, exist_ok=True)
         config["recordings"]["spool"], config["prompts"]["uploads"] = str(spool), str(uploads)
+        config["prompts"]["joined"] = str(self.workdir / "prompts" / "said")
         return config
 
     def metadata_argv(self) -> list[str]:

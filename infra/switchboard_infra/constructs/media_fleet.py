@@ -19,7 +19,8 @@ into SDP; key reports to the agent on the loopback; recordings as pcap into the 
 installs the default prompts where the edges name them (``MEDIA_PROMPTS``), starts rtpengine, the
 recording collector (``sip_edge.app.media.recorder``, writing to the recordings bucket) and the relay
 agent, which forwards each key report to the edge task that labelled the call, copies merchants'
-uploaded prompts from the prompts bucket, and beats the relay's item into the table every 5 s
+uploaded prompts from the prompts bucket (resampled by sox to the prompts' 96 kHz), joins the prompts
+an edge names into one file on the relay's disk (UDP 2226), and beats the relay's item into the table every 5 s
 (``contact_center.contracts.media_relays``) and puts rtpengine's session count to CloudWatch every
 minute (``Switchboard/Media`` ``Sessions``, no dimension: the Average is sessions per relay); an
 rtpengine silent for a minute gets its instance reported unhealthy and replaced. Edge
@@ -27,7 +28,8 @@ tasks read their region's relay items every 5 s (``MEDIA_RELAY_REGISTRY``) and a
 the live relay holding the fewest of their calls.
 
 Security group: RTP (UDP 30000-39999) from anywhere, as callers' and carriers' media comes from any
-address; rtpengine's ng control port (UDP 2223) only from the edge tasks' security group. Nothing
+address; rtpengine's ng control port (UDP 2223) and the agent's join port (UDP 2226) only from the
+edge tasks' security group. Nothing
 else is open (no SSH). The edge tasks' group takes the key reports (UDP 5070) from the relays' group.
 
 Scaling: target tracking on sessions per relay (``sessions_per_instance``), between
@@ -227,11 +229,14 @@ class MediaFleet(Construct):
             "RTP and RTCP from callers, carriers and agents' phones",
         )
         group.add_ingress_rule(edge, ec2.Port.udp(media_relays.NG_PORT), "rtpengine ng control from the edge")
+        group.add_ingress_rule(
+            edge, ec2.Port.udp(media_relays.JOIN_PORT), "the agent's prompt joins, asked by the edge"
+        )
         nag.acknowledge(
             group,
             "AwsSolutions-EC23",
             "Media (RTP/RTCP) arrives from any caller, carrier or softphone on the internet; the group opens "
-            "only the relay's UDP media range, and the ng control port only to the edge tasks' group",
+            "only the relay's UDP media range, and the ng control and join ports only to the edge tasks' group",
         )
         return group
 
@@ -254,7 +259,8 @@ class MediaFleet(Construct):
             "set -euo pipefail",
             "export DEBIAN_FRONTEND=noninteractive",
             "apt-get update",
-            "apt-get install -y --no-install-recommends rtpengine-daemon python3-boto3",
+            # sox: the agent resamples merchants' uploads to the relays' prompt format.
+            "apt-get install -y --no-install-recommends rtpengine-daemon python3-boto3 sox",
             f"id {AGENT_USER} || useradd --system --no-create-home --shell /usr/sbin/nologin {AGENT_USER}",
             f"mkdir -p {conf.rsplit('/', 1)[0]}",
             f"cat > {conf} <<'SWITCHBOARD_CONFIG'\n{config}\nSWITCHBOARD_CONFIG",
@@ -264,7 +270,7 @@ class MediaFleet(Construct):
             f"rm -rf {bundle} && python3 -m zipfile -e /tmp/relay.zip {bundle} && rm /tmp/relay.zip",
             f"python3 {agent} configure {conf} /etc/rtpengine/rtpengine.conf",
             f"python3 {agent} prompts {conf} {bundle}",
-            f"install -d -o {AGENT_USER} -m 0755 {prompts['uploads']}",
+            f"install -d -o {AGENT_USER} -m 0755 {prompts['uploads']} {prompts['joined']}",
             f"install -d -o rtpengine -g rtpengine -m 0750 {spool}",
             "systemctl enable rtpengine-daemon",
             "systemctl restart rtpengine-daemon",

@@ -1,4 +1,6 @@
-"""The global entry: Global Accelerator's two static anycast IPs in front of both regions' NLBs.
+"""The global entry: Global Accelerator's two static anycast IPs in front of both regions' NLBs; and
+what else spans both regions once both exist: the prompts buckets' replication into each other
+(``constructs.prompt_replication``).
 
 Carriers and softphones are configured once with these addresses (or the SIP domain that points
 at them). Global Accelerator sends each caller to the nearest region whose endpoint is healthy and
@@ -25,6 +27,8 @@ from constructs import Construct
 from contact_center.contracts.values import EDGE_HEALTH_PATH
 from switchboard_infra.config import Config
 from switchboard_infra.constructs.edge_network import HEALTH_PORT, SIP_PORT, SIP_TLS_PORT
+from switchboard_infra.constructs.prompt_bucket import prompt_bucket_name
+from switchboard_infra.constructs.prompt_replication import PromptReplication
 from switchboard_infra.constructs.sip_edge import HEALTH_CHECK_INTERVAL, UNHEALTHY_THRESHOLD
 
 
@@ -39,6 +43,14 @@ class GlobalEntryStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.prompt_replication = PromptReplication(
+            self,
+            "PromptReplication",
+            buckets={
+                region: prompt_bucket_name(config.table_name, config.account, region)
+                for region in config.regions
+            },
+        )
         self.accelerator = ga.Accelerator(self, "Accelerator", accelerator_name="switchboard-sip")
         # Client addresses are preserved end to end: the NLBs behind have only TCP/UDP listeners
         # (TLS passes through to the edge), which is what client-IP preservation to an NLB requires.

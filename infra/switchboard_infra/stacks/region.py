@@ -32,7 +32,7 @@ from switchboard_infra.constructs.failover import FailoverController
 from switchboard_infra.constructs.media_fleet import MediaFleet
 from switchboard_infra.constructs.monitoring import Monitoring
 from switchboard_infra.constructs.offer_push import reach_edge_tasks
-from switchboard_infra.constructs.prompt_bucket import PromptBucket
+from switchboard_infra.constructs.prompt_bucket import PromptBucket, prompt_bucket_name
 from switchboard_infra.constructs.recordings import CallRecordings
 from switchboard_infra.constructs.secrets import Secrets
 from switchboard_infra.constructs.services import LIVE_ALIAS, Services
@@ -67,7 +67,9 @@ class RegionStack(cdk.Stack):
         self.recordings = CallRecordings(
             self, "Recordings", retention_days=config.contact_record_retention_days
         )
-        self.prompts = PromptBucket(self, "Prompts")
+        self.prompts = PromptBucket(
+            self, "Prompts", bucket_name=prompt_bucket_name(config.table_name, config.account, self.region)
+        )
         # The functions write the contact records (the routing service), so they set their TTL.
         function_settings = {
             **shared,

@@ -122,7 +122,9 @@ class AnchoredCall:
 
     def announce(self, announcements: Announcements) -> None:
         if self._player is None:
-            self._player = HoldPlayer(self._relay.client, self._call_id, self._caller_tag, self._prompts)
+            self._player = HoldPlayer(
+                self._relay.client, self._call_id, self._caller_tag, self._prompts, agent=self._relay.agent
+            )
         self._player.start(announcements)
 
     async def stop_announcing(self) -> None:

@@ -2,13 +2,13 @@
 
 The relay plays one file at a time into the caller's leg (ng ``play media``, which answers with the
 file's length); the player waits that long and plays the next. The words of one announcement (the
-default greeting too, on entry) are joined into one file (`joined`): each switch between files left
-the caller without packets for 65-125 ms. Music runs between announcements
+default greeting too, on entry) are joined into one file by the relay's agent (`joined`): each
+switch between files left the caller without packets for 65-125 ms. Music runs between announcements
 and is cut when the next one is due. The position is the caller's place when it was queued: it is
 said on entry; later announcements give the expected wait that remains (the first estimate less
 the time already waited), since the edge is not told of moves in the queue while it waits.
-A queue naming the merchant's uploaded greeting or music plays those instead (``uploaded``: fetched
-where the relay reads them), or the defaults when they cannot be had.
+A queue naming the merchant's uploaded greeting or music plays those instead (``uploaded``: the
+relay's agent copies them), or the defaults when they cannot be had.
 `stop` (the agent answered) stops the playback at once, so the agent's audio follows without a gap
 beyond the packet in flight.
 """
@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from contact_center.domain.prompts import PromptFile
 from sip_edge.app.calls.media import Announcements
-from sip_edge.app.media.joined import joined_prompt
+from sip_edge.app.media.joined import Joins
 from sip_edge.app.media.prompts import MUSIC, TRAILING_SILENCE_S, PromptSet, announcement
 from sip_edge.media.ng import NgClient, NgError, NgRefusedError
 
@@ -52,8 +52,11 @@ class HoldPlayer:
         caller_tag: str,
         prompts: PromptSet,
         now: Callable[[], float] = time.monotonic,
+        agent: Joins | None = None,
     ) -> None:
+        """``agent``: the relay's agent, which joins an announcement's words (None: said one by one)."""
         self._client = client
+        self._agent = agent
         self._call_id = call_id
         self._tag = caller_tag
         self._prompts = prompts
@@ -105,17 +108,27 @@ class HoldPlayer:
     async def _uploaded_path(self, uploaded: PromptFile | None) -> str | None:
         if uploaded is None or self._prompts.uploaded is None:
             return None
-        return await self._prompts.uploaded.path(uploaded)
+        # The relay's agent answers once it has the file (copying a new upload at once); without an
+        # answer, the path where it will be (the relay refuses it until then: the default plays).
+        named = (
+            None if self._agent is None else await self._agent.joined([self._prompts.uploaded.part(uploaded)])
+        )
+        return named or self._prompts.uploaded.path(uploaded)
 
     async def _say(self, names: list[str]) -> None:
         """Say the default prompts ``names`` and return when the music may start."""
         if not names:
             return
-        joined = await asyncio.to_thread(joined_prompt, self._prompts.directory, names)
+        joined = None if self._agent is None else await self._agent.joined(names)
         if joined is not None:
-            await asyncio.sleep(max(0.0, await self._play_path(joined, "+".join(names)) - _MUSIC_LEAD))
-            return
-        for name in names:  # not readable here (the relay may still have them): one by one
+            try:
+                length = await self._play_path(joined, "+".join(names))
+            except NgRefusedError as exc:  # removed from the relay's cache since the agent answered
+                log.warning("joined prompts %s not played on %s: %s", joined, self._call_id, exc)
+            else:
+                await asyncio.sleep(max(0.0, length - _MUSIC_LEAD))
+                return
+        for name in names:  # no agent, or it could not join them: one by one
             await asyncio.sleep(await self._play(name))
 
     async def _run(self, what: Announcements) -> None:

@@ -50,7 +50,8 @@ class RelayRegistry:
     async def refresh(self) -> PoolChanges:
         beats = await asyncio.wait_for(asyncio.to_thread(self._source.beats), self._read_timeout)
         changes = pool_changes(self._pool.known(), beats, int(self._now()), self._live_seconds)
-        self._pool.apply(changes)
+        agents = {beat.ng_address: beat.agent_address for beat in beats if beat.agent_address is not None}
+        self._pool.apply(changes, agents)
         return changes
 
     async def run(self) -> None:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from contact_center.domain.media_relays import PoolChanges
+from contact_center.domain.media_relays import Address, PoolChanges
+from sip_edge.app.media.joined import RelayAgent
 from sip_edge.media.ng import NgClient, NgError
 
 __all__ = ["Relay", "RelayPool"]
@@ -40,6 +41,13 @@ class Relay:
     accepting: bool = True
     missed: int = 0
     calls: set[Callable[[], None]] = field(default_factory=set)
+    # The agent beside it that joins an announcement's words into one file (None: said one by one).
+    agent: RelayAgent | None = None
+
+    def close(self) -> None:
+        self.client.close()
+        if self.agent is not None:
+            self.agent.close()
 
     @property
     def name(self) -> str:
@@ -56,8 +64,11 @@ class RelayPool:
         ping_timeout: float = 0.5,
         failures: int = 3,
         connect: Callable[[tuple[str, int]], NgClient] = NgClient,
+        agents: Mapping[Address, Address] | None = None,
     ) -> None:
+        """``agents``: each relay's agent address by the relay's ng address (fixed relays)."""
         self.relays = [Relay(client) for client in clients]
+        self._agents(agents or {})
         # The client of a relay the registry adds (tests give a fake).
         self._connect = connect
         self._interval = interval
@@ -73,8 +84,19 @@ class RelayPool:
         """Each relay's ng address -> (accepting new calls, calls of this task on it)."""
         return {relay.client.address: (relay.accepting, len(relay.calls)) for relay in self.relays}
 
-    def apply(self, changes: PoolChanges) -> None:
-        """Follow the registry (`contact_center.domain.media_relays.pool_changes`)."""
+    def _agents(self, agents: Mapping[Address, Address]) -> None:
+        """Give each relay the agent at its address in ``agents`` (a relay whose agent started late
+        gets it at the next read of the registry)."""
+        for relay in self.relays:
+            address = agents.get(relay.client.address)
+            if address is not None and (relay.agent is None or relay.agent.address != address):
+                if relay.agent is not None:
+                    relay.agent.close()
+                relay.agent = RelayAgent(address)
+
+    def apply(self, changes: PoolChanges, agents: Mapping[Address, Address] | None = None) -> None:
+        """Follow the registry (`contact_center.domain.media_relays.pool_changes`); ``agents``: each
+        listed relay's agent address by its ng address."""
         by_address = {relay.client.address: relay for relay in self.relays}
         for address in changes.add:
             if address not in by_address:
@@ -96,8 +118,9 @@ class RelayPool:
             leaving = by_address.get(address)
             if leaving is not None and not leaving.calls:
                 self.relays.remove(leaving)
-                leaving.client.close()
+                leaving.close()
                 log.warning("media relay %s left the pool", leaving.name)
+        self._agents(agents or {})
 
     def failed(self, relay: Relay) -> None:
         """A command to ``relay`` timed out: count it as a missed ping."""
@@ -105,7 +128,7 @@ class RelayPool:
 
     async def stop(self) -> None:
         for relay in self.relays:
-            relay.client.close()
+            relay.close()
 
     async def check_once(self) -> None:
         await asyncio.gather(*(self._ping(relay) for relay in list(self.relays)))

@@ -13,7 +13,16 @@ from switchboard_infra.relay_agent import agent_config
 NOW = 1_790_000_000
 
 
-def beat(table: str, region: str, relay_id: str, ng: str, *, at: int = NOW, draining: bool = False) -> None:
+def beat(
+    table: str,
+    region: str,
+    relay_id: str,
+    ng: str,
+    *,
+    at: int = NOW,
+    draining: bool = False,
+    agent: str | None = None,
+) -> None:
     item = relay_item(
         agent_config(
             table, region, prompts_bucket="prompts", recordings_bucket="recordings", recordings_kms_key="key"
@@ -24,16 +33,19 @@ def beat(table: str, region: str, relay_id: str, ng: str, *, at: int = NOW, drai
         now=at,
         sessions=4,
         draining=draining,
+        agent_address=agent,
     )
     boto3.client("dynamodb", region_name="us-east-1").put_item(TableName=table, Item=item)
 
 
 def test_the_edge_reads_what_the_agent_writes(moto_table: str) -> None:
-    beat(moto_table, "us-east-1", "i-a", "10.0.1.5:2223")
+    beat(moto_table, "us-east-1", "i-a", "10.0.1.5:2223", agent="10.0.1.5:2226")
     beat(moto_table, "us-east-1", "i-b", "10.0.2.7:2223", at=NOW - 60, draining=True)
     beats = TableRelaySource("us-east-1").beats()
     assert sorted(beats, key=lambda b: b.relay_id) == [
-        RelayBeat("i-a", ("10.0.1.5", 2223), "203.0.113.9", NOW, sessions=4),
+        RelayBeat(
+            "i-a", ("10.0.1.5", 2223), "203.0.113.9", NOW, sessions=4, agent_address=("10.0.1.5", 2226)
+        ),
         RelayBeat("i-b", ("10.0.2.7", 2223), "203.0.113.9", NOW - 60, sessions=4, draining=True),
     ]
     assert [b.relay_id for b in live_relays(beats, NOW, 15)] == ["i-a"]
@@ -50,3 +62,9 @@ def test_a_relay_item_with_a_bad_ng_address_is_skipped(moto_table: str) -> None:
     beat(moto_table, "us-east-1", "i-a", "10.0.1.5")
     beat(moto_table, "us-east-1", "i-b", "10.0.2.7:2223")
     assert [b.relay_id for b in TableRelaySource("us-east-1").beats()] == ["i-b"]
+
+
+def test_a_bad_agent_address_leaves_the_relay_listed_without_an_agent(moto_table: str) -> None:
+    beat(moto_table, "us-east-1", "i-a", "10.0.1.5:2223", agent="10.0.1.5")
+    (listed,) = TableRelaySource("us-east-1").beats()
+    assert listed.relay_id == "i-a" and listed.agent_address is None

@@ -158,6 +158,19 @@ def test_media_relays_are_read_as_ng_addresses_and_absent_means_none() -> None:
     assert config.media_prompts == "/srv/p"
 
 
+def test_each_fixed_relay_may_name_its_agent_one_per_relay_in_order() -> None:
+    relays = {"MEDIA_RELAYS": "10.0.0.5:2223,10.0.0.6:2223"}
+    assert parse_config([], relays).media_agents == ()  # words said one by one
+    config = parse_config([], {**relays, "MEDIA_RELAY_AGENTS": "10.0.0.5:2226,10.0.0.6:2226"})
+    assert config.media_agents == (("10.0.0.5", 2226), ("10.0.0.6", 2226))
+    assert parse_config(["--media-agents", "10.0.0.5:7"], {"MEDIA_RELAYS": "10.0.0.5:2223"}).media_agents == (
+        ("10.0.0.5", 7),
+    )
+    for bad in ("10.0.0.5:2226", "10.0.0.5,10.0.0.6:2226"):
+        with pytest.raises(ConfigError, match="MEDIA_RELAY_AGENTS"):
+            parse_config([], {**relays, "MEDIA_RELAY_AGENTS": bad})
+
+
 def test_the_dtmf_listen_address_is_one_host_and_port_and_absent_means_none() -> None:
     assert parse_config([], {}).media_dtmf is None
     assert parse_config([], {"MEDIA_DTMF_LISTEN": "10.0.0.7:5999"}).media_dtmf == ("10.0.0.7", 5999)

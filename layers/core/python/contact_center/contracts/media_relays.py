@@ -26,6 +26,8 @@ __all__ = [
     "DTMF_LOG_PORT",
     "ENTITY",
     "ENTITY_ATTRIBUTE",
+    "JOINED_PROMPTS_FOLDER",
+    "JOIN_PORT",
     "KEPT_SECONDS",
     "KEY_REPORT_LABEL_PREFIX",
     "KEY_REPORT_PORT",
@@ -71,6 +73,9 @@ class Attributes:
     SESSIONS = "sessions"  # rtpengine's own sessions at the beat
     # The instance is leaving (its Auto Scaling lifecycle is Terminating:Wait): no new calls.
     DRAINING = "draining"
+    # host:port where the relay's agent joins prompts into one file (edge -> relay; absent on a
+    # relay whose agent predates it: the edge then plays an announcement's words one by one).
+    AGENT_ADDRESS = "agent_address"
 
 
 # The agent beats every BEAT_SECONDS; a relay whose last beat is older than LIVE_SECONDS (three beats
@@ -101,6 +106,12 @@ UPLOADED_PROMPTS_FOLDER = "uploaded"
 # The agent lists the prompts bucket this often; a prompt uploaded since is played as the default
 # one until the next sync has copied it (the edge falls back when rtpengine cannot open the file).
 UPLOADS_SYNC_SECONDS = 30
+# The agent joins the prompts an announcement says into one file on the relay's own disk, asked by
+# the edge over UDP (JOIN_PORT on the relay's private address, reached from the edge tasks only):
+# rtpengine leaves a gap at every switch from one file to the next. The joined files are kept under
+# ``<prompts>/said/``, named by the content hash of their parts.
+JOIN_PORT = 2226
+JOINED_PROMPTS_FOLDER = "said"
 # rtpengine's ``--recording-dir`` on a relay (pcap method); the collector beside it stores the calls.
 RECORDING_SPOOL = "/var/spool/switchboard-recording"
 
@@ -158,6 +169,7 @@ def agent_config(
             "heartbeat_at": Attributes.HEARTBEAT_AT,
             "sessions": Attributes.SESSIONS,
             "draining": Attributes.DRAINING,
+            "agent_address": Attributes.AGENT_ADDRESS,
         },
         "beat_seconds": BEAT_SECONDS,
         "kept_seconds": KEPT_SECONDS,
@@ -171,10 +183,12 @@ def agent_config(
             "rtp_min": RTP_PORT_MIN,
             "rtp_max": RTP_PORT_MAX,
             "dtmf_log": DTMF_LOG_PORT,
+            "join": JOIN_PORT,
         },
         "prompts": {
             "directory": PROMPTS_DIRECTORY,
             "uploads": f"{PROMPTS_DIRECTORY}/{UPLOADED_PROMPTS_FOLDER}",
+            "joined": f"{PROMPTS_DIRECTORY}/{JOINED_PROMPTS_FOLDER}",
             "bucket": prompts_bucket,
             "sync_seconds": UPLOADS_SYNC_SECONDS,
         },

@@ -39,6 +39,7 @@ __all__ = [
     "MEDIA_DTMF_LISTEN",
     "MEDIA_PROMPTS",
     "MEDIA_RELAYS",
+    "MEDIA_RELAY_AGENTS",
     "MEDIA_RELAY_REGISTRY",
     "METRICS_NAMESPACE",
     "PRIMARY_REGION",
@@ -201,6 +202,12 @@ MEDIA_RELAYS = Setting(
     "rtpengine ng control addresses (host:port, comma-separated) anchoring calls' media; "
     "unset, SDP passes through and queued callers hear nothing",
 )
+MEDIA_RELAY_AGENTS = Setting(
+    "MEDIA_RELAY_AGENTS",
+    "the MEDIA_RELAYS' agents (media_relay/agent.py joins), host:port comma-separated, one per relay in "
+    "its order: they join an announcement's words into one file on the relay; unset, words are "
+    "played one by one",
+)
 MEDIA_RELAY_REGISTRY = Setting(
     "MEDIA_RELAY_REGISTRY",
     "the region whose registered media relays (the table's relay items, contracts.media_relays) anchor "
@@ -295,7 +302,7 @@ READS: Mapping[Component, Reads] = {
         optional=(SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_CERT_PEM, SIP_TLS_KEY_PEM,
                   SIP_ADVERTISED_HOST, SIP_TCP_IDLE_TIMEOUT, SIP_NAT_KEEPALIVE_SECONDS, EDGE_TASK_ID,
                   EDGE_METRICS_NAMESPACE, LOG_LEVEL, PRIMARY_REGION, REGIONS, MEDIA_RELAYS, MEDIA_PROMPTS,
-                  MEDIA_DTMF_LISTEN, MEDIA_RELAY_REGISTRY, SIP_TRUNK_DNS, PROMPTS_BUCKET, PROMPTS_DIRECTORY),
+                  MEDIA_RELAY_AGENTS, MEDIA_DTMF_LISTEN, MEDIA_RELAY_REGISTRY, SIP_TRUNK_DNS, PROMPTS_BUCKET, PROMPTS_DIRECTORY),
         platform=(ECS_CONTAINER_METADATA_URI,),
     ),
 }  # fmt: skip

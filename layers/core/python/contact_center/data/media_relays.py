@@ -6,7 +6,7 @@ import logging
 
 from contact_center.contracts import media_relays
 from contact_center.data.models import MediaRelayItem, items_of
-from contact_center.domain.media_relays import RelayBeat, parse_ng_address
+from contact_center.domain.media_relays import Address, RelayBeat, parse_ng_address
 
 __all__ = ["MediaRelayItems"]
 
@@ -26,6 +26,7 @@ class MediaRelayItems:
             except ValueError:
                 log.error("media relay %s registered a bad ng address %r", item.relay_id, item.ng_address)
                 continue
+            agent = _agent_address(item)
             beats.append(
                 RelayBeat(
                     relay_id=item.relay_id,
@@ -34,6 +35,18 @@ class MediaRelayItems:
                     heartbeat_at=int(item.heartbeat_at),
                     sessions=int(item.sessions or 0),
                     draining=bool(item.draining),
+                    agent_address=agent,
                 )
             )
         return beats
+
+
+def _agent_address(item: MediaRelayItem) -> Address | None:
+    """The relay's agent, None when it wrote none (or a bad one: its words are then said one by one)."""
+    if not item.agent_address:
+        return None
+    try:
+        return parse_ng_address(item.agent_address)
+    except ValueError:
+        log.error("media relay %s registered a bad agent address %r", item.relay_id, item.agent_address)
+        return None

@@ -371,6 +371,7 @@ class MediaRelayItem(TableItem):
     heartbeat_at = NumberAttribute(attr_name=media_relays.Attributes.HEARTBEAT_AT)
     sessions = NumberAttribute(attr_name=media_relays.Attributes.SESSIONS, default=0)
     draining = BooleanAttribute(attr_name=media_relays.Attributes.DRAINING, default=False)
+    agent_address = UnicodeAttribute(attr_name=media_relays.Attributes.AGENT_ADDRESS, null=True)
 
 
 class IdempotencyItem(TableItem):

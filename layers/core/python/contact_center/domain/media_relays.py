@@ -17,7 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["PoolChanges", "RelayBeat", "accepting", "live_relays", "parse_ng_address", "pool_changes"]
+__all__ = [
+    "Address",
+    "PoolChanges",
+    "RelayBeat",
+    "accepting",
+    "live_relays",
+    "parse_ng_address",
+    "pool_changes",
+]
 
 Address = tuple[str, int]
 
@@ -30,6 +38,8 @@ class RelayBeat:
     heartbeat_at: int
     sessions: int = 0
     draining: bool = False
+    # Where the relay's agent joins prompts (None: an agent that does not, older than the joins).
+    agent_address: Address | None = None
 
 
 @dataclass(frozen=True, slots=True)
