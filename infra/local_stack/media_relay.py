@@ -14,8 +14,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from switchboard_infra import paths
-
 __all__ = [
     "RTPENGINE",
     "RelayPorts",
@@ -27,6 +25,8 @@ __all__ = [
 ]
 
 RTPENGINE = "rtpengine"
+# The agent every media fleet relay runs (the bundle's relay_agent.py).
+RELAY_AGENT = Path(__file__).resolve().parents[2] / "media_relay" / "agent.py"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,4 +113,4 @@ def agent_argv(prompts: Path, host: str, port: int, uploads: Path | None = None)
     copying merchants' uploads from the prompt store's directory ``uploads`` into the relay's format:
     the agent every media fleet relay runs (``media_relay/agent.py``), without the fleet's beat."""
     store = [str(uploads)] if uploads is not None else []
-    return [sys.executable, str(paths.RELAY_AGENT), "joins", str(prompts), f"{host}:{port}", *store]
+    return [sys.executable, str(RELAY_AGENT), "joins", str(prompts), f"{host}:{port}", *store]

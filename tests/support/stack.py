@@ -50,9 +50,9 @@ def running_stack(
 ) -> Iterator[RunningStack]:
     api_port, sip_port, lambda_port, db_port = free_port(), free_port(), free_port(), free_port()
     web_port, ws_port, ws_management_port = free_port(), free_port(), free_port()
-    # The relay's control port and the edge's key-report port too: left to the stack, they would come
+    # The relay's control port, its agent's and the edge's key-report port too: left to the stack, they would come
     # from the ephemeral range, where another test's outgoing sockets can take them first.
-    ng_port, dtmf_port = free_port(), free_port()
+    ng_port, dtmf_port, agent_port = free_port(), free_port(), free_port()
     admin_key = "sb_admin_test_" + os.urandom(6).hex()
     env = dict(os.environ)
     env.update(
@@ -66,6 +66,7 @@ def running_stack(
             "DYNAMODB_PORT": str(db_port),
             "MEDIA_NG_PORT": str(ng_port),
             "MEDIA_DTMF_PORT": str(dtmf_port),
+            "MEDIA_AGENT_PORT": str(agent_port),
             "SWITCHBOARD_ADMIN_KEY": admin_key,
             "PYTHONUNBUFFERED": "1",
         }

@@ -234,3 +234,10 @@ def test_the_session_count_is_read_from_rtpengines_cli() -> None:
         assert cli_sessions(server.getsockname()[1]) == 17
         thread.join()
     assert received == [b"list numsessions\n"]
+
+
+def test_the_local_stack_runs_the_agent_the_relays_bundle_ships() -> None:
+    from local_stack.media_relay import RELAY_AGENT
+    from switchboard_infra import paths
+
+    assert RELAY_AGENT == paths.RELAY_AGENT
