@@ -40,6 +40,7 @@ comes from its configuration file, which the CDK app renders from
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -377,28 +378,35 @@ class UploadSync:
     def sync_once(self) -> int:
         """Copy what the store has and the directory lacks, remove what it no longer has; files copied."""
         with self._lock:
-            self._last = time.monotonic()
-            versions = self._listed()
-            os.makedirs(self._directory, exist_ok=True)
-            copied = sum(
-                self._copy(sha256, key)
-                for sha256, key in versions.items()
-                if not os.path.exists(os.path.join(self._directory, f"{sha256}.wav"))
-            )
-            for name in os.listdir(self._directory):
-                found = _UPLOADED_NAME.fullmatch(name)
-                if found and found.group(1) not in versions:
-                    os.unlink(os.path.join(self._directory, name))
-            self.copied += copied
-            return copied
+            return self._sync()
 
     def sync_soon(self) -> None:
-        """A sync now unless one ran within ``soonest`` (an edge named an upload not copied yet)."""
-        if time.monotonic() - self._last >= self._soonest:
-            try:
-                self.sync_once()
-            except Exception:
-                log.exception("uploaded prompts not synced on demand")
+        """A sync now (an edge named an upload not copied yet), unless one ran within ``soonest`` or
+        one is running (the first sync of a relay converts every upload: a join waits for none)."""
+        if time.monotonic() - self._last < self._soonest or not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._sync()
+        except Exception:
+            log.exception("uploaded prompts not synced on demand")
+        finally:
+            self._lock.release()
+
+    def _sync(self) -> int:
+        self._last = time.monotonic()
+        versions = self._listed()
+        os.makedirs(self._directory, exist_ok=True)
+        copied = sum(
+            self._copy(sha256, key)
+            for sha256, key in versions.items()
+            if not os.path.exists(os.path.join(self._directory, f"{sha256}.wav"))
+        )
+        for name in os.listdir(self._directory):
+            found = _UPLOADED_NAME.fullmatch(name)
+            if found and found.group(1) not in versions:
+                os.unlink(os.path.join(self._directory, name))
+        self.copied += copied
+        return copied
 
     def _copy(self, sha256: str, key: str) -> bool:
         data = self._uploads.read(key)
@@ -565,17 +573,23 @@ class PromptJoiner:
         return cookie + b" " + json.dumps(reply).encode()
 
 
-def serve_joins(sock: socket.socket, joiner: PromptJoiner) -> None:
-    """Answer the edges' join requests on ``sock``, one at a time (a repeated request finds the file
-    the first one made)."""
-    while True:
-        datagram, sender = sock.recvfrom(65_535)
+def serve_joins(sock: socket.socket, joiner: PromptJoiner, workers: int = 4) -> None:
+    """Answer the edges' join requests on ``sock``, a few at once: a request that waits for an
+    upload's copy (a bucket listing, a conversion) holds up no other (a repeated request finds the
+    file the first one made)."""
+
+    def answer(datagram: bytes, sender: tuple[str, int]) -> None:
         try:
             reply = joiner.answer(datagram)
             if reply is not None:
                 sock.sendto(reply, sender)
         except OSError as exc:
             log.warning("join request of %s not answered: %s", sender, exc)
+
+    with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="join") as pool:
+        while True:
+            datagram, sender = sock.recvfrom(65_535)
+            pool.submit(answer, datagram, sender)
 
 
 def install_prompts(bundle: str, directory: str) -> int:
@@ -768,7 +782,8 @@ def _start_helpers(config: Mapping[str, Any], agent: Agent, s3: Any) -> None:
     prompts = config["prompts"]
     sync = None
     if prompts["bucket"]:  # none: no merchant uploads to copy (a relay outside a region's stack)
-        sync = UploadSync(S3Uploads(s3, prompts["bucket"]), prompts["uploads"])
+        # A listing of a region's bucket takes a page per 1,000 versions: on demand every 5 s at most.
+        sync = UploadSync(S3Uploads(s3, prompts["bucket"]), prompts["uploads"], soonest=5.0)
         threading.Thread(
             target=sync.run, args=(int(prompts["sync_seconds"]),), name="uploads", daemon=True
         ).start()

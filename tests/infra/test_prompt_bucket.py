@@ -66,14 +66,14 @@ def test_the_api_and_the_edge_are_told_the_bucket(synthesized: Synthesized) -> N
     assert environment[contract.PROMPTS_BUCKET.name] == bucket_ref
 
 
-def test_the_api_writes_and_deletes_prompts_and_the_edge_only_reads_them(synthesized: Synthesized) -> None:
+def test_the_api_writes_and_deletes_prompts_and_the_edge_has_no_access(synthesized: Synthesized) -> None:
     bucket_id = _bucket_id(synthesized)
     api = _actions_on_bucket(_statements(synthesized, "ServicesApiHandlerRole"), bucket_id)
     edge = _actions_on_bucket(_statements(synthesized, "EdgeTaskTaskRole"), bucket_id)
     assert {"s3:PutObject", "s3:DeleteObject*"} <= api
     assert not any(a.startswith("s3:GetObject") for a in api)
-    assert any(a.startswith("s3:GetObject") for a in edge)
-    assert not any(a.startswith(("s3:Put", "s3:Delete")) for a in edge)
+    # The relays' agents copy the prompts (tests/infra/test_media_fleet.py): the edge only names them.
+    assert edge == set()
 
 
 def test_api_gateway_passes_wav_bodies_as_binary(synthesized: Synthesized) -> None:

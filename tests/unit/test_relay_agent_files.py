@@ -259,3 +259,14 @@ def test_the_default_prompts_of_the_bundle_are_installed_readable(tmp_path: Path
     assert install_prompts(str(bundle), str(target)) == 2
     assert sorted(os.listdir(target)) == ["greeting.wav", "music.wav"]
     assert (target / "music.wav").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_join_waits_for_no_sync_already_running(tmp_path: Path) -> None:
+    key, data = _version("m-1", "greeting", _upload(1000))
+    bucket = Bucket({key: data})
+    sync = UploadSync(S3Uploads(bucket, "prompts"), str(tmp_path / "uploaded"))
+    with sync._lock:  # the periodic sync, converting every upload of a new relay
+        sync.sync_soon()
+    assert bucket.gets == []  # returned at once: the edge plays the default meanwhile
+    sync.sync_soon()
+    assert bucket.gets == [key]

@@ -1,5 +1,5 @@
 """The bucket of merchants' uploaded prompts (``PROMPTS_BUCKET``): the API writes and deletes them,
-the edge tasks read them into the directory their media relays play from.
+the media relays' agents copy them onto the relays (the edge tasks only name them: no access here).
 
 Private, encrypted, TLS only. Each version of a prompt is an object of its own (its key ends in its
 content hash); the API deletes a replaced or deleted version's object itself. A region has its own
@@ -64,7 +64,7 @@ class PromptBucket(Construct):
             self.bucket,
             "AwsSolutions-S1",
             "Only the API function writes and deletes here, and the API's access logs record every upload "
-            "and deletion with its caller; the edge tasks only read",
+            "and deletion with its caller; the media relays only read",
         )
 
     def grant_api(self, role: iam.IRole) -> None:
@@ -72,10 +72,6 @@ class PromptBucket(Construct):
         self.bucket.grant_put(role)
         self.bucket.grant_delete(role)
         self._acknowledge_objects(role, ("Abort*", "DeleteObject*"))
-
-    def grant_edge(self, role: iam.IRole) -> None:
-        self.bucket.grant_read(role)
-        self._acknowledge_objects(role, ("GetBucket*", "GetObject*", "List*"))
 
     def _acknowledge_objects(self, role: iam.IRole, actions: tuple[str, ...]) -> None:
         stack = cdk.Stack.of(self)

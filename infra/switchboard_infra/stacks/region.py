@@ -126,7 +126,6 @@ class RegionStack(cdk.Stack):
         )
         # The replica is encrypted with the region's own key: whoever reads or writes items uses it.
         roles: list[iam.IRole] = [f.role for f in self.services.functions.values() if f.role is not None]
-        self.prompts.grant_edge(self.edge.task_definition.task_role)
         for role in [*roles, self.edge.task_definition.task_role, self.media.role]:
             table_key.grant(role, *permissions.TABLE_KEY)
         self.monitoring = Monitoring(
