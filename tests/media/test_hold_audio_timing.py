@@ -185,3 +185,39 @@ def test_an_uploaded_8_khz_greeting_arrives_every_20_ms_not_in_bursts(
     assert 15 < gaps[len(gaps) // 2] < 25, gaps[len(gaps) // 2]
     late = [gap for gap in gaps if gap > GAP_MS]
     assert len(late) < 0.04 * len(gaps), late
+
+
+class GoneAgent:
+    """An agent whose answer names a joined file the relay no longer has (its cache removed it)."""
+
+    async def joined(self, parts: list[str]) -> str | None:
+        return "/nonexistent/said/" + "0" * 64 + ".wav"
+
+
+def test_a_joined_file_the_relay_cannot_open_gives_way_to_the_words_one_by_one(
+    relay: RelayPorts, prompts: Path
+) -> None:
+    caller = RtpEndpoint()
+    plays: list[tuple[float, float]] = []
+
+    async def scenario() -> list[str]:
+        client = TimedClient((relay.host, relay.ng_port), plays)
+        offered = await client.offer("gone-1", "caller", sdp_offer(HOST, caller.port), ANCHOR)
+        answered = await client.answer("gone-1", "caller", "edge", parked_answer(offered.sdp), ANCHOR)
+        caller.remote = sdp_media_address(answered.sdp)
+        caller.start()
+        player = HoldPlayer(client, "gone-1", "caller", PromptSet(str(prompts)), agent=GoneAgent())
+        player.start(Announcements(None, 3, None, 0))
+        await asyncio.sleep(wav_seconds(str(prompts / "caller-number.wav")) + 1.0)
+        await player.stop()
+        await client.delete("gone-1", "caller")
+        client.close()
+        return client.files
+
+    try:
+        files = asyncio.run(scenario())
+    finally:
+        caller.stop()
+    # rtpengine refused the joined file; the words came one by one, then the music: never silence.
+    assert files[:3] == [str(prompts / f"{name}.wav") for name in ("caller-number", "n3", "music")]
+    assert len([p for p in caller.received if p.payload_type == PT_PCMU]) > 50
