@@ -363,6 +363,7 @@ class UploadSync:
         # An on-demand sync (a part the edge named is missing) runs at most this often.
         self._soonest = soonest
         self._last = -soonest
+        self._finished = 0  # syncs completed: a join that waited for one does not repeat it
         self._lock = threading.Lock()
         self.copied = 0
 
@@ -380,13 +381,16 @@ class UploadSync:
         with self._lock:
             return self._sync()
 
-    def sync_soon(self) -> None:
-        """A sync now (an edge named an upload not copied yet), unless one ran within ``soonest`` or
-        one is running (the first sync of a relay converts every upload: a join waits for none)."""
-        if time.monotonic() - self._last < self._soonest or not self._lock.acquire(blocking=False):
+    def sync_soon(self, wait: float = 0.5) -> None:
+        """A sync now (an edge named an upload not copied yet), unless one ran within ``soonest``. A
+        sync already running is waited for up to ``wait`` seconds and not repeated: it copies what
+        this one would (a new relay's first sync converts every upload: no join waits that long)."""
+        finished = self._finished
+        if not self._lock.acquire(timeout=wait):
             return
         try:
-            self._sync()
+            if self._finished == finished and time.monotonic() - self._last >= self._soonest:
+                self._sync()
         except Exception:
             log.exception("uploaded prompts not synced on demand")
         finally:
@@ -406,6 +410,7 @@ class UploadSync:
             if found and found.group(1) not in versions:
                 os.unlink(os.path.join(self._directory, name))
         self.copied += copied
+        self._finished += 1
         return copied
 
     def _copy(self, sha256: str, key: str) -> bool:

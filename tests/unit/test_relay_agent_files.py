@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import threading
+import time
 import wave
 from pathlib import Path
 from typing import Any
@@ -261,12 +262,31 @@ def test_the_default_prompts_of_the_bundle_are_installed_readable(tmp_path: Path
     assert (target / "music.wav").stat().st_mode & 0o777 == 0o644
 
 
-def test_a_join_waits_for_no_sync_already_running(tmp_path: Path) -> None:
+def test_a_join_waits_briefly_for_a_sync_already_running_and_does_not_repeat_it(tmp_path: Path) -> None:
     key, data = _version("m-1", "greeting", _upload(1000))
     bucket = Bucket({key: data})
     sync = UploadSync(S3Uploads(bucket, "prompts"), str(tmp_path / "uploaded"))
     with sync._lock:  # the periodic sync, converting every upload of a new relay
-        sync.sync_soon()
-    assert bucket.gets == []  # returned at once: the edge plays the default meanwhile
+        started = time.monotonic()
+        sync.sync_soon(wait=0.2)
+        assert 0.15 < time.monotonic() - started < 1.0  # the join gave up; the edge plays the default
+    assert bucket.gets == []
+    # A sync that ends while the join waits copied what the join needed: it is not run again.
+    holding = threading.Event()
+
+    def periodic() -> None:
+        with sync._lock:
+            holding.set()
+            time.sleep(0.3)
+            sync._finished += 1  # it ran (the fake bucket's copy is left to the next)
+
+    sync._last = time.monotonic() - 10
+    running = threading.Thread(target=periodic)
+    running.start()
+    holding.wait()
+    sync.sync_soon(wait=5.0)
+    running.join()
+    assert bucket.gets == []
+    sync._last = time.monotonic() - 10
     sync.sync_soon()
     assert bucket.gets == [key]
