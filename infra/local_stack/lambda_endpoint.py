@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -132,6 +133,15 @@ class LambdaServer(ThreadingHTTPServer):
         self.functions = functions
         self.region = region
         super().__init__((host, port), InvokeHandler)
+
+    def handle_error(self, request: Any, client_address: tuple[str, int]) -> None:
+        # A client that gave up waiting (its read timeout) closes the socket before the answer:
+        # as Lambda does, the function still ran; one line says so instead of a traceback.
+        failure = sys.exc_info()[1]
+        if isinstance(failure, (BrokenPipeError, ConnectionResetError)):
+            log.info("invocation from %s:%s answered after its client hung up", *client_address[:2])
+            return
+        super().handle_error(request, client_address)
 
 
 def as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
