@@ -66,6 +66,7 @@ class FakeRouting:
         self.consult_answer: Connect | Reject | None = None
         self.pending: list[Connect] = []
         self.ended = asyncio.Event()
+        self.dialled = asyncio.Event()  # a callback's dial was reported
         self.wrap_up_deadline_ms: int | None = None
         self.delay = 0.0
         self.queue_calls: list[QueueCall | None] = []  # new_contact's, in order
@@ -157,6 +158,13 @@ class FakeRouting:
     async def outbound_answered(self, contact_id: str, seat_id: str) -> Acknowledged:
         self.log.append(("outbound_answered", (contact_id, seat_id)))
         return Acknowledged(contact_id, "connected", seat_id, "m1")
+
+    async def callback_dialled(
+        self, contact_id: str, seat_id: str, status: int | None, started_at_ms: int
+    ) -> Acknowledged:
+        self.log.append(("callback_dialled", (contact_id, seat_id, status, started_at_ms)))
+        self.dialled.set()
+        return Acknowledged(contact_id, "offered" if status == 200 else "queued", seat_id, "m1")
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         self.log.append(("pending_offers", (retry_queued,)))
