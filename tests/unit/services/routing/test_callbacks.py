@@ -116,6 +116,16 @@ def test_a_failed_dial_is_retried_at_its_place_after_retry_seconds_and_ends_afte
     assert centre.stats()["offered"] == 3
 
 
+def test_the_queue_decision_names_the_key_the_edge_listens_for_and_none_without_a_policy() -> None:
+    centre, _ = _centre(policy=CallbackPolicy("#"))
+    queued = centre.call("c1")
+    assert isinstance(queued, Queue) and queued.callback_digit == "#"
+    assert Queue.from_dict(queued.to_dict()).callback_digit == "#"
+    plain, _ = _centre(policy=None)
+    unset = plain.call("c1")
+    assert isinstance(unset, Queue) and unset.callback_digit is None
+
+
 def test_the_key_is_refused_when_the_queue_takes_no_callback_or_another_key() -> None:
     centre, _ = _centre(policy=None)
     centre.call("c1")

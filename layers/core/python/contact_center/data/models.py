@@ -188,6 +188,7 @@ class QueueItem(TableItem):
     media = _map(null=True)  # {"answer", "greeting", "announce_every_seconds"}; absent: the defaults
     service_level_seconds = NumberAttribute(null=True)  # absent: the default (20)
     recording_percent = NumberAttribute(null=True)  # absent: 0, nothing recorded
+    callback = _map(null=True)  # domain.callbacks.CallbackPolicy.as_dict(); absent: no callbacks
     rr_cursor = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     version = NumberAttribute(default=1)

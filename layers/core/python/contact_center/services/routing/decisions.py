@@ -131,6 +131,8 @@ class Queue:
     wait_seconds: int | None = None
     # Where the edge fetches the merchant's prompts the media names (the defaults play without).
     prompts: QueuePrompts = field(default_factory=QueuePrompts)
+    # The key that leaves a callback (the queue's ``callback`` policy); None: the queue takes none.
+    callback_digit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +145,7 @@ class Queue:
             "media": self.media.as_dict(),
             "wait_seconds": self.wait_seconds,
             "prompts": self.prompts.as_dict(),
+            "callback_digit": self.callback_digit,
         }
 
     @classmethod
@@ -158,6 +161,7 @@ class Queue:
             media=_media(data.get("media")),
             wait_seconds=int(data["wait_seconds"]) if data.get("wait_seconds") is not None else None,
             prompts=QueuePrompts.from_dict(data.get("prompts")),
+            callback_digit=data.get("callback_digit"),
         )
 
 

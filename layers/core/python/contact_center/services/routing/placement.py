@@ -235,6 +235,7 @@ class Placement:
             media=queue.config.media,
             wait_seconds=wait,
             prompts=queue.prompts,
+            callback_digit=queue.config.callback.digit if queue.config.callback is not None else None,
         )
 
     def ended_ack(self, contact_id: str, stale: bool = False) -> Acknowledged:
