@@ -6,39 +6,91 @@ customer is never dialled."""
 from __future__ import annotations
 
 import asyncio
-import secrets
+import contextlib
 import time
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from contact_center.contracts import offer_push
 from contact_center.services.routing.decisions import Acknowledged, CallbackDial, Connect, OfferOutcome
 from local_stack.media_relay import RelayPorts
 from sip_edge.app.calls.callback_run import WHISPER
-from tests.sip.b2bua_support import HOST, FakeRouting, Phone, RunningEdge, connect_to, running_edge
+from sip_edge.sip.message import Request, Response
+from tests.sip.b2bua_support import (
+    HOST,
+    FakeRouting,
+    Phone,
+    RunningEdge,
+    connect_to,
+    push_offer,
+    running_edge,
+)
 from tests.support.rtp import RtpEndpoint, best_match, envelope, sdp_media_address, sdp_offer, wav_samples
 
 CUSTOMER = "+4915550001"
 CALLER_ID = "+4930999"
+_NOT_RUNNING = 40_000  # an RTP port nobody listens on: the agent's audio is not looked at
 
 
-def _callback_offer(agent: Phone, customer: Phone, ring: int = 5) -> Connect:
-    offer = connect_to(agent, contact_id="cb-1", ring=ring)
-    return replace(offer, callback=CallbackDial(CUSTOMER, "t1", f"{HOST}:{customer.port}", "udp", CALLER_ID))
+@dataclass
+class Callback:
+    """An edge with a relay, the agent's phone, the customer behind the trunk, the router's fake."""
+
+    edge: RunningEdge
+    agent: Phone
+    customer: Phone
+    router: Phone
+    routing: FakeRouting
+
+    def offer(self, ring: int = 5, dial: CallbackDial | None = None) -> Connect:
+        offer = connect_to(self.agent, contact_id="cb-1", ring=ring)
+        trunk = f"{HOST}:{self.customer.port}"
+        return replace(offer, callback=dial or CallbackDial(CUSTOMER, "t1", trunk, "udp", CALLER_ID))
+
+    async def pushed(self, ring: int = 5, dial: CallbackDial | None = None) -> None:
+        await push_offer(self.router, self.edge, self.offer(ring, dial))
+
+    async def agent_answers(self, rtp_port: int = _NOT_RUNNING) -> tuple[Request, Response, Request, float]:
+        """The agent's phone rings (no SDP: its answer makes the offer), answers and is acknowledged."""
+        rung, source = await self.agent.request("INVITE")
+        rung_at = time.monotonic()
+        ok = self.agent.answer(rung, source, 200, body=sdp_offer(HOST, rtp_port))
+        ack, _ = await self.agent.request("ACK")
+        return rung, ok, ack, rung_at
+
+    def agent_hangs_up(self, rung: Request, ok: Response) -> None:
+        self.agent.send(self.agent.in_dialog("BYE", rung, ok, self.edge.address, uas=True), self.edge.address)
+
+    async def settled(
+        self, seconds: float = 0.3
+    ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        """After a moment: the reported dials and offer results."""
+        await asyncio.sleep(seconds)
+        return self.routing.actions("callback_dialled"), self.routing.actions("offer_result")
 
 
-async def _push(router: Phone, edge: RunningEdge, offer: Connect) -> None:
-    """The router's signed push of the offer to the runner task; answered 202."""
-    data = offer_push.message(
-        [offer.to_dict()],
-        offer_push.push_key("k" * 16),
-        int(time.time()),
-        task_address=f"{HOST}:{edge.port}",
-        sender=f"{HOST}:{router.port}",
-        branch=secrets.token_hex(8),
+@contextlib.asynccontextmanager
+async def callback_edge(
+    relay: RelayPorts, prompts: Path, routing: FakeRouting | None = None
+) -> AsyncIterator[Callback]:
+    agent, customer, router = (
+        await Phone.open("agent"),
+        await Phone.open("customer"),
+        await Phone.open("router"),
     )
-    router.send(data, edge.address)
-    assert (await router.response("MESSAGE", final=True)).status == 202
+    routing = routing or FakeRouting()
+    try:
+        async with running_edge(
+            routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
+        ) as edge:
+            yield Callback(edge, agent, customer, router, routing)
+    finally:
+        for phone in (agent, customer, router):
+            phone.close()
+
+
+def _dials(reported: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    return [(contact, seat, status) for contact, seat, status, _ in reported]
 
 
 def test_the_agent_is_rung_and_whispered_before_the_customer_is_dialled_and_they_talk_through_the_relay(
@@ -47,58 +99,42 @@ def test_the_agent_is_rung_and_whispered_before_the_customer_is_dialled_and_they
     agent_rtp, customer_rtp = RtpEndpoint(tone_hz=1000), RtpEndpoint(tone_hz=500)
 
     async def scenario() -> dict[str, object]:
-        agent, customer, router = (
-            await Phone.open("agent"),
-            await Phone.open("customer"),
-            await Phone.open("r"),
-        )
-        routing = FakeRouting()
-        try:
-            async with running_edge(
-                routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
-            ) as edge:
-                await _push(router, edge, _callback_offer(agent, customer))
-                # The agent's phone rings first, with no SDP: its answer makes the offer
-                rung, source = await agent.request("INVITE")
-                agent_rung_at = time.monotonic()
-                agent.answer(rung, source, 200, body=sdp_offer(HOST, agent_rtp.port))
-                ack, _ = await agent.request("ACK")
-                agent_rtp.remote = sdp_media_address(ack.body)
-                agent_rtp.start()
-                # Then the customer, over the trunk, showing the merchant's caller ID
-                dialled, trunk_source = await customer.request("INVITE", timeout=15)
-                customer_dialled_at = time.monotonic()
-                heard_before_customer = agent_rtp.audio()
-                customer.answer(dialled, trunk_source, 180)
-                customer_ok = customer.answer(
-                    dialled, trunk_source, 200, body=sdp_offer(HOST, customer_rtp.port)
-                )
-                await customer.request("ACK")
-                customer_rtp.remote = sdp_media_address(dialled.body)
-                customer_rtp.start()
-                await asyncio.sleep(2.0)
-                agent_heard_during_talk = len(agent_rtp.received)
-                # The customer hangs up: the agent gets the BYE, the contact ends as any call
-                customer.send(
-                    customer.in_dialog("BYE", dialled, customer_ok, edge.address, uas=True), edge.address
-                )
-                bye, bye_source = await agent.request("BYE")
-                agent.answer(bye, bye_source, 200)
-                await asyncio.wait_for(routing.ended.wait(), 5)
-                return {
-                    "order": (agent_rung_at, customer_dialled_at),
-                    "rung": rung,
-                    "dialled": dialled,
-                    "ack": ack,
-                    "whisper": heard_before_customer,
-                    "agent_heard": agent_heard_during_talk,
-                    "log": [action for action, _ in routing.log],
-                    "dials": routing.actions("callback_dialled"),
-                    "answers": routing.actions("offer_result"),
-                }
-        finally:
-            for phone in (agent, customer, router):
-                phone.close()
+        async with callback_edge(relay, prompts) as call:
+            await call.pushed()
+            rung, _, ack, agent_rung_at = await call.agent_answers(agent_rtp.port)
+            agent_rtp.remote = sdp_media_address(ack.body)
+            agent_rtp.start()
+            # Then the customer, over the trunk, showing the merchant's caller ID
+            dialled, trunk_source = await call.customer.request("INVITE", timeout=15)
+            customer_dialled_at = time.monotonic()
+            heard_before_customer = agent_rtp.audio()
+            call.customer.answer(dialled, trunk_source, 180)
+            customer_ok = call.customer.answer(
+                dialled, trunk_source, 200, body=sdp_offer(HOST, customer_rtp.port)
+            )
+            await call.customer.request("ACK")
+            customer_rtp.remote = sdp_media_address(dialled.body)
+            customer_rtp.start()
+            await asyncio.sleep(2.0)
+            agent_heard_during_talk = len(agent_rtp.received)
+            # The customer hangs up: the agent gets the BYE, the contact ends as any call
+            edge = call.edge.address
+            call.customer.send(call.customer.in_dialog("BYE", dialled, customer_ok, edge, uas=True), edge)
+            bye, bye_source = await call.agent.request("BYE")
+            call.agent.answer(bye, bye_source, 200)
+            await asyncio.wait_for(call.routing.ended.wait(), 5)
+            dials, answers = await call.settled(0)
+            return {
+                "order": (agent_rung_at, customer_dialled_at),
+                "rung": rung,
+                "dialled": dialled,
+                "ack": ack,
+                "whisper": heard_before_customer,
+                "agent_heard": agent_heard_during_talk,
+                "log": [action for action, _ in call.routing.log],
+                "dials": dials,
+                "answers": answers,
+            }
 
     try:
         seen = asyncio.run(scenario())
@@ -124,7 +160,7 @@ def test_the_agent_is_rung_and_whispered_before_the_customer_is_dialled_and_they
     assert max(envelope(customer_rtp.audio()[-8000:])) > 2000  # the agent's 1 kHz tone
     assert seen["agent_heard"] >= 80  # type: ignore[operator]
     # The dial was reported answered before the answer connected the contact, then the end
-    assert [(c, s, status) for c, s, status, _ in seen["dials"]] == [("cb-1", "seat-1", 200)]  # type: ignore[union-attr, misc]
+    assert _dials(seen["dials"]) == [("cb-1", "seat-1", 200)]  # type: ignore[arg-type]
     assert seen["answers"] == [("cb-1", "seat-1", OfferOutcome.ANSWERED)]
     log = seen["log"]
     assert log.index("callback_dialled") < log.index("offer_result") < log.index("contact_ended")  # type: ignore[attr-defined]
@@ -134,38 +170,20 @@ def test_a_busy_customer_is_reported_busy_and_the_agent_is_let_go_with_a_reason(
     relay: RelayPorts, prompts: Path
 ) -> None:
     async def scenario() -> tuple[list[tuple[object, ...]], str | None, list[str]]:
-        agent, customer, router = (
-            await Phone.open("agent"),
-            await Phone.open("customer"),
-            await Phone.open("r"),
-        )
-        routing = FakeRouting()
-        try:
-            async with running_edge(
-                routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
-            ) as edge:
-                await _push(router, edge, _callback_offer(agent, customer))
-                rung, source = await agent.request("INVITE")
-                agent.answer(rung, source, 200, body=sdp_offer(HOST, 40_000))
-                await agent.request("ACK")
-                dialled, trunk_source = await customer.request("INVITE", timeout=15)
-                customer.answer(dialled, trunk_source, 486)
-                await customer.request("ACK")
-                bye, bye_source = await agent.request("BYE")
-                agent.answer(bye, bye_source, 200)
-                await asyncio.wait_for(routing.dialled.wait(), 5)
-                await asyncio.sleep(0.2)
-                return (
-                    routing.actions("callback_dialled"),
-                    bye.headers.get("Reason"),
-                    [a for a, _ in routing.log],
-                )
-        finally:
-            for phone in (agent, customer, router):
-                phone.close()
+        async with callback_edge(relay, prompts) as call:
+            await call.pushed()
+            await call.agent_answers()
+            dialled, trunk_source = await call.customer.request("INVITE", timeout=15)
+            call.customer.answer(dialled, trunk_source, 486)
+            await call.customer.request("ACK")
+            bye, bye_source = await call.agent.request("BYE")
+            call.agent.answer(bye, bye_source, 200)
+            await asyncio.wait_for(call.routing.dialled.wait(), 5)
+            dials, _ = await call.settled()
+            return dials, bye.headers.get("Reason"), [action for action, _ in call.routing.log]
 
     dials, reason, log = asyncio.run(scenario())
-    assert [(c, s, status) for c, s, status, _ in dials] == [("cb-1", "seat-1", 486)]
+    assert _dials(dials) == [("cb-1", "seat-1", 486)]
     assert reason is not None and "cause=486" in reason
     # No answer was reported and no contact ended: the router puts the callback back at its place
     assert "offer_result" not in log and "contact_ended" not in log
@@ -174,36 +192,22 @@ def test_a_busy_customer_is_reported_busy_and_the_agent_is_let_go_with_a_reason(
 def test_an_agent_who_does_not_answer_is_a_missed_offer_and_the_customer_is_never_dialled(
     relay: RelayPorts, prompts: Path
 ) -> None:
+    routing = FakeRouting()
+    routing.offer_answers = [Acknowledged("cb-1", "queued", merchant_id="m1")]
+
     async def scenario() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
-        agent, customer, router = (
-            await Phone.open("agent"),
-            await Phone.open("customer"),
-            await Phone.open("r"),
-        )
-        routing = FakeRouting()
-        routing.offer_answers = [Acknowledged("cb-1", "queued", merchant_id="m1")]
-        try:
-            async with running_edge(
-                routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
-            ) as edge:
-                await _push(router, edge, _callback_offer(agent, customer, ring=1))
-                rung, source = await agent.request("INVITE")
-                agent.answer(rung, source, 180)
-                cancel, cancel_source = await agent.request("CANCEL", timeout=5)
-                agent.answer(cancel, cancel_source, 200)
-                agent.answer(rung, source, 487)
-                deadline = time.monotonic() + 5
-                while not routing.actions("offer_result") and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                await asyncio.sleep(0.3)
-                return (
-                    routing.actions("offer_result"),
-                    routing.actions("callback_dialled"),
-                    customer.inbox.qsize(),
-                )
-        finally:
-            for phone in (agent, customer, router):
-                phone.close()
+        async with callback_edge(relay, prompts, routing) as call:
+            await call.pushed(ring=1)
+            rung, source = await call.agent.request("INVITE")
+            call.agent.answer(rung, source, 180)
+            cancel, cancel_source = await call.agent.request("CANCEL", timeout=5)
+            call.agent.answer(cancel, cancel_source, 200)
+            call.agent.answer(rung, source, 487)
+            deadline = time.monotonic() + 5
+            while not routing.actions("offer_result") and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            dials, missed = await call.settled()
+            return missed, dials, call.customer.inbox.qsize()
 
     missed, dials, customer_heard = asyncio.run(scenario())
     assert missed == [("cb-1", "seat-1", OfferOutcome.NO_ANSWER)]
@@ -213,33 +217,17 @@ def test_an_agent_who_does_not_answer_is_a_missed_offer_and_the_customer_is_neve
 def test_an_agent_hanging_up_on_the_whisper_refuses_the_callback_and_the_customer_is_not_dialled(
     relay: RelayPorts, prompts: Path
 ) -> None:
+    routing = FakeRouting()
+    routing.offer_answers = [Acknowledged("cb-1", "queued", merchant_id="m1")]
+
     async def scenario() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
-        agent, customer, router = (
-            await Phone.open("agent"),
-            await Phone.open("customer"),
-            await Phone.open("r"),
-        )
-        routing = FakeRouting()
-        routing.offer_answers = [Acknowledged("cb-1", "queued", merchant_id="m1")]
-        try:
-            async with running_edge(
-                routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
-            ) as edge:
-                await _push(router, edge, _callback_offer(agent, customer))
-                rung, source = await agent.request("INVITE")
-                ok = agent.answer(rung, source, 200, body=sdp_offer(HOST, 40_002))
-                await agent.request("ACK")
-                agent.send(agent.in_dialog("BYE", rung, ok, edge.address, uas=True), edge.address)
-                assert (await agent.response("BYE", final=True)).status == 200
-                await asyncio.sleep(1.0)
-                return (
-                    routing.actions("offer_result"),
-                    routing.actions("callback_dialled"),
-                    customer.inbox.qsize(),
-                )
-        finally:
-            for phone in (agent, customer, router):
-                phone.close()
+        async with callback_edge(relay, prompts, routing) as call:
+            await call.pushed()
+            rung, ok, _, _ = await call.agent_answers()
+            call.agent_hangs_up(rung, ok)
+            assert (await call.agent.response("BYE", final=True)).status == 200
+            dials, refused = await call.settled(1.0)
+            return refused, dials, call.customer.inbox.qsize()
 
     refused, dials, customer_heard = asyncio.run(scenario())
     assert refused == [("cb-1", "seat-1", OfferOutcome.REJECTED)]
@@ -250,34 +238,21 @@ def test_an_agent_hanging_up_while_the_customer_rings_cancels_the_dial_and_repor
     relay: RelayPorts, prompts: Path
 ) -> None:
     async def scenario() -> tuple[list[tuple[object, ...]], str | None]:
-        agent, customer, router = (
-            await Phone.open("agent"),
-            await Phone.open("customer"),
-            await Phone.open("r"),
-        )
-        routing = FakeRouting()
-        try:
-            async with running_edge(
-                routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
-            ) as edge:
-                await _push(router, edge, _callback_offer(agent, customer))
-                rung, source = await agent.request("INVITE")
-                ok = agent.answer(rung, source, 200, body=sdp_offer(HOST, 40_004))
-                await agent.request("ACK")
-                dialled, trunk_source = await customer.request("INVITE", timeout=15)
-                customer.answer(dialled, trunk_source, 180)
-                agent.send(agent.in_dialog("BYE", rung, ok, edge.address, uas=True), edge.address)
-                cancel, cancel_source = await customer.request("CANCEL")
-                customer.answer(cancel, cancel_source, 200)
-                customer.answer(dialled, trunk_source, 487)
-                await asyncio.wait_for(routing.dialled.wait(), 5)
-                return routing.actions("callback_dialled"), cancel.headers.get("Reason")
-        finally:
-            for phone in (agent, customer, router):
-                phone.close()
+        async with callback_edge(relay, prompts) as call:
+            await call.pushed()
+            rung, ok, _, _ = await call.agent_answers()
+            dialled, trunk_source = await call.customer.request("INVITE", timeout=15)
+            call.customer.answer(dialled, trunk_source, 180)
+            call.agent_hangs_up(rung, ok)
+            cancel, cancel_source = await call.customer.request("CANCEL")
+            call.customer.answer(cancel, cancel_source, 200)
+            call.customer.answer(dialled, trunk_source, 487)
+            await asyncio.wait_for(call.routing.dialled.wait(), 5)
+            dials, _ = await call.settled(0)
+            return dials, cancel.headers.get("Reason")
 
     dials, reason = asyncio.run(scenario())
-    assert [(c, s, status) for c, s, status, _ in dials] == [("cb-1", "seat-1", 487)]
+    assert _dials(dials) == [("cb-1", "seat-1", 487)]
     assert reason is not None and "Agent hung up" in reason
 
 
@@ -285,25 +260,12 @@ def test_a_merchant_without_an_outbound_trunk_fails_the_dial_503_without_ringing
     relay: RelayPorts, prompts: Path
 ) -> None:
     async def scenario() -> tuple[list[tuple[object, ...]], int]:
-        agent, customer, router = (
-            await Phone.open("agent"),
-            await Phone.open("customer"),
-            await Phone.open("r"),
-        )
-        routing = FakeRouting()
-        try:
-            async with running_edge(
-                routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
-            ) as edge:
-                offer = replace(_callback_offer(agent, customer), callback=CallbackDial(CUSTOMER))
-                await _push(router, edge, offer)
-                await asyncio.wait_for(routing.dialled.wait(), 5)
-                await asyncio.sleep(0.2)
-                return routing.actions("callback_dialled"), agent.inbox.qsize()
-        finally:
-            for phone in (agent, customer, router):
-                phone.close()
+        async with callback_edge(relay, prompts) as call:
+            await call.pushed(dial=CallbackDial(CUSTOMER))
+            await asyncio.wait_for(call.routing.dialled.wait(), 5)
+            dials, _ = await call.settled()
+            return dials, call.agent.inbox.qsize()
 
     dials, agent_heard = asyncio.run(scenario())
-    assert [(c, s, status) for c, s, status, _ in dials] == [("cb-1", "seat-1", 503)]
+    assert _dials(dials) == [("cb-1", "seat-1", 503)]
     assert agent_heard == 0

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from contact_center.contracts import offer_push
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.domain.menus import MenuChoice
 from contact_center.domain.queue_address import QueueCall
@@ -186,6 +187,21 @@ def _with_contact(decision: RoutingDecision, contact_id: str) -> RoutingDecision
 
         return replace(decision, contact_id=contact_id)  # type: ignore[type-var]
     return decision
+
+
+async def push_offer(router: Phone, edge: RunningEdge, offer: Connect) -> None:
+    """The router's signed push of ``offer`` to the edge (the fleet key `running_edge` gives it),
+    sent from ``router`` and answered 202."""
+    data = offer_push.message(
+        [offer.to_dict()],
+        offer_push.push_key("k" * 16),
+        int(time.time()),
+        task_address=f"{HOST}:{edge.port}",
+        sender=f"{HOST}:{router.port}",
+        branch=secrets.token_hex(8),
+    )
+    router.send(data, edge.address)
+    assert (await router.response("MESSAGE", final=True)).status == 202
 
 
 def connect_to(*phones: Phone, seat: str = "seat-1", ring: int = 5, contact_id: str = "?") -> Connect:
