@@ -1,253 +1,128 @@
-"""Callbacks end to end on the local stack: the real router, the edge running the callback, the real
-rtpengine, a scripted agent phone and a scripted customer behind the merchant's outbound trunk.
-
-The stack's one trunk is the platform's carrier on 127.0.0.2: callers' INVITEs come from there, and
-the merchant's outbound calls (the callback's dial) go to its signalling address there, where the
-test's customer phone answers. The callback is left through the routing function's
-``leave_callback`` for a contact the routing function queued for a caller task of the test's own.
-"""
+"""Callbacks that keep their place, on the local stack (`make run`'s processes: the API, the routing
+function, the edge and rtpengine reporting RFC 4733 keys): a queue with callbacks and no agent, three
+callers answered and waiting in it; the second presses the queue's key. Its call ends with a BYE
+saying why; its contact is still QUEUED, owned by no edge task, at its original enqueue time, so
+still between the first and the third; the other two callers still wait and hear the queue."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
-import os
 import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 
-from sip_edge.sip.message import Request, Response
-from tests.integration.calls_support import (
-    Merchant,
-    add_trunk,
-    bind_table,
-    call_api,
-    onboard,
-    records,
-    register,
-)
-from tests.sip.b2bua_support import Phone, _Protocol
-from tests.support.ports import free_port
+from local_stack.media_relay import installed
+from tests.integration.calls_support import Merchant, add_trunk, bind_table, call_api, onboard
+from tests.sip.b2bua_support import HOST, Phone
 from tests.support.rtp import RtpEndpoint, sdp_media_address, sdp_offer
 from tests.support.stack import RunningStack, running_stack
 
-pytestmark = pytest.mark.timeout(240)
-
-CARRIER_HOST = "127.0.0.2"
-TRUNK_PORT = free_port()  # the carrier trunk's signalling address: the customer answers there
-CALLER_TASK = "callers-task"  # the task of the test's own that "held" the caller who left the callback
-CUSTOMER = "+4917612345678"
-_numbers = itertools.count(1)
+pytestmark = pytest.mark.skipif(not installed(), reason="rtpengine-daemon is not installed")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    kind = os.environ.get("CALLS_DYNAMODB", "dynamodb-local")
-    with running_stack(tmp_path_factory.mktemp("callbacks"), dynamodb=kind) as running:
-        add_trunk(
-            running,
-            {"name": "Carrier", "source_cidrs": ["127.0.0.2/32"], "address": f"{CARRIER_HOST}:{TRUNK_PORT}"},
-        )
+    with running_stack(tmp_path_factory.mktemp("callbacks")) as running:
+        add_trunk(running, {"name": "Loopback", "source_cidrs": ["127.0.0.0/8"]})
         yield running
 
 
-def ready(stack: RunningStack, tmp: Path) -> Merchant:
-    merchant = onboard(stack, f"+1415557{next(_numbers):04d}", 1)
-    status, queue = call_api(
-        stack,
-        "PATCH",
-        f"/merchants/{merchant.merchant_id}/queues/{merchant.queue_id}",
-        {"callback": {"digit": "1", "max_attempts": 2, "retry_seconds": 10}},
-        merchant.key,
-    )
-    assert status == 200 and queue["callback"]["digit"] == "1", queue
-    register(stack, merchant.seats[0], tmp)
-    return merchant
+@dataclass
+class Caller:
+    phone: Phone
+    rtp: RtpEndpoint
+    invite: Any = None
+    ok: Any = None
 
 
-def route(stack: RunningStack, action: str, **fields: Any) -> dict[str, Any]:
-    """The routing function, invoked as the edge invokes it."""
-    client = boto3.client(
-        "lambda",
-        endpoint_url=stack.lambda_url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    answer = client.invoke(FunctionName="routing", Payload=json.dumps({"action": action, **fields}).encode())
-    result: dict[str, Any] = json.loads(answer["Payload"].read())
-    assert "FunctionError" not in answer, result
-    return result
-
-
-def left_callback(stack: RunningStack, merchant: Merchant) -> str:
-    """A caller queued by a task of the test's and gone after pressing the key: its contact id."""
-    contact_id = str(uuid.uuid4())
-    queued = route(
-        stack,
-        "new_contact",
-        called=merchant.number,
-        caller=CUSTOMER,
-        contact_id=contact_id,
-        edge_task_id=CALLER_TASK,
-    )
-    assert queued["decision"] == "queue", queued
-    left = route(stack, "leave_callback", contact_id=contact_id, edge_task_id=CALLER_TASK, digit="1")
-    assert left["state"] == "queued", left
-    return contact_id
-
-
-async def phone_at(host: str, port: int, name: str) -> Phone:
-    phone = Phone(name)
-    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: _Protocol(phone.inbox), local_addr=(host, port)
-    )
-    phone.transport, phone.port = transport, port
-    return phone
-
-
-async def answered(
-    phone: Phone, rtp: RtpEndpoint, timeout: float = 20
-) -> tuple[Request, Response, Request, float]:
-    """The phone is rung, answers with its RTP address and is acknowledged; when it was rung."""
-    invite, source = await phone.request("INVITE", timeout=timeout)
-    rung_at = time.monotonic()
-    ok = phone.answer(invite, source, 200, body=sdp_offer("127.0.0.1", rtp.port))
-    ack, _ = await phone.request("ACK")
-    return invite, ok, ack, rung_at
-
-
-async def queued(caller: Phone) -> None:
-    """The edge holds the caller in the queue (its 182 or 183)."""
-    await caller.recv(lambda m: isinstance(m, Response) and m.status in (182, 183), timeout=10)
-
-
-def dial_segments(segments: list[Any]) -> list[tuple[str, int | None]]:
-    return [(s["outcome"], s.get("status")) for s in segments if s["kind"] == "dial"]
-
-
-def test_a_callback_is_served_at_its_place_the_agent_rung_before_the_customer_and_they_talk(
-    stack: RunningStack, tmp_path: Path
-) -> None:
-    merchant = ready(stack, tmp_path)
-    seat = merchant.seats[0]
-    edge = ("127.0.0.1", stack.sip_port)
-    agent_rtp, customer_rtp = RtpEndpoint(tone_hz=1000), RtpEndpoint(tone_hz=500)
-
-    async def scenario() -> dict[str, Any]:
-        agent = await phone_at("127.0.0.1", seat.port, "agent")
-        customer = await phone_at(CARRIER_HOST, TRUNK_PORT, "customer")
-        first, third = (
-            await phone_at(CARRIER_HOST, free_port(), "first"),
-            await phone_at(CARRIER_HOST, free_port(), "third"),
-        )
-        try:
-            # Three callers queued in turn; the second leaves a callback and is gone
-            first.invite(edge, merchant.number, body=sdp_offer(CARRIER_HOST, free_port()))
-            await queued(first)
-            await asyncio.sleep(0.3)
-            callback = await asyncio.to_thread(left_callback, stack, merchant)
-            await asyncio.sleep(0.3)
-            third.invite(edge, merchant.number, body=sdp_offer(CARRIER_HOST, free_port()))
-            await queued(third)
-            # An agent frees up and takes them one after the other
-            await asyncio.to_thread(merchant.set_state, seat, "available")
-            ring_1, ok_1, _, _ = await answered(agent, RtpEndpoint())
-            agent.send(agent.in_dialog("BYE", ring_1, ok_1, edge, uas=True), edge)
-            ring_2, _, ack_2, agent_rung_at = await answered(agent, agent_rtp)
-            agent_rtp.remote = sdp_media_address(ack_2.body)
-            agent_rtp.start()
-            dialled, trunk_source = await customer.request("INVITE", timeout=20)
-            customer_dialled_at = time.monotonic()
-            customer_ok = customer.answer(
-                dialled, trunk_source, 200, body=sdp_offer("127.0.0.1", customer_rtp.port)
-            )
-            await customer.request("ACK")
-            customer_rtp.remote = sdp_media_address(dialled.body)
-            customer_rtp.start()
-            await asyncio.sleep(2.0)
-            heard = (len(agent_rtp.received), len(customer_rtp.received))
-            customer.send(customer.in_dialog("BYE", dialled, customer_ok, edge, uas=True), edge)
-            bye, bye_source = await agent.request("BYE", timeout=10)
-            agent.answer(bye, bye_source, 200)
-            ring_3, ok_3, _, _ = await answered(agent, RtpEndpoint())
-            agent.send(agent.in_dialog("BYE", ring_3, ok_3, edge, uas=True), edge)
-            return {
-                "callback": callback,
-                "offered": [r.headers.get("X-Switchboard-Contact-Id") for r in (ring_1, ring_2, ring_3)],
-                "bodies": (ring_1.body, ring_2.body, ring_3.body),
-                "order": (agent_rung_at, customer_dialled_at),
-                "dialled": dialled,
-                "heard": heard,
-            }
-        finally:
-            for phone in (agent, customer, first, third):
-                phone.close()
-
-    try:
-        seen = asyncio.run(scenario())
-    finally:
-        agent_rtp.stop()
-        customer_rtp.stop()
-    callback = seen["callback"]
-    offered = seen["offered"]
-    # Served second: after the first caller, before the third
-    assert offered[1] == callback and callback not in (offered[0], offered[2]) and offered[0] != offered[2]
-    # The callback's agent leg has no SDP (the phone offers); the others carry the relay's
-    assert seen["bodies"][1] == b"" and seen["bodies"][0] and seen["bodies"][2]
-    # The agent was rung before the customer's INVITE arrived, and the customer is dialled as asked
-    agent_rung_at, customer_dialled_at = seen["order"]
-    assert agent_rung_at < customer_dialled_at
-    assert seen["dialled"].uri.startswith(f"sip:{CUSTOMER}@")
-    assert merchant.number in seen["dialled"].headers.get("P-Asserted-Identity")
-    # RTP both ways through the relay: 2 s at 50 packets/s each way
-    assert min(seen["heard"]) >= 80, seen["heard"]
-    # The record: one contact, its callback and its answered dial, then the agent's talk
-    found = [r for r in records(stack, merchant, count=3, timeout=15) if r.contact_id == callback]
-    assert len(found) == 1
-    segments = found[0].segments
-    assert dial_segments(segments) == [("answered", 200)]
-    kinds = [s["kind"] for s in segments]
-    assert kinds.index("callback") < kinds.index("dial")
-    assert found[0].answered_at is not None
-
-
-def test_a_busy_customer_is_a_busy_dial_and_the_callback_waits_at_its_place(
-    stack: RunningStack, tmp_path: Path
-) -> None:
-    merchant = ready(stack, tmp_path)
-    seat = merchant.seats[0]
-
-    async def scenario() -> tuple[str, str | None]:
-        agent = await phone_at("127.0.0.1", seat.port, "agent")
-        customer = await phone_at(CARRIER_HOST, TRUNK_PORT, "customer")
-        try:
-            callback = await asyncio.to_thread(left_callback, stack, merchant)
-            await asyncio.to_thread(merchant.set_state, seat, "available")
-            await answered(agent, RtpEndpoint())
-            dialled, trunk_source = await customer.request("INVITE", timeout=20)
-            customer.answer(dialled, trunk_source, 486)
-            await customer.request("ACK")
-            bye, bye_source = await agent.request("BYE", timeout=10)
-            agent.answer(bye, bye_source, 200)
-            return callback, bye.headers.get("Reason")
-        finally:
-            agent.close()
-            customer.close()
-
-    callback, reason = asyncio.run(scenario())
-    assert reason is not None and "cause=486" in reason
-    # The agent is back in line, the callback back at its place with its busy dial noted
-    assert merchant.wait_state(seat, "available") == "available"
+def _waiting(stack: RunningStack, merchant: Merchant) -> list[tuple[str, int, str, str | None]]:
+    """The queue's waiting contacts in service order: (id, enqueued at, state, owning edge task)."""
     from contact_center.data.contacts import ContactItems
 
     bind_table(stack)
-    item = ContactItems().get(callback)
-    assert item is not None and item.state == "queued" and item.owning_edge is None
-    assert dial_segments(list(item.segments)) == [("busy", 486)]
+    return [
+        (item.contact_id, int(item.enqueued_at), item.state, item.owning_edge)
+        for item in ContactItems().waiting(merchant.queue_id)
+    ]
+
+
+def _until(check: Any, timeout: float = 8.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_the_second_of_three_callers_leaves_a_callback_and_keeps_its_place_while_the_others_wait(
+    stack: RunningStack,
+) -> None:
+    merchant = onboard(stack, "+14155550161", seats=1)  # its one seat never becomes available
+    path = f"/merchants/{merchant.merchant_id}/queues/{merchant.queue_id}"
+    settings = {"callback": {"digit": "1"}, "media": {"answer": "200"}}
+    status, queue = call_api(stack, "PATCH", path, settings, merchant.key)
+    assert status == 200 and queue["callback"]["digit"] == "1", queue
+    edge = (HOST, stack.sip_port)
+
+    async def scenario() -> tuple[list[Any], list[Any], Any, list[int], bool]:
+        callers = [Caller(await Phone.open(f"caller{n}"), RtpEndpoint()) for n in range(3)]
+        try:
+            for caller in callers:  # one after the other: the order of the queue is the order here
+                caller.invite = caller.phone.invite(
+                    edge, merchant.number, body=sdp_offer(HOST, caller.rtp.port)
+                )
+                caller.ok = await caller.phone.response("INVITE", 200, timeout=15)
+                caller.phone.send(caller.phone.in_dialog("ACK", caller.invite, caller.ok, edge, cseq=1), edge)
+                caller.rtp.remote = sdp_media_address(caller.ok.body)
+                caller.rtp.start()
+                await asyncio.sleep(0.3)
+            before = await asyncio.to_thread(
+                _until, lambda: len(_waiting(stack, merchant)) == 3 and _waiting(stack, merchant)
+            )
+            await asyncio.sleep(1.0)  # the announcement naming the key has started
+            second = callers[1]
+            second.rtp.press("1")
+            bye, source = await second.phone.request("BYE", timeout=20)
+            second.phone.answer(bye, source, 200)
+            await asyncio.sleep(1.0)
+            after = await asyncio.to_thread(_waiting, stack, merchant)
+            # The other two still hear the queue: audio went on reaching them after the BYE.
+            bye_at = time.monotonic()
+            await asyncio.sleep(1.0)
+            still_heard = [
+                sum(1 for p in caller.rtp.received if p.at > bye_at) for caller in (callers[0], callers[2])
+            ]
+            others_ended = False
+            for caller in (callers[0], callers[2]):
+                try:
+                    await caller.phone.request("BYE", timeout=0.2)
+                    others_ended = True
+                except TimeoutError:
+                    pass
+            for caller in (callers[0], callers[2]):
+                caller.phone.send(caller.phone.in_dialog("BYE", caller.invite, caller.ok, edge), edge)
+                await caller.phone.response("BYE", final=True, timeout=10)
+            return before, after, bye, still_heard, others_ended
+        finally:
+            for caller in callers:
+                caller.rtp.stop()
+                caller.phone.close()
+
+    before, after, bye, still_heard, others_ended = asyncio.run(scenario())
+    assert [state for _, _, state, _ in before] == ["queued"] * 3
+    assert all(owner for _, _, _, owner in before), before
+    assert bye.headers.get("Reason") == 'SIP;cause=200;text="callback left: the caller keeps its place"'
+    first, second, third = before
+    # Still QUEUED at its place: same enqueue time, between the first and the third, owned by no task.
+    assert after[1][:3] == second[:3], (before, after)
+    assert after[1][3] is None
+    assert [contact[:2] for contact in after] == [contact[:2] for contact in before]
+    assert after[0][3] == first[3] and after[2][3] == third[3]
+    assert not others_ended and min(still_heard) > 20, still_heard
+    # The edge reported no end for it: no record, no abandon counted.
+    status, page = call_api(stack, "GET", f"/merchants/{merchant.merchant_id}/contacts", key=merchant.key)
+    assert status == 200 and second[0] not in {record["contact_id"] for record in page["items"]}, page

@@ -31,7 +31,7 @@ from contact_center.services.routing.dialout import Dial
 from contact_center.services.routing.ports import AgentTarget
 from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.app.calls.dialogs import MemoryDialogStore
-from sip_edge.app.calls.ports import CallSettings
+from sip_edge.app.calls.ports import CallSettings, RoutingError
 from sip_edge.app.calls.trunks import Trunk
 from sip_edge.app.registration.credentials import CredentialSource
 from sip_edge.app.registration.location import BindingStore
@@ -72,6 +72,8 @@ class FakeRouting:
         self.delay = 0.0
         self.queue_calls: list[QueueCall | None] = []  # new_contact's, in order
         self.dialogs: MemoryDialogStore | None = None  # where answered calls' dialogs are stored
+        # leave_callback's answers in order: None leaves it, a RoutingError refuses it.
+        self.callback_answers: list[RoutingError | None] = []
 
     def actions(self, name: str) -> list[tuple[Any, ...]]:
         return [args for action, args in self.log if action == name]
@@ -170,6 +172,13 @@ class FakeRouting:
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         self.log.append(("pending_offers", (retry_queued,)))
         return list(self.pending)
+
+    async def leave_callback(self, contact_id: str, digit: str) -> Acknowledged:
+        self.log.append(("leave_callback", (contact_id, digit)))
+        refused = self.callback_answers.pop(0) if self.callback_answers else None
+        if refused is not None:
+            raise refused
+        return Acknowledged(contact_id, "queued", merchant_id="m1")
 
     async def edge_lost(
         self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None

@@ -198,6 +198,16 @@ class RoutingClient:
         answer = await self.call("pending_offers", edge_task_id=self.edge_task_id, retry_queued=retry_queued)
         return [Connect.from_dict(offer) for offer in answer.get("offers", [])]
 
+    async def leave_callback(self, contact_id: str, digit: str) -> Acknowledged:
+        decision = decision_from_dict(
+            await self.call(
+                "leave_callback", contact_id=contact_id, edge_task_id=self.edge_task_id, digit=digit
+            )
+        )
+        if not isinstance(decision, Acknowledged):
+            raise RoutingError("unexpected_answer", f"leave_callback answered {decision!r}")
+        return decision
+
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None:
         await self.call("finish_wrap_up", merchant_id=merchant_id, seat_id=seat_id, contact_id=contact_id)
 

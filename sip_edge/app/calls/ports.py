@@ -103,6 +103,11 @@ class RoutingPort(Protocol):
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]: ...
 
+    async def leave_callback(self, contact_id: str, digit: str) -> Acknowledged:
+        """The queued caller this task holds pressed its queue's callback ``digit``: the contact keeps
+        its place, owned by no task from now on; `RoutingError` ``not_found`` when it is refused."""
+        ...
+
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None: ...
 
     async def edge_lost(

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from contact_center.domain.callbacks import asks_for_callback
 from contact_center.domain.menus import Menu, MenuStep
 from sip_edge.app.calls.media import Announcements, CallMedia, MediaError, Unanchored
 from sip_edge.app.media.hold import HoldPlayer
@@ -155,6 +156,24 @@ class AnchoredCall:
 
     def pressed(self, digit: str) -> None:
         self._dtmf.pressed(self._call_id, digit)
+
+    async def callback_key(self, key: str) -> None:
+        digits = self._dtmf.digits(self._call_id)
+        try:
+            while True:
+                pressed = await digits.get()
+                told = self._player is not None and self._player.callback_told.is_set()
+                if asks_for_callback(key, pressed, told):
+                    return
+                log.info(
+                    "key %s of %s left no callback (its key: %s, told: %s)", pressed, self._call_id, key, told
+                )
+        finally:
+            self._dtmf.forget(self._call_id)
+
+    async def confirm_callback(self) -> None:
+        if self._player is not None and not self._released:
+            await self._player.confirm_callback()
 
     async def release(self) -> None:
         self._relay.calls.discard(self._relay_lost)
