@@ -3,8 +3,9 @@ rtpengine, a scripted agent phone and a scripted customer behind the merchant's 
 
 The stack's one trunk is the platform's carrier on 127.0.0.2: callers' INVITEs come from there, and
 the merchant's outbound calls (the callback's dial) go to its signalling address there, where the
-test's customer phone answers. The callback is left through the routing function's
-``leave_callback`` for a contact the routing function queued for a caller task of the test's own.
+test's customer phone answers. In the first two tests the callback is left through the routing
+function's ``leave_callback`` for a contact it queued for a caller task of the test's own; in the
+last, a caller waiting in the queue presses the key.
 """
 
 from __future__ import annotations
@@ -57,13 +58,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         yield running
 
 
-def ready(stack: RunningStack, tmp: Path) -> Merchant:
+def ready(stack: RunningStack, tmp: Path, **settings: Any) -> Merchant:
     merchant = onboard(stack, f"+1415557{next(_numbers):04d}", 1)
     status, queue = call_api(
         stack,
         "PATCH",
         f"/merchants/{merchant.merchant_id}/queues/{merchant.queue_id}",
-        {"callback": {"digit": "1", "max_attempts": 2, "retry_seconds": 10}},
+        {"callback": {"digit": "1", "max_attempts": 2, "retry_seconds": 10}, **settings},
         merchant.key,
     )
     assert status == 200 and queue["callback"]["digit"] == "1", queue
@@ -251,3 +252,84 @@ def test_a_busy_customer_is_a_busy_dial_and_the_callback_waits_at_its_place(
     item = ContactItems().get(callback)
     assert item is not None and item.state == "queued" and item.owning_edge is None
     assert dial_segments(list(item.segments)) == [("busy", 486)]
+
+
+def test_the_second_of_three_callers_presses_the_key_and_is_called_back_second_when_an_agent_frees(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    merchant = ready(stack, tmp_path, media={"answer": "200"})
+    seat = merchant.seats[0]
+    edge = ("127.0.0.1", stack.sip_port)
+    agent_rtp, customer_rtp = RtpEndpoint(tone_hz=1000), RtpEndpoint(tone_hz=500)
+    callers_rtp = [RtpEndpoint() for _ in range(3)]
+
+    async def scenario() -> dict[str, Any]:
+        agent = await phone_at("127.0.0.1", seat.port, "agent")
+        customer = await phone_at(CARRIER_HOST, TRUNK_PORT, "customer")
+        callers = [await phone_at(CARRIER_HOST, free_port(), f"caller{n}") for n in range(3)]
+        try:
+            calls = []
+            for caller, rtp in zip(callers, callers_rtp, strict=True):  # queued in this order
+                invite = caller.invite(edge, merchant.number, body=sdp_offer("127.0.0.1", rtp.port))
+                ok = await caller.response("INVITE", 200, timeout=15)
+                caller.send(caller.in_dialog("ACK", invite, ok, edge, cseq=1), edge)
+                rtp.remote = sdp_media_address(ok.body)
+                rtp.start()
+                calls.append((invite, ok))
+                await asyncio.sleep(0.3)
+            await asyncio.sleep(1.0)
+            # The second presses the queue's key: its call ends, its contact keeps its place
+            callers_rtp[1].press("1")
+            left, source = await callers[1].request("BYE", timeout=20)
+            callers[1].answer(left, source, 200)
+            await asyncio.sleep(0.5)
+            # An agent frees up and takes them in turn
+            await asyncio.to_thread(merchant.set_state, seat, "available")
+            ring_1, ok_1, _, _ = await answered(agent, RtpEndpoint())
+            agent.send(agent.in_dialog("BYE", ring_1, ok_1, edge, uas=True), edge)
+            ring_2, _, ack_2, agent_rung_at = await answered(agent, agent_rtp)
+            agent_rtp.remote = sdp_media_address(ack_2.body)
+            agent_rtp.start()
+            dialled, trunk_source = await customer.request("INVITE", timeout=20)
+            customer_dialled_at = time.monotonic()
+            customer_ok = customer.answer(
+                dialled, trunk_source, 200, body=sdp_offer("127.0.0.1", customer_rtp.port)
+            )
+            await customer.request("ACK")
+            customer_rtp.remote = sdp_media_address(dialled.body)
+            customer_rtp.start()
+            await asyncio.sleep(2.0)
+            heard = (len(agent_rtp.received), len(customer_rtp.received))
+            customer.send(customer.in_dialog("BYE", dialled, customer_ok, edge, uas=True), edge)
+            bye, bye_source = await agent.request("BYE", timeout=10)
+            agent.answer(bye, bye_source, 200)
+            ring_3, ok_3, _, _ = await answered(agent, RtpEndpoint())
+            agent.send(agent.in_dialog("BYE", ring_3, ok_3, edge, uas=True), edge)
+            return {
+                "offered": [r.headers.get("X-Switchboard-Contact-Id") for r in (ring_1, ring_2, ring_3)],
+                "bodies": (ring_1.body, ring_2.body, ring_3.body),
+                "order": (agent_rung_at, customer_dialled_at),
+                "heard": heard,
+                "left": left.headers.get("Reason"),
+            }
+        finally:
+            for phone in (agent, customer, *callers):
+                phone.close()
+
+    try:
+        seen = asyncio.run(scenario())
+    finally:
+        for rtp in (agent_rtp, customer_rtp, *callers_rtp):
+            rtp.stop()
+    assert seen["left"] is not None and "callback left" in seen["left"]
+    first, callback, third = seen["offered"]
+    assert len({first, callback, third}) == 3
+    # The callback is the one agent leg without SDP (the phone offers); the callers' carry the relay's
+    assert seen["bodies"][1] == b"" and seen["bodies"][0] and seen["bodies"][2]
+    agent_rung_at, customer_dialled_at = seen["order"]
+    assert agent_rung_at < customer_dialled_at
+    assert min(seen["heard"]) >= 80, seen["heard"]
+    # Its place kept: enqueued between the first and the third, served between them
+    found = {r.contact_id: r for r in records(stack, merchant, count=3, timeout=15)}
+    assert found[first].enqueued_at < found[callback].enqueued_at < found[third].enqueued_at
+    assert dial_segments(found[callback].segments) == [("answered", 200)]
