@@ -129,6 +129,38 @@ async def queued(caller: Phone) -> None:
     await caller.recv(lambda m: isinstance(m, Response) and m.status in (182, 183), timeout=10)
 
 
+async def served_in_turn(
+    agent: Phone, customer: Phone, edge: tuple[str, int], agent_rtp: RtpEndpoint, customer_rtp: RtpEndpoint
+) -> dict[str, Any]:
+    """The agent takes three offers in turn, the second the callback: the customer is dialled once
+    the agent answered, and the two talk for 2 s before the customer hangs up."""
+    ring_1, ok_1, _, _ = await answered(agent, RtpEndpoint())
+    agent.send(agent.in_dialog("BYE", ring_1, ok_1, edge, uas=True), edge)
+    ring_2, _, ack_2, agent_rung_at = await answered(agent, agent_rtp)
+    agent_rtp.remote = sdp_media_address(ack_2.body)
+    agent_rtp.start()
+    dialled, trunk_source = await customer.request("INVITE", timeout=20)
+    customer_dialled_at = time.monotonic()
+    customer_ok = customer.answer(dialled, trunk_source, 200, body=sdp_offer("127.0.0.1", customer_rtp.port))
+    await customer.request("ACK")
+    customer_rtp.remote = sdp_media_address(dialled.body)
+    customer_rtp.start()
+    await asyncio.sleep(2.0)
+    heard = (len(agent_rtp.received), len(customer_rtp.received))
+    customer.send(customer.in_dialog("BYE", dialled, customer_ok, edge, uas=True), edge)
+    bye, bye_source = await agent.request("BYE", timeout=10)
+    agent.answer(bye, bye_source, 200)
+    ring_3, ok_3, _, _ = await answered(agent, RtpEndpoint())
+    agent.send(agent.in_dialog("BYE", ring_3, ok_3, edge, uas=True), edge)
+    return {
+        "offered": [r.headers.get("X-Switchboard-Contact-Id") for r in (ring_1, ring_2, ring_3)],
+        "bodies": (ring_1.body, ring_2.body, ring_3.body),
+        "order": (agent_rung_at, customer_dialled_at),
+        "dialled": dialled,
+        "heard": heard,
+    }
+
+
 def dial_segments(segments: list[Any]) -> list[tuple[str, int | None]]:
     return [(s["outcome"], s.get("status")) for s in segments if s["kind"] == "dial"]
 
@@ -159,34 +191,8 @@ def test_a_callback_is_served_at_its_place_the_agent_rung_before_the_customer_an
             await queued(third)
             # An agent frees up and takes them one after the other
             await asyncio.to_thread(merchant.set_state, seat, "available")
-            ring_1, ok_1, _, _ = await answered(agent, RtpEndpoint())
-            agent.send(agent.in_dialog("BYE", ring_1, ok_1, edge, uas=True), edge)
-            ring_2, _, ack_2, agent_rung_at = await answered(agent, agent_rtp)
-            agent_rtp.remote = sdp_media_address(ack_2.body)
-            agent_rtp.start()
-            dialled, trunk_source = await customer.request("INVITE", timeout=20)
-            customer_dialled_at = time.monotonic()
-            customer_ok = customer.answer(
-                dialled, trunk_source, 200, body=sdp_offer("127.0.0.1", customer_rtp.port)
-            )
-            await customer.request("ACK")
-            customer_rtp.remote = sdp_media_address(dialled.body)
-            customer_rtp.start()
-            await asyncio.sleep(2.0)
-            heard = (len(agent_rtp.received), len(customer_rtp.received))
-            customer.send(customer.in_dialog("BYE", dialled, customer_ok, edge, uas=True), edge)
-            bye, bye_source = await agent.request("BYE", timeout=10)
-            agent.answer(bye, bye_source, 200)
-            ring_3, ok_3, _, _ = await answered(agent, RtpEndpoint())
-            agent.send(agent.in_dialog("BYE", ring_3, ok_3, edge, uas=True), edge)
-            return {
-                "callback": callback,
-                "offered": [r.headers.get("X-Switchboard-Contact-Id") for r in (ring_1, ring_2, ring_3)],
-                "bodies": (ring_1.body, ring_2.body, ring_3.body),
-                "order": (agent_rung_at, customer_dialled_at),
-                "dialled": dialled,
-                "heard": heard,
-            }
+            served = await served_in_turn(agent, customer, edge, agent_rtp, customer_rtp)
+            return {"callback": callback, **served}
         finally:
             for phone in (agent, customer, first, third):
                 phone.close()
@@ -285,33 +291,8 @@ def test_the_second_of_three_callers_presses_the_key_and_is_called_back_second_w
             await asyncio.sleep(0.5)
             # An agent frees up and takes them in turn
             await asyncio.to_thread(merchant.set_state, seat, "available")
-            ring_1, ok_1, _, _ = await answered(agent, RtpEndpoint())
-            agent.send(agent.in_dialog("BYE", ring_1, ok_1, edge, uas=True), edge)
-            ring_2, _, ack_2, agent_rung_at = await answered(agent, agent_rtp)
-            agent_rtp.remote = sdp_media_address(ack_2.body)
-            agent_rtp.start()
-            dialled, trunk_source = await customer.request("INVITE", timeout=20)
-            customer_dialled_at = time.monotonic()
-            customer_ok = customer.answer(
-                dialled, trunk_source, 200, body=sdp_offer("127.0.0.1", customer_rtp.port)
-            )
-            await customer.request("ACK")
-            customer_rtp.remote = sdp_media_address(dialled.body)
-            customer_rtp.start()
-            await asyncio.sleep(2.0)
-            heard = (len(agent_rtp.received), len(customer_rtp.received))
-            customer.send(customer.in_dialog("BYE", dialled, customer_ok, edge, uas=True), edge)
-            bye, bye_source = await agent.request("BYE", timeout=10)
-            agent.answer(bye, bye_source, 200)
-            ring_3, ok_3, _, _ = await answered(agent, RtpEndpoint())
-            agent.send(agent.in_dialog("BYE", ring_3, ok_3, edge, uas=True), edge)
-            return {
-                "offered": [r.headers.get("X-Switchboard-Contact-Id") for r in (ring_1, ring_2, ring_3)],
-                "bodies": (ring_1.body, ring_2.body, ring_3.body),
-                "order": (agent_rung_at, customer_dialled_at),
-                "heard": heard,
-                "left": left.headers.get("Reason"),
-            }
+            served = await served_in_turn(agent, customer, edge, agent_rtp, customer_rtp)
+            return {"left": left.headers.get("Reason"), **served}
         finally:
             for phone in (agent, customer, *callers):
                 phone.close()
