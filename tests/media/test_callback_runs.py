@@ -61,6 +61,12 @@ class Callback:
     def agent_hangs_up(self, rung: Request, ok: Response) -> None:
         self.agent.send(self.agent.in_dialog("BYE", rung, ok, self.edge.address, uas=True), self.edge.address)
 
+    async def missed_without_dialling(self, seconds: float = 0.3) -> list[tuple[object, ...]]:
+        """The offer results reported, once sure the customer was never dialled."""
+        dials, results = await self.settled(seconds)
+        assert dials == [] and self.customer.inbox.qsize() == 0
+        return results
+
     async def settled(
         self, seconds: float = 0.3
     ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -78,7 +84,9 @@ async def callback_edge(
         await Phone.open("customer"),
         await Phone.open("router"),
     )
-    routing = routing or FakeRouting()
+    if routing is None:
+        routing = FakeRouting()
+        routing.offer_answers = [Acknowledged("cb-1", "queued", merchant_id="m1")]  # a missed offer
     try:
         async with running_edge(
             routing, media_relays=((relay.host, relay.ng_port),), media_prompts=str(prompts)
@@ -192,11 +200,8 @@ def test_a_busy_customer_is_reported_busy_and_the_agent_is_let_go_with_a_reason(
 def test_an_agent_who_does_not_answer_is_a_missed_offer_and_the_customer_is_never_dialled(
     relay: RelayPorts, prompts: Path
 ) -> None:
-    routing = FakeRouting()
-    routing.offer_answers = [Acknowledged("cb-1", "queued", merchant_id="m1")]
-
-    async def scenario() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
-        async with callback_edge(relay, prompts, routing) as call:
+    async def scenario() -> list[tuple[object, ...]]:
+        async with callback_edge(relay, prompts) as call:
             await call.pushed(ring=1)
             rung, source = await call.agent.request("INVITE")
             call.agent.answer(rung, source, 180)
@@ -204,34 +209,25 @@ def test_an_agent_who_does_not_answer_is_a_missed_offer_and_the_customer_is_neve
             call.agent.answer(cancel, cancel_source, 200)
             call.agent.answer(rung, source, 487)
             deadline = time.monotonic() + 5
-            while not routing.actions("offer_result") and time.monotonic() < deadline:
+            while not call.routing.actions("offer_result") and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            dials, missed = await call.settled()
-            return missed, dials, call.customer.inbox.qsize()
+            return await call.missed_without_dialling()
 
-    missed, dials, customer_heard = asyncio.run(scenario())
-    assert missed == [("cb-1", "seat-1", OfferOutcome.NO_ANSWER)]
-    assert dials == [] and customer_heard == 0
+    assert asyncio.run(scenario()) == [("cb-1", "seat-1", OfferOutcome.NO_ANSWER)]
 
 
 def test_an_agent_hanging_up_on_the_whisper_refuses_the_callback_and_the_customer_is_not_dialled(
     relay: RelayPorts, prompts: Path
 ) -> None:
-    routing = FakeRouting()
-    routing.offer_answers = [Acknowledged("cb-1", "queued", merchant_id="m1")]
-
-    async def scenario() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
-        async with callback_edge(relay, prompts, routing) as call:
+    async def scenario() -> list[tuple[object, ...]]:
+        async with callback_edge(relay, prompts) as call:
             await call.pushed()
             rung, ok, _, _ = await call.agent_answers()
             call.agent_hangs_up(rung, ok)
             assert (await call.agent.response("BYE", final=True)).status == 200
-            dials, refused = await call.settled(1.0)
-            return refused, dials, call.customer.inbox.qsize()
+            return await call.missed_without_dialling(1.0)
 
-    refused, dials, customer_heard = asyncio.run(scenario())
-    assert refused == [("cb-1", "seat-1", OfferOutcome.REJECTED)]
-    assert dials == [] and customer_heard == 0
+    assert asyncio.run(scenario()) == [("cb-1", "seat-1", OfferOutcome.REJECTED)]
 
 
 def test_an_agent_hanging_up_while_the_customer_rings_cancels_the_dial_and_reports_it(
