@@ -205,13 +205,18 @@ def test_an_agent_who_does_not_answer_is_a_missed_offer_and_the_customer_is_neve
             await call.pushed(ring=1)
             rung, source = await call.agent.request("INVITE")
             call.agent.answer(rung, source, 180)
+            # Held while it rings: the task's own lost-contact check does not take it back
+            assert call.edge.task.calls is not None
+            assert "cb-1" in call.edge.task.calls.live.held_contacts()
             cancel, cancel_source = await call.agent.request("CANCEL", timeout=5)
             call.agent.answer(cancel, cancel_source, 200)
             call.agent.answer(rung, source, 487)
             deadline = time.monotonic() + 5
             while not call.routing.actions("offer_result") and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            return await call.missed_without_dialling()
+            missed = await call.missed_without_dialling()
+            assert "cb-1" not in call.edge.task.calls.live.held_contacts()
+            return missed
 
     assert asyncio.run(scenario()) == [("cb-1", "seat-1", OfferOutcome.NO_ANSWER)]
 

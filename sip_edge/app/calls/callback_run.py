@@ -127,27 +127,34 @@ class _Run:
         self.media: CallMedia = runs.media.for_call(generate_call_id(), generate_tag(), generate_tag(), "")
 
     async def run(self) -> None:
-        runs, offer = self.runs, self.offer
-        if self.dial.trunk_id is None or not self.dial.address or not self.media.anchored:
-            log.warning("callback %s cannot be dialled here: no outbound trunk or no relay", self.contact_id)
-            await self.media.release()
-            await self.report(NO_ROUTE, runs.clock.now_ms())
-            return
-        rung = await self._ringer().ring(offer)
-        if rung.outcome is not OfferOutcome.ANSWERED or rung.answer is None:
-            await self.media.release()
-            await self._missed(rung.outcome or OfferOutcome.NO_ANSWER)
-            return
-        assert rung.leg is not None and rung.transaction is not None
-        runs.live.counters.call_started()
-        runs.live.originated_started(self, rung.leg.call_id, AGENT)
+        runs, offer, live = self.runs, self.offer, self.runs.live
+        # Held from the offer on: this task's own lost-contact check must not take the callback back.
+        live.originated_started(self)
+        agent_call_id: str | None = None
         bridged = False
         try:
-            bridged = await self._answered(rung.leg, rung.transaction, rung.answer)
+            if self.dial.trunk_id is None or not self.dial.address or not self.media.anchored:
+                log.warning(
+                    "callback %s cannot be dialled here: no outbound trunk or no relay", self.contact_id
+                )
+                await self.report(NO_ROUTE, runs.clock.now_ms())
+                return
+            rung = await self._ringer().ring(offer)
+            if rung.outcome is not OfferOutcome.ANSWERED or rung.answer is None:
+                await self._missed(rung.outcome or OfferOutcome.NO_ANSWER)
+                return
+            assert rung.leg is not None and rung.transaction is not None
+            agent_call_id = rung.leg.call_id
+            live.originated_started(self, agent_call_id, AGENT)  # the agent's BYE finds this run
+            live.counters.call_started()
+            try:
+                bridged = await self._answered(rung.leg, rung.transaction, rung.answer)
+            finally:
+                if not bridged:
+                    live.counters.call_ended()
         finally:
-            runs.live.originated_ended(self, rung.leg.call_id)
-            if not bridged:
-                runs.live.counters.call_ended()
+            live.originated_ended(self, agent_call_id)
+            if not bridged:  # a bridge releases the media it was handed at its end
                 await self.media.release()
 
     def _ringer(self) -> AgentRinger:

@@ -96,15 +96,18 @@ class LiveCalls(Generic[S, B]):
                 self.call_ids.pop(leg.call_id, None)
             self.counters.call_ended()
 
-    def originated_started(self, call: Originated, call_id: str, side: str) -> None:
+    def originated_started(self, call: Originated, call_id: str | None = None, side: str = CALLER) -> None:
+        """``call_id``: a leg of it now in a dialog, whose requests may not name our Contact."""
         self.originated[call.key] = call
-        self.call_ids[call_id] = (call.key, side)
+        if call_id is not None:
+            self.call_ids[call_id] = (call.key, side)
 
-    def originated_ended(self, call: Originated, call_id: str) -> None:
+    def originated_ended(self, call: Originated, call_id: str | None = None) -> None:
         if self.originated.get(call.key) is call:
             del self.originated[call.key]
-            if self.call_ids.get(call_id, ("", ""))[0] == call.key and call.key not in self.bridges:
-                del self.call_ids[call_id]
+        bridged = call.key in self.bridges  # the bridge maps its legs now
+        if call_id is not None and not bridged and self.call_ids.get(call_id, ("", ""))[0] == call.key:
+            del self.call_ids[call_id]
 
     @property
     def active(self) -> int:
