@@ -32,6 +32,7 @@ from sip_edge.app.calls.addresses import CallAddresses
 from sip_edge.app.calls.attended import AttendedTransfers
 from sip_edge.app.calls.b2bua import B2bua
 from sip_edge.app.calls.bridge import Bridge, Bridges
+from sip_edge.app.calls.callback_run import CallbackRuns
 from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.consults import ConsultCalls
 from sip_edge.app.calls.counters import CallCounters
@@ -337,6 +338,18 @@ def _build_calls(
             clock=clock,
             consults=consults,
         ).place
+    hold.callbacks = CallbackRuns(
+        stack=stack,
+        routing=routing,
+        media=media,
+        bridges=bridges,
+        live=live,
+        addresses=addresses,
+        clock=clock,
+        settings=settings,
+        tasks=tasks,
+        stale=stale,
+    ).run
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
     return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits, transfers, dtmf)
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from contact_center.contracts import offer_push
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.domain.menus import MenuChoice
 from contact_center.domain.queue_address import QueueCall
@@ -66,6 +67,7 @@ class FakeRouting:
         self.consult_answer: Connect | Reject | None = None
         self.pending: list[Connect] = []
         self.ended = asyncio.Event()
+        self.dialled = asyncio.Event()  # a callback's dial was reported
         self.wrap_up_deadline_ms: int | None = None
         self.delay = 0.0
         self.queue_calls: list[QueueCall | None] = []  # new_contact's, in order
@@ -160,6 +162,13 @@ class FakeRouting:
         self.log.append(("outbound_answered", (contact_id, seat_id)))
         return Acknowledged(contact_id, "connected", seat_id, "m1")
 
+    async def callback_dialled(
+        self, contact_id: str, seat_id: str, status: int | None, started_at_ms: int
+    ) -> Acknowledged:
+        self.log.append(("callback_dialled", (contact_id, seat_id, status, started_at_ms)))
+        self.dialled.set()
+        return Acknowledged(contact_id, "offered" if status == 200 else "queued", seat_id, "m1")
+
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         self.log.append(("pending_offers", (retry_queued,)))
         return list(self.pending)
@@ -187,6 +196,21 @@ def _with_contact(decision: RoutingDecision, contact_id: str) -> RoutingDecision
 
         return replace(decision, contact_id=contact_id)  # type: ignore[type-var]
     return decision
+
+
+async def push_offer(router: Phone, edge: RunningEdge, offer: Connect) -> None:
+    """The router's signed push of ``offer`` to the edge (the fleet key `running_edge` gives it),
+    sent from ``router`` and answered 202."""
+    data = offer_push.message(
+        [offer.to_dict()],
+        offer_push.push_key("k" * 16),
+        int(time.time()),
+        task_address=f"{HOST}:{edge.port}",
+        sender=f"{HOST}:{router.port}",
+        branch=secrets.token_hex(8),
+    )
+    router.send(data, edge.address)
+    assert (await router.response("MESSAGE", final=True)).status == 202
 
 
 def connect_to(*phones: Phone, seat: str = "seat-1", ring: int = 5, contact_id: str = "?") -> Connect:

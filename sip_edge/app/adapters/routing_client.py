@@ -176,6 +176,23 @@ class RoutingClient:
             raise RoutingError("unexpected_answer", f"outbound_answered answered {decision!r}")
         return decision
 
+    async def callback_dialled(
+        self, contact_id: str, seat_id: str, status: int | None, started_at_ms: int
+    ) -> Acknowledged:
+        """A callback's customer was dialled for ``seat_id``: its final ``status`` (None: none came)."""
+        decision = decision_from_dict(
+            await self.call(
+                "callback_dialled",
+                contact_id=contact_id,
+                seat_id=seat_id,
+                status=status,
+                started_at_ms=started_at_ms,
+            )
+        )
+        if not isinstance(decision, Acknowledged):
+            raise RoutingError("unexpected_answer", f"callback_dialled answered {decision!r}")
+        return decision
+
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         """Offers for contacts this edge holds that no push brought (the safety-net poll)."""
         answer = await self.call("pending_offers", edge_task_id=self.edge_task_id, retry_queued=retry_queued)

@@ -61,6 +61,10 @@ class CallMedia(Protocol):
 
     async def stop_announcing(self) -> None: ...
 
+    async def whisper(self, name: str) -> None:
+        """Play the default prompt ``name`` to the side that offered first and return once it has
+        played (a callback's agent hears what the call is before the customer is dialled)."""
+
     async def record(self, key: str) -> None:
         """Record the call from now until it is released, stored under ``key`` once it ends."""
 
@@ -113,6 +117,9 @@ class Unanchored:
         return None
 
     async def stop_announcing(self) -> None:
+        return None
+
+    async def whisper(self, name: str) -> None:
         return None
 
     async def record(self, key: str) -> None:

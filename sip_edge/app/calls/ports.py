@@ -80,6 +80,12 @@ class RoutingPort(Protocol):
 
     async def outbound_answered(self, contact_id: str, seat_id: str) -> Acknowledged: ...
 
+    async def callback_dialled(
+        self, contact_id: str, seat_id: str, status: int | None, started_at_ms: int
+    ) -> Acknowledged:
+        """A callback's customer was dialled for ``seat_id``: its final ``status`` (None: none came)."""
+        ...
+
     async def transfer(
         self, contact_id: str, seat_id: str, target: str, consulted: bool = False
     ) -> TransferOutcome:

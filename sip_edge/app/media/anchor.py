@@ -16,6 +16,7 @@ at its public mapping as soon as it sends its first packet.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,9 @@ __all__ = ["ANCHOR", "AnchoredCall", "RelayMedia"]
 
 log = logging.getLogger("sip_edge.media")
 T = TypeVar("T")
+
+# A prompt whose length the relay did not tell is given this long.
+_UNKNOWN_LENGTH = 2.0
 
 ANCHOR = SdpOptions(
     flags=("trust address", "port latching"),
@@ -129,6 +133,13 @@ class AnchoredCall:
     async def stop_announcing(self) -> None:
         if self._player is not None:
             await self._player.stop()
+
+    async def whisper(self, name: str) -> None:
+        played = await self._ng(
+            "play media",
+            self._relay.client.play_media(self._call_id, self._caller_tag, self._prompts.path(name)),
+        )
+        await asyncio.sleep(played.duration_ms / 1000 if played.duration_ms else _UNKNOWN_LENGTH)
 
     async def record(self, key: str) -> None:
         await self._ng(

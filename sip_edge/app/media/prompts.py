@@ -63,6 +63,8 @@ TEXTS: dict[str, str] = {
     "greeting": "Thank you for calling. All of our agents are busy. Please stay on the line.",
     # The default menu prompt (a number's menu names its own prompt; merchants upload theirs).
     "menu": "For sales, press one. For support, press two.",
+    # What a callback's agent hears on answering, before the customer is dialled.
+    "callback-whisper": "Callback. Connecting you to a customer who asked to be called back.",
     "caller-number": "You are caller number",
     "expected-wait": "Your expected wait is about",
     "less-than-a-minute": "Your expected wait is less than a minute.",

@@ -14,8 +14,10 @@ from contact_center.domain.queueing import RoutingStrategy
 
 from ..errors import ConcurrentUpdateError
 from .context import RoutingContext
-from .decisions import Connect
+from .decisions import CallbackDial, Connect
+from .dialout import OutboundTrunks
 from .ports import AgentSeat, AgentTarget, LiveContact, RoutingQueue
+from .records import is_callback
 
 log = logging.getLogger("contact_center.routing")
 
@@ -28,8 +30,9 @@ CONTACT_CHANGED = ContactChanged()
 
 
 class Offers:
-    def __init__(self, context: RoutingContext) -> None:
+    def __init__(self, context: RoutingContext, outbound_trunks: OutboundTrunks | None = None) -> None:
         self._ctx = context
+        self._trunks = outbound_trunks
 
     def try_offer(
         self, contact: LiveContact, queue: RoutingQueue, now_ms: int
@@ -105,7 +108,22 @@ class Offers:
             seat.ring_timeout_seconds,
             queue.queue_id,
             queue.recording_key(contact.contact_id),
+            self.callback_of(contact),
         )
+
+    def callback_of(self, contact: LiveContact) -> CallbackDial | None:
+        """Whom the runner of a callback dials (None: the contact is no callback), read with each
+        offer so a trunk or caller ID changed meanwhile is the one used."""
+        if not is_callback(contact):
+            return None
+        trunk = (
+            self._trunks.outbound_trunk(contact.merchant_id, contact.caller)
+            if self._trunks is not None and contact.merchant_id
+            else None
+        )
+        if trunk is None:
+            return CallbackDial(contact.caller)
+        return CallbackDial(contact.caller, trunk.trunk_id, trunk.address, trunk.transport, trunk.caller_id)
 
     def claim(self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int) -> None:
         """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race."""

@@ -218,6 +218,7 @@ class Placement:
             seat.ring_timeout_seconds,
             contact.snapshot.queue_id,
             queue.recording_key(contact.contact_id) if queue is not None else None,
+            self._offers.callback_of(contact),
         )
 
     def queue_decision(

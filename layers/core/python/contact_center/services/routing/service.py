@@ -66,7 +66,7 @@ class RoutingService:
             metrics,
             require_home,
         )
-        self._offers = Offers(context)
+        self._offers = Offers(context, outbound_trunks)
         self._placement = Placement(context, self._offers)
         self._arrivals = Arrivals(context, self._placement)
         self._answers = Answers(context, self._placement)
