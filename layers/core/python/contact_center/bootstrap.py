@@ -54,7 +54,7 @@ from contact_center.data.repositories.merchants import ApiKeyRepository, Merchan
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
 from contact_center.data.sessions import EdgeTaskItems
-from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
+from contact_center.data.webhooks import CachedWebhooks, DeliveryRepository, WebhookRepository
 from contact_center.domain.ownership import ProbeOutcome
 from contact_center.edge_commands import EdgeCommands
 from contact_center.edge_push import EdgeOfferPush, LiveTaskRunners
@@ -389,7 +389,10 @@ class Container:
     @cached_property
     def webhooks(self) -> WebhookService:
         poster = WebhookPoster(allow_private=self.settings.webhooks_allow_private)
-        return WebhookService(WebhookRepository(), DeliveryRepository(), poster, self.clock)
+        registrations = WebhookRepository()
+        return WebhookService(
+            registrations, DeliveryRepository(), poster, self.clock, lookup=CachedWebhooks(registrations)
+        )
 
     @cached_property
     def desk(self) -> DeskService:
