@@ -436,6 +436,19 @@ class CallbackRunners(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class HeldByTasks:
+    held: frozenset[str]  # the asked contacts whose calls this region's live edge tasks hold
+    complete: bool  # every live task answered (else a silent one may hold any of the others)
+
+
+class HeldCalls(Protocol):
+    """Which of ``contact_ids`` this region's live edge tasks hold (``contracts.offer_push.HELD``).
+    Bounded in time; never raises (an error is a task that did not answer)."""
+
+    def held(self, contact_ids: Sequence[str], now_ms: int) -> HeldByTasks: ...
+
+
 class Registrations(Protocol):
     def targets(self, aor: str, now_ms: int) -> list[AgentTarget]:
         """Unexpired registrar bindings of an address-of-record."""
