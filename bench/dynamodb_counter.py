@@ -11,10 +11,13 @@ owns its socket (``/proc/net/tcp`` gives the socket's inode, ``/proc/<pid>/fd`` 
 by the module it runs (``sip_edge``, ``local_stack.lambda_endpoint``...).
 
 ``GET /__counts`` (answered by the proxy itself) returns the running totals as JSON:
-``{"requests": {"<process>": {"<operation>": n}}, "connections": {"<process>": n},
+``{"requests": {"<process>": {"<operation>": n}}, "kinds": {"<process>": {"<kind>": n}},
+"connections": {"<process>": n},
 "answer_wait_s": {"<operation>": s}, "answered": {"<operation>": n}, "refused": {"<operation>":
 n}}``: the wait runs from the request forwarded to the first byte of its answer (DynamoDB Local's
 latency); refused answers are those other than 200 (a failed condition, a cancelled transaction).
+A request's kind (``request_kind``) is its operation and the key kinds it touched, ids left out
+(``GetItem CONTACT/CONTACT``, ``Query gsi1 LISTENERS#QUEUE``): which code path made it, at any load.
 A reader takes two snapshots and subtracts. ``GET /__recent`` returns the last requests, numbered,
 each with its process, operation and the keys it touched (``summarize``): one call, request by
 request.
@@ -82,6 +85,50 @@ def summarize(operation: str, body: bytes) -> str:
         for kind, detail in entry.items():
             parts.append(f"{kind} {keys(detail.get('Key') or detail.get('Item'))}")
     return "; ".join(part for part in parts if part)
+
+
+_KEY_WORD = re.compile(r"[A-Z][A-Z_]*")
+
+
+def key_kind(value: str) -> str:
+    """A key with its ids left out: the upper-case words between its ``#`` separators."""
+    return "#".join(word for word in value.split("#") if _KEY_WORD.fullmatch(word))
+
+
+def request_kind(operation: str, body: bytes) -> str:
+    """The operation and the kinds of the keys it touched: ``TransactWriteItems Put CONTACT/CONTACT
+    + Update MERCHANT#SEATS/SEAT``, ``Query gsi1 AVAILABLE``. Stream reads are their operation."""
+    name = operation.split(".", 1)[-1]
+    if not operation.startswith("DynamoDB_"):
+        return name
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return name
+
+    def kinds(item: object) -> str:
+        if not isinstance(item, dict):
+            return ""
+        values = [item.get(k) for k in ("pk", "sk")]
+        return "/".join(key_kind(str(next(iter(v.values()), ""))) for v in values if isinstance(v, dict))
+
+    if "TransactItems" in data:
+        parts = sorted(
+            f"{kind} {kinds(detail.get('Key') or detail.get('Item'))}"
+            for entry in data["TransactItems"]
+            for kind, detail in entry.items()
+        )
+        return f"{name} " + " + ".join(parts)
+    if "KeyConditionExpression" in data:
+        values = [str(next(iter(v.values()), "")) for v in data.get("ExpressionAttributeValues", {}).values()]
+        words = ",".join(kind for kind in map(key_kind, values) if kind)
+        return f"{name} {data.get('IndexName', 'table')} {words}".rstrip()
+    for field in ("Key", "Item"):
+        if field in data:
+            return f"{name} {kinds(data[field])}"
+    if "RequestItems" in data:
+        return f"{name} batch"
+    return name
 
 
 def refusal_reason(answer: bytes) -> str:
@@ -162,6 +209,8 @@ def process_label(pid: int | None) -> str:
 class Counts:
     def __init__(self) -> None:
         self.requests: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # process -> request kind (``request_kind``) -> n
+        self.kinds: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.connections: Counter[str] = Counter()
         # operation -> total seconds from the request forwarded to the first byte of its answer
         self.wait_s: Counter[str] = Counter()
@@ -176,6 +225,7 @@ class Counts:
         return json.dumps(
             {
                 "requests": {name: dict(ops) for name, ops in self.requests.items()},
+                "kinds": {name: dict(kinds) for name, kinds in self.kinds.items()},
                 "connections": dict(self.connections),
                 "answer_wait_s": dict(self.wait_s),
                 "answered": dict(self.answered),
@@ -260,6 +310,7 @@ class CountingProxy:
                         operation = value.strip().decode(errors="replace")
                 body = await reader.readexactly(length) if length else b""
                 self.counts.requests[label][operation] += 1
+                self.counts.kinds[label][request_kind(operation, body)] += 1
                 self._numbered += 1
                 entry: list[Any] = [
                     self._numbered,

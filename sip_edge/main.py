@@ -239,7 +239,9 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     # Offers pushed by the router are signed with a key derived from the fleet key: a task without
     # one (a lone local edge) cannot tell a push from a forgery and finds its offers by polling.
     offers = (
-        OfferPushReceiver(calls.hold, config.nonce_key, commands=calls.transfers)
+        OfferPushReceiver(
+            calls.hold, config.nonce_key, commands=calls.transfers, held=calls.live.held_contacts
+        )
         if calls is not None and config.nonce_key
         else None
     )

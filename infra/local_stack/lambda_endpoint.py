@@ -35,6 +35,29 @@ log = logging.getLogger("local_stack.lambda")
 INVOKE_PREFIX = "/2015-03-31/functions/"
 
 
+class Usage:
+    """CPU spent in each function's handler (the invoking thread's, ``time.thread_time_ns``) and its
+    invocations, for the benchmarks: one process runs every function, and the process's CPU alone
+    cannot tell the routing function's from the stream consumers'."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.cpu_ns: dict[str, int] = {}
+        self.invocations: dict[str, int] = {}
+
+    def add(self, name: str, cpu_ns: int) -> None:
+        with self._lock:
+            self.cpu_ns[name] = self.cpu_ns.get(name, 0) + cpu_ns
+            self.invocations[name] = self.invocations.get(name, 0) + 1
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {"cpu_ns": dict(self.cpu_ns), "invocations": dict(self.invocations)}
+
+
+USAGE = Usage()
+
+
 def function_name_from(path_part: str) -> str:
     """Accept a name, a partial or full ARN, with or without a qualifier, as Lambda does."""
     name = unquote(path_part)
@@ -45,6 +68,7 @@ def function_name_from(path_part: str) -> str:
 
 def invoke(function: LocalFunction, payload: bytes, region: str) -> tuple[bytes, bool]:
     """Run a handler; returns (response payload, whether the function failed)."""
+    started = time.thread_time_ns()
     try:
         event = json.loads(payload) if payload else {}
         result = function.handler()(event, LambdaContext(function, region))
@@ -57,6 +81,8 @@ def invoke(function: LocalFunction, payload: bytes, region: str) -> tuple[bytes,
             "stackTrace": traceback.format_tb(exc.__traceback__),
         }
         return json.dumps(body).encode(), True
+    finally:
+        USAGE.add(function.name, time.thread_time_ns() - started)
 
 
 class InvokeHandler(BaseHTTPRequestHandler):
@@ -97,8 +123,9 @@ class InvokeHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, body, function_error="Unhandled" if failed else None)
 
     def do_GET(self) -> None:
-        # Not part of the Lambda API: a readiness probe for the local stack.
-        self._send(HTTPStatus.OK, {"functions": sorted(self.server.functions)})
+        # Not part of the Lambda API: a readiness probe for the local stack, and each function's
+        # handler CPU and invocations so far (``Usage``).
+        self._send(HTTPStatus.OK, {"functions": sorted(self.server.functions), **USAGE.as_dict()})
 
     def _send(
         self,

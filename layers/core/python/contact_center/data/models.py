@@ -285,6 +285,9 @@ class ContactItem(TableItem):
     # Earlier legs of the contact (queues left, agents that missed it), carried into the record.
     segments = ListAttribute[Any](default=list)
     recording_key = UnicodeAttribute(null=True)  # set when an agent answers a recorded call
+    # The offered seat's profile at ``seat_version`` (skills, queues, sip_username,
+    # ring_timeout_seconds): the seat's release relists it without reading it.
+    seat_profile = _map(null=True)
     created_at = NumberAttribute()
     # The region and epoch of its merchant's ownership when it was last written (stream consumers
     # act only on what their own region wrote as home).

@@ -6,17 +6,19 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from contact_center.domain.acd import rank_agents, spread_near_ties
 from contact_center.domain.agent_state import AgentCommand, AgentState, MissOffer, Reserve, apply
 from contact_center.domain.contact import Offer, apply_contact
+from contact_center.domain.events import ContactStateChanged
 from contact_center.domain.queueing import RoutingStrategy
 
-from ..errors import ConcurrentUpdateError
+from ..errors import AlreadyExistsError, ConcurrentUpdateError
 from .context import RoutingContext
 from .decisions import CallbackDial, Connect
 from .dialout import OutboundTrunks
-from .ports import AgentSeat, AgentTarget, LiveContact, RoutingQueue
+from .ports import AgentSeat, AgentTarget, LiveContact, RoutingQueue, SeatProfile
 from .records import is_callback
 
 log = logging.getLogger("contact_center.routing")
@@ -35,9 +37,15 @@ class Offers:
         self._trunks = outbound_trunks
 
     def try_offer(
-        self, contact: LiveContact, queue: RoutingQueue, now_ms: int
+        self,
+        contact: LiveContact,
+        queue: RoutingQueue,
+        now_ms: int,
+        arrived: ContactStateChanged | None = None,
     ) -> Connect | ContactChanged | None:
-        """Offer ``contact`` to the best available agent of ``queue``; None when nobody can take it."""
+        """Offer ``contact`` to the best available agent of ``queue``; None when nobody can take it.
+        ``arrived``: the contact is new and not written yet (the event of its arrival in the queue):
+        it is created with its offer, in the offer's write; CONTACT_CHANGED when its id is taken."""
         policy = self._ctx.policy
         tried = set(contact.recently_offered_to(now_ms, policy.reoffer_cooldown_ms))
         attempts = policy.max_offer_attempts
@@ -55,7 +63,7 @@ class Offers:
                     ranked, contact.contact_id, policy.idle_tie_window_ms, policy.spread_candidates
                 )
             for candidate in ranked[:attempts]:
-                outcome = self._offer_to(contact, available[candidate.seat_id], queue, now_ms)
+                outcome = self._offer_to(contact, available[candidate.seat_id], queue, now_ms, arrived)
                 if outcome is not None:
                     return outcome
                 tried.add(candidate.seat_id)
@@ -79,7 +87,12 @@ class Offers:
         return (policy.longest_idle_page, policy.candidate_limit, None)
 
     def _offer_to(
-        self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int
+        self,
+        contact: LiveContact,
+        seat: AgentSeat,
+        queue: RoutingQueue,
+        now_ms: int,
+        arrived: ContactStateChanged | None = None,
     ) -> Connect | ContactChanged | None:
         """Offer ``contact`` to ``seat``; None when the seat cannot take it (unregistered, taken)."""
         aor = self._ctx.aor(seat)
@@ -88,7 +101,9 @@ class Offers:
             self.mark_unreachable(seat, contact.contact_id, now_ms)
             return None
         try:
-            self.claim(contact, seat, queue, now_ms)
+            self.claim(contact, seat, queue, now_ms, arrived)
+        except AlreadyExistsError:
+            return CONTACT_CHANGED  # a retried new_contact created it meanwhile
         except ConcurrentUpdateError as lost:
             if lost.entity == "seat":
                 return None  # taken by another contact, or changed state: the next candidate
@@ -125,11 +140,32 @@ class Offers:
             return CallbackDial(contact.caller)
         return CallbackDial(contact.caller, trunk.trunk_id, trunk.address, trunk.transport, trunk.caller_id)
 
-    def claim(self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int) -> None:
-        """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race."""
+    def claim(
+        self,
+        contact: LiveContact,
+        seat: AgentSeat,
+        queue: RoutingQueue,
+        now_ms: int,
+        arrived: ContactStateChanged | None = None,
+    ) -> None:
+        """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race
+        (AlreadyExistsError for a new contact, ``arrived``, whose id is taken)."""
         reserved = apply(seat.agent, Reserve(contact.contact_id), now_ms)
         offered = apply_contact(contact.snapshot, Offer(seat.seat_id), now_ms)
-        self._ctx.contacts.offer(contact, seat, reserved.agent, now_ms)
+        if arrived is None:
+            self._ctx.contacts.offer(contact, seat, reserved.agent, now_ms)
+        else:
+            created = replace(
+                contact,
+                snapshot=offered.contact,
+                merchant_id=seat.merchant_id,
+                offered_at_ms=now_ms,
+                seat_version=reserved.agent.version,
+                seat_profile=SeatProfile.of(seat),
+                unlisted=False,
+            )
+            self._ctx.contacts.create_offered(created, seat, reserved.agent)
+            self._ctx.publish_contact(arrived, contact)
         if reserved.event is not None:
             self._ctx.events.publish(reserved.event, merchant_id=seat.merchant_id)
         self._ctx.publish_contact(offered.event, contact)
