@@ -30,7 +30,7 @@ from contact_center.services.routing.dialout import Dial
 from contact_center.services.routing.ports import AgentTarget
 from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.app.calls.dialogs import MemoryDialogStore
-from sip_edge.app.calls.ports import CallSettings
+from sip_edge.app.calls.ports import CallSettings, RoutingError
 from sip_edge.app.calls.trunks import Trunk
 from sip_edge.app.registration.credentials import CredentialSource
 from sip_edge.app.registration.location import BindingStore
@@ -68,6 +68,9 @@ class FakeRouting:
         self.ended = asyncio.Event()
         self.wrap_up_deadline_ms: int | None = None
         self.delay = 0.0
+        # Errors contact_ended raises first, one per call (the table timing out); new_contact's.
+        self.end_errors: list[RoutingError] = []
+        self.new_contact_error: RoutingError | None = None
         self.queue_calls: list[QueueCall | None] = []  # new_contact's, in order
         self.dialogs: MemoryDialogStore | None = None  # where answered calls' dialogs are stored
 
@@ -87,6 +90,8 @@ class FakeRouting:
             ("new_contact", (called, caller, contact_id, menu) if menu else (called, caller, contact_id))
         )
         await asyncio.sleep(self.delay)
+        if self.new_contact_error is not None:
+            raise self.new_contact_error
         if menu is not None:  # a number's menu played, the caller chose: where that queue leads
             return _with_contact(self.menu_answers[menu.queue_id], contact_id)
         assert self.new_contact_answer is not None
@@ -110,6 +115,8 @@ class FakeRouting:
         self, contact_id: str, side: HangupSide, cause: HangupCause, dialog_keys: Sequence[str] = ()
     ) -> Acknowledged:
         self.log.append(("contact_ended", (contact_id, side, cause)))
+        if self.end_errors:
+            raise self.end_errors.pop(0)
         if self.dialogs is not None:
             for key in dialog_keys:
                 self.dialogs.items.pop(key, None)

@@ -108,10 +108,17 @@ class Offers:
         )
 
     def claim(self, contact: LiveContact, seat: AgentSeat, queue: RoutingQueue, now_ms: int) -> None:
-        """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race."""
-        reserved = apply(seat.agent, Reserve(contact.contact_id), now_ms)
-        offered = apply_contact(contact.snapshot, Offer(seat.seat_id), now_ms)
-        self._ctx.contacts.offer(contact, seat, reserved.agent, now_ms)
+        """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race.
+
+        Stamped no earlier than the seat's last change: ``now_ms`` is when this invocation began, and
+        on a slow table one runs for many seconds, so its claim can land after a release stamped
+        later than its own start. The claim is written after that release (the version condition
+        orders them); its stamp must say so too, or the records show the seat offered two calls at
+        once and free when it was not."""
+        at = max(now_ms, seat.agent.state_since_ms)
+        reserved = apply(seat.agent, Reserve(contact.contact_id), at)
+        offered = apply_contact(contact.snapshot, Offer(seat.seat_id), at)
+        self._ctx.contacts.offer(contact, seat, reserved.agent, at)
         if reserved.event is not None:
             self._ctx.events.publish(reserved.event, merchant_id=seat.merchant_id)
         self._ctx.publish_contact(offered.event, contact)
