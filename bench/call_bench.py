@@ -300,6 +300,15 @@ class DbCounts:
             data: dict[str, Any] = json.loads(response.read())
         return data
 
+    def set_faults(self, query: str = "") -> dict[str, Any]:
+        """Faults the proxy injects into the table's requests from now on (``dynamodb_counter``'s
+        ``/__faults``: ``latency_ms=300&drop=0.05``); none with an empty query. The faults in force."""
+        url = self.url.replace("/__counts", "/__faults" + (f"?{query}" if query else ""))
+        # Patient: a proxy busy with the clients' reconnections after lost requests answers late.
+        with urllib.request.urlopen(url, timeout=30) as response:
+            data: dict[str, Any] = json.loads(response.read())
+        return data
+
     def busiest_partitions(self, *, reset: bool = False) -> dict[str, Any]:
         """The proxy's units per partition in each one's busiest second, since the last reset."""
         url = self.url.replace("/__counts", "/__keys" + ("?reset" if reset else ""))

@@ -27,6 +27,15 @@ request.
 busiest second and in total since the last ``GET /__keys?reset`` (``partition_units``: DynamoDB's
 rules applied to what the proxy sees, with the assumptions written there). DynamoDB's limits per
 partition are 3,000 read units and 1,000 write units a second.
+
+``GET /__faults?latency_ms=300&drop=0.05&ops=TransactWriteItems,Query&seed=7&for_s=90`` injects faults
+into the table's requests (``DynamoDB_20120810.*``; the stream's are left alone): each matching
+request is held ``latency_ms`` before it is forwarded, and a share ``drop`` of them (drawn from a
+generator seeded with ``seed``, so a run repeats) is never forwarded nor answered, as a request lost by
+an overloaded database: its client waits out its own timeout. ``ops`` limits both to those operations
+(all when absent); ``for_s`` turns them off by themselves after that many seconds (a proxy busy with
+reconnecting clients may answer the request that would turn them off too late). ``GET /__faults``
+alone turns them off. It answers the faults in force.
 """
 
 from __future__ import annotations
@@ -36,14 +45,16 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import signal
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from partition_units import BusiestKeys, PartitionUnits
 
@@ -52,6 +63,8 @@ __all__ = ["process_label", "socket_owner"]
 COUNTS_PATH = b"/__counts"
 RECENT_PATH = b"/__recent"
 KEYS_PATH = b"/__keys"
+FAULTS_PATH = b"/__faults"
+TABLE_TARGET = "DynamoDB_20120810."
 RECENT_KEPT = 5000
 
 
@@ -235,6 +248,37 @@ class Counts:
         ).encode()
 
 
+@dataclass
+class Faults:
+    """What the proxy does to the table's requests (``GET /__faults``); none by default."""
+
+    latency_ms: float = 0.0
+    drop: float = 0.0
+    ops: tuple[str, ...] = ()  # operation names (``Query``); empty: every table operation
+    seed: int = 7
+    for_s: float | None = None  # off by themselves this long after they were set
+    set_at: float = 0.0
+
+    @classmethod
+    def parse(cls, query: str) -> Faults:
+        fields = {name: values[-1] for name, values in parse_qs(query).items()}
+        return cls(
+            latency_ms=float(fields.get("latency_ms", 0)),
+            drop=float(fields.get("drop", 0)),
+            ops=tuple(op for op in fields.get("ops", "").split(",") if op),
+            seed=int(fields.get("seed", 7)),
+            for_s=float(fields["for_s"]) if "for_s" in fields else None,
+            set_at=time.monotonic(),
+        )
+
+    def applies(self, operation: str) -> bool:
+        if not operation.startswith(TABLE_TARGET) or not (self.latency_ms or self.drop):
+            return False
+        if self.for_s is not None and time.monotonic() - self.set_at > self.for_s:
+            return False
+        return not self.ops or operation.removeprefix(TABLE_TARGET) in self.ops
+
+
 class CountingProxy:
     def __init__(self, port: int, upstream: str) -> None:
         parts = urlsplit(upstream)
@@ -249,6 +293,9 @@ class CountingProxy:
         self._owners: dict[int, str] = {}  # pid -> label of the processes seen so far
         self.units = PartitionUnits()
         self.keys = BusiestKeys()
+        self.faults = Faults()
+        self._draw = random.Random(self.faults.seed)
+        self.dropped = 0
 
     async def serve(self) -> None:
         server = await asyncio.start_server(self._client, "127.0.0.1", self.port, limit=1 << 20)
@@ -280,23 +327,12 @@ class CountingProxy:
                     return
                 first, _, rest = head.partition(b"\r\n")
                 path = (first.split(b" ")[1:2] or [b""])[0]
-                if path.startswith(KEYS_PATH):
-                    body = json.dumps(self.keys.report()).encode()
-                    if path.endswith(b"?reset"):
-                        self.keys.reset()
+                own = self._own_answer(path)
+                if own is not None:
                     writer.write(
                         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                        + body
-                    )
-                    await writer.drain()
-                    continue
-                if path in (COUNTS_PATH, RECENT_PATH):
-                    body = self.counts.as_json() if path == COUNTS_PATH else self._recent_json()
-                    writer.write(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                        + body
+                        + f"Content-Length: {len(own)}\r\n\r\n".encode()
+                        + own
                     )
                     await writer.drain()
                     continue
@@ -322,6 +358,14 @@ class CountingProxy:
                 ]
                 self.recent.append(entry)
                 reads = self._account(operation, body)
+                if self.faults.applies(operation):
+                    if self._draw.random() < self.faults.drop:
+                        # Lost: the client waits out its timeout and drops the connection.
+                        self.dropped += 1
+                        entry[5] = "dropped by /__faults"
+                        await reader.read()
+                        return
+                    await asyncio.sleep(self.faults.latency_ms / 1000)
                 if upstream_writer is None:
                     upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
                     copier = asyncio.create_task(self._copy(upstream_reader, writer, pending))
@@ -336,6 +380,21 @@ class CountingProxy:
             for stream in (upstream_writer, writer):
                 if stream is not None:
                     stream.close()
+
+    def _own_answer(self, path: bytes) -> bytes | None:
+        """The JSON the proxy itself answers on ``path`` (its counts, keys, faults), or None."""
+        if path.startswith(KEYS_PATH):
+            body = json.dumps(self.keys.report()).encode()
+            if path.endswith(b"?reset"):
+                self.keys.reset()
+            return body
+        if path.startswith(FAULTS_PATH):
+            self.faults = Faults.parse(urlsplit(path.decode()).query)
+            self._draw = random.Random(self.faults.seed)
+            return json.dumps({**asdict(self.faults), "dropped": self.dropped}).encode()
+        if path in (COUNTS_PATH, RECENT_PATH):
+            return self.counts.as_json() if path == COUNTS_PATH else self._recent_json()
+        return None
 
     def _account(self, operation: str, body: bytes) -> tuple[list[str], float]:
         """Write units now; the partitions a read touches, for when its answer's size is known."""

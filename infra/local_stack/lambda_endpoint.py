@@ -177,6 +177,11 @@ def as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     return {**record, "eventSourceARN": stream_arn}
 
 
+# The deployed stream mapping's retries of a failed record (``constructs.services``: retry_attempts).
+STREAM_RETRY_ATTEMPTS = 5
+STREAM_RETRY_PAUSE_S = 0.5
+
+
 class StreamPoller(threading.Thread):
     """Feeds a table's stream to the functions subscribed to it, as Lambda's event source mappings do."""
 
@@ -253,12 +258,40 @@ class StreamPoller(threading.Thread):
         for function, source in self.subscribers:
             matching = [r for r in records if source.matches(r)]
             for start in range(0, len(matching), source.batch_size):
-                batch = {"Records": matching[start : start + source.batch_size]}
-                _, failed = invoke(function, json.dumps(batch).encode(), self.region)
-                if failed:
-                    log.warning(
-                        "function %s failed on a stream batch of %d", function.name, len(batch["Records"])
-                    )
+                self._invoke_until_done(function, matching[start : start + source.batch_size])
+
+    def _invoke_until_done(self, function: LocalFunction, batch: list[dict[str, Any]]) -> None:
+        """Invoke ``function`` with ``batch``, then again with the records it reported failed (or the
+        whole batch when it raised), as the deployed mapping does (``retry_attempts``,
+        ReportBatchItemFailures): a seat-available dequeue that failed on a slow table is tried
+        again, not dropped."""
+        for attempt in range(STREAM_RETRY_ATTEMPTS + 1):
+            if attempt:
+                self.stopped.wait(STREAM_RETRY_PAUSE_S * attempt)
+            answer, failed = invoke(function, json.dumps({"Records": batch}).encode(), self.region)
+            if not failed:
+                batch = _failed_records(answer, batch)
+            if not batch:
+                return
+            log.warning(
+                "function %s failed on %d stream records (attempt %d)", function.name, len(batch), attempt + 1
+            )
+        log.error(
+            "function %s: %d stream records dropped after %d retries",
+            function.name,
+            len(batch),
+            STREAM_RETRY_ATTEMPTS,
+        )
+
+
+def _failed_records(answer: bytes, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of ``batch`` a handler's ``batchItemFailures`` names (by sequence number)."""
+    try:
+        failures = json.loads(answer).get("batchItemFailures") or []
+    except (ValueError, AttributeError):
+        return []
+    failed = {str(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)}
+    return [r for r in batch if str((r.get("dynamodb") or {}).get("SequenceNumber")) in failed]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -70,6 +70,9 @@ class FakeRouting:
         self.dialled = asyncio.Event()  # a callback's dial was reported
         self.wrap_up_deadline_ms: int | None = None
         self.delay = 0.0
+        # Errors contact_ended raises first, one per call (the table timing out); new_contact's.
+        self.end_errors: list[RoutingError] = []
+        self.new_contact_error: RoutingError | None = None
         self.queue_calls: list[QueueCall | None] = []  # new_contact's, in order
         self.dialogs: MemoryDialogStore | None = None  # where answered calls' dialogs are stored
         # leave_callback's answers in order: None leaves it, a RoutingError refuses it.
@@ -91,6 +94,8 @@ class FakeRouting:
             ("new_contact", (called, caller, contact_id, menu) if menu else (called, caller, contact_id))
         )
         await asyncio.sleep(self.delay)
+        if self.new_contact_error is not None:
+            raise self.new_contact_error
         if menu is not None:  # a number's menu played, the caller chose: where that queue leads
             return _with_contact(self.menu_answers[menu.queue_id], contact_id)
         assert self.new_contact_answer is not None
@@ -114,6 +119,8 @@ class FakeRouting:
         self, contact_id: str, side: HangupSide, cause: HangupCause, dialog_keys: Sequence[str] = ()
     ) -> Acknowledged:
         self.log.append(("contact_ended", (contact_id, side, cause)))
+        if self.end_errors:
+            raise self.end_errors.pop(0)
         if self.dialogs is not None:
             for key in dialog_keys:
                 self.dialogs.items.pop(key, None)

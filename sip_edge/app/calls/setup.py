@@ -21,6 +21,7 @@ provisionals toward the carrier are reliable when its INVITE requires it
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,7 @@ from sip_edge.app.calls.addresses import CallAddresses
 from sip_edge.app.calls.anchoring import CallerMedia
 from sip_edge.app.calls.bridge import Bridge, Bridges
 from sip_edge.app.calls.clock import CallClock
+from sip_edge.app.calls.end_report import report_end
 from sip_edge.app.calls.events import (
     CallerCancelled,
     CallEvent,
@@ -259,7 +261,7 @@ class CallSetup:
         except RoutingError as exc:
             log.error("routing a new call failed: %s", exc)
             self._final(503, headers=(("Retry-After", "5"), _warning("routing unavailable")))
-            await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+            await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR, routing_failed=True)
             return
         await self._execute(decision)
 
@@ -305,17 +307,14 @@ class CallSetup:
             except RoutingError as exc:
                 log.error("routing contact %s failed: %s", self.contact_id, exc)
                 self._final(503, headers=(("Retry-After", "5"), _warning("routing unavailable")))
-                await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+                await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR, routing_failed=True)
                 return
 
-    async def _report_end(self, side: HangupSide, cause: HangupCause) -> Acknowledged | None:
-        try:
-            return await self._routing.contact_ended(self.contact_id, side, cause)
-        except RoutingError as exc:
-            # not_found: the contact was never created (routing failed first): nothing to record.
-            if exc.code != "not_found":
-                log.error("contact_ended for %s failed: %s", self.contact_id, exc)
-            return None
+    async def _report_end(
+        self, side: HangupSide, cause: HangupCause, *, routing_failed: bool = False
+    ) -> Acknowledged | None:
+        report = functools.partial(self._routing.contact_ended, self.contact_id, side, cause)
+        return await report_end(report, self.contact_id, self._tasks, routing_failed=routing_failed)
 
     # --- responses to the caller -----------------------------------------------------------------
 

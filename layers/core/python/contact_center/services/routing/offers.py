@@ -149,17 +149,24 @@ class Offers:
         arrived: ContactStateChanged | None = None,
     ) -> None:
         """The atomic claim; raises ConcurrentUpdateError naming the seat or the contact on a lost race
-        (AlreadyExistsError for a new contact, ``arrived``, whose id is taken)."""
-        reserved = apply(seat.agent, Reserve(contact.contact_id), now_ms)
-        offered = apply_contact(contact.snapshot, Offer(seat.seat_id), now_ms)
+        (AlreadyExistsError for a new contact, ``arrived``, whose id is taken).
+
+        Stamped no earlier than the seat's last change: ``now_ms`` is when this invocation began, and
+        on a slow table one runs for many seconds, so its claim can land after a release stamped
+        later than its own start. The claim is written after that release (the version condition
+        orders them); its stamp must say so too, or the records show the seat offered two calls at
+        once and free when it was not."""
+        at = max(now_ms, seat.agent.state_since_ms)
+        reserved = apply(seat.agent, Reserve(contact.contact_id), at)
+        offered = apply_contact(contact.snapshot, Offer(seat.seat_id), at)
         if arrived is None:
-            self._ctx.contacts.offer(contact, seat, reserved.agent, now_ms)
+            self._ctx.contacts.offer(contact, seat, reserved.agent, at)
         else:
             created = replace(
                 contact,
                 snapshot=offered.contact,
                 merchant_id=seat.merchant_id,
-                offered_at_ms=now_ms,
+                offered_at_ms=at,
                 seat_version=reserved.agent.version,
                 seat_profile=SeatProfile.of(seat),
                 unlisted=False,
