@@ -328,6 +328,7 @@ async def run_day(
     size: DaySize,
     window: Window,
     rng: random.Random,
+    faults: str = "",
 ) -> DayRun:
     loop = asyncio.get_running_loop()
     pool = ThreadPoolExecutor(max_workers=8)
@@ -368,6 +369,10 @@ async def run_day(
         weights = [m.share / len(m.queues) for m, _ in queues]
         max_life = size.max_wait + size.overflow_wait + 4 * RING_TIMEOUT_S + 30
         await loop.run_in_executor(pool, window.start)
+        if faults:
+            # Off by themselves once the callers are done (arrivals, the longest wait and talk).
+            lasting = f"{faults}&for_s={size.seconds + size.max_wait + size.talk[1]:.0f}"
+            say(f"day: faults in the table's requests: {stack.counts.set_faults(lasting)}")
         started_ms = int(time.time() * 1000)
         t0 = time.monotonic()
         sequence, due = 0, 0.0
@@ -387,6 +392,11 @@ async def run_day(
         while callers.live and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
         drained = not callers.live
+        if faults:
+            try:
+                say(f"day: faults off: {stack.counts.set_faults()}")
+            except OSError as exc:  # they end by themselves (for_s)
+                say(f"day: the proxy did not answer the faults' end ({exc}); they end by themselves")
         await asyncio.sleep(SETTLE_S)  # hang-ups' records and released agents still count
         await loop.run_in_executor(pool, window.stop)
         ended_ms = int(time.time() * 1000)
@@ -688,6 +698,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--burst-rate", type=float)
     parser.add_argument("--seconds", type=float, help="how long calls arrive (at most 180)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--faults",
+        default="",
+        help="faults the counting proxy injects into the table's requests while callers call, as "
+        "dynamodb_counter's /__faults query: 'latency_ms=300&drop=0.05' (a brown-out, repeatable)",
+    )
     parser.add_argument("--json", type=Path, help="also write the summary here")
     parser.add_argument("--record", action=argparse.BooleanOptionalAction, default=None,
                         help="append to RESULTS.md (default: full runs)")  # fmt: skip
@@ -737,7 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         meters.update(dynamodb=CpuMeter(stack.db_pid), counter=CpuMeter(stack.counter_pid))
         window = Window(meters, stack.counts)
-        run = asyncio.run(run_day(stack, merchants, seats, plans, size, window, rng))
+        run = asyncio.run(run_day(stack, merchants, seats, plans, size, window, rng, args.faults))
         records = read_records(stack)
         versions = read_seat_versions(stack)
         say(f"day: read {len(records)} contact records and {len(versions)} seat versions")
@@ -749,6 +765,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if " ERROR " in line or "Traceback" in line
         ][:10]
     summary["machine"] = facts
+    summary["faults"] = args.faults
     path = OUT / f"center-{stamp}.json"
     path.write_text(json.dumps(summary, indent=2, default=str))
     if args.json:

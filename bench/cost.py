@@ -116,17 +116,18 @@ class PerCall:
     regions: int = 2  # the global table's replicas: each write is replicated once per other region
 
 
-# The routed call benchmark of 2026-11-26 03:00 UTC (bench/RESULTS.md), 50 calls/s: 10.05 table
-# requests per call (4.34 TransactWriteItems, 3.34 Query, 3.03 GetItem), lambda 10,977 us and edge
-# 2,517 us of CPU per call. Units from its traced call: 14 transactional item writes (2 units each)
-# and about 6 index writes of the contact and availability entries; 5 reads.
+# The routed call benchmark of 2026-12-07 16:41 UTC (bench/RESULTS.md, "DynamoDB requests of a routed
+# call"), 10 calls/s on a loaded machine: 13.2 table requests per call of every process (8.07 of the
+# routing function: 3 TransactWriteItems, 2 GetItem, 3 Query; the rest the event socket's and
+# webhooks' stream consumers), 45.1 write and 7.1 read units per call from the counting proxy,
+# lambda 14.4 ms and edge 4.9 ms of CPU per call.
 RECORDED = PerCall(
-    read_units=6.0,
-    write_units=34.0,
-    dynamodb_requests=10.05,
-    lambda_cpu_ms=10.98,
-    edge_cpu_ms=2.52,
-    source="bench/RESULTS.md, call benchmark 2026-11-26 03:00 UTC (routed, 50 calls/s); units from its traced call",
+    read_units=7.1,
+    write_units=45.1,
+    dynamodb_requests=13.2,
+    lambda_cpu_ms=14.4,
+    edge_cpu_ms=4.89,
+    source="bench/RESULTS.md, DynamoDB requests of a routed call 2026-12-07 16:41 UTC (routed, 10 calls/s)",
 )
 
 

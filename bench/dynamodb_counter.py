@@ -11,10 +11,13 @@ owns its socket (``/proc/net/tcp`` gives the socket's inode, ``/proc/<pid>/fd`` 
 by the module it runs (``sip_edge``, ``local_stack.lambda_endpoint``...).
 
 ``GET /__counts`` (answered by the proxy itself) returns the running totals as JSON:
-``{"requests": {"<process>": {"<operation>": n}}, "connections": {"<process>": n},
+``{"requests": {"<process>": {"<operation>": n}}, "kinds": {"<process>": {"<kind>": n}},
+"connections": {"<process>": n},
 "answer_wait_s": {"<operation>": s}, "answered": {"<operation>": n}, "refused": {"<operation>":
 n}}``: the wait runs from the request forwarded to the first byte of its answer (DynamoDB Local's
 latency); refused answers are those other than 200 (a failed condition, a cancelled transaction).
+A request's kind (``request_kind``) is its operation and the key kinds it touched, ids left out
+(``GetItem CONTACT/CONTACT``, ``Query gsi1 LISTENERS#QUEUE``): which code path made it, at any load.
 A reader takes two snapshots and subtracts. ``GET /__recent`` returns the last requests, numbered,
 each with its process, operation and the keys it touched (``summarize``): one call, request by
 request.
@@ -24,6 +27,15 @@ request.
 busiest second and in total since the last ``GET /__keys?reset`` (``partition_units``: DynamoDB's
 rules applied to what the proxy sees, with the assumptions written there). DynamoDB's limits per
 partition are 3,000 read units and 1,000 write units a second.
+
+``GET /__faults?latency_ms=300&drop=0.05&ops=TransactWriteItems,Query&seed=7&for_s=90`` injects faults
+into the table's requests (``DynamoDB_20120810.*``; the stream's are left alone): each matching
+request is held ``latency_ms`` before it is forwarded, and a share ``drop`` of them (drawn from a
+generator seeded with ``seed``, so a run repeats) is never forwarded nor answered, as a request lost by
+an overloaded database: its client waits out its own timeout. ``ops`` limits both to those operations
+(all when absent); ``for_s`` turns them off by themselves after that many seconds (a proxy busy with
+reconnecting clients may answer the request that would turn them off too late). ``GET /__faults``
+alone turns them off. It answers the faults in force.
 """
 
 from __future__ import annotations
@@ -33,14 +45,16 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import signal
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from partition_units import BusiestKeys, PartitionUnits
 
@@ -49,6 +63,8 @@ __all__ = ["process_label", "socket_owner"]
 COUNTS_PATH = b"/__counts"
 RECENT_PATH = b"/__recent"
 KEYS_PATH = b"/__keys"
+FAULTS_PATH = b"/__faults"
+TABLE_TARGET = "DynamoDB_20120810."
 RECENT_KEPT = 5000
 
 
@@ -82,6 +98,50 @@ def summarize(operation: str, body: bytes) -> str:
         for kind, detail in entry.items():
             parts.append(f"{kind} {keys(detail.get('Key') or detail.get('Item'))}")
     return "; ".join(part for part in parts if part)
+
+
+_KEY_WORD = re.compile(r"[A-Z][A-Z_]*")
+
+
+def key_kind(value: str) -> str:
+    """A key with its ids left out: the upper-case words between its ``#`` separators."""
+    return "#".join(word for word in value.split("#") if _KEY_WORD.fullmatch(word))
+
+
+def request_kind(operation: str, body: bytes) -> str:
+    """The operation and the kinds of the keys it touched: ``TransactWriteItems Put CONTACT/CONTACT
+    + Update MERCHANT#SEATS/SEAT``, ``Query gsi1 AVAILABLE``. Stream reads are their operation."""
+    name = operation.split(".", 1)[-1]
+    if not operation.startswith("DynamoDB_"):
+        return name
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        return name
+
+    def kinds(item: object) -> str:
+        if not isinstance(item, dict):
+            return ""
+        values = [item.get(k) for k in ("pk", "sk")]
+        return "/".join(key_kind(str(next(iter(v.values()), ""))) for v in values if isinstance(v, dict))
+
+    if "TransactItems" in data:
+        parts = sorted(
+            f"{kind} {kinds(detail.get('Key') or detail.get('Item'))}"
+            for entry in data["TransactItems"]
+            for kind, detail in entry.items()
+        )
+        return f"{name} " + " + ".join(parts)
+    if "KeyConditionExpression" in data:
+        values = [str(next(iter(v.values()), "")) for v in data.get("ExpressionAttributeValues", {}).values()]
+        words = ",".join(kind for kind in map(key_kind, values) if kind)
+        return f"{name} {data.get('IndexName', 'table')} {words}".rstrip()
+    for field in ("Key", "Item"):
+        if field in data:
+            return f"{name} {kinds(data[field])}"
+    if "RequestItems" in data:
+        return f"{name} batch"
+    return name
 
 
 def refusal_reason(answer: bytes) -> str:
@@ -162,6 +222,8 @@ def process_label(pid: int | None) -> str:
 class Counts:
     def __init__(self) -> None:
         self.requests: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # process -> request kind (``request_kind``) -> n
+        self.kinds: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.connections: Counter[str] = Counter()
         # operation -> total seconds from the request forwarded to the first byte of its answer
         self.wait_s: Counter[str] = Counter()
@@ -176,6 +238,7 @@ class Counts:
         return json.dumps(
             {
                 "requests": {name: dict(ops) for name, ops in self.requests.items()},
+                "kinds": {name: dict(kinds) for name, kinds in self.kinds.items()},
                 "connections": dict(self.connections),
                 "answer_wait_s": dict(self.wait_s),
                 "answered": dict(self.answered),
@@ -183,6 +246,37 @@ class Counts:
                 "refusal_reasons": dict(self.refusal_reasons),
             }
         ).encode()
+
+
+@dataclass
+class Faults:
+    """What the proxy does to the table's requests (``GET /__faults``); none by default."""
+
+    latency_ms: float = 0.0
+    drop: float = 0.0
+    ops: tuple[str, ...] = ()  # operation names (``Query``); empty: every table operation
+    seed: int = 7
+    for_s: float | None = None  # off by themselves this long after they were set
+    set_at: float = 0.0
+
+    @classmethod
+    def parse(cls, query: str) -> Faults:
+        fields = {name: values[-1] for name, values in parse_qs(query).items()}
+        return cls(
+            latency_ms=float(fields.get("latency_ms", 0)),
+            drop=float(fields.get("drop", 0)),
+            ops=tuple(op for op in fields.get("ops", "").split(",") if op),
+            seed=int(fields.get("seed", 7)),
+            for_s=float(fields["for_s"]) if "for_s" in fields else None,
+            set_at=time.monotonic(),
+        )
+
+    def applies(self, operation: str) -> bool:
+        if not operation.startswith(TABLE_TARGET) or not (self.latency_ms or self.drop):
+            return False
+        if self.for_s is not None and time.monotonic() - self.set_at > self.for_s:
+            return False
+        return not self.ops or operation.removeprefix(TABLE_TARGET) in self.ops
 
 
 class CountingProxy:
@@ -199,6 +293,9 @@ class CountingProxy:
         self._owners: dict[int, str] = {}  # pid -> label of the processes seen so far
         self.units = PartitionUnits()
         self.keys = BusiestKeys()
+        self.faults = Faults()
+        self._draw = random.Random(self.faults.seed)
+        self.dropped = 0
 
     async def serve(self) -> None:
         server = await asyncio.start_server(self._client, "127.0.0.1", self.port, limit=1 << 20)
@@ -230,23 +327,12 @@ class CountingProxy:
                     return
                 first, _, rest = head.partition(b"\r\n")
                 path = (first.split(b" ")[1:2] or [b""])[0]
-                if path.startswith(KEYS_PATH):
-                    body = json.dumps(self.keys.report()).encode()
-                    if path.endswith(b"?reset"):
-                        self.keys.reset()
+                own = self._own_answer(path)
+                if own is not None:
                     writer.write(
                         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                        + body
-                    )
-                    await writer.drain()
-                    continue
-                if path in (COUNTS_PATH, RECENT_PATH):
-                    body = self.counts.as_json() if path == COUNTS_PATH else self._recent_json()
-                    writer.write(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                        + body
+                        + f"Content-Length: {len(own)}\r\n\r\n".encode()
+                        + own
                     )
                     await writer.drain()
                     continue
@@ -260,6 +346,7 @@ class CountingProxy:
                         operation = value.strip().decode(errors="replace")
                 body = await reader.readexactly(length) if length else b""
                 self.counts.requests[label][operation] += 1
+                self.counts.kinds[label][request_kind(operation, body)] += 1
                 self._numbered += 1
                 entry: list[Any] = [
                     self._numbered,
@@ -271,6 +358,14 @@ class CountingProxy:
                 ]
                 self.recent.append(entry)
                 reads = self._account(operation, body)
+                if self.faults.applies(operation):
+                    if self._draw.random() < self.faults.drop:
+                        # Lost: the client waits out its timeout and drops the connection.
+                        self.dropped += 1
+                        entry[5] = "dropped by /__faults"
+                        await reader.read()
+                        return
+                    await asyncio.sleep(self.faults.latency_ms / 1000)
                 if upstream_writer is None:
                     upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
                     copier = asyncio.create_task(self._copy(upstream_reader, writer, pending))
@@ -285,6 +380,21 @@ class CountingProxy:
             for stream in (upstream_writer, writer):
                 if stream is not None:
                     stream.close()
+
+    def _own_answer(self, path: bytes) -> bytes | None:
+        """The JSON the proxy itself answers on ``path`` (its counts, keys, faults), or None."""
+        if path.startswith(KEYS_PATH):
+            body = json.dumps(self.keys.report()).encode()
+            if path.endswith(b"?reset"):
+                self.keys.reset()
+            return body
+        if path.startswith(FAULTS_PATH):
+            self.faults = Faults.parse(urlsplit(path.decode()).query)
+            self._draw = random.Random(self.faults.seed)
+            return json.dumps({**asdict(self.faults), "dropped": self.dropped}).encode()
+        if path in (COUNTS_PATH, RECENT_PATH):
+            return self.counts.as_json() if path == COUNTS_PATH else self._recent_json()
+        return None
 
     def _account(self, operation: str, body: bytes) -> tuple[list[str], float]:
         """Write units now; the partitions a read touches, for when its answer's size is known."""

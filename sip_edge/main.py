@@ -31,6 +31,7 @@ from sip_edge.app.calls.addresses import CallAddresses
 from sip_edge.app.calls.attended import AttendedTransfers
 from sip_edge.app.calls.b2bua import B2bua
 from sip_edge.app.calls.bridge import Bridge, Bridges
+from sip_edge.app.calls.callback_run import CallbackRuns
 from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.consults import ConsultCalls
 from sip_edge.app.calls.counters import CallCounters
@@ -237,7 +238,9 @@ def build(config: EdgeConfig, ports: EdgePorts, call_settings: CallSettings | No
     # Offers pushed by the router are signed with a key derived from the fleet key: a task without
     # one (a lone local edge) cannot tell a push from a forgery and finds its offers by polling.
     offers = (
-        OfferPushReceiver(calls.hold, config.nonce_key, commands=calls.transfers)
+        OfferPushReceiver(
+            calls.hold, config.nonce_key, commands=calls.transfers, held=calls.live.held_contacts
+        )
         if calls is not None and config.nonce_key
         else None
     )
@@ -336,6 +339,18 @@ def _build_calls(
             clock=clock,
             consults=consults,
         ).place
+    hold.callbacks = CallbackRuns(
+        stack=stack,
+        routing=routing,
+        media=media,
+        bridges=bridges,
+        live=live,
+        addresses=addresses,
+        clock=clock,
+        settings=settings,
+        tasks=tasks,
+        stale=stale,
+    ).run
     b2bua = B2bua(stack, live, setups, bridges, dialogs)
     return Calls(b2bua, live, routing, hold, tasks, pinger, relays, limits, transfers, dtmf)
 

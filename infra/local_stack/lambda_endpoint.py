@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -34,6 +35,29 @@ log = logging.getLogger("local_stack.lambda")
 INVOKE_PREFIX = "/2015-03-31/functions/"
 
 
+class Usage:
+    """CPU spent in each function's handler (the invoking thread's, ``time.thread_time_ns``) and its
+    invocations, for the benchmarks: one process runs every function, and the process's CPU alone
+    cannot tell the routing function's from the stream consumers'."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.cpu_ns: dict[str, int] = {}
+        self.invocations: dict[str, int] = {}
+
+    def add(self, name: str, cpu_ns: int) -> None:
+        with self._lock:
+            self.cpu_ns[name] = self.cpu_ns.get(name, 0) + cpu_ns
+            self.invocations[name] = self.invocations.get(name, 0) + 1
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {"cpu_ns": dict(self.cpu_ns), "invocations": dict(self.invocations)}
+
+
+USAGE = Usage()
+
+
 def function_name_from(path_part: str) -> str:
     """Accept a name, a partial or full ARN, with or without a qualifier, as Lambda does."""
     name = unquote(path_part)
@@ -44,6 +68,7 @@ def function_name_from(path_part: str) -> str:
 
 def invoke(function: LocalFunction, payload: bytes, region: str) -> tuple[bytes, bool]:
     """Run a handler; returns (response payload, whether the function failed)."""
+    started = time.thread_time_ns()
     try:
         event = json.loads(payload) if payload else {}
         result = function.handler()(event, LambdaContext(function, region))
@@ -56,6 +81,8 @@ def invoke(function: LocalFunction, payload: bytes, region: str) -> tuple[bytes,
             "stackTrace": traceback.format_tb(exc.__traceback__),
         }
         return json.dumps(body).encode(), True
+    finally:
+        USAGE.add(function.name, time.thread_time_ns() - started)
 
 
 class InvokeHandler(BaseHTTPRequestHandler):
@@ -96,8 +123,9 @@ class InvokeHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, body, function_error="Unhandled" if failed else None)
 
     def do_GET(self) -> None:
-        # Not part of the Lambda API: a readiness probe for the local stack.
-        self._send(HTTPStatus.OK, {"functions": sorted(self.server.functions)})
+        # Not part of the Lambda API: a readiness probe for the local stack, and each function's
+        # handler CPU and invocations so far (``Usage``).
+        self._send(HTTPStatus.OK, {"functions": sorted(self.server.functions), **USAGE.as_dict()})
 
     def _send(
         self,
@@ -133,11 +161,25 @@ class LambdaServer(ThreadingHTTPServer):
         self.region = region
         super().__init__((host, port), InvokeHandler)
 
+    def handle_error(self, request: Any, client_address: tuple[str, int]) -> None:
+        # A client that gave up waiting (its read timeout) closes the socket before the answer:
+        # as Lambda does, the function still ran; one line says so instead of a traceback.
+        failure = sys.exc_info()[1]
+        if isinstance(failure, (BrokenPipeError, ConnectionResetError)):
+            log.info("invocation from %s:%s answered after its client hung up", *client_address[:2])
+            return
+        super().handle_error(request, client_address)
+
 
 def as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """A GetRecords record (DynamoDB Streams' JSON: epoch times) in the shape Lambda hands to a
     stream handler: with its source ARN."""
     return {**record, "eventSourceARN": stream_arn}
+
+
+# The deployed stream mapping's retries of a failed record (``constructs.services``: retry_attempts).
+STREAM_RETRY_ATTEMPTS = 5
+STREAM_RETRY_PAUSE_S = 0.5
 
 
 class StreamPoller(threading.Thread):
@@ -216,12 +258,40 @@ class StreamPoller(threading.Thread):
         for function, source in self.subscribers:
             matching = [r for r in records if source.matches(r)]
             for start in range(0, len(matching), source.batch_size):
-                batch = {"Records": matching[start : start + source.batch_size]}
-                _, failed = invoke(function, json.dumps(batch).encode(), self.region)
-                if failed:
-                    log.warning(
-                        "function %s failed on a stream batch of %d", function.name, len(batch["Records"])
-                    )
+                self._invoke_until_done(function, matching[start : start + source.batch_size])
+
+    def _invoke_until_done(self, function: LocalFunction, batch: list[dict[str, Any]]) -> None:
+        """Invoke ``function`` with ``batch``, then again with the records it reported failed (or the
+        whole batch when it raised), as the deployed mapping does (``retry_attempts``,
+        ReportBatchItemFailures): a seat-available dequeue that failed on a slow table is tried
+        again, not dropped."""
+        for attempt in range(STREAM_RETRY_ATTEMPTS + 1):
+            if attempt:
+                self.stopped.wait(STREAM_RETRY_PAUSE_S * attempt)
+            answer, failed = invoke(function, json.dumps({"Records": batch}).encode(), self.region)
+            if not failed:
+                batch = _failed_records(answer, batch)
+            if not batch:
+                return
+            log.warning(
+                "function %s failed on %d stream records (attempt %d)", function.name, len(batch), attempt + 1
+            )
+        log.error(
+            "function %s: %d stream records dropped after %d retries",
+            function.name,
+            len(batch),
+            STREAM_RETRY_ATTEMPTS,
+        )
+
+
+def _failed_records(answer: bytes, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of ``batch`` a handler's ``batchItemFailures`` names (by sequence number)."""
+    try:
+        failures = json.loads(answer).get("batchItemFailures") or []
+    except (ValueError, AttributeError):
+        return []
+    failed = {str(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)}
+    return [r for r in batch if str((r.get("dynamodb") or {}).get("SequenceNumber")) in failed]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
 import ssl
+import struct
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -199,3 +203,30 @@ def test_tls_endpoints_are_checked_against_the_sdks_ca_bundle(
         server.close()
 
     asyncio.run(scenario())
+
+
+def test_a_client_that_hangs_up_before_the_answer_is_one_log_line_not_a_traceback(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "handler.py").write_text(
+        "import time\ndef handler(event, context):\n    time.sleep(0.3)\n    return {}\n"
+    )
+    server = LambdaServer(0, {"slow": LocalFunction("slow", tmp_path, [])}, "us-east-1")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    caplog.set_level(logging.INFO, logger="local_stack.lambda")
+    try:
+        client = socket.create_connection(server.server_address[:2])
+        client.sendall(
+            b"POST /2015-03-31/functions/slow/invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+        )
+        # Closing with linger 0 resets the connection, as a client's read timeout does.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
+        deadline = time.monotonic() + 5
+        while "after its client hung up" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "answered after its client hung up" in caplog.text
+    assert "Traceback" not in capfd.readouterr().err

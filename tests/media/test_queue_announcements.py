@@ -12,8 +12,8 @@ from contact_center.services.routing.decisions import Queue
 from local_stack.media_relay import RelayPorts
 from sip_edge.sip.client_transaction import build_cancel
 from tests.media.test_anchored_calls import early_media
-from tests.sip.b2bua_support import FakeRouting, Phone, running_edge
-from tests.support.relay import running_agent
+from tests.sip.b2bua_support import FakeRouting, Phone
+from tests.support.relay import edge_on_relay
 from tests.support.rtp import (
     SAMPLES_PER_PACKET,
     RtpEndpoint,
@@ -52,19 +52,13 @@ def test_the_expected_wait_is_announced_on_entry_and_again_after_the_interval(
         )
         try:
             # The relay's agent joins each announcement's words (as ``make run`` and the fleet run it).
-            with running_agent(prompts) as agent:
-                async with running_edge(
-                    routing,
-                    media_relays=((relay.host, relay.ng_port),),
-                    media_agents=(agent,),
-                    media_prompts=str(prompts),
-                ) as edge:
-                    invite, _early, got_183 = await early_media(carrier, edge, caller_rtp)
-                    # Entry (about 6 s of words), the interval of music, the second announcement.
-                    await asyncio.sleep(EVERY + 11)
-                    carrier.send(build_cancel(invite), edge.address)
-                    assert (await carrier.response("CANCEL", final=True)).status == 200
-                    return got_183
+            async with edge_on_relay(routing, relay, prompts) as edge:
+                invite, _early, got_183 = await early_media(carrier, edge, caller_rtp)
+                # Entry (about 6 s of words), the interval of music, the second announcement.
+                await asyncio.sleep(EVERY + 11)
+                carrier.send(build_cancel(invite), edge.address)
+                assert (await carrier.response("CANCEL", final=True)).status == 200
+                return got_183
         finally:
             carrier.close()
 

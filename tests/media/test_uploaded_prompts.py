@@ -16,9 +16,9 @@ from contact_center.domain.queueing import QueueMedia
 from contact_center.services.routing.decisions import Queue
 from local_stack.media_relay import RelayPorts
 from sip_edge.sip.client_transaction import build_cancel
-from tests.sip.b2bua_support import HOST, FakeRouting, Phone, running_edge
+from tests.sip.b2bua_support import HOST, FakeRouting, Phone
 from tests.support.audio import pcm_wav, tone, tone_share
-from tests.support.relay import running_agent
+from tests.support.relay import edge_on_relay
 from tests.support.rtp import RtpEndpoint, sdp_media_address, sdp_offer
 
 GREETING_HZ, MUSIC_HZ = 1000.0, 1500.0
@@ -50,21 +50,14 @@ def _hear(relay: RelayPorts, prompts: Path, store: Path, uploaded: QueuePrompts,
             prompts=uploaded,
         )
         try:
-            with running_agent(prompts, store) as agent:
-                async with running_edge(
-                    routing,
-                    media_relays=((relay.host, relay.ng_port),),
-                    media_agents=(agent,),
-                    media_prompts=str(prompts),
-                    prompts_directory=str(store),
-                ) as edge:
-                    invite = carrier.invite(edge.address, "100", body=sdp_offer(HOST, caller_rtp.port))
-                    early = await carrier.response("INVITE", 183)
-                    caller_rtp.remote = sdp_media_address(early.body)
-                    caller_rtp.start()
-                    await asyncio.sleep(seconds)
-                    carrier.send(build_cancel(invite), edge.address)
-                    assert (await carrier.response("CANCEL", final=True)).status == 200
+            async with edge_on_relay(routing, relay, prompts, store, prompts_directory=str(store)) as edge:
+                invite = carrier.invite(edge.address, "100", body=sdp_offer(HOST, caller_rtp.port))
+                early = await carrier.response("INVITE", 183)
+                caller_rtp.remote = sdp_media_address(early.body)
+                caller_rtp.start()
+                await asyncio.sleep(seconds)
+                carrier.send(build_cancel(invite), edge.address)
+                assert (await carrier.response("CANCEL", final=True)).status == 200
         finally:
             carrier.close()
 

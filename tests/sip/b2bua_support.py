@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from contact_center.contracts import offer_push
 from contact_center.domain.contact import HangupCause, HangupSide
 from contact_center.domain.menus import MenuChoice
 from contact_center.domain.queue_address import QueueCall
@@ -30,7 +31,7 @@ from contact_center.services.routing.dialout import Dial
 from contact_center.services.routing.ports import AgentTarget
 from contact_center.services.routing.transfers import TransferOutcome
 from sip_edge.app.calls.dialogs import MemoryDialogStore
-from sip_edge.app.calls.ports import CallSettings
+from sip_edge.app.calls.ports import CallSettings, RoutingError
 from sip_edge.app.calls.trunks import Trunk
 from sip_edge.app.registration.credentials import CredentialSource
 from sip_edge.app.registration.location import BindingStore
@@ -66,10 +67,16 @@ class FakeRouting:
         self.consult_answer: Connect | Reject | None = None
         self.pending: list[Connect] = []
         self.ended = asyncio.Event()
+        self.dialled = asyncio.Event()  # a callback's dial was reported
         self.wrap_up_deadline_ms: int | None = None
         self.delay = 0.0
+        # Errors contact_ended raises first, one per call (the table timing out); new_contact's.
+        self.end_errors: list[RoutingError] = []
+        self.new_contact_error: RoutingError | None = None
         self.queue_calls: list[QueueCall | None] = []  # new_contact's, in order
         self.dialogs: MemoryDialogStore | None = None  # where answered calls' dialogs are stored
+        # leave_callback's answers in order: None leaves it, a RoutingError refuses it.
+        self.callback_answers: list[RoutingError | None] = []
 
     def actions(self, name: str) -> list[tuple[Any, ...]]:
         return [args for action, args in self.log if action == name]
@@ -87,6 +94,8 @@ class FakeRouting:
             ("new_contact", (called, caller, contact_id, menu) if menu else (called, caller, contact_id))
         )
         await asyncio.sleep(self.delay)
+        if self.new_contact_error is not None:
+            raise self.new_contact_error
         if menu is not None:  # a number's menu played, the caller chose: where that queue leads
             return _with_contact(self.menu_answers[menu.queue_id], contact_id)
         assert self.new_contact_answer is not None
@@ -110,6 +119,8 @@ class FakeRouting:
         self, contact_id: str, side: HangupSide, cause: HangupCause, dialog_keys: Sequence[str] = ()
     ) -> Acknowledged:
         self.log.append(("contact_ended", (contact_id, side, cause)))
+        if self.end_errors:
+            raise self.end_errors.pop(0)
         if self.dialogs is not None:
             for key in dialog_keys:
                 self.dialogs.items.pop(key, None)
@@ -158,9 +169,23 @@ class FakeRouting:
         self.log.append(("outbound_answered", (contact_id, seat_id)))
         return Acknowledged(contact_id, "connected", seat_id, "m1")
 
+    async def callback_dialled(
+        self, contact_id: str, seat_id: str, status: int | None, started_at_ms: int
+    ) -> Acknowledged:
+        self.log.append(("callback_dialled", (contact_id, seat_id, status, started_at_ms)))
+        self.dialled.set()
+        return Acknowledged(contact_id, "offered" if status == 200 else "queued", seat_id, "m1")
+
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         self.log.append(("pending_offers", (retry_queued,)))
         return list(self.pending)
+
+    async def leave_callback(self, contact_id: str, digit: str) -> Acknowledged:
+        self.log.append(("leave_callback", (contact_id, digit)))
+        refused = self.callback_answers.pop(0) if self.callback_answers else None
+        if refused is not None:
+            raise refused
+        return Acknowledged(contact_id, "queued", merchant_id="m1")
 
     async def edge_lost(
         self, edge_task_id: str, held: Sequence[str] = (), initiated_before_ms: int | None = None
@@ -178,6 +203,21 @@ def _with_contact(decision: RoutingDecision, contact_id: str) -> RoutingDecision
 
         return replace(decision, contact_id=contact_id)  # type: ignore[type-var]
     return decision
+
+
+async def push_offer(router: Phone, edge: RunningEdge, offer: Connect) -> None:
+    """The router's signed push of ``offer`` to the edge (the fleet key `running_edge` gives it),
+    sent from ``router`` and answered 202."""
+    data = offer_push.message(
+        [offer.to_dict()],
+        offer_push.push_key("k" * 16),
+        int(time.time()),
+        task_address=f"{HOST}:{edge.port}",
+        sender=f"{HOST}:{router.port}",
+        branch=secrets.token_hex(8),
+    )
+    router.send(data, edge.address)
+    assert (await router.response("MESSAGE", final=True)).status == 202
 
 
 def connect_to(*phones: Phone, seat: str = "seat-1", ring: int = 5, contact_id: str = "?") -> Connect:

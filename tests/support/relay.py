@@ -9,9 +9,10 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,23 @@ def running_agent(prompts: Path, uploads: Path | None = None) -> Iterator[tuple[
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+@asynccontextmanager
+async def edge_on_relay(
+    routing: Any, relay: RelayPorts, prompts: Path, uploads: Path | None = None, **settings: Any
+) -> AsyncIterator[Any]:
+    """An edge (`tests.sip.b2bua_support.running_edge`, ``settings`` passed on) anchoring calls on
+    ``relay``, whose agent joins the prompts of ``prompts`` and copies the uploads of ``uploads``:
+    the relay as ``make run`` and the media fleet run it."""
+    from tests.sip.b2bua_support import running_edge
+
+    with running_agent(prompts, uploads) as agent:
+        async with running_edge(
+            routing,
+            media_relays=((relay.host, relay.ng_port),),
+            media_agents=(agent,),
+            media_prompts=str(prompts),
+            **settings,
+        ) as edge:
+            yield edge

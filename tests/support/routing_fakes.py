@@ -347,6 +347,29 @@ class FakeLiveContacts:
             )
             table.contacts[contact.contact_id] = offered
 
+    def create_offered(self, contact: LiveContact, seat: AgentSeat, reserved: AgentSnapshot) -> None:
+        table = self._table
+        with table.lock:
+            table.require_home(self._region, seat.merchant_id)
+            stored_seat = table.seats.get((seat.merchant_id, seat.seat_id))
+            if contact.contact_id in table.contacts:
+                raise AlreadyExistsError("contact", contact.contact_id)
+            if (
+                stored_seat is None
+                or stored_seat.agent.state is not AgentState.AVAILABLE
+                or stored_seat.agent.version != seat.agent.version
+            ):
+                raise ConcurrentUpdateError("seat", seat.seat_id)
+            table.seats[(seat.merchant_id, seat.seat_id)] = _stored_seat(stored_seat, reserved)
+            table.contacts[contact.contact_id] = replace(
+                _stored_contact(contact, contact.version, listed=False),
+                offered_at_ms=contact.offered_at_ms,
+                seat_version=reserved.version,
+            )
+            snapshot = contact.snapshot
+            if snapshot.queue_id and snapshot.enqueued_at_ms is not None:
+                table.count(snapshot.queue_id, utc_day(snapshot.enqueued_at_ms), "offered")
+
     def save(self, expected_version: int, contact: LiveContact, count_offered: bool = False) -> None:
         table = self._table
         with table.lock:

@@ -42,6 +42,13 @@ def test_a_wait_under_a_minute_is_said_as_such_and_an_unknown_one_not_at_all() -
     assert announcement(None, None) == []
 
 
+@pytest.mark.parametrize(("key", "word"), [("1", "n1"), ("0", "n0"), ("*", "star"), ("#", "hash")])
+def test_a_queue_with_callbacks_names_its_key_after_the_place_and_the_wait(key: str, word: str) -> None:
+    assert announcement(2, 25, key) == ["caller-number", "n2", "less-than-a-minute", "callback-offer", word]
+    assert announcement(None, None, key) == ["callback-offer", word]
+    assert {"callback-offer", "callback-left", word} <= set(TEXTS)
+
+
 def test_prompt_files_are_wav_files_in_the_relays_directory() -> None:
     assert PromptSet("/srv/prompts").path("n7") == "/srv/prompts/n7.wav"
 

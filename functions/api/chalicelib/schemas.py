@@ -8,6 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from contact_center.contracts import values
+from contact_center.domain.callbacks import (
+    CALLBACK_KEYS,
+    MAX_ATTEMPTS_MAX,
+    RETRY_SECONDS_MAX,
+    RETRY_SECONDS_MIN,
+)
 
 from .number_schemas import NUMBER_SCHEMAS
 from .trunk_schemas import TRUNK_SCHEMAS
@@ -129,6 +135,38 @@ SCHEMAS: dict[str, Schema] = {
             ["type", "target"],
         )
     ),
+    "CallbackPolicy": _nullable(
+        {
+            **_obj(
+                {
+                    "digit": {
+                        "type": "string",
+                        "enum": list(CALLBACK_KEYS),
+                        "default": "1",
+                        "description": "the key a queued caller presses to leave a callback",
+                    },
+                    "max_attempts": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_ATTEMPTS_MAX,
+                        "default": 3,
+                        "description": "how many times the customer is dialled at most",
+                    },
+                    "retry_seconds": {
+                        "type": "integer",
+                        "minimum": RETRY_SECONDS_MIN,
+                        "maximum": RETRY_SECONDS_MAX,
+                        "default": 120,
+                        "description": "the least time between a failed dial and the next",
+                    },
+                }
+            ),
+            "description": (
+                "callbacks that keep the caller's place; null (the default): callers cannot leave one. "
+                "The queue's announcements tell callers the key."
+            ),
+        }
+    ),
     "Queue": _obj(
         {
             "queue_id": STRING,
@@ -142,6 +180,7 @@ SCHEMAS: dict[str, Schema] = {
             "media": _ref("QueueMedia"),
             "service_level_seconds": INTEGER,
             "recording_percent": INTEGER,
+            "callback": _ref("CallbackPolicy"),
             "created_at": TIMESTAMP,
         },
         [
@@ -156,6 +195,7 @@ SCHEMAS: dict[str, Schema] = {
             "media",
             "service_level_seconds",
             "recording_percent",
+            "callback",
         ],
     ),
     "QueueUpdate": _obj(
@@ -186,6 +226,7 @@ SCHEMAS: dict[str, Schema] = {
                 "default": 0,
                 "description": "the share of calls answered by this queue's agents that are recorded",
             },
+            "callback": _ref("CallbackPolicy"),
         }
     ),
     "QueueMedia": {

@@ -70,6 +70,7 @@ def queue(q: Queue) -> Json:
         "media": q.media.as_dict(),
         "service_level_seconds": q.service_level_seconds,
         "recording_percent": q.recording_percent,
+        "callback": q.callback.as_dict() if q.callback is not None else None,
         "created_at": q.created_at,
     }
 

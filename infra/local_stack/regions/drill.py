@@ -36,6 +36,7 @@ from contact_center.data.ownership import OwnershipItems
 from contact_center.data.repositories.contacts import LiveContactRepository
 from contact_center.data.repositories.seats import AgentSeatRepository
 from contact_center.domain.agent_state import AgentSnapshot, AgentState
+from local_stack.regions.edge_tasks import start_edge_tasks
 from local_stack.regions.harness import TwoRegions
 from local_stack.regions.load import Call, World, now
 from local_stack.regions.seed import Merchant, aor, register, seed
@@ -376,6 +377,7 @@ def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
         bind(regions.regions[SURVIVOR].dynamodb_url)
         regions.start_services()
         world = World(regions.lambda_urls, merchants, plan.talk)
+        tasks = start_edge_tasks(world)
         for merchant in merchants:
             for seat in merchant.seats:
                 world.agent_region[seat] = merchant.home
@@ -446,6 +448,9 @@ def run(plan: Plan, log_dir: Path, lag: float) -> dict[str, Any]:
         say("measuring (both regions' records after replication settles)")
         result = measure(world, kill_at, failback_at, rpo, reachable)
         result["partition_double_offers"] = partition_doubles
+        # Seats held by contacts the survivor lacked: asked of its edge task, and kept while it held them
+        result["survivor_task_asked_held"] = tasks[SURVIVOR].asked
+        result["survivor_task_said_held"] = tasks[SURVIVOR].said_held
         result["seats_of_killed_before_failback"] = survivors_view
         homes = or_none("the ownerships", partial(patiently, OwnershipItems().all))
         result["homes_after_failback"] = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sys
 import time
 import urllib.request
@@ -30,6 +31,9 @@ TABLE = "switchboard"
 ADDRESSES = {"east": "127.0.1.1", "west": "127.0.2.1"}
 WITNESS_ADDRESS = "127.0.3.1"
 PEER = {"east": "west", "west": "east"}
+# Shared by both regions' routing functions and the drill's edge tasks, which check the signature of
+# what a router sends them (``contracts.offer_push``).
+FLEET_KEY = secrets.token_urlsafe(32)
 
 
 def edges_of(region: str) -> list[str]:
@@ -69,6 +73,7 @@ class Region:
             "SWITCHBOARD_REGION_ENDPOINTS": ",".join(f"{k}={v}" for k, v in lambda_urls.items()),
             "SWITCHBOARD_HANDOFF_MS": str(self.handoff_ms),
             "SIP_DOMAIN": "sip.drill",
+            "SIP_NONCE_KEY": FLEET_KEY,
             "LOG_LEVEL": "WARNING",
         }
 

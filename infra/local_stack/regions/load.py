@@ -120,6 +120,14 @@ class World:
                 return answer
             time.sleep(0.3)
 
+    def held_by(self, region: str) -> list[str]:
+        """The contacts the edge task of ``region`` holds: its callers' calls that are not over."""
+        with self.lock:
+            calls = list(self.calls)
+        return [
+            call.contact_id for call in calls if call.entry == region and not call.done and call.died is None
+        ]
+
     # Edge tasks: one poller per region hands queued callers the offers made to them
 
     def poll_offers(self, region: str) -> None:

@@ -176,10 +176,37 @@ class RoutingClient:
             raise RoutingError("unexpected_answer", f"outbound_answered answered {decision!r}")
         return decision
 
+    async def callback_dialled(
+        self, contact_id: str, seat_id: str, status: int | None, started_at_ms: int
+    ) -> Acknowledged:
+        """A callback's customer was dialled for ``seat_id``: its final ``status`` (None: none came)."""
+        decision = decision_from_dict(
+            await self.call(
+                "callback_dialled",
+                contact_id=contact_id,
+                seat_id=seat_id,
+                status=status,
+                started_at_ms=started_at_ms,
+            )
+        )
+        if not isinstance(decision, Acknowledged):
+            raise RoutingError("unexpected_answer", f"callback_dialled answered {decision!r}")
+        return decision
+
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]:
         """Offers for contacts this edge holds that no push brought (the safety-net poll)."""
         answer = await self.call("pending_offers", edge_task_id=self.edge_task_id, retry_queued=retry_queued)
         return [Connect.from_dict(offer) for offer in answer.get("offers", [])]
+
+    async def leave_callback(self, contact_id: str, digit: str) -> Acknowledged:
+        decision = decision_from_dict(
+            await self.call(
+                "leave_callback", contact_id=contact_id, edge_task_id=self.edge_task_id, digit=digit
+            )
+        )
+        if not isinstance(decision, Acknowledged):
+            raise RoutingError("unexpected_answer", f"leave_callback answered {decision!r}")
+        return decision
 
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None:
         await self.call("finish_wrap_up", merchant_id=merchant_id, seat_id=seat_id, contact_id=contact_id)

@@ -116,6 +116,7 @@ class CallerMedia:
                 queue.wait_seconds,
                 media.announce_every_seconds,
                 queue.prompts,
+                queue.callback_digit,
             )
         )
         return 183, *parked

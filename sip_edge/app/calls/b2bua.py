@@ -147,6 +147,9 @@ class B2bua:
         setup = self.live.setups.get(key)
         if setup is not None:
             return setup.on_early_request(transaction, request)
+        originated = self.live.originated.get(key)
+        if originated is not None:
+            return originated.on_request(transaction, request, side)
         return self._recovered(transaction, request, key, side)
 
     async def _recovered(

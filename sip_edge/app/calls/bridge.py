@@ -27,6 +27,7 @@ in a fleet) stays valid, and it probes both legs (its session terms were not sto
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -36,6 +37,7 @@ from contact_center.services.routing.decisions import Acknowledged, Connect, Off
 from sip_edge.app.calls.anchoring import reanchored
 from sip_edge.app.calls.clock import CallClock
 from sip_edge.app.calls.dialogs import DialogBook, StoredCall, stored_keys
+from sip_edge.app.calls.end_report import report_end
 from sip_edge.app.calls.live import LiveCalls
 from sip_edge.app.calls.liveness import LegGuards, LegTerms
 from sip_edge.app.calls.media import CallMedia, Unanchored
@@ -381,20 +383,18 @@ class Bridge:
         self._live.bridge_ended(self)
         await self.media.release()
         self._pending_ack.clear()
-        result: Acknowledged | None = None
         caller_call_id = self.legs[CALLER].call_id
-        async with self._routing:
-            try:
-                result = await self._router.contact_ended(
-                    self.contact_id, side, cause, stored_keys(self.key, caller_call_id)
-                )
-            except RoutingError as exc:
-                log.error("contact_ended for %s failed: %s", self.contact_id, exc)
-        if result is None:
-            # The end's transaction did not run; the dialog must not outlive the call.
-            await self._dialogs.delete(self.key, caller_call_id)
-        if result is not None:
-            schedule_wrap_up(self._router, self._tasks, result)
+        keys = stored_keys(self.key, caller_call_id)
+
+        async def settle(result: Acknowledged | None) -> None:
+            if result is None:  # the end's transaction did not run; the dialog must not outlive the call
+                await self._dialogs.delete(self.key, caller_call_id)
+            else:
+                schedule_wrap_up(self._router, self._tasks, result)
+
+        async with self._routing:  # a failed end is reported again until it lands (``end_report``)
+            report = functools.partial(self._router.contact_ended, self.contact_id, side, cause, keys)
+            await report_end(report, self.contact_id, self._tasks, settle)
 
 
 def send_bye(stack: SipStack, leg: Leg, reason: str, extra: list[tuple[str, str]] | None = None) -> None:

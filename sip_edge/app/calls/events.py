@@ -19,6 +19,7 @@ __all__ = [
     "AgentLegFailed",
     "AgentResponded",
     "CallEvent",
+    "CallbackKeyPressed",
     "CallerCancelled",
     "CancelGraceOver",
     "HoldRefreshDue",
@@ -80,6 +81,13 @@ class HoldRefreshDue:
     """Time to send the held caller another provisional."""
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackKeyPressed:
+    """The held caller, told of its queue's callback key, pressed it."""
+
+    digit: str
+
+
 CallEvent = Union[  # noqa: UP007 - a runtime alias
     CallerCancelled,
     AgentResponded,
@@ -89,4 +97,5 @@ CallEvent = Union[  # noqa: UP007 - a runtime alias
     OfferFound,
     QueueDeadlinePassed,
     HoldRefreshDue,
+    CallbackKeyPressed,
 ]

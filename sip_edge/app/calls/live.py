@@ -7,13 +7,16 @@ counters (active calls, calls started) follow the tables.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Generic, Protocol, TypeVar
 
 from sip_edge.app.calls.counters import CallCounters
+from sip_edge.sip.decisions import Reply
 from sip_edge.sip.dialog import CALLER, Leg
+from sip_edge.sip.message import Request
+from sip_edge.sip.transaction import ServerTransaction
 
-__all__ = ["BeingSetUp", "Bridged", "LiveCalls"]
+__all__ = ["BeingSetUp", "Bridged", "LiveCalls", "Originated"]
 
 
 class BeingSetUp(Protocol):
@@ -38,6 +41,21 @@ class Bridged(Protocol):
     def legs(self) -> Mapping[str, Leg]: ...
 
 
+class Originated(Protocol):
+    """A call this task places itself before it is bridged (a callback's run): its agent's dialog
+    is confirmed while the customer is still being dialled, so requests can arrive on it."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def contact_id(self) -> str: ...
+
+    def on_request(
+        self, transaction: ServerTransaction, request: Request, side: str
+    ) -> Reply | Awaitable[Reply | None] | None: ...
+
+
 S = TypeVar("S", bound=BeingSetUp)
 B = TypeVar("B", bound=Bridged)
 
@@ -47,6 +65,7 @@ class LiveCalls(Generic[S, B]):
         self.counters = counters or CallCounters()
         self.setups: dict[str, S] = {}
         self.bridges: dict[str, B] = {}
+        self.originated: dict[str, Originated] = {}
         # Call-ID -> (dialog key, side), for in-dialog requests whose Request-URI is not our Contact.
         self.call_ids: dict[str, tuple[str, str]] = {}
 
@@ -77,12 +96,27 @@ class LiveCalls(Generic[S, B]):
                 self.call_ids.pop(leg.call_id, None)
             self.counters.call_ended()
 
+    def originated_started(self, call: Originated, call_id: str | None = None, side: str = CALLER) -> None:
+        """``call_id``: a leg of it now in a dialog, whose requests may not name our Contact."""
+        self.originated[call.key] = call
+        if call_id is not None:
+            self.call_ids[call_id] = (call.key, side)
+
+    def originated_ended(self, call: Originated, call_id: str | None = None) -> None:
+        if self.originated.get(call.key) is call:
+            del self.originated[call.key]
+        bridged = call.key in self.bridges  # the bridge maps its legs now
+        if call_id is not None and not bridged and self.call_ids.get(call_id, ("", ""))[0] == call.key:
+            del self.call_ids[call_id]
+
     @property
     def active(self) -> int:
         return self.counters.active
 
     def held_contacts(self) -> list[str]:
         """The contacts of the calls this task is setting up or bridging."""
-        return [setup.contact_id for setup in self.setups.values()] + [
-            bridge.contact_id for bridge in self.bridges.values()
+        return [
+            *(setup.contact_id for setup in self.setups.values()),
+            *(bridge.contact_id for bridge in self.bridges.values()),
+            *(call.contact_id for call in self.originated.values()),
         ]

@@ -5,7 +5,9 @@ A call's set-up and bridge never talk to rtpengine themselves. They hand each SD
 (``answer``) the SDP sent to the caller (``from_caller=False``: a re-INVITE the agent's side
 offered, answered by the caller); a queued caller gets the relay's own answer (``hold``)
 and hears what `announce` plays until `stop_announcing`; a caller in a number's menu hears its
-prompt and is heard pressing keys (`run_menu`; `pressed` for a key that came as SIP INFO);
+prompt and is heard pressing keys (`run_menu`; `pressed` for a key that came as SIP INFO); a queued
+caller told of its queue's callback key is heard pressing it (`callback_key`) and then hears that
+its callback is left (`confirm_callback`);
 ``release`` ends the media when the call ends. With no relay configured every SDP passes through untouched (`Unanchored`), as the edge did
 before it had a media plane, and a queued caller hears nothing.
 
@@ -15,6 +17,7 @@ audio any more and should end).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -40,6 +43,8 @@ class Announcements:
     interval_seconds: int
     # The merchant's uploaded greeting and music, played instead of the defaults when they can be had.
     uploaded: QueuePrompts = field(default_factory=QueuePrompts)
+    # The key that leaves a callback, said after each announcement; None: the queue takes none.
+    callback_key: str | None = None
 
 
 class CallMedia(Protocol):
@@ -56,6 +61,10 @@ class CallMedia(Protocol):
 
     async def stop_announcing(self) -> None: ...
 
+    async def whisper(self, name: str) -> None:
+        """Play the default prompt ``name`` to the side that offered first and return once it has
+        played (a callback's agent hears what the call is before the customer is dialled)."""
+
     async def record(self, key: str) -> None:
         """Record the call from now until it is released, stored under ``key`` once it ends."""
 
@@ -64,7 +73,17 @@ class CallMedia(Protocol):
         ...
 
     def pressed(self, digit: str) -> None:
-        """A key the caller sent another way than in its RTP (SIP INFO), for `run_menu`."""
+        """A key the caller sent another way than in its RTP (SIP INFO), for `run_menu` and
+        `callback_key`."""
+        ...
+
+    async def callback_key(self, key: str) -> None:
+        """Return when the queued caller, told of ``key`` by its announcement, presses it (any other
+        key, or one pressed before it was told, is ignored)."""
+        ...
+
+    async def confirm_callback(self) -> None:
+        """Stop the hold media and say the callback was left; return when it has been said."""
         ...
 
     async def release(self) -> None: ...
@@ -100,6 +119,9 @@ class Unanchored:
     async def stop_announcing(self) -> None:
         return None
 
+    async def whisper(self, name: str) -> None:
+        return None
+
     async def record(self, key: str) -> None:
         return None  # media end to end: nothing passes the relay, nothing can be recorded
 
@@ -108,6 +130,13 @@ class Unanchored:
         return MenuStep(StepKind.ROUTE, menu.default_queue, 0, NOT_PLAYED)
 
     def pressed(self, digit: str) -> None:
+        return None
+
+    async def callback_key(self, key: str) -> None:
+        # Nobody was told of the key (nothing is played): a key, even a SIP INFO one, means nothing.
+        await asyncio.Event().wait()
+
+    async def confirm_callback(self) -> None:
         return None
 
     async def release(self) -> None:

@@ -10,14 +10,16 @@ key, or too old, is refused with 403 and a Warning naming why, and the router's 
 the offer arrives.
 
 Commands (``offer_push.COMMAND_CONTENT_TYPE``, signed alike) ask for something of a call this task
-holds: a transfer from the API runs `TransferCommands.requested` and its verdict is the answer.
+holds: a transfer from the API runs `TransferCommands.requested` and its verdict is the answer; a
+region taking over asks which of some contacts this task holds (``offer_push.HELD``), answered from
+the live-call table (``LiveCalls.held_contacts``) at once and without changing anything.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Protocol
 
 from contact_center.contracts import offer_push
@@ -49,9 +51,11 @@ class OfferPushReceiver:
         now: Callable[[], float] = time.time,
         *,
         commands: TransferCommands | None = None,
+        held: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self._hold = hold
         self._commands = commands
+        self._held = held
         self._key = offer_push.push_key(fleet_key)
         self._now = now
         self.received = 0
@@ -84,6 +88,8 @@ class OfferPushReceiver:
             command = offer_push.decode_command(request.body)
         except ValueError as exc:
             return Reply(400, headers=(_warning(f"malformed command: {exc}"),))
+        if command["command"] == offer_push.HELD and self._held is not None:
+            return _held_of(command.get("contact_ids"), self._held)
         contact_id, target = command.get("contact_id"), command.get("target")
         if command["command"] != offer_push.TRANSFER or self._commands is None:
             return Reply(501, headers=(_warning(f"command {command['command']!r} is not carried out here"),))
@@ -91,6 +97,23 @@ class OfferPushReceiver:
             return Reply(400, headers=(_warning("a transfer names its contact_id and target"),))
         self.received += 1
         return self._commands.requested(contact_id, target)
+
+
+def _held_of(asked: object, held: Callable[[], Collection[str]]) -> Reply:
+    if (
+        not isinstance(asked, list)
+        or not all(isinstance(contact_id, str) for contact_id in asked)
+        or len(asked) > offer_push.MAX_HELD_QUERY
+    ):
+        return Reply(
+            400, headers=(_warning(f"a held query names at most {offer_push.MAX_HELD_QUERY} contact_ids"),)
+        )
+    live = set(held())
+    return Reply(
+        200,
+        headers=(("Content-Type", offer_push.HELD_CONTENT_TYPE),),
+        body=offer_push.held_body([contact_id for contact_id in asked if contact_id in live]),
+    )
 
 
 _CONTENT_TYPES = frozenset({offer_push.CONTENT_TYPE, offer_push.COMMAND_CONTENT_TYPE})

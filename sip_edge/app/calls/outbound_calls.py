@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 from contact_center.domain.contact import HangupCause, HangupSide
-from contact_center.services.routing.dialout import Dial, dialled_number
+from contact_center.services.routing.dialout import Dial, OutboundTrunk, dialled_number
 from sip_edge.app.calls.addresses import CallAddresses
 from sip_edge.app.calls.bridge import Bridge, Bridges, send_bye
 from sip_edge.app.calls.clock import CallClock
@@ -41,7 +41,7 @@ from sip_edge.sip.message import Request, Response
 from sip_edge.sip.session_timer import from_answer
 from sip_edge.sip.stack import SipStack
 
-__all__ = ["OutboundCalls"]
+__all__ = ["OutboundCalls", "trunk_leg"]
 
 log = logging.getLogger("sip_edge.outbound")
 
@@ -143,6 +143,27 @@ class OutboundCalls:
         await self._dialogs.save(bridge.stored())
 
 
+def trunk_leg(stack: SipStack, addresses: CallAddresses, key: str, trunk: OutboundTrunk, number: str) -> Leg:
+    """The leg of a call to ``number`` over a merchant's outbound ``trunk``, showing its caller ID
+    (our Contact on it names the dialog ``key``)."""
+    transport = trunk.transport.upper()
+    host, _port = split_hostport(trunk.address)
+    our_host = stack.transport_for(transport).sent_by[0]
+    suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
+    return Leg(
+        side=CALLER,
+        call_id=generate_call_id(),
+        local=f"<sip:{trunk.caller_id}@{our_host}>;tag={generate_tag()}",
+        remote=f"<sip:{number}@{host}>",
+        local_cseq=0,
+        remote_cseq=0,
+        remote_target=f"sip:{number}@{trunk.address}{suffix}",
+        transport=transport,
+        destination=trunk.address,
+        contact=addresses.contact(key, CALLER, transport),
+    )
+
+
 def _reply(
     setup: CallSetup, status: int, reason: str | None = None, headers: tuple[tuple[str, str], ...] = ()
 ) -> None:
@@ -163,22 +184,8 @@ class _Dialling:
         self._relayed: set[int] = set()
 
     def _far_leg(self) -> Leg:
-        trunk, number = self._dial.trunk, self._dial.number
-        transport = trunk.transport.upper()
-        host, _port = split_hostport(trunk.address)
-        our_host = self._stack.transport_for(transport).sent_by[0]
-        suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
-        return Leg(
-            side=CALLER,
-            call_id=generate_call_id(),
-            local=f"<sip:{trunk.caller_id}@{our_host}>;tag={generate_tag()}",
-            remote=f"<sip:{number}@{host}>",
-            local_cseq=0,
-            remote_cseq=0,
-            remote_target=f"sip:{number}@{trunk.address}{suffix}",
-            transport=transport,
-            destination=trunk.address,
-            contact=self._calls.addresses.contact(self._setup.key, CALLER, transport),
+        return trunk_leg(
+            self._stack, self._calls.addresses, self._setup.key, self._dial.trunk, self._dial.number
         )
 
     def _invite(self) -> Request:

@@ -80,6 +80,12 @@ class RoutingPort(Protocol):
 
     async def outbound_answered(self, contact_id: str, seat_id: str) -> Acknowledged: ...
 
+    async def callback_dialled(
+        self, contact_id: str, seat_id: str, status: int | None, started_at_ms: int
+    ) -> Acknowledged:
+        """A callback's customer was dialled for ``seat_id``: its final ``status`` (None: none came)."""
+        ...
+
     async def transfer(
         self, contact_id: str, seat_id: str, target: str, consulted: bool = False
     ) -> TransferOutcome:
@@ -96,6 +102,11 @@ class RoutingPort(Protocol):
         ...
 
     async def pending_offers(self, retry_queued: bool = False) -> list[Connect]: ...
+
+    async def leave_callback(self, contact_id: str, digit: str) -> Acknowledged:
+        """The queued caller this task holds pressed its queue's callback ``digit``: the contact keeps
+        its place, owned by no task from now on; `RoutingError` ``not_found`` when it is refused."""
+        ...
 
     async def finish_wrap_up(self, merchant_id: str, seat_id: str, contact_id: str | None = None) -> None: ...
 

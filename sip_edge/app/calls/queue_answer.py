@@ -11,6 +11,7 @@ dialog with the caller is then confirmed while nobody is on our side of it, so:
 - the music plays on while the agent rings (an answered caller hears no ringback of its own);
 - an end that would have been a final response (the queue's reject at its deadline, a forward that
   failed) is a BYE to the caller with the status as its Reason (RFC 3326);
+- a caller leaving a callback is sent a BYE saying so (`queue_wait`);
 - the caller leaving is a BYE on the confirmed dialog, which ends the set-up as a CANCEL does.
 Without a relay the call cannot be answered with audio: it is held with 182 as in early-media mode.
 """
@@ -72,6 +73,13 @@ class QueueAnswer:
             return False
         warning = next((value for name, value in headers if name == "Warning"), None)
         text = warning.split('"')[1] if warning and warning.count('"') >= 2 else str(status)
-        log.info("ending answered queued call %s: %s %s", self._caller.call_id, status, text)
-        send_bye(self._stack, self._caller, f'SIP;cause={status};text="{text}"')
+        return self.bye(f'SIP;cause={status};text="{text}"')
+
+    def bye(self, reason: str) -> bool:
+        """End an answered caller's call with a BYE whose Reason (RFC 3326) is ``reason``; False when
+        the caller was not answered this way."""
+        if self.sdp is None:
+            return False
+        log.info("ending answered queued call %s: %s", self._caller.call_id, reason)
+        send_bye(self._stack, self._caller, reason)
         return True

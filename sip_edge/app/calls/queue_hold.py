@@ -14,7 +14,8 @@ only while the caller is held (delivery releases it), and an offer already appli
 again for ``applied_memory`` seconds, so a push and a poll that both carry it, or a push
 retransmitted, ring the agent once even if the caller is held again meanwhile (a re-queue after a
 missed ring). The memory is shorter than the router's re-offer cooldown, so a later, genuine offer of
-the same agent to the same caller is never mistaken for a copy.
+the same agent to the same caller is never mistaken for a copy. A callback's offer (nobody is held
+for it: this task is its runner) goes to `callbacks` under the same exactly-once rule.
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class QueueHold:
         self._applied_memory = applied_memory
         self._now = now
         self._held: dict[str, Callable[[Connect], None]] = {}
+        # Runs a callback offered to this task (`callback_run.CallbackRuns.run`): nobody is held for
+        # it, the task calls both sides itself. None: this task runs no callbacks.
+        self.callbacks: Callable[[Connect], bool] | None = None
         # (contact id, seat id) of offers applied, with when they may be applied again.
         self._applied: dict[tuple[str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
@@ -83,6 +87,9 @@ class QueueHold:
         key = (offer.contact_id, offer.seat_id)
         if key in self._applied:
             return False
+        if offer.callback is not None and self.callbacks is not None:
+            self._applied[key] = now + self._applied_memory
+            return self.callbacks(offer)
         deliver = self._held.pop(offer.contact_id, None)
         if deliver is None:
             return False

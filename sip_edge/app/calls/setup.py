@@ -21,6 +21,7 @@ provisionals toward the carrier are reliable when its INVITE requires it
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -42,12 +43,10 @@ from sip_edge.app.calls.addresses import CallAddresses
 from sip_edge.app.calls.anchoring import CallerMedia
 from sip_edge.app.calls.bridge import Bridge, Bridges
 from sip_edge.app.calls.clock import CallClock
+from sip_edge.app.calls.end_report import report_end
 from sip_edge.app.calls.events import (
     CallerCancelled,
     CallEvent,
-    HoldRefreshDue,
-    OfferFound,
-    QueueDeadlinePassed,
 )
 from sip_edge.app.calls.legacy import LegacyLeg
 from sip_edge.app.calls.live import LiveCalls
@@ -57,6 +56,7 @@ from sip_edge.app.calls.menu_stage import MenuStage
 from sip_edge.app.calls.ports import ALLOW, CallSettings, RoutingError, RoutingPort, StaleBindings
 from sip_edge.app.calls.queue_answer import QueueAnswer
 from sip_edge.app.calls.queue_hold import QueueHold
+from sip_edge.app.calls.queue_wait import CallbackLeft, QueueWait
 from sip_edge.app.calls.ring import AgentRinger
 from sip_edge.app.calls.tasks import CallTasks
 from sip_edge.app.calls.trunks import TrunkDirectory, TrunkListUnavailableError
@@ -128,11 +128,9 @@ class CallSetup:
         self.flow = flow
         self._routing = routing
         self._trunks = trunks
-        self._hold_poll = hold
         self._live = live
         self._bridges = bridges
         self._tasks = tasks
-        self._clock = clock
         self._settings = settings
         self.contact_id = str(uuid.uuid4())
         self.events: asyncio.Queue[CallEvent] = asyncio.Queue()
@@ -148,6 +146,18 @@ class CallSetup:
         )
         self._queue_answer = QueueAnswer(stack, invite, self.caller, self._session)
         self._menu = MenuStage(routing, self._media, self._queue_answer, self.events)
+        self._wait = QueueWait(
+            self.contact_id,
+            self.events,
+            clock=clock,
+            refresh_seconds=settings.provisional_refresh_seconds,
+            media=self._media,
+            answer=self._queue_answer,
+            hold=hold,
+            routing=routing,
+            provisional=self.provisional,
+            cancelled=lambda: self.cancelled,
+        )
         self._ringer = AgentRinger(
             request,
             key,
@@ -200,7 +210,7 @@ class CallSetup:
         if method == "BYE":
             self.cancel(request)
             return Reply(200)
-        if method == "INFO":  # a key (a menu's) sent as SIP INFO rather than in the RTP
+        if method == "INFO":  # a key (a menu's, a queue's callback key) sent as SIP INFO, not in the RTP
             return self._menu.on_info(request)
         # A target refresh before the agent answered would have to reach an agent not chosen yet.
         return Reply(500, "Not while ringing", headers=(("Retry-After", "1"),))
@@ -251,7 +261,7 @@ class CallSetup:
         except RoutingError as exc:
             log.error("routing a new call failed: %s", exc)
             self._final(503, headers=(("Retry-After", "5"), _warning("routing unavailable")))
-            await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+            await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR, routing_failed=True)
             return
         await self._execute(decision)
 
@@ -275,9 +285,12 @@ class CallSetup:
                         self.contact_id, decision.seat_id, rung.outcome
                     )
                 elif isinstance(decision, Queue):
-                    held = await self._hold(decision)
+                    held = await self._wait.wait(decision)
                     if held is None:
                         await self._report_end(HangupSide.CUSTOMER, HangupCause.CALLER_ABANDONED)
+                        return
+                    if isinstance(held, CallbackLeft):  # the contact waits on, without this call
+                        await self._wait.end_for_callback(self._final)
                         return
                     decision = held
                 elif isinstance(decision, Forward):
@@ -294,17 +307,14 @@ class CallSetup:
             except RoutingError as exc:
                 log.error("routing contact %s failed: %s", self.contact_id, exc)
                 self._final(503, headers=(("Retry-After", "5"), _warning("routing unavailable")))
-                await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR)
+                await self._report_end(HangupSide.SYSTEM, HangupCause.SYSTEM_ERROR, routing_failed=True)
                 return
 
-    async def _report_end(self, side: HangupSide, cause: HangupCause) -> Acknowledged | None:
-        try:
-            return await self._routing.contact_ended(self.contact_id, side, cause)
-        except RoutingError as exc:
-            # not_found: the contact was never created (routing failed first): nothing to record.
-            if exc.code != "not_found":
-                log.error("contact_ended for %s failed: %s", self.contact_id, exc)
-            return None
+    async def _report_end(
+        self, side: HangupSide, cause: HangupCause, *, routing_failed: bool = False
+    ) -> Acknowledged | None:
+        report = functools.partial(self._routing.contact_ended, self.contact_id, side, cause)
+        return await report_end(report, self.contact_id, self._tasks, routing_failed=routing_failed)
 
     # --- responses to the caller -----------------------------------------------------------------
 
@@ -363,42 +373,6 @@ class CallSetup:
         await self._media.record(connect.recording_key)
         if connect.seat_id:  # the legacy leg has no seat: its contact stays forwarded until the end
             await bridge.answered(connect)
-
-    # --- holding in a queue ----------------------------------------------------------------------
-
-    async def _hold(self, queue: Queue) -> RoutingDecision | None:
-        """182 and wait: the offer found by the poll, or the queue's verdict at the deadline."""
-        if self.cancelled:
-            return None
-        events, clock = self.events, self._clock
-        early = await self._media.early_media(queue)
-        if QueueAnswer.wanted(queue, early):
-            self._queue_answer.answer(early[1], self._queue_answer.headers(early[2]))
-        self.provisional(*early)
-        self._hold_poll.hold(self.contact_id, lambda offer: events.put_nowait(OfferFound(offer)))
-        deadline = clock.call_at_ms(queue.deadline_ms, lambda: events.put_nowait(QueueDeadlinePassed()))
-        interval = self._settings.provisional_refresh_seconds
-        refresh = clock.call_later(interval, lambda: events.put_nowait(HoldRefreshDue()))
-        try:
-            while True:
-                event = await events.get()
-                if isinstance(event, CallerCancelled):
-                    return None
-                if isinstance(event, OfferFound):
-                    return event.offer
-                if isinstance(event, QueueDeadlinePassed):
-                    self._hold_poll.release(self.contact_id)
-                    return await self._routing.queue_timeout(self.contact_id)
-                if isinstance(event, HoldRefreshDue):
-                    self.provisional(*early)
-                    refresh = clock.call_later(interval, lambda: events.put_nowait(HoldRefreshDue()))
-                # Anything else is a late event of an agent leg that rang before: not this hold's.
-        finally:
-            self._hold_poll.release(self.contact_id)
-            deadline.cancel()
-            refresh.cancel()
-            if self._queue_answer.sdp is None:  # an answered caller hears the music until the agent
-                await self._media.stop_announcing()
 
 
 def _caller_never_acked(tasks: CallTasks, bridge: Bridge, error: TransactionError) -> None:

@@ -16,11 +16,13 @@ at its public mapping as soon as it sends its first packet.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from contact_center.domain.callbacks import asks_for_callback
 from contact_center.domain.menus import Menu, MenuStep
 from sip_edge.app.calls.media import Announcements, CallMedia, MediaError, Unanchored
 from sip_edge.app.media.hold import HoldPlayer
@@ -36,6 +38,9 @@ __all__ = ["ANCHOR", "AnchoredCall", "RelayMedia"]
 
 log = logging.getLogger("sip_edge.media")
 T = TypeVar("T")
+
+# A prompt whose length the relay did not tell is given this long.
+_UNKNOWN_LENGTH = 2.0
 
 ANCHOR = SdpOptions(
     flags=("trust address", "port latching"),
@@ -131,6 +136,13 @@ class AnchoredCall:
         if self._player is not None:
             await self._player.stop()
 
+    async def whisper(self, name: str) -> None:
+        played = await self._ng(
+            "play media",
+            self._relay.client.play_media(self._call_id, self._caller_tag, self._prompts.path(name)),
+        )
+        await asyncio.sleep(played.duration_ms / 1000 if played.duration_ms else _UNKNOWN_LENGTH)
+
     async def record(self, key: str) -> None:
         await self._ng(
             "start recording", self._relay.client.start_recording(self._call_id, recording_metadata(key))
@@ -146,6 +158,24 @@ class AnchoredCall:
 
     def pressed(self, digit: str) -> None:
         self._dtmf.pressed(self._call_id, digit)
+
+    async def callback_key(self, key: str) -> None:
+        digits = self._dtmf.digits(self._call_id)
+        try:
+            while True:
+                pressed = await digits.get()
+                told = self._player is not None and self._player.callback_told.is_set()
+                if asks_for_callback(key, pressed, told):
+                    return
+                log.info(
+                    "key %s of %s left no callback (its key: %s, told: %s)", pressed, self._call_id, key, told
+                )
+        finally:
+            self._dtmf.forget(self._call_id)
+
+    async def confirm_callback(self) -> None:
+        if self._player is not None and not self._released:
+            await self._player.confirm_callback()
 
     async def release(self) -> None:
         self._relay.calls.discard(self._relay_lost)

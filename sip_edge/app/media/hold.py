@@ -9,6 +9,8 @@ said on entry; later announcements give the expected wait that remains (the firs
 the time already waited), since the edge is not told of moves in the queue while it waits.
 A queue naming the merchant's uploaded greeting or music plays those instead (``uploaded``: the
 relay's agent copies them), or the defaults when they cannot be had.
+A queue with callbacks names its key after each announcement (`callback_told` is set as those words
+start: the key counts from then on), and `confirm_callback` says the callback is left.
 `stop` (the agent answered) stops the playback at once, so the agent's audio follows without a gap
 beyond the packet in flight.
 """
@@ -24,7 +26,14 @@ from collections.abc import Callable
 from contact_center.domain.prompts import PromptFile
 from sip_edge.app.calls.media import Announcements
 from sip_edge.app.media.joined import Joins
-from sip_edge.app.media.prompts import MUSIC, TRAILING_SILENCE_S, PromptSet, announcement
+from sip_edge.app.media.prompts import (
+    CALLBACK_LEFT,
+    CALLBACK_OFFER,
+    MUSIC,
+    TRAILING_SILENCE_S,
+    PromptSet,
+    announcement,
+)
 from sip_edge.media.ng import NgClient, NgError, NgRefusedError
 
 __all__ = ["HoldPlayer"]
@@ -63,6 +72,8 @@ class HoldPlayer:
         self._now = now
         self._task: asyncio.Task[None] | None = None
         self.played: list[str] = []
+        # Set once the words naming the callback key have started: a key pressed before means nothing.
+        self.callback_told = asyncio.Event()
 
     def start(self, announcements: Announcements) -> None:
         self.cancel()
@@ -126,10 +137,25 @@ class HoldPlayer:
             except NgRefusedError as exc:  # removed from the relay's cache since the agent answered
                 log.warning("joined prompts %s not played on %s: %s", joined, self._call_id, exc)
             else:
+                self._told(names)
                 await asyncio.sleep(max(0.0, length - _MUSIC_LEAD))
                 return
         for name in names:  # no agent, or it could not join them: one by one
-            await asyncio.sleep(await self._play(name))
+            length = await self._play(name)
+            self._told([name])
+            await asyncio.sleep(length)
+
+    def _told(self, names: list[str]) -> None:
+        if CALLBACK_OFFER in names:
+            self.callback_told.set()
+
+    async def confirm_callback(self) -> None:
+        """The hold media gives way to the words saying the callback is left, said to the end."""
+        await self.stop()
+        try:
+            await asyncio.sleep(await self._play(CALLBACK_LEFT))
+        except NgError as exc:
+            log.warning("callback confirmation of %s not played: %s", self._call_id, exc)
 
     async def _run(self, what: Announcements) -> None:
         started = self._now()
@@ -147,7 +173,7 @@ class HoldPlayer:
                 wait = what.wait_seconds
                 if wait is not None:
                     wait = max(0, wait - int(self._now() - started))
-                await self._say([*greeting, *announcement(position, wait)])
+                await self._say([*greeting, *announcement(position, wait, what.callback_key)])
                 greeting = []
                 position = None  # said once: the edge does not learn of later moves
                 await self._play(MUSIC, repeat=_MUSIC_REPEATS, uploaded=what.uploaded.music)

@@ -24,12 +24,15 @@ if TYPE_CHECKING:
     from sip_edge.app.media.uploaded import UploadedPrompts
 
 __all__ = [
+    "CALLBACK_LEFT",
+    "CALLBACK_OFFER",
     "MUSIC",
     "RELAY_SAMPLE_RATE",
     "TEXTS",
     "TRAILING_SILENCE_S",
     "PromptSet",
     "announcement",
+    "spoken_key",
     "spoken_number",
 ]
 
@@ -54,16 +57,25 @@ RELAY_SAMPLE_RATE = 96_000
 TRAILING_SILENCE_S = 0.12
 
 MUSIC = "music"
+CALLBACK_OFFER = "callback-offer"
+CALLBACK_LEFT = "callback-left"
 TEXTS: dict[str, str] = {
     "greeting": "Thank you for calling. All of our agents are busy. Please stay on the line.",
     # The default menu prompt (a number's menu names its own prompt; merchants upload theirs).
     "menu": "For sales, press one. For support, press two.",
+    # What a callback's agent hears on answering, before the customer is dialled.
+    "callback-whisper": "Callback. Connecting you to a customer who asked to be called back.",
     "caller-number": "You are caller number",
     "expected-wait": "Your expected wait is about",
     "less-than-a-minute": "Your expected wait is less than a minute.",
     "minute": "minute",
     "minutes": "minutes",
     "hundred": "hundred",
+    # A queue with callbacks says its key after each announcement, and confirms a callback left.
+    "callback-offer": "To keep your place in line and be called back, press",
+    "star": "star",
+    "hash": "hash",
+    "callback-left": "Thank you. You keep your place in line, and we will call you back. Goodbye.",
     **{f"n{n}": word for n, word in enumerate(_UNITS)},
     **{f"n{n}": word for n, word in _TENS.items()},
 }
@@ -90,9 +102,17 @@ def spoken_number(n: int) -> list[str]:
     return words
 
 
-def announcement(position: int | None, wait_seconds: int | None) -> list[str]:
-    """What a queued caller hears: its place ("you are caller number 3") and the expected wait in
-    whole minutes, rounded up ("about 2 minutes"), or "less than a minute"."""
+def spoken_key(key: str) -> str:
+    """The prompt that names a telephone key: "one", "star", "hash"."""
+    return {"*": "star", "#": "hash"}.get(key) or f"n{int(key)}"
+
+
+def announcement(
+    position: int | None, wait_seconds: int | None, callback_key: str | None = None
+) -> list[str]:
+    """What a queued caller hears: its place ("you are caller number 3"), the expected wait in
+    whole minutes, rounded up ("about 2 minutes"), or "less than a minute", and the key that leaves a
+    callback when the queue takes them ("... press one")."""
     names: list[str] = []
     if position is not None and position > 0:
         names += ["caller-number", *spoken_number(position)]
@@ -102,6 +122,8 @@ def announcement(position: int | None, wait_seconds: int | None) -> list[str]:
         else:
             minutes = -(-wait_seconds // 60)
             names += ["expected-wait", *spoken_number(minutes), "minute" if minutes == 1 else "minutes"]
+    if callback_key is not None:
+        names += [CALLBACK_OFFER, spoken_key(callback_key)]
     return names
 
 

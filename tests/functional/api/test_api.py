@@ -182,6 +182,7 @@ def test_queue_defaults_update_and_delete(api: Api) -> None:
         },
         "service_level_seconds": 20,
         "recording_percent": 0,
+        "callback": None,
         "created_at": queue["created_at"],
     }
     other = api.queue(merchant_id, key, name="Overflow")
@@ -214,6 +215,55 @@ def test_queue_validation_names_the_field(api: Api, body: dict[str, object], fie
     merchant_id, key = api.merchant()
     reply = api.post(f"/merchants/{merchant_id}/queues", body, key=key)
     assert (reply.status, reply.error["field"]) == (400, field)
+
+
+def test_a_queues_callback_policy_is_kept_filled_with_defaults_and_cleared_by_null(api: Api) -> None:
+    merchant_id, key = api.merchant()
+    queue_id = api.queue(merchant_id, key)
+    path = f"/merchants/{merchant_id}/queues/{queue_id}"
+    policy = {"digit": "#", "max_attempts": 5, "retry_seconds": 600}
+    assert api.patch(path, {"callback": policy}, key=key).body["callback"] == policy
+    assert api.get(path, key=key).body["callback"] == policy
+    # A PATCH replaces the whole policy; what it leaves out takes the defaults.
+    defaults = {"digit": "1", "max_attempts": 3, "retry_seconds": 120}
+    assert api.patch(path, {"callback": {}}, key=key).body["callback"] == defaults
+    assert api.patch(path, {"name": "Renamed"}, key=key).body["callback"] == defaults
+    assert api.patch(path, {"callback": None}, key=key).body["callback"] is None
+    assert api.get(path, key=key).body["callback"] is None
+    created = api.post(f"/merchants/{merchant_id}/queues", {"name": "Q", "callback": {"digit": "9"}}, key=key)
+    assert created.status == 201 and created.body["callback"]["digit"] == "9"
+
+
+@pytest.mark.parametrize(
+    ("callback", "field"),
+    [
+        ({"digit": "A"}, "callback.digit"),
+        ({"digit": "12"}, "callback.digit"),
+        ({"digit": 1}, "callback.digit"),
+        ({"digit": ""}, "callback.digit"),
+        ({"max_attempts": 0}, "callback.max_attempts"),
+        ({"max_attempts": 11}, "callback.max_attempts"),
+        ({"max_attempts": "3"}, "callback.max_attempts"),
+        ({"max_attempts": True}, "callback.max_attempts"),
+        ({"retry_seconds": 9}, "callback.retry_seconds"),
+        ({"retry_seconds": 3601}, "callback.retry_seconds"),
+        ({"retry_seconds": 120.5}, "callback.retry_seconds"),
+        ({"attempts": 3}, "callback.attempts"),
+        ("1", "callback"),
+        ([], "callback"),
+    ],
+)
+def test_a_bad_callback_policy_is_a_400_naming_the_field_and_changes_nothing(
+    api: Api, callback: object, field: str
+) -> None:
+    merchant_id, key = api.merchant()
+    created = api.post(f"/merchants/{merchant_id}/queues", {"name": "Q", "callback": callback}, key=key)
+    assert (created.status, created.error["field"]) == (400, field)
+    queue_id = api.queue(merchant_id, key)
+    path = f"/merchants/{merchant_id}/queues/{queue_id}"
+    patched = api.patch(path, {"callback": callback}, key=key)
+    assert (patched.status, patched.error["field"]) == (400, field)
+    assert api.get(path, key=key).body["callback"] is None
 
 
 def test_queue_overflow_into_itself_or_a_missing_queue_is_refused(api: Api) -> None:

@@ -208,3 +208,45 @@ def test_a_supervisor_hears_its_queues_contacts_and_the_state_of_the_seats_servi
     socket.fan_out([served, not_served])
     heard = [message["id"] for connection, message in poster.sent if connection == "supervisor"]
     assert heard == [served.event_id]
+
+
+class CountingConnections(SocketConnectionRepository):
+    def __init__(self) -> None:
+        self.read: list[tuple[str, ...]] = []
+
+    def listening(self, topics: tuple[str, ...], now_ms: int) -> set[str]:
+        self.read.append(topics)
+        return super().listening(topics, now_ms)
+
+
+def test_a_batch_reads_each_topic_s_listeners_once(desk: Desk) -> None:
+    # Given an agent listening to its seat, and a batch as one call's transaction writes it: the
+    # seat's change and the contact's, each naming the seat, the queue and the merchant
+    connections = CountingConnections()
+    poster = Poster(gone=set())
+    socket = EventSocketService(
+        bootstrap.services().auth, connections, poster, QueueRepository(), lambda: NOW
+    )
+    socket.connect("agent", desk.agent_token)
+    seat, queue = desk.seats[0], desk.queue_id
+    reserved = Event("s.2", EventType.AGENT_STATE_CHANGED, desk.merchant_id, NOW, {"seat_id": seat})
+    offered = Event(
+        "c.offered.2",
+        EventType.CONTACT_OFFERED,
+        desk.merchant_id,
+        NOW,
+        {"contact_id": "c", "queue_id": queue, "seat_id": seat, "enqueued_at": NOW},
+    )
+
+    # When the batch is fanned out
+    sent = socket.fan_out([reserved, offered])
+
+    # Then each of its three topics was read once, and the agent heard both events
+    assert sorted(connections.read) == sorted(
+        [
+            (f"{desk.merchant_id}#MERCHANT",),
+            (f"{desk.merchant_id}#SEAT#{seat}",),
+            (f"{desk.merchant_id}#QUEUE#{queue}",),
+        ]
+    )
+    assert [s.delivered for s in sent] == [1, 1]

@@ -26,11 +26,13 @@ from contact_center.domain.contact import (
     Channel,
     ConnectAgent,
     ContactSnapshot,
+    ContactState,
     Enqueue,
     ForwardToLegacy,
     HangUp,
     HangupCause,
     HangupSide,
+    Offer,
     apply_contact,
 )
 from contact_center.domain.queueing import Overflow, OverflowKind, QueueConfig, RoutingStrategy
@@ -42,6 +44,7 @@ from contact_center.services.routing.ports import (
     CallDialog,
     LiveContact,
     NumberRoute,
+    SeatProfile,
     SeatTransition,
     Segment,
 )
@@ -381,6 +384,57 @@ def test_an_offer_reserves_the_seat_and_takes_the_contact_out_of_the_queue(backe
     assert backend.contacts.queue_heads("q1", 5) == []
     assert [c.contact_id for c in backend.contacts.owned_by_edge("edge-1", "offered")] == ["c1"]
     assert backend.contacts.owned_by_edge("edge-1", "queued") == []
+
+
+def created_offered(backend: RoutingBackend, contact_id: str, seat: AgentSeat) -> LiveContact:
+    """A new contact written already offered to ``seat``, as a router finding it free writes it."""
+    queued = queued_contact(contact_id)
+    reserved = apply(seat.agent, Reserve(contact_id), NOW).agent
+    created = replace(
+        queued,
+        snapshot=apply_contact(queued.snapshot, Offer(seat.seat_id), NOW).contact,
+        offered_at_ms=NOW,
+        seat_version=reserved.version,
+        seat_profile=SeatProfile.of(seat),
+    )
+    backend.contacts.create_offered(created, seat, reserved)
+    return created
+
+
+def test_a_contact_created_offered_reserves_the_seat_is_counted_and_is_in_no_queue_index(
+    backend: RoutingBackend,
+) -> None:
+    seat = available_seat(backend, "a1")
+    created_offered(backend, "c1", seat)
+    contact = backend.contacts.get("c1")
+    assert contact is not None and contact.snapshot.state is ContactState.OFFERED
+    assert (contact.snapshot.seat_id, contact.offered_at_ms, contact.merchant_id) == ("a1", NOW, M)
+    reserved = backend.seats.get(M, "a1")
+    assert reserved.agent.state is AgentState.RESERVED and reserved.agent.contact_id == "c1"
+    assert contact.seat_version == reserved.agent.version
+    assert backend.contacts.queue_heads("q1", 5) == [] and free_for(backend, "q1") == []
+    assert [c.contact_id for c in backend.contacts.owned_by_edge("edge-1", "offered")] == ["c1"]
+    assert backend.stats("q1", utc_day(NOW))["offered"] == 1
+
+
+def test_a_contact_created_offered_to_a_taken_seat_fails_on_the_seat_and_writes_nothing(
+    backend: RoutingBackend,
+) -> None:
+    seat = available_seat(backend, "a1")
+    created_offered(backend, "c1", seat)
+    with pytest.raises(ConcurrentUpdateError) as lost:
+        created_offered(backend, "c2", seat)
+    assert lost.value.entity == "seat"
+    assert backend.contacts.get("c2") is None
+    assert backend.stats("q1", utc_day(NOW))["offered"] == 1
+
+
+def test_a_contact_id_taken_cannot_be_created_offered_again(backend: RoutingBackend) -> None:
+    seat = available_seat(backend, "a1")
+    backend.contacts.create(queued_contact("c1"))
+    with pytest.raises(AlreadyExistsError):
+        created_offered(backend, "c1", seat)
+    assert backend.seats.get(M, "a1").agent.state is AgentState.AVAILABLE
 
 
 def test_an_offer_to_a_seat_no_longer_available_at_the_version_read_fails_on_the_seat(

@@ -8,7 +8,16 @@ import pytest
 
 from contact_center.data.contacts import ContactItems, utc_day
 from contact_center.domain.agent_state import AgentState, GoAvailable
-from contact_center.domain.contact import ContactState, HangupCause, HangupSide
+from contact_center.domain.contact import (
+    DEFAULT_CONTACT_PRIORITY,
+    Channel,
+    ContactSnapshot,
+    ContactState,
+    Enqueue,
+    HangupCause,
+    HangupSide,
+    apply_contact,
+)
 from contact_center.domain.events import AgentStateChanged
 from contact_center.services.routing import AgentOffer, RoutingPolicy
 from contact_center.services.routing.decisions import (
@@ -20,6 +29,7 @@ from contact_center.services.routing.decisions import (
     Reject,
     decision_from_dict,
 )
+from contact_center.services.routing.ports import LiveContact
 
 from .conftest import DOMAIN, EDGE, NOW, World, on_every_table_request
 
@@ -149,16 +159,18 @@ def test_a_new_contact_stays_out_of_the_queue_index_while_its_router_finds_an_ag
     world.number()
     world.seat("a1")
     heads_during_offer: list[list[str]] = []
-    offer = world.contacts.offer
+    create_offered = world.contacts.create_offered
 
     def watching_offer(*args: Any, **kwargs: Any) -> None:
         heads_during_offer.append([c.contact_id for c in world.contacts.queue_heads("q1", 5)])
-        offer(*args, **kwargs)
+        create_offered(*args, **kwargs)
 
-    world.contacts.offer = watching_offer  # type: ignore[method-assign]
+    world.contacts.create_offered = watching_offer  # type: ignore[method-assign]
     assert isinstance(call(world), Connect)
-    # Routers of agents turning available never see it, so they do not race this router for it.
+    # Routers of agents turning available never see it, so they do not race this router for it:
+    # it is written once, already offered.
     assert heads_during_offer == [[]]
+    assert world.contacts.get("c1").snapshot.state is ContactState.OFFERED  # type: ignore[union-attr]
     assert ContactItems().stats("q1", utc_day(NOW)).offered == 1  # type: ignore[union-attr]
 
 
@@ -184,7 +196,9 @@ def test_an_agent_freed_while_a_new_contact_is_being_listed_is_found_by_the_seco
     assert looks == [0, 1]
 
 
-def test_a_contact_left_unlisted_by_a_router_that_died_is_listed_by_the_retry(world: World) -> None:
+def test_a_router_that_died_before_its_write_leaves_nothing_and_the_retry_queues_the_caller(
+    world: World,
+) -> None:
     world.queue(max_wait=90)
     world.number()
     world.seat("a1", available_at=None)
@@ -196,9 +210,26 @@ def test_a_contact_left_unlisted_by_a_router_that_died_is_listed_by_the_retry(wo
     world.service._offers.try_offer = router_dies  # type: ignore[method-assign]
     with pytest.raises(TimeoutError):
         call(world)
+    assert world.contacts.get("c1") is None
+    world.service._offers.try_offer = real_try_offer  # type: ignore[method-assign]
+    # The edge retries new_contact: nobody is free, and the caller waits (from the retry, the first
+    # try having written nothing) where agents find it.
+    assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_500, position=1)
+    assert [c.contact_id for c in world.contacts.queue_heads("q1", 5)] == ["c1"]
+
+
+def test_a_contact_left_unlisted_by_a_router_that_died_is_listed_by_the_retry(world: World) -> None:
+    # A contact written unlisted (by the release before contacts were created with their offer,
+    # whose router died before listing it).
+    world.queue(max_wait=90)
+    world.number()
+    world.seat("a1", available_at=None)
+    enqueued = apply_contact(
+        ContactSnapshot.new("c1", Channel.VOICE, NOW), Enqueue("q1", DEFAULT_CONTACT_PRIORITY), NOW
+    )
+    world.contacts.create(LiveContact(enqueued.contact, "+15550100", "+4930123", "m1", EDGE, unlisted=True))
     assert world.contacts.get("c1").unlisted  # type: ignore[union-attr]
     assert world.contacts.queue_heads("q1", 5) == []
-    world.service._offers.try_offer = real_try_offer  # type: ignore[method-assign]
     # The edge retries new_contact: nobody is free, and the caller waits where agents find it.
     assert call(world, at=NOW + 500) == Queue("c1", "q1", 90, NOW + 90_000, position=1)
     assert [c.contact_id for c in world.contacts.queue_heads("q1", 5)] == ["c1"]

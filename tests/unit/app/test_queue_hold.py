@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
-from contact_center.services.routing.decisions import Connect
+from contact_center.services.routing.decisions import CallbackDial, Connect
 from sip_edge.app.calls.queue_hold import QueueHold
 
 OFFER = Connect("c1", "s1", "m1", "sip:s1@d", (), 20)
@@ -91,3 +92,22 @@ def test_the_safety_net_poll_runs_seconds_apart_by_default() -> None:
         await hold.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_callback_offer_goes_to_the_task_s_runner_once_with_nobody_held() -> None:
+    clock = Clock()
+    hold, _ = _held(clock)
+    runs: list[Connect] = []
+
+    def run(offer: Connect) -> bool:
+        runs.append(offer)
+        return True
+
+    callback = replace(OFFER, callback=CallbackDial("+4930123", "t1", "192.0.2.7:5060"))
+    # No runner on this task: nobody takes it
+    assert hold.deliver(callback, pushed=True) is False
+    hold.callbacks = run
+    assert hold.deliver(callback, pushed=True) is True
+    assert hold.deliver(callback) is False  # the poll brings it too
+    assert hold.deliver(OFFER) is False  # an ordinary offer still needs its held caller
+    assert runs == [callback]

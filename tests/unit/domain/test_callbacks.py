@@ -9,6 +9,7 @@ from contact_center.domain.callbacks import (
     CallbackPolicy,
     CallbackVerdict,
     DialResult,
+    asks_for_callback,
     callback_state,
     dial_result_of,
 )
@@ -106,3 +107,19 @@ def test_a_failed_dial_puts_the_callback_back_at_its_place_without_a_missed_offe
     assert (back.enqueued_at_ms, back.seat_id, back.rona_attempts) == (1_000, None, 0)
     with pytest.raises(SeatMismatchError):
         apply_contact(offered, RetryCallback("a2"), 30_000)
+
+
+@pytest.mark.parametrize(
+    ("queue_key", "pressed", "told", "asks"),
+    [
+        ("1", "1", True, True),
+        ("#", "#", True, True),
+        ("1", "1", False, False),  # pressed before the announcement named it: a stray menu key
+        ("1", "2", True, False),  # another key
+        (None, "1", True, False),  # the queue takes no callbacks
+    ],
+)
+def test_only_the_queues_key_pressed_once_told_asks_for_a_callback(
+    queue_key: str | None, pressed: str, told: bool, asks: bool
+) -> None:
+    assert asks_for_callback(queue_key, pressed, told) is asks

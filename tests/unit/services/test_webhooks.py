@@ -82,3 +82,14 @@ def test_backoff_doubles_from_thirty_seconds_to_an_hour() -> None:
     pauses = [backoff_seconds(n) for n in range(1, 12)]
     assert pauses[:4] == [FIRST_RETRY_SECONDS, 60, 120, 240]
     assert pauses == sorted(pauses) and pauses[-1] == MAX_BACKOFF_SECONDS
+
+
+def test_a_contact_created_already_offered_is_told_queued_then_offered() -> None:
+    # One write created it offered to a free agent: the same two events as the two writes made.
+    created = _record("INSERT", {**CONTACT, "state": "offered", "offered_seat": "s1", "version": 2})
+    events = [e.event for e in webhook_events_in({"Records": [created]})]
+    assert [(e.type, e.event_id, e.occurred_at) for e in events] == [
+        (EventType.CONTACT_QUEUED, "c1.queued.1", 1000),
+        (EventType.CONTACT_OFFERED, "c1.offered.2", 2000),
+    ]
+    assert events[0].data["seat_id"] is None and events[1].data["seat_id"] == "s1"

@@ -54,9 +54,9 @@ from contact_center.data.repositories.merchants import ApiKeyRepository, Merchan
 from contact_center.data.repositories.seats import AgentSeatRepository, SeatRepository
 from contact_center.data.repositories.sessions import IdempotencyRepository, RegistrationRepository
 from contact_center.data.sessions import EdgeTaskItems
-from contact_center.data.webhooks import DeliveryRepository, WebhookRepository
+from contact_center.data.webhooks import CachedWebhooks, DeliveryRepository, WebhookRepository
 from contact_center.domain.ownership import ProbeOutcome
-from contact_center.edge_commands import EdgeCommands
+from contact_center.edge_commands import EdgeCommands, EdgeHeldCalls
 from contact_center.edge_push import EdgeOfferPush, LiveTaskRunners
 from contact_center.outbound.socket_post import ManagementApiPoster
 from contact_center.outbound.webhook_post import WebhookPoster
@@ -389,7 +389,10 @@ class Container:
     @cached_property
     def webhooks(self) -> WebhookService:
         poster = WebhookPoster(allow_private=self.settings.webhooks_allow_private)
-        return WebhookService(WebhookRepository(), DeliveryRepository(), poster, self.clock)
+        registrations = WebhookRepository()
+        return WebhookService(
+            registrations, DeliveryRepository(), poster, self.clock, lookup=CachedWebhooks(registrations)
+        )
 
     @cached_property
     def desk(self) -> DeskService:
@@ -432,6 +435,10 @@ class Container:
             dialers=SeatDialers(),
             # Callbacks run on a live task the offer can be pushed to: none without the push.
             runners=LiveTaskRunners(region=self.settings.region) if self.offer_push is not None else None,
+            # A takeover asks this region's tasks which calls they hold before freeing a seat.
+            held_calls=EdgeHeldCalls(self.settings.fleet_key, region=self.settings.region)
+            if self.settings.fleet_key
+            else None,
         )
 
     @cached_property

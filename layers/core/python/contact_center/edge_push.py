@@ -34,6 +34,7 @@ __all__ = [
     "TaskAddress",
     "TaskAnswer",
     "exchange",
+    "live_addresses_reader",
     "live_tasks_reader",
     "task_address_reader",
 ]
@@ -62,6 +63,22 @@ def task_address_reader(tasks: EdgeTaskItems | None = None) -> TaskAddressReader
 
 
 LiveTasksReader = Callable[[int], list[tuple[str, str | None]]]
+LiveAddressesReader = Callable[[int], list[tuple[str, TaskAddress]]]
+
+
+def live_addresses_reader(tasks: EdgeTaskItems | None = None) -> LiveAddressesReader:
+    """Epoch seconds -> (id, address) of every edge task whose heartbeat is live and advertises an
+    address."""
+    items = tasks or EdgeTaskItems()
+
+    def read(now_s: int) -> list[tuple[str, TaskAddress]]:
+        return [
+            (item.task_id, TaskAddress(item.address, item.region))
+            for item in items.live(now_s)
+            if item.address
+        ]
+
+    return read
 
 
 def live_tasks_reader(tasks: EdgeTaskItems | None = None) -> LiveTasksReader:
@@ -199,14 +216,16 @@ class EdgeOfferPush:
 
 @dataclass(frozen=True, slots=True)
 class TaskAnswer:
-    """A task's final answer to a MESSAGE: its status and the Warning's text, if any."""
+    """A task's final answer to a MESSAGE: its status, the Warning's text, if any, and its body."""
 
     status: int
     warning: str | None = None
+    body: bytes = b""
 
 
 def _answer_of(data: bytes) -> TaskAnswer | None:
-    head = data.split(b"\r\n\r\n", 1)[0].decode(errors="replace").split("\r\n")
+    raw_head, _, body = data.partition(b"\r\n\r\n")
+    head = raw_head.decode(errors="replace").split("\r\n")
     parts = head[0].split(" ", 2)
     if len(parts) < 2 or not parts[1].isdigit():
         return None
@@ -215,7 +234,7 @@ def _answer_of(data: bytes) -> TaskAnswer | None:
         name, _, value = line.partition(":")
         if name.strip().lower() == "warning":
             warning = value.strip().split(" ", 2)[-1].strip('"')
-    return TaskAnswer(int(parts[1]), warning)
+    return TaskAnswer(int(parts[1]), warning, body)
 
 
 def exchange(
@@ -246,7 +265,7 @@ def exchange(
             if not ready:
                 continue
             try:
-                answer = _answer_of(sock.recv(4096))
+                answer = _answer_of(sock.recv(65535))
             except OSError:
                 return None  # ICMP port unreachable: nobody listens there any more
             if answer is not None and answer.status < 200:

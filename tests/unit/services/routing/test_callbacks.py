@@ -14,7 +14,8 @@ from contact_center.services.routing.commands import (
     execute,
     parse_routing_command,
 )
-from contact_center.services.routing.decisions import OfferOutcome, Queue
+from contact_center.services.routing.decisions import CallbackDial, Connect, OfferOutcome, Queue
+from contact_center.services.routing.dialout import OutboundTrunk
 from tests.support.routing_centre import EDGE, NOW, FakeCentre, RecordedPushes
 
 RUNNER = "edge-2"
@@ -115,6 +116,16 @@ def test_a_failed_dial_is_retried_at_its_place_after_retry_seconds_and_ends_afte
     assert centre.stats()["offered"] == 3
 
 
+def test_the_queue_decision_names_the_key_the_edge_listens_for_and_none_without_a_policy() -> None:
+    centre, _ = _centre(policy=CallbackPolicy("#"))
+    queued = centre.call("c1")
+    assert isinstance(queued, Queue) and queued.callback_digit == "#"
+    assert Queue.from_dict(queued.to_dict()).callback_digit == "#"
+    plain, _ = _centre(policy=None)
+    unset = plain.call("c1")
+    assert isinstance(unset, Queue) and unset.callback_digit is None
+
+
 def test_the_key_is_refused_when_the_queue_takes_no_callback_or_another_key() -> None:
     centre, _ = _centre(policy=None)
     centre.call("c1")
@@ -129,6 +140,45 @@ def test_the_key_is_refused_when_the_queue_takes_no_callback_or_another_key() ->
         centre2.service.leave_callback("c1", "edge-9", "1", NOW + 1000)
     assert wrong_task.value.field == "contact_id"
     assert centre2.contact("c1") is not None and centre2.contact("c1").edge_task_id == EDGE  # type: ignore[union-attr]
+
+
+class MerchantTrunk:
+    def __init__(self, trunk: OutboundTrunk | None) -> None:
+        self.trunk = trunk
+        self.asked: list[tuple[str, str]] = []
+
+    def outbound_trunk(self, merchant_id: str, dialled: str) -> OutboundTrunk | None:
+        self.asked.append((merchant_id, dialled))
+        return self.trunk
+
+
+def test_a_callback_s_offer_names_the_customer_the_merchant_s_trunk_and_its_caller_id() -> None:
+    trunks = MerchantTrunk(OutboundTrunk("t1", "192.0.2.7:5060", "udp", "+4930999"))
+    centre, pushes = _centre()
+    centre.service = centre.build(push=pushes, runners=OneRunner(), outbound_trunks=trunks)
+    _three_queued(centre)
+    centre.service.leave_callback("c2", EDGE, "1", NOW + 1000)
+    centre.command("a1", GoAvailable(), NOW + 2000)
+    centre.service.agent_available("m1", "a1", NOW + 2000)
+    _talk_and_end(centre, "c1", NOW + 3000)
+    # The first caller's offer is an ordinary one; the callback's names whom to dial and how
+    first, callback = pushes.sent[0][1], pushes.sent[1][1]
+    assert first.callback is None
+    dial = CallbackDial("+4930123", "t1", "192.0.2.7:5060", "udp", "+4930999")
+    assert callback.callback == dial and trunks.asked == [("m1", "+4930123")]
+    # The poll reads back the same offer, and the JSON form carries it to the edge
+    assert centre.service.pending_offers(RUNNER, NOW + 4000) == [callback]
+    assert Connect.from_dict(callback.to_dict()) == callback
+
+
+def test_a_callback_of_a_merchant_without_an_outbound_trunk_names_only_the_customer() -> None:
+    centre, pushes = _centre()
+    centre.service = centre.build(push=pushes, runners=OneRunner(), outbound_trunks=MerchantTrunk(None))
+    centre.call("c1")
+    centre.service.leave_callback("c1", EDGE, "1", NOW + 1000)
+    centre.command("a1", GoAvailable(), NOW + 2000)
+    centre.service.agent_available("m1", "a1", NOW + 2000)
+    assert pushes.sent[-1][1].callback == CallbackDial("+4930123")
 
 
 def test_the_caller_s_task_ending_does_not_end_the_callback() -> None:

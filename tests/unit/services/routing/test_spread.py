@@ -37,7 +37,7 @@ def _lost_in_one_round(policy: RoutingPolicy, round_: int) -> int:
         # Idle times 10 s apart: no two agents are near ties, the strict longest-idle order.
         centre.seat(f"s{index:02d}", available_at=NOW - 600_000 + index * 10_000)
     seats, contacts = centre.ports.seats, centre.ports.contacts
-    read_index, offer = seats.available_for_queue, contacts.offer
+    read_index, create_offered = seats.available_for_queue, contacts.create_offered
     everyone_read = threading.Barrier(ROUTERS, timeout=10)
     first_read: set[int] = set()
     lost: list[str] = []
@@ -52,16 +52,17 @@ def _lost_in_one_round(policy: RoutingPolicy, round_: int) -> int:
             everyone_read.wait()
         return found
 
-    def claim(contact: LiveContact, seat: AgentSeat, agent: AgentSnapshot, now_ms: int) -> None:
+    def claim(contact: LiveContact, seat: AgentSeat, agent: AgentSnapshot) -> None:
+        # A new call's claim: its contact is created with the seat's reservation.
         try:
-            offer(contact, seat, agent, now_ms)
+            create_offered(contact, seat, agent)
         except ConcurrentUpdateError:
             with lock:
                 lost.append(seat.seat_id)
             raise
 
     seats.available_for_queue = read  # type: ignore[method-assign]
-    contacts.offer = claim  # type: ignore[method-assign]
+    contacts.create_offered = claim  # type: ignore[method-assign]
 
     def route(router: int) -> str | None:
         decision = centre.call(f"r{round_}-c{router}", at=NOW + 1)

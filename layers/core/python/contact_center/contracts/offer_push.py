@@ -16,6 +16,12 @@ The same signed MESSAGE carries commands to the task holding a call (``COMMAND_C
 API's transfer of a contact (``TRANSFER``: ``contact_id`` and ``target``, a queue, seat or number of
 the merchant). The task's final answer is the command's outcome: 202 accepted, else the refusal's
 status with a Warning naming why.
+
+A region that takes over another's merchants asks its own tasks which of some contacts they hold
+(``HELD``: ``contact_ids``, at most ``MAX_HELD_QUERY``): a seat the dead region left held by a contact
+this replica never received may belong to a call still talking on one of them. The answer is 200
+with a JSON body ``{"held": [the asked ids the task is setting up or bridging]}`` (``held_body``,
+``decode_held``); asking again is harmless (it changes nothing on the task).
 """
 
 from __future__ import annotations
@@ -29,12 +35,17 @@ from typing import Any
 __all__ = [
     "COMMAND_CONTENT_TYPE",
     "CONTENT_TYPE",
+    "HELD",
+    "HELD_CONTENT_TYPE",
     "MAX_AGE_SECONDS",
+    "MAX_HELD_QUERY",
     "SIGNATURE_HEADER",
     "TRANSFER",
     "command_message",
     "decode",
     "decode_command",
+    "decode_held",
+    "held_body",
     "message",
     "push_key",
     "sign",
@@ -43,7 +54,12 @@ __all__ = [
 
 CONTENT_TYPE = "application/vnd.switchboard.offers+json"
 COMMAND_CONTENT_TYPE = "application/vnd.switchboard.command+json"
-TRANSFER = "transfer"  # the one command kind: {"command": "transfer", "contact_id", "target"}
+TRANSFER = "transfer"  # {"command": "transfer", "contact_id", "target"}
+HELD = "held"  # {"command": "held", "contact_ids": [...]}
+HELD_CONTENT_TYPE = "application/vnd.switchboard.held+json"
+# Contact ids asked in one HELD command: the question and its answer stay a few kilobytes, one
+# datagram on the fleet's private network.
+MAX_HELD_QUERY = 50
 SIGNATURE_HEADER = "X-Switchboard-Signature"
 # Older pushes are refused: a replay cannot ring an agent for an offer long since settled. Well
 # under the router's re-offer cooldown, so a push can never be mistaken for a later offer.
@@ -96,6 +112,20 @@ def decode_command(body: bytes) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("command"), str):
         raise ValueError("a command is {'command': kind, ...}")
     return document
+
+
+def held_body(contact_ids: Sequence[str]) -> bytes:
+    """A task's answer to ``HELD``: the asked contacts it holds."""
+    return json.dumps({"held": list(contact_ids)}, separators=(",", ":")).encode()
+
+
+def decode_held(body: bytes) -> list[str]:
+    """The contact ids of a ``HELD`` answer; ValueError when malformed."""
+    document = json.loads(body)
+    held = document.get("held") if isinstance(document, dict) else None
+    if not isinstance(held, list) or not all(isinstance(contact_id, str) for contact_id in held):
+        raise ValueError("a held answer is {'held': [contact ids]}")
+    return held
 
 
 def message(

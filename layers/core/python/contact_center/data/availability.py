@@ -64,13 +64,21 @@ def entries(seat: SeatItem, after: SeatState) -> list[SeatQueueItem]:
 
 
 def entries_on_release(
-    merchant_id: str, seat_id: str, state: str, version: int, after: SeatState
+    merchant_id: str,
+    seat_id: str,
+    state: str,
+    version: int,
+    after: SeatState,
+    profile: SeatItem | None = None,
 ) -> list[SeatQueueItem]:
     """The entries of a seat released (from ``state`` at ``version``) into ``after``, from its profile
-    at that version: read, as the release does not carry it. ConcurrentUpdateError when the seat is
-    no longer so (the release's own condition would fail)."""
+    at that version: ``profile`` when the releaser read it, else read here. ConcurrentUpdateError
+    when the seat is no longer so (the release's own condition would fail)."""
     if after.state != AVAILABLE:
         return []
+    if profile is not None:
+        # Read by the releaser at ``version``; the release's condition on that version holds it.
+        return entries(profile, after)
     try:
         current = SeatItem.get(
             keys.seat_pk(merchant_id, seat_id), keys.seat_sk(seat_id), consistent_read=True

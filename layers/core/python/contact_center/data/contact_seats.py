@@ -31,7 +31,7 @@ from contact_center.data.sessions import dialog_ref
 from contact_center.data.transactions import failed_keys, key_of, retry_after_conflict, transaction
 from contact_center.domain.agent_state import AgentState
 from contact_center.domain.contact import ContactState
-from contact_center.services.errors import ConcurrentUpdateError
+from contact_center.services.errors import AlreadyExistsError, ConcurrentUpdateError
 
 __all__ = ["ContactSeatItems"]
 
@@ -39,8 +39,16 @@ __all__ = ["ContactSeatItems"]
 class ContactSeatItems(ContactItems):
     """A contact's items, with the transactions that change its seat in the same write."""
 
-    def offer(self, contact: ContactItem, seat: SeatItem, seat_new: SeatState, now_ms: int) -> Offer:
-        """Reserve a seat for a contact in one transaction.
+    def offer(
+        self,
+        contact: ContactItem,
+        seat: SeatItem,
+        seat_new: SeatState,
+        now_ms: int,
+        seat_profile: dict[str, Any] | None = None,
+    ) -> Offer:
+        """Reserve a seat for a contact in one transaction (``seat_profile``: the seat's profile as
+        read, kept on the contact for the seat's release).
 
         Either the seat goes AVAILABLE -> RESERVED for this contact and the contact leaves the queue
         and becomes OFFERED to it, or nothing changes. Two contacts can never reserve the same seat,
@@ -73,6 +81,7 @@ class ContactSeatItems(ContactItems):
                         # What the seat is now, so the answer (or the end) can be written on it
                         # without reading it first.
                         ContactItem.seat_version.set(seat_new.version),
+                        *([ContactItem.seat_profile.set(seat_profile)] if seat_profile else []),
                         ContactItem.gsi1pk.remove(),
                         ContactItem.gsi1sk.remove(),
                         *(
@@ -105,6 +114,61 @@ class ContactSeatItems(ContactItems):
                 raise ConcurrentUpdateError("contact", contact.contact_id, "no longer waiting") from exc
             raise
         return Offer(contact.contact_id, seat.merchant_id, seat.seat_id)
+
+    def create_offered(self, contact: ContactItem, seat: SeatItem, seat_new: SeatState) -> None:
+        """Create a contact already OFFERED to a seat, reserving the seat, in one transaction.
+
+        The same rules as ``create`` then ``offer``, held in one write: either the seat goes AVAILABLE
+        -> RESERVED for the new contact, the contact exists once, OFFERED to it, and its queue counts
+        it "offered" for the day, or nothing is written.
+        """
+        contact.pk = keys.contact_pk(contact.contact_id)
+        contact.sk = keys.CONTACT_SK
+        if contact.owning_edge:
+            contact.gsi2pk = keys.edge_contacts_index_pk(contact.owning_edge)
+            contact.gsi2sk = keys.edge_contacts_index_sk(contact.state, contact.contact_id)
+        merchant_id = str(seat.merchant_id)
+        seat_item = SeatItem(pk=seat.pk, sk=seat.sk)
+        stats, stats_actions = _stats_update(
+            str(contact.queue_id), utc_day(int(contact.enqueued_at)), contact.contact_id
+        )
+        fence = self._fence_for(merchant_id)
+        for attempt in itertools.count(1):
+            try:
+                with transaction() as tx:
+                    owned: list[Any] = []
+                    if fence is not None:
+                        ownership = fence.stage(tx, merchant_id)
+                        contact.home_region, contact.epoch = ownership.home_region, ownership.epoch
+                        owned = _stamps(ownership)
+                    # Invariant: a seat is offered one contact at a time — only from AVAILABLE at the
+                    # version read.
+                    tx.update(
+                        seat_item,
+                        actions=[*state_update_actions(merchant_id, seat.seat_id, seat_new), *owned[:2]],
+                        condition=(SeatItem.state == AgentState.AVAILABLE.value)
+                        & (SeatItem.version == int(seat.version)),
+                    )
+                    for queue_id in availability.served_queues(seat):
+                        tx.delete(availability.entry_ref(merchant_id, seat.seat_id, queue_id))
+                    # Invariant: one live item per contact id (retries of the same INVITE do not
+                    # fork it); being new, it is offered to no other seat.
+                    tx.save(contact, condition=ContactItem.pk.does_not_exist())
+                    tx.update(stats, actions=[*stats_actions, QueueStatsItem.offered.add(1)])
+                return
+            except TransactWriteError as exc:
+                if fence is not None:
+                    fence.check_failed(tx, exc, merchant_id)
+                failed = failed_keys(tx, exc)
+                if key_of(contact) in failed:
+                    raise AlreadyExistsError("contact", contact.contact_id) from exc
+                if key_of(seat) in failed:
+                    raise ConcurrentUpdateError("seat", seat.seat_id, "no longer available") from exc
+                if retry_after_conflict(exc, attempt):
+                    continue  # the day's counter is shared by every contact of the queue
+                if key_of(seat) in failed_keys(tx, exc, _RETRYABLE):
+                    raise ConcurrentUpdateError("seat", seat.seat_id, "no longer available") from exc
+                raise
 
     def update_with_seat(
         self,
@@ -186,6 +250,7 @@ class ContactSeatItems(ContactItems):
                 seat.before.state,
                 seat.before.version,
                 seat.after,
+                seat.profile,
             )
             if seat is not None
             else []

@@ -65,6 +65,9 @@ class SeatChange:
 
     before: SeatFromState
     after: SeatState
+    # The seat's profile as read at ``before``'s version (None: not read): its availability entries
+    # on a release into AVAILABLE are written from it.
+    profile: SeatItem | None = None
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,7 @@ class QueueItem(TableItem):
     media = _map(null=True)  # {"answer", "greeting", "announce_every_seconds"}; absent: the defaults
     service_level_seconds = NumberAttribute(null=True)  # absent: the default (20)
     recording_percent = NumberAttribute(null=True)  # absent: 0, nothing recorded
+    callback = _map(null=True)  # domain.callbacks.CallbackPolicy.as_dict(); absent: no callbacks
     rr_cursor = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     version = NumberAttribute(default=1)
@@ -284,6 +285,9 @@ class ContactItem(TableItem):
     # Earlier legs of the contact (queues left, agents that missed it), carried into the record.
     segments = ListAttribute[Any](default=list)
     recording_key = UnicodeAttribute(null=True)  # set when an agent answers a recorded call
+    # The offered seat's profile at ``seat_version`` (skills, queues, sip_username,
+    # ring_timeout_seconds): the seat's release relists it without reading it.
+    seat_profile = _map(null=True)
     created_at = NumberAttribute()
     # The region and epoch of its merchant's ownership when it was last written (stream consumers
     # act only on what their own region wrote as home).

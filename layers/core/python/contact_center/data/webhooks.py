@@ -9,6 +9,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from contact_center.data import keys
+from contact_center.data.catalog import CatalogCache
 from contact_center.data.conditions import is_condition_failure
 from contact_center.data.models import TableItem, _strings, items_of
 from contact_center.data.pagination import Page, decode_token, encode_token
@@ -22,6 +23,9 @@ from contact_center.services.webhooks import Delivery, DeliveryStatus, Event, Ev
 DELIVERED_KEEP_SECONDS = 2 * 86_400
 FAILED_KEEP_SECONDS = 14 * 86_400
 PENDING_KEEP_SECONDS = 3 * 86_400  # past the day of retries, in case the retrying stops
+# How long the stream consumer posts to a merchant's webhooks as it last read them: a webhook
+# registered or deleted through another process (the API) is followed within this.
+WEBHOOK_CACHE_TTL_SECONDS = 5.0
 
 
 class WebhookItem(TableItem):
@@ -91,6 +95,22 @@ class WebhookRepository:
             if is_condition_failure(exc):
                 raise NotFoundError("webhook", webhook_id) from exc
             raise
+
+
+class CachedWebhooks:
+    """A merchant's webhooks as the stream consumer reads them: once per ``WEBHOOK_CACHE_TTL_SECONDS``
+    per warm container, not once per stream batch (every contact and seat change of a call is a
+    batch). A change made through this process's repository is seen at once."""
+
+    def __init__(self, webhooks: WebhookRepository, cache: CatalogCache | None = None) -> None:
+        self._webhooks = webhooks
+        self._cache = cache or CatalogCache(WEBHOOK_CACHE_TTL_SECONDS)
+
+    def for_merchant(self, merchant_id: str) -> list[tuple[Webhook, str]]:
+        return self._cache.get(("webhooks", merchant_id), lambda: self._webhooks.for_merchant(merchant_id))
+
+    def forget(self, merchant_id: str) -> None:
+        self._cache.invalidate(("webhooks", merchant_id))
 
 
 def _event_of(text: str) -> Event:

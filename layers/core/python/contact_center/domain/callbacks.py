@@ -4,6 +4,9 @@ its turn comes.
 - A queue offers callbacks when it has a ``CallbackPolicy`` (none by default): the key that leaves
   one, how many times the customer is dialled at most, and how long after a failed dial the next one
   may be made.
+- The key counts only once the caller has been told of it (the queue's announcement names it), and
+  only the queue's own key: a key pressed before (a number's menu key pressed twice, or late) or
+  another key leaves the caller waiting as it was.
 - Leaving a callback changes nothing about the contact's place: its priority and enqueue time stay,
   so it is served when it would have been had the caller held on.
 - Each dial of the customer is one attempt with its result and SIP status. A failed one (busy, no
@@ -45,6 +48,12 @@ def dial_result_of(status: int | None) -> DialResult:
     if status in (486, 600):
         return DialResult.BUSY
     return DialResult.FAILED
+
+
+def asks_for_callback(queue_key: str | None, pressed: str, told: bool) -> bool:
+    """Whether a key a queued caller pressed asks for a callback: the queue's key (None: it takes no
+    callbacks), pressed once the caller has heard that it may."""
+    return told and queue_key is not None and pressed == queue_key
 
 
 def _check_int(field: str, value: object, low: int, high: int) -> int:

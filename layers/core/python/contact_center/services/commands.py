@@ -14,6 +14,7 @@ from typing import Any
 
 from contact_center.contracts import values
 from contact_center.domain.agent_state import ApiStateCommand, command_for_api_target
+from contact_center.domain.callbacks import CallbackPolicy
 from contact_center.domain.errors import ValidationError
 from contact_center.domain.queueing import (
     DEFAULT_MAX_WAIT_SECONDS,
@@ -174,6 +175,7 @@ class QueueSettings:
     media: QueueMedia = field(default_factory=QueueMedia)
     service_level_seconds: int = DEFAULT_SERVICE_LEVEL_SECONDS
     recording_percent: int = 0
+    callback: CallbackPolicy | None = None
 
     def check(self, queue_id: str) -> None:
         """The domain's rules on the whole configuration (ranges, no overflow into itself)."""
@@ -188,6 +190,7 @@ class QueueSettings:
             wrap_up_seconds=self.wrap_up_seconds,
             media=self.media,
             recording_percent=self.recording_percent,
+            callback=self.callback,
         )
 
 
@@ -260,7 +263,11 @@ _QUEUE_FIELD_PARSERS: dict[str, Any] = {
         v, "service_level_seconds", SERVICE_LEVEL_SECONDS_MIN, SERVICE_LEVEL_SECONDS_MAX
     ),
     "recording_percent": check_recording_percent,
+    "callback": CallbackPolicy.from_value,
 }
+
+# Settings whose null means "none" (cleared), not a missing value.
+_NULLABLE_QUEUE_FIELDS = ("overflow", "callback")
 
 
 def _queue_values(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,7 +275,7 @@ def _queue_values(data: Mapping[str, Any]) -> dict[str, Any]:
     for name, parse in _QUEUE_FIELD_PARSERS.items():
         if name not in data:
             continue
-        if data[name] is None and name != "overflow":
+        if data[name] is None and name not in _NULLABLE_QUEUE_FIELDS:
             raise ValidationError(name, "must not be null")
         values[name] = parse(data[name])
     if "skills" in values and len(values["skills"]) > SKILLS_MAX:

@@ -106,6 +106,10 @@ class EventSocketService:
             return []
         sent: list[Sent] = []
         names: dict[tuple[str, str], str | None] = {}
+        # Each topic's listeners are read once a batch: a call's transaction brings the seat's and
+        # the contact's changes together, and every event of a merchant names the merchant's topic.
+        by_topic: dict[str, set[str]] = {}
+        now_ms = self._clock()
         for event in events:
             seat = event.data.get("seat_id")
             queue = event.data.get("queue_id")
@@ -117,7 +121,12 @@ class EventSocketService:
                 seat if isinstance(seat, str) else None,
                 [queue if isinstance(queue, str) else None, *queues],
             )
-            listeners = self._connections.listening(topics, self._clock())
+            for topic in topics:
+                if topic not in by_topic:
+                    by_topic[topic] = self._connections.listening((topic,), now_ms)
+            listeners: set[str] = set()
+            for topic in topics:
+                listeners |= by_topic[topic]
             if not listeners:
                 continue
             name = None
@@ -134,6 +143,8 @@ class EventSocketService:
                 else:
                     gone += 1
                     self._connections.remove(connection_id)
+                    for known in by_topic.values():
+                        known.discard(connection_id)
             sent.append(Sent(event.event_id, delivered, gone))
         return sent
 

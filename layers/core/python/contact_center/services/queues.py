@@ -70,6 +70,7 @@ def _queue(merchant_id: str, queue_id: str, created_at: int, settings: QueueSett
         media=settings.media,
         service_level_seconds=settings.service_level_seconds,
         recording_percent=settings.recording_percent,
+        callback=settings.callback,
     )
 
 
@@ -85,4 +86,5 @@ def _settings(queue: Queue) -> QueueSettings:
         media=queue.media,
         service_level_seconds=queue.service_level_seconds,
         recording_percent=queue.recording_percent,
+        callback=queue.callback,
     )

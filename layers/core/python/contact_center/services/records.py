@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from contact_center.domain.agent_state import AgentSnapshot
+from contact_center.domain.callbacks import CallbackPolicy
 from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberMode, NumberRouting
 from contact_center.domain.queueing import (
@@ -78,6 +79,7 @@ class Queue:
     # The wallboard's service level: the share of contacts answered within this many seconds.
     service_level_seconds: int = DEFAULT_SERVICE_LEVEL_SECONDS
     recording_percent: int = 0  # the share of answered calls recorded
+    callback: CallbackPolicy | None = None  # None: the queue's callers cannot leave a callback
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,19 @@ def _keys(image: Mapping[str, Any], name: str) -> list[str]:
     return sorted(entries) if isinstance(entries, Mapping) else []
 
 
+def _contacts(new: Mapping[str, Any], old: Mapping[str, Any], inserted: bool) -> list[Event]:
+    """The contact's events: a contact created already offered to a free agent (one write for
+    both) was queued first, at the version before, as if written twice."""
+    offered = _contact(new, old)
+    if not inserted or offered is None or offered.type is not EventType.CONTACT_OFFERED:
+        return [offered] if offered is not None else []
+    if _n(new, "enqueued_at") is None:
+        return [offered]
+    version = (_n(new, "version") or 1) - 1
+    queued = _contact({**new, "state": {"S": "queued"}, "version": {"N": str(version)}}, old)
+    return [queued, offered] if queued is not None else [offered]
+
+
 def _contact(new: Mapping[str, Any], old: Mapping[str, Any]) -> Event | None:
     state = (_s(new, "state") or "").lower()
     kind = CONTACT_EVENTS.get(state)
@@ -153,14 +166,16 @@ def webhook_events_in(event: Any) -> Iterator[StreamEvent]:
         new = dynamodb.get("NewImage") or {}
         old = dynamodb.get("OldImage") or {}
         entity = _s(new, "entity")
+        inserted = record.get("eventName") == "INSERT"
         found = (
-            _contact(new, old)
+            _contacts(new, old, inserted)
             if entity == "contact"
-            else _record(new)
-            if entity == "record" and record.get("eventName") == "INSERT"
-            else _seat(new, old)
+            else [_record(new)]
+            if entity == "record" and inserted
+            else [_seat(new, old)]
             if entity == "seat"
-            else None
+            else []
         )
-        if found is not None:
-            yield StreamEvent(found, str(dynamodb.get("SequenceNumber", "")), _s(new, "home_region"))
+        for each in found:
+            if each is not None:
+                yield StreamEvent(each, str(dynamodb.get("SequenceNumber", "")), _s(new, "home_region"))

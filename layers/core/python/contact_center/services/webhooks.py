@@ -123,6 +123,28 @@ class WebhookPort(Protocol):
     def delete(self, merchant_id: str, webhook_id: str) -> None: ...
 
 
+class WebhookLookup(Protocol):
+    """The merchant's webhooks as delivery reads them: possibly a few seconds old (a cache)."""
+
+    def for_merchant(self, merchant_id: str) -> list[tuple[Webhook, str]]: ...
+    def forget(self, merchant_id: str) -> None:
+        """This process changed the merchant's webhooks: read them again next time."""
+        ...
+
+
+class _Unshared:
+    """Delivery reading the registrations themselves (no cache)."""
+
+    def __init__(self, webhooks: WebhookPort) -> None:
+        self._webhooks = webhooks
+
+    def for_merchant(self, merchant_id: str) -> list[tuple[Webhook, str]]:
+        return self._webhooks.for_merchant(merchant_id)
+
+    def forget(self, merchant_id: str) -> None:
+        pass
+
+
 class DeliveryPort(Protocol):
     def save(self, delivery: Delivery) -> None:
         """Write the delivery as it now stands (pending ones are found by ``due``)."""
@@ -188,8 +210,11 @@ class WebhookService:
         post: Poster,
         clock: Clock,
         parallel: Callable[[int], ThreadPoolExecutor] = ThreadPoolExecutor,
+        lookup: WebhookLookup | None = None,
     ) -> None:
         self._webhooks = webhooks
+        # Delivery's reads (every stream batch); registration reads the webhooks themselves.
+        self._lookup: WebhookLookup = lookup or _Unshared(webhooks)
         self._deliveries = deliveries
         self._post = post
         self._clock = clock
@@ -203,6 +228,7 @@ class WebhookService:
         webhook = Webhook(merchant_id, new_id("whk"), command.url, command.events, self._clock())
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
         self._webhooks.create(webhook, secret)
+        self._lookup.forget(merchant_id)
         return CreatedWebhook(webhook, secret)
 
     def registered(self, merchant_id: str) -> list[Webhook]:
@@ -210,6 +236,7 @@ class WebhookService:
 
     def delete(self, merchant_id: str, webhook_id: str) -> None:
         self._webhooks.delete(merchant_id, webhook_id)
+        self._lookup.forget(merchant_id)
 
     def failed(self, merchant_id: str, page: PageRequest) -> Page[Delivery]:
         return self._deliveries.failed(merchant_id, page.limit, page.next_token)
@@ -234,7 +261,7 @@ class WebhookService:
         now = self._clock()
         for event in events:
             if event.merchant_id not in hooks_by_merchant:
-                hooks_by_merchant[event.merchant_id] = self._webhooks.for_merchant(event.merchant_id)
+                hooks_by_merchant[event.merchant_id] = self._lookup.for_merchant(event.merchant_id)
             for webhook, secret in hooks_by_merchant[event.merchant_id]:
                 if webhook.wants(event):
                     delivery = Delivery(
@@ -255,7 +282,7 @@ class WebhookService:
         due = self._deliveries.due(self._clock(), limit)
         jobs: list[tuple[Webhook, str, Delivery]] = []
         for delivery in due:
-            hooks = {w.webhook_id: (w, s) for w, s in self._webhooks.for_merchant(delivery.merchant_id)}
+            hooks = {w.webhook_id: (w, s) for w, s in self._lookup.for_merchant(delivery.merchant_id)}
             if delivery.webhook_id in hooks:
                 webhook, secret = hooks[delivery.webhook_id]
                 jobs.append((webhook, secret, delivery))

@@ -6,6 +6,7 @@ from typing import Any
 
 from contact_center.data.mappers.common import as_dict, optional_int
 from contact_center.data.models import NumberAuditItem, NumberItem, QueueItem, TrunkItem
+from contact_center.domain.callbacks import CallbackPolicy
 from contact_center.domain.menus import Menu
 from contact_center.domain.migration import NumberMode, NumberRouting
 from contact_center.domain.queueing import (
@@ -53,6 +54,17 @@ def media_from_map(value: Any) -> QueueMedia:
     )
 
 
+def callback_from_map(value: Any) -> CallbackPolicy | None:
+    """A queue stored before callbacks existed, or with them off, has none."""
+    if not value:
+        return None
+    data = as_dict(value)
+    # The table's numbers may come back as Decimal: the policy checks for int.
+    return CallbackPolicy.from_value(
+        {key: int(field) if key != "digit" else field for key, field in data.items()}
+    )
+
+
 def media_map(media: QueueMedia) -> dict[str, Any]:
     return media.as_dict()
 
@@ -71,6 +83,7 @@ def queue_config_from_item(item: QueueItem) -> QueueConfig:
         wrap_up_seconds=int(item.wrap_up_seconds or 0),
         media=media_from_map(item.media),
         recording_percent=int(item.recording_percent or 0),
+        callback=callback_from_map(item.callback),
     )
 
 
@@ -90,6 +103,7 @@ def queue_from_item(item: QueueItem) -> Queue:
         media=config.media,
         service_level_seconds=int(item.service_level_seconds or DEFAULT_SERVICE_LEVEL_SECONDS),
         recording_percent=config.recording_percent,
+        callback=config.callback,
     )
 
 
@@ -106,6 +120,7 @@ def queue_attributes(queue: Queue) -> dict[str, Any]:
         "media": media_map(queue.media),
         "service_level_seconds": queue.service_level_seconds,
         "recording_percent": queue.recording_percent,
+        "callback": queue.callback.as_dict() if queue.callback is not None else None,
     }
 
 

@@ -10,7 +10,13 @@ from contact_center.data.models import ContactItem, DialogItem, RecordItem
 from contact_center.data.sessions import dialog_item
 from contact_center.domain.contact import Channel, ContactSnapshot, ContactState
 from contact_center.domain.queueing import queue_sort_key
-from contact_center.services.routing.ports import CallDialog, ContactRecord, LiveContact, Segment
+from contact_center.services.routing.ports import (
+    CallDialog,
+    ContactRecord,
+    LiveContact,
+    SeatProfile,
+    Segment,
+)
 
 
 def segments_from(value: Any) -> tuple[Segment, ...]:
@@ -45,7 +51,31 @@ def live_contact_from_item(item: ContactItem) -> LiveContact:
         seat_version=optional_int(item.seat_version),
         unlisted=snapshot.state is ContactState.QUEUED and item.gsi1pk is None,
         recording_key=item.recording_key,
+        seat_profile=seat_profile_from(item.seat_profile) if item.offered_seat else None,
     )
+
+
+def seat_profile_map(profile: SeatProfile) -> dict[str, Any]:
+    return {
+        "skills": dict(profile.skills),
+        "queues": dict(profile.queues),
+        "sip_username": profile.sip_username,
+        "ring_timeout_seconds": profile.ring_timeout_seconds,
+    }
+
+
+def seat_profile_from(stored: Any) -> SeatProfile | None:
+    """The stored profile, or None when there is none or it does not read (the seat is read instead)."""
+    profile = as_dict(stored)
+    try:
+        return SeatProfile(
+            {str(name): int(level) for name, level in as_dict(profile["skills"]).items()},
+            {str(queue_id): int(priority) for queue_id, priority in as_dict(profile["queues"]).items()},
+            str(profile["sip_username"]),
+            int(profile["ring_timeout_seconds"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def contact_item(contact: LiveContact) -> ContactItem:
@@ -71,6 +101,7 @@ def contact_item(contact: LiveContact) -> ContactItem:
         offered_seat=snapshot.seat_id,
         seat_version=contact.seat_version if snapshot.seat_id else None,
         offered_at=contact.offered_at_ms,
+        seat_profile=seat_profile_map(contact.seat_profile) if contact.seat_profile is not None else None,
     )
 
 
@@ -93,6 +124,11 @@ def contact_fields(contact: LiveContact) -> dict[str, Any]:
         "rona_attempts": snapshot.rona_attempts,
         "segments": [segment.to_dict() for segment in contact.segments],
         "recording_key": contact.recording_key,
+        "seat_profile": (
+            seat_profile_map(contact.seat_profile)
+            if snapshot.seat_id and contact.seat_profile is not None
+            else None
+        ),
         # Queue index membership follows the state: only QUEUED contacts are in it.
         "gsi1pk": keys.queued_index_pk(snapshot.queue_id) if queued and snapshot.queue_id else None,
         "gsi1sk": None,

@@ -151,6 +151,15 @@ def agent_seat_ref(seat: AgentSeat) -> SeatItem:
     )
 
 
+def seat_profile_item(seat: AgentSeat) -> SeatItem:
+    """The profile of a seat as read (what its availability entries carry), keyed as the seat."""
+    item = agent_seat_ref(seat)
+    item.skills = dict(seat.candidate.skills)
+    item.sip_username = seat.sip_username
+    item.ring_timeout_seconds = seat.ring_timeout_seconds
+    return item
+
+
 def seat_from_state(seat: SeatTransition) -> SeatFromState:
     before = seat.before
     return SeatFromState(

@@ -15,8 +15,14 @@ from contact_center.data.mappers.contacts import (
     live_contact_from_item,
     record_from_item,
     record_item,
+    seat_profile_map,
 )
-from contact_center.data.mappers.seats import agent_seat_ref, seat_from_state, seat_state_from_snapshot
+from contact_center.data.mappers.seats import (
+    agent_seat_ref,
+    seat_from_state,
+    seat_profile_item,
+    seat_state_from_snapshot,
+)
 from contact_center.data.ownership import RegionFence
 from contact_center.data.sessions import DialogItems
 from contact_center.domain.agent_state import AgentSnapshot
@@ -26,12 +32,14 @@ from contact_center.services.routing.ports import (
     CallDialog,
     ContactRecord,
     LiveContact,
+    SeatProfile,
     SeatTransition,
 )
 
 
 def _seat_change(seat: SeatTransition) -> SeatChange:
-    return SeatChange(seat_from_state(seat), seat_state_from_snapshot(seat.after))
+    profile = seat_profile_item(seat.profile) if seat.profile is not None else None
+    return SeatChange(seat_from_state(seat), seat_state_from_snapshot(seat.after), profile)
 
 
 class LiveContactRepository:
@@ -54,7 +62,16 @@ class LiveContactRepository:
 
     def offer(self, contact: LiveContact, seat: AgentSeat, reserved: AgentSnapshot, now_ms: int) -> None:
         self._items.offer(
-            contact_ref(contact), agent_seat_ref(seat), seat_state_from_snapshot(reserved), now_ms
+            contact_ref(contact),
+            agent_seat_ref(seat),
+            seat_state_from_snapshot(reserved),
+            now_ms,
+            seat_profile_map(SeatProfile.of(seat)),
+        )
+
+    def create_offered(self, contact: LiveContact, seat: AgentSeat, reserved: AgentSnapshot) -> None:
+        self._items.create_offered(
+            contact_item(contact), agent_seat_ref(seat), seat_state_from_snapshot(reserved)
         )
 
     def save(self, expected_version: int, contact: LiveContact, count_offered: bool = False) -> None:

@@ -6,13 +6,15 @@ Invariants, and where they are held:
   is one transaction conditioned on the seat being AVAILABLE at the version read and the contact
   at the version read. Losing either condition is normal; the loser moves to the next candidate
   (lost seat) or re-reads the contact (lost contact: someone else offered or ended it).
-- No queued contact is lost: a new contact is created QUEUED but outside the queue's index, and its
-  router looks for an agent; finding none, it lists the contact in the index and then looks once
-  more. An agent freed before that second look is found by it; one freed after finds the contact
-  through ``agent_available``. (Listed from the start, every new contact would be raced for by
-  the routers of agents turning available while its own router offers it: under load most of
-  those races are lost, each a cancelled transaction.) A contact leaves the index only by an
-  offer, an overflow, a forward or its end — each a conditional write.
+- No queued contact is lost: a new contact's router looks for an agent before writing it; a free
+  one gets the contact created already OFFERED to it (``LiveContacts.create_offered``: the
+  contact's creation, the seat's reservation and the queue's count in one transaction). Finding
+  none, it creates the contact QUEUED and listed in the queue's index, and then looks once more. An
+  agent freed before that second look is found by it; one freed after finds the contact through
+  ``agent_available``. (Listed before its own router's first look, every new contact would be
+  raced for by the routers of agents turning available while its own router offers it: under load
+  most of those races are lost, each a cancelled transaction.) A contact leaves the index only by
+  an offer, an overflow, a forward or its end — each a conditional write.
 - Every contact that was created ends with exactly one record: ``LiveContacts.end`` deletes the
   live item and writes the record in one transaction — which also releases the contact's agent,
   written on the agent's from-state, so an agent is never left holding an ended contact.
@@ -32,7 +34,8 @@ the same in tests with a fixed clock.
 
 Where each rule lives (``service.RoutingService`` is the one entry point and only hands over):
 
-- ``arrivals``  a new contact: forward, reject, or create it unlisted in its queue and place it
+- ``arrivals``  a new contact: forward, reject, offer it to a free agent as it is created, or
+                create it in its queue
 - ``placement`` a queued contact's next step: an agent, the queue's index, overflow or reject at
                 max wait (``queue_timeout``); the decision read back after a lost race
 - ``offers``    ranking the queue's available seats (its own availability index, longest idle

@@ -21,7 +21,8 @@ from contact_center.domain.migration import Side
 from contact_center.domain.queue_address import QueueCall
 
 from .context import RoutingContext
-from .decisions import Arrival, Forward, PlayMenu, Reject, RoutingDecision
+from .decisions import Arrival, Connect, Forward, PlayMenu, Reject, RoutingDecision
+from .offers import CONTACT_CHANGED
 from .placement import Placement
 from .ports import LiveContact, RoutingQueue, Segment
 from .records import record_for
@@ -148,7 +149,9 @@ class Arrivals:
         now_ms: int,
         segments: tuple[Segment, ...] = (),
     ) -> RoutingDecision:
-        # Created straight into the queue, unlisted (see the package docstring: no lost wake-up).
+        # An agent first: a free one gets the contact created already offered to it, in one write.
+        # Nobody free: created into the queue and listed, then one more look (see the package
+        # docstring: no lost wake-up).
         enqueued = apply_contact(new, enqueue, now_ms)
         live = LiveContact(
             enqueued.contact,
@@ -157,8 +160,12 @@ class Arrivals:
             queue.merchant_id,
             edge_task_id,
             segments=segments,
-            unlisted=True,
         )
+        attempt = self._placement.offer_new(live, queue, now_ms, enqueued.event)
+        if attempt is CONTACT_CHANGED:
+            return self._placement.decision_for_id(new.contact_id, now_ms)
+        if isinstance(attempt, Connect):
+            return attempt
         if not self._ctx.create(live):
             return self._placement.decision_for_id(new.contact_id, now_ms)
         self._ctx.publish_contact(enqueued.event, live)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from contact_center.domain.agent_state import AgentSnapshot
 from contact_center.domain.events import ContactStateChanged
@@ -14,6 +14,7 @@ from .ports import (
     AgentSeat,
     AgentSeats,
     EventSink,
+    HeldCalls,
     LiveContact,
     LiveContacts,
     NoMetrics,
@@ -39,8 +40,11 @@ class RoutingContext:
         decides: Callable[[str], bool] | None = None,
         metrics: RoutingMetrics | None = None,
         require_home: Callable[[str], object] | None = None,
+        held_calls: HeldCalls | None = None,
     ) -> None:
         self.catalog = catalog
+        # This region's edge tasks, asked which calls they hold (None: nobody to ask, one lone task).
+        self.held_calls = held_calls
         self.metrics: RoutingMetrics = metrics or NoMetrics()
         # Two regions: whether this region decides for a merchant now (None: one region, always), and
         # the same as a refusal naming the home (NotHomeRegionError), which the routing function
@@ -60,6 +64,18 @@ class RoutingContext:
         writes of its home may still be on their way here."""
         if self._require_home is not None and merchant_id:
             self._require_home(merchant_id)
+
+    def held_nowhere(self, contact_ids: Collection[str], now_ms: int) -> set[str]:
+        """Of ``contact_ids`` (contacts this replica lacks), those no live edge task of this region
+        holds a call of: a seat held by one of them can be let go. Empty when a task did not answer:
+        its calls are unknown, so every such seat waits for the next look (by then the task answers,
+        or its heartbeat has lapsed and it is no longer asked)."""
+        if not contact_ids or self.held_calls is None:
+            return set(contact_ids)
+        answer = self.held_calls.held(sorted(contact_ids), now_ms)
+        if not answer.complete:
+            return set()
+        return set(contact_ids) - answer.held
 
     def aor(self, seat: AgentSeat) -> str:
         return f"sip:{seat.sip_username}@{self.policy.sip_domain}"

@@ -30,12 +30,47 @@ class OfferOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackDial:
+    """Whom a callback's runner dials once the agent answers: the customer's ``number`` over the
+    merchant's outbound trunk (``trunk_id`` at ``address`` over ``transport``), showing
+    ``caller_id``. No ``trunk_id``: the merchant has no outbound trunk or no number to show, and the
+    dial fails without ringing anyone."""
+
+    number: str
+    trunk_id: str | None = None
+    address: str | None = None
+    transport: str = "udp"
+    caller_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "trunk_id": self.trunk_id,
+            "address": self.address,
+            "transport": self.transport,
+            "caller_id": self.caller_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CallbackDial:
+        return cls(
+            number=str(data["number"]),
+            trunk_id=data.get("trunk_id"),
+            address=data.get("address"),
+            transport=str(data.get("transport") or "udp"),
+            caller_id=data.get("caller_id"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Connect:
     """Ring ``targets`` (every registered device of the seat, in parallel) for ``ring_timeout_seconds``.
 
     The seat is RESERVED for the contact; the edge must report the result with ``offer_result``.
     ``recording_key``: the queue records this call (``domain.recording``); once the agent answers,
-    the edge asks the media relay to record it under this key.
+    the edge asks the media relay to record it under this key. ``callback``: the contact is a
+    callback nobody holds: the task the offer is pushed to rings the agent, then dials the customer
+    (``domain.callbacks``) and reports that dial with ``callback_dialled``.
     """
 
     contact_id: str
@@ -46,6 +81,7 @@ class Connect:
     ring_timeout_seconds: int
     queue_id: str | None = None
     recording_key: str | None = None
+    callback: CallbackDial | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,10 +94,12 @@ class Connect:
             "ring_timeout_seconds": self.ring_timeout_seconds,
             "queue_id": self.queue_id,
             "recording_key": self.recording_key,
+            "callback": self.callback.to_dict() if self.callback is not None else None,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Connect:
+        callback = data.get("callback")
         return cls(
             contact_id=str(data["contact_id"]),
             seat_id=str(data["seat_id"]),
@@ -71,6 +109,7 @@ class Connect:
             ring_timeout_seconds=int(data["ring_timeout_seconds"]),
             queue_id=data.get("queue_id"),
             recording_key=data.get("recording_key"),
+            callback=CallbackDial.from_dict(callback) if callback else None,
         )
 
 
@@ -92,6 +131,8 @@ class Queue:
     wait_seconds: int | None = None
     # Where the edge fetches the merchant's prompts the media names (the defaults play without).
     prompts: QueuePrompts = field(default_factory=QueuePrompts)
+    # The key that leaves a callback (the queue's ``callback`` policy); None: the queue takes none.
+    callback_digit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +145,7 @@ class Queue:
             "media": self.media.as_dict(),
             "wait_seconds": self.wait_seconds,
             "prompts": self.prompts.as_dict(),
+            "callback_digit": self.callback_digit,
         }
 
     @classmethod
@@ -119,6 +161,7 @@ class Queue:
             media=_media(data.get("media")),
             wait_seconds=int(data["wait_seconds"]) if data.get("wait_seconds") is not None else None,
             prompts=QueuePrompts.from_dict(data.get("prompts")),
+            callback_digit=data.get("callback_digit"),
         )
 
 

@@ -60,14 +60,19 @@ class Dequeue:
         # None: no task can run a callback here; callbacks keep their place until one can.
         self._runners = runners
 
-    def agent_available(self, merchant_id: str, seat_id: str, now_ms: int) -> AgentOffer | None:
-        """Offer the agent the waiting contact it should take first, across every queue it serves."""
+    def agent_available(
+        self, merchant_id: str, seat_id: str, now_ms: int, written: AgentSeat | None = None
+    ) -> AgentOffer | None:
+        """Offer the agent the waiting contact it should take first, across every queue it serves.
+        ``written``: the seat as this router just wrote it (not read again; a claim on a seat that
+        moved since fails its version, and the seat is then read)."""
         policy = self._ctx.policy
         for _ in range(ATTEMPTS):
             try:
-                seat = self._ctx.seats.get(merchant_id, seat_id)
+                seat = written if written is not None else self._ctx.seats.get(merchant_id, seat_id)
             except NotFoundError:
                 return None
+            written = None
             if seat.agent.state is not AgentState.AVAILABLE:
                 return None
             queues = {

@@ -79,8 +79,8 @@ class Endings:
             agent = self._ctx.published(release)
             if agent.state is AgentState.AVAILABLE:
                 # Straight to the next waiting contact (the seat stream leaves the router's own
-                # releases to it: see ``routing.events``).
-                self._dequeue.agent_available(contact.merchant_id, seat_id, now_ms)
+                # releases to it: see ``routing.events``), from the seat as the release wrote it.
+                self._dequeue.agent_available(contact.merchant_id, seat_id, now_ms, release.released_seat())
             return Acknowledged(
                 contact_id,
                 ContactState.ENDED.value,
@@ -113,12 +113,24 @@ class Endings:
         if snapshot.state not in (ContactState.OFFERED, ContactState.CONNECTED, ContactState.DIALING):
             return None
         held = None if read_seat or snapshot.state is ContactState.OFFERED else seat_as_left(contact)
-        if held is None:
-            held = self._ctx.seats.get(contact.merchant_id, snapshot.seat_id).agent
+        seat: AgentSeat | None = None
+        if held is not None and contact.seat_profile is not None:
+            # The profile the offer kept, at the version the release is conditioned on.
+            seat = contact.seat_profile.seat(contact.merchant_id, held)
+        elif held is None or self._frees(held, contact, now_ms):
+            # Read once: a seat going AVAILABLE is listed for its queues from its profile, and
+            # offered the next waiting contact from this same read after the release.
+            seat = self._ctx.seats.get(contact.merchant_id, snapshot.seat_id)
+            held = seat.agent
         command = self._release_command(held, contact)
         if command is None:
             return None  # the seat let go of it already (a missed offer in flight)
-        return SeatTransition.of(contact.merchant_id, held, apply(held, command, now_ms))
+        return SeatTransition.of(contact.merchant_id, held, apply(held, command, now_ms), seat)
+
+    def _frees(self, held: AgentSnapshot, contact: LiveContact, now_ms: int) -> bool:
+        """Whether releasing ``held`` from ``contact`` makes the agent AVAILABLE (no wrap-up)."""
+        command = self._release_command(held, contact)
+        return command is not None and apply(held, command, now_ms).agent.state is AgentState.AVAILABLE
 
     def _release_command(self, agent: AgentSnapshot, contact: LiveContact) -> AgentCommand | None:
         """Ringing -> AVAILABLE (in its place in line); talking -> wrap-up, or AVAILABLE without one."""

@@ -77,13 +77,33 @@ class Fleet:
     def release_orphaned_agents(self, merchant_id: str, now_ms: int) -> list[str]:
         """Free the merchant's agents held by a contact this region does not have: after a failover,
         the failed region's last writes may have reached this replica for the seat but not for its
-        contact (replication is item by item). Returns the released seats."""
+        contact (replication is item by item). Returns the released seats.
+
+        Such a seat may still be talking: a call of this region's edge tasks that the dead home
+        routed (a contact created already offered, in one transaction with the seat) is alive here
+        though its contact item never arrived. So this region's live tasks are asked first
+        (``RoutingContext.held_nowhere``), and a seat whose call one of them holds keeps its state:
+        it is freed by the first call of this after its call ended. A task that does not answer
+        keeps every such seat held until it answers or its heartbeat lapses: a seat held a few
+        seconds too long costs a waiting caller those seconds, one freed too early rings an agent
+        who is talking."""
+        orphans = [
+            seat
+            for seat in self._ctx.seats.all_for_merchant(merchant_id)
+            if seat.agent.contact_id is not None
+            and seat.agent.state in (AgentState.RESERVED, AgentState.ON_CONTACT)
+            and self._ctx.contacts.get(seat.agent.contact_id) is None
+        ]
+        free = self._ctx.held_nowhere(
+            {seat.agent.contact_id for seat in orphans if seat.agent.contact_id}, now_ms
+        )
         released: list[str] = []
-        for seat in self._ctx.seats.all_for_merchant(merchant_id):
+        for seat in orphans:
             agent, held = seat.agent, seat.agent.contact_id
-            if held is None or agent.state not in (AgentState.RESERVED, AgentState.ON_CONTACT):
-                continue
-            if self._ctx.contacts.get(held) is not None:
+            if held is None or held not in free:
+                log.warning(
+                    "seat %s keeps contact %s: a live edge task may hold its call", seat.seat_id, held
+                )
                 continue
             command = ReleaseReservation(held) if agent.state is AgentState.RESERVED else EndContact(held)
             try:

@@ -18,12 +18,13 @@ from contact_center.domain.contact import (
     HangupSide,
     apply_contact,
 )
+from contact_center.domain.events import ContactStateChanged
 from contact_center.domain.queueing import OverflowKind
 
 from ..errors import ConcurrentUpdateError, NotFoundError
 from .context import RoutingContext
 from .decisions import Acknowledged, Connect, Forward, Queue, Reject, RoutingDecision
-from .offers import CONTACT_CHANGED, Offers
+from .offers import CONTACT_CHANGED, ContactChanged, Offers
 from .outlook import QueueOutlook
 from .policy import ATTEMPTS
 from .ports import LiveContact, RoutingQueue, Segment
@@ -71,6 +72,12 @@ class Placement:
             contact = fresh
             queue = self._ctx.queue_of(contact) or queue
         return self.queue_decision(contact, queue, now_ms, told=told)
+
+    def offer_new(
+        self, contact: LiveContact, queue: RoutingQueue, now_ms: int, arrived: ContactStateChanged
+    ) -> Connect | ContactChanged | None:
+        """Offer a contact not written yet; on success it is created with the offer (``Offers``)."""
+        return self._offers.try_offer(contact, queue, now_ms, arrived)
 
     def queue_timeout(self, contact_id: str, now_ms: int) -> RoutingDecision:
         """The edge's max-wait timer fired: overflow to another queue, forward to legacy, or reject."""
@@ -218,6 +225,7 @@ class Placement:
             seat.ring_timeout_seconds,
             contact.snapshot.queue_id,
             queue.recording_key(contact.contact_id) if queue is not None else None,
+            self._offers.callback_of(contact),
         )
 
     def queue_decision(
@@ -234,6 +242,7 @@ class Placement:
             media=queue.config.media,
             wait_seconds=wait,
             prompts=queue.prompts,
+            callback_digit=queue.config.callback.digit if queue.config.callback is not None else None,
         )
 
     def ended_ack(self, contact_id: str, stale: bool = False) -> Acknowledged:

@@ -8,7 +8,7 @@ named errors of ``services.errors`` (NotFoundError, AlreadyExistsError, Concurre
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from contact_center.domain.acd import AgentCandidate
@@ -78,6 +78,34 @@ class AgentSeat:
     @property
     def agent(self) -> AgentSnapshot:
         return self.candidate.agent
+
+
+@dataclass(frozen=True, slots=True)
+class SeatProfile:
+    """What the router reads of a seat besides its state, as it stood when a contact was offered to
+    it: the profile its availability entries carry. A profile edit bumps the seat's version, so a
+    write on the seat conditioned on the version the contact recorded holds this profile too."""
+
+    skills: Mapping[str, int]
+    queues: Mapping[str, int]
+    sip_username: str
+    ring_timeout_seconds: int = DEFAULT_RING_TIMEOUT_SECONDS
+
+    @classmethod
+    def of(cls, seat: AgentSeat) -> SeatProfile:
+        candidate = seat.candidate
+        return cls(
+            dict(candidate.skills), dict(candidate.queues), seat.sip_username, seat.ring_timeout_seconds
+        )
+
+    def seat(self, merchant_id: str, agent: AgentSnapshot) -> AgentSeat:
+        """The seat with this profile in ``agent``'s state."""
+        return AgentSeat(
+            merchant_id,
+            AgentCandidate(agent, dict(self.skills), dict(self.queues)),
+            self.sip_username,
+            self.ring_timeout_seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +207,9 @@ class LiveContact:
     unlisted: bool = False
     # Set when an agent answers a call its queue records: where the recording is kept.
     recording_key: str | None = None
+    # The offered (then connected) seat's profile at ``seat_version``: its release into AVAILABLE
+    # is written, and the seat offered its next contact, without reading the seat again.
+    seat_profile: SeatProfile | None = None
 
     @property
     def contact_id(self) -> str:
@@ -207,10 +238,29 @@ class SeatTransition:
     before: AgentSnapshot
     after: AgentSnapshot
     event: AgentStateChanged | None = None  # published once written
+    # The seat as read at ``before``'s version, when the writer read it: a release into AVAILABLE
+    # lists the seat for its queues from this profile instead of reading it again.
+    profile: AgentSeat | None = None
 
     @classmethod
-    def of(cls, merchant_id: str, before: AgentSnapshot, transition: AgentTransition) -> SeatTransition:
-        return cls(merchant_id, before, transition.agent, transition.event)
+    def of(
+        cls,
+        merchant_id: str,
+        before: AgentSnapshot,
+        transition: AgentTransition,
+        profile: AgentSeat | None = None,
+    ) -> SeatTransition:
+        return cls(merchant_id, before, transition.agent, transition.event, profile)
+
+    def released_seat(self) -> AgentSeat | None:
+        """The seat as this transition left it, when its profile was read with it; else None."""
+        if self.profile is None:
+            return None
+        candidate = self.profile.candidate
+        return replace(
+            self.profile,
+            candidate=AgentCandidate(self.after, dict(candidate.skills), dict(candidate.queues)),
+        )
 
     @property
     def seat_id(self) -> str:
@@ -313,6 +363,16 @@ class LiveContacts(Protocol):
         """
         ...
 
+    def create_offered(self, contact: LiveContact, seat: AgentSeat, reserved: AgentSnapshot) -> None:
+        """Atomically: a new contact, written already OFFERED to the seat (``contact``, which has
+        reached its queue: counted "offered" there, as ``create`` counts it), and the seat
+        AVAILABLE@version -> ``reserved``. One write where ``create`` then ``offer`` are two.
+
+        AlreadyExistsError when the contact id is taken (a retried new_contact);
+        ConcurrentUpdateError naming "seat" when the seat is no longer available at its version.
+        """
+        ...
+
     def save(self, expected_version: int, contact: LiveContact, count_offered: bool = False) -> None:
         """Write the contact's new state (queue index membership follows the state).
 
@@ -374,6 +434,19 @@ class CallbackRunners(Protocol):
         """A live task's id (spread by ``contact_id``); None when no task is live (the callback
         keeps its place and is offered again later)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class HeldByTasks:
+    held: frozenset[str]  # the asked contacts whose calls this region's live edge tasks hold
+    complete: bool  # every live task answered (else a silent one may hold any of the others)
+
+
+class HeldCalls(Protocol):
+    """Which of ``contact_ids`` this region's live edge tasks hold (``contracts.offer_push.HELD``).
+    Bounded in time; never raises (an error is a task that did not answer)."""
+
+    def held(self, contact_ids: Sequence[str], now_ms: int) -> HeldByTasks: ...
 
 
 class Registrations(Protocol):

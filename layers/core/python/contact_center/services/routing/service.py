@@ -28,6 +28,7 @@ from .ports import (
     CallbackRunners,
     CallDialog,
     EventSink,
+    HeldCalls,
     LiveContacts,
     Registrations,
     RoutingCatalog,
@@ -54,6 +55,7 @@ class RoutingService:
         outbound_trunks: OutboundTrunks | None = None,
         dialers: Dialers | None = None,
         runners: CallbackRunners | None = None,
+        held_calls: HeldCalls | None = None,
     ) -> None:
         context = RoutingContext(
             catalog,
@@ -65,8 +67,9 @@ class RoutingService:
             decides,
             metrics,
             require_home,
+            held_calls,
         )
-        self._offers = Offers(context)
+        self._offers = Offers(context, outbound_trunks)
         self._placement = Placement(context, self._offers)
         self._arrivals = Arrivals(context, self._placement)
         self._answers = Answers(context, self._placement)
@@ -188,7 +191,8 @@ class RoutingService:
         return self._region_loss.end_held(edge_task_ids, now_ms, limit)
 
     def release_orphaned_agents(self, merchant_id: str, now_ms: int) -> list[str]:
-        """After a takeover: free the merchant's agents held by contacts this region never received."""
+        """After a takeover: free the merchant's agents held by contacts this region never received
+        and whose calls no live edge task of this region holds."""
         return self._fleet.release_orphaned_agents(merchant_id, now_ms)
 
     def release_lost_region(

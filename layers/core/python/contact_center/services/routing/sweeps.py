@@ -50,7 +50,7 @@ from .context import RoutingContext
 from .decisions import OfferOutcome
 from .dequeue import AgentOffer, Dequeue
 from .endings import Endings
-from .ports import AgentSeat
+from .ports import AgentSeat, LiveContact
 
 log = logging.getLogger("contact_center.routing")
 
@@ -153,7 +153,8 @@ class Sweeps:
         offer (replication is item by item, and the dead region's last writes never arrive).
 
         - the contact is missing, ended, queued or offered elsewhere here: the seat goes back in its
-          place in line and takes the next waiting contact;
+          place in line and takes the next waiting contact; one missing here only once no live edge
+          task of this region rings it (``RoutingContext.held_nowhere``);
         - the contact is offered to the seat and its caller was on a dead edge task: it ends with a
           record (``region_lost``'s rule, for a contact that reached this replica late);
         - it is offered to the seat by a live edge task and its ring timeout is over: the phone was
@@ -167,25 +168,42 @@ class Sweeps:
         for merchant_id in merchant_ids:
             if self._ctx.decides is not None and not self._ctx.decides(merchant_id):
                 continue
-            for seat in self._ctx.seats.all_for_merchant(merchant_id):
-                agent = seat.agent
-                if (
-                    agent.state is not AgentState.RESERVED
-                    or agent.contact_id is None
-                    or agent.state_since_ms >= taken_at_ms
-                ):
+            reserved = [
+                (seat, self._ctx.contacts.get(seat.agent.contact_id))
+                for seat in self._ctx.seats.all_for_merchant(merchant_id)
+                if seat.agent.state is AgentState.RESERVED
+                and seat.agent.contact_id is not None
+                and seat.agent.state_since_ms < taken_at_ms
+            ]
+            # A contact missing here may still ring on a live task of this region (the dead home
+            # created it offered, with the reservation): such a seat waits for the next call.
+            free = self._ctx.held_nowhere(
+                {
+                    seat.agent.contact_id
+                    for seat, contact in reserved
+                    if contact is None and seat.agent.contact_id
+                },
+                now_ms,
+            )
+            for seat, contact in reserved:
+                contact_id = seat.agent.contact_id
+                if contact_id is None or (contact is None and contact_id not in free):
                     continue
                 with contextlib.suppress(ConcurrentUpdateError, NotFoundError):
-                    if self._release_lost(seat, agent.contact_id, lost_edges, now_ms):
+                    if self._release_lost(seat, contact_id, contact, lost_edges, now_ms):
                         released.append(seat.seat_id)
         if released:
             log.warning("let go of %d seats the lost region had reserved", len(released))
         return released
 
     def _release_lost(
-        self, seat: AgentSeat, contact_id: str, lost_edges: Collection[str], now_ms: int
+        self,
+        seat: AgentSeat,
+        contact_id: str,
+        contact: LiveContact | None,
+        lost_edges: Collection[str],
+        now_ms: int,
     ) -> bool:
-        contact = self._ctx.contacts.get(contact_id)
         if (
             contact is None
             or contact.snapshot.state is not ContactState.OFFERED
