@@ -165,7 +165,7 @@ def test_an_uploaded_8_khz_greeting_arrives_every_20_ms_not_in_bursts(
     store.put(prompt_key("m1", "welcome", sha), data)
     upload = PromptFile(prompt_key("m1", "welcome", sha), sha)
     files: list[str] = []
-    # When a caller is held with it (the relay's agent copies it on demand, as the edge asks):
+    # When a caller is held with it (the relay's agent has copied it; the edge asks for its path):
     heard, plays = _hear(
         relay,
         prompts,

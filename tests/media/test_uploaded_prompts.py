@@ -1,6 +1,7 @@
 """A queued caller hears the merchant's uploaded greeting and music, through the edge, a real
 rtpengine and its agent: the agent copies them from the prompt store into the relay's prompt
-directory (resampled to the relay's format) when the edge names them; the edge writes nothing there. The
+directory (resampled to the relay's format) and answers their path when the edge names them; the
+edge writes nothing there. The
 uploads are tones (1 kHz greeting, 1.5 kHz music) that neither the spoken default greeting nor the
 default music (chords of 440-784 Hz) holds, so the received audio tells which was played."""
 

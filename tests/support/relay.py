@@ -126,14 +126,20 @@ def as_the_agent_configures_it(
 @contextmanager
 def running_agent(prompts: Path, uploads: Path | None = None) -> Iterator[tuple[str, int]]:
     """The relay's agent joining the prompts of ``prompts`` and copying the uploads of the prompt
-    store's directory ``uploads`` (as ``make run`` runs it): its address."""
+    store's directory ``uploads`` (as ``make run`` runs it): its address, once it answers and its first
+    sync has copied what ``uploads`` held (a relay that has run a while; the copy a join asks for
+    at once: tests/unit/test_relay_agent_files.py)."""
     address = (HOST, free_port())
     process = subprocess.Popen(agent_argv(prompts, *address, uploads), stdout=subprocess.DEVNULL)
+    stored = [] if uploads is None else [p.name for p in uploads.rglob("*.wav")]
     try:
-        deadline = time.monotonic() + 10
-        while not ng_answers(*address, timeout=0.2, as_json=True):
+        deadline = time.monotonic() + 20
+        while not ng_answers(*address, timeout=0.2, as_json=True) or not all(
+            (prompts / "uploaded" / name).exists() for name in stored
+        ):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the relay's agent did not answer its ping")
+                raise RuntimeError("the relay's agent did not answer its ping or copy the uploads")
+            time.sleep(0.05)
         yield address
     finally:
         process.terminate()
