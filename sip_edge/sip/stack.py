@@ -108,6 +108,13 @@ class SipStack(Outbound):
         # branch, so this is how it finds the transaction retransmitting that 2xx.
         self._invites: dict[tuple[str, int], ServerInviteTransaction] = {}
         self._tasks: set[asyncio.Future[Reply | None]] = set()
+        # Live non-INVITE server transactions over UDP by the datagram that opened them, and back.
+        # A UDP client retransmits the request unchanged (RFC 3261 17.1.2.2), and identical bytes
+        # carry the branch, sent-by and method that match them to that transaction (17.2.3):
+        # found here, a retransmission is absorbed without being parsed again. In a registration
+        # storm the phones' retransmissions outnumber their REGISTERs, and parsing was their cost.
+        self._by_datagram: dict[bytes, ServerNonInviteTransaction] = {}
+        self._datagrams: dict[tuple[str, ...], bytes] = {}
         self._bad_log = _RateLimitedLog()
         # One bound method for every server transaction, rather than a new one kept by each for
         # as long as it lives (32 s over UDP).
@@ -129,6 +136,12 @@ class SipStack(Outbound):
     # --- inbound --------------------------------------------------------------------------------
 
     def on_message(self, data: bytes, flow: Flow) -> None:
+        retransmitted = self._by_datagram.get(data)
+        if retransmitted is not None:
+            self.stats.requests += 1
+            self.stats.retransmissions_absorbed += 1
+            retransmitted.receive_request(retransmitted.request)
+            return
         try:
             message = parse_message(data)
         except SipParseError as exc:
@@ -136,7 +149,7 @@ class SipStack(Outbound):
             return
         try:
             if isinstance(message, Request):
-                self._on_request(message, flow)
+                self._on_request(message, flow, data)
             else:
                 self._on_response(message, flow)
         except Exception:
@@ -190,7 +203,7 @@ class SipStack(Outbound):
             return
         request.set_top_via(via)
 
-    def _on_request(self, request: Request, flow: Flow) -> None:
+    def _on_request(self, request: Request, flow: Flow, data: bytes) -> None:
         self.stats.requests += 1
         via = request.top_via
         self._fix_via(request, via, flow)
@@ -233,6 +246,11 @@ class SipStack(Outbound):
                 transaction.cancel_target = target
                 target.cancelled = True
         self._invoke(transaction, request)
+        if transaction.terminated:
+            return  # answered statelessly: a retransmission is a new request
+        if not flow.reliable:
+            self._by_datagram[data] = transaction
+            self._datagrams[key] = data
         if transaction.state is State.TRYING:
             transaction.start_lifetime()
 
@@ -324,6 +342,9 @@ class SipStack(Outbound):
         key = transaction.key
         if key is not None and self._server.get(key) is transaction:
             del self._server[key]
+            data = self._datagrams.pop(key, None)
+            if data is not None:
+                del self._by_datagram[data]
         if isinstance(transaction, ServerInviteTransaction):
             request = transaction.request
             index = (request.call_id, request.cseq[0])

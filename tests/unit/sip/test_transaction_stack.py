@@ -105,6 +105,39 @@ def test_retransmitted_request_reaches_the_app_once_and_gets_the_same_response()
     assert stack.stats.retransmissions_absorbed == 1
 
 
+def test_a_udp_retransmission_is_absorbed_without_being_parsed_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    parsed: list[bytes] = []
+
+    def counting(data: bytes) -> Request | Response:
+        parsed.append(data)
+        return parse_message(data)
+
+    monkeypatch.setattr("sip_edge.sip.stack.parse_message", counting)
+    seen: list[int] = []
+
+    def handler(tx: ServerTransaction, request: Request) -> Reply | None:
+        seen.append(request.cseq[0])
+        return Reply(200) if request.cseq[0] == 1 else None  # CSeq 2: answered later
+
+    stack, transport, clock = make_stack(handler)
+    answered, waiting = sip("REGISTER"), sip("REGISTER", branch="z9hG4bKstack2", cseq=2)
+    # Given a REGISTER answered with 200, and one still waiting for its answer
+    transport.deliver(answered)
+    transport.deliver(waiting)
+    # When each is retransmitted, byte for byte, twice
+    for _ in range(2):
+        transport.deliver(answered)
+        transport.deliver(waiting)
+    # Then no retransmission was parsed: the answered one got its 200 again, the other nothing
+    assert len(parsed) == 2 and seen == [1, 2]
+    assert transport.statuses() == [200, 200, 200]
+    assert stack.stats.retransmissions_absorbed == 4 and stack.stats.requests == 6
+    # and once timer J has ended the answered transaction, the same bytes are a new request
+    clock.advance(33)
+    transport.deliver(answered)
+    assert len(parsed) == 3 and seen == [1, 2, 1]
+
+
 def test_transactions_are_forgotten_after_timer_j() -> None:
     stack, transport, clock = make_stack(Recorder())
     transport.deliver(sip("OPTIONS"))
