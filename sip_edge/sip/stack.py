@@ -34,7 +34,7 @@ from .transaction import (
     cancel_target_key,
     server_key,
 )
-from .transport import Flow, ResponseRoute, Transport, TransportError
+from .transport import Address, Flow, ResponseRoute, Transport, TransportError
 
 __all__ = [
     "AckContext",
@@ -59,6 +59,7 @@ class StackStats:
     requests: int = 0
     responses: int = 0
     retransmissions_absorbed: int = 0
+    challenges_replayed: int = 0
     parse_errors: int = 0
     stray_responses: int = 0
     handler_errors: int = 0
@@ -83,6 +84,51 @@ class _RateLimitedLog:
         self._count += 1
         if self._count <= self._per_second:
             log.debug(message, *args)
+
+
+# A stateless challenge is sent again, byte for byte, to a retransmission of the request it
+# answered that arrives within one to two periods of this many seconds (a UDP client retransmits
+# after 0.5, 1.5, 3.5 and 7.5 s): the same nonce is as good an answer (RFC 3261 8.2.7), and
+# a storm's phones, their first REGISTERs queued behind the others, retransmit most of them.
+CHALLENGE_REPLAY_PERIOD = 4.0
+# Challenges kept per period, at most: a flood of distinct requests costs bounded memory.
+CHALLENGE_REPLAY_LIMIT = 8192
+
+
+class _ChallengeReplays:
+    """Sent challenges by (request datagram, source): two generations of one period each."""
+
+    __slots__ = ("_clock", "_current", "_previous", "_since")
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._current: dict[tuple[bytes, Address], tuple[ResponseRoute, bytes]] = {}
+        self._previous: dict[tuple[bytes, Address], tuple[ResponseRoute, bytes]] = {}
+        self._since = clock.now()
+
+    def get(self, key: tuple[bytes, Address]) -> tuple[ResponseRoute, bytes] | None:
+        if not self._current and not self._previous:
+            return None
+        self._age()
+        return self._current.get(key) or self._previous.get(key)
+
+    def put(self, key: tuple[bytes, Address], route: ResponseRoute, response: bytes) -> None:
+        self._age()
+        if len(self._current) >= CHALLENGE_REPLAY_LIMIT:
+            self._rotate(self._clock.now())
+        self._current[key] = (route, response)
+
+    def _age(self) -> None:
+        now = self._clock.now()
+        age = now - self._since
+        if age >= CHALLENGE_REPLAY_PERIOD:
+            self._rotate(now)
+            if age >= 2 * CHALLENGE_REPLAY_PERIOD:
+                self._previous = {}
+
+    def _rotate(self, now: float) -> None:
+        self._previous, self._current = self._current, {}
+        self._since = now
 
 
 class SipStack(Outbound):
@@ -115,6 +161,7 @@ class SipStack(Outbound):
         # storm the phones' retransmissions outnumber their REGISTERs, and parsing was their cost.
         self._by_datagram: dict[bytes, ServerNonInviteTransaction] = {}
         self._datagrams: dict[tuple[str, ...], bytes] = {}
+        self._challenges = _ChallengeReplays(clock)
         self._bad_log = _RateLimitedLog()
         # One bound method for every server transaction, rather than a new one kept by each for
         # as long as it lives (32 s over UDP).
@@ -141,6 +188,13 @@ class SipStack(Outbound):
             self.stats.requests += 1
             self.stats.retransmissions_absorbed += 1
             retransmitted.receive_request(retransmitted.request)
+            return
+        challenge = self._challenges.get((data, flow.remote))
+        if challenge is not None:
+            self.stats.requests += 1
+            self.stats.challenges_replayed += 1
+            route, response = challenge
+            route.send(response)
             return
         try:
             message = parse_message(data)
@@ -245,12 +299,14 @@ class SipStack(Outbound):
             if isinstance(target, ServerInviteTransaction):
                 transaction.cancel_target = target
                 target.cancelled = True
+        unreliable = not flow.reliable
+        if unreliable:
+            self._datagrams[key] = data
         self._invoke(transaction, request)
         if transaction.terminated:
             return  # answered statelessly: a retransmission is a new request
-        if not flow.reliable:
+        if unreliable:
             self._by_datagram[data] = transaction
-            self._datagrams[key] = data
         if transaction.state is State.TRYING:
             transaction.start_lifetime()
 
@@ -326,10 +382,17 @@ class SipStack(Outbound):
         stateless = (
             transaction if reply.stateless and isinstance(transaction, ServerNonInviteTransaction) else None
         )
+        datagram = None
         if stateless is not None:
             stateless.stateless = True
+            if reply.status in (401, 407) and stateless.key is not None:
+                datagram = self._datagrams.get(stateless.key)  # (gone once it terminates)
         transaction.reply(reply.status, reply.reason, to_tag=reply.to_tag, headers=headers, body=reply.body)
         if stateless is not None:
+            sent = stateless.last_bytes
+            route = stateless.channel
+            if datagram is not None and sent is not None and isinstance(route, ResponseRoute):
+                self._challenges.put((datagram, route.flow.remote), route, sent)
             # Also when nothing was sent (a provisional answer, or too late): it is done with.
             stateless.terminate()
 
@@ -344,7 +407,7 @@ class SipStack(Outbound):
             del self._server[key]
             data = self._datagrams.pop(key, None)
             if data is not None:
-                del self._by_datagram[data]
+                self._by_datagram.pop(data, None)
         if isinstance(transaction, ServerInviteTransaction):
             request = transaction.request
             index = (request.call_id, request.cseq[0])

@@ -429,8 +429,8 @@ def test_large_request_goes_over_tcp_when_udp_was_asked() -> None:
 
 
 def test_a_stateless_reply_keeps_no_transaction_so_a_retransmission_is_answered_anew() -> None:
-    # Given a policy that challenges statelessly (RFC 3261 8.2.7),
-    recorder = Recorder(Reply(401, stateless=True))
+    # Given a policy that refuses statelessly (a shed REGISTER's 503),
+    recorder = Recorder(Reply(503, stateless=True))
     stack, transport, _ = make_stack(recorder)
     # When a request and its retransmission arrive,
     transport.deliver(sip("REGISTER"))
@@ -438,8 +438,43 @@ def test_a_stateless_reply_keeps_no_transaction_so_a_retransmission_is_answered_
     transport.deliver(sip("REGISTER"))
     # Then each is answered by the policy, and nothing waits for timer J.
     assert recorder.methods == ["REGISTER", "REGISTER"]
-    assert transport.statuses() == [401, 401]
+    assert transport.statuses() == [503, 503]
     assert stack.stats.retransmissions_absorbed == 0
+
+
+def test_a_stateless_challenge_is_sent_again_to_a_retransmission_for_a_few_seconds(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    parsed: list[bytes] = []
+
+    def counting(data: bytes) -> Request | Response:
+        parsed.append(data)
+        return parse_message(data)
+
+    monkeypatch.setattr("sip_edge.sip.stack.parse_message", counting)
+    # Given a policy that challenges statelessly (RFC 3261 8.2.7), a new nonce each time
+    nonces = iter(range(100))
+
+    def challenge(tx: ServerTransaction, request: Request) -> Reply:
+        return Reply(401, headers=(("WWW-Authenticate", f'Digest nonce="n{next(nonces)}"'),), stateless=True)
+
+    stack, transport, clock = make_stack(challenge)
+    # When a REGISTER is challenged and retransmitted 0.5 s and 1.5 s later
+    transport.deliver(sip("REGISTER"))
+    for delay in (0.5, 1.0):
+        clock.advance(delay)
+        transport.deliver(sip("REGISTER"))
+    # Then the retransmissions get the same challenge, byte for byte, without being parsed or
+    # reaching the policy, and no transaction is kept
+    assert len(parsed) == 1 and stack.server_transactions == 0
+    assert [data for _, data in transport.sent] == [transport.sent[0][1]] * 3
+    assert [address for address, _ in transport.sent] == [PEER] * 3
+    assert stack.stats.challenges_replayed == 2 and stack.stats.requests == 3
+    # The same bytes from another address are another request: challenged anew
+    transport.deliver(sip("REGISTER"), source=("192.0.2.99", 5060))
+    assert len(parsed) == 2 and b'nonce="n1"' in transport.sent[-1][1]
+    # and past two periods the challenge is forgotten: a late retransmission is challenged anew
+    clock.advance(8.0)
+    transport.deliver(sip("REGISTER"))
+    assert len(parsed) == 3 and b'nonce="n2"' in transport.sent[-1][1]
 
 
 def test_a_stateless_reply_to_an_invite_keeps_the_transaction_for_the_ack() -> None:
