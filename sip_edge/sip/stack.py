@@ -94,29 +94,76 @@ CHALLENGE_REPLAY_PERIOD = 4.0
 # Challenges kept per period, at most: a flood of distinct requests costs bounded memory.
 CHALLENGE_REPLAY_LIMIT = 8192
 
+_Sent = tuple[ResponseRoute, bytes]
 
-class _ChallengeReplays:
-    """Sent challenges by (request datagram, source): two generations of one period each."""
 
-    __slots__ = ("_clock", "_current", "_previous", "_since")
+class _Retransmissions:
+    """What answers a UDP retransmission without parsing it again.
+
+    A UDP client retransmits a request unchanged (RFC 3261 17.1.2.2), and identical bytes carry the
+    branch, sent-by and method that match them to the same transaction (17.2.3): a live non-INVITE
+    server transaction is found by the datagram that opened it. A stateless challenge is kept by
+    (datagram, source) for one to two periods. In a registration storm the phones' retransmissions
+    outnumber their REGISTERs, and parsing each again was most of their cost.
+    """
+
+    __slots__ = ("_by_datagram", "_clock", "_current", "_datagrams", "_previous", "_since")
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._current: dict[tuple[bytes, Address], tuple[ResponseRoute, bytes]] = {}
-        self._previous: dict[tuple[bytes, Address], tuple[ResponseRoute, bytes]] = {}
+        self._by_datagram: dict[bytes, ServerNonInviteTransaction] = {}
+        self._datagrams: dict[tuple[str, ...], bytes] = {}
+        # Sent challenges, two generations of one period each.
+        self._current: dict[tuple[bytes, Address], _Sent] = {}
+        self._previous: dict[tuple[bytes, Address], _Sent] = {}
         self._since = clock.now()
 
-    def get(self, key: tuple[bytes, Address]) -> tuple[ResponseRoute, bytes] | None:
+    def answer(self, data: bytes, flow: Flow, stats: StackStats) -> bool:
+        """Answer ``data`` if it repeats a request seen; False when it must be parsed."""
+        transaction = self._by_datagram.get(data)
+        if transaction is not None:
+            stats.requests += 1
+            stats.retransmissions_absorbed += 1
+            transaction.receive_request(transaction.request)
+            return True
         if not self._current and not self._previous:
-            return None
+            return False
         self._age()
-        return self._current.get(key) or self._previous.get(key)
+        key = (data, flow.remote)
+        sent = self._current.get(key) or self._previous.get(key)
+        if sent is None:
+            return False
+        stats.requests += 1
+        stats.challenges_replayed += 1
+        sent[0].send(sent[1])
+        return True
 
-    def put(self, key: tuple[bytes, Address], route: ResponseRoute, response: bytes) -> None:
+    def opened(self, key: tuple[str, ...], data: bytes) -> None:
+        self._datagrams[key] = data
+
+    def kept(self, transaction: ServerNonInviteTransaction) -> None:
+        """``transaction`` outlives its request's handling: retransmissions go to it."""
+        data = self._datagrams.get(transaction.key) if transaction.key is not None else None
+        if data is not None:
+            self._by_datagram[data] = transaction
+
+    def datagram(self, transaction: ServerTransaction) -> bytes | None:
+        return self._datagrams.get(transaction.key) if transaction.key is not None else None
+
+    def ended(self, key: tuple[str, ...]) -> None:
+        data = self._datagrams.pop(key, None)
+        if data is not None:
+            self._by_datagram.pop(data, None)
+
+    def challenged(self, datagram: bytes, transaction: ServerNonInviteTransaction) -> None:
+        """``transaction`` answered ``datagram`` with a stateless challenge, now sent."""
+        route, sent = transaction.channel, transaction.last_bytes
+        if sent is None or not isinstance(route, ResponseRoute):
+            return
         self._age()
         if len(self._current) >= CHALLENGE_REPLAY_LIMIT:
             self._rotate(self._clock.now())
-        self._current[key] = (route, response)
+        self._current[(datagram, route.flow.remote)] = (route, sent)
 
     def _age(self) -> None:
         now = self._clock.now()
@@ -154,14 +201,7 @@ class SipStack(Outbound):
         # branch, so this is how it finds the transaction retransmitting that 2xx.
         self._invites: dict[tuple[str, int], ServerInviteTransaction] = {}
         self._tasks: set[asyncio.Future[Reply | None]] = set()
-        # Live non-INVITE server transactions over UDP by the datagram that opened them, and back.
-        # A UDP client retransmits the request unchanged (RFC 3261 17.1.2.2), and identical bytes
-        # carry the branch, sent-by and method that match them to that transaction (17.2.3):
-        # found here, a retransmission is absorbed without being parsed again. In a registration
-        # storm the phones' retransmissions outnumber their REGISTERs, and parsing was their cost.
-        self._by_datagram: dict[bytes, ServerNonInviteTransaction] = {}
-        self._datagrams: dict[tuple[str, ...], bytes] = {}
-        self._challenges = _ChallengeReplays(clock)
+        self._retransmissions = _Retransmissions(clock)
         self._bad_log = _RateLimitedLog()
         # One bound method for every server transaction, rather than a new one kept by each for
         # as long as it lives (32 s over UDP).
@@ -183,18 +223,7 @@ class SipStack(Outbound):
     # --- inbound --------------------------------------------------------------------------------
 
     def on_message(self, data: bytes, flow: Flow) -> None:
-        retransmitted = self._by_datagram.get(data)
-        if retransmitted is not None:
-            self.stats.requests += 1
-            self.stats.retransmissions_absorbed += 1
-            retransmitted.receive_request(retransmitted.request)
-            return
-        challenge = self._challenges.get((data, flow.remote))
-        if challenge is not None:
-            self.stats.requests += 1
-            self.stats.challenges_replayed += 1
-            route, response = challenge
-            route.send(response)
+        if self._retransmissions.answer(data, flow, self.stats):
             return
         try:
             message = parse_message(data)
@@ -299,14 +328,12 @@ class SipStack(Outbound):
             if isinstance(target, ServerInviteTransaction):
                 transaction.cancel_target = target
                 target.cancelled = True
-        unreliable = not flow.reliable
-        if unreliable:
-            self._datagrams[key] = data
+        if not flow.reliable:
+            self._retransmissions.opened(key, data)
         self._invoke(transaction, request)
         if transaction.terminated:
             return  # answered statelessly: a retransmission is a new request
-        if unreliable:
-            self._by_datagram[data] = transaction
+        self._retransmissions.kept(transaction)
         if transaction.state is State.TRYING:
             transaction.start_lifetime()
 
@@ -382,17 +409,15 @@ class SipStack(Outbound):
         stateless = (
             transaction if reply.stateless and isinstance(transaction, ServerNonInviteTransaction) else None
         )
-        datagram = None
+        challenged = None
         if stateless is not None:
             stateless.stateless = True
-            if reply.status in (401, 407) and stateless.key is not None:
-                datagram = self._datagrams.get(stateless.key)  # (gone once it terminates)
+            if reply.status in (401, 407):
+                challenged = self._retransmissions.datagram(stateless)  # (gone once it ends)
         transaction.reply(reply.status, reply.reason, to_tag=reply.to_tag, headers=headers, body=reply.body)
         if stateless is not None:
-            sent = stateless.last_bytes
-            route = stateless.channel
-            if datagram is not None and sent is not None and isinstance(route, ResponseRoute):
-                self._challenges.put((datagram, route.flow.remote), route, sent)
+            if challenged is not None:
+                self._retransmissions.challenged(challenged, stateless)
             # Also when nothing was sent (a provisional answer, or too late): it is done with.
             stateless.terminate()
 
@@ -405,9 +430,7 @@ class SipStack(Outbound):
         key = transaction.key
         if key is not None and self._server.get(key) is transaction:
             del self._server[key]
-            data = self._datagrams.pop(key, None)
-            if data is not None:
-                self._by_datagram.pop(data, None)
+            self._retransmissions.ended(key)
         if isinstance(transaction, ServerInviteTransaction):
             request = transaction.request
             index = (request.call_id, request.cseq[0])

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
@@ -315,27 +315,44 @@ class HeldStore(FlakyStore):
         super().write(upserts, removals)
 
 
-def test_a_change_is_written_without_waiting_for_a_slower_request_of_another_aor() -> None:
-    # Given seat 1's write held by the store
-    store = HeldStore(seat(1).aor)
-    location = LocationService(store, now=lambda: 100.0)
+async def held_write_of_seat_1(location: LocationService, store: HeldStore) -> asyncio.Task[None]:
+    """Seat 1 waiting for its write, which the store holds (a lone change is sent at once)."""
+    location.put(seat(1))
+    waiting = asyncio.create_task(location.durable(seat(1).aor))
+    await asyncio.to_thread(store.holding.wait, 5)
+    return waiting
+
+
+def while_seat_1_is_held(
+    location: LocationService, store: HeldStore, meanwhile: Callable[[asyncio.Task[None]], Awaitable[None]]
+) -> None:
+    """Run ``meanwhile`` (given seat 1's wait) while the store holds seat 1's write, then release it."""
 
     async def go() -> None:
-        location.put(seat(1))
-        first = asyncio.create_task(location.durable(seat(1).aor))
-        await asyncio.to_thread(store.holding.wait, 5)
+        first = await held_write_of_seat_1(location, store)
         try:
-            # When seat 2 registers meanwhile
-            location.put(seat(2))
-            # Then its own write is done while seat 1's is still held
-            await asyncio.wait_for(location.durable(seat(2).aor), 1.0)
-            assert [b.aor for upserts, _ in store.writes for b in upserts] == [seat(2).aor]
-            assert not first.done()
+            await meanwhile(first)
         finally:
             store.release.set()
         await first
 
     run(go())
+
+
+def test_a_change_is_written_without_waiting_for_a_slower_request_of_another_aor() -> None:
+    # Given seat 1's write held by the store
+    store = HeldStore(seat(1).aor)
+    location = LocationService(store, now=lambda: 100.0)
+
+    async def meanwhile(first: asyncio.Task[None]) -> None:
+        # When seat 2 registers meanwhile
+        location.put(seat(2))
+        # Then its own write is done while seat 1's is still held
+        await asyncio.wait_for(location.durable(seat(2).aor), 1.0)
+        assert [b.aor for upserts, _ in store.writes for b in upserts] == [seat(2).aor]
+        assert not first.done()
+
+    while_seat_1_is_held(location, store, meanwhile)
     assert location.written == 2 and location.pending == 0
 
 
@@ -344,28 +361,21 @@ def test_a_request_not_full_waits_while_half_the_requests_are_out_and_a_full_one
     store = HeldStore(seat(1).aor)
     location = LocationService(store, now=lambda: 100.0, write_batch=3, max_writes_in_flight=2)
 
-    async def go() -> None:
-        location.put(seat(1))
-        first = asyncio.create_task(location.durable(seat(1).aor))
-        await asyncio.to_thread(store.holding.wait, 5)
-        try:
-            # When two more seats wait for their writes: too few to fill a request
-            for n in (2, 3):
-                location.put(seat(n))
-            few = asyncio.gather(*(location.durable(seat(n).aor) for n in (2, 3)))
-            await asyncio.sleep(0.05)
-            assert store.writes == [] and location.pending == 2
-            # and a third one fills it: it goes, beside the held one
-            location.put(seat(4))
-            await asyncio.wait_for(asyncio.gather(few, location.durable(seat(4).aor)), 1.0)
-            assert [sorted(b.aor for b in upserts) for upserts, _ in store.writes] == [
-                sorted(seat(n).aor for n in (2, 3, 4))
-            ]
-        finally:
-            store.release.set()
-        await first
+    async def meanwhile(first: asyncio.Task[None]) -> None:
+        # When two more seats wait for their writes: too few to fill a request
+        for n in (2, 3):
+            location.put(seat(n))
+        few = asyncio.gather(*(location.durable(seat(n).aor) for n in (2, 3)))
+        await asyncio.sleep(0.05)
+        assert store.writes == [] and location.pending == 2
+        # and a third one fills it: it goes, beside the held one
+        location.put(seat(4))
+        await asyncio.wait_for(asyncio.gather(few, location.durable(seat(4).aor)), 1.0)
+        assert [sorted(b.aor for b in upserts) for upserts, _ in store.writes] == [
+            sorted(seat(n).aor for n in (2, 3, 4))
+        ]
 
-    run(go())
+    while_seat_1_is_held(location, store, meanwhile)
     assert location.write_requests == 2 and location.pending == 0
 
 
@@ -374,9 +384,7 @@ def test_the_changes_left_when_the_last_request_returns_go_without_waiting_for_t
     location = LocationService(store, now=lambda: 100.0, flush_interval=3600, max_writes_in_flight=2)
 
     async def go() -> None:
-        location.put(seat(1))
-        first = asyncio.create_task(location.durable(seat(1).aor))
-        await asyncio.to_thread(store.holding.wait, 5)
+        first = await held_write_of_seat_1(location, store)
         location.put(seat(2))
         second = asyncio.create_task(location.durable(seat(2).aor))
         await asyncio.sleep(0.02)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
+
 from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.message import Headers, Request, Response
 from sip_edge.sip.parsing import parse_message
@@ -105,14 +107,20 @@ def test_retransmitted_request_reaches_the_app_once_and_gets_the_same_response()
     assert stack.stats.retransmissions_absorbed == 1
 
 
-def test_a_udp_retransmission_is_absorbed_without_being_parsed_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    parsed: list[bytes] = []
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The datagrams the stack parses, in order."""
+    seen: list[bytes] = []
 
     def counting(data: bytes) -> Request | Response:
-        parsed.append(data)
+        seen.append(data)
         return parse_message(data)
 
     monkeypatch.setattr("sip_edge.sip.stack.parse_message", counting)
+    return seen
+
+
+def test_a_udp_retransmission_is_absorbed_without_being_parsed_again(parsed: list[bytes]) -> None:
     seen: list[int] = []
 
     def handler(tx: ServerTransaction, request: Request) -> Reply | None:
@@ -442,14 +450,9 @@ def test_a_stateless_reply_keeps_no_transaction_so_a_retransmission_is_answered_
     assert stack.stats.retransmissions_absorbed == 0
 
 
-def test_a_stateless_challenge_is_sent_again_to_a_retransmission_for_a_few_seconds(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    parsed: list[bytes] = []
-
-    def counting(data: bytes) -> Request | Response:
-        parsed.append(data)
-        return parse_message(data)
-
-    monkeypatch.setattr("sip_edge.sip.stack.parse_message", counting)
+def test_a_stateless_challenge_is_sent_again_to_a_retransmission_for_a_few_seconds(
+    parsed: list[bytes],
+) -> None:
     # Given a policy that challenges statelessly (RFC 3261 8.2.7), a new nonce each time
     nonces = iter(range(100))
 
