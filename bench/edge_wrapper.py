@@ -41,6 +41,7 @@ def counters() -> dict[str, int]:
     return {
         "requests": sum(s.requests for s in stats),
         "retransmissions_absorbed": sum(s.retransmissions_absorbed for s in stats),
+        "challenges_replayed": sum(s.challenges_replayed for s in stats),
         "handler_errors": sum(s.handler_errors for s in stats),
         "registrations": total("registrar", "registrations"),
         "auth_failures": total("registrar", "failures"),

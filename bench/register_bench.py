@@ -356,7 +356,8 @@ def describe(step: Step) -> str:
             f"bindings written {c.get('bindings_written', 0)} in {c.get('binding_write_requests', 0)} requests, "
             f"answered before written {c.get('answered_before_written', 0)}, refused as unwritten "
             f"{c.get('refused_unwritten', 0)}, retransmissions absorbed "
-            f"{c.get('retransmissions_absorbed', 0)}; batch reads: credentials {c.get('credential_reads', 0)}, "
+            f"{c.get('retransmissions_absorbed', 0)}, challenges sent again "
+            f"{c.get('challenges_replayed', 0)}; batch reads: credentials {c.get('credential_reads', 0)}, "
             f"bindings {c.get('binding_reads', 0)}; shed with 503 {c.get('shed', 0)}, admitted on their "
             f"return {c.get('readmitted', 0)}, address lockouts {c.get('lockouts', 0)}"
         )

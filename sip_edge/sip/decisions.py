@@ -46,8 +46,9 @@ class Reply:
     3261 8.2.7, stateless UAS behaviour): a retransmission of the request is handled as a new
     request instead of getting the stored response again. Meant for answers that are as good
     when given again, above all digest challenges (8.2.7 names them), which are most of what an
-    edge answers and would otherwise each be kept 32 s for timer J over UDP. Ignored for INVITE,
-    whose transaction must absorb the ACK.
+    edge answers and would otherwise each be kept 32 s for timer J over UDP; a challenge (401,
+    407) is sent again byte for byte to a UDP retransmission arriving within a few seconds (see
+    the stack). Ignored for INVITE, whose transaction must absorb the ACK.
     """
 
     status: int

@@ -34,7 +34,7 @@ from .transaction import (
     cancel_target_key,
     server_key,
 )
-from .transport import Flow, ResponseRoute, Transport, TransportError
+from .transport import Address, Flow, ResponseRoute, Transport, TransportError
 
 __all__ = [
     "AckContext",
@@ -59,6 +59,7 @@ class StackStats:
     requests: int = 0
     responses: int = 0
     retransmissions_absorbed: int = 0
+    challenges_replayed: int = 0
     parse_errors: int = 0
     stray_responses: int = 0
     handler_errors: int = 0
@@ -85,6 +86,98 @@ class _RateLimitedLog:
             log.debug(message, *args)
 
 
+# A stateless challenge is sent again, byte for byte, to a retransmission of the request it
+# answered that arrives within one to two periods of this many seconds (a UDP client retransmits
+# after 0.5, 1.5, 3.5 and 7.5 s): the same nonce is as good an answer (RFC 3261 8.2.7), and
+# a storm's phones, their first REGISTERs queued behind the others, retransmit most of them.
+CHALLENGE_REPLAY_PERIOD = 4.0
+# Challenges kept per period, at most: a flood of distinct requests costs bounded memory.
+CHALLENGE_REPLAY_LIMIT = 8192
+
+_Sent = tuple[ResponseRoute, bytes]
+
+
+class _Retransmissions:
+    """What answers a UDP retransmission without parsing it again.
+
+    A UDP client retransmits a request unchanged (RFC 3261 17.1.2.2), and identical bytes carry the
+    branch, sent-by and method that match them to the same transaction (17.2.3): a live non-INVITE
+    server transaction is found by the datagram that opened it. A stateless challenge is kept by
+    (datagram, source) for one to two periods. In a registration storm the phones' retransmissions
+    outnumber their REGISTERs, and parsing each again was most of their cost.
+    """
+
+    __slots__ = ("_by_datagram", "_clock", "_current", "_datagrams", "_previous", "_since")
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._by_datagram: dict[bytes, ServerNonInviteTransaction] = {}
+        self._datagrams: dict[tuple[str, ...], bytes] = {}
+        # Sent challenges, two generations of one period each.
+        self._current: dict[tuple[bytes, Address], _Sent] = {}
+        self._previous: dict[tuple[bytes, Address], _Sent] = {}
+        self._since = clock.now()
+
+    def answer(self, data: bytes, flow: Flow, stats: StackStats) -> bool:
+        """Answer ``data`` if it repeats a request seen; False when it must be parsed."""
+        transaction = self._by_datagram.get(data)
+        if transaction is not None:
+            stats.requests += 1
+            stats.retransmissions_absorbed += 1
+            transaction.receive_request(transaction.request)
+            return True
+        if not self._current and not self._previous:
+            return False
+        self._age()
+        key = (data, flow.remote)
+        sent = self._current.get(key) or self._previous.get(key)
+        if sent is None:
+            return False
+        stats.requests += 1
+        stats.challenges_replayed += 1
+        sent[0].send(sent[1])
+        return True
+
+    def opened(self, key: tuple[str, ...], data: bytes) -> None:
+        self._datagrams[key] = data
+
+    def kept(self, transaction: ServerNonInviteTransaction) -> None:
+        """``transaction`` outlives its request's handling: retransmissions go to it."""
+        data = self._datagrams.get(transaction.key) if transaction.key is not None else None
+        if data is not None:
+            self._by_datagram[data] = transaction
+
+    def datagram(self, transaction: ServerTransaction) -> bytes | None:
+        return self._datagrams.get(transaction.key) if transaction.key is not None else None
+
+    def ended(self, key: tuple[str, ...]) -> None:
+        data = self._datagrams.pop(key, None)
+        if data is not None:
+            self._by_datagram.pop(data, None)
+
+    def challenged(self, datagram: bytes, transaction: ServerNonInviteTransaction) -> None:
+        """``transaction`` answered ``datagram`` with a stateless challenge, now sent."""
+        route, sent = transaction.channel, transaction.last_bytes
+        if sent is None or not isinstance(route, ResponseRoute):
+            return
+        self._age()
+        if len(self._current) >= CHALLENGE_REPLAY_LIMIT:
+            self._rotate(self._clock.now())
+        self._current[(datagram, route.flow.remote)] = (route, sent)
+
+    def _age(self) -> None:
+        now = self._clock.now()
+        age = now - self._since
+        if age >= CHALLENGE_REPLAY_PERIOD:
+            self._rotate(now)
+            if age >= 2 * CHALLENGE_REPLAY_PERIOD:
+                self._previous = {}
+
+    def _rotate(self, now: float) -> None:
+        self._previous, self._current = self._current, {}
+        self._since = now
+
+
 class SipStack(Outbound):
     """Ties transports, the transaction tables and the request callback together (sending is
     `outbound.Outbound`)."""
@@ -108,6 +201,7 @@ class SipStack(Outbound):
         # branch, so this is how it finds the transaction retransmitting that 2xx.
         self._invites: dict[tuple[str, int], ServerInviteTransaction] = {}
         self._tasks: set[asyncio.Future[Reply | None]] = set()
+        self._retransmissions = _Retransmissions(clock)
         self._bad_log = _RateLimitedLog()
         # One bound method for every server transaction, rather than a new one kept by each for
         # as long as it lives (32 s over UDP).
@@ -129,6 +223,8 @@ class SipStack(Outbound):
     # --- inbound --------------------------------------------------------------------------------
 
     def on_message(self, data: bytes, flow: Flow) -> None:
+        if self._retransmissions.answer(data, flow, self.stats):
+            return
         try:
             message = parse_message(data)
         except SipParseError as exc:
@@ -136,7 +232,7 @@ class SipStack(Outbound):
             return
         try:
             if isinstance(message, Request):
-                self._on_request(message, flow)
+                self._on_request(message, flow, data)
             else:
                 self._on_response(message, flow)
         except Exception:
@@ -190,7 +286,7 @@ class SipStack(Outbound):
             return
         request.set_top_via(via)
 
-    def _on_request(self, request: Request, flow: Flow) -> None:
+    def _on_request(self, request: Request, flow: Flow, data: bytes) -> None:
         self.stats.requests += 1
         via = request.top_via
         self._fix_via(request, via, flow)
@@ -232,7 +328,12 @@ class SipStack(Outbound):
             if isinstance(target, ServerInviteTransaction):
                 transaction.cancel_target = target
                 target.cancelled = True
+        if not flow.reliable:
+            self._retransmissions.opened(key, data)
         self._invoke(transaction, request)
+        if transaction.terminated:
+            return  # answered statelessly: a retransmission is a new request
+        self._retransmissions.kept(transaction)
         if transaction.state is State.TRYING:
             transaction.start_lifetime()
 
@@ -308,10 +409,15 @@ class SipStack(Outbound):
         stateless = (
             transaction if reply.stateless and isinstance(transaction, ServerNonInviteTransaction) else None
         )
+        challenged = None
         if stateless is not None:
             stateless.stateless = True
+            if reply.status in (401, 407):
+                challenged = self._retransmissions.datagram(stateless)  # (gone once it ends)
         transaction.reply(reply.status, reply.reason, to_tag=reply.to_tag, headers=headers, body=reply.body)
         if stateless is not None:
+            if challenged is not None:
+                self._retransmissions.challenged(challenged, stateless)
             # Also when nothing was sent (a provisional answer, or too late): it is done with.
             stateless.terminate()
 
@@ -324,6 +430,7 @@ class SipStack(Outbound):
         key = transaction.key
         if key is not None and self._server.get(key) is transaction:
             del self._server[key]
+            self._retransmissions.ended(key)
         if isinstance(transaction, ServerInviteTransaction):
             request = transaction.request
             index = (request.call_id, request.cseq[0])

@@ -294,6 +294,11 @@ class ServerTransaction(Transaction):
         self._last_bytes = data
         self.channel.send(data, self._transport_error)
 
+    @property
+    def last_bytes(self) -> bytes | None:
+        """The last response as it was sent."""
+        return self._last_bytes
+
     def _resend_last(self) -> None:
         if self._last_bytes is not None:
             self.channel.send(self._last_bytes, self._transport_error)

@@ -162,10 +162,16 @@ def sweep(peer_edges: list[str], moved: list[Moved], handoff_ms: int, taken_at_m
 def _resweep(container: Container, merchant_id: str, peer_edges: list[str], taken_at_ms: int) -> None:
     clock = container.clock()
     released = container.routing.release_lost_region([merchant_id], peer_edges, taken_at_ms, clock)
-    released += container.routing.release_orphaned_agents(merchant_id, clock)
     if released:
         log.info("let go of %d seats of %s the dead home had reserved", len(released), merchant_id)
+    # A sweep of named merchants also frees the agents held by contacts that never arrived here.
     report = container.routing.sweep(clock, [merchant_id])
+    if report.orphans_freed:
+        log.info(
+            "freed %d agents of %s held by contacts lost with the region",
+            len(report.orphans_freed),
+            merchant_id,
+        )
     if report.agents_reachable_again:
         log.info("%d agents of %s reachable again", len(report.agents_reachable_again), merchant_id)
 

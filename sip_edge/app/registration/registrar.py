@@ -256,14 +256,17 @@ class Registrar:
 
     def _once_routable(self, aor: str, reply: Reply) -> Reply | Awaitable[Reply]:
         """``reply`` at once, unless it confirms a device on a new flow: then once the fleet can see
-        it (see `location`), so a call right after the 200 is not relayed to the flow it left."""
+        it (see `location`), so a call right after the 200 is not relayed to the flow it left.
+        It waits for the request holding its own binding, not for the writes of other phones."""
         if reply.status != 200 or not self.location.moved(aor):
             return reply
-        return self._after_written(aor, reply)
+        stored = self.location.stored(aor)
+        return reply if stored is None else self._after_stored(stored, reply)
 
-    async def _after_written(self, aor: str, reply: Reply) -> Reply:
+    async def _after_stored(self, stored: asyncio.Future[None], reply: Reply) -> Reply:
         try:
-            await asyncio.wait_for(asyncio.shield(self.location.durable(aor)), MOVE_WRITE_TIMEOUT)
+            # Shielded: the write is shared by every REGISTER of the AOR and by the write-behind.
+            await asyncio.wait_for(asyncio.shield(stored), MOVE_WRITE_TIMEOUT)
         except BindingWriteError as exc:
             # Its own write failed (after the store's retries): the fleet cannot reach the phone
             # there, so it is told to come back rather than promised a binding nobody else sees.

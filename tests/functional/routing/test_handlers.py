@@ -357,6 +357,7 @@ def test_the_scheduled_sweep_through_the_function_ends_a_wrap_up_a_dead_edge_lef
     result = invoke({**ROUTING_SWEEP.event, "now_ms": NOW + 60_000})
 
     assert result == {
+        "orphans_freed": [],
         "wrap_ups_ended": ["a1"],
         "reservations_released": [],
         "offers": [],

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
@@ -275,13 +275,20 @@ def test_a_failed_request_fails_only_its_own_aors_and_is_written_again_alone() -
             return "failed"
         return "written"
 
-    async def go() -> list[str]:
-        return list(await asyncio.gather(*(durable(seat(n).aor) for n in (0, 30, 59))))
+    async def go() -> tuple[list[str], frozenset[str]]:
+        flushing = asyncio.create_task(location.flush())
+        await asyncio.sleep(0)  # the flush has sent its requests
+        outcomes = await asyncio.gather(*(durable(seat(n).aor) for n in (0, 30, 59)))
+        with pytest.raises(BindingWriteError) as failed:
+            await flushing
+        return list(outcomes), failed.value.aors
 
-    # When seats 0, 30 and 59 wait for their writes
+    # When they are flushed while seats 0, 30 and 59 wait for their writes
+    outcomes, failed_aors = run(go())
     # Then only seat 30, whose request failed, is told so; the other requests were written
-    assert run(go()) == ["written", "failed", "written"]
+    assert outcomes == ["written", "failed", "written"]
     failed = {seat(n).aor for n in range(25, 50)}
+    assert failed_aors == failed
     assert location.pending == 25 and location.written == 35
     assert all(location.moved(aor) for aor in failed) and not location.moved(seat(0).aor)
     # and the next flush writes that request's changes again, and only those
@@ -290,3 +297,100 @@ def test_a_failed_request_fails_only_its_own_aors_and_is_written_again_alone() -
     run(location.flush())
     assert {b.aor for upserts, _ in store.writes for b in upserts} == failed
     assert location.pending == 0
+
+
+class HeldStore(FlakyStore):
+    """Holds every write of ``held_aor`` until released; others are written at once."""
+
+    def __init__(self, held_aor: str) -> None:
+        super().__init__()
+        self.held_aor = held_aor
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
+        if any(b.aor == self.held_aor for b in upserts):
+            self.holding.set()
+            self.release.wait(5)
+        super().write(upserts, removals)
+
+
+async def held_write_of_seat_1(location: LocationService, store: HeldStore) -> asyncio.Task[None]:
+    """Seat 1 waiting for its write, which the store holds (a lone change is sent at once)."""
+    location.put(seat(1))
+    waiting = asyncio.create_task(location.durable(seat(1).aor))
+    await asyncio.to_thread(store.holding.wait, 5)
+    return waiting
+
+
+def while_seat_1_is_held(
+    location: LocationService, store: HeldStore, meanwhile: Callable[[asyncio.Task[None]], Awaitable[None]]
+) -> None:
+    """Run ``meanwhile`` (given seat 1's wait) while the store holds seat 1's write, then release it."""
+
+    async def go() -> None:
+        first = await held_write_of_seat_1(location, store)
+        try:
+            await meanwhile(first)
+        finally:
+            store.release.set()
+        await first
+
+    run(go())
+
+
+def test_a_change_is_written_without_waiting_for_a_slower_request_of_another_aor() -> None:
+    # Given seat 1's write held by the store
+    store = HeldStore(seat(1).aor)
+    location = LocationService(store, now=lambda: 100.0)
+
+    async def meanwhile(first: asyncio.Task[None]) -> None:
+        # When seat 2 registers meanwhile
+        location.put(seat(2))
+        # Then its own write is done while seat 1's is still held
+        await asyncio.wait_for(location.durable(seat(2).aor), 1.0)
+        assert [b.aor for upserts, _ in store.writes for b in upserts] == [seat(2).aor]
+        assert not first.done()
+
+    while_seat_1_is_held(location, store, meanwhile)
+    assert location.written == 2 and location.pending == 0
+
+
+def test_a_request_not_full_waits_while_half_the_requests_are_out_and_a_full_one_does_not() -> None:
+    # Given two requests at most, and seat 1's write held (a lone change goes at once)
+    store = HeldStore(seat(1).aor)
+    location = LocationService(store, now=lambda: 100.0, write_batch=3, max_writes_in_flight=2)
+
+    async def meanwhile(first: asyncio.Task[None]) -> None:
+        # When two more seats wait for their writes: too few to fill a request
+        for n in (2, 3):
+            location.put(seat(n))
+        few = asyncio.gather(*(location.durable(seat(n).aor) for n in (2, 3)))
+        await asyncio.sleep(0.05)
+        assert store.writes == [] and location.pending == 2
+        # and a third one fills it: it goes, beside the held one
+        location.put(seat(4))
+        await asyncio.wait_for(asyncio.gather(few, location.durable(seat(4).aor)), 1.0)
+        assert [sorted(b.aor for b in upserts) for upserts, _ in store.writes] == [
+            sorted(seat(n).aor for n in (2, 3, 4))
+        ]
+
+    while_seat_1_is_held(location, store, meanwhile)
+    assert location.write_requests == 2 and location.pending == 0
+
+
+def test_the_changes_left_when_the_last_request_returns_go_without_waiting_for_the_next_flush() -> None:
+    store = HeldStore(seat(1).aor)
+    location = LocationService(store, now=lambda: 100.0, flush_interval=3600, max_writes_in_flight=2)
+
+    async def go() -> None:
+        first = await held_write_of_seat_1(location, store)
+        location.put(seat(2))
+        second = asyncio.create_task(location.durable(seat(2).aor))
+        await asyncio.sleep(0.02)
+        assert not second.done()  # one change: not a full request, and half the requests are out
+        store.release.set()
+        await asyncio.wait_for(asyncio.gather(first, second), 1.0)
+
+    run(go())
+    assert [[b.aor for b in upserts] for upserts, _ in store.writes] == [[seat(1).aor], [seat(2).aor]]

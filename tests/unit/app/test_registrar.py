@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import threading
 from collections.abc import Mapping, Sequence
 
 import pytest
@@ -539,3 +540,74 @@ def test_a_register_whose_own_binding_write_failed_gets_503_with_a_warning_and_o
     assert bob is not None and bob.status == 200
     assert [aor for aor, _ in store.rows] == [f"sip:bob@{DOMAIN}"]
     assert registrar.refused_unwritten == 1
+
+
+class HoldsBob(Store):
+    """Holds each write of bob's binding until released, and refuses alice's when told to."""
+
+    def __init__(self, refuse_alice: bool = False) -> None:
+        super().__init__()
+        self.refuse_alice = refuse_alice
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, upserts: list[Binding], removals: list[tuple[str, str]]) -> None:
+        aors = {b.aor for b in upserts}
+        if f"sip:bob@{DOMAIN}" in aors:
+            self.holding.set()
+            self.release.wait(5)
+        if self.refuse_alice and f"sip:alice@{DOMAIN}" in aors:
+            raise OSError("throttled after the store's retries")
+        super().write(upserts, removals)
+
+
+async def register_async(registrar: Registrar, user: str, password: str) -> Reply | None:
+    challenge = await registrar.register(register(user), FakeFlow())
+    assert challenge is not None and challenge.status == 401
+    return await registrar.register(
+        register(user, cseq=2, authorization=answer(challenge, user, password)), FakeFlow()
+    )
+
+
+def registrar_on(store: Store) -> Registrar:
+    clock = Clock()
+    return Registrar(
+        RegistrarSettings(domain=DOMAIN),
+        DigestAuthenticator(KEY, DOMAIN, now=clock),
+        CredentialCache(Users(), now=clock),
+        LocationService(store, now=clock),
+        FailedAuthLimiter(now=clock),
+        edge_task_id="edge-a",
+        now=clock,
+    )
+
+
+@pytest.mark.parametrize("refuse_alice", [False, True], ids=["written", "refused"])
+def test_a_register_is_answered_when_its_own_write_is_done_not_after_a_slower_write_of_another(
+    refuse_alice: bool,
+) -> None:
+    # Given bob's first REGISTER waiting for its binding's write, which the table holds on to
+    store = HoldsBob(refuse_alice=refuse_alice)
+    registrar = registrar_on(store)
+
+    async def go() -> tuple[Reply | None, bool, list[str]]:
+        bob = asyncio.create_task(register_async(registrar, "bob", "hunter2"))
+        await asyncio.to_thread(store.holding.wait, 5)
+        try:
+            # When alice registers meanwhile
+            alice = await asyncio.wait_for(register_async(registrar, "alice", "s3cret"), 1.0)
+            return alice, bob.done(), [aor for aor, _ in store.rows]
+        finally:
+            store.release.set()
+            await bob
+
+    alice, bob_answered, stored = run(go())
+    # Then she is answered as soon as her own write is done (or failed), bob still waiting
+    assert alice is not None and not bob_answered
+    if refuse_alice:
+        headers = dict(alice.headers)
+        assert alice.status == 503 and "binding not stored" in headers["Warning"]
+        assert headers["Retry-After"] == "5" and registrar.refused_unwritten == 1
+    else:
+        assert alice.status == 200 and stored == [f"sip:alice@{DOMAIN}"]
+    assert registrar.answered_unwritten == 0

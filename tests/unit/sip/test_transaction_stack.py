@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
+
 from sip_edge.sip.client_transaction import ClientTransaction
 from sip_edge.sip.message import Headers, Request, Response
 from sip_edge.sip.parsing import parse_message
@@ -103,6 +105,45 @@ def test_retransmitted_request_reaches_the_app_once_and_gets_the_same_response()
     assert transport.statuses() == [200, 200]
     assert transport.sent[0][1] == transport.sent[1][1]
     assert stack.stats.retransmissions_absorbed == 1
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The datagrams the stack parses, in order."""
+    seen: list[bytes] = []
+
+    def counting(data: bytes) -> Request | Response:
+        seen.append(data)
+        return parse_message(data)
+
+    monkeypatch.setattr("sip_edge.sip.stack.parse_message", counting)
+    return seen
+
+
+def test_a_udp_retransmission_is_absorbed_without_being_parsed_again(parsed: list[bytes]) -> None:
+    seen: list[int] = []
+
+    def handler(tx: ServerTransaction, request: Request) -> Reply | None:
+        seen.append(request.cseq[0])
+        return Reply(200) if request.cseq[0] == 1 else None  # CSeq 2: answered later
+
+    stack, transport, clock = make_stack(handler)
+    answered, waiting = sip("REGISTER"), sip("REGISTER", branch="z9hG4bKstack2", cseq=2)
+    # Given a REGISTER answered with 200, and one still waiting for its answer
+    transport.deliver(answered)
+    transport.deliver(waiting)
+    # When each is retransmitted, byte for byte, twice
+    for _ in range(2):
+        transport.deliver(answered)
+        transport.deliver(waiting)
+    # Then no retransmission was parsed: the answered one got its 200 again, the other nothing
+    assert len(parsed) == 2 and seen == [1, 2]
+    assert transport.statuses() == [200, 200, 200]
+    assert stack.stats.retransmissions_absorbed == 4 and stack.stats.requests == 6
+    # and once timer J has ended the answered transaction, the same bytes are a new request
+    clock.advance(33)
+    transport.deliver(answered)
+    assert len(parsed) == 3 and seen == [1, 2, 1]
 
 
 def test_transactions_are_forgotten_after_timer_j() -> None:
@@ -396,8 +437,8 @@ def test_large_request_goes_over_tcp_when_udp_was_asked() -> None:
 
 
 def test_a_stateless_reply_keeps_no_transaction_so_a_retransmission_is_answered_anew() -> None:
-    # Given a policy that challenges statelessly (RFC 3261 8.2.7),
-    recorder = Recorder(Reply(401, stateless=True))
+    # Given a policy that refuses statelessly (a shed REGISTER's 503),
+    recorder = Recorder(Reply(503, stateless=True))
     stack, transport, _ = make_stack(recorder)
     # When a request and its retransmission arrive,
     transport.deliver(sip("REGISTER"))
@@ -405,8 +446,38 @@ def test_a_stateless_reply_keeps_no_transaction_so_a_retransmission_is_answered_
     transport.deliver(sip("REGISTER"))
     # Then each is answered by the policy, and nothing waits for timer J.
     assert recorder.methods == ["REGISTER", "REGISTER"]
-    assert transport.statuses() == [401, 401]
+    assert transport.statuses() == [503, 503]
     assert stack.stats.retransmissions_absorbed == 0
+
+
+def test_a_stateless_challenge_is_sent_again_to_a_retransmission_for_a_few_seconds(
+    parsed: list[bytes],
+) -> None:
+    # Given a policy that challenges statelessly (RFC 3261 8.2.7), a new nonce each time
+    nonces = iter(range(100))
+
+    def challenge(tx: ServerTransaction, request: Request) -> Reply:
+        return Reply(401, headers=(("WWW-Authenticate", f'Digest nonce="n{next(nonces)}"'),), stateless=True)
+
+    stack, transport, clock = make_stack(challenge)
+    # When a REGISTER is challenged and retransmitted 0.5 s and 1.5 s later
+    transport.deliver(sip("REGISTER"))
+    for delay in (0.5, 1.0):
+        clock.advance(delay)
+        transport.deliver(sip("REGISTER"))
+    # Then the retransmissions get the same challenge, byte for byte, without being parsed or
+    # reaching the policy, and no transaction is kept
+    assert len(parsed) == 1 and stack.server_transactions == 0
+    assert [data for _, data in transport.sent] == [transport.sent[0][1]] * 3
+    assert [address for address, _ in transport.sent] == [PEER] * 3
+    assert stack.stats.challenges_replayed == 2 and stack.stats.requests == 3
+    # The same bytes from another address are another request: challenged anew
+    transport.deliver(sip("REGISTER"), source=("192.0.2.99", 5060))
+    assert len(parsed) == 2 and b'nonce="n1"' in transport.sent[-1][1]
+    # and past two periods the challenge is forgotten: a late retransmission is challenged anew
+    clock.advance(8.0)
+    transport.deliver(sip("REGISTER"))
+    assert len(parsed) == 3 and b'nonce="n2"' in transport.sent[-1][1]
 
 
 def test_a_stateless_reply_to_an_invite_keeps_the_transaction_for_the_ack() -> None:

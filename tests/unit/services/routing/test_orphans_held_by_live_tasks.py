@@ -129,3 +129,21 @@ def test_a_reservation_the_dead_home_made_for_a_ring_on_a_live_task_is_kept() ->
     agent = centre.agent("a1")
     assert (agent.state, agent.contact_id) == (AgentState.RESERVED, "ringing")
     assert centre.agent("a2").state is AgentState.AVAILABLE
+
+
+def test_the_sweep_a_controller_asks_for_after_a_takeover_frees_orphans_and_the_minute_sweep_does_not() -> (
+    None
+):
+    # The deployed controller only asks for a sweep of the merchants it took over: that sweep is
+    # where their orphaned agents are freed.
+    tasks = TasksHolding()
+    centre = _centre(tasks, "a1")
+    assert _talking_without_its_contact(centre, "lost") == "a1"
+
+    assert centre.service.sweep(TAKEN_AT).orphans_freed == []
+    assert centre.agent("a1").state is AgentState.ON_CONTACT
+
+    report = centre.service.sweep(TAKEN_AT + 3000, [MERCHANT])
+    assert report.orphans_freed == ["a1"]
+    assert report.to_dict()["orphans_freed"] == ["a1"]
+    assert centre.agent("a1").state is AgentState.AVAILABLE

@@ -22,6 +22,8 @@ from contact_center.data.contacts import (
     _field_actions,
     _stamps,
     _stats_update,
+    new_contact_refused,
+    stage_new_contact,
     utc_day,
 )
 from contact_center.data.models import ContactItem, DialogItem, QueueStatsItem, RecordItem, SeatItem
@@ -151,16 +153,15 @@ class ContactSeatItems(ContactItems):
                     )
                     for queue_id in availability.served_queues(seat):
                         tx.delete(availability.entry_ref(merchant_id, seat.seat_id, queue_id))
-                    # Invariant: one live item per contact id (retries of the same INVITE do not
-                    # fork it); being new, it is offered to no other seat.
-                    tx.save(contact, condition=ContactItem.pk.does_not_exist())
+                    # Being new, it is offered to no other seat.
+                    stage_new_contact(tx, contact)
                     tx.update(stats, actions=[*stats_actions, QueueStatsItem.offered.add(1)])
                 return
             except TransactWriteError as exc:
                 if fence is not None:
                     fence.check_failed(tx, exc, merchant_id)
                 failed = failed_keys(tx, exc)
-                if key_of(contact) in failed:
+                if new_contact_refused(tx, exc, contact):
                     raise AlreadyExistsError("contact", contact.contact_id) from exc
                 if key_of(seat) in failed:
                     raise ConcurrentUpdateError("seat", seat.seat_id, "no longer available") from exc

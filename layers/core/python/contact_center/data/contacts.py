@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from contact_center.data import keys
 from contact_center.data.conditions import is_condition_failure
@@ -57,6 +58,26 @@ def _stats_update(queue_id: str, day: str, contact_id: str) -> tuple[QueueStatsI
         QueueStatsItem.queue_id.set(queue_id),
         QueueStatsItem.day.set(day),
     ]
+
+
+def stage_new_contact(tx: TransactWrite, contact: ContactItem) -> None:
+    """Stage the creation of a live contact. Invariants: one live item per contact id (retries of the
+    same INVITE do not fork it), and none for a contact that has ended: on a slow table a creation the
+    edge already retried can land after the call's end, and would hold a queue place or an agent for
+    nobody."""
+    tx.condition_check(
+        RecordItem,
+        keys.contact_pk(contact.contact_id),
+        keys.RECORD_SK,
+        condition=RecordItem.pk.does_not_exist(),
+    )
+    tx.save(contact, condition=ContactItem.pk.does_not_exist())
+
+
+def new_contact_refused(tx: TransactWrite, error: TransactWriteError, contact: ContactItem) -> bool:
+    """Whether a cancelled creation was refused because the contact exists, live or ended."""
+    failed = failed_keys(tx, error)
+    return key_of(contact) in failed or (keys.contact_pk(contact.contact_id), keys.RECORD_SK) in failed
 
 
 @dataclass(frozen=True)
@@ -129,11 +150,10 @@ class ContactItems:
             with transaction() as tx:
                 ownership = fence.stage(tx, merchant_id)
                 contact.home_region, contact.epoch = ownership.home_region, ownership.epoch
-                # Invariant: one live item per contact id, created by its merchant's home region.
-                tx.save(contact, condition=ContactItem.pk.does_not_exist())
+                stage_new_contact(tx, contact)  # by its merchant's home region
         except TransactWriteError as exc:
             fence.check_failed(tx, exc, merchant_id)
-            if key_of(contact) in failed_keys(tx, exc):
+            if new_contact_refused(tx, exc, contact):
                 raise AlreadyExistsError("contact", contact.contact_id) from exc
             raise
 
@@ -146,14 +166,13 @@ class ContactItems:
                     if fence is not None:
                         ownership = fence.stage(tx, str(contact.merchant_id))
                         contact.home_region, contact.epoch = ownership.home_region, ownership.epoch
-                    # Invariant: one live item per contact id (retries of the same INVITE do not fork it).
-                    tx.save(contact, condition=ContactItem.pk.does_not_exist())
+                    stage_new_contact(tx, contact)
                     tx.update(stats, actions=[*actions, QueueStatsItem.offered.add(1)])
                 return
             except TransactWriteError as exc:
                 if fence is not None:
                     fence.check_failed(tx, exc, str(contact.merchant_id))
-                if key_of(contact) in failed_keys(tx, exc):
+                if new_contact_refused(tx, exc, contact):
                     raise AlreadyExistsError("contact", contact.contact_id) from exc
                 if retry_after_conflict(exc, attempt):
                     continue  # the day's counter is shared by every contact of the queue

@@ -86,7 +86,9 @@ class Fleet:
         it is freed by the first call of this after its call ended. A task that does not answer
         keeps every such seat held until it answers or its heartbeat lapses: a seat held a few
         seconds too long costs a waiting caller those seconds, one freed too early rings an agent
-        who is talking."""
+        who is talking. Nothing for a merchant this region does not decide for."""
+        if self._ctx.decides is not None and not self._ctx.decides(merchant_id):
+            return []
         orphans = [
             seat
             for seat in self._ctx.seats.all_for_merchant(merchant_id)

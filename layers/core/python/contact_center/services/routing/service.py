@@ -215,8 +215,20 @@ class RoutingService:
 
     def sweep(self, now_ms: int, merchant_ids: Collection[str] | None = None) -> SweepReport:
         """End wrap-ups past their deadline and let go of reservations that outlived their ring,
-        for ``merchant_ids`` (every merchant when None): what a dead edge left behind."""
-        return self._sweeps.sweep(now_ms, merchant_ids)
+        for ``merchant_ids`` (every merchant when None): what a dead edge left behind.
+
+        A sweep of named merchants is the one a failover controller asks for once it has taken them
+        over: it also frees their agents held by contacts this replica never received
+        (``release_orphaned_agents``), which no minute sweep looks for (it would read every busy
+        seat's contact every minute to find what only a takeover leaves)."""
+        orphans_freed = [
+            seat_id
+            for merchant_id in merchant_ids or ()
+            for seat_id in self._fleet.release_orphaned_agents(merchant_id, now_ms)
+        ]
+        report = self._sweeps.sweep(now_ms, merchant_ids)
+        report.orphans_freed = orphans_freed
+        return report
 
     # Use case driven by agent state changes (the seat stream)
 

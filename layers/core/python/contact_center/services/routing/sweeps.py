@@ -66,9 +66,11 @@ class SweepReport:
     # Seats per state as the sweep read them (before its own changes), every state named.
     agents_by_state: dict[str, int] = field(default_factory=lambda: dict.fromkeys(AGENT_STATES, 0))
     agents_reachable_again: list[str] = field(default_factory=list)
+    orphans_freed: list[str] = field(default_factory=list)  # see ``RoutingService.sweep``
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "orphans_freed": self.orphans_freed,
             "wrap_ups_ended": self.wrap_ups_ended,
             "reservations_released": self.reservations_released,
             "offers": [offer.contact_id for offer in self.offers],
