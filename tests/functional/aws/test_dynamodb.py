@@ -201,8 +201,9 @@ def test_dead_kept_connections_cost_one_retry_however_many_were_kept(server: str
     client = DynamoDBClient(region="us-east-1", endpoint_url=server, backoff=0, attempts=2)
     kept = [client._connect() for _ in range(5)]
     for connection in kept:
-        connection.request("POST", "/", body=b"{}", headers={"X-Amz-Target": TARGET + "Query"})
-        connection.getresponse().read()
+        head = f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {TARGET}Query\r\nContent-Length: 2\r\n\r\n"
+        assert connection.exchange(head.encode() + b"{}")[0] == 200
+        assert connection.sock is not None
         connection.sock.shutdown(socket.SHUT_RDWR)
     client._idle.extend(kept)
     # When a request meets the first dead one, Then the retry opens a fresh connection.

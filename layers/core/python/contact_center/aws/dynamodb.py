@@ -31,12 +31,13 @@ from typing import Any
 
 import botocore.parsers
 import botocore.session
-from botocore.awsrequest import HeadersDict
+from botocore.awsrequest import AWSPreparedRequest, HeadersDict
 from botocore.exceptions import ChecksumError, ClientError, HTTPClientError
 from botocore.hooks import first_non_none_response
 from botocore.model import OperationModel
 
 from contact_center.aws.endpoint import AwsEndpoint
+from contact_center.aws.http1 import Http1Connection
 from contact_center.aws.retries import Attempt, StandardRetries
 
 __all__ = ["DynamoDBClient", "RetryableError", "shared_client"]
@@ -102,7 +103,7 @@ class DynamoDBClient:
         self._own_path = OWN_PATH_OPERATIONS[service]
         self._endpoint = AwsEndpoint(service, region=region, endpoint_url=endpoint_url, session=self._session)
         self._connect = _connector(self._endpoint, timeout)
-        self._idle: list[http.client.HTTPConnection] = []  # keep-alive connections not in use
+        self._idle: list[Http1Connection] = []  # keep-alive connections not in use
         self._retries = StandardRetries(self._endpoint.service_model, max_attempts=attempts)
         self._backoff = backoff
         self._sdk_client: Any = None
@@ -129,7 +130,7 @@ class DynamoDBClient:
 
     def call_once(self, operation_name: str, body: bytes) -> dict[str, Any]:
         """One attempt: the answer, ``ClientError`` for a final error, ``RetryableError`` otherwise."""
-        request = self._endpoint.signed(
+        headers = self._endpoint.signed(
             "POST",
             "/",
             body,
@@ -138,44 +139,51 @@ class DynamoDBClient:
                 "X-Amz-Target": self._target_prefix + operation_name,
             },
         )
-        prepared = request.prepare()
+        prepared = AWSPreparedRequest("POST", self._endpoint.url + "/", HeadersDict(headers), body, False)
         stubbed = first_non_none_response(
             self._endpoint.events.emit(f"before-send.{self._service}.{operation_name}", request=prepared)
         )
         if stubbed is not None:  # moto's mock_aws answers on this hook
             status, data, answer_headers = stubbed.status_code, stubbed.content, None
         else:
-            status, data, answer_headers = self._post(operation_name, body, dict(prepared.headers.items()))
+            status, data, answer_headers = self._post(operation_name, body, headers)
         crc = answer_headers.get("x-amz-crc32") if answer_headers is not None else None
         if crc is not None and crc != (actual := str(zlib.crc32(data))):
             raise RetryableError(
                 "CRC32 mismatch",
                 ChecksumError(checksum_type="crc32", expected_checksum=crc, actual_checksum=actual),
-                Attempt(operation_name, 1, status=status, headers=_headers(answer_headers), body=data),
+                Attempt(operation_name, 1, status=status, headers=answer_headers or {}, body=data),
             )
         if status == 200:
             answer: dict[str, Any] = json.loads(data)
             return answer
-        headers = _headers(answer_headers)
         operation = self._endpoint.service_model.operation_model(operation_name)
-        error = _error_response(status, headers, data, operation)
+        error = _error_response(status, answer_headers or {}, data, operation)
         failure = ClientError(error, operation_name)
-        attempt = Attempt(operation_name, 1, status=status, headers=headers, body=data, error=error)
+        attempt = Attempt(
+            operation_name, 1, status=status, headers=answer_headers or {}, body=data, error=error
+        )
         if self._retries.is_retryable(attempt):
             raise RetryableError(f"HTTP {status} {error['Error']['Code']}", failure, attempt)
         raise failure
 
     def _post(
         self, operation_name: str, body: bytes, headers: dict[str, str]
-    ) -> tuple[int, bytes, http.client.HTTPMessage]:
+    ) -> tuple[int, bytes, dict[str, str]]:
         try:
             connection = self._idle.pop()  # list.pop and append are atomic: no lock
         except IndexError:
             connection = self._connect()
+        request = (
+            "".join(
+                [f"POST / HTTP/1.1\r\nHost: {self._endpoint.netloc}\r\nContent-Length: {len(body)}\r\n"]
+                + [f"{name}: {value}\r\n" for name, value in headers.items()]
+                + ["\r\n"]
+            ).encode()
+            + body
+        )
         try:
-            connection.request("POST", "/", body=body, headers=headers)
-            response = connection.getresponse()
-            data = response.read()
+            status, answer_headers, data = connection.exchange(request)
         except (OSError, http.client.HTTPException) as exc:
             # Also a keep-alive connection the server closed meanwhile: retried on a new one. The
             # other idle ones went to the same server and are as likely dead (it restarted, or a
@@ -186,8 +194,11 @@ class DynamoDBClient:
             raise RetryableError(
                 f"{type(exc).__name__}: {exc}", failure, Attempt(operation_name, 1, exception=failure)
             ) from exc
-        self._idle.append(connection)
-        return response.status, data, response.msg
+        if connection.reusable:
+            self._idle.append(connection)
+        else:
+            connection.close()
+        return status, data, answer_headers
 
     def _drop_idle(self) -> None:
         while self._idle:
@@ -214,17 +225,11 @@ class _Meta:
         self.events = endpoint.events
 
 
-def _connector(endpoint: AwsEndpoint, timeout: float) -> Callable[[], http.client.HTTPConnection]:
-    context = endpoint.ssl_context()
-    if context is None:  # DynamoDB Local, moto's server
-        return functools.partial(http.client.HTTPConnection, endpoint.host, endpoint.port, timeout=timeout)
+def _connector(endpoint: AwsEndpoint, timeout: float) -> Callable[[], Http1Connection]:
+    # No TLS context: DynamoDB Local, moto's server.
     return functools.partial(
-        http.client.HTTPSConnection, endpoint.host, endpoint.port, timeout=timeout, context=context
+        Http1Connection, endpoint.host, endpoint.port, timeout=timeout, context=endpoint.ssl_context()
     )
-
-
-def _headers(message: http.client.HTTPMessage | None) -> Mapping[str, str]:
-    return dict(message.items()) if message is not None else {}
 
 
 def _error_response(
