@@ -98,10 +98,10 @@ class AwsEndpoint:
         )
         scope = f"{day}/{self.region}/{self.signing_name}/aws4_request"
         to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-        signature = hmac.new(self._key_of(credentials.secret_key, day), to_sign.encode(), hashlib.sha256)
+        signature = hmac.digest(self._key_of(credentials.secret_key, day), to_sign.encode(), "sha256").hex()
         out["Authorization"] = (
             f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, "
-            f"SignedHeaders={';'.join(names)}, Signature={signature.hexdigest()}"
+            f"SignedHeaders={';'.join(names)}, Signature={signature}"
         )
         return out
 
@@ -116,7 +116,7 @@ class AwsEndpoint:
         if kept_secret != secret or kept_day != day:
             key = f"AWS4{secret}".encode()
             for part in (day, self.region, self.signing_name, "aws4_request"):
-                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+                key = hmac.digest(key, part.encode(), "sha256")
             # One tuple, replaced whole: another thread reads an old or a new one, never half of each.
             self._signing_key = (secret, day, key)
         return key
