@@ -9,7 +9,8 @@ environment as in AWS) answers the three invocations the edge makes for a call a
 ``contact_ended``. Each invocation runs as the local Lambda service runs it: the event decoded from
 JSON, the handler, the answer encoded. Its CPU is ``time.thread_time`` of this thread around those
 three steps (what the local Lambda service's per-function usage reads), so DynamoDB Local's CPU is
-never in it. Calls after ``--warmup`` are counted; every call must connect, be answered and end, or
+never in it. Its log lines (the domain events, one JSON line each) are formatted as the local Lambda
+service formats them (``local_stack.logs``, INFO) and written to /dev/null. Calls after ``--warmup`` are counted; every call must connect, be answered and end, or
 the bench stops naming the answer. ``--profile`` writes cProfile's statistics of the counted calls
 (and prints the top of them), which costs the run about twice the CPU: its figures are not the
 measure. Bounded: ``--calls`` at most 5,000, about 30 s for 300 calls on the 2-core machine.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import logging
 import os
 import pstats
 import statistics
@@ -195,6 +197,10 @@ def main() -> None:
         parser.error(f"--calls must be 1 to {MAX_CALLS}")
 
     fake_credentials()
+    log_sink = open(os.devnull, "w")  # noqa: SIM115  # open for the whole run
+    logging.basicConfig(
+        level=logging.INFO, stream=log_sink, format="%(asctime)s routing %(levelname)s %(message)s"
+    )
     with dynamodb_local() as endpoint:
         table_name = fresh_table(endpoint)
         # The function's environment, as the template gives it (the models read the same names).
