@@ -8,8 +8,10 @@ JSON API needs none of it. Bodies are ``json.dumps`` of the parameters PynamoDB 
 ``json.loads``, identical to what botocore returns for these operations (no blob or timestamp
 members; the data layer declares no binary attribute).
 
-What must match the SDK still comes from it (``aws.endpoint``): the endpoint, the credential chain,
-the SigV4 signer and the CA bundle. Errors are raised as botocore's ``ClientError`` with the same
+What must match the SDK still comes from it (``aws.endpoint``): the endpoint, the credential chain
+and the CA bundle; the SigV4 signature is computed as botocore's signer computes it, and the request
+goes out on a kept-alive ``aws.http1`` connection in one write (botocore's signer and ``http.client``
+cost about 170 and 250 us of CPU per request). Errors are raised as botocore's ``ClientError`` with the same
 ``response`` shape (``Error.Code``, ``Error.Message``, ``CancellationReasons``, ``Item``), so PynamoDB
 and callers see what they saw before. Whether and when to retry is botocore's standard mode, asked
 (``aws.retries``). One deliberate difference: an answer whose CRC32 still mismatches after the last
