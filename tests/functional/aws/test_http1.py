@@ -3,6 +3,7 @@ framing an AWS endpoint may use, when it keeps the connection, and how a broken 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
@@ -28,22 +29,21 @@ class RawServer:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
-        while self.answers:
-            try:
+        with contextlib.suppress(OSError):  # the listener closed at the test's end
+            while self.answers:
                 conn, _ = self.listener.accept()
-            except OSError:
+                self.connections += 1
+                with conn:
+                    self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
+        while self.answers and conn.recv(65536):
+            answer = self.answers.pop(0)
+            if answer is None:
                 return
-            self.connections += 1
-            with conn:
-                while self.answers:
-                    if not conn.recv(65536):
-                        break
-                    answer = self.answers.pop(0)
-                    if answer is None:
-                        break
-                    step = self.split or len(answer)
-                    for start in range(0, len(answer), step):
-                        conn.sendall(answer[start : start + step])
+            step = self.split or len(answer)
+            for start in range(0, len(answer), step):
+                conn.sendall(answer[start : start + step])
 
     def connection(self) -> Http1Connection:
         return Http1Connection("127.0.0.1", self.port, timeout=5)
