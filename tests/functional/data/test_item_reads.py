@@ -1,12 +1,14 @@
-"""An item read from the table is the item PynamoDB's own ``_instantiate`` would build, for every
-model: every attribute present, none (defaults), some null, and a map given as DynamoDB sends it."""
+"""An item read from the table is the item PynamoDB's own ``_instantiate`` would build, and an item
+built in code the one PynamoDB's ``Model.__init__`` would build, for every model: every attribute
+given, none (defaults), nulls, and a map given as DynamoDB sends it or as a dict."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from pynamodb.attributes import AttributeContainer, ListAttribute, MapAttribute
+from pynamodb.attributes import AttributeContainer, ListAttribute, MapAttribute, NumberAttribute
+from pynamodb.models import Model
 
 from contact_center.data.models import ALL_MODELS, ContactItem, DialogItem, TableItem
 
@@ -70,3 +72,40 @@ def test_defaults_are_fresh_per_item_and_a_map_is_a_map_attribute() -> None:
     )
     assert isinstance(dialog.legs, MapAttribute)
     assert dialog.legs.as_dict() == {"caller": {"call_id": "c1", "cseq": 2}, "n": 1}
+
+
+def pynamodbs_built(model: type[TableItem], *args: Any, **attributes: Any) -> TableItem:
+    item = model.__new__(model)
+    attributes.setdefault("entity", model.ENTITY)
+    Model.__init__(item, *args, **attributes)
+    return item
+
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda model: model.__name__)
+def test_every_model_is_built_as_pynamodb_builds_it(model: type[TableItem]) -> None:
+    given = pynamodbs(model, every_attribute(model)).attribute_values
+    # A map given as a plain dict is converted by its descriptor, as PynamoDB converts it
+    as_dicts = {k: v.as_dict() if isinstance(v, MapAttribute) else v for k, v in given.items()}
+    nulls = dict.fromkeys(given, None) | {"pk": "PK", "sk": "SK"}
+    for attributes in ({}, {"pk": "PK", "sk": "SK"}, given, as_dicts, nulls):
+        same(model(**attributes), pynamodbs_built(model, **attributes))
+    same(model("PK", "SK", entity="other"), pynamodbs_built(model, "PK", "SK", entity="other"))
+    # Read back from the table, an item is built without its defaults for new items
+    same(model(_user_instantiated=False), pynamodbs_built(model, _user_instantiated=False))
+    with pytest.raises(ValueError, match="nope specified does not exist"):
+        model(nope=1)
+
+
+class _Stamped(TableItem):
+    """A model with a default for new items only (none of the table's has one yet)."""
+
+    ENTITY = "stamped"
+    stamp = NumberAttribute(default_for_new=lambda: 7)
+
+
+def test_a_default_for_new_items_only_applies_to_items_built_in_code() -> None:
+    assert _Stamped().stamp == 7
+    assert _Stamped(_user_instantiated=False).stamp is None
+    assert _Stamped._instantiate({"pk": {"S": "PK"}, "sk": {"S": "SK"}}).stamp is None
+    for user in (True, False):
+        same(_Stamped(_user_instantiated=user), pynamodbs_built(_Stamped, _user_instantiated=user))
