@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
 
 from pynamodb.attributes import (
-    Attribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -23,6 +22,7 @@ from pynamodb.models import Model
 
 from contact_center.contracts import media_relays
 from contact_center.data import schema
+from contact_center.data.attribute_plans import plan_of
 from contact_center.data.table import BINDING, on_item_connection
 
 
@@ -88,7 +88,7 @@ class TableItem(Model):
             attributes["pk"] = hash_key
         if range_key is not None:
             attributes["sk"] = range_key
-        plan = _plan(type(self))
+        plan = plan_of(type(self))
         values: dict[str, Any] = {}
         self.attribute_values = values
         for name, attribute, plain in plan.attributes:
@@ -113,7 +113,7 @@ class TableItem(Model):
         instance = cls.__new__(cls)
         values: dict[str, Any] = {}
         instance.attribute_values = values
-        plan = _plan(cls)
+        plan = plan_of(cls)
         for name, attribute, plain in plan.attributes:
             raw = attribute_values.get(attribute.attr_name)
             if raw and NULL not in raw:
@@ -132,37 +132,6 @@ class TableItem(Model):
 
 
 _Item = TypeVar("_Item", bound=TableItem)
-
-
-class _Plan:
-    """A model's attributes, each with whether its descriptor stores a value as given (PynamoDB's
-    plain ``Attribute.__set__``: no discriminator, no conversion)."""
-
-    def __init__(self, model: type[TableItem]) -> None:
-        if model._discriminator is not None:  # type: ignore[attr-defined]
-            raise TypeError(f"{model.__name__}: a discriminator is not built here")
-        self.attributes = tuple(
-            (name, attribute, type(attribute).__set__ is Attribute.__set__)
-            for name, attribute in model.get_attributes().items()
-        )
-        self.plain = {name: plain for name, _, plain in self.attributes}
-
-    @staticmethod
-    def store(item: TableItem, values: dict[str, Any], name: str, value: Any, plain: bool) -> None:
-        if plain:
-            values[name] = value
-        else:  # a descriptor that converts (a map from a dict): as PynamoDB sets it
-            setattr(item, name, value)
-
-
-_PLANS: dict[type[TableItem], _Plan] = {}
-
-
-def _plan(model: type[TableItem]) -> _Plan:
-    plan = _PLANS.get(model)
-    if plan is None:
-        plan = _PLANS[model] = _Plan(model)
-    return plan
 
 
 class MerchantItem(TableItem):
