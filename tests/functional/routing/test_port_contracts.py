@@ -290,6 +290,15 @@ def test_a_contact_forwarded_from_the_start_is_in_no_queue_and_counted_nowhere(
     assert backend.stats("q1", DAY) == {"offered": 0, "answered": 0, "abandoned": 0, "timed_out": 0}
 
 
+def test_an_edge_task_s_contacts_are_listed_whole_in_state_then_id_order(backend: RoutingBackend) -> None:
+    ids = [f"c{n:02d}" for n in range(12)]
+    for contact_id in ids:
+        backend.contacts.create(queued_contact(contact_id))
+    backend.contacts.create(queued_contact("other", edge="edge-2"))
+    assert [c.contact_id for c in backend.contacts.owned_by_edge("edge-1", "queued")] == ids
+    assert backend.contacts.owned_by_edge("edge-1", "offered") == []
+
+
 def test_a_created_contact_reads_back_and_its_id_cannot_be_taken_twice(backend: RoutingBackend) -> None:
     contact = queued_contact()
     backend.contacts.create(contact)

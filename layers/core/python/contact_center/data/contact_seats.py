@@ -91,7 +91,9 @@ class ContactSeatItems(ContactItems):
                                 # The task holding the caller, or the one that runs a callback
                                 # (which nobody held until now).
                                 ContactItem.owning_edge.set(contact.owning_edge),
-                                ContactItem.gsi2pk.set(keys.edge_contacts_index_pk(contact.owning_edge)),
+                                ContactItem.gsi2pk.set(
+                                    keys.edge_contacts_index_pk(contact.owning_edge, contact.contact_id)
+                                ),
                                 ContactItem.gsi2sk.set(
                                     keys.edge_contacts_index_sk(
                                         ContactState.OFFERED.value, contact.contact_id
@@ -127,7 +129,7 @@ class ContactSeatItems(ContactItems):
         contact.pk = keys.contact_pk(contact.contact_id)
         contact.sk = keys.CONTACT_SK
         if contact.owning_edge:
-            contact.gsi2pk = keys.edge_contacts_index_pk(contact.owning_edge)
+            contact.gsi2pk = keys.edge_contacts_index_pk(contact.owning_edge, contact.contact_id)
             contact.gsi2sk = keys.edge_contacts_index_sk(contact.state, contact.contact_id)
         merchant_id = str(seat.merchant_id)
         seat_item = SeatItem(pk=seat.pk, sk=seat.sk)

@@ -116,7 +116,7 @@ class ContactItems:
         contact.pk = keys.contact_pk(contact.contact_id)
         contact.sk = keys.CONTACT_SK
         if contact.owning_edge:
-            contact.gsi2pk = keys.edge_contacts_index_pk(contact.owning_edge)
+            contact.gsi2pk = keys.edge_contacts_index_pk(contact.owning_edge, contact.contact_id)
             contact.gsi2sk = keys.edge_contacts_index_sk(contact.state, contact.contact_id)
         if (
             contact.state == ContactState.QUEUED.value
@@ -326,9 +326,12 @@ class ContactItems:
     def owned_by_edge(self, edge_task_id: str, state: str | None = None) -> list[ContactItem]:
         """Live contacts an edge task holds, optionally only those in ``state`` (eventually consistent)."""
         condition = ContactItem.gsi2sk.startswith(f"{state}#") if state else None
-        return items_of(
-            ContactItem, ContactItem.gsi2.query(keys.edge_contacts_index_pk(edge_task_id), condition)
-        )
+        found = [
+            contact
+            for partition in keys.edge_contacts_index_partitions(edge_task_id)
+            for contact in items_of(ContactItem, ContactItem.gsi2.query(partition, condition))
+        ]
+        return sorted(found, key=lambda contact: str(contact.gsi2sk))  # as one partition was
 
 
 def _stamps(ownership: Ownership) -> list[Any]:

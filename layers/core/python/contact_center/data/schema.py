@@ -25,7 +25,7 @@ phone number       NUMBER#{e164}               NUMBER              MERCHANT#{mid
 number audit       NUMBERAUDIT#{mid}           {changed}#{aid}     -                            -
 sip trunk          TRUNK#{tid}                 TRUNK               TRUNKS / {name}#{tid}        MERCHANT#{mid}#TRUNKS / {name}#{tid}  (a merchant's own)
 binding            AOR#{aor}                   BINDING#{key}       -                            FLOW#{edge task} / {aor}
-contact            CONTACT#{cid}               CONTACT             QUEUED#{qid} / {prio}#{enqueued}#{cid}  (only while QUEUED)  EDGE#{task} / {state}#{cid}
+contact            CONTACT#{cid}               CONTACT             QUEUED#{qid} / {prio}#{enqueued}#{cid}  (only while QUEUED)  EDGE#{task}#{0-3} / {state}#{cid}
 dialog             DIALOG#{dialog key}         DIALOG              -                            -
 contact record     CONTACT#{cid}               RECORD              RECORDS#{qid}#{yyyy-mm-dd}#{n} / {ended}#{cid}  RECORDS#{mid}#{yyyy-mm-dd} / {ended}#{cid}
 queue counters     QUEUE#{qid}#STATS#{day}#{nn}  STATS             -                            -

@@ -138,7 +138,7 @@ def contact_fields(contact: LiveContact) -> dict[str, Any]:
     # The task holding the call (none for a callback waiting at its place: no lost task may end it).
     edge = contact.edge_task_id
     fields["owning_edge"] = edge
-    fields["gsi2pk"] = keys.edge_contacts_index_pk(edge) if edge else None
+    fields["gsi2pk"] = keys.edge_contacts_index_pk(edge, contact.contact_id) if edge else None
     fields["gsi2sk"] = keys.edge_contacts_index_sk(snapshot.state.value, contact.contact_id) if edge else None
     return fields
 
