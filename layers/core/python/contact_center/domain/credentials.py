@@ -18,12 +18,17 @@ PASSWORD_BYTES = 18
 _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
 
+# Beginnings SIP tools misread: "-" is taken for an option by command-line softphones (pjsua,
+# baresip's options, sipp -ap); "0x" makes sipp (3.6) read the password as hex, so its digest is wrong.
+_MISREAD_PREFIXES = ("-", "0x", "0X")
+
+
 def generate_password() -> str:
-    """A random password that never begins with "-": command-line softphones (pjsua, baresip's
-    options, sipp -ap) would read it as an option. Drawing again keeps every other character uniform."""
+    """A random password that no SIP tool misreads (``_MISREAD_PREFIXES``). Drawing again keeps every
+    other character uniform."""
     while True:
         password = secrets.token_urlsafe(PASSWORD_BYTES)
-        if not password.startswith("-"):
+        if not password.startswith(_MISREAD_PREFIXES):
             return password
 
 
