@@ -593,7 +593,12 @@ def serve_joins(sock: socket.socket, joiner: PromptJoiner, workers: int = 4) -> 
 
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="join") as pool:
         while True:
-            datagram, sender = sock.recvfrom(65_535)
+            try:
+                datagram, sender = sock.recvfrom(65_535)
+            except OSError:
+                if sock.fileno() == -1:
+                    return  # the socket was closed: the agent is stopping
+                raise
             pool.submit(answer, datagram, sender)
 
 

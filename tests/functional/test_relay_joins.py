@@ -64,3 +64,12 @@ def test_a_relay_without_an_agent_gives_no_file_within_the_timeout() -> None:
     started = time.monotonic()
     assert _joined((HOST, free_port()), ["caller-number", "n3"], timeout=0.3) is None
     assert time.monotonic() - started < 1.0
+
+
+def test_the_join_service_stops_quietly_once_its_socket_is_closed(tmp_path: Path) -> None:
+    # The agent stopping closes the socket between two requests: the next read ends the service
+    # instead of raising in its thread.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((HOST, 0))
+    sock.close()
+    serve_joins(sock, PromptJoiner(str(tmp_path)))
