@@ -164,17 +164,25 @@ def _index_shard(contact_id: str) -> int:
     return zlib.crc32(contact_id.encode()) % INDEX_SHARDS
 
 
+def _sharded(prefix: str, contact_id: str) -> str:
+    return f"{prefix}#{_index_shard(contact_id)}"
+
+
+def _shards(prefix: str) -> list[str]:
+    return [f"{prefix}#{shard}" for shard in range(INDEX_SHARDS)]
+
+
 def edge_contacts_index_pk(edge_task_id: str, contact_id: str) -> str:
     # An edge task's contacts over INDEX_SHARDS partitions (by contact): every change of a contact it
     # holds rewrites the entry (projection ALL), about 8 write units a call, 2,240 a second for one
     # task at 280 calls/s; four partitions keep each under a quarter of its 1,000 units whatever the
     # fleet's size. Its readers (the task's safety-net poll every few seconds, a lost task's sweep)
     # query the four in turn.
-    return f"EDGE#{edge_task_id}#{_index_shard(contact_id)}"
+    return _sharded(f"EDGE#{edge_task_id}", contact_id)
 
 
 def edge_contacts_index_partitions(edge_task_id: str) -> list[str]:
-    return [f"EDGE#{edge_task_id}#{shard}" for shard in range(INDEX_SHARDS)]
+    return _shards(f"EDGE#{edge_task_id}")
 
 
 def edge_contacts_index_sk(state: str, contact_id: str) -> str:
@@ -183,11 +191,11 @@ def edge_contacts_index_sk(state: str, contact_id: str) -> str:
 
 
 def records_index_pk(queue_id: str, day: str, contact_id: str) -> str:
-    return f"RECORDS#{queue_id}#{day}#{_index_shard(contact_id)}"
+    return _sharded(f"RECORDS#{queue_id}#{day}", contact_id)
 
 
 def records_index_partitions(queue_id: str, day: str) -> list[str]:
-    return [f"RECORDS#{queue_id}#{day}#{shard}" for shard in range(INDEX_SHARDS)]
+    return _shards(f"RECORDS#{queue_id}#{day}")
 
 
 def dialog_pk(dialog_key: str) -> str:
